@@ -1,0 +1,232 @@
+/**
+ * The runbook format: one zod schema is the source of the TypeScript types, the validation of
+ * YAML files and the published JSON Schema (`schema/runbook.schema.json`).
+ *
+ * Structural rules live here; rules that need the whole document (ids, the dependency graph,
+ * roles that exist) live in `validate.ts`. The workflow bundle imports only the *types* of
+ * this module, never zod at run time.
+ */
+import { z } from 'zod';
+import { DURATION_PATTERN } from './duration.js';
+
+const duration = z
+  .string()
+  .regex(DURATION_PATTERN, { message: 'expected a duration such as 90s, 15m, 1h30m or 2d' })
+  .describe('A duration: digits with a unit (ms, s, m, h, d), parts may be combined: 1h30m.');
+
+const id = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, {
+    message: 'expected lower-case letters, digits, - and _ (starting with a letter or digit)',
+  });
+
+const stringMap = z.record(z.string(), z.string());
+
+/** The expected outcome of a shell command. */
+const shellExpect = z
+  .object({
+    exit_code: z.number().int().default(0).describe('Exit code that counts as success.'),
+    output_contains: z.string().optional().describe('Text that stdout or stderr must contain.'),
+  })
+  .strict();
+
+const shellFields = {
+  command: z.string().min(1).describe('Run with /bin/sh -c in the working directory.'),
+  env: stringMap.optional().describe('Extra environment variables.'),
+  cwd: z.string().optional().describe('Working directory, relative to the runbook file.'),
+  timeout: duration.optional().describe('Kill the command after this long.'),
+  expect: shellExpect.optional(),
+};
+
+const httpExpect = z
+  .object({
+    status: z.union([z.number().int(), z.array(z.number().int()).min(1)]).optional()
+      .describe('Expected status code(s); default: any 2xx.'),
+    body_contains: z.string().optional(),
+    body_matches: z.string().optional().describe('A regular expression the body must match.'),
+  })
+  .strict();
+
+const httpFields = {
+  url: z.string().min(1),
+  method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
+  headers: stringMap.optional(),
+  body: z.string().optional(),
+  timeout: duration.optional(),
+  expect: httpExpect.optional(),
+};
+
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+const sqlExpect = z
+  .object({
+    rows: z.number().int().min(0).optional().describe('Exact number of rows returned.'),
+    value: scalar.optional().describe('Value of the first column of the first row.'),
+    min: z.number().optional().describe('First column of the first row is at least this.'),
+    max: z.number().optional().describe('First column of the first row is at most this.'),
+  })
+  .strict();
+
+const sqlFields = {
+  connection: id.describe('A name from the runbook `connections`.'),
+  query: z.string().min(1).describe('One SQL statement.'),
+  expect: sqlExpect.optional(),
+};
+
+const simulateFields = {
+  duration: duration.default('0s'),
+  outcome: z.enum(['success', 'failure']).default('success')
+    .describe('Rehearse a failure by making this simulated action fail.'),
+};
+
+export const shellAction = z.object({ kind: z.literal('shell'), ...shellFields }).strict();
+export const httpAction = z.object({ kind: z.literal('http'), ...httpFields }).strict();
+export const sqlAction = z.object({ kind: z.literal('sql'), ...sqlFields }).strict();
+export const manualAction = z
+  .object({
+    kind: z.literal('manual'),
+    instructions: z.string().optional().describe('What the owner does before marking it done.'),
+  })
+  .strict();
+export const waitAction = z.object({ kind: z.literal('wait'), duration }).strict();
+export const simulateAction = z.object({ kind: z.literal('simulate'), ...simulateFields }).strict();
+/**
+ * Migration-sample reconciliation. Accepted by the parser so runbooks can be written ahead,
+ * refused by validation until the reconciliation engine exists (never a fake pass).
+ */
+export const reconcileAction = z
+  .object({ kind: z.literal('reconcile') })
+  .catchall(z.unknown());
+
+/** What a step does. Action kinds form one registry; a new kind is a new member here. */
+export const action = z.discriminatedUnion('kind', [
+  shellAction,
+  httpAction,
+  sqlAction,
+  manualAction,
+  waitAction,
+  simulateAction,
+  reconcileAction,
+]);
+
+const checkName = z.string().min(1).describe('Shown in the console and recorded with the result.');
+
+/** A check runs after the step's action succeeded; a failing check fails the step. */
+export const check = z.discriminatedUnion('kind', [
+  z.object({ name: checkName, kind: z.literal('shell'), ...shellFields }).strict(),
+  z.object({ name: checkName, kind: z.literal('http'), ...httpFields }).strict(),
+  z.object({ name: checkName, kind: z.literal('sql'), ...sqlFields }).strict(),
+  z.object({ name: checkName, kind: z.literal('simulate'), ...simulateFields }).strict(),
+  z.object({ name: checkName, kind: z.literal('reconcile') }).catchall(z.unknown()),
+]);
+
+export const retryPolicy = z
+  .object({
+    attempts: z.number().int().min(1).max(100).default(1)
+      .describe('Total attempts of the action; more than 1 needs `idempotent: true`.'),
+    interval: duration.default('5s').describe('Wait before the second attempt.'),
+    backoff: z.number().min(1).max(10).default(2).describe('Multiplier of the wait per attempt.'),
+  })
+  .strict();
+
+export const gate = z
+  .object({
+    approvers: z.array(id).min(1, { message: 'a gate needs at least one approver role' })
+      .describe('Roles whose members may vote on this gate.'),
+    rule: z.enum(['all', 'any']).default('all')
+      .describe('all: one approval from every approver role; any: one approval from any of them.'),
+    question: z.string().optional().describe('What the approvers decide, shown when the gate opens.'),
+  })
+  .strict();
+
+export const rehearsalMode = z.enum(['run', 'simulate', 'skip']);
+
+export const step = z
+  .object({
+    id: id.describe('Unique in the runbook; used on the command line.'),
+    title: z.string().min(1),
+    owner: id.describe('The role accountable for this step (required).'),
+    depends_on: z.array(id).default([]).describe('Steps that must finish first.'),
+    expected: duration.optional().describe('Planned duration, for timing review and simulation.'),
+    action: action.optional(),
+    gate: gate.optional(),
+    checks: z.array(check).default([]),
+    backout: action.optional().describe('How to undo this step when the run backs out.'),
+    timeout: duration.optional().describe('Longest one attempt of the action may take. Default 1h.'),
+    retry: retryPolicy.optional(),
+    idempotent: z.boolean().default(false)
+      .describe('Safe to run twice; only idempotent steps may be retried automatically.'),
+    rehearsal: rehearsalMode.default('run')
+      .describe('In a rehearsal: run it, simulate it for its expected duration, or skip it.'),
+    notes: z.string().optional(),
+  })
+  .strict();
+
+export const phaseKind = z.enum([
+  'preparation',
+  'data_freeze',
+  'migration',
+  'reconciliation',
+  'interface_switch_on',
+  'go_no_go',
+  'hypercare',
+]);
+
+export const phase = z
+  .object({
+    id: id,
+    kind: phaseKind,
+    title: z.string().optional(),
+    steps: z.array(step).min(1, { message: 'a phase needs at least one step' }),
+  })
+  .strict();
+
+export const connection = z
+  .object({
+    driver: z.enum(['sqlite']).describe('Database driver; sqlite for now.'),
+    path: z.string().min(1).describe('Database file, relative to the runbook file.'),
+    readonly: z.boolean().default(false),
+  })
+  .strict();
+
+export const runbookSchema = z
+  .object({
+    name: id.describe('Names the runbook; runs are called NAME-NUMBER.'),
+    version: z.union([z.string(), z.number()]).transform(String).describe('Your version label.'),
+    description: z.string().optional(),
+    lead: id.describe('The role that leads the cutover: may request back-out and resolve failures.'),
+    roles: z.record(id, z.array(z.string().min(1))).describe('Role name -> the people who hold it.'),
+    window: z
+      .object({
+        start: z.iso.datetime({ offset: true }).optional().describe('Planned start, ISO 8601.'),
+        length: duration.describe('How long the cutover window is.'),
+      })
+      .strict()
+      .optional(),
+    backout: z
+      .object({
+        policy: z.enum(['automatic', 'manual']).default('automatic')
+          .describe('automatic: a failed step or check backs the run out; manual: the run waits for the lead.'),
+      })
+      .strict()
+      .default({ policy: 'automatic' }),
+    connections: z.record(id, connection).default({}),
+    phases: z.array(phase).min(1, { message: 'a runbook needs at least one phase' }),
+  })
+  .strict();
+
+/** A runbook as written, after defaults were applied. */
+export type Runbook = z.output<typeof runbookSchema>;
+export type Phase = Runbook['phases'][number];
+export type PhaseKind = z.output<typeof phaseKind>;
+export type Step = Phase['steps'][number];
+export type Action = z.output<typeof action>;
+export type ActionKind = Action['kind'];
+export type Check = z.output<typeof check>;
+export type Gate = z.output<typeof gate>;
+export type RetryPolicy = z.output<typeof retryPolicy>;
+export type Connection = z.output<typeof connection>;
+export type RehearsalMode = z.output<typeof rehearsalMode>;
+export type ShellAction = z.output<typeof shellAction>;
+export type HttpAction = z.output<typeof httpAction>;
+export type SqlAction = z.output<typeof sqlAction>;
