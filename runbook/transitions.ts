@@ -1,0 +1,255 @@
+/**
+ * Pure rules of a run: the initial state, who may do what, and how a vote changes a gate.
+ * The workflow calls these from its Update validators and handlers; the tests call them
+ * without Temporal. No Node imports, no clock: callers pass `at` timestamps.
+ */
+import { durationMs } from './duration.js';
+import { effectiveDependencies, plannedSchedule } from './graph.js';
+import type {
+  Decision,
+  GateState,
+  RunInput,
+  RunState,
+  RunStatus,
+  StepState,
+  Vote,
+} from './run-state.js';
+import type { Runbook, Step } from './schema.js';
+
+/** The people holding `role`, or none. */
+export function peopleIn(runbook: Runbook, role: string): string[] {
+  return runbook.roles[role] ?? [];
+}
+
+/** The roles `person` holds, in the order the runbook lists roles. */
+export function rolesOf(runbook: Runbook, person: string): string[] {
+  return Object.entries(runbook.roles)
+    .filter(([, people]) => people.includes(person))
+    .map(([role]) => role);
+}
+
+/** Every step with its phase, in runbook order. */
+export function stepsInOrder(runbook: Runbook): Array<{ step: Step; phaseId: string; phaseKind: StepState['phaseKind'] }> {
+  return runbook.phases.flatMap((phase) =>
+    phase.steps.map((step) => ({ step, phaseId: phase.id, phaseKind: phase.kind })),
+  );
+}
+
+/** How a step is treated in this mode: live runs run everything. */
+export function treatmentOf(step: Step, mode: RunInput['mode']): StepState['treatment'] {
+  return mode === 'live' ? 'run' : step.rehearsal;
+}
+
+/** The state of a run before its first step. */
+export function initialRunState(input: RunInput, at: string): RunState {
+  const { runbook } = input;
+  const schedule = plannedSchedule(runbook);
+  const deps = effectiveDependencies(runbook);
+  const steps: Record<string, StepState> = {};
+  const order: string[] = [];
+  for (const { step, phaseId, phaseKind } of stepsInOrder(runbook)) {
+    order.push(step.id);
+    const planned = schedule.steps[step.id];
+    steps[step.id] = {
+      id: step.id,
+      phaseId,
+      phaseKind,
+      title: step.title,
+      owner: step.owner,
+      kind: step.gate ? 'gate' : (step.action?.kind ?? 'manual'),
+      dependsOn: deps[step.id] ?? [],
+      status: 'pending',
+      treatment: treatmentOf(step, input.mode),
+      attempts: 0,
+      plannedStartMs: planned?.startMs ?? 0,
+      plannedDurationMs: planned?.durationMs ?? (step.expected ? durationMs(step.expected) : 0),
+      checks: [],
+      idempotencyKey: `${input.runId}/${step.id}`,
+      ...(step.gate
+        ? {
+            gate: {
+              approvers: [...step.gate.approvers],
+              rule: step.gate.rule,
+              ...(step.gate.question ? { question: step.gate.question } : {}),
+              status: 'pending',
+              votes: [],
+              awaiting: [...step.gate.approvers],
+            },
+          }
+        : {}),
+    };
+  }
+  return {
+    runId: input.runId,
+    runbookName: runbook.name,
+    runbookVersion: runbook.version,
+    versionHash: input.versionHash,
+    mode: input.mode,
+    status: 'running',
+    startedAt: at,
+    startedBy: input.startedBy,
+    order,
+    steps,
+    backout: { status: 'not_requested' },
+    decisions: [],
+  };
+}
+
+/** A step that no longer holds up the steps after it. */
+export function isDone(step: StepState): boolean {
+  return step.status === 'succeeded' || step.status === 'simulated' || step.status === 'skipped';
+}
+
+/** A step that will not change any more in the forward part of the run. */
+export function isSettled(step: StepState): boolean {
+  return isDone(step) || step.status === 'failed' || step.status === 'cancelled';
+}
+
+/** The run's status as people see it, from its steps and back-out. */
+export function deriveRunStatus(state: RunState): RunStatus {
+  if (state.status === 'completed' || state.status === 'backed_out' || state.status === 'failed') {
+    return state.status;
+  }
+  const steps = Object.values(state.steps);
+  if (state.backout.status === 'running' || state.backout.status === 'waiting') {
+    return steps.some((s) => s.backout?.status === 'waiting') ? 'waiting' : 'backing_out';
+  }
+  return steps.some((s) => s.status === 'waiting') ? 'waiting' : 'running';
+}
+
+/** A request to vote on a gate. `role` picks one when the person holds several approver roles. */
+export interface VoteRequest {
+  gateId: string;
+  by: string;
+  role?: string;
+  reason?: string;
+  automatic?: boolean;
+}
+
+/** Why `request` may not vote on its gate now, or undefined when it may. */
+export function refuseVote(
+  runbook: Runbook,
+  state: RunState,
+  request: VoteRequest,
+  decision: Vote['decision'],
+): string | undefined {
+  const step = state.steps[request.gateId];
+  if (!step?.gate) {
+    const gates = state.order.filter((id) => state.steps[id]?.gate);
+    return `there is no gate \`${request.gateId}\` in this run; gates: ${gates.join(', ') || 'none'}`;
+  }
+  const gate = step.gate;
+  if (gate.status === 'pending') {
+    const waitingOn = step.dependsOn.filter((id) => !isDone(state.steps[id]!));
+    return `gate \`${request.gateId}\` is not open yet; it opens when ${waitingOn.join(', ') || 'its dependencies'} finish`;
+  }
+  if (gate.status !== 'open') return `gate \`${request.gateId}\` is closed (${gate.status})`;
+  if (decision === 'reject' && !request.reason?.trim()) return 'a rejection needs a reason (--reason)';
+  const held = rolesOf(runbook, request.by).filter((role) => gate.approvers.includes(role));
+  if (held.length === 0) {
+    return `${request.by} may not vote on gate \`${request.gateId}\`: approvers are the roles ${gate.approvers.join(', ')}`;
+  }
+  if (request.role !== undefined && !held.includes(request.role)) {
+    return `${request.by} does not hold the approver role ${request.role} (holds ${held.join(', ')})`;
+  }
+  if (gate.votes.some((vote) => vote.by === request.by)) {
+    return `${request.by} has already voted on gate \`${request.gateId}\``;
+  }
+  return undefined;
+}
+
+/** The role a vote counts for: the one asked for, else the first approver role still awaited. */
+export function voteRole(runbook: Runbook, gate: GateState, request: VoteRequest): string {
+  if (request.role) return request.role;
+  const held = rolesOf(runbook, request.by).filter((role) => gate.approvers.includes(role));
+  return held.find((role) => gate.awaiting.includes(role)) ?? held[0]!;
+}
+
+/**
+ * The gate after one more vote. One rejection closes the gate as rejected (a no-go from any
+ * approver is a no-go); approvals close it when the rule is met.
+ */
+export function applyVote(gate: GateState, vote: Vote): GateState {
+  const votes = [...gate.votes, vote];
+  if (vote.decision === 'reject') {
+    return { ...gate, votes, status: 'rejected', decidedAt: vote.at };
+  }
+  const approvedRoles = new Set(votes.filter((v) => v.decision === 'approve').map((v) => v.role));
+  const awaiting = gate.rule === 'any' ? [] : gate.approvers.filter((role) => !approvedRoles.has(role));
+  const done = awaiting.length === 0;
+  return { ...gate, votes, awaiting, ...(done ? { status: 'approved' as const, decidedAt: vote.at } : {}) };
+}
+
+/** A request to mark a manual step (or a manual back-out) done. */
+export interface ManualDoneRequest {
+  stepId: string;
+  by: string;
+  reason?: string;
+  automatic?: boolean;
+}
+
+/** Why `request` may not complete the manual step now, or undefined when it may. */
+export function refuseManualDone(runbook: Runbook, state: RunState, request: ManualDoneRequest): string | undefined {
+  const step = state.steps[request.stepId];
+  if (!step) return `there is no step \`${request.stepId}\` in this run`;
+  const waitingForward = step.status === 'waiting' && step.waitingFor === 'manual';
+  const waitingBackout = step.backout?.status === 'waiting' && !step.resolution;
+  if (!waitingForward && !waitingBackout) {
+    return `step \`${request.stepId}\` is not waiting to be marked done (it is ${step.status})`;
+  }
+  if (!peopleIn(runbook, step.owner).includes(request.by)) {
+    return `${request.by} does not hold the role ${step.owner} that owns step \`${request.stepId}\``;
+  }
+  return undefined;
+}
+
+/** A request by the lead to back the run out. */
+export interface BackoutRequest {
+  by: string;
+  reason: string;
+}
+
+/** Why `request` may not start a back-out now, or undefined when it may. */
+export function refuseBackout(runbook: Runbook, state: RunState, request: BackoutRequest): string | undefined {
+  if (!peopleIn(runbook, runbook.lead).includes(request.by)) {
+    return `${request.by} does not hold the lead role ${runbook.lead}; only the lead may request a back-out`;
+  }
+  if (!request.reason?.trim()) return 'a back-out needs a reason (--reason)';
+  if (state.backout.status !== 'not_requested') return `the run is already backing out (${state.backout.status})`;
+  if (state.status === 'completed' || state.status === 'backed_out' || state.status === 'failed') {
+    return `the run has already ended (${state.status})`;
+  }
+  return undefined;
+}
+
+/** A decision on a step that failed: run it again, or record that a person did it by hand. */
+export interface ResolveRequest {
+  stepId: string;
+  by: string;
+  action: 'retry' | 'done';
+  reason: string;
+}
+
+/** Why `request` may not resolve the step now, or undefined when it may. */
+export function refuseResolve(runbook: Runbook, state: RunState, request: ResolveRequest): string | undefined {
+  const step = state.steps[request.stepId];
+  if (!step) return `there is no step \`${request.stepId}\` in this run`;
+  if (!step.resolution) return `step \`${request.stepId}\` has no failure waiting to be resolved`;
+  if (!peopleIn(runbook, runbook.lead).includes(request.by)) {
+    return `${request.by} does not hold the lead role ${runbook.lead}; only the lead may resolve a failure`;
+  }
+  if (!request.reason?.trim()) return 'resolving a failure needs a reason (--reason)';
+  return undefined;
+}
+
+/** The role a decision is recorded under: the first of the person's roles that allowed it. */
+export function decisionRole(runbook: Runbook, by: string, preferred: string[]): string {
+  const held = rolesOf(runbook, by);
+  return preferred.find((role) => held.includes(role)) ?? held[0] ?? 'none';
+}
+
+/** Appends to the decision log; returns the entry's index (its idempotent record key). */
+export function logDecision(state: RunState, decision: Decision): number {
+  state.decisions.push(decision);
+  return state.decisions.length - 1;
+}

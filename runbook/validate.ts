@@ -1,0 +1,346 @@
+/**
+ * Semantic validation: the rules that need the whole runbook (unique ids, the dependency graph,
+ * roles that exist and have people, connections that exist), checked after the schema accepted
+ * the document's shape.
+ *
+ * Every problem carries a path into the document so the parser can point at a line and column,
+ * and a message that is one sentence naming the field and the fix: these sentences are what a
+ * cutover lead reads at the terminal.
+ *
+ * Pure: no Node built-ins and no zod at run time, so the workflow side may use it as well.
+ */
+import type { Action, Check, Runbook, Step } from './schema.js';
+import { formatDuration, parseDuration } from './duration.js';
+import { findCycles, plannedSchedule } from './graph.js';
+
+/** A path into the runbook document: mapping keys and list indexes. */
+export type ProblemPath = (string | number)[];
+
+/** One thing wrong (or worth a look) in a runbook, located by its path in the document. */
+export interface RunbookProblem {
+  path: ProblemPath;
+  message: string;
+  /**
+   * `key`: point at the key of the last path segment (`checks:`) rather than at its value; for
+   * problems about a field being there at all, or about a mapping entry such as a role.
+   */
+  target?: 'key';
+}
+
+/** The outcome of {@link validateRunbook}: errors refuse the runbook, warnings do not. */
+export interface RunbookValidation {
+  errors: RunbookProblem[];
+  warnings: RunbookProblem[];
+}
+
+/**
+ * The refusal of `reconcile`: reconciliation is part of the format so runbooks can be written
+ * ahead, but a check that cannot run must never pass, so validation refuses it.
+ */
+export const RECONCILE_UNAVAILABLE =
+  'reconcile actions are not available yet in this version of cutover; use sql checks to compare a sample meanwhile';
+
+/**
+ * The closest of `candidates` to `word`, for "did you mean" hints, or undefined when none is
+ * close enough to be a likely typo (edit distance, with swapped neighbours counting once, of at
+ * most a third of the word's length and at least 1; case is ignored).
+ */
+export function closestMatch(word: string, candidates: Iterable<string>): string | undefined {
+  const limit = Math.max(1, Math.floor(word.length / 3));
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    if (candidate === word) continue;
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (distance <= limit && distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Optimal string alignment distance: Levenshtein plus adjacent transpositions. */
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = [];
+  for (let i = 0; i <= a.length; i += 1) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j += 1) row.push(i === 0 ? j : 0);
+    rows.push(row);
+  }
+  for (let i = 1; i <= a.length; i += 1) {
+    for (let j = 1; j <= b.length; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      }
+      rows[i]![j] = d;
+    }
+  }
+  return rows[a.length]![b.length]!;
+}
+
+/** `; did you mean \`x\`?` when a candidate is close, else the given fallback. */
+function hint(word: string, candidates: Iterable<string>, fallback: string): string {
+  const match = closestMatch(word, candidates);
+  return match === undefined ? fallback : `; did you mean \`${match}\`?`;
+}
+
+/** `a`, `a and b`, `a, b and 2 more`. */
+function listOf(items: readonly string[], max = 3): string {
+  if (items.length <= 1) return items.join('');
+  if (items.length > max) return `${items.slice(0, max - 1).join(', ')} and ${items.length - max + 1} more`;
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+interface StepAt {
+  step: Step;
+  phaseIndex: number;
+  stepIndex: number;
+  path: ProblemPath;
+}
+
+/** Where each part of a step that can run something lives, for the rules shared by all three. */
+function runnables(at: StepAt): { what: Action | Check; path: ProblemPath; label: string }[] {
+  const found: { what: Action | Check; path: ProblemPath; label: string }[] = [];
+  const { step, path } = at;
+  if (step.action) found.push({ what: step.action, path: [...path, 'action'], label: `the action of step \`${step.id}\`` });
+  step.checks.forEach((check, i) => {
+    found.push({ what: check, path: [...path, 'checks', i], label: `check \`${check.name}\` of step \`${step.id}\`` });
+  });
+  if (step.backout) found.push({ what: step.backout, path: [...path, 'backout'], label: `the back-out of step \`${step.id}\`` });
+  return found;
+}
+
+function allSteps(runbook: Runbook): StepAt[] {
+  const steps: StepAt[] = [];
+  runbook.phases.forEach((phase, phaseIndex) => {
+    phase.steps.forEach((step, stepIndex) => {
+      steps.push({ step, phaseIndex, stepIndex, path: ['phases', phaseIndex, 'steps', stepIndex] });
+    });
+  });
+  return steps;
+}
+
+/**
+ * Checks the rules that need the whole runbook. The runbook must already have passed
+ * `runbookSchema` (defaults applied). Returns every problem found, in document order.
+ */
+export function validateRunbook(runbook: Runbook): RunbookValidation {
+  const errors: RunbookProblem[] = [];
+  const warnings: RunbookProblem[] = [];
+  const steps = allSteps(runbook);
+  const roleNames = Object.keys(runbook.roles);
+  const definedRoles = new Set(roleNames);
+  const connectionNames = Object.keys(runbook.connections);
+  /** Who needs each role, to say why a role without people is a problem. */
+  const roleNeeds = new Map<string, string[]>();
+  const need = (role: string, who: string): void => {
+    const list = roleNeeds.get(role);
+    if (list) list.push(who);
+    else roleNeeds.set(role, [who]);
+  };
+
+  const undefinedRole = (what: string, role: string): string =>
+    `${what} \`${role}\` is not defined in \`roles\`` +
+    hint(role, roleNames, '; add it to `roles` with the people who hold it');
+
+  if (definedRoles.has(runbook.lead)) need(runbook.lead, 'the `lead`');
+  else errors.push({ path: ['lead'], message: undefinedRole('lead role', runbook.lead) });
+
+  // Ids. The first use of an id is the step the graph knows; later ones are the duplicates.
+  const firstPhase = new Map<string, number>();
+  runbook.phases.forEach((phase, i) => {
+    const first = firstPhase.get(phase.id);
+    if (first === undefined) firstPhase.set(phase.id, i);
+    else {
+      errors.push({
+        path: ['phases', i, 'id'],
+        message: `duplicate phase id \`${phase.id}\`: an earlier phase already uses it; give each phase its own id`,
+      });
+    }
+  });
+  const stepById = new Map<string, StepAt>();
+  for (const at of steps) {
+    const first = stepById.get(at.step.id);
+    if (first === undefined) stepById.set(at.step.id, at);
+    else {
+      const where = runbook.phases[first.phaseIndex]!.id;
+      errors.push({
+        path: [...at.path, 'id'],
+        message: `duplicate step id \`${at.step.id}\`: phase \`${where}\` already has a step with this id; step ids must be unique across the runbook, so rename one`,
+      });
+    }
+  }
+  const stepIds = [...stepById.keys()];
+
+  // Dependencies that can be ordered: known steps in this or an earlier phase. The others are
+  // reported here and left out of the cycle search, so one mistake gives one message.
+  const orderable: Record<string, string[]> = {};
+  for (const at of steps) {
+    const { step } = at;
+    const own = stepById.get(step.id) === at;
+    const deps: string[] = [];
+    step.depends_on.forEach((dep, k) => {
+      const path = [...at.path, 'depends_on', k];
+      const target = stepById.get(dep);
+      if (target === undefined) {
+        errors.push({
+          path,
+          message:
+            `\`depends_on\` names unknown step \`${dep}\`` +
+            hint(dep, stepIds, '; use the id of a step in this or an earlier phase'),
+        });
+      } else if (target.phaseIndex > at.phaseIndex) {
+        const later = runbook.phases[target.phaseIndex]!.id;
+        errors.push({
+          path,
+          message: `step \`${step.id}\` depends on \`${dep}\` of the later phase \`${later}\`, but phases run in order; move one of the two steps or drop this dependency`,
+        });
+      } else if (own) {
+        deps.push(dep);
+      }
+    });
+    if (own) orderable[step.id] = deps;
+  }
+  for (const cycle of findCycles(orderable)) {
+    const [first, second] = [cycle[0]!, cycle[1] ?? cycle[0]!];
+    const at = stepById.get(first)!;
+    const k = at.step.depends_on.indexOf(second);
+    errors.push({
+      path: [...at.path, 'depends_on', k],
+      message: `dependency cycle ${[...cycle, first].join(' -> ')}: each step waits for the next, so none can start; remove one of these dependencies`,
+    });
+  }
+
+  // Steps.
+  for (const at of steps) {
+    const { step, path } = at;
+    if (definedRoles.has(step.owner)) need(step.owner, `step \`${step.id}\``);
+    else errors.push({ path: [...path, 'owner'], message: undefinedRole('owner role', step.owner) });
+
+    if (step.action && step.gate) {
+      errors.push({
+        path: [...path, 'gate'],
+        target: 'key',
+        message: `step \`${step.id}\` has both an \`action\` and a \`gate\`; a step either does something or asks for a decision, so split it into two steps`,
+      });
+    } else if (!step.action && !step.gate) {
+      errors.push({
+        path,
+        message: `step \`${step.id}\` has neither an \`action\` nor a \`gate\`; add an \`action\` (kind \`manual\` for work done by hand) or a \`gate\``,
+      });
+    }
+
+    if (step.gate) {
+      step.gate.approvers.forEach((role, k) => {
+        if (definedRoles.has(role)) need(role, `gate \`${step.id}\``);
+        else errors.push({ path: [...path, 'gate', 'approvers', k], message: undefinedRole('approver role', role) });
+      });
+      const notForGates: [keyof Step, string][] = [
+        ['checks', 'checks'],
+        ['backout', 'a back-out'],
+        ['retry', 'a retry policy'],
+      ];
+      for (const [field, what] of notForGates) {
+        const present = field === 'checks' ? step.checks.length > 0 : step[field] !== undefined;
+        if (present) {
+          errors.push({
+            path: [...path, field],
+            target: 'key',
+            message: `gate step \`${step.id}\` cannot have ${what}, because a gate only records a decision; remove \`${field}\``,
+          });
+        }
+      }
+    } else if (step.expected === undefined) {
+      warnings.push({
+        path,
+        message: `step \`${step.id}\` has no \`expected\` duration; add one (such as \`expected: 10m\`) so rehearsals can be compared with the plan and the window`,
+      });
+    }
+
+    if (step.retry && step.retry.attempts > 1 && !step.idempotent) {
+      errors.push({
+        path: [...path, 'retry', 'attempts'],
+        message: `step \`${step.id}\` retries up to ${step.retry.attempts} times but is not marked \`idempotent: true\`; a step that is not idempotent must never be retried blindly, so set \`idempotent: true\` if running it twice is safe, or remove \`retry\``,
+      });
+    }
+
+    for (const { what, path: partPath } of runnables(at)) {
+      if (what.kind === 'reconcile') {
+        errors.push({ path: [...partPath, 'kind'], message: RECONCILE_UNAVAILABLE });
+      } else if (what.kind === 'sql' && !connectionNames.includes(what.connection)) {
+        errors.push({
+          path: [...partPath, 'connection'],
+          message:
+            `connection \`${what.connection}\` is not defined in \`connections\`` +
+            hint(what.connection, connectionNames, '; add it under `connections` with its driver and path'),
+        });
+      }
+    }
+  }
+
+  // Phases.
+  runbook.phases.forEach((phase, i) => {
+    if (phase.kind === 'go_no_go' && !phase.steps.some((step) => step.gate)) {
+      errors.push({
+        path: ['phases', i, 'kind'],
+        message: `go_no_go phase \`${phase.id}\` has no gate step; add a step with a \`gate\` so the approvers decide go or no-go`,
+      });
+    }
+  });
+
+  // Roles without people: an error where someone needs the role, a warning otherwise.
+  for (const role of roleNames) {
+    if (runbook.roles[role]!.length > 0) continue;
+    const needs = roleNeeds.get(role);
+    if (needs) {
+      errors.push({
+        path: ['roles', role],
+        target: 'key',
+        message: `role \`${role}\` has no people but ${listOf(needs)} ${needs.length === 1 ? 'needs' : 'need'} it; list who holds it, such as \`${role}: [alice]\``,
+      });
+    } else {
+      warnings.push({
+        path: ['roles', role],
+        target: 'key',
+        message: `role \`${role}\` has no people and nothing uses it; list who holds it or remove it`,
+      });
+    }
+  }
+
+  // The window, when the graph has a plan at all.
+  if (runbook.window && Object.keys(orderable).length > 0 && findCycles(orderable).length === 0) {
+    const windowMs = parseDuration(runbook.window.length);
+    const { criticalPathMs } = plannedSchedule(runbook);
+    if (windowMs !== undefined && criticalPathMs > windowMs) {
+      warnings.push({
+        path: ['window', 'length'],
+        message: `the planned critical path takes ${formatDuration(criticalPathMs)} but the window is only ${formatDuration(windowMs)}; run more steps in parallel, shorten them, or ask for a longer window`,
+      });
+    }
+  }
+
+  return { errors, warnings };
+}
+
+/**
+ * Why a runbook may not run live: every action, check and back-out of kind `simulate`. A
+ * simulated step only pretends, so a live cutover with one would report work that never
+ * happened; the CLI refuses `--live` while this list is not empty.
+ */
+export function liveRunProblems(runbook: Runbook): RunbookProblem[] {
+  const problems: RunbookProblem[] = [];
+  for (const at of allSteps(runbook)) {
+    for (const { what, path, label } of runnables(at)) {
+      if (what.kind === 'simulate') {
+        problems.push({
+          path: [...path, 'kind'],
+          message: `${label} is simulated; replace it with a real action before a live run`,
+        });
+      }
+    }
+  }
+  return problems;
+}

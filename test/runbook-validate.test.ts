@@ -1,0 +1,530 @@
+import { describe, it, expect } from 'vitest';
+import { formatProblem, locateRunbookProblems, parseRunbook } from '../runbook/parse.js';
+import { closestMatch, liveRunProblems, RECONCILE_UNAVAILABLE } from '../runbook/validate.js';
+
+/** Strips the common indentation and the first newline, so line numbers read off the source. */
+function dedent(text: string): string {
+  const lines = text.replace(/^\n/, '').replace(/\n\s*$/, '\n').split('\n');
+  const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length));
+  return lines.map((l) => l.slice(indent)).join('\n');
+}
+
+/** Lines 1-7 of most runbooks below; their `phases` start on line 8. */
+const HEAD = dedent(`
+  name: demo
+  version: 1
+  lead: lead
+  roles:
+    lead: [ana]
+    dba: [ben, ana]
+  phases:
+`);
+
+const withPhases = (phases: string): string => HEAD + dedent(phases).replace(/^/gm, '  ');
+
+function problemsOf(text: string): string[] {
+  const result = parseRunbook(text, 'runbook.yaml');
+  return result.ok ? [] : result.problems.map(formatProblem);
+}
+
+function warningsOf(text: string): string[] {
+  return parseRunbook(text, 'runbook.yaml').warnings.map(formatProblem);
+}
+
+describe('ids', () => {
+  it('refuses a step id used twice, even in different phases', () => {
+    const text = withPhases(`
+      - id: prep
+        kind: preparation
+        steps:
+          - id: backup
+            title: Back up
+            owner: dba
+            expected: 10m
+            action: { kind: manual }
+      - id: load
+        kind: migration
+        steps:
+          - id: backup
+            title: Back up again
+            owner: dba
+            expected: 10m
+            action: { kind: manual }
+    `);
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:19:13 phases[1].steps[0].id: duplicate step id `backup`: phase `prep` already has a step with this id; step ids must be unique across the runbook, so rename one',
+    ]);
+  });
+
+  it('refuses a phase id used twice', () => {
+    const text = withPhases(`
+      - id: prep
+        kind: preparation
+        steps:
+          - id: backup
+            title: Back up
+            owner: dba
+            expected: 10m
+            action: { kind: manual }
+      - id: prep
+        kind: migration
+        steps:
+          - id: load
+            title: Load
+            owner: dba
+            expected: 10m
+            action: { kind: manual }
+    `);
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:16:9 phases[1].id: duplicate phase id `prep`: an earlier phase already uses it; give each phase its own id',
+    ]);
+  });
+});
+
+describe('dependencies', () => {
+  it('names an unknown dependency and suggests the closest step id', () => {
+    const text = withPhases(`
+      - id: prep
+        kind: preparation
+        steps:
+          - id: backup
+            title: Back up
+            owner: dba
+            expected: 10m
+            action: { kind: manual }
+          - id: migrate
+            title: Migrate
+            owner: dba
+            expected: 1h
+            depends_on: [bakup, restore]
+            action: { kind: manual }
+    `);
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:20:22 phases[0].steps[1].depends_on[0]: `depends_on` names unknown step `bakup`; did you mean `backup`?',
+      'runbook.yaml:20:29 phases[0].steps[1].depends_on[1]: `depends_on` names unknown step `restore`; use the id of a step in this or an earlier phase',
+    ]);
+  });
+
+  it('refuses a dependency on a step of a later phase, without also calling it a cycle', () => {
+    const text = withPhases(`
+      - id: prep
+        kind: preparation
+        steps:
+          - id: backup
+            title: Back up
+            owner: dba
+            expected: 10m
+            depends_on: [migrate]
+            action: { kind: manual }
+      - id: load
+        kind: migration
+        steps:
+          - id: migrate
+            title: Migrate
+            owner: dba
+            expected: 1h
+            action: { kind: manual }
+    `);
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:15:22 phases[0].steps[0].depends_on[0]: step `backup` depends on `migrate` of the later phase `load`, but phases run in order; move one of the two steps or drop this dependency',
+    ]);
+  });
+
+  it('names a dependency cycle once, at the first step of it', () => {
+    const text = withPhases(`
+      - id: prep
+        kind: preparation
+        steps:
+          - id: a
+            title: A
+            owner: dba
+            expected: 1m
+            depends_on: [b]
+            action: { kind: manual }
+          - id: b
+            title: B
+            owner: dba
+            expected: 1m
+            depends_on: [a]
+            action: { kind: manual }
+    `);
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:15:22 phases[0].steps[0].depends_on[0]: dependency cycle a -> b -> a: each step waits for the next, so none can start; remove one of these dependencies',
+    ]);
+  });
+});
+
+describe('actions and gates', () => {
+  it('needs exactly one of `action` and `gate`', () => {
+    const text = withPhases(`
+      - id: prep
+        kind: preparation
+        steps:
+          - id: a
+            title: A
+            owner: dba
+            expected: 1m
+            action: { kind: manual }
+            gate: { approvers: [lead] }
+          - id: b
+            title: B
+            owner: dba
+            expected: 1m
+    `);
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:16:9 phases[0].steps[0].gate: step `a` has both an `action` and a `gate`; a step either does something or asks for a decision, so split it into two steps',
+      'runbook.yaml:17:9 phases[0].steps[1]: step `b` has neither an `action` nor a `gate`; add an `action` (kind `manual` for work done by hand) or a `gate`',
+    ]);
+  });
+
+  it('refuses a gate without approvers', () => {
+    const text = withPhases(`
+      - id: decide
+        kind: go_no_go
+        steps:
+          - id: go
+            title: Go?
+            owner: lead
+            gate:
+              approvers: []
+    `);
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:15:22 phases[0].steps[0].gate.approvers: a gate needs at least one approver role; add one to `approvers`',
+    ]);
+  });
+
+  it('refuses an approver role that is undefined or has nobody in it', () => {
+    const text = dedent(`
+      name: demo
+      version: 1
+      lead: lead
+      roles:
+        lead: [ana]
+        cab: []
+      phases:
+        - id: decide
+          kind: go_no_go
+          steps:
+            - id: go
+              title: Go?
+              owner: lead
+              gate:
+                approvers: [lead, cab, board]
+    `);
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:6:3 roles.cab: role `cab` has no people but gate `go` needs it; list who holds it, such as `cab: [alice]`',
+      'runbook.yaml:15:34 phases[0].steps[0].gate.approvers[2]: approver role `board` is not defined in `roles`; add it to `roles` with the people who hold it',
+    ]);
+  });
+
+  it('needs a gate step in a go_no_go phase', () => {
+    const text = withPhases(`
+      - id: decide
+        kind: go_no_go
+        steps:
+          - id: call
+            title: Call
+            owner: lead
+            expected: 5m
+            action: { kind: manual }
+    `);
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:9:11 phases[0].kind: go_no_go phase `decide` has no gate step; add a step with a `gate` so the approvers decide go or no-go',
+    ]);
+  });
+
+  it('refuses checks, back-out and retry on a gate step', () => {
+    const text = withPhases(`
+      - id: decide
+        kind: go_no_go
+        steps:
+          - id: go
+            title: Go?
+            owner: lead
+            gate: { approvers: [lead] }
+            checks:
+              - { name: ping, kind: shell, command: 'true' }
+            backout: { kind: manual }
+            retry: { attempts: 1 }
+    `);
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:15:9 phases[0].steps[0].checks: gate step `go` cannot have checks, because a gate only records a decision; remove `checks`',
+      'runbook.yaml:17:9 phases[0].steps[0].backout: gate step `go` cannot have a back-out, because a gate only records a decision; remove `backout`',
+      'runbook.yaml:18:9 phases[0].steps[0].retry: gate step `go` cannot have a retry policy, because a gate only records a decision; remove `retry`',
+    ]);
+  });
+
+  it('never retries a step that is not idempotent', () => {
+    const text = withPhases(`
+      - id: load
+        kind: migration
+        steps:
+          - id: load
+            title: Load
+            owner: dba
+            expected: 1h
+            retry: { attempts: 3 }
+            action: { kind: shell, command: ./load.sh }
+          - id: load-again
+            title: Load once more
+            owner: dba
+            expected: 1h
+            idempotent: true
+            retry: { attempts: 3 }
+            action: { kind: shell, command: ./load.sh }
+    `);
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:15:28 phases[0].steps[0].retry.attempts: step `load` retries up to 3 times but is not marked `idempotent: true`; a step that is not idempotent must never be retried blindly, so set `idempotent: true` if running it twice is safe, or remove `retry`',
+    ]);
+  });
+
+  it('refuses reconcile as action, check and back-out with a clear error, never a fake pass', () => {
+    const text = withPhases(`
+      - id: check
+        kind: reconciliation
+        steps:
+          - id: compare
+            title: Compare a sample
+            owner: dba
+            expected: 10m
+            action: { kind: reconcile, sample: 100 }
+            checks:
+              - { name: sample, kind: reconcile }
+            backout: { kind: reconcile }
+    `);
+    expect(problemsOf(text)).toEqual([
+      `runbook.yaml:15:25 phases[0].steps[0].action.kind: ${RECONCILE_UNAVAILABLE}`,
+      `runbook.yaml:17:35 phases[0].steps[0].checks[0].kind: ${RECONCILE_UNAVAILABLE}`,
+      `runbook.yaml:18:26 phases[0].steps[0].backout.kind: ${RECONCILE_UNAVAILABLE}`,
+    ]);
+    expect(RECONCILE_UNAVAILABLE).toBe(
+      'reconcile actions are not available yet in this version of cutover; use sql checks to compare a sample meanwhile',
+    );
+  });
+
+  it('refuses sql naming a connection that is not defined', () => {
+    const text = dedent(`
+      name: demo
+      version: 1
+      lead: lead
+      roles:
+        lead: [ana]
+      connections:
+        crm: { driver: sqlite, path: crm.db }
+      phases:
+        - id: prep
+          kind: preparation
+          steps:
+            - id: count
+              title: Count
+              owner: lead
+              expected: 1m
+              action: { kind: sql, connection: crn, query: select 1 }
+              checks:
+                - { name: n, kind: sql, connection: erp, query: select 1 }
+    `);
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:16:42 phases[0].steps[0].action.connection: connection `crn` is not defined in `connections`; did you mean `crm`?',
+      'runbook.yaml:18:47 phases[0].steps[0].checks[0].connection: connection `erp` is not defined in `connections`; add it under `connections` with its driver and path',
+    ]);
+  });
+});
+
+describe('roles', () => {
+  it('refuses an owner role that is not defined, suggesting a close one', () => {
+    const text = withPhases(`
+      - id: prep
+        kind: preparation
+        steps:
+          - id: a
+            title: A
+            owner: dbas
+            expected: 1m
+            action: { kind: manual }
+          - id: b
+            title: B
+            owner: finance
+            expected: 1m
+            action: { kind: manual }
+    `);
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:13:16 phases[0].steps[0].owner: owner role `dbas` is not defined in `roles`; did you mean `dba`?',
+      'runbook.yaml:18:16 phases[0].steps[1].owner: owner role `finance` is not defined in `roles`; add it to `roles` with the people who hold it',
+    ]);
+  });
+
+  it('refuses an owner role with no people at the role, and warns about an unused empty role', () => {
+    const text = dedent(`
+      name: demo
+      version: 1
+      lead: lead
+      roles:
+        lead: [ana]
+        dba: []
+        spare: []
+      phases:
+        - id: prep
+          kind: preparation
+          steps:
+            - id: backup
+              title: Back up
+              owner: dba
+              expected: 10m
+              action: { kind: manual }
+    `);
+    const result = parseRunbook(text, 'runbook.yaml');
+    expect(result.ok).toBe(false);
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:6:3 roles.dba: role `dba` has no people but step `backup` needs it; list who holds it, such as `dba: [alice]`',
+    ]);
+    expect(warningsOf(text)).toEqual([
+      'runbook.yaml:7:3 roles.spare: role `spare` has no people and nothing uses it; list who holds it or remove it',
+    ]);
+  });
+
+  it('refuses a lead role that is not defined', () => {
+    const text = HEAD.replace('lead: lead', 'lead: boss') + dedent(`
+        - id: prep
+          kind: preparation
+          steps:
+            - id: a
+              title: A
+              owner: dba
+              expected: 1m
+              action: { kind: manual }
+    `);
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:3:7 lead: lead role `boss` is not defined in `roles`; add it to `roles` with the people who hold it',
+    ]);
+  });
+
+  it('lets one person hold several roles, and allows a manual back-out', () => {
+    const text = withPhases(`
+      - id: prep
+        kind: preparation
+        steps:
+          - id: a
+            title: A
+            owner: dba
+            expected: 1m
+            action: { kind: shell, command: ./a.sh }
+            backout: { kind: manual, instructions: Undo by hand }
+    `);
+    // `ana` is both lead and dba in HEAD.
+    expect(problemsOf(text)).toEqual([]);
+    expect(parseRunbook(text, 'runbook.yaml').ok).toBe(true);
+  });
+});
+
+describe('warnings', () => {
+  it('warns about steps without `expected` and a window shorter than the critical path', () => {
+    const text = dedent(`
+      name: demo
+      version: 1
+      lead: lead
+      roles:
+        lead: [ana]
+      window:
+        length: 1h
+      phases:
+        - id: prep
+          kind: preparation
+          steps:
+            - id: a
+              title: A
+              owner: lead
+              expected: 45m
+              action: { kind: manual }
+            - id: b
+              title: B
+              owner: lead
+              depends_on: [a]
+              expected: 30m
+              action: { kind: manual }
+            - id: c
+              title: C
+              owner: lead
+              action: { kind: manual }
+        - id: decide
+          kind: go_no_go
+          steps:
+            - id: go
+              title: Go?
+              owner: lead
+              gate: { approvers: [lead] }
+    `);
+    const result = parseRunbook(text, 'runbook.yaml');
+    expect(result.ok).toBe(true);
+    expect(result.warnings.map(formatProblem)).toEqual([
+      'runbook.yaml:7:11 window.length: the planned critical path takes 1h15m but the window is only 1h00m; run more steps in parallel, shorten them, or ask for a longer window',
+      'runbook.yaml:23:9 phases[0].steps[2]: step `c` has no `expected` duration; add one (such as `expected: 10m`) so rehearsals can be compared with the plan and the window',
+    ]);
+  });
+
+  it('does not warn when the plan fits the window', () => {
+    const text = dedent(`
+      name: demo
+      version: 1
+      lead: lead
+      roles:
+        lead: [ana]
+      window:
+        length: 2h
+      phases:
+        - id: prep
+          kind: preparation
+          steps:
+            - id: a
+              title: A
+              owner: lead
+              expected: 2h
+              action: { kind: manual }
+    `);
+    expect(warningsOf(text)).toEqual([]);
+  });
+});
+
+describe('simulated actions', () => {
+  const text = withPhases(`
+    - id: prep
+      kind: preparation
+      steps:
+        - id: copy
+          title: Copy
+          owner: dba
+          expected: 1m
+          action: { kind: simulate, duration: 2s }
+          checks:
+            - { name: rows, kind: simulate }
+          backout: { kind: simulate }
+        - id: real
+          title: Real
+          owner: dba
+          expected: 1m
+          action: { kind: shell, command: ./real.sh }
+  `);
+
+  it('are allowed in a runbook', () => {
+    expect(parseRunbook(text, 'runbook.yaml').ok).toBe(true);
+  });
+
+  it('are listed by liveRunProblems, so a live run can be refused, with their positions', () => {
+    const result = parseRunbook(text, 'runbook.yaml');
+    if (!result.ok) throw new Error('expected the runbook to parse');
+    const problems = liveRunProblems(result.runbook);
+    expect(locateRunbookProblems(text, 'runbook.yaml', problems).map(formatProblem)).toEqual([
+      'runbook.yaml:15:25 phases[0].steps[0].action.kind: the action of step `copy` is simulated; replace it with a real action before a live run',
+      'runbook.yaml:17:33 phases[0].steps[0].checks[0].kind: check `rows` of step `copy` is simulated; replace it with a real action before a live run',
+      'runbook.yaml:18:26 phases[0].steps[0].backout.kind: the back-out of step `copy` is simulated; replace it with a real action before a live run',
+    ]);
+  });
+});
+
+describe('closestMatch', () => {
+  it('suggests near misses only', () => {
+    expect(closestMatch('depend_on', ['id', 'depends_on', 'owner'])).toBe('depends_on');
+    expect(closestMatch('onwer', ['id', 'owner'])).toBe('owner'); // swapped letters count once
+    expect(closestMatch('GET', ['get', 'post'])).toBe('get');
+    expect(closestMatch('finance', ['lead', 'dba'])).toBeUndefined();
+  });
+});
