@@ -1,0 +1,304 @@
+/**
+ * The side effects a step can have: run a shell command, call an HTTP endpoint, query a
+ * database, or simulate (sleep) for dry runs. Each returns an {@link ActionResult}; none
+ * throws for an ordinary failure (a non-zero exit, a 503), so callers decide about retries.
+ *
+ * Action kinds form one registry ({@link performAction}); a new kind adds a case there.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { durationMs } from '../runbook/duration.js';
+import type { Action, Connection } from '../runbook/schema.js';
+
+/** How an action ended, with what a person needs to see why. */
+export interface ActionResult {
+  ok: boolean;
+  /** One sentence: `exit code 3 (expected 0)`, `HTTP 503 (expected 2xx)`, `3 rows (expected 0)`. */
+  detail: string;
+  exitCode?: number;
+  /** The last lines of a command's output, for the record and the console. */
+  outputTail?: string;
+}
+
+/** Where and for whom an action runs. */
+export interface ActionContext {
+  baseDir: string;
+  connections: Record<string, Connection>;
+  /** Extra variables for shell actions: run id, step id, idempotency key, attempt. */
+  env: Record<string, string>;
+  /** Default timeout when the action sets none. */
+  timeoutMs: number;
+  /** Aborted when the activity is cancelled; running commands are killed. */
+  signal?: AbortSignal;
+  /** Called periodically while a long action runs, so a dead worker is noticed. */
+  heartbeat?: () => void;
+  fetch?: typeof fetch;
+}
+
+/** Thrown when an action kind exists in the format but this version cannot run it. */
+export class UnsupportedActionError extends Error {
+  constructor(readonly kind: string) {
+    super(`${kind} actions are not available yet in this version of cutover`);
+    this.name = 'UnsupportedActionError';
+  }
+}
+
+const OUTPUT_TAIL_BYTES = 4000;
+const HEARTBEAT_EVERY_MS = 5000;
+
+/** Runs one action of any kind. */
+export async function performAction(action: Action, ctx: ActionContext): Promise<ActionResult> {
+  switch (action.kind) {
+    case 'shell':
+      return runShellCommand(action, ctx);
+    case 'http':
+      return sendHttpRequest(action, ctx);
+    case 'sql':
+      return runSqlQuery(action, ctx);
+    case 'simulate':
+      return simulate(action, ctx);
+    case 'manual':
+    case 'wait':
+      // The workflow handles these itself (an Update, a durable timer).
+      throw new UnsupportedActionError(action.kind);
+    default:
+      throw new UnsupportedActionError(action.kind);
+  }
+}
+
+/** Keeps the last `max` bytes of a stream, cut at a line start when possible. */
+function tail(text: string, max = OUTPUT_TAIL_BYTES): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(-max);
+  const newline = cut.indexOf('\n');
+  return newline >= 0 && newline < 200 ? cut.slice(newline + 1) : cut;
+}
+
+/** Runs `command` with /bin/sh in its own process group, killed as a group on timeout. */
+export async function runShellCommand(
+  action: { command: string; env?: Record<string, string>; cwd?: string; timeout?: string; expect?: { exit_code: number; output_contains?: string } },
+  ctx: ActionContext,
+): Promise<ActionResult> {
+  const timeoutMs = action.timeout ? durationMs(action.timeout) : ctx.timeoutMs;
+  const cwd = path.resolve(ctx.baseDir, action.cwd ?? '.');
+  const expected = action.expect?.exit_code ?? 0;
+  return new Promise<ActionResult>((resolve) => {
+    let output = '';
+    let timedOut = false;
+    let cancelled = false;
+    const child = spawn('/bin/sh', ['-c', action.command], {
+      cwd,
+      env: { ...process.env, ...ctx.env, ...action.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const collect = (chunk: Buffer) => {
+      output = tail(output + chunk.toString('utf8'), OUTPUT_TAIL_BYTES * 2);
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const killGroup = (signal: NodeJS.Signals) => {
+      try {
+        if (child.pid) process.kill(-child.pid, signal);
+      } catch {
+        // Already gone.
+      }
+    };
+    const stop = () => {
+      killGroup('SIGTERM');
+      setTimeout(() => killGroup('SIGKILL'), 5000).unref();
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, timeoutMs);
+    const beat = ctx.heartbeat ? setInterval(ctx.heartbeat, HEARTBEAT_EVERY_MS) : undefined;
+    const onAbort = () => {
+      cancelled = true;
+      stop();
+    };
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      if (beat) clearInterval(beat);
+      resolve({ ok: false, detail: `could not start the command in ${cwd}: ${err.message}` });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (beat) clearInterval(beat);
+      ctx.signal?.removeEventListener('abort', onAbort);
+      const outputTail = tail(output);
+      if (timedOut) {
+        resolve({ ok: false, detail: `timed out after ${action.timeout ?? `${timeoutMs}ms`} and was killed`, outputTail });
+        return;
+      }
+      if (cancelled) {
+        resolve({ ok: false, detail: 'cancelled and killed', outputTail });
+        return;
+      }
+      const exitCode = code ?? (signal ? 128 : -1);
+      if (exitCode !== expected) {
+        const lastLine = outputTail.trim().split('\n').pop() ?? '';
+        resolve({
+          ok: false,
+          exitCode,
+          outputTail,
+          detail: `exit code ${exitCode}${signal ? ` (${signal})` : ''}, expected ${expected}${lastLine ? `: ${lastLine.slice(0, 200)}` : ''}`,
+        });
+        return;
+      }
+      const wanted = action.expect?.output_contains;
+      if (wanted !== undefined && !output.includes(wanted)) {
+        resolve({ ok: false, exitCode, outputTail, detail: `output does not contain "${wanted}"` });
+        return;
+      }
+      resolve({ ok: true, exitCode, outputTail, detail: `exit code ${exitCode}` });
+    });
+  });
+}
+
+/**
+ * Expands `${NAME}` and `${NAME:-default}` from the worker's environment, so one runbook
+ * serves environments whose hosts and ports differ (rehearsal vs production).
+ */
+export function expandEnv(text: string, env: Record<string, string | undefined> = process.env): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback?: string) => {
+    const value = env[name];
+    return value !== undefined && value !== '' ? value : (fallback ?? '');
+  });
+}
+
+/** Sends one HTTP request and compares status and body with the expectation. */
+export async function sendHttpRequest(
+  raw: Extract<Action, { kind: 'http' }>,
+  ctx: ActionContext,
+): Promise<ActionResult> {
+  const env = { ...process.env, ...ctx.env };
+  const action = {
+    ...raw,
+    url: expandEnv(raw.url, env),
+    ...(raw.headers ? { headers: Object.fromEntries(Object.entries(raw.headers).map(([k, v]) => [k, expandEnv(v, env)])) } : {}),
+    ...(raw.body !== undefined ? { body: expandEnv(raw.body, env) } : {}),
+  };
+  const timeoutMs = action.timeout ? durationMs(action.timeout) : Math.min(ctx.timeoutMs, 60_000);
+  const signals = [AbortSignal.timeout(timeoutMs), ...(ctx.signal ? [ctx.signal] : [])];
+  const doFetch = ctx.fetch ?? fetch;
+  let response: Response;
+  try {
+    response = await doFetch(action.url, {
+      method: action.method,
+      ...(action.headers ? { headers: action.headers } : {}),
+      ...(action.body !== undefined ? { body: action.body } : {}),
+      signal: AbortSignal.any(signals),
+    });
+  } catch (err) {
+    const reason = err instanceof Error && err.name === 'TimeoutError'
+      ? `no answer within ${action.timeout ?? `${timeoutMs}ms`}`
+      : describeFetchError(err);
+    return { ok: false, detail: `${action.method} ${action.url} failed: ${reason}` };
+  }
+  const body = await response.text();
+  const outputTail = tail(body, 1000);
+  const expect = action.expect ?? {};
+  const statuses = expect.status === undefined ? undefined : Array.isArray(expect.status) ? expect.status : [expect.status];
+  const statusOk = statuses ? statuses.includes(response.status) : response.status >= 200 && response.status < 300;
+  if (!statusOk) {
+    return { ok: false, outputTail, detail: `HTTP ${response.status}, expected ${statuses ? statuses.join(' or ') : '2xx'}` };
+  }
+  if (expect.body_contains !== undefined && !body.includes(expect.body_contains)) {
+    return { ok: false, outputTail, detail: `HTTP ${response.status} but the body does not contain "${expect.body_contains}"` };
+  }
+  if (expect.body_matches !== undefined && !new RegExp(expect.body_matches).test(body)) {
+    return { ok: false, outputTail, detail: `HTTP ${response.status} but the body does not match /${expect.body_matches}/` };
+  }
+  return { ok: true, outputTail, detail: `HTTP ${response.status}` };
+}
+
+function describeFetchError(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
+    if (cause?.message) return cause.message;
+    return err.message;
+  }
+  return String(err);
+}
+
+/** Runs one SQL statement on a named connection and compares the result with the expectation. */
+export async function runSqlQuery(action: Extract<Action, { kind: 'sql' }>, ctx: ActionContext): Promise<ActionResult> {
+  const connection = ctx.connections[action.connection];
+  if (!connection) return { ok: false, detail: `no connection named ${action.connection} in the runbook` };
+  const file = path.resolve(ctx.baseDir, connection.path);
+  let db: Database.Database;
+  try {
+    db = new Database(file, { readonly: connection.readonly, fileMustExist: connection.readonly });
+  } catch (err) {
+    return { ok: false, detail: `cannot open ${action.connection} (${file}): ${(err as Error).message}` };
+  }
+  try {
+    db.pragma('busy_timeout = 5000');
+    const statement = db.prepare(action.query);
+    if (!statement.reader) {
+      const info = statement.run();
+      return compareSql(action, [{ changes: info.changes }], `${info.changes} row(s) changed`);
+    }
+    const rows = statement.raw(true).all() as unknown[][];
+    const first = rows[0]?.[0];
+    const summary = rows.length === 1 && rows[0]!.length === 1 ? `value ${JSON.stringify(first)}` : `${rows.length} row(s)`;
+    return compareSql(action, rows.map((r) => ({ value: r[0] })), summary, rows.length);
+  } catch (err) {
+    return { ok: false, detail: `query on ${action.connection} failed: ${(err as Error).message}` };
+  } finally {
+    db.close();
+  }
+}
+
+function compareSql(
+  action: Extract<Action, { kind: 'sql' }>,
+  rows: Array<Record<string, unknown>>,
+  summary: string,
+  rowCount = rows.length,
+): ActionResult {
+  const expect = action.expect;
+  if (!expect) return { ok: true, detail: summary };
+  const first = Object.values(rows[0] ?? {})[0];
+  if (expect.rows !== undefined && rowCount !== expect.rows) {
+    return { ok: false, detail: `${rowCount} row(s), expected ${expect.rows}` };
+  }
+  if (expect.value !== undefined && !sameValue(first, expect.value)) {
+    return { ok: false, detail: `value ${JSON.stringify(first)}, expected ${JSON.stringify(expect.value)}` };
+  }
+  if (expect.min !== undefined && !(Number(first) >= expect.min)) {
+    return { ok: false, detail: `value ${JSON.stringify(first)}, expected at least ${expect.min}` };
+  }
+  if (expect.max !== undefined && !(Number(first) <= expect.max)) {
+    return { ok: false, detail: `value ${JSON.stringify(first)}, expected at most ${expect.max}` };
+  }
+  return { ok: true, detail: summary };
+}
+
+/** SQLite returns numbers for booleans and may return bigint; compare as people mean it. */
+function sameValue(actual: unknown, expected: string | number | boolean | null): boolean {
+  if (expected === null) return actual === null || actual === undefined;
+  if (typeof expected === 'boolean') return Number(actual) === (expected ? 1 : 0);
+  if (typeof expected === 'number') return Number(actual) === expected;
+  return String(actual) === expected;
+}
+
+/** Waits for the simulated duration (heartbeating), then succeeds or fails as asked. */
+export async function simulate(action: Extract<Action, { kind: 'simulate' }>, ctx: ActionContext): Promise<ActionResult> {
+  const ms = durationMs(action.duration);
+  const beat = ctx.heartbeat && ms > HEARTBEAT_EVERY_MS ? setInterval(ctx.heartbeat, HEARTBEAT_EVERY_MS) : undefined;
+  try {
+    if (ms > 0) await sleep(ms, undefined, ctx.signal ? { signal: ctx.signal } : {});
+  } catch {
+    return { ok: false, detail: 'cancelled' };
+  } finally {
+    if (beat) clearInterval(beat);
+  }
+  return action.outcome === 'failure'
+    ? { ok: false, detail: `simulated failure after ${action.duration}` }
+    : { ok: true, detail: `simulated for ${action.duration}` };
+}

@@ -1,0 +1,22 @@
+/**
+ * All activities of a worker, built from their dependencies (the record store, and `fetch`
+ * for tests), so tests can pass fakes or real ones.
+ */
+import { createRecordingActivities, type RunRecorder } from './recording.js';
+import { createStepActivities } from './steps.js';
+
+/** What activities need from the process that hosts them. */
+export interface ActivityDeps {
+  recorder: RunRecorder;
+  fetch?: typeof fetch;
+}
+
+/** Every activity the run workflow calls. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createStepActivities(deps),
+    ...createRecordingActivities(deps.recorder),
+  };
+}
+
+export type { RunRecorder };

@@ -1,0 +1,72 @@
+/**
+ * What the workflow sends to activities and gets back: plain JSON, defined once here.
+ * Workflow code imports these types only.
+ */
+import type { BackoutStepState, CheckOutcome, RunMode, StepState, StepStatus } from '../runbook/run-state.js';
+import type { Action, Check, Connection } from '../runbook/schema.js';
+
+/** Run one step's action (or its back-out), then its checks; records each attempt itself. */
+export interface StepRequest {
+  runId: string;
+  stepId: string;
+  phaseId: string;
+  title: string;
+  owner: string;
+  kind: StepState['kind'];
+  mode: RunMode;
+  purpose: 'forward' | 'backout';
+  treatment: 'run' | 'simulate';
+  action: Action;
+  checks: Check[];
+  baseDir: string;
+  connections: Record<string, Connection>;
+  idempotencyKey: string;
+  /** Attempts made before this activity started (earlier activities retried by a person). */
+  attemptOffset: number;
+  /** The activity's own retry budget: the last attempt returns a failure instead of throwing. */
+  maxAttempts: number;
+  /** Longest the action itself may take. */
+  timeoutMs: number;
+  plannedStartMs: number;
+  plannedDurationMs: number;
+}
+
+/** How a step attempt ended. Failures of the last attempt come back as values, not throws. */
+export interface StepOutcome {
+  status: 'succeeded' | 'failed';
+  /** 1-based attempt number across the whole run of this step. */
+  attempt: number;
+  startedAt: string;
+  endedAt: string;
+  /** Where it failed: the action itself or one of its checks. */
+  failedAt?: 'action' | 'check';
+  error?: string;
+  exitCode?: number;
+  outputTail?: string;
+  checks: CheckOutcome[];
+  /** The attempt's record when the store could not take it; the workflow records it instead. */
+  unrecorded?: StepRecord;
+}
+
+/** One row of step history, written by the workflow for steps that are not activities. */
+export interface StepRecord {
+  runId: string;
+  stepId: string;
+  phaseId: string;
+  title: string;
+  owner: string;
+  kind: string;
+  purpose: 'forward' | 'backout';
+  attempt: number;
+  treatment: 'run' | 'simulate' | 'skip';
+  /** A forward step's status, or a back-out's; `resolved` when a person did it by hand. */
+  status: StepStatus | BackoutStepState['status'];
+  plannedStartMs: number;
+  plannedDurationMs: number;
+  startedAt?: string;
+  endedAt?: string;
+  error?: string;
+  exitCode?: number;
+  outputTail?: string;
+  idempotencyKey: string;
+}

@@ -1,0 +1,235 @@
+/**
+ * Activities with real side effects (processes, a local HTTP server, SQLite files) and a fake
+ * recorder: what a step does and what gets recorded, outside Temporal.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expandEnv, performAction, type ActionContext } from '../activities/actions.js';
+import { runChecks } from '../activities/checks.js';
+import { createStepActivities } from '../activities/steps.js';
+import type { StepRequest } from '../activities/types.js';
+import { MemoryRecorder } from './support/memory-recorder.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'cutover-act-'));
+const ctx: ActionContext = {
+  baseDir: dir,
+  connections: { db: { driver: 'sqlite', path: 'test.db', readonly: false } },
+  env: { CUTOVER_STEP_ID: 'the-step' },
+  timeoutMs: 10_000,
+};
+
+let server: http.Server;
+let base: string;
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    if (req.url === '/ok') {
+      res.writeHead(200).end('{"status":"ok"}');
+    } else if (req.url === '/echo' && req.method === 'POST') {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => res.writeHead(201).end(`got ${body} auth=${req.headers.authorization}`));
+    } else if (req.url === '/slow') {
+      setTimeout(() => res.writeHead(200).end('late'), 2000);
+    } else {
+      res.writeHead(503).end('maintenance');
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const db = new Database(path.join(dir, 'test.db'));
+  db.exec("CREATE TABLE t (id INTEGER, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c');");
+  db.close();
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+describe('shell', () => {
+  it('succeeds on the expected exit code and passes the run variables', async () => {
+    const result = await performAction({ kind: 'shell', command: 'echo step=$CUTOVER_STEP_ID in $(basename $PWD)' }, ctx);
+    expect(result).toMatchObject({ ok: true, exitCode: 0 });
+    expect(result.outputTail).toContain(`step=the-step in ${path.basename(dir)}`);
+  });
+
+  it('fails on another exit code with the last line of output', async () => {
+    const result = await performAction({ kind: 'shell', command: 'echo first; echo "disk full" >&2; exit 3' }, ctx);
+    expect(result.ok).toBe(false);
+    expect(result.exitCode).toBe(3);
+    expect(result.detail).toBe('exit code 3, expected 0: disk full');
+  });
+
+  it('kills a command that runs past its timeout, children included', async () => {
+    const started = Date.now();
+    const result = await performAction({ kind: 'shell', command: 'sleep 30 & sleep 30; wait', timeout: '500ms' }, ctx);
+    expect(result.ok).toBe(false);
+    expect(result.detail).toContain('timed out after 500ms');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('checks output_contains', async () => {
+    const result = await performAction({ kind: 'shell', command: 'echo 199 rows', expect: { exit_code: 0, output_contains: '200 rows' } }, ctx);
+    expect(result).toMatchObject({ ok: false, detail: 'output does not contain "200 rows"' });
+  });
+});
+
+describe('http', () => {
+  it('passes on 2xx and a matching body', async () => {
+    const result = await performAction({ kind: 'http', method: 'GET', url: `${base}/ok`, expect: { body_contains: '"ok"' } }, ctx);
+    expect(result).toMatchObject({ ok: true, detail: 'HTTP 200' });
+  });
+
+  it('fails on an unexpected status, naming both', async () => {
+    const result = await performAction({ kind: 'http', method: 'GET', url: `${base}/down` }, ctx);
+    expect(result).toMatchObject({ ok: false, detail: 'HTTP 503, expected 2xx' });
+  });
+
+  it('sends method, headers and body, with ${VAR} expanded', async () => {
+    const result = await performAction(
+      {
+        kind: 'http',
+        method: 'POST',
+        url: '${TEST_BASE}/echo',
+        headers: { authorization: 'Bearer ${TEST_TOKEN:-none}' },
+        body: 'hello',
+        expect: { status: 201, body_matches: '^got hello auth=Bearer none$' },
+      },
+      { ...ctx, env: { TEST_BASE: base } },
+    );
+    expect(result).toMatchObject({ ok: true });
+  });
+
+  it('gives up after the timeout and says so', async () => {
+    const result = await performAction({ kind: 'http', method: 'GET', url: `${base}/slow`, timeout: '300ms' }, ctx);
+    expect(result).toMatchObject({ ok: false });
+    expect(result.detail).toContain('no answer within 300ms');
+  });
+
+  it('reports a refused connection', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const result = await performAction({ kind: 'http', method: 'GET', url: `http://127.0.0.1:${port}/x` }, ctx);
+    expect(result.detail).toContain('ECONNREFUSED');
+  });
+
+  it('expands environment references with defaults', () => {
+    expect(expandEnv('http://${H:-localhost}:${P}/x', { P: '80' })).toBe('http://localhost:80/x');
+  });
+});
+
+describe('sql', () => {
+  it('compares the first value, row counts and bounds', async () => {
+    const q = (query: string, expect: object) => performAction({ kind: 'sql', connection: 'db', query, expect }, ctx);
+    expect(await q('SELECT COUNT(*) FROM t', { value: 3 })).toMatchObject({ ok: true, detail: 'value 3' });
+    expect(await q('SELECT COUNT(*) FROM t', { value: 4 })).toMatchObject({ ok: false, detail: 'value 3, expected 4' });
+    expect(await q('SELECT * FROM t WHERE v > ?', {})).toMatchObject({ ok: false });
+    expect(await q("SELECT id FROM t WHERE v = 'z'", { rows: 0 })).toMatchObject({ ok: true });
+    expect(await q('SELECT id FROM t', { rows: 0 })).toMatchObject({ ok: false, detail: '3 row(s), expected 0' });
+    expect(await q('SELECT MAX(id) FROM t', { min: 1, max: 2 })).toMatchObject({ ok: false, detail: 'value 3, expected at most 2' });
+  });
+
+  it('runs statements that change data', async () => {
+    const result = await performAction({ kind: 'sql', connection: 'db', query: "UPDATE t SET v = 'x' WHERE id = 1" }, ctx);
+    expect(result).toMatchObject({ ok: true, detail: '1 row(s) changed' });
+  });
+
+  it('explains a missing database file on a read-only connection', async () => {
+    const result = await performAction(
+      { kind: 'sql', connection: 'gone', query: 'SELECT 1' },
+      { ...ctx, connections: { gone: { driver: 'sqlite', path: 'nope.db', readonly: true } } },
+    );
+    expect(result.ok).toBe(false);
+    expect(result.detail).toContain(`cannot open gone (${path.join(dir, 'nope.db')})`);
+  });
+});
+
+describe('checks', () => {
+  it('reports every check, passing or not, with its detail', async () => {
+    const outcomes = await runChecks(
+      [
+        { name: 'count', kind: 'sql', connection: 'db', query: 'SELECT COUNT(*) FROM t', expect: { value: 3 } },
+        { name: 'health', kind: 'http', method: 'GET', url: `${base}/down` },
+        { name: 'rehearsed failure', kind: 'simulate', duration: '0s', outcome: 'failure' },
+      ],
+      ctx,
+    );
+    expect(outcomes.map((o) => [o.name, o.passed, o.detail])).toEqual([
+      ['count', true, 'value 3'],
+      ['health', false, 'HTTP 503, expected 2xx'],
+      ['rehearsed failure', false, 'simulated failure after 0s'],
+    ]);
+  });
+});
+
+describe('runStep', () => {
+  const request = (over: Partial<StepRequest>): StepRequest => ({
+    runId: 'r-1',
+    stepId: 's',
+    phaseId: 'p',
+    title: 'S',
+    owner: 'dba',
+    kind: 'shell',
+    mode: 'rehearsal',
+    purpose: 'forward',
+    treatment: 'run',
+    action: { kind: 'shell', command: 'true' },
+    checks: [],
+    baseDir: dir,
+    connections: ctx.connections,
+    idempotencyKey: 'r-1/s',
+    attemptOffset: 0,
+    maxAttempts: 1,
+    timeoutMs: 10_000,
+    plannedStartMs: 0,
+    plannedDurationMs: 1000,
+    ...over,
+  });
+
+  it('records the attempt before and after, with check results', async () => {
+    const recorder = new MemoryRecorder();
+    const { runStep } = createStepActivities({ recorder });
+    writeFileSync(path.join(dir, 'marker'), '');
+    const outcome = await runStep(
+      request({ checks: [{ name: 'marker exists', kind: 'shell', command: 'test -f marker', expect: { exit_code: 0 } }] }),
+    );
+    expect(outcome).toMatchObject({ status: 'succeeded', attempt: 1 });
+    expect(recorder.attempts).toHaveLength(1);
+    expect(recorder.attempts[0]).toMatchObject({ status: 'succeeded', attempt: 1, exitCode: 0 });
+    expect(recorder.attempts[0]!.endedAt).toBeTruthy();
+    expect(recorder.checks[0]!.checks[0]).toMatchObject({ name: 'marker exists', passed: true });
+  });
+
+  it('returns a failed check as a failure of the step, without throwing', async () => {
+    const recorder = new MemoryRecorder();
+    const { runStep } = createStepActivities({ recorder });
+    const outcome = await runStep(request({ checks: [{ name: 'never', kind: 'shell', command: 'exit 1', expect: { exit_code: 0 } }] }));
+    expect(outcome).toMatchObject({ status: 'failed', failedAt: 'check' });
+    expect(outcome.error).toBe('check "never" failed: exit code 1, expected 0');
+    expect(recorder.attempts[0]).toMatchObject({ status: 'failed' });
+  });
+
+  it('throws a retryable failure while attempts remain, and returns the failure on the last', async () => {
+    const recorder = new MemoryRecorder();
+    const { runStep } = createStepActivities({ recorder });
+    await expect(runStep(request({ action: { kind: 'shell', command: 'exit 2' }, maxAttempts: 2 }))).rejects.toThrow('exit code 2');
+    const last = await runStep(request({ action: { kind: 'shell', command: 'exit 2' }, maxAttempts: 1 }));
+    expect(last).toMatchObject({ status: 'failed', failedAt: 'action', exitCode: 2 });
+  });
+
+  it('hands the record back to the workflow when the store fails after the action ran', async () => {
+    const recorder = new MemoryRecorder();
+    let writes = 0;
+    recorder.recordStepAttempt = async () => {
+      writes += 1;
+      if (writes > 1) throw new Error('database is locked');
+    };
+    const { runStep } = createStepActivities({ recorder });
+    const outcome = await runStep(request({ action: { kind: 'shell', command: 'echo ran >> ran.log' } }));
+    expect(outcome.status).toBe('succeeded');
+    expect(outcome.unrecorded).toMatchObject({ status: 'succeeded', stepId: 's' });
+  });
+});

@@ -1,0 +1,12 @@
+/**
+ * A deliberately non-deterministic change of the run workflow (a timer before the first
+ * step), used to prove the replay test catches such changes.
+ */
+import { sleep } from '@temporalio/workflow';
+import type { RunInput, RunResult } from '../../runbook/run-state.js';
+import { runRunbook as current } from '../../workflows/run-runbook.js';
+
+export async function runRunbook(input: RunInput): Promise<RunResult> {
+  await sleep(1);
+  return current(input);
+}

@@ -1,0 +1,110 @@
+/**
+ * The runs whose histories test/workflow-replay.test.ts replays: each scenario drives one real
+ * run to its end through every kind of message. `record-histories.ts` records them.
+ */
+import path from 'node:path';
+import { expect } from 'vitest';
+import {
+  approveGateUpdate,
+  completeManualStepUpdate,
+  rejectGateUpdate,
+  requestBackoutUpdate,
+  resolveStepUpdate,
+} from '../../workflows/messages.js';
+import { resultOf, waitForState, type Harness } from './workflow-harness.js';
+
+/** Where the recorded histories live, one JSON file per scenario. */
+export const HISTORIES = path.resolve(import.meta.dirname, '../histories');
+
+const RUNBOOK = (name: string, failCheck: boolean) => `
+name: ${name}
+version: 1
+lead: lead
+roles: { lead: [alice], dba: [bob], business: [dana] }
+phases:
+  - id: prep
+    kind: preparation
+    steps:
+      - id: a
+        title: A
+        owner: dba
+        expected: 1s
+        action: { kind: shell, command: "true" }
+        backout: { kind: shell, command: "test -f ok-${name} || { touch ok-${name}; exit 4; }" }
+      - id: tell
+        title: Tell
+        owner: dba
+        expected: 1s
+        depends_on: [a]
+        action: { kind: manual }
+      - id: sim
+        title: Sim
+        owner: dba
+        expected: 10ms
+        rehearsal: simulate
+        action: { kind: shell, command: "true" }
+      - id: pause
+        title: Pause
+        owner: dba
+        action: { kind: wait, duration: 10ms }
+  - id: decide
+    kind: go_no_go
+    steps:
+      - { id: go, title: Go, owner: lead, gate: { approvers: [lead, business] } }
+  - id: on
+    kind: interface_switch_on
+    steps:
+      - id: switch
+        title: Switch
+        owner: dba
+        expected: 1s
+        action: { kind: shell, command: "true" }
+        checks: [{ name: healthy, kind: shell, command: "${failCheck ? 'exit 1' : 'true'}" }]
+`;
+
+/** Each scenario drives one run to its end through every kind of message. */
+export const SCENARIOS: Record<string, (h: Harness) => Promise<string>> = {
+  async completed(h) {
+    const handle = await h.start(RUNBOOK('replay-completed', false));
+    await waitForState(handle, (s) => s.steps.tell!.waitingFor === 'manual');
+    await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'tell', by: 'bob' }] });
+    await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open');
+    await handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'alice' }] });
+    await handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'dana', reason: 'fine' }] });
+    expect((await resultOf(handle)).status).toBe('completed');
+    return handle.workflowId;
+  },
+  async 'failed-check-stuck-backout'(h) {
+    const handle = await h.start(RUNBOOK('replay-failed', true));
+    await waitForState(handle, (s) => s.steps.tell!.waitingFor === 'manual');
+    await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'tell', by: 'bob' }] });
+    await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open');
+    await handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'alice' }] });
+    await handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'dana' }] });
+    await waitForState(handle, (s) => s.steps.a!.backout?.status === 'waiting');
+    await handle.executeUpdate(resolveStepUpdate, { args: [{ stepId: 'a', by: 'alice', action: 'retry', reason: 'again' }] });
+    expect((await resultOf(handle)).status).toBe('backed_out');
+    return handle.workflowId;
+  },
+  async 'rejected'(h) {
+    const handle = await h.start(RUNBOOK('replay-rejected', false));
+    await waitForState(handle, (s) => s.steps.tell!.waitingFor === 'manual');
+    await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'tell', by: 'bob' }] });
+    await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open');
+    await handle.executeUpdate(rejectGateUpdate, { args: [{ gateId: 'go', by: 'dana', reason: 'no' }] });
+    await waitForState(handle, (s) => s.steps.a!.backout?.status === 'waiting');
+    await handle.executeUpdate(resolveStepUpdate, { args: [{ stepId: 'a', by: 'alice', action: 'done', reason: 'by hand' }] });
+    expect((await resultOf(handle)).status).toBe('backed_out');
+    return handle.workflowId;
+  },
+  async 'backout-requested'(h) {
+    const handle = await h.start(RUNBOOK('replay-requested', false));
+    await waitForState(handle, (s) => s.steps.tell!.waitingFor === 'manual');
+    await handle.executeUpdate(requestBackoutUpdate, { args: [{ by: 'alice', reason: 'stop' }] });
+    await waitForState(handle, (s) => s.steps.a!.backout?.status === 'waiting');
+    await handle.executeUpdate(resolveStepUpdate, { args: [{ stepId: 'a', by: 'alice', action: 'retry', reason: 'again' }] });
+    expect((await resultOf(handle)).status).toBe('backed_out');
+    return handle.workflowId;
+  },
+};
+

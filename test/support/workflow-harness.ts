@@ -1,0 +1,110 @@
+/**
+ * A real worker on the test run's Temporal server, with the workflow bundle built once per
+ * test file, a unique task queue, and helpers to start runbooks written inline as YAML.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
+import type { RunRecorder } from '../../activities/recording.js';
+import { parseRunbook } from '../../runbook/parse.js';
+import type { RunInput, RunMode, RunResult, RunState } from '../../runbook/run-state.js';
+import { runStateQuery } from '../../workflows/messages.js';
+import { createWorker, installQuietRuntime } from '../../worker/create-worker.js';
+import { MemoryRecorder } from './memory-recorder.js';
+import { temporalAddress } from './temporal.js';
+
+let bundle: Promise<{ code: string }> | undefined;
+
+/** The workflow bundle, built once per test file (webpack takes seconds). */
+export function workflowBundle(): Promise<{ code: string }> {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: path.resolve(import.meta.dirname, '../../workflows/index.ts'),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
+  });
+  return bundle;
+}
+
+export interface Harness {
+  client: Client;
+  recorder: MemoryRecorder;
+  taskQueue: string;
+  /** A scratch directory: the runbooks' base directory. */
+  dir: string;
+  start(yaml: string, options?: { mode?: RunMode; runId?: string }): Promise<WorkflowHandle>;
+  stop(): Promise<void>;
+}
+
+/** Starts a worker for this test file. */
+export async function startHarness(options: { recorder?: RunRecorder; withWorker?: boolean } = {}): Promise<Harness> {
+  const address = temporalAddress();
+  const client = new Client({ connection: await Connection.connect({ address }) });
+  const recorder = (options.recorder ?? new MemoryRecorder()) as MemoryRecorder;
+  const taskQueue = `test-${randomUUID()}`;
+  const dir = mkdtempSync(path.join(tmpdir(), 'cutover-wf-'));
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  let native: NativeConnection | undefined;
+  if (options.withWorker !== false) {
+    installQuietRuntime();
+    native = await NativeConnection.connect({ address });
+    worker = await createWorker({
+      connection: native,
+      namespace: 'default',
+      taskQueue,
+      recorder,
+      workflows: { workflowBundle: await workflowBundle() },
+    });
+    running = worker.run();
+  }
+  return {
+    client,
+    recorder,
+    taskQueue,
+    dir,
+    async start(yaml, startOptions = {}) {
+      const parsed = parseRunbook(yaml, 'test.yaml');
+      if (!parsed.ok) throw new Error(`test runbook invalid:\n${parsed.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`).join('\n')}`);
+      const runId = startOptions.runId ?? `${parsed.runbook.name}-${randomUUID().slice(0, 8)}`;
+      const input: RunInput = {
+        runId,
+        runNumber: 1,
+        runbook: parsed.runbook,
+        versionHash: 'test',
+        mode: startOptions.mode ?? 'rehearsal',
+        startedBy: 'test',
+        baseDir: dir,
+      };
+      return client.workflow.start('runRunbook', { taskQueue, workflowId: runId, args: [input] });
+    },
+    async stop() {
+      worker?.shutdown();
+      await running;
+      await native?.close();
+      await client.connection.close();
+    },
+  };
+}
+
+/** Polls the run's state until `predicate` holds (or fails after `timeoutMs`). */
+export async function waitForState(
+  handle: WorkflowHandle,
+  predicate: (state: RunState) => boolean,
+  timeoutMs = 30_000,
+): Promise<RunState> {
+  const deadline = Date.now() + timeoutMs;
+  let last: RunState | undefined;
+  while (Date.now() < deadline) {
+    last = await handle.query(runStateQuery);
+    if (predicate(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`state never matched; last: ${JSON.stringify(last && { status: last.status, steps: Object.values(last.steps).map((s) => [s.id, s.status, s.backout?.status]) })}`);
+}
+
+/** The run's result. */
+export function resultOf(handle: WorkflowHandle): Promise<RunResult> {
+  return handle.result() as Promise<RunResult>;
+}

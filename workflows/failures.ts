@@ -1,0 +1,14 @@
+/**
+ * Failure types a run can end with, in one place: workflow code raises
+ * `ApplicationFailure.create({ type, nonRetryable: true })` with these, clients match on them.
+ */
+export const FAILURE_TYPE = {
+  /** The runbook given to the workflow breaks a rule validation should have caught. */
+  invalidInput: 'CutoverInvalidInput',
+  /** An action failed on its last attempt; the message says why. */
+  actionFailed: 'CutoverActionFailed',
+  /** A check after an action did not pass. */
+  checkFailed: 'CutoverCheckFailed',
+  /** An action kind this version cannot run. */
+  unsupportedAction: 'CutoverUnsupportedAction',
+} as const;

@@ -1,0 +1,2 @@
+/** The workflows a cutover worker runs. */
+export { runRunbook } from './run-runbook.js';
