@@ -1,0 +1,76 @@
+/**
+ * The CLI's errors, one class per condition, and the one place that maps them to exit codes.
+ * A user's mistake prints one sentence; only unexpected errors print a stack trace.
+ */
+
+/** Exit codes, documented in the README. */
+export const EXIT = {
+  ok: 0,
+  /** A bug in cutover: the message comes with a stack trace. */
+  internal: 1,
+  /** Bad arguments, or a run or step that does not exist. */
+  usage: 2,
+  /** The runbook file has problems (all of them are listed). */
+  invalidRunbook: 3,
+  /** The run ended backed out (a failed step, a no-go, or the lead's request). */
+  backedOut: 4,
+  /** The run ended failed (stopped with steps not done, or cancelled). */
+  failed: 5,
+  /** Something cutover needs is missing or unreachable: Temporal, the database, the binary. */
+  environment: 6,
+  /** The run refused the request: not allowed for this person, gate closed, already voted. */
+  refused: 7,
+  /** Interrupted (Ctrl-C); the run itself goes on. */
+  interrupted: 130,
+} as const;
+
+/** Base of errors whose message is meant for the user as is. */
+export class CutoverError extends Error {
+  readonly exitCode: number = EXIT.internal;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Thrown when arguments are wrong or name something that does not exist. */
+export class UsageError extends CutoverError {
+  override readonly exitCode: number = EXIT.usage;
+}
+
+/** Thrown when a run id names no run, in Temporal or in the record store. */
+export class UnknownRunError extends UsageError {
+  constructor(readonly runId: string) {
+    super(`there is no run \`${runId}\`; \`cutover list\` shows the runs`);
+  }
+}
+
+/** Thrown when a runbook file cannot be used; the message lists every problem. */
+export class InvalidRunbookError extends CutoverError {
+  override readonly exitCode: number = EXIT.invalidRunbook;
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+    /** The problems as structured records (file, line, column, path, message), for --json. */
+    readonly details: unknown[] = [],
+  ) {
+    super(problems.join('\n'));
+  }
+}
+
+/** Thrown when Temporal, the database or a tool cannot be reached or is missing. */
+export class EnvironmentError extends CutoverError {
+  override readonly exitCode: number = EXIT.environment;
+}
+
+/** Thrown when a run's Update validator refuses a request; the message is the run's reason. */
+export class RequestRefusedError extends CutoverError {
+  override readonly exitCode: number = EXIT.refused;
+}
+
+/** The exit code for any error: ours by class, anything else is a bug. */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof CutoverError) return err.exitCode;
+  if (err && typeof err === 'object' && 'exitCode' in err && typeof err.exitCode === 'number') return err.exitCode;
+  return EXIT.internal;
+}

@@ -1,0 +1,170 @@
+/**
+ * Follows a run with plain line-by-line output (the Ink console comes later): one line per
+ * step transition, gate vote and back-out event, each saying what to do when a person is
+ * needed. With `--auto-approve` it also answers gates and manual steps as the runbook's first
+ * eligible person, recorded as automatic.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import { formatDuration } from '../runbook/duration.js';
+import type { RunResult, RunState, StepState } from '../runbook/run-state.js';
+import type { Runbook } from '../runbook/schema.js';
+import { peopleIn } from '../runbook/transitions.js';
+import {
+  approveGateUpdate,
+  completeManualStepUpdate,
+  runStateQuery,
+} from '../workflows/messages.js';
+
+export interface FollowOptions {
+  runbook: Runbook;
+  autoApprove: boolean;
+  write: (line: string) => void;
+  /** How often to ask the run for its state. */
+  pollMs?: number;
+}
+
+const clock = (iso?: string): string => (iso ? iso.slice(11, 19) : '--:--:--');
+
+/** Follows the run until it ends; returns its result. */
+export async function followRun(handle: WorkflowHandle, options: FollowOptions): Promise<RunResult> {
+  const { write, runbook } = options;
+  let ended = false;
+  const result = (handle.result() as Promise<RunResult>).finally(() => {
+    ended = true;
+  });
+  // Keep the rejection for the caller; stop polling either way.
+  result.catch(() => undefined);
+  const seen = new Map<string, string>();
+  const answered = new Set<string>();
+  let lastBackout = 'not_requested';
+  let votesSeen = 0;
+
+  const report = (state: RunState): void => {
+    for (const id of state.order) {
+      const step = state.steps[id]!;
+      const key = `${step.status}|${step.waitingFor ?? ''}|${step.backout?.status ?? ''}|${step.resolution?.since ?? ''}`;
+      if (seen.get(id) === key) continue;
+      const before = seen.get(id);
+      seen.set(id, key);
+      if (before === undefined && step.status === 'pending') continue;
+      const line = describeStep(step, state);
+      if (line) write(line);
+    }
+    const votes = state.decisions;
+    for (; votesSeen < votes.length; votesSeen += 1) {
+      const d = votes[votesSeen]!;
+      const verb = { approve: 'approved', reject: 'rejected', complete_manual: 'marked done', request_backout: 'requested back-out', resolve: 'resolved' }[d.kind];
+      write(`${clock(d.at)}  ✎ ${d.by} (${d.role}) ${verb}${d.target ? ` ${d.target}` : ''}${d.reason ? `: ${d.reason}` : ''}${d.automatic ? ' [automatic]' : ''}`);
+    }
+    if (state.backout.status !== lastBackout) {
+      lastBackout = state.backout.status;
+      if (state.backout.status === 'running' && state.backout.startedAt === undefined) {
+        write(`${clock(state.backout.requestedAt)}  ↩ back-out: ${state.backout.reason ?? ''}`);
+      } else if (state.backout.status === 'completed') {
+        write(`${clock(state.backout.endedAt)}  ↩ back-out complete`);
+      }
+    }
+  };
+
+  const autoAnswer = async (state: RunState): Promise<void> => {
+    for (const id of state.order) {
+      const step = state.steps[id]!;
+      if (step.gate?.status === 'open') {
+        const voted = new Set(step.gate.votes.map((v) => v.by));
+        const roles = step.gate.rule === 'any' ? step.gate.approvers.slice(0, 1) : step.gate.awaiting;
+        for (const role of roles) {
+          const person = peopleIn(runbook, role).find((p) => !voted.has(p));
+          const key = `gate:${id}:${role}`;
+          if (!person || answered.has(key)) continue;
+          answered.add(key);
+          voted.add(person);
+          await handle
+            .executeUpdate(approveGateUpdate, { args: [{ gateId: id, by: person, role, reason: 'auto-approved (--auto-approve)', automatic: true }] })
+            .catch((err: Error) => write(`          could not auto-approve ${id} as ${person}: ${err.message}`));
+        }
+      }
+      const manualForward = step.status === 'waiting' && step.waitingFor === 'manual';
+      const manualBackout = step.backout?.status === 'waiting' && !step.resolution;
+      if (manualForward || manualBackout) {
+        const key = `manual:${id}:${manualForward ? 'forward' : 'backout'}`;
+        const person = peopleIn(runbook, step.owner)[0];
+        if (!person || answered.has(key)) continue;
+        answered.add(key);
+        await handle
+          .executeUpdate(completeManualStepUpdate, { args: [{ stepId: id, by: person, reason: 'auto-completed (--auto-approve)', automatic: true }] })
+          .catch((err: Error) => write(`          could not auto-complete ${id} as ${person}: ${err.message}`));
+      }
+    }
+  };
+
+  while (!ended) {
+    let state: RunState | undefined;
+    try {
+      state = await handle.query(runStateQuery);
+    } catch {
+      // The run may have just ended; the loop condition decides.
+    }
+    if (state) {
+      report(state);
+      if (options.autoApprove) await autoAnswer(state);
+    }
+    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, options.pollMs ?? 400))]);
+  }
+  const final = await result;
+  report(final.state);
+  return final;
+}
+
+/** One line for a step's new status, with the command to type when a person is needed. */
+export function describeStep(step: StepState, state: RunState): string | undefined {
+  const name = `${step.phaseId}/${step.id}`.padEnd(32);
+  const who = `owner ${step.owner}`;
+  const planned = formatDuration(step.plannedDurationMs);
+  const took = step.startedAt && step.endedAt ? formatDuration(Date.parse(step.endedAt) - Date.parse(step.startedAt)) : undefined;
+  if (step.backout && step.backout.status !== 'pending' && step.backout.status !== 'not_needed') {
+    switch (step.backout.status) {
+      case 'running':
+        return `${clock(step.backout.startedAt)}  ↩ ${name} undoing`;
+      case 'succeeded':
+        return `${clock(step.backout.endedAt)}  ↩ ${name} undone`;
+      case 'resolved':
+        return `${clock(step.backout.endedAt)}  ↩ ${name} undo recorded as done by hand`;
+      case 'waiting':
+        return step.resolution
+          ? `${clock(step.resolution.since)}  ✖ ${name} undo FAILED: ${step.resolution.error}\n` +
+              `          waiting for the lead: cutover resolve ${state.runId} ${step.id} --retry|--done --as <lead> --reason "..."`
+          : `--:--:--  ⏸ ${name} undo is manual, waiting for ${step.owner}: cutover done ${state.runId} ${step.id} --as <person>`;
+      default:
+        return undefined;
+    }
+  }
+  switch (step.status) {
+    case 'running':
+      return `${clock(step.startedAt)}  ▶ ${name} started   ${who}, planned ${planned}${step.treatment === 'simulate' ? ' (simulated)' : ''}`;
+    case 'succeeded':
+      return `${clock(step.endedAt)}  ✔ ${name} done      took ${took ?? '?'} (planned ${planned})${step.completedBy ? ` by ${step.completedBy}` : ''}`;
+    case 'simulated':
+      return `${clock(step.endedAt)}  ✔ ${name} simulated took ${took ?? '?'} (planned ${planned})`;
+    case 'skipped':
+      return `${clock(step.endedAt)}  · ${name} skipped in rehearsal`;
+    case 'cancelled':
+      return `${clock(step.endedAt)}  · ${name} cancelled`;
+    case 'failed':
+      return `${clock(step.endedAt)}  ✖ ${name} FAILED    ${step.error ?? ''}`;
+    case 'waiting':
+      if (step.waitingFor === 'approval' && step.gate) {
+        return `${clock(step.startedAt)}  ⏸ ${name} gate open: ${step.gate.question ?? step.title}; needs ${step.gate.rule === 'all' ? 'each of' : 'one of'} ${step.gate.approvers.join(', ')}\n` +
+          `          cutover approve ${state.runId} ${step.id} --as <person>   |   cutover reject ${state.runId} ${step.id} --as <person> --reason "..."`;
+      }
+      if (step.waitingFor === 'manual') {
+        return `${clock(step.startedAt)}  ⏸ ${name} manual step for ${step.owner}: cutover done ${state.runId} ${step.id} --as <person>`;
+      }
+      if (step.waitingFor === 'resolution' && step.resolution) {
+        return `${clock(step.resolution.since)}  ✖ ${name} ${step.resolution.kind === 'unknown' ? 'OUTCOME UNKNOWN' : 'FAILED'}: ${step.resolution.error}\n` +
+          `          waiting for the lead: cutover resolve ${state.runId} ${step.id} --retry|--done --as <lead> --reason "..."  or  cutover backout ${state.runId} --as <lead> --reason "..."`;
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * The `cutover` command. Parses arguments, runs one command, maps its error to an exit code
+ * (see errors.ts and the README). Importing this module runs the CLI.
+ */
+import { userInfo } from 'node:os';
+import { Command, CommanderError, Option } from 'commander';
+import { approve, backout, markDone, reject, resolve } from './decision-commands.js';
+import { CutoverError, EXIT, exitCodeFor, UsageError } from './errors.js';
+import { processOutput as out } from './output.js';
+import { cutoverVersion } from './project-root.js';
+import { list, schema, status, validate } from './review-commands.js';
+import { runWorker, startAndFollow } from './run-commands.js';
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  success (the run completed)       4  the run backed out
+  2  usage error, unknown run or step  5  the run failed
+  3  the runbook is invalid             6  Temporal, database or tool unavailable
+  7  the run refused the request (not allowed, gate closed, already voted)
+  1  a bug in cutover (with a stack trace)`;
+
+const ENVIRONMENT_HELP = `
+Environment:
+  CUTOVER_HOME           data folder (default .cutover): embedded Temporal, record store
+  CUTOVER_DATABASE_URL   record store (default file:$CUTOVER_HOME/cutover.db)
+  CUTOVER_AS             default for --as
+  TEMPORAL_ADDRESS       use this Temporal cluster instead of the embedded dev server
+  TEMPORAL_NAMESPACE     namespace on that cluster (default "default")
+  TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_CA, TEMPORAL_TLS_SERVER_NAME, TEMPORAL_TLS=true
+  TEMPORAL_API_KEY       Temporal Cloud API key (implies TLS)
+  CUTOVER_TASK_QUEUE     task queue of the workers (default "cutover")
+  TEMPORAL_CLI_PATH      the temporal binary for the embedded server`;
+
+/** `--as` falls back to CUTOVER_AS so an approver can set it once per terminal. */
+function person(options: { as?: string }): string {
+  const who = options.as ?? process.env.CUTOVER_AS;
+  if (!who) throw new UsageError('say who you are with --as PERSON (or set CUTOVER_AS)');
+  return who;
+}
+
+function needReason(options: { reason?: string }, what: string): string {
+  if (!options.reason?.trim()) throw new UsageError(`${what} needs --reason "..." (it goes into the decision log)`);
+  return options.reason;
+}
+
+/** Builds the command tree; each action returns its exit code. */
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('cutover')
+    .description('Rehearse and run cutover runbooks as durable Temporal workflows.')
+    .version(cutoverVersion(), '-V, --version')
+    .showSuggestionAfterError()
+    .addHelpText('after', `${EXIT_CODES_HELP}\n${ENVIRONMENT_HELP}`)
+    .exitOverride();
+  const run = (fn: (...args: never[]) => Promise<number> | number) =>
+    async (...args: unknown[]) => {
+      setExit(await (fn as (...a: unknown[]) => Promise<number> | number)(...args));
+    };
+  const asOption = () => new Option('--as <person>', 'who you are (a person named in the runbook roles)');
+
+  program
+    .command('validate')
+    .description('check a runbook file and list every problem with file:line:column')
+    .argument('<file>', 'runbook YAML file')
+    .option('--json', 'print problems as JSON')
+    .action(run((file: string, options: { json?: boolean }) => validate(file, options.json === true, out)));
+
+  program
+    .command('rehearse')
+    .description("rehearse a runbook: each step's `rehearsal:` setting says run, simulate or skip")
+    .argument('<file>', 'runbook YAML file')
+    .option('--auto-approve', "approve gates and complete manual steps as the runbook's first eligible person (recorded as automatic)")
+    .addOption(asOption().default(undefined, '$CUTOVER_AS or your login name'))
+    .action(
+      run((file: string, options: { autoApprove?: boolean; as?: string }) =>
+        startAndFollow({ file, mode: 'rehearsal', autoApprove: options.autoApprove === true, startedBy: options.as ?? process.env.CUTOVER_AS ?? userInfo().username, out }),
+      ),
+    );
+
+  program
+    .command('run')
+    .description('run a runbook for real: every step runs (needs --live --confirm)')
+    .argument('<file>', 'runbook YAML file')
+    .option('--live', 'this is the real cutover, not a rehearsal')
+    .option('--confirm', 'yes, really')
+    .addOption(asOption())
+    .action(
+      run((file: string, options: { live?: boolean; confirm?: boolean; as?: string }) => {
+        if (!options.live || !options.confirm) {
+          throw new UsageError('a live run needs both --live and --confirm; to practise, use `cutover rehearse`');
+        }
+        return startAndFollow({ file, mode: 'live', autoApprove: false, startedBy: options.as ?? process.env.CUTOVER_AS ?? userInfo().username, out });
+      }),
+    );
+
+  program
+    .command('approve')
+    .description('vote go on an open gate')
+    .argument('<run>', 'run id, e.g. crm-go-live-3')
+    .argument('<gate>', 'gate step id')
+    .addOption(asOption())
+    .option('--role <role>', 'the approver role you vote for, when you hold several')
+    .option('--reason <text>', 'why (recorded)')
+    .action(
+      run((runId: string, gate: string, options: { as?: string; role?: string; reason?: string }) =>
+        approve(runId, gate, { as: person(options), ...(options.role ? { role: options.role } : {}), ...(options.reason ? { reason: options.reason } : {}) }, out),
+      ),
+    );
+
+  program
+    .command('reject')
+    .description('vote no-go on an open gate: the run backs out')
+    .argument('<run>', 'run id')
+    .argument('<gate>', 'gate step id')
+    .addOption(asOption())
+    .option('--reason <text>', 'why (required, recorded)')
+    .action(
+      run((runId: string, gate: string, options: { as?: string; reason?: string }) =>
+        reject(runId, gate, { as: person(options), reason: needReason(options, 'a rejection') }, out),
+      ),
+    );
+
+  program
+    .command('done')
+    .description('mark a manual step (or a manual back-out) done, as its owner')
+    .argument('<run>', 'run id')
+    .argument('<step>', 'step id')
+    .addOption(asOption())
+    .option('--reason <text>', 'a note for the record')
+    .action(
+      run((runId: string, step: string, options: { as?: string; reason?: string }) =>
+        markDone(runId, step, { as: person(options), ...(options.reason ? { reason: options.reason } : {}) }, out),
+      ),
+    );
+
+  program
+    .command('backout')
+    .description('back the run out (lead only): running steps finish, completed ones are undone in reverse order')
+    .argument('<run>', 'run id')
+    .addOption(asOption())
+    .option('--reason <text>', 'why (required, recorded)')
+    .action(
+      run((runId: string, options: { as?: string; reason?: string }) =>
+        backout(runId, { as: person(options), reason: needReason(options, 'a back-out') }, out),
+      ),
+    );
+
+  program
+    .command('resolve')
+    .description('decide about a failed step or back-out (lead only): retry it, or record it done by hand')
+    .argument('<run>', 'run id')
+    .argument('<step>', 'step id')
+    .option('--retry', 'run it again')
+    .option('--done', 'it was done by hand; carry on')
+    .addOption(asOption())
+    .option('--reason <text>', 'why (required, recorded)')
+    .action(
+      run((runId: string, step: string, options: { retry?: boolean; done?: boolean; as?: string; reason?: string }) => {
+        if (Boolean(options.retry) === Boolean(options.done)) throw new UsageError('say either --retry or --done');
+        return resolve(runId, step, options.retry ? 'retry' : 'done', { as: person(options), reason: needReason(options, 'resolving a failure') }, out);
+      }),
+    );
+
+  program
+    .command('status')
+    .description('show a run: every step with owner, status, planned and actual time; decisions; back-out')
+    .argument('<run>', 'run id')
+    .option('--json', 'print the whole run state as JSON')
+    .action(run((runId: string, options: { json?: boolean }) => status(runId, options.json === true, out)));
+
+  program
+    .command('list')
+    .description('list recorded runs, newest first')
+    .option('--runbook <name>', 'only runs of this runbook')
+    .option('--limit <n>', 'at most this many', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--limit wants a positive whole number, not ${v}`);
+      return n;
+    })
+    .option('--json', 'print as JSON')
+    .action(
+      run((options: { runbook?: string; limit?: number; json?: boolean }) =>
+        list({ ...(options.runbook ? { runbook: options.runbook } : {}), ...(options.limit ? { limit: options.limit } : {}), json: options.json === true }, out),
+      ),
+    );
+
+  program
+    .command('worker')
+    .description('host runs on this machine (with TEMPORAL_ADDRESS: a worker for that cluster; without: the embedded server too)')
+    .action(run(() => runWorker(out)));
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of the runbook format (for editors)')
+    .action(run(() => schema(out)));
+
+  return program;
+}
+
+/** Runs the CLI with `argv`; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are successes; every other parse error is a usage error.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (err instanceof CutoverError) {
+      process.stderr.write(`cutover: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const codeFor = exitCodeFor(err);
+    if (codeFor !== EXIT.internal) {
+      process.stderr.write(`cutover: ${(err as Error).message}\n`);
+      return codeFor;
+    }
+    process.stderr.write(`cutover: unexpected error (a bug; please report it):\n${(err as Error).stack ?? String(err)}\n`);
+    return EXIT.internal;
+  }
+}
+
+process.exitCode = await main(process.argv);

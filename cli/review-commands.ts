@@ -1,0 +1,180 @@
+/**
+ * Commands that look without changing anything: `validate`, `status`, `list`, `schema`.
+ * `status` asks Temporal about a run in flight and the record store about a finished one,
+ * so finished runs can be reviewed with Temporal gone.
+ */
+import { formatDuration } from '../runbook/duration.js';
+import { formatProblem } from '../runbook/parse.js';
+import { runbookJsonSchema } from '../runbook/json-schema.js';
+import type { RunState, StepState } from '../runbook/run-state.js';
+import { runStateQuery } from '../workflows/messages.js';
+import { EXIT, InvalidRunbookError, UnknownRunError, CutoverError } from './errors.js';
+import { loadRunbook } from './load-runbook.js';
+import type { Output } from './output.js';
+import { readSettings } from './settings.js';
+import { openRecordStore } from './store.js';
+import { connectTemporal } from './temporal.js';
+
+/** `cutover validate FILE [--json]` */
+export function validate(file: string, json: boolean, out: Output): number {
+  if (!json) {
+    const loaded = loadRunbook(file);
+    for (const warning of loaded.warnings) out.warn(`warning: ${formatProblem(warning)}`);
+    const steps = loaded.runbook.phases.reduce((n, p) => n + p.steps.length, 0);
+    out.line(`${file}: valid — ${loaded.runbook.name} v${loaded.runbook.version}, ${loaded.runbook.phases.length} phases, ${steps} steps (${loaded.versionHash})`);
+    return EXIT.ok;
+  }
+  // JSON: the same problems, machine-readable, and the exit code still says valid or not.
+  try {
+    const loaded = loadRunbook(file);
+    out.json({ file, valid: true, versionHash: loaded.versionHash, problems: [], warnings: loaded.warnings });
+    return EXIT.ok;
+  } catch (err) {
+    if (!(err instanceof InvalidRunbookError)) throw err;
+    out.json({ file, valid: false, problems: err.details, warnings: [] });
+    return EXIT.invalidRunbook;
+  }
+}
+
+/** `cutover schema`: the JSON Schema of the runbook format, for editors. */
+export function schema(out: Output): number {
+  out.json(runbookJsonSchema());
+  return EXIT.ok;
+}
+
+/** `cutover status RUN [--json]` */
+export async function status(runId: string, json: boolean, out: Output): Promise<number> {
+  const settings = readSettings();
+  const store = await openRecordStore(settings);
+  let state: RunState | null = null;
+  let source: 'temporal' | 'store' = 'store';
+  let note: string | undefined;
+  try {
+    const record = await store.findRun(runId);
+    if (record?.endedAt && record.state) {
+      state = record.state;
+    } else {
+      try {
+        const session = await connectTemporal(settings, { startEmbedded: false, purpose: 'ask the run' });
+        try {
+          state = await session.client.workflow.getHandle(runId).query(runStateQuery);
+          source = 'temporal';
+        } finally {
+          await session.close();
+        }
+      } catch (err) {
+        if (!record) {
+          if (err instanceof CutoverError) throw new UnknownRunError(runId);
+          if ((err as Error).name === 'WorkflowNotFoundError') throw new UnknownRunError(runId);
+          throw err;
+        }
+        state = record.state;
+        note = `live state unavailable (${(err as Error).message.split(';')[0]}); showing the last recorded state`;
+      }
+    }
+    if (!state) throw new UnknownRunError(runId);
+  } finally {
+    await store.close();
+  }
+  if (json) {
+    out.json({ source, ...(note ? { note } : {}), state });
+    return EXIT.ok;
+  }
+  if (note) out.warn(note);
+  for (const line of formatStatus(state)) out.line(line);
+  return EXIT.ok;
+}
+
+const ICON: Record<StepState['status'], string> = {
+  pending: '·',
+  running: '▶',
+  waiting: '⏸',
+  succeeded: '✔',
+  simulated: '✔',
+  skipped: '·',
+  failed: '✖',
+  cancelled: '·',
+};
+
+/** The human view of a run: header, one line per step by phase, decisions, back-out. */
+export function formatStatus(state: RunState): string[] {
+  const lines: string[] = [];
+  const took = state.endedAt ? ` — ${formatDuration(Date.parse(state.endedAt) - Date.parse(state.startedAt))}` : '';
+  lines.push(`${state.runId}  ${state.mode}  ${state.status.toUpperCase().replace('_', ' ')}${took}`);
+  lines.push(`runbook ${state.runbookName} v${state.runbookVersion} (${state.versionHash}), started ${state.startedAt} by ${state.startedBy}`);
+  if (state.outcome) lines.push(`outcome: ${state.outcome}`);
+  lines.push('');
+  lines.push(`  ${'STEP'.padEnd(30)} ${'OWNER'.padEnd(14)} ${'STATUS'.padEnd(12)} ${'PLANNED'.padStart(8)} ${'ACTUAL'.padStart(8)}  NOTE`);
+  let phase = '';
+  for (const id of state.order) {
+    const step = state.steps[id]!;
+    if (step.phaseId !== phase) {
+      phase = step.phaseId;
+      lines.push(`${phase} (${step.phaseKind})`);
+    }
+    const actual = step.startedAt && step.endedAt ? formatDuration(Date.parse(step.endedAt) - Date.parse(step.startedAt)) : step.startedAt ? 'running' : '';
+    const label = step.status === 'waiting' ? `waiting` : step.status;
+    lines.push(
+      `  ${ICON[step.status]} ${step.id.padEnd(28)} ${step.owner.padEnd(14)} ${label.padEnd(12)} ${formatDuration(step.plannedDurationMs).padStart(8)} ${actual.padStart(8)}  ${noteFor(step)}`.trimEnd(),
+    );
+  }
+  if (state.decisions.length > 0) {
+    lines.push('', 'decisions:');
+    for (const d of state.decisions) {
+      lines.push(`  ${d.at}  ${d.by} (${d.role}) ${d.kind.replace('_', ' ')}${d.target ? ` ${d.target}` : ''}${d.reason ? `: "${d.reason}"` : ''}${d.automatic ? ' [automatic]' : ''}`);
+    }
+  }
+  if (state.backout.status !== 'not_requested') {
+    lines.push('', `back-out ${state.backout.status}: ${state.backout.reason ?? ''}${state.backout.requestedBy ? ` (by ${state.backout.requestedBy})` : ''}`);
+    for (const id of [...state.order].reverse()) {
+      const b = state.steps[id]!.backout;
+      if (!b) continue;
+      lines.push(`  ${id.padEnd(30)} ${b.status}${b.attempts > 1 ? ` after ${b.attempts} attempts` : ''}${b.error ? `: ${b.error}` : ''}`);
+    }
+  }
+  return lines;
+}
+
+function noteFor(step: StepState): string {
+  if (step.gate && step.status === 'waiting') {
+    const votes = step.gate.votes.map((v) => `${v.by}✓`).join(' ');
+    return `needs ${step.gate.awaiting.join(', ')}${votes ? `; ${votes}` : ''}`;
+  }
+  if (step.gate && step.gate.votes.length > 0) return step.gate.votes.map((v) => `${v.by} ${v.decision}d`).join(', ');
+  if (step.resolution) return `${step.resolution.kind === 'unknown' ? 'outcome unknown' : 'failed'}: ${step.resolution.error}`;
+  if (step.waitingFor === 'manual') return 'manual: waiting for the owner';
+  if (step.error) return step.error;
+  if (step.attempts > 1) return `${step.attempts} attempts`;
+  if (step.completedBy) return `by ${step.completedBy}`;
+  return '';
+}
+
+/** `cutover list [--runbook NAME] [--limit N] [--json]` */
+export async function list(options: { runbook?: string; limit?: number; json: boolean }, out: Output): Promise<number> {
+  const settings = readSettings();
+  const store = await openRecordStore(settings);
+  try {
+    const runs = await store.listRuns({
+      ...(options.runbook ? { runbookName: options.runbook } : {}),
+      ...(options.limit ? { limit: options.limit } : {}),
+    });
+    if (options.json) {
+      out.json(runs);
+      return EXIT.ok;
+    }
+    if (runs.length === 0) {
+      out.line(`no runs recorded yet in ${settings.databaseUrl.replace(/^file:/, '')}; start one with \`cutover rehearse FILE\``);
+      return EXIT.ok;
+    }
+    out.line(`${'RUN'.padEnd(28)} ${'MODE'.padEnd(10)} ${'STATUS'.padEnd(12)} ${'STARTED'.padEnd(20)} ${'TOOK'.padStart(8)}  OUTCOME`);
+    for (const run of runs) {
+      const took = run.startedAt && run.endedAt ? formatDuration(Date.parse(run.endedAt) - Date.parse(run.startedAt)) : '';
+      out.line(
+        `${run.id.padEnd(28)} ${run.mode.padEnd(10)} ${run.status.padEnd(12)} ${(run.startedAt ?? run.createdAt).slice(0, 19).replace('T', ' ').padEnd(20)} ${took.padStart(8)}  ${run.outcome ?? ''}`.trimEnd(),
+      );
+    }
+    return EXIT.ok;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Commands that start runs or host them: `rehearse`, `run --live`, and `worker`.
+ */
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
+import type { RunStore } from '../prisma/store.js';
+import { liveRunProblems } from '../runbook/validate.js';
+import type { RunInput, RunMode, RunResult } from '../runbook/run-state.js';
+import { RUN_WORKFLOW_TYPE } from '../workflows/messages.js';
+import { EXIT, InvalidRunbookError, UsageError } from './errors.js';
+import { followRun } from './follow-run.js';
+import { formatProblem } from '../runbook/parse.js';
+import { loadRunbook, type LoadedRunbook } from './load-runbook.js';
+import { connectTemporal, type TemporalSession } from './temporal.js';
+import type { Output } from './output.js';
+import { openRecordStore } from './store.js';
+import { readSettings } from './settings.js';
+
+/** Search attributes that make the stock `temporal workflow list` show runbook and mode. */
+export const SEARCH_ATTRIBUTES = {
+  runbook: defineSearchAttributeKey('CutoverRunbook', SearchAttributeType.KEYWORD),
+  mode: defineSearchAttributeKey('CutoverMode', SearchAttributeType.KEYWORD),
+};
+
+export interface StartOptions {
+  file: string;
+  mode: RunMode;
+  autoApprove: boolean;
+  startedBy: string;
+  out: Output;
+}
+
+/** `cutover rehearse FILE` and `cutover run FILE --live --confirm`: start, host and follow a run. */
+export async function startAndFollow(options: StartOptions): Promise<number> {
+  const { out } = options;
+  const loaded = loadRunbook(options.file);
+  for (const warning of loaded.warnings) out.warn(`warning: ${formatProblem(warning)}`);
+  if (options.mode === 'live') {
+    const problems = liveRunProblems(loaded.runbook);
+    if (problems.length > 0) {
+      throw new InvalidRunbookError(loaded.file, [
+        `${options.file} cannot run live: ${problems.map((p) => p.message).join('; ')}`,
+      ]);
+    }
+  }
+  const settings = readSettings();
+  const store = await openRecordStore(settings);
+  let session: TemporalSession | undefined;
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+  };
+  try {
+    session = await connectTemporal(settings, { startEmbedded: true });
+    // The embedded default hosts the run here; with a cluster, `cutover worker` processes do,
+    // and this process only starts and follows it.
+    if (session.embedded) await session.startWorker(store);
+    const { runId, handle } = await startRun(session, store, loaded, options.mode, options.startedBy);
+    out.line(`${options.mode === 'live' ? 'LIVE RUN' : 'rehearsal'} ${runId} of ${loaded.runbook.name} v${loaded.runbook.version} (${loaded.versionHash})`);
+    out.line(`  Temporal ${session.address} namespace ${session.namespace}${session.uiUrl ? `, UI ${session.uiUrl}/namespaces/${session.namespace}/workflows/${runId}` : ''}`);
+    out.line(`  watch: cutover status ${runId}    back out: cutover backout ${runId} --as <lead> --reason "..."`);
+
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const stop = new Promise<'interrupted'>((resolve) => {
+      const timer = setInterval(() => {
+        if (interrupted) {
+          clearInterval(timer);
+          resolve('interrupted');
+        }
+      }, 100);
+      timer.unref();
+    });
+    const result = await Promise.race([
+      followRun(handle, { runbook: loaded.runbook, autoApprove: options.autoApprove, write: (line) => out.line(line) }),
+      stop,
+    ]);
+    if (result === 'interrupted') {
+      out.warn(
+        `stopped following ${runId}; the run itself is kept in Temporal` +
+          (session.embedded ? ' and goes on when `cutover worker` (or another rehearse) runs here' : ' and goes on on your workers'),
+      );
+      return EXIT.interrupted;
+    }
+    return reportResult(result, out);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await session?.close();
+    await store.close();
+  }
+}
+
+/** Prints the run's outcome and returns the exit code that goes with it. */
+export function reportResult(result: RunResult, out: Output): number {
+  const { state } = result;
+  out.line(`${state.runId} ${result.status.toUpperCase().replace('_', ' ')}: ${result.outcome}`);
+  if (result.status === 'completed') return EXIT.ok;
+  if (result.status === 'backed_out') return EXIT.backedOut;
+  return EXIT.failed;
+}
+
+/**
+ * Reserves the run number in the record store, then starts the workflow. If Temporal refuses,
+ * the reservation is removed again: no half-written record.
+ */
+export async function startRun(
+  session: TemporalSession,
+  store: RunStore,
+  loaded: LoadedRunbook,
+  mode: RunMode,
+  startedBy: string,
+) {
+  const { runbook } = loaded;
+  const { runId, number } = await store.reserveRun({
+    runbookName: runbook.name,
+    mode,
+    runbookVersion: runbook.version,
+    versionHash: loaded.versionHash,
+    runbookSource: loaded.source,
+    startedBy,
+    ...(runbook.window?.start ? { plannedStart: runbook.window.start } : {}),
+  });
+  const input: RunInput = {
+    runId,
+    runNumber: number,
+    runbook,
+    versionHash: loaded.versionHash,
+    mode,
+    startedBy,
+    baseDir: loaded.baseDir,
+  };
+  const start = (withSearchAttributes: boolean) =>
+    session.client.workflow.start(RUN_WORKFLOW_TYPE, {
+      taskQueue: session.taskQueue,
+      workflowId: runId,
+      args: [input],
+      memo: { runbook: runbook.name, version: runbook.version, versionHash: loaded.versionHash, mode, startedBy },
+      ...(withSearchAttributes
+        ? {
+            typedSearchAttributes: new TypedSearchAttributes([
+              { key: SEARCH_ATTRIBUTES.runbook, value: runbook.name },
+              { key: SEARCH_ATTRIBUTES.mode, value: mode },
+            ]),
+          }
+        : {}),
+    });
+  try {
+    try {
+      return { runId, number, handle: await start(true) };
+    } catch (err) {
+      // A cluster without cutover's search attributes refuses them; the memo still carries
+      // runbook and mode (`temporal operator search-attribute create` adds them).
+      if (!/search attribute/i.test((err as Error).message)) throw err;
+      return { runId, number, handle: await start(false) };
+    }
+  } catch (err) {
+    await store.discardRun(runId);
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new UsageError(`Temporal already has a run ${runId} that the record store does not know; was the store (${readSettings().databaseUrl}) reset? Use another CUTOVER_HOME or restore it`);
+    }
+    throw err;
+  }
+}
+
+/** `cutover worker`: hosts runs on this machine until stopped. */
+export async function runWorker(out: Output): Promise<number> {
+  const settings = readSettings();
+  const store = await openRecordStore(settings);
+  const session = await connectTemporal(settings, { startEmbedded: true });
+  try {
+    await session.startWorker(store);
+    out.line(`worker on task queue ${session.taskQueue} at ${session.address} (namespace ${session.namespace}); Ctrl-C stops it`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    out.line('worker stopping; runs in flight continue on other workers or when one starts again');
+    return EXIT.ok;
+  } finally {
+    await session.close();
+    await store.close();
+  }
+}

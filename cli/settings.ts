@@ -1,0 +1,80 @@
+/**
+ * Where cutover keeps its data and which Temporal it talks to, read from the environment
+ * once, in one place. Nothing else reads `process.env` for these.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from './errors.js';
+
+/** TLS for a Temporal cluster: mTLS client certificate and/or a custom CA, or an API key. */
+export interface TemporalTls {
+  clientCertPath?: string;
+  clientKeyPath?: string;
+  serverRootCaPath?: string;
+  serverName?: string;
+}
+
+export interface Settings {
+  /** Data folder: embedded Temporal's database and logs, the record store. */
+  home: string;
+  /** Record store URL (`file:` SQLite path). */
+  databaseUrl: string;
+  taskQueue: string;
+  /** Set when the user points cutover at a cluster; unset means the embedded default. */
+  temporalAddress?: string;
+  namespace: string;
+  tls?: TemporalTls | true;
+  apiKey?: string;
+}
+
+/** Reads the settings from `env` (the process environment by default). */
+export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
+  const home = path.resolve(cwd, env.CUTOVER_HOME || '.cutover');
+  const databaseUrl = env.CUTOVER_DATABASE_URL || `file:${path.join(home, 'cutover.db')}`;
+  const address = env.TEMPORAL_ADDRESS?.trim() || undefined;
+  const tlsFiles: TemporalTls = {
+    ...(env.TEMPORAL_TLS_CERT ? { clientCertPath: env.TEMPORAL_TLS_CERT } : {}),
+    ...(env.TEMPORAL_TLS_KEY ? { clientKeyPath: env.TEMPORAL_TLS_KEY } : {}),
+    ...(env.TEMPORAL_TLS_CA ? { serverRootCaPath: env.TEMPORAL_TLS_CA } : {}),
+    ...(env.TEMPORAL_TLS_SERVER_NAME ? { serverName: env.TEMPORAL_TLS_SERVER_NAME } : {}),
+  };
+  if (Boolean(tlsFiles.clientCertPath) !== Boolean(tlsFiles.clientKeyPath)) {
+    throw new UsageError('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both for mTLS, or neither');
+  }
+  const apiKey = env.TEMPORAL_API_KEY || undefined;
+  const wantsTls = Object.keys(tlsFiles).length > 0 || apiKey !== undefined || env.TEMPORAL_TLS === 'true';
+  if (!address && (wantsTls || env.TEMPORAL_NAMESPACE)) {
+    throw new UsageError('TEMPORAL_NAMESPACE, TLS and API-key settings need TEMPORAL_ADDRESS: set it to your cluster (host:port)');
+  }
+  return {
+    home,
+    databaseUrl,
+    taskQueue: env.CUTOVER_TASK_QUEUE || 'cutover',
+    namespace: env.TEMPORAL_NAMESPACE || 'default',
+    ...(address ? { temporalAddress: address } : {}),
+    ...(wantsTls ? { tls: Object.keys(tlsFiles).length > 0 ? tlsFiles : true } : {}),
+    ...(apiKey ? { apiKey } : {}),
+  };
+}
+
+/** The SDK's TLS options from file paths, with a clear error for a missing file. */
+export function loadTls(tls: TemporalTls | true | undefined) {
+  if (tls === undefined) return undefined;
+  if (tls === true) return true as const;
+  const read = (file: string | undefined, what: string) => {
+    if (!file) return undefined;
+    try {
+      return readFileSync(file);
+    } catch {
+      throw new UsageError(`cannot read the ${what} file ${file} (from the environment); check the path`);
+    }
+  };
+  const crt = read(tls.clientCertPath, 'TEMPORAL_TLS_CERT');
+  const key = read(tls.clientKeyPath, 'TEMPORAL_TLS_KEY');
+  const ca = read(tls.serverRootCaPath, 'TEMPORAL_TLS_CA');
+  return {
+    ...(crt && key ? { clientCertPair: { crt, key } } : {}),
+    ...(ca ? { serverRootCACertificate: ca } : {}),
+    ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
+  };
+}

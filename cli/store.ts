@@ -1,0 +1,17 @@
+/**
+ * Opens the record store for a command, turning store failures into one sentence that says
+ * which database and what to do.
+ */
+import { openStore, StoreError, type RunStore } from '../prisma/store.js';
+import { EnvironmentError } from './errors.js';
+import type { Settings } from './settings.js';
+
+/** The record store named by the settings. */
+export async function openRecordStore(settings: Settings): Promise<RunStore> {
+  try {
+    return await openStore({ databaseUrl: settings.databaseUrl });
+  } catch (err) {
+    if (err instanceof StoreError) throw new EnvironmentError(err.message);
+    throw err;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The Temporal a command talks to: the cluster in TEMPORAL_ADDRESS, or the embedded default,
+ * a local dev server (started on demand, or the one another cutover process already runs).
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { RunRecorder } from '../activities/recording.js';
+import { createWorker, installQuietRuntime } from '../worker/create-worker.js';
+import { EnvironmentError } from './errors.js';
+import { projectRoot } from './project-root.js';
+import { loadTls, type Settings } from './settings.js';
+import { DevServerAlreadyRunningError, findRunningDevServer, findTemporalCli, readServerInfo, startDevServer } from './temporal-server.js';
+
+/** A connection to Temporal for one command, and whatever it started that must be stopped. */
+export interface TemporalSession {
+  client: Client;
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  /** True when this is the embedded dev server (this process's or another's). */
+  embedded: boolean;
+  /** The Temporal web UI, when the embedded server has one. */
+  uiUrl?: string;
+  /** Runs a worker in this process until the session closes. */
+  startWorker(recorder: RunRecorder): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  /** Start the embedded server when none is running (commands that start or host runs). */
+  startEmbedded: boolean;
+  /** Said when there is no server and this command would not start one. */
+  purpose?: string;
+}
+
+/** Connects as the settings say; throws {@link EnvironmentError} with what to do. */
+export async function connectTemporal(settings: Settings, options: ConnectOptions): Promise<TemporalSession> {
+  const stops: Array<() => Promise<void>> = [];
+  let address = settings.temporalAddress;
+  let uiUrl: string | undefined;
+  const embedded = address === undefined;
+  if (address === undefined) {
+    const running = await findRunningDevServer(settings.home);
+    if (running) {
+      address = running;
+      uiUrl = readServerInfo(settings.home)?.uiUrl;
+    } else if (options.startEmbedded) {
+      try {
+        const server = await startDevServer({ cliPath: findTemporalCli(projectRoot()), dataDir: settings.home, namespace: settings.namespace });
+        address = server.address;
+        uiUrl = server.uiUrl;
+        stops.push(() => server.stop());
+      } catch (err) {
+        if (err instanceof DevServerAlreadyRunningError) {
+          // Another cutover process started it a moment ago: share it.
+          address = err.address;
+          uiUrl = readServerInfo(settings.home)?.uiUrl;
+        } else {
+          // A missing binary, a server that would not start, a busy lock: all say what to do.
+          throw new EnvironmentError((err as Error).message);
+        }
+      }
+    } else {
+      throw new EnvironmentError(
+        `no cutover run is live here: the embedded Temporal server is not running in ${settings.home}` +
+          ` (it runs while \`cutover rehearse\`, \`cutover run\` or \`cutover worker\` does)` +
+          `${options.purpose ? `, so cannot ${options.purpose}` : ''}; or set TEMPORAL_ADDRESS to your cluster`,
+      );
+    }
+  }
+  const tls = embedded ? undefined : loadTls(settings.tls);
+  const connectionOptions = {
+    address: address as string,
+    ...(tls !== undefined ? { tls } : {}),
+    ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
+  };
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ ...connectionOptions, connectTimeout: '10s' });
+    await connection.workflowService.getSystemInfo({});
+  } catch (err) {
+    await Promise.all(stops.map((stop) => stop()));
+    throw new EnvironmentError(
+      `cannot reach Temporal at ${address} (${(err as Error).message.split('\n')[0]}); ` +
+        (embedded ? 'the embedded server did not answer: see its log in ' + settings.home : 'check TEMPORAL_ADDRESS, TLS settings and that the cluster is up'),
+    );
+  }
+  const client = new Client({ connection, namespace: settings.namespace });
+  stops.unshift(() => connection.close());
+
+  let worker: Worker | undefined;
+  let workerRun: Promise<void> | undefined;
+  let native: NativeConnection | undefined;
+  const finalAddress: string = connectionOptions.address;
+  return {
+    client,
+    address: finalAddress,
+    namespace: settings.namespace,
+    taskQueue: settings.taskQueue,
+    embedded,
+    ...(uiUrl ? { uiUrl } : {}),
+    async startWorker(recorder) {
+      installQuietRuntime();
+      native = await NativeConnection.connect(connectionOptions);
+      worker = await createWorker({ connection: native, namespace: settings.namespace, taskQueue: settings.taskQueue, recorder });
+      workerRun = worker.run();
+      // A worker that dies (lost connection, bad bundle) must not fail silently.
+      workerRun.catch((err: unknown) => {
+        process.stderr.write(`cutover: the worker stopped: ${(err as Error).message}\n`);
+      });
+    },
+    async close() {
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      await workerRun?.catch(() => undefined);
+      await native?.close();
+      for (const stop of stops) await stop();
+    },
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * Bad input gets one clear sentence and the documented exit code, never a stack trace:
+ * runbooks, arguments, unknown runs, an unreachable Temporal, a broken database.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cliEnv, runCli } from './support/cli.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'cutover-bad-'));
+const file = (name: string, text: string) => {
+  const full = path.join(dir, name);
+  writeFileSync(full, text);
+  return full;
+};
+
+function expectNoStack(stderr: string) {
+  expect(stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('validate', () => {
+  it('accepts the sample runbook', () => {
+    const result = runCli(['validate', 'examples/sample/runbook.yaml'], cliEnv());
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/examples\/sample\/runbook\.yaml: valid — sample-crm v1\.0, 7 phases, \d+ steps/);
+    expect(result.code).toBe(0);
+  });
+
+  it('lists every problem with file:line:column and exits 3', () => {
+    const bad = file(
+      'bad.yaml',
+      `name: bad
+version: 1
+lead: lead
+roles:
+  lead: [alice]
+phases:
+  - id: p
+    kind: migration
+    steps:
+      - id: a
+        title: A
+        owner: dba
+        action: { kind: shell, command: "true" }
+      - id: b
+        title: B
+        owner: lead
+        depend_on: [a]
+        action: { kind: shell, command: "true" }
+`,
+    );
+    const result = runCli(['validate', bad], cliEnv());
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/bad\.yaml:17:9 phases\[0\]\.steps\[1\]\.depend_on: unknown field `depend_on`; did you mean `depends_on`\?/);
+    expectNoStack(result.stderr);
+    // Once the shape is right, the rules that need the whole document speak.
+    writeFileSync(bad, readFileSync(bad, 'utf8').replace('depend_on', 'depends_on'));
+    const second = runCli(['validate', bad], cliEnv());
+    expect(second.code).toBe(3);
+    expect(second.stderr).toMatch(/bad\.yaml:12:16 phases\[0\]\.steps\[0\]\.owner: owner role `dba` is not defined in `roles`/);
+  });
+
+  it('prints problems as JSON with --json', () => {
+    const bad = file('bad2.yaml', 'name: x\nversion: 1\nlead: l\nroles: { l: [a] }\nphases: []\n');
+    const result = runCli(['validate', bad, '--json'], cliEnv());
+    expect(result.code).toBe(3);
+    const report = JSON.parse(result.stdout) as { valid: boolean; problems: Array<{ line: number; path: string }> };
+    expect(report.valid).toBe(false);
+    expect(report.problems[0]).toMatchObject({ line: 5, path: 'phases' });
+  });
+
+  it('names a missing file', () => {
+    const result = runCli(['validate', 'nope.yaml'], cliEnv());
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe('cutover: runbook file nope.yaml does not exist');
+  });
+});
+
+describe('arguments', () => {
+  it('an unknown command is a usage error with a suggestion', () => {
+    const result = runCli(['aprove'], cliEnv());
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('(Did you mean approve?)');
+  });
+
+  it('a live run needs --live and --confirm', () => {
+    const result = runCli(['run', 'examples/sample/runbook.yaml', '--live'], cliEnv());
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('a live run needs both --live and --confirm');
+  });
+
+  it('refuses a live run of a runbook with simulated actions, before starting anything', () => {
+    const result = runCli(['run', 'examples/sample/runbook.yaml', '--live', '--confirm'], cliEnv());
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('cannot run live');
+    expect(result.stderr).toContain('warm-caches');
+  });
+
+  it('approve needs to know who you are', () => {
+    const result = runCli(['approve', 'run-1', 'go'], cliEnv());
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('say who you are with --as PERSON');
+  });
+
+  it('a rejection needs a reason', () => {
+    const result = runCli(['reject', 'run-1', 'go', '--as', 'dana'], cliEnv());
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('a rejection needs --reason');
+  });
+
+  it('--help lists the commands and the exit codes', () => {
+    const result = runCli(['--help'], cliEnv());
+    expect(result.code).toBe(0);
+    for (const command of ['validate', 'rehearse', 'run', 'approve', 'reject', 'done', 'backout', 'resolve', 'status', 'list', 'worker']) {
+      expect(result.stdout).toMatch(new RegExp(`\\n  ${command} `));
+    }
+    expect(result.stdout).toContain('4  the run backed out');
+  });
+});
+
+describe('runs and environment', () => {
+  it('an unknown run id is named, exit 2', () => {
+    const result = runCli(['status', 'no-such-run-7'], cliEnv());
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe('cutover: there is no run `no-such-run-7`; `cutover list` shows the runs');
+  });
+
+  it('an unreachable Temporal cluster says where it looked, exit 6', () => {
+    const result = runCli(['approve', 'crm-1', 'go', '--as', 'alice'], cliEnv({ TEMPORAL_ADDRESS: '127.0.0.1:9' }));
+    expect(result.code).toBe(6);
+    expect(result.stderr).toContain('cannot reach Temporal at 127.0.0.1:9');
+    expectNoStack(result.stderr);
+  });
+
+  it('a database file that is not a database is named, exit 6, and left untouched', () => {
+    const broken = file('broken.db', 'this is not sqlite\n'.repeat(100));
+    const result = runCli(['list'], cliEnv({ CUTOVER_DATABASE_URL: `file:${broken}` }));
+    expect(result.code).toBe(6);
+    expect(result.stderr).toContain(broken);
+    expectNoStack(result.stderr);
+  });
+
+  it('list on a fresh store says how to start', () => {
+    const result = runCli(['list'], cliEnv());
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('no runs recorded yet');
+  });
+});

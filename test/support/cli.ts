@@ -1,0 +1,60 @@
+/**
+ * Runs the built `cutover` command as a user would: a separate process, its own environment,
+ * stdout, stderr and exit code. `npm test` builds `dist/` first (scripts/setup.mjs).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export const PROJECT = path.resolve(import.meta.dirname, '../..');
+const BIN = path.join(PROJECT, 'bin', 'cutover.js');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A fresh data folder and record store for one test's CLI calls, against `temporalAddress`. */
+export function cliEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const home = mkdtempSync(path.join(tmpdir(), 'cutover-cli-'));
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !k.startsWith('TEMPORAL_') && !k.startsWith('CUTOVER_')) env[k] = v;
+  }
+  env.CUTOVER_HOME = home;
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+/** Runs `cutover ...args` to completion. */
+export function runCli(args: string[], env: Record<string, string>, cwd = PROJECT, timeoutMs = 120_000): CliResult {
+  const result = spawnSync(process.execPath, [BIN, ...args], { env, cwd, encoding: 'utf8', timeout: timeoutMs });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Starts `cutover ...args` in the background, collecting its output. */
+export function startCli(args: string[], env: Record<string, string>, cwd = PROJECT): ChildProcess & { output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [BIN, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return Object.assign(child, { output: () => output, exited });
+}
+
+/** Waits until `predicate` holds, polling. */
+export async function eventually<T>(fn: () => T | Promise<T>, predicate: (value: T) => boolean, timeoutMs = 60_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (predicate(last)) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)?.slice(0, 2000)}`);
+}
