@@ -3,7 +3,7 @@
  * for tests), so tests can pass fakes or real ones.
  */
 import { createRecordingActivities, type RunRecorder } from './recording.js';
-import { createStepActivities } from './steps.js';
+import { createCheckActivities, createStepActivities } from './steps.js';
 
 /** What activities need from the process that hosts them. */
 export interface ActivityDeps {
@@ -15,6 +15,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createStepActivities(deps),
+    ...createCheckActivities(deps),
     ...createRecordingActivities(deps.recorder),
   };
 }

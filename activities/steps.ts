@@ -9,6 +9,7 @@ import { FAILURE_TYPE } from '../workflows/failures.js';
 import { performAction, UnsupportedActionError, type ActionContext, type ActionResult } from './actions.js';
 import { runChecks } from './checks.js';
 import type { RunRecorder } from './recording.js';
+import type { CheckOutcome } from '../runbook/run-state.js';
 import type { StepOutcome, StepRecord, StepRequest } from './types.js';
 
 /** Dependencies of the step activity; tests pass fakes. */
@@ -90,6 +91,25 @@ export function createStepActivities(deps: StepDeps) {
         ...outcome(attempt, startedAt, error ? 'failed' : 'succeeded', { ...result, detail: error ?? result.detail }, checks, error ? 'check' : undefined),
         ...(unrecorded ? { unrecorded } : {}),
       };
+    },
+  };
+}
+
+/** Builds the `checkStep` activity: the checks alone, after a manual step or a wait. */
+export function createCheckActivities(deps: StepDeps) {
+  return {
+    async checkStep(request: StepRequest): Promise<CheckOutcome[]> {
+      const context = activityContext();
+      const checks = await runChecks(request.checks, {
+        baseDir: request.baseDir,
+        connections: request.connections,
+        timeoutMs: request.timeoutMs,
+        env: { CUTOVER_RUN_ID: request.runId, CUTOVER_STEP_ID: request.stepId, CUTOVER_MODE: request.mode, CUTOVER_IDEMPOTENCY_KEY: request.idempotencyKey },
+        ...(context ? { signal: context.cancellationSignal, heartbeat: () => context.heartbeat() } : {}),
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      });
+      await deps.recorder.recordCheckResults(request.runId, request.stepId, request.attemptOffset, checks);
+      return checks;
     },
   };
 }

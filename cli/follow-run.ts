@@ -39,31 +39,45 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
   let lastBackout = 'not_requested';
   let votesSeen = 0;
 
+  /** Writes what changed since the last look, oldest first (steps, decisions, back-out). */
   const report = (state: RunState): void => {
+    const lines: Array<{ at: string; text: string }> = [];
     for (const id of state.order) {
       const step = state.steps[id]!;
-      const key = `${step.status}|${step.waitingFor ?? ''}|${step.backout?.status ?? ''}|${step.resolution?.since ?? ''}`;
+      // A step with nothing to undo changes nothing a person needs to read.
+      const backout = step.backout?.status === 'not_needed' ? '' : (step.backout?.status ?? '');
+      const key = `${step.status}|${step.waitingFor ?? ''}|${backout}|${step.resolution?.since ?? ''}`;
       if (seen.get(id) === key) continue;
       const before = seen.get(id);
       seen.set(id, key);
       if (before === undefined && step.status === 'pending') continue;
-      const line = describeStep(step, state);
-      if (line) write(line);
+      const text = describeStep(step, state);
+      const at = backout
+        ? (step.resolution?.since ?? step.backout?.endedAt ?? step.backout?.startedAt)
+        : (step.resolution?.since ?? step.endedAt ?? step.startedAt);
+      if (text) lines.push({ at: at ?? '', text });
     }
-    const votes = state.decisions;
-    for (; votesSeen < votes.length; votesSeen += 1) {
-      const d = votes[votesSeen]!;
+    for (; votesSeen < state.decisions.length; votesSeen += 1) {
+      const d = state.decisions[votesSeen]!;
       const verb = { approve: 'approved', reject: 'rejected', complete_manual: 'marked done', request_backout: 'requested back-out', resolve: 'resolved' }[d.kind];
-      write(`${clock(d.at)}  ✎ ${d.by} (${d.role}) ${verb}${d.target ? ` ${d.target}` : ''}${d.reason ? `: ${d.reason}` : ''}${d.automatic ? ' [automatic]' : ''}`);
+      lines.push({
+        at: d.at,
+        text: `${clock(d.at)}  ✎ ${d.by} (${d.role}) ${verb}${d.target ? ` ${d.target}` : ''}${d.reason ? `: ${d.reason}` : ''}${d.automatic ? ' [automatic]' : ''}`,
+      });
     }
     if (state.backout.status !== lastBackout) {
+      if (lastBackout === 'not_requested') {
+        const b = state.backout;
+        lines.push({ at: b.requestedAt ?? '', text: `${clock(b.requestedAt)}  ↩ BACK-OUT (${b.trigger?.replace('_', ' ') ?? 'requested'}${b.requestedBy ? ` by ${b.requestedBy}` : ''}): ${b.reason ?? ''}` });
+      }
       lastBackout = state.backout.status;
-      if (state.backout.status === 'running' && state.backout.startedAt === undefined) {
-        write(`${clock(state.backout.requestedAt)}  ↩ back-out: ${state.backout.reason ?? ''}`);
-      } else if (state.backout.status === 'completed') {
-        write(`${clock(state.backout.endedAt)}  ↩ back-out complete`);
+      if (state.backout.status === 'completed') {
+        lines.push({ at: state.backout.endedAt ?? '', text: `${clock(state.backout.endedAt)}  ↩ back-out complete` });
       }
     }
+    // Oldest first: a decision made between two polls lands in its place.
+    lines.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    for (const line of lines) write(line.text);
   };
 
   const autoAnswer = async (state: RunState): Promise<void> => {
@@ -124,7 +138,7 @@ export function describeStep(step: StepState, state: RunState): string | undefin
   if (step.backout && step.backout.status !== 'pending' && step.backout.status !== 'not_needed') {
     switch (step.backout.status) {
       case 'running':
-        return `${clock(step.backout.startedAt)}  ↩ ${name} undoing`;
+        return `${clock(step.backout.startedAt)}  ↩ ${name} undoing   owner ${step.owner}`;
       case 'succeeded':
         return `${clock(step.backout.endedAt)}  ↩ ${name} undone`;
       case 'resolved':

@@ -333,6 +333,40 @@ phases:
   });
 });
 
+describe('checks after people', () => {
+  it('checks a manual step once it is marked done, and backs out when a check fails', async () => {
+    const handle = await h.start(`
+name: manual-check
+version: 1
+${ROLES}
+phases:
+  - id: p
+    kind: data_freeze
+    steps:
+      - id: prep
+        title: Prep
+        owner: dba
+        expected: 1s
+        action: { kind: shell, command: "echo prep >> mc.log" }
+        backout: { kind: shell, command: "echo undo-prep >> mc.log" }
+      - id: freeze-by-hand
+        title: Freeze by hand
+        owner: dba
+        expected: 1m
+        depends_on: [prep]
+        action: { kind: manual, instructions: "Create the freeze flag" }
+        checks: [{ name: freeze flag present, kind: shell, command: "test -f freeze.flag" }]
+`);
+    await waitForState(handle, (s) => s.steps['freeze-by-hand']!.waitingFor === 'manual');
+    // bob says it is done, but the flag is not there: the check catches it.
+    await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'freeze-by-hand', by: 'bob' }] });
+    const result = await resultOf(handle);
+    expect(result.status).toBe('backed_out');
+    expect(result.state.steps['freeze-by-hand']!.error).toContain('check "freeze flag present" failed: exit code 1');
+    expect(logLines('mc.log')).toEqual(['prep', 'undo-prep']);
+  });
+});
+
 describe('live state', () => {
   it('the query reports every step with planned times, attempts and timestamps', async () => {
     const handle = await h.start(`

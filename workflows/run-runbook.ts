@@ -349,6 +349,50 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     }
   }
 
+  /**
+   * Runs a manual step's or a wait's checks once the person or the timer is done. Returns true
+   * when the step may count as done; on a failure it applies the back-out policy like any step.
+   */
+  async function verifyAfterWait(step: StepState): Promise<boolean> {
+    const d = def(step.id);
+    if (d.checks.length === 0 || step.treatment !== 'run') return true;
+    for (;;) {
+      const request = { ...requestFor(step, 'forward', { kind: 'simulate', duration: '0s', outcome: 'success' }, step.attempts), checks: d.checks };
+      const checkBudget = d.checks.reduce((sum, c) => sum + ('timeout' in c && typeof c.timeout === 'string' ? durationMs(c.timeout) : DEFAULT_CHECK_TIMEOUT_MS), 0);
+      const acts = proxyActivities<Activities>({ startToCloseTimeout: checkBudget + 60_000, heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: { maximumAttempts: 1 } });
+      let error: string;
+      try {
+        step.checks = await acts.checkStep(request);
+        const failed = step.checks.filter((c) => !c.passed);
+        if (failed.length === 0) return true;
+        error = `check ${failed.map((c) => `"${c.name}" failed: ${c.detail}`).join('; check ')}`;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const cause = err instanceof ActivityFailure ? err.cause : err;
+        error = `checks could not run: ${cause instanceof Error ? cause.message : String(cause)}`;
+      }
+      step.error = error;
+      if (runbook.backout.policy === 'automatic') {
+        step.status = 'failed';
+        step.endedAt = now();
+        triggerBackout('step_failed', `step ${step.id} failed: ${error}`);
+        touch();
+        return false;
+      }
+      const decision = await waitForResolution(step, 'forward', error, 'failed');
+      step.waitingFor = undefined;
+      if (decision === undefined) {
+        step.status = 'failed';
+        step.endedAt = now();
+        touch();
+        return false;
+      }
+      if (decision === 'done') return true;
+      step.status = 'running';
+      touch();
+    }
+  }
+
   async function runForwardStep(step: StepState): Promise<void> {
     const d = def(step.id);
     step.startedAt = now();
@@ -394,6 +438,10 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
       const done = await cancellableWait(step.id, () => condition(() => step.completedBy !== undefined));
       step.waitingFor = undefined;
       step.attempts = 1;
+      if (done && !(await verifyAfterWait(step))) {
+        await record(step, 'forward', {});
+        return;
+      }
       step.endedAt = now();
       step.status = done ? 'succeeded' : 'cancelled';
       touch();
@@ -406,6 +454,10 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
       touch();
       const waited = await cancellableWait(step.id, () => sleep(durationMs((d.action as { duration: string }).duration)));
       step.attempts = 1;
+      if (waited && !(await verifyAfterWait(step))) {
+        await record(step, 'forward', {});
+        return;
+      }
       step.endedAt = now();
       step.status = waited ? 'succeeded' : 'cancelled';
       touch();
@@ -548,9 +600,13 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     }
     // Let actions already running finish before anything is undone.
     await condition(() => inFlight === 0);
+    const stoppedAt = now();
     for (const id of state.order) {
       const step = stepOf(id);
-      if (step.status === 'pending') step.status = 'cancelled';
+      if (step.status === 'pending') {
+        step.status = 'cancelled';
+        step.endedAt = stoppedAt;
+      }
     }
     touch();
   }
