@@ -21,6 +21,8 @@ export interface FollowOptions {
   write: (line: string) => void;
   /** How often to ask the run for its state. */
   pollMs?: number;
+  /** Stops following (the run goes on): ends the wait for the result before the connection closes. */
+  signal?: AbortSignal;
 }
 
 const clock = (iso?: string): string => (iso ? iso.slice(11, 19) : '--:--:--');
@@ -29,7 +31,8 @@ const clock = (iso?: string): string => (iso ? iso.slice(11, 19) : '--:--:--');
 export async function followRun(handle: WorkflowHandle, options: FollowOptions): Promise<RunResult> {
   const { write, runbook } = options;
   let ended = false;
-  const result = (handle.result() as Promise<RunResult>).finally(() => {
+  const waitForResult = () => handle.result() as Promise<RunResult>;
+  const result = (options.signal ? handle.client.withAbortSignal(options.signal, waitForResult) : waitForResult()).finally(() => {
     ended = true;
   });
   // Keep the rejection for the caller; stop polling either way.

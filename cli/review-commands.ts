@@ -6,7 +6,8 @@
 import { formatDuration } from '../runbook/duration.js';
 import { formatProblem } from '../runbook/parse.js';
 import { runbookJsonSchema } from '../runbook/json-schema.js';
-import type { RunState, StepState } from '../runbook/run-state.js';
+import { STEP_STATUS, type RunState, type StepState } from '../runbook/run-state.js';
+import type { RunDetail } from '../prisma/store.js';
 import { runStateQuery } from '../workflows/messages.js';
 import { EXIT, InvalidRunbookError, UnknownRunError, CutoverError } from './errors.js';
 import { loadRunbook } from './load-runbook.js';
@@ -68,8 +69,8 @@ export async function status(runId: string, json: boolean, out: Output): Promise
           if ((err as Error).name === 'WorkflowNotFoundError') throw new UnknownRunError(runId);
           throw err;
         }
-        state = record.state;
-        note = `live state unavailable (${(err as Error).message.split(';')[0]}); showing the last recorded state`;
+        state = record.state ? withRecordedProgress(record.state, record) : null;
+        note = `live state unavailable (${(err as Error).message.split(';')[0]}); showing what the record store has`;
       }
     }
     if (!state) throw new UnknownRunError(runId);
@@ -83,6 +84,40 @@ export async function status(runId: string, json: boolean, out: Output): Promise
   if (note) out.warn(note);
   for (const line of formatStatus(state)) out.line(line);
   return EXIT.ok;
+}
+
+/**
+ * The last state snapshot brought up to date with what the store recorded since: step
+ * attempts (written by the activities as they ran) and decisions. Used when the run is in
+ * flight but Temporal cannot be asked.
+ */
+export function withRecordedProgress(snapshot: RunState, record: RunDetail): RunState {
+  const state: RunState = structuredClone(snapshot);
+  const forward = new Set<string>(Object.values(STEP_STATUS));
+  for (const row of record.steps) {
+    const step = state.steps[row.stepId];
+    if (!step) continue;
+    if (row.purpose === 'forward') {
+      if (row.attempt < step.attempts) continue;
+      if (step.attempts === 0 || !step.startedAt) step.startedAt = row.startedAt ?? undefined;
+      step.attempts = row.attempt;
+      if (forward.has(row.status)) step.status = row.status as StepState['status'];
+      step.endedAt = row.endedAt ?? undefined;
+      step.error = row.error ?? undefined;
+    } else {
+      step.backout = {
+        status: row.status as NonNullable<StepState['backout']>['status'],
+        attempts: row.attempt,
+        ...(row.startedAt ? { startedAt: row.startedAt } : {}),
+        ...(row.endedAt ? { endedAt: row.endedAt } : {}),
+        ...(row.error ? { error: row.error } : {}),
+      };
+    }
+  }
+  if (record.decisions.length > state.decisions.length) {
+    state.decisions = record.decisions.map(({ seq: _seq, ...decision }) => decision);
+  }
+  return state;
 }
 
 const ICON: Record<StepState['status'], string> = {

@@ -46,10 +46,8 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
   const settings = readSettings();
   const store = await openRecordStore(settings);
   let session: TemporalSession | undefined;
-  let interrupted = false;
-  const onSignal = () => {
-    interrupted = true;
-  };
+  const stopFollowing = new AbortController();
+  const onSignal = () => stopFollowing.abort();
   try {
     session = await connectTemporal(settings, { startEmbedded: true });
     // The embedded default hosts the run here; with a cluster, `cutover worker` processes do,
@@ -63,16 +61,10 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     const stop = new Promise<'interrupted'>((resolve) => {
-      const timer = setInterval(() => {
-        if (interrupted) {
-          clearInterval(timer);
-          resolve('interrupted');
-        }
-      }, 100);
-      timer.unref();
+      stopFollowing.signal.addEventListener('abort', () => resolve('interrupted'), { once: true });
     });
     const result = await Promise.race([
-      followRun(handle, { runbook: loaded.runbook, autoApprove: options.autoApprove, write: (line) => out.line(line) }),
+      followRun(handle, { runbook: loaded.runbook, autoApprove: options.autoApprove, write: (line) => out.line(line), signal: stopFollowing.signal }),
       stop,
     ]);
     if (result === 'interrupted') {

@@ -646,7 +646,6 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     touch();
   }
 
-  let result: RunResult;
   try {
     await recorder.recordRunStarted(state);
     await runForward();

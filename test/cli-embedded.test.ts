@@ -1,14 +1,13 @@
 /**
- * Whole runs through the real `cutover` command: the sample rehearsal on the embedded default
- * (its own Temporal dev server, reviewed afterwards with that server gone), and a worker
- * process killed mid-run against the shared test server.
+ * Whole runs through the real `cutover` command on the embedded default (each with its own
+ * Temporal dev server): the sample rehearsal, reviewed afterwards with that server gone, and a
+ * rehearsal interrupted with Ctrl-C that `cutover worker` carries on.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cliEnv, eventually, runCli, startCli } from './support/cli.js';
-import { temporalAddress } from './support/temporal.js';
 
 const children: Array<{ kill: (s?: NodeJS.Signals) => boolean; exitCode: number | null }> = [];
 afterEach(() => {
@@ -46,14 +45,12 @@ describe('the sample rehearsal on the embedded default', () => {
   });
 });
 
-describe('a worker killed mid-run', () => {
-  it('a new worker finishes the run and no completed step runs again', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'cutover-crash-'));
-    const name = `crash-${Date.now().toString(36)}`;
-    const runbook = path.join(dir, 'runbook.yaml');
+describe('interrupting a rehearsal on the embedded default', () => {
+  it('Ctrl-C stops following, the run is kept, and `cutover worker` carries it on', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cutover-int-'));
     writeFileSync(
-      runbook,
-      `name: ${name}
+      path.join(dir, 'runbook.yaml'),
+      `name: paused
 version: 1
 lead: lead
 roles: { lead: [alice], dba: [bob] }
@@ -62,32 +59,32 @@ phases:
     kind: migration
     steps:
       - { id: first, title: First, owner: dba, expected: 1s, action: { kind: shell, command: "echo first >> steps.log" } }
-      - { id: check-in, title: Check in, owner: dba, expected: 1m, depends_on: [first], action: { kind: manual } }
-      - { id: last, title: Last, owner: dba, expected: 1s, depends_on: [check-in], action: { kind: shell, command: "echo last >> steps.log" } }
+      - { id: sign-off, title: Sign off, owner: dba, expected: 1m, depends_on: [first], action: { kind: manual } }
+      - { id: last, title: Last, owner: dba, expected: 1s, depends_on: [sign-off], action: { kind: shell, command: "echo last >> steps.log" } }
 `,
     );
-    const env = cliEnv({ TEMPORAL_ADDRESS: temporalAddress(), CUTOVER_TASK_QUEUE: `crash-${name}` });
-    const worker1 = startCli(['worker'], env, dir);
-    children.push(worker1);
-    await eventually(() => worker1.output(), (o) => o.includes('worker on task queue'), 60_000, 'the first worker');
-    // With a cluster, `rehearse` starts and follows; the workers host the run.
-    const follower = startCli(['rehearse', 'runbook.yaml', '--as', 'alice'], env, dir);
-    children.push(follower);
-    const runId = `${name}-1`;
-    await eventually(() => follower.output(), (o) => o.includes('manual step for dba'), 60_000, 'the manual step');
+    const env = cliEnv();
+    const rehearsal = startCli(['rehearse', 'runbook.yaml'], env, dir);
+    children.push(rehearsal);
+    await eventually(() => rehearsal.output(), (o) => o.includes('manual step for dba'), 60_000, 'the manual step');
+    rehearsal.kill('SIGINT');
+    expect(await rehearsal.exited).toBe(130);
+    expect(rehearsal.output()).toContain('stopped following paused-1; the run itself is kept');
+    expect(rehearsal.output()).not.toMatch(/\n\s+at /);
 
-    worker1.kill('SIGKILL');
-    await worker1.exited;
-    const worker2 = startCli(['worker'], env, dir);
-    children.push(worker2);
-    await eventually(() => worker2.output(), (o) => o.includes('worker on task queue'), 60_000, 'the second worker');
+    // With nothing running, a decision has nowhere to go, and says so.
+    const early = runCli(['done', 'paused-1', 'sign-off', '--as', 'bob'], env, dir);
+    expect(early.code).toBe(6);
+    expect(early.stderr).toContain('the embedded Temporal server is not running');
 
-    const done = runCli(['done', runId, 'check-in', '--as', 'bob'], env, dir);
+    const worker = startCli(['worker'], env, dir);
+    children.push(worker);
+    await eventually(() => worker.output(), (o) => o.includes('worker on task queue'), 60_000, 'the worker');
+    const done = runCli(['done', 'paused-1', 'sign-off', '--as', 'bob'], env, dir);
     expect(done.code, done.stderr).toBe(0);
-    const code = await follower.exited;
-    expect(code, follower.output()).toBe(0);
+    await eventually(() => runCli(['list', '--json'], env, dir).stdout, (out) => out.includes('"completed"'), 60_000, 'the run to complete');
     expect(readFileSync(path.join(dir, 'steps.log'), 'utf8').trim().split('\n')).toEqual(['first', 'last']);
-    worker2.kill('SIGINT');
-    expect(await worker2.exited).toBe(0);
+    worker.kill('SIGINT');
+    expect(await worker.exited).toBe(0);
   });
 });

@@ -1,0 +1,108 @@
+/**
+ * Workers that die on the night, through the real `cutover` command against the test run's
+ * Temporal server (a cluster, as far as cutover knows): killed between steps, and killed in
+ * the middle of an action.
+ */
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cliEnv, eventually, runCli, startCli } from './support/cli.js';
+import { temporalAddress } from './support/temporal.js';
+
+const children: Array<{ kill: (s?: NodeJS.Signals) => boolean; exitCode: number | null }> = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+describe('a worker killed mid-run', () => {
+  it('a new worker finishes the run and no completed step runs again', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cutover-crash-'));
+    const name = `crash-${Date.now().toString(36)}`;
+    const runbook = path.join(dir, 'runbook.yaml');
+    writeFileSync(
+      runbook,
+      `name: ${name}
+version: 1
+lead: lead
+roles: { lead: [alice], dba: [bob] }
+phases:
+  - id: p
+    kind: migration
+    steps:
+      - { id: first, title: First, owner: dba, expected: 1s, action: { kind: shell, command: "echo first >> steps.log" } }
+      - { id: check-in, title: Check in, owner: dba, expected: 1m, depends_on: [first], action: { kind: manual } }
+      - { id: last, title: Last, owner: dba, expected: 1s, depends_on: [check-in], action: { kind: shell, command: "echo last >> steps.log" } }
+`,
+    );
+    const env = cliEnv({ TEMPORAL_ADDRESS: temporalAddress(), CUTOVER_TASK_QUEUE: `crash-${name}` });
+    const worker1 = startCli(['worker'], env, dir);
+    children.push(worker1);
+    await eventually(() => worker1.output(), (o) => o.includes('worker on task queue'), 60_000, 'the first worker');
+    // With a cluster, `rehearse` starts and follows; the workers host the run.
+    const follower = startCli(['rehearse', 'runbook.yaml', '--as', 'alice'], env, dir);
+    children.push(follower);
+    const runId = `${name}-1`;
+    await eventually(() => follower.output(), (o) => o.includes('manual step for dba'), 60_000, 'the manual step');
+
+    worker1.kill('SIGKILL');
+    await worker1.exited;
+    const worker2 = startCli(['worker'], env, dir);
+    children.push(worker2);
+    await eventually(() => worker2.output(), (o) => o.includes('worker on task queue'), 60_000, 'the second worker');
+
+    const done = runCli(['done', runId, 'check-in', '--as', 'bob'], env, dir);
+    expect(done.code, done.stderr).toBe(0);
+    const code = await follower.exited;
+    expect(code, follower.output()).toBe(0);
+    expect(readFileSync(path.join(dir, 'steps.log'), 'utf8').trim().split('\n')).toEqual(['first', 'last']);
+    worker2.kill('SIGINT');
+    expect(await worker2.exited).toBe(0);
+  });
+
+  it('a worker lost in the middle of an action leaves the outcome unknown, and the lead decides', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cutover-lost-'));
+    const name = `lost-${Date.now().toString(36)}`;
+    writeFileSync(
+      path.join(dir, 'runbook.yaml'),
+      `name: ${name}
+version: 1
+lead: lead
+roles: { lead: [alice], dba: [bob] }
+phases:
+  - id: p
+    kind: migration
+    steps:
+      - { id: load, title: Load, owner: dba, expected: 3s, action: { kind: shell, command: "echo started >> steps.log; sleep 3; echo loaded >> steps.log" } }
+      - { id: after, title: After, owner: dba, expected: 1s, depends_on: [load], action: { kind: shell, command: "echo after >> steps.log" } }
+`,
+    );
+    const env = cliEnv({ TEMPORAL_ADDRESS: temporalAddress(), CUTOVER_TASK_QUEUE: `lost-${name}` });
+    const worker1 = startCli(['worker'], env, dir);
+    children.push(worker1);
+    await eventually(() => worker1.output(), (o) => o.includes('worker on task queue'), 60_000, 'the first worker');
+    const follower = startCli(['rehearse', 'runbook.yaml', '--as', 'alice'], env, dir);
+    children.push(follower);
+    const log = () => (existsSync(path.join(dir, 'steps.log')) ? readFileSync(path.join(dir, 'steps.log'), 'utf8') : '');
+    await eventually(log, (text) => text.includes('started'), 60_000, 'the load step to start');
+    worker1.kill('SIGKILL');
+    await worker1.exited;
+    const worker2 = startCli(['worker'], env, dir);
+    children.push(worker2);
+
+    // Nobody knows whether `load` applied: it is not retried blindly, the lead is asked.
+    const runId = `${name}-1`;
+    await eventually(() => follower.output(), (o) => o.includes('OUTCOME UNKNOWN'), 90_000, 'the unknown outcome');
+    expect(follower.output()).toContain(`cutover resolve ${runId} load --retry|--done`);
+    const status = runCli(['status', runId, '--json'], env, dir);
+    const { state } = JSON.parse(status.stdout) as { state: { steps: Record<string, { resolution?: { kind: string } }> } };
+    expect(state.steps.load!.resolution?.kind).toBe('unknown');
+
+    // The command itself outlived the worker (its own process group) and finished.
+    expect(log()).toContain('loaded');
+    const resolved = runCli(['resolve', runId, 'load', '--done', '--as', 'alice', '--reason', 'checked: it loaded'], env, dir);
+    expect(resolved.code, resolved.stderr).toBe(0);
+    expect(await follower.exited).toBe(0);
+    expect(log().trim().split('\n')).toEqual(['started', 'loaded', 'after']);
+  });
+});
