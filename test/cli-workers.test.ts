@@ -6,6 +6,7 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cliEnv, eventually, runCli, startCli } from './support/cli.js';
 import { temporalAddress } from './support/temporal.js';
@@ -56,6 +57,25 @@ phases:
     const code = await follower.exited;
     expect(code, follower.output()).toBe(0);
     expect(readFileSync(path.join(dir, 'steps.log'), 'utf8').trim().split('\n')).toEqual(['first', 'last']);
+    // The stock `temporal workflow list` can find runs by runbook and mode.
+    const client = new Client({ connection: await Connection.connect({ address: temporalAddress() }) });
+    try {
+      const found = await eventually(
+        async () => {
+          const ids: string[] = [];
+          for await (const w of client.workflow.list({ query: `CutoverRunbook = '${name}' AND CutoverMode = 'rehearsal'` })) ids.push(w.workflowId);
+          return ids;
+        },
+        (ids) => ids.length > 0,
+        30_000,
+        'the run in Temporal visibility',
+      );
+      expect(found).toEqual([runId]);
+      const described = await client.workflow.getHandle(runId).describe();
+      expect(await described.memo).toMatchObject({ runbook: name, mode: 'rehearsal' });
+    } finally {
+      await client.connection.close();
+    }
     worker2.kill('SIGINT');
     expect(await worker2.exited).toBe(0);
   });

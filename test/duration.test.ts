@@ -41,6 +41,7 @@ describe('formatDuration', () => {
   it('formats compactly for people', () => {
     expect(formatDuration(0)).toBe('0ms');
     expect(formatDuration(850)).toBe('850ms');
+    expect(formatDuration(999.6)).toBe('1s');
     expect(formatDuration(45_000)).toBe('45s');
     expect(formatDuration(150_000)).toBe('2m30s');
     expect(formatDuration(3_900_000)).toBe('1h05m');
