@@ -431,36 +431,22 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
       return;
     }
 
-    if (d.action?.kind === 'manual' && step.treatment === 'run') {
-      step.status = 'waiting';
-      step.waitingFor = 'manual';
+    const action = d.action;
+    if ((action?.kind === 'manual' || action?.kind === 'wait') && step.treatment === 'run') {
+      // A person marks it done, or a durable timer runs out; then its checks, if any.
+      step.status = action.kind === 'manual' ? 'waiting' : 'running';
+      if (action.kind === 'manual') step.waitingFor = 'manual';
       touch();
-      const done = await cancellableWait(step.id, () => condition(() => step.completedBy !== undefined));
+      const finished = await cancellableWait(step.id, () =>
+        action.kind === 'manual' ? condition(() => step.completedBy !== undefined) : sleep(durationMs(action.duration)),
+      );
       step.waitingFor = undefined;
       step.attempts = 1;
-      if (done && !(await verifyAfterWait(step))) {
-        await record(step, 'forward', {});
-        return;
+      if (!finished || (await verifyAfterWait(step))) {
+        step.endedAt = now();
+        step.status = finished ? 'succeeded' : 'cancelled';
+        touch();
       }
-      step.endedAt = now();
-      step.status = done ? 'succeeded' : 'cancelled';
-      touch();
-      await record(step, 'forward', {});
-      return;
-    }
-
-    if (d.action?.kind === 'wait' && step.treatment === 'run') {
-      step.status = 'running';
-      touch();
-      const waited = await cancellableWait(step.id, () => sleep(durationMs((d.action as { duration: string }).duration)));
-      step.attempts = 1;
-      if (waited && !(await verifyAfterWait(step))) {
-        await record(step, 'forward', {});
-        return;
-      }
-      step.endedAt = now();
-      step.status = waited ? 'succeeded' : 'cancelled';
-      touch();
       await record(step, 'forward', {});
       return;
     }
