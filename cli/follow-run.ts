@@ -45,6 +45,17 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
   /** Writes what changed since the last look, oldest first (steps, decisions, back-out). */
   const report = (state: RunState): void => {
     const lines: Array<{ at: string; text: string }> = [];
+    // First, so that at equal times the back-out is announced before what it cancels.
+    if (state.backout.status !== lastBackout) {
+      if (lastBackout === 'not_requested') {
+        const b = state.backout;
+        lines.push({ at: b.requestedAt ?? '', text: `${clock(b.requestedAt)}  ↩ BACK-OUT (${b.trigger?.replace('_', ' ') ?? 'requested'}${b.requestedBy ? ` by ${b.requestedBy}` : ''}): ${b.reason ?? ''}` });
+      }
+      lastBackout = state.backout.status;
+      if (state.backout.status === 'completed') {
+        lines.push({ at: state.backout.endedAt ?? '', text: `${clock(state.backout.endedAt)}  ↩ back-out complete` });
+      }
+    }
     for (const id of state.order) {
       const step = state.steps[id]!;
       // A step with nothing to undo changes nothing a person needs to read.
@@ -67,16 +78,6 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
         at: d.at,
         text: `${clock(d.at)}  ✎ ${d.by} (${d.role}) ${verb}${d.target ? ` ${d.target}` : ''}${d.reason ? `: ${d.reason}` : ''}${d.automatic ? ' [automatic]' : ''}`,
       });
-    }
-    if (state.backout.status !== lastBackout) {
-      if (lastBackout === 'not_requested') {
-        const b = state.backout;
-        lines.push({ at: b.requestedAt ?? '', text: `${clock(b.requestedAt)}  ↩ BACK-OUT (${b.trigger?.replace('_', ' ') ?? 'requested'}${b.requestedBy ? ` by ${b.requestedBy}` : ''}): ${b.reason ?? ''}` });
-      }
-      lastBackout = state.backout.status;
-      if (state.backout.status === 'completed') {
-        lines.push({ at: state.backout.endedAt ?? '', text: `${clock(state.backout.endedAt)}  ↩ back-out complete` });
-      }
     }
     // Oldest first: a decision made between two polls lands in its place.
     lines.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));

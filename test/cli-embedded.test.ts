@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cliEnv, eventually, runCli, startCli } from './support/cli.js';
+import Database from 'better-sqlite3';
+import { cliEnv, eventually, PROJECT, runCli, startCli } from './support/cli.js';
 
 const children: Array<{ kill: (s?: NodeJS.Signals) => boolean; exitCode: number | null }> = [];
 afterEach(() => {
@@ -42,6 +43,27 @@ describe('the sample rehearsal on the embedded default', () => {
     expect(list.stdout).toMatch(/sample-crm-1\s+rehearsal\s+completed/);
     const human = runCli(['status', 'sample-crm-1'], env);
     expect(human.stdout).toMatch(/reconcile-sample\s+business-owner\s+succeeded/);
+  });
+});
+
+describe('the back-out drill', () => {
+  it('a corrupted migration fails reconciliation and the rehearsal backs out, exit 4', async () => {
+    const env = cliEnv({ SAMPLE_CORRUPT: '1', SAMPLE_CRM_PORT: String(40_000 + Math.floor(Math.random() * 20_000)) });
+    const result = runCli(['rehearse', 'examples/sample/runbook.yaml', '--auto-approve'], env);
+    expect(result.code, result.stdout + result.stderr).toBe(4);
+    expect(result.stdout).toMatch(/reconcile\/reconcile-sample\s+FAILED\s+exit code 1, expected 0: sample of 20 customers: 1 difference/);
+    expect(result.stdout).toContain('BACK-OUT (step failed)');
+    expect(result.stdout).toMatch(/freeze\/freeze-legacy\s+undone/);
+    expect(result.stdout).toMatch(/decide\/go-no-go\s+cancelled/);
+    // The legacy CRM is writable again: the freeze was undone for real.
+    const legacy = new Database(path.join(PROJECT, 'examples/sample/data/legacy.db'), { readonly: true });
+    try {
+      expect(legacy.prepare("SELECT value FROM settings WHERE key = 'mode'").pluck().get()).toBe('read-write');
+    } finally {
+      legacy.close();
+    }
+    const status = JSON.parse(runCli(['status', 'sample-crm-1', '--json'], env).stdout) as { state: { status: string; backout: { status: string; trigger: string } } };
+    expect(status.state).toMatchObject({ status: 'backed_out', backout: { status: 'completed', trigger: 'step_failed' } });
   });
 });
 

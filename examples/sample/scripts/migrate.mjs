@@ -25,6 +25,11 @@ if (what === 'customers') {
     INSERT INTO orders SELECT * FROM legacy.orders;
   `);
 }
+// Back-out drill: SAMPLE_CORRUPT=1 makes the migration get one customer wrong, so the
+// reconciliation fails and the rehearsal backs out.
+if (what === 'customers' && process.env.SAMPLE_CORRUPT === '1') {
+  crm.exec(`UPDATE customers SET country = 'XX' WHERE id = 70`);
+}
 const { n } = crm.prepare(`SELECT COUNT(*) AS n FROM ${what}`).get();
 crm.close();
 console.log(`migrated ${n} ${what}`);
