@@ -367,6 +367,37 @@ phases:
   });
 });
 
+describe('back-out while a failure waits', () => {
+  it('the lead backs out instead of resolving; the failed step is undone too, by hand when its undo is manual', async () => {
+    const handle = await h.start(`
+name: backout-instead
+version: 1
+${ROLES}
+backout: { policy: manual }
+phases:
+  - id: p
+    kind: migration
+    steps:
+      - id: load
+        title: Load
+        owner: dba
+        expected: 1s
+        action: { kind: shell, command: "echo half >> bi.log; exit 2" }
+        backout: { kind: manual, instructions: "Delete the half-loaded rows" }
+`);
+    await waitForState(handle, (s) => s.steps.load!.waitingFor === 'resolution');
+    await handle.executeUpdate(requestBackoutUpdate, { args: [{ by: 'alice', reason: 'not tonight' }] });
+    const waiting = await waitForState(handle, (s) => s.steps.load!.backout?.status === 'waiting');
+    expect(waiting.steps.load!.status).toBe('failed');
+    expect(waiting.steps.load!.resolution).toBeUndefined();
+    await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'load', by: 'bob', reason: 'rows deleted' }] });
+    const result = await resultOf(handle);
+    expect(result.status).toBe('backed_out');
+    expect(result.state.steps.load!.backout!.status).toBe('succeeded');
+    expect(result.state.decisions.map((d) => d.kind)).toEqual(['request_backout', 'complete_manual']);
+  });
+});
+
 describe('live state', () => {
   it('the query reports every step with planned times, attempts and timestamps', async () => {
     const handle = await h.start(`

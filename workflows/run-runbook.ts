@@ -273,7 +273,11 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     const resolved = () => resolutions.has(step.id);
     if (scope === 'forward') {
       const ok = await cancellableWait(step.id, () => condition(resolved));
-      if (!ok) return undefined;
+      if (!ok) {
+        // The run backs out instead; nothing is waiting for the lead on this step any more.
+        step.resolution = undefined;
+        return undefined;
+      }
     } else {
       await condition(resolved);
     }
