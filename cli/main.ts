@@ -10,6 +10,7 @@ import { processOutput as out } from './output.js';
 import { cutoverVersion } from './project-root.js';
 import { list, schema, status, validate } from './review-commands.js';
 import { runWorker, startAndFollow } from './run-commands.js';
+import { serveWeb } from './web-command.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -187,6 +188,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('worker')
     .description('host runs on this machine (with TEMPORAL_ADDRESS: a worker for that cluster; without: the embedded server too)')
     .action(run(() => runWorker(out)));
+
+  program
+    .command('web')
+    .description('serve the read-only status page: runs, steps, decisions (Ctrl-C stops it)')
+    .option('--port <n>', 'TCP port (0 picks a free one)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port wants a port number from 0 to 65535, not ${v}`);
+      return n;
+    }, 8080)
+    .option('--host <address>', 'address to listen on; 0.0.0.0 for other machines (the page has no access control yet)', '127.0.0.1')
+    .action(run((options: { port: number; host: string }) => serveWeb({ port: options.port, host: options.host }, out)));
 
   program
     .command('schema')

@@ -7,7 +7,7 @@ import type { RunStore } from '../prisma/store.js';
 import { liveRunProblems } from '../runbook/validate.js';
 import type { RunInput, RunMode, RunResult } from '../runbook/run-state.js';
 import { RUN_WORKFLOW_TYPE } from '../workflows/messages.js';
-import { EXIT, InvalidRunbookError, UsageError } from './errors.js';
+import { EnvironmentError, EXIT, InvalidRunbookError, UsageError } from './errors.js';
 import { followRun } from './follow-run.js';
 import { formatProblem } from '../runbook/parse.js';
 import { loadRunbook, type LoadedRunbook } from './load-runbook.js';
@@ -151,7 +151,7 @@ export async function startRun(
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       throw new UsageError(`Temporal already has a run ${runId} that the record store does not know; was the store (${readSettings().databaseUrl}) reset? Use another CUTOVER_HOME or restore it`);
     }
-    throw err;
+    throw new EnvironmentError(`Temporal at ${session.address} refused to start ${runId} (${(err as Error).message.split('\n')[0]}); nothing was recorded`);
   }
 }
 

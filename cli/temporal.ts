@@ -85,6 +85,18 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
         (embedded ? 'the embedded server did not answer: see its log in ' + settings.home : 'check TEMPORAL_ADDRESS, TLS settings and that the cluster is up'),
     );
   }
+  try {
+    await connection.workflowService.describeNamespace({ namespace: settings.namespace });
+  } catch (err) {
+    await connection.close();
+    await Promise.all(stops.map((stop) => stop()));
+    const notFound = (err as { code?: number }).code === 5;
+    throw new EnvironmentError(
+      notFound
+        ? `namespace ${settings.namespace} does not exist on Temporal at ${address}; create it (temporal operator namespace create --namespace ${settings.namespace}) or set TEMPORAL_NAMESPACE`
+        : `Temporal at ${address} did not describe namespace ${settings.namespace} (${(err as Error).message.split('\n')[0]})`,
+    );
+  }
   const client = new Client({ connection, namespace: settings.namespace });
   stops.unshift(() => connection.close());
 

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliEnv, runCli } from './support/cli.js';
+import { temporalAddress } from './support/temporal.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cutover-bad-'));
 const file = (name: string, text: string) => {
@@ -112,7 +113,7 @@ describe('arguments', () => {
   it('--help lists the commands and the exit codes', () => {
     const result = runCli(['--help'], cliEnv());
     expect(result.code).toBe(0);
-    for (const command of ['validate', 'rehearse', 'run', 'approve', 'reject', 'done', 'backout', 'resolve', 'status', 'list', 'worker']) {
+    for (const command of ['validate', 'rehearse', 'run', 'approve', 'reject', 'done', 'backout', 'resolve', 'status', 'list', 'worker', 'web']) {
       expect(result.stdout).toMatch(new RegExp(`\\n  ${command} `));
     }
     expect(result.stdout).toContain('4  the run backed out');
@@ -131,6 +132,24 @@ describe('runs and environment', () => {
     expect(result.code).toBe(6);
     expect(result.stderr).toContain('cannot reach Temporal at 127.0.0.1:9');
     expectNoStack(result.stderr);
+  });
+
+  it('a rehearsal against an unreachable cluster fails before anything is recorded', () => {
+    const env = cliEnv({ TEMPORAL_ADDRESS: '127.0.0.1:9' });
+    const result = runCli(['rehearse', 'examples/sample/runbook.yaml'], env);
+    expect(result.code).toBe(6);
+    expect(result.stderr).toContain('cannot reach Temporal at 127.0.0.1:9');
+    expect(runCli(['list', '--json'], env).stdout.trim()).toBe('[]');
+  });
+
+  it('a namespace that does not exist is named, with how to create it', () => {
+    const env = cliEnv({ TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: 'no-such-namespace' });
+    const result = runCli(['rehearse', 'examples/sample/runbook.yaml'], env);
+    expect(result.code).toBe(6);
+    expect(result.stderr.trim()).toBe(
+      `cutover: namespace no-such-namespace does not exist on Temporal at ${temporalAddress()}; create it (temporal operator namespace create --namespace no-such-namespace) or set TEMPORAL_NAMESPACE`,
+    );
+    expect(runCli(['list', '--json'], env).stdout.trim()).toBe('[]');
   });
 
   it('a database file that is not a database is named, exit 6, and left untouched', () => {

@@ -1,0 +1,76 @@
+/**
+ * `cutover web`: serves the read-only status page until Ctrl-C. Finished runs come from the
+ * record store; runs in flight from Temporal when it is reachable, else from the store.
+ */
+import type { Client } from '@temporalio/client';
+import type { RunState } from '../runbook/run-state.js';
+import { serveStatusPage, StatusPageListenError } from '../web/server.js';
+import { runStateQuery } from '../workflows/messages.js';
+import { EXIT, UsageError } from './errors.js';
+import type { Output } from './output.js';
+import { readSettings } from './settings.js';
+import { openRecordStore } from './store.js';
+import { connectTemporal, type TemporalSession } from './temporal.js';
+
+/** After a failed connection, how long the page answers from the store before trying Temporal again. */
+const RECONNECT_AFTER_MS = 30_000;
+/** A query needs a worker; with none running it would hang the page's request. */
+const QUERY_DEADLINE_MS = 5_000;
+
+/** `cutover web [--port N] [--host H]` */
+export async function serveWeb(options: { port: number; host?: string }, out: Output): Promise<number> {
+  const settings = readSettings();
+  const store = await openRecordStore(settings);
+  // Temporal is optional for the page and comes and goes (the embedded server lives as long as
+  // a `rehearse` or `worker`): connect on first need, and again a while after a failure.
+  let session: Promise<TemporalSession> | undefined;
+  let failedAt = 0;
+  const client = async (): Promise<Client | undefined> => {
+    if (!session && Date.now() - failedAt < RECONNECT_AFTER_MS) return undefined;
+    session ??= connectTemporal(settings, { startEmbedded: false, purpose: 'show live state' });
+    try {
+      return (await session).client;
+    } catch {
+      session = undefined;
+      failedAt = Date.now();
+      return undefined;
+    }
+  };
+  const liveState = async (runId: string): Promise<RunState | undefined> => {
+    const temporal = await client();
+    if (!temporal) return undefined;
+    try {
+      return await temporal.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+        temporal.workflow.getHandle(runId).query(runStateQuery),
+      );
+    } catch (err) {
+      // Not in Temporal (never started here, or past retention): the store answers.
+      if ((err as Error).name === 'WorkflowNotFoundError') return undefined;
+      // Temporal went away: drop the connection so the next requests answer from the store at
+      // once instead of each waiting out the deadline, and reconnect later.
+      const stale = session;
+      session = undefined;
+      failedAt = Date.now();
+      void stale?.then((s) => s.close()).catch(() => undefined);
+      throw err; // the page shows the store's snapshot with a note, and logs why
+    }
+  };
+
+  let page;
+  try {
+    page = await serveStatusPage({ port: options.port, ...(options.host ? { host: options.host } : {}), store, liveState });
+  } catch (err) {
+    await store.close();
+    if (err instanceof StatusPageListenError) throw new UsageError(err.message);
+    throw err;
+  }
+  out.line(`status page on ${page.url} (read-only; records in ${store.databasePath}); Ctrl-C stops it`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await page.close();
+  await (await session?.catch(() => undefined))?.close();
+  await store.close();
+  return EXIT.ok;
+}

@@ -1,0 +1,234 @@
+/**
+ * The status page as an Express app: a read-only view of runs for stakeholders, as HTML and as JSON.
+ *
+ * `createApp(deps)` builds it from its dependencies and does not listen (server.ts does), so tests and the
+ * CLI wire their own store and Temporal. Like `cutover status`, a run that has ended is read from the record
+ * store (Temporal may be gone by then), and a run in flight from Temporal, falling back to the last state
+ * the store recorded when Temporal cannot answer: stakeholders still see something, marked as possibly
+ * stale.
+ *
+ * Nothing here changes a run: people change runs through the CLI, whose Updates check who they are.
+ */
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import type { RunDetail, RunStore } from '../prisma/store.js';
+import type { RunState } from '../runbook/run-state.js';
+import { renderErrorPage, renderNotFound, renderRunList, renderRunPage, type RunView } from './pages.js';
+
+/** What the app reads from. */
+export interface WebDeps {
+  /** The record store: run history, and the last recorded state of runs in flight. */
+  store: Pick<RunStore, 'listRuns' | 'findRun'>;
+  /** Live state of a run in flight from Temporal, or undefined when Temporal does not know it / is unreachable. */
+  liveState?: (runId: string) => Promise<RunState | undefined>;
+}
+
+/** The most runs one request may ask for: a status page lists, it does not export. */
+export const MAX_LIST_LIMIT = 500;
+
+/** Runs listed when the request does not say how many. */
+const DEFAULT_LIST_LIMIT = 100;
+
+// ---------------------------------------------------------------------------------------------------
+// Errors, and the one place that maps them to HTTP statuses (`handleErrors` below)
+
+/** Thrown when a query parameter is malformed; the message is the sentence the client gets. */
+export class BadQueryError extends Error {
+  /** The parameter at fault. */
+  readonly parameter: string;
+
+  constructor(parameter: string, message: string) {
+    super(message);
+    this.name = 'BadQueryError';
+    this.parameter = parameter;
+  }
+}
+
+/** Thrown when neither the record store nor Temporal knows a run id. */
+export class UnknownRunError extends Error {
+  /** The id that was asked for. */
+  readonly runId: string;
+
+  constructor(runId: string) {
+    super(`there is no run \`${runId}\``);
+    this.name = 'UnknownRunError';
+    this.runId = runId;
+  }
+}
+
+/** Thrown when no route matches the request. */
+class NoSuchPageError extends Error {
+  constructor(method: string, path: string) {
+    super(method === 'GET' || method === 'HEAD' ? `there is no page at ${path}` : `the status page is read-only: ${method} is not served`);
+    this.name = 'NoSuchPageError';
+  }
+}
+
+const INTERNAL_ERROR_SENTENCE = 'Something went wrong on the status page while answering this request; the details are in its log.';
+
+// ---------------------------------------------------------------------------------------------------
+// Reading runs
+
+/** The answer of `GET /api/runs/:id`, also what the run's HTML page draws. */
+export interface RunAnswer {
+  source: 'temporal' | 'store';
+  /** `null` only for a run the store reserved that has not recorded any state yet (and Temporal does not answer). */
+  state: RunState | null;
+  /** Set when `state` may be stale: the store's snapshot of a run that has not ended. */
+  note?: string;
+}
+
+/**
+ * Finds the best state of a run: the store's for an ended run, Temporal's for one in flight, else the
+ * store's last snapshot with a note saying so.
+ *
+ * @throws UnknownRunError when neither knows the run
+ */
+async function readRun(deps: WebDeps, runId: string): Promise<RunAnswer & { record: RunDetail | null }> {
+  const record = await deps.store.findRun(runId);
+  // An ended run no longer changes, and Temporal may have dropped it (retention): the store is the record.
+  if (record?.endedAt && record.state) return { source: 'store', state: record.state, record };
+
+  let live: RunState | undefined;
+  let unavailable = deps.liveState === undefined;
+  if (deps.liveState) {
+    try {
+      live = await deps.liveState(runId);
+    } catch (error) {
+      // Temporal down is an outage to note on the page, not a failed request; the reason goes to the log
+      // only (it names hosts and ports stakeholders need not see).
+      unavailable = true;
+      console.error(`status page: live state of ${runId} unavailable: ${(error as Error)?.message ?? String(error)}`);
+    }
+  }
+  if (live) return { source: 'temporal', state: live, record };
+  if (!record) throw new UnknownRunError(runId);
+
+  const note = record.state
+    ? `${unavailable ? 'Live state from Temporal is unavailable' : 'Temporal has no live state for this run right now'}; showing the last state the record store has (it may be behind).`
+    : 'This run is reserved but has not started recording its state yet.';
+  return { source: 'store', state: record.state, note, record };
+}
+
+/** `?runbook=NAME&limit=N`, validated. */
+function listQuery(req: Request): { runbookName?: string; limit: number } {
+  const { runbook, limit } = req.query;
+  if (runbook !== undefined && (typeof runbook !== 'string' || runbook === '')) {
+    throw new BadQueryError('runbook', 'The runbook parameter must be one runbook name, such as ?runbook=crm-go-live.');
+  }
+  let count = DEFAULT_LIST_LIMIT;
+  if (limit !== undefined) {
+    // A strict pattern rather than Number(): `1e2`, ` 5`, `0x10` and `5.0` are not what anyone means.
+    if (typeof limit !== 'string' || !/^[1-9][0-9]{0,5}$/.test(limit) || Number(limit) > MAX_LIST_LIMIT) {
+      throw new BadQueryError('limit', `The limit parameter must be a whole number from 1 to ${MAX_LIST_LIMIT}, such as ?limit=20.`);
+    }
+    count = Number(limit);
+  }
+  return { ...(runbook ? { runbookName: runbook } : {}), limit: count };
+}
+
+/** The route's `:id`; Express 5 types a named parameter as a string. */
+function runIdOf(req: Request<{ id: string }>): string {
+  return req.params.id;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The app
+
+/** JSON routes answer errors in JSON; every other route with a page. */
+function wantsJson(req: Request): boolean {
+  return req.path.startsWith('/api/') || req.path === '/healthz';
+}
+
+/**
+ * Headers for every answer. The CSP is the machine-checked form of "no client JS, no external assets":
+ * even if escaping were ever missed, a browser would run no injected script and fetch nothing.
+ */
+const securityHeaders: RequestHandler = (_req, res, next) => {
+  res.set({
+    'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+  });
+  next();
+};
+
+function sendPage(res: Response, statusCode: number, body: string): void {
+  res.status(statusCode).type('html').send(body);
+}
+
+/** The one place errors become HTTP statuses. Only our own errors' sentences reach the client. */
+const handleErrors: ErrorRequestHandler = (error: unknown, req, res, next) => {
+  if (res.headersSent) {
+    // Too late to answer differently; Express closes the connection.
+    next(error);
+    return;
+  }
+  let statusCode: number;
+  let sentence: string;
+  if (error instanceof BadQueryError) {
+    statusCode = 400;
+    sentence = error.message;
+  } else if (error instanceof UnknownRunError || error instanceof NoSuchPageError) {
+    statusCode = 404;
+    sentence = error.message;
+  } else {
+    statusCode = 500;
+    sentence = INTERNAL_ERROR_SENTENCE;
+    // A bug or an outage of the store: the stack is for whoever runs the page, never for the browser.
+    console.error(`status page: ${req.method} ${req.originalUrl} failed:\n${(error as Error)?.stack ?? String(error)}`);
+  }
+  if (wantsJson(req)) {
+    res.status(statusCode).json({ error: sentence });
+  } else if (statusCode === 404) {
+    sendPage(res, statusCode, renderNotFound(sentence));
+  } else {
+    sendPage(res, statusCode, renderErrorPage(statusCode === 400 ? 'Bad request' : 'Something went wrong', sentence));
+  }
+};
+
+/**
+ * Builds the status page app. It does not listen: pass it to `http.createServer` or use `serveStatusPage`.
+ *
+ * Routes: `GET /healthz`, `GET /api/runs?runbook=&limit=`, `GET /api/runs/:id`, `GET /` (the list of runs)
+ * and `GET /runs/:id` (one run). Anything else is a 404.
+ */
+export function createApp(deps: WebDeps): express.Express {
+  const app = express();
+  // No need to tell every visitor which framework (and so which advisories) to try.
+  app.disable('x-powered-by');
+  app.use(securityHeaders);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+
+  app.get('/api/runs', async (req, res) => {
+    res.json(await deps.store.listRuns(listQuery(req)));
+  });
+
+  app.get('/api/runs/:id', async (req: Request<{ id: string }>, res) => {
+    const { source, state, note } = await readRun(deps, runIdOf(req));
+    res.json({ source, state, ...(note ? { note } : {}) });
+  });
+
+  app.get('/', async (req, res) => {
+    const query = listQuery(req);
+    const runs = await deps.store.listRuns(query);
+    sendPage(res, 200, renderRunList(runs, query.runbookName ? { runbook: query.runbookName } : {}));
+  });
+
+  app.get('/runs/:id', async (req: Request<{ id: string }>, res) => {
+    const runId = runIdOf(req);
+    const answer = await readRun(deps, runId);
+    const view: RunView = { runId, source: answer.source, state: answer.state, record: answer.record };
+    if (answer.note) view.note = answer.note;
+    sendPage(res, 200, renderRunPage(view));
+  });
+
+  // Express answers an unmatched route with its own page; ours says it in the same words and format.
+  app.use((req, _res, next) => {
+    next(new NoSuchPageError(req.method, req.path));
+  });
+  app.use(handleErrors);
+  return app;
+}
