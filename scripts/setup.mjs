@@ -20,6 +20,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
 const QUIET = args.has('--quiet');
 const FORCE_BUILD = args.has('--build');
+// `npm test` also needs a real browser for the status page test.
+const FOR_TESTS = args.has('--test');
 
 const MIN_NODE = [20, 19];
 // Pinned: a changed pin re-installs the project-local binary (see the version stamp below). Keep in step with
@@ -479,6 +481,41 @@ async function withSetupLock(fn) {
   }
 }
 
+/** Where Chromium may be: CHROMIUM_PATH, then Debian's and other usual names on PATH. */
+function findChromium(env = process.env) {
+  if (env.CHROMIUM_PATH) return isExecutableFile(env.CHROMIUM_PATH) ? env.CHROMIUM_PATH : undefined;
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    for (const name of ['chromium', 'chromium-browser']) {
+      const candidate = path.join(dir, name);
+      if (dir && isExecutableFile(candidate)) return candidate;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The status page is tested in a real headless Chromium. Playwright's own browser download
+ * comes from a host this workplace cannot reach, so it is Debian's package, installed here when
+ * missing and we may (root with apt-get); otherwise one sentence says what to install.
+ */
+function ensureBrowser() {
+  const found = findChromium();
+  if (found) {
+    sayDone(`Chromium for the browser test: ${found}`);
+    return;
+  }
+  const canApt = typeof process.getuid === 'function' && process.getuid() === 0 && isExecutableFile('/usr/bin/apt-get');
+  if (!canApt) {
+    throw new SetupError("the status page test needs Chromium: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH to a Chromium binary");
+  }
+  say("installing Debian's chromium for the status page test (apt-get)");
+  const update = run('apt-get', ['update', '-qq'], { inherit: true });
+  const install = update.status === 0 ? run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { inherit: true, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }) : update;
+  if (install.status !== 0 || !findChromium()) {
+    throw new SetupError('could not install chromium with apt-get (see above); install it by hand or set CHROMIUM_PATH');
+  }
+}
+
 async function main() {
   checkNode();
   await withSetupLock(async () => {
@@ -486,6 +523,7 @@ async function main() {
     ensureTemporalCli();
     ensurePrismaClient();
     await ensureBuild();
+    if (FOR_TESTS) ensureBrowser();
   });
 }
 

@@ -1,0 +1,116 @@
+/**
+ * The status page in a real headless Chromium (Debian's, which `npm test` installs when
+ * missing): a stakeholder opens the run list, follows a run and reads its steps and decisions,
+ * with no script errors and nothing fetched from anywhere but the page itself.
+ */
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, type RunStore } from '../prisma/store.js';
+import { parseRunbook } from '../runbook/parse.js';
+import type { GateState } from '../runbook/run-state.js';
+import { applyVote, initialRunState } from '../runbook/transitions.js';
+import { serveStatusPage, type StatusPage } from '../web/server.js';
+
+/** Chromium from CHROMIUM_PATH or PATH, as scripts/setup.mjs finds it. */
+function chromiumPath(): string {
+  const candidates = process.env.CHROMIUM_PATH
+    ? [process.env.CHROMIUM_PATH]
+    : (process.env.PATH ?? '').split(path.delimiter).flatMap((dir) => [path.join(dir, 'chromium'), path.join(dir, 'chromium-browser')]);
+  const found = candidates.find((file) => existsSync(file));
+  if (!found) throw new Error("Chromium not found: `npm test` installs Debian's chromium, or set CHROMIUM_PATH");
+  return found;
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), 'cutover-browser-'));
+let store: RunStore;
+let page: StatusPage;
+let browser: Browser;
+
+beforeAll(async () => {
+  store = await openStore({ databaseUrl: `file:${path.join(dir, 'cutover.db')}` });
+  const source = `
+name: crm-go-live
+version: "r7"
+lead: lead
+roles: { lead: [alice], dba: [bob], business: [dana] }
+phases:
+  - id: migrate
+    kind: migration
+    steps:
+      - { id: customers, title: Migrate customers, owner: dba, expected: 40m, action: { kind: shell, command: "true" } }
+  - id: decide
+    kind: go_no_go
+    steps:
+      - { id: go, title: Go / no-go, owner: lead, gate: { approvers: [lead, business] } }
+`;
+  const parsed = parseRunbook(source, 'crm.yaml');
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  const { runId, number } = await store.reserveRun({
+    runbookName: 'crm-go-live', mode: 'rehearsal', runbookVersion: 'r7', versionHash: 'abc123', runbookSource: source, startedBy: 'alice',
+  });
+  const start = '2026-12-05T22:00:00.000Z';
+  await store.markRunStarted(runId, { startedAt: start });
+  const state = initialRunState({ runId, runNumber: number, runbook: parsed.runbook, versionHash: 'abc123', mode: 'rehearsal', startedBy: 'alice', baseDir: dir }, start);
+  state.steps.customers = { ...state.steps.customers!, status: 'succeeded', attempts: 1, startedAt: start, endedAt: '2026-12-05T22:52:00.000Z' };
+  let gate: GateState = { ...state.steps.go!.gate!, status: 'open' };
+  gate = applyVote(gate, { by: 'alice', role: 'lead', decision: 'approve', reason: 'counts match', at: '2026-12-05T22:53:00.000Z', automatic: false });
+  gate = applyVote(gate, { by: 'dana', role: 'business', decision: 'approve', at: '2026-12-05T22:54:00.000Z', automatic: false });
+  state.steps.go = { ...state.steps.go!, status: 'succeeded', attempts: 1, gate, startedAt: '2026-12-05T22:52:00.000Z', endedAt: '2026-12-05T22:54:00.000Z' };
+  state.decisions.push(
+    { kind: 'approve', by: 'alice', role: 'lead', target: 'go', reason: 'counts match', at: '2026-12-05T22:53:00.000Z', automatic: false },
+    { kind: 'approve', by: 'dana', role: 'business', target: 'go', at: '2026-12-05T22:54:00.000Z', automatic: false },
+  );
+  state.status = 'completed';
+  state.outcome = 'completed in 54m00s';
+  state.endedAt = '2026-12-05T22:54:00.000Z';
+  await store.finishRun(runId, { status: 'completed', outcome: state.outcome, endedAt: state.endedAt, state });
+
+  page = await serveStatusPage({ port: 0, store });
+  browser = await chromium.launch({
+    executablePath: chromiumPath(),
+    // Root in a container needs --no-sandbox; the rest keeps Chromium off the (closed) network.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await page?.close();
+  await store?.close();
+});
+
+describe('the status page in Chromium', () => {
+  it('lists the run, opens it, and shows its steps and decisions', async () => {
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const problems: string[] = [];
+    tab.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    tab.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    tab.on('request', (r) => {
+      if (!r.url().startsWith(page.url)) problems.push(`outside request: ${r.url()}`);
+    });
+
+    await tab.goto(page.url);
+    const link = tab.getByRole('link', { name: 'crm-go-live-1' });
+    await expect(link.isVisible()).resolves.toBe(true);
+    await link.click();
+    await tab.waitForURL(`${page.url}/runs/crm-go-live-1`);
+
+    const heading = await tab.getByRole('heading', { level: 1 }).innerText();
+    expect(heading).toContain('crm-go-live-1');
+    const customers = tab.getByRole('row', { name: /customers/ });
+    await expect(customers.innerText()).resolves.toMatch(/Migrate customers[\s\S]*dba[\s\S]*succeeded[\s\S]*40m00s[\s\S]*52m00s/);
+    const body = await tab.locator('body').innerText();
+    expect(body).toContain('counts match');
+    expect(body).toMatch(/dana[\s\S]*business/);
+
+    const shot = path.join(process.env.CUTOVER_SCREENSHOTS ?? dir, 'run-page.png');
+    await tab.screenshot({ path: shot, fullPage: true });
+    expect(statSync(shot).size).toBeGreaterThan(10_000);
+    expect(problems).toEqual([]);
+  });
+});
