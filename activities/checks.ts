@@ -3,7 +3,10 @@
  * of detail. A failed check fails the step; checks are never retried by the engine (a check
  * that fails once has told you something).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { durationMs } from '../runbook/duration.js';
 import type { CheckOutcome } from '../runbook/run-state.js';
+import { DEFAULT_CHECK_TIMEOUT_MS } from '../runbook/timeouts.js';
 import type { Check } from '../runbook/schema.js';
 import { performAction, type ActionContext } from './actions.js';
 
@@ -11,17 +14,35 @@ import { performAction, type ActionContext } from './actions.js';
 export async function runChecks(checks: Check[], ctx: ActionContext): Promise<CheckOutcome[]> {
   const outcomes: CheckOutcome[] = [];
   for (const check of checks) {
-    const { name, ...action } = check;
+    const { name, until, ...action } = check as Check & { until?: { within: string; every: string } };
+    const deadline = until ? Date.now() + durationMs(until.within) : 0;
+    let asked = 0;
     let passed = false;
-    let detail: string;
-    try {
-      const result = await performAction(action as Parameters<typeof performAction>[0], { ...ctx, timeoutMs: 60_000 });
-      passed = result.ok;
-      detail = result.detail;
-    } catch (err) {
-      detail = err instanceof Error ? err.message : String(err);
+    let detail = '';
+    for (;;) {
+      asked += 1;
+      try {
+        const result = await performAction(action as Parameters<typeof performAction>[0], { ...ctx, timeoutMs: DEFAULT_CHECK_TIMEOUT_MS });
+        passed = result.ok;
+        detail = result.detail;
+      } catch (err) {
+        passed = false;
+        detail = err instanceof Error ? err.message : String(err);
+      }
+      if (passed || !until || Date.now() + durationMs(until.every) > deadline || ctx.signal?.aborted) break;
+      await pause(durationMs(until.every), ctx);
     }
+    if (until && asked > 1) detail = passed ? `${detail} (after ${asked} tries)` : `${detail} (still failing after ${asked} tries in ${until.within})`;
     outcomes.push({ name, kind: check.kind, passed, detail, at: new Date().toISOString() });
   }
   return outcomes;
+}
+
+/** Waits between two questions, heartbeating so a long wait does not look like a dead worker. */
+async function pause(ms: number, ctx: ActionContext): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until && !ctx.signal?.aborted) {
+    ctx.heartbeat?.();
+    await sleep(Math.min(5000, until - Date.now()), undefined, ctx.signal ? { signal: ctx.signal } : {}).catch(() => undefined);
+  }
 }

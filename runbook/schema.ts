@@ -111,12 +111,28 @@ export const action = z.discriminatedUnion('kind', [
 
 const checkName = z.string().min(1).describe('Shown in the console and recorded with the result.');
 
+/**
+ * Asking again until the answer is yes: a service that was just switched on may need a minute
+ * before its health check passes. Checks are questions, so asking again is always safe.
+ */
+export const checkUntil = z
+  .object({
+    within: duration.describe('Keep asking for at most this long.'),
+    every: duration.default('5s').describe('Wait between two questions.'),
+  })
+  .strict();
+
+const checkFields = {
+  name: checkName,
+  until: checkUntil.optional().describe('Ask again until it passes, for at most `within`.'),
+};
+
 /** A check runs after the step's action succeeded; a failing check fails the step. */
 export const check = z.discriminatedUnion('kind', [
-  z.object({ name: checkName, kind: z.literal('shell'), ...shellFields }).strict(),
-  z.object({ name: checkName, kind: z.literal('http'), ...httpFields }).strict(),
-  z.object({ name: checkName, kind: z.literal('sql'), ...sqlFields }).strict(),
-  z.object({ name: checkName, kind: z.literal('simulate'), ...simulateFields }).strict(),
+  z.object({ ...checkFields, kind: z.literal('shell'), ...shellFields }).strict(),
+  z.object({ ...checkFields, kind: z.literal('http'), ...httpFields }).strict(),
+  z.object({ ...checkFields, kind: z.literal('sql'), ...sqlFields }).strict(),
+  z.object({ ...checkFields, kind: z.literal('simulate'), ...simulateFields }).strict(),
   z.object({ name: checkName, kind: z.literal('reconcile') }).catchall(z.unknown()),
 ]);
 

@@ -165,6 +165,39 @@ describe('checks', () => {
   });
 });
 
+describe('checks that ask again', () => {
+  it('passes once the answer turns yes within the time allowed', async () => {
+    let asked = 0;
+    const flaky = http.createServer((_req, res) => {
+      asked += 1;
+      res.writeHead(asked < 3 ? 503 : 200).end(asked < 3 ? 'starting' : 'ok');
+    });
+    await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}/health`;
+    try {
+      const [outcome] = await runChecks(
+        [{ name: 'healthy', kind: 'http', method: 'GET', url, until: { within: '5s', every: '100ms' } }],
+        ctx,
+      );
+      expect(outcome).toMatchObject({ passed: true, detail: 'HTTP 200 (after 3 tries)' });
+      expect(asked).toBe(3);
+    } finally {
+      await new Promise<void>((r) => flaky.close(() => r()));
+    }
+  });
+
+  it('gives up when the time is over, saying how often it asked', async () => {
+    const started = Date.now();
+    const [outcome] = await runChecks(
+      [{ name: 'never', kind: 'http', method: 'GET', url: `${base}/down`, until: { within: '600ms', every: '200ms' } }],
+      ctx,
+    );
+    expect(outcome!.passed).toBe(false);
+    expect(outcome!.detail).toMatch(/^HTTP 503, expected 2xx \(still failing after [34] tries in 600ms\)$/);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+});
+
 describe('runStep', () => {
   const request = (over: Partial<StepRequest>): StepRequest => ({
     runId: 'r-1',

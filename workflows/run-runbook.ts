@@ -22,6 +22,7 @@ import type { createActivities } from '../activities/index.js';
 import type { StepOutcome, StepRecord, StepRequest } from '../activities/types.js';
 import { durationMs, formatDuration } from '../runbook/duration.js';
 import { backoutDependents } from '../runbook/graph.js';
+import { checksBudgetMs, DEFAULT_STEP_TIMEOUT_MS } from '../runbook/timeouts.js';
 import type { BackoutState, RunInput, RunResult, RunState, StepState } from '../runbook/run-state.js';
 import type { Action, Step } from '../runbook/schema.js';
 import {
@@ -51,10 +52,6 @@ import {
 
 type Activities = ReturnType<typeof createActivities>;
 
-/** Default longest attempt of an action when the runbook sets no `timeout`. */
-const DEFAULT_STEP_TIMEOUT_MS = 60 * 60 * 1000;
-/** Default for checks: they are meant to be quick questions. */
-const DEFAULT_CHECK_TIMEOUT_MS = 60 * 1000;
 /**
  * A worker that dies mid-action stops heartbeating; after this long the attempt counts as
  * lost and the step waits for a person (its outcome is unknown), instead of hanging for the
@@ -319,10 +316,7 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     { ok: true; outcome: StepOutcome } | { ok: false; error: string; kind: 'failed' | 'unknown'; outcome?: StepOutcome }
   > {
     const d = def(request.stepId);
-    const checkBudget = request.checks.reduce(
-      (sum, check) => sum + ('timeout' in check && typeof check.timeout === 'string' ? durationMs(check.timeout) : DEFAULT_CHECK_TIMEOUT_MS),
-      0,
-    );
+    const checkBudget = checksBudgetMs(request.checks);
     const actionTimeout = request.action.kind === 'simulate' ? durationMs(request.action.duration) : request.timeoutMs;
     const retry = d.retry;
     const acts = proxyActivities<Activities>({
@@ -362,7 +356,7 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     if (d.checks.length === 0 || step.treatment !== 'run') return true;
     for (;;) {
       const request = { ...requestFor(step, 'forward', { kind: 'simulate', duration: '0s', outcome: 'success' }, step.attempts), checks: d.checks };
-      const checkBudget = d.checks.reduce((sum, c) => sum + ('timeout' in c && typeof c.timeout === 'string' ? durationMs(c.timeout) : DEFAULT_CHECK_TIMEOUT_MS), 0);
+      const checkBudget = checksBudgetMs(d.checks);
       const acts = proxyActivities<Activities>({ startToCloseTimeout: checkBudget + 60_000, heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: { maximumAttempts: 1 } });
       let error: string;
       try {

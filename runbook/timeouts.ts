@@ -1,0 +1,20 @@
+/**
+ * How long steps and checks may take, in one place: the workflow turns these into activity
+ * timeouts, the activities into kill timers. Pure: the workflow bundle imports it.
+ */
+import { durationMs } from './duration.js';
+import type { Check } from './schema.js';
+
+/** Longest one attempt of an action may take when the runbook sets no `timeout`. */
+export const DEFAULT_STEP_TIMEOUT_MS = 60 * 60 * 1000;
+/** Longest one check may take when it sets no `timeout`: checks are meant to be quick questions. */
+export const DEFAULT_CHECK_TIMEOUT_MS = 60 * 1000;
+
+/** The longest a step's checks may take together: each question, plus `until` asking again. */
+export function checksBudgetMs(checks: readonly Check[]): number {
+  return checks.reduce((sum, check) => {
+    const each = 'timeout' in check && typeof check.timeout === 'string' ? durationMs(check.timeout) : DEFAULT_CHECK_TIMEOUT_MS;
+    const until = 'until' in check ? (check.until as { within: string } | undefined) : undefined;
+    return sum + each + (until ? durationMs(until.within) + each : 0);
+  }, 0);
+}
