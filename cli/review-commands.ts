@@ -132,11 +132,17 @@ const ICON: Record<StepState['status'], string> = {
 };
 
 /** The human view of a run: header, one line per step by phase, decisions, back-out. */
-export function formatStatus(state: RunState): string[] {
+export function formatStatus(state: RunState, now: number = Date.now()): string[] {
   const lines: string[] = [];
   const took = state.endedAt ? ` — ${formatDuration(Date.parse(state.endedAt) - Date.parse(state.startedAt))}` : '';
   lines.push(`${state.runId}  ${state.mode}  ${state.status.toUpperCase().replace('_', ' ')}${took}`);
   lines.push(`runbook ${state.runbookName} v${state.runbookVersion} (${state.versionHash}), started ${state.startedAt} by ${state.startedBy}`);
+  const plannedMs = Math.max(0, ...Object.values(state.steps).map((s) => s.plannedStartMs + s.plannedDurationMs));
+  const elapsedMs = (state.endedAt ? Date.parse(state.endedAt) : now) - Date.parse(state.startedAt);
+  lines.push(
+    `plan: ${formatDuration(plannedMs)} on the critical path; ${state.endedAt ? 'took' : 'elapsed'} ${formatDuration(elapsedMs)}` +
+      (plannedMs > 0 && elapsedMs > plannedMs ? ` (${formatDuration(elapsedMs - plannedMs)} over plan)` : ''),
+  );
   if (state.outcome) lines.push(`outcome: ${state.outcome}`);
   lines.push('');
   lines.push(`  ${'STEP'.padEnd(30)} ${'OWNER'.padEnd(14)} ${'STATUS'.padEnd(12)} ${'PLANNED'.padStart(8)} ${'ACTUAL'.padStart(8)}  NOTE`);
@@ -147,10 +153,10 @@ export function formatStatus(state: RunState): string[] {
       phase = step.phaseId;
       lines.push(`${phase} (${step.phaseKind})`);
     }
-    const actual = step.startedAt && step.endedAt ? formatDuration(Date.parse(step.endedAt) - Date.parse(step.startedAt)) : step.startedAt ? 'running' : '';
-    const label = step.status === 'waiting' ? `waiting` : step.status;
+    const actualMs = step.startedAt ? (step.endedAt ? Date.parse(step.endedAt) : now) - Date.parse(step.startedAt) : undefined;
+    const actual = actualMs === undefined ? '' : `${formatDuration(actualMs)}${step.endedAt ? '' : '…'}`;
     lines.push(
-      `  ${ICON[step.status]} ${step.id.padEnd(28)} ${step.owner.padEnd(14)} ${label.padEnd(12)} ${formatDuration(step.plannedDurationMs).padStart(8)} ${actual.padStart(8)}  ${noteFor(step)}`.trimEnd(),
+      `  ${ICON[step.status]} ${step.id.padEnd(28)} ${step.owner.padEnd(14)} ${step.status.padEnd(12)} ${formatDuration(step.plannedDurationMs).padStart(8)} ${actual.padStart(8)}  ${noteFor(step, actualMs)}`.trimEnd(),
     );
   }
   if (state.decisions.length > 0) {
@@ -170,18 +176,30 @@ export function formatStatus(state: RunState): string[] {
   return lines;
 }
 
-function noteFor(step: StepState): string {
+/** A step over its plan by more than this share is flagged: small overruns are noise. */
+const OVER_PLAN_TOLERANCE = 0.2;
+
+function noteFor(step: StepState, actualMs: number | undefined): string {
+  const notes: string[] = [];
   if (step.gate && step.status === 'waiting') {
     const votes = step.gate.votes.map((v) => `${v.by}✓`).join(' ');
-    return `needs ${step.gate.awaiting.join(', ')}${votes ? `; ${votes}` : ''}`;
+    notes.push(`needs ${step.gate.awaiting.join(', ')}${votes ? `; ${votes}` : ''}`);
+  } else if (step.gate && step.gate.votes.length > 0) {
+    notes.push(step.gate.votes.map((v) => `${v.by} ${v.decision}d`).join(', '));
+  } else if (step.resolution) {
+    notes.push(`${step.resolution.kind === 'unknown' ? 'outcome unknown' : 'failed'}: ${step.resolution.error}`);
+  } else if (step.waitingFor === 'manual') {
+    notes.push('manual: waiting for the owner');
+  } else if (step.error) {
+    notes.push(step.error);
+  } else if (step.completedBy) {
+    notes.push(`by ${step.completedBy}`);
   }
-  if (step.gate && step.gate.votes.length > 0) return step.gate.votes.map((v) => `${v.by} ${v.decision}d`).join(', ');
-  if (step.resolution) return `${step.resolution.kind === 'unknown' ? 'outcome unknown' : 'failed'}: ${step.resolution.error}`;
-  if (step.waitingFor === 'manual') return 'manual: waiting for the owner';
-  if (step.error) return step.error;
-  if (step.attempts > 1) return `${step.attempts} attempts`;
-  if (step.completedBy) return `by ${step.completedBy}`;
-  return '';
+  if (step.attempts > 1) notes.push(`${step.attempts} attempts`);
+  if (actualMs !== undefined && step.plannedDurationMs > 0 && !step.gate && actualMs > step.plannedDurationMs * (1 + OVER_PLAN_TOLERANCE)) {
+    notes.push(`${formatDuration(actualMs - step.plannedDurationMs)} over plan`);
+  }
+  return notes.join('; ');
 }
 
 /** `cutover list [--runbook NAME] [--limit N] [--json]` */
