@@ -149,7 +149,7 @@ export function describeStep(step: StepState, state: RunState): string | undefin
         return `${clock(step.backout.endedAt)}  ↩ ${name} undo recorded as done by hand`;
       case 'waiting':
         return step.resolution
-          ? `${clock(step.resolution.since)}  ✖ ${name} undo FAILED: ${step.resolution.error}\n` +
+          ? `${clock(step.resolution.since)}  ✖ ${name} undo FAILED: ${step.resolution.error}${outputLines(step.backout.outputTail)}\n` +
               `          waiting for the lead: cutover resolve ${state.runId} ${step.id} --retry|--done --as <lead> --reason "..."`
           : `--:--:--  ⏸ ${name} undo is manual, waiting for ${step.owner}: cutover done ${state.runId} ${step.id} --as <person>`;
       default:
@@ -168,7 +168,7 @@ export function describeStep(step: StepState, state: RunState): string | undefin
     case 'cancelled':
       return `${clock(step.endedAt)}  · ${name} cancelled`;
     case 'failed':
-      return `${clock(step.endedAt)}  ✖ ${name} FAILED    ${step.error ?? ''}`;
+      return `${clock(step.endedAt)}  ✖ ${name} FAILED    ${step.error ?? ''}${outputLines(step.outputTail)}`;
     case 'waiting':
       if (step.waitingFor === 'approval' && step.gate) {
         return `${clock(step.startedAt)}  ⏸ ${name} gate open: ${step.gate.question ?? step.title}; needs ${step.gate.rule === 'all' ? 'each of' : 'one of'} ${step.gate.approvers.join(', ')}\n` +
@@ -178,11 +178,18 @@ export function describeStep(step: StepState, state: RunState): string | undefin
         return `${clock(step.startedAt)}  ⏸ ${name} manual step for ${step.owner}: cutover done ${state.runId} ${step.id} --as <person>`;
       }
       if (step.waitingFor === 'resolution' && step.resolution) {
-        return `${clock(step.resolution.since)}  ✖ ${name} ${step.resolution.kind === 'unknown' ? 'OUTCOME UNKNOWN' : 'FAILED'}: ${step.resolution.error}\n` +
+        return `${clock(step.resolution.since)}  ✖ ${name} ${step.resolution.kind === 'unknown' ? 'OUTCOME UNKNOWN' : 'FAILED'}: ${step.resolution.error}${outputLines(step.outputTail)}\n` +
           `          waiting for the lead: cutover resolve ${state.runId} ${step.id} --retry|--done --as <lead> --reason "..."  or  cutover backout ${state.runId} --as <lead> --reason "..."`;
       }
       return undefined;
     default:
       return undefined;
   }
+}
+
+/** The last lines of a failed action's output, indented under its line. */
+function outputLines(tail: string | undefined, max = 6): string {
+  if (!tail?.trim()) return '';
+  const lines = tail.trimEnd().split('\n').slice(-max);
+  return lines.map((line) => `\n          │ ${line.slice(0, 200)}`).join('');
 }

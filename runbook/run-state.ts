@@ -88,7 +88,12 @@ export interface BackoutStepState {
   startedAt?: string;
   endedAt?: string;
   error?: string;
+  /** The end of a failed undo's output. */
+  outputTail?: string;
 }
+
+/** How much of a failed action's output the live state keeps: the last lines say why. */
+export const FAILED_OUTPUT_TAIL_CHARS = 1200;
 
 export interface StepState {
   id: string;
@@ -109,6 +114,8 @@ export interface StepState {
   startedAt?: string;
   endedAt?: string;
   error?: string;
+  /** The end of a failed action's output (kept short: it travels in every state answer). */
+  outputTail?: string;
   checks: CheckOutcome[];
   gate?: GateState;
   /** Who marked a manual step done, or resolved a failure by hand. */

@@ -52,6 +52,8 @@ describe('the back-out drill', () => {
     const result = runCli(['rehearse', 'examples/sample/runbook.yaml', '--auto-approve'], env);
     expect(result.code, result.stdout + result.stderr).toBe(4);
     expect(result.stdout).toMatch(/reconcile\/reconcile-sample\s+FAILED\s+exit code 1, expected 0: sample of 20 customers: 1 difference/);
+    // The lead sees why, right under the failure: the end of the command's output.
+    expect(result.stdout).toContain('│ customer 70.country: "FR" != "XX"');
     expect(result.stdout).toContain('BACK-OUT (step failed)');
     expect(result.stdout).toMatch(/freeze\/freeze-legacy\s+undone/);
     expect(result.stdout).toMatch(/decide\/go-no-go\s+cancelled/);

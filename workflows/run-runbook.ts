@@ -23,7 +23,7 @@ import type { StepOutcome, StepRecord, StepRequest } from '../activities/types.j
 import { durationMs, formatDuration } from '../runbook/duration.js';
 import { backoutDependents } from '../runbook/graph.js';
 import { checksBudgetMs, DEFAULT_STEP_TIMEOUT_MS } from '../runbook/timeouts.js';
-import type { BackoutState, RunInput, RunResult, RunState, StepState } from '../runbook/run-state.js';
+import { FAILED_OUTPUT_TAIL_CHARS, type BackoutState, type RunInput, type RunResult, type RunState, type StepState } from '../runbook/run-state.js';
 import type { Action, Step } from '../runbook/schema.js';
 import {
   applyVote,
@@ -464,10 +464,12 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
         step.status = step.treatment === 'simulate' ? 'simulated' : 'succeeded';
         step.endedAt = result.outcome.endedAt;
         step.error = undefined;
+        step.outputTail = undefined;
         touch();
         return;
       }
       step.error = result.error;
+      step.outputTail = result.outcome?.outputTail?.slice(-FAILED_OUTPUT_TAIL_CHARS);
       if (result.kind === 'unknown') {
         // The activity never reported back, so the attempt was not recorded: record it here.
         await record(step, 'forward', { status: 'failed', endedAt: now(), error: `outcome unknown: ${result.error}` });
@@ -523,11 +525,11 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
       const result = await runActivity(requestFor(step, 'backout', undo, attempts));
       attempts = result.outcome?.attempt ?? attempts + 1;
       if (result.ok) {
-        step.backout = { ...step.backout!, status: 'succeeded', attempts, endedAt: result.outcome.endedAt, error: undefined };
+        step.backout = { ...step.backout!, status: 'succeeded', attempts, endedAt: result.outcome.endedAt, error: undefined, outputTail: undefined };
         touch();
         return;
       }
-      step.backout = { ...step.backout!, attempts };
+      step.backout = { ...step.backout!, attempts, outputTail: result.outcome?.outputTail?.slice(-FAILED_OUTPUT_TAIL_CHARS) };
       if (result.kind === 'unknown') await record(step, 'backout', { status: 'failed', endedAt: now(), error: `outcome unknown: ${result.error}` });
       // A failing back-out never skips silently: it waits until the lead retries it or
       // records that it was done by hand.

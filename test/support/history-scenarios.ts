@@ -97,6 +97,41 @@ export const SCENARIOS: Record<string, (h: Harness) => Promise<string>> = {
     expect((await resultOf(handle)).status).toBe('backed_out');
     return handle.workflowId;
   },
+  async 'manual-policy-resolved'(h) {
+    const handle = await h.start(`
+name: replay-resolved
+version: 1
+lead: lead
+roles: { lead: [alice], dba: [bob] }
+backout: { policy: manual }
+phases:
+  - id: p
+    kind: migration
+    steps:
+      - { id: flaky, title: Flaky, owner: dba, expected: 1s, action: { kind: shell, command: "test -f ok-replay-resolved || { touch ok-replay-resolved; exit 3; }" } }
+      - id: hand
+        title: Hand
+        owner: dba
+        depends_on: [flaky]
+        action: { kind: manual }
+        checks: [{ name: fine, kind: shell, command: "true" }]
+      - id: pause
+        title: Pause
+        owner: dba
+        depends_on: [hand]
+        action: { kind: wait, duration: 10ms }
+        checks: [{ name: soon fine, kind: shell, command: "true", until: { within: 1s, every: 10ms } }]
+      - { id: broken, title: Broken, owner: dba, expected: 1s, depends_on: [pause], action: { kind: shell, command: "exit 5" } }
+`);
+    await waitForState(handle, (s) => s.steps.flaky!.waitingFor === 'resolution');
+    await handle.executeUpdate(resolveStepUpdate, { args: [{ stepId: 'flaky', by: 'alice', action: 'retry', reason: 'again' }] });
+    await waitForState(handle, (s) => s.steps.hand!.waitingFor === 'manual');
+    await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'hand', by: 'bob' }] });
+    await waitForState(handle, (s) => s.steps.broken!.waitingFor === 'resolution');
+    await handle.executeUpdate(resolveStepUpdate, { args: [{ stepId: 'broken', by: 'alice', action: 'done', reason: 'by hand' }] });
+    expect((await resultOf(handle)).status).toBe('completed');
+    return handle.workflowId;
+  },
   async 'backout-requested'(h) {
     const handle = await h.start(RUNBOOK('replay-requested', false));
     await waitForState(handle, (s) => s.steps.tell!.waitingFor === 'manual');

@@ -1,7 +1,9 @@
 /**
  * Records the histories that test/workflow-replay.test.ts replays. Run only on purpose, for a
  * deliberate, versioned workflow change: `RECORD_HISTORIES=1 npx vitest run` (the config then
- * runs this file alone, against the test Temporal server).
+ * runs this file alone, against the test Temporal server). Before re-recording, move the
+ * current files into histories/earlier/ under a new name: they keep proving that runs started
+ * by the older workflow still finish.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
