@@ -9,6 +9,7 @@ import { formatDuration } from '../runbook/duration.js';
 import type { RunResult, RunState, StepState } from '../runbook/run-state.js';
 import type { Runbook } from '../runbook/schema.js';
 import { peopleIn } from '../runbook/transitions.js';
+import { commandName } from './command-name.js';
 import {
   approveGateUpdate,
   completeManualStepUpdate,
@@ -24,6 +25,8 @@ export interface FollowOptions {
   /** Stops following (the run goes on): ends the wait for the result before the connection closes. */
   signal?: AbortSignal;
 }
+
+const CLI = commandName();
 
 const clock = (iso?: string): string => (iso ? iso.slice(11, 19) : '--:--:--');
 
@@ -150,8 +153,8 @@ export function describeStep(step: StepState, state: RunState): string | undefin
       case 'waiting':
         return step.resolution
           ? `${clock(step.resolution.since)}  ✖ ${name} undo FAILED: ${step.resolution.error}${outputLines(step.backout.outputTail)}\n` +
-              `          waiting for the lead: cutover resolve ${state.runId} ${step.id} --retry|--done --as <lead> --reason "..."`
-          : `--:--:--  ⏸ ${name} undo is manual, waiting for ${step.owner}: cutover done ${state.runId} ${step.id} --as <person>`;
+              `          waiting for the lead: ${CLI} resolve ${state.runId} ${step.id} --retry|--done --as <lead> --reason "..."`
+          : `${clock(step.backout.startedAt)}  ⏸ ${name} undo is manual, waiting for ${step.owner}: ${CLI} done ${state.runId} ${step.id} --as <person>`;
       default:
         return undefined;
     }
@@ -172,14 +175,14 @@ export function describeStep(step: StepState, state: RunState): string | undefin
     case 'waiting':
       if (step.waitingFor === 'approval' && step.gate) {
         return `${clock(step.startedAt)}  ⏸ ${name} gate open: ${step.gate.question ?? step.title}; needs ${step.gate.rule === 'all' ? 'each of' : 'one of'} ${step.gate.approvers.join(', ')}\n` +
-          `          cutover approve ${state.runId} ${step.id} --as <person>   |   cutover reject ${state.runId} ${step.id} --as <person> --reason "..."`;
+          `          ${CLI} approve ${state.runId} ${step.id} --as <person>   |   ${CLI} reject ${state.runId} ${step.id} --as <person> --reason "..."`;
       }
       if (step.waitingFor === 'manual') {
-        return `${clock(step.startedAt)}  ⏸ ${name} manual step for ${step.owner}: cutover done ${state.runId} ${step.id} --as <person>`;
+        return `${clock(step.startedAt)}  ⏸ ${name} manual step for ${step.owner}: ${CLI} done ${state.runId} ${step.id} --as <person>`;
       }
       if (step.waitingFor === 'resolution' && step.resolution) {
         return `${clock(step.resolution.since)}  ✖ ${name} ${step.resolution.kind === 'unknown' ? 'OUTCOME UNKNOWN' : 'FAILED'}: ${step.resolution.error}${outputLines(step.outputTail)}\n` +
-          `          waiting for the lead: cutover resolve ${state.runId} ${step.id} --retry|--done --as <lead> --reason "..."  or  cutover backout ${state.runId} --as <lead> --reason "..."`;
+          `          waiting for the lead: ${CLI} resolve ${state.runId} ${step.id} --retry|--done --as <lead> --reason "..."  or  ${CLI} backout ${state.runId} --as <lead> --reason "..."`;
       }
       return undefined;
     default:

@@ -8,6 +8,7 @@ import { liveRunProblems } from '../runbook/validate.js';
 import type { RunInput, RunMode, RunResult } from '../runbook/run-state.js';
 import { RUN_WORKFLOW_TYPE } from '../workflows/messages.js';
 import { EnvironmentError, EXIT, InvalidRunbookError, UsageError } from './errors.js';
+import { commandName } from './command-name.js';
 import { followRun } from './follow-run.js';
 import { formatProblem } from '../runbook/parse.js';
 import { loadRunbook, type LoadedRunbook } from './load-runbook.js';
@@ -56,7 +57,7 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
     const { runId, handle } = await startRun(session, store, loaded, options.mode, options.startedBy);
     out.line(`${options.mode === 'live' ? 'LIVE RUN' : 'rehearsal'} ${runId} of ${loaded.runbook.name} v${loaded.runbook.version} (${loaded.versionHash})`);
     out.line(`  Temporal ${session.address} namespace ${session.namespace}${session.uiUrl ? `, UI ${session.uiUrl}/namespaces/${session.namespace}/workflows/${runId}` : ''}`);
-    out.line(`  watch: cutover status ${runId}    back out: cutover backout ${runId} --as <lead> --reason "..."`);
+    out.line(`  watch: ${commandName()} status ${runId}    back out: ${commandName()} backout ${runId} --as <lead> --reason "..."`);
 
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
