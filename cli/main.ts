@@ -237,4 +237,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `cutover status RUN | head`: a reader that stops early is not an error worth a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 process.exitCode = await main(process.argv);

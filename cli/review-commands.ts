@@ -156,7 +156,7 @@ export function formatStatus(state: RunState, now: number = Date.now()): string[
     const actualMs = step.startedAt ? (step.endedAt ? Date.parse(step.endedAt) : now) - Date.parse(step.startedAt) : undefined;
     const actual = actualMs === undefined ? '' : `${formatDuration(actualMs)}${step.endedAt ? '' : '…'}`;
     lines.push(
-      `  ${ICON[step.status]} ${step.id.padEnd(28)} ${step.owner.padEnd(14)} ${step.status.padEnd(12)} ${formatDuration(step.plannedDurationMs).padStart(8)} ${actual.padStart(8)}  ${noteFor(step, actualMs)}`.trimEnd(),
+      `  ${ICON[step.status]} ${step.id.padEnd(28)} ${step.owner.padEnd(14)} ${step.status.padEnd(12)} ${(step.gate && step.plannedDurationMs === 0 ? '—' : formatDuration(step.plannedDurationMs)).padStart(8)} ${actual.padStart(8)}  ${noteFor(step, actualMs)}`.trimEnd(),
     );
   }
   if (state.decisions.length > 0) {
@@ -167,11 +167,18 @@ export function formatStatus(state: RunState, now: number = Date.now()): string[
   }
   if (state.backout.status !== 'not_requested') {
     lines.push('', `back-out ${state.backout.status}: ${state.backout.reason ?? ''}${state.backout.requestedBy ? ` (by ${state.backout.requestedBy})` : ''}`);
+    const nothingToUndo: string[] = [];
     for (const id of [...state.order].reverse()) {
       const b = state.steps[id]!.backout;
       if (!b) continue;
-      lines.push(`  ${id.padEnd(30)} ${b.status}${b.attempts > 1 ? ` after ${b.attempts} attempts` : ''}${b.error ? `: ${b.error}` : ''}`);
+      if (b.status === 'not_needed') {
+        nothingToUndo.push(id);
+        continue;
+      }
+      const took = b.startedAt && b.endedAt ? ` in ${formatDuration(Date.parse(b.endedAt) - Date.parse(b.startedAt))}` : '';
+      lines.push(`  ${id.padEnd(30)} ${b.status}${took}${b.attempts > 1 ? ` after ${b.attempts} attempts` : ''}${b.error ? `: ${b.error}` : ''}`);
     }
+    if (nothingToUndo.length > 0) lines.push(`  no undo defined: ${nothingToUndo.join(', ')}`);
   }
   return lines;
 }
