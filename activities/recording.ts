@@ -3,7 +3,9 @@
  * store), so a finished run can be reviewed with Temporal gone. All writes are idempotent
  * upserts keyed by run, step, attempt or decision index, because activities retry.
  */
+import { ApplicationFailure } from '@temporalio/activity';
 import type { CheckOutcome, Decision, RunState } from '../runbook/run-state.js';
+import { FAILURE_TYPE } from '../workflows/failures.js';
 import type { StepRecord } from './types.js';
 
 /** What activities need from the record store (the Prisma `RunStore` satisfies it). */
@@ -21,7 +23,21 @@ export function createRecordingActivities(recorder: RunRecorder) {
   return {
     /** Marks the run started, with its first state snapshot. */
     async recordRunStarted(state: RunState): Promise<void> {
-      await recorder.markRunStarted(state.runId, { startedAt: state.startedAt });
+      try {
+        await recorder.markRunStarted(state.runId, { startedAt: state.startedAt });
+      } catch (err) {
+        // Retrying cannot help: the run was reserved in another store than this worker's.
+        if ((err as Error).name === 'RunNotFoundError') {
+          throw ApplicationFailure.create({
+            type: FAILURE_TYPE.runNotRecorded,
+            nonRetryable: true,
+            message:
+              `this worker's record store does not know run ${state.runId}: the cutover command that started it and ` +
+              'every worker must use the same record store (CUTOVER_DATABASE_URL)',
+          });
+        }
+        throw err;
+      }
       await recorder.recordRunState(state.runId, state);
     },
     /** Writes one step history row decided by the workflow (gates, manual steps, timers, skips). */

@@ -163,7 +163,7 @@ export function describeStep(step: StepState, state: RunState): string | undefin
     case 'running':
       return `${clock(step.startedAt)}  ▶ ${name} started   ${who}, planned ${planned}${step.treatment === 'simulate' ? ' (simulated)' : ''}`;
     case 'succeeded':
-      return `${clock(step.endedAt)}  ✔ ${name} done      took ${took ?? '?'} (planned ${planned})${step.completedBy ? ` by ${step.completedBy}` : ''}`;
+      return `${clock(step.endedAt)}  ✔ ${name} done      took ${took ?? '?'} (planned ${planned})${step.attempts > 1 ? ` on attempt ${step.attempts}` : ''}${step.completedBy ? ` by ${step.completedBy}` : ''}`;
     case 'simulated':
       return `${clock(step.endedAt)}  ✔ ${name} simulated took ${took ?? '?'} (planned ${planned})`;
     case 'skipped':

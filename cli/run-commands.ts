@@ -1,7 +1,7 @@
 /**
  * Commands that start runs or host them: `rehearse`, `run --live`, and `worker`.
  */
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
 import type { RunStore } from '../prisma/store.js';
 import { liveRunProblems } from '../runbook/validate.js';
@@ -65,9 +65,17 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
       stopFollowing.signal.addEventListener('abort', () => resolve('interrupted'), { once: true });
     });
     const result = await Promise.race([
-      followRun(handle, { runbook: loaded.runbook, autoApprove: options.autoApprove, write: (line) => out.line(line), signal: stopFollowing.signal }),
+      followRun(handle, { runbook: loaded.runbook, autoApprove: options.autoApprove, write: (line) => out.line(line), signal: stopFollowing.signal }).catch(
+        (err: unknown) => {
+          // The engine itself gave up on the run (not a backed-out run: those end normally).
+          if (!(err instanceof WorkflowFailedError)) throw err;
+          out.line(`${runId} FAILED: ${err.cause?.message ?? err.message}`);
+          return 'failed' as const;
+        },
+      ),
       stop,
     ]);
+    if (result === 'failed') return EXIT.failed;
     if (result === 'interrupted') {
       out.warn(
         `stopped following ${runId}; the run itself is kept in Temporal` +

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -41,10 +41,21 @@ export function installQuietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('WARN', writeWorkerLog) });
   } catch {
     // A runtime already exists (the host process made one); keep it.
   }
+}
+
+/**
+ * One line per SDK warning or error on stderr. A failed activity attempt is not one: that is a
+ * step failing, which cutover reports itself in words a cutover lead reads.
+ */
+function writeWorkerLog(entry: LogEntry): void {
+  if (entry.message === 'Activity failed') return;
+  const error = entry.meta?.error as { message?: string } | undefined;
+  const where = typeof entry.meta?.workflowId === 'string' ? ` (${entry.meta.workflowId})` : '';
+  process.stderr.write(`cutover worker ${entry.level.toLowerCase()}: ${entry.message}${where}${error?.message ? `: ${error.message}` : ''}\n`);
 }
 
 /** Builds a worker for cutover's task queue; `run()` it and `shutdown()` when done. */

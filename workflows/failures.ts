@@ -11,4 +11,6 @@ export const FAILURE_TYPE = {
   checkFailed: 'CutoverCheckFailed',
   /** An action kind this version cannot run. */
   unsupportedAction: 'CutoverUnsupportedAction',
+  /** The worker's record store does not know the run: CLI and workers use different stores. */
+  runNotRecorded: 'CutoverRunNotRecorded',
 } as const;

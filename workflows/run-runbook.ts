@@ -633,7 +633,16 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
   }
 
   try {
-    await recorder.recordRunStarted(state);
+    try {
+      await recorder.recordRunStarted(state);
+    } catch (err) {
+      const cause = err instanceof ActivityFailure ? err.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.type === FAILURE_TYPE.runNotRecorded) {
+        // Nothing can be recorded for this run, so nothing may run: fail loudly, at once.
+        throw ApplicationFailure.create({ type: FAILURE_TYPE.runNotRecorded, message: cause.message, nonRetryable: true });
+      }
+      throw err;
+    }
     await runForward();
     if (state.backout.status !== 'not_requested') {
       await runBackout();
