@@ -20,6 +20,8 @@ export interface ActionResult {
   exitCode?: number;
   /** The last lines of a command's output, for the record and the console. */
   outputTail?: string;
+  /** The worker stopped while the action ran: nobody knows how it ends. */
+  interrupted?: boolean;
 }
 
 /** Where and for whom an action runs. */
@@ -34,6 +36,11 @@ export interface ActionContext {
   signal?: AbortSignal;
   /** Called periodically while a long action runs, so a dead worker is noticed. */
   heartbeat?: () => void;
+  /**
+   * True when the worker is stopping (Ctrl-C, maintenance): a command is then left running
+   * instead of killed, because stopping a half-done migration is worse than not watching it.
+   */
+  workerStopping?: () => boolean;
   fetch?: typeof fetch;
 }
 
@@ -116,6 +123,16 @@ export async function runShellCommand(
     }, timeoutMs);
     const beat = ctx.heartbeat ? setInterval(ctx.heartbeat, HEARTBEAT_EVERY_MS) : undefined;
     const onAbort = () => {
+      if (ctx.workerStopping?.()) {
+        // Leave the command (its own process group) running and stop watching it.
+        clearTimeout(timer);
+        if (beat) clearInterval(beat);
+        child.stdout.destroy();
+        child.stderr.destroy();
+        child.unref();
+        resolve({ ok: false, interrupted: true, outputTail: tail(output), detail: `the worker stopped while the command ran (pid ${child.pid}); it was left running` });
+        return;
+      }
       cancelled = true;
       stop();
     };

@@ -9,6 +9,8 @@ import { createCheckActivities, createStepActivities } from './steps.js';
 export interface ActivityDeps {
   recorder: RunRecorder;
   fetch?: typeof fetch;
+  /** True once the hosting worker is shutting down (running commands are then left running). */
+  workerStopping?: () => boolean;
 }
 
 /** Every activity the run workflow calls. */

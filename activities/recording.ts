@@ -44,6 +44,10 @@ export function createRecordingActivities(recorder: RunRecorder) {
     async recordStep(row: StepRecord): Promise<void> {
       await recorder.recordStepAttempt(row);
     },
+    /** Writes a step's check results that its own activity could not write. */
+    async recordChecks(runId: string, stepId: string, attempt: number, checks: CheckOutcome[]): Promise<void> {
+      await recorder.recordCheckResults(runId, stepId, attempt, checks);
+    },
     /** Writes entry `seq` of the decision log. */
     async recordDecision(runId: string, seq: number, decision: Decision): Promise<void> {
       await recorder.recordDecision(runId, seq, decision);

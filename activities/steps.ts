@@ -16,6 +16,8 @@ import type { StepOutcome, StepRecord, StepRequest } from './types.js';
 export interface StepDeps {
   recorder: RunRecorder;
   fetch?: typeof fetch;
+  /** True once the hosting worker is shutting down. */
+  workerStopping?: () => boolean;
 }
 
 /** Builds the `runStep` activity. */
@@ -41,8 +43,12 @@ export function createStepActivities(deps: StepDeps) {
         startedAt,
         idempotencyKey: request.idempotencyKey,
       };
-      // Written before the action runs: if this fails, the activity retries and nothing ran.
-      await deps.recorder.recordStepAttempt(row);
+      // Written before the action runs: a store that does not answer means nothing ran yet.
+      try {
+        await withRetries(() => deps.recorder.recordStepAttempt(row), 'record the start of the step');
+      } catch (err) {
+        throw ApplicationFailure.create({ type: FAILURE_TYPE.notStarted, message: `${(err as Error).message}; nothing ran`, nonRetryable: true });
+      }
 
       const ctx: ActionContext = {
         baseDir: request.baseDir,
@@ -58,41 +64,81 @@ export function createStepActivities(deps: StepDeps) {
         },
         ...(context ? { signal: context.cancellationSignal, heartbeat: () => context.heartbeat() } : {}),
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
+        ...(deps.workerStopping ? { workerStopping: deps.workerStopping } : {}),
       };
 
-      let result: ActionResult;
+      // Every kind of action (an HTTP call waiting on a slow server too) heartbeats, so only a
+      // worker that is really gone is taken for one.
+      const beat = context ? setInterval(() => context.heartbeat(), 5000) : undefined;
       try {
-        result = await performAction(request.action, ctx);
-      } catch (err) {
-        if (err instanceof UnsupportedActionError) {
-          await finish(deps, row, { status: 'failed', error: err.message });
-          throw ApplicationFailure.create({ type: FAILURE_TYPE.unsupportedAction, message: err.message, nonRetryable: true });
+        let result: ActionResult;
+        try {
+          result = await performAction(request.action, ctx);
+        } catch (err) {
+          if (err instanceof UnsupportedActionError) {
+            await finish(deps, row, { status: 'failed', error: err.message });
+            throw ApplicationFailure.create({ type: FAILURE_TYPE.unsupportedAction, message: err.message, nonRetryable: true });
+          }
+          throw err;
         }
-        throw err;
-      }
 
-      if (!result.ok) {
-        const lastAttempt = attempt - request.attemptOffset >= request.maxAttempts;
-        const unrecorded = await finish(deps, row, { status: 'failed', error: result.detail, exitCode: result.exitCode, outputTail: result.outputTail });
-        if (!lastAttempt) {
-          // Retryable: Temporal schedules the next attempt with the step's backoff.
-          throw ApplicationFailure.create({ type: FAILURE_TYPE.actionFailed, message: result.detail });
+        if (result.interrupted) {
+          // Not a failure of the step: nobody knows how it ends. The workflow asks the lead.
+          await finish(deps, row, { status: 'failed', error: `outcome unknown: ${result.detail}`, outputTail: result.outputTail });
+          throw ApplicationFailure.create({ type: FAILURE_TYPE.workerStopped, message: result.detail, nonRetryable: true });
         }
-        return { ...outcome(attempt, startedAt, 'failed', result, [], 'action'), ...(unrecorded ? { unrecorded } : {}) };
-      }
 
-      const checks = request.checks.length > 0 ? await runChecks(request.checks, ctx) : [];
-      const failed = checks.filter((c) => !c.passed);
-      if (checks.length > 0) await deps.recorder.recordCheckResults(request.runId, request.stepId, attempt, checks);
-      const error = failed.length > 0 ? `check ${failed.map((c) => `"${c.name}" failed: ${c.detail}`).join('; check ')}` : undefined;
-      const status = error ? 'failed' : request.treatment === 'simulate' ? 'simulated' : 'succeeded';
-      const unrecorded = await finish(deps, row, { status, error, exitCode: result.exitCode, outputTail: result.outputTail });
-      return {
-        ...outcome(attempt, startedAt, error ? 'failed' : 'succeeded', { ...result, detail: error ?? result.detail }, checks, error ? 'check' : undefined),
-        ...(unrecorded ? { unrecorded } : {}),
-      };
+        if (!result.ok) {
+          const lastAttempt = attempt - request.attemptOffset >= request.maxAttempts;
+          const unrecorded = await finish(deps, row, { status: 'failed', error: result.detail, exitCode: result.exitCode, outputTail: result.outputTail });
+          if (!lastAttempt) {
+            // Retryable: Temporal schedules the next attempt with the step's backoff.
+            throw ApplicationFailure.create({ type: FAILURE_TYPE.actionFailed, message: result.detail });
+          }
+          return { ...outcome(attempt, startedAt, 'failed', result, [], 'action'), ...(unrecorded ? { unrecorded } : {}) };
+        }
+
+        const checks = request.checks.length > 0 ? await runChecks(request.checks, ctx) : [];
+        const failed = checks.filter((c) => !c.passed);
+        const checksRecorded =
+          checks.length === 0 ||
+          (await withRetries(() => deps.recorder.recordCheckResults(request.runId, request.stepId, attempt, checks), 'record the checks').then(
+            () => true,
+            () => false,
+          ));
+        const error = failed.length > 0 ? `check ${failed.map((c) => `"${c.name}" failed: ${c.detail}`).join('; check ')}` : undefined;
+        const status = error ? 'failed' : request.treatment === 'simulate' ? 'simulated' : 'succeeded';
+        const unrecorded = await finish(deps, row, { status, error, exitCode: result.exitCode, outputTail: result.outputTail });
+        return {
+          ...outcome(attempt, startedAt, error ? 'failed' : 'succeeded', { ...result, detail: error ?? result.detail }, checks, error ? 'check' : undefined),
+          ...(unrecorded ? { unrecorded } : {}),
+          ...(checksRecorded ? {} : { unrecordedChecks: true }),
+        };
+      } finally {
+        if (beat) clearInterval(beat);
+      }
     },
   };
+}
+
+/**
+ * Runs a store write a few times before giving up: a busy SQLite file or a blip in the
+ * database should not decide the fate of a step on the night.
+ */
+async function withRetries(write: () => Promise<void>, what: string): Promise<void> {
+  let last: unknown;
+  for (let i = 0; i < 4; i += 1) {
+    try {
+      await write();
+      return;
+    } catch (err) {
+      last = err;
+      // A run the store does not know will not appear by waiting.
+      if ((err as Error).name === 'RunNotFoundError') break;
+      await sleep(250 * 2 ** i);
+    }
+  }
+  throw new Error(`could not ${what} in the record store: ${(last as Error).message}`);
 }
 
 /** Builds the `checkStep` activity: the checks alone, after a manual step or a wait. */
@@ -108,7 +154,7 @@ export function createCheckActivities(deps: StepDeps) {
         ...(context ? { signal: context.cancellationSignal, heartbeat: () => context.heartbeat() } : {}),
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
       });
-      await deps.recorder.recordCheckResults(request.runId, request.stepId, request.attemptOffset, checks);
+      await withRetries(() => deps.recorder.recordCheckResults(request.runId, request.stepId, request.attemptOffset, checks), 'record the checks');
       return checks;
     },
   };

@@ -46,6 +46,8 @@ export interface StepOutcome {
   checks: CheckOutcome[];
   /** The attempt's record when the store could not take it; the workflow records it instead. */
   unrecorded?: StepRecord;
+  /** The check results could not be written; the workflow records them instead. */
+  unrecordedChecks?: boolean;
 }
 
 /** One row of step history, written by the workflow for steps that are not activities. */

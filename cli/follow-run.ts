@@ -181,7 +181,7 @@ export function describeStep(step: StepState, state: RunState): string | undefin
         return `${clock(step.startedAt)}  ⏸ ${name} manual step for ${step.owner}: ${CLI} done ${state.runId} ${step.id} --as <person>`;
       }
       if (step.waitingFor === 'resolution' && step.resolution) {
-        return `${clock(step.resolution.since)}  ✖ ${name} ${step.resolution.kind === 'unknown' ? 'OUTCOME UNKNOWN' : 'FAILED'}: ${step.resolution.error}${outputLines(step.outputTail)}\n` +
+        return `${clock(step.resolution.since)}  ✖ ${name} ${{ unknown: 'OUTCOME UNKNOWN', not_started: 'COULD NOT START', failed: 'FAILED' }[step.resolution.kind]}: ${step.resolution.error}${outputLines(step.outputTail)}\n` +
           `          waiting for the lead: ${CLI} resolve ${state.runId} ${step.id} --retry|--done --as <lead> --reason "..."  or  ${CLI} backout ${state.runId} --as <lead> --reason "..."`;
       }
       return undefined;

@@ -194,7 +194,7 @@ function noteFor(step: StepState, actualMs: number | undefined): string {
   } else if (step.gate && step.gate.votes.length > 0) {
     notes.push(step.gate.votes.map((v) => `${v.by} ${v.decision}d`).join(', '));
   } else if (step.resolution) {
-    notes.push(`${step.resolution.kind === 'unknown' ? 'outcome unknown' : 'failed'}: ${step.resolution.error}`);
+    notes.push(`${{ unknown: 'outcome unknown', not_started: 'could not start', failed: 'failed' }[step.resolution.kind]}: ${step.resolution.error}`);
   } else if (step.waitingFor === 'manual') {
     notes.push('manual: waiting for the owner');
   } else if (step.error) {

@@ -101,6 +101,7 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
   stops.unshift(() => connection.close());
 
   let worker: Worker | undefined;
+  let stopping = false;
   let workerRun: Promise<void> | undefined;
   let native: NativeConnection | undefined;
   const finalAddress: string = connectionOptions.address;
@@ -114,7 +115,13 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
     async startWorker(recorder) {
       installQuietRuntime();
       native = await NativeConnection.connect(connectionOptions);
-      worker = await createWorker({ connection: native, namespace: settings.namespace, taskQueue: settings.taskQueue, recorder });
+      worker = await createWorker({
+        connection: native,
+        namespace: settings.namespace,
+        taskQueue: settings.taskQueue,
+        recorder,
+        workerStopping: () => stopping,
+      });
       workerRun = worker.run();
       // A worker that dies (lost connection, bad bundle) must not fail silently.
       workerRun.catch((err: unknown) => {
@@ -122,6 +129,7 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
       });
     },
     async close() {
+      stopping = true;
       if (worker && worker.getState() === 'RUNNING') worker.shutdown();
       await workerRun?.catch(() => undefined);
       await native?.close();

@@ -77,8 +77,11 @@ export interface PendingResolution {
   /** `forward` for the step itself, `backout` for its undo. */
   scope: 'forward' | 'backout';
   error: string;
-  /** `unknown` when the worker vanished mid-action: nobody knows if it applied. */
-  kind: 'failed' | 'unknown';
+  /**
+   * `unknown` when the worker vanished mid-action: nobody knows if it applied; `not_started`
+   * when it could not start (nothing ran, a retry is safe).
+   */
+  kind: 'failed' | 'unknown' | 'not_started';
   since: string;
 }
 

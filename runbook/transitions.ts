@@ -112,7 +112,7 @@ export function deriveRunStatus(state: RunState): RunStatus {
   }
   const steps = Object.values(state.steps);
   if (state.backout.status === 'running' || state.backout.status === 'waiting') {
-    return steps.some((s) => s.backout?.status === 'waiting') ? 'waiting' : 'backing_out';
+    return steps.some((s) => s.backout?.status === 'waiting' || s.resolution) ? 'waiting' : 'backing_out';
   }
   return steps.some((s) => s.status === 'waiting') ? 'waiting' : 'running';
 }
@@ -144,6 +144,7 @@ export function refuseVote(
     return `gate \`${request.gateId}\` is not open yet; it opens when ${waitingOn.join(', ') || 'its dependencies'} finish`;
   }
   if (gate.status !== 'open') return `gate \`${request.gateId}\` is closed (${gate.status})`;
+  if (state.backout.status !== 'not_requested') return `the run is backing out; gate \`${request.gateId}\` no longer decides anything`;
   if (decision === 'reject' && !request.reason?.trim()) return 'a rejection needs a reason (--reason)';
   const held = rolesOf(runbook, request.by).filter((role) => gate.approvers.includes(role));
   if (held.length === 0) {
@@ -197,6 +198,9 @@ export function refuseManualDone(runbook: Runbook, state: RunState, request: Man
   if (!waitingForward && !waitingBackout) {
     return `step \`${request.stepId}\` is not waiting to be marked done (it is ${step.status})`;
   }
+  if (waitingForward && state.backout.status !== 'not_requested') {
+    return `the run is backing out; step \`${request.stepId}\` is no longer wanted (it is cancelled)`;
+  }
   if (!peopleIn(runbook, step.owner).includes(request.by)) {
     return `${request.by} does not hold the role ${step.owner} that owns step \`${request.stepId}\``;
   }
@@ -235,6 +239,9 @@ export function refuseResolve(runbook: Runbook, state: RunState, request: Resolv
   const step = state.steps[request.stepId];
   if (!step) return `there is no step \`${request.stepId}\` in this run`;
   if (!step.resolution) return `step \`${request.stepId}\` has no failure waiting to be resolved`;
+  if (step.resolution.scope === 'forward' && state.backout.status !== 'not_requested') {
+    return `the run is backing out; step \`${request.stepId}\` will be undone, not retried`;
+  }
   if (!peopleIn(runbook, runbook.lead).includes(request.by)) {
     return `${request.by} does not hold the lead role ${runbook.lead}; only the lead may resolve a failure`;
   }

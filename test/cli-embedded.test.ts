@@ -111,4 +111,46 @@ phases:
     worker.kill('SIGINT');
     expect(await worker.exited).toBe(0);
   });
+
+  it('Ctrl-C during a running command leaves it running, and its outcome for the lead to decide', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cutover-int2-'));
+    writeFileSync(
+      path.join(dir, 'runbook.yaml'),
+      `name: long
+version: 1
+lead: lead
+roles: { lead: [alice] }
+phases:
+  - id: p
+    kind: migration
+    steps:
+      - { id: load, title: Load, owner: lead, expected: 8s, action: { kind: shell, command: "echo started >> steps.log; sleep 8; echo loaded >> steps.log" } }
+`,
+    );
+    const env = cliEnv();
+    const rehearsal = startCli(['rehearse', 'runbook.yaml'], env, dir);
+    children.push(rehearsal);
+    await eventually(() => rehearsal.output(), (o) => o.includes('p/load') && o.includes('started'), 60_000, 'the load step');
+    rehearsal.kill('SIGINT');
+    expect(await rehearsal.exited).toBe(130);
+
+    const worker = startCli(['worker'], env, dir);
+    children.push(worker);
+    await eventually(() => worker.output(), (o) => o.includes('worker on task queue'), 60_000, 'the worker');
+    const state = await eventually(
+      () => JSON.parse(runCli(['status', 'long-1', '--json'], env, dir).stdout || '{}') as { state?: { steps: Record<string, { resolution?: { kind: string; error: string } }> } },
+      (s) => s.state?.steps.load?.resolution !== undefined,
+      30_000,
+      'the unknown outcome',
+    );
+    // Not a failure, not backed out: the lead is asked, and the command went on by itself.
+    expect(state.state!.steps.load!.resolution).toMatchObject({ kind: 'unknown' });
+    expect(state.state!.steps.load!.resolution!.error).toContain('it was left running');
+    await eventually(() => readFileSync(path.join(dir, 'steps.log'), 'utf8'), (t) => t.includes('loaded'), 15_000, 'the command to finish');
+    const resolved = runCli(['resolve', 'long-1', 'load', '--done', '--as', 'alice', '--reason', 'it loaded'], env, dir);
+    expect(resolved.code, resolved.stderr).toBe(0);
+    await eventually(() => runCli(['list', '--json'], env, dir).stdout, (out) => out.includes('"completed"'), 30_000, 'the run to complete');
+    worker.kill('SIGINT');
+    expect(await worker.exited).toBe(0);
+  });
 });

@@ -398,6 +398,50 @@ phases:
   });
 });
 
+describe('runs stopped from outside or while failing', () => {
+  it('a run cancelled in Temporal ends failed and says so, with its gate and running step stopped', async () => {
+    const handle = await h.start(`
+name: cancelled
+version: 1
+${ROLES}
+phases:
+  - id: decide
+    kind: go_no_go
+    steps:
+      - { id: slow, title: Slow, owner: dba, expected: 30s, action: { kind: shell, command: "sleep 30" } }
+      - { id: go, title: Go, owner: lead, gate: { approvers: [lead] } }
+`);
+    await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open' && s.steps.slow!.status === 'running');
+    await handle.cancel();
+    const result = await resultOf(handle);
+    expect(result.status).toBe('failed');
+    expect(result.outcome).toBe('the run was cancelled through Temporal');
+    expect(h.recorder.finished.get(handle.workflowId)?.status).toBe('failed');
+  });
+
+  it('a step that fails while the run is already backing out is undone, not left waiting for a resolve', async () => {
+    const handle = await h.start(`
+name: fail-during-backout
+version: 1
+${ROLES}
+backout: { policy: manual }
+phases:
+  - id: p
+    kind: migration
+    steps:
+      - { id: a, title: A, owner: dba, expected: 1s, action: { kind: shell, command: "true" }, backout: { kind: shell, command: "echo undo-a >> fdb.log" } }
+      - { id: m, title: M, owner: dba, expected: 1s, depends_on: [a], action: { kind: shell, command: "sleep 1; exit 3" }, backout: { kind: shell, command: "echo undo-m >> fdb.log" } }
+`);
+    await waitForState(handle, (s) => s.steps.m!.status === 'running');
+    await handle.executeUpdate(requestBackoutUpdate, { args: [{ by: 'alice', reason: 'abort' }] });
+    const result = await resultOf(handle);
+    expect(result.status).toBe('backed_out');
+    expect(result.state.steps.m!.status).toBe('failed');
+    expect(result.state.steps.m!.resolution).toBeUndefined();
+    expect(logLines('fdb.log')).toEqual(['undo-m', 'undo-a']);
+  });
+});
+
 describe('live state', () => {
   it('the query reports every step with planned times, attempts and timestamps', async () => {
     const handle = await h.start(`

@@ -65,7 +65,14 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    activities: createActivities({ recorder: options.recorder, ...(options.fetch ? { fetch: options.fetch } : {}) }),
+    activities: createActivities({
+      recorder: options.recorder,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.workerStopping ? { workerStopping: options.workerStopping } : {}),
+    }),
+    // Quick steps get to finish when the worker stops; long ones are left running and their
+    // outcome reported as unknown (see actions.ts), never killed half-way.
+    shutdownGraceTime: '5s',
     ...(options.identity ? { identity: options.identity } : {}),
     ...(options.workflows ?? workflowSource()),
   });

@@ -11,6 +11,10 @@ export const FAILURE_TYPE = {
   checkFailed: 'CutoverCheckFailed',
   /** An action kind this version cannot run. */
   unsupportedAction: 'CutoverUnsupportedAction',
+  /** The action did not start (its start could not be recorded): safe to retry. */
+  notStarted: 'CutoverNotStarted',
+  /** The worker stopped (Ctrl-C, maintenance) while the action ran; it was left running. */
+  workerStopped: 'CutoverWorkerStopped',
   /** The worker's record store does not know the run: CLI and workers use different stores. */
   runNotRecorded: 'CutoverRunNotRecorded',
 } as const;

@@ -257,7 +257,9 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
   }
 
   /** Waits for the lead to resolve a failure; returns their decision, or undefined on back-out. */
-  async function waitForResolution(step: StepState, scope: 'forward' | 'backout', error: string, kind: 'failed' | 'unknown') {
+  async function waitForResolution(step: StepState, scope: 'forward' | 'backout', error: string, kind: 'failed' | 'unknown' | 'not_started') {
+    // Once the run backs out, a failed forward step is simply one more step to undo.
+    if (scope === 'forward' && state.backout.status !== 'not_requested') return undefined;
     step.resolution = { scope, error, kind, since: now() };
     if (scope === 'forward') {
       step.status = 'waiting';
@@ -273,6 +275,7 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
       if (!ok) {
         // The run backs out instead; nothing is waiting for the lead on this step any more.
         step.resolution = undefined;
+        resolutions.delete(step.id);
         return undefined;
       }
     } else {
@@ -313,7 +316,7 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
 
   /** Runs an action as an activity; failures come back as a message, lost workers as `unknown`. */
   async function runActivity(request: StepRequest): Promise<
-    { ok: true; outcome: StepOutcome } | { ok: false; error: string; kind: 'failed' | 'unknown'; outcome?: StepOutcome }
+    { ok: true; outcome: StepOutcome } | { ok: false; error: string; kind: 'failed' | 'unknown' | 'not_started'; outcome?: StepOutcome }
   > {
     const d = def(request.stepId);
     const checkBudget = checksBudgetMs(request.checks);
@@ -331,10 +334,17 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     try {
       const outcome = await acts.runStep(request);
       if (outcome.unrecorded) await recorder.recordStep(outcome.unrecorded);
+      if (outcome.unrecordedChecks) await recorder.recordChecks(request.runId, request.stepId, outcome.attempt, outcome.checks);
       if (outcome.status === 'succeeded') return { ok: true, outcome };
       return { ok: false, error: outcome.error ?? 'failed', kind: 'failed', outcome };
     } catch (err) {
       if (isCancellation(err)) throw err;
+      if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FAILURE_TYPE.workerStopped) {
+        return { ok: false, kind: 'unknown', error: err.cause.message };
+      }
+      if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FAILURE_TYPE.notStarted) {
+        return { ok: false, kind: 'not_started', error: err.cause.message };
+      }
       if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure) {
         return {
           ok: false,
@@ -493,7 +503,16 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
         step.status = 'succeeded';
         step.endedAt = now();
         touch();
-        await record(step, 'forward', { status: 'resolved', error: `done by hand (${step.completedBy}) after: ${step.error}` });
+        // Its own row: the failed attempt keeps its times, the hand-made one is marked as such.
+        step.attempts += 1;
+        await record(step, 'forward', { status: 'resolved', startedAt: step.endedAt, error: `done by hand (${step.completedBy}) after: ${step.error}` });
+        return;
+      }
+      if (state.backout.status !== 'not_requested') {
+        // The lead said retry, but the run is backing out now: do not run it again.
+        step.status = 'failed';
+        step.endedAt = now();
+        touch();
         return;
       }
       step.status = 'running';
@@ -558,21 +577,31 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     const ready: string[] = state.order.filter((id) => remaining.get(id) === 0);
     let inFlight = 0;
     let settled = 0;
+    let stepError: unknown;
     const total = state.order.length;
 
     const launch = (id: string): void => {
       inFlight += 1;
-      void runForwardStep(stepOf(id)).then(() => {
-        inFlight -= 1;
-        settled += 1;
-        const step = stepOf(id);
-        if (!isDone(step)) return;
-        for (const next of dependents.get(id) ?? []) {
-          const left = remaining.get(next)! - 1;
-          remaining.set(next, left);
-          if (left === 0) ready.push(next);
-        }
-      });
+      runForwardStep(stepOf(id)).then(
+        () => {
+          inFlight -= 1;
+          settled += 1;
+          const step = stepOf(id);
+          if (!isDone(step)) return;
+          for (const next of dependents.get(id) ?? []) {
+            const left = remaining.get(next)! - 1;
+            remaining.set(next, left);
+            if (left === 0) ready.push(next);
+          }
+        },
+        (err: unknown) => {
+          // Cancelled with the whole run (Temporal cancel): the main flow reports that. Any
+          // other error is a bug; keep it to fail the workflow task visibly.
+          inFlight -= 1;
+          settled += 1;
+          if (!isCancellation(err)) stepError ??= err;
+        },
+      );
     };
 
     while (settled < total) {
@@ -586,6 +615,7 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     }
     // Let actions already running finish before anything is undone.
     await condition(() => inFlight === 0);
+    if (stepError !== undefined) throw stepError;
     const stoppedAt = now();
     for (const id of state.order) {
       const step = stepOf(id);
@@ -664,8 +694,11 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     state.outcome = 'the run was cancelled through Temporal';
   }
   state.endedAt = now();
-  await CancellationScope.nonCancellable(() => recorder.recordRunFinished(state));
-  await condition(allHandlersFinished);
+  // Even a cancelled run writes its end, and answers the Updates it already accepted.
+  await CancellationScope.nonCancellable(async () => {
+    await recorder.recordRunFinished(state);
+    await condition(allHandlersFinished);
+  });
   return { status: state.status as RunResult['status'], outcome: state.outcome ?? '', state };
 }
 
