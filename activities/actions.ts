@@ -83,6 +83,16 @@ function tail(text: string, max = OUTPUT_TAIL_BYTES): string {
   return newline >= 0 && newline < 200 ? cut.slice(newline + 1) : cut;
 }
 
+/**
+ * The worker's environment for commands, less cutover's own connection secrets: a runbook's
+ * shell step has no business with the Temporal API key or client certificate.
+ */
+function commandEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^TEMPORAL_(API_KEY|TLS_)/.test(name) && name !== 'CUTOVER_DATABASE_URL'),
+  );
+}
+
 /** Runs `command` with /bin/sh in its own process group, killed as a group on timeout. */
 export async function runShellCommand(
   action: { command: string; env?: Record<string, string>; cwd?: string; timeout?: string; expect?: { exit_code: number; output_contains?: string } },
@@ -97,12 +107,17 @@ export async function runShellCommand(
     let cancelled = false;
     const child = spawn('/bin/sh', ['-c', action.command], {
       cwd,
-      env: { ...process.env, ...ctx.env, ...action.env },
+      env: { ...commandEnvironment(), ...ctx.env, ...action.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
+    // Looked for while the output streams: a verbose command may print it long before the end.
+    const wanted = action.expect?.output_contains;
+    let seenWanted = false;
     const collect = (chunk: Buffer) => {
-      output = tail(output + chunk.toString('utf8'), OUTPUT_TAIL_BYTES * 2);
+      const joined = output + chunk.toString('utf8');
+      if (wanted !== undefined && !seenWanted) seenWanted = joined.includes(wanted);
+      output = tail(joined, OUTPUT_TAIL_BYTES * 2);
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
@@ -142,6 +157,14 @@ export async function runShellCommand(
       if (beat) clearInterval(beat);
       resolve({ ok: false, detail: `could not start the command in ${cwd}: ${err.message}` });
     });
+    // 'close' waits for every holder of the pipes; a command that starts a service with `&`
+    // leaves one. After the command itself exits, give the pipes a moment, then stop waiting.
+    child.on('exit', () => {
+      setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, 500).unref();
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (beat) clearInterval(beat);
@@ -166,8 +189,7 @@ export async function runShellCommand(
         });
         return;
       }
-      const wanted = action.expect?.output_contains;
-      if (wanted !== undefined && !output.includes(wanted)) {
+      if (wanted !== undefined && !seenWanted) {
         resolve({ ok: false, exitCode, outputTail, detail: `output does not contain "${wanted}"` });
         return;
       }

@@ -3,7 +3,7 @@
  * timeouts, the activities into kill timers. Pure: the workflow bundle imports it.
  */
 import { durationMs } from './duration.js';
-import type { Check } from './schema.js';
+import type { Action, Check } from './schema.js';
 
 /** Longest one attempt of an action may take when the runbook sets no `timeout`. */
 export const DEFAULT_STEP_TIMEOUT_MS = 60 * 60 * 1000;
@@ -17,4 +17,15 @@ export function checksBudgetMs(checks: readonly Check[]): number {
     const until = 'until' in check ? (check.until as { within: string } | undefined) : undefined;
     return sum + each + (until ? durationMs(until.within) + each : 0);
   }, 0);
+}
+
+/**
+ * How long one attempt of an action may take: the action's own `timeout` when it has one (it
+ * is the more specific), else the step's, else the default. The kill timer in the activity and
+ * the activity's timeout in Temporal both use this one figure, so neither cuts the other short.
+ */
+export function actionTimeoutMs(action: Action | undefined, stepTimeout: string | undefined): number {
+  const own = action && 'timeout' in action && typeof action.timeout === 'string' ? action.timeout : undefined;
+  if (own) return durationMs(own);
+  return stepTimeout ? durationMs(stepTimeout) : DEFAULT_STEP_TIMEOUT_MS;
 }

@@ -238,6 +238,16 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
         if (definedRoles.has(role)) need(role, `gate \`${step.id}\``);
         else errors.push({ path: [...path, 'gate', 'approvers', k], message: undefinedRole('approver role', role) });
       });
+      // With `rule: all` each approver role needs its own person: one person votes only once.
+      const roles = [...new Set(step.gate.approvers)].filter((role) => (runbook.roles[role] ?? []).length > 0);
+      if (step.gate.rule === 'all' && roles.length === step.gate.approvers.length && !distinctPeopleCover(roles, runbook.roles)) {
+        errors.push({
+          path: [...path, 'gate', 'approvers'],
+          message:
+            `gate \`${step.id}\` needs one approval from each of ${roles.join(', ')}, but their people overlap so that no ` +
+            'set of different people covers every role (a person votes once); add people to these roles, or use `rule: any`',
+        });
+      }
       const notForGates: [keyof Step, string][] = [
         ['checks', 'checks'],
         ['backout', 'a back-out'],
@@ -270,6 +280,11 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
     for (const { what, path: partPath } of runnables(at)) {
       if (what.kind === 'reconcile') {
         errors.push({ path: [...partPath, 'kind'], message: RECONCILE_UNAVAILABLE });
+      } else if (what.kind === 'http' && what.expect?.body_matches !== undefined && regExpError(what.expect.body_matches)) {
+        errors.push({
+          path: [...partPath, 'expect', 'body_matches'],
+          message: `\`body_matches\` is not a valid regular expression (${regExpError(what.expect.body_matches)}); fix the pattern or use \`body_contains\` for plain text`,
+        });
       } else if (what.kind === 'sql' && !connectionNames.includes(what.connection)) {
         errors.push({
           path: [...partPath, 'connection'],
@@ -343,4 +358,32 @@ export function liveRunProblems(runbook: Runbook): RunbookProblem[] {
     }
   }
   return problems;
+}
+
+/** Why `pattern` is not a JavaScript regular expression, or undefined when it is one. */
+function regExpError(pattern: string): string | undefined {
+  try {
+    new RegExp(pattern);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** Whether different people can hold one vote for each role (a small bipartite matching). */
+function distinctPeopleCover(roles: readonly string[], people: Readonly<Record<string, readonly string[]>>): boolean {
+  const holder = new Map<string, string>();
+  const assign = (role: string, seen: Set<string>): boolean => {
+    for (const person of people[role] ?? []) {
+      if (seen.has(person)) continue;
+      seen.add(person);
+      const other = holder.get(person);
+      if (other === undefined || assign(other, seen)) {
+        holder.set(person, role);
+        return true;
+      }
+    }
+    return false;
+  };
+  return roles.every((role) => assign(role, new Set()));
 }

@@ -69,6 +69,32 @@ describe('shell', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  it('does not wait for a background process the command started', async () => {
+    const started = Date.now();
+    const result = await performAction({ kind: 'shell', command: 'sleep 5 & echo service started', timeout: '4s' }, ctx);
+    expect(result).toMatchObject({ ok: true, exitCode: 0 });
+    expect(result.outputTail).toContain('service started');
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('finds output_contains early in a long output', async () => {
+    const result = await performAction(
+      { kind: 'shell', command: 'echo MIGRATION OK; for i in $(seq 1 3000); do echo "row $i copied"; done', expect: { exit_code: 0, output_contains: 'MIGRATION OK' } },
+      ctx,
+    );
+    expect(result.ok).toBe(true);
+  });
+
+  it('keeps cutover\'s Temporal secrets out of commands', async () => {
+    process.env.TEMPORAL_API_KEY = 'secret-key';
+    try {
+      const result = await performAction({ kind: 'shell', command: 'echo "key=[${TEMPORAL_API_KEY:-}]"' }, ctx);
+      expect(result.outputTail).toContain('key=[]');
+    } finally {
+      delete process.env.TEMPORAL_API_KEY;
+    }
+  });
+
   it('checks output_contains', async () => {
     const result = await performAction({ kind: 'shell', command: 'echo 199 rows', expect: { exit_code: 0, output_contains: '200 rows' } }, ctx);
     expect(result).toMatchObject({ ok: false, detail: 'output does not contain "200 rows"' });

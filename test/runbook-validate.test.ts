@@ -528,3 +528,32 @@ describe('closestMatch', () => {
     expect(closestMatch('finance', ['lead', 'dba'])).toBeUndefined();
   });
 });
+
+describe('gates people can actually pass, and patterns that compile', () => {
+  const base = (roles: string, extra = '') => `
+name: g
+version: 1
+lead: lead
+roles: ${roles}
+phases:
+  - id: p
+    kind: go_no_go
+    steps:
+      - { id: work, title: Work, owner: lead, expected: 1m, action: { kind: http, url: "http://x/y", expect: { body_matches: "${extra || 'ok'}" } } }
+      - { id: go, title: Go, owner: lead, gate: { approvers: [lead, business] } }
+`;
+  it('refuses rule all when one person would have to vote for two roles', async () => {
+    const { parseRunbook } = await import('../runbook/parse.js');
+    const result = parseRunbook(base('{ lead: [alice], business: [alice] }'), 'g.yaml');
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.problems[0]!.message).toMatch(/gate `go` needs one approval from each of lead, business, but their people overlap/);
+    expect(parseRunbook(base('{ lead: [alice], business: [alice, dana] }'), 'g.yaml').ok).toBe(true);
+  });
+
+  it('refuses a body_matches that is not a regular expression', async () => {
+    const { parseRunbook } = await import('../runbook/parse.js');
+    const result = parseRunbook(base('{ lead: [alice], business: [dana] }', 'ok('), 'g.yaml');
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.problems[0]).toMatchObject({ path: 'phases[0].steps[0].action.expect.body_matches' });
+  });
+});

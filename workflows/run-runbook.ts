@@ -22,7 +22,7 @@ import type { createActivities } from '../activities/index.js';
 import type { StepOutcome, StepRecord, StepRequest } from '../activities/types.js';
 import { durationMs, formatDuration } from '../runbook/duration.js';
 import { backoutDependents } from '../runbook/graph.js';
-import { checksBudgetMs, DEFAULT_STEP_TIMEOUT_MS } from '../runbook/timeouts.js';
+import { actionTimeoutMs, checksBudgetMs } from '../runbook/timeouts.js';
 import { FAILED_OUTPUT_TAIL_CHARS, type BackoutState, type RunInput, type RunResult, type RunState, type StepState } from '../runbook/run-state.js';
 import type { Action, Step } from '../runbook/schema.js';
 import {
@@ -308,7 +308,7 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
       idempotencyKey: purpose === 'forward' ? step.idempotencyKey : `${step.idempotencyKey}/backout`,
       attemptOffset,
       maxAttempts: purpose === 'forward' && !simulated ? (d.retry?.attempts ?? 1) : 1,
-      timeoutMs: d.timeout ? durationMs(d.timeout) : DEFAULT_STEP_TIMEOUT_MS,
+      timeoutMs: actionTimeoutMs(simulated ? undefined : action, d.timeout),
       plannedStartMs: step.plannedStartMs,
       plannedDurationMs: step.plannedDurationMs,
     };
