@@ -63,6 +63,11 @@ export class EnvironmentError extends CutoverError {
   override readonly exitCode: number = EXIT.environment;
 }
 
+/** Thrown when the user interrupts a command (Ctrl-C) before it could do its work. */
+export class InterruptedError extends CutoverError {
+  override readonly exitCode: number = EXIT.interrupted;
+}
+
 /** Thrown when a run's Update validator refuses a request; the message is the run's reason. */
 export class RequestRefusedError extends CutoverError {
   override readonly exitCode: number = EXIT.refused;

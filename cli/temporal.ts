@@ -2,11 +2,13 @@
  * The Temporal a command talks to: the cluster in TEMPORAL_ADDRESS, or the embedded default,
  * a local dev server (started on demand, or the one another cutover process already runs).
  */
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { RunRecorder } from '../activities/recording.js';
 import { createWorker, installQuietRuntime } from '../worker/create-worker.js';
-import { EnvironmentError } from './errors.js';
+import { EnvironmentError, InterruptedError } from './errors.js';
 import { projectRoot } from './project-root.js';
 import { loadTls, type Settings } from './settings.js';
 import { DevServerAlreadyRunningError, findRunningDevServer, findTemporalCli, readServerInfo, startDevServer } from './temporal-server.js';
@@ -45,12 +47,30 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
       address = running;
       uiUrl = readServerInfo(settings.home)?.uiUrl;
     } else if (options.startEmbedded) {
+      // Ctrl-C while the server starts must not leave it running with nobody to stop it.
+      let interrupted = false;
+      const onSignal = () => {
+        interrupted = true;
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       try {
-        const server = await startDevServer({ cliPath: findTemporalCli(projectRoot()), dataDir: settings.home, namespace: settings.namespace });
+        const server = await startDevServer({ cliPath: findTemporalCli(projectRoot()), dataDir: settings.home, namespace: settings.namespace }).finally(() => {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        });
+        if (interrupted) {
+          await server.stop();
+          throw new InterruptedError('interrupted while the embedded Temporal server started; it was stopped again');
+        }
         address = server.address;
         uiUrl = server.uiUrl;
-        stops.push(() => server.stop());
+        stops.push(async () => {
+          await waitForOtherUsers(settings.home);
+          await server.stop();
+        });
       } catch (err) {
+        if (err instanceof InterruptedError) throw err;
         if (err instanceof DevServerAlreadyRunningError) {
           // Another cutover process started it a moment ago: share it.
           address = err.address;
@@ -67,6 +87,12 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
           `${options.purpose ? `, so cannot ${options.purpose}` : ''}; or set TEMPORAL_ADDRESS to your cluster`,
       );
     }
+  }
+  // Long-lived commands on the embedded server say so, so that the one that started the server
+  // does not stop it under them when its own run ends.
+  if (embedded && options.startEmbedded) {
+    const leave = registerUser(settings.home);
+    stops.unshift(async () => leave());
   }
   const tls = embedded ? undefined : loadTls(settings.tls);
   const connectionOptions = {
@@ -136,4 +162,63 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
       for (const stop of stops) await stop();
     },
   };
+}
+
+const usersDir = (home: string): string => path.join(home, 'users');
+
+/** Marks this process as using the embedded server; returns how to unmark it. */
+function registerUser(home: string): () => void {
+  const file = path.join(usersDir(home), String(process.pid));
+  mkdirSync(usersDir(home), { recursive: true });
+  writeFileSync(file, new Date().toISOString());
+  return () => rmSync(file, { force: true });
+}
+
+/** Other live cutover processes using the embedded server in `home`. */
+function otherUsers(home: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(usersDir(home));
+  } catch {
+    return [];
+  }
+  return entries
+    .map(Number)
+    .filter((pid) => Number.isInteger(pid) && pid !== process.pid)
+    .filter((pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        rmSync(path.join(usersDir(home), String(pid)), { force: true }); // a process that died
+        return false;
+      }
+    });
+}
+
+/**
+ * Before the process that started the embedded server stops it, waits for the other cutover
+ * processes still using it (another rehearsal, a worker). A second Ctrl-C stops it at once.
+ */
+async function waitForOtherUsers(home: string): Promise<void> {
+  let others = otherUsers(home);
+  if (others.length === 0) return;
+  process.stderr.write(
+    `cutover: keeping the embedded Temporal server up for ${others.length} other cutover process(es) using it (pid ${others.join(', ')}); Ctrl-C stops it now\n`,
+  );
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    while (others.length > 0 && !interrupted) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      others = otherUsers(home);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
