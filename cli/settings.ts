@@ -30,7 +30,13 @@ export interface Settings {
 /** Reads the settings from `env` (the process environment by default). */
 export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
   const home = path.resolve(cwd, env.CUTOVER_HOME || '.cutover');
-  const databaseUrl = env.CUTOVER_DATABASE_URL || `file:${path.join(home, 'cutover.db')}`;
+  // A relative file path means relative to where the command runs, like CUTOVER_HOME.
+  const given = env.CUTOVER_DATABASE_URL?.trim();
+  const databaseUrl = given
+    ? given.startsWith('file:') && !path.isAbsolute(given.slice(5))
+      ? `file:${path.resolve(cwd, given.slice(5))}`
+      : given
+    : `file:${path.join(home, 'cutover.db')}`;
   const address = env.TEMPORAL_ADDRESS?.trim() || undefined;
   const tlsFiles: TemporalTls = {
     ...(env.TEMPORAL_TLS_CERT ? { clientCertPath: env.TEMPORAL_TLS_CERT } : {}),
