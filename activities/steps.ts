@@ -51,19 +51,7 @@ export function createStepActivities(deps: StepDeps) {
       }
 
       const ctx: ActionContext = {
-        baseDir: request.baseDir,
-        connections: request.connections,
-        timeoutMs: request.timeoutMs,
-        env: {
-          CUTOVER_RUN_ID: request.runId,
-          CUTOVER_STEP_ID: request.stepId,
-          CUTOVER_MODE: request.mode,
-          CUTOVER_PURPOSE: request.purpose,
-          CUTOVER_ATTEMPT: String(attempt),
-          CUTOVER_IDEMPOTENCY_KEY: request.idempotencyKey,
-        },
-        ...(context ? { signal: context.cancellationSignal, heartbeat: () => context.heartbeat() } : {}),
-        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+        ...actionContext(request, attempt, deps, context),
         ...(deps.workerStopping ? { workerStopping: deps.workerStopping } : {}),
       };
 
@@ -146,17 +134,29 @@ export function createCheckActivities(deps: StepDeps) {
   return {
     async checkStep(request: StepRequest): Promise<CheckOutcome[]> {
       const context = activityContext();
-      const checks = await runChecks(request.checks, {
-        baseDir: request.baseDir,
-        connections: request.connections,
-        timeoutMs: request.timeoutMs,
-        env: { CUTOVER_RUN_ID: request.runId, CUTOVER_STEP_ID: request.stepId, CUTOVER_MODE: request.mode, CUTOVER_IDEMPOTENCY_KEY: request.idempotencyKey },
-        ...(context ? { signal: context.cancellationSignal, heartbeat: () => context.heartbeat() } : {}),
-        ...(deps.fetch ? { fetch: deps.fetch } : {}),
-      });
+      const checks = await runChecks(request.checks, actionContext(request, request.attemptOffset, deps, context));
       await withRetries(() => deps.recorder.recordCheckResults(request.runId, request.stepId, request.attemptOffset, checks), 'record the checks');
       return checks;
     },
+  };
+}
+
+/** Where and for whom a step's action or checks run: the directory, connections and run variables. */
+function actionContext(request: StepRequest, attempt: number, deps: StepDeps, context: Context | undefined): ActionContext {
+  return {
+    baseDir: request.baseDir,
+    connections: request.connections,
+    timeoutMs: request.timeoutMs,
+    env: {
+      CUTOVER_RUN_ID: request.runId,
+      CUTOVER_STEP_ID: request.stepId,
+      CUTOVER_MODE: request.mode,
+      CUTOVER_PURPOSE: request.purpose,
+      CUTOVER_ATTEMPT: String(attempt),
+      CUTOVER_IDEMPOTENCY_KEY: request.idempotencyKey,
+    },
+    ...(context ? { signal: context.cancellationSignal, heartbeat: () => context.heartbeat() } : {}),
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
   };
 }
 

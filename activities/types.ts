@@ -2,7 +2,7 @@
  * What the workflow sends to activities and gets back: plain JSON, defined once here.
  * Workflow code imports these types only.
  */
-import type { BackoutStepState, CheckOutcome, RunMode, StepState, StepStatus } from '../runbook/run-state.js';
+import type { CheckOutcome, RunMode, StepAttemptRow, StepState } from '../runbook/run-state.js';
 import type { Action, Check, Connection } from '../runbook/schema.js';
 
 /** Run one step's action (or its back-out), then its checks; records each attempt itself. */
@@ -50,25 +50,5 @@ export interface StepOutcome {
   unrecordedChecks?: boolean;
 }
 
-/** One row of step history, written by the workflow for steps that are not activities. */
-export interface StepRecord {
-  runId: string;
-  stepId: string;
-  phaseId: string;
-  title: string;
-  owner: string;
-  kind: string;
-  purpose: 'forward' | 'backout';
-  attempt: number;
-  treatment: 'run' | 'simulate' | 'skip';
-  /** A forward step's status, or a back-out's; `resolved` when a person did it by hand. */
-  status: StepStatus | BackoutStepState['status'];
-  plannedStartMs: number;
-  plannedDurationMs: number;
-  startedAt?: string;
-  endedAt?: string;
-  error?: string;
-  exitCode?: number;
-  outputTail?: string;
-  idempotencyKey: string;
-}
+/** One row of step history (the shape is shared with the record store, see run-state.ts). */
+export type StepRecord = StepAttemptRow;

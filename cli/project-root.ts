@@ -1,30 +1,16 @@
 /**
- * The directory cutover is installed in (where `.tools/` and `dist/` live), found from this
- * module's own location so it works from sources and from `dist/`.
+ * The directory cutover is installed in (where `.tools/` and `dist/` live), found the same way
+ * the record store finds its migrations, so it works from sources and from `dist/`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { findProjectRoot } from '../prisma/store.js';
 
 let cached: string | undefined;
 
 /** The project root: the nearest parent with a package.json named `cutover`. */
 export function projectRoot(): string {
-  if (cached) return cached;
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest)) {
-      try {
-        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'cutover') return (cached = dir);
-      } catch {
-        // Not ours; keep walking.
-      }
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('cannot find the cutover installation directory');
-    dir = parent;
-  }
+  return (cached ??= findProjectRoot());
 }
 
 /** cutover's own version, from package.json. */

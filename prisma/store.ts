@@ -17,13 +17,12 @@ import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { Prisma, PrismaClient } from '@prisma/client';
 import type {
   BackoutState,
-  BackoutStepState,
   CheckOutcome,
   Decision,
   RunMode,
   RunState,
   RunStatus,
-  StepStatus,
+  StepAttemptRow,
 } from '../runbook/run-state.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -141,7 +140,7 @@ export class RunNotFoundError extends Error {
 export type StoredRunStatus = 'pending' | RunStatus;
 
 /** A step attempt's status: a forward step's (`StepStatus`) or a back-out's (`BackoutStepState`). */
-export type StepAttemptStatus = StepStatus | BackoutStepState['status'];
+export type StepAttemptStatus = StepAttemptRow['status'];
 
 /** What `reserveRun` needs to know before the workflow starts. */
 export interface ReserveRunInput {
@@ -158,32 +157,17 @@ export interface ReserveRunInput {
   windowMs?: number;
 }
 
+/** Fields of a step attempt that an update may leave out (kept) or set to `null` (cleared). */
+type ClearableAttemptField = 'plannedStartMs' | 'plannedDurationMs' | 'startedAt' | 'endedAt' | 'exitCode' | 'outputTail' | 'error';
+
 /**
- * One attempt of one step, or of its back-out, as recorded by an activity. In an update, a field left
- * `undefined` keeps the stored value (so "ended" need not repeat "started"); `null` clears it.
+ * One attempt of one step, or of its back-out, as recorded by an activity (`StepAttemptRow`).
+ * In an update, a field left `undefined` keeps the stored value (so "ended" need not repeat
+ * "started"); `null` clears it.
  */
-export interface StepAttemptInput {
-  runId: string;
-  stepId: string;
-  phaseId: string;
-  title: string;
-  owner: string;
-  kind: string;
-  purpose: 'forward' | 'backout';
-  /** 1 for the first attempt. */
-  attempt: number;
-  treatment: 'run' | 'simulate' | 'skip';
-  status: StepAttemptStatus;
-  plannedStartMs?: number | null;
-  plannedDurationMs?: number | null;
-  startedAt?: string | null;
-  endedAt?: string | null;
-  exitCode?: number | null;
-  /** The last lines of the action's output. */
-  outputTail?: string | null;
-  error?: string | null;
-  idempotencyKey: string;
-}
+export type StepAttemptInput = Omit<StepAttemptRow, ClearableAttemptField> & {
+  [K in ClearableAttemptField]?: StepAttemptRow[K] | null;
+};
 
 /** A run as listed: everything but the runbook text, the snapshot and the per-step rows. */
 export interface RunSummary {

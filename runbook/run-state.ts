@@ -95,6 +95,35 @@ export interface BackoutStepState {
   outputTail?: string;
 }
 
+/**
+ * One attempt of one step, or of its back-out, as it goes into the record store: written by the
+ * step's activity before and after the action, and by the workflow for steps that are not
+ * activities (gates, manual steps, waits, skips, resolutions by hand).
+ */
+export interface StepAttemptRow {
+  runId: string;
+  stepId: string;
+  phaseId: string;
+  title: string;
+  owner: string;
+  kind: string;
+  purpose: 'forward' | 'backout';
+  /** 1 for the first attempt. */
+  attempt: number;
+  treatment: 'run' | 'simulate' | 'skip';
+  /** A forward step's status, or a back-out's; `resolved` when a person did it by hand. */
+  status: StepStatus | BackoutStepState['status'];
+  plannedStartMs: number;
+  plannedDurationMs: number;
+  startedAt?: string;
+  endedAt?: string;
+  error?: string;
+  exitCode?: number;
+  /** The last lines of the action's output. */
+  outputTail?: string;
+  idempotencyKey: string;
+}
+
 /** How much of a failed action's output the live state keeps: the last lines say why. */
 export const FAILED_OUTPUT_TAIL_CHARS = 1200;
 
