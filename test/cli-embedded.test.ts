@@ -8,18 +8,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { cliEnv, eventually, PROJECT, runCli, startCli } from './support/cli.js';
+import { cliEnv, eventually, killStartedCli, PROJECT, runCli, startCli } from './support/cli.js';
 
-const children: Array<{ kill: (s?: NodeJS.Signals) => boolean; exitCode: number | null }> = [];
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-});
+afterEach(killStartedCli);
 
 describe('the sample rehearsal on the embedded default', () => {
   it('completes unattended, then can be reviewed with Temporal gone', async () => {
     const env = cliEnv({ SAMPLE_CRM_PORT: String(40_000 + Math.floor(Math.random() * 20_000)) });
     const rehearsal = startCli(['rehearse', 'examples/sample/runbook.yaml', '--auto-approve', '--as', 'alice'], env);
-    children.push(rehearsal);
     const code = await rehearsal.exited;
     const output = rehearsal.output();
     expect(output).toMatch(/rehearsal sample-crm-1 of sample-crm v1\.0/);
@@ -89,7 +85,6 @@ phases:
     );
     const env = cliEnv();
     const rehearsal = startCli(['rehearse', 'runbook.yaml'], env, dir);
-    children.push(rehearsal);
     await eventually(() => rehearsal.output(), (o) => o.includes('manual step for dba'), 60_000, 'the manual step');
     rehearsal.kill('SIGINT');
     expect(await rehearsal.exited).toBe(130);
@@ -102,7 +97,6 @@ phases:
     expect(early.stderr).toContain('the embedded Temporal server is not running');
 
     const worker = startCli(['worker'], env, dir);
-    children.push(worker);
     await eventually(() => worker.output(), (o) => o.includes('worker on task queue'), 60_000, 'the worker');
     const done = runCli(['done', 'paused-1', 'sign-off', '--as', 'bob'], env, dir);
     expect(done.code, done.stderr).toBe(0);
@@ -129,13 +123,11 @@ phases:
     );
     const env = cliEnv();
     const rehearsal = startCli(['rehearse', 'runbook.yaml'], env, dir);
-    children.push(rehearsal);
     await eventually(() => rehearsal.output(), (o) => o.includes('p/load') && o.includes('started'), 60_000, 'the load step');
     rehearsal.kill('SIGINT');
     expect(await rehearsal.exited).toBe(130);
 
     const worker = startCli(['worker'], env, dir);
-    children.push(worker);
     await eventually(() => worker.output(), (o) => o.includes('worker on task queue'), 60_000, 'the worker');
     const state = await eventually(
       () => JSON.parse(runCli(['status', 'long-1', '--json'], env, dir).stdout || '{}') as { state?: { steps: Record<string, { resolution?: { kind: string; error: string } }> } },

@@ -8,13 +8,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cliEnv, eventually, runCli, startCli } from './support/cli.js';
+import { cliEnv, eventually, killStartedCli, runCli, startCli } from './support/cli.js';
 import { temporalAddress } from './support/temporal.js';
 
-const children: Array<{ kill: (s?: NodeJS.Signals) => boolean; exitCode: number | null }> = [];
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-});
+afterEach(killStartedCli);
 
 describe('a worker killed mid-run', () => {
   it('a new worker finishes the run and no completed step runs again', async () => {
@@ -38,18 +35,15 @@ phases:
     );
     const env = cliEnv({ TEMPORAL_ADDRESS: temporalAddress(), CUTOVER_TASK_QUEUE: `crash-${name}` });
     const worker1 = startCli(['worker'], env, dir);
-    children.push(worker1);
     await eventually(() => worker1.output(), (o) => o.includes('worker on task queue'), 60_000, 'the first worker');
     // With a cluster, `rehearse` starts and follows; the workers host the run.
     const follower = startCli(['rehearse', 'runbook.yaml', '--as', 'alice'], env, dir);
-    children.push(follower);
     const runId = `${name}-1`;
     await eventually(() => follower.output(), (o) => o.includes('manual step for dba'), 60_000, 'the manual step');
 
     worker1.kill('SIGKILL');
     await worker1.exited;
     const worker2 = startCli(['worker'], env, dir);
-    children.push(worker2);
     await eventually(() => worker2.output(), (o) => o.includes('worker on task queue'), 60_000, 'the second worker');
 
     const done = runCli(['done', runId, 'check-in', '--as', 'bob'], env, dir);
@@ -99,16 +93,13 @@ phases:
     );
     const env = cliEnv({ TEMPORAL_ADDRESS: temporalAddress(), CUTOVER_TASK_QUEUE: `lost-${name}` });
     const worker1 = startCli(['worker'], env, dir);
-    children.push(worker1);
     await eventually(() => worker1.output(), (o) => o.includes('worker on task queue'), 60_000, 'the first worker');
     const follower = startCli(['rehearse', 'runbook.yaml', '--as', 'alice'], env, dir);
-    children.push(follower);
     const log = () => (existsSync(path.join(dir, 'steps.log')) ? readFileSync(path.join(dir, 'steps.log'), 'utf8') : '');
     await eventually(log, (text) => text.includes('started'), 60_000, 'the load step to start');
     worker1.kill('SIGKILL');
     await worker1.exited;
-    const worker2 = startCli(['worker'], env, dir);
-    children.push(worker2);
+    startCli(['worker'], env, dir); // the second worker, killed after the test
 
     // Nobody knows whether `load` applied: it is not retried blindly, the lead is asked.
     const runId = `${name}-1`;

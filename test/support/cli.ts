@@ -37,9 +37,17 @@ export function runCli(args: string[], env: Record<string, string>, cwd = PROJEC
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** Starts `cutover ...args` in the background, collecting its output. */
+const started: ChildProcess[] = [];
+
+/** Kills whatever `startCli` started and is still running (call it in `afterEach`). */
+export function killStartedCli(): void {
+  for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+/** Starts `cutover ...args` in the background, collecting its output; `killStartedCli` cleans up. */
 export function startCli(args: string[], env: Record<string, string>, cwd = PROJECT): ChildProcess & { output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [BIN, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
