@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { CheckOutcome, Decision, RunState } from '../runbook/run-state.js';
-import { FAILURE_TYPE } from '../workflows/failures.js';
+import { FAILURE_TYPE } from '../runbook/failures.js';
 import type { StepRecord } from './types.js';
 
 /** What activities need from the record store (the Prisma `RunStore` satisfies it). */

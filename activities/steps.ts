@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { FAILURE_TYPE } from '../workflows/failures.js';
+import { FAILURE_TYPE } from '../runbook/failures.js';
 import { performAction, UnsupportedActionError, type ActionContext, type ActionResult } from './actions.js';
 import { runChecks } from './checks.js';
 import type { RunRecorder } from './recording.js';

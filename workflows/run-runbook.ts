@@ -40,7 +40,7 @@ import {
   voteRole,
   type VoteRequest,
 } from '../runbook/transitions.js';
-import { FAILURE_TYPE } from './failures.js';
+import { FAILURE_TYPE } from '../runbook/failures.js';
 import {
   approveGateUpdate,
   completeManualStepUpdate,
