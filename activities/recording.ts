@@ -1,11 +1,18 @@
 /**
  * Recording activities: the workflow's way of writing the durable record of a run (the
- * store), so a finished run can be reviewed with Temporal gone. All writes are idempotent
- * upserts keyed by run, step, attempt or decision index, because activities retry.
+ * store), so a finished run can be reviewed with Temporal gone, and of reading back what no
+ * payload may carry (the runbook, the times of steps finished by an earlier execution). All
+ * writes are idempotent upserts keyed by run, step, attempt or decision index, because
+ * activities retry.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import type { CheckOutcome, Decision, RunState } from '../runbook/run-state.js';
+import { applyCheckpoint } from '../runbook/checkpoint.js';
 import { FAILURE_TYPE } from '../runbook/failures.js';
+import { formatProblem, parseRunbook } from '../runbook/parse.js';
+import { paginateRunbook, type RunbookPage } from '../runbook/run-pages.js';
+import type { CheckOutcome, Decision, RunCheckpoint, RunState } from '../runbook/run-state.js';
+import type { Runbook } from '../runbook/schema.js';
+import { initialRunState } from '../runbook/transitions.js';
 import type { StepRecord } from './types.js';
 
 /** What activities need from the record store (the Prisma `RunStore` satisfies it). */
@@ -16,29 +23,85 @@ export interface RunRecorder {
   recordDecision(runId: string, seq: number, decision: Decision): Promise<void>;
   recordRunState(runId: string, state: RunState): Promise<void>;
   finishRun(runId: string, fields: { status: string; outcome: string; endedAt: string; state: RunState }): Promise<void>;
+  /** The runbook YAML the run was reserved with. */
+  runbookSource(runId: string): Promise<string>;
+  /** First start and last end of each step's forward attempts. */
+  stepTimes(runId: string, stepIds: readonly string[]): Promise<Record<string, [string | null, string | null]>>;
 }
+
+/** How many parsed runbooks a worker keeps (a worker hosts a few runs at a time). */
+const CACHED_RUNBOOKS = 16;
 
 /** The recording activities, bound to a recorder. */
 export function createRecordingActivities(recorder: RunRecorder) {
+  const cache = new Map<string, { runbook: Runbook; pages: RunbookPage[] }>();
+
+  /** The run's runbook, parsed from the source it was reserved with (the CLI validated it). */
+  async function runbookOf(runId: string): Promise<{ runbook: Runbook; pages: RunbookPage[] }> {
+    const cached = cache.get(runId);
+    if (cached) return cached;
+    let source: string;
+    try {
+      source = await recorder.runbookSource(runId);
+    } catch (err) {
+      throw notRecorded(err, runId);
+    }
+    const parsed = parseRunbook(source, `${runId} (runbook as recorded)`);
+    if (!parsed.ok) {
+      throw ApplicationFailure.create({
+        type: FAILURE_TYPE.invalidInput,
+        nonRetryable: true,
+        message: `the runbook recorded for ${runId} is not valid: ${parsed.problems.slice(0, 3).map(formatProblem).join('; ')}`,
+      });
+    }
+    const entry = { runbook: parsed.runbook, pages: paginateRunbook(parsed.runbook) };
+    cache.set(runId, entry);
+    if (cache.size > CACHED_RUNBOOKS) cache.delete(cache.keys().next().value!);
+    return entry;
+  }
+
+  /**
+   * The full state from a compact snapshot: the runbook gives every step's fixed fields, the
+   * snapshot their progress, the store the times of plain finished steps. The first workflow
+   * version sent full states, which pass through.
+   */
+  async function expand(snapshot: RunCheckpoint | RunState): Promise<RunState> {
+    if (!('codes' in snapshot)) return snapshot;
+    const { run } = snapshot;
+    const { runbook } = await runbookOf(run.runId);
+    const state = initialRunState({ runId: run.runId, runbook, versionHash: run.versionHash, mode: run.mode, startedBy: run.startedBy }, run.startedAt);
+    const needTimes = applyCheckpoint(state, snapshot);
+    const times = await recorder.stepTimes(run.runId, needTimes);
+    for (const [id, [startedAt, endedAt]] of Object.entries(times)) {
+      const step = state.steps[id]!;
+      if (startedAt) step.startedAt = startedAt;
+      if (endedAt) step.endedAt = endedAt;
+    }
+    return state;
+  }
+
   return {
+    /** Page `page` of the run's runbook (see runbook/run-pages.ts). */
+    async loadRunbookPage(runId: string, page: number): Promise<RunbookPage> {
+      const { pages } = await runbookOf(runId);
+      const found = pages[page];
+      if (!found) throw ApplicationFailure.create({ type: FAILURE_TYPE.invalidInput, nonRetryable: true, message: `runbook page ${page} of ${runId} does not exist` });
+      return found;
+    },
+    /** Times of finished steps, for an execution that continues a run. */
+    async loadStepTimes(runId: string, stepIds: string[]): Promise<Record<string, [string | null, string | null]>> {
+      return recorder.stepTimes(runId, stepIds);
+    },
     /** Marks the run started, with its first state snapshot. */
-    async recordRunStarted(state: RunState): Promise<void> {
+    async recordRunStarted(snapshot: RunCheckpoint | RunState): Promise<void> {
+      const runId = 'codes' in snapshot ? snapshot.run.runId : snapshot.runId;
+      const startedAt = 'codes' in snapshot ? snapshot.run.startedAt : snapshot.startedAt;
       try {
-        await recorder.markRunStarted(state.runId, { startedAt: state.startedAt });
+        await recorder.markRunStarted(runId, { startedAt });
       } catch (err) {
-        // Retrying cannot help: the run was reserved in another store than this worker's.
-        if ((err as Error).name === 'RunNotFoundError') {
-          throw ApplicationFailure.create({
-            type: FAILURE_TYPE.runNotRecorded,
-            nonRetryable: true,
-            message:
-              `this worker's record store does not know run ${state.runId}: the cutover command that started it and ` +
-              'every worker must use the same record store (CUTOVER_DATABASE_URL)',
-          });
-        }
-        throw err;
+        throw notRecorded(err, runId);
       }
-      await recorder.recordRunState(state.runId, state);
+      await recorder.recordRunState(runId, await expand(snapshot));
     },
     /** Writes one step history row decided by the workflow (gates, manual steps, timers, skips). */
     async recordStep(row: StepRecord): Promise<void> {
@@ -53,11 +116,13 @@ export function createRecordingActivities(recorder: RunRecorder) {
       await recorder.recordDecision(runId, seq, decision);
     },
     /** Writes a state snapshot (status, back-out) mid-run. */
-    async recordRunState(state: RunState): Promise<void> {
+    async recordRunState(snapshot: RunCheckpoint | RunState): Promise<void> {
+      const state = await expand(snapshot);
       await recorder.recordRunState(state.runId, state);
     },
     /** Writes the final state and outcome. */
-    async recordRunFinished(state: RunState): Promise<void> {
+    async recordRunFinished(snapshot: RunCheckpoint | RunState): Promise<void> {
+      const state = await expand(snapshot);
       await recorder.finishRun(state.runId, {
         status: state.status,
         outcome: state.outcome ?? '',
@@ -66,4 +131,16 @@ export function createRecordingActivities(recorder: RunRecorder) {
       });
     },
   };
+}
+
+/** A run the store does not know: retrying cannot help, the run was reserved in another store. */
+function notRecorded(err: unknown, runId: string): unknown {
+  if ((err as Error).name !== 'RunNotFoundError') return err;
+  return ApplicationFailure.create({
+    type: FAILURE_TYPE.runNotRecorded,
+    nonRetryable: true,
+    message:
+      `this worker's record store does not know run ${runId}: the cutover command that started it and ` +
+      'every worker must use the same record store (CUTOVER_DATABASE_URL)',
+  });
 }

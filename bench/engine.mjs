@@ -37,6 +37,7 @@ export async function main() {
   const { parseRunbook } = await dist('runbook/parse.js');
   const { hashRunbook } = await dist('cli/load-runbook.js');
   const { createWorker, installQuietRuntime, workflowSource } = await dist('worker/create-worker.js');
+  const { RUN_WORKFLOW_TYPE } = await dist('workflows/messages.js');
 
   const home = mkdtempSync(path.join(tmpdir(), 'cutover-bench-'));
   installQuietRuntime();
@@ -63,10 +64,11 @@ export async function main() {
     const { runId, number } = await store.reserveRun({
       runbookName: parsed.runbook.name, mode: 'rehearsal', runbookVersion: '1', versionHash: hashRunbook(parsed.runbook), runbookSource: text, startedBy: 'bench',
     });
-    const handle = await client.workflow.start('runRunbook', {
+    // The workflow reads the runbook from the record store, where reserveRun put its source.
+    const handle = await client.workflow.start(RUN_WORKFLOW_TYPE, {
       taskQueue: `${queue}-cutover`,
       workflowId: runId,
-      args: [{ runId, runNumber: number, runbook: parsed.runbook, versionHash: 'bench', mode: 'rehearsal', startedBy: 'bench', baseDir: home }],
+      args: [{ runId, runNumber: number, versionHash: 'bench', mode: 'rehearsal', startedBy: 'bench', baseDir: home }],
     });
     const result = await handle.result();
     const ms = performance.now() - started;

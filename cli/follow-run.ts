@@ -10,11 +10,8 @@ import type { RunResult, RunState, StepState } from '../runbook/run-state.js';
 import type { Runbook } from '../runbook/schema.js';
 import { peopleIn } from '../runbook/transitions.js';
 import { commandName } from './command-name.js';
-import {
-  approveGateUpdate,
-  completeManualStepUpdate,
-  runStateQuery,
-} from '../workflows/messages.js';
+import { approveGateUpdate, completeManualStepUpdate } from '../workflows/messages.js';
+import { readRunState, type ReadState } from './read-run-state.js';
 
 export interface FollowOptions {
   runbook: Runbook;
@@ -76,7 +73,7 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
     }
     for (; votesSeen < state.decisions.length; votesSeen += 1) {
       const d = state.decisions[votesSeen]!;
-      const verb = { approve: 'approved', reject: 'rejected', complete_manual: 'marked done', request_backout: 'requested back-out', resolve: 'resolved' }[d.kind];
+      const verb = { approve: 'approved', reject: 'rejected', complete_manual: 'marked done', request_backout: 'requested back-out', resolve: 'resolved', cancel: 'cancelled the run' }[d.kind];
       lines.push({
         at: d.at,
         text: `${clock(d.at)}  ✎ ${d.by} (${d.role}) ${verb}${d.target ? ` ${d.target}` : ''}${d.reason ? `: ${d.reason}` : ''}${d.automatic ? ' [automatic]' : ''}`,
@@ -105,7 +102,7 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
         }
       }
       const manualForward = step.status === 'waiting' && step.waitingFor === 'manual';
-      const manualBackout = step.backout?.status === 'waiting' && !step.resolution;
+      const manualBackout = step.backout?.status === 'manual' || (step.backout?.status === 'waiting' && !step.resolution);
       if (manualForward || manualBackout) {
         const key = `manual:${id}:${manualForward ? 'forward' : 'backout'}`;
         const person = peopleIn(runbook, step.owner)[0];
@@ -118,21 +115,25 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
     }
   };
 
+  let last: ReadState | undefined;
   while (!ended) {
-    let state: RunState | undefined;
+    let read: ReadState | undefined;
     try {
-      state = await handle.query(runStateQuery);
+      read = await readRunState(handle, last);
     } catch {
       // The run may have just ended; the loop condition decides.
     }
-    if (state) {
-      report(state);
-      if (options.autoApprove) await autoAnswer(state);
+    if (read && read !== last) {
+      last = read;
+      report(read.state);
+      if (options.autoApprove) await autoAnswer(read.state);
     }
     await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, options.pollMs ?? 400))]);
   }
   const final = await result;
-  report(final.state);
+  // The last changes since the previous poll (a finished run still answers its queries).
+  const finalState = final.state ?? (await readRunState(handle).then((r) => r.state, () => last?.state));
+  if (finalState) report(finalState);
   return final;
 }
 
@@ -150,6 +151,8 @@ export function describeStep(step: StepState, state: RunState): string | undefin
         return `${clock(step.backout.endedAt)}  ↩ ${name} undone`;
       case 'resolved':
         return `${clock(step.backout.endedAt)}  ↩ ${name} undo recorded as done by hand`;
+      case 'manual':
+        return `${clock(step.backout.startedAt)}  ⏸ ${name} undo is manual, waiting for ${step.owner}: ${CLI} done ${state.runId} ${step.id} --as <person>`;
       case 'waiting':
         return step.resolution
           ? `${clock(step.resolution.since)}  ✖ ${name} undo FAILED: ${step.resolution.error}${outputLines(step.backout.outputTail)}\n` +

@@ -8,7 +8,7 @@ import { formatProblem } from '../runbook/parse.js';
 import { runbookJsonSchema } from '../runbook/json-schema.js';
 import { STEP_STATUS, type RunState, type StepState } from '../runbook/run-state.js';
 import type { RunDetail } from '../prisma/store.js';
-import { runStateQuery } from '../workflows/messages.js';
+import { readRunState } from './read-run-state.js';
 import { EXIT, InvalidRunbookError, UnknownRunError, CutoverError } from './errors.js';
 import { loadRunbook } from './load-runbook.js';
 import type { Output } from './output.js';
@@ -58,7 +58,7 @@ export async function status(runId: string, json: boolean, out: Output): Promise
       try {
         const session = await connectTemporal(settings, { startEmbedded: false, purpose: 'ask the run' });
         try {
-          state = await session.client.workflow.getHandle(runId).query(runStateQuery);
+          state = (await readRunState(session.client.workflow.getHandle(runId))).state;
           source = 'temporal';
         } finally {
           await session.close();

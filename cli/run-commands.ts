@@ -94,8 +94,8 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
 
 /** Prints the run's outcome and returns the exit code that goes with it. */
 export function reportResult(result: RunResult, out: Output): number {
-  const { state } = result;
-  out.line(`${state.runId} ${result.status.toUpperCase().replace('_', ' ')}: ${result.outcome}`);
+  const runId = result.summary?.runId ?? result.state?.runId ?? '';
+  out.line(`${runId} ${result.status.toUpperCase().replace('_', ' ')}: ${result.outcome}`);
   if (result.status === 'completed') return EXIT.ok;
   if (result.status === 'backed_out') return EXIT.backedOut;
   return EXIT.failed;
@@ -125,7 +125,6 @@ export async function startRun(
   const input: RunInput = {
     runId,
     runNumber: number,
-    runbook,
     versionHash: loaded.versionHash,
     mode,
     startedBy,

@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import type { RunState } from '../runbook/run-state.js';
 import { serveStatusPage, StatusPageListenError } from '../web/server.js';
-import { runStateQuery } from '../workflows/messages.js';
+import { readRunState } from './read-run-state.js';
 import { EXIT, UsageError } from './errors.js';
 import type { Output } from './output.js';
 import { readSettings } from './settings.js';
@@ -41,7 +41,7 @@ export async function serveWeb(options: { port: number; host?: string }, out: Ou
     if (!temporal) return undefined;
     try {
       return await temporal.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
-        temporal.workflow.getHandle(runId).query(runStateQuery),
+        readRunState(temporal.workflow.getHandle(runId)).then((read) => read.state),
       );
     } catch (err) {
       // Not in Temporal (never started here, or past retention): the store answers.

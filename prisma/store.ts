@@ -688,6 +688,38 @@ export class RunStore {
     );
   }
 
+  /** The runbook YAML the run was started with. @throws RunNotFoundError for an unknown run. */
+  async runbookSource(runId: string): Promise<string> {
+    const run = await this.#prisma.run.findUnique({ where: { id: runId }, select: { runbookSource: true } }).catch((error: unknown) => {
+      throw this.#wrap(error);
+    });
+    if (!run) throw new RunNotFoundError(runId);
+    return run.runbookSource;
+  }
+
+  /**
+   * When each of `stepIds` first started and last ended going forward, from its attempt rows: what a
+   * run that continued as new reads back instead of carrying it. Steps without rows are left out.
+   */
+  async stepTimes(runId: string, stepIds: readonly string[]): Promise<Record<string, [string | null, string | null]>> {
+    const times: Record<string, [string | null, string | null]> = {};
+    // Chunks keep each statement well under the databases' limits on bound parameters.
+    for (let i = 0; i < stepIds.length; i += 500) {
+      const rows = await this.#prisma.stepRun
+        .groupBy({
+          by: ['stepId'],
+          where: { runId, purpose: 'forward', stepId: { in: stepIds.slice(i, i + 500) } },
+          _min: { startedAt: true },
+          _max: { endedAt: true },
+        })
+        .catch((error: unknown) => {
+          throw this.#wrap(error);
+        });
+      for (const row of rows) times[row.stepId] = [iso(row._min.startedAt), iso(row._max.endedAt)];
+    }
+    return times;
+  }
+
   /** Everything recorded about a run, or `null` when the id is unknown. */
   async findRun(runId: string): Promise<RunDetail | null> {
     const run = await this.#prisma.run

@@ -15,6 +15,8 @@ export const FAILURE_TYPE = {
   notStarted: 'CutoverNotStarted',
   /** The worker stopped (Ctrl-C, maintenance) while the action ran; it was left running. */
   workerStopped: 'CutoverWorkerStopped',
+  /** A person's request that the run could check only after accepting it (just after a hand-over). */
+  requestRefused: 'CutoverRequestRefused',
   /** The worker's record store does not know the run: CLI and workers use different stores. */
   runNotRecorded: 'CutoverRunNotRecorded',
 } as const;

@@ -83,10 +83,17 @@ export interface PendingResolution {
    */
   kind: 'failed' | 'unknown' | 'not_started';
   since: string;
+  /** What the lead decided, until the step acts on it. */
+  decided?: 'retry' | 'done';
 }
 
 export interface BackoutStepState {
-  status: 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'not_needed' | 'resolved';
+  /**
+   * `manual`: a manual undo waits for its owner to mark it done; `waiting`: a failed undo waits
+   * for the lead to resolve it (retry, or done by hand). Two words, because the two wait for
+   * different people and accept different requests.
+   */
+  status: 'pending' | 'running' | 'manual' | 'waiting' | 'succeeded' | 'failed' | 'not_needed' | 'resolved';
   attempts: number;
   startedAt?: string;
   endedAt?: string;
@@ -154,6 +161,8 @@ export interface StepState {
   completedBy?: string;
   resolution?: PendingResolution;
   backout?: BackoutStepState;
+  /** A `wait` step (or undo) sleeps until then: a run that continues as new sleeps only what is left. */
+  waitUntil?: string;
   /** Stable across attempts and workers: actions receive it as CUTOVER_IDEMPOTENCY_KEY. */
   idempotencyKey: string;
 }
@@ -170,7 +179,7 @@ export interface BackoutState {
 
 /** One entry of the run's decision log: every human (or automatic) decision, in order. */
 export interface Decision {
-  kind: 'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve';
+  kind: 'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve' | 'cancel';
   by: string;
   role: string;
   target?: string;
@@ -196,23 +205,108 @@ export interface RunState {
   decisions: Decision[];
   /** Why the run ended the way it did, in one sentence. */
   outcome?: string;
+  /**
+   * Set when someone cancelled the workflow through Temporal: no new step starts, people's waits
+   * end, running actions finish (they are never killed), and nothing is undone automatically.
+   */
+  cancel?: { requestedAt: string; running: string[] };
+  /** How many executions this run has used so far (it continues as new to keep histories small). */
+  execution?: number;
 }
 
-/** What the workflow is started with: everything it needs, already validated. */
+/**
+ * What the run workflow is started with. The runbook itself is not in it: a large runbook is
+ * larger than one Temporal payload may be, so the workflow reads it from the record store in
+ * pages (the run was reserved there, with the runbook's source, before the workflow started).
+ */
 export interface RunInput {
   runId: string;
   runNumber: number;
-  runbook: Runbook;
   versionHash: string;
   mode: RunMode;
   startedBy: string;
   /** Absolute directory of the runbook file: base of relative paths in actions. */
   baseDir: string;
+  /**
+   * How many history events one execution may use before the run continues as new. Default
+   * {@link DEFAULT_HISTORY_BUDGET}; tests set it low to exercise the hand-over.
+   */
+  historyBudget?: number;
+  /** Set when this execution continues an earlier execution of the same run. */
+  checkpoint?: RunCheckpoint;
 }
 
-/** What the workflow returns when it ends. */
+/**
+ * The history events one execution may use before it hands over to a new one: well under
+ * Temporal's warning at 10,240, leaving room for the steps still running to finish.
+ */
+export const DEFAULT_HISTORY_BUDGET = 6000;
+
+/** What the first version of the workflow (type `runRunbook`) was started with. */
+export interface LegacyRunInput extends Omit<RunInput, 'historyBudget' | 'checkpoint'> {
+  runbook: Runbook;
+}
+
+/**
+ * What the run workflow returns when it ends: small at any runbook size (the whole final state
+ * is in the record store). The first workflow version returned `state` instead of `summary`.
+ */
 export interface RunResult {
   status: Extract<RunStatus, 'completed' | 'backed_out' | 'failed'>;
   outcome: string;
-  state: RunState;
+  summary?: RunSummary;
+  /** Only from runs of the first workflow version. */
+  state?: RunState;
 }
+
+/** The part of a step that changes while a run goes on. */
+export type StepProgress = Pick<
+  StepState,
+  'status' | 'waitingFor' | 'attempts' | 'startedAt' | 'endedAt' | 'error' | 'outputTail' | 'checks' | 'gate' | 'completedBy' | 'resolution' | 'backout' | 'waitUntil'
+>;
+
+/**
+ * What one execution of a run hands to the next when it continues as new: the run's own fields,
+ * one status letter per step, and the full progress of the few steps that are more than a
+ * letter (gates, waits, failures, back-outs). Small at any runbook size: a 10,000-step run
+ * hands over about 10 KB plus its interesting steps. Times of finished steps are read back
+ * from the record store, where each step's activity wrote them.
+ */
+export interface RunCheckpoint {
+  /** 1 for the execution the run started with, then 2, 3, … */
+  execution: number;
+  stage: 'forward' | 'backout';
+  run: Omit<RunState, 'order' | 'steps'>;
+  /** One letter per step, in runbook order (see `STATUS_LETTER` in checkpoint.ts). */
+  codes: string;
+  /** Full progress of the steps that are more than their letter, by id. */
+  progress: Record<string, Partial<StepProgress>>;
+}
+
+/** A run at a glance: everything but the steps, plus counts and the steps that matter now. */
+export interface RunSummary extends Omit<RunState, 'order' | 'steps'> {
+  totalSteps: number;
+  /** Steps per status. */
+  counts: Partial<Record<StepStatus, number>>;
+  /**
+   * The steps that matter now, in runbook order: running, waiting for someone, failed, and
+   * those with a back-out in progress. At most {@link ATTENTION_LIMIT}.
+   */
+  attention: StepState[];
+  /** Grows with every change of the run's state, so a watcher can tell when to read pages again. */
+  revision: number;
+}
+
+/** The most steps a summary lists as needing attention. */
+export const ATTENTION_LIMIT = 200;
+
+/** One page of a run's steps, in runbook order. */
+export interface StepPage {
+  offset: number;
+  total: number;
+  steps: StepState[];
+  revision: number;
+}
+
+/** The most steps one page may hold (a page of full steps stays well under 256 KB). */
+export const STEP_PAGE_LIMIT = 500;

@@ -8,6 +8,7 @@ import { effectiveDependencies, plannedSchedule } from './graph.js';
 import type {
   Decision,
   GateState,
+  LegacyRunInput,
   RunInput,
   RunState,
   RunStatus,
@@ -41,7 +42,10 @@ export function treatmentOf(step: Step, mode: RunInput['mode']): StepState['trea
 }
 
 /** The state of a run before its first step. */
-export function initialRunState(input: RunInput, at: string): RunState {
+export function initialRunState(
+  input: Pick<LegacyRunInput, 'runId' | 'runbook' | 'versionHash' | 'mode' | 'startedBy'> & Partial<LegacyRunInput>,
+  at: string,
+): RunState {
   const { runbook } = input;
   const schedule = plannedSchedule(runbook);
   const deps = effectiveDependencies(runbook);
@@ -112,7 +116,7 @@ export function deriveRunStatus(state: RunState): RunStatus {
   }
   const steps = Object.values(state.steps);
   if (state.backout.status === 'running' || state.backout.status === 'waiting') {
-    return steps.some((s) => s.backout?.status === 'waiting' || s.resolution) ? 'waiting' : 'backing_out';
+    return steps.some((s) => s.backout?.status === 'waiting' || s.backout?.status === 'manual' || s.resolution) ? 'waiting' : 'backing_out';
   }
   return steps.some((s) => s.status === 'waiting') ? 'waiting' : 'running';
 }
@@ -193,10 +197,17 @@ export interface ManualDoneRequest {
 export function refuseManualDone(runbook: Runbook, state: RunState, request: ManualDoneRequest): string | undefined {
   const step = state.steps[request.stepId];
   if (!step) return `there is no step \`${request.stepId}\` in this run`;
-  const waitingForward = step.status === 'waiting' && step.waitingFor === 'manual';
-  const waitingBackout = step.backout?.status === 'waiting' && !step.resolution;
+  // `completedBy` is set by the first `done` at once, while the step still shows `waiting` until
+  // the workflow moves on: a second `done` in the same moment must be refused, not counted twice.
+  const waitingForward = step.status === 'waiting' && step.waitingFor === 'manual' && step.completedBy === undefined;
+  // `manual` is a manual undo waiting for its owner. (`waiting` without a pending failure is how
+  // the first workflow version marked the same thing; its runs still ask.)
+  const waitingBackout = step.backout?.status === 'manual' || (step.backout?.status === 'waiting' && !step.resolution);
   if (!waitingForward && !waitingBackout) {
-    return `step \`${request.stepId}\` is not waiting to be marked done (it is ${step.status})`;
+    if (step.completedBy !== undefined && step.waitingFor === 'manual') {
+      return `step \`${request.stepId}\` was already marked done by ${step.completedBy}`;
+    }
+    return `step \`${request.stepId}\` is not waiting to be marked done (it is ${step.backout ? `being backed out: ${step.backout.status}` : step.status})`;
   }
   if (waitingForward && state.backout.status !== 'not_requested') {
     return `the run is backing out; step \`${request.stepId}\` is no longer wanted (it is cancelled)`;
@@ -239,6 +250,7 @@ export function refuseResolve(runbook: Runbook, state: RunState, request: Resolv
   const step = state.steps[request.stepId];
   if (!step) return `there is no step \`${request.stepId}\` in this run`;
   if (!step.resolution) return `step \`${request.stepId}\` has no failure waiting to be resolved`;
+  if (step.resolution.decided) return `step \`${request.stepId}\` was already resolved (${step.resolution.decided})`;
   if (step.resolution.scope === 'forward' && state.backout.status !== 'not_requested') {
     return `the run is backing out; step \`${request.stepId}\` will be undone, not retried`;
   }

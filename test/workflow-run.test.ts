@@ -12,8 +12,8 @@ import {
   rejectGateUpdate,
   requestBackoutUpdate,
   resolveStepUpdate,
-  runStateQuery,
 } from '../workflows/messages.js';
+import { readRunState } from '../cli/read-run-state.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
 
 let h: Harness;
@@ -387,7 +387,8 @@ phases:
 `);
     await waitForState(handle, (s) => s.steps.load!.waitingFor === 'resolution');
     await handle.executeUpdate(requestBackoutUpdate, { args: [{ by: 'alice', reason: 'not tonight' }] });
-    const waiting = await waitForState(handle, (s) => s.steps.load!.backout?.status === 'waiting');
+    // `manual`: the undo waits for its owner (a failed undo waiting for the lead is `waiting`).
+    const waiting = await waitForState(handle, (s) => s.steps.load!.backout?.status === 'manual');
     expect(waiting.steps.load!.status).toBe('failed');
     expect(waiting.steps.load!.resolution).toBeUndefined();
     await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'load', by: 'bob', reason: 'rows deleted' }] });
@@ -399,7 +400,7 @@ phases:
 });
 
 describe('runs stopped from outside or while failing', () => {
-  it('a run cancelled in Temporal ends failed and says so, with its gate and running step stopped', async () => {
+  it('a Temporal cancel stops the run without killing what runs or undoing anything, and says what to do', async () => {
     const handle = await h.start(`
 name: cancelled
 version: 1
@@ -408,14 +409,23 @@ phases:
   - id: decide
     kind: go_no_go
     steps:
-      - { id: slow, title: Slow, owner: dba, expected: 30s, action: { kind: shell, command: "sleep 30" } }
+      - { id: done-first, title: Done first, owner: dba, expected: 1s, action: { kind: shell, command: "true" }, backout: { kind: shell, command: "echo undo >> cancel.log" } }
+      - { id: slow, title: Slow, owner: dba, expected: 3s, action: { kind: shell, command: "sleep 3; echo finished >> cancel.log" } }
       - { id: go, title: Go, owner: lead, gate: { approvers: [lead] } }
 `);
     await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open' && s.steps.slow!.status === 'running');
     await handle.cancel();
     const result = await resultOf(handle);
     expect(result.status).toBe('failed');
-    expect(result.outcome).toBe('the run was cancelled through Temporal');
+    // The running command was not killed: it finished and was recorded; nothing was undone.
+    expect(logLines('cancel.log')).toEqual(['finished']);
+    expect(result.state.steps.slow!.status).toBe('succeeded');
+    expect(result.state.steps.go!.status).toBe('cancelled');
+    expect(result.state.backout.status).toBe('not_requested');
+    expect(result.outcome).toContain('cancelled through Temporal; nothing was backed out');
+    expect(result.outcome).toContain('still applied: done-first, slow');
+    expect(result.state.decisions.at(-1)).toMatchObject({ kind: 'cancel', by: 'temporal' });
+    expect(h.recorder.decisions.get(handle.workflowId)?.at(-1)).toMatchObject({ kind: 'cancel' });
     expect(h.recorder.finished.get(handle.workflowId)?.status).toBe('failed');
   });
 
@@ -463,6 +473,6 @@ phases:
     expect(state.status).toBe('waiting');
     await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'two', by: 'bob' }] });
     expect((await resultOf(handle)).status).toBe('completed');
-    expect((await handle.query(runStateQuery)).status).toBe('completed');
+    expect((await readRunState(handle)).state.status).toBe('completed');
   });
 });

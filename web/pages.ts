@@ -286,6 +286,7 @@ const DECISION_WORDS: Record<Decision['kind'], string> = {
   complete_manual: 'marked done',
   request_backout: 'requested back-out',
   resolve: 'resolved',
+  cancel: 'cancelled the run',
 };
 
 function decisionLog(decisions: readonly Decision[]): SafeHtml {

@@ -1,2 +1,4 @@
 /** The workflows a cutover worker runs. */
-export { runRunbook } from './run-runbook.js';
+export { cutoverRun } from './run-runbook.js';
+// Runs started by the first version finish on today's workers.
+export { runRunbook } from './legacy/run-runbook-v1.js';

@@ -6,12 +6,7 @@
  * refused request (wrong person, closed gate, second vote) never enters the history.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type {
-  BackoutState,
-  GateState,
-  RunState,
-  StepState,
-} from '../runbook/run-state.js';
+import type { BackoutState, GateState, RunState, RunSummary, StepPage, StepState } from '../runbook/run-state.js';
 import type {
   BackoutRequest,
   ManualDoneRequest,
@@ -21,7 +16,20 @@ import type {
 
 export type { BackoutRequest, ManualDoneRequest, ResolveRequest, VoteRequest };
 
-/** The whole live state of the run: everything the console and status page draw. */
+/**
+ * The run at a glance: its own fields, counts per status and the steps that matter now. Cheap to
+ * answer at any runbook size; watchers poll it and read pages only when `revision` moved.
+ */
+export const runSummaryQuery = defineQuery<RunSummary>('runSummary');
+
+/** A page of the run's steps in runbook order (at most 500 a page). */
+export const runStepsQuery = defineQuery<StepPage, [{ offset: number; limit: number }]>('runSteps');
+
+/**
+ * The whole live state in one answer. Only the first workflow version (`runRunbook`) answers it;
+ * clients read runs through `readRunState` (cli/read-run-state.ts), which uses the summary and
+ * pages and falls back to this for runs started by that version.
+ */
 export const runStateQuery = defineQuery<RunState>('runState');
 
 /** An approver votes go on an open gate; answers the gate after the vote. */
@@ -39,5 +47,11 @@ export const requestBackoutUpdate = defineUpdate<BackoutState, [BackoutRequest]>
 /** The lead resolves a failed step or back-out: retry it, or record it done by hand. */
 export const resolveStepUpdate = defineUpdate<StepState, [ResolveRequest]>('resolveStep');
 
-/** The workflow type clients start; one execution per run. */
-export const RUN_WORKFLOW_TYPE = 'runRunbook';
+/**
+ * The workflow type clients start: one run is one workflow id, over one or more executions
+ * (it continues as new to keep each history small).
+ */
+export const RUN_WORKFLOW_TYPE = 'cutoverRun';
+
+/** The first version's type, kept so runs it started still finish (workflows/legacy/). */
+export const LEGACY_RUN_WORKFLOW_TYPE = 'runRunbook';

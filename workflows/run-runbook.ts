@@ -1,7 +1,12 @@
 /**
- * One run of a runbook: the forward steps in dependency order (independent ones in parallel),
- * gates and manual steps waiting for people, and the back-out in reverse order when a step
- * fails, a gate says no-go, or the lead asks for it.
+ * One run of a runbook (workflow type `cutoverRun`): the forward steps in dependency order
+ * (independent ones in parallel), gates and manual steps waiting for people, and the back-out in
+ * reverse order when a step fails, a gate says no-go, or the lead asks for it.
+ *
+ * Any size: the runbook is read from the record store in pages (no payload carries it whole),
+ * and when this execution's history has used its budget the run continues as new, handing over
+ * a compact checkpoint (runbook/checkpoint.ts). People's waits survive the hand-over; actions
+ * that are running finish first (they are never cut off).
  *
  * Deterministic: imports only the runbook model, `@temporalio/workflow` and activity types.
  * Time comes from the workflow clock (`new Date()` is replay-safe in the sandbox).
@@ -13,18 +18,33 @@ import {
   TimeoutFailure,
   allHandlersFinished,
   condition,
+  continueAsNew,
   isCancellation,
   proxyActivities,
   setHandler,
   sleep,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import type { StepOutcome, StepRecord, StepRequest } from '../activities/types.js';
+import { applyCheckpoint, toCheckpoint } from '../runbook/checkpoint.js';
 import { durationMs, formatDuration } from '../runbook/duration.js';
-import { backoutDependents } from '../runbook/graph.js';
+import { FAILURE_TYPE } from '../runbook/failures.js';
+import { assembleRunbook, pageOfSteps, summarizeRun } from '../runbook/run-pages.js';
+import {
+  DEFAULT_HISTORY_BUDGET,
+  FAILED_OUTPUT_TAIL_CHARS,
+  type BackoutState,
+  type RunCheckpoint,
+  type RunInput,
+  type RunResult,
+  type RunState,
+  type RunSummary,
+  type StepState,
+} from '../runbook/run-state.js';
+import { BackoutPlan, ForwardPlan, type PlanGraph } from '../runbook/schedule.js';
+import type { Action, Runbook, Step } from '../runbook/schema.js';
 import { actionTimeoutMs, checksBudgetMs } from '../runbook/timeouts.js';
-import { FAILED_OUTPUT_TAIL_CHARS, type BackoutState, type RunInput, type RunResult, type RunState, type StepState } from '../runbook/run-state.js';
-import type { Action, Step } from '../runbook/schema.js';
 import {
   applyVote,
   decisionRole,
@@ -38,16 +58,19 @@ import {
   refuseVote,
   stepsInOrder,
   voteRole,
+  type BackoutRequest,
+  type ManualDoneRequest,
+  type ResolveRequest,
   type VoteRequest,
 } from '../runbook/transitions.js';
-import { FAILURE_TYPE } from '../runbook/failures.js';
 import {
   approveGateUpdate,
   completeManualStepUpdate,
   rejectGateUpdate,
   requestBackoutUpdate,
   resolveStepUpdate,
-  runStateQuery,
+  runStepsQuery,
+  runSummaryQuery,
 } from './messages.js';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -60,69 +83,98 @@ type Activities = ReturnType<typeof createActivities>;
 const HEARTBEAT_TIMEOUT = '30s';
 
 /**
- * Recording never gives up: a record store that is down stalls the run (visible in the
- * console) rather than losing the record of what happened.
+ * Recording never gives up: a record store that is down stalls the run (`cutover status` says
+ * so) rather than losing the record of what happened.
  */
 const recorder = proxyActivities<Activities>({
   startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', maximumInterval: '30s', backoffCoefficient: 2 },
+  retry: {
+    initialInterval: '1s',
+    maximumInterval: '30s',
+    backoffCoefficient: 2,
+    nonRetryableErrorTypes: [FAILURE_TYPE.runNotRecorded, FAILURE_TYPE.invalidInput],
+  },
 });
 
-/** Runs a runbook; one workflow execution per run. */
-export async function runRunbook(input: RunInput): Promise<RunResult> {
-  const { runbook } = input;
+/**
+ * How long a person's request waits for its decision to reach the record store before it is
+ * answered anyway. The decision is already durable in the run's history; the store catches up
+ * when it answers again, and the run does not end before it has.
+ */
+const DECISION_ANSWER_WAIT = '10s';
+
+/** Ids of finished steps whose times are read back from the store in one activity. */
+const TIMES_PER_READ = 2000;
+
+/** Runs a runbook; one workflow id per run, one or more executions. */
+export async function cutoverRun(input: RunInput): Promise<RunResult> {
   const now = (): string => new Date().toISOString();
-  const state: RunState = initialRunState(input, now());
-  const defs = new Map<string, Step>(stepsInOrder(runbook).map(({ step }) => [step.id, step]));
+  const execution = (input.checkpoint?.execution ?? 0) + 1;
+  const budget = input.historyBudget ?? DEFAULT_HISTORY_BUDGET;
+
+  // Filled once the runbook is read; until then people's requests are refused politely.
+  let runbook: Runbook | undefined;
+  let state: RunState | undefined;
+  let defs = new Map<string, Step>();
   const def = (id: string): Step => defs.get(id)!;
-  const stepOf = (id: string): StepState => state.steps[id]!;
-
-  if (input.mode === 'live') {
-    const simulated = [...defs.values()].filter((s) => s.action?.kind === 'simulate' || s.backout?.kind === 'simulate');
-    if (simulated.length > 0) {
-      throw ApplicationFailure.create({
-        type: FAILURE_TYPE.invalidInput,
-        message: `a live run cannot contain simulate actions (steps ${simulated.map((s) => s.id).join(', ')})`,
-        nonRetryable: true,
-      });
-    }
-  }
-
-  /** Steps whose waits (gates, manual steps, timers) are cancelled when the run backs out. */
-  const waits = new Map<string, CancellationScope>();
+  const stepOf = (id: string): StepState => state!.steps[id]!;
+  /** Grows with every change a watcher could see. */
+  let revision = 0;
   const touch = (): void => {
-    state.status = deriveRunStatus(state);
+    state!.status = deriveRunStatus(state!);
+    revision += 1;
   };
 
-  const record = (step: StepState, purpose: 'forward' | 'backout', fields: Partial<StepRecord>): Promise<void> =>
-    recorder.recordStep({
-      runId: input.runId,
-      stepId: step.id,
-      phaseId: step.phaseId,
-      title: step.title,
-      owner: step.owner,
-      kind: step.kind,
-      purpose,
-      attempt: Math.max(1, purpose === 'forward' ? step.attempts : (step.backout?.attempts ?? 1)),
-      treatment: step.treatment,
-      status: purpose === 'forward' ? step.status : (step.backout?.status ?? 'pending'),
-      plannedStartMs: step.plannedStartMs,
-      plannedDurationMs: step.plannedDurationMs,
-      idempotencyKey: purpose === 'forward' ? step.idempotencyKey : `${step.idempotencyKey}/backout`,
-      ...(purpose === 'forward'
-        ? { startedAt: step.startedAt, endedAt: step.endedAt, error: step.error }
-        : { startedAt: step.backout?.startedAt, endedAt: step.backout?.endedAt, error: step.backout?.error }),
-      ...fields,
+  /** Activities this execution is waiting for: it hands over only when none is left. */
+  let busy = 0;
+  /**
+   * Runs an activity, counted in {@link busy}, and never cancelled with the run: a Temporal
+   * cancel stops the run from starting anything new, but an action already running finishes
+   * and is recorded (killing a half-applied change is worse than letting it end).
+   */
+  const activity = <T>(call: () => Promise<T>): Promise<T> => {
+    busy += 1;
+    return CancellationScope.nonCancellable(call).finally(() => {
+      busy -= 1;
     });
+  };
+  /** Set when this execution has used its history budget: nothing new starts, then it hands over. */
+  let handingOver = false;
+  /** Set once a step settles in this execution: each execution moves the run on before it hands over. */
+  let progressed = false;
+  const overBudget = (): boolean => progressed && (workflowInfo().historyLength >= budget || workflowInfo().continueAsNewSuggested);
 
-  // ---- people's requests -------------------------------------------------------------
+  // ---- people's requests and watchers ---------------------------------------------------
+  // Registered before anything else, so no request arrives at a run that cannot answer it.
 
-  setHandler(runStateQuery, () => state);
+  const notReady = 'the run is still reading its runbook; try again in a moment';
+  setHandler(runSummaryQuery, (): RunSummary => {
+    if (!state) throw new Error(notReady);
+    return summarizeRun(state, revision);
+  });
+  setHandler(runStepsQuery, ({ offset, limit }) => {
+    if (!state) throw new Error(notReady);
+    return pageOfSteps(state, offset, limit, revision);
+  });
+
+  /**
+   * Writes decision `seq` to the record store and answers once it is written, or after
+   * {@link DECISION_ANSWER_WAIT} when the store is slow: a person always gets an answer.
+   */
+  async function recordDecision(seq: number): Promise<void> {
+    const decision = state!.decisions[seq]!;
+    let written = false;
+    const done = () => {
+      written = true;
+    };
+    void activity(() => recorder.recordDecision(input.runId, seq, decision)).then(done, done);
+    await condition(() => written, DECISION_ANSWER_WAIT);
+  }
 
   const vote = async (request: VoteRequest, decision: 'approve' | 'reject') => {
     const step = stepOf(request.gateId);
     const at = now();
-    const role = voteRole(runbook, step.gate!, request);
+    const role = voteRole(runbook!, step.gate!, request);
     const reason = request.reason?.trim() || undefined;
     step.gate = applyVote(step.gate!, {
       by: request.by,
@@ -132,7 +184,7 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
       automatic: request.automatic === true,
       ...(reason ? { reason } : {}),
     });
-    const seq = logDecision(state, {
+    const seq = logDecision(state!, {
       kind: decision,
       by: request.by,
       role,
@@ -142,91 +194,128 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
       ...(reason ? { reason } : {}),
     });
     touch();
-    // The caller's answer waits for the durable record: "approved" means written down.
-    await recorder.recordDecision(input.runId, seq, state.decisions[seq]!);
+    await recordDecision(seq);
     return step.gate;
   };
-  setHandler(approveGateUpdate, (request) => vote(request, 'approve'), {
-    validator: (request) => refuse(refuseVote(runbook, state, request, 'approve')),
+  /**
+   * Checks a request with `rule`. A request that arrives while a new execution is still reading
+   * its runbook (the moment after a hand-over) is accepted and checked once the state is there,
+   * so nobody is turned away for the engine's own housekeeping.
+   */
+  const check =
+    <R>(rule: (request: R) => string | undefined) =>
+    (request: R): void => {
+      if (state?.cancel) refuse('the run was cancelled through Temporal; it takes no more requests');
+      if (state && runbook) refuse(rule(request));
+    };
+  /**
+   * The same check in the handler, for a request accepted before the state was there. Returns
+   * nothing when the state was there: the handler must then go on without awaiting, so that
+   * its first changes happen before the next request's validator looks (that is what refuses a
+   * second `done` sent in the same moment).
+   */
+  const recheck = <R>(rule: (request: R) => string | undefined, request: R): Promise<void> | undefined => {
+    if (state && runbook) return undefined;
+    return condition(() => state !== undefined && runbook !== undefined).then(() => {
+      const why = rule(request);
+      if (why !== undefined) throw ApplicationFailure.create({ type: FAILURE_TYPE.requestRefused, message: why, nonRetryable: true });
+    });
+  };
+  const voteRule = (decision: 'approve' | 'reject') => (request: VoteRequest) => refuseVote(runbook!, state!, request, decision);
+  const manualRule = (request: ManualDoneRequest) => refuseManualDone(runbook!, state!, request);
+  const backoutRule = (request: BackoutRequest) => refuseBackout(runbook!, state!, request);
+  const resolveRule = (request: ResolveRequest) => refuseResolve(runbook!, state!, request);
+  setHandler(approveGateUpdate, (request) => afterCheck(recheck(voteRule('approve'), request), () => vote(request, 'approve')), {
+    validator: check(voteRule('approve')),
   });
-  setHandler(rejectGateUpdate, (request) => vote(request, 'reject'), {
-    validator: (request) => refuse(refuseVote(runbook, state, request, 'reject')),
+  setHandler(rejectGateUpdate, (request) => afterCheck(recheck(voteRule('reject'), request), () => vote(request, 'reject')), {
+    validator: check(voteRule('reject')),
   });
 
   setHandler(
     completeManualStepUpdate,
     async (request) => {
+      const checking = recheck(manualRule, request);
+      if (checking) await checking;
       const step = stepOf(request.stepId);
       const at = now();
       const forward = step.status === 'waiting' && step.waitingFor === 'manual';
+      // Both changes happen before anything is awaited, so a second `done` in the same moment
+      // sees them and is refused by the validator.
       if (forward) step.completedBy = request.by;
       else step.backout = { ...step.backout!, status: 'succeeded', endedAt: at };
       const reason = request.reason?.trim() || undefined;
-      const seq = logDecision(state, {
+      const seq = logDecision(state!, {
         kind: 'complete_manual',
         by: request.by,
-        role: decisionRole(runbook, request.by, [step.owner]),
+        role: decisionRole(runbook!, request.by, [step.owner]),
         target: forward ? step.id : `${step.id} (back-out)`,
         at,
         automatic: request.automatic === true,
         ...(reason ? { reason } : {}),
       });
       touch();
-      await recorder.recordDecision(input.runId, seq, state.decisions[seq]!);
+      await recordDecision(seq);
       return step;
     },
-    { validator: (request) => refuse(refuseManualDone(runbook, state, request)) },
+    { validator: check(manualRule) },
   );
 
   setHandler(
     requestBackoutUpdate,
     async (request) => {
-      const at = now();
-      const seq = logDecision(state, {
+      const checking = recheck(backoutRule, request);
+      if (checking) await checking;
+      const seq = logDecision(state!, {
         kind: 'request_backout',
         by: request.by,
-        role: runbook.lead,
+        role: runbook!.lead,
         reason: request.reason.trim(),
-        at,
+        at: now(),
         automatic: false,
       });
       triggerBackout('requested', request.reason.trim(), request.by);
-      await recorder.recordDecision(input.runId, seq, state.decisions[seq]!);
-      return state.backout;
+      await recordDecision(seq);
+      return state!.backout;
     },
-    { validator: (request) => refuse(refuseBackout(runbook, state, request)) },
+    { validator: check(backoutRule) },
   );
 
   setHandler(
     resolveStepUpdate,
     async (request) => {
+      const checking = recheck(resolveRule, request);
+      if (checking) await checking;
       const step = stepOf(request.stepId);
-      const at = now();
-      const seq = logDecision(state, {
+      const scope = step.resolution?.scope;
+      const seq = logDecision(state!, {
         kind: 'resolve',
         by: request.by,
-        role: runbook.lead,
-        target: `${step.id}: ${request.action}${step.resolution?.scope === 'backout' ? ' (back-out)' : ''}`,
+        role: runbook!.lead,
+        target: `${step.id}: ${request.action}${scope === 'backout' ? ' (back-out)' : ''}`,
         reason: request.reason.trim(),
-        at,
+        at: now(),
         automatic: false,
       });
-      resolutions.set(step.id, request.action);
       if (request.action === 'done') step.completedBy = request.by;
-      step.resolution = undefined;
+      // Decided now, before anything is awaited: a second `resolve` or a racing `done` on the
+      // undo is refused (nothing waits any more), so the undo cannot run twice. The decision is
+      // part of the step's state, so it survives a hand-over to the next execution.
+      step.resolution = { ...step.resolution!, decided: request.action };
+      if (scope === 'backout') step.backout = { ...step.backout!, status: request.action === 'done' ? 'resolved' : 'running' };
       touch();
-      await recorder.recordDecision(input.runId, seq, state.decisions[seq]!);
+      await recordDecision(seq);
       return step;
     },
-    { validator: (request) => refuse(refuseResolve(runbook, state, request)) },
+    { validator: check(resolveRule) },
   );
 
-  /** What the lead decided for a failed step, consumed by the step's lifecycle. */
-  const resolutions = new Map<string, 'retry' | 'done'>();
+  /** Waits that the back-out (or a cancel) ends: gates, manual steps, timers. */
+  const waits = new Map<string, CancellationScope>();
 
   function triggerBackout(trigger: NonNullable<BackoutState['trigger']>, reason: string, by?: string): void {
-    if (state.backout.status !== 'not_requested') return;
-    state.backout = {
+    if (state!.backout.status !== 'not_requested' || state!.cancel) return;
+    state!.backout = {
       status: 'running',
       trigger,
       reason,
@@ -239,6 +328,34 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     touch();
   }
 
+  // ---- recording ----------------------------------------------------------------------
+
+  const record = (step: StepState, purpose: 'forward' | 'backout', fields: Partial<StepRecord>): Promise<void> =>
+    activity(() =>
+      recorder.recordStep({
+        runId: input.runId,
+        stepId: step.id,
+        phaseId: step.phaseId,
+        title: step.title,
+        owner: step.owner,
+        kind: step.kind,
+        purpose,
+        attempt: Math.max(1, purpose === 'forward' ? step.attempts : (step.backout?.attempts ?? 1)),
+        treatment: step.treatment,
+        status: purpose === 'forward' ? step.status : (step.backout?.status ?? 'pending'),
+        plannedStartMs: step.plannedStartMs,
+        plannedDurationMs: step.plannedDurationMs,
+        idempotencyKey: purpose === 'forward' ? step.idempotencyKey : `${step.idempotencyKey}/backout`,
+        ...(purpose === 'forward'
+          ? { startedAt: step.startedAt, endedAt: step.endedAt, error: step.error }
+          : { startedAt: step.backout?.startedAt, endedAt: step.backout?.endedAt, error: step.backout?.error }),
+        ...fields,
+      }),
+    );
+
+  /** The store's copy of the run's state, sent compact: the worker expands it. */
+  const snapshot = (stage: RunCheckpoint['stage']): RunCheckpoint => toCheckpoint(state!, stage, execution);
+
   // ---- running one step ------------------------------------------------------------
 
   /** Waits inside a scope the back-out can cancel; returns false when cancelled. */
@@ -249,40 +366,47 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
       await scope.run(fn);
       return true;
     } catch (err) {
-      if (isCancellation(err)) return false;
+      if (isCancellation(err) && !CancellationScope.current().consideredCancelled) return false;
       throw err;
     } finally {
       waits.delete(id);
     }
   }
 
+  /** Sleeps until the step's `waitUntil` (set on first entry, so a new execution sleeps only what is left). */
+  function sleepUntil(step: StepState, duration: string): Promise<void> {
+    step.waitUntil ??= new Date(Date.now() + durationMs(duration)).toISOString();
+    return sleep(Math.max(0, Date.parse(step.waitUntil) - Date.now()));
+  }
+
   /** Waits for the lead to resolve a failure; returns their decision, or undefined on back-out. */
   async function waitForResolution(step: StepState, scope: 'forward' | 'backout', error: string, kind: 'failed' | 'unknown' | 'not_started') {
     // Once the run backs out, a failed forward step is simply one more step to undo.
-    if (scope === 'forward' && state.backout.status !== 'not_requested') return undefined;
-    step.resolution = { scope, error, kind, since: now() };
-    if (scope === 'forward') {
-      step.status = 'waiting';
-      step.waitingFor = 'resolution';
-    } else {
-      step.backout = { ...step.backout!, status: 'waiting', error };
+    if (scope === 'forward' && state!.backout.status !== 'not_requested') return undefined;
+    if (!step.resolution) {
+      step.resolution = { scope, error, kind, since: now() };
+      if (scope === 'forward') {
+        step.status = 'waiting';
+        step.waitingFor = 'resolution';
+      } else {
+        step.backout = { ...step.backout!, status: 'waiting', error };
+      }
+      touch();
     }
-    touch();
     // Only a forward failure gives way to a back-out; a failed back-out must be resolved.
-    const resolved = () => resolutions.has(step.id);
+    const resolved = () => step.resolution?.decided !== undefined;
     if (scope === 'forward') {
       const ok = await cancellableWait(step.id, () => condition(resolved));
       if (!ok) {
         // The run backs out instead; nothing is waiting for the lead on this step any more.
         step.resolution = undefined;
-        resolutions.delete(step.id);
         return undefined;
       }
     } else {
       await condition(resolved);
     }
-    const action = resolutions.get(step.id)!;
-    resolutions.delete(step.id);
+    const action = step.resolution!.decided!;
+    step.resolution = undefined;
     return action;
   }
 
@@ -304,7 +428,7 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
         : action,
       checks: simulated || purpose === 'backout' ? [] : d.checks,
       baseDir: input.baseDir,
-      connections: runbook.connections,
+      connections: runbook!.connections,
       idempotencyKey: purpose === 'forward' ? step.idempotencyKey : `${step.idempotencyKey}/backout`,
       attemptOffset,
       maxAttempts: purpose === 'forward' && !simulated ? (d.retry?.attempts ?? 1) : 1,
@@ -332,9 +456,9 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
       },
     });
     try {
-      const outcome = await acts.runStep(request);
-      if (outcome.unrecorded) await recorder.recordStep(outcome.unrecorded);
-      if (outcome.unrecordedChecks) await recorder.recordChecks(request.runId, request.stepId, outcome.attempt, outcome.checks);
+      const outcome = await activity(() => acts.runStep(request));
+      if (outcome.unrecorded) await activity(() => recorder.recordStep(outcome.unrecorded!));
+      if (outcome.unrecordedChecks) await activity(() => recorder.recordChecks(request.runId, request.stepId, outcome.attempt, outcome.checks));
       if (outcome.status === 'succeeded') return { ok: true, outcome };
       return { ok: false, error: outcome.error ?? 'failed', kind: 'failed', outcome };
     } catch (err) {
@@ -357,6 +481,16 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     }
   }
 
+  /** A failed step under the automatic policy backs the run out; returns true when it did. */
+  function failAutomatically(step: StepState, error: string): boolean {
+    if (runbook!.backout.policy !== 'automatic') return false;
+    step.status = 'failed';
+    step.endedAt = now();
+    triggerBackout('step_failed', `step ${step.id} failed: ${error}`);
+    touch();
+    return true;
+  }
+
   /**
    * Runs a manual step's or a wait's checks once the person or the timer is done. Returns true
    * when the step may count as done; on a failure it applies the back-out policy like any step.
@@ -365,29 +499,28 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     const d = def(step.id);
     if (d.checks.length === 0 || step.treatment !== 'run') return true;
     for (;;) {
-      const request = { ...requestFor(step, 'forward', { kind: 'simulate', duration: '0s', outcome: 'success' }, step.attempts), checks: d.checks };
-      const checkBudget = checksBudgetMs(d.checks);
-      const acts = proxyActivities<Activities>({ startToCloseTimeout: checkBudget + 60_000, heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: { maximumAttempts: 1 } });
-      let error: string;
-      try {
-        step.checks = await acts.checkStep(request);
-        const failed = step.checks.filter((c) => !c.passed);
-        if (failed.length === 0) return true;
-        error = `check ${failed.map((c) => `"${c.name}" failed: ${c.detail}`).join('; check ')}`;
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        const cause = err instanceof ActivityFailure ? err.cause : err;
-        error = `checks could not run: ${cause instanceof Error ? cause.message : String(cause)}`;
+      if (!step.resolution) {
+        const request = { ...requestFor(step, 'forward', { kind: 'simulate', duration: '0s', outcome: 'success' }, step.attempts), checks: d.checks };
+        const acts = proxyActivities<Activities>({
+          startToCloseTimeout: checksBudgetMs(d.checks) + 60_000,
+          heartbeatTimeout: HEARTBEAT_TIMEOUT,
+          retry: { maximumAttempts: 1 },
+        });
+        let error: string;
+        try {
+          step.checks = await activity(() => acts.checkStep(request));
+          const failed = step.checks.filter((c) => !c.passed);
+          if (failed.length === 0) return true;
+          error = `check ${failed.map((c) => `"${c.name}" failed: ${c.detail}`).join('; check ')}`;
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          const cause = err instanceof ActivityFailure ? err.cause : err;
+          error = `checks could not run: ${cause instanceof Error ? cause.message : String(cause)}`;
+        }
+        step.error = error;
+        if (failAutomatically(step, error)) return false;
       }
-      step.error = error;
-      if (runbook.backout.policy === 'automatic') {
-        step.status = 'failed';
-        step.endedAt = now();
-        triggerBackout('step_failed', `step ${step.id} failed: ${error}`);
-        touch();
-        return false;
-      }
-      const decision = await waitForResolution(step, 'forward', error, 'failed');
+      const decision = await waitForResolution(step, 'forward', step.error ?? 'checks failed', 'failed');
       step.waitingFor = undefined;
       if (decision === undefined) {
         step.status = 'failed';
@@ -401,9 +534,14 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     }
   }
 
+  /**
+   * One forward step, from wherever it is: a fresh step starts at the top; a step handed over by
+   * an earlier execution (a gate open for votes, a manual step or a failure waiting for someone,
+   * a timer) picks up where it was.
+   */
   async function runForwardStep(step: StepState): Promise<void> {
     const d = def(step.id);
-    step.startedAt = now();
+    step.startedAt ??= now();
     if (step.treatment === 'skip') {
       step.status = 'skipped';
       step.endedAt = step.startedAt;
@@ -413,10 +551,12 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     }
 
     if (d.gate && step.treatment === 'run') {
-      step.gate = { ...step.gate!, status: 'open', openedAt: step.startedAt };
-      step.status = 'waiting';
-      step.waitingFor = 'approval';
-      touch();
+      if (step.gate!.status === 'pending') {
+        step.gate = { ...step.gate!, status: 'open', openedAt: step.startedAt };
+        step.status = 'waiting';
+        step.waitingFor = 'approval';
+        touch();
+      }
       const decided = await cancellableWait(step.id, () =>
         condition(() => step.gate!.status === 'approved' || step.gate!.status === 'rejected'),
       );
@@ -442,14 +582,20 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     const action = d.action;
     if ((action?.kind === 'manual' || action?.kind === 'wait') && step.treatment === 'run') {
       // A person marks it done, or a durable timer runs out; then its checks, if any.
-      step.status = action.kind === 'manual' ? 'waiting' : 'running';
-      if (action.kind === 'manual') step.waitingFor = 'manual';
-      touch();
-      const finished = await cancellableWait(step.id, () =>
-        action.kind === 'manual' ? condition(() => step.completedBy !== undefined) : sleep(durationMs(action.duration)),
-      );
-      step.waitingFor = undefined;
-      step.attempts = 1;
+      let finished = true;
+      if (!step.resolution) {
+        if (step.status === 'pending') {
+          step.status = action.kind === 'manual' ? 'waiting' : 'running';
+          if (action.kind === 'manual') step.waitingFor = 'manual';
+          touch();
+        }
+        finished = await cancellableWait(step.id, () =>
+          action.kind === 'manual' ? condition(() => step.completedBy !== undefined) : sleepUntil(step, action.duration),
+        );
+        step.waitingFor = undefined;
+        step.waitUntil = undefined;
+        step.attempts = 1;
+      }
       if (!finished || (await verifyAfterWait(step))) {
         step.endedAt = now();
         step.status = finished ? 'succeeded' : 'cancelled';
@@ -460,45 +606,46 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     }
 
     // Everything else is an activity: shell, http, sql, simulate, and simulated treatment.
-    step.status = 'running';
-    touch();
+    if (step.status === 'pending') {
+      step.status = 'running';
+      touch();
+    }
+    let lastFailure: { error: string; kind: 'failed' | 'unknown' | 'not_started' } | undefined;
     for (;;) {
-      const result = await runActivity(requestFor(step, 'forward', d.action!, step.attempts));
-      if (result.outcome) {
-        step.attempts = result.outcome.attempt;
-        step.checks = result.outcome.checks;
-      } else {
-        step.attempts += 1;
+      if (!step.resolution) {
+        const result = await runActivity(requestFor(step, 'forward', d.action!, step.attempts));
+        if (result.outcome) {
+          step.attempts = result.outcome.attempt;
+          step.checks = result.outcome.checks;
+        } else {
+          step.attempts += 1;
+        }
+        if (result.ok) {
+          step.status = step.treatment === 'simulate' ? 'simulated' : 'succeeded';
+          step.endedAt = result.outcome.endedAt;
+          step.error = undefined;
+          step.outputTail = undefined;
+          touch();
+          return;
+        }
+        step.error = result.error;
+        step.outputTail = result.outcome?.outputTail?.slice(-FAILED_OUTPUT_TAIL_CHARS);
+        if (result.kind === 'unknown') {
+          // The activity never reported back, so the attempt was not recorded: record it here.
+          await record(step, 'forward', { status: 'failed', endedAt: now(), error: `outcome unknown: ${result.error}` });
+        }
+        if (result.kind === 'failed' && failAutomatically(step, result.error)) return;
+        lastFailure = result;
       }
-      if (result.ok) {
-        step.status = step.treatment === 'simulate' ? 'simulated' : 'succeeded';
-        step.endedAt = result.outcome.endedAt;
-        step.error = undefined;
-        step.outputTail = undefined;
-        touch();
-        return;
-      }
-      step.error = result.error;
-      step.outputTail = result.outcome?.outputTail?.slice(-FAILED_OUTPUT_TAIL_CHARS);
-      if (result.kind === 'unknown') {
-        // The activity never reported back, so the attempt was not recorded: record it here.
-        await record(step, 'forward', { status: 'failed', endedAt: now(), error: `outcome unknown: ${result.error}` });
-      }
-      if (result.kind === 'failed' && runbook.backout.policy === 'automatic') {
-        step.status = 'failed';
-        step.endedAt = now();
-        triggerBackout('step_failed', `step ${step.id} failed: ${result.error}`);
-        return;
-      }
-      const decision = await waitForResolution(step, 'forward', result.error, result.kind);
+      // Picked up from a hand-over, the step is already waiting: its resolution says why.
+      const decision = await waitForResolution(step, 'forward', lastFailure?.error ?? step.error ?? 'failed', lastFailure?.kind ?? 'failed');
+      step.waitingFor = undefined;
       if (decision === undefined) {
         step.status = 'failed';
-        step.waitingFor = undefined;
         step.endedAt = now();
         touch();
         return;
       }
-      step.waitingFor = undefined;
       if (decision === 'done') {
         step.status = 'succeeded';
         step.endedAt = now();
@@ -508,7 +655,7 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
         await record(step, 'forward', { status: 'resolved', startedAt: step.endedAt, error: `done by hand (${step.completedBy}) after: ${step.error}` });
         return;
       }
-      if (state.backout.status !== 'not_requested') {
+      if (state!.backout.status !== 'not_requested') {
         // The lead said retry, but the run is backing out now: do not run it again.
         step.status = 'failed';
         step.endedAt = now();
@@ -520,39 +667,49 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     }
   }
 
+  /** One step's undo, from wherever it is (see {@link runForwardStep}). */
   async function runBackoutStep(step: StepState): Promise<void> {
     const undo = def(step.id).backout!;
-    const startedAt = now();
-    step.backout = { status: 'running', attempts: 0, startedAt };
-    touch();
-    if (undo.kind === 'manual' && step.treatment !== 'simulate') {
-      step.backout = { ...step.backout, status: 'waiting', attempts: 1 };
+    if (!step.backout || step.backout.status === 'pending') {
+      step.backout = { status: 'running', attempts: 0, startedAt: now() };
       touch();
+    }
+    if (undo.kind === 'manual' && step.treatment !== 'simulate') {
+      if (step.backout.status === 'running') {
+        step.backout = { ...step.backout, status: 'manual', attempts: 1 };
+        touch();
+      }
       await condition(() => step.backout!.status === 'succeeded');
       await record(step, 'backout', {});
       return;
     }
     if (undo.kind === 'wait' && step.treatment !== 'simulate') {
-      await sleep(durationMs(undo.duration));
+      await sleepUntil(step, undo.duration);
+      step.waitUntil = undefined;
       step.backout = { ...step.backout, status: 'succeeded', attempts: 1, endedAt: now() };
       touch();
       await record(step, 'backout', {});
       return;
     }
-    let attempts = 0;
     for (;;) {
-      const result = await runActivity(requestFor(step, 'backout', undo, attempts));
-      attempts = result.outcome?.attempt ?? attempts + 1;
-      if (result.ok) {
-        step.backout = { ...step.backout!, status: 'succeeded', attempts, endedAt: result.outcome.endedAt, error: undefined, outputTail: undefined };
+      if (step.backout!.status === 'running') {
+        const attempts: number = step.backout!.attempts;
+        const result = await runActivity(requestFor(step, 'backout', undo, attempts));
+        const made: number = result.outcome?.attempt ?? attempts + 1;
+        if (result.ok) {
+          step.backout = { ...step.backout!, status: 'succeeded', attempts: made, endedAt: result.outcome.endedAt, error: undefined, outputTail: undefined };
+          touch();
+          return;
+        }
+        step.backout = { ...step.backout!, attempts: made, outputTail: result.outcome?.outputTail?.slice(-FAILED_OUTPUT_TAIL_CHARS) };
+        if (result.kind === 'unknown') await record(step, 'backout', { status: 'failed', endedAt: now(), error: `outcome unknown: ${result.error}` });
+        // A failing back-out never skips silently: it waits until the lead retries it or
+        // records that it was done by hand.
+        step.resolution = { scope: 'backout', error: result.error, kind: result.kind, since: now() };
+        step.backout = { ...step.backout!, status: 'waiting', error: result.error };
         touch();
-        return;
       }
-      step.backout = { ...step.backout!, attempts, outputTail: result.outcome?.outputTail?.slice(-FAILED_OUTPUT_TAIL_CHARS) };
-      if (result.kind === 'unknown') await record(step, 'backout', { status: 'failed', endedAt: now(), error: `outcome unknown: ${result.error}` });
-      // A failing back-out never skips silently: it waits until the lead retries it or
-      // records that it was done by hand.
-      const decision = await waitForResolution(step, 'backout', result.error, result.kind);
+      const decision = await waitForResolution(step, 'backout', step.backout!.error ?? 'failed', step.resolution?.kind ?? 'failed');
       if (decision === 'done') {
         step.backout = { ...step.backout!, status: 'resolved', endedAt: now() };
         touch();
@@ -566,58 +723,66 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
 
   // ---- the run ---------------------------------------------------------------------
 
-  async function runForward(): Promise<void> {
-    const remaining = new Map<string, number>();
-    const dependents = new Map<string, string[]>();
-    for (const id of state.order) {
-      const deps = stepOf(id).dependsOn;
-      remaining.set(id, deps.length);
-      for (const dep of deps) dependents.set(dep, [...(dependents.get(dep) ?? []), id]);
-    }
-    const ready: string[] = state.order.filter((id) => remaining.get(id) === 0);
-    let inFlight = 0;
-    let settled = 0;
-    let stepError: unknown;
-    const total = state.order.length;
+  const graph: PlanGraph = {
+    get order() {
+      return state!.order;
+    },
+    dependsOn: (id) => stepOf(id).dependsOn,
+  };
 
-    const launch = (id: string): void => {
+  /** A step started or picked up again in this execution. */
+  const resumable = (step: StepState): boolean =>
+    step.status === 'waiting' || (step.status === 'running' && (step.waitUntil !== undefined || step.resolution !== undefined));
+
+  /**
+   * The forward part. Returns 'handover' when this execution used its budget and the run must
+   * continue as new (nothing of its own is still running then).
+   */
+  async function runForward(): Promise<'done' | 'handover'> {
+    const plan = new ForwardPlan(graph, (id) => isDone(stepOf(id)));
+    const ready: string[] = [];
+    let inFlight = 0;
+    let stepError: unknown;
+    for (const id of state!.order) {
+      const step = stepOf(id);
+      if (resumable(step)) launch(id);
+      else if (step.status === 'pending' && plan.isReady(id)) ready.push(id);
+    }
+
+    function launch(id: string): void {
       inFlight += 1;
       runForwardStep(stepOf(id)).then(
         () => {
           inFlight -= 1;
-          settled += 1;
-          const step = stepOf(id);
-          if (!isDone(step)) return;
-          for (const next of dependents.get(id) ?? []) {
-            const left = remaining.get(next)! - 1;
-            remaining.set(next, left);
-            if (left === 0) ready.push(next);
-          }
+          progressed = true;
+          if (isDone(stepOf(id))) ready.push(...plan.markDone(id));
         },
         (err: unknown) => {
           // Cancelled with the whole run (Temporal cancel): the main flow reports that. Any
           // other error is a bug; keep it to fail the workflow task visibly.
           inFlight -= 1;
-          settled += 1;
           if (!isCancellation(err)) stepError ??= err;
         },
       );
-    };
+    }
 
-    while (settled < total) {
-      if (state.backout.status !== 'not_requested') break;
-      while (ready.length > 0) launch(ready.shift()!);
-      await condition(() => ready.length > 0 || inFlight === 0 || state.backout.status !== 'not_requested');
-      if (inFlight === 0 && ready.length === 0 && settled < total) {
-        // Nothing can start: every remaining step hangs off one that did not finish.
+    for (;;) {
+      if (state!.backout.status !== 'not_requested') break;
+      if (overBudget()) {
+        handingOver = true;
         break;
       }
+      while (ready.length > 0) launch(ready.shift()!);
+      await condition(() => ready.length > 0 || inFlight === 0 || state!.backout.status !== 'not_requested' || overBudget());
+      if (inFlight === 0 && ready.length === 0) break; // finished, or nothing more can start
     }
-    // Let actions already running finish before anything is undone.
+    // Actions already running finish before anything is undone or handed over.
+    await condition(() => busy === 0 && (handingOver || inFlight === 0 || state!.backout.status !== 'not_requested'));
+    if (handingOver) return 'handover';
     await condition(() => inFlight === 0);
     if (stepError !== undefined) throw stepError;
     const stoppedAt = now();
-    for (const id of state.order) {
+    for (const id of state!.order) {
       const step = stepOf(id);
       if (step.status === 'pending') {
         step.status = 'cancelled';
@@ -625,57 +790,92 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
       }
     }
     touch();
+    return 'done';
   }
 
-  async function runBackout(): Promise<void> {
-    state.backout = { ...state.backout, status: 'running', startedAt: now() };
-    const ran = state.order.filter((id) => {
-      const step = stepOf(id);
-      return step.kind !== 'gate' && (step.status === 'succeeded' || step.status === 'simulated' || step.status === 'failed');
-    });
-    const toUndo = ran.filter((id) => def(id).backout !== undefined);
-    for (const id of ran) {
-      if (!def(id).backout) stepOf(id).backout = { status: 'not_needed', attempts: 0 };
+  /** Undoes what ran, in reverse dependency order. Returns 'handover' like {@link runForward}. */
+  async function runBackout(): Promise<'done' | 'handover'> {
+    if (state!.backout.startedAt === undefined) {
+      state!.backout = { ...state!.backout, status: 'running', startedAt: now() };
+      for (const id of state!.order) {
+        const step = stepOf(id);
+        const ran = step.kind !== 'gate' && (step.status === 'succeeded' || step.status === 'simulated' || step.status === 'failed');
+        if (ran && !def(id).backout) step.backout = { status: 'not_needed', attempts: 0 };
+        else if (ran) step.backout = { status: 'pending', attempts: 0 };
+      }
+      touch();
+      await activity(() => recorder.recordRunState(snapshot('backout')));
     }
-    touch();
-    await recorder.recordRunState(state);
-
-    const waitFor = backoutDependents(runbook, toUndo);
+    const toUndo = state!.order.filter((id) => stepOf(id).backout !== undefined && stepOf(id).backout!.status !== 'not_needed');
     const finished = (id: string) => {
       const status = stepOf(id).backout?.status;
       return status === 'succeeded' || status === 'resolved';
     };
-    const started = new Set<string>();
-    const running: Promise<void>[] = [];
-    while (started.size < toUndo.length) {
-      const ready = toUndo.filter((id) => !started.has(id) && (waitFor[id] ?? []).every(finished));
-      for (const id of ready) {
-        started.add(id);
-        running.push(runBackoutStep(stepOf(id)));
+    const plan = new BackoutPlan(graph, toUndo, finished);
+    let inFlight = 0;
+    let stepError: unknown;
+    const launch = (id: string): void => {
+      inFlight += 1;
+      runBackoutStep(stepOf(id)).then(
+        () => {
+          inFlight -= 1;
+          progressed = true;
+          plan.markUndone(id);
+        },
+        (err: unknown) => {
+          inFlight -= 1;
+          if (!isCancellation(err)) stepError ??= err;
+        },
+      );
+    };
+    for (;;) {
+      if (overBudget()) {
+        handingOver = true;
+        break;
       }
-      if (started.size < toUndo.length) {
-        await condition(() => toUndo.some((id) => !started.has(id) && (waitFor[id] ?? []).every(finished)));
-      }
+      for (const id of plan.takeReady()) launch(id);
+      if (inFlight === 0 && !plan.hasReady()) break;
+      await condition(() => plan.hasReady() || inFlight === 0 || overBudget());
     }
-    await Promise.all(running);
-    state.backout = { ...state.backout, status: 'completed', endedAt: now() };
+    if (handingOver) {
+      // Undos waiting for people carry over; running ones finish first.
+      await condition(() => busy === 0);
+      return 'handover';
+    }
+    if (stepError !== undefined) throw stepError;
+    state!.backout = { ...state!.backout, status: 'completed', endedAt: now() };
     touch();
+    return 'done';
   }
 
+  /** Ends this execution and continues the run in a new one with the same id. */
+  async function handOver(stage: RunCheckpoint['stage']): Promise<never> {
+    // Requests already accepted are answered here; new ones go to the next execution.
+    await condition(() => busy === 0 && allHandlersFinished());
+    return continueAsNew<typeof cutoverRun>({ ...input, checkpoint: snapshot(stage) });
+  }
+
+  // ---- the story of a run ------------------------------------------------------------
+
   try {
-    try {
-      await recorder.recordRunStarted(state);
-    } catch (err) {
-      const cause = err instanceof ActivityFailure ? err.cause : undefined;
-      if (cause instanceof ApplicationFailure && cause.type === FAILURE_TYPE.runNotRecorded) {
-        // Nothing can be recorded for this run, so nothing may run: fail loudly, at once.
-        throw ApplicationFailure.create({ type: FAILURE_TYPE.runNotRecorded, message: cause.message, nonRetryable: true });
-      }
-      throw err;
+    runbook = await failLoudly(() => loadRunbook(input.runId));
+    defs = new Map(stepsInOrder(runbook).map(({ step }) => [step.id, step]));
+    const fresh = initialRunState({ ...input, runbook }, now());
+    state = fresh;
+    if (input.checkpoint) {
+      const needTimes = applyCheckpoint(fresh, input.checkpoint);
+      await readTimes(fresh, needTimes);
     }
-    await runForward();
+    state.execution = execution;
+    touch();
+    if (!input.checkpoint) {
+      if (input.mode === 'live') refuseSimulatedLive(runbook);
+      await failLoudly(() => activity(() => recorder.recordRunStarted(snapshot('forward'))));
+    }
+
+    if (input.checkpoint?.stage !== 'backout' && (await runForward()) === 'handover') return await handOver('forward');
     if (state.backout.status !== 'not_requested') {
-      await runBackout();
+      if ((await runBackout()) === 'handover') return await handOver('backout');
       const undone = Object.values(state.steps).filter((s) => s.backout?.status === 'succeeded' || s.backout?.status === 'resolved').length;
       state.status = 'backed_out';
       state.outcome = `backed out (${state.backout.reason ?? 'no reason given'}); ${undone} step(s) undone`;
@@ -689,17 +889,119 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
       state.outcome = `stopped with steps not done: ${stuck.join(', ')}`;
     }
   } catch (err) {
-    if (!isCancellation(err)) throw err;
-    state.status = 'failed';
-    state.outcome = 'the run was cancelled through Temporal';
+    if (!isCancellation(err) || !state) throw err;
+    await CancellationScope.nonCancellable(() => stopOnCancel(state!));
   }
+  state = state!;
   state.endedAt = now();
+  revision += 1;
   // Even a cancelled run writes its end, and answers the Updates it already accepted.
   await CancellationScope.nonCancellable(async () => {
-    await recorder.recordRunFinished(state);
-    await condition(allHandlersFinished);
+    await activity(() => recorder.recordRunFinished(snapshot(state!.backout.status === 'not_requested' ? 'forward' : 'backout')));
+    await condition(() => busy === 0 && allHandlersFinished());
   });
-  return { status: state.status as RunResult['status'], outcome: state.outcome ?? '', state };
+  // The result is small at any size: the whole state is in the record store and the queries.
+  return { status: state.status as RunResult['status'], outcome: state.outcome ?? '', summary: summarizeRun(state, revision) };
+
+  /**
+   * What a Temporal cancel means on the night: stop orchestrating and change nothing more.
+   * Nothing new starts, people's waits end, actions already running finish and are recorded
+   * (they are never killed), and nothing is undone automatically: a cancel is not a no-go.
+   * The decision log and the outcome say so, and what the lead does next.
+   */
+  async function stopOnCancel(run: RunState): Promise<void> {
+    const running = run.order.filter((id) => run.steps[id]!.status === 'running' || run.steps[id]!.backout?.status === 'running');
+    run.cancel = { requestedAt: now(), running };
+    const seq = logDecision(run, {
+      kind: 'cancel',
+      by: 'temporal',
+      role: 'temporal',
+      target: run.runId,
+      reason: 'the workflow was cancelled through Temporal',
+      at: now(),
+      automatic: false,
+    });
+    revision += 1;
+    await activity(() => recorder.recordDecision(input.runId, seq, run.decisions[seq]!));
+    await condition(() => busy === 0);
+    const stoppedAt = now();
+    for (const id of run.order) {
+      const step = run.steps[id]!;
+      if (step.status === 'pending' || step.status === 'waiting' || step.status === 'running') {
+        step.status = 'cancelled';
+        step.waitingFor = undefined;
+        step.resolution = undefined;
+        step.endedAt ??= stoppedAt;
+      }
+    }
+    const applied = run.order.filter((id) => {
+      const step = run.steps[id]!;
+      const kept = step.backout === undefined || step.backout.status === 'pending' || step.backout.status === 'waiting' || step.backout.status === 'manual';
+      return step.kind !== 'gate' && (step.status === 'succeeded' || step.status === 'failed') && kept;
+    });
+    run.status = 'failed';
+    run.outcome =
+      `cancelled through Temporal; nothing was backed out` +
+      (running.length > 0 ? `; ${running.join(', ')} finished first` : '') +
+      (applied.length > 0
+        ? `; still applied: ${applied.join(', ')}: undo them by hand with their back-out actions, or start a new run`
+        : '; no step had changed anything');
+  }
+
+  /** Reads the runbook from the record store, page by page (no payload holds a large one). */
+  async function loadRunbook(runId: string): Promise<Runbook> {
+    const first = await activity(() => recorder.loadRunbookPage(runId, 0));
+    const rest = await Promise.all(Array.from({ length: first.count - 1 }, (_, i) => activity(() => recorder.loadRunbookPage(runId, i + 1))));
+    return assembleRunbook([first, ...rest]);
+  }
+
+  /** Times of finished steps handed over without them, read back from the record store. */
+  async function readTimes(run: RunState, ids: string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += TIMES_PER_READ) {
+      const times = await activity(() => recorder.loadStepTimes(input.runId, ids.slice(i, i + TIMES_PER_READ)));
+      for (const [id, [startedAt, endedAt]] of Object.entries(times)) {
+        const step = run.steps[id];
+        if (!step) continue;
+        if (startedAt) step.startedAt = startedAt;
+        if (endedAt) step.endedAt = endedAt;
+      }
+    }
+  }
+}
+
+/**
+ * Runs `fn`; when an activity in it failed for a reason no retry can fix (the record store does
+ * not know the run, the runbook in it is invalid), fails the run at once with that reason.
+ */
+async function failLoudly<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const cause = err instanceof ActivityFailure ? err.cause : undefined;
+    if (cause instanceof ApplicationFailure && (cause.type === FAILURE_TYPE.runNotRecorded || cause.type === FAILURE_TYPE.invalidInput)) {
+      throw ApplicationFailure.create({ type: cause.type, message: cause.message, nonRetryable: true });
+    }
+    throw err;
+  }
+}
+
+/** A live run may not pretend: simulate actions are for rehearsals. */
+function refuseSimulatedLive(runbook: Runbook): void {
+  const simulated = stepsInOrder(runbook)
+    .map(({ step }) => step)
+    .filter((s) => s.action?.kind === 'simulate' || s.backout?.kind === 'simulate');
+  if (simulated.length > 0) {
+    throw ApplicationFailure.create({
+      type: FAILURE_TYPE.invalidInput,
+      message: `a live run cannot contain simulate actions (steps ${simulated.map((s) => s.id).join(', ')})`,
+      nonRetryable: true,
+    });
+  }
+}
+
+/** Runs `then` at once, or after `checking` when there is a check to wait for. */
+function afterCheck<T>(checking: Promise<void> | undefined, then: () => Promise<T>): Promise<T> {
+  return checking ? checking.then(then) : then();
 }
 
 /** Turns a validator's refusal into the Update's rejection (it never enters history). */

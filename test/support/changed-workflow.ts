@@ -4,9 +4,9 @@
  */
 import { sleep } from '@temporalio/workflow';
 import type { RunInput, RunResult } from '../../runbook/run-state.js';
-import { runRunbook as current } from '../../workflows/run-runbook.js';
+import { cutoverRun as current } from '../../workflows/run-runbook.js';
 
-export async function runRunbook(input: RunInput): Promise<RunResult> {
+export async function cutoverRun(input: RunInput): Promise<RunResult> {
   await sleep(1);
   return current(input);
 }

@@ -132,6 +132,20 @@ phases:
     expect((await resultOf(handle)).status).toBe('completed');
     return handle.workflowId;
   },
+  async 'handed-over'(h) {
+    // A tiny history budget: the run continues as new several times, with a person waiting
+    // across a hand-over; the last execution's history (started from a checkpoint) is recorded.
+    const handle = await h.start(RUNBOOK('replay-handed-over', false), { historyBudget: 25 });
+    await waitForState(handle, (s) => s.steps.tell!.waitingFor === 'manual');
+    await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'tell', by: 'bob' }] });
+    await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open');
+    await handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'alice' }] });
+    await handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'dana' }] });
+    const result = await resultOf(handle);
+    expect(result.status).toBe('completed');
+    expect(result.state.execution).toBeGreaterThan(1);
+    return handle.workflowId;
+  },
   async 'backout-requested'(h) {
     const handle = await h.start(RUNBOOK('replay-requested', false));
     await waitForState(handle, (s) => s.steps.tell!.waitingFor === 'manual');

@@ -14,6 +14,27 @@ export class MemoryRecorder implements RunRecorder {
   readonly snapshots: RunState[] = [];
 
   readonly startedAt = new Map<string, string>();
+  readonly sources = new Map<string, string>();
+  /** What `cutover rehearse` does before it starts the workflow: the run and its runbook recorded. */
+  reserve(runId: string, source: string): void {
+    this.sources.set(runId, source);
+  }
+  async runbookSource(runId: string): Promise<string> {
+    const source = this.sources.get(runId);
+    if (source === undefined) throw Object.assign(new Error(`no run ${runId}`), { name: 'RunNotFoundError' });
+    return source;
+  }
+  async stepTimes(runId: string, stepIds: readonly string[]): Promise<Record<string, [string | null, string | null]>> {
+    const times: Record<string, [string | null, string | null]> = {};
+    for (const id of stepIds) {
+      const rows = this.attempts.filter((r) => r.runId === runId && r.stepId === id && r.purpose === 'forward');
+      if (rows.length === 0) continue;
+      const starts = rows.map((r) => r.startedAt).filter((t): t is string => !!t).sort();
+      const ends = rows.map((r) => r.endedAt).filter((t): t is string => !!t).sort();
+      times[id] = [starts[0] ?? null, ends[ends.length - 1] ?? null];
+    }
+    return times;
+  }
   async markRunStarted(runId: string, fields: { startedAt: string }): Promise<void> {
     this.startedAt.set(runId, fields.startedAt);
   }

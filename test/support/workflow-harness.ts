@@ -11,7 +11,8 @@ import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/w
 import type { RunRecorder } from '../../activities/recording.js';
 import { parseRunbook } from '../../runbook/parse.js';
 import type { RunInput, RunMode, RunResult, RunState } from '../../runbook/run-state.js';
-import { runStateQuery } from '../../workflows/messages.js';
+import { readRunState } from '../../cli/read-run-state.js';
+import { RUN_WORKFLOW_TYPE } from '../../workflows/messages.js';
 import { createWorker, installQuietRuntime } from '../../worker/create-worker.js';
 import { MemoryRecorder } from './memory-recorder.js';
 import { temporalAddress } from './temporal.js';
@@ -33,7 +34,7 @@ export interface Harness {
   taskQueue: string;
   /** A scratch directory: the runbooks' base directory. */
   dir: string;
-  start(yaml: string, options?: { mode?: RunMode; runId?: string }): Promise<WorkflowHandle>;
+  start(yaml: string, options?: { mode?: RunMode; runId?: string; historyBudget?: number }): Promise<WorkflowHandle>;
   stop(): Promise<void>;
 }
 
@@ -68,16 +69,18 @@ export async function startHarness(options: { recorder?: RunRecorder; withWorker
       const parsed = parseRunbook(yaml, 'test.yaml');
       if (!parsed.ok) throw new Error(`test runbook invalid:\n${parsed.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`).join('\n')}`);
       const runId = startOptions.runId ?? `${parsed.runbook.name}-${randomUUID().slice(0, 8)}`;
+      // The workflow reads the runbook from the store, as it does after `cutover rehearse`.
+      if (recorder instanceof MemoryRecorder) recorder.reserve(runId, yaml);
       const input: RunInput = {
         runId,
         runNumber: 1,
-        runbook: parsed.runbook,
         versionHash: 'test',
         mode: startOptions.mode ?? 'rehearsal',
         startedBy: 'test',
         baseDir: dir,
+        ...(startOptions.historyBudget ? { historyBudget: startOptions.historyBudget } : {}),
       };
-      return client.workflow.start('runRunbook', { taskQueue, workflowId: runId, args: [input] });
+      return client.workflow.start(RUN_WORKFLOW_TYPE, { taskQueue, workflowId: runId, args: [input] });
     },
     async stop() {
       worker?.shutdown();
@@ -97,14 +100,22 @@ export async function waitForState(
   const deadline = Date.now() + timeoutMs;
   let last: RunState | undefined;
   while (Date.now() < deadline) {
-    last = await handle.query(runStateQuery);
+    try {
+      last = (await readRunState(handle)).state;
+    } catch (err) {
+      // A run answers once it has read its runbook from the store.
+      if (!/still reading its runbook/.test((err as Error).message)) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+      continue;
+    }
     if (predicate(last)) return last;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`state never matched; last: ${JSON.stringify(last && { status: last.status, steps: Object.values(last.steps).map((s) => [s.id, s.status, s.backout?.status]) })}`);
 }
 
-/** The run's result. */
-export function resultOf(handle: WorkflowHandle): Promise<RunResult> {
-  return handle.result() as Promise<RunResult>;
+/** The run's result, with its whole final state (read through the queries, as the CLI does). */
+export async function resultOf(handle: WorkflowHandle): Promise<RunResult & { state: RunState }> {
+  const result = (await handle.result()) as RunResult;
+  return { ...result, state: result.state ?? (await readRunState(handle)).state };
 }

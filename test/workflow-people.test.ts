@@ -1,0 +1,112 @@
+/**
+ * People's requests are answered once and only once: two requests racing in one moment are not
+ * both accepted, and a stalled record store never leaves an approver without an answer.
+ */
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Decision } from '../runbook/run-state.js';
+import { approveGateUpdate, completeManualStepUpdate, resolveStepUpdate } from '../workflows/messages.js';
+import { MemoryRecorder } from './support/memory-recorder.js';
+import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
+
+/** A record store whose decision writes can be made to hang, as a locked database does. */
+class StallingRecorder extends MemoryRecorder {
+  stalled = false;
+  override async recordDecision(runId: string, seq: number, decision: Decision): Promise<void> {
+    while (this.stalled) await new Promise((r) => setTimeout(r, 100));
+    await super.recordDecision(runId, seq, decision);
+  }
+}
+
+const recorder = new StallingRecorder();
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ recorder });
+});
+afterAll(async () => h?.stop());
+
+const ROLES = 'lead: lead\nroles: { lead: [alice], dba: [bob, carol] }';
+const outcome = (p: Promise<unknown>) =>
+  p.then(
+    () => 'accepted',
+    (err: unknown) => (err instanceof WorkflowUpdateFailedError ? `refused: ${err.cause?.message}` : `error: ${(err as Error).message}`),
+  );
+
+describe('racing requests', () => {
+  it('two `done` for one manual step in the same moment: one is accepted, the other refused', async () => {
+    const handle = await h.start(`
+name: race-done
+version: 1
+${ROLES}
+phases:
+  - id: p
+    kind: migration
+    steps:
+      - { id: hand, title: Hand, owner: dba, action: { kind: manual } }
+`);
+    await waitForState(handle, (s) => s.steps.hand!.waitingFor === 'manual');
+    const answers = await Promise.all([
+      outcome(handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'hand', by: 'bob' }] })),
+      outcome(handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'hand', by: 'carol' }] })),
+    ]);
+    expect(answers.filter((a) => a === 'accepted')).toHaveLength(1);
+    expect(answers.find((a) => a !== 'accepted')).toMatch(/refused: step `hand` (was already marked done|is not waiting)/);
+    const result = await resultOf(handle);
+    expect(result.state.decisions.filter((d) => d.kind === 'complete_manual')).toHaveLength(1);
+  });
+
+  it('a retry and a `done` racing on a failed undo: the undo is not marked done behind the retry', async () => {
+    const handle = await h.start(`
+name: race-undo
+version: 1
+${ROLES}
+phases:
+  - id: p
+    kind: migration
+    steps:
+      - { id: a, title: A, owner: dba, expected: 1s, action: { kind: shell, command: "true" }, backout: { kind: shell, command: "echo undo-a >> race-undo.log" } }
+      - { id: b, title: B, owner: dba, expected: 1s, depends_on: [a], action: { kind: shell, command: "true" }, backout: { kind: shell, command: "test -f fixed-b || exit 9; echo undo-b >> race-undo.log" } }
+      - { id: c, title: C, owner: dba, expected: 1s, depends_on: [b], action: { kind: shell, command: "exit 1" } }
+`);
+    await waitForState(handle, (s) => s.steps.b!.backout?.status === 'waiting');
+    const answers = await Promise.all([
+      outcome(handle.executeUpdate(resolveStepUpdate, { args: [{ stepId: 'b', by: 'alice', action: 'retry', reason: 'again' }] })),
+      outcome(handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'b', by: 'bob' }] })),
+    ]);
+    expect(answers[0]).toBe('accepted');
+    expect(answers[1]).toMatch(/refused/);
+    // The retry failed again (not fixed yet): b's undo waits again, a's undo has not started.
+    const again = await waitForState(handle, (s) => s.steps.b!.backout?.status === 'waiting' && s.steps.b!.backout.attempts >= 2);
+    expect(again.steps.a!.backout?.status).toBe('pending');
+    await handle.executeUpdate(resolveStepUpdate, { args: [{ stepId: 'b', by: 'alice', action: 'done', reason: 'undone by hand' }] });
+    const result = await resultOf(handle);
+    expect(result.status).toBe('backed_out');
+    expect(result.state.steps.b!.backout?.status).toBe('resolved');
+  });
+});
+
+describe('a stalled record store', () => {
+  it('an approver still gets an answer, and the decision reaches the store when it recovers', async () => {
+    const handle = await h.start(`
+name: stalled-store
+version: 1
+${ROLES}
+phases:
+  - id: decide
+    kind: go_no_go
+    steps:
+      - { id: go, title: Go, owner: lead, gate: { approvers: [lead] } }
+`);
+    await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open');
+    recorder.stalled = true;
+    const asked = Date.now();
+    const gate = await handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'alice' }] });
+    expect(gate.status).toBe('approved');
+    expect(Date.now() - asked).toBeLessThan(30_000);
+    expect(recorder.decisions.get(handle.workflowId)).toBeUndefined();
+    recorder.stalled = false;
+    const result = await resultOf(handle);
+    expect(result.status).toBe('completed');
+    expect(recorder.decisions.get(handle.workflowId)?.map((d) => d.kind)).toEqual(['approve']);
+  });
+});
