@@ -8,9 +8,9 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
-import { durationMs } from '../runbook/duration.js';
+import { durationMs, formatDuration } from '../runbook/duration.js';
 import type { Action, Connection } from '../runbook/schema.js';
+import { runSqlStatement } from './sql-process.js';
 
 /** How an action ended, with what a person needs to see why. */
 export interface ActionResult {
@@ -41,6 +41,11 @@ export interface ActionContext {
    * instead of killed, because stopping a half-done migration is worse than not watching it.
    */
   workerStopping?: () => boolean;
+  /**
+   * Set for checks: a check is a read-only question that is asked again, so when the worker
+   * stops it is stopped (not left running) and the caller reports the checks as interrupted.
+   */
+  check?: boolean;
   fetch?: typeof fetch;
 }
 
@@ -265,32 +270,50 @@ function describeFetchError(err: unknown): string {
   return String(err);
 }
 
-/** Runs one SQL statement on a named connection and compares the result with the expectation. */
+/**
+ * Runs one SQL statement on a named connection and compares the result with the expectation.
+ * The statement runs in its own process (see sql-process.ts), stopped after the action's
+ * timeout (the step's, for actions; a check's own), so it never blocks the worker.
+ */
 export async function runSqlQuery(action: Extract<Action, { kind: 'sql' }>, ctx: ActionContext): Promise<ActionResult> {
   const connection = ctx.connections[action.connection];
   if (!connection) return { ok: false, detail: `no connection named ${action.connection} in the runbook` };
   const file = path.resolve(ctx.baseDir, connection.path);
-  let db: Database.Database;
-  try {
-    db = new Database(file, { readonly: connection.readonly, fileMustExist: connection.readonly });
-  } catch (err) {
-    return { ok: false, detail: `cannot open ${action.connection} (${file}): ${(err as Error).message}` };
-  }
-  try {
-    db.pragma('busy_timeout = 5000');
-    const statement = db.prepare(action.query);
-    if (!statement.reader) {
-      const info = statement.run();
-      return compareSql(action, [{ changes: info.changes }], `${info.changes} row(s) changed`);
+  // The format has no `timeout` on sql actions today; honour one if it gets one.
+  const own = (action as { timeout?: unknown }).timeout;
+  const timeoutMs = typeof own === 'string' ? durationMs(own) : ctx.timeoutMs;
+  const answer = await runSqlStatement({
+    file,
+    readonly: connection.readonly === true,
+    query: action.query,
+    timeoutMs,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    leaveRunning: () => ctx.workerStopping?.() === true && !ctx.check,
+  });
+  switch (answer.kind) {
+    case 'open_failed':
+      return { ok: false, detail: `cannot open ${action.connection} (${file}): ${answer.message}` };
+    case 'failed':
+      return { ok: false, detail: `query on ${action.connection} failed: ${answer.message}` };
+    case 'crashed':
+      return { ok: false, detail: `query on ${action.connection} failed: ${answer.message}` };
+    case 'timed_out':
+      return { ok: false, detail: `query on ${action.connection} timed out after ${typeof own === 'string' ? own : formatDuration(timeoutMs)} and was stopped` };
+    case 'cancelled':
+      // A worker stop during a check lands here too; the checks report the interruption.
+      return { ok: false, detail: `query on ${action.connection} was cancelled and stopped` };
+    case 'left_running':
+      return {
+        ok: false,
+        interrupted: true,
+        detail: `the worker stopped while the query on ${action.connection} ran (pid ${answer.pid}); it was left running`,
+      };
+    case 'changed':
+      return compareSql(action, [{ changes: answer.changes }], `${answer.changes} row(s) changed`);
+    case 'rows': {
+      const summary = answer.rowCount === 1 && answer.width === 1 ? `value ${JSON.stringify(answer.first)}` : `${answer.rowCount} row(s)`;
+      return compareSql(action, answer.rowCount > 0 ? [{ value: answer.first }] : [], summary, answer.rowCount);
     }
-    const rows = statement.raw(true).all() as unknown[][];
-    const first = rows[0]?.[0];
-    const summary = rows.length === 1 && rows[0]!.length === 1 ? `value ${JSON.stringify(first)}` : `${rows.length} row(s)`;
-    return compareSql(action, rows.map((r) => ({ value: r[0] })), summary, rows.length);
-  } catch (err) {
-    return { ok: false, detail: `query on ${action.connection} failed: ${(err as Error).message}` };
-  } finally {
-    db.close();
   }
 }
 

@@ -173,6 +173,53 @@ describe('sql', () => {
   });
 });
 
+describe('sql statements that run long', () => {
+  const SLOW_COUNT = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c';
+
+  it('stops a statement at its timeout without blocking the worker meanwhile', async () => {
+    let ticks = 0;
+    const ticking = setInterval(() => (ticks += 1), 100);
+    const started = Date.now();
+    try {
+      const result = await performAction({ kind: 'sql', connection: 'db', query: SLOW_COUNT }, { ...ctx, timeoutMs: 1000 });
+      expect(result).toMatchObject({ ok: false, detail: 'query on db timed out after 1s and was stopped' });
+    } finally {
+      clearInterval(ticking);
+    }
+    expect(Date.now() - started).toBeLessThan(5000);
+    // The main thread (heartbeats, other steps) kept running while the statement did.
+    expect(ticks).toBeGreaterThanOrEqual(7);
+  });
+
+  it('a write that timed out is rolled back and holds no lock', async () => {
+    const db = new Database(path.join(dir, 'test.db'));
+    db.exec('CREATE TABLE IF NOT EXISTS big (x INTEGER)');
+    db.close();
+    const slowInsert = 'INSERT INTO big WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT x FROM c';
+    const result = await performAction({ kind: 'sql', connection: 'db', query: slowInsert }, { ...ctx, timeoutMs: 1000 });
+    expect(result.detail).toBe('query on db timed out after 1s and was stopped');
+    const started = Date.now();
+    expect(await performAction({ kind: 'sql', connection: 'db', query: 'INSERT INTO big VALUES (-1)' }, ctx)).toMatchObject({ ok: true });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(await performAction({ kind: 'sql', connection: 'db', query: 'SELECT COUNT(*) FROM big' }, ctx)).toMatchObject({ detail: 'value 1' });
+  });
+
+  it('a cancelled statement is stopped and says so', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const result = await performAction({ kind: 'sql', connection: 'db', query: SLOW_COUNT }, { ...ctx, signal: controller.signal });
+    expect(result).toEqual({ ok: false, detail: 'query on db was cancelled and stopped' });
+  });
+
+  it('keeps blobs, nulls and text as the comparison saw them in-process', async () => {
+    const q = (query: string, expect?: object) => performAction({ kind: 'sql', connection: 'db', query, ...(expect ? { expect } : {}) }, ctx);
+    expect(await q("SELECT CAST('ab' AS BLOB)", { value: 'ab' })).toMatchObject({ ok: true, detail: 'value {"type":"Buffer","data":[97,98]}' });
+    expect(await q('SELECT NULL', { value: null })).toMatchObject({ ok: true, detail: 'value null' });
+    expect(await q('SELECT id, v FROM t WHERE id = 2')).toMatchObject({ ok: true, detail: '1 row(s)' });
+    expect(await q('SELECT nope FROM t')).toMatchObject({ ok: false, detail: 'query on db failed: no such column: nope' });
+  });
+});
+
 describe('checks', () => {
   it('reports every check, passing or not, with its detail', async () => {
     const outcomes = await runChecks(
