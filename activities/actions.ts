@@ -143,7 +143,7 @@ export async function runShellCommand(
     }, timeoutMs);
     const beat = ctx.heartbeat ? setInterval(ctx.heartbeat, HEARTBEAT_EVERY_MS) : undefined;
     const onAbort = () => {
-      if (ctx.workerStopping?.()) {
+      if (ctx.workerStopping?.() && !ctx.check) {
         // Leave the command (its own process group) running and stop watching it.
         clearTimeout(timer);
         if (beat) clearInterval(beat);
@@ -226,10 +226,16 @@ export async function sendHttpRequest(
     ...(raw.headers ? { headers: Object.fromEntries(Object.entries(raw.headers).map(([k, v]) => [k, expandEnv(v, env)])) } : {}),
     ...(raw.body !== undefined ? { body: expandEnv(raw.body, env) } : {}),
   };
+  const said = `${action.method} ${action.url}`;
   const timeoutMs = action.timeout ? durationMs(action.timeout) : Math.min(ctx.timeoutMs, 60_000);
   const signals = [AbortSignal.timeout(timeoutMs), ...(ctx.signal ? [ctx.signal] : [])];
   const doFetch = ctx.fetch ?? fetch;
+  const stopped = (): ActionResult | undefined =>
+    ctx.signal?.aborted && ctx.workerStopping?.()
+      ? { ok: false, interrupted: true, detail: `the worker stopped while waiting for ${said} to answer; the request may or may not have been applied` }
+      : undefined;
   let response: Response;
+  let body: string;
   try {
     response = await doFetch(action.url, {
       method: action.method,
@@ -237,13 +243,15 @@ export async function sendHttpRequest(
       ...(action.body !== undefined ? { body: action.body } : {}),
       signal: AbortSignal.any(signals),
     });
+    body = await response.text();
   } catch (err) {
+    const interrupted = stopped();
+    if (interrupted) return interrupted;
     const reason = err instanceof Error && err.name === 'TimeoutError'
-      ? `no answer within ${action.timeout ?? `${timeoutMs}ms`}`
+      ? `no answer within ${action.timeout ?? formatDuration(timeoutMs)}`
       : describeFetchError(err);
-    return { ok: false, detail: `${action.method} ${action.url} failed: ${reason}` };
+    return { ok: false, detail: `${said} failed: ${reason}` };
   }
-  const body = await response.text();
   const outputTail = tail(body, 1000);
   const expect = action.expect ?? {};
   const statuses = expect.status === undefined ? undefined : Array.isArray(expect.status) ? expect.status : [expect.status];
@@ -356,6 +364,7 @@ export async function simulate(action: Extract<Action, { kind: 'simulate' }>, ct
   try {
     if (ms > 0) await sleep(ms, undefined, ctx.signal ? { signal: ctx.signal } : {});
   } catch {
+    if (ctx.workerStopping?.()) return { ok: false, interrupted: true, detail: `the worker stopped during the simulated ${action.duration}` };
     return { ok: false, detail: 'cancelled' };
   } finally {
     if (beat) clearInterval(beat);

@@ -15,6 +15,11 @@ export const FAILURE_TYPE = {
   notStarted: 'CutoverNotStarted',
   /** The worker stopped (Ctrl-C, maintenance) while the action ran; it was left running. */
   workerStopped: 'CutoverWorkerStopped',
+  /**
+   * The action finished but the worker stopped while its checks were asked; `details[0]` is the
+   * action's `ActionSummary`, so the workflow asks the (read-only) checks again.
+   */
+  checksInterrupted: 'CutoverChecksInterrupted',
   /** The worker's record store does not know the run: CLI and workers use different stores. */
   runNotRecorded: 'CutoverRunNotRecorded',
 } as const;

@@ -19,7 +19,7 @@ import {
   sleep,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
-import type { StepOutcome, StepRecord, StepRequest } from '../activities/types.js';
+import type { ActionSummary, CheckStepResult, StepOutcome, StepRecord, StepRequest } from '../activities/types.js';
 import { durationMs, formatDuration } from '../runbook/duration.js';
 import { backoutDependents } from '../runbook/graph.js';
 import { actionTimeoutMs, checksBudgetMs } from '../runbook/timeouts.js';
@@ -332,7 +332,11 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
       },
     });
     try {
-      const outcome = await acts.runStep(request);
+      // A worker stop cut the checks short after the action finished: ask them again (read-only).
+      const outcome = await acts.runStep(request).catch(async (err: unknown) => {
+        if (!(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FAILURE_TYPE.checksInterrupted)) throw err;
+        return (await acts.checkStep(request, err.cause.details![0] as ActionSummary)).outcome!;
+      });
       if (outcome.unrecorded) await recorder.recordStep(outcome.unrecorded);
       if (outcome.unrecordedChecks) await recorder.recordChecks(request.runId, request.stepId, outcome.attempt, outcome.checks);
       if (outcome.status === 'succeeded') return { ok: true, outcome };
@@ -370,12 +374,16 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
       const acts = proxyActivities<Activities>({ startToCloseTimeout: checkBudget + 60_000, heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: { maximumAttempts: 1 } });
       let error: string;
       try {
-        step.checks = await acts.checkStep(request);
+        // Histories from before checkStep answered an object carry a bare array.
+        const checked: CheckStepResult | CheckStepResult['checks'] = await acts.checkStep(request);
+        step.checks = Array.isArray(checked) ? checked : checked.checks;
+        if (!Array.isArray(checked) && checked.unrecordedChecks) await recorder.recordChecks(input.runId, step.id, request.attemptOffset, step.checks);
         const failed = step.checks.filter((c) => !c.passed);
         if (failed.length === 0) return true;
         error = `check ${failed.map((c) => `"${c.name}" failed: ${c.detail}`).join('; check ')}`;
       } catch (err) {
         if (isCancellation(err)) throw err;
+        if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FAILURE_TYPE.workerStopped) continue; // no answer: ask again
         const cause = err instanceof ActivityFailure ? err.cause : err;
         error = `checks could not run: ${cause instanceof Error ? cause.message : String(cause)}`;
       }
