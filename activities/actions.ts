@@ -88,13 +88,16 @@ function tail(text: string, max = OUTPUT_TAIL_BYTES): string {
   return newline >= 0 && newline < 200 ? cut.slice(newline + 1) : cut;
 }
 
+/** cutover's own secrets: the Temporal API key and client certificate, the store, the payload key. */
+const CUTOVER_SECRETS = /^(TEMPORAL_(API_KEY|TLS_.*)|CUTOVER_DATABASE_URL|CUTOVER_PAYLOAD_KEY)$/;
+
 /**
- * The worker's environment for commands, less cutover's own connection secrets: a runbook's
- * shell step has no business with the Temporal API key or client certificate.
+ * The worker's environment for commands and `${VAR}` expansion, less cutover's own connection
+ * secrets: a runbook's step has no business with the Temporal API key or client certificate.
  */
-function commandEnvironment(): NodeJS.ProcessEnv {
+export function commandEnvironment(): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !/^TEMPORAL_(API_KEY|TLS_)/.test(name) && name !== 'CUTOVER_DATABASE_URL'),
+    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !CUTOVER_SECRETS.test(entry[0])),
   );
 }
 
@@ -214,20 +217,31 @@ export function expandEnv(text: string, env: Record<string, string | undefined> 
   });
 }
 
-/** Sends one HTTP request and compares status and body with the expectation. */
+/**
+ * Sends one HTTP request and compares status and body with the expectation. `${VAR}` comes from
+ * the same filtered environment commands get, plus the run variables; what is said about the
+ * request (recorded, shown on the status page) names the URL as the runbook wrote it, because
+ * the expanded one may carry a token.
+ */
 export async function sendHttpRequest(
   raw: Extract<Action, { kind: 'http' }>,
   ctx: ActionContext,
 ): Promise<ActionResult> {
-  const env = { ...process.env, ...ctx.env };
+  const env = { ...commandEnvironment(), ...ctx.env };
   const action = {
     ...raw,
     url: expandEnv(raw.url, env),
     ...(raw.headers ? { headers: Object.fromEntries(Object.entries(raw.headers).map(([k, v]) => [k, expandEnv(v, env)])) } : {}),
     ...(raw.body !== undefined ? { body: expandEnv(raw.body, env) } : {}),
   };
-  const said = `${action.method} ${action.url}`;
-  const timeoutMs = action.timeout ? durationMs(action.timeout) : Math.min(ctx.timeoutMs, 60_000);
+  const said = `${raw.method} ${raw.url}`;
+  /** An error text with the expanded URL (Node quotes it in some errors) put back as written. */
+  const asWritten = (text: string) => (action.url === raw.url ? text : text.split(action.url).join(raw.url));
+  // The step's timeout when the action sets none: a long-running call (a bulk export) may be
+  // exactly what the step is for, and the workflow gives the activity that much time. (Node's
+  // fetch still gives up on a server silent for 5 minutes: its headers timeout, which only a
+  // dispatcher from the undici package could change.)
+  const timeoutMs = action.timeout ? durationMs(action.timeout) : ctx.timeoutMs;
   const signals = [AbortSignal.timeout(timeoutMs), ...(ctx.signal ? [ctx.signal] : [])];
   const doFetch = ctx.fetch ?? fetch;
   const stopped = (): ActionResult | undefined =>
@@ -250,7 +264,7 @@ export async function sendHttpRequest(
     const reason = err instanceof Error && err.name === 'TimeoutError'
       ? `no answer within ${action.timeout ?? formatDuration(timeoutMs)}`
       : describeFetchError(err);
-    return { ok: false, detail: `${said} failed: ${reason}` };
+    return { ok: false, detail: `${said} failed: ${asWritten(reason)}` };
   }
   const outputTail = tail(body, 1000);
   const expect = action.expect ?? {};

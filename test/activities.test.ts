@@ -37,6 +37,8 @@ beforeAll(async () => {
       req.on('end', () => res.writeHead(201).end(`got ${body} auth=${req.headers.authorization}`));
     } else if (req.url?.split('?')[0] === '/slow') {
       setTimeout(() => res.writeHead(200).end('late'), 2000);
+    } else if (req.url?.startsWith('/mirror')) {
+      res.writeHead(200).end(`${req.url} x-key=${req.headers['x-key']}`);
     } else if (req.url?.split('?')[0] === '/very-slow') {
       const timer = setTimeout(() => res.writeHead(200).end('very late'), 30_000);
       res.on('close', () => clearTimeout(timer));
@@ -193,6 +195,49 @@ describe('http', () => {
     await new Promise<void>((r) => closed.close(() => r()));
     const result = await performAction({ kind: 'http', method: 'GET', url: `http://127.0.0.1:${port}/x` }, ctx);
     expect(result.detail).toContain('ECONNREFUSED');
+  });
+
+  it('expands ${VAR} from the environment commands get: never cutover\'s own secrets', async () => {
+    const secrets = {
+      TEMPORAL_API_KEY: 'api-secret',
+      TEMPORAL_TLS_KEY: 'tls-secret',
+      CUTOVER_DATABASE_URL: 'file:/db-secret',
+      CUTOVER_PAYLOAD_KEY: 'payload-secret',
+      CRM_TENANT: 'acme',
+    };
+    Object.assign(process.env, secrets);
+    try {
+      const result = await performAction(
+        {
+          kind: 'http',
+          method: 'GET',
+          url: `${base}/mirror?tenant=\${CRM_TENANT}&a=\${TEMPORAL_API_KEY:-none}&t=\${TEMPORAL_TLS_KEY:-none}&d=\${CUTOVER_DATABASE_URL:-none}`,
+          headers: { 'x-key': '${CUTOVER_PAYLOAD_KEY:-none}/${CUTOVER_STEP_ID}' },
+        },
+        ctx,
+      );
+      expect(result).toMatchObject({ ok: true, outputTail: '/mirror?tenant=acme&a=none&t=none&d=none x-key=none/the-step' });
+    } finally {
+      for (const name of Object.keys(secrets)) delete process.env[name];
+    }
+  });
+
+  it('never shows an expanded URL in what it reports: it may carry a token', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const withToken = { ...ctx, env: { ...ctx.env, SYNC_TOKEN: 'tok-123', BAD_URL: 'not a url tok-123' } };
+
+    const refused = await performAction({ kind: 'http', method: 'POST', url: `http://127.0.0.1:${port}/sync?token=\${SYNC_TOKEN}` }, withToken);
+    expect(refused.detail).toContain(`POST http://127.0.0.1:${port}/sync?token=\${SYNC_TOKEN} failed: ECONNREFUSED`);
+    const unparsable = await performAction({ kind: 'http', method: 'GET', url: '${BAD_URL}' }, withToken);
+    expect(unparsable.detail).toMatch(/^GET \$\{BAD_URL\} failed: /);
+    const late = await performAction({ kind: 'http', method: 'GET', url: `${base}/slow?token=\${SYNC_TOKEN}`, timeout: '200ms' }, withToken);
+    expect(late.detail).toBe(`GET ${base}/slow?token=\${SYNC_TOKEN} failed: no answer within 200ms`);
+    const stopped = await performAction({ kind: 'http', method: 'GET', url: `${base}/very-slow?token=\${SYNC_TOKEN}` }, { ...stoppingAfter(200), env: withToken.env });
+    expect(stopped.detail).toContain(`GET ${base}/very-slow?token=\${SYNC_TOKEN} to answer`);
+    for (const result of [refused, unparsable, late, stopped]) expect(result.detail).not.toContain('tok-123');
   });
 
   it('expands environment references with defaults', () => {
