@@ -8,9 +8,9 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
-import { durationMs } from '../runbook/duration.js';
+import { durationMs, formatDuration } from '../runbook/duration.js';
 import type { Action, Connection } from '../runbook/schema.js';
+import { runSqlStatement } from './sql-process.js';
 
 /** How an action ended, with what a person needs to see why. */
 export interface ActionResult {
@@ -41,6 +41,11 @@ export interface ActionContext {
    * instead of killed, because stopping a half-done migration is worse than not watching it.
    */
   workerStopping?: () => boolean;
+  /**
+   * Set for checks: a check is a read-only question that is asked again, so when the worker
+   * stops it is stopped (not left running) and the caller reports the checks as interrupted.
+   */
+  check?: boolean;
   fetch?: typeof fetch;
 }
 
@@ -83,13 +88,16 @@ function tail(text: string, max = OUTPUT_TAIL_BYTES): string {
   return newline >= 0 && newline < 200 ? cut.slice(newline + 1) : cut;
 }
 
+/** cutover's own secrets: the Temporal API key and client certificate, the store, the payload key. */
+const CUTOVER_SECRETS = /^(TEMPORAL_(API_KEY|TLS_.*)|CUTOVER_DATABASE_URL|CUTOVER_PAYLOAD_KEY)$/;
+
 /**
- * The worker's environment for commands, less cutover's own connection secrets: a runbook's
- * shell step has no business with the Temporal API key or client certificate.
+ * The worker's environment for commands and `${VAR}` expansion, less cutover's own connection
+ * secrets: a runbook's step has no business with the Temporal API key or client certificate.
  */
-function commandEnvironment(): NodeJS.ProcessEnv {
+export function commandEnvironment(): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !/^TEMPORAL_(API_KEY|TLS_)/.test(name) && name !== 'CUTOVER_DATABASE_URL'),
+    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !CUTOVER_SECRETS.test(entry[0])),
   );
 }
 
@@ -138,7 +146,7 @@ export async function runShellCommand(
     }, timeoutMs);
     const beat = ctx.heartbeat ? setInterval(ctx.heartbeat, HEARTBEAT_EVERY_MS) : undefined;
     const onAbort = () => {
-      if (ctx.workerStopping?.()) {
+      if (ctx.workerStopping?.() && !ctx.check) {
         // Leave the command (its own process group) running and stop watching it.
         clearTimeout(timer);
         if (beat) clearInterval(beat);
@@ -209,22 +217,39 @@ export function expandEnv(text: string, env: Record<string, string | undefined> 
   });
 }
 
-/** Sends one HTTP request and compares status and body with the expectation. */
+/**
+ * Sends one HTTP request and compares status and body with the expectation. `${VAR}` comes from
+ * the same filtered environment commands get, plus the run variables; what is said about the
+ * request (recorded, shown on the status page) names the URL as the runbook wrote it, because
+ * the expanded one may carry a token.
+ */
 export async function sendHttpRequest(
   raw: Extract<Action, { kind: 'http' }>,
   ctx: ActionContext,
 ): Promise<ActionResult> {
-  const env = { ...process.env, ...ctx.env };
+  const env = { ...commandEnvironment(), ...ctx.env };
   const action = {
     ...raw,
     url: expandEnv(raw.url, env),
     ...(raw.headers ? { headers: Object.fromEntries(Object.entries(raw.headers).map(([k, v]) => [k, expandEnv(v, env)])) } : {}),
     ...(raw.body !== undefined ? { body: expandEnv(raw.body, env) } : {}),
   };
-  const timeoutMs = action.timeout ? durationMs(action.timeout) : Math.min(ctx.timeoutMs, 60_000);
+  const said = `${raw.method} ${raw.url}`;
+  /** An error text with the expanded URL (Node quotes it in some errors) put back as written. */
+  const asWritten = (text: string) => (action.url === raw.url ? text : text.split(action.url).join(raw.url));
+  // The step's timeout when the action sets none: a long-running call (a bulk export) may be
+  // exactly what the step is for, and the workflow gives the activity that much time. (Node's
+  // fetch still gives up on a server silent for 5 minutes: its headers timeout, which only a
+  // dispatcher from the undici package could change.)
+  const timeoutMs = action.timeout ? durationMs(action.timeout) : ctx.timeoutMs;
   const signals = [AbortSignal.timeout(timeoutMs), ...(ctx.signal ? [ctx.signal] : [])];
   const doFetch = ctx.fetch ?? fetch;
+  const stopped = (): ActionResult | undefined =>
+    ctx.signal?.aborted && ctx.workerStopping?.()
+      ? { ok: false, interrupted: true, detail: `the worker stopped while waiting for ${said} to answer; the request may or may not have been applied` }
+      : undefined;
   let response: Response;
+  let body: string;
   try {
     response = await doFetch(action.url, {
       method: action.method,
@@ -232,13 +257,15 @@ export async function sendHttpRequest(
       ...(action.body !== undefined ? { body: action.body } : {}),
       signal: AbortSignal.any(signals),
     });
+    body = await response.text();
   } catch (err) {
+    const interrupted = stopped();
+    if (interrupted) return interrupted;
     const reason = err instanceof Error && err.name === 'TimeoutError'
-      ? `no answer within ${action.timeout ?? `${timeoutMs}ms`}`
+      ? `no answer within ${action.timeout ?? formatDuration(timeoutMs)}`
       : describeFetchError(err);
-    return { ok: false, detail: `${action.method} ${action.url} failed: ${reason}` };
+    return { ok: false, detail: `${said} failed: ${asWritten(reason)}` };
   }
-  const body = await response.text();
   const outputTail = tail(body, 1000);
   const expect = action.expect ?? {};
   const statuses = expect.status === undefined ? undefined : Array.isArray(expect.status) ? expect.status : [expect.status];
@@ -265,32 +292,50 @@ function describeFetchError(err: unknown): string {
   return String(err);
 }
 
-/** Runs one SQL statement on a named connection and compares the result with the expectation. */
+/**
+ * Runs one SQL statement on a named connection and compares the result with the expectation.
+ * The statement runs in its own process (see sql-process.ts), stopped after the action's
+ * timeout (the step's, for actions; a check's own), so it never blocks the worker.
+ */
 export async function runSqlQuery(action: Extract<Action, { kind: 'sql' }>, ctx: ActionContext): Promise<ActionResult> {
   const connection = ctx.connections[action.connection];
   if (!connection) return { ok: false, detail: `no connection named ${action.connection} in the runbook` };
   const file = path.resolve(ctx.baseDir, connection.path);
-  let db: Database.Database;
-  try {
-    db = new Database(file, { readonly: connection.readonly, fileMustExist: connection.readonly });
-  } catch (err) {
-    return { ok: false, detail: `cannot open ${action.connection} (${file}): ${(err as Error).message}` };
-  }
-  try {
-    db.pragma('busy_timeout = 5000');
-    const statement = db.prepare(action.query);
-    if (!statement.reader) {
-      const info = statement.run();
-      return compareSql(action, [{ changes: info.changes }], `${info.changes} row(s) changed`);
+  // The format has no `timeout` on sql actions today; honour one if it gets one.
+  const own = (action as { timeout?: unknown }).timeout;
+  const timeoutMs = typeof own === 'string' ? durationMs(own) : ctx.timeoutMs;
+  const answer = await runSqlStatement({
+    file,
+    readonly: connection.readonly === true,
+    query: action.query,
+    timeoutMs,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    leaveRunning: () => ctx.workerStopping?.() === true && !ctx.check,
+  });
+  switch (answer.kind) {
+    case 'open_failed':
+      return { ok: false, detail: `cannot open ${action.connection} (${file}): ${answer.message}` };
+    case 'failed':
+      return { ok: false, detail: `query on ${action.connection} failed: ${answer.message}` };
+    case 'crashed':
+      return { ok: false, detail: `query on ${action.connection} failed: ${answer.message}` };
+    case 'timed_out':
+      return { ok: false, detail: `query on ${action.connection} timed out after ${typeof own === 'string' ? own : formatDuration(timeoutMs)} and was stopped` };
+    case 'cancelled':
+      // A worker stop during a check lands here too; the checks report the interruption.
+      return { ok: false, detail: `query on ${action.connection} was cancelled and stopped` };
+    case 'left_running':
+      return {
+        ok: false,
+        interrupted: true,
+        detail: `the worker stopped while the query on ${action.connection} ran (pid ${answer.pid}); it was left running`,
+      };
+    case 'changed':
+      return compareSql(action, [{ changes: answer.changes }], `${answer.changes} row(s) changed`);
+    case 'rows': {
+      const summary = answer.rowCount === 1 && answer.width === 1 ? `value ${JSON.stringify(answer.first)}` : `${answer.rowCount} row(s)`;
+      return compareSql(action, answer.rowCount > 0 ? [{ value: answer.first }] : [], summary, answer.rowCount);
     }
-    const rows = statement.raw(true).all() as unknown[][];
-    const first = rows[0]?.[0];
-    const summary = rows.length === 1 && rows[0]!.length === 1 ? `value ${JSON.stringify(first)}` : `${rows.length} row(s)`;
-    return compareSql(action, rows.map((r) => ({ value: r[0] })), summary, rows.length);
-  } catch (err) {
-    return { ok: false, detail: `query on ${action.connection} failed: ${(err as Error).message}` };
-  } finally {
-    db.close();
   }
 }
 
@@ -333,6 +378,7 @@ export async function simulate(action: Extract<Action, { kind: 'simulate' }>, ct
   try {
     if (ms > 0) await sleep(ms, undefined, ctx.signal ? { signal: ctx.signal } : {});
   } catch {
+    if (ctx.workerStopping?.()) return { ok: false, interrupted: true, detail: `the worker stopped during the simulated ${action.duration}` };
     return { ok: false, detail: 'cancelled' };
   } finally {
     if (beat) clearInterval(beat);

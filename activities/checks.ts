@@ -10,9 +10,24 @@ import { DEFAULT_CHECK_TIMEOUT_MS } from '../runbook/timeouts.js';
 import type { Check } from '../runbook/schema.js';
 import { performAction, type ActionContext } from './actions.js';
 
-/** Runs every check in order and reports each; stops at nothing, so the record is complete. */
+/**
+ * Thrown when the worker stops while checks are being asked: they were cut short, which is no
+ * answer at all (not a failure), so nothing about them is recorded and they are asked again.
+ */
+export class ChecksInterruptedError extends Error {
+  constructor(readonly checkName: string) {
+    super(`the worker stopped while check "${checkName}" was being asked`);
+    this.name = 'ChecksInterruptedError';
+  }
+}
+
+/**
+ * Runs every check in order and reports each; stops at nothing, so the record is complete,
+ * except a worker that stops: then it stops asking and throws {@link ChecksInterruptedError}.
+ */
 export async function runChecks(checks: Check[], ctx: ActionContext): Promise<CheckOutcome[]> {
   const outcomes: CheckOutcome[] = [];
+  const workerStopped = () => ctx.signal?.aborted === true && ctx.workerStopping?.() === true;
   for (const check of checks) {
     const { name, until, ...action } = check as Check & { until?: { within: string; every: string } };
     const deadline = until ? Date.now() + durationMs(until.within) : 0;
@@ -20,15 +35,20 @@ export async function runChecks(checks: Check[], ctx: ActionContext): Promise<Ch
     let passed = false;
     let detail = '';
     for (;;) {
+      if (workerStopped()) throw new ChecksInterruptedError(name);
       asked += 1;
       try {
-        const result = await performAction(action as Parameters<typeof performAction>[0], { ...ctx, timeoutMs: DEFAULT_CHECK_TIMEOUT_MS });
+        const result = await performAction(action as Parameters<typeof performAction>[0], { ...ctx, timeoutMs: DEFAULT_CHECK_TIMEOUT_MS, check: true });
+        if (result.interrupted) throw new ChecksInterruptedError(name);
         passed = result.ok;
         detail = result.detail;
       } catch (err) {
+        if (err instanceof ChecksInterruptedError) throw err;
         passed = false;
         detail = err instanceof Error ? err.message : String(err);
       }
+      // An answer cut short by the worker stopping (an aborted request, a killed query) is none.
+      if (workerStopped()) throw new ChecksInterruptedError(name);
       if (passed || !until || Date.now() + durationMs(until.every) > deadline || ctx.signal?.aborted) break;
       await pause(durationMs(until.every), ctx);
     }

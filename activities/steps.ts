@@ -7,10 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FAILURE_TYPE } from '../runbook/failures.js';
 import { performAction, UnsupportedActionError, type ActionContext, type ActionResult } from './actions.js';
-import { runChecks } from './checks.js';
+import { ChecksInterruptedError, runChecks } from './checks.js';
 import type { RunRecorder } from './recording.js';
 import type { CheckOutcome } from '../runbook/run-state.js';
-import type { StepOutcome, StepRecord, StepRequest } from './types.js';
+import type { ActionSummary, CheckStepResult, StepOutcome, StepRecord, StepRequest } from './types.js';
 
 /** Dependencies of the step activity; tests pass fakes. */
 export interface StepDeps {
@@ -27,22 +27,7 @@ export function createStepActivities(deps: StepDeps) {
       const context = activityContext();
       const attempt = request.attemptOffset + (context?.info.attempt ?? 1);
       const startedAt = new Date().toISOString();
-      const row: StepRecord = {
-        runId: request.runId,
-        stepId: request.stepId,
-        phaseId: request.phaseId,
-        title: request.title,
-        owner: request.owner,
-        kind: request.kind,
-        purpose: request.purpose,
-        attempt,
-        treatment: request.treatment,
-        status: 'running',
-        plannedStartMs: request.plannedStartMs,
-        plannedDurationMs: request.plannedDurationMs,
-        startedAt,
-        idempotencyKey: request.idempotencyKey,
-      };
+      const row = attemptRow(request, attempt, startedAt);
       // Written before the action runs: a store that does not answer means nothing ran yet.
       try {
         await withRetries(() => deps.recorder.recordStepAttempt(row), 'record the start of the step');
@@ -50,10 +35,7 @@ export function createStepActivities(deps: StepDeps) {
         throw ApplicationFailure.create({ type: FAILURE_TYPE.notStarted, message: `${(err as Error).message}; nothing ran`, nonRetryable: true });
       }
 
-      const ctx: ActionContext = {
-        ...actionContext(request, attempt, deps, context),
-        ...(deps.workerStopping ? { workerStopping: deps.workerStopping } : {}),
-      };
+      const ctx = actionContext(request, attempt, deps, context);
 
       // Every kind of action (an HTTP call waiting on a slow server too) heartbeats, so only a
       // worker that is really gone is taken for one.
@@ -86,22 +68,25 @@ export function createStepActivities(deps: StepDeps) {
           return { ...outcome(attempt, startedAt, 'failed', result, [], 'action'), ...(unrecorded ? { unrecorded } : {}) };
         }
 
-        const checks = request.checks.length > 0 ? await runChecks(request.checks, ctx) : [];
-        const failed = checks.filter((c) => !c.passed);
-        const checksRecorded =
-          checks.length === 0 ||
-          (await withRetries(() => deps.recorder.recordCheckResults(request.runId, request.stepId, attempt, checks), 'record the checks').then(
-            () => true,
-            () => false,
-          ));
-        const error = failed.length > 0 ? `check ${failed.map((c) => `"${c.name}" failed: ${c.detail}`).join('; check ')}` : undefined;
-        const status = error ? 'failed' : request.treatment === 'simulate' ? 'simulated' : 'succeeded';
-        const unrecorded = await finish(deps, row, { status, error, exitCode: result.exitCode, outputTail: result.outputTail });
-        return {
-          ...outcome(attempt, startedAt, error ? 'failed' : 'succeeded', { ...result, detail: error ?? result.detail }, checks, error ? 'check' : undefined),
-          ...(unrecorded ? { unrecorded } : {}),
-          ...(checksRecorded ? {} : { unrecordedChecks: true }),
-        };
+        const actionEndedAt = new Date().toISOString();
+        let checks: CheckOutcome[] = [];
+        try {
+          if (request.checks.length > 0) checks = await runChecks(request.checks, ctx);
+        } catch (err) {
+          if (!(err instanceof ChecksInterruptedError)) throw err;
+          // The action is done; only its checks (read-only questions) were cut short. Asking
+          // them again is safe, so the workflow does that instead of backing anything out.
+          const done: ActionSummary = {
+            attempt,
+            startedAt,
+            endedAt: actionEndedAt,
+            ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}),
+            ...(result.outputTail ? { outputTail: result.outputTail } : {}),
+          };
+          throw ApplicationFailure.create({ type: FAILURE_TYPE.checksInterrupted, message: err.message, nonRetryable: true, details: [done] });
+        }
+        const checksRecorded = await recordChecks(deps, request, attempt, checks);
+        return concludeAttempt(deps, request, row, result, checks, checksRecorded);
       } finally {
         if (beat) clearInterval(beat);
       }
@@ -129,15 +114,92 @@ async function withRetries(write: () => Promise<void>, what: string): Promise<vo
   throw new Error(`could not ${what} in the record store: ${(last as Error).message}`);
 }
 
+/** Writes a step attempt's check results; false when the store would not take them. */
+async function recordChecks(deps: StepDeps, request: StepRequest, attempt: number, checks: CheckOutcome[]): Promise<boolean> {
+  if (checks.length === 0) return true;
+  return withRetries(() => deps.recorder.recordCheckResults(request.runId, request.stepId, attempt, checks), 'record the checks').then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Ends an attempt whose action succeeded: its checks decide, and the attempt's row says so. */
+async function concludeAttempt(
+  deps: StepDeps,
+  request: StepRequest,
+  row: StepRecord,
+  result: ActionResult,
+  checks: CheckOutcome[],
+  checksRecorded: boolean,
+): Promise<StepOutcome> {
+  const failed = checks.filter((c) => !c.passed);
+  const error = failed.length > 0 ? `check ${failed.map((c) => `"${c.name}" failed: ${c.detail}`).join('; check ')}` : undefined;
+  const status = error ? 'failed' : request.treatment === 'simulate' ? 'simulated' : 'succeeded';
+  const unrecorded = await finish(deps, row, { status, error, exitCode: result.exitCode, outputTail: result.outputTail });
+  return {
+    ...outcome(row.attempt, row.startedAt!, error ? 'failed' : 'succeeded', { ...result, detail: error ?? result.detail }, checks, error ? 'check' : undefined),
+    ...(unrecorded ? { unrecorded } : {}),
+    ...(checksRecorded ? {} : { unrecordedChecks: true }),
+  };
+}
+
 /** Builds the `checkStep` activity: the checks alone, after a manual step or a wait. */
 export function createCheckActivities(deps: StepDeps) {
   return {
-    async checkStep(request: StepRequest): Promise<CheckOutcome[]> {
+    /**
+     * Asks a step's checks and records them. With `after` (the action finished, but a worker
+     * stop cut its checks short), they finish that attempt: its row is written as `runStep`
+     * would have, and `outcome` is what `runStep` would have answered.
+     *
+     * A store that will not take the results is no reason to fail the step (the checks were
+     * asked): they come back with `unrecordedChecks` and the workflow records them.
+     */
+    async checkStep(request: StepRequest, after?: ActionSummary): Promise<CheckStepResult> {
       const context = activityContext();
-      const checks = await runChecks(request.checks, actionContext(request, request.attemptOffset, deps, context));
-      await withRetries(() => deps.recorder.recordCheckResults(request.runId, request.stepId, request.attemptOffset, checks), 'record the checks');
-      return checks;
+      const attempt = after?.attempt ?? request.attemptOffset;
+      const beat = context ? setInterval(() => context.heartbeat(), 5000) : undefined;
+      let checks: CheckOutcome[];
+      try {
+        checks = await runChecks(request.checks, actionContext(request, attempt, deps, context));
+      } catch (err) {
+        if (err instanceof ChecksInterruptedError) {
+          throw ApplicationFailure.create({ type: FAILURE_TYPE.workerStopped, message: err.message, nonRetryable: true });
+        }
+        throw err;
+      } finally {
+        if (beat) clearInterval(beat);
+      }
+      const recorded = await recordChecks(deps, request, attempt, checks);
+      const answer: CheckStepResult = { checks, ...(recorded ? {} : { unrecordedChecks: true as const }) };
+      if (!after) return answer;
+      const result: ActionResult = {
+        ok: true,
+        detail: 'the action finished',
+        ...(after.exitCode !== undefined ? { exitCode: after.exitCode } : {}),
+        ...(after.outputTail ? { outputTail: after.outputTail } : {}),
+      };
+      return { ...answer, outcome: await concludeAttempt(deps, request, attemptRow(request, attempt, after.startedAt), result, checks, recorded) };
     },
+  };
+}
+
+/** The record of one attempt of a step, as it starts. */
+function attemptRow(request: StepRequest, attempt: number, startedAt: string): StepRecord {
+  return {
+    runId: request.runId,
+    stepId: request.stepId,
+    phaseId: request.phaseId,
+    title: request.title,
+    owner: request.owner,
+    kind: request.kind,
+    purpose: request.purpose,
+    attempt,
+    treatment: request.treatment,
+    status: 'running',
+    plannedStartMs: request.plannedStartMs,
+    plannedDurationMs: request.plannedDurationMs,
+    startedAt,
+    idempotencyKey: request.idempotencyKey,
   };
 }
 
@@ -157,6 +219,8 @@ function actionContext(request: StepRequest, attempt: number, deps: StepDeps, co
     },
     ...(context ? { signal: context.cancellationSignal, heartbeat: () => context.heartbeat() } : {}),
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    // Checks need it too: a worker stop during a check is an interruption, not a failed check.
+    ...(deps.workerStopping ? { workerStopping: deps.workerStopping } : {}),
   };
 }
 

@@ -52,3 +52,27 @@ export interface StepOutcome {
 
 /** One row of step history (the shape is shared with the record store, see run-state.ts). */
 export type StepRecord = StepAttemptRow;
+
+/**
+ * How a step's action ended, when a worker stop cut its checks short: the `details[0]` of a
+ * `checksInterrupted` failure, handed back to `checkStep` so the checks finish that attempt.
+ */
+export interface ActionSummary {
+  attempt: number;
+  startedAt: string;
+  endedAt: string;
+  exitCode?: number;
+  outputTail?: string;
+}
+
+/** What `checkStep` answers: the check results, and whether the store took them. */
+export interface CheckStepResult {
+  checks: CheckOutcome[];
+  /** The check results could not be written; the workflow records them instead. */
+  unrecordedChecks?: true;
+  /**
+   * Given an {@link ActionSummary} (checks asked again after a worker stop): how the step's
+   * attempt ended, as `runStep` would have answered, its record already written (or handed back).
+   */
+  outcome?: StepOutcome;
+}

@@ -17,6 +17,11 @@ export const FAILURE_TYPE = {
   workerStopped: 'CutoverWorkerStopped',
   /** A person's request that the run could check only after accepting it (just after a hand-over). */
   requestRefused: 'CutoverRequestRefused',
+  /**
+   * The action finished but the worker stopped while its checks were asked; `details[0]` is the
+   * action's `ActionSummary`, so the workflow asks the (read-only) checks again.
+   */
+  checksInterrupted: 'CutoverChecksInterrupted',
   /** The worker's record store does not know the run: CLI and workers use different stores. */
   runNotRecorded: 'CutoverRunNotRecorded',
 } as const;

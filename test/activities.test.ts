@@ -2,17 +2,19 @@
  * Activities with real side effects (processes, a local HTTP server, SQLite files) and a fake
  * recorder: what a step does and what gets recorded, outside Temporal.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { ApplicationFailure, Context, asyncLocalStorage, type Info } from '@temporalio/activity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expandEnv, performAction, type ActionContext } from '../activities/actions.js';
-import { runChecks } from '../activities/checks.js';
-import { createStepActivities } from '../activities/steps.js';
-import type { StepRequest } from '../activities/types.js';
+import { ChecksInterruptedError, runChecks } from '../activities/checks.js';
+import { createCheckActivities, createStepActivities } from '../activities/steps.js';
+import type { ActionSummary, StepRequest } from '../activities/types.js';
+import { FAILURE_TYPE } from '../runbook/failures.js';
 import { MemoryRecorder } from './support/memory-recorder.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cutover-act-'));
@@ -33,8 +35,13 @@ beforeAll(async () => {
       let body = '';
       req.on('data', (c) => (body += c));
       req.on('end', () => res.writeHead(201).end(`got ${body} auth=${req.headers.authorization}`));
-    } else if (req.url === '/slow') {
+    } else if (req.url?.split('?')[0] === '/slow') {
       setTimeout(() => res.writeHead(200).end('late'), 2000);
+    } else if (req.url?.startsWith('/mirror')) {
+      res.writeHead(200).end(`${req.url} x-key=${req.headers['x-key']}`);
+    } else if (req.url?.split('?')[0] === '/very-slow') {
+      const timer = setTimeout(() => res.writeHead(200).end('very late'), 30_000);
+      res.on('close', () => clearTimeout(timer));
     } else {
       res.writeHead(503).end('maintenance');
     }
@@ -45,7 +52,55 @@ beforeAll(async () => {
   db.exec("CREATE TABLE t (id INTEGER, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c');");
   db.close();
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => {
+  server.closeAllConnections();
+  return new Promise<void>((r) => server.close(() => r()));
+});
+
+/** One step attempt's request, with `over` changed. */
+function stepRequest(over: Partial<StepRequest>): StepRequest {
+  return {
+    runId: 'r-1',
+    stepId: 's',
+    phaseId: 'p',
+    title: 'S',
+    owner: 'dba',
+    kind: 'shell',
+    mode: 'rehearsal',
+    purpose: 'forward',
+    treatment: 'run',
+    action: { kind: 'shell', command: 'true' },
+    checks: [],
+    baseDir: dir,
+    connections: ctx.connections,
+    idempotencyKey: 'r-1/s',
+    attemptOffset: 0,
+    maxAttempts: 1,
+    timeoutMs: 10_000,
+    plannedStartMs: 0,
+    plannedDurationMs: 1000,
+    ...over,
+  };
+}
+
+/** A context whose activity signal aborts after `ms`, as when the worker stops (or not). */
+function stoppingAfter(ms: number, workerStopping = true): ActionContext {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), ms);
+  return { ...ctx, signal: controller.signal, workerStopping: () => workerStopping };
+}
+
+/**
+ * Runs `fn` as if inside a Temporal activity whose cancellation signal aborts after `ms`: how
+ * a worker that shuts down gracefully reaches running activities.
+ */
+function inActivity<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  const info = { attempt: 1 } as Info;
+  const context = new Context(info, new Promise<never>(() => undefined), controller.signal, () => undefined, undefined, undefined as never, undefined as never, {} as never);
+  return asyncLocalStorage.run(context, fn).finally(() => clearTimeout(timer));
+}
 
 describe('shell', () => {
   it('succeeds on the expected exit code and passes the run variables', async () => {
@@ -142,6 +197,49 @@ describe('http', () => {
     expect(result.detail).toContain('ECONNREFUSED');
   });
 
+  it('expands ${VAR} from the environment commands get: never cutover\'s own secrets', async () => {
+    const secrets = {
+      TEMPORAL_API_KEY: 'api-secret',
+      TEMPORAL_TLS_KEY: 'tls-secret',
+      CUTOVER_DATABASE_URL: 'file:/db-secret',
+      CUTOVER_PAYLOAD_KEY: 'payload-secret',
+      CRM_TENANT: 'acme',
+    };
+    Object.assign(process.env, secrets);
+    try {
+      const result = await performAction(
+        {
+          kind: 'http',
+          method: 'GET',
+          url: `${base}/mirror?tenant=\${CRM_TENANT}&a=\${TEMPORAL_API_KEY:-none}&t=\${TEMPORAL_TLS_KEY:-none}&d=\${CUTOVER_DATABASE_URL:-none}`,
+          headers: { 'x-key': '${CUTOVER_PAYLOAD_KEY:-none}/${CUTOVER_STEP_ID}' },
+        },
+        ctx,
+      );
+      expect(result).toMatchObject({ ok: true, outputTail: '/mirror?tenant=acme&a=none&t=none&d=none x-key=none/the-step' });
+    } finally {
+      for (const name of Object.keys(secrets)) delete process.env[name];
+    }
+  });
+
+  it('never shows an expanded URL in what it reports: it may carry a token', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const withToken = { ...ctx, env: { ...ctx.env, SYNC_TOKEN: 'tok-123', BAD_URL: 'not a url tok-123' } };
+
+    const refused = await performAction({ kind: 'http', method: 'POST', url: `http://127.0.0.1:${port}/sync?token=\${SYNC_TOKEN}` }, withToken);
+    expect(refused.detail).toContain(`POST http://127.0.0.1:${port}/sync?token=\${SYNC_TOKEN} failed: ECONNREFUSED`);
+    const unparsable = await performAction({ kind: 'http', method: 'GET', url: '${BAD_URL}' }, withToken);
+    expect(unparsable.detail).toMatch(/^GET \$\{BAD_URL\} failed: /);
+    const late = await performAction({ kind: 'http', method: 'GET', url: `${base}/slow?token=\${SYNC_TOKEN}`, timeout: '200ms' }, withToken);
+    expect(late.detail).toBe(`GET ${base}/slow?token=\${SYNC_TOKEN} failed: no answer within 200ms`);
+    const stopped = await performAction({ kind: 'http', method: 'GET', url: `${base}/very-slow?token=\${SYNC_TOKEN}` }, { ...stoppingAfter(200), env: withToken.env });
+    expect(stopped.detail).toContain(`GET ${base}/very-slow?token=\${SYNC_TOKEN} to answer`);
+    for (const result of [refused, unparsable, late, stopped]) expect(result.detail).not.toContain('tok-123');
+  });
+
   it('expands environment references with defaults', () => {
     expect(expandEnv('http://${H:-localhost}:${P}/x', { P: '80' })).toBe('http://localhost:80/x');
   });
@@ -170,6 +268,53 @@ describe('sql', () => {
     );
     expect(result.ok).toBe(false);
     expect(result.detail).toContain(`cannot open gone (${path.join(dir, 'nope.db')})`);
+  });
+});
+
+describe('sql statements that run long', () => {
+  const SLOW_COUNT = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c';
+
+  it('stops a statement at its timeout without blocking the worker meanwhile', async () => {
+    let ticks = 0;
+    const ticking = setInterval(() => (ticks += 1), 100);
+    const started = Date.now();
+    try {
+      const result = await performAction({ kind: 'sql', connection: 'db', query: SLOW_COUNT }, { ...ctx, timeoutMs: 1000 });
+      expect(result).toMatchObject({ ok: false, detail: 'query on db timed out after 1s and was stopped' });
+    } finally {
+      clearInterval(ticking);
+    }
+    expect(Date.now() - started).toBeLessThan(5000);
+    // The main thread (heartbeats, other steps) kept running while the statement did.
+    expect(ticks).toBeGreaterThanOrEqual(7);
+  });
+
+  it('a write that timed out is rolled back and holds no lock', async () => {
+    const db = new Database(path.join(dir, 'test.db'));
+    db.exec('CREATE TABLE IF NOT EXISTS big (x INTEGER)');
+    db.close();
+    const slowInsert = 'INSERT INTO big WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT x FROM c';
+    const result = await performAction({ kind: 'sql', connection: 'db', query: slowInsert }, { ...ctx, timeoutMs: 1000 });
+    expect(result.detail).toBe('query on db timed out after 1s and was stopped');
+    const started = Date.now();
+    expect(await performAction({ kind: 'sql', connection: 'db', query: 'INSERT INTO big VALUES (-1)' }, ctx)).toMatchObject({ ok: true });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(await performAction({ kind: 'sql', connection: 'db', query: 'SELECT COUNT(*) FROM big' }, ctx)).toMatchObject({ detail: 'value 1' });
+  });
+
+  it('a cancelled statement is stopped and says so', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const result = await performAction({ kind: 'sql', connection: 'db', query: SLOW_COUNT }, { ...ctx, signal: controller.signal });
+    expect(result).toEqual({ ok: false, detail: 'query on db was cancelled and stopped' });
+  });
+
+  it('keeps blobs, nulls and text as the comparison saw them in-process', async () => {
+    const q = (query: string, expect?: object) => performAction({ kind: 'sql', connection: 'db', query, ...(expect ? { expect } : {}) }, ctx);
+    expect(await q("SELECT CAST('ab' AS BLOB)", { value: 'ab' })).toMatchObject({ ok: true, detail: 'value {"type":"Buffer","data":[97,98]}' });
+    expect(await q('SELECT NULL', { value: null })).toMatchObject({ ok: true, detail: 'value null' });
+    expect(await q('SELECT id, v FROM t WHERE id = 2')).toMatchObject({ ok: true, detail: '1 row(s)' });
+    expect(await q('SELECT nope FROM t')).toMatchObject({ ok: false, detail: 'query on db failed: no such column: nope' });
   });
 });
 
@@ -225,28 +370,7 @@ describe('checks that ask again', () => {
 });
 
 describe('runStep', () => {
-  const request = (over: Partial<StepRequest>): StepRequest => ({
-    runId: 'r-1',
-    stepId: 's',
-    phaseId: 'p',
-    title: 'S',
-    owner: 'dba',
-    kind: 'shell',
-    mode: 'rehearsal',
-    purpose: 'forward',
-    treatment: 'run',
-    action: { kind: 'shell', command: 'true' },
-    checks: [],
-    baseDir: dir,
-    connections: ctx.connections,
-    idempotencyKey: 'r-1/s',
-    attemptOffset: 0,
-    maxAttempts: 1,
-    timeoutMs: 10_000,
-    plannedStartMs: 0,
-    plannedDurationMs: 1000,
-    ...over,
-  });
+  const request = stepRequest;
 
   it('records the attempt before and after, with check results', async () => {
     const recorder = new MemoryRecorder();
@@ -290,5 +414,130 @@ describe('runStep', () => {
     const outcome = await runStep(request({ action: { kind: 'shell', command: 'echo ran >> ran.log' } }));
     expect(outcome.status).toBe('succeeded');
     expect(outcome.unrecorded).toMatchObject({ status: 'succeeded', stepId: 's' });
+  });
+});
+
+describe('a worker that stops while an action or its checks run', () => {
+  it('an HTTP call waiting for its answer is interrupted, not failed', async () => {
+    const result = await performAction({ kind: 'http', method: 'POST', url: `${base}/very-slow` }, stoppingAfter(200));
+    expect(result).toMatchObject({ ok: false, interrupted: true });
+    expect(result.detail).toBe(`the worker stopped while waiting for POST ${base}/very-slow to answer; the request may or may not have been applied`);
+  });
+
+  it('an HTTP call cancelled for another reason still fails as before', async () => {
+    const result = await performAction({ kind: 'http', method: 'GET', url: `${base}/very-slow` }, stoppingAfter(200, false));
+    expect(result.interrupted).toBeUndefined();
+    expect(result).toMatchObject({ ok: false, detail: `GET ${base}/very-slow failed: This operation was aborted` });
+  });
+
+  it('a simulated action is interrupted; cancelled otherwise', async () => {
+    expect(await performAction({ kind: 'simulate', duration: '30s', outcome: 'success' }, stoppingAfter(100))).toEqual({
+      ok: false,
+      interrupted: true,
+      detail: 'the worker stopped during the simulated 30s',
+    });
+    expect(await performAction({ kind: 'simulate', duration: '30s', outcome: 'success' }, stoppingAfter(100, false))).toEqual({ ok: false, detail: 'cancelled' });
+  });
+
+  it('a statement is left running to finish, and said to be', async () => {
+    const result = await performAction(
+      { kind: 'sql', connection: 'db', query: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT COUNT(*) FROM c' },
+      stoppingAfter(100),
+    );
+    expect(result).toMatchObject({ ok: false, interrupted: true });
+    expect(result.detail).toMatch(/^the worker stopped while the query on db ran \(pid \d+\); it was left running$/);
+  });
+
+  it('checks stop asking and report the interruption instead of a failed check', async () => {
+    const asked = path.join(dir, 'asked.log');
+    const checks = runChecks(
+      [
+        { name: 'service answers', kind: 'http', method: 'GET', url: `${base}/very-slow` },
+        { name: 'never reached', kind: 'shell', command: `echo asked >> ${asked}`, expect: { exit_code: 0 } },
+      ],
+      stoppingAfter(200),
+    );
+    await expect(checks).rejects.toThrow(ChecksInterruptedError);
+    await expect(checks).rejects.toThrow('the worker stopped while check "service answers" was being asked');
+    expect(existsSync(asked)).toBe(false);
+  });
+
+  it('a check asked again and again stops asking', async () => {
+    const started = Date.now();
+    const checks = runChecks(
+      [{ name: 'comes up', kind: 'http', method: 'GET', url: `${base}/down`, until: { within: '1m', every: '200ms' } }],
+      stoppingAfter(500),
+    );
+    await expect(checks).rejects.toThrow(ChecksInterruptedError);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('runStep: the action interrupted is "worker stopped", its record says outcome unknown', async () => {
+    const recorder = new MemoryRecorder();
+    const { runStep } = createStepActivities({ recorder, workerStopping: () => true });
+    const failure = await inActivity(200, () => runStep(stepRequest({ action: { kind: 'http', method: 'PUT', url: `${base}/very-slow` } }))).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ type: FAILURE_TYPE.workerStopped, nonRetryable: true });
+    expect(recorder.attempts[0]).toMatchObject({ status: 'failed' });
+    expect(recorder.attempts[0]!.error).toMatch(/^outcome unknown: the worker stopped while waiting for PUT /);
+  });
+
+  it('runStep: checks interrupted after the action hand the action\'s outcome back, and checkStep finishes the attempt', async () => {
+    const recorder = new MemoryRecorder();
+    const deps = { recorder, workerStopping: () => true };
+    const { runStep } = createStepActivities(deps);
+    const request = stepRequest({
+      action: { kind: 'shell', command: 'echo migrated 42 rows' },
+      checks: [{ name: 'service answers', kind: 'http', method: 'GET', url: `${base}/very-slow` }],
+    });
+    const failure = await inActivity(300, () => runStep(request)).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ type: FAILURE_TYPE.checksInterrupted, nonRetryable: true });
+    const done = (failure as ApplicationFailure).details![0] as ActionSummary;
+    expect(done).toMatchObject({ attempt: 1, exitCode: 0, outputTail: 'migrated 42 rows\n' });
+    expect(Date.parse(done.endedAt)).toBeGreaterThanOrEqual(Date.parse(done.startedAt));
+    // Nothing about the cut-short checks was recorded as an answer.
+    expect(recorder.checks).toEqual([]);
+    expect(recorder.attempts[0]).toMatchObject({ status: 'running' });
+
+    // Asked again (on the next worker), the checks pass and finish the same attempt.
+    const { checkStep } = createCheckActivities({ recorder });
+    const again = await checkStep({ ...request, checks: [{ name: 'service answers', kind: 'http', method: 'GET', url: `${base}/ok` }] }, done);
+    expect(again.outcome).toMatchObject({ status: 'succeeded', attempt: 1, startedAt: done.startedAt, exitCode: 0, outputTail: 'migrated 42 rows\n' });
+    expect(recorder.attempts).toHaveLength(1);
+    expect(recorder.attempts[0]).toMatchObject({ status: 'succeeded', attempt: 1, startedAt: done.startedAt, exitCode: 0 });
+    expect(recorder.checks).toEqual([{ runId: 'r-1', stepId: 's', attempt: 1, checks: [expect.objectContaining({ name: 'service answers', passed: true })] }]);
+  });
+
+  it('checkStep interrupted by a worker stop throws "worker stopped", not a failed check', async () => {
+    const recorder = new MemoryRecorder();
+    const { checkStep } = createCheckActivities({ recorder, workerStopping: () => true });
+    const failure = await inActivity(200, () =>
+      checkStep(stepRequest({ checks: [{ name: 'slow question', kind: 'sql', connection: 'db', query: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c' }] })),
+    ).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ type: FAILURE_TYPE.workerStopped, nonRetryable: true, message: 'the worker stopped while check "slow question" was being asked' });
+    expect(recorder.checks).toEqual([]);
+  });
+});
+
+describe('checkStep and a record store that does not answer', () => {
+  it('returns the checks, marked unrecorded, instead of failing the step', async () => {
+    const recorder = new MemoryRecorder();
+    let tries = 0;
+    recorder.recordCheckResults = async () => {
+      tries += 1;
+      throw new Error('database is locked');
+    };
+    const { checkStep } = createCheckActivities({ recorder });
+    const answer = await checkStep(stepRequest({ checks: [{ name: 'count', kind: 'sql', connection: 'db', query: 'SELECT COUNT(*) FROM t', expect: { value: 3 } }] }));
+    expect(answer).toEqual({ checks: [expect.objectContaining({ name: 'count', passed: true, detail: 'value 3' })], unrecordedChecks: true });
+    expect(tries).toBe(4);
+  });
+
+  it('says nothing about recording when the store took them', async () => {
+    const recorder = new MemoryRecorder();
+    const { checkStep } = createCheckActivities({ recorder });
+    const answer = await checkStep(stepRequest({ checks: [{ name: 'count', kind: 'sql', connection: 'db', query: 'SELECT COUNT(*) FROM t', expect: { value: 3 } }] }));
+    expect(answer).toEqual({ checks: [expect.objectContaining({ name: 'count', passed: true })] });
+    expect(recorder.checks).toHaveLength(1);
   });
 });

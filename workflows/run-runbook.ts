@@ -26,7 +26,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
-import type { StepOutcome, StepRecord, StepRequest } from '../activities/types.js';
+import type { ActionSummary, CheckStepResult, StepOutcome, StepRecord, StepRequest } from '../activities/types.js';
 import { applyCheckpoint, toCheckpoint } from '../runbook/checkpoint.js';
 import { durationMs, formatDuration } from '../runbook/duration.js';
 import { FAILURE_TYPE } from '../runbook/failures.js';
@@ -456,7 +456,12 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
       },
     });
     try {
-      const outcome = await activity(() => acts.runStep(request));
+      // A worker stop cut the checks short after the action finished: ask them again (read-only).
+      const outcome = await activity(() => acts.runStep(request)).catch(async (err: unknown) => {
+        if (!(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FAILURE_TYPE.checksInterrupted)) throw err;
+        const summary = err.cause.details![0] as ActionSummary;
+        return (await activity(() => acts.checkStep(request, summary))).outcome!;
+      });
       if (outcome.unrecorded) await activity(() => recorder.recordStep(outcome.unrecorded!));
       if (outcome.unrecordedChecks) await activity(() => recorder.recordChecks(request.runId, request.stepId, outcome.attempt, outcome.checks));
       if (outcome.status === 'succeeded') return { ok: true, outcome };
@@ -508,12 +513,16 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
         });
         let error: string;
         try {
-          step.checks = await activity(() => acts.checkStep(request));
+          const checked: CheckStepResult = await activity(() => acts.checkStep(request));
+          step.checks = checked.checks;
+          if (checked.unrecordedChecks) await activity(() => recorder.recordChecks(input.runId, step.id, request.attemptOffset, step.checks));
           const failed = step.checks.filter((c) => !c.passed);
           if (failed.length === 0) return true;
           error = `check ${failed.map((c) => `"${c.name}" failed: ${c.detail}`).join('; check ')}`;
         } catch (err) {
           if (isCancellation(err)) throw err;
+          // The worker stopped while it asked: no answer, so ask again (checks are read-only).
+          if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FAILURE_TYPE.workerStopped) continue;
           const cause = err instanceof ActivityFailure ? err.cause : err;
           error = `checks could not run: ${cause instanceof Error ? cause.message : String(cause)}`;
         }

@@ -28,7 +28,7 @@ import type { StepOutcome, StepRecord, StepRequest } from '../../activities/type
 import { durationMs, formatDuration } from '../../runbook/duration.js';
 import { backoutDependents } from '../../runbook/graph.js';
 import { actionTimeoutMs, checksBudgetMs } from '../../runbook/timeouts.js';
-import { FAILED_OUTPUT_TAIL_CHARS, type BackoutState, type LegacyRunInput as RunInput, type RunResult, type RunState, type StepState } from '../../runbook/run-state.js';
+import { FAILED_OUTPUT_TAIL_CHARS, type BackoutState, type CheckOutcome, type LegacyRunInput as RunInput, type RunResult, type RunState, type StepState } from '../../runbook/run-state.js';
 import type { Action, Step } from '../../runbook/schema.js';
 import {
   applyVote,
@@ -375,7 +375,10 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
       const acts = proxyActivities<Activities>({ startToCloseTimeout: checkBudget + 60_000, heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: { maximumAttempts: 1 } });
       let error: string;
       try {
-        step.checks = await acts.checkStep(request);
+        // checkStep now answers { checks }; old recorded answers are bare arrays. (Data only: the
+        // commands this version sends are unchanged.)
+        const checked = (await acts.checkStep(request)) as CheckOutcome[] | { checks: CheckOutcome[] };
+        step.checks = Array.isArray(checked) ? checked : checked.checks;
         const failed = step.checks.filter((c) => !c.passed);
         if (failed.length === 0) return true;
         error = `check ${failed.map((c) => `"${c.name}" failed: ${c.detail}`).join('; check ')}`;
