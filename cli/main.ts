@@ -240,6 +240,12 @@ export async function main(argv: string[]): Promise<number> {
 // `cutover status RUN | head`: a reader that stops early is not an error worth a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  // A closed terminal (SIGHUP): nobody reads any more, but the command still stops in good order.
+  if (err.code === 'EIO') return;
+  throw err;
+});
+process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE' || err.code === 'EIO') return;
   throw err;
 });
 
