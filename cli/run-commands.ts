@@ -99,6 +99,8 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
     return reportResult(result, out);
   } finally {
     stopListening();
+    // Whatever ended the command, stop waiting for the run's result before the connection closes.
+    stopFollowing.abort();
     await session?.close();
     await store.close();
   }

@@ -39,11 +39,6 @@ export function beforeForcedExit(fn: () => Promise<void>): () => void {
   return () => lastResorts.delete(fn);
 }
 
-/** Whether a stop signal has arrived. */
-export function stopRequested(): boolean {
-  return received > 0;
-}
-
 function install(): void {
   if (installed) return;
   installed = true;

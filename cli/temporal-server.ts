@@ -56,9 +56,12 @@ export class DevServerStartError extends Error {
   readonly exitCode: number | undefined;
   /** The last lines the server printed. */
   readonly logTail: string;
+  /** What went wrong, without the log lines. */
+  readonly reason: string;
 
   constructor(message: string, logFile: string, exitCode: number | undefined, logTail: string) {
     super(logTail ? `${message}; last lines of ${logFile}:\n${logTail}` : `${message} (${logFile} is empty)`);
+    this.reason = message;
     this.logFile = logFile;
     this.exitCode = exitCode;
     this.logTail = logTail;
@@ -616,8 +619,9 @@ async function answers(
 ): Promise<boolean> {
   let connection: Connection | undefined;
   try {
-    // connect() itself calls getSystemInfo, bounded by connectTimeout.
-    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    // connect() itself calls getSystemInfo, bounded by connectTimeout. No retries: the caller asks again, and a retry
+    // the SDK scheduled would fire after the close below and throw from its timer.
+    connection = await Connection.connect({ address, connectTimeout: timeoutMs, interceptors: [] });
     const conn = connection;
     const deadline = Date.now() + timeoutMs;
     await conn.withDeadline(deadline, () => conn.workflowService.describeNamespace({ namespace }));

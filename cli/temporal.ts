@@ -14,6 +14,7 @@ import { loadTls, type Settings } from './settings.js';
 import { beforeForcedExit, onStopRequest } from './signals.js';
 import {
   DevServerAlreadyRunningError,
+  DevServerStartError,
   findRunningDevServer,
   findTemporalCli,
   readServerInfo,
@@ -139,12 +140,13 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
     ...(tls !== undefined ? { tls } : {}),
     ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
   };
+  const retries = guardedRetries(options.failFastWhenBusy === true);
   let connection: Connection;
   try {
     connection = await Connection.connect({
       ...connectionOptions,
       connectTimeout: '10s',
-      ...(options.failFastWhenBusy ? { interceptors: [makeGrpcRetryInterceptor(retryUnlessBusy())] } : {}),
+      interceptors: [makeGrpcRetryInterceptor(retries.options)],
     });
     await connection.workflowService.getSystemInfo({});
   } catch (err) {
@@ -167,7 +169,10 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
     );
   }
   const client = new Client({ connection, namespace: settings.namespace });
-  stops.unshift(() => connection.close());
+  stops.unshift(async () => {
+    await retries.settle();
+    await connection.close();
+  });
 
   let worker: Worker | undefined;
   let stopping = false;
@@ -295,10 +300,11 @@ function restartPolicy(
     },
     onGaveUp(error, exit) {
       const log = server()?.logFile;
+      const why = error instanceof DevServerStartError ? `${error.reason}: ${error.logTail.split('\n').at(-1) ?? ''}` : error.message.split('\n')[0];
       lose(
         new EnvironmentError(
           `the embedded Temporal server stopped unexpectedly (${describeExit(exit)}) and could not be restarted on ${dbFile()} ` +
-            `(${error.message.split('\n')[0]})${log ? `; its log is ${shortPath(log)}` : ''}; ` +
+            `(${why})${log ? `; its log is ${shortPath(log)}` : ''}; ` +
             'runs in flight are kept there and go on when `cutover worker` (or a rehearse) runs here again',
         ),
       );
@@ -306,13 +312,32 @@ function restartPolicy(
   };
 }
 
-/** The SDK's gRPC retries, except for RESOURCE_EXHAUSTED (too many requests in flight), which is answered at once. */
-function retryUnlessBusy() {
+/**
+ * The SDK's gRPC retries, made safe to close under. The SDK schedules a retry on a plain timer that nothing cancels,
+ * and a retry that fires after the connection was closed throws from that timer and takes the process down with a
+ * stack trace: exactly what happens when a command ends while Temporal is away (a server restarting or lost).
+ * So: `settle()` stops scheduling new retries and waits until the last scheduled one has fired (5 s at most),
+ * and only then may the connection close. With `failFastWhenBusy`, RESOURCE_EXHAUSTED is not retried at all.
+ */
+function guardedRetries(failFastWhenBusy: boolean) {
   const defaults = defaultGrpcRetryOptions();
+  let closing = false;
+  let quietAt = 0;
   return {
-    ...defaults,
-    retryableDecider: (attempt: number, status: Parameters<typeof defaults.retryableDecider>[1]) =>
-      status.code !== RESOURCE_EXHAUSTED && defaults.retryableDecider(attempt, status),
+    options: {
+      retryableDecider: (attempt: number, status: Parameters<typeof defaults.retryableDecider>[1]) =>
+        !closing && !(failFastWhenBusy && status.code === RESOURCE_EXHAUSTED) && defaults.retryableDecider(attempt, status),
+      delayFunction: (attempt: number, status: Parameters<typeof defaults.delayFunction>[1]) => {
+        const delayMs = defaults.delayFunction(attempt, status);
+        quietAt = Math.max(quietAt, Date.now() + delayMs + 100);
+        return delayMs;
+      },
+    },
+    async settle(): Promise<void> {
+      closing = true;
+      const waitMs = quietAt - Date.now();
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    },
   };
 }
 
