@@ -9,7 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cliEnv, eventually, killStartedCli, PROJECT, startCli } from './support/cli.js';
+import { cliEnv, eventually, killStartedCli, PROJECT, runCli, startCli } from './support/cli.js';
 
 afterEach(killStartedCli);
 
@@ -162,5 +162,46 @@ describe('the embedded server dying under a rehearsal', () => {
     expect(output).not.toMatch(/warn|error|bug/i);
     expect(readFileSync(path.join(dir, 'steps.log'), 'utf8').trim().split('\n')).toEqual(['one', 'two', 'three', 'four']);
     expect(isAlive(after.pid)).toBe(false);
+  });
+
+  it('that cannot be restarted ends the rehearsal with one sentence, exit 6, and keeps the run', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cutover-lost-server-'));
+    writeFileSync(
+      path.join(dir, 'runbook.yaml'),
+      `name: doomed\nversion: 1\nlead: lead\nroles: { lead: [alice] }\nphases:\n  - id: p\n    kind: migration\n    steps:\n` +
+        `      - { id: slow, title: Slow, owner: lead, expected: 5s, action: { kind: shell, command: "sleep 5" } }\n`,
+    );
+    const env = cliEnv();
+    const rehearsal = startCli(['rehearse', 'runbook.yaml'], env, dir);
+    await eventually(() => rehearsal.output(), (o) => o.includes('p/slow') && o.includes('started'), 60_000, 'the step');
+    const server = serverInfo(env.CUTOVER_HOME!);
+    // Someone else takes the server's port the moment it is free: the restart cannot bind it.
+    const squatter = net.createServer((socket) => socket.destroy());
+    try {
+      process.kill(server.pid, 'SIGKILL');
+      const port = Number(server.address.split(':')[1]);
+      for (let tries = 0; ; tries++) {
+        const taken = await new Promise<boolean>((resolve) => {
+          squatter.once('error', () => resolve(false));
+          squatter.listen(port, '127.0.0.1', () => resolve(true));
+        });
+        if (taken) break;
+        if (tries > 500) expect.fail(`port ${port} never came free`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const code = await rehearsal.exited;
+      const output = rehearsal.output();
+      expect(code, output).toBe(6);
+      expect(output).toContain(
+        'cutover: the embedded Temporal server stopped unexpectedly (signal SIGKILL) and could not be restarted on ' +
+          `${path.join(env.CUTOVER_HOME!, 'temporal.db')} (The Temporal dev server`,
+      );
+      expect(output).toMatch(/address already in use\); its log is .*temporal-server\.log; runs in flight are kept there/);
+      expect(output).not.toMatch(/\n\s+at |bug/);
+      // The record store still has the run, to be carried on later.
+      expect(runCli(['list', '--json'], env, dir).stdout).toContain('"doomed-1"');
+    } finally {
+      if (squatter.listening) await new Promise((resolve) => squatter.close(resolve));
+    }
   });
 });
