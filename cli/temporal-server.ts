@@ -3,6 +3,10 @@
  * local ports with its state in a file under a data folder, and attaching a second terminal to a server that another
  * `cutover` process started.
  *
+ * The server never outlives the process that started it: it runs under a small supervisor process that stops and
+ * reaps it when that process dies, even of SIGKILL. And a server that dies on its own can be started again on the
+ * same ports and database file ({@link DevServerOptions.restart}), so that everyone connected to it reconnects.
+ *
  * Nothing else in the project may assume this server exists: with `TEMPORAL_ADDRESS` set the CLI never calls
  * {@link startDevServer}.
  */
@@ -222,7 +226,8 @@ function isExecutableFile(file: string): boolean {
 /**
  * Starts `temporal server start-dev` on free 127.0.0.1 ports with its state persisted in `<dataDir>/temporal.db`
  * (so a restarted server still knows earlier runs), and resolves once the server answers and the namespace (with its
- * search attributes) is usable.
+ * search attributes) is usable. The server is a child of a supervisor that is a child of this process: if this process
+ * dies without calling {@link DevServer.stop}, the supervisor stops the server (SIGTERM, SIGKILL after 10 s).
  *
  * Only one server may use a data folder (SQLite would report "database is locked"): an exclusive lock file guards
  * the start, and `server.json` marks the running server.
@@ -532,6 +537,8 @@ async function spawnAndWait(options: DevServerOptions, dataDir: string, timeoutM
           if (attempt < attempts) await sleep(1_000 * attempt);
           continue;
         }
+        // Stopped meanwhile: the restarted server is stopped at once, and there is nothing to announce.
+        if (stopRequested) return;
         policy.onRestarted({ exit, pid: current.pid, attempt });
         return;
       }
