@@ -1,9 +1,15 @@
 /**
  * Commands people use on a live run: `approve`, `reject`, `done`, `backout`, `resolve`.
  * Each is a workflow Update: the run checks who may do what and answers; a refusal is printed
- * as the run's own sentence and exits 7.
+ * as the run's own sentence and exits 7. A run that does not answer within the deadline
+ * (CUTOVER_UPDATE_TIMEOUT) is said so, exit 8: nobody waits forever at a terminal.
  */
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import type { RunStore } from '../prisma/store.js';
 import {
   approveGateUpdate,
@@ -12,11 +18,29 @@ import {
   requestBackoutUpdate,
   resolveStepUpdate,
 } from '../workflows/messages.js';
-import { EXIT, RequestRefusedError, UnknownRunError } from './errors.js';
+import { EnvironmentError, EXIT, NoAnswerError, RequestRefusedError, RunBusyError, UnknownRunError, UsageError } from './errors.js';
 import type { Output } from './output.js';
 import { readSettings } from './settings.js';
 import { openRecordStore } from './store.js';
-import { connectTemporal } from './temporal.js';
+import { connectTemporal, grpcCode, isTooBusy } from './temporal.js';
+
+/** How long a person waits for the run to answer, unless CUTOVER_UPDATE_TIMEOUT says otherwise. */
+export const DEFAULT_UPDATE_TIMEOUT_MS = 30_000;
+const DEADLINE_EXCEEDED = 4;
+
+/**
+ * The deadline of a decision, from CUTOVER_UPDATE_TIMEOUT (seconds). An Update is answered by the run's worker, so
+ * with no worker polling (or a stalled record store behind it) it would otherwise wait forever.
+ */
+export function updateTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const given = env.CUTOVER_UPDATE_TIMEOUT?.trim();
+  if (!given) return DEFAULT_UPDATE_TIMEOUT_MS;
+  const seconds = Number(given);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new UsageError(`CUTOVER_UPDATE_TIMEOUT wants a number of seconds greater than 0 (default ${DEFAULT_UPDATE_TIMEOUT_MS / 1000}), not \`${given}\``);
+  }
+  return Math.round(seconds * 1000);
+}
 
 /**
  * Finds the live run `runId` and hands its workflow handle to `fn`. A run the record store
@@ -24,6 +48,7 @@ import { connectTemporal } from './temporal.js';
  */
 async function withLiveRun<T>(runId: string, purpose: string, fn: (handle: WorkflowHandle) => Promise<T>): Promise<T> {
   const settings = readSettings();
+  const timeoutMs = updateTimeoutMs();
   let store: RunStore | undefined;
   try {
     store = await openRecordStore(settings);
@@ -35,30 +60,49 @@ async function withLiveRun<T>(runId: string, purpose: string, fn: (handle: Workf
   } finally {
     await store?.close();
   }
-  const session = await connectTemporal(settings, { startEmbedded: false, purpose });
+  const session = await connectTemporal(settings, { startEmbedded: false, purpose, failFastWhenBusy: true });
   try {
-    const handle = session.client.workflow.getHandle(runId);
+    const { client } = session;
+    const handle = client.workflow.getHandle(runId);
     try {
-      const description = await handle.describe();
+      const description = await client.withDeadline(Date.now() + timeoutMs, () => handle.describe());
       if (description.status.name !== 'RUNNING') {
         throw new RequestRefusedError(`run ${runId} is not running any more (${description.status.name.toLowerCase()}); nothing to ${purpose}`);
       }
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new UnknownRunError(runId);
+      if (grpcCode(err) === DEADLINE_EXCEEDED) {
+        throw new EnvironmentError(`Temporal at ${session.address} did not answer within ${timeoutMs / 1000} s, so cannot ${purpose}; check that it is up`);
+      }
       throw err;
     }
     try {
-      return await fn(handle);
+      // One deadline for the whole request, every call and retry in it included.
+      return await client.withDeadline(Date.now() + timeoutMs, () => fn(handle));
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         const reason = err.cause?.message ?? err.message;
         throw new RequestRefusedError(`refused: ${reason}`);
       }
+      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || grpcCode(err) === DEADLINE_EXCEEDED) {
+        throw new NoAnswerError(runId, timeoutMs);
+      }
+      // Temporal takes a limited number of Updates in flight per run (10 by default).
+      if (isTooBusy(err)) throw new RunBusyError(runId, grpcDetail(err));
       throw err;
     }
   } finally {
     await session.close();
   }
+}
+
+/** Temporal's own words in a gRPC error, without the status prefix. */
+function grpcDetail(err: unknown): string {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const details = (e as { details?: unknown }).details;
+    if (typeof details === 'string' && details) return details;
+  }
+  return (err as Error).message;
 }
 
 export interface PersonOptions {

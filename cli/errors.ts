@@ -20,6 +20,8 @@ export const EXIT = {
   environment: 6,
   /** The run refused the request: not allowed for this person, gate closed, already voted. */
   refused: 7,
+  /** The run did not answer a request in time; it may still apply it when it catches up (`cutover status` tells). */
+  noAnswer: 8,
   /** Interrupted (Ctrl-C); the run itself goes on. */
   interrupted: 130,
 } as const;
@@ -71,6 +73,38 @@ export class InterruptedError extends CutoverError {
 /** Thrown when a run's Update validator refuses a request; the message is the run's reason. */
 export class RequestRefusedError extends CutoverError {
   override readonly exitCode: number = EXIT.refused;
+}
+
+/** Thrown when a run does not answer a request (an Update) within the deadline; the request may still be applied. */
+export class NoAnswerError extends CutoverError {
+  override readonly exitCode: number = EXIT.noAnswer;
+  constructor(
+    readonly runId: string,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `no answer from run ${runId} within ${formatSeconds(timeoutMs)}: usually no worker is polling for it (no \`cutover worker\` or rehearse running) ` +
+        `or its record store is stalled; the request may still be applied when the run catches up: check with \`cutover status ${runId}\` before asking again`,
+    );
+  }
+}
+
+/** Thrown when Temporal refuses a request because the run already has the most requests in flight it accepts. */
+export class RunBusyError extends EnvironmentError {
+  constructor(
+    readonly runId: string,
+    /** Temporal's own words, e.g. "limit on number of concurrent in-flight updates has been reached (10)". */
+    readonly detail: string,
+  ) {
+    super(
+      `Temporal refused the request: run ${runId} already has as many requests in flight as it takes at once (${detail}); ` +
+        `it was not applied: try again in a moment (\`cutover status ${runId}\` shows whether the run is moving)`,
+    );
+  }
+}
+
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
 }
 
 /** The exit code for any error: ours by class, anything else is a bug. */

@@ -21,6 +21,11 @@ export interface FollowOptions {
   pollMs?: number;
   /** Stops following (the run goes on): ends the wait for the result before the connection closes. */
   signal?: AbortSignal;
+  /**
+   * Whether to wait again for the run's result after `err`, Temporal having failed to answer for `failingForMs`
+   * (a restarting embedded server, a network blip). Without it, the first error ends the follow.
+   */
+  retry?: (err: unknown, failingForMs: number) => boolean;
 }
 
 const CLI = commandName();
@@ -31,7 +36,21 @@ const clock = (iso?: string): string => (iso ? iso.slice(11, 19) : '--:--:--');
 export async function followRun(handle: WorkflowHandle, options: FollowOptions): Promise<RunResult> {
   const { write, runbook } = options;
   let ended = false;
-  const waitForResult = () => handle.result() as Promise<RunResult>;
+  const waitForResult = async (): Promise<RunResult> => {
+    let failingSince: number | undefined;
+    for (;;) {
+      const asked = Date.now();
+      try {
+        return (await handle.result()) as RunResult;
+      } catch (err) {
+        // A wait that lasted a while was answered meanwhile: this is a new outage, not the old one going on.
+        if (Date.now() - asked > 60_000) failingSince = undefined;
+        failingSince ??= asked;
+        if (options.signal?.aborted || !options.retry?.(err, Date.now() - failingSince)) throw err;
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+  };
   const result = (options.signal ? handle.client.withAbortSignal(options.signal, waitForResult) : waitForResult()).finally(() => {
     ended = true;
   });

@@ -18,13 +18,15 @@ Exit codes:
   2  usage error, unknown run or step  5  the run failed
   3  the runbook is invalid             6  Temporal, database or tool unavailable
   7  the run refused the request (not allowed, gate closed, already voted)
-  1  a bug in cutover (with a stack trace)`;
+  8  no answer from the run in time (CUTOVER_UPDATE_TIMEOUT); check \`cutover status\`
+  1  a bug in cutover (with a stack trace)  130  interrupted (Ctrl-C, SIGTERM, SIGHUP)`;
 
 const ENVIRONMENT_HELP = `
 Environment:
   CUTOVER_HOME           data folder (default .cutover): embedded Temporal, record store
   CUTOVER_DATABASE_URL   record store (default file:$CUTOVER_HOME/cutover.db)
   CUTOVER_AS             default for --as
+  CUTOVER_UPDATE_TIMEOUT seconds approve, reject, done, backout, resolve wait for the run's answer (default 30)
   TEMPORAL_ADDRESS       use this Temporal cluster instead of the embedded dev server
   TEMPORAL_NAMESPACE     namespace on that cluster (default "default")
   TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_CA, TEMPORAL_TLS_SERVER_NAME, TEMPORAL_TLS=true
@@ -240,6 +242,12 @@ export async function main(argv: string[]): Promise<number> {
 // `cutover status RUN | head`: a reader that stops early is not an error worth a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  // A closed terminal (SIGHUP): nobody reads any more, but the command still stops in good order.
+  if (err.code === 'EIO') return;
+  throw err;
+});
+process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE' || err.code === 'EIO') return;
   throw err;
 });
 

@@ -12,7 +12,8 @@ import { commandName } from './command-name.js';
 import { followRun } from './follow-run.js';
 import { formatProblem } from '../runbook/parse.js';
 import { loadRunbook, type LoadedRunbook } from './load-runbook.js';
-import { connectTemporal, type TemporalSession } from './temporal.js';
+import { connectTemporal, isConnectionLost, type TemporalSession } from './temporal.js';
+import { onStopRequest } from './signals.js';
 import type { Output } from './output.js';
 import { openRecordStore } from './store.js';
 import { readSettings } from './settings.js';
@@ -48,9 +49,10 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
   const store = await openRecordStore(settings);
   let session: TemporalSession | undefined;
   const stopFollowing = new AbortController();
-  const onSignal = () => stopFollowing.abort();
+  // Ctrl-C, SIGTERM or a closed terminal (SIGHUP): stop following, then stop in good order (see signals.ts).
+  const stopListening = onStopRequest(() => stopFollowing.abort());
   try {
-    session = await connectTemporal(settings, { startEmbedded: true });
+    session = await connectTemporal(settings, { startEmbedded: true, afterRestart: 'the run continues' });
     // The embedded default hosts the run here; with a cluster, `cutover worker` processes do,
     // and this process only starts and follows it.
     if (session.embedded) await session.startWorker(store);
@@ -59,22 +61,33 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
     out.line(`  Temporal ${session.address} namespace ${session.namespace}${session.uiUrl ? `, UI ${session.uiUrl}/namespaces/${session.namespace}/workflows/${runId}` : ''}`);
     out.line(`  watch: ${commandName()} status ${runId}    back out: ${commandName()} backout ${runId} --as <lead> --reason "..."`);
 
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
     const stop = new Promise<'interrupted'>((resolve) => {
+      if (stopFollowing.signal.aborted) resolve('interrupted');
       stopFollowing.signal.addEventListener('abort', () => resolve('interrupted'), { once: true });
     });
-    const result = await Promise.race([
-      followRun(handle, { runbook: loaded.runbook, autoApprove: options.autoApprove, write: (line) => out.line(line), signal: stopFollowing.signal }).catch(
-        (err: unknown) => {
-          // The engine itself gave up on the run (not a backed-out run: those end normally).
-          if (!(err instanceof WorkflowFailedError)) throw err;
-          out.line(`${runId} FAILED: ${err.cause?.message ?? err.message}`);
-          return 'failed' as const;
-        },
-      ),
-      stop,
-    ]);
+    const follow = followRun(handle, {
+      runbook: loaded.runbook,
+      autoApprove: options.autoApprove,
+      write: (line) => out.line(line),
+      signal: stopFollowing.signal,
+      // A restarting embedded server, a cluster's blip: keep waiting for the run's result for a while.
+      retry: (err, failingForMs) => isConnectionLost(err) && failingForMs < RECONNECT_PATIENCE_MS,
+    }).catch((err: unknown) => {
+      // The engine itself gave up on the run (not a backed-out run: those end normally).
+      if (err instanceof WorkflowFailedError) {
+        out.line(`${runId} FAILED: ${err.cause?.message ?? err.message}`);
+        return 'failed' as const;
+      }
+      if (isConnectionLost(err)) {
+        throw new EnvironmentError(
+          `lost Temporal at ${session!.address} for more than ${RECONNECT_PATIENCE_MS / 60_000} minutes while following ${runId} ` +
+            `(${(err as Error).message.split('\n')[0]}); the run is kept in Temporal: \`${commandName()} status ${runId}\` shows it once Temporal is back`,
+        );
+      }
+      throw err;
+    });
+    // The embedded server died and could not be restarted: say so in one sentence, exit 6.
+    const result = await Promise.race([follow, stop, session.serverLost]);
     if (result === 'failed') return EXIT.failed;
     if (result === 'interrupted') {
       out.warn(
@@ -85,12 +98,16 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
     }
     return reportResult(result, out);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopListening();
+    // Whatever ended the command, stop waiting for the run's result before the connection closes.
+    stopFollowing.abort();
     await session?.close();
     await store.close();
   }
 }
+
+/** How long following a run survives Temporal being out of reach (an embedded server restarting, a cluster's blip). */
+const RECONNECT_PATIENCE_MS = 2 * 60_000;
 
 /** Prints the run's outcome and returns the exit code that goes with it. */
 export function reportResult(result: RunResult, out: Output): number {
@@ -171,10 +188,16 @@ export async function runWorker(out: Output): Promise<number> {
   try {
     await session.startWorker(store);
     out.line(`worker on task queue ${session.taskQueue} at ${session.address} (namespace ${session.namespace}); Ctrl-C stops it`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
+    let stopListening: () => void = () => undefined;
+    const stopped = new Promise<void>((resolve) => {
+      stopListening = onStopRequest(() => resolve());
     });
+    try {
+      // The embedded server this worker started died for good: one sentence, exit 6.
+      await Promise.race([stopped, session.serverLost]);
+    } finally {
+      stopListening();
+    }
     out.line('worker stopping; runs in flight continue on other workers or when one starts again');
     return EXIT.ok;
   } finally {

@@ -3,6 +3,10 @@
  * local ports with its state in a file under a data folder, and attaching a second terminal to a server that another
  * `cutover` process started.
  *
+ * The server never outlives the process that started it: it runs under a small supervisor process that stops and
+ * reaps it when that process dies, even of SIGKILL. And a server that dies on its own can be started again on the
+ * same ports and database file ({@link DevServerOptions.restart}), so that everyone connected to it reconnects.
+ *
  * Nothing else in the project may assume this server exists: with `TEMPORAL_ADDRESS` set the CLI never calls
  * {@link startDevServer}.
  */
@@ -56,9 +60,12 @@ export class DevServerStartError extends Error {
   readonly exitCode: number | undefined;
   /** The last lines the server printed. */
   readonly logTail: string;
+  /** What went wrong, without the log lines. */
+  readonly reason: string;
 
   constructor(message: string, logFile: string, exitCode: number | undefined, logTail: string) {
     super(logTail ? `${message}; last lines of ${logFile}:\n${logTail}` : `${message} (${logFile} is empty)`);
+    this.reason = message;
     this.logFile = logFile;
     this.exitCode = exitCode;
     this.logTail = logTail;
@@ -118,6 +125,21 @@ export interface DevServerOptions {
   logFile?: string;
   /** How long to wait for the server to answer. */
   startTimeoutMs?: number;
+  /**
+   * Start the server again, on the same ports and database file, when it exits without {@link DevServer.stop}:
+   * clients and workers connected to it then reconnect by themselves. Without it, a dead server stays dead.
+   */
+  restart?: RestartPolicy;
+}
+
+/** What {@link DevServerOptions.restart} does, and whom it tells. */
+export interface RestartPolicy {
+  /** Failed starts in a row before giving up (and the most exits tolerated within a minute); default 3. */
+  attempts?: number;
+  /** The server died and is answering again. */
+  onRestarted(event: { exit: ServerExit; pid: number; attempt: number }): void;
+  /** The server died and could not be started again; `error` says why. */
+  onGaveUp(error: Error, exit: ServerExit): void;
 }
 
 /** A running dev server started by this process. */
@@ -127,10 +149,16 @@ export interface DevServer {
   readonly namespace: string;
   /** Web UI address, absent when headless. */
   readonly uiUrl?: string;
+  /** The `temporal` process id; it changes when the server is restarted. */
   readonly pid: number;
   readonly logFile: string;
-  /** SIGTERM, wait for exit (SIGKILL after 10 s), remove `server.json`. Safe to call more than once. */
-  stop(): Promise<void>;
+  /** The server's SQLite database file. */
+  readonly dbFile: string;
+  /**
+   * SIGTERM, wait for exit (SIGKILL after `graceMs`, 10 s by default), remove `server.json`. Safe to call more than
+   * once; a later call with a shorter grace hurries a stop already under way.
+   */
+  stop(graceMs?: number): Promise<void>;
 }
 
 /** What `<dataDir>/server.json` holds while a dev server runs. */
@@ -152,6 +180,9 @@ const STOP_GRACE_MS = 10_000;
 // Free ports are picked by us and bound later by the server, so another process can take one in between.
 const PORT_RACE_ATTEMPTS = 3;
 const SERVER_INFO_FILE = 'server.json';
+const DB_FILE = 'temporal.db';
+const RESTART_ATTEMPTS = 3;
+const CRASH_LOOP_WINDOW_MS = 60_000;
 const LOCK_FILE = 'server.lock';
 
 /**
@@ -195,7 +226,8 @@ function isExecutableFile(file: string): boolean {
 /**
  * Starts `temporal server start-dev` on free 127.0.0.1 ports with its state persisted in `<dataDir>/temporal.db`
  * (so a restarted server still knows earlier runs), and resolves once the server answers and the namespace (with its
- * search attributes) is usable.
+ * search attributes) is usable. The server is a child of a supervisor that is a child of this process: if this process
+ * dies without calling {@link DevServer.stop}, the supervisor stops the server (SIGTERM, SIGKILL after 10 s).
  *
  * Only one server may use a data folder (SQLite would report "database is locked"): an exclusive lock file guards
  * the start, and `server.json` marks the running server.
@@ -232,18 +264,162 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   }
 }
 
-async function spawnAndWait(options: DevServerOptions, dataDir: string, timeoutMs: number): Promise<DevServer> {
-  const namespace = options.namespace ?? 'default';
-  const ui = options.ui ?? true;
-  const logFile = path.resolve(options.logFile ?? path.join(dataDir, 'temporal-server.log'));
-  const [port, uiPort] = (await freePorts(2)) as [number, number];
-  const address = `127.0.0.1:${port}`;
-  const uiUrl = ui ? `http://127.0.0.1:${uiPort}` : undefined;
+/** How the server process ended: its exit code, or the signal that killed it. */
+export interface ServerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
+/** One server process, run through its supervisor (see {@link SUPERVISOR_SOURCE}). */
+interface Launch {
+  /** The `temporal` process id. */
+  readonly pid: number;
+  readonly exited: Promise<ServerExit>;
+  hasExited(): boolean;
+  /** SIGTERM now, SIGKILL after `graceMs` (a second call may shorten the grace). */
+  stop(graceMs: number): void;
+}
+
+/**
+ * The supervisor: a small Node process between cutover and `temporal`, run with `node -e` (so it works from the
+ * sources and from dist/ alike). It exists because a dead parent runs no clean-up code: SIGKILL, or a signal nobody
+ * handles. The supervisor notices its parent is gone (the IPC channel closes, and its parent pid changes), stops the
+ * server (SIGTERM, then SIGKILL), reaps it (nothing else here reaps orphans), removes `server.json` and exits. While
+ * the parent lives, it reports the server's pid and exit over IPC and stops it on request.
+ */
+const SUPERVISOR_SOURCE = `'use strict';
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const parent = process.ppid;
+let child, infoFile, orphaned = false, killAt = Infinity, killTimer;
+const tell = (message, then) => {
+  if (!process.connected) return then && then();
+  try { process.send(message, () => then && then()); } catch { then && then(); }
+};
+const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+const stopChild = (graceMs) => {
+  if (child === undefined) process.exit(0);
+  if (!running()) return;
+  child.kill('SIGTERM');
+  if (Date.now() + graceMs >= killAt) return;
+  killAt = Date.now() + graceMs;
+  clearTimeout(killTimer);
+  killTimer = setTimeout(() => { if (running()) child.kill('SIGKILL'); }, graceMs);
+};
+const orphan = () => {
+  if (orphaned) return;
+  orphaned = true;
+  stopChild(${STOP_GRACE_MS});
+};
+const finish = (message) => {
+  if (orphaned && infoFile) {
+    try { if (JSON.parse(fs.readFileSync(infoFile, 'utf8')).pid === child.pid) fs.rmSync(infoFile, { force: true }); } catch {}
+  }
+  tell(message, () => process.exit(0));
+};
+process.on('message', (m) => {
+  if (m.type === 'spawn') {
+    infoFile = m.infoFile;
+    child = spawn(m.command, m.args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (child.pid !== undefined) tell({ type: 'started', pid: child.pid });
+    child.once('error', (error) => {
+      try { fs.writeSync(2, error.message + '\\n'); } catch {}
+      finish({ type: 'error', message: error.message });
+    });
+    child.once('exit', (code, signal) => finish({ type: 'exit', code, signal }));
+  } else if (m.type === 'stop') {
+    stopChild(m.graceMs);
+  }
+});
+process.on('disconnect', orphan);
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, orphan);
+setInterval(() => { if (process.ppid !== parent) orphan(); }, 500).unref();
+`;
+
+type SupervisorMessage =
+  | { type: 'started'; pid: number }
+  | { type: 'exit'; code: number | null; signal: NodeJS.Signals | null }
+  | { type: 'error'; message: string };
+
+/** Starts `temporal` under a supervisor; resolves once its pid is known, or it failed to start. */
+async function launch(
+  cliPath: string,
+  args: readonly string[],
+  logFile: string,
+  infoFile: string,
+  truncateLog: boolean,
+): Promise<Launch & { spawnFailed: () => boolean }> {
+  // The server writes straight into the file, so a chatty server never fills a pipe nobody reads.
+  const logFd = fs.openSync(logFile, truncateLog ? 'w' : 'a');
+  let supervisor: ChildProcess;
+  try {
+    const env = { ...process.env };
+    // A test runner's or a debugger's Node options have no business in the supervisor.
+    delete env['NODE_OPTIONS'];
+    // Its own session and process group: Ctrl-C in the terminal reaches only cutover, which can then stop its worker
+    // while the server still answers, and stop the server last; a closed terminal's SIGHUP does not reach it either.
+    // (Had the server died with the same Ctrl-C, the worker's shutdown would hang retrying its polls.)
+    supervisor = spawn(process.execPath, ['-e', SUPERVISOR_SOURCE], {
+      stdio: ['ignore', logFd, logFd, 'ipc'],
+      detached: true,
+      windowsHide: true,
+      env,
+    });
+  } finally {
+    fs.closeSync(logFd);
+  }
+  let pid: number | undefined;
+  let exit: ServerExit | undefined;
+  let spawnFailed = false;
+  let resolveStarted!: () => void;
+  const started = new Promise<void>((resolve) => (resolveStarted = resolve));
+  const exited = new Promise<ServerExit>((resolve) => {
+    const done = (how: ServerExit): void => {
+      exit ??= how;
+      resolve(exit);
+      resolveStarted();
+    };
+    supervisor.on('message', (message: SupervisorMessage) => {
+      if (message.type === 'started') {
+        pid = message.pid;
+        resolveStarted();
+      } else if (message.type === 'exit') {
+        done({ code: message.code, signal: message.signal });
+      } else {
+        spawnFailed = true;
+        done({ code: null, signal: null });
+      }
+    });
+    // Should the supervisor itself die (someone killed it), the server's fate is unknown: treat it as gone.
+    supervisor.once('exit', () => done({ code: null, signal: null }));
+    supervisor.once('error', (error) => {
+      fs.appendFileSync(logFile, `${error.message}\n`);
+      spawnFailed = true;
+      done({ code: null, signal: null });
+    });
+  });
+  supervisor.send({ type: 'spawn', command: cliPath, args, infoFile });
+  await started;
+  const stop = (graceMs: number): void => {
+    if (exit === undefined && supervisor.connected) supervisor.send({ type: 'stop', graceMs });
+  };
+  return {
+    get pid() {
+      return pid ?? -1;
+    },
+    exited,
+    hasExited: () => exit !== undefined,
+    spawnFailed: () => spawnFailed,
+    stop,
+  };
+}
+
+/** The `temporal server start-dev` arguments for this data folder and these ports. */
+function serverArgs(options: DevServerOptions, dataDir: string, namespace: string, port: number, uiPort: number | undefined): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port)];
   // The UI's news feed would reach for the internet, which this product must not need.
-  args.push(...(ui ? ['--ui-port', String(uiPort), '--ui-disable-news-fetch'] : ['--headless']));
-  args.push('--db-filename', path.join(dataDir, 'temporal.db'), '--namespace', namespace);
+  args.push(...(uiPort !== undefined ? ['--ui-port', String(uiPort), '--ui-disable-news-fetch'] : ['--headless']));
+  args.push('--db-filename', path.join(dataDir, DB_FILE), '--namespace', namespace);
   for (const [key, type] of Object.entries(options.searchAttributes ?? DEFAULT_SEARCH_ATTRIBUTES)) {
     args.push('--search-attribute', `${key}=${type}`);
   }
@@ -251,52 +427,38 @@ async function spawnAndWait(options: DevServerOptions, dataDir: string, timeoutM
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   }
   args.push('--log-level', 'warn');
+  return args;
+}
 
-  // The server writes straight into the file, so a chatty server never fills a pipe nobody reads.
-  const logFd = fs.openSync(logFile, 'w');
-  let child: ChildProcess;
-  try {
-    // Its own process group: Ctrl-C in the terminal reaches only cutover, which can then stop its worker while the
-    // server still answers, and stop the server last. (Had the server died with the same Ctrl-C, the worker's
-    // shutdown would hang retrying its polls.)
-    child = spawn(options.cliPath, args, { stdio: ['ignore', logFd, logFd], detached: true, windowsHide: true });
-  } finally {
-    fs.closeSync(logFd);
-  }
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-    // ENOENT/EACCES come as 'error' without an 'exit'.
-    child.once('error', (error) => {
-      spawnFailed = true;
-      fs.appendFileSync(logFile, `${error.message}\n`);
-      resolve({ code: null, signal: null });
-    });
-  });
-  let hasExited = false;
-  let spawnFailed = false;
-  void exited.then(() => (hasExited = true));
-
-  // Should this process end without calling stop() (process.exit, uncaught error), take the server down with it
-  // rather than leave an orphan that holds the database lock. (A SIGKILLed or unhandled-signal death still leaves it
-  // running; its server.json then lets the next cutover attach to it.)
-  const onProcessExit = (): void => {
-    if (!hasExited) child.kill('SIGKILL');
-    removeServerInfo(dataDir, child.pid);
-  };
-  process.once('exit', onProcessExit);
+/**
+ * Starts one server process on `port` (and `uiPort`) and waits until it answers; kills it and throws
+ * {@link DevServerStartError} when it exits early or does not answer in time.
+ */
+async function startProcess(
+  options: DevServerOptions,
+  dataDir: string,
+  timeoutMs: number,
+  port: number,
+  uiPort: number | undefined,
+  truncateLog: boolean,
+): Promise<Launch> {
+  const namespace = options.namespace ?? 'default';
+  const logFile = logFileOf(options, dataDir);
+  const address = `127.0.0.1:${port}`;
+  const args = serverArgs(options, dataDir, namespace, port, uiPort);
+  const server = await launch(options.cliPath, args, logFile, path.join(dataDir, SERVER_INFO_FILE), truncateLog);
 
   const fail = async (message: string, exitCode: number | undefined): Promise<never> => {
-    process.removeListener('exit', onProcessExit);
-    if (!hasExited) {
-      child.kill('SIGKILL');
-      await exited;
+    if (!server.hasExited()) {
+      server.stop(0);
+      await server.exited;
     }
     throw new DevServerStartError(message, logFile, exitCode, readLogTail(logFile));
   };
 
   const deadline = Date.now() + timeoutMs;
   const ready = (async (): Promise<boolean> => {
-    while (!hasExited && Date.now() < deadline) {
+    while (!server.hasExited() && Date.now() < deadline) {
       // A plain TCP probe fails fast while nothing listens; a gRPC channel would sit in its reconnect backoff.
       if (!(await portAccepts(port))) {
         await sleep(100);
@@ -310,34 +472,121 @@ async function spawnAndWait(options: DevServerOptions, dataDir: string, timeoutM
     }
     return false;
   })();
-  const outcome = await Promise.race([ready, exited.then(() => 'exited' as const)]);
-  if (outcome === 'exited' || hasExited) {
-    const { code, signal } = await exited;
-    const how = spawnFailed ? 'could not be started' : `exited during start with ${signal ? `signal ${signal}` : `code ${code}`}`;
+  const outcome = await Promise.race([ready, server.exited.then(() => 'exited' as const)]);
+  if (outcome === 'exited' || server.hasExited()) {
+    const { code, signal } = await server.exited;
+    const how = server.spawnFailed() ? 'could not be started' : `exited during start with ${signal ? `signal ${signal}` : `code ${code}`}`;
     await fail(`The Temporal dev server (${options.cliPath}) ${how}`, code ?? undefined);
   }
   if (outcome !== true) {
     await fail(`The Temporal dev server did not answer at ${address} within ${Math.round(timeoutMs / 1000)} s`, undefined);
   }
+  return server;
+}
 
-  const pid = child.pid!;
-  const info: DevServerInfo = { address, ...(uiUrl ? { uiUrl } : {}), pid, namespace, startedAt: new Date().toISOString() };
-  writeFileAtomic(path.join(dataDir, SERVER_INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
+async function spawnAndWait(options: DevServerOptions, dataDir: string, timeoutMs: number): Promise<DevServer> {
+  const namespace = options.namespace ?? 'default';
+  const ui = options.ui ?? true;
+  const logFile = logFileOf(options, dataDir);
+  const [port, uiPort] = (await freePorts(2)) as [number, number];
+  const address = `127.0.0.1:${port}`;
+  const uiUrl = ui ? `http://127.0.0.1:${uiPort}` : undefined;
+  const dbFile = path.join(dataDir, DB_FILE);
+  let current = await startProcess(options, dataDir, timeoutMs, port, ui ? uiPort : undefined, true);
+  const writeInfo = (): void => {
+    const info: DevServerInfo = { address, ...(uiUrl ? { uiUrl } : {}), pid: current.pid, namespace, startedAt: new Date().toISOString() };
+    writeFileAtomic(path.join(dataDir, SERVER_INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
+  };
+  writeInfo();
+
+  let stopRequested = false;
+  let restarting: Promise<void> | undefined;
+  const unexpectedExits: number[] = [];
+
+  /** Starts the server again on the same ports and database, so that every client reconnects by itself. */
+  const restartAfter = async (exit: ServerExit, policy: RestartPolicy): Promise<void> => {
+    const attempts = policy.attempts ?? RESTART_ATTEMPTS;
+    const now = Date.now();
+    unexpectedExits.push(now);
+    const recent = unexpectedExits.filter((at) => now - at < CRASH_LOOP_WINDOW_MS);
+    let lastError: Error | undefined;
+    if (recent.length > attempts) {
+      // A server that keeps dying would only take the lead's screen with it, one restart line at a time.
+      lastError = new Error(`it stopped ${recent.length} times within ${CRASH_LOOP_WINDOW_MS / 1000} s`);
+    } else {
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        if (stopRequested) return;
+        try {
+          // Another cutover process may be starting a server on this folder right now: one of us, not both.
+          const release = await acquireLock(path.join(dataDir, LOCK_FILE), Date.now() + 2 * timeoutMs + 10_000);
+          try {
+            const existing = readServerInfo(dataDir);
+            if (existing && existing.pid !== current.pid && isPidAlive(existing.pid)) {
+              lastError = new Error(`another process started a Temporal server (pid ${existing.pid}) for ${dataDir} meanwhile`);
+              break;
+            }
+            if (stopRequested) return;
+            current = await startProcess(options, dataDir, timeoutMs, port, ui ? uiPort : undefined, false);
+            writeInfo();
+            watch(current);
+          } finally {
+            release();
+          }
+        } catch (error) {
+          lastError = error as Error;
+          if (attempt < attempts) await sleep(1_000 * attempt);
+          continue;
+        }
+        // Stopped meanwhile: the restarted server is stopped at once, and there is nothing to announce.
+        if (stopRequested) return;
+        policy.onRestarted({ exit, pid: current.pid, attempt });
+        return;
+      }
+    }
+    removeServerInfo(dataDir, current.pid);
+    policy.onGaveUp(lastError ?? new Error('unknown'), exit);
+  };
+
+  const watch = (server: Launch): void => {
+    void server.exited.then((exit) => {
+      if (stopRequested || server !== current) return;
+      if (options.restart) restarting = restartAfter(exit, options.restart);
+      else removeServerInfo(dataDir, server.pid);
+    });
+  };
+  watch(current);
 
   let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
-    (stopping ??= (async () => {
-      if (!hasExited) {
-        child.kill('SIGTERM');
-        const killTimer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-        await exited;
-        clearTimeout(killTimer);
+  const stop = (graceMs = STOP_GRACE_MS): Promise<void> => {
+    stopRequested = true;
+    // A second, hastier call shortens the grace of a stop already under way.
+    if (!current.hasExited()) current.stop(graceMs);
+    return (stopping ??= (async () => {
+      await restarting?.catch(() => undefined);
+      const server = current;
+      if (!server.hasExited()) {
+        server.stop(graceMs);
+        await server.exited;
       }
-      process.removeListener('exit', onProcessExit);
-      removeServerInfo(dataDir, pid);
+      removeServerInfo(dataDir, server.pid);
     })());
+  };
 
-  return { address, namespace, ...(uiUrl ? { uiUrl } : {}), pid, logFile, stop };
+  return {
+    address,
+    namespace,
+    ...(uiUrl ? { uiUrl } : {}),
+    get pid() {
+      return current.pid;
+    },
+    logFile,
+    dbFile,
+    stop,
+  };
+}
+
+function logFileOf(options: DevServerOptions, dataDir: string): string {
+  return path.resolve(options.logFile ?? path.join(dataDir, 'temporal-server.log'));
 }
 
 /**
@@ -377,8 +626,9 @@ async function answers(
 ): Promise<boolean> {
   let connection: Connection | undefined;
   try {
-    // connect() itself calls getSystemInfo, bounded by connectTimeout.
-    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    // connect() itself calls getSystemInfo, bounded by connectTimeout. No retries: the caller asks again, and a retry
+    // the SDK scheduled would fire after the close below and throw from its timer.
+    connection = await Connection.connect({ address, connectTimeout: timeoutMs, interceptors: [] });
     const conn = connection;
     const deadline = Date.now() + timeoutMs;
     await conn.withDeadline(deadline, () => conn.workflowService.describeNamespace({ namespace }));

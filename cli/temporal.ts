@@ -4,14 +4,31 @@
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, isGrpcServiceError, makeGrpcRetryInterceptor, ServiceError } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { RunRecorder } from '../activities/recording.js';
 import { createWorker, installQuietRuntime } from '../worker/create-worker.js';
 import { EnvironmentError, InterruptedError } from './errors.js';
 import { projectRoot } from './project-root.js';
 import { loadTls, type Settings } from './settings.js';
-import { DevServerAlreadyRunningError, findRunningDevServer, findTemporalCli, readServerInfo, startDevServer } from './temporal-server.js';
+import { beforeForcedExit, onStopRequest } from './signals.js';
+import {
+  DevServerAlreadyRunningError,
+  DevServerStartError,
+  findRunningDevServer,
+  findTemporalCli,
+  readServerInfo,
+  startDevServer,
+  type DevServer,
+  type RestartPolicy,
+  type ServerExit,
+} from './temporal-server.js';
+
+/** Where the Temporal SDK's own log goes (worker and connection warnings), under CUTOVER_HOME. */
+export const SDK_LOG_FILE = 'temporal-sdk.log';
+
+/** How long a server stopped by a repeated Ctrl-C gets before it is killed. */
+const FORCED_STOP_GRACE_MS = 2_000;
 
 /** A connection to Temporal for one command, and whatever it started that must be stopped. */
 export interface TemporalSession {
@@ -23,6 +40,11 @@ export interface TemporalSession {
   embedded: boolean;
   /** The Temporal web UI, when the embedded server has one. */
   uiUrl?: string;
+  /**
+   * Rejects with an {@link EnvironmentError} when the embedded server this process started died and could not be
+   * started again; never settles otherwise. (A server that could be restarted is announced on stderr, in one line.)
+   */
+  serverLost: Promise<never>;
   /** Runs a worker in this process until the session closes. */
   startWorker(recorder: RunRecorder): Promise<void>;
   close(): Promise<void>;
@@ -33,6 +55,13 @@ export interface ConnectOptions {
   startEmbedded: boolean;
   /** Said when there is no server and this command would not start one. */
   purpose?: string;
+  /** What carries on after the embedded server was restarted, for the one line that says so (default "runs in flight continue"). */
+  afterRestart?: string;
+  /**
+   * Answer at once when Temporal refuses a call because too many requests are in flight (RESOURCE_EXHAUSTED), instead
+   * of retrying it for half a minute: a person at a terminal is better served by the refusal.
+   */
+  failFastWhenBusy?: boolean;
 }
 
 /** Connects as the settings say; throws {@link EnvironmentError} with what to do. */
@@ -40,6 +69,10 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
   const stops: Array<() => Promise<void>> = [];
   let address = settings.temporalAddress;
   let uiUrl: string | undefined;
+  let loseServer!: (error: EnvironmentError) => void;
+  const serverLost = new Promise<never>((_, reject) => (loseServer = reject));
+  // Nobody may be listening (a command that does not follow a run); the rejection is still not an unhandled one.
+  serverLost.catch(() => undefined);
   const embedded = address === undefined;
   if (address === undefined) {
     const running = await findRunningDevServer(settings.home);
@@ -49,18 +82,24 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
     } else if (options.startEmbedded) {
       // Ctrl-C while the server starts must not leave it running with nobody to stop it.
       let interrupted = false;
-      const onSignal = () => {
+      const stopListening = onStopRequest(() => {
         interrupted = true;
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      });
       try {
-        const server = await startDevServer({ cliPath: findTemporalCli(projectRoot()), dataDir: settings.home, namespace: settings.namespace }).finally(() => {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-        });
+        // Set once the server exists; the restart policy needs it to name the database file.
+        let started: DevServer | undefined;
+        const server = await startDevServer({
+          cliPath: findTemporalCli(projectRoot()),
+          dataDir: settings.home,
+          namespace: settings.namespace,
+          restart: restartPolicy(settings, () => started, options.afterRestart ?? 'runs in flight continue', loseServer),
+        }).finally(stopListening);
+        started = server;
+        // A second Ctrl-C (or SIGTERM, SIGHUP) leaves at once, but never without the server.
+        const unregister = beforeForcedExit(() => server.stop(FORCED_STOP_GRACE_MS));
         if (interrupted) {
           await server.stop();
+          unregister();
           throw new InterruptedError('interrupted while the embedded Temporal server started; it was stopped again');
         }
         address = server.address;
@@ -68,6 +107,7 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
         stops.push(async () => {
           await waitForOtherUsers(settings.home);
           await server.stop();
+          unregister();
         });
       } catch (err) {
         if (err instanceof InterruptedError) throw err;
@@ -100,9 +140,14 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
     ...(tls !== undefined ? { tls } : {}),
     ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
   };
+  const retries = guardedRetries(options.failFastWhenBusy === true);
   let connection: Connection;
   try {
-    connection = await Connection.connect({ ...connectionOptions, connectTimeout: '10s' });
+    connection = await Connection.connect({
+      ...connectionOptions,
+      connectTimeout: '10s',
+      interceptors: [makeGrpcRetryInterceptor(retries.options)],
+    });
     await connection.workflowService.getSystemInfo({});
   } catch (err) {
     await Promise.all(stops.map((stop) => stop()));
@@ -124,7 +169,10 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
     );
   }
   const client = new Client({ connection, namespace: settings.namespace });
-  stops.unshift(() => connection.close());
+  stops.unshift(async () => {
+    await retries.settle();
+    await connection.close();
+  });
 
   let worker: Worker | undefined;
   let stopping = false;
@@ -138,8 +186,9 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
     taskQueue: settings.taskQueue,
     embedded,
     ...(uiUrl ? { uiUrl } : {}),
+    serverLost,
     async startWorker(recorder) {
-      installQuietRuntime();
+      installQuietRuntime(path.join(settings.home, SDK_LOG_FILE));
       native = await NativeConnection.connect(connectionOptions);
       worker = await createWorker({
         connection: native,
@@ -207,18 +256,110 @@ async function waitForOtherUsers(home: string): Promise<void> {
     `cutover: keeping the embedded Temporal server up for ${others.length} other cutover process(es) using it (pid ${others.join(', ')}); Ctrl-C stops it now\n`,
   );
   let interrupted = false;
-  const onSignal = () => {
+  const stopListening = onStopRequest(() => {
     interrupted = true;
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
   try {
     while (others.length > 0 && !interrupted) {
       await new Promise((resolve) => setTimeout(resolve, 500));
       others = otherUsers(home);
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopListening();
   }
+}
+
+/** How a server died, in words: "signal SIGKILL", "exit code 2". */
+function describeExit(exit: ServerExit): string {
+  return exit.signal ? `signal ${exit.signal}` : exit.code !== null ? `exit code ${exit.code}` : 'no exit status';
+}
+
+/** A path as the user would type it: relative to the current directory when it is inside it. */
+function shortPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
+/**
+ * The embedded server belongs to the command that started it, which restarts it on the same database file and ports
+ * when it dies under a run (the client, the in-process worker and other terminals reconnect by themselves), and says
+ * so in one line; if that fails repeatedly, {@link TemporalSession.serverLost} rejects with one sentence.
+ */
+function restartPolicy(
+  settings: Settings,
+  server: () => DevServer | undefined,
+  afterRestart: string,
+  lose: (error: EnvironmentError) => void,
+): RestartPolicy {
+  const dbFile = () => shortPath(server()?.dbFile ?? path.join(settings.home, 'temporal.db'));
+  return {
+    onRestarted({ exit }) {
+      process.stderr.write(
+        `cutover: the embedded Temporal server stopped unexpectedly (${describeExit(exit)}); restarted it on ${dbFile()}, ${afterRestart}\n`,
+      );
+    },
+    onGaveUp(error, exit) {
+      const log = server()?.logFile;
+      const why = error instanceof DevServerStartError ? `${error.reason}: ${error.logTail.split('\n').at(-1) ?? ''}` : error.message.split('\n')[0];
+      lose(
+        new EnvironmentError(
+          `the embedded Temporal server stopped unexpectedly (${describeExit(exit)}) and could not be restarted on ${dbFile()} ` +
+            `(${why})${log ? `; its log is ${shortPath(log)}` : ''}; ` +
+            'runs in flight are kept there and go on when `cutover worker` (or a rehearse) runs here again',
+        ),
+      );
+    },
+  };
+}
+
+/**
+ * The SDK's gRPC retries, made safe to close under. The SDK schedules a retry on a plain timer that nothing cancels,
+ * and a retry that fires after the connection was closed throws from that timer and takes the process down with a
+ * stack trace: exactly what happens when a command ends while Temporal is away (a server restarting or lost).
+ * So: `settle()` stops scheduling new retries and waits until the last scheduled one has fired (5 s at most),
+ * and only then may the connection close. With `failFastWhenBusy`, RESOURCE_EXHAUSTED is not retried at all.
+ */
+function guardedRetries(failFastWhenBusy: boolean) {
+  const defaults = defaultGrpcRetryOptions();
+  let closing = false;
+  let quietAt = 0;
+  return {
+    options: {
+      retryableDecider: (attempt: number, status: Parameters<typeof defaults.retryableDecider>[1]) =>
+        !closing && !(failFastWhenBusy && status.code === RESOURCE_EXHAUSTED) && defaults.retryableDecider(attempt, status),
+      delayFunction: (attempt: number, status: Parameters<typeof defaults.delayFunction>[1]) => {
+        const delayMs = defaults.delayFunction(attempt, status);
+        quietAt = Math.max(quietAt, Date.now() + delayMs + 100);
+        return delayMs;
+      },
+    },
+    async settle(): Promise<void> {
+      closing = true;
+      const waitMs = quietAt - Date.now();
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    },
+  };
+}
+
+const RESOURCE_EXHAUSTED = 8;
+const DEADLINE_EXCEEDED = 4;
+const UNAVAILABLE = 14;
+
+/** The gRPC status code of a Temporal client error (looking through ServiceError causes), if there is one. */
+export function grpcCode(err: unknown): number | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (isGrpcServiceError(e)) return e.code;
+  }
+  return undefined;
+}
+
+/** Whether Temporal was out of reach for a while (server down or restarting, network gone). */
+export function isConnectionLost(err: unknown): boolean {
+  const code = grpcCode(err);
+  return code === UNAVAILABLE || code === DEADLINE_EXCEEDED || (code === undefined && err instanceof ServiceError);
+}
+
+/** Whether Temporal refused a call because too many requests (Updates) are in flight. */
+export function isTooBusy(err: unknown): boolean {
+  return grpcCode(err) === RESOURCE_EXHAUSTED;
 }

@@ -5,9 +5,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { cliEnv, runCli } from './support/cli.js';
-import { temporalAddress } from './support/temporal.js';
+import { Client, Connection } from '@temporalio/client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { approveGateUpdate, RUN_WORKFLOW_TYPE } from '../workflows/messages.js';
+import { cliEnv, killStartedCli, runCli, startCli } from './support/cli.js';
+import { temporalAddress, temporalNamespace } from './support/temporal.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cutover-bad-'));
 const file = (name: string, text: string) => {
@@ -164,5 +166,71 @@ describe('runs and environment', () => {
     const result = runCli(['list'], cliEnv());
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('no runs recorded yet');
+  });
+});
+
+describe('decisions on a run that does not answer', () => {
+  afterEach(killStartedCli);
+
+  /** A run in Temporal on a task queue no worker polls: it exists, and nothing will ever answer it. */
+  async function silentRun(client: Client, prefix: string): Promise<string> {
+    const runId = `${prefix}-${Date.now().toString(36)}`;
+    await client.workflow.start(RUN_WORKFLOW_TYPE, { taskQueue: `nobody-polls-${runId}`, workflowId: runId, args: [{}] });
+    return runId;
+  }
+
+  it('an approval with no worker polling gives up after CUTOVER_UPDATE_TIMEOUT, in one sentence, exit 8', async () => {
+    const connection = await Connection.connect({ address: temporalAddress() });
+    try {
+      const runId = await silentRun(new Client({ connection, namespace: temporalNamespace() }), 'silent');
+      const env = cliEnv({ TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: temporalNamespace(), CUTOVER_UPDATE_TIMEOUT: '2' });
+      const started = Date.now();
+      const approve = startCli(['approve', runId, 'go', '--as', 'alice'], env);
+      const code = await approve.exited;
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(code, approve.output()).toBe(8);
+      expect(approve.output().trim()).toBe(
+        `cutover: no answer from run ${runId} within 2 s: usually no worker is polling for it (no \`cutover worker\` or rehearse running) ` +
+          `or its record store is stalled; the request may still be applied when the run catches up: check with \`cutover status ${runId}\` before asking again`,
+      );
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('a bad CUTOVER_UPDATE_TIMEOUT is a usage error', () => {
+    const result = runCli(['approve', 'crm-1', 'go', '--as', 'alice'], cliEnv({ CUTOVER_UPDATE_TIMEOUT: 'soon' }));
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe('cutover: CUTOVER_UPDATE_TIMEOUT wants a number of seconds greater than 0 (default 30), not `soon`');
+  });
+
+  it('too many decisions in flight on one run are refused in one sentence, not as a bug', async () => {
+    const connection = await Connection.connect({ address: temporalAddress() });
+    const waiting = new AbortController();
+    try {
+      const client = new Client({ connection, namespace: temporalNamespace() });
+      const runId = await silentRun(client, 'crowded');
+      // Temporal takes 10 Updates in flight per execution; these wait for a worker that never comes.
+      const handle = client.workflow.getHandle(runId);
+      const inFlight = Array.from({ length: 10 }, (_, i) =>
+        client
+          .withAbortSignal(waiting.signal, () => handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: `voter-${i}` }] }))
+          .catch(() => undefined),
+      );
+      await new Promise((r) => setTimeout(r, 1_500));
+      const env = cliEnv({ TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: temporalNamespace(), CUTOVER_UPDATE_TIMEOUT: '20' });
+      const approve = startCli(['approve', runId, 'go', '--as', 'alice'], env);
+      const code = await approve.exited;
+      expect(code, approve.output()).toBe(6);
+      expect(approve.output()).toMatch(
+        new RegExp(`^cutover: Temporal refused the request: run ${runId} already has as many requests in flight as it takes at once \\(.*limit.*\\); it was not applied: try again in a moment`),
+      );
+      expect(approve.output()).not.toMatch(/\n\s+at /);
+      waiting.abort();
+      await Promise.all(inFlight);
+    } finally {
+      waiting.abort();
+      await connection.close();
+    }
   });
 });

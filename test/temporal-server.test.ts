@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import {
   DevServerAlreadyRunningError,
   DevServerStartError,
@@ -15,6 +16,7 @@ import {
   startDevServer,
   TemporalCliNotFoundError,
   type DevServer,
+  type ServerExit,
 } from '../cli/temporal-server.js';
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -203,5 +205,71 @@ describe('startDevServer', () => {
     );
     const pid = Number(fs.readFileSync(pidFile, 'utf8'));
     expect(isAlive(pid)).toBe(false);
+  });
+
+  it('restarts a server killed with SIGKILL on the same address and database, and it still knows its runs', async () => {
+    const dataDir = tmpDir('devserver-restart');
+    const restarts: Array<{ exit: ServerExit; pid: number }> = [];
+    const server = await startDevServer({
+      cliPath,
+      dataDir,
+      ui: false,
+      restart: { onRestarted: (event) => restarts.push(event), onGaveUp: (error) => expect.fail(error.message) },
+    });
+    started.push(server);
+    const workflowId = `restart-${Date.now()}`;
+    const connection = await Connection.connect({ address: server.address });
+    try {
+      const client = new Client({ connection });
+      await client.workflow.start('noSuchWorkflow', { taskQueue: 'nobody-listens', workflowId });
+      const firstPid = server.pid;
+      process.kill(firstPid, 'SIGKILL');
+      await vi.waitFor(() => expect(restarts).toHaveLength(1), { timeout: 60_000, interval: 200 });
+      expect(restarts[0]!.exit).toEqual({ code: null, signal: 'SIGKILL' });
+      expect(server.pid).not.toBe(firstPid);
+      expect(isAlive(firstPid)).toBe(false);
+      expect(readServerInfo(dataDir)).toMatchObject({ address: server.address, pid: server.pid });
+      // The same connection, to the same address, carries on by itself.
+      expect((await client.workflow.getHandle(workflowId).describe()).status.name).toBe('RUNNING');
+    } finally {
+      await connection.close();
+    }
+    await server.stop();
+    expect(isAlive(server.pid)).toBe(false);
+    expect(fs.existsSync(path.join(dataDir, 'server.json'))).toBe(false);
+  });
+
+  it('gives up restarting when its port stays taken, and says why', async () => {
+    const dataDir = tmpDir('devserver-giveup');
+    let gaveUp: { error: Error; exit: ServerExit } | undefined;
+    const server = await startDevServer({
+      cliPath,
+      dataDir,
+      ui: false,
+      restart: { attempts: 2, onRestarted: () => expect.fail('restarted on a taken port'), onGaveUp: (error, exit) => (gaveUp = { error, exit }) },
+    });
+    started.push(server);
+    const port = Number(server.address.split(':')[1]);
+    // It answers nothing: whoever connects is hung up on.
+    const squatter = net.createServer((socket) => socket.destroy());
+    try {
+      process.kill(server.pid, 'SIGKILL');
+      // Take the port the moment the kernel frees it, before the restart can.
+      for (let tries = 0; ; tries++) {
+        const taken = await new Promise<boolean>((resolve) => {
+          squatter.once('error', () => resolve(false));
+          squatter.listen(port, '127.0.0.1', () => resolve(true));
+        });
+        if (taken) break;
+        if (tries > 500) expect.fail(`port ${port} never came free`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await vi.waitFor(() => expect(gaveUp).toBeDefined(), { timeout: 90_000, interval: 200 });
+      expect(gaveUp!.exit.signal).toBe('SIGKILL');
+      expect(gaveUp!.error.message).toMatch(/address already in use/i);
+      expect(fs.existsSync(path.join(dataDir, 'server.json'))).toBe(false);
+    } finally {
+      if (squatter.listening) await new Promise((resolve) => squatter.close(resolve));
+    }
   });
 });

@@ -3,7 +3,7 @@
  * bundle the build wrote (`dist/workflow-bundle.js`), so a worker starts without webpack;
  * without it (tests, a source checkout) the SDK bundles `workflows/` on start.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type WorkerOptions } from '@temporalio/worker';
@@ -33,29 +33,53 @@ export interface CreateWorkerOptions extends ActivityDeps {
 let runtimeInstalled = false;
 
 /**
- * Keeps the SDK to warnings and errors: it logs every worker state change at INFO on stderr,
- * and the CLI's own lines are what a cutover lead reads. Must run before the first
- * connection is made, so callers invoke it before `NativeConnection.connect`.
+ * Sends the SDK's own log (its Rust core's too: poll retries, lost connections) to `logFile`, never to the terminal:
+ * while a restarted Temporal server comes back, the core warns several times a second, and the CLI's own lines are
+ * what a cutover lead reads. Without a file (tests), warnings and errors go to stderr. The SDK's own shutdown on
+ * SIGINT/SIGTERM is off: cutover stops its workers itself (see cli/signals.ts). Must run before the first connection
+ * is made, so callers invoke it before `NativeConnection.connect`.
  */
-export function installQuietRuntime(): void {
+export function installQuietRuntime(logFile?: string): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
+  const write = logFile ? appendTo(logFile) : (line: string) => process.stderr.write(line);
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN', writeWorkerLog) });
+    Runtime.install({
+      logger: new DefaultLogger('WARN', (entry) => writeWorkerLog(entry, write)),
+      telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+      shutdownSignals: [],
+    });
   } catch {
     // A runtime already exists (the host process made one); keep it.
   }
 }
 
+/** Appends lines to `file`, creating its folder; a write that fails is dropped (a log must never stop a run). */
+function appendTo(file: string): (line: string) => void {
+  let fd: number | undefined;
+  return (line) => {
+    try {
+      if (fd === undefined) {
+        mkdirSync(path.dirname(file), { recursive: true });
+        fd = openSync(file, 'a');
+      }
+      writeSync(fd, line);
+    } catch {
+      // disk full, folder removed: nothing better to do with a log line
+    }
+  };
+}
+
 /**
- * One line per SDK warning or error on stderr. A failed activity attempt is not one: that is a
- * step failing, which cutover reports itself in words a cutover lead reads.
+ * One line per SDK warning or error. A failed activity attempt is not one: that is a step failing, which cutover
+ * reports itself in words a cutover lead reads.
  */
-function writeWorkerLog(entry: LogEntry): void {
+function writeWorkerLog(entry: LogEntry, write: (line: string) => void): void {
   if (entry.message === 'Activity failed') return;
   const error = entry.meta?.error as { message?: string } | undefined;
   const where = typeof entry.meta?.workflowId === 'string' ? ` (${entry.meta.workflowId})` : '';
-  process.stderr.write(`cutover worker ${entry.level.toLowerCase()}: ${entry.message}${where}${error?.message ? `: ${error.message}` : ''}\n`);
+  const at = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+  write(`${at} cutover worker ${entry.level.toLowerCase()}: ${entry.message}${where}${error?.message ? `: ${error.message}` : ''}\n`);
 }
 
 /** Builds a worker for cutover's task queue; `run()` it and `shutdown()` when done. */

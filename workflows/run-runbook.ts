@@ -120,9 +120,22 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   const stepOf = (id: string): StepState => state!.steps[id]!;
   /** Grows with every change a watcher could see. */
   let revision = 0;
+  let statusStale = false;
   const touch = (): void => {
-    state!.status = deriveRunStatus(state!);
+    statusStale = true;
     revision += 1;
+  };
+  /**
+   * The state with its status brought up to date. Derived when someone looks (a query, a
+   * snapshot), not on every change: deriving looks at every step, and a 10,000-step run changes
+   * tens of thousands of times.
+   */
+  const current = (): RunState => {
+    if (statusStale) {
+      state!.status = deriveRunStatus(state!);
+      statusStale = false;
+    }
+    return state!;
   };
 
   /** Activities this execution is waiting for: it hands over only when none is left. */
@@ -150,11 +163,11 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   const notReady = 'the run is still reading its runbook; try again in a moment';
   setHandler(runSummaryQuery, (): RunSummary => {
     if (!state) throw new Error(notReady);
-    return summarizeRun(state, revision);
+    return summarizeRun(current(), revision);
   });
   setHandler(runStepsQuery, ({ offset, limit }) => {
     if (!state) throw new Error(notReady);
-    return pageOfSteps(state, offset, limit, revision);
+    return pageOfSteps(current(), offset, limit, revision);
   });
 
   /**
@@ -354,7 +367,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     );
 
   /** The store's copy of the run's state, sent compact: the worker expands it. */
-  const snapshot = (stage: RunCheckpoint['stage']): RunCheckpoint => toCheckpoint(state!, stage, execution);
+  const snapshot = (stage: RunCheckpoint['stage']): RunCheckpoint => toCheckpoint(current(), stage, execution);
 
   // ---- running one step ------------------------------------------------------------
 
