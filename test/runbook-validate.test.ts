@@ -461,6 +461,41 @@ describe('warnings', () => {
     ]);
   });
 
+  it('skips the window warning, rather than throwing, when a step depends on a later phase', () => {
+    // Found by the fuzzer: the later-phase dependency plus the phase order make a cycle that
+    // the plan of the window check could not order.
+    const text = dedent(`
+      name: demo
+      version: 1
+      lead: lead
+      roles:
+        lead: [ana]
+      window:
+        length: 1h
+      phases:
+        - id: first
+          kind: preparation
+          steps:
+            - id: a
+              title: A
+              owner: lead
+              expected: 1m
+              depends_on: [b]
+              action: { kind: manual }
+        - id: second
+          kind: migration
+          steps:
+            - id: b
+              title: B
+              owner: lead
+              expected: 1m
+              action: { kind: manual }
+    `);
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:16:22 phases[0].steps[0].depends_on[0]: step `a` depends on `b` of the later phase `second`, but phases run in order; move one of the two steps or drop this dependency',
+    ]);
+  });
+
   it('does not warn when the plan fits the window', () => {
     const text = dedent(`
       name: demo
