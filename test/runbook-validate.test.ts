@@ -562,6 +562,24 @@ describe('closestMatch', () => {
     expect(closestMatch('GET', ['get', 'post'])).toBe('get');
     expect(closestMatch('finance', ['lead', 'dba'])).toBeUndefined();
   });
+
+  it('stops comparing once its budget is spent', () => {
+    expect(closestMatch('s1x', ['t1', 's1'], { left: 2 })).toBe('s1');
+    const budget = { left: 1 };
+    expect(closestMatch('s1x', ['t1', 's1'], budget)).toBeUndefined();
+    expect(budget.left).toBe(0);
+  });
+
+  it('gives hints to the first of thousands of unknown dependencies, then none, without comparing every pair', () => {
+    // Found by the fuzzer: 5000 steps depending on unknown ids compared every id with every
+    // step (25 million edit distances, 15 s). Now a budget per validation bounds the work.
+    const steps = Array.from({ length: 2000 }, (_, i) => `      - { id: s${i}, title: S, owner: lead, expected: 1m, depends_on: [t${i}], action: { kind: manual } }`);
+    const text = `${HEAD}    - id: p\n      kind: migration\n      steps:\n${steps.join('\n')}\n`;
+    const problems = problemsOf(text);
+    expect(problems).toHaveLength(2000);
+    expect(problems[0]).toMatch(/names unknown step `t0`; did you mean `s0`\?$/);
+    expect(problems[1999]).toMatch(/names unknown step `t1999`; use the id of a step in this or an earlier phase$/);
+  });
 });
 
 describe('gates people can actually pass, and patterns that compile', () => {
