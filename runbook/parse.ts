@@ -83,7 +83,14 @@ export function parseRunbook(text: string, file: string): ParseResult {
   if (shapeProblems.length > 0) return { ok: false, problems: sortProblems(shapeProblems), warnings };
   // Aliases were checked above (known, not recursive, not a bomb), so yaml's own alias count,
   // which also refuses a file whose hundred steps share one `<<: *defaults`, is off.
-  const data: unknown = source.doc.toJS({ maxAliasCount: -1 });
+  let data: unknown;
+  try {
+    data = source.doc.toJS({ maxAliasCount: -1 });
+  } catch (error) {
+    // Not expected after the checks above; should yaml find something else it cannot build,
+    // the person still gets a located sentence rather than a stack trace.
+    return { ok: false, problems: [source.at([], `invalid YAML: ${error instanceof Error ? error.message : String(error)}`)], warnings };
+  }
 
   // Zod's own messages are replaced (see `describeIssue`); the marker tells them apart from the
   // messages the schema sets itself, which are kept.
@@ -327,6 +334,15 @@ class Source {
             }
             const k = item.key === null ? { values: 0, depth: 0 } : measure(item.key, path);
             const v = measure(item.value, [...path, key]);
+            if (isMergeKey(item.key) && !mergesMappings(item.value, anchors)) {
+              problems.push(
+                this.problem(
+                  (isEmpty(item.value) ? undefined : rangeStart(item.value)) ?? rangeStart(item.key) ?? 0,
+                  formatPath([...path, key]),
+                  '`<<` merges mappings into this one, so its value must be a mapping, an alias of one (such as `<<: *defaults`) or a list of them',
+                ),
+              );
+            }
             values += k.values + v.values;
             depth = Math.max(depth, k.depth, v.depth);
           } else {
@@ -412,8 +428,7 @@ class Source {
         const keyOffset = rangeStart(pair.key) ?? offset;
         if (i === path.length - 1 && target === 'key') return keyOffset;
         const value = pair.value;
-        const empty = value === null || (isScalar(value) && value.value === null && value.source === '');
-        offset = empty ? keyOffset : (rangeStart(value) ?? keyOffset);
+        offset = isEmpty(value) ? keyOffset : (rangeStart(value) ?? keyOffset);
         node = value;
       } else if (isSeq(node) && typeof segment === 'number') {
         const item: unknown = node.items[segment];
@@ -426,6 +441,31 @@ class Source {
     }
     return offset;
   }
+}
+
+/** No value at all, as in `owner:`: people look for it at its key. */
+function isEmpty(value: unknown): boolean {
+  return value === null || (isScalar(value) && value.value === null && value.source === '');
+}
+
+/** A `<<` key (yaml makes its value a symbol when merge keys are on). */
+function isMergeKey(key: unknown): boolean {
+  return isScalar(key) && typeof key.value === 'symbol';
+}
+
+/**
+ * Whether a `<<` value is something yaml can merge: a mapping, an alias of one, or a list of
+ * those (anything else makes yaml throw while building the value). Unknown aliases are
+ * reported on their own, so they pass here.
+ */
+function mergesMappings(value: unknown, anchors: ReadonlyMap<string, unknown>): boolean {
+  const resolve = (node: unknown): unknown => (isAlias(node) ? anchors.get(node.source) : node);
+  const mapping = (node: unknown): boolean => {
+    const resolved = resolve(node);
+    return resolved === undefined || isMap(resolved);
+  };
+  const resolved = resolve(value);
+  return isSeq(resolved) ? resolved.items.every(mapping) : mapping(value);
 }
 
 function nestingMessage(): string {

@@ -338,6 +338,15 @@ describe('broken, hostile and huge files', () => {
     ]);
   });
 
+  it('refuses a merge of something that is not a mapping, at its value', () => {
+    // yaml threw 'Merge sources must be maps or map aliases' while building the value.
+    expect(problemsOf(`${HEAD}x: &one 1\nphases:\n  - { <<: *one, id: p }\n  - { <<: [{ id: q }, 2] }\n  - { <<: }\n`)).toEqual([
+      'runbook.yaml:8:11 phases[0]["<<"]: `<<` merges mappings into this one, so its value must be a mapping, an alias of one (such as `<<: *defaults`) or a list of them',
+      'runbook.yaml:9:11 phases[1]["<<"]: `<<` merges mappings into this one, so its value must be a mapping, an alias of one (such as `<<: *defaults`) or a list of them',
+      'runbook.yaml:10:7 phases[2]["<<"]: `<<` merges mappings into this one, so its value must be a mapping, an alias of one (such as `<<: *defaults`) or a list of them',
+    ]);
+  });
+
   it('refuses a list or a mapping as a key, at the key', () => {
     // yaml stringified the key with a process warning on stderr.
     expect(problemsOf('name: demo\n[a, b]: 1\n')).toEqual([
