@@ -76,9 +76,8 @@ export function parseRunbook(text: string, file: string): ParseResult {
   if (source.tooDeep) return { ok: false, problems: [source.tooDeep], warnings: [] };
   const warnings = source.doc.warnings.map((warning) => source.yamlProblem(warning));
 
-  if (source.doc.errors.length > 0) {
-    return { ok: false, problems: sortProblems(source.doc.errors.map((e) => source.yamlProblem(e))), warnings };
-  }
+  const syntaxProblems = [...source.doc.errors.map((e) => source.yamlProblem(e)), ...source.duplicateKeys()];
+  if (syntaxProblems.length > 0) return { ok: false, problems: sortProblems(syntaxProblems), warnings };
   const shapeProblems = source.nodeProblems();
   if (shapeProblems.length > 0) return { ok: false, problems: sortProblems(shapeProblems), warnings };
   // Aliases were checked above (known, not recursive, not a bomb), so yaml's own alias count,
@@ -224,19 +223,12 @@ class LineIndex {
   }
 }
 
-/** A mapping key and its document path, by the offset where the key starts. */
-interface KeyAt {
-  text: string;
-  path: PropertyKey[];
-}
-
 /** The YAML document of one file with its line index: turns paths into line and column. */
 class Source {
   readonly doc: Document.Parsed;
   /** Set when the file nests deeper than {@link RUNBOOK_LIMITS}.depth; `doc` is then empty. */
   readonly tooDeep: Problem | undefined;
   private readonly lines: LineIndex;
-  private keys: Map<number, KeyAt> | undefined;
   /** Pairs by key text, per mapping, so locating thousands of problems stays linear. */
   private readonly pairsByKey = new WeakMap<YAMLMap, Map<string, YAMLMap['items'][number]>>();
 
@@ -251,8 +243,10 @@ class Source {
     const deepAt = tooDeepOffset(tokens);
     // prettyErrors off: the raw messages are reworded below, and positions come from `pos`.
     // merge: `<<: *defaults` is how people share settings between steps; without it the
-    // `<<` key would be reported as an unknown field.
-    const composer = new Composer({ prettyErrors: false, uniqueKeys: true, merge: true });
+    // `<<` key would be reported as an unknown field. uniqueKeys off: yaml compares each key
+    // with every earlier one of its mapping, minutes for a mapping of 50,000 keys;
+    // `duplicateKeys` does the same in one pass.
+    const composer = new Composer({ prettyErrors: false, uniqueKeys: false, merge: true });
     if (deepAt !== undefined) {
       this.tooDeep = this.problem(deepAt, '', nestingMessage());
       this.doc = [...composer.compose([], true, 0)][0]!;
@@ -366,30 +360,35 @@ class Source {
   }
 
   yamlProblem(error: YAMLError): Problem {
-    const key = error.code === 'DUPLICATE_KEY' ? this.keyAt(error.pos[0]) : undefined;
-    return this.problem(error.pos[0], key ? formatPath(key.path) : '', yamlMessage(error, key?.text));
+    return this.problem(error.pos[0], '', yamlMessage(error));
   }
 
-  /** The mapping key that starts at `offset` and its document path, if one does. */
-  private keyAt(offset: number): KeyAt | undefined {
-    if (!this.keys) {
-      // Indexed once: a file with thousands of duplicate keys is still read once.
-      const keys = new Map<number, KeyAt>();
-      const walk = (node: unknown, path: PropertyKey[]): void => {
-        if (!isCollection(node)) return;
-        node.items.forEach((item, i) => {
-          if (isPair(item)) {
-            const text = keyText(item.key);
-            const start = rangeStart(item.key);
-            if (start !== undefined && !keys.has(start)) keys.set(start, { text, path: [...path, text] });
-            walk(item.value, [...path, text]);
-          } else walk(item, [...path, i]);
-        });
-      };
-      walk(this.doc.contents, []);
-      this.keys = keys;
-    }
-    return this.keys.get(offset);
+  /** Keys that appear twice in one mapping (the same scalar value), at the later ones. */
+  duplicateKeys(): Problem[] {
+    const problems: Problem[] = [];
+    const walk = (node: unknown, path: PropertyKey[]): void => {
+      if (!isCollection(node)) return;
+      const seen = new Set<unknown>();
+      node.items.forEach((item, i) => {
+        if (!isPair(item)) return walk(item, [...path, i]);
+        const text = keyText(item.key);
+        if (isScalar(item.key)) {
+          if (seen.has(item.key.value)) {
+            problems.push(
+              this.problem(
+                rangeStart(item.key) ?? 0,
+                formatPath([...path, text]),
+                `duplicate key \`${text}\`: it already appears in this mapping; keep one of them`,
+              ),
+            );
+          }
+          seen.add(item.key.value);
+        }
+        walk(item.value, [...path, text]);
+      });
+    };
+    walk(this.doc.contents, []);
+    return problems;
   }
 
   private problem(offset: number, path: string, message: string): Problem {
@@ -509,12 +508,8 @@ function keyText(key: unknown): string {
 }
 
 /** YAML errors in the house voice: what is wrong and what to do. */
-function yamlMessage(error: YAMLError, key: string | undefined): string {
+function yamlMessage(error: YAMLError): string {
   switch (error.code) {
-    case 'DUPLICATE_KEY':
-      return key === undefined
-        ? 'duplicate key: it already appears in this mapping; keep one of them'
-        : `duplicate key \`${key}\`: it already appears in this mapping; keep one of them`;
     case 'TAB_AS_INDENT':
       return 'invalid YAML: tabs cannot indent; indent with spaces';
     case 'MULTIPLE_DOCS':

@@ -347,6 +347,15 @@ describe('broken, hostile and huge files', () => {
     ]);
   });
 
+  it('finds a duplicate among 100,000 keys without comparing every pair', { timeout: 20_000 }, () => {
+    // yaml's own check compared each key with every earlier one: over three minutes for this file
+    // (found by fuzz-runbooks, huge inputs). Duplicates are now found in one pass.
+    const keys = Array.from({ length: 100_000 }, (_, i) => `k${i}: ${i}\n`).join('');
+    expect(problemsOf(`${keys}k7: again\n`)).toEqual([
+      'runbook.yaml:100001:1 k7: duplicate key `k7`: it already appears in this mapping; keep one of them',
+    ]);
+  });
+
   it('refuses a list or a mapping as a key, at the key', () => {
     // yaml stringified the key with a process warning on stderr.
     expect(problemsOf('name: demo\n[a, b]: 1\n')).toEqual([
