@@ -501,7 +501,15 @@ function rangeStart(node: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * A key as paths show it. Never a list or mapping written out: yaml's text of a collection key
+ * writes out the collection keys inside it too, which doubles at each level, so 45 unclosed
+ * `[{` ran for minutes and then threw 'Invalid string length'. Such keys are refused anyway.
+ */
 function keyText(key: unknown): string {
+  if (isSeq(key)) return '[...]';
+  if (isMap(key)) return '{...}';
+  if (isAlias(key)) return `*${key.source}`;
   if (!isScalar(key)) return String(key);
   // A merge key's value is a symbol; people wrote `<<`.
   return typeof key.value === 'symbol' ? (key.value.description ?? '<<') : String(key.value);

@@ -313,6 +313,14 @@ describe('broken, hostile and huge files', () => {
     ]);
   });
 
+  it('answers unclosed brackets nested under the depth limit', () => {
+    // Each `[{` made a mapping whose key is the rest; writing those keys out for the paths
+    // doubled at each level until it threw RangeError: Invalid string length.
+    const problems = problemsOf(`name: demo\nnotes: ${'[{'.repeat(45)}\n`);
+    expect(problems[0]).toBe('runbook.yaml:3:1: invalid YAML: flow map in block collection must be sufficiently indented and end with a }');
+    expect(problems).toHaveLength(90);
+  });
+
   it('refuses an alias bomb at the alias that passes the limit', () => {
     const level = (name: string, item: string): string => `${name}: &${name} [${Array(10).fill(item).join(', ')}]\n`;
     const text = `${HEAD}${level('a', 'lol')}${level('b', '*a')}${level('c', '*b')}${level('d', '*c')}${level('e', '*d')}${level('f', '*e')}`;
