@@ -391,7 +391,7 @@ export function deepText(depth, how) {
     case 'block-map':
       return `${Array.from({ length: depth }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n')} x\n`;
     case 'compact-seq':
-      return `notes: ${'- '.repeat(depth)}x\n`;
+      return `${'- '.repeat(depth)}x\n`;
     default:
       return `roles:\n  lead: ${'['.repeat(depth)}ana${']'.repeat(depth)}\n`;
   }
@@ -406,9 +406,14 @@ export const hugeText = fc.oneof(
   fc.integer({ min: 1000, max: 20000 }).map((n) => `name: keys\n${Array.from({ length: n }, (_, i) => `k${i}: ${i}`).join('\n')}\n`),
 );
 
-export const deepText_ = fc
-  .record({ depth: fc.oneof(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 200, max: 20000 })), how: fc.constantFrom('flow-seq', 'flow-map', 'unclosed', 'block-seq', 'block-map', 'compact-seq', 'roles') })
-  .map(({ depth, how }) => deepText(depth, how));
+/**
+ * Nesting around the parser's limit and far beyond it. Block nesting indents each level once
+ * more, so its text grows with the square of the depth: 3000 levels are already 4.5 MB.
+ */
+export const nestedText = fc.oneof(
+  fc.record({ depth: fc.oneof(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 200, max: 20000 })), how: fc.constantFrom('flow-seq', 'flow-map', 'unclosed', 'compact-seq', 'roles') }),
+  fc.record({ depth: fc.oneof(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 200, max: 3000 })), how: fc.constantFrom('block-seq', 'block-map') }),
+).map(({ depth, how }) => deepText(depth, how));
 
 /** Everything, in the mix `fuzzRunbooks` uses: mostly small inputs, now and then a huge one. */
 export const anyRunbookText = fc.oneof(
@@ -416,11 +421,11 @@ export const anyRunbookText = fc.oneof(
   { weight: 350, arbitrary: mutatedText },
   { weight: 300, arbitrary: malformedText },
   { weight: 150, arbitrary: unicodeText },
-  { weight: 48, arbitrary: deepText_ },
+  { weight: 48, arbitrary: nestedText },
   { weight: 2, arbitrary: hugeText },
 );
 
-export const arbitraries = { validText, mutatedText, malformedText, unicodeText, hugeText, deepText: deepText_, anyRunbookText };
+export const arbitraries = { validText, mutatedText, malformedText, unicodeText, hugeText, deepText: nestedText, anyRunbookText };
 
 // ---------------------------------------------------------------------------------------------
 // The property
