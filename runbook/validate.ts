@@ -272,7 +272,7 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
         errors.push({
           path: [...path, 'gate', 'approvers'],
           message:
-            `gate \`${step.id}\` needs one approval from each of ${roles.join(', ')}, but their people overlap so that no ` +
+            `gate \`${step.id}\` needs one approval from each of ${roles.length > 6 ? listOf(roles, 6) : roles.join(', ')}, but their people overlap so that no ` +
             'set of different people covers every role (a person votes once); add people to these roles, or use `rule: any`',
         });
       }
@@ -400,20 +400,75 @@ function regExpError(pattern: string): string | undefined {
   }
 }
 
-/** Whether different people can hold one vote for each role (a small bipartite matching). */
+/**
+ * Whether different people can hold one vote for each role: a bipartite matching of roles to
+ * people (Hopcroft-Karp), without recursion, since a gate may list thousands of roles and an
+ * augmenting path may pass through all of them (a recursive search overflowed the stack at
+ * 8000 chained roles).
+ */
 function distinctPeopleCover(roles: readonly string[], people: Readonly<Record<string, readonly string[]>>): boolean {
-  const holder = new Map<string, string>();
-  const assign = (role: string, seen: Set<string>): boolean => {
-    for (const person of people[role] ?? []) {
-      if (seen.has(person)) continue;
-      seen.add(person);
-      const other = holder.get(person);
-      if (other === undefined || assign(other, seen)) {
-        holder.set(person, role);
-        return true;
+  const peopleOf = new Map(roles.map((role) => [role, [...new Set(people[role] ?? [])]]));
+  const personOf = new Map<string, string>();
+  const roleOf = new Map<string, string>();
+  const UNREACHED = Number.POSITIVE_INFINITY;
+  let matched = 0;
+  for (;;) {
+    // Layers from the unmatched roles; `free` says whether an unmatched person is reachable.
+    const layer = new Map<string, number>();
+    const queue: string[] = [];
+    for (const role of roles) {
+      if (personOf.has(role)) layer.set(role, UNREACHED);
+      else {
+        layer.set(role, 0);
+        queue.push(role);
       }
     }
-    return false;
-  };
-  return roles.every((role) => assign(role, new Set()));
+    let free = false;
+    for (let head = 0; head < queue.length; head += 1) {
+      const role = queue[head]!;
+      for (const person of peopleOf.get(role)!) {
+        const holder = roleOf.get(person);
+        if (holder === undefined) free = true;
+        else if (layer.get(holder) === UNREACHED) {
+          layer.set(holder, layer.get(role)! + 1);
+          queue.push(holder);
+        }
+      }
+    }
+    if (!free) return matched === roles.length;
+    // Augmenting paths along the layers, depth first with an explicit stack.
+    const before = matched;
+    for (const root of roles) {
+      if (personOf.has(root)) continue;
+      const frames: { role: string; next: number }[] = [{ role: root, next: 0 }];
+      const via: string[] = [];
+      while (frames.length > 0) {
+        const frame = frames[frames.length - 1]!;
+        const candidates = peopleOf.get(frame.role)!;
+        if (frame.next >= candidates.length) {
+          layer.set(frame.role, UNREACHED); // a dead end for the rest of this phase
+          frames.pop();
+          via.pop();
+          continue;
+        }
+        const person = candidates[frame.next]!;
+        frame.next += 1;
+        const holder = roleOf.get(person);
+        if (holder === undefined) {
+          via.push(person);
+          frames.forEach(({ role }, k) => {
+            personOf.set(role, via[k]!);
+            roleOf.set(via[k]!, role);
+          });
+          matched += 1;
+          break;
+        }
+        if (layer.get(holder) === layer.get(frame.role)! + 1) {
+          via.push(person);
+          frames.push({ role: holder, next: 0 });
+        }
+      }
+    }
+    if (matched === before) return matched === roles.length;
+  }
 }

@@ -603,6 +603,20 @@ phases:
     expect(parseRunbook(base('{ lead: [alice], business: [alice, dana] }'), 'g.yaml').ok).toBe(true);
   });
 
+  it('matches thousands of approver roles to people without running out of stack', () => {
+    // Role i is held by people i and i+1, and the last role only by person 0: giving it a vote
+    // shifts every other role to its second person, one augmenting path through all of them.
+    // The recursive search threw RangeError: Maximum call stack size exceeded at 8000 roles.
+    const n = 10_000;
+    const roles = Array.from({ length: n }, (_, i) => `  r${i}: [p${i}, p${i + 1}]\n`).join('');
+    const approvers = Array.from({ length: n + 1 }, (_, i) => `r${i}`).join(', ');
+    const text = `name: g\nversion: 1\nlead: r0\nroles:\n${roles}  r${n}: [p0]\nphases:\n  - id: p\n    kind: go_no_go\n    steps:\n      - { id: go, title: Go, owner: r0, gate: { approvers: [${approvers}] } }\n`;
+    expect(problemsOf(text)).toEqual([]);
+    expect(problemsOf(text.replace(`  r${n}: [p0]`, `  r${n}: [p0]\n  r${n + 1}: [p0]`).replace(`r${n}] }`, `r${n}, r${n + 1}] }`))).toEqual([
+      expect.stringMatching(/^runbook\.yaml:10011:60 phases\[0\]\.steps\[0\]\.gate\.approvers: gate `go` needs one approval from each of r0, r1, r2, r3, r4 and 9997 more, but their people overlap/),
+    ]);
+  });
+
   it('refuses a body_matches that is not a regular expression', async () => {
     const { parseRunbook } = await import('../runbook/parse.js');
     const result = parseRunbook(base('{ lead: [alice], business: [dana] }', 'ok('), 'g.yaml');
