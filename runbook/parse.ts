@@ -323,8 +323,8 @@ class Source {
         node.items.forEach((item, i) => {
           if (isPair(item)) {
             const key = keyText(item.key);
-            if (isCollection(item.key) || (isAlias(item.key) && isCollection(anchors.get(item.key.source)))) {
-              problems.push(this.problem(rangeStart(item.key) ?? 0, formatPath(path), 'a key must be plain text, not a list or a mapping; write the key as a word'));
+            if (!isPlainKey(item.key, anchors)) {
+              problems.push(this.problem(rangeStart(item.key) ?? 0, formatPath(path), 'a key must be plain text, not a list, a mapping or a tagged value such as !!binary; write the key as a word'));
             }
             const k = item.key === null ? { values: 0, depth: 0 } : measure(item.key, path);
             const v = measure(item.value, [...path, key]);
@@ -440,6 +440,17 @@ class Source {
     }
     return offset;
   }
+}
+
+/**
+ * Whether a key is text, a number, true/false or empty. Anything else (a collection, or a
+ * `!!binary` or `!!timestamp` scalar, whose value is an object) yaml can only turn into an
+ * object key by writing it out, with a process warning on stderr.
+ */
+function isPlainKey(key: unknown, anchors: ReadonlyMap<string, unknown>): boolean {
+  const node = isAlias(key) ? anchors.get(key.source) : key;
+  if (isCollection(node)) return false;
+  return !(isScalar(node) && node.value !== null && typeof node.value === 'object');
 }
 
 /** No value at all, as in `owner:`: people look for it at its key. */

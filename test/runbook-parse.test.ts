@@ -364,10 +364,13 @@ describe('broken, hostile and huge files', () => {
     ]);
   });
 
-  it('refuses a list or a mapping as a key, at the key', () => {
+  it('refuses a list, a mapping or a tagged value as a key, at the key', () => {
     // yaml stringified the key with a process warning on stderr.
-    expect(problemsOf('name: demo\n[a, b]: 1\n')).toEqual([
-      'runbook.yaml:2:1: a key must be plain text, not a list or a mapping; write the key as a word',
+    const message = 'a key must be plain text, not a list, a mapping or a tagged value such as !!binary; write the key as a word';
+    expect(problemsOf('name: demo\n[a, b]: 1\n')).toEqual([`runbook.yaml:2:1: ${message}`]);
+    expect(problemsOf('name: demo\n!!binary aGk=: 1\n? !!timestamp 2001-12-14\n: 2\n')).toEqual([
+      `runbook.yaml:2:10: ${message}`,
+      `runbook.yaml:3:15: ${message}`,
     ]);
   });
 
