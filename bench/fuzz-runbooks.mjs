@@ -404,6 +404,12 @@ export const hugeText = fc.oneof(
   fc.integer({ min: 1000, max: 5000 }).map((n) => hugeRunbook(n).replace(/depends_on: \[s(\d+)\]/g, 'depends_on: [t$1]')),
   fc.integer({ min: 1, max: 12 }).map((mb) => `name: huge\nnotes: "${'x'.repeat(mb * 1024 * 1024)}"\n`),
   fc.integer({ min: 1000, max: 20000 }).map((n) => `name: keys\n${Array.from({ length: n }, (_, i) => `k${i}: ${i}`).join('\n')}\n`),
+  // A gate whose approver roles chain through shared people: one matching path through all.
+  fc.integer({ min: 1000, max: 12000 }).map((n) => {
+    const roles = Array.from({ length: n }, (_, i) => `  r${i}: [p${i}, p${i + 1}]\n`).join('');
+    const approvers = Array.from({ length: n + 1 }, (_, i) => `r${i}`).join(', ');
+    return `name: g\nversion: 1\nlead: r0\nroles:\n${roles}  r${n}: [p0]\nphases:\n  - id: p\n    kind: go_no_go\n    steps:\n      - { id: go, title: Go, owner: r0, gate: { approvers: [${approvers}] } }\n`;
+  }),
 );
 
 /**
@@ -443,11 +449,19 @@ export function violation(text, parse) {
 /** The answer's kind and what is wrong with it, if anything (see {@link violation}). */
 export function judge(text, parse) {
   let result;
+  // A process warning is output too (yaml warns on stderr about keys it has to write out), so
+  // it counts as a broken promise; caught here, it is also not printed.
+  const warnings = [];
+  const emitWarning = process.emitWarning;
+  process.emitWarning = (warning) => warnings.push(warning instanceof Error ? warning.message : String(warning));
   try {
     result = parse(text, 'fuzz.yaml');
   } catch (error) {
     return { violation: `threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}` };
+  } finally {
+    process.emitWarning = emitWarning;
   }
+  if (warnings.length > 0) return { violation: `printed a process warning: ${warnings[0]}` };
   const wrong = check(text, result);
   return { ok: result?.ok === true, violation: wrong };
 }

@@ -93,6 +93,13 @@ describe('fuzzed runbooks', () => {
     }
     expect(figures.crashes.map((c) => c.error)).toContain('threw Error: boom');
     expect(figures.crashes.map((c) => c.error)).toContain('refused the runbook without a problem');
+    const problem = { file: 'fuzz.yaml', line: 1, column: 1, path: '', message: 'm' };
+    const warns = () => {
+      process.emitWarning('careful');
+      return { ok: false, problems: [problem], warnings: [] };
+    };
+    expect(judge('x', warns)).toEqual({ violation: 'printed a process warning: careful' });
+    expect(judge('x', () => ({ ok: false, problems: [{ ...problem, line: 2 }], warnings: [] })).violation).toBe('a problem at line 2 of 1: m');
   });
 });
 
