@@ -67,7 +67,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 /**
  * Parses and validates a runbook file's text. `file` is only used in the problems, so they read
- * `file:line:column`.
+ * `file:line:column`. Never throws: a file beyond {@link RUNBOOK_LIMITS} (size, nesting, alias
+ * repetition) is refused with one located problem that names the limit.
  */
 export function parseRunbook(text: string, file: string): ParseResult {
   const tooBig = sizeProblem(text, file);
@@ -144,8 +145,8 @@ function dedupe(problems: Problem[]): Problem[] {
 // Positions
 
 /**
- * Limits that keep a hostile or broken file from taking the process down. A runbook is nested
- * a handful of levels deep (`phases[0].steps[0].checks[0].expect.status[0]` is six) and holds a
+ * Limits that keep a hostile or broken file from taking the process down. A runbook nests
+ * lists and mappings nine deep at most (`phases[0].steps[0].checks[0].expect.status[0]`) and holds a
  * few thousand steps at most; the limits are far beyond that and far below what would exhaust
  * the stack (yaml composes nested collections recursively) or the time of a `validate`.
  */
