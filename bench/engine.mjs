@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import { median, noopRunbook, quietLogger, root, startBench, targetLine } from './support.mjs';
+import { median, noopRunbook, quietLogger, root, startBench, targetLine } from './lib/support.mjs';
 
 const STEPS = Number(process.env.BENCH_STEPS ?? 500);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);

@@ -3,7 +3,7 @@
 // each and their ratio (target at most 1.2: cost grows linearly with the runbook), the largest
 // payload any execution of the large run carried (target under Temporal's 256 KB warning) and
 // the longest history of any one execution (target under Temporal's 10,240-event warning).
-import { median, noopRunbook, startBench, targetLine } from './support.mjs';
+import { median, noopRunbook, startBench, targetLine } from './lib/support.mjs';
 
 const CHAINS = Number(process.env.BENCH_CHAINS ?? 100);
 const LENGTH = Number(process.env.BENCH_CHAIN_LENGTH ?? 100);

@@ -9,17 +9,20 @@
  * No Node built-ins: the text comes in as a string, so any side may parse a runbook.
  */
 import {
+  Composer,
   isAlias,
+  isCollection,
   isMap,
   isPair,
   isScalar,
   isSeq,
-  LineCounter,
-  parseDocument,
-  visit,
-  type Alias,
+  Parser,
+  YAMLParseError,
+  type CST,
   type Document,
+  type Node as YamlNode,
   type YAMLError,
+  type YAMLMap,
 } from 'yaml';
 import { z } from 'zod';
 import { runbookSchema, type Runbook } from './schema.js';
@@ -64,21 +67,29 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 /**
  * Parses and validates a runbook file's text. `file` is only used in the problems, so they read
- * `file:line:column`.
+ * `file:line:column`. Never throws: a file beyond {@link RUNBOOK_LIMITS} (size, nesting, alias
+ * repetition) is refused with one located problem that names the limit.
  */
 export function parseRunbook(text: string, file: string): ParseResult {
+  const tooBig = sizeProblem(text, file);
+  if (tooBig) return { ok: false, problems: [tooBig], warnings: [] };
   const source = new Source(text, file);
+  if (source.tooDeep) return { ok: false, problems: [source.tooDeep], warnings: [] };
   const warnings = source.doc.warnings.map((warning) => source.yamlProblem(warning));
 
-  if (source.doc.errors.length > 0) {
-    return { ok: false, problems: sortProblems(source.doc.errors.map((e) => source.yamlProblem(e))), warnings };
-  }
+  const syntaxProblems = [...source.doc.errors.map((e) => source.yamlProblem(e)), ...source.duplicateKeys()];
+  if (syntaxProblems.length > 0) return { ok: false, problems: sortProblems(syntaxProblems), warnings };
+  const shapeProblems = source.nodeProblems();
+  if (shapeProblems.length > 0) return { ok: false, problems: sortProblems(shapeProblems), warnings };
+  // Aliases were checked above (known, not recursive, not a bomb), so yaml's own alias count,
+  // which also refuses a file whose hundred steps share one `<<: *defaults`, is off.
   let data: unknown;
   try {
-    data = source.doc.toJS({ maxAliasCount: 100 });
+    data = source.doc.toJS({ maxAliasCount: -1 });
   } catch (error) {
-    // Unresolvable aliases and alias bombs are only noticed while building the value.
-    return { ok: false, problems: [source.aliasProblem(error)], warnings };
+    // Not expected after the checks above; should yaml find something else it cannot build,
+    // the person still gets a located sentence rather than a stack trace.
+    return { ok: false, problems: [source.at([], `invalid YAML: ${error instanceof Error ? error.message : String(error)}`)], warnings };
   }
 
   // Zod's own messages are replaced (see `describeIssue`); the marker tells them apart from the
@@ -133,24 +144,125 @@ function dedupe(problems: Problem[]): Problem[] {
 // ---------------------------------------------------------------------------------------------
 // Positions
 
-/** The YAML document of one file with its line counter: turns paths into line and column. */
+/**
+ * Limits that keep a hostile or broken file from taking the process down. A runbook nests
+ * lists and mappings nine deep at most (`phases[0].steps[0].checks[0].expect.status[0]`) and holds a
+ * few thousand steps at most; the limits are far beyond that and far below what would exhaust
+ * the stack (yaml composes nested collections recursively) or the time of a `validate`.
+ */
+export const RUNBOOK_LIMITS = {
+  /** Size of the file in bytes of UTF-8. */
+  bytes: 5 * 1024 * 1024,
+  /** Lists and mappings inside each other, counting those reached through aliases. */
+  depth: 100,
+  /** Values that aliases repeat, in total: an alias bomb repeats billions. */
+  aliasedValues: 100_000,
+} as const;
+
+/** A file larger than {@link RUNBOOK_LIMITS}.bytes, refused before YAML reads it. */
+function sizeProblem(text: string, file: string): Problem | undefined {
+  // Most files are far below the limit in any encoding; count bytes only near it.
+  if (text.length * 3 <= RUNBOOK_LIMITS.bytes) return undefined;
+  const bytes = utf8Length(text);
+  if (bytes <= RUNBOOK_LIMITS.bytes) return undefined;
+  return {
+    file,
+    line: 1,
+    column: 1,
+    path: '',
+    message: `this file is ${megabytes(bytes)}; the limit for a runbook is ${megabytes(RUNBOOK_LIMITS.bytes)}, so split the cutover into several runbooks or move data out of this file`,
+  };
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, '')} MB`;
+}
+
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i += 1;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/**
+ * Line starts of a text, for offsets to `line:column`. Counted here from the text itself rather
+ * than by yaml's LineCounter, which only hears of the line breaks its parser reports and, after
+ * some syntax errors, misses a few (so a problem pointed past the end of a line).
+ */
+class LineIndex {
+  private readonly starts: number[] = [0];
+  /** A byte-order mark is invisible in editors, so columns on the first line do not count it. */
+  private readonly bom: number;
+
+  constructor(text: string) {
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
+    this.bom = text.startsWith('\uFEFF') ? 1 : 0;
+  }
+
+  /** 1-based line and column (in UTF-16 code units, like editors' columns) of `offset`. */
+  position(offset: number): { line: number; column: number } {
+    let low = 0;
+    let high = this.starts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (this.starts[middle]! <= offset) low = middle;
+      else high = middle - 1;
+    }
+    const skipped = low === 0 ? this.bom : 0;
+    return { line: low + 1, column: Math.max(offset - this.starts[low]! - skipped, 0) + 1 };
+  }
+}
+
+/** The YAML document of one file with its line index: turns paths into line and column. */
 class Source {
   readonly doc: Document.Parsed;
-  private readonly lines = new LineCounter();
+  /** Set when the file nests deeper than {@link RUNBOOK_LIMITS}.depth; `doc` is then empty. */
+  readonly tooDeep: Problem | undefined;
+  private readonly lines: LineIndex;
+  /** Pairs by key text, per mapping, so locating thousands of problems stays linear. */
+  private readonly pairsByKey = new WeakMap<YAMLMap, Map<string, YAMLMap['items'][number]>>();
 
   constructor(
     readonly text: string,
     readonly file: string,
   ) {
+    this.lines = new LineIndex(text);
+    // The concrete syntax tree first: yaml builds it without recursion, so its depth can be
+    // measured before composing it, which recurses once per level.
+    const tokens = [...new Parser().parse(text)];
+    const deepAt = tooDeepOffset(tokens);
     // prettyErrors off: the raw messages are reworded below, and positions come from `pos`.
     // merge: `<<: *defaults` is how people share settings between steps; without it the
-    // `<<` key would be reported as an unknown field.
-    this.doc = parseDocument(text, {
-      lineCounter: this.lines,
-      prettyErrors: false,
-      uniqueKeys: true,
-      merge: true,
-    });
+    // `<<` key would be reported as an unknown field. uniqueKeys off: yaml compares each key
+    // with every earlier one of its mapping, minutes for a mapping of 50,000 keys;
+    // `duplicateKeys` does the same in one pass.
+    const composer = new Composer({ prettyErrors: false, uniqueKeys: false, merge: true });
+    if (deepAt !== undefined) {
+      this.tooDeep = this.problem(deepAt, '', nestingMessage());
+      this.doc = [...composer.compose([], true, 0)][0]!;
+      return;
+    }
+    let doc: Document.Parsed | undefined;
+    for (const next of composer.compose(tokens, true, text.length)) {
+      if (!doc) doc = next;
+      else {
+        doc.errors.push(new YAMLParseError([next.range[0], next.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents'));
+        break;
+      }
+    }
+    // compose(..., forceDoc) always yields a document, even for an empty text.
+    this.doc = doc!;
   }
 
   /** A problem at `path`: its value, the key of its last segment, or the nearest existing parent. */
@@ -158,56 +270,145 @@ class Source {
     return this.problem(this.offsetOf(path, target), formatPath(path), message);
   }
 
-  /** Why the document could not become a value: an alias without its anchor, or too many. */
-  aliasProblem(error: unknown): Problem {
-    let unresolved: Alias | undefined;
-    visit(this.doc, {
-      Alias: (_, alias) => {
-        if (alias.resolve(this.doc) !== undefined) return undefined;
-        unresolved = alias;
-        return visit.BREAK;
-      },
-    });
-    if (unresolved) {
-      return this.problem(
-        rangeStart(unresolved) ?? 0,
-        '',
-        `unknown alias \`*${unresolved.source}\`; define the anchor \`&${unresolved.source}\` before this alias`,
-      );
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    return this.problem(0, '', `invalid YAML: ${message}`);
+  /**
+   * What the YAML says that a runbook cannot be, before it becomes a value: aliases without an
+   * anchor, aliases inside the node they repeat, too much repetition (an alias bomb), nesting
+   * that aliases make too deep, and keys that are lists or mappings.
+   */
+  nodeProblems(): Problem[] {
+    const problems: Problem[] = [];
+    /** The node each anchor names at this point of the document (a later anchor replaces it). */
+    const anchors = new Map<string, unknown>();
+    /** Values in each finished node once its aliases are expanded, and its expanded depth. */
+    const sizes = new Map<unknown, { values: number; depth: number }>();
+    const open = new Set<unknown>();
+    let aliased = 0;
+    let refused = false;
+
+    const measure = (node: unknown, path: PropertyKey[]): { values: number; depth: number } => {
+      if (isAlias(node)) {
+        const target = anchors.get(node.source);
+        const offset = rangeStart(node) ?? 0;
+        if (target === undefined) {
+          problems.push(this.problem(offset, formatPath(path), `unknown alias \`*${node.source}\`; define the anchor \`&${node.source}\` before this alias`));
+          return { values: 1, depth: 0 };
+        }
+        if (open.has(target)) {
+          problems.push(
+            this.problem(offset, formatPath(path), `alias \`*${node.source}\` is inside the node its anchor \`&${node.source}\` names, so that node would contain itself; repeat something else or write it out`),
+          );
+          return { values: 1, depth: 0 };
+        }
+        const size = sizes.get(target) ?? { values: 1, depth: 0 };
+        aliased += size.values;
+        if (aliased > RUNBOOK_LIMITS.aliasedValues && !refused) {
+          refused = true;
+          problems.push(
+            this.problem(
+              offset,
+              formatPath(path),
+              `the aliases in this file repeat more than ${RUNBOOK_LIMITS.aliasedValues.toLocaleString('en-US')} values (the limit), which a runbook never needs; ` +
+                `an alias of an alias multiplies what it repeats, so write the repeated part out or repeat fewer times`,
+            ),
+          );
+        }
+        return size;
+      }
+      const anchor = (node as { anchor?: string } | null)?.anchor;
+      if (anchor) anchors.set(anchor, node);
+      let size = { values: 1, depth: 0 };
+      if (isCollection(node)) {
+        open.add(node);
+        let values = 1;
+        let depth = 0;
+        node.items.forEach((item, i) => {
+          if (isPair(item)) {
+            const key = keyText(item.key);
+            if (!isPlainKey(item.key, anchors)) {
+              problems.push(this.problem(rangeStart(item.key) ?? 0, formatPath(path), 'a key must be plain text, not a list, a mapping or a tagged value such as !!binary; write the key as a word'));
+            }
+            const k = item.key === null ? { values: 0, depth: 0 } : measure(item.key, path);
+            const v = measure(item.value, [...path, key]);
+            if (isMergeKey(item.key) && !mergesMappings(item.value, anchors)) {
+              problems.push(
+                this.problem(
+                  (isEmpty(item.value) ? undefined : rangeStart(item.value)) ?? rangeStart(item.key) ?? 0,
+                  formatPath([...path, key]),
+                  '`<<` merges mappings into this one, so its value must be a mapping, an alias of one (such as `<<: *defaults`) or a list of them',
+                ),
+              );
+            }
+            values += k.values + v.values;
+            depth = Math.max(depth, k.depth, v.depth);
+          } else {
+            const v = measure(item, [...path, i]);
+            values += v.values;
+            depth = Math.max(depth, v.depth);
+          }
+        });
+        open.delete(node);
+        size = { values, depth: depth + 1 };
+        if (size.depth > RUNBOOK_LIMITS.depth && !refused) {
+          refused = true;
+          problems.push(this.problem(rangeStart(node) ?? 0, formatPath(path), nestingMessage()));
+        }
+      }
+      sizes.set(node, size);
+      return size;
+    };
+    measure(this.doc.contents, []);
+    return problems;
   }
 
   yamlProblem(error: YAMLError): Problem {
-    const key = error.code === 'DUPLICATE_KEY' ? this.keyAt(error.pos[0]) : undefined;
-    return this.problem(error.pos[0], key ? formatPath(key.path) : '', yamlMessage(error, key?.text));
+    return this.problem(error.pos[0], '', yamlMessage(error));
   }
 
-  /** The mapping key that starts at `offset` and its document path, if one does. */
-  private keyAt(offset: number): { text: string; path: PropertyKey[] } | undefined {
-    let found: { text: string; path: PropertyKey[] } | undefined;
-    visit(this.doc, {
-      Pair: (_, pair, ancestors) => {
-        if (rangeStart(pair.key) !== offset) return undefined;
-        const path: PropertyKey[] = [];
-        const chain = [...ancestors, pair];
-        chain.forEach((node, i) => {
-          if (isPair(node) && node !== pair) path.push(keyText(node.key));
-          else if (isSeq(node)) path.push(node.items.indexOf(chain[i + 1] as never));
-        });
-        path.push(keyText(pair.key));
-        found = { text: keyText(pair.key), path };
-        return visit.BREAK;
-      },
-    });
-    return found;
+  /** Keys that appear twice in one mapping (the same scalar value), at the later ones. */
+  duplicateKeys(): Problem[] {
+    const problems: Problem[] = [];
+    const walk = (node: unknown, path: PropertyKey[]): void => {
+      if (!isCollection(node)) return;
+      const seen = new Set<unknown>();
+      node.items.forEach((item, i) => {
+        if (!isPair(item)) return walk(item, [...path, i]);
+        const text = keyText(item.key);
+        if (isScalar(item.key)) {
+          if (seen.has(item.key.value)) {
+            problems.push(
+              this.problem(
+                rangeStart(item.key) ?? 0,
+                formatPath([...path, text]),
+                `duplicate key \`${text}\`: it already appears in this mapping; keep one of them`,
+              ),
+            );
+          }
+          seen.add(item.key.value);
+        }
+        walk(item.value, [...path, text]);
+      });
+    };
+    walk(this.doc.contents, []);
+    return problems;
   }
 
   private problem(offset: number, path: string, message: string): Problem {
-    const { line, col } = this.lines.linePos(offset);
-    // linePos answers line 0 before the first newline is known (a one-line file).
-    return { file: this.file, line: Math.max(line, 1), column: Math.max(col, 1), path, message };
+    const { line, column } = this.lines.position(offset);
+    return { file: this.file, line, column, path, message };
+  }
+
+  /** The pair of `map` whose key reads `key`, the first one if several do. */
+  private pairOf(map: YAMLMap, key: string): YAMLMap['items'][number] | undefined {
+    let byKey = this.pairsByKey.get(map);
+    if (!byKey) {
+      byKey = new Map();
+      for (const item of map.items) {
+        const text = keyText(item.key);
+        if (!byKey.has(text)) byKey.set(text, item);
+      }
+      this.pairsByKey.set(map, byKey);
+    }
+    return byKey.get(key);
   }
 
   /**
@@ -222,13 +423,12 @@ class Source {
       const segment = path[i];
       if (isAlias(node)) node = node.resolve(this.doc);
       if (isMap(node)) {
-        const pair = node.items.find((item) => keyText(item.key) === String(segment));
+        const pair = this.pairOf(node, String(segment));
         if (!pair) return offset;
         const keyOffset = rangeStart(pair.key) ?? offset;
         if (i === path.length - 1 && target === 'key') return keyOffset;
         const value = pair.value;
-        const empty = value === null || (isScalar(value) && value.value === null && value.source === '');
-        offset = empty ? keyOffset : (rangeStart(value) ?? keyOffset);
+        offset = isEmpty(value) ? keyOffset : (rangeStart(value) ?? keyOffset);
         node = value;
       } else if (isSeq(node) && typeof segment === 'number') {
         const item: unknown = node.items[segment];
@@ -243,6 +443,68 @@ class Source {
   }
 }
 
+/**
+ * Whether a key is text, a number, true/false or empty. Anything else (a collection, or a
+ * `!!binary` or `!!timestamp` scalar, whose value is an object) yaml can only turn into an
+ * object key by writing it out, with a process warning on stderr.
+ */
+function isPlainKey(key: unknown, anchors: ReadonlyMap<string, unknown>): boolean {
+  const node = isAlias(key) ? anchors.get(key.source) : key;
+  if (isCollection(node)) return false;
+  return !(isScalar(node) && node.value !== null && typeof node.value === 'object');
+}
+
+/** No value at all, as in `owner:`: people look for it at its key. */
+function isEmpty(value: unknown): boolean {
+  return value === null || (isScalar(value) && value.value === null && value.source === '');
+}
+
+/** A `<<` key (yaml makes its value a symbol when merge keys are on). */
+function isMergeKey(key: unknown): boolean {
+  return isScalar(key) && typeof key.value === 'symbol';
+}
+
+/**
+ * Whether a `<<` value is something yaml can merge: a mapping, an alias of one, or a list of
+ * those (anything else makes yaml throw while building the value). Unknown aliases are
+ * reported on their own, so they pass here.
+ */
+function mergesMappings(value: unknown, anchors: ReadonlyMap<string, unknown>): boolean {
+  const resolve = (node: unknown): unknown => (isAlias(node) ? anchors.get(node.source) : node);
+  const mapping = (node: unknown): boolean => {
+    const resolved = resolve(node);
+    return resolved === undefined || isMap(resolved);
+  };
+  const resolved = resolve(value);
+  return isSeq(resolved) ? resolved.items.every(mapping) : mapping(value);
+}
+
+function nestingMessage(): string {
+  return `lists and mappings are nested more than ${RUNBOOK_LIMITS.depth} levels deep here (the limit); a runbook needs fewer than ten, so look for unclosed brackets or runaway indentation`;
+}
+
+/**
+ * Where the syntax tree first nests collections deeper than {@link RUNBOOK_LIMITS}.depth, or
+ * undefined. Iterative, so the measuring cannot overflow the stack either.
+ */
+function tooDeepOffset(tokens: readonly CST.Token[]): number | undefined {
+  // Pushed in reverse, so the first deep spot in the file is the one found.
+  const stack: { token: CST.Token | null | undefined; depth: number }[] = tokens.map((token) => ({ token, depth: 0 })).reverse();
+  while (stack.length > 0) {
+    const { token, depth } = stack.pop()!;
+    if (!token) continue;
+    if (token.type === 'document') {
+      stack.push({ token: token.value, depth });
+    } else if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
+      if (depth + 1 > RUNBOOK_LIMITS.depth) return token.offset;
+      for (const item of [...(token.items as CST.CollectionItem[])].reverse()) {
+        stack.push({ token: item.value, depth: depth + 1 }, { token: item.key, depth: depth + 1 });
+      }
+    }
+  }
+  return undefined;
+}
+
 function rangeStart(node: unknown): number | undefined {
   if (node && typeof node === 'object' && 'range' in node) {
     const range = (node as { range?: readonly number[] | null }).range;
@@ -251,17 +513,23 @@ function rangeStart(node: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * A key as paths show it. Never a list or mapping written out: yaml's text of a collection key
+ * writes out the collection keys inside it too, which doubles at each level, so 45 unclosed
+ * `[{` ran for minutes and then threw 'Invalid string length'. Such keys are refused anyway.
+ */
 function keyText(key: unknown): string {
-  return isScalar(key) ? String(key.value) : String(key);
+  if (isSeq(key)) return '[...]';
+  if (isMap(key)) return '{...}';
+  if (isAlias(key)) return `*${key.source}`;
+  if (!isScalar(key)) return String(key);
+  // A merge key's value is a symbol; people wrote `<<`.
+  return typeof key.value === 'symbol' ? (key.value.description ?? '<<') : String(key.value);
 }
 
 /** YAML errors in the house voice: what is wrong and what to do. */
-function yamlMessage(error: YAMLError, key: string | undefined): string {
+function yamlMessage(error: YAMLError): string {
   switch (error.code) {
-    case 'DUPLICATE_KEY':
-      return key === undefined
-        ? 'duplicate key: it already appears in this mapping; keep one of them'
-        : `duplicate key \`${key}\`: it already appears in this mapping; keep one of them`;
     case 'TAB_AS_INDENT':
       return 'invalid YAML: tabs cannot indent; indent with spaces';
     case 'MULTIPLE_DOCS':
@@ -367,7 +635,7 @@ function describeIssue(issue: Issue, base: readonly PropertyKey[], data: unknown
         const options = ('options' in issue ? (issue.options ?? []) : []).map(String);
         if (!found) return [missingField(path, ` with one of ${options.join(', ')}`)];
         const noun = kindNoun(path.slice(0, -1));
-        let message = `unknown ${noun} \`${String(value)}\`; expected one of ${options.join(', ')}`;
+        let message = `unknown ${noun} ${literal(value)}; expected one of ${options.join(', ')}`;
         if (noun === 'check kind' && (value === 'manual' || value === 'wait')) {
           message += `, because a check must run unattended`;
         }
@@ -391,15 +659,15 @@ function describeIssue(issue: Issue, base: readonly PropertyKey[], data: unknown
       const match = typeof value === 'string' ? closestMatch(value, options) : undefined;
       const message =
         options.length === 1
-          ? `invalid \`${field}\` value \`${String(value)}\`; it must be \`${options[0]}\``
-          : `${head} \`${String(value)}\`; expected one of ${options.join(', ')}` +
+          ? `invalid \`${field}\` value ${literal(value)}; it must be \`${options[0]}\``
+          : `${head} ${literal(value)}; expected one of ${options.join(', ')}` +
             (match !== undefined ? `; did you mean \`${match}\`?` : '');
       return [{ path, message }];
     }
 
     case 'invalid_format': {
       const expected = custom ?? formatExpectation(issue.format);
-      return [{ path, message: `invalid \`${field}\` value \`${String(value)}\`: ${expected}` }];
+      return [{ path, message: `invalid \`${field}\` value ${literal(value)}: ${expected}` }];
     }
 
     case 'too_small': {
@@ -411,7 +679,7 @@ function describeIssue(issue: Issue, base: readonly PropertyKey[], data: unknown
         return [{ path, message: custom ?? `\`${field}\` must not be empty; write some text there` }];
       }
       const bound = issue.inclusive === false ? 'greater than' : 'at least';
-      return [{ path, message: custom ?? `\`${field}\` must be ${bound} ${String(issue.minimum)}, not \`${String(value)}\`` }];
+      return [{ path, message: custom ?? `\`${field}\` must be ${bound} ${String(issue.minimum)}, not ${literal(value)}` }];
     }
 
     case 'too_big': {
@@ -422,7 +690,7 @@ function describeIssue(issue: Issue, base: readonly PropertyKey[], data: unknown
         return [{ path, message: custom ?? `\`${field}\` may be at most ${String(issue.maximum)} characters long` }];
       }
       const bound = issue.inclusive === false ? 'less than' : 'at most';
-      return [{ path, message: custom ?? `\`${field}\` must be ${bound} ${String(issue.maximum)}, not \`${String(value)}\`` }];
+      return [{ path, message: custom ?? `\`${field}\` must be ${bound} ${String(issue.maximum)}, not ${literal(value)}` }];
     }
 
     case 'invalid_key': {
@@ -439,7 +707,7 @@ function describeIssue(issue: Issue, base: readonly PropertyKey[], data: unknown
     }
 
     case 'not_multiple_of':
-      return [{ path, message: custom ?? `\`${field}\` must be a multiple of ${issue.divisor}, not \`${String(value)}\`` }];
+      return [{ path, message: custom ?? `\`${field}\` must be a multiple of ${issue.divisor}, not ${literal(value)}` }];
 
     default:
       return [{ path, message: custom ?? `\`${field}\` is not valid here` }];
@@ -524,6 +792,11 @@ function wrongType(path: readonly PropertyKey[], expected: readonly string[], va
     fix = `; write it as a list, such as \`[${String(value)}]\``;
   }
   return `\`${field}\` must be ${wanted}, not ${describeValue(value)}${fix}`;
+}
+
+/** A value as messages quote it: `text` for a scalar, "a list" or "a mapping" otherwise. */
+function literal(value: unknown): string {
+  return value !== null && typeof value === 'object' ? describeValue(value) : `\`${String(value)}\``;
 }
 
 function describeValue(value: unknown): string {

@@ -11,7 +11,7 @@
  */
 import type { Action, Check, Runbook, Step } from './schema.js';
 import { formatDuration, parseDuration } from './duration.js';
-import { findCycles, plannedSchedule } from './graph.js';
+import { effectiveDependencies, findCycles, plannedSchedule } from './graph.js';
 
 /** A path into the runbook document: mapping keys and list indexes. */
 export type ProblemPath = (string | number)[];
@@ -41,18 +41,40 @@ export const RECONCILE_UNAVAILABLE =
   'reconcile actions are not available yet in this version of cutover; use sql checks to compare a sample meanwhile';
 
 /**
+ * Comparisons that the "did you mean" hints of one validation may make. Thousands of unknown
+ * names against thousands of step ids would otherwise take minutes (every name against every
+ * id); past the budget, messages simply come without a hint.
+ */
+const HINT_COMPARISONS = 200_000;
+
+/** What is left of a validation's {@link HINT_COMPARISONS}, shared by its hints. */
+export interface HintBudget {
+  left: number;
+}
+
+/**
  * The closest of `candidates` to `word`, for "did you mean" hints, or undefined when none is
  * close enough to be a likely typo (edit distance, with swapped neighbours counting once, of at
- * most a third of the word's length and at least 1; case is ignored).
+ * most a third of the word's length and at least 1; case is ignored). With a `budget`, each
+ * comparison spends one, and none is made (and no hint given) once it is spent.
  */
-export function closestMatch(word: string, candidates: Iterable<string>): string | undefined {
+export function closestMatch(word: string, candidates: Iterable<string>, budget?: HintBudget): string | undefined {
+  const lower = word.toLowerCase();
   const limit = Math.max(1, Math.floor(word.length / 3));
   let best: string | undefined;
-  let bestDistance = Infinity;
+  // Only strictly better candidates replace `best`, so the first of equals wins.
+  let bestDistance = limit + 1;
   for (const candidate of candidates) {
     if (candidate === word) continue;
-    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (distance <= limit && distance < bestDistance) {
+    const other = candidate.toLowerCase();
+    // The distance is at least the difference in length: most candidates end here.
+    if (Math.abs(other.length - lower.length) >= bestDistance) continue;
+    if (budget) {
+      if (budget.left <= 0) return undefined;
+      budget.left -= 1;
+    }
+    const distance = editDistance(lower, other, bestDistance - 1);
+    if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
     }
@@ -60,30 +82,35 @@ export function closestMatch(word: string, candidates: Iterable<string>): string
   return best;
 }
 
-/** Optimal string alignment distance: Levenshtein plus adjacent transpositions. */
-function editDistance(a: string, b: string): number {
-  const rows: number[][] = [];
-  for (let i = 0; i <= a.length; i += 1) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j += 1) row.push(i === 0 ? j : 0);
-    rows.push(row);
-  }
+/**
+ * Optimal string alignment distance (Levenshtein plus adjacent transpositions), or some number
+ * above `max` as soon as the distance is known to exceed it.
+ */
+function editDistance(a: string, b: string, max: number): number {
+  let before = new Array<number>(b.length + 1).fill(0);
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  let current = new Array<number>(b.length + 1).fill(0);
   for (let i = 1; i <= a.length; i += 1) {
+    current[0] = i;
+    let rowMin = i;
     for (let j = 1; j <= b.length; j += 1) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d = Math.min(d, rows[i - 2]![j - 2]! + 1);
-      }
-      rows[i]![j] = d;
+      let d = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, before[j - 2]! + 1);
+      current[j] = d;
+      if (d < rowMin) rowMin = d;
     }
+    // Every later row is at least this row's smallest entry (a transposition looks back two
+    // rows, but costs one more than that row's entry, which was itself counted then).
+    if (rowMin > max) return max + 1;
+    [before, previous, current] = [previous, current, before];
   }
-  return rows[a.length]![b.length]!;
+  return previous[b.length]!;
 }
 
 /** `; did you mean \`x\`?` when a candidate is close, else the given fallback. */
-function hint(word: string, candidates: Iterable<string>, fallback: string): string {
-  const match = closestMatch(word, candidates);
+function hint(word: string, candidates: Iterable<string>, fallback: string, budget?: HintBudget): string {
+  const match = closestMatch(word, candidates, budget);
   return match === undefined ? fallback : `; did you mean \`${match}\`?`;
 }
 
@@ -142,9 +169,10 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
     else roleNeeds.set(role, [who]);
   };
 
+  const budget: HintBudget = { left: HINT_COMPARISONS };
   const undefinedRole = (what: string, role: string): string =>
     `${what} \`${role}\` is not defined in \`roles\`` +
-    hint(role, roleNames, '; add it to `roles` with the people who hold it');
+    hint(role, roleNames, '; add it to `roles` with the people who hold it', budget);
 
   if (definedRoles.has(runbook.lead)) need(runbook.lead, 'the `lead`');
   else errors.push({ path: ['lead'], message: undefinedRole('lead role', runbook.lead) });
@@ -190,7 +218,7 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
           path,
           message:
             `\`depends_on\` names unknown step \`${dep}\`` +
-            hint(dep, stepIds, '; use the id of a step in this or an earlier phase'),
+            hint(dep, stepIds, '; use the id of a step in this or an earlier phase', budget),
         });
       } else if (target.phaseIndex > at.phaseIndex) {
         const later = runbook.phases[target.phaseIndex]!.id;
@@ -244,7 +272,7 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
         errors.push({
           path: [...path, 'gate', 'approvers'],
           message:
-            `gate \`${step.id}\` needs one approval from each of ${roles.join(', ')}, but their people overlap so that no ` +
+            `gate \`${step.id}\` needs one approval from each of ${roles.length > 6 ? listOf(roles, 6) : roles.join(', ')}, but their people overlap so that no ` +
             'set of different people covers every role (a person votes once); add people to these roles, or use `rule: any`',
         });
       }
@@ -290,7 +318,7 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
           path: [...partPath, 'connection'],
           message:
             `connection \`${what.connection}\` is not defined in \`connections\`` +
-            hint(what.connection, connectionNames, '; add it under `connections` with its driver and path'),
+            hint(what.connection, connectionNames, '; add it under `connections` with its driver and path', budget),
         });
       }
     }
@@ -325,8 +353,10 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
     }
   }
 
-  // The window, when the graph has a plan at all.
-  if (runbook.window && Object.keys(orderable).length > 0 && findCycles(orderable).length === 0) {
+  // The window, when the graph has a plan at all. The plan orders the graph with the phase
+  // barriers, so a dependency on a later phase (reported above, left out of `orderable`) is a
+  // cycle there even when `orderable` has none.
+  if (runbook.window && Object.keys(orderable).length > 0 && findCycles(effectiveDependencies(runbook)).length === 0) {
     const windowMs = parseDuration(runbook.window.length);
     const { criticalPathMs } = plannedSchedule(runbook);
     if (windowMs !== undefined && criticalPathMs > windowMs) {
@@ -370,20 +400,75 @@ function regExpError(pattern: string): string | undefined {
   }
 }
 
-/** Whether different people can hold one vote for each role (a small bipartite matching). */
+/**
+ * Whether different people can hold one vote for each role: a bipartite matching of roles to
+ * people (Hopcroft-Karp), without recursion, since a gate may list thousands of roles and an
+ * augmenting path may pass through all of them (a recursive search overflowed the stack at
+ * 8000 chained roles).
+ */
 function distinctPeopleCover(roles: readonly string[], people: Readonly<Record<string, readonly string[]>>): boolean {
-  const holder = new Map<string, string>();
-  const assign = (role: string, seen: Set<string>): boolean => {
-    for (const person of people[role] ?? []) {
-      if (seen.has(person)) continue;
-      seen.add(person);
-      const other = holder.get(person);
-      if (other === undefined || assign(other, seen)) {
-        holder.set(person, role);
-        return true;
+  const peopleOf = new Map(roles.map((role) => [role, [...new Set(people[role] ?? [])]]));
+  const personOf = new Map<string, string>();
+  const roleOf = new Map<string, string>();
+  const UNREACHED = Number.POSITIVE_INFINITY;
+  let matched = 0;
+  for (;;) {
+    // Layers from the unmatched roles; `free` says whether an unmatched person is reachable.
+    const layer = new Map<string, number>();
+    const queue: string[] = [];
+    for (const role of roles) {
+      if (personOf.has(role)) layer.set(role, UNREACHED);
+      else {
+        layer.set(role, 0);
+        queue.push(role);
       }
     }
-    return false;
-  };
-  return roles.every((role) => assign(role, new Set()));
+    let free = false;
+    for (let head = 0; head < queue.length; head += 1) {
+      const role = queue[head]!;
+      for (const person of peopleOf.get(role)!) {
+        const holder = roleOf.get(person);
+        if (holder === undefined) free = true;
+        else if (layer.get(holder) === UNREACHED) {
+          layer.set(holder, layer.get(role)! + 1);
+          queue.push(holder);
+        }
+      }
+    }
+    if (!free) return matched === roles.length;
+    // Augmenting paths along the layers, depth first with an explicit stack.
+    const before = matched;
+    for (const root of roles) {
+      if (personOf.has(root)) continue;
+      const frames: { role: string; next: number }[] = [{ role: root, next: 0 }];
+      const via: string[] = [];
+      while (frames.length > 0) {
+        const frame = frames[frames.length - 1]!;
+        const candidates = peopleOf.get(frame.role)!;
+        if (frame.next >= candidates.length) {
+          layer.set(frame.role, UNREACHED); // a dead end for the rest of this phase
+          frames.pop();
+          via.pop();
+          continue;
+        }
+        const person = candidates[frame.next]!;
+        frame.next += 1;
+        const holder = roleOf.get(person);
+        if (holder === undefined) {
+          via.push(person);
+          frames.forEach(({ role }, k) => {
+            personOf.set(role, via[k]!);
+            roleOf.set(via[k]!, role);
+          });
+          matched += 1;
+          break;
+        }
+        if (layer.get(holder) === layer.get(frame.role)! + 1) {
+          via.push(person);
+          frames.push({ role: holder, next: 0 });
+        }
+      }
+    }
+    if (matched === before) return matched === roles.length;
+  }
 }

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { formatPath, formatProblem, parseRunbook } from '../runbook/parse.js';
+import { formatPath, formatProblem, parseRunbook, RUNBOOK_LIMITS } from '../runbook/parse.js';
 
 /** Strips the common indentation and the first newline, so line numbers read off the source. */
 function dedent(text: string): string {
@@ -152,7 +152,7 @@ describe('YAML problems', () => {
   it('points at an alias whose anchor is not defined', () => {
     const text = GOOD.replace("action: { kind: http, url: 'http://localhost/health' }", 'action: *http');
     expect(problemsOf(text)).toEqual([
-      'runbook.yaml:17:17: unknown alias `*http`; define the anchor `&http` before this alias',
+      'runbook.yaml:17:17 phases[0].steps[0].action: unknown alias `*http`; define the anchor `&http` before this alias',
     ]);
   });
 
@@ -276,6 +276,116 @@ describe('schema problems', () => {
       'runbook.yaml:4:1 colour: unknown field `colour`; remove it or use one of name, version, description, lead, roles, window, backout, connections, phases',
       'runbook.yaml:14:16 phases[0].steps[0].owner: `owner` must be a string, not the number `7`; put it in quotes to make it a string',
       'runbook.yaml:22:11 phases[1].kind: unknown phase kind `go-no-go`; expected one of preparation, data_freeze, migration, reconciliation, interface_switch_on, go_no_go, hypercare; did you mean `go_no_go`?',
+    ]);
+  });
+});
+
+/** The people and roles of a runbook, for the files below; `phases` comes next. */
+const HEAD = 'name: demo\nversion: 1\nlead: lead\nroles:\n  lead: [ana]\n';
+
+// Each case here was found by bench/lib/fuzz-runbooks.mjs (or is the limit that fixed one).
+describe('broken, hostile and huge files', () => {
+  it('points inside the file after a syntax error that hides a line break from the YAML parser', () => {
+    // yaml's LineCounter missed the line break before `d:` and said 2:5, past the end of `na`.
+    expect(problemsOf('-\nna\nd:')).toEqual([
+      'runbook.yaml:2:1: invalid YAML: unexpected scalar at node end',
+      'runbook.yaml:3:2: invalid YAML: unexpected map-value-ind token in YAML stream: ":"',
+    ]);
+  });
+
+  it('does not count a byte-order mark as a column', () => {
+    expect(problemsOf('\uFEFFname: demo\nversion: 1\nlead: lead\nroles: {}\nphases: []\n')).toEqual([
+      'runbook.yaml:5:9 phases: a runbook needs at least one phase; add one to `phases`',
+    ]);
+    expect(problemsOf('\uFEFFname: Demo\n')).toContain(
+      'runbook.yaml:1:7 name: invalid `name` value `Demo`: expected lower-case letters, digits, - and _ (starting with a letter or digit)',
+    );
+  });
+
+  it('refuses deep nesting with its limit, where it starts, instead of running out of stack', () => {
+    const text = `name: demo\nnotes: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
+    expect(problemsOf(text)).toEqual([
+      `runbook.yaml:2:107: lists and mappings are nested more than ${RUNBOOK_LIMITS.depth} levels deep here (the limit); a runbook needs fewer than ten, so look for unclosed brackets or runaway indentation`,
+    ]);
+    const block = Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i)}-`).join('\n');
+    expect(problemsOf(block)).toEqual([
+      expect.stringMatching(/^runbook\.yaml:101:101: lists and mappings are nested more than 100 levels/),
+    ]);
+  });
+
+  it('answers unclosed brackets nested under the depth limit', () => {
+    // Each `[{` made a mapping whose key is the rest; writing those keys out for the paths
+    // doubled at each level until it threw RangeError: Invalid string length.
+    const problems = problemsOf(`name: demo\nnotes: ${'[{'.repeat(45)}\n`);
+    expect(problems[0]).toBe('runbook.yaml:3:1: invalid YAML: flow map in block collection must be sufficiently indented and end with a }');
+    expect(problems).toHaveLength(90);
+  });
+
+  it('refuses an alias bomb at the alias that passes the limit', () => {
+    const level = (name: string, item: string): string => `${name}: &${name} [${Array(10).fill(item).join(', ')}]\n`;
+    const text = `${HEAD}${level('a', 'lol')}${level('b', '*a')}${level('c', '*b')}${level('d', '*c')}${level('e', '*d')}${level('f', '*e')}`;
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:10:36 e[7]: the aliases in this file repeat more than 100,000 values (the limit), which a runbook never needs; an alias of an alias multiplies what it repeats, so write the repeated part out or repeat fewer times',
+    ]);
+  });
+
+  it('accepts many steps sharing their settings through one anchor', () => {
+    // yaml's default alias count refused this as "a resource exhaustion attack" past 100 uses.
+    const steps = Array.from({ length: 150 }, (_, i) => `      - { <<: *defaults, id: s${i + 1}, title: Step ${i + 1} }\n`).join('');
+    const text = `${HEAD}phases:\n  - id: p\n    kind: migration\n    steps:\n      - { <<: &defaults { owner: lead, expected: 1m, action: { kind: manual } }, id: s0, title: Step 0 }\n${steps}`;
+    const result = parseRunbook(text, 'runbook.yaml');
+    expect(result.ok ? result.runbook.phases[0]!.steps.length : result.problems.map(formatProblem)).toBe(151);
+  });
+
+  it('refuses an alias inside the node it repeats', () => {
+    expect(problemsOf('name: &a [*a]\n')).toEqual([
+      'runbook.yaml:1:11 name[0]: alias `*a` is inside the node its anchor `&a` names, so that node would contain itself; repeat something else or write it out',
+    ]);
+    expect(problemsOf('x: &a { <<: *a }\n')).toEqual([
+      'runbook.yaml:1:13 x["<<"]: alias `*a` is inside the node its anchor `&a` names, so that node would contain itself; repeat something else or write it out',
+    ]);
+  });
+
+  it('refuses a merge of something that is not a mapping, at its value', () => {
+    // yaml threw 'Merge sources must be maps or map aliases' while building the value.
+    expect(problemsOf(`${HEAD}x: &one 1\nphases:\n  - { <<: *one, id: p }\n  - { <<: [{ id: q }, 2] }\n  - { <<: }\n`)).toEqual([
+      'runbook.yaml:8:11 phases[0]["<<"]: `<<` merges mappings into this one, so its value must be a mapping, an alias of one (such as `<<: *defaults`) or a list of them',
+      'runbook.yaml:9:11 phases[1]["<<"]: `<<` merges mappings into this one, so its value must be a mapping, an alias of one (such as `<<: *defaults`) or a list of them',
+      'runbook.yaml:10:7 phases[2]["<<"]: `<<` merges mappings into this one, so its value must be a mapping, an alias of one (such as `<<: *defaults`) or a list of them',
+    ]);
+  });
+
+  it('finds a duplicate among 100,000 keys without comparing every pair', { timeout: 20_000 }, () => {
+    // yaml's own check compared each key with every earlier one: over three minutes for this file
+    // (found by fuzz-runbooks, huge inputs). Duplicates are now found in one pass.
+    const keys = Array.from({ length: 100_000 }, (_, i) => `k${i}: ${i}\n`).join('');
+    expect(problemsOf(`${keys}k7: again\n`)).toEqual([
+      'runbook.yaml:100001:1 k7: duplicate key `k7`: it already appears in this mapping; keep one of them',
+    ]);
+  });
+
+  it('refuses a list, a mapping or a tagged value as a key, at the key', () => {
+    // yaml stringified the key with a process warning on stderr.
+    const message = 'a key must be plain text, not a list, a mapping or a tagged value such as !!binary; write the key as a word';
+    expect(problemsOf('name: demo\n[a, b]: 1\n')).toEqual([`runbook.yaml:2:1: ${message}`]);
+    expect(problemsOf('name: demo\n!!binary aGk=: 1\n? !!timestamp 2001-12-14\n: 2\n')).toEqual([
+      `runbook.yaml:2:10: ${message}`,
+      `runbook.yaml:3:15: ${message}`,
+    ]);
+  });
+
+  it('refuses a file over the size limit before reading it as YAML', () => {
+    const text = `name: demo\nnotes: "${'x'.repeat(6 * 1024 * 1024)}"\n`;
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:1:1: this file is 6 MB; the limit for a runbook is 5 MB, so split the cutover into several runbooks or move data out of this file',
+    ]);
+  });
+
+  it('names a list or a mapping where a kind belongs, rather than `[object Object]`', () => {
+    const step = '      - { id: a, title: A, owner: lead, expected: 1m, action: { kind: { shell: 1 } } }\n';
+    expect(problemsOf(`${HEAD}phases:\n  - id: p\n    kind: [preparation]\n    steps:\n${step}`)).toEqual([
+      'runbook.yaml:8:11 phases[0].kind: unknown phase kind a list; expected one of preparation, data_freeze, migration, reconciliation, interface_switch_on, go_no_go, hypercare',
+      'runbook.yaml:10:71 phases[0].steps[0].action.kind: unknown action kind a mapping; expected one of shell, http, sql, manual, wait, simulate, reconcile',
     ]);
   });
 });

@@ -461,6 +461,41 @@ describe('warnings', () => {
     ]);
   });
 
+  it('skips the window warning, rather than throwing, when a step depends on a later phase', () => {
+    // Found by the fuzzer: the later-phase dependency plus the phase order make a cycle that
+    // the plan of the window check could not order.
+    const text = dedent(`
+      name: demo
+      version: 1
+      lead: lead
+      roles:
+        lead: [ana]
+      window:
+        length: 1h
+      phases:
+        - id: first
+          kind: preparation
+          steps:
+            - id: a
+              title: A
+              owner: lead
+              expected: 1m
+              depends_on: [b]
+              action: { kind: manual }
+        - id: second
+          kind: migration
+          steps:
+            - id: b
+              title: B
+              owner: lead
+              expected: 1m
+              action: { kind: manual }
+    `);
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:16:22 phases[0].steps[0].depends_on[0]: step `a` depends on `b` of the later phase `second`, but phases run in order; move one of the two steps or drop this dependency',
+    ]);
+  });
+
   it('does not warn when the plan fits the window', () => {
     const text = dedent(`
       name: demo
@@ -527,6 +562,24 @@ describe('closestMatch', () => {
     expect(closestMatch('GET', ['get', 'post'])).toBe('get');
     expect(closestMatch('finance', ['lead', 'dba'])).toBeUndefined();
   });
+
+  it('stops comparing once its budget is spent', () => {
+    expect(closestMatch('s1x', ['t1', 's1'], { left: 2 })).toBe('s1');
+    const budget = { left: 1 };
+    expect(closestMatch('s1x', ['t1', 's1'], budget)).toBeUndefined();
+    expect(budget.left).toBe(0);
+  });
+
+  it('gives hints to the first of thousands of unknown dependencies, then none, without comparing every pair', () => {
+    // Found by the fuzzer: 5000 steps depending on unknown ids compared every id with every
+    // step (25 million edit distances, 15 s). Now a budget per validation bounds the work.
+    const steps = Array.from({ length: 2000 }, (_, i) => `      - { id: s${i}, title: S, owner: lead, expected: 1m, depends_on: [t${i}], action: { kind: manual } }`);
+    const text = `${HEAD}    - id: p\n      kind: migration\n      steps:\n${steps.join('\n')}\n`;
+    const problems = problemsOf(text);
+    expect(problems).toHaveLength(2000);
+    expect(problems[0]).toMatch(/names unknown step `t0`; did you mean `s0`\?$/);
+    expect(problems[1999]).toMatch(/names unknown step `t1999`; use the id of a step in this or an earlier phase$/);
+  });
 });
 
 describe('gates people can actually pass, and patterns that compile', () => {
@@ -548,6 +601,20 @@ phases:
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.problems[0]!.message).toMatch(/gate `go` needs one approval from each of lead, business, but their people overlap/);
     expect(parseRunbook(base('{ lead: [alice], business: [alice, dana] }'), 'g.yaml').ok).toBe(true);
+  });
+
+  it('matches thousands of approver roles to people without running out of stack', () => {
+    // Role i is held by people i and i+1, and the last role only by person 0: giving it a vote
+    // shifts every other role to its second person, one augmenting path through all of them.
+    // The recursive search threw RangeError: Maximum call stack size exceeded at 8000 roles.
+    const n = 10_000;
+    const roles = Array.from({ length: n }, (_, i) => `  r${i}: [p${i}, p${i + 1}]\n`).join('');
+    const approvers = Array.from({ length: n + 1 }, (_, i) => `r${i}`).join(', ');
+    const text = `name: g\nversion: 1\nlead: r0\nroles:\n${roles}  r${n}: [p0]\nphases:\n  - id: p\n    kind: go_no_go\n    steps:\n      - { id: go, title: Go, owner: r0, gate: { approvers: [${approvers}] } }\n`;
+    expect(problemsOf(text)).toEqual([]);
+    expect(problemsOf(text.replace(`  r${n}: [p0]`, `  r${n}: [p0]\n  r${n + 1}: [p0]`).replace(`r${n}] }`, `r${n}, r${n + 1}] }`))).toEqual([
+      expect.stringMatching(/^runbook\.yaml:10011:60 phases\[0\]\.steps\[0\]\.gate\.approvers: gate `go` needs one approval from each of r0, r1, r2, r3, r4 and 9997 more, but their people overlap/),
+    ]);
   });
 
   it('refuses a body_matches that is not a regular expression', async () => {
