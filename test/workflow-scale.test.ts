@@ -133,3 +133,24 @@ describe('requests at the moment of a hand-over', () => {
     expect(result.state.execution).toBeGreaterThan(5);
   });
 });
+
+describe('runs started by the first workflow version', () => {
+  it('a `runRunbook` run (the runbook in its input) still runs to its end on today’s worker', async () => {
+    const { parseRunbook } = await import('../runbook/parse.js');
+    const { LEGACY_RUN_WORKFLOW_TYPE, runStateQuery } = await import('../workflows/messages.js');
+    const yaml = `${chains('legacy', 3)}\n`;
+    const parsed = parseRunbook(yaml, 'legacy.yaml');
+    if (!parsed.ok) throw new Error('invalid');
+    const runId = `legacy-${Date.now()}`;
+    const handle = await h.client.workflow.start(LEGACY_RUN_WORKFLOW_TYPE, {
+      taskQueue: h.taskQueue,
+      workflowId: runId,
+      args: [{ runId, runNumber: 1, runbook: parsed.runbook, versionHash: 'v1', mode: 'rehearsal', startedBy: 'test', baseDir: h.dir }],
+    });
+    const result = await resultOf(handle);
+    expect(result.status).toBe('completed');
+    expect(ledger('legacy.log')).toHaveLength(6);
+    // Its clients still read it through the one reader, which falls back to the old query.
+    expect((await handle.query(runStateQuery)).status).toBe('completed');
+  });
+});
