@@ -136,7 +136,10 @@ export function formatStatus(state: RunState, now: number = Date.now()): string[
   const lines: string[] = [];
   const took = state.endedAt ? ` — ${formatDuration(Date.parse(state.endedAt) - Date.parse(state.startedAt))}` : '';
   lines.push(`${state.runId}  ${state.mode}  ${state.status.toUpperCase().replace('_', ' ')}${took}`);
-  lines.push(`runbook ${state.runbookName} v${state.runbookVersion} (${state.versionHash}), started ${state.startedAt} by ${state.startedBy}`);
+  lines.push(
+    `runbook ${state.runbookName} v${state.runbookVersion} (${state.versionHash}), started ${state.startedAt} by ${state.startedBy}` +
+      ((state.execution ?? 1) > 1 ? `; execution ${state.execution} (the run continues as new to keep each Temporal history small)` : ''),
+  );
   const plannedMs = Math.max(0, ...Object.values(state.steps).map((s) => s.plannedStartMs + s.plannedDurationMs));
   const elapsedMs = (state.endedAt ? Date.parse(state.endedAt) : now) - Date.parse(state.startedAt);
   lines.push(

@@ -43,5 +43,13 @@ describe('status of a run in flight', () => {
     // Running: the actual so far, marked unfinished; 25m of a 20m plan is over by more than 20%.
     expect(orders).toMatch(/running\s+20m00s\s+25m00s…\s+5m00s over plan$/);
     expect(lines.find((l) => l.includes(' go '))).toMatch(/pending/);
+    expect(lines[1]).not.toContain('execution');
+  });
+
+  it('says when the run has continued as new', () => {
+    if (!parsed.ok) throw new Error('fixture invalid');
+    const state = initialRunState({ runId: 'night-5', runbook: parsed.runbook, versionHash: 'h', mode: 'rehearsal', startedBy: 'alice' }, '2026-12-05T22:00:00.000Z');
+    state.execution = 3;
+    expect(formatStatus(state)[1]).toContain('; execution 3 (the run continues as new');
   });
 });
