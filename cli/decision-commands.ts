@@ -10,7 +10,7 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
   type WorkflowHandle,
 } from '@temporalio/client';
-import type { RunStore } from '../prisma/store.js';
+import type { RunStore } from '../prisma/run-store.js';
 import {
   approveGateUpdate,
   completeManualStepUpdate,

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { findProjectRoot } from '../prisma/store.js';
+import { findProjectRoot } from '../prisma/paths.js';
 
 let cached: string | undefined;
 

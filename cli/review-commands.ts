@@ -7,7 +7,7 @@ import { formatDuration } from '../runbook/duration.js';
 import { formatProblem } from '../runbook/parse.js';
 import { runbookJsonSchema } from '../runbook/json-schema.js';
 import { STEP_STATUS, type RunState, type StepState } from '../runbook/run-state.js';
-import type { RunDetail } from '../prisma/store.js';
+import type { RunDetail } from '../prisma/records.js';
 import { readRunState } from './read-run-state.js';
 import { EXIT, InvalidRunbookError, UnknownRunError, CutoverError } from './errors.js';
 import { loadRunbook } from './load-runbook.js';
@@ -226,7 +226,7 @@ export async function list(options: { runbook?: string; limit?: number; json: bo
       return EXIT.ok;
     }
     if (runs.length === 0) {
-      out.line(`no runs recorded yet in ${settings.databaseUrl.replace(/^file:/, '')}; start one with \`cutover rehearse FILE\``);
+      out.line(`no runs recorded yet in ${settings.databaseDisplay}; start one with \`cutover rehearse FILE\``);
       return EXIT.ok;
     }
     out.line(`${'RUN'.padEnd(28)} ${'MODE'.padEnd(10)} ${'STATUS'.padEnd(12)} ${'STARTED'.padEnd(20)} ${'TOOK'.padStart(8)}  OUTCOME`);

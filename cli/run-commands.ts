@@ -3,7 +3,7 @@
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
-import type { RunStore } from '../prisma/store.js';
+import type { RunStore } from '../prisma/run-store.js';
 import { liveRunProblems } from '../runbook/validate.js';
 import type { RunInput, RunMode, RunResult } from '../runbook/run-state.js';
 import { RUN_WORKFLOW_TYPE } from '../workflows/messages.js';
@@ -174,7 +174,7 @@ export async function startRun(
   } catch (err) {
     await store.discardRun(runId);
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new UsageError(`Temporal already has a run ${runId} that the record store does not know; was the store (${readSettings().databaseUrl}) reset? Use another CUTOVER_HOME or restore it`);
+      throw new UsageError(`Temporal already has a run ${runId} that the record store does not know; was the store (${readSettings().databaseDisplay}) reset? Use another CUTOVER_HOME or restore it`);
     }
     throw new EnvironmentError(`Temporal at ${session.address} refused to start ${runId} (${(err as Error).message.split('\n')[0]}); nothing was recorded`);
   }

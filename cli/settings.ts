@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { databaseLocation, redact } from '../prisma/database-url.js';
 import { UsageError } from './errors.js';
 
 /** TLS for a Temporal cluster: mTLS client certificate and/or a custom CA, or an API key. */
@@ -17,8 +18,10 @@ export interface TemporalTls {
 export interface Settings {
   /** Data folder: embedded Temporal's database and logs, the record store. */
   home: string;
-  /** Record store URL (`file:` SQLite path). */
+  /** Record store URL: `file:<absolute path>` (SQLite), or `postgres(ql)://…` (holds the password: never print it). */
   databaseUrl: string;
+  /** The record store as messages name it: the SQLite path, or the PostgreSQL URL with its password as `***`. */
+  databaseDisplay: string;
   taskQueue: string;
   /** Set when the user points cutover at a cluster; unset means the embedded default. */
   temporalAddress?: string;
@@ -30,13 +33,18 @@ export interface Settings {
 /** Reads the settings from `env` (the process environment by default). */
 export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
   const home = path.resolve(cwd, env.CUTOVER_HOME || '.cutover');
-  // A relative file path means relative to where the command runs, like CUTOVER_HOME.
-  const given = env.CUTOVER_DATABASE_URL?.trim();
-  const databaseUrl = given
-    ? given.startsWith('file:') && !path.isAbsolute(given.slice(5))
-      ? `file:${path.resolve(cwd, given.slice(5))}`
-      : given
-    : `file:${path.join(home, 'cutover.db')}`;
+  // The store's own rule (prisma/database-url.ts). A malformed URL is kept as given: opening the store
+  // refuses it with a sentence naming CUTOVER_DATABASE_URL (exit 6), and commands that need no store work.
+  let databaseUrl: string;
+  let databaseDisplay: string;
+  try {
+    const location = databaseLocation(env, cwd);
+    databaseUrl = location.url;
+    databaseDisplay = location.display;
+  } catch {
+    databaseUrl = env.CUTOVER_DATABASE_URL?.trim() ?? '';
+    databaseDisplay = redact(databaseUrl);
+  }
   const address = env.TEMPORAL_ADDRESS?.trim() || undefined;
   const tlsFiles: TemporalTls = {
     ...(env.TEMPORAL_TLS_CERT ? { clientCertPath: env.TEMPORAL_TLS_CERT } : {}),
@@ -55,6 +63,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
   return {
     home,
     databaseUrl,
+    databaseDisplay,
     taskQueue: env.CUTOVER_TASK_QUEUE || 'cutover',
     namespace: env.TEMPORAL_NAMESPACE || 'default',
     ...(address ? { temporalAddress: address } : {}),

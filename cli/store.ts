@@ -2,7 +2,9 @@
  * Opens the record store for a command, turning store failures into one sentence that says
  * which database and what to do.
  */
-import { openStore, StoreError, type RunStore } from '../prisma/store.js';
+import type { RunStore } from '../prisma/run-store.js';
+import { StoreError } from '../prisma/store-errors.js';
+import { openStore } from '../prisma/store.js';
 import { EnvironmentError } from './errors.js';
 import type { Settings } from './settings.js';
 

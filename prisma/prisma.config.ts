@@ -2,8 +2,14 @@
  * Prisma CLI configuration (Prisma 6.19), loaded by `node scripts/prisma.mjs …`.
  *
  * `engine: "js"` makes the CLI's schema engine the WebAssembly one, talking to the database through the
- * same better-sqlite3 driver adapter the application uses: the native schema engine would have to be
- * downloaded from a host this workplace cannot reach. `experimental.adapter` is the 6.19 gate for it.
+ * same driver adapter the application uses (better-sqlite3 for SQLite, node-postgres for PostgreSQL):
+ * the native schema engine would have to be downloaded from a host this workplace cannot reach.
+ * `experimental.adapter` is the 6.19 gate for it.
+ *
+ * The database, and so the provider's schema and migrations folder, comes from CUTOVER_DATABASE_URL
+ * by the store's own rule (prisma/database-url.ts). The store passes an absolute URL to its child
+ * `migrate deploy`; when a person runs the CLI by hand, relative paths are relative to the project
+ * root (scripts/prisma.mjs runs Prisma there).
  *
  * Paths here are absolute because Prisma resolves relative ones against this file's folder, not the
  * project root; spelling them from the root keeps them readable.
@@ -13,31 +19,24 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { defineConfig } from 'prisma/config';
+import { databaseLocation } from './database-url.js';
+import { PRISMA_FILES } from './paths.js';
+import { migrationAdapter } from './postgres-migrate-adapter.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-/**
- * Same rule as `resolveDatabasePath` in prisma/store.ts (not imported: that would load the generated
- * client into the CLI): `CUTOVER_DATABASE_URL`, else `file:<CUTOVER_HOME or .cutover>/cutover.db`;
- * relative paths are relative to the project root. The store passes an absolute URL to its child
- * `migrate deploy`, so this default only matters when a person runs the CLI by hand.
- */
-function databaseFile(): string {
-  const url = process.env.CUTOVER_DATABASE_URL;
-  if (url) return path.resolve(projectRoot, url.replace(/^file:(\/\/(?=\/))?/, '').replace(/\?.*$/, ''));
-  return path.resolve(projectRoot, process.env.CUTOVER_HOME || '.cutover', 'cutover.db');
-}
+const location = databaseLocation();
+const files = PRISMA_FILES[location.provider];
 
 export default defineConfig({
   experimental: { adapter: true },
   engine: 'js',
-  schema: path.join(projectRoot, 'prisma', 'schema.prisma'),
-  migrations: { path: path.join(projectRoot, 'prisma', 'migrations') },
+  schema: path.join(projectRoot, files.schema),
+  migrations: { path: path.join(projectRoot, files.migrations) },
   async adapter() {
-    const file = databaseFile();
+    if (location.provider === 'postgresql') return migrationAdapter(location.url);
     // SQLite creates the file but not its folder; a fresh clone has no `.cutover/` yet.
-    mkdirSync(path.dirname(file), { recursive: true });
-    return withMultiStatementShadowDb(new PrismaBetterSQLite3({ url: `file:${file}` }));
+    mkdirSync(path.dirname(location.path), { recursive: true });
+    return withMultiStatementShadowDb(new PrismaBetterSQLite3({ url: location.url }));
   },
 });
 

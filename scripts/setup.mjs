@@ -291,22 +291,30 @@ function installTemporalCli() {
   say(`installed ${version.output.split('\n')[0]} at ${rel(LOCAL_TEMPORAL)}`);
 }
 
-// d. Prisma client --------------------------------------------------------------------------------------------------
-function prismaClientDir(schemaText) {
+// d. Prisma clients -------------------------------------------------------------------------------------------------
+// One schema per provider (Prisma allows one `provider` per schema), each generating its own client into the folder
+// its generator's `output` names (git-ignored; package.json's "imports" maps #prisma/sqlite and #prisma/postgres).
+const PRISMA_SCHEMAS = [PRISMA_SCHEMA, path.join(ROOT, 'prisma', 'postgres', 'schema.prisma')];
+
+function prismaClientDir(schemaFile, schemaText) {
   // The generator's `output` decides where the client goes; without one it is node_modules/.prisma/client.
   const generator = /generator\s+\w+\s*\{([^}]*)\}/.exec(schemaText)?.[1] ?? '';
   const output = /^\s*output\s*=\s*"([^"]+)"/m.exec(generator)?.[1];
-  return output ? path.resolve(path.dirname(PRISMA_SCHEMA), output) : path.join(ROOT, 'node_modules', '.prisma', 'client');
+  return output ? path.resolve(path.dirname(schemaFile), output) : path.join(ROOT, 'node_modules', '.prisma', 'client');
 }
 
-function ensurePrismaClient() {
-  if (!fs.existsSync(PRISMA_SCHEMA)) {
-    sayDone(`${rel(PRISMA_SCHEMA)} not found: skipping prisma generate`);
+function ensurePrismaClients() {
+  for (const schema of PRISMA_SCHEMAS) ensurePrismaClient(schema);
+}
+
+function ensurePrismaClient(schemaFile) {
+  if (!fs.existsSync(schemaFile)) {
+    sayDone(`${rel(schemaFile)} not found: skipping prisma generate`);
     return;
   }
-  const schemaText = fs.readFileSync(PRISMA_SCHEMA, 'utf8');
+  const schemaText = fs.readFileSync(schemaFile, 'utf8');
   const hash = createHash('sha256').update(schemaText).digest('hex');
-  const outDir = prismaClientDir(schemaText);
+  const outDir = prismaClientDir(schemaFile, schemaText);
   // The stamp lives inside the generated folder, so deleting the client (or npm ci wiping node_modules) also
   // deletes the stamp.
   const stamp = path.join(outDir, PRISMA_STAMP_NAME);
@@ -319,8 +327,9 @@ function ensurePrismaClient() {
     say(`${rel(PRISMA_SCRIPT)} does not exist yet: skipping prisma generate`);
     return;
   }
-  say(`generating the Prisma client (${rel(PRISMA_SCHEMA)} changed or no client yet)`);
-  const result = run(process.execPath, [PRISMA_SCRIPT, 'generate']);
+  say(`generating the Prisma client for ${rel(schemaFile)} (changed, or no client yet)`);
+  // The schema is named explicitly: the configuration would otherwise pick it by CUTOVER_DATABASE_URL.
+  const result = run(process.execPath, [PRISMA_SCRIPT, 'generate', '--schema', schemaFile]);
   if (!result.ok) {
     if (result.output) console.error(result.output);
     throw new SetupError(`prisma generate failed (exit ${result.status}): see its output above.`);
@@ -521,7 +530,7 @@ async function main() {
   await withSetupLock(async () => {
     await ensureDependencies();
     ensureTemporalCli();
-    ensurePrismaClient();
+    ensurePrismaClients();
     await ensureBuild();
     if (FOR_TESTS) ensureBrowser();
   });

@@ -10,17 +10,11 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckOutcome, Decision, RunState } from '../runbook/run-state.js';
-import {
-  findProjectRoot,
-  openStore,
-  RunNotFoundError,
-  RunStore,
-  StoreError,
-  StoreNotADatabaseError,
-  StoreNotWritableError,
-  type ReserveRunInput,
-  type StepAttemptInput,
-} from '../prisma/store.js';
+import { findProjectRoot } from '../prisma/paths.js';
+import type { ReserveRunInput, StepAttemptInput } from '../prisma/records.js';
+import type { RunStore } from '../prisma/run-store.js';
+import { RunNotFoundError, StoreError, StoreNotADatabaseError, StoreNotWritableError } from '../prisma/store-errors.js';
+import { openStore } from '../prisma/store.js';
 
 const require = createRequire(import.meta.url);
 const projectRoot = findProjectRoot();

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type RunStore } from '../prisma/store.js';
+import type { RunStore } from '../prisma/run-store.js';
+import { openStore } from '../prisma/store.js';
 import { approveGateUpdate } from '../workflows/messages.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
 

@@ -10,7 +10,8 @@
  * Nothing here changes a run: people change runs through the CLI, whose Updates check who they are.
  */
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
-import type { RunDetail, RunStore } from '../prisma/store.js';
+import type { RunDetail } from '../prisma/records.js';
+import type { RunStore } from '../prisma/run-store.js';
 import type { RunState } from '../runbook/run-state.js';
 import { renderErrorPage, renderNotFound, renderRunList, renderRunPage, type RunView } from './pages.js';
 

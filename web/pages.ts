@@ -13,7 +13,7 @@
  */
 import { formatDuration } from '../runbook/duration.js';
 import type { Decision, RunState, StepState } from '../runbook/run-state.js';
-import type { RunDetail, RunSummary } from '../prisma/store.js';
+import type { RunDetail, RunSummary } from '../prisma/records.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Escaping

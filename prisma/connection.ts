@@ -1,0 +1,173 @@
+/**
+ * Connections to the record store's database: a Prisma client over the provider's driver adapter
+ * (better-sqlite3 for a SQLite file, node-postgres for PostgreSQL), and the translation of what the
+ * drivers say into the store's own errors (prisma/store-errors.ts), naming the database.
+ */
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaClient } from '#prisma/sqlite';
+import type { DatabaseLocation, PostgresLocation, SqliteLocation } from './database-url.js';
+import {
+  StoreAuthenticationError,
+  StoreBusyError,
+  StoreDatabaseMissingError,
+  StoreError,
+  StoreNotADatabaseError,
+  StoreNotWritableError,
+  StoreUnreachableError,
+  StoreUrlError,
+} from './store-errors.js';
+
+/**
+ * The client the repository uses. Both providers' generated clients have the same models and
+ * methods (their schemas share the models, test/store.test.ts keeps them equal); they differ in the
+ * types of `$transaction` options only, so the repository is typed against SQLite's.
+ */
+export type Db = PrismaClient;
+
+/** How long a connection attempt to a PostgreSQL server may take before it counts as unreachable. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** A client on the database, ready for queries. */
+export async function createClient(location: DatabaseLocation): Promise<Db> {
+  return location.provider === 'sqlite' ? createSqliteClient(location) : createPostgresClient(location);
+}
+
+async function createSqliteClient(location: SqliteLocation): Promise<Db> {
+  // timeout: how long SQLite waits for another process's lock (the CLI, a worker and the status page
+  // share the file) before giving up with SQLITE_BUSY.
+  const adapter = new PrismaBetterSQLite3({ url: location.url, timeout: 5000 });
+  const prisma = new PrismaClient({ adapter });
+  try {
+    // WAL lets the status page read while a worker writes. Foreign keys: better-sqlite3's build turns
+    // them on, but SQLite's own default is off and the schema's references and cascades rely on them.
+    await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
+    await prisma.$queryRawUnsafe('PRAGMA foreign_keys = ON');
+    return prisma;
+  } catch (error) {
+    await prisma.$disconnect().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function createPostgresClient(location: PostgresLocation): Promise<Db> {
+  // Loaded only for PostgreSQL, so a SQLite user's start does not pay for a second client.
+  const [{ PrismaPg }, { PrismaClient: PostgresClient }] = await Promise.all([
+    import('@prisma/adapter-pg'),
+    import('#prisma/postgres'),
+  ]);
+  const adapter = new PrismaPg({ connectionString: location.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  const prisma = new PostgresClient({ adapter });
+  try {
+    await prisma.$executeRawUnsafe('SELECT 1');
+    return prisma as unknown as Db;
+  } catch (error) {
+    await prisma.$disconnect().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Fails early, with the path in the message, rather than deep inside SQLite or the Prisma CLI. */
+export function ensureWritable(location: SqliteLocation): void {
+  const dir = path.dirname(location.path);
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    if (existsSync(location.path)) {
+      if (!statSync(location.path).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
+      accessSync(location.path, constants.R_OK | constants.W_OK);
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new StoreNotWritableError(location.path, code ?? String(error), { cause: error });
+  }
+}
+
+/**
+ * Makes sure the PostgreSQL database exists, creating it when the role may (SQLite creates its file;
+ * PostgreSQL does not, and Prisma's migrate needs it to exist). Checked with node-postgres directly,
+ * so an unreachable server, refused credentials or a missing database each get their own sentence.
+ */
+export async function ensureDatabase(location: PostgresLocation): Promise<void> {
+  const [{ default: pg }, { parseIntoClientConfig }] = await Promise.all([import('pg'), import('pg-connection-string')]);
+  const probe = new pg.Client({ connectionString: location.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  try {
+    await probe.connect();
+    return;
+  } catch (error) {
+    if (pgCode(error) !== '3D000') throw toStoreError(error, location);
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+  // Created from the maintenance database every server has, with the same credentials.
+  let lastError: unknown;
+  for (const maintenance of ['postgres', 'template1']) {
+    const admin = new pg.Client({
+      ...parseIntoClientConfig(location.url),
+      database: maintenance,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    });
+    try {
+      await admin.connect();
+      await admin.query(`CREATE DATABASE "${location.database.replace(/"/g, '""')}"`);
+      return;
+    } catch (error) {
+      // 42P04: another process created it meanwhile.
+      if (pgCode(error) === '42P04') return;
+      lastError = error;
+      if (pgCode(error) !== '3D000') break;
+    } finally {
+      await admin.end().catch(() => undefined);
+    }
+  }
+  const reason = pgCode(lastError) === '42501' ? 'the user may not create databases' : describe(lastError).trim();
+  throw new StoreDatabaseMissingError(location.display, location.database, reason, { cause: lastError });
+}
+
+function pgCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Everything an error says, causes included: drivers put their codes in `code`, `meta` or `cause`. */
+export function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = error.cause === undefined ? '' : ` ${describe(error.cause)}`;
+    // Prisma puts SQLite's code (SQLITE_NOTADB, SQLITE_BUSY_SNAPSHOT…) in `code`, not in the message.
+    const { code, meta } = error as { code?: unknown; meta?: unknown };
+    const errors = error instanceof AggregateError ? error.errors.map(describe).join(' ') : '';
+    return `${String(code ?? '')} ${error.message}${meta === undefined ? '' : ` ${JSON.stringify(meta)}`}${cause} ${errors}`;
+  }
+  return String(error);
+}
+
+/** Turns what SQLite or PostgreSQL says through Prisma into the store's own errors, naming the database. */
+export function toStoreError(error: unknown, location: DatabaseLocation): unknown {
+  if (error instanceof StoreError) return error;
+  const text = describe(error);
+  const where = location.display;
+  if (location.provider === 'sqlite') {
+    if (/SQLITE_NOTADB|file is not a database|file is encrypted/i.test(text)) {
+      return new StoreNotADatabaseError(where, { cause: error });
+    }
+    if (/SQLITE_BUSY|database is locked/i.test(text)) return new StoreBusyError(where, { cause: error });
+    const io = /SQLITE_(CANTOPEN|READONLY|IOERR|PERM)\w*|unable to open database file|readonly database/i.exec(text);
+    if (io) return new StoreNotWritableError(where, io[0], { cause: error });
+    return error;
+  }
+  // 28P01: wrong password; 28000: no such role, or pg_hba.conf refuses it. P1000: Prisma's word for either.
+  if (/\b28P01\b|\b28000\b|\bP1000\b|password authentication failed|role "[^"]*" does not exist|AuthenticationFailed/i.test(text)) {
+    return new StoreAuthenticationError(where, { cause: error });
+  }
+  if (/\b3D000\b|\bP1003\b|DatabaseDoesNotExist/.test(text)) {
+    return new StoreDatabaseMissingError(where, location.database, 'it was dropped, or never created', { cause: error });
+  }
+  const network =
+    /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET|timeout expired|Connection terminated|does not support SSL|self[- ]signed certificate|certificate|\bP1001\b|DatabaseNotReachable/i.exec(
+      text,
+    );
+  if (network) return new StoreUnreachableError(where, network[0], { cause: error });
+  if (/invalid connection string|URIError|Invalid URL/i.test(text)) return new StoreUrlError(where, 'cannot be parsed');
+  return error;
+}

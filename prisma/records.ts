@@ -1,0 +1,110 @@
+/**
+ * The plain types the record store's callers see: plain objects with ISO time strings, never Prisma
+ * classes, so the CLI, the web page and the activities do not depend on Prisma types.
+ */
+import type { BackoutState, CheckOutcome, Decision, RunMode, RunState, RunStatus, StepAttemptRow } from '../runbook/run-state.js';
+
+/** A run's status in the store: the workflow's statuses plus `pending` (reserved, not started yet). */
+export type StoredRunStatus = 'pending' | RunStatus;
+
+/** A step attempt's status: a forward step's (`StepStatus`) or a back-out's (`BackoutStepState`). */
+export type StepAttemptStatus = StepAttemptRow['status'];
+
+/** What `reserveRun` needs to know before the workflow starts. */
+export interface ReserveRunInput {
+  runbookName: string;
+  mode: RunMode;
+  runbookVersion: string;
+  versionHash: string;
+  /** The runbook YAML exactly as run, so a review does not depend on today's file. */
+  runbookSource: string;
+  startedBy: string;
+  /** ISO time the cutover window opens, when one is planned. */
+  plannedStart?: string;
+  /** Length of the cutover window. */
+  windowMs?: number;
+}
+
+/** Fields of a step attempt that an update may leave out (kept) or set to `null` (cleared). */
+type ClearableAttemptField = 'plannedStartMs' | 'plannedDurationMs' | 'startedAt' | 'endedAt' | 'exitCode' | 'outputTail' | 'error';
+
+/**
+ * One attempt of one step, or of its back-out, as recorded by an activity (`StepAttemptRow`).
+ * In an update, a field left `undefined` keeps the stored value (so "ended" need not repeat
+ * "started"); `null` clears it.
+ */
+export type StepAttemptInput = Omit<StepAttemptRow, ClearableAttemptField> & {
+  [K in ClearableAttemptField]?: StepAttemptRow[K] | null;
+};
+
+/** A run as listed: everything but the runbook text, the snapshot and the per-step rows. */
+export interface RunSummary {
+  /** `${runbookName}-${number}`; also the Temporal workflow id. */
+  id: string;
+  runbookName: string;
+  number: number;
+  mode: RunMode;
+  status: StoredRunStatus;
+  runbookVersion: string;
+  versionHash: string;
+  startedBy: string;
+  createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  plannedStart: string | null;
+  windowMs: number | null;
+  outcome: string | null;
+  backoutTrigger: NonNullable<BackoutState['trigger']> | null;
+  backoutReason: string | null;
+  backoutRequestedBy: string | null;
+  backoutStartedAt: string | null;
+  backoutEndedAt: string | null;
+  temporalRunId: string | null;
+}
+
+/** A recorded step attempt (times as ISO strings, absent values as `null`). */
+export interface StepAttemptRecord {
+  stepId: string;
+  phaseId: string;
+  title: string;
+  owner: string;
+  kind: string;
+  purpose: 'forward' | 'backout';
+  attempt: number;
+  treatment: 'run' | 'simulate' | 'skip';
+  status: StepAttemptStatus;
+  plannedStartMs: number | null;
+  plannedDurationMs: number | null;
+  startedAt: string | null;
+  endedAt: string | null;
+  exitCode: number | null;
+  outputTail: string | null;
+  error: string | null;
+  idempotencyKey: string;
+}
+
+/** A recorded check: the `CheckOutcome` as given, plus where it belongs. */
+export interface CheckRecord extends CheckOutcome {
+  stepId: string;
+  attempt: number;
+  /** Index of the check in the step's list. */
+  seq: number;
+}
+
+/** A recorded decision: the `Decision` as given, plus its index in the run's decision log. */
+export interface DecisionRecord extends Decision {
+  seq: number;
+}
+
+/** Everything recorded about one run. */
+export interface RunDetail extends RunSummary {
+  runbookSource: string;
+  /** The latest `RunState` snapshot, `null` until the workflow recorded one. */
+  state: RunState | null;
+  /** In the order they were first recorded, which is the order they started. */
+  steps: StepAttemptRecord[];
+  /** In the order they were first recorded. */
+  checks: CheckRecord[];
+  /** By `seq`. */
+  decisions: DecisionRecord[];
+}

@@ -1,0 +1,142 @@
+/**
+ * Between the record store's rows (Prisma's types, `Date`s) and the plain records its callers see
+ * (prisma/records.ts: ISO strings, `null`s). Pure functions, the same for both providers.
+ */
+import type { Prisma } from '#prisma/sqlite';
+import type { Decision, RunMode, RunState } from '../runbook/run-state.js';
+import type { CheckRecord, DecisionRecord, RunDetail, RunSummary, StepAttemptInput, StepAttemptRecord, StepAttemptStatus, StoredRunStatus } from './records.js';
+
+type RunRow = Omit<Prisma.RunGetPayload<true>, 'runbookSource' | 'stateJson'>;
+
+export function summary(run: RunRow): RunSummary {
+  return {
+    id: run.id,
+    runbookName: run.runbookName,
+    number: run.number,
+    mode: run.mode as RunMode,
+    status: run.status as StoredRunStatus,
+    runbookVersion: run.runbookVersion,
+    versionHash: run.versionHash,
+    startedBy: run.startedBy,
+    createdAt: run.createdAt.toISOString(),
+    startedAt: iso(run.startedAt),
+    endedAt: iso(run.endedAt),
+    plannedStart: iso(run.plannedStart),
+    windowMs: run.windowMs,
+    outcome: run.outcome,
+    backoutTrigger: run.backoutTrigger as RunSummary['backoutTrigger'],
+    backoutReason: run.backoutReason,
+    backoutRequestedBy: run.backoutRequestedBy,
+    backoutStartedAt: iso(run.backoutStartedAt),
+    backoutEndedAt: iso(run.backoutEndedAt),
+    temporalRunId: run.temporalRunId,
+  };
+}
+
+/** The run columns a `RunState` determines. */
+export function stateColumns(state: RunState) {
+  return {
+    status: state.status,
+    outcome: state.outcome ?? null,
+    endedAt: optionalDate(state.endedAt, 'state.endedAt') ?? null,
+    backoutTrigger: state.backout.trigger ?? null,
+    backoutReason: state.backout.reason ?? null,
+    backoutRequestedBy: state.backout.requestedBy ?? null,
+    backoutStartedAt: optionalDate(state.backout.startedAt, 'backout.startedAt') ?? null,
+    backoutEndedAt: optionalDate(state.backout.endedAt, 'backout.endedAt') ?? null,
+    stateJson: JSON.stringify(state),
+  };
+}
+
+export function iso(value: Date | null): string | null {
+  return value === null ? null : value.toISOString();
+}
+
+/** Parses an ISO time; a malformed one is a caller's bug, named here rather than deep in Prisma. */
+export function toDate(value: string, field: string): Date {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new RangeError(`${field} is not an ISO time: ${JSON.stringify(value)}.`);
+  return date;
+}
+
+/** `undefined` stays `undefined` (Prisma: leave as is), `null` stays `null` (clear). */
+export function optionalDate(value: string | null | undefined, field: string): Date | null | undefined {
+  return value === undefined || value === null ? value : toDate(value, field);
+}
+
+type RunWithRows = Prisma.RunGetPayload<{ include: { steps: true; checks: true; decisions: true } }>;
+
+/** A run with its step attempts, checks and decisions, as callers see it. */
+export function detail(run: RunWithRows): RunDetail {
+  return {
+    ...summary(run),
+    runbookSource: run.runbookSource,
+    state: run.stateJson === null ? null : (JSON.parse(run.stateJson) as RunState),
+    steps: run.steps.map(
+      (step): StepAttemptRecord => ({
+        stepId: step.stepId,
+        phaseId: step.phaseId,
+        title: step.title,
+        owner: step.owner,
+        kind: step.kind,
+        purpose: step.purpose as StepAttemptRecord['purpose'],
+        attempt: step.attempt,
+        treatment: step.treatment as StepAttemptRecord['treatment'],
+        status: step.status as StepAttemptStatus,
+        plannedStartMs: step.plannedStartMs,
+        plannedDurationMs: step.plannedDurationMs,
+        startedAt: iso(step.startedAt),
+        endedAt: iso(step.endedAt),
+        exitCode: step.exitCode,
+        outputTail: step.outputTail,
+        error: step.error,
+        idempotencyKey: step.idempotencyKey,
+      }),
+    ),
+    checks: run.checks.map(
+      (check): CheckRecord => ({
+        stepId: check.stepId,
+        attempt: check.attempt,
+        seq: check.seq,
+        name: check.name,
+        kind: check.kind,
+        passed: check.passed,
+        detail: check.detail,
+        at: check.at.toISOString(),
+      }),
+    ),
+    decisions: run.decisions.map((row) => {
+      const decision: DecisionRecord = {
+        seq: row.seq,
+        kind: row.kind as Decision['kind'],
+        by: row.by,
+        role: row.role,
+        at: row.at.toISOString(),
+        automatic: row.automatic,
+      };
+      if (row.target !== null) decision.target = row.target;
+      if (row.reason !== null) decision.reason = row.reason;
+      return decision;
+    }),
+  };
+}
+
+/** The step-attempt columns of a recorded attempt (`undefined` keeps a stored value, `null` clears it). */
+export function stepAttemptColumns(row: StepAttemptInput) {
+  return {
+    phaseId: row.phaseId,
+    title: row.title,
+    owner: row.owner,
+    kind: row.kind,
+    treatment: row.treatment,
+    status: row.status,
+    plannedStartMs: row.plannedStartMs,
+    plannedDurationMs: row.plannedDurationMs,
+    startedAt: optionalDate(row.startedAt, 'startedAt'),
+    endedAt: optionalDate(row.endedAt, 'endedAt'),
+    exitCode: row.exitCode,
+    outputTail: row.outputTail,
+    error: row.error,
+    idempotencyKey: row.idempotencyKey,
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * A real PostgreSQL server for one test file, started by the test itself: Debian's `initdb` and
+ * `postgres`, run as the `postgres` user (initdb refuses root) and kept a direct child of the test
+ * process so it is reaped and stops with it (`pg_ctl` would daemonize, and nothing here reaps daemons).
+ * About a second from nothing to ready; `fsync=off` because the data is thrown away.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const BIN = process.env.CUTOVER_TEST_PG_BIN || '/usr/local/bin';
+
+export interface TestPostgres {
+  port: number;
+  /** `postgresql://postgres@127.0.0.1:PORT/<database>` for a database name (created on first use by the store). */
+  url(database: string): string;
+  stop(): Promise<void>;
+}
+
+function account(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+  const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+  if (!Number.isInteger(uid) || !Number.isInteger(gid) || uid <= 0) throw new Error('running as root, but there is no postgres user to run PostgreSQL as');
+  return { uid, gid };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a fresh PostgreSQL (trust authentication for every user) and resolves once it takes connections. */
+export async function startPostgres(): Promise<TestPostgres> {
+  const who = account();
+  const dir = mkdtempSync(path.join(tmpdir(), 'cutover-pg-'));
+  const data = path.join(dir, 'data');
+  if (who) chownSync(dir, who.uid, who.gid);
+  const init = spawnSync(path.join(BIN, 'initdb'), ['-A', 'trust', '--no-sync', '-U', 'postgres', '-D', data], {
+    encoding: 'utf8',
+    ...(who ?? {}),
+    env: { ...process.env, LC_ALL: 'C.UTF-8' },
+  });
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.error}`);
+  const port = await freePort();
+  const server: ChildProcess = spawn(
+    path.join(BIN, 'postgres'),
+    ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'],
+    { ...(who ?? {}), stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let log = '';
+  server.stderr!.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
+  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`PostgreSQL did not start within 30 s:\n${log}`)), 30_000);
+    const check = () => {
+      if (/ready to accept connections/.test(log)) {
+        clearTimeout(timer);
+        resolve();
+      } else if (server.exitCode !== null) {
+        clearTimeout(timer);
+        reject(new Error(`PostgreSQL exited on start:\n${log}`));
+      } else setTimeout(check, 25);
+    };
+    check();
+  });
+  return {
+    port,
+    url: (database) => `postgresql://postgres@127.0.0.1:${port}/${database}`,
+    async stop() {
+      if (server.exitCode === null && server.signalCode === null) {
+        // SIGINT: "fast shutdown", which ends open sessions instead of waiting for them.
+        server.kill('SIGINT');
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+        if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
