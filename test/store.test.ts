@@ -1,14 +1,18 @@
 /**
- * The run store against a real SQLite file through Prisma: a fresh temporary database per test file,
- * created by `openStore`, which applies the committed migrations the way a new clone would.
+ * The run store against real databases through Prisma, the same suite for each provider: a fresh
+ * SQLite file, and a fresh database on a real PostgreSQL server started by this file
+ * (test/support/postgres.ts). `openStore` creates each and applies the committed migrations the way a
+ * new clone would.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type TestPostgres } from './support/postgres.js';
 import type { CheckOutcome, Decision, RunState } from '../runbook/run-state.js';
 import { findProjectRoot } from '../prisma/paths.js';
 import type { ReserveRunInput, StepAttemptInput } from '../prisma/records.js';
@@ -20,19 +24,25 @@ const require = createRequire(import.meta.url);
 const projectRoot = findProjectRoot();
 
 let dir: string;
-let databaseUrl: string;
-let store: RunStore;
+let postgres: TestPostgres;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'cutover-store-'));
-  databaseUrl = `file:${path.join(dir, 'nested', 'cutover.db')}`;
-  store = await openStore({ databaseUrl });
+  postgres = await startPostgres();
 }, 60_000);
 
 afterAll(async () => {
-  await store?.close();
+  await postgres?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
+
+const PROVIDERS = ['sqlite', 'postgresql'] as const;
+type Provider = (typeof PROVIDERS)[number];
+
+/** A URL for a fresh database of the provider (SQLite: a file in a folder that does not exist yet). */
+function freshUrl(provider: Provider, name: string): string {
+  return provider === 'sqlite' ? `file:${path.join(dir, provider, 'nested', `${name}.db`)}` : postgres.url(name.replace(/\W/g, '_'));
+}
 
 function reservation(runbookName: string, overrides: Partial<ReserveRunInput> = {}): ReserveRunInput {
   return {
@@ -101,36 +111,55 @@ function stepAttempt(runId: string, overrides: Partial<StepAttemptInput> = {}): 
   };
 }
 
-describe('opening', () => {
-  it('applies the committed migrations to a fresh file, and nothing when it is up to date', async () => {
-    expect(store.migrationsApplied).toEqual([expect.stringMatching(/_init$/)]);
-    expect(store.databasePath).toBe(path.join(dir, 'nested', 'cutover.db'));
+describe('schemas', () => {
+  it('of SQLite and PostgreSQL have the same models', () => {
+    // One `provider` per schema is all Prisma allows, so the models are written twice; they must not drift.
+    const models = (file: string) => {
+      const text = readFileSync(path.join(projectRoot, file), 'utf8');
+      return text.slice(text.search(/^model /m));
+    };
+    expect(models('prisma/postgres/schema.prisma')).toBe(models('prisma/schema.prisma'));
+  });
+});
 
-    // A second process (here: after closing, so nothing is shared) finds the file up to date.
-    const other = path.join(dir, 'second.db');
-    const first = await openStore({ databaseUrl: `file:${other}` });
+describe.each(PROVIDERS)('%s', (provider) => {
+let databaseUrl: string;
+let store: RunStore;
+const files = provider === 'sqlite' ? { schema: 'prisma/schema.prisma', migrations: 'prisma/migrations' } : { schema: 'prisma/postgres/schema.prisma', migrations: 'prisma/postgres/migrations' };
+
+beforeAll(async () => {
+  databaseUrl = freshUrl(provider, 'cutover');
+  store = await openStore({ databaseUrl });
+}, 60_000);
+
+afterAll(async () => {
+  await store?.close();
+});
+
+describe('opening', () => {
+  it('applies the committed migrations to a fresh database, and nothing when it is up to date', async () => {
+    expect(store.migrationsApplied).toEqual([expect.stringMatching(/_init$/)]);
+    expect(store.provider).toBe(provider);
+    if (provider === 'sqlite') expect(store.databasePath).toBe(path.join(dir, provider, 'nested', 'cutover.db'));
+
+    // A second process (here: after closing, so nothing is shared) finds the database up to date.
+    const other = freshUrl(provider, 'second');
+    const first = await openStore({ databaseUrl: other });
     expect(first.migrationsApplied.length).toBeGreaterThan(0);
     await first.close();
-    const again = await openStore({ databaseUrl: `file:${other}` });
+    const again = await openStore({ databaseUrl: other });
     expect(again.migrationsApplied).toEqual([]);
     await again.close();
   }, 60_000);
 
-  it('has migrations that match schema.prisma', () => {
-    // Catches a schema change committed without its migration (see the recipe in schema.prisma).
+  it('has migrations that match its schema', () => {
+    // Catches a schema change committed without its migration (see the recipe in prisma/schema.prisma).
+    // On PostgreSQL the diff replays the migrations into a shadow database it creates next to the
+    // store's (which must exist: Prisma does not create it), and drops afterwards.
     const result = spawnSync(
       process.execPath,
-      [
-        'scripts/prisma.mjs',
-        'migrate',
-        'diff',
-        '--from-migrations',
-        'prisma/migrations',
-        '--to-schema-datamodel',
-        'prisma/schema.prisma',
-        '--exit-code',
-      ],
-      { cwd: projectRoot, encoding: 'utf8', env: { ...process.env, CUTOVER_DATABASE_URL: `file:${path.join(dir, 'diff.db')}` } },
+      ['scripts/prisma.mjs', 'migrate', 'diff', '--from-migrations', files.migrations, '--to-schema-datamodel', files.schema, '--exit-code'],
+      { cwd: projectRoot, encoding: 'utf8', env: { ...process.env, CUTOVER_DATABASE_URL: provider === 'sqlite' ? freshUrl(provider, 'diff') : databaseUrl } },
     );
     expect(result.stdout + result.stderr).toContain('No difference detected');
     expect(result.status).toBe(0);
@@ -145,7 +174,7 @@ describe('opening', () => {
     expect((await store.getRun(runId)).status).toBe('pending');
   });
 
-  it('refuses a file that is not a database, naming it', async () => {
+  it.runIf(provider === 'sqlite')('refuses a file that is not a database, naming it', async () => {
     const notADatabase = path.join(dir, 'notes.db');
     writeFileSync(notADatabase, 'These are the cutover notes, not a database.\n'.repeat(100));
     const opening = openStore({ databaseUrl: `file:${notADatabase}` });
@@ -154,7 +183,7 @@ describe('opening', () => {
     await expect(opening).rejects.toThrow(notADatabase);
   });
 
-  it('refuses a path whose folder cannot be created, naming it', async () => {
+  it.runIf(provider === 'sqlite')('refuses a path whose folder cannot be created, naming it', async () => {
     const aFile = path.join(dir, 'a-file');
     writeFileSync(aFile, '');
     const impossible = path.join(aFile, 'sub', 'cutover.db');
@@ -186,7 +215,7 @@ describe('run numbers', () => {
     expect(numbers).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
   });
 
-  it('stay distinct while another process allocates numbers on the same file', async () => {
+  it.runIf(provider === 'sqlite')('stay distinct while another process allocates numbers on the same file', async () => {
     // Another process (a worker, a second CLI) is simulated by a thread with its own SQLite connection
     // that allocates numbers the same way, max + 1 in a transaction, as fast as it can. A thread, not a
     // second store in this thread: better-sqlite3 waits for locks synchronously, so two connections in
@@ -225,6 +254,36 @@ describe('run numbers', () => {
     const all = [...ours, ...theirs].sort((x, y) => x - y);
     expect(all).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
   }, 30_000);
+
+  it.runIf(provider === 'postgresql')('stay distinct while several processes reserve at once on the same database', async () => {
+    // Other machines starting runs of the same runbook: processes of their own, each with its own
+    // connection pool, through the built store (dist/, made by scripts/setup.mjs as `npm test` does).
+    const storeModule = pathToFileURL(path.join(projectRoot, 'dist', 'prisma', 'store.js')).href;
+    const script = `
+      const { openStore } = await import(${JSON.stringify(storeModule)});
+      const store = await openStore({ databaseUrl: process.env.URL });
+      const input = { runbookName: 'numbers-processes', mode: 'rehearsal', runbookVersion: '1', versionHash: 'h', runbookSource: '', startedBy: 'other' };
+      const numbers = await Promise.all(Array.from({ length: 15 }, () => store.reserveRun(input).then((r) => r.number)));
+      await store.close();
+      console.log(JSON.stringify(numbers));
+    `;
+    const others = Array.from({ length: 3 }, () => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: projectRoot,
+        env: { ...process.env, URL: databaseUrl },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+      return new Promise<number[]>((resolve, reject) =>
+        child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as number[]) : reject(new Error(`a reserving process failed:\n${out}`)))),
+      );
+    });
+    const ours = await Promise.all(Array.from({ length: 15 }, () => store.reserveRun(reservation('numbers-processes')).then((r) => r.number)));
+    const all = [...ours, ...(await Promise.all(others)).flat()].sort((x, y) => x - y);
+    expect(all).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+  }, 60_000);
 
   it('records the reservation as a pending run with its runbook text', async () => {
     const { runId } = await store.reserveRun(
@@ -436,4 +495,5 @@ describe('reading', () => {
     const run = await store.getRun(runId);
     expect(JSON.parse(JSON.stringify(run))).toEqual(run);
   });
+});
 });
