@@ -5,7 +5,7 @@
  * About a second from nothing to ready; `fsync=off` because the data is thrown away.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,8 +14,11 @@ const BIN = process.env.CUTOVER_TEST_PG_BIN || '/usr/local/bin';
 
 export interface TestPostgres {
   port: number;
-  /** `postgresql://postgres@127.0.0.1:PORT/<database>` for a database name (created on first use by the store). */
-  url(database: string): string;
+  /**
+   * `postgresql://USER:PASSWORD@127.0.0.1:PORT/<database>`, as the superuser `postgres` unless `user`
+   * is given (the store creates the database on first use).
+   */
+  url(database: string, user?: { name: string; password: string }): string;
   stop(): Promise<void>;
 }
 
@@ -38,13 +41,23 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts a fresh PostgreSQL (trust authentication for every user) and resolves once it takes connections. */
-export async function startPostgres(): Promise<TestPostgres> {
+/**
+ * Starts a fresh PostgreSQL and resolves once it takes connections. Without `password`, every user is
+ * trusted; with one, connections over TCP need a password (scram-sha-256), `password` for `postgres`.
+ */
+export async function startPostgres(options: { password?: string } = {}): Promise<TestPostgres> {
   const who = account();
   const dir = mkdtempSync(path.join(tmpdir(), 'cutover-pg-'));
   const data = path.join(dir, 'data');
   if (who) chownSync(dir, who.uid, who.gid);
-  const init = spawnSync(path.join(BIN, 'initdb'), ['-A', 'trust', '--no-sync', '-U', 'postgres', '-D', data], {
+  const auth = ['-A', 'trust'];
+  if (options.password !== undefined) {
+    const pwfile = path.join(dir, 'pwfile');
+    writeFileSync(pwfile, `${options.password}\n`);
+    if (who) chownSync(pwfile, who.uid, who.gid);
+    auth.push('--auth-host=scram-sha-256', `--pwfile=${pwfile}`);
+  }
+  const init = spawnSync(path.join(BIN, 'initdb'), [...auth, '--no-sync', '-U', 'postgres', '-D', data], {
     encoding: 'utf8',
     ...(who ?? {}),
     env: { ...process.env, LC_ALL: 'C.UTF-8' },
@@ -74,7 +87,14 @@ export async function startPostgres(): Promise<TestPostgres> {
   });
   return {
     port,
-    url: (database) => `postgresql://postgres@127.0.0.1:${port}/${database}`,
+    url: (database, user) => {
+      const credentials = user
+        ? `${encodeURIComponent(user.name)}:${encodeURIComponent(user.password)}`
+        : options.password === undefined
+          ? 'postgres'
+          : `postgres:${encodeURIComponent(options.password)}`;
+      return `postgresql://${credentials}@127.0.0.1:${port}/${database}`;
+    },
     async stop() {
       if (server.exitCode === null && server.signalCode === null) {
         // SIGINT: "fast shutdown", which ends open sessions instead of waiting for them.
