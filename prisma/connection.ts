@@ -15,6 +15,7 @@ import {
   StoreError,
   StoreNotADatabaseError,
   StoreNotWritableError,
+  StoreTlsError,
   StoreUnreachableError,
   StoreUrlError,
 } from './store-errors.js';
@@ -57,7 +58,7 @@ async function createPostgresClient(location: PostgresLocation): Promise<Db> {
     import('@prisma/adapter-pg'),
     import('#prisma/postgres'),
   ]);
-  const adapter = new PrismaPg({ connectionString: location.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  const adapter = new PrismaPg({ connectionString: location.connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   const prisma = new PostgresClient({ adapter });
   try {
     await prisma.$executeRawUnsafe('SELECT 1');
@@ -91,7 +92,7 @@ export function ensureWritable(location: SqliteLocation): void {
  */
 export async function ensureDatabase(location: PostgresLocation): Promise<void> {
   const [{ default: pg }, { parseIntoClientConfig }] = await Promise.all([import('pg'), import('pg-connection-string')]);
-  const probe = new pg.Client({ connectionString: location.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  const probe = new pg.Client({ connectionString: location.connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   try {
     await probe.connect();
     return;
@@ -104,7 +105,7 @@ export async function ensureDatabase(location: PostgresLocation): Promise<void> 
   let lastError: unknown;
   for (const maintenance of ['postgres', 'template1']) {
     const admin = new pg.Client({
-      ...parseIntoClientConfig(location.url),
+      ...parseIntoClientConfig(location.connectionString),
       database: maintenance,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     });
@@ -163,11 +164,16 @@ export function toStoreError(error: unknown, location: DatabaseLocation): unknow
   if (/\b3D000\b|\bP1003\b|DatabaseDoesNotExist/.test(text)) {
     return new StoreDatabaseMissingError(where, location.database, 'it was dropped, or never created', { cause: error });
   }
+  const tls = /does not support SSL|self[- ]signed certificate|certificate|SSL|TLS/i.exec(text);
+  if (tls) return new StoreTlsError(where, tls[0], { cause: error });
   const network =
-    /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET|timeout expired|Connection terminated|does not support SSL|self[- ]signed certificate|certificate|\bP1001\b|DatabaseNotReachable/i.exec(
+    /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET|timeout expired|Connection terminated|\bP1001\b|DatabaseNotReachable/i.exec(
       text,
     );
   if (network) return new StoreUnreachableError(where, network[0], { cause: error });
+  // pg-connection-string reads sslrootcert, sslcert and sslkey files while parsing the URL.
+  const file = /(ENOENT|EACCES|EISDIR)[^']*'([^']+)'/.exec(text);
+  if (file) return new StoreUrlError(where, `names a TLS file that cannot be read (${file[1]} ${file[2]})`);
   if (/invalid connection string|URIError|Invalid URL/i.test(text)) return new StoreUrlError(where, 'cannot be parsed');
   return error;
 }

@@ -29,6 +29,13 @@ export interface PostgresLocation {
   provider: 'postgresql';
   /** The URL as given (it holds the password, if any: never print it; print `display`). */
   url: string;
+  /**
+   * What node-postgres gets: the URL, with `uselibpqcompat=true` added when it has an `sslmode`, so
+   * `sslmode` means what it means to psql and libpq (`require`: encrypted; `verify-full`: encrypted
+   * and the server's certificate checked) instead of node-postgres 8's reading of `require` as
+   * `verify-full`, which it also announces with a multi-line warning on every start.
+   */
+  connectionString: string;
   /** The database name from the URL's path. */
   database: string;
   /** The URL with the password replaced by `***`, for messages and logs. */
@@ -89,7 +96,8 @@ function parsePostgresUrl(url: string): PostgresLocation {
   if (sslmode !== null && !SSL_MODES.includes(sslmode)) {
     throw new StoreUrlError(display, `has sslmode=${sslmode}, which is none of ${SSL_MODES.join(', ')}`);
   }
-  return { provider: 'postgresql', url, database, display };
+  if (sslmode !== null && !parsed.searchParams.has('uselibpqcompat')) parsed.searchParams.set('uselibpqcompat', 'true');
+  return { provider: 'postgresql', url, connectionString: parsed.toString(), database, display };
 }
 
 /** The URL with its password (if any) replaced by `***`; unparseable URLs lose everything after `//`. */

@@ -33,7 +33,7 @@ export default defineConfig({
   schema: path.join(projectRoot, files.schema),
   migrations: { path: path.join(projectRoot, files.migrations) },
   async adapter() {
-    if (location.provider === 'postgresql') return migrationAdapter(location.url);
+    if (location.provider === 'postgresql') return migrationAdapter(location.connectionString);
     // SQLite creates the file but not its folder; a fresh clone has no `.cutover/` yet.
     mkdirSync(path.dirname(location.path), { recursive: true });
     return withMultiStatementShadowDb(new PrismaBetterSQLite3({ url: location.url }));

@@ -134,6 +134,21 @@ export class StoreUnreachableError extends StoreError {
   }
 }
 
+/** Thrown when the TLS connection to PostgreSQL fails (no TLS on the server, a certificate not trusted). */
+export class StoreTlsError extends StoreError {
+  /** What the driver said. */
+  readonly reason: string;
+
+  constructor(databasePath: string, reason: string, options?: { cause?: unknown }) {
+    super(
+      `The TLS connection to ${databasePath} failed (${reason}): set sslmode in CUTOVER_DATABASE_URL to what the server offers (sslmode=disable for a server without TLS; sslrootcert=FILE for a private CA).`,
+      databasePath,
+      options,
+    );
+    this.reason = reason;
+  }
+}
+
 /** Thrown when PostgreSQL refuses the user name or password. */
 export class StoreAuthenticationError extends StoreError {
   constructor(databasePath: string, options?: { cause?: unknown }) {

@@ -63,6 +63,17 @@ describe('configuration errors, exit 6', () => {
     expectConfigurationError(`postgresql://postgres:${PASSWORD}@127.0.0.1:9/cutover`, /Cannot reach the database server .*ECONNREFUSED/);
   });
 
+  it('TLS the server does not offer, or a TLS file that cannot be read', () => {
+    // The test server has no TLS; sslmode=disable is the fix the message names, and it works.
+    const url = `${postgres.url('cutover')}?sslmode=require`;
+    expectConfigurationError(url, /TLS connection .* failed .*sslmode=disable/);
+    expectConfigurationError(`${postgres.url('cutover')}?sslmode=verify-full&sslrootcert=/no/such/ca.pem`, /TLS file that cannot be read .*\/no\/such\/ca\.pem/);
+    const disabled = runCli(['list'], cliEnv({ CUTOVER_DATABASE_URL: `${postgres.url('cutover')}?sslmode=disable` }));
+    expect(disabled.code, disabled.stderr).toBe(0);
+    // No node-postgres warning about how it reads sslmode: cutover asks for libpq's meaning.
+    expect(disabled.stderr).toBe('');
+  }, 60_000);
+
   it('wrong credentials', () => {
     expectConfigurationError(postgres.url('cutover', { name: 'postgres', password: 'wrong' }), /refused the user or password/);
   });
