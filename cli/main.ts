@@ -24,7 +24,7 @@ Exit codes:
 const ENVIRONMENT_HELP = `
 Environment:
   CUTOVER_HOME           data folder (default .cutover): embedded Temporal, record store
-  CUTOVER_DATABASE_URL   record store (default file:$CUTOVER_HOME/cutover.db)
+  CUTOVER_DATABASE_URL   record store: file:PATH (SQLite, default file:$CUTOVER_HOME/cutover.db) or postgresql://…
   CUTOVER_AS             default for --as
   CUTOVER_UPDATE_TIMEOUT seconds approve, reject, done, backout, resolve wait for the run's answer (default 30)
   TEMPORAL_ADDRESS       use this Temporal cluster instead of the embedded dev server
