@@ -114,8 +114,8 @@ export async function ensureDatabase(location: PostgresLocation): Promise<void> 
       await admin.query(`CREATE DATABASE "${location.database.replace(/"/g, '""')}"`);
       return;
     } catch (error) {
-      // 42P04: another process created it meanwhile.
-      if (pgCode(error) === '42P04') return;
+      // Another process created it meanwhile: 42P04, or 23505 when both inserted into the catalog at once.
+      if (pgCode(error) === '42P04' || pgCode(error) === '23505') return;
       lastError = error;
       if (pgCode(error) !== '3D000') break;
     } finally {

@@ -8,6 +8,7 @@
  * Queries go through Prisma, so both providers run the same code; the one exception is PostgreSQL's
  * advisory lock that queues reservations of one runbook.
  */
+import type { Prisma } from '#prisma/sqlite';
 import type { CheckOutcome, Decision, RunState, RunStatus } from '../runbook/run-state.js';
 import { describe, toStoreError, type Db } from './connection.js';
 import type { DatabaseLocation } from './database-url.js';
@@ -42,7 +43,7 @@ export class RunStore {
   /** Which database this store writes: `sqlite` or `postgresql`. */
   readonly provider: DatabaseLocation['provider'];
   /**
-   * Migrations that were missing when this `openStore` call opened the file and are applied now: empty
+   * Migrations that were missing when this `openStore` call opened the database and are applied now: empty
    * when it was up to date (no `migrate deploy` ran), or when this process had it open already.
    */
   readonly migrationsApplied: readonly string[];
@@ -62,53 +63,53 @@ export class RunStore {
 
   /**
    * Allocates the next run number for a runbook and records the run as `pending`. Numbers are unique
-   * per runbook even with several processes reserving at once: the (runbookName, number) unique index
-   * decides, and the loser of a race takes the next number.
+   * per runbook even with several processes (or machines) reserving at once: the (runbookName, number)
+   * unique index decides, and the loser of a race takes the next number. On PostgreSQL, reservations
+   * of one runbook also queue on a transaction-scoped advisory lock, so they rarely race at all.
    */
   async reserveRun(input: ReserveRunInput): Promise<{ runId: string; number: number }> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#prisma.$transaction(
-          async (tx) => {
-          if (this.#connection.location.provider === 'postgresql') {
-            // Reservations of one runbook take turns (the lock ends with the transaction), so concurrent
-            // starts from several machines queue instead of racing; the unique index stays the backstop.
-            await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${input.runbookName}))`;
-          }
-          const last = await tx.run.findFirst({
-            where: { runbookName: input.runbookName },
-            orderBy: { number: 'desc' },
-            select: { number: true },
-          });
-          const number = (last?.number ?? 0) + 1;
-          const runId = `${input.runbookName}-${number}`;
-          await tx.run.create({
-            data: {
-              id: runId,
-              runbookName: input.runbookName,
-              number,
-              mode: input.mode,
-              status: 'pending',
-              runbookVersion: input.runbookVersion,
-              versionHash: input.versionHash,
-              runbookSource: input.runbookSource,
-              startedBy: input.startedBy,
-              createdAt: new Date(),
-              plannedStart: optionalDate(input.plannedStart, 'plannedStart'),
-              windowMs: input.windowMs ?? null,
-            },
-          });
-          return { runId, number };
-          },
-          // Waiting for a pooled connection and for the lock above can take a while under many starts.
-          { maxWait: 10_000, timeout: 15_000 },
-        );
+        // Waiting for a pooled connection and for the lock can take a while when many runs start at once.
+        return await this.#prisma.$transaction((tx) => this.#reserveNext(tx, input), { maxWait: 10_000, timeout: 15_000 });
       } catch (error) {
         if (attempt >= RESERVE_ATTEMPTS || !isRaceLost(error)) throw this.#wrap(error);
         // A little jitter so the losers of a race do not collide again in lockstep.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
       }
     }
+  }
+
+  /** One attempt of `reserveRun`, inside its transaction: max + 1. */
+  async #reserveNext(tx: Prisma.TransactionClient, input: ReserveRunInput): Promise<{ runId: string; number: number }> {
+    if (this.provider === 'postgresql') {
+      // Taken until the transaction ends; hashtext: the lock key is a number, the runbook name is not.
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${input.runbookName}))`;
+    }
+    const last = await tx.run.findFirst({
+      where: { runbookName: input.runbookName },
+      orderBy: { number: 'desc' },
+      select: { number: true },
+    });
+    const number = (last?.number ?? 0) + 1;
+    const runId = `${input.runbookName}-${number}`;
+    await tx.run.create({
+      data: {
+        id: runId,
+        runbookName: input.runbookName,
+        number,
+        mode: input.mode,
+        status: 'pending',
+        runbookVersion: input.runbookVersion,
+        versionHash: input.versionHash,
+        runbookSource: input.runbookSource,
+        startedBy: input.startedBy,
+        createdAt: new Date(),
+        plannedStart: optionalDate(input.plannedStart, 'plannedStart'),
+        windowMs: input.windowMs ?? null,
+      },
+    });
+    return { runId, number };
   }
 
   /**

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from './support/postgres.js';
 import type { CheckOutcome, Decision, RunState } from '../runbook/run-state.js';
@@ -152,7 +153,7 @@ describe('opening', () => {
     await again.close();
   }, 60_000);
 
-  it('has migrations that match its schema', () => {
+  it('has migrations that match its schema', async () => {
     // Catches a schema change committed without its migration (see the recipe in prisma/schema.prisma).
     // On PostgreSQL the diff replays the migrations into a shadow database it creates next to the
     // store's (which must exist: Prisma does not create it), and drops afterwards.
@@ -163,6 +164,14 @@ describe('opening', () => {
     );
     expect(result.stdout + result.stderr).toContain('No difference detected');
     expect(result.status).toBe(0);
+    if (provider === 'postgresql') {
+      // The shadow database is gone again (Prisma's adapter would leave it behind).
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE '%shadow%'");
+      await client.end();
+      expect(rows).toEqual([]);
+    }
   }, 60_000);
 
   it('shares one connection per file within a process', async () => {
