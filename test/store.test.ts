@@ -153,6 +153,33 @@ describe('opening', () => {
     await again.close();
   }, 60_000);
 
+  it.runIf(provider === 'postgresql')('is created and migrated once when several processes open a fresh database at once', async () => {
+    // Machines starting together on an empty server: the database is created by one (the others see
+    // it exist), and Prisma's advisory lock lets one `migrate deploy` apply each migration.
+    const storeModule = pathToFileURL(path.join(projectRoot, 'dist', 'prisma', 'store.js')).href;
+    const script = `
+      const { openStore } = await import(${JSON.stringify(storeModule)});
+      const store = await openStore({ databaseUrl: process.env.URL });
+      await store.reserveRun({ runbookName: 'fresh', mode: 'rehearsal', runbookVersion: '1', versionHash: 'h', runbookSource: '', startedBy: 'x' });
+      await store.close();
+    `;
+    const url = freshUrl(provider, 'opened_at_once');
+    const results = await Promise.all(
+      Array.from({ length: 3 }, () => new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: projectRoot, env: { ...process.env, URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+        child.on('close', (code) => resolve({ code, out }));
+      })),
+    );
+    expect(results).toEqual(Array.from({ length: 3 }, () => ({ code: 0, out: '' })));
+    const after = await openStore({ databaseUrl: url });
+    expect(after.migrationsApplied).toEqual([]);
+    expect((await after.listRuns({ runbookName: 'fresh' })).map((run) => run.number).sort()).toEqual([1, 2, 3]);
+    await after.close();
+  }, 90_000);
+
   it('has migrations that match its schema', async () => {
     // Catches a schema change committed without its migration (see the recipe in prisma/schema.prisma).
     // On PostgreSQL the diff replays the migrations into a shadow database it creates next to the
