@@ -328,8 +328,10 @@ function ensurePrismaClient(schemaFile) {
     return;
   }
   say(`generating the Prisma client for ${rel(schemaFile)} (changed, or no client yet)`);
-  // The schema is named explicitly: the configuration would otherwise pick it by CUTOVER_DATABASE_URL.
-  const result = run(process.execPath, [PRISMA_SCRIPT, 'generate', '--schema', schemaFile]);
+  // The schema is named explicitly: the configuration would otherwise pick it by CUTOVER_DATABASE_URL, which
+  // generating does not need (and a malformed one, refused when cutover opens the store, must not stop setup).
+  const { CUTOVER_DATABASE_URL: _unused, ...env } = process.env;
+  const result = run(process.execPath, [PRISMA_SCRIPT, 'generate', '--schema', schemaFile], { env });
   if (!result.ok) {
     if (result.output) console.error(result.output);
     throw new SetupError(`prisma generate failed (exit ${result.status}): see its output above.`);
