@@ -54,10 +54,7 @@ async function createSqliteClient(location: SqliteLocation): Promise<Db> {
 
 async function createPostgresClient(location: PostgresLocation): Promise<Db> {
   // Loaded only for PostgreSQL, so a SQLite user's start does not pay for a second client.
-  const [{ PrismaPg }, { PrismaClient: PostgresClient }] = await Promise.all([
-    import('@prisma/adapter-pg'),
-    import('#prisma/postgres'),
-  ]);
+  const [{ PrismaPg }, { PrismaClient: PostgresClient }] = await Promise.all([import('@prisma/adapter-pg'), import('#prisma/postgres')]);
   const adapter = new PrismaPg({ connectionString: location.connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   const prisma = new PostgresClient({ adapter });
   try {

@@ -4,7 +4,16 @@
  */
 import type { Prisma } from '#prisma/sqlite';
 import type { Decision, RunMode, RunState } from '../runbook/run-state.js';
-import type { CheckRecord, DecisionRecord, RunDetail, RunSummary, StepAttemptInput, StepAttemptRecord, StepAttemptStatus, StoredRunStatus } from './records.js';
+import type {
+  CheckRecord,
+  DecisionRecord,
+  RunDetail,
+  RunSummary,
+  StepAttemptInput,
+  StepAttemptRecord,
+  StepAttemptStatus,
+  StoredRunStatus,
+} from './records.js';
 
 type RunRow = Omit<Prisma.RunGetPayload<true>, 'runbookSource' | 'stateJson'>;
 
@@ -72,39 +81,35 @@ export function detail(run: RunWithRows): RunDetail {
     ...summary(run),
     runbookSource: run.runbookSource,
     state: run.stateJson === null ? null : (JSON.parse(run.stateJson) as RunState),
-    steps: run.steps.map(
-      (step): StepAttemptRecord => ({
-        stepId: step.stepId,
-        phaseId: step.phaseId,
-        title: step.title,
-        owner: step.owner,
-        kind: step.kind,
-        purpose: step.purpose as StepAttemptRecord['purpose'],
-        attempt: step.attempt,
-        treatment: step.treatment as StepAttemptRecord['treatment'],
-        status: step.status as StepAttemptStatus,
-        plannedStartMs: step.plannedStartMs,
-        plannedDurationMs: step.plannedDurationMs,
-        startedAt: iso(step.startedAt),
-        endedAt: iso(step.endedAt),
-        exitCode: step.exitCode,
-        outputTail: step.outputTail,
-        error: step.error,
-        idempotencyKey: step.idempotencyKey,
-      }),
-    ),
-    checks: run.checks.map(
-      (check): CheckRecord => ({
-        stepId: check.stepId,
-        attempt: check.attempt,
-        seq: check.seq,
-        name: check.name,
-        kind: check.kind,
-        passed: check.passed,
-        detail: check.detail,
-        at: check.at.toISOString(),
-      }),
-    ),
+    steps: run.steps.map((step): StepAttemptRecord => ({
+      stepId: step.stepId,
+      phaseId: step.phaseId,
+      title: step.title,
+      owner: step.owner,
+      kind: step.kind,
+      purpose: step.purpose as StepAttemptRecord['purpose'],
+      attempt: step.attempt,
+      treatment: step.treatment as StepAttemptRecord['treatment'],
+      status: step.status as StepAttemptStatus,
+      plannedStartMs: step.plannedStartMs,
+      plannedDurationMs: step.plannedDurationMs,
+      startedAt: iso(step.startedAt),
+      endedAt: iso(step.endedAt),
+      exitCode: step.exitCode,
+      outputTail: step.outputTail,
+      error: step.error,
+      idempotencyKey: step.idempotencyKey,
+    })),
+    checks: run.checks.map((check): CheckRecord => ({
+      stepId: check.stepId,
+      attempt: check.attempt,
+      seq: check.seq,
+      name: check.name,
+      kind: check.kind,
+      passed: check.passed,
+      detail: check.detail,
+      at: check.at.toISOString(),
+    })),
     decisions: run.decisions.map((row) => {
       const decision: DecisionRecord = {
         seq: row.seq,

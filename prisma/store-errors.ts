@@ -22,11 +22,7 @@ export class StoreError extends Error {
 /** Thrown when the database file exists but is not a SQLite database. */
 export class StoreNotADatabaseError extends StoreError {
   constructor(databasePath: string, options?: { cause?: unknown }) {
-    super(
-      `${databasePath} is not a SQLite database: move it away, or point CUTOVER_DATABASE_URL at another file.`,
-      databasePath,
-      options,
-    );
+    super(`${databasePath} is not a SQLite database: move it away, or point CUTOVER_DATABASE_URL at another file.`, databasePath, options);
   }
 }
 

@@ -102,7 +102,12 @@ async function connect(projectRoot: string, location: DatabaseLocation): Promise
     const after = await appliedMigrations(prisma);
     const stillPending = committed.filter((name) => !after.has(name));
     if (stillPending.length > 0) {
-      throw new StoreMigrationError(location.display, stillPending, output, location.provider === 'sqlite' ? location.url : location.display);
+      throw new StoreMigrationError(
+        location.display,
+        stillPending,
+        output,
+        location.provider === 'sqlite' ? location.url : location.display,
+      );
     }
     return { prisma, applied: pending.filter((name) => after.has(name)) };
   } catch (error) {

@@ -67,7 +67,10 @@ describe('configuration errors, exit 6', () => {
     // The test server has no TLS; sslmode=disable is the fix the message names, and it works.
     const url = `${postgres.url('cutover')}?sslmode=require`;
     expectConfigurationError(url, /TLS connection .* failed .*sslmode=disable/);
-    expectConfigurationError(`${postgres.url('cutover')}?sslmode=verify-full&sslrootcert=/no/such/ca.pem`, /TLS file that cannot be read .*\/no\/such\/ca\.pem/);
+    expectConfigurationError(
+      `${postgres.url('cutover')}?sslmode=verify-full&sslrootcert=/no/such/ca.pem`,
+      /TLS file that cannot be read .*\/no\/such\/ca\.pem/,
+    );
     const disabled = runCli(['list'], cliEnv({ CUTOVER_DATABASE_URL: `${postgres.url('cutover')}?sslmode=disable` }));
     expect(disabled.code, disabled.stderr).toBe(0);
     // No node-postgres warning about how it reads sslmode: cutover asks for libpq's meaning.
@@ -80,7 +83,10 @@ describe('configuration errors, exit 6', () => {
 
   it('a database that is missing and may not be created', async () => {
     await asSuperuser('postgres', (client) => client.query(`CREATE ROLE reader LOGIN PASSWORD '${PASSWORD}' NOCREATEDB`));
-    const message = expectConfigurationError(postgres.url('not_there', { name: 'reader', password: PASSWORD }), /"not_there" .* does not exist and cannot be created/);
+    const message = expectConfigurationError(
+      postgres.url('not_there', { name: 'reader', password: PASSWORD }),
+      /"not_there" .* does not exist and cannot be created/,
+    );
     expect(message).toContain('may not create databases');
   });
 
@@ -123,7 +129,12 @@ phases:
     };
     // cliEnv gives each a data folder of its own: three machines sharing Temporal and PostgreSQL.
     const worker = startCli(['worker'], cliEnv(shared), dir);
-    await eventually(() => worker.output(), (o) => o.includes('worker on task queue'), 60_000, 'the worker');
+    await eventually(
+      () => worker.output(),
+      (o) => o.includes('worker on task queue'),
+      60_000,
+      'the worker',
+    );
     const rehearse = runCli(['rehearse', 'runbook.yaml', '--as', 'alice'], cliEnv(shared), dir);
     expect(rehearse.code, rehearse.stdout + rehearse.stderr).toBe(0);
 
@@ -135,7 +146,9 @@ phases:
     expect(Object.values(run.state.steps).map((step) => step.status)).toEqual(['succeeded', 'succeeded']);
     const list = runCli(['list', '--json'], reader, dir);
     expect(list.code, list.stderr).toBe(0);
-    expect((JSON.parse(list.stdout) as { id: string; status: string }[]).find((r) => r.id === `${name}-1`)).toMatchObject({ status: 'completed' });
+    expect((JSON.parse(list.stdout) as { id: string; status: string }[]).find((r) => r.id === `${name}-1`)).toMatchObject({
+      status: 'completed',
+    });
     expect(status.stdout + list.stdout + rehearse.stdout + rehearse.stderr).not.toContain(PASSWORD);
   }, 120_000);
 });

@@ -15,14 +15,21 @@ describe('databaseLocation', () => {
   });
 
   it('reads file: URLs and plain paths as SQLite files, relative to the working directory', () => {
-    expect(parseDatabaseUrl('file:records/c.db', '/srv/crm')).toMatchObject({ provider: 'sqlite', path: path.resolve('/srv/crm/records/c.db') });
+    expect(parseDatabaseUrl('file:records/c.db', '/srv/crm')).toMatchObject({
+      provider: 'sqlite',
+      path: path.resolve('/srv/crm/records/c.db'),
+    });
     expect(parseDatabaseUrl('file:///var/c.db?mode=rwc', '/srv/crm')).toMatchObject({ path: '/var/c.db' });
     expect(parseDatabaseUrl('/var/c.db')).toMatchObject({ provider: 'sqlite', path: '/var/c.db' });
   });
 
   it('reads postgres:// and postgresql:// as PostgreSQL, and never shows the password', () => {
     const location = parseDatabaseUrl('postgres://cutover:s3cr%40t@db.internal:5432/cutover');
-    expect(location).toMatchObject({ provider: 'postgresql', database: 'cutover', display: 'postgres://cutover:***@db.internal:5432/cutover' });
+    expect(location).toMatchObject({
+      provider: 'postgresql',
+      database: 'cutover',
+      display: 'postgres://cutover:***@db.internal:5432/cutover',
+    });
     expect(parseDatabaseUrl('postgresql://db.internal/records')).toMatchObject({ provider: 'postgresql', database: 'records' });
   });
 
@@ -33,7 +40,13 @@ describe('databaseLocation', () => {
   });
 
   it('refuses malformed URLs with a sentence that names the setting', () => {
-    for (const url of ['postgresql://u:p@db:5432', 'postgresql://u:p@db/c?sslmode=sometimes', 'mysql://db/c', 'file:', 'postgresql://u:p@[db/c']) {
+    for (const url of [
+      'postgresql://u:p@db:5432',
+      'postgresql://u:p@db/c?sslmode=sometimes',
+      'mysql://db/c',
+      'file:',
+      'postgresql://u:p@[db/c',
+    ]) {
       expect(() => parseDatabaseUrl(url)).toThrow(StoreUrlError);
       expect(() => parseDatabaseUrl(url)).toThrow(/^CUTOVER_DATABASE_URL /);
       expect(() => parseDatabaseUrl(url)).not.toThrow(/:p@/);

@@ -124,140 +124,168 @@ describe('schemas', () => {
 });
 
 describe.each(PROVIDERS)('%s', (provider) => {
-let databaseUrl: string;
-let store: RunStore;
-const files = provider === 'sqlite' ? { schema: 'prisma/schema.prisma', migrations: 'prisma/migrations' } : { schema: 'prisma/postgres/schema.prisma', migrations: 'prisma/postgres/migrations' };
+  let databaseUrl: string;
+  let store: RunStore;
+  const files =
+    provider === 'sqlite'
+      ? { schema: 'prisma/schema.prisma', migrations: 'prisma/migrations' }
+      : { schema: 'prisma/postgres/schema.prisma', migrations: 'prisma/postgres/migrations' };
 
-beforeAll(async () => {
-  databaseUrl = freshUrl(provider, 'cutover');
-  store = await openStore({ databaseUrl });
-}, 60_000);
-
-afterAll(async () => {
-  await store?.close();
-});
-
-describe('opening', () => {
-  it('applies the committed migrations to a fresh database, and nothing when it is up to date', async () => {
-    expect(store.migrationsApplied).toEqual([expect.stringMatching(/_init$/)]);
-    expect(store.provider).toBe(provider);
-    if (provider === 'sqlite') expect(store.databasePath).toBe(path.join(dir, provider, 'nested', 'cutover.db'));
-
-    // A second process (here: after closing, so nothing is shared) finds the database up to date.
-    const other = freshUrl(provider, 'second');
-    const first = await openStore({ databaseUrl: other });
-    expect(first.migrationsApplied.length).toBeGreaterThan(0);
-    await first.close();
-    const again = await openStore({ databaseUrl: other });
-    expect(again.migrationsApplied).toEqual([]);
-    await again.close();
+  beforeAll(async () => {
+    databaseUrl = freshUrl(provider, 'cutover');
+    store = await openStore({ databaseUrl });
   }, 60_000);
 
-  it.runIf(provider === 'postgresql')('is created and migrated once when several processes open a fresh database at once', async () => {
-    // Machines starting together on an empty server: the database is created by one (the others see
-    // it exist), and Prisma's advisory lock lets one `migrate deploy` apply each migration.
-    const storeModule = pathToFileURL(path.join(projectRoot, 'dist', 'prisma', 'store.js')).href;
-    const script = `
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  describe('opening', () => {
+    it('applies the committed migrations to a fresh database, and nothing when it is up to date', async () => {
+      expect(store.migrationsApplied).toEqual([expect.stringMatching(/_init$/)]);
+      expect(store.provider).toBe(provider);
+      if (provider === 'sqlite') expect(store.databasePath).toBe(path.join(dir, provider, 'nested', 'cutover.db'));
+
+      // A second process (here: after closing, so nothing is shared) finds the database up to date.
+      const other = freshUrl(provider, 'second');
+      const first = await openStore({ databaseUrl: other });
+      expect(first.migrationsApplied.length).toBeGreaterThan(0);
+      await first.close();
+      const again = await openStore({ databaseUrl: other });
+      expect(again.migrationsApplied).toEqual([]);
+      await again.close();
+    }, 60_000);
+
+    it.runIf(provider === 'postgresql')(
+      'is created and migrated once when several processes open a fresh database at once',
+      async () => {
+        // Machines starting together on an empty server: the database is created by one (the others see
+        // it exist), and Prisma's advisory lock lets one `migrate deploy` apply each migration.
+        const storeModule = pathToFileURL(path.join(projectRoot, 'dist', 'prisma', 'store.js')).href;
+        const script = `
       const { openStore } = await import(${JSON.stringify(storeModule)});
       const store = await openStore({ databaseUrl: process.env.URL });
       await store.reserveRun({ runbookName: 'fresh', mode: 'rehearsal', runbookVersion: '1', versionHash: 'h', runbookSource: '', startedBy: 'x' });
       await store.close();
     `;
-    const url = freshUrl(provider, 'opened_at_once');
-    const results = await Promise.all(
-      Array.from({ length: 3 }, () => new Promise<{ code: number | null; out: string }>((resolve) => {
-        const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: projectRoot, env: { ...process.env, URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-        child.on('close', (code) => resolve({ code, out }));
-      })),
+        const url = freshUrl(provider, 'opened_at_once');
+        const results = await Promise.all(
+          Array.from(
+            { length: 3 },
+            () =>
+              new Promise<{ code: number | null; out: string }>((resolve) => {
+                const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+                  cwd: projectRoot,
+                  env: { ...process.env, URL: url },
+                  stdio: ['ignore', 'pipe', 'pipe'],
+                });
+                let out = '';
+                child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+                child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+                child.on('close', (code) => resolve({ code, out }));
+              }),
+          ),
+        );
+        expect(results).toEqual(Array.from({ length: 3 }, () => ({ code: 0, out: '' })));
+        const after = await openStore({ databaseUrl: url });
+        expect(after.migrationsApplied).toEqual([]);
+        expect((await after.listRuns({ runbookName: 'fresh' })).map((run) => run.number).sort()).toEqual([1, 2, 3]);
+        await after.close();
+      },
+      90_000,
     );
-    expect(results).toEqual(Array.from({ length: 3 }, () => ({ code: 0, out: '' })));
-    const after = await openStore({ databaseUrl: url });
-    expect(after.migrationsApplied).toEqual([]);
-    expect((await after.listRuns({ runbookName: 'fresh' })).map((run) => run.number).sort()).toEqual([1, 2, 3]);
-    await after.close();
-  }, 90_000);
 
-  it('has migrations that match its schema', async () => {
-    // Catches a schema change committed without its migration (see the recipe in prisma/schema.prisma).
-    // On PostgreSQL the diff replays the migrations into a shadow database it creates next to the
-    // store's (which must exist: Prisma does not create it), and drops afterwards.
-    const result = spawnSync(
-      process.execPath,
-      ['scripts/prisma.mjs', 'migrate', 'diff', '--from-migrations', files.migrations, '--to-schema-datamodel', files.schema, '--exit-code'],
-      { cwd: projectRoot, encoding: 'utf8', env: { ...process.env, CUTOVER_DATABASE_URL: provider === 'sqlite' ? freshUrl(provider, 'diff') : databaseUrl } },
-    );
-    expect(result.stdout + result.stderr).toContain('No difference detected');
-    expect(result.status).toBe(0);
-    if (provider === 'postgresql') {
-      // The shadow database is gone again (Prisma's adapter would leave it behind).
-      const client = new pg.Client({ connectionString: databaseUrl });
-      await client.connect();
-      const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE '%shadow%'");
-      await client.end();
-      expect(rows).toEqual([]);
-    }
-  }, 60_000);
+    it('has migrations that match its schema', async () => {
+      // Catches a schema change committed without its migration (see the recipe in prisma/schema.prisma).
+      // On PostgreSQL the diff replays the migrations into a shadow database it creates next to the
+      // store's (which must exist: Prisma does not create it), and drops afterwards.
+      const result = spawnSync(
+        process.execPath,
+        [
+          'scripts/prisma.mjs',
+          'migrate',
+          'diff',
+          '--from-migrations',
+          files.migrations,
+          '--to-schema-datamodel',
+          files.schema,
+          '--exit-code',
+        ],
+        {
+          cwd: projectRoot,
+          encoding: 'utf8',
+          env: { ...process.env, CUTOVER_DATABASE_URL: provider === 'sqlite' ? freshUrl(provider, 'diff') : databaseUrl },
+        },
+      );
+      expect(result.stdout + result.stderr).toContain('No difference detected');
+      expect(result.status).toBe(0);
+      if (provider === 'postgresql') {
+        // The shadow database is gone again (Prisma's adapter would leave it behind).
+        const client = new pg.Client({ connectionString: databaseUrl });
+        await client.connect();
+        const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE '%shadow%'");
+        await client.end();
+        expect(rows).toEqual([]);
+      }
+    }, 60_000);
 
-  it('shares one connection per file within a process', async () => {
-    const second = await openStore({ databaseUrl });
-    expect(second.migrationsApplied).toEqual([]);
-    const { runId } = await second.reserveRun(reservation('shared-connection'));
-    await second.close();
-    // Closing one store leaves the other working.
-    expect((await store.getRun(runId)).status).toBe('pending');
+    it('shares one connection per file within a process', async () => {
+      const second = await openStore({ databaseUrl });
+      expect(second.migrationsApplied).toEqual([]);
+      const { runId } = await second.reserveRun(reservation('shared-connection'));
+      await second.close();
+      // Closing one store leaves the other working.
+      expect((await store.getRun(runId)).status).toBe('pending');
+    });
+
+    it.runIf(provider === 'sqlite')('refuses a file that is not a database, naming it', async () => {
+      const notADatabase = path.join(dir, 'notes.db');
+      writeFileSync(notADatabase, 'These are the cutover notes, not a database.\n'.repeat(100));
+      const opening = openStore({ databaseUrl: `file:${notADatabase}` });
+      await expect(opening).rejects.toBeInstanceOf(StoreNotADatabaseError);
+      await expect(opening).rejects.toBeInstanceOf(StoreError);
+      await expect(opening).rejects.toThrow(notADatabase);
+    });
+
+    it.runIf(provider === 'sqlite')('refuses a path whose folder cannot be created, naming it', async () => {
+      const aFile = path.join(dir, 'a-file');
+      writeFileSync(aFile, '');
+      const impossible = path.join(aFile, 'sub', 'cutover.db');
+      const opening = openStore({ databaseUrl: `file:${impossible}` });
+      await expect(opening).rejects.toBeInstanceOf(StoreNotWritableError);
+      await expect(opening).rejects.toThrow(impossible);
+    });
   });
 
-  it.runIf(provider === 'sqlite')('refuses a file that is not a database, naming it', async () => {
-    const notADatabase = path.join(dir, 'notes.db');
-    writeFileSync(notADatabase, 'These are the cutover notes, not a database.\n'.repeat(100));
-    const opening = openStore({ databaseUrl: `file:${notADatabase}` });
-    await expect(opening).rejects.toBeInstanceOf(StoreNotADatabaseError);
-    await expect(opening).rejects.toBeInstanceOf(StoreError);
-    await expect(opening).rejects.toThrow(notADatabase);
-  });
+  describe('run numbers', () => {
+    it('increase per runbook and are independent across runbooks', async () => {
+      const a1 = await store.reserveRun(reservation('numbers-a'));
+      const a2 = await store.reserveRun(reservation('numbers-a'));
+      const b1 = await store.reserveRun(reservation('numbers-b'));
+      const a3 = await store.reserveRun(reservation('numbers-a'));
+      expect([a1, a2, a3]).toEqual([
+        { runId: 'numbers-a-1', number: 1 },
+        { runId: 'numbers-a-2', number: 2 },
+        { runId: 'numbers-a-3', number: 3 },
+      ]);
+      expect(b1).toEqual({ runId: 'numbers-b-1', number: 1 });
+    });
 
-  it.runIf(provider === 'sqlite')('refuses a path whose folder cannot be created, naming it', async () => {
-    const aFile = path.join(dir, 'a-file');
-    writeFileSync(aFile, '');
-    const impossible = path.join(aFile, 'sub', 'cutover.db');
-    const opening = openStore({ databaseUrl: `file:${impossible}` });
-    await expect(opening).rejects.toBeInstanceOf(StoreNotWritableError);
-    await expect(opening).rejects.toThrow(impossible);
-  });
-});
+    it('stay distinct when reserved concurrently', async () => {
+      const reserved = await Promise.all(Array.from({ length: 12 }, () => store.reserveRun(reservation('numbers-concurrent'))));
+      const numbers = reserved.map((r) => r.number).sort((x, y) => x - y);
+      expect(numbers).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    });
 
-describe('run numbers', () => {
-  it('increase per runbook and are independent across runbooks', async () => {
-    const a1 = await store.reserveRun(reservation('numbers-a'));
-    const a2 = await store.reserveRun(reservation('numbers-a'));
-    const b1 = await store.reserveRun(reservation('numbers-b'));
-    const a3 = await store.reserveRun(reservation('numbers-a'));
-    expect([a1, a2, a3]).toEqual([
-      { runId: 'numbers-a-1', number: 1 },
-      { runId: 'numbers-a-2', number: 2 },
-      { runId: 'numbers-a-3', number: 3 },
-    ]);
-    expect(b1).toEqual({ runId: 'numbers-b-1', number: 1 });
-  });
-
-  it('stay distinct when reserved concurrently', async () => {
-    const reserved = await Promise.all(
-      Array.from({ length: 12 }, () => store.reserveRun(reservation('numbers-concurrent'))),
-    );
-    const numbers = reserved.map((r) => r.number).sort((x, y) => x - y);
-    expect(numbers).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
-  });
-
-  it.runIf(provider === 'sqlite')('stay distinct while another process allocates numbers on the same file', async () => {
-    // Another process (a worker, a second CLI) is simulated by a thread with its own SQLite connection
-    // that allocates numbers the same way, max + 1 in a transaction, as fast as it can. A thread, not a
-    // second store in this thread: better-sqlite3 waits for locks synchronously, so two connections in
-    // one thread would wait on each other (which is why openStore shares one per file).
-    const runner = new Worker(
-      `
+    it.runIf(provider === 'sqlite')(
+      'stay distinct while another process allocates numbers on the same file',
+      async () => {
+        // Another process (a worker, a second CLI) is simulated by a thread with its own SQLite connection
+        // that allocates numbers the same way, max + 1 in a transaction, as fast as it can. A thread, not a
+        // second store in this thread: better-sqlite3 waits for locks synchronously, so two connections in
+        // one thread would wait on each other (which is why openStore shares one per file).
+        const runner = new Worker(
+          `
       const { workerData, parentPort } = require('node:worker_threads');
       const Database = require(workerData.betterSqlite3);
       const db = new Database(workerData.file, { timeout: 5000 });
@@ -274,28 +302,32 @@ describe('run numbers', () => {
       parentPort.postMessage(numbers);
       db.close();
       `,
-      { eval: true, workerData: { file: store.databasePath, betterSqlite3: require.resolve('better-sqlite3') } },
+          { eval: true, workerData: { file: store.databasePath, betterSqlite3: require.resolve('better-sqlite3') } },
+        );
+        const messages: unknown[] = [];
+        const done = new Promise<number[]>((resolve, reject) => {
+          runner.on('message', (message: unknown) => {
+            messages.push(message);
+            if (Array.isArray(message)) resolve(message as number[]);
+          });
+          runner.on('error', reject);
+        });
+        const ours: number[] = [];
+        for (let i = 0; i < 25; i++) ours.push((await store.reserveRun(reservation('numbers-race'))).number);
+        const theirs = await done;
+        const all = [...ours, ...theirs].sort((x, y) => x - y);
+        expect(all).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      },
+      30_000,
     );
-    const messages: unknown[] = [];
-    const done = new Promise<number[]>((resolve, reject) => {
-      runner.on('message', (message: unknown) => {
-        messages.push(message);
-        if (Array.isArray(message)) resolve(message as number[]);
-      });
-      runner.on('error', reject);
-    });
-    const ours: number[] = [];
-    for (let i = 0; i < 25; i++) ours.push((await store.reserveRun(reservation('numbers-race'))).number);
-    const theirs = await done;
-    const all = [...ours, ...theirs].sort((x, y) => x - y);
-    expect(all).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-  }, 30_000);
 
-  it.runIf(provider === 'postgresql')('stay distinct while several processes reserve at once on the same database', async () => {
-    // Other machines starting runs of the same runbook: processes of their own, each with its own
-    // connection pool, through the built store (dist/, made by scripts/setup.mjs as `npm test` does).
-    const storeModule = pathToFileURL(path.join(projectRoot, 'dist', 'prisma', 'store.js')).href;
-    const script = `
+    it.runIf(provider === 'postgresql')(
+      'stay distinct while several processes reserve at once on the same database',
+      async () => {
+        // Other machines starting runs of the same runbook: processes of their own, each with its own
+        // connection pool, through the built store (dist/, made by scripts/setup.mjs as `npm test` does).
+        const storeModule = pathToFileURL(path.join(projectRoot, 'dist', 'prisma', 'store.js')).href;
+        const script = `
       const { openStore } = await import(${JSON.stringify(storeModule)});
       const store = await openStore({ databaseUrl: process.env.URL });
       const input = { runbookName: 'numbers-processes', mode: 'rehearsal', runbookVersion: '1', versionHash: 'h', runbookSource: '', startedBy: 'other' };
@@ -303,233 +335,239 @@ describe('run numbers', () => {
       await store.close();
       console.log(JSON.stringify(numbers));
     `;
-    const others = Array.from({ length: 3 }, () => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-        cwd: projectRoot,
-        env: { ...process.env, URL: databaseUrl },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-      return new Promise<number[]>((resolve, reject) =>
-        child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as number[]) : reject(new Error(`a reserving process failed:\n${out}`)))),
-      );
-    });
-    const ours = await Promise.all(Array.from({ length: 15 }, () => store.reserveRun(reservation('numbers-processes')).then((r) => r.number)));
-    const all = [...ours, ...(await Promise.all(others)).flat()].sort((x, y) => x - y);
-    expect(all).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
-  }, 60_000);
-
-  it('records the reservation as a pending run with its runbook text', async () => {
-    const { runId } = await store.reserveRun(
-      reservation('reserved', { plannedStart: '2025-03-01T20:00:00.000Z', windowMs: 4 * 3_600_000, mode: 'live' }),
-    );
-    const run = await store.getRun(runId);
-    expect(run).toMatchObject({
-      id: runId,
-      runbookName: 'reserved',
-      number: 1,
-      mode: 'live',
-      status: 'pending',
-      runbookSource: 'name: reserved\nphases: []\n',
-      plannedStart: '2025-03-01T20:00:00.000Z',
-      windowMs: 14_400_000,
-      startedAt: null,
-      state: null,
-      steps: [],
-      decisions: [],
-      checks: [],
-    });
-    expect(Number.isNaN(Date.parse(run.createdAt))).toBe(false);
-  });
-});
-
-describe('discarding', () => {
-  it('removes a reserved run that never started', async () => {
-    const { runId } = await store.reserveRun(reservation('discard'));
-    expect(await store.discardRun(runId)).toBe(true);
-    expect(await store.findRun(runId)).toBeNull();
-    // Its number is free again: nobody ever saw it.
-    expect((await store.reserveRun(reservation('discard'))).runId).toBe(runId);
-  });
-
-  it('keeps a run that started, and ignores unknown ids', async () => {
-    const { runId } = await store.reserveRun(reservation('discard-started'));
-    await store.markRunStarted(runId, { startedAt: '2025-03-01T20:00:00.000Z', temporalRunId: 'temporal-1' });
-    expect(await store.discardRun(runId)).toBe(false);
-    expect(await store.getRun(runId)).toMatchObject({
-      status: 'running',
-      startedAt: '2025-03-01T20:00:00.000Z',
-      temporalRunId: 'temporal-1',
-    });
-    expect(await store.discardRun('never-reserved-1')).toBe(false);
-  });
-});
-
-describe('step attempts', () => {
-  it('recording the same attempt twice leaves one row with the latest values', async () => {
-    const { runId } = await store.reserveRun(reservation('steps'));
-    await store.recordStepAttempt(stepAttempt(runId));
-    const ended = { status: 'succeeded', endedAt: '2025-03-01T20:01:30.000Z', exitCode: 0, outputTail: 'frozen' } as const;
-    await store.recordStepAttempt(stepAttempt(runId, ended));
-    await store.recordStepAttempt(stepAttempt(runId, ended)); // an activity retry
-    const { steps } = await store.getRun(runId);
-    expect(steps).toHaveLength(1);
-    expect(steps[0]).toMatchObject({
-      stepId: 'freeze',
-      attempt: 1,
-      status: 'succeeded',
-      startedAt: '2025-03-01T20:00:01.000Z',
-      endedAt: '2025-03-01T20:01:30.000Z',
-      exitCode: 0,
-      outputTail: 'frozen',
-      plannedDurationMs: 60_000,
-    });
-  });
-
-  it('keeps attempts and back-outs apart, in the order they were recorded', async () => {
-    const { runId } = await store.reserveRun(reservation('steps-attempts'));
-    await store.recordStepAttempt(stepAttempt(runId, { status: 'failed', error: 'exit 1', exitCode: 1 }));
-    await store.recordStepAttempt(stepAttempt(runId, { attempt: 2, status: 'succeeded' }));
-    await store.recordStepAttempt(stepAttempt(runId, { purpose: 'backout', status: 'succeeded' }));
-    const { steps } = await store.getRun(runId);
-    expect(steps.map((s) => [s.purpose, s.attempt, s.status])).toEqual([
-      ['forward', 1, 'failed'],
-      ['forward', 2, 'succeeded'],
-      ['backout', 1, 'succeeded'],
-    ]);
-    expect(steps[0]?.error).toBe('exit 1');
-  });
-
-  it('refuses an attempt for a run that was never reserved', async () => {
-    await expect(store.recordStepAttempt(stepAttempt('ghost-1'))).rejects.toBeInstanceOf(RunNotFoundError);
-  });
-});
-
-describe('checks and decisions', () => {
-  it('records check results idempotently, by their index', async () => {
-    const { runId } = await store.reserveRun(reservation('checks'));
-    const checks: CheckOutcome[] = [
-      { name: 'api up', kind: 'http', passed: true, detail: '200 OK', at: '2025-03-01T20:02:00.000Z' },
-      { name: 'rows match', kind: 'sql', passed: false, detail: 'expected 120, got 118', at: '2025-03-01T20:02:01.000Z' },
-    ];
-    await store.recordCheckResults(runId, 'freeze', 1, checks);
-    await store.recordCheckResults(runId, 'freeze', 1, checks);
-    const run = await store.getRun(runId);
-    expect(run.checks).toEqual(checks.map((check, seq) => ({ ...check, stepId: 'freeze', attempt: 1, seq })));
-  });
-
-  it('keeps the decision log in order, and a retried decision once', async () => {
-    const { runId } = await store.reserveRun(reservation('decisions'));
-    const approve: Decision = {
-      kind: 'approve',
-      by: 'cfo@example.com',
-      role: 'finance',
-      target: 'go-no-go',
-      reason: 'reconciliation clean',
-      at: '2025-03-01T21:00:00.000Z',
-      automatic: false,
-    };
-    const backout: Decision = {
-      kind: 'request_backout',
-      by: 'lead@example.com',
-      role: 'lead',
-      at: '2025-03-01T21:05:00.000Z',
-      automatic: false,
-    };
-    // Out of order and retried, as activities may deliver them.
-    await store.recordDecision(runId, 1, backout);
-    await store.recordDecision(runId, 0, approve);
-    await store.recordDecision(runId, 1, backout);
-    const { decisions } = await store.getRun(runId);
-    expect(decisions).toEqual([
-      { seq: 0, ...approve },
-      { seq: 1, ...backout },
-    ]);
-  });
-});
-
-describe('run state', () => {
-  it('finishRun then getRun returns the final snapshot and back-out', async () => {
-    const { runId } = await store.reserveRun(reservation('finish'));
-    await store.markRunStarted(runId, { startedAt: '2025-03-01T20:00:00.000Z' });
-    const backingOut = runState(runId, {
-      status: 'backing_out',
-      backout: {
-        status: 'running',
-        trigger: 'gate_rejected',
-        reason: 'sample did not reconcile',
-        requestedBy: 'cfo@example.com',
-        requestedAt: '2025-03-01T21:00:00.000Z',
-        startedAt: '2025-03-01T21:00:01.000Z',
+        const others = Array.from({ length: 3 }, () => {
+          const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+            cwd: projectRoot,
+            env: { ...process.env, URL: databaseUrl },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          let out = '';
+          child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+          child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+          return new Promise<number[]>((resolve, reject) =>
+            child.on('close', (code) =>
+              code === 0 ? resolve(JSON.parse(out) as number[]) : reject(new Error(`a reserving process failed:\n${out}`)),
+            ),
+          );
+        });
+        const ours = await Promise.all(
+          Array.from({ length: 15 }, () => store.reserveRun(reservation('numbers-processes')).then((r) => r.number)),
+        );
+        const all = [...ours, ...(await Promise.all(others)).flat()].sort((x, y) => x - y);
+        expect(all).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
       },
-    });
-    await store.recordRunState(runId, backingOut);
-    expect(await store.getRun(runId)).toMatchObject({ status: 'backing_out', backoutTrigger: 'gate_rejected' });
+      60_000,
+    );
 
-    const final = runState(runId, {
-      status: 'backed_out',
-      endedAt: '2025-03-01T21:30:00.000Z',
-      outcome: 'Backed out after finance rejected the go/no-go gate.',
-      backout: { ...backingOut.backout, status: 'completed', endedAt: '2025-03-01T21:29:00.000Z' },
-    });
-    await store.finishRun(runId, {
-      status: 'backed_out',
-      outcome: final.outcome ?? '',
-      endedAt: '2025-03-01T21:30:00.000Z',
-      state: final,
-    });
-    // A late retry of an earlier state must not reopen a finished run.
-    await store.recordRunState(runId, backingOut);
-
-    const run = await store.getRun(runId);
-    expect(run.state).toEqual(final);
-    expect(run).toMatchObject({
-      status: 'backed_out',
-      outcome: 'Backed out after finance rejected the go/no-go gate.',
-      startedAt: '2025-03-01T20:00:00.000Z',
-      endedAt: '2025-03-01T21:30:00.000Z',
-      backoutTrigger: 'gate_rejected',
-      backoutReason: 'sample did not reconcile',
-      backoutRequestedBy: 'cfo@example.com',
-      backoutStartedAt: '2025-03-01T21:00:01.000Z',
-      backoutEndedAt: '2025-03-01T21:29:00.000Z',
+    it('records the reservation as a pending run with its runbook text', async () => {
+      const { runId } = await store.reserveRun(
+        reservation('reserved', { plannedStart: '2025-03-01T20:00:00.000Z', windowMs: 4 * 3_600_000, mode: 'live' }),
+      );
+      const run = await store.getRun(runId);
+      expect(run).toMatchObject({
+        id: runId,
+        runbookName: 'reserved',
+        number: 1,
+        mode: 'live',
+        status: 'pending',
+        runbookSource: 'name: reserved\nphases: []\n',
+        plannedStart: '2025-03-01T20:00:00.000Z',
+        windowMs: 14_400_000,
+        startedAt: null,
+        state: null,
+        steps: [],
+        decisions: [],
+        checks: [],
+      });
+      expect(Number.isNaN(Date.parse(run.createdAt))).toBe(false);
     });
   });
 
-  it('a state recorded before markRunStarted starts the run, and the status is not set back', async () => {
-    const { runId } = await store.reserveRun(reservation('state-first'));
-    await store.recordRunState(runId, runState(runId, { status: 'waiting' }));
-    await store.markRunStarted(runId, { startedAt: '2025-03-01T20:00:00.000Z' });
-    expect(await store.getRun(runId)).toMatchObject({ status: 'waiting', startedAt: '2025-03-01T20:00:00.000Z' });
-    expect(await store.discardRun(runId)).toBe(false);
-  });
-});
+  describe('discarding', () => {
+    it('removes a reserved run that never started', async () => {
+      const { runId } = await store.reserveRun(reservation('discard'));
+      expect(await store.discardRun(runId)).toBe(true);
+      expect(await store.findRun(runId)).toBeNull();
+      // Its number is free again: nobody ever saw it.
+      expect((await store.reserveRun(reservation('discard'))).runId).toBe(runId);
+    });
 
-describe('reading', () => {
-  it('getRun on an unknown id throws RunNotFoundError; findRun returns null', async () => {
-    await expect(store.getRun('no-such-run-9')).rejects.toBeInstanceOf(RunNotFoundError);
-    await expect(store.getRun('no-such-run-9')).rejects.toThrow('no-such-run-9');
-    expect(await store.findRun('no-such-run-9')).toBeNull();
-  });
-
-  it('lists runs newest first, optionally for one runbook and limited', async () => {
-    const first = await store.reserveRun(reservation('listing'));
-    const other = await store.reserveRun(reservation('listing-other'));
-    const second = await store.reserveRun(reservation('listing'));
-    expect((await store.listRuns({ runbookName: 'listing' })).map((r) => r.id)).toEqual([second.runId, first.runId]);
-    expect((await store.listRuns({ limit: 2 })).map((r) => r.id)).toEqual([second.runId, other.runId]);
-    const [listed] = await store.listRuns({ runbookName: 'listing', limit: 1 });
-    expect(listed).not.toHaveProperty('runbookSource');
-    expect(listed).not.toHaveProperty('state');
+    it('keeps a run that started, and ignores unknown ids', async () => {
+      const { runId } = await store.reserveRun(reservation('discard-started'));
+      await store.markRunStarted(runId, { startedAt: '2025-03-01T20:00:00.000Z', temporalRunId: 'temporal-1' });
+      expect(await store.discardRun(runId)).toBe(false);
+      expect(await store.getRun(runId)).toMatchObject({
+        status: 'running',
+        startedAt: '2025-03-01T20:00:00.000Z',
+        temporalRunId: 'temporal-1',
+      });
+      expect(await store.discardRun('never-reserved-1')).toBe(false);
+    });
   });
 
-  it('returns plain JSON values, not Prisma or Date objects', async () => {
-    const { runId } = await store.reserveRun(reservation('plain'));
-    await store.recordStepAttempt(stepAttempt(runId));
-    const run = await store.getRun(runId);
-    expect(JSON.parse(JSON.stringify(run))).toEqual(run);
+  describe('step attempts', () => {
+    it('recording the same attempt twice leaves one row with the latest values', async () => {
+      const { runId } = await store.reserveRun(reservation('steps'));
+      await store.recordStepAttempt(stepAttempt(runId));
+      const ended = { status: 'succeeded', endedAt: '2025-03-01T20:01:30.000Z', exitCode: 0, outputTail: 'frozen' } as const;
+      await store.recordStepAttempt(stepAttempt(runId, ended));
+      await store.recordStepAttempt(stepAttempt(runId, ended)); // an activity retry
+      const { steps } = await store.getRun(runId);
+      expect(steps).toHaveLength(1);
+      expect(steps[0]).toMatchObject({
+        stepId: 'freeze',
+        attempt: 1,
+        status: 'succeeded',
+        startedAt: '2025-03-01T20:00:01.000Z',
+        endedAt: '2025-03-01T20:01:30.000Z',
+        exitCode: 0,
+        outputTail: 'frozen',
+        plannedDurationMs: 60_000,
+      });
+    });
+
+    it('keeps attempts and back-outs apart, in the order they were recorded', async () => {
+      const { runId } = await store.reserveRun(reservation('steps-attempts'));
+      await store.recordStepAttempt(stepAttempt(runId, { status: 'failed', error: 'exit 1', exitCode: 1 }));
+      await store.recordStepAttempt(stepAttempt(runId, { attempt: 2, status: 'succeeded' }));
+      await store.recordStepAttempt(stepAttempt(runId, { purpose: 'backout', status: 'succeeded' }));
+      const { steps } = await store.getRun(runId);
+      expect(steps.map((s) => [s.purpose, s.attempt, s.status])).toEqual([
+        ['forward', 1, 'failed'],
+        ['forward', 2, 'succeeded'],
+        ['backout', 1, 'succeeded'],
+      ]);
+      expect(steps[0]?.error).toBe('exit 1');
+    });
+
+    it('refuses an attempt for a run that was never reserved', async () => {
+      await expect(store.recordStepAttempt(stepAttempt('ghost-1'))).rejects.toBeInstanceOf(RunNotFoundError);
+    });
   });
-});
+
+  describe('checks and decisions', () => {
+    it('records check results idempotently, by their index', async () => {
+      const { runId } = await store.reserveRun(reservation('checks'));
+      const checks: CheckOutcome[] = [
+        { name: 'api up', kind: 'http', passed: true, detail: '200 OK', at: '2025-03-01T20:02:00.000Z' },
+        { name: 'rows match', kind: 'sql', passed: false, detail: 'expected 120, got 118', at: '2025-03-01T20:02:01.000Z' },
+      ];
+      await store.recordCheckResults(runId, 'freeze', 1, checks);
+      await store.recordCheckResults(runId, 'freeze', 1, checks);
+      const run = await store.getRun(runId);
+      expect(run.checks).toEqual(checks.map((check, seq) => ({ ...check, stepId: 'freeze', attempt: 1, seq })));
+    });
+
+    it('keeps the decision log in order, and a retried decision once', async () => {
+      const { runId } = await store.reserveRun(reservation('decisions'));
+      const approve: Decision = {
+        kind: 'approve',
+        by: 'cfo@example.com',
+        role: 'finance',
+        target: 'go-no-go',
+        reason: 'reconciliation clean',
+        at: '2025-03-01T21:00:00.000Z',
+        automatic: false,
+      };
+      const backout: Decision = {
+        kind: 'request_backout',
+        by: 'lead@example.com',
+        role: 'lead',
+        at: '2025-03-01T21:05:00.000Z',
+        automatic: false,
+      };
+      // Out of order and retried, as activities may deliver them.
+      await store.recordDecision(runId, 1, backout);
+      await store.recordDecision(runId, 0, approve);
+      await store.recordDecision(runId, 1, backout);
+      const { decisions } = await store.getRun(runId);
+      expect(decisions).toEqual([
+        { seq: 0, ...approve },
+        { seq: 1, ...backout },
+      ]);
+    });
+  });
+
+  describe('run state', () => {
+    it('finishRun then getRun returns the final snapshot and back-out', async () => {
+      const { runId } = await store.reserveRun(reservation('finish'));
+      await store.markRunStarted(runId, { startedAt: '2025-03-01T20:00:00.000Z' });
+      const backingOut = runState(runId, {
+        status: 'backing_out',
+        backout: {
+          status: 'running',
+          trigger: 'gate_rejected',
+          reason: 'sample did not reconcile',
+          requestedBy: 'cfo@example.com',
+          requestedAt: '2025-03-01T21:00:00.000Z',
+          startedAt: '2025-03-01T21:00:01.000Z',
+        },
+      });
+      await store.recordRunState(runId, backingOut);
+      expect(await store.getRun(runId)).toMatchObject({ status: 'backing_out', backoutTrigger: 'gate_rejected' });
+
+      const final = runState(runId, {
+        status: 'backed_out',
+        endedAt: '2025-03-01T21:30:00.000Z',
+        outcome: 'Backed out after finance rejected the go/no-go gate.',
+        backout: { ...backingOut.backout, status: 'completed', endedAt: '2025-03-01T21:29:00.000Z' },
+      });
+      await store.finishRun(runId, {
+        status: 'backed_out',
+        outcome: final.outcome ?? '',
+        endedAt: '2025-03-01T21:30:00.000Z',
+        state: final,
+      });
+      // A late retry of an earlier state must not reopen a finished run.
+      await store.recordRunState(runId, backingOut);
+
+      const run = await store.getRun(runId);
+      expect(run.state).toEqual(final);
+      expect(run).toMatchObject({
+        status: 'backed_out',
+        outcome: 'Backed out after finance rejected the go/no-go gate.',
+        startedAt: '2025-03-01T20:00:00.000Z',
+        endedAt: '2025-03-01T21:30:00.000Z',
+        backoutTrigger: 'gate_rejected',
+        backoutReason: 'sample did not reconcile',
+        backoutRequestedBy: 'cfo@example.com',
+        backoutStartedAt: '2025-03-01T21:00:01.000Z',
+        backoutEndedAt: '2025-03-01T21:29:00.000Z',
+      });
+    });
+
+    it('a state recorded before markRunStarted starts the run, and the status is not set back', async () => {
+      const { runId } = await store.reserveRun(reservation('state-first'));
+      await store.recordRunState(runId, runState(runId, { status: 'waiting' }));
+      await store.markRunStarted(runId, { startedAt: '2025-03-01T20:00:00.000Z' });
+      expect(await store.getRun(runId)).toMatchObject({ status: 'waiting', startedAt: '2025-03-01T20:00:00.000Z' });
+      expect(await store.discardRun(runId)).toBe(false);
+    });
+  });
+
+  describe('reading', () => {
+    it('getRun on an unknown id throws RunNotFoundError; findRun returns null', async () => {
+      await expect(store.getRun('no-such-run-9')).rejects.toBeInstanceOf(RunNotFoundError);
+      await expect(store.getRun('no-such-run-9')).rejects.toThrow('no-such-run-9');
+      expect(await store.findRun('no-such-run-9')).toBeNull();
+    });
+
+    it('lists runs newest first, optionally for one runbook and limited', async () => {
+      const first = await store.reserveRun(reservation('listing'));
+      const other = await store.reserveRun(reservation('listing-other'));
+      const second = await store.reserveRun(reservation('listing'));
+      expect((await store.listRuns({ runbookName: 'listing' })).map((r) => r.id)).toEqual([second.runId, first.runId]);
+      expect((await store.listRuns({ limit: 2 })).map((r) => r.id)).toEqual([second.runId, other.runId]);
+      const [listed] = await store.listRuns({ runbookName: 'listing', limit: 1 });
+      expect(listed).not.toHaveProperty('runbookSource');
+      expect(listed).not.toHaveProperty('state');
+    });
+
+    it('returns plain JSON values, not Prisma or Date objects', async () => {
+      const { runId } = await store.reserveRun(reservation('plain'));
+      await store.recordStepAttempt(stepAttempt(runId));
+      const run = await store.getRun(runId);
+      expect(JSON.parse(JSON.stringify(run))).toEqual(run);
+    });
+  });
 });
