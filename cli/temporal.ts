@@ -8,6 +8,7 @@ import { Client, Connection, defaultGrpcRetryOptions, isGrpcServiceError, makeGr
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { RunRecorder } from '../activities/recording.js';
 import { createWorker, installQuietRuntime } from '../worker/create-worker.js';
+import { payloadCodecs } from '../worker/payload-codec.js';
 import { EnvironmentError, InterruptedError } from './errors.js';
 import { projectRoot } from './project-root.js';
 import { loadTls, type Settings } from './settings.js';
@@ -168,7 +169,8 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
         : `Temporal at ${address} did not describe namespace ${settings.namespace} (${(err as Error).message.split('\n')[0]})`,
     );
   }
-  const client = new Client({ connection, namespace: settings.namespace });
+  // The same codec on the client and the worker: what one encrypts, the other reads.
+  const client = new Client({ connection, namespace: settings.namespace, dataConverter: { payloadCodecs: payloadCodecs(settings.payloadKey) } });
   stops.unshift(async () => {
     await retries.settle();
     await connection.close();
@@ -196,6 +198,7 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
         taskQueue: settings.taskQueue,
         recorder,
         workerStopping: () => stopping,
+        ...(settings.payloadKey ? { payloadKey: settings.payloadKey } : {}),
       });
       workerRun = worker.run();
       // A worker that dies (lost connection, bad bundle) must not fail silently.

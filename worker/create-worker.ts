@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { payloadCodecs } from './payload-codec.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -28,6 +29,8 @@ export interface CreateWorkerOptions extends ActivityDeps {
   workflows?: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>;
   /** Identity shown in Temporal's UI; defaults to the SDK's pid@host. */
   identity?: string;
+  /** Encrypts every payload the worker sends and decrypts what it receives (see payload-codec.ts). */
+  payloadKey?: Buffer;
 }
 
 let runtimeInstalled = false;
@@ -98,6 +101,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     // outcome reported as unknown (see actions.ts), never killed half-way.
     shutdownGraceTime: '5s',
     ...(options.identity ? { identity: options.identity } : {}),
+    ...(options.payloadKey ? { dataConverter: { payloadCodecs: payloadCodecs(options.payloadKey) } } : {}),
     ...(options.workflows ?? workflowSource()),
   });
 }
