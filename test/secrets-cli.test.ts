@@ -33,7 +33,7 @@ phases:
     kind: migration
     steps:
       - { id: export, title: Export, owner: dba, expected: 1s, action: { kind: shell, command: "echo exported-marker-rows" } }
-      - { id: push, title: Push, owner: dba, expected: 1s, depends_on: [export], action: { kind: shell, command: "echo \\"calling crm with \${env:CRM_TOKEN}\\"; echo \\"token \${env:CRM_TOKEN} refused\\" >&2; exit 3" } }
+      - { id: push, title: Push, owner: dba, expected: 1s, depends_on: [export], idempotent: true, retry: { attempts: 2, interval: 1s }, action: { kind: shell, command: "echo \\"calling crm with \${env:CRM_TOKEN}\\"; echo \\"token \${env:CRM_TOKEN} refused\\" >&2; exit 3" } }
 `,
     );
     const env = cliEnv({
@@ -73,6 +73,8 @@ phases:
       const bytes = Buffer.from(temporal.api.history.v1.History.encode(history).finish());
       expect(bytes.length).toBeGreaterThan(1000);
       expect(bytes.includes('binary/encrypted')).toBe(true);
+      // The first attempt failed in history (ActivityTaskFailed): its message is encrypted too.
+      expect(history.events!.some((e) => e.activityTaskFailedEventAttributes || e.activityTaskStartedEventAttributes?.attempt === 2)).toBe(true);
       for (const plain of [SECRET, 'exported-marker-rows', 'calling crm with', 'CRM_TOKEN', 'refused']) {
         expect(bytes.includes(plain), plain).toBe(false);
       }

@@ -85,6 +85,16 @@ function writeWorkerLog(entry: LogEntry, write: (line: string) => void): void {
   write(`${at} cutover worker ${entry.level.toLowerCase()}: ${entry.message}${where}${error?.message ? `: ${error.message}` : ''}\n`);
 }
 
+/**
+ * Failure messages and stack traces as payloads, so the codec encrypts them too. The SDK loads
+ * the converter with `require`, so only the compiled file (dist/worker/failure-converter.js) can
+ * serve; from the TypeScript sources (tests in-process) failure messages stay plain text.
+ */
+function encryptedFailures(): { failureConverterPath?: string } {
+  const compiled = path.resolve(here, 'failure-converter.js');
+  return existsSync(compiled) ? { failureConverterPath: compiled } : {};
+}
+
 /** Builds a worker for cutover's task queue; `run()` it and `shutdown()` when done. */
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
   installQuietRuntime();
@@ -101,7 +111,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     // outcome reported as unknown (see actions.ts), never killed half-way.
     shutdownGraceTime: '5s',
     ...(options.identity ? { identity: options.identity } : {}),
-    ...(options.payloadKey ? { dataConverter: { payloadCodecs: payloadCodecs(options.payloadKey) } } : {}),
+    ...(options.payloadKey ? { dataConverter: { payloadCodecs: payloadCodecs(options.payloadKey), ...encryptedFailures() } } : {}),
     ...(options.workflows ?? workflowSource()),
   });
 }
