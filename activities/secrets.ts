@@ -105,8 +105,11 @@ export function resolveSecrets<A extends Action>(
 
   const action = resolvePart(parts.action);
   const checks = parts.checks.map((check) => resolvePart(check));
+  // Only the connections this step queries: a reference in another one (unset on this worker,
+  // or in a dry run where nothing queries) is none of this step's business.
+  const used = new Set([parts.action, ...parts.checks].flatMap((what) => (what.kind === 'sql' ? [what.connection] : [])));
   const connections = Object.fromEntries(
-    Object.entries(parts.connections).map(([name, connection]) => [name, mapConnection(connection, (text) => replaceReferences(text, read))]),
+    Object.entries(parts.connections).map(([name, connection]) => [name, used.has(name) ? mapConnection(connection, (text) => replaceReferences(text, read)) : connection]),
   );
 
   // Longest first, so a value that contains another is masked whole. A multi-line value (a key

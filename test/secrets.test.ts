@@ -119,6 +119,21 @@ describe('resolution on the worker', () => {
     });
   });
 
+  it('resolves a connection path only for the steps that query it', async () => {
+    await withEnv({ DATA_DIR: dir, UNSET_DIR: undefined }, async () => {
+      const { runStep } = createStepActivities({ recorder: new MemoryRecorder() });
+      const connections = {
+        db: { driver: 'sqlite' as const, path: '${env:DATA_DIR}/refs.db', readonly: false },
+        other: { driver: 'sqlite' as const, path: '${env:UNSET_DIR}/x.db', readonly: false },
+      };
+      const outcome = await runStep(request({ kind: 'sql', connections, action: { kind: 'sql', connection: 'db', query: 'SELECT 1' } }));
+      expect(outcome.status, outcome.error).toBe('succeeded');
+      expect(existsSync(path.join(dir, 'refs.db'))).toBe(true);
+      const other = await runStep(request({ kind: 'sql', connections, action: { kind: 'sql', connection: 'other', query: 'SELECT 1' } }));
+      expect(other.error).toMatch(/^\$\{env:UNSET_DIR\} is not set/);
+    });
+  });
+
   it('fails the step when a file cannot be read, naming the reference', async () => {
     const { runStep } = createStepActivities({ recorder: new MemoryRecorder() });
     const outcome = await runStep(request({ action: { kind: 'shell', command: 'echo ${file:missing/token}' } }));
