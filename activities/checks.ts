@@ -38,7 +38,11 @@ export async function runChecks(checks: Check[], ctx: ActionContext): Promise<Ch
       if (workerStopped()) throw new ChecksInterruptedError(name);
       asked += 1;
       try {
-        const result = await performAction(action as Parameters<typeof performAction>[0], { ...ctx, timeoutMs: DEFAULT_CHECK_TIMEOUT_MS, check: true });
+        const result = await performAction(action as Parameters<typeof performAction>[0], {
+          ...ctx,
+          timeoutMs: DEFAULT_CHECK_TIMEOUT_MS,
+          check: true,
+        });
         if (result.interrupted) throw new ChecksInterruptedError(name);
         passed = result.ok;
         detail = result.detail;
@@ -52,7 +56,8 @@ export async function runChecks(checks: Check[], ctx: ActionContext): Promise<Ch
       if (passed || !until || Date.now() + durationMs(until.every) > deadline || ctx.signal?.aborted) break;
       await pause(durationMs(until.every), ctx);
     }
-    if (until && asked > 1) detail = passed ? `${detail} (after ${asked} tries)` : `${detail} (still failing after ${asked} tries in ${until.within})`;
+    if (until && asked > 1)
+      detail = passed ? `${detail} (after ${asked} tries)` : `${detail} (still failing after ${asked} tries in ${until.within})`;
     outcomes.push({ name, kind: check.kind, passed, detail, at: new Date().toISOString() });
   }
   return outcomes;

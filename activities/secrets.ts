@@ -42,7 +42,12 @@ export interface ResolvedSecrets<A extends Action> {
 
 /** The files that hold cutover's own TLS credentials: a runbook may not read them through `${file:...}`. */
 function cutoverSecretFiles(env: NodeJS.ProcessEnv): Set<string> {
-  return new Set(['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY'].map((name) => env[name]).filter((v): v is string => !!v).map((file) => path.resolve(file)));
+  return new Set(
+    ['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY']
+      .map((name) => env[name])
+      .filter((v): v is string => !!v)
+      .map((file) => path.resolve(file)),
+  );
 }
 
 /**
@@ -65,16 +70,26 @@ export function resolveSecrets<A extends Action>(
   const read = (reference: SecretReference): string => {
     if (reference.scheme === 'env') {
       if (isCutoverSecret(reference.name)) {
-        throw new SecretReferenceError(reference.text, "names one of cutover's own secrets (Temporal credentials, the database URL, the payload key), which a runbook may not read; give the step a variable of its own");
+        throw new SecretReferenceError(
+          reference.text,
+          "names one of cutover's own secrets (Temporal credentials, the database URL, the payload key), which a runbook may not read; give the step a variable of its own",
+        );
       }
       const value = env[reference.name];
-      if (value === undefined) throw new SecretReferenceError(reference.text, `is not set in the environment of the worker on ${hostname()}; set it where \`cutover worker\` runs`);
+      if (value === undefined)
+        throw new SecretReferenceError(
+          reference.text,
+          `is not set in the environment of the worker on ${hostname()}; set it where \`cutover worker\` runs`,
+        );
       values.set(value, `env:${reference.name}`);
       return value;
     }
     const file = path.resolve(parts.baseDir, reference.name);
     if (protectedFiles.has(file)) {
-      throw new SecretReferenceError(reference.text, "is one of cutover's own credential files (TEMPORAL_TLS_CERT or TEMPORAL_TLS_KEY), which a runbook may not read");
+      throw new SecretReferenceError(
+        reference.text,
+        "is one of cutover's own credential files (TEMPORAL_TLS_CERT or TEMPORAL_TLS_KEY), which a runbook may not read",
+      );
     }
     let value: string;
     try {
@@ -82,7 +97,10 @@ export function resolveSecrets<A extends Action>(
       value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new SecretReferenceError(reference.text, `cannot be read on the worker on ${hostname()} (${file}: ${code}); the path is relative to the runbook's folder`);
+      throw new SecretReferenceError(
+        reference.text,
+        `cannot be read on the worker on ${hostname()} (${file}: ${code}); the path is relative to the runbook's folder`,
+      );
     }
     values.set(value, `file:${reference.name}`);
     return value;
@@ -109,7 +127,10 @@ export function resolveSecrets<A extends Action>(
   // or in a dry run where nothing queries) is none of this step's business.
   const used = new Set([parts.action, ...parts.checks].flatMap((what) => (what.kind === 'sql' ? [what.connection] : [])));
   const connections = Object.fromEntries(
-    Object.entries(parts.connections).map(([name, connection]) => [name, used.has(name) ? mapConnection(connection, (text) => replaceReferences(text, read)) : connection]),
+    Object.entries(parts.connections).map(([name, connection]) => [
+      name,
+      used.has(name) ? mapConnection(connection, (text) => replaceReferences(text, read)) : connection,
+    ]),
   );
 
   // Longest first, so a value that contains another is masked whole. A multi-line value (a key

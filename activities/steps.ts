@@ -34,7 +34,11 @@ export function createStepActivities(deps: StepDeps) {
       try {
         await withRetries(() => deps.recorder.recordStepAttempt(row), 'record the start of the step');
       } catch (err) {
-        throw ApplicationFailure.create({ type: FAILURE_TYPE.notStarted, message: `${(err as Error).message}; nothing ran`, nonRetryable: true });
+        throw ApplicationFailure.create({
+          type: FAILURE_TYPE.notStarted,
+          message: `${(err as Error).message}; nothing ran`,
+          nonRetryable: true,
+        });
       }
 
       // References are resolved here, on the worker, never earlier: history holds only them.
@@ -67,7 +71,12 @@ export function createStepActivities(deps: StepDeps) {
 
         if (!result.ok) {
           const lastAttempt = attempt - request.attemptOffset >= request.maxAttempts;
-          const unrecorded = await finish(deps, row, { status: 'failed', error: result.detail, exitCode: result.exitCode, outputTail: result.outputTail });
+          const unrecorded = await finish(deps, row, {
+            status: 'failed',
+            error: result.detail,
+            exitCode: result.exitCode,
+            outputTail: result.outputTail,
+          });
           if (!lastAttempt) {
             // Retryable: Temporal schedules the next attempt with the step's backoff.
             throw ApplicationFailure.create({ type: FAILURE_TYPE.actionFailed, message: result.detail });
@@ -90,7 +99,12 @@ export function createStepActivities(deps: StepDeps) {
             ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}),
             ...(result.outputTail ? { outputTail: result.outputTail } : {}),
           };
-          throw ApplicationFailure.create({ type: FAILURE_TYPE.checksInterrupted, message: err.message, nonRetryable: true, details: [done] });
+          throw ApplicationFailure.create({
+            type: FAILURE_TYPE.checksInterrupted,
+            message: err.message,
+            nonRetryable: true,
+            details: [done],
+          });
         }
         const checksRecorded = await recordChecks(deps, request, attempt, checks);
         return concludeAttempt(deps, request, row, result, checks, checksRecorded);
@@ -144,7 +158,14 @@ async function concludeAttempt(
   const status = error ? 'failed' : request.treatment === 'simulate' ? 'simulated' : 'succeeded';
   const unrecorded = await finish(deps, row, { status, error, exitCode: result.exitCode, outputTail: result.outputTail });
   return {
-    ...outcome(row.attempt, row.startedAt!, error ? 'failed' : 'succeeded', { ...result, detail: error ?? result.detail }, checks, error ? 'check' : undefined),
+    ...outcome(
+      row.attempt,
+      row.startedAt!,
+      error ? 'failed' : 'succeeded',
+      { ...result, detail: error ?? result.detail },
+      checks,
+      error ? 'check' : undefined,
+    ),
     ...(unrecorded ? { unrecorded } : {}),
     ...(checksRecorded ? {} : { unrecordedChecks: true }),
   };
@@ -169,8 +190,17 @@ export function createCheckActivities(deps: StepDeps) {
       const secrets = resolveStep(request);
       try {
         checks = secrets.failure
-          ? request.checks.map((check) => ({ name: check.name, kind: check.kind, passed: false, detail: secrets.failure!.detail, at: new Date().toISOString() }))
-          : redactChecks(await runChecks(secrets.checks, { ...actionContext(request, attempt, deps, context), connections: secrets.connections }), secrets.redact);
+          ? request.checks.map((check) => ({
+              name: check.name,
+              kind: check.kind,
+              passed: false,
+              detail: secrets.failure!.detail,
+              at: new Date().toISOString(),
+            }))
+          : redactChecks(
+              await runChecks(secrets.checks, { ...actionContext(request, attempt, deps, context), connections: secrets.connections }),
+              secrets.redact,
+            );
       } catch (err) {
         if (err instanceof ChecksInterruptedError) {
           throw ApplicationFailure.create({ type: FAILURE_TYPE.workerStopped, message: err.message, nonRetryable: true });
@@ -188,7 +218,10 @@ export function createCheckActivities(deps: StepDeps) {
         ...(after.exitCode !== undefined ? { exitCode: after.exitCode } : {}),
         ...(after.outputTail ? { outputTail: after.outputTail } : {}),
       };
-      return { ...answer, outcome: await concludeAttempt(deps, request, attemptRow(request, attempt, after.startedAt), result, checks, recorded) };
+      return {
+        ...answer,
+        outcome: await concludeAttempt(deps, request, attemptRow(request, attempt, after.startedAt), result, checks, recorded),
+      };
     },
   };
 }
@@ -196,17 +229,31 @@ export function createCheckActivities(deps: StepDeps) {
 /** A step's references resolved, or why they could not be (as the failure of an action that never ran). */
 function resolveStep(request: StepRequest) {
   try {
-    return { ...resolveSecrets({ action: request.action, checks: request.checks, connections: request.connections, baseDir: request.baseDir }), failure: undefined };
+    return {
+      ...resolveSecrets({ action: request.action, checks: request.checks, connections: request.connections, baseDir: request.baseDir }),
+      failure: undefined,
+    };
   } catch (err) {
     if (!(err instanceof SecretReferenceError)) throw err;
     const failure: ActionResult = { ok: false, detail: err.message };
-    return { action: request.action, checks: request.checks as Check[], connections: request.connections, redact: (text: string) => text, any: false, failure };
+    return {
+      action: request.action,
+      checks: request.checks as Check[],
+      connections: request.connections,
+      redact: (text: string) => text,
+      any: false,
+      failure,
+    };
   }
 }
 
 /** What an action reports, with resolved secrets masked: this is what is recorded and returned. */
 function redactResult(result: ActionResult, redact: (text: string) => string): ActionResult {
-  return { ...result, detail: redact(result.detail), ...(result.outputTail !== undefined ? { outputTail: redact(result.outputTail) } : {}) };
+  return {
+    ...result,
+    detail: redact(result.detail),
+    ...(result.outputTail !== undefined ? { outputTail: redact(result.outputTail) } : {}),
+  };
 }
 
 function redactChecks(checks: CheckOutcome[], redact: (text: string) => string): CheckOutcome[] {

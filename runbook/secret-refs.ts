@@ -38,7 +38,9 @@ export function findReferences(text: string): { references: SecretReference[]; p
       if (name === '') problems.push(`\`${whole}\` names no file; write \`\${file:path}\`, the path relative to the runbook's folder`);
       else references.push({ scheme, name, text: whole });
     } else {
-      problems.push(`\`${whole}\` uses an unknown kind of reference \`${scheme}\`; cutover reads secrets from \`\${env:NAME}\` and \`\${file:path}\``);
+      problems.push(
+        `\`${whole}\` uses an unknown kind of reference \`${scheme}\`; cutover reads secrets from \`\${env:NAME}\` and \`\${file:path}\``,
+      );
     }
   }
   return { references, problems };

@@ -41,14 +41,18 @@ describe('the encryption codec', () => {
 
   it('refuses a payload written with another key, naming both key ids', async () => {
     const [sealed] = await new EncryptionCodec(randomBytes(32)).encode([plain('secret plan')]);
-    await expect(codec.decode([sealed!])).rejects.toThrow(/written with key [0-9a-f]{16}, but CUTOVER_PAYLOAD_KEY here is key [0-9a-f]{16}/);
+    await expect(codec.decode([sealed!])).rejects.toThrow(
+      /written with key [0-9a-f]{16}, but CUTOVER_PAYLOAD_KEY here is key [0-9a-f]{16}/,
+    );
   });
 
   it('refuses a payload whose bytes were altered', async () => {
     const [sealed] = await codec.encode([plain('secret plan')]);
     const data = Buffer.from(sealed!.data!);
     data[data.length - 20]! ^= 1;
-    await expect(codec.decode([{ ...sealed!, data: new Uint8Array(data) }])).rejects.toThrow(/could not be decrypted: it was damaged or altered/);
+    await expect(codec.decode([{ ...sealed!, data: new Uint8Array(data) }])).rejects.toThrow(
+      /could not be decrypted: it was damaged or altered/,
+    );
   });
 });
 

@@ -43,7 +43,12 @@ phases:
       CRM_TOKEN: SECRET,
     });
     const worker = startCli(['worker'], env, dir);
-    await eventually(() => worker.output(), (o) => o.includes('worker on task queue'), 60_000, 'the worker');
+    await eventually(
+      () => worker.output(),
+      (o) => o.includes('worker on task queue'),
+      60_000,
+      'the worker',
+    );
     const rehearse = startCli(['rehearse', 'runbook.yaml', '--as', 'alice'], env, dir);
     // Backed out: `push` failed, `export` was undone (it has no back-out action).
     expect(await rehearse.exited, rehearse.output()).toBe(4);
@@ -74,7 +79,9 @@ phases:
       expect(bytes.length).toBeGreaterThan(1000);
       expect(bytes.includes('binary/encrypted')).toBe(true);
       // The first attempt failed in history (ActivityTaskFailed): its message is encrypted too.
-      expect(history.events!.some((e) => e.activityTaskFailedEventAttributes || e.activityTaskStartedEventAttributes?.attempt === 2)).toBe(true);
+      expect(history.events!.some((e) => e.activityTaskFailedEventAttributes || e.activityTaskStartedEventAttributes?.attempt === 2)).toBe(
+        true,
+      );
       for (const plain of [SECRET, 'exported-marker-rows', 'calling crm with', 'CRM_TOKEN', 'refused']) {
         expect(bytes.includes(plain), plain).toBe(false);
       }

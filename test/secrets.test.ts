@@ -45,11 +45,15 @@ function request(over: Partial<StepRequest>): StepRequest {
 /** Runs `fn` with `vars` set in the worker's environment. */
 async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
   const before = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(vars)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  for (const [k, v] of Object.entries(vars))
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
   try {
     return await fn();
   } finally {
-    for (const [k, v] of Object.entries(before)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    for (const [k, v] of Object.entries(before))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
   }
 }
 
@@ -76,7 +80,9 @@ phases:
 
   it('refuses malformed references, at their line', () => {
     expect(problemsOf(runbook('echo ${env:}'))).toEqual([
-      expect.stringMatching(/^runbook\.yaml:14:\d+ phases\[0\]\.steps\[0\]\.action\.command: `\$\{env:\}` does not name an environment variable/),
+      expect.stringMatching(
+        /^runbook\.yaml:14:\d+ phases\[0\]\.steps\[0\]\.action\.command: `\$\{env:\}` does not name an environment variable/,
+      ),
     ]);
     expect(problemsOf(runbook('cat ${file:}'))[0]).toMatch(/^runbook\.yaml:14:\d+ .*`\$\{file:\}` names no file/);
     expect(problemsOf(runbook('echo ${vault:db/pass}'))[0]).toMatch(/`\$\{vault:db\/pass\}` uses an unknown kind of reference `vault`/);
@@ -93,7 +99,9 @@ describe('resolution on the worker', () => {
       const recorder = new MemoryRecorder();
       const { runStep } = createStepActivities({ recorder });
       // `$$` in the value would be the shell's pid if the value were pasted into the command.
-      const outcome = await runStep(request({ action: { kind: 'shell', command: 'test "${env:DB_PASS}" = "$EXPECTED"', env: { EXPECTED: '${env:DB_PASS}' } } }));
+      const outcome = await runStep(
+        request({ action: { kind: 'shell', command: 'test "${env:DB_PASS}" = "$EXPECTED"', env: { EXPECTED: '${env:DB_PASS}' } } }),
+      );
       expect(outcome.status).toBe('succeeded');
     });
   });
@@ -141,21 +149,33 @@ describe('resolution on the worker', () => {
   });
 
   it("refuses cutover's own secrets, in references and in commands' environment", async () => {
-    await withEnv({ TEMPORAL_API_KEY: 'temporal-key-value', CUTOVER_PAYLOAD_KEY: 'k'.repeat(44), CUTOVER_DATABASE_URL: 'postgres://u:pw@h/db', TEMPORAL_TLS_KEY: '/etc/key.pem' }, async () => {
-      const { runStep } = createStepActivities({ recorder: new MemoryRecorder() });
-      const outcome = await runStep(request({ action: { kind: 'shell', command: 'echo ${env:TEMPORAL_API_KEY}' } }));
-      expect(outcome.error).toMatch(/^\$\{env:TEMPORAL_API_KEY\} names one of cutover's own secrets/);
-      expect(outcome.error).not.toContain('temporal-key-value');
-      const env = commandEnvironment();
-      for (const name of ['TEMPORAL_API_KEY', 'CUTOVER_PAYLOAD_KEY', 'CUTOVER_DATABASE_URL', 'TEMPORAL_TLS_KEY']) expect(env[name]).toBeUndefined();
-      const shown = await runStep(request({ action: { kind: 'shell', command: 'env; exit 1' } }));
-      expect(shown.outputTail).not.toMatch(/temporal-key-value|postgres:\/\/u:pw|CUTOVER_PAYLOAD_KEY/);
-    });
+    await withEnv(
+      {
+        TEMPORAL_API_KEY: 'temporal-key-value',
+        CUTOVER_PAYLOAD_KEY: 'k'.repeat(44),
+        CUTOVER_DATABASE_URL: 'postgres://u:pw@h/db',
+        TEMPORAL_TLS_KEY: '/etc/key.pem',
+      },
+      async () => {
+        const { runStep } = createStepActivities({ recorder: new MemoryRecorder() });
+        const outcome = await runStep(request({ action: { kind: 'shell', command: 'echo ${env:TEMPORAL_API_KEY}' } }));
+        expect(outcome.error).toMatch(/^\$\{env:TEMPORAL_API_KEY\} names one of cutover's own secrets/);
+        expect(outcome.error).not.toContain('temporal-key-value');
+        const env = commandEnvironment();
+        for (const name of ['TEMPORAL_API_KEY', 'CUTOVER_PAYLOAD_KEY', 'CUTOVER_DATABASE_URL', 'TEMPORAL_TLS_KEY'])
+          expect(env[name]).toBeUndefined();
+        const shown = await runStep(request({ action: { kind: 'shell', command: 'env; exit 1' } }));
+        expect(shown.outputTail).not.toMatch(/temporal-key-value|postgres:\/\/u:pw|CUTOVER_PAYLOAD_KEY/);
+      },
+    );
   });
 
-  it('keeps HTTP actions\' ${NAME} and ${NAME:-default} expansion', () => {
+  it("keeps HTTP actions' ${NAME} and ${NAME:-default} expansion", () => {
     expect(expandEnv('http://${HOST:-localhost}:${PORT}/x', { PORT: '8080' })).toBe('http://localhost:8080/x');
-    const { action } = resolveSecrets({ action: { kind: 'http', method: 'GET', url: 'http://${HOST:-h}/${env:PATH_PART}' }, checks: [], connections: {}, baseDir: dir }, { PATH_PART: 'abcd' });
+    const { action } = resolveSecrets(
+      { action: { kind: 'http', method: 'GET', url: 'http://${HOST:-h}/${env:PATH_PART}' }, checks: [], connections: {}, baseDir: dir },
+      { PATH_PART: 'abcd' },
+    );
     expect(action).toMatchObject({ url: 'http://${HOST:-h}/abcd' });
   });
 });
@@ -166,7 +186,9 @@ describe('redaction', () => {
       const recorder = new MemoryRecorder();
       const { runStep } = createStepActivities({ recorder });
       const outcome = await runStep(
-        request({ action: { kind: 'shell', command: 'echo "connecting with ${env:DB_PASS}"; echo "bad password ${env:DB_PASS}" >&2; exit 3' } }),
+        request({
+          action: { kind: 'shell', command: 'echo "connecting with ${env:DB_PASS}"; echo "bad password ${env:DB_PASS}" >&2; exit 3' },
+        }),
       );
       expect(outcome.status).toBe('failed');
       expect(outcome.error).toBe('exit code 3, expected 0: bad password [secret env:DB_PASS]');
@@ -177,18 +199,26 @@ describe('redaction', () => {
   });
 
   it('masks values in check details, a multi-line file line by line too', async () => {
-    writeFileSync(path.join(dir, 'key.pem'), '-----BEGIN KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END KEY-----\n');
+    writeFileSync(
+      path.join(dir, 'key.pem'),
+      '-----BEGIN KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END KEY-----\n',
+    );
     const recorder = new MemoryRecorder();
     const { runStep } = createStepActivities({ recorder });
     const outcome = await runStep(
-      request({ checks: [{ name: 'key line', kind: 'shell', command: 'echo "${file:key.pem}" | sed -n 2p; exit 1', expect: { exit_code: 0 } }] }),
+      request({
+        checks: [{ name: 'key line', kind: 'shell', command: 'echo "${file:key.pem}" | sed -n 2p; exit 1', expect: { exit_code: 0 } }],
+      }),
     );
     expect(outcome.error).toBe('check "key line" failed: exit code 1, expected 0: [secret file:key.pem]');
     expect(JSON.stringify(recorder.checks)).not.toContain('MIIBOgIBAAJBAKj34');
   });
 
   it('leaves values shorter than 4 characters unmasked (masking every "ab" would wreck the output)', () => {
-    const { redact } = resolveSecrets({ action: { kind: 'shell', command: 'echo ${env:SHORT} ${env:LONG}' }, checks: [], connections: {}, baseDir: dir }, { SHORT: 'ab', LONG: 'abcd' });
+    const { redact } = resolveSecrets(
+      { action: { kind: 'shell', command: 'echo ${env:SHORT} ${env:LONG}' }, checks: [], connections: {}, baseDir: dir },
+      { SHORT: 'ab', LONG: 'abcd' },
+    );
     expect(redact('ab abcd abcde')).toBe('ab [secret env:LONG] [secret env:LONG]e');
   });
 });

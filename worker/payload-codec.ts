@@ -23,14 +23,19 @@ const decoder = new TextDecoder();
 /** Thrown when `CUTOVER_PAYLOAD_KEY` is not a 32-byte key in base64 or hex. */
 export class PayloadKeyError extends Error {
   constructor() {
-    super('CUTOVER_PAYLOAD_KEY must be 32 bytes written as base64 (44 characters) or hex (64 characters), e.g. from `openssl rand -base64 32`; fix or unset it');
+    super(
+      'CUTOVER_PAYLOAD_KEY must be 32 bytes written as base64 (44 characters) or hex (64 characters), e.g. from `openssl rand -base64 32`; fix or unset it',
+    );
     this.name = 'PayloadKeyError';
   }
 }
 
 /** Thrown when an encrypted payload cannot be decrypted: another key, or damaged bytes. */
 export class PayloadDecryptionError extends Error {
-  constructor(readonly keyId: string, readonly ownKeyId: string) {
+  constructor(
+    readonly keyId: string,
+    readonly ownKeyId: string,
+  ) {
     super(
       keyId === ownKeyId
         ? `an encrypted Temporal payload (key ${keyId}) could not be decrypted: it was damaged or altered`
@@ -115,7 +120,9 @@ export function payloadCodecs(key: Buffer | undefined): PayloadCodec[] {
  * dependency-free; the SDK's protobuf classes are not needed for one flat message.
  */
 function encodePayload(payload: Payload): Buffer {
-  const metadata = Object.fromEntries(Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')]));
+  const metadata = Object.fromEntries(
+    Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')]),
+  );
   return Buffer.from(JSON.stringify({ m: metadata, d: Buffer.from(payload.data ?? new Uint8Array()).toString('base64') }), 'utf8');
 }
 
