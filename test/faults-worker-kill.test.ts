@@ -6,7 +6,7 @@
  * agree with the run Temporal kept. `npm run bench -- survive` does the same with 20 kills.
  */
 import { afterEach, expect, it } from 'vitest';
-import { killChildren, killPlans, runWithWorkerKills } from './support/faults.js';
+import { killChildren, killPlans, killWorker, runThroughFaults } from './support/faults.js';
 import { temporalAddress } from './support/temporal.js';
 
 afterEach(killChildren);
@@ -16,8 +16,8 @@ const SEED = Number(process.env.FAULTS_SEED ?? 7);
 
 it('a run whose worker is SIGKILLed ends as it would have, runs no step twice, and its record matches Temporal', async () => {
   const plans = killPlans(SEED, 1, 45);
-  const report = await runWithWorkerKills(temporalAddress(), `kill-${Date.now().toString(36)}`, plans, SEED, (line) => console.log(line));
-  expect(report.kills, 'kills that landed before the run ended').toBe(plans.length);
+  const report = await runThroughFaults(temporalAddress(), `kill-${Date.now().toString(36)}`, plans, SEED, killWorker, (line) => console.log(line));
+  expect(report.faults, 'kills that landed before the run ended').toBe(plans.length);
   expect(report.people.surprises).toEqual([]);
   expect(report.outcome).toEqual(report.expected);
   expect(report.repeated).toEqual([]);

@@ -586,9 +586,10 @@ export function killPlans(seed: number, count: number, rows: number): KillPlan[]
     .sort((a, b) => a.afterRows - b.afterRows);
 }
 
-export interface WorkerKillReport {
+export interface FaultReport {
   runId: string;
-  kills: number;
+  /** Faults inflicted before the run ended. */
+  faults: number;
   result: RunResult;
   outcome: Outcome;
   expected: Outcome;
@@ -600,26 +601,47 @@ export interface WorkerKillReport {
   followerOutput: string;
 }
 
+/** What a fault may act on: the worker of the moment (it may replace it). */
+export interface Deployment {
+  scene: Scene;
+  worker: Child;
+}
+
 /**
- * One run of the 30-step shell runbook hosted by `cutover worker` processes, SIGKILLed (and
- * restarted) at the planned moments, with the people played through the CLI. Returns what the
- * oracles found; the caller asserts.
+ * One run of the 30-step shell runbook hosted by a `cutover worker` process, started by the
+ * lead's `cutover rehearse`, with the people played through the CLI; at each planned moment
+ * `inflict` does its damage (and repairs it). Returns what the oracles found; the caller asserts.
  */
-export async function runWithWorkerKills(address: string, name: string, plans: KillPlan[], seed: number, say: (line: string) => void = () => {}): Promise<WorkerKillReport> {
+export async function runThroughFaults(
+  address: string,
+  name: string,
+  plans: KillPlan[],
+  seed: number,
+  inflict: (plan: KillPlan, deployment: Deployment) => Promise<void>,
+  say: (line: string) => void = () => {},
+): Promise<FaultReport> {
   const s = await scene(address, name);
   const store = await openStore(s.databaseUrl);
   try {
     const runbook = faultRunbook({ name, actions: 'shell', people: true, seed });
     const runId = writeRunbook(s, runbook);
-    let worker = await startWorker(s);
+    const deployment: Deployment = { scene: s, worker: await startWorker(s) };
     const follower = startCutover(['rehearse', 'runbook.yaml', '--as', PEOPLE.lead], s.env, s.dir);
-    const ended = resultOf(s, runId).catch(async () => {
-      // Not started yet: wait for the workflow to exist, then for its result.
-      await eventually(() => s.client.workflow.getHandle(runId).describe(), () => true, 60_000, `run ${runId} to start`);
-      return resultOf(s, runId);
-    });
+    const ended = (async () => {
+      // The follower starts the workflow: wait for it to exist, then for its result.
+      await eventually(() => s.client.workflow.getHandle(runId).describe(), () => true, 120_000, `run ${runId} to start`);
+      for (;;) {
+        try {
+          return await resultOf(s, runId);
+        } catch (err) {
+          // The server went away under the long poll: ask again once it is back.
+          if ((err as Error).name === 'WorkflowFailedError') throw err;
+          await sleep(500);
+        }
+      }
+    })();
     const people = playPeople(s, runId, ended.catch(() => undefined));
-    let kills = 0;
+    let faults = 0;
     for (const plan of plans) {
       const reached = await Promise.race([
         eventually(() => recordedRows(store, runId), (n) => n >= plan.afterRows, 600_000, `${plan.afterRows} step rows`).then(() => true),
@@ -627,20 +649,19 @@ export async function runWithWorkerKills(address: string, name: string, plans: K
       ]);
       if (!reached) break;
       await sleep(plan.delayMs);
-      await sigkill(worker);
-      kills += 1;
-      say(`  ${runId}: worker SIGKILLed after ${await recordedRows(store, runId)} rows (+${plan.delayMs} ms), back in ${plan.downMs} ms`);
-      await sleep(plan.downMs);
-      worker = await startWorker(s);
+      const rows = await recordedRows(store, runId);
+      await inflict(plan, deployment);
+      faults += 1;
+      say(`  ${runId}: fault ${faults} after ${rows} rows (+${plan.delayMs} ms), down ${plan.downMs} ms`);
     }
     const result = await ended;
     const log = await people;
     const followerExit = await follower.exited;
-    await sigkill(worker);
+    await sigkill(deployment.worker);
     const detail = await store.findRun(runId);
     return {
       runId,
-      kills,
+      faults,
       result,
       outcome: outcomeOf(result.state),
       expected: expectedOutcome(runbook),
@@ -656,6 +677,22 @@ export async function runWithWorkerKills(address: string, name: string, plans: K
     await s.close();
   }
 }
+
+/** Fault 1: SIGKILL the worker, leave the run without one for a while, start a new one. */
+export const killWorker = async (plan: KillPlan, d: Deployment): Promise<void> => {
+  await sigkill(d.worker);
+  await sleep(plan.downMs);
+  d.worker = await startWorker(d.scene);
+};
+
+/** Fault 2: SIGKILL the Temporal server, leave it down for a while, restart it on its database file. */
+export const killServer =
+  (server: KillableServer) =>
+  async (plan: KillPlan): Promise<void> => {
+    await server.kill();
+    await sleep(plan.downMs);
+    await server.restart();
+  };
 
 // ---------------------------------------------------------------------------------------------
 // Scenario 2: the Temporal server SIGKILLed and restarted on its database file
