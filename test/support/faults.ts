@@ -13,7 +13,7 @@
  * Project modules are imported for their types only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -354,12 +354,18 @@ export function startProcess(command: string, args: string[], options: { env?: R
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((resolve) =>
+  const exited = new Promise<number | null>((resolve) => {
     child.on('exit', (code) => {
       children.delete(child);
       resolve(code);
-    }),
-  );
+    });
+    // Could not start at all (ENOENT...): no 'exit' follows.
+    child.on('error', (err) => {
+      output += `${err.message}\n`;
+      children.delete(child);
+      resolve(null);
+    });
+  });
   return Object.assign(child, { output: () => output, exited });
 }
 
@@ -717,6 +723,7 @@ async function freePort(): Promise<number> {
 
 /** Starts `temporal server start-dev` on a free port with its state in `dir/temporal.db`. */
 export async function startKillableServer(dir: string): Promise<KillableServer> {
+  mkdirSync(dir, { recursive: true });
   const { findTemporalCli } = await fromDist<typeof TemporalServerModule>('cli/temporal-server.js');
   const cliPath = findTemporalCli(PROJECT);
   const port = await freePort();
