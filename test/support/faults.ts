@@ -520,7 +520,7 @@ export async function playPeople(s: Scene, runId: string, stop: Promise<unknown>
       for (const id of state.order) {
         const step = state.steps[id]!;
         if (step.status === 'waiting' && step.waitingFor === 'manual') {
-          await ask(`done ${id}`, ['done', runId, id, '--as', personFor(state, step.owner)]);
+          await ask(`done ${id}`, ['done', runId, id, '--as', PEOPLE[step.owner as Role] ?? PEOPLE.lead]);
         }
         if (step.gate?.status === 'open') {
           for (const role of step.gate.awaiting) {
@@ -534,10 +534,6 @@ export async function playPeople(s: Scene, runId: string, stop: Promise<unknown>
     await Promise.race([stop, sleep(300)]);
   }
   return log;
-}
-
-function personFor(_state: RunState, role: string): string {
-  return PEOPLE[role as Role] ?? PEOPLE.lead;
 }
 
 async function resolveIfNeeded(
