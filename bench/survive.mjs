@@ -49,7 +49,18 @@ export async function main() {
   const reports = [];
   const figures = { runs: 0, worker_kills: 0, server_kills: 0, completions_as_expected: 0, repeated_steps: 0, crashes_found: 0, fuzz_runs: 0 };
   const started = Date.now();
+  /** A run that threw (stuck, could not start) counts as not ending as expected. */
+  const attempt = async (kind, runId, run) => {
+    try {
+      return await run();
+    } catch (err) {
+      figures.runs += 1;
+      console.log(`${kind} ${runId}: did not end as expected: ${err.message}`);
+      return undefined;
+    }
+  };
   const judge = (kind, report) => {
+    if (!report) return;
     reports.push(report);
     figures.runs += 1;
     const problems = [
@@ -71,12 +82,17 @@ export async function main() {
     // Worker kills (and the reference run) on a dev server of their own.
     const server = await startDevServer({ cliPath: findTemporalCli(root), dataDir: path.join(home, 'temporal'), ui: false });
     try {
-      judge('reference', await f.runThroughFaults(server.address, 'survive-reference', [], SEED, f.killWorker));
+      judge('reference', await attempt('reference', 'survive-reference-1', () => f.runThroughFaults(server.address, 'survive-reference', [], SEED, f.killWorker)));
       const runs = Math.ceil(WORKER_KILLS / KILLS_PER_RUN);
       for (let i = 0; i < runs; i += 1) {
         const kills = Math.min(KILLS_PER_RUN, WORKER_KILLS - i * KILLS_PER_RUN);
-        const report = await f.runThroughFaults(server.address, `survive-worker-${i + 1}`, f.killPlans(SEED + i, kills, ROWS), SEED + i, f.killWorker, (l) => console.log(l));
-        figures.worker_kills += report.faults;
+        const plans = f.killPlans(SEED + i, kills, ROWS);
+        const report = await attempt('worker kills', `survive-worker-${i + 1}-1`, () =>
+          f.runThroughFaults(server.address, `survive-worker-${i + 1}`, plans, SEED + i, async (plan, d) => {
+            figures.worker_kills += 1;
+            await f.killWorker(plan, d);
+          }, (l) => console.log(l)),
+        );
         judge('worker kills', report);
       }
     } finally {
@@ -87,8 +103,13 @@ export async function main() {
     const killable = await f.startKillableServer(path.join(home, 'killable'));
     try {
       for (let i = 0; i < SERVER_KILLS; i += 1) {
-        const report = await f.runThroughFaults(killable.address, `survive-server-${i + 1}`, f.killPlans(SEED + 100 + i, 1, ROWS), SEED + 100 + i, f.killServer(killable), (l) => console.log(l));
-        figures.server_kills += report.faults;
+        const kill = f.killServer(killable);
+        const report = await attempt('server kill', `survive-server-${i + 1}-1`, () =>
+          f.runThroughFaults(killable.address, `survive-server-${i + 1}`, f.killPlans(SEED + 100 + i, 1, ROWS), SEED + 100 + i, async (plan) => {
+            figures.server_kills += 1;
+            await kill(plan);
+          }, (l) => console.log(l)),
+        );
         judge('server kill', report);
       }
     } finally {

@@ -624,11 +624,15 @@ export async function runThroughFaults(
 ): Promise<FaultReport> {
   const s = await scene(address, name);
   const store = await openStore(s.databaseUrl);
+  let deployment: Deployment | undefined;
+  let follower: Child | undefined;
+  let giveUp = (): void => {};
+  const givenUp = new Promise<void>((resolve) => (giveUp = resolve));
   try {
     const runbook = faultRunbook({ name, actions: 'shell', people: true, seed });
     const runId = writeRunbook(s, runbook);
-    const deployment: Deployment = { scene: s, worker: await startWorker(s) };
-    const follower = startCutover(['rehearse', 'runbook.yaml', '--as', PEOPLE.lead], s.env, s.dir);
+    deployment = { scene: s, worker: await startWorker(s) };
+    follower = startCutover(['rehearse', 'runbook.yaml', '--as', PEOPLE.lead], s.env, s.dir);
     const ended = (async () => {
       // The follower starts the workflow: wait for it to exist, then for its result.
       await eventually(() => s.client.workflow.getHandle(runId).describe(), () => true, 120_000, `run ${runId} to start`);
@@ -642,7 +646,7 @@ export async function runThroughFaults(
         }
       }
     })();
-    const people = playPeople(s, runId, ended.catch(() => undefined));
+    const people = playPeople(s, runId, Promise.race([ended.catch(() => undefined), givenUp]));
     let faults = 0;
     for (const plan of plans) {
       const reached = await Promise.race([
@@ -652,14 +656,18 @@ export async function runThroughFaults(
       if (!reached) break;
       await sleep(plan.delayMs);
       const rows = await recordedRows(store, runId);
-      await inflict(plan, deployment);
+      await inflict(plan, deployment!);
       faults += 1;
       say(`  ${runId}: fault ${faults} after ${rows} rows (+${plan.delayMs} ms), down ${plan.downMs} ms`);
     }
-    const result = await ended;
+    const result = await Promise.race([
+      ended,
+      sleep(RUN_DEADLINE_MS).then(async () => {
+        throw new Error(`${runId} did not end within ${RUN_DEADLINE_MS / 60_000} min of its last fault; ${await reportedProblems(s, runId)}`);
+      }),
+    ]);
     const log = await people;
     const followerExit = await follower.exited;
-    await sigkill(deployment.worker);
     const detail = await store.findRun(runId);
     return {
       runId,
@@ -675,8 +683,29 @@ export async function runThroughFaults(
       followerOutput: follower.output(),
     };
   } finally {
+    // A run that did not end (stuck, or the caller gave up) leaves nothing running behind it.
+    giveUp();
+    if (follower) await sigkill(follower);
+    if (deployment) await sigkill(deployment.worker);
     await store.close();
     await s.close();
+  }
+}
+
+/** How long a run may take after its last fault before it counts as stuck. */
+const RUN_DEADLINE_MS = 8 * 60_000;
+
+/** What Temporal says is wrong with a run (a workflow task failing, e.g. on a nondeterminism error). */
+async function reportedProblems(s: Scene, runId: string): Promise<string> {
+  try {
+    const handle = s.client.workflow.getHandle(runId);
+    const { raw } = await handle.describe();
+    const problems = raw.workflowExecutionInfo?.searchAttributes?.indexedFields?.['TemporalReportedProblems'];
+    const history = await handle.fetchHistory();
+    const failed = [...(history.events ?? [])].reverse().find((e) => e.workflowTaskFailedEventAttributes);
+    return `Temporal reports ${problems?.data ? Buffer.from(problems.data).toString() : 'no problem'}${failed ? `; last workflow task failure (event ${failed.eventId}): ${failed.workflowTaskFailedEventAttributes?.failure?.message}` : ''}`;
+  } catch (err) {
+    return `Temporal could not be asked why (${(err as Error).message})`;
   }
 }
 
