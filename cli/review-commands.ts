@@ -47,7 +47,7 @@ export function schema(out: Output): number {
 export async function status(runId: string, json: boolean, out: Output): Promise<number> {
   const settings = readSettings();
   const store = await openRecordStore(settings);
-  let state: RunState | null = null;
+  let state: RunState | null;
   let source: 'temporal' | 'store' = 'store';
   let note: string | undefined;
   try {

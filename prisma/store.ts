@@ -430,10 +430,10 @@ async function appliedMigrations(prisma: PrismaClient): Promise<Set<string>> {
 }
 
 interface PrismaScript {
-  runPrisma(
+  runPrisma: (
     args: readonly string[],
     options?: { env?: NodeJS.ProcessEnv },
-  ): Promise<{ code: number; stdout: string; stderr: string }>;
+  ) => Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
 /** Runs `prisma migrate deploy` on this file through scripts/prisma.mjs (which keeps Prisma offline). */
