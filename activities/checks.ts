@@ -53,7 +53,8 @@ export async function runChecks(checks: Check[], ctx: ActionContext): Promise<Ch
       if (passed || !until || Date.now() + durationMs(until.every) > deadline || ctx.signal?.aborted) break;
       await pause(durationMs(until.every), ctx);
     }
-    if (until && asked > 1) detail = passed ? `${detail} (after ${asked} tries)` : `${detail} (still failing after ${asked} tries in ${until.within})`;
+    if (until && asked > 1)
+      detail = passed ? `${detail} (after ${asked} tries)` : `${detail} (still failing after ${asked} tries in ${until.within})`;
     outcomes.push({ name, kind: check.kind, passed, detail, at: new Date().toISOString() });
   }
   return outcomes;

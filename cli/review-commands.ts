@@ -22,7 +22,9 @@ export function validate(file: string, json: boolean, out: Output): number {
     const loaded = loadRunbook(file);
     for (const warning of loaded.warnings) out.warn(`warning: ${formatProblem(warning)}`);
     const steps = loaded.runbook.phases.reduce((n, p) => n + p.steps.length, 0);
-    out.line(`${file}: valid — ${loaded.runbook.name} v${loaded.runbook.version}, ${loaded.runbook.phases.length} phases, ${steps} steps (${loaded.versionHash})`);
+    out.line(
+      `${file}: valid — ${loaded.runbook.name} v${loaded.runbook.version}, ${loaded.runbook.phases.length} phases, ${steps} steps (${loaded.versionHash})`,
+    );
     return EXIT.ok;
   }
   // JSON: the same problems, machine-readable, and the exit code still says valid or not.
@@ -136,7 +138,9 @@ export function formatStatus(state: RunState, now: number = Date.now()): string[
   const lines: string[] = [];
   const took = state.endedAt ? ` — ${formatDuration(Date.parse(state.endedAt) - Date.parse(state.startedAt))}` : '';
   lines.push(`${state.runId}  ${state.mode}  ${state.status.toUpperCase().replace('_', ' ')}${took}`);
-  lines.push(`runbook ${state.runbookName} v${state.runbookVersion} (${state.versionHash}), started ${state.startedAt} by ${state.startedBy}`);
+  lines.push(
+    `runbook ${state.runbookName} v${state.runbookVersion} (${state.versionHash}), started ${state.startedAt} by ${state.startedBy}`,
+  );
   const plannedMs = Math.max(0, ...Object.values(state.steps).map((s) => s.plannedStartMs + s.plannedDurationMs));
   const elapsedMs = (state.endedAt ? Date.parse(state.endedAt) : now) - Date.parse(state.startedAt);
   lines.push(
@@ -162,11 +166,16 @@ export function formatStatus(state: RunState, now: number = Date.now()): string[
   if (state.decisions.length > 0) {
     lines.push('', 'decisions:');
     for (const d of state.decisions) {
-      lines.push(`  ${d.at}  ${d.by} (${d.role}) ${d.kind.replace('_', ' ')}${d.target ? ` ${d.target}` : ''}${d.reason ? `: "${d.reason}"` : ''}${d.automatic ? ' [automatic]' : ''}`);
+      lines.push(
+        `  ${d.at}  ${d.by} (${d.role}) ${d.kind.replace('_', ' ')}${d.target ? ` ${d.target}` : ''}${d.reason ? `: "${d.reason}"` : ''}${d.automatic ? ' [automatic]' : ''}`,
+      );
     }
   }
   if (state.backout.status !== 'not_requested') {
-    lines.push('', `back-out ${state.backout.status}: ${state.backout.reason ?? ''}${state.backout.requestedBy ? ` (by ${state.backout.requestedBy})` : ''}`);
+    lines.push(
+      '',
+      `back-out ${state.backout.status}: ${state.backout.reason ?? ''}${state.backout.requestedBy ? ` (by ${state.backout.requestedBy})` : ''}`,
+    );
     const nothingToUndo: string[] = [];
     for (const id of [...state.order].reverse()) {
       const b = state.steps[id]!.backout;
@@ -176,7 +185,9 @@ export function formatStatus(state: RunState, now: number = Date.now()): string[
         continue;
       }
       const took = b.startedAt && b.endedAt ? ` in ${formatDuration(Date.parse(b.endedAt) - Date.parse(b.startedAt))}` : '';
-      lines.push(`  ${id.padEnd(30)} ${b.status}${took}${b.attempts > 1 ? ` after ${b.attempts} attempts` : ''}${b.error ? `: ${b.error}` : ''}`);
+      lines.push(
+        `  ${id.padEnd(30)} ${b.status}${took}${b.attempts > 1 ? ` after ${b.attempts} attempts` : ''}${b.error ? `: ${b.error}` : ''}`,
+      );
     }
     if (nothingToUndo.length > 0) lines.push(`  no undo defined: ${nothingToUndo.join(', ')}`);
   }
@@ -194,7 +205,9 @@ function noteFor(step: StepState, actualMs: number | undefined): string {
   } else if (step.gate && step.gate.votes.length > 0) {
     notes.push(step.gate.votes.map((v) => `${v.by} ${v.decision}d`).join(', '));
   } else if (step.resolution) {
-    notes.push(`${{ unknown: 'outcome unknown', not_started: 'could not start', failed: 'failed' }[step.resolution.kind]}: ${step.resolution.error}`);
+    notes.push(
+      `${{ unknown: 'outcome unknown', not_started: 'could not start', failed: 'failed' }[step.resolution.kind]}: ${step.resolution.error}`,
+    );
   } else if (step.waitingFor === 'manual') {
     notes.push('manual: waiting for the owner');
   } else if (step.error) {

@@ -4,7 +4,14 @@
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection, defaultGrpcRetryOptions, isGrpcServiceError, makeGrpcRetryInterceptor, ServiceError } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  defaultGrpcRetryOptions,
+  isGrpcServiceError,
+  makeGrpcRetryInterceptor,
+  ServiceError,
+} from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { RunRecorder } from '../activities/recording.js';
 import { createWorker, installQuietRuntime } from '../worker/create-worker.js';
@@ -154,7 +161,9 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
     await Promise.all(stops.map((stop) => stop()));
     throw new EnvironmentError(
       `cannot reach Temporal at ${address} (${(err as Error).message.split('\n')[0]}); ` +
-        (embedded ? 'the embedded server did not answer: see its log in ' + settings.home : 'check TEMPORAL_ADDRESS, TLS settings and that the cluster is up'),
+        (embedded
+          ? 'the embedded server did not answer: see its log in ' + settings.home
+          : 'check TEMPORAL_ADDRESS, TLS settings and that the cluster is up'),
     );
   }
   try {
@@ -301,7 +310,8 @@ function restartPolicy(
     },
     onGaveUp(error, exit) {
       const log = server()?.logFile;
-      const why = error instanceof DevServerStartError ? `${error.reason}: ${error.logTail.split('\n').at(-1) ?? ''}` : error.message.split('\n')[0];
+      const why =
+        error instanceof DevServerStartError ? `${error.reason}: ${error.logTail.split('\n').at(-1) ?? ''}` : error.message.split('\n')[0];
       lose(
         new EnvironmentError(
           `the embedded Temporal server stopped unexpectedly (${describeExit(exit)}) and could not be restarted on ${dbFile()} ` +

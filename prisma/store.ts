@@ -15,15 +15,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { Prisma, PrismaClient } from '@prisma/client';
-import type {
-  BackoutState,
-  CheckOutcome,
-  Decision,
-  RunMode,
-  RunState,
-  RunStatus,
-  StepAttemptRow,
-} from '../runbook/run-state.js';
+import type { BackoutState, CheckOutcome, Decision, RunMode, RunState, RunStatus, StepAttemptRow } from '../runbook/run-state.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Errors
@@ -43,11 +35,7 @@ export class StoreError extends Error {
 /** Thrown when the database file exists but is not a SQLite database. */
 export class StoreNotADatabaseError extends StoreError {
   constructor(databasePath: string, options?: { cause?: unknown }) {
-    super(
-      `${databasePath} is not a SQLite database: move it away, or point CUTOVER_DATABASE_URL at another file.`,
-      databasePath,
-      options,
-    );
+    super(`${databasePath} is not a SQLite database: move it away, or point CUTOVER_DATABASE_URL at another file.`, databasePath, options);
   }
 }
 
@@ -113,10 +101,7 @@ export class StoreUrlError extends StoreError {
   readonly url: string;
 
   constructor(url: string) {
-    super(
-      `The database URL ${url} is not supported: use a SQLite file such as file:.cutover/cutover.db in CUTOVER_DATABASE_URL.`,
-      url,
-    );
+    super(`The database URL ${url} is not supported: use a SQLite file such as file:.cutover/cutover.db in CUTOVER_DATABASE_URL.`, url);
     this.url = url;
   }
 }
@@ -430,10 +415,7 @@ async function appliedMigrations(prisma: PrismaClient): Promise<Set<string>> {
 }
 
 interface PrismaScript {
-  runPrisma: (
-    args: readonly string[],
-    options?: { env?: NodeJS.ProcessEnv },
-  ) => Promise<{ code: number; stdout: string; stderr: string }>;
+  runPrisma: (args: readonly string[], options?: { env?: NodeJS.ProcessEnv }) => Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
 /** Runs `prisma migrate deploy` on this file through scripts/prisma.mjs (which keeps Prisma offline). */

@@ -45,7 +45,11 @@ export function killStartedCli(): void {
 }
 
 /** Starts `cutover ...args` in the background, collecting its output; `killStartedCli` cleans up. */
-export function startCli(args: string[], env: Record<string, string>, cwd = PROJECT): ChildProcess & { output: () => string; exited: Promise<number | null> } {
+export function startCli(
+  args: string[],
+  env: Record<string, string>,
+  cwd = PROJECT,
+): ChildProcess & { output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [BIN, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   started.push(child);
   let output = '';
@@ -56,7 +60,12 @@ export function startCli(args: string[], env: Record<string, string>, cwd = PROJ
 }
 
 /** Waits until `predicate` holds, polling. */
-export async function eventually<T>(fn: () => T | Promise<T>, predicate: (value: T) => boolean, timeoutMs = 60_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  fn: () => T | Promise<T>,
+  predicate: (value: T) => boolean,
+  timeoutMs = 60_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < deadline) {
