@@ -103,7 +103,13 @@ export function commandEnvironment(): Record<string, string> {
 
 /** Runs `command` with /bin/sh in its own process group, killed as a group on timeout. */
 export async function runShellCommand(
-  action: { command: string; env?: Record<string, string>; cwd?: string; timeout?: string; expect?: { exit_code: number; output_contains?: string } },
+  action: {
+    command: string;
+    env?: Record<string, string>;
+    cwd?: string;
+    timeout?: string;
+    expect?: { exit_code: number; output_contains?: string };
+  },
   ctx: ActionContext,
 ): Promise<ActionResult> {
   const timeoutMs = action.timeout ? durationMs(action.timeout) : ctx.timeoutMs;
@@ -153,7 +159,12 @@ export async function runShellCommand(
         child.stdout.destroy();
         child.stderr.destroy();
         child.unref();
-        resolve({ ok: false, interrupted: true, outputTail: tail(output), detail: `the worker stopped while the command ran (pid ${child.pid}); it was left running` });
+        resolve({
+          ok: false,
+          interrupted: true,
+          outputTail: tail(output),
+          detail: `the worker stopped while the command ran (pid ${child.pid}); it was left running`,
+        });
         return;
       }
       cancelled = true;
@@ -223,10 +234,7 @@ export function expandEnv(text: string, env: Record<string, string | undefined> 
  * request (recorded, shown on the status page) names the URL as the runbook wrote it, because
  * the expanded one may carry a token.
  */
-export async function sendHttpRequest(
-  raw: Extract<Action, { kind: 'http' }>,
-  ctx: ActionContext,
-): Promise<ActionResult> {
+export async function sendHttpRequest(raw: Extract<Action, { kind: 'http' }>, ctx: ActionContext): Promise<ActionResult> {
   const env = { ...commandEnvironment(), ...ctx.env };
   const action = {
     ...raw,
@@ -246,7 +254,11 @@ export async function sendHttpRequest(
   const doFetch = ctx.fetch ?? fetch;
   const stopped = (): ActionResult | undefined =>
     ctx.signal?.aborted && ctx.workerStopping?.()
-      ? { ok: false, interrupted: true, detail: `the worker stopped while waiting for ${said} to answer; the request may or may not have been applied` }
+      ? {
+          ok: false,
+          interrupted: true,
+          detail: `the worker stopped while waiting for ${said} to answer; the request may or may not have been applied`,
+        }
       : undefined;
   let response: Response;
   let body: string;
@@ -261,9 +273,10 @@ export async function sendHttpRequest(
   } catch (err) {
     const interrupted = stopped();
     if (interrupted) return interrupted;
-    const reason = err instanceof Error && err.name === 'TimeoutError'
-      ? `no answer within ${action.timeout ?? formatDuration(timeoutMs)}`
-      : describeFetchError(err);
+    const reason =
+      err instanceof Error && err.name === 'TimeoutError'
+        ? `no answer within ${action.timeout ?? formatDuration(timeoutMs)}`
+        : describeFetchError(err);
     return { ok: false, detail: `${said} failed: ${asWritten(reason)}` };
   }
   const outputTail = tail(body, 1000);
@@ -320,7 +333,10 @@ export async function runSqlQuery(action: Extract<Action, { kind: 'sql' }>, ctx:
     case 'crashed':
       return { ok: false, detail: `query on ${action.connection} failed: ${answer.message}` };
     case 'timed_out':
-      return { ok: false, detail: `query on ${action.connection} timed out after ${typeof own === 'string' ? own : formatDuration(timeoutMs)} and was stopped` };
+      return {
+        ok: false,
+        detail: `query on ${action.connection} timed out after ${typeof own === 'string' ? own : formatDuration(timeoutMs)} and was stopped`,
+      };
     case 'cancelled':
       // A worker stop during a check lands here too; the checks report the interruption.
       return { ok: false, detail: `query on ${action.connection} was cancelled and stopped` };
@@ -378,7 +394,8 @@ export async function simulate(action: Extract<Action, { kind: 'simulate' }>, ct
   try {
     if (ms > 0) await sleep(ms, undefined, ctx.signal ? { signal: ctx.signal } : {});
   } catch {
-    if (ctx.workerStopping?.()) return { ok: false, interrupted: true, detail: `the worker stopped during the simulated ${action.duration}` };
+    if (ctx.workerStopping?.())
+      return { ok: false, interrupted: true, detail: `the worker stopped during the simulated ${action.duration}` };
     return { ok: false, detail: 'cancelled' };
   } finally {
     if (beat) clearInterval(beat);

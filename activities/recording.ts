@@ -69,7 +69,10 @@ export function createRecordingActivities(recorder: RunRecorder) {
     if (!('codes' in snapshot)) return snapshot;
     const { run } = snapshot;
     const { runbook } = await runbookOf(run.runId);
-    const state = initialRunState({ runId: run.runId, runbook, versionHash: run.versionHash, mode: run.mode, startedBy: run.startedBy }, run.startedAt);
+    const state = initialRunState(
+      { runId: run.runId, runbook, versionHash: run.versionHash, mode: run.mode, startedBy: run.startedBy },
+      run.startedAt,
+    );
     const needTimes = applyCheckpoint(state, snapshot);
     const times = await recorder.stepTimes(run.runId, needTimes);
     for (const [id, [startedAt, endedAt]] of Object.entries(times)) {
@@ -85,7 +88,12 @@ export function createRecordingActivities(recorder: RunRecorder) {
     async loadRunbookPage(runId: string, page: number): Promise<RunbookPage> {
       const { pages } = await runbookOf(runId);
       const found = pages[page];
-      if (!found) throw ApplicationFailure.create({ type: FAILURE_TYPE.invalidInput, nonRetryable: true, message: `runbook page ${page} of ${runId} does not exist` });
+      if (!found)
+        throw ApplicationFailure.create({
+          type: FAILURE_TYPE.invalidInput,
+          nonRetryable: true,
+          message: `runbook page ${page} of ${runId} does not exist`,
+        });
       return found;
     },
     /** Times of finished steps, for an execution that continues a run. */

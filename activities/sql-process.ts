@@ -136,7 +136,10 @@ export function runSqlStatement(request: SqlRequest): Promise<SqlAnswer> {
     // 'close', not 'exit': the answer may still be in the pipe when the process has exited.
     child.on('close', (code, signal) => {
       const last = stderr.trim().split('\n').pop() ?? '';
-      done({ kind: 'crashed', message: `the query process ended without an answer (${signal ?? `exit code ${code}`})${last ? `: ${last}` : ''}` });
+      done({
+        kind: 'crashed',
+        message: `the query process ended without an answer (${signal ?? `exit code ${code}`})${last ? `: ${last}` : ''}`,
+      });
     });
     child.send({ file: request.file, readonly: request.readonly, query: request.query });
   });

@@ -32,7 +32,11 @@ export function createStepActivities(deps: StepDeps) {
       try {
         await withRetries(() => deps.recorder.recordStepAttempt(row), 'record the start of the step');
       } catch (err) {
-        throw ApplicationFailure.create({ type: FAILURE_TYPE.notStarted, message: `${(err as Error).message}; nothing ran`, nonRetryable: true });
+        throw ApplicationFailure.create({
+          type: FAILURE_TYPE.notStarted,
+          message: `${(err as Error).message}; nothing ran`,
+          nonRetryable: true,
+        });
       }
 
       const ctx = actionContext(request, attempt, deps, context);
@@ -60,7 +64,12 @@ export function createStepActivities(deps: StepDeps) {
 
         if (!result.ok) {
           const lastAttempt = attempt - request.attemptOffset >= request.maxAttempts;
-          const unrecorded = await finish(deps, row, { status: 'failed', error: result.detail, exitCode: result.exitCode, outputTail: result.outputTail });
+          const unrecorded = await finish(deps, row, {
+            status: 'failed',
+            error: result.detail,
+            exitCode: result.exitCode,
+            outputTail: result.outputTail,
+          });
           if (!lastAttempt) {
             // Retryable: Temporal schedules the next attempt with the step's backoff.
             throw ApplicationFailure.create({ type: FAILURE_TYPE.actionFailed, message: result.detail });
@@ -83,7 +92,12 @@ export function createStepActivities(deps: StepDeps) {
             ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}),
             ...(result.outputTail ? { outputTail: result.outputTail } : {}),
           };
-          throw ApplicationFailure.create({ type: FAILURE_TYPE.checksInterrupted, message: err.message, nonRetryable: true, details: [done] });
+          throw ApplicationFailure.create({
+            type: FAILURE_TYPE.checksInterrupted,
+            message: err.message,
+            nonRetryable: true,
+            details: [done],
+          });
         }
         const checksRecorded = await recordChecks(deps, request, attempt, checks);
         return concludeAttempt(deps, request, row, result, checks, checksRecorded);
@@ -137,7 +151,14 @@ async function concludeAttempt(
   const status = error ? 'failed' : request.treatment === 'simulate' ? 'simulated' : 'succeeded';
   const unrecorded = await finish(deps, row, { status, error, exitCode: result.exitCode, outputTail: result.outputTail });
   return {
-    ...outcome(row.attempt, row.startedAt!, error ? 'failed' : 'succeeded', { ...result, detail: error ?? result.detail }, checks, error ? 'check' : undefined),
+    ...outcome(
+      row.attempt,
+      row.startedAt!,
+      error ? 'failed' : 'succeeded',
+      { ...result, detail: error ?? result.detail },
+      checks,
+      error ? 'check' : undefined,
+    ),
     ...(unrecorded ? { unrecorded } : {}),
     ...(checksRecorded ? {} : { unrecordedChecks: true }),
   };
@@ -178,7 +199,10 @@ export function createCheckActivities(deps: StepDeps) {
         ...(after.exitCode !== undefined ? { exitCode: after.exitCode } : {}),
         ...(after.outputTail ? { outputTail: after.outputTail } : {}),
       };
-      return { ...answer, outcome: await concludeAttempt(deps, request, attemptRow(request, attempt, after.startedAt), result, checks, recorded) };
+      return {
+        ...answer,
+        outcome: await concludeAttempt(deps, request, attemptRow(request, attempt, after.startedAt), result, checks, recorded),
+      };
     },
   };
 }

@@ -33,7 +33,11 @@ export async function main() {
 
   async function bare() {
     const started = performance.now();
-    const handle = await bench.client.workflow.start('bareNoop', { taskQueue: `${bench.queue}-bare`, workflowId: `bare-${randomUUID()}`, args: [STEPS] });
+    const handle = await bench.client.workflow.start('bareNoop', {
+      taskQueue: `${bench.queue}-bare`,
+      workflowId: `bare-${randomUUID()}`,
+      args: [STEPS],
+    });
     await handle.result();
     const ms = performance.now() - started;
     return { ms, events: (await handle.fetchHistory()).events.length };
@@ -48,12 +52,19 @@ export async function main() {
     for (let i = 0; i < REPEAT; i += 1) {
       base.push(await bare());
       ours.push(await throughCutover());
-      console.log(`  run ${i + 1}: bare ${base[i].ms.toFixed(0)} ms / ${base[i].events} events, cutover ${ours[i].ms.toFixed(0)} ms / ${ours[i].events} events`);
+      console.log(
+        `  run ${i + 1}: bare ${base[i].ms.toFixed(0)} ms / ${base[i].events} events, cutover ${ours[i].ms.toFixed(0)} ms / ${ours[i].events} events`,
+      );
     }
     const wall = median(ours.map((r) => r.ms)) / median(base.map((r) => r.ms));
     const events = median(ours.map((r) => r.events)) / median(base.map((r) => r.events));
-    console.log(`${STEPS}-step chain, median of ${REPEAT}: bare ${median(base.map((r) => r.ms)).toFixed(0)} ms, cutover ${median(ours.map((r) => r.ms)).toFixed(0)} ms`);
-    const lines = [targetLine('engine', 'wall_ratio', wall, '<=', TARGETS.wall), targetLine('engine', 'history_event_ratio', events, '<=', TARGETS.events)];
+    console.log(
+      `${STEPS}-step chain, median of ${REPEAT}: bare ${median(base.map((r) => r.ms)).toFixed(0)} ms, cutover ${median(ours.map((r) => r.ms)).toFixed(0)} ms`,
+    );
+    const lines = [
+      targetLine('engine', 'wall_ratio', wall, '<=', TARGETS.wall),
+      targetLine('engine', 'history_event_ratio', events, '<=', TARGETS.events),
+    ];
     for (const line of lines) console.log(line.text);
     return lines.every((l) => l.pass) ? 0 : 1;
   } finally {

@@ -47,7 +47,15 @@ export async function main() {
   const { findTemporalCli, startDevServer } = await import(pathToFileURL(path.join(root, 'dist', 'cli', 'temporal-server.js')).href);
   const home = mkdtempSync(path.join(tmpdir(), 'cutover-survive-'));
   const reports = [];
-  const figures = { runs: 0, worker_kills: 0, server_kills: 0, completions_as_expected: 0, repeated_steps: 0, crashes_found: 0, fuzz_runs: 0 };
+  const figures = {
+    runs: 0,
+    worker_kills: 0,
+    server_kills: 0,
+    completions_as_expected: 0,
+    repeated_steps: 0,
+    crashes_found: 0,
+    fuzz_runs: 0,
+  };
   const started = Date.now();
   /** A run that threw (stuck, could not start) counts as not ending as expected. */
   const attempt = async (kind, runId, run) => {
@@ -64,7 +72,9 @@ export async function main() {
     reports.push(report);
     figures.runs += 1;
     const problems = [
-      ...(JSON.stringify(report.outcome) === JSON.stringify(report.expected) ? [] : [`ended ${JSON.stringify(report.outcome)}, expected ${JSON.stringify(report.expected)}`]),
+      ...(JSON.stringify(report.outcome) === JSON.stringify(report.expected)
+        ? []
+        : [`ended ${JSON.stringify(report.outcome)}, expected ${JSON.stringify(report.expected)}`]),
       ...report.storeProblems.map((p) => `store: ${p}`),
       ...report.orderProblems.map((p) => `back-out order: ${p}`),
       ...report.people.surprises.map((p) => `people: ${p}`),
@@ -73,7 +83,9 @@ export async function main() {
     figures.repeated_steps += report.repeated.length;
     if (problems.length === 0 && report.repeated.length === 0) figures.completions_as_expected += 1;
     const took = ((Date.now() - started) / 1000).toFixed(0);
-    console.log(`${kind} ${report.runId}: ${report.faults} fault(s), ${report.result.status}; ${report.people.resolutions.length} resolution(s) by the lead; ${problems.length + report.repeated.length} problem(s) [${took}s]`);
+    console.log(
+      `${kind} ${report.runId}: ${report.faults} fault(s), ${report.result.status}; ${report.people.resolutions.length} resolution(s) by the lead; ${problems.length + report.repeated.length} problem(s) [${took}s]`,
+    );
     for (const line of report.people.resolutions) console.log(`    lead: ${line}`);
     for (const line of [...problems, ...report.repeated]) console.log(`    PROBLEM ${line}`);
   };
@@ -82,16 +94,28 @@ export async function main() {
     // Worker kills (and the reference run) on a dev server of their own.
     const server = await startDevServer({ cliPath: findTemporalCli(root), dataDir: path.join(home, 'temporal'), ui: false });
     try {
-      judge('reference', await attempt('reference', 'survive-reference-1', () => f.runThroughFaults(server.address, 'survive-reference', [], SEED, f.killWorker)));
+      judge(
+        'reference',
+        await attempt('reference', 'survive-reference-1', () =>
+          f.runThroughFaults(server.address, 'survive-reference', [], SEED, f.killWorker),
+        ),
+      );
       const runs = Math.ceil(WORKER_KILLS / KILLS_PER_RUN);
       for (let i = 0; i < runs; i += 1) {
         const kills = Math.min(KILLS_PER_RUN, WORKER_KILLS - i * KILLS_PER_RUN);
         const plans = f.killPlans(SEED + i, kills, ROWS);
         const report = await attempt('worker kills', `survive-worker-${i + 1}-1`, () =>
-          f.runThroughFaults(server.address, `survive-worker-${i + 1}`, plans, SEED + i, async (plan, d) => {
-            figures.worker_kills += 1;
-            await f.killWorker(plan, d);
-          }, (l) => console.log(l)),
+          f.runThroughFaults(
+            server.address,
+            `survive-worker-${i + 1}`,
+            plans,
+            SEED + i,
+            async (plan, d) => {
+              figures.worker_kills += 1;
+              await f.killWorker(plan, d);
+            },
+            (l) => console.log(l),
+          ),
         );
         judge('worker kills', report);
       }
@@ -105,10 +129,17 @@ export async function main() {
       for (let i = 0; i < SERVER_KILLS; i += 1) {
         const kill = f.killServer(killable);
         const report = await attempt('server kill', `survive-server-${i + 1}-1`, () =>
-          f.runThroughFaults(killable.address, `survive-server-${i + 1}`, f.killPlans(SEED + 100 + i, 1, ROWS), SEED + 100 + i, async (plan) => {
-            figures.server_kills += 1;
-            await kill(plan);
-          }, (l) => console.log(l)),
+          f.runThroughFaults(
+            killable.address,
+            `survive-server-${i + 1}`,
+            f.killPlans(SEED + 100 + i, 1, ROWS),
+            SEED + 100 + i,
+            async (plan) => {
+              figures.server_kills += 1;
+              await kill(plan);
+            },
+            (l) => console.log(l),
+          ),
         );
         judge('server kill', report);
       }

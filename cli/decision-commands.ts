@@ -37,7 +37,9 @@ export function updateTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   if (!given) return DEFAULT_UPDATE_TIMEOUT_MS;
   const seconds = Number(given);
   if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new UsageError(`CUTOVER_UPDATE_TIMEOUT wants a number of seconds greater than 0 (default ${DEFAULT_UPDATE_TIMEOUT_MS / 1000}), not \`${given}\``);
+    throw new UsageError(
+      `CUTOVER_UPDATE_TIMEOUT wants a number of seconds greater than 0 (default ${DEFAULT_UPDATE_TIMEOUT_MS / 1000}), not \`${given}\``,
+    );
   }
   return Math.round(seconds * 1000);
 }
@@ -54,7 +56,9 @@ async function withLiveRun<T>(runId: string, purpose: string, fn: (handle: Workf
     store = await openRecordStore(settings);
     const known = await store.findRun(runId);
     if (known?.endedAt) {
-      throw new RequestRefusedError(`run ${runId} has already ended (${known.status}${known.outcome ? `: ${known.outcome}` : ''}); nothing to ${purpose}`);
+      throw new RequestRefusedError(
+        `run ${runId} has already ended (${known.status}${known.outcome ? `: ${known.outcome}` : ''}); nothing to ${purpose}`,
+      );
     }
     if (!known && !settings.temporalAddress) throw new UnknownRunError(runId);
   } finally {
@@ -67,12 +71,16 @@ async function withLiveRun<T>(runId: string, purpose: string, fn: (handle: Workf
     try {
       const description = await client.withDeadline(Date.now() + timeoutMs, () => handle.describe());
       if (description.status.name !== 'RUNNING') {
-        throw new RequestRefusedError(`run ${runId} is not running any more (${description.status.name.toLowerCase()}); nothing to ${purpose}`);
+        throw new RequestRefusedError(
+          `run ${runId} is not running any more (${description.status.name.toLowerCase()}); nothing to ${purpose}`,
+        );
       }
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new UnknownRunError(runId);
       if (grpcCode(err) === DEADLINE_EXCEEDED) {
-        throw new EnvironmentError(`Temporal at ${session.address} did not answer within ${timeoutMs / 1000} s, so cannot ${purpose}; check that it is up`);
+        throw new EnvironmentError(
+          `Temporal at ${session.address} did not answer within ${timeoutMs / 1000} s, so cannot ${purpose}; check that it is up`,
+        );
       }
       throw err;
     }
@@ -114,7 +122,9 @@ export interface PersonOptions {
 export async function approve(runId: string, gateId: string, options: PersonOptions & { role?: string }, out: Output): Promise<number> {
   const gate = await withLiveRun(runId, `approve ${gateId}`, (handle) =>
     handle.executeUpdate(approveGateUpdate, {
-      args: [{ gateId, by: options.as, ...(options.role ? { role: options.role } : {}), ...(options.reason ? { reason: options.reason } : {}) }],
+      args: [
+        { gateId, by: options.as, ...(options.role ? { role: options.role } : {}), ...(options.reason ? { reason: options.reason } : {}) },
+      ],
     }),
   );
   out.line(

@@ -68,7 +68,10 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
     if (state.backout.status !== lastBackout) {
       if (lastBackout === 'not_requested') {
         const b = state.backout;
-        lines.push({ at: b.requestedAt ?? '', text: `${clock(b.requestedAt)}  ↩ BACK-OUT (${b.trigger?.replace('_', ' ') ?? 'requested'}${b.requestedBy ? ` by ${b.requestedBy}` : ''}): ${b.reason ?? ''}` });
+        lines.push({
+          at: b.requestedAt ?? '',
+          text: `${clock(b.requestedAt)}  ↩ BACK-OUT (${b.trigger?.replace('_', ' ') ?? 'requested'}${b.requestedBy ? ` by ${b.requestedBy}` : ''}): ${b.reason ?? ''}`,
+        });
       }
       lastBackout = state.backout.status;
       if (state.backout.status === 'completed') {
@@ -92,7 +95,14 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
     }
     for (; votesSeen < state.decisions.length; votesSeen += 1) {
       const d = state.decisions[votesSeen]!;
-      const verb = { approve: 'approved', reject: 'rejected', complete_manual: 'marked done', request_backout: 'requested back-out', resolve: 'resolved', cancel: 'cancelled the run' }[d.kind];
+      const verb = {
+        approve: 'approved',
+        reject: 'rejected',
+        complete_manual: 'marked done',
+        request_backout: 'requested back-out',
+        resolve: 'resolved',
+        cancel: 'cancelled the run',
+      }[d.kind];
       lines.push({
         at: d.at,
         text: `${clock(d.at)}  ✎ ${d.by} (${d.role}) ${verb}${d.target ? ` ${d.target}` : ''}${d.reason ? `: ${d.reason}` : ''}${d.automatic ? ' [automatic]' : ''}`,
@@ -116,7 +126,9 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
           answered.add(key);
           voted.add(person);
           await handle
-            .executeUpdate(approveGateUpdate, { args: [{ gateId: id, by: person, role, reason: 'auto-approved (--auto-approve)', automatic: true }] })
+            .executeUpdate(approveGateUpdate, {
+              args: [{ gateId: id, by: person, role, reason: 'auto-approved (--auto-approve)', automatic: true }],
+            })
             .catch((err: Error) => write(`          could not auto-approve ${id} as ${person}: ${err.message}`));
         }
       }
@@ -128,7 +140,9 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
         if (!person || answered.has(key)) continue;
         answered.add(key);
         await handle
-          .executeUpdate(completeManualStepUpdate, { args: [{ stepId: id, by: person, reason: 'auto-completed (--auto-approve)', automatic: true }] })
+          .executeUpdate(completeManualStepUpdate, {
+            args: [{ stepId: id, by: person, reason: 'auto-completed (--auto-approve)', automatic: true }],
+          })
           .catch((err: Error) => write(`          could not auto-complete ${id} as ${person}: ${err.message}`));
       }
     }
@@ -151,7 +165,12 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
   }
   const final = await result;
   // The last changes since the previous poll (a finished run still answers its queries).
-  const finalState = final.state ?? (await readRunState(handle).then((r) => r.state, () => last?.state));
+  const finalState =
+    final.state ??
+    (await readRunState(handle).then(
+      (r) => r.state,
+      () => last?.state,
+    ));
   if (finalState) report(finalState);
   return final;
 }
@@ -196,15 +215,19 @@ export function describeStep(step: StepState, state: RunState): string | undefin
       return `${clock(step.endedAt)}  ✖ ${name} FAILED    ${step.error ?? ''}${outputLines(step.outputTail)}`;
     case 'waiting':
       if (step.waitingFor === 'approval' && step.gate) {
-        return `${clock(step.startedAt)}  ⏸ ${name} gate open: ${step.gate.question ?? step.title}; needs ${step.gate.rule === 'all' ? 'each of' : 'one of'} ${step.gate.approvers.join(', ')}\n` +
-          `          ${CLI} approve ${state.runId} ${step.id} --as <person>   |   ${CLI} reject ${state.runId} ${step.id} --as <person> --reason "..."`;
+        return (
+          `${clock(step.startedAt)}  ⏸ ${name} gate open: ${step.gate.question ?? step.title}; needs ${step.gate.rule === 'all' ? 'each of' : 'one of'} ${step.gate.approvers.join(', ')}\n` +
+          `          ${CLI} approve ${state.runId} ${step.id} --as <person>   |   ${CLI} reject ${state.runId} ${step.id} --as <person> --reason "..."`
+        );
       }
       if (step.waitingFor === 'manual') {
         return `${clock(step.startedAt)}  ⏸ ${name} manual step for ${step.owner}: ${CLI} done ${state.runId} ${step.id} --as <person>`;
       }
       if (step.waitingFor === 'resolution' && step.resolution) {
-        return `${clock(step.resolution.since)}  ✖ ${name} ${{ unknown: 'OUTCOME UNKNOWN', not_started: 'COULD NOT START', failed: 'FAILED' }[step.resolution.kind]}: ${step.resolution.error}${outputLines(step.outputTail)}\n` +
-          `          waiting for the lead: ${CLI} resolve ${state.runId} ${step.id} --retry|--done --as <lead> --reason "..."  or  ${CLI} backout ${state.runId} --as <lead> --reason "..."`;
+        return (
+          `${clock(step.resolution.since)}  ✖ ${name} ${{ unknown: 'OUTCOME UNKNOWN', not_started: 'COULD NOT START', failed: 'FAILED' }[step.resolution.kind]}: ${step.resolution.error}${outputLines(step.outputTail)}\n` +
+          `          waiting for the lead: ${CLI} resolve ${state.runId} ${step.id} --retry|--done --as <lead> --reason "..."  or  ${CLI} backout ${state.runId} --as <lead> --reason "..."`
+        );
       }
       return undefined;
     default:

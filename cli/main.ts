@@ -54,7 +54,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .showSuggestionAfterError()
     .addHelpText('after', `${EXIT_CODES_HELP}\n${ENVIRONMENT_HELP}`)
     .exitOverride();
-  const run = (fn: (...args: never[]) => Promise<number> | number) =>
+  const run =
+    (fn: (...args: never[]) => Promise<number> | number) =>
     async (...args: unknown[]) => {
       setExit(await (fn as (...a: unknown[]) => Promise<number> | number)(...args));
     };
@@ -75,7 +76,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addOption(asOption().default(undefined, '$CUTOVER_AS or your login name'))
     .action(
       run((file: string, options: { autoApprove?: boolean; as?: string }) =>
-        startAndFollow({ file, mode: 'rehearsal', autoApprove: options.autoApprove === true, startedBy: options.as ?? process.env.CUTOVER_AS ?? userInfo().username, out }),
+        startAndFollow({
+          file,
+          mode: 'rehearsal',
+          autoApprove: options.autoApprove === true,
+          startedBy: options.as ?? process.env.CUTOVER_AS ?? userInfo().username,
+          out,
+        }),
       ),
     );
 
@@ -91,7 +98,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
         if (!options.live || !options.confirm) {
           throw new UsageError('a live run needs both --live and --confirm; to practise, use `cutover rehearse`');
         }
-        return startAndFollow({ file, mode: 'live', autoApprove: false, startedBy: options.as ?? process.env.CUTOVER_AS ?? userInfo().username, out });
+        return startAndFollow({
+          file,
+          mode: 'live',
+          autoApprove: false,
+          startedBy: options.as ?? process.env.CUTOVER_AS ?? userInfo().username,
+          out,
+        });
       }),
     );
 
@@ -105,7 +118,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--reason <text>', 'why (recorded)')
     .action(
       run((runId: string, gate: string, options: { as?: string; role?: string; reason?: string }) =>
-        approve(runId, gate, { as: person(options), ...(options.role ? { role: options.role } : {}), ...(options.reason ? { reason: options.reason } : {}) }, out),
+        approve(
+          runId,
+          gate,
+          { as: person(options), ...(options.role ? { role: options.role } : {}), ...(options.reason ? { reason: options.reason } : {}) },
+          out,
+        ),
       ),
     );
 
@@ -159,7 +177,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action(
       run((runId: string, step: string, options: { retry?: boolean; done?: boolean; as?: string; reason?: string }) => {
         if (Boolean(options.retry) === Boolean(options.done)) throw new UsageError('say either --retry or --done');
-        return resolve(runId, step, options.retry ? 'retry' : 'done', { as: person(options), reason: needReason(options, 'resolving a failure') }, out);
+        return resolve(
+          runId,
+          step,
+          options.retry ? 'retry' : 'done',
+          { as: person(options), reason: needReason(options, 'resolving a failure') },
+          out,
+        );
       }),
     );
 
@@ -182,7 +206,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--json', 'print as JSON')
     .action(
       run((options: { runbook?: string; limit?: number; json?: boolean }) =>
-        list({ ...(options.runbook ? { runbook: options.runbook } : {}), ...(options.limit ? { limit: options.limit } : {}), json: options.json === true }, out),
+        list(
+          {
+            ...(options.runbook ? { runbook: options.runbook } : {}),
+            ...(options.limit ? { limit: options.limit } : {}),
+            json: options.json === true,
+          },
+          out,
+        ),
       ),
     );
 
@@ -194,11 +225,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
   program
     .command('web')
     .description('serve the read-only status page: runs, steps, decisions (Ctrl-C stops it)')
-    .option('--port <n>', 'TCP port (0 picks a free one)', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port wants a port number from 0 to 65535, not ${v}`);
-      return n;
-    }, 8080)
+    .option(
+      '--port <n>',
+      'TCP port (0 picks a free one)',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port wants a port number from 0 to 65535, not ${v}`);
+        return n;
+      },
+      8080,
+    )
     .option('--host <address>', 'address to listen on; 0.0.0.0 for other machines (the page has no access control yet)', '127.0.0.1')
     .action(run((options: { port: number; host: string }) => serveWeb({ port: options.port, host: options.host }, out)));
 

@@ -23,7 +23,9 @@ export function validate(file: string, json: boolean, out: Output): number {
     const loaded = loadRunbook(file);
     for (const warning of loaded.warnings) out.warn(`warning: ${formatProblem(warning)}`);
     const steps = loaded.runbook.phases.reduce((n, p) => n + p.steps.length, 0);
-    out.line(`${file}: valid — ${loaded.runbook.name} v${loaded.runbook.version}, ${loaded.runbook.phases.length} phases, ${steps} steps (${loaded.versionHash})`);
+    out.line(
+      `${file}: valid — ${loaded.runbook.name} v${loaded.runbook.version}, ${loaded.runbook.phases.length} phases, ${steps} steps (${loaded.versionHash})`,
+    );
     return EXIT.ok;
   }
   // JSON: the same problems, machine-readable, and the exit code still says valid or not.
@@ -48,7 +50,7 @@ export function schema(out: Output): number {
 export async function status(runId: string, json: boolean, out: Output): Promise<number> {
   const settings = readSettings();
   const store = await openRecordStore(settings);
-  let state: RunState | null = null;
+  let state: RunState | null;
   let source: 'temporal' | 'store' = 'store';
   let note: string | undefined;
   let storeWait: RecordStoreWait | undefined;
@@ -225,11 +227,16 @@ export function formatStatus(state: RunState, now: number = Date.now()): string[
   if (state.decisions.length > 0) {
     lines.push('', 'decisions:');
     for (const d of state.decisions) {
-      lines.push(`  ${d.at}  ${d.by} (${d.role}) ${d.kind.replace('_', ' ')}${d.target ? ` ${d.target}` : ''}${d.reason ? `: "${d.reason}"` : ''}${d.automatic ? ' [automatic]' : ''}`);
+      lines.push(
+        `  ${d.at}  ${d.by} (${d.role}) ${d.kind.replace('_', ' ')}${d.target ? ` ${d.target}` : ''}${d.reason ? `: "${d.reason}"` : ''}${d.automatic ? ' [automatic]' : ''}`,
+      );
     }
   }
   if (state.backout.status !== 'not_requested') {
-    lines.push('', `back-out ${state.backout.status}: ${state.backout.reason ?? ''}${state.backout.requestedBy ? ` (by ${state.backout.requestedBy})` : ''}`);
+    lines.push(
+      '',
+      `back-out ${state.backout.status}: ${state.backout.reason ?? ''}${state.backout.requestedBy ? ` (by ${state.backout.requestedBy})` : ''}`,
+    );
     const nothingToUndo: string[] = [];
     for (const id of [...state.order].reverse()) {
       const b = state.steps[id]!.backout;
@@ -239,7 +246,9 @@ export function formatStatus(state: RunState, now: number = Date.now()): string[
         continue;
       }
       const took = b.startedAt && b.endedAt ? ` in ${formatDuration(Date.parse(b.endedAt) - Date.parse(b.startedAt))}` : '';
-      lines.push(`  ${id.padEnd(30)} ${b.status}${took}${b.attempts > 1 ? ` after ${b.attempts} attempts` : ''}${b.error ? `: ${b.error}` : ''}`);
+      lines.push(
+        `  ${id.padEnd(30)} ${b.status}${took}${b.attempts > 1 ? ` after ${b.attempts} attempts` : ''}${b.error ? `: ${b.error}` : ''}`,
+      );
     }
     if (nothingToUndo.length > 0) lines.push(`  no undo defined: ${nothingToUndo.join(', ')}`);
   }
@@ -257,7 +266,9 @@ function noteFor(step: StepState, actualMs: number | undefined): string {
   } else if (step.gate && step.gate.votes.length > 0) {
     notes.push(step.gate.votes.map((v) => `${v.by} ${v.decision}d`).join(', '));
   } else if (step.resolution) {
-    notes.push(`${{ unknown: 'outcome unknown', not_started: 'could not start', failed: 'failed' }[step.resolution.kind]}: ${step.resolution.error}`);
+    notes.push(
+      `${{ unknown: 'outcome unknown', not_started: 'could not start', failed: 'failed' }[step.resolution.kind]}: ${step.resolution.error}`,
+    );
   } else if (step.waitingFor === 'manual') {
     notes.push('manual: waiting for the owner');
   } else if (step.error) {

@@ -40,9 +40,7 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
   if (options.mode === 'live') {
     const problems = liveRunProblems(loaded.runbook);
     if (problems.length > 0) {
-      throw new InvalidRunbookError(loaded.file, [
-        `${options.file} cannot run live: ${problems.map((p) => p.message).join('; ')}`,
-      ]);
+      throw new InvalidRunbookError(loaded.file, [`${options.file} cannot run live: ${problems.map((p) => p.message).join('; ')}`]);
     }
   }
   const settings = readSettings();
@@ -57,8 +55,12 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
     // and this process only starts and follows it.
     if (session.embedded) await session.startWorker(store);
     const { runId, handle } = await startRun(session, store, loaded, options.mode, options.startedBy);
-    out.line(`${options.mode === 'live' ? 'LIVE RUN' : 'rehearsal'} ${runId} of ${loaded.runbook.name} v${loaded.runbook.version} (${loaded.versionHash})`);
-    out.line(`  Temporal ${session.address} namespace ${session.namespace}${session.uiUrl ? `, UI ${session.uiUrl}/namespaces/${session.namespace}/workflows/${runId}` : ''}`);
+    out.line(
+      `${options.mode === 'live' ? 'LIVE RUN' : 'rehearsal'} ${runId} of ${loaded.runbook.name} v${loaded.runbook.version} (${loaded.versionHash})`,
+    );
+    out.line(
+      `  Temporal ${session.address} namespace ${session.namespace}${session.uiUrl ? `, UI ${session.uiUrl}/namespaces/${session.namespace}/workflows/${runId}` : ''}`,
+    );
     out.line(`  watch: ${commandName()} status ${runId}    back out: ${commandName()} backout ${runId} --as <lead> --reason "..."`);
 
     const stop = new Promise<'interrupted'>((resolve) => {
@@ -122,13 +124,7 @@ export function reportResult(result: RunResult, out: Output): number {
  * Reserves the run number in the record store, then starts the workflow. If Temporal refuses,
  * the reservation is removed again: no half-written record.
  */
-export async function startRun(
-  session: TemporalSession,
-  store: RunStore,
-  loaded: LoadedRunbook,
-  mode: RunMode,
-  startedBy: string,
-) {
+export async function startRun(session: TemporalSession, store: RunStore, loaded: LoadedRunbook, mode: RunMode, startedBy: string) {
   const { runbook } = loaded;
   const { runId, number } = await store.reserveRun({
     runbookName: runbook.name,
@@ -174,9 +170,13 @@ export async function startRun(
   } catch (err) {
     await store.discardRun(runId);
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new UsageError(`Temporal already has a run ${runId} that the record store does not know; was the store (${readSettings().databaseUrl}) reset? Use another CUTOVER_HOME or restore it`);
+      throw new UsageError(
+        `Temporal already has a run ${runId} that the record store does not know; was the store (${readSettings().databaseUrl}) reset? Use another CUTOVER_HOME or restore it`,
+      );
     }
-    throw new EnvironmentError(`Temporal at ${session.address} refused to start ${runId} (${(err as Error).message.split('\n')[0]}); nothing was recorded`);
+    throw new EnvironmentError(
+      `Temporal at ${session.address} refused to start ${runId} (${(err as Error).message.split('\n')[0]}); nothing was recorded`,
+    );
   }
 }
 

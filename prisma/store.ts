@@ -16,15 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { Prisma, PrismaClient } from '@prisma/client';
-import type {
-  BackoutState,
-  CheckOutcome,
-  Decision,
-  RunMode,
-  RunState,
-  RunStatus,
-  StepAttemptRow,
-} from '../runbook/run-state.js';
+import type { BackoutState, CheckOutcome, Decision, RunMode, RunState, RunStatus, StepAttemptRow } from '../runbook/run-state.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Errors
@@ -44,11 +36,7 @@ export class StoreError extends Error {
 /** Thrown when the database file exists but is not a SQLite database. */
 export class StoreNotADatabaseError extends StoreError {
   constructor(databasePath: string, options?: { cause?: unknown }) {
-    super(
-      `${databasePath} is not a SQLite database: move it away, or point CUTOVER_DATABASE_URL at another file.`,
-      databasePath,
-      options,
-    );
+    super(`${databasePath} is not a SQLite database: move it away, or point CUTOVER_DATABASE_URL at another file.`, databasePath, options);
   }
 }
 
@@ -114,10 +102,7 @@ export class StoreUrlError extends StoreError {
   readonly url: string;
 
   constructor(url: string) {
-    super(
-      `The database URL ${url} is not supported: use a SQLite file such as file:.cutover/cutover.db in CUTOVER_DATABASE_URL.`,
-      url,
-    );
+    super(`The database URL ${url} is not supported: use a SQLite file such as file:.cutover/cutover.db in CUTOVER_DATABASE_URL.`, url);
     this.url = url;
   }
 }
@@ -431,10 +416,7 @@ async function appliedMigrations(prisma: PrismaClient): Promise<Set<string>> {
 }
 
 interface PrismaScript {
-  runPrisma(
-    args: readonly string[],
-    options?: { env?: NodeJS.ProcessEnv },
-  ): Promise<{ code: number; stdout: string; stderr: string }>;
+  runPrisma: (args: readonly string[], options?: { env?: NodeJS.ProcessEnv }) => Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
 /** Runs `prisma migrate deploy` on this file through scripts/prisma.mjs (which keeps Prisma offline). */
@@ -545,32 +527,34 @@ export class RunStore {
   async reserveRun(input: ReserveRunInput): Promise<{ runId: string; number: number }> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await waitingOutLocks(() => this.#prisma.$transaction(async (tx) => {
-          const last = await tx.run.findFirst({
-            where: { runbookName: input.runbookName },
-            orderBy: { number: 'desc' },
-            select: { number: true },
-          });
-          const number = (last?.number ?? 0) + 1;
-          const runId = `${input.runbookName}-${number}`;
-          await tx.run.create({
-            data: {
-              id: runId,
-              runbookName: input.runbookName,
-              number,
-              mode: input.mode,
-              status: 'pending',
-              runbookVersion: input.runbookVersion,
-              versionHash: input.versionHash,
-              runbookSource: input.runbookSource,
-              startedBy: input.startedBy,
-              createdAt: new Date(),
-              plannedStart: optionalDate(input.plannedStart, 'plannedStart'),
-              windowMs: input.windowMs ?? null,
-            },
-          });
-          return { runId, number };
-        }));
+        return await waitingOutLocks(() =>
+          this.#prisma.$transaction(async (tx) => {
+            const last = await tx.run.findFirst({
+              where: { runbookName: input.runbookName },
+              orderBy: { number: 'desc' },
+              select: { number: true },
+            });
+            const number = (last?.number ?? 0) + 1;
+            const runId = `${input.runbookName}-${number}`;
+            await tx.run.create({
+              data: {
+                id: runId,
+                runbookName: input.runbookName,
+                number,
+                mode: input.mode,
+                status: 'pending',
+                runbookVersion: input.runbookVersion,
+                versionHash: input.versionHash,
+                runbookSource: input.runbookSource,
+                startedBy: input.startedBy,
+                createdAt: new Date(),
+                plannedStart: optionalDate(input.plannedStart, 'plannedStart'),
+                windowMs: input.windowMs ?? null,
+              },
+            });
+            return { runId, number };
+          }),
+        );
       } catch (error) {
         if (attempt >= RESERVE_ATTEMPTS || !isRaceLost(error)) throw this.#wrap(error);
       }

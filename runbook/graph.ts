@@ -11,6 +11,7 @@
  * runbook never makes them throw — except {@link topologicalOrder} and {@link plannedSchedule},
  * which have no answer for a cyclic graph.
  */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- named by the {@link Runbook} in GraphRunbook's TSDoc
 import type { Runbook } from './schema.js';
 import { parseDuration } from './duration.js';
 
@@ -116,8 +117,7 @@ export function effectiveDependencies(runbook: GraphRunbook): DependencyMap {
  */
 export function findCycles(dependencies: Readonly<Record<string, readonly string[]>>): string[][] {
   const ids = Object.keys(dependencies);
-  const depsOf = (id: string): readonly string[] =>
-    (dependencies[id] ?? []).filter((dep) => dep in dependencies);
+  const depsOf = (id: string): readonly string[] => (dependencies[id] ?? []).filter((dep) => dep in dependencies);
 
   // Tarjan's algorithm, iterative so a long chain cannot overflow the stack.
   const index = new Map<string, number>();
@@ -327,10 +327,7 @@ export function plannedSchedule(runbook: GraphRunbook): PlannedSchedule {
  * Every id of `stepIds` is a key (with an empty list when nothing in the set depends on it);
  * lists are in runbook order.
  */
-export function backoutDependents(
-  runbook: GraphRunbook,
-  stepIds: readonly string[],
-): Record<string, string[]> {
+export function backoutDependents(runbook: GraphRunbook, stepIds: readonly string[]): Record<string, string[]> {
   const dependencies = effectiveDependencies(runbook);
   const ids = runbookStepIds(runbook);
   const position = new Map(ids.map((id, i) => [id, i] as const));

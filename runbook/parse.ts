@@ -20,11 +20,10 @@ import {
   YAMLParseError,
   type CST,
   type Document,
-  type Node as YamlNode,
   type YAMLError,
   type YAMLMap,
 } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { runbookSchema, type Runbook } from './schema.js';
 import { closestMatch, validateRunbook, type RunbookProblem } from './validate.js';
 
@@ -41,9 +40,7 @@ export interface Problem {
 }
 
 /** The outcome of {@link parseRunbook}. Warnings never stop a run; problems do. */
-export type ParseResult =
-  | { ok: true; runbook: Runbook; warnings: Problem[] }
-  | { ok: false; problems: Problem[]; warnings: Problem[] };
+export type ParseResult = { ok: true; runbook: Runbook; warnings: Problem[] } | { ok: false; problems: Problem[]; warnings: Problem[] };
 
 /** `runbook.yaml:12:7 phases[0].steps[1].owner: message` (no path part for file-level problems). */
 export function formatProblem(problem: Problem): string {
@@ -114,11 +111,7 @@ export function parseRunbook(text: string, file: string): ParseResult {
  * Locates problems found on a parsed runbook (such as `liveRunProblems`) in the file's text, for
  * messages in the same `file:line:column` form as {@link parseRunbook}'s.
  */
-export function locateRunbookProblems(
-  text: string,
-  file: string,
-  problems: readonly RunbookProblem[],
-): Problem[] {
+export function locateRunbookProblems(text: string, file: string, problems: readonly RunbookProblem[]): Problem[] {
   return sortProblems(locateProblems(new Source(text, file), problems));
 }
 
@@ -290,12 +283,22 @@ class Source {
         const target = anchors.get(node.source);
         const offset = rangeStart(node) ?? 0;
         if (target === undefined) {
-          problems.push(this.problem(offset, formatPath(path), `unknown alias \`*${node.source}\`; define the anchor \`&${node.source}\` before this alias`));
+          problems.push(
+            this.problem(
+              offset,
+              formatPath(path),
+              `unknown alias \`*${node.source}\`; define the anchor \`&${node.source}\` before this alias`,
+            ),
+          );
           return { values: 1, depth: 0 };
         }
         if (open.has(target)) {
           problems.push(
-            this.problem(offset, formatPath(path), `alias \`*${node.source}\` is inside the node its anchor \`&${node.source}\` names, so that node would contain itself; repeat something else or write it out`),
+            this.problem(
+              offset,
+              formatPath(path),
+              `alias \`*${node.source}\` is inside the node its anchor \`&${node.source}\` names, so that node would contain itself; repeat something else or write it out`,
+            ),
           );
           return { values: 1, depth: 0 };
         }
@@ -325,7 +328,13 @@ class Source {
           if (isPair(item)) {
             const key = keyText(item.key);
             if (!isPlainKey(item.key, anchors)) {
-              problems.push(this.problem(rangeStart(item.key) ?? 0, formatPath(path), 'a key must be plain text, not a list, a mapping or a tagged value such as !!binary; write the key as a word'));
+              problems.push(
+                this.problem(
+                  rangeStart(item.key) ?? 0,
+                  formatPath(path),
+                  'a key must be plain text, not a list, a mapping or a tagged value such as !!binary; write the key as a word',
+                ),
+              );
             }
             const k = item.key === null ? { values: 0, depth: 0 } : measure(item.key, path);
             const v = measure(item.value, [...path, key]);
@@ -624,7 +633,9 @@ function describeIssue(issue: Issue, base: readonly PropertyKey[], data: unknown
     case 'invalid_type': {
       if (path.length === 0) {
         const what = value === null || value === undefined ? 'this file is empty' : `this file holds ${describeValue(value)}`;
-        return [{ path, message: `a runbook must be a YAML mapping with \`name\`, \`version\`, \`lead\`, \`roles\` and \`phases\`; ${what}` }];
+        return [
+          { path, message: `a runbook must be a YAML mapping with \`name\`, \`version\`, \`lead\`, \`roles\` and \`phases\`; ${what}` },
+        ];
       }
       if (!found) return [missingField(path)];
       return [{ path, message: custom ?? wrongType(path, [issue.expected], value) }];
@@ -642,7 +653,8 @@ function describeIssue(issue: Issue, base: readonly PropertyKey[], data: unknown
         return [{ path, message }];
       }
       if (!found && path.length > 0) return [missingField(path)];
-      if (issue.errors.length === 0) return [{ path, message: custom ?? `\`${field}\` matches more than one allowed form; make it unambiguous` }];
+      if (issue.errors.length === 0)
+        return [{ path, message: custom ?? `\`${field}\` matches more than one allowed form; make it unambiguous` }];
       // Branches that failed only on the type of the value itself tell us the allowed types;
       // a branch whose type matched failed on something deeper, which is what to report.
       const typeOnly = (errors: readonly Issue[]): boolean =>
@@ -673,7 +685,9 @@ function describeIssue(issue: Issue, base: readonly PropertyKey[], data: unknown
     case 'too_small': {
       if (issue.origin === 'array' || issue.origin === 'set') {
         if (custom) return [{ path, message: `${custom}; add one to \`${field}\`` }];
-        return [{ path, message: `\`${field}\` needs at least ${String(issue.minimum)} ${Number(issue.minimum) === 1 ? 'item' : 'items'}` }];
+        return [
+          { path, message: `\`${field}\` needs at least ${String(issue.minimum)} ${Number(issue.minimum) === 1 ? 'item' : 'items'}` },
+        ];
       }
       if (issue.origin === 'string') {
         return [{ path, message: custom ?? `\`${field}\` must not be empty; write some text there` }];
@@ -775,8 +789,7 @@ const TYPE_NAMES: Record<string, string> = {
 function wrongType(path: readonly PropertyKey[], expected: readonly string[], value: unknown): string {
   const field = fieldName(path);
   const names = [...new Set(expected.filter((e) => e !== '').map((e) => TYPE_NAMES[e] ?? e))];
-  const wanted =
-    names.length <= 1 ? (names[0] ?? 'something else') : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+  const wanted = names.length <= 1 ? (names[0] ?? 'something else') : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
   if (value === null || value === undefined) {
     return typeof path[path.length - 1] === 'number'
       ? `list item \`${field}\` is empty; write ${wanted} there`

@@ -59,7 +59,7 @@ export function assembleRunbook(pages: readonly RunbookPage[]): Runbook {
   for (const page of sorted) {
     for (const part of page.parts) phases[part.phase]!.steps.push(...part.steps);
   }
-  return { ...head, phases } as Runbook;
+  return { ...head, phases };
 }
 
 /** A step that matters now: running, waiting for someone, failed, or being undone. */

@@ -262,7 +262,19 @@ export interface RunResult {
 /** The part of a step that changes while a run goes on. */
 export type StepProgress = Pick<
   StepState,
-  'status' | 'waitingFor' | 'attempts' | 'startedAt' | 'endedAt' | 'error' | 'outputTail' | 'checks' | 'gate' | 'completedBy' | 'resolution' | 'backout' | 'waitUntil'
+  | 'status'
+  | 'waitingFor'
+  | 'attempts'
+  | 'startedAt'
+  | 'endedAt'
+  | 'error'
+  | 'outputTail'
+  | 'checks'
+  | 'gate'
+  | 'completedBy'
+  | 'resolution'
+  | 'backout'
+  | 'waitUntil'
 >;
 
 /**

@@ -14,11 +14,9 @@ const duration = z
   .regex(DURATION_PATTERN, { message: 'expected a duration such as 90s, 15m, 1h30m or 2d' })
   .describe('A duration: digits with a unit (ms, s, m, h, d), parts may be combined: 1h30m.');
 
-const id = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]*$/, {
-    message: 'expected lower-case letters, digits, - and _ (starting with a letter or digit)',
-  });
+const id = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, {
+  message: 'expected lower-case letters, digits, - and _ (starting with a letter or digit)',
+});
 
 const stringMap = z.record(z.string(), z.string());
 
@@ -40,7 +38,9 @@ const shellFields = {
 
 const httpExpect = z
   .object({
-    status: z.union([z.number().int(), z.array(z.number().int()).min(1)]).optional()
+    status: z
+      .union([z.number().int(), z.array(z.number().int()).min(1)])
+      .optional()
       .describe('Expected status code(s); default: any 2xx.'),
     body_contains: z.string().optional(),
     body_matches: z.string().optional().describe('A regular expression the body must match.'),
@@ -75,8 +75,7 @@ const sqlFields = {
 
 const simulateFields = {
   duration: duration.default('0s'),
-  outcome: z.enum(['success', 'failure']).default('success')
-    .describe('Rehearse a failure by making this simulated action fail.'),
+  outcome: z.enum(['success', 'failure']).default('success').describe('Rehearse a failure by making this simulated action fail.'),
 };
 
 export const shellAction = z.object({ kind: z.literal('shell'), ...shellFields }).strict();
@@ -94,9 +93,7 @@ export const simulateAction = z.object({ kind: z.literal('simulate'), ...simulat
  * Migration-sample reconciliation. Accepted by the parser so runbooks can be written ahead,
  * refused by validation until the reconciliation engine exists (never a fake pass).
  */
-export const reconcileAction = z
-  .object({ kind: z.literal('reconcile') })
-  .catchall(z.unknown());
+export const reconcileAction = z.object({ kind: z.literal('reconcile') }).catchall(z.unknown());
 
 /** What a step does. Action kinds form one registry; a new kind is a new member here. */
 export const action = z.discriminatedUnion('kind', [
@@ -138,8 +135,7 @@ export const check = z.discriminatedUnion('kind', [
 
 export const retryPolicy = z
   .object({
-    attempts: z.number().int().min(1).max(100).default(1)
-      .describe('Total attempts of the action; more than 1 needs `idempotent: true`.'),
+    attempts: z.number().int().min(1).max(100).default(1).describe('Total attempts of the action; more than 1 needs `idempotent: true`.'),
     interval: duration.default('5s').describe('Wait before the second attempt.'),
     backoff: z.number().min(1).max(10).default(2).describe('Multiplier of the wait per attempt.'),
   })
@@ -147,10 +143,11 @@ export const retryPolicy = z
 
 export const gate = z
   .object({
-    approvers: z.array(id).min(1, { message: 'a gate needs at least one approver role' })
+    approvers: z
+      .array(id)
+      .min(1, { message: 'a gate needs at least one approver role' })
       .describe('Roles whose members may vote on this gate.'),
-    rule: z.enum(['all', 'any']).default('all')
-      .describe('all: one approval from every approver role; any: one approval from any of them.'),
+    rule: z.enum(['all', 'any']).default('all').describe('all: one approval from every approver role; any: one approval from any of them.'),
     question: z.string().optional().describe('What the approvers decide, shown when the gate opens.'),
   })
   .strict();
@@ -170,10 +167,8 @@ export const step = z
     backout: action.optional().describe('How to undo this step when the run backs out.'),
     timeout: duration.optional().describe('Longest one attempt of the action may take. Default 1h.'),
     retry: retryPolicy.optional(),
-    idempotent: z.boolean().default(false)
-      .describe('Safe to run twice; only idempotent steps may be retried automatically.'),
-    rehearsal: rehearsalMode.default('run')
-      .describe('In a rehearsal: run it, simulate it for its expected duration, or skip it.'),
+    idempotent: z.boolean().default(false).describe('Safe to run twice; only idempotent steps may be retried automatically.'),
+    rehearsal: rehearsalMode.default('run').describe('In a rehearsal: run it, simulate it for its expected duration, or skip it.'),
     notes: z.string().optional(),
   })
   .strict();
@@ -221,7 +216,9 @@ export const runbookSchema = z
       .optional(),
     backout: z
       .object({
-        policy: z.enum(['automatic', 'manual']).default('automatic')
+        policy: z
+          .enum(['automatic', 'manual'])
+          .default('automatic')
           .describe('automatic: a failed step or check backs the run out; manual: the run waits for the lead.'),
       })
       .strict()

@@ -5,16 +5,7 @@
  */
 import { durationMs } from './duration.js';
 import { effectiveDependencies, plannedSchedule } from './graph.js';
-import type {
-  Decision,
-  GateState,
-  LegacyRunInput,
-  RunInput,
-  RunState,
-  RunStatus,
-  StepState,
-  Vote,
-} from './run-state.js';
+import type { Decision, GateState, LegacyRunInput, RunInput, RunState, RunStatus, StepState, Vote } from './run-state.js';
 import type { Runbook, Step } from './schema.js';
 
 /** The people holding `role`, or none. */
@@ -31,9 +22,7 @@ export function rolesOf(runbook: Runbook, person: string): string[] {
 
 /** Every step with its phase, in runbook order. */
 export function stepsInOrder(runbook: Runbook): Array<{ step: Step; phaseId: string; phaseKind: StepState['phaseKind'] }> {
-  return runbook.phases.flatMap((phase) =>
-    phase.steps.map((step) => ({ step, phaseId: phase.id, phaseKind: phase.kind })),
-  );
+  return runbook.phases.flatMap((phase) => phase.steps.map((step) => ({ step, phaseId: phase.id, phaseKind: phase.kind })));
 }
 
 /** How a step is treated in this mode: live runs run everything. */
@@ -131,12 +120,7 @@ export interface VoteRequest {
 }
 
 /** Why `request` may not vote on its gate now, or undefined when it may. */
-export function refuseVote(
-  runbook: Runbook,
-  state: RunState,
-  request: VoteRequest,
-  decision: Vote['decision'],
-): string | undefined {
+export function refuseVote(runbook: Runbook, state: RunState, request: VoteRequest, decision: Vote['decision']): string | undefined {
   const step = state.steps[request.gateId];
   if (!step?.gate) {
     const gates = state.order.filter((id) => state.steps[id]?.gate);

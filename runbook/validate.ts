@@ -171,8 +171,7 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
 
   const budget: HintBudget = { left: HINT_COMPARISONS };
   const undefinedRole = (what: string, role: string): string =>
-    `${what} \`${role}\` is not defined in \`roles\`` +
-    hint(role, roleNames, '; add it to `roles` with the people who hold it', budget);
+    `${what} \`${role}\` is not defined in \`roles\`` + hint(role, roleNames, '; add it to `roles` with the people who hold it', budget);
 
   if (definedRoles.has(runbook.lead)) need(runbook.lead, 'the `lead`');
   else errors.push({ path: ['lead'], message: undefinedRole('lead role', runbook.lead) });

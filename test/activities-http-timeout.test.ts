@@ -25,7 +25,7 @@ afterAll(() => {
   return new Promise<void>((r) => server.close(() => r()));
 });
 
-it('waits for the step\'s timeout, not a fixed minute, when the action sets none', async () => {
+it("waits for the step's timeout, not a fixed minute, when the action sets none", async () => {
   const result = await performAction(
     { kind: 'http', method: 'POST', url: `${base}/export`, expect: { body_contains: 'exported' } },
     { baseDir: tmpdir(), connections: {}, env: {}, timeoutMs: 5 * 60_000 },

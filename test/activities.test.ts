@@ -38,7 +38,7 @@ beforeAll(async () => {
     } else if (req.url?.split('?')[0] === '/slow') {
       setTimeout(() => res.writeHead(200).end('late'), 2000);
     } else if (req.url?.startsWith('/mirror')) {
-      res.writeHead(200).end(`${req.url} x-key=${req.headers['x-key']}`);
+      res.writeHead(200).end(`${req.url} x-key=${String(req.headers['x-key'])}`);
     } else if (req.url?.split('?')[0] === '/very-slow') {
       const timer = setTimeout(() => res.writeHead(200).end('very late'), 30_000);
       res.on('close', () => clearTimeout(timer));
@@ -98,7 +98,16 @@ function inActivity<T>(ms: number, fn: () => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), ms);
   const info = { attempt: 1 } as Info;
-  const context = new Context(info, new Promise<never>(() => undefined), controller.signal, () => undefined, undefined, undefined as never, undefined as never, {} as never);
+  const context = new Context(
+    info,
+    new Promise<never>(() => undefined),
+    controller.signal,
+    () => undefined,
+    undefined,
+    undefined as never,
+    undefined as never,
+    {},
+  );
   return asyncLocalStorage.run(context, fn).finally(() => clearTimeout(timer));
 }
 
@@ -134,13 +143,17 @@ describe('shell', () => {
 
   it('finds output_contains early in a long output', async () => {
     const result = await performAction(
-      { kind: 'shell', command: 'echo MIGRATION OK; for i in $(seq 1 3000); do echo "row $i copied"; done', expect: { exit_code: 0, output_contains: 'MIGRATION OK' } },
+      {
+        kind: 'shell',
+        command: 'echo MIGRATION OK; for i in $(seq 1 3000); do echo "row $i copied"; done',
+        expect: { exit_code: 0, output_contains: 'MIGRATION OK' },
+      },
       ctx,
     );
     expect(result.ok).toBe(true);
   });
 
-  it('keeps cutover\'s Temporal secrets out of commands', async () => {
+  it("keeps cutover's Temporal secrets out of commands", async () => {
     process.env.TEMPORAL_API_KEY = 'secret-key';
     try {
       const result = await performAction({ kind: 'shell', command: 'echo "key=[${TEMPORAL_API_KEY:-}]"' }, ctx);
@@ -151,7 +164,10 @@ describe('shell', () => {
   });
 
   it('checks output_contains', async () => {
-    const result = await performAction({ kind: 'shell', command: 'echo 199 rows', expect: { exit_code: 0, output_contains: '200 rows' } }, ctx);
+    const result = await performAction(
+      { kind: 'shell', command: 'echo 199 rows', expect: { exit_code: 0, output_contains: '200 rows' } },
+      ctx,
+    );
     expect(result).toMatchObject({ ok: false, detail: 'output does not contain "200 rows"' });
   });
 });
@@ -197,7 +213,7 @@ describe('http', () => {
     expect(result.detail).toContain('ECONNREFUSED');
   });
 
-  it('expands ${VAR} from the environment commands get: never cutover\'s own secrets', async () => {
+  it("expands ${VAR} from the environment commands get: never cutover's own secrets", async () => {
     const secrets = {
       TEMPORAL_API_KEY: 'api-secret',
       TEMPORAL_TLS_KEY: 'tls-secret',
@@ -229,13 +245,22 @@ describe('http', () => {
     await new Promise<void>((r) => closed.close(() => r()));
     const withToken = { ...ctx, env: { ...ctx.env, SYNC_TOKEN: 'tok-123', BAD_URL: 'not a url tok-123' } };
 
-    const refused = await performAction({ kind: 'http', method: 'POST', url: `http://127.0.0.1:${port}/sync?token=\${SYNC_TOKEN}` }, withToken);
+    const refused = await performAction(
+      { kind: 'http', method: 'POST', url: `http://127.0.0.1:${port}/sync?token=\${SYNC_TOKEN}` },
+      withToken,
+    );
     expect(refused.detail).toContain(`POST http://127.0.0.1:${port}/sync?token=\${SYNC_TOKEN} failed: ECONNREFUSED`);
     const unparsable = await performAction({ kind: 'http', method: 'GET', url: '${BAD_URL}' }, withToken);
     expect(unparsable.detail).toMatch(/^GET \$\{BAD_URL\} failed: /);
-    const late = await performAction({ kind: 'http', method: 'GET', url: `${base}/slow?token=\${SYNC_TOKEN}`, timeout: '200ms' }, withToken);
+    const late = await performAction(
+      { kind: 'http', method: 'GET', url: `${base}/slow?token=\${SYNC_TOKEN}`, timeout: '200ms' },
+      withToken,
+    );
     expect(late.detail).toBe(`GET ${base}/slow?token=\${SYNC_TOKEN} failed: no answer within 200ms`);
-    const stopped = await performAction({ kind: 'http', method: 'GET', url: `${base}/very-slow?token=\${SYNC_TOKEN}` }, { ...stoppingAfter(200), env: withToken.env });
+    const stopped = await performAction(
+      { kind: 'http', method: 'GET', url: `${base}/very-slow?token=\${SYNC_TOKEN}` },
+      { ...stoppingAfter(200), env: withToken.env },
+    );
     expect(stopped.detail).toContain(`GET ${base}/very-slow?token=\${SYNC_TOKEN} to answer`);
     for (const result of [refused, unparsable, late, stopped]) expect(result.detail).not.toContain('tok-123');
   });
@@ -293,13 +318,16 @@ describe('sql statements that run long', () => {
     const db = new Database(path.join(dir, 'test.db'));
     db.exec('CREATE TABLE IF NOT EXISTS big (x INTEGER)');
     db.close();
-    const slowInsert = 'INSERT INTO big WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT x FROM c';
+    const slowInsert =
+      'INSERT INTO big WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT x FROM c';
     const result = await performAction({ kind: 'sql', connection: 'db', query: slowInsert }, { ...ctx, timeoutMs: 1000 });
     expect(result.detail).toBe('query on db timed out after 1s and was stopped');
     const started = Date.now();
     expect(await performAction({ kind: 'sql', connection: 'db', query: 'INSERT INTO big VALUES (-1)' }, ctx)).toMatchObject({ ok: true });
     expect(Date.now() - started).toBeLessThan(2000);
-    expect(await performAction({ kind: 'sql', connection: 'db', query: 'SELECT COUNT(*) FROM big' }, ctx)).toMatchObject({ detail: 'value 1' });
+    expect(await performAction({ kind: 'sql', connection: 'db', query: 'SELECT COUNT(*) FROM big' }, ctx)).toMatchObject({
+      detail: 'value 1',
+    });
   });
 
   it('a cancelled statement is stopped and says so', async () => {
@@ -310,8 +338,12 @@ describe('sql statements that run long', () => {
   });
 
   it('keeps blobs, nulls and text as the comparison saw them in-process', async () => {
-    const q = (query: string, expect?: object) => performAction({ kind: 'sql', connection: 'db', query, ...(expect ? { expect } : {}) }, ctx);
-    expect(await q("SELECT CAST('ab' AS BLOB)", { value: 'ab' })).toMatchObject({ ok: true, detail: 'value {"type":"Buffer","data":[97,98]}' });
+    const q = (query: string, expect?: object) =>
+      performAction({ kind: 'sql', connection: 'db', query, ...(expect ? { expect } : {}) }, ctx);
+    expect(await q("SELECT CAST('ab' AS BLOB)", { value: 'ab' })).toMatchObject({
+      ok: true,
+      detail: 'value {"type":"Buffer","data":[97,98]}',
+    });
     expect(await q('SELECT NULL', { value: null })).toMatchObject({ ok: true, detail: 'value null' });
     expect(await q('SELECT id, v FROM t WHERE id = 2')).toMatchObject({ ok: true, detail: '1 row(s)' });
     expect(await q('SELECT nope FROM t')).toMatchObject({ ok: false, detail: 'query on db failed: no such column: nope' });
@@ -421,7 +453,9 @@ describe('a worker that stops while an action or its checks run', () => {
   it('an HTTP call waiting for its answer is interrupted, not failed', async () => {
     const result = await performAction({ kind: 'http', method: 'POST', url: `${base}/very-slow` }, stoppingAfter(200));
     expect(result).toMatchObject({ ok: false, interrupted: true });
-    expect(result.detail).toBe(`the worker stopped while waiting for POST ${base}/very-slow to answer; the request may or may not have been applied`);
+    expect(result.detail).toBe(
+      `the worker stopped while waiting for POST ${base}/very-slow to answer; the request may or may not have been applied`,
+    );
   });
 
   it('an HTTP call cancelled for another reason still fails as before', async () => {
@@ -436,12 +470,19 @@ describe('a worker that stops while an action or its checks run', () => {
       interrupted: true,
       detail: 'the worker stopped during the simulated 30s',
     });
-    expect(await performAction({ kind: 'simulate', duration: '30s', outcome: 'success' }, stoppingAfter(100, false))).toEqual({ ok: false, detail: 'cancelled' });
+    expect(await performAction({ kind: 'simulate', duration: '30s', outcome: 'success' }, stoppingAfter(100, false))).toEqual({
+      ok: false,
+      detail: 'cancelled',
+    });
   });
 
   it('a statement is left running to finish, and said to be', async () => {
     const result = await performAction(
-      { kind: 'sql', connection: 'db', query: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT COUNT(*) FROM c' },
+      {
+        kind: 'sql',
+        connection: 'db',
+        query: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT COUNT(*) FROM c',
+      },
       stoppingAfter(100),
     );
     expect(result).toMatchObject({ ok: false, interrupted: true });
@@ -475,14 +516,16 @@ describe('a worker that stops while an action or its checks run', () => {
   it('runStep: the action interrupted is "worker stopped", its record says outcome unknown', async () => {
     const recorder = new MemoryRecorder();
     const { runStep } = createStepActivities({ recorder, workerStopping: () => true });
-    const failure = await inActivity(200, () => runStep(stepRequest({ action: { kind: 'http', method: 'PUT', url: `${base}/very-slow` } }))).catch((e: unknown) => e);
+    const failure = await inActivity(200, () =>
+      runStep(stepRequest({ action: { kind: 'http', method: 'PUT', url: `${base}/very-slow` } })),
+    ).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ApplicationFailure);
     expect(failure).toMatchObject({ type: FAILURE_TYPE.workerStopped, nonRetryable: true });
     expect(recorder.attempts[0]).toMatchObject({ status: 'failed' });
     expect(recorder.attempts[0]!.error).toMatch(/^outcome unknown: the worker stopped while waiting for PUT /);
   });
 
-  it('runStep: checks interrupted after the action hand the action\'s outcome back, and checkStep finishes the attempt', async () => {
+  it("runStep: checks interrupted after the action hand the action's outcome back, and checkStep finishes the attempt", async () => {
     const recorder = new MemoryRecorder();
     const deps = { recorder, workerStopping: () => true };
     const { runStep } = createStepActivities(deps);
@@ -501,20 +544,46 @@ describe('a worker that stops while an action or its checks run', () => {
 
     // Asked again (on the next worker), the checks pass and finish the same attempt.
     const { checkStep } = createCheckActivities({ recorder });
-    const again = await checkStep({ ...request, checks: [{ name: 'service answers', kind: 'http', method: 'GET', url: `${base}/ok` }] }, done);
-    expect(again.outcome).toMatchObject({ status: 'succeeded', attempt: 1, startedAt: done.startedAt, exitCode: 0, outputTail: 'migrated 42 rows\n' });
+    const again = await checkStep(
+      { ...request, checks: [{ name: 'service answers', kind: 'http', method: 'GET', url: `${base}/ok` }] },
+      done,
+    );
+    expect(again.outcome).toMatchObject({
+      status: 'succeeded',
+      attempt: 1,
+      startedAt: done.startedAt,
+      exitCode: 0,
+      outputTail: 'migrated 42 rows\n',
+    });
     expect(recorder.attempts).toHaveLength(1);
     expect(recorder.attempts[0]).toMatchObject({ status: 'succeeded', attempt: 1, startedAt: done.startedAt, exitCode: 0 });
-    expect(recorder.checks).toEqual([{ runId: 'r-1', stepId: 's', attempt: 1, checks: [expect.objectContaining({ name: 'service answers', passed: true })] }]);
+    expect(recorder.checks).toEqual([
+      { runId: 'r-1', stepId: 's', attempt: 1, checks: [expect.objectContaining({ name: 'service answers', passed: true })] },
+    ]);
   });
 
   it('checkStep interrupted by a worker stop throws "worker stopped", not a failed check', async () => {
     const recorder = new MemoryRecorder();
     const { checkStep } = createCheckActivities({ recorder, workerStopping: () => true });
     const failure = await inActivity(200, () =>
-      checkStep(stepRequest({ checks: [{ name: 'slow question', kind: 'sql', connection: 'db', query: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c' }] })),
+      checkStep(
+        stepRequest({
+          checks: [
+            {
+              name: 'slow question',
+              kind: 'sql',
+              connection: 'db',
+              query: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c',
+            },
+          ],
+        }),
+      ),
     ).catch((e: unknown) => e);
-    expect(failure).toMatchObject({ type: FAILURE_TYPE.workerStopped, nonRetryable: true, message: 'the worker stopped while check "slow question" was being asked' });
+    expect(failure).toMatchObject({
+      type: FAILURE_TYPE.workerStopped,
+      nonRetryable: true,
+      message: 'the worker stopped while check "slow question" was being asked',
+    });
     expect(recorder.checks).toEqual([]);
   });
 });
@@ -528,15 +597,22 @@ describe('checkStep and a record store that does not answer', () => {
       throw new Error('database is locked');
     };
     const { checkStep } = createCheckActivities({ recorder });
-    const answer = await checkStep(stepRequest({ checks: [{ name: 'count', kind: 'sql', connection: 'db', query: 'SELECT COUNT(*) FROM t', expect: { value: 3 } }] }));
-    expect(answer).toEqual({ checks: [expect.objectContaining({ name: 'count', passed: true, detail: 'value 3' })], unrecordedChecks: true });
+    const answer = await checkStep(
+      stepRequest({ checks: [{ name: 'count', kind: 'sql', connection: 'db', query: 'SELECT COUNT(*) FROM t', expect: { value: 3 } }] }),
+    );
+    expect(answer).toEqual({
+      checks: [expect.objectContaining({ name: 'count', passed: true, detail: 'value 3' })],
+      unrecordedChecks: true,
+    });
     expect(tries).toBe(4);
   });
 
   it('says nothing about recording when the store took them', async () => {
     const recorder = new MemoryRecorder();
     const { checkStep } = createCheckActivities({ recorder });
-    const answer = await checkStep(stepRequest({ checks: [{ name: 'count', kind: 'sql', connection: 'db', query: 'SELECT COUNT(*) FROM t', expect: { value: 3 } }] }));
+    const answer = await checkStep(
+      stepRequest({ checks: [{ name: 'count', kind: 'sql', connection: 'db', query: 'SELECT COUNT(*) FROM t', expect: { value: 3 } }] }),
+    );
     expect(answer).toEqual({ checks: [expect.objectContaining({ name: 'count', passed: true })] });
     expect(recorder.checks).toHaveLength(1);
   });

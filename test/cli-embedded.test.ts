@@ -30,7 +30,10 @@ describe('the sample rehearsal on the embedded default', () => {
     // The embedded server stopped with the command; the record store still has everything.
     const status = runCli(['status', 'sample-crm-1', '--json'], env);
     expect(status.code, status.stderr).toBe(0);
-    const { source, state } = JSON.parse(status.stdout) as { source: string; state: { status: string; steps: Record<string, { status: string }>; decisions: unknown[] } };
+    const { source, state } = JSON.parse(status.stdout) as {
+      source: string;
+      state: { status: string; steps: Record<string, { status: string }>; decisions: unknown[] };
+    };
     expect(source).toBe('store');
     expect(state.status).toBe('completed');
     expect(state.steps['reconcile-sample']!.status).toBe('succeeded');
@@ -60,7 +63,9 @@ describe('the back-out drill', () => {
     } finally {
       legacy.close();
     }
-    const status = JSON.parse(runCli(['status', 'sample-crm-1', '--json'], env).stdout) as { state: { status: string; backout: { status: string; trigger: string } } };
+    const status = JSON.parse(runCli(['status', 'sample-crm-1', '--json'], env).stdout) as {
+      state: { status: string; backout: { status: string; trigger: string } };
+    };
     expect(status.state).toMatchObject({ status: 'backed_out', backout: { status: 'completed', trigger: 'step_failed' } });
   });
 });
@@ -85,7 +90,12 @@ phases:
     );
     const env = cliEnv();
     const rehearsal = startCli(['rehearse', 'runbook.yaml'], env, dir);
-    await eventually(() => rehearsal.output(), (o) => o.includes('manual step for dba'), 60_000, 'the manual step');
+    await eventually(
+      () => rehearsal.output(),
+      (o) => o.includes('manual step for dba'),
+      60_000,
+      'the manual step',
+    );
     rehearsal.kill('SIGINT');
     expect(await rehearsal.exited).toBe(130);
     expect(rehearsal.output()).toContain('stopped following paused-1; the run itself is kept');
@@ -97,10 +107,20 @@ phases:
     expect(early.stderr).toContain('the embedded Temporal server is not running');
 
     const worker = startCli(['worker'], env, dir);
-    await eventually(() => worker.output(), (o) => o.includes('worker on task queue'), 60_000, 'the worker');
+    await eventually(
+      () => worker.output(),
+      (o) => o.includes('worker on task queue'),
+      60_000,
+      'the worker',
+    );
     const done = runCli(['done', 'paused-1', 'sign-off', '--as', 'bob'], env, dir);
     expect(done.code, done.stderr).toBe(0);
-    await eventually(() => runCli(['list', '--json'], env, dir).stdout, (out) => out.includes('"completed"'), 60_000, 'the run to complete');
+    await eventually(
+      () => runCli(['list', '--json'], env, dir).stdout,
+      (out) => out.includes('"completed"'),
+      60_000,
+      'the run to complete',
+    );
     expect(readFileSync(path.join(dir, 'steps.log'), 'utf8').trim().split('\n')).toEqual(['first', 'last']);
     worker.kill('SIGINT');
     expect(await worker.exited).toBe(0);
@@ -123,14 +143,27 @@ phases:
     );
     const env = cliEnv();
     const rehearsal = startCli(['rehearse', 'runbook.yaml'], env, dir);
-    await eventually(() => rehearsal.output(), (o) => o.includes('p/load') && o.includes('started'), 60_000, 'the load step');
+    await eventually(
+      () => rehearsal.output(),
+      (o) => o.includes('p/load') && o.includes('started'),
+      60_000,
+      'the load step',
+    );
     rehearsal.kill('SIGINT');
     expect(await rehearsal.exited).toBe(130);
 
     const worker = startCli(['worker'], env, dir);
-    await eventually(() => worker.output(), (o) => o.includes('worker on task queue'), 60_000, 'the worker');
+    await eventually(
+      () => worker.output(),
+      (o) => o.includes('worker on task queue'),
+      60_000,
+      'the worker',
+    );
     const state = await eventually(
-      () => JSON.parse(runCli(['status', 'long-1', '--json'], env, dir).stdout || '{}') as { state?: { steps: Record<string, { resolution?: { kind: string; error: string } }> } },
+      () =>
+        JSON.parse(runCli(['status', 'long-1', '--json'], env, dir).stdout || '{}') as {
+          state?: { steps: Record<string, { resolution?: { kind: string; error: string } }> };
+        },
       (s) => s.state?.steps.load?.resolution !== undefined,
       30_000,
       'the unknown outcome',
@@ -138,10 +171,20 @@ phases:
     // Not a failure, not backed out: the lead is asked, and the command went on by itself.
     expect(state.state!.steps.load!.resolution).toMatchObject({ kind: 'unknown' });
     expect(state.state!.steps.load!.resolution!.error).toContain('it was left running');
-    await eventually(() => readFileSync(path.join(dir, 'steps.log'), 'utf8'), (t) => t.includes('loaded'), 15_000, 'the command to finish');
+    await eventually(
+      () => readFileSync(path.join(dir, 'steps.log'), 'utf8'),
+      (t) => t.includes('loaded'),
+      15_000,
+      'the command to finish',
+    );
     const resolved = runCli(['resolve', 'long-1', 'load', '--done', '--as', 'alice', '--reason', 'it loaded'], env, dir);
     expect(resolved.code, resolved.stderr).toBe(0);
-    await eventually(() => runCli(['list', '--json'], env, dir).stdout, (out) => out.includes('"completed"'), 30_000, 'the run to complete');
+    await eventually(
+      () => runCli(['list', '--json'], env, dir).stdout,
+      (out) => out.includes('"completed"'),
+      30_000,
+      'the run to complete',
+    );
     worker.kill('SIGINT');
     expect(await worker.exited).toBe(0);
   });

@@ -55,7 +55,9 @@ phases:
     );
     const result = runCli(['validate', bad], cliEnv());
     expect(result.code).toBe(3);
-    expect(result.stderr).toMatch(/bad\.yaml:17:9 phases\[0\]\.steps\[1\]\.depend_on: unknown field `depend_on`; did you mean `depends_on`\?/);
+    expect(result.stderr).toMatch(
+      /bad\.yaml:17:9 phases\[0\]\.steps\[1\]\.depend_on: unknown field `depend_on`; did you mean `depends_on`\?/,
+    );
     expectNoStack(result.stderr);
     // Once the shape is right, the rules that need the whole document speak.
     writeFileSync(bad, readFileSync(bad, 'utf8').replace('depend_on', 'depends_on'));
@@ -115,7 +117,20 @@ describe('arguments', () => {
   it('--help lists the commands and the exit codes', () => {
     const result = runCli(['--help'], cliEnv());
     expect(result.code).toBe(0);
-    for (const command of ['validate', 'rehearse', 'run', 'approve', 'reject', 'done', 'backout', 'resolve', 'status', 'list', 'worker', 'web']) {
+    for (const command of [
+      'validate',
+      'rehearse',
+      'run',
+      'approve',
+      'reject',
+      'done',
+      'backout',
+      'resolve',
+      'status',
+      'list',
+      'worker',
+      'web',
+    ]) {
       expect(result.stdout).toMatch(new RegExp(`\\n  ${command} `));
     }
     expect(result.stdout).toContain('4  the run backed out');
@@ -223,7 +238,9 @@ describe('decisions on a run that does not answer', () => {
       const code = await approve.exited;
       expect(code, approve.output()).toBe(6);
       expect(approve.output()).toMatch(
-        new RegExp(`^cutover: Temporal refused the request: run ${runId} already has as many requests in flight as it takes at once \\(.*limit.*\\); it was not applied: try again in a moment`),
+        new RegExp(
+          `^cutover: Temporal refused the request: run ${runId} already has as many requests in flight as it takes at once \\(.*limit.*\\); it was not applied: try again in a moment`,
+        ),
       );
       expect(approve.output()).not.toMatch(/\n\s+at /);
       waiting.abort();

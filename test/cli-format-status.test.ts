@@ -31,8 +31,17 @@ describe('status of a run in flight', () => {
   it('shows the plan, elapsed time, running steps and overruns', () => {
     if (!parsed.ok) throw new Error('fixture invalid');
     const start = '2026-12-05T22:00:00.000Z';
-    const state = initialRunState({ runId: 'night-4', runNumber: 4, runbook: parsed.runbook, versionHash: 'h', mode: 'rehearsal', startedBy: 'alice', baseDir: '/' }, start);
-    state.steps.customers = { ...state.steps.customers!, status: 'succeeded', attempts: 2, startedAt: start, endedAt: '2026-12-05T22:15:00.000Z' };
+    const state = initialRunState(
+      { runId: 'night-4', runNumber: 4, runbook: parsed.runbook, versionHash: 'h', mode: 'rehearsal', startedBy: 'alice', baseDir: '/' },
+      start,
+    );
+    state.steps.customers = {
+      ...state.steps.customers!,
+      status: 'succeeded',
+      attempts: 2,
+      startedAt: start,
+      endedAt: '2026-12-05T22:15:00.000Z',
+    };
     state.steps.orders = { ...state.steps.orders!, status: 'running', attempts: 1, startedAt: '2026-12-05T22:15:00.000Z' };
     const now = Date.parse('2026-12-05T22:40:00.000Z');
     const lines = formatStatus(state, now);
@@ -48,7 +57,10 @@ describe('status of a run in flight', () => {
 
   it('says when the run has continued as new', () => {
     if (!parsed.ok) throw new Error('fixture invalid');
-    const state = initialRunState({ runId: 'night-5', runbook: parsed.runbook, versionHash: 'h', mode: 'rehearsal', startedBy: 'alice' }, '2026-12-05T22:00:00.000Z');
+    const state = initialRunState(
+      { runId: 'night-5', runbook: parsed.runbook, versionHash: 'h', mode: 'rehearsal', startedBy: 'alice' },
+      '2026-12-05T22:00:00.000Z',
+    );
     state.execution = 3;
     expect(formatStatus(state)[1]).toContain('; execution 3 (the run continues as new');
   });

@@ -72,9 +72,19 @@ function portAccepts(address: string): Promise<boolean> {
 
 /** The server is gone for good: its process does not exist, nothing listens on its port, no server.json claims it. */
 async function expectServerGone(server: ServerInfo, home: string): Promise<void> {
-  await eventually(() => isAlive(server.pid), (alive) => !alive, 20_000, `temporal (pid ${server.pid}) to be gone`);
+  await eventually(
+    () => isAlive(server.pid),
+    (alive) => !alive,
+    20_000,
+    `temporal (pid ${server.pid}) to be gone`,
+  );
   expect(await portAccepts(server.address)).toBe(false);
-  await eventually(() => existsSync(path.join(home, 'server.json')), (exists) => !exists, 5_000, 'server.json to be removed');
+  await eventually(
+    () => existsSync(path.join(home, 'server.json')),
+    (exists) => !exists,
+    5_000,
+    'server.json to be removed',
+  );
 }
 
 describe('the embedded server never outlives the rehearsal that started it', () => {
@@ -87,12 +97,19 @@ describe('the embedded server never outlives the rehearsal that started it', () 
     execFileSync('tmux', ['-L', 'cutover-test', '-f', '/dev/null', 'new-session', '-d', '-s', name, '-x', '200', '-y', '50', command]);
     const screen = () => spawnSync('tmux', ['-L', 'cutover-test', 'capture-pane', '-p', '-t', name], { encoding: 'utf8' }).stdout;
     await eventually(screen, (text) => text.includes('manual step for lead'), 60_000, 'the manual step on screen');
-    const cutoverPid = Number(execFileSync('tmux', ['-L', 'cutover-test', 'list-panes', '-t', name, '-F', '#{pane_pid}'], { encoding: 'utf8' }).trim());
+    const cutoverPid = Number(
+      execFileSync('tmux', ['-L', 'cutover-test', 'list-panes', '-t', name, '-F', '#{pane_pid}'], { encoding: 'utf8' }).trim(),
+    );
     const server = serverInfo(env.CUTOVER_HOME!);
     expect(isAlive(server.pid)).toBe(true);
 
     execFileSync('tmux', ['-L', 'cutover-test', 'kill-session', '-t', name]);
-    await eventually(() => isAlive(cutoverPid), (alive) => !alive, 30_000, 'cutover to end');
+    await eventually(
+      () => isAlive(cutoverPid),
+      (alive) => !alive,
+      30_000,
+      'cutover to end',
+    );
     await expectServerGone(server, env.CUTOVER_HOME!);
   });
 
@@ -100,7 +117,12 @@ describe('the embedded server never outlives the rehearsal that started it', () 
     const dir = waitingRunbook();
     const env = cliEnv();
     const rehearsal = startCli(['rehearse', 'runbook.yaml'], env, dir);
-    await eventually(() => rehearsal.output(), (o) => o.includes('manual step for lead'), 60_000, 'the manual step');
+    await eventually(
+      () => rehearsal.output(),
+      (o) => o.includes('manual step for lead'),
+      60_000,
+      'the manual step',
+    );
     const server = serverInfo(env.CUTOVER_HOME!);
 
     rehearsal.kill('SIGINT');
@@ -118,7 +140,12 @@ describe('the embedded server never outlives the rehearsal that started it', () 
     const dir = waitingRunbook();
     const env = cliEnv();
     const rehearsal = startCli(['rehearse', 'runbook.yaml'], env, dir);
-    await eventually(() => rehearsal.output(), (o) => o.includes('manual step for lead'), 60_000, 'the manual step');
+    await eventually(
+      () => rehearsal.output(),
+      (o) => o.includes('manual step for lead'),
+      60_000,
+      'the manual step',
+    );
     const server = serverInfo(env.CUTOVER_HOME!);
 
     rehearsal.kill('SIGKILL');
@@ -135,15 +162,28 @@ describe('the embedded server dying under a rehearsal', () => {
     writeFileSync(
       path.join(dir, 'runbook.yaml'),
       `name: sleepy\nversion: 1\nlead: lead\nroles: { lead: [alice] }\nphases:\n  - id: p\n    kind: migration\n    steps:\n` +
-        step('one') + step('two', 'one') + step('three', 'two') + step('four', 'three'),
+        step('one') +
+        step('two', 'one') +
+        step('three', 'two') +
+        step('four', 'three'),
     );
     const env = cliEnv();
     const rehearsal = startCli(['rehearse', 'runbook.yaml'], env, dir);
-    await eventually(() => rehearsal.output(), (o) => o.includes('p/one') && o.includes('started'), 60_000, 'the first step');
+    await eventually(
+      () => rehearsal.output(),
+      (o) => o.includes('p/one') && o.includes('started'),
+      60_000,
+      'the first step',
+    );
     const before = serverInfo(env.CUTOVER_HOME!);
 
     process.kill(before.pid, 'SIGKILL');
-    await eventually(() => rehearsal.output(), (o) => o.includes('restarted it on'), 60_000, 'the restart line');
+    await eventually(
+      () => rehearsal.output(),
+      (o) => o.includes('restarted it on'),
+      60_000,
+      'the restart line',
+    );
     // The same address, so that the client, the in-process worker and other terminals reconnect by themselves.
     const after = serverInfo(env.CUTOVER_HOME!);
     expect(after.address).toBe(before.address);
@@ -173,7 +213,12 @@ describe('the embedded server dying under a rehearsal', () => {
     );
     const env = cliEnv();
     const rehearsal = startCli(['rehearse', 'runbook.yaml'], env, dir);
-    await eventually(() => rehearsal.output(), (o) => o.includes('p/slow') && o.includes('started'), 60_000, 'the step');
+    await eventually(
+      () => rehearsal.output(),
+      (o) => o.includes('p/slow') && o.includes('started'),
+      60_000,
+      'the step',
+    );
     const server = serverInfo(env.CUTOVER_HOME!);
     // Someone else takes the server's port the moment it is free: the restart cannot bind it.
     const squatter = net.createServer((socket) => socket.destroy());

@@ -8,12 +8,19 @@ import { readSettings } from '../cli/settings.js';
 describe('settings', () => {
   it('defaults to the embedded server and a store under .cutover in the current directory', () => {
     const s = readSettings({}, '/work/crm');
-    expect(s).toMatchObject({ home: '/work/crm/.cutover', databaseUrl: 'file:/work/crm/.cutover/cutover.db', taskQueue: 'cutover', namespace: 'default' });
+    expect(s).toMatchObject({
+      home: '/work/crm/.cutover',
+      databaseUrl: 'file:/work/crm/.cutover/cutover.db',
+      taskQueue: 'cutover',
+      namespace: 'default',
+    });
     expect(s.temporalAddress).toBeUndefined();
   });
 
   it('resolves a relative store path against the current directory', () => {
-    expect(readSettings({ CUTOVER_DATABASE_URL: 'file:records/cutover.db' }, '/work/crm').databaseUrl).toBe(`file:${path.resolve('/work/crm', 'records/cutover.db')}`);
+    expect(readSettings({ CUTOVER_DATABASE_URL: 'file:records/cutover.db' }, '/work/crm').databaseUrl).toBe(
+      `file:${path.resolve('/work/crm', 'records/cutover.db')}`,
+    );
   });
 
   it('uses a cluster with TLS and an API key when told to', () => {
@@ -22,7 +29,9 @@ describe('settings', () => {
   });
 
   it('refuses half an mTLS pair and cluster settings without an address', () => {
-    expect(() => readSettings({ TEMPORAL_ADDRESS: 'x:7233', TEMPORAL_TLS_CERT: 'c.pem' }, '/w')).toThrow('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together');
+    expect(() => readSettings({ TEMPORAL_ADDRESS: 'x:7233', TEMPORAL_TLS_CERT: 'c.pem' }, '/w')).toThrow(
+      'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together',
+    );
     expect(() => readSettings({ TEMPORAL_NAMESPACE: 'prod' }, '/w')).toThrow('need TEMPORAL_ADDRESS');
   });
 });

@@ -35,16 +35,31 @@ phases:
     );
     const env = cliEnv({ TEMPORAL_ADDRESS: temporalAddress(), CUTOVER_TASK_QUEUE: `crash-${name}` });
     const worker1 = startCli(['worker'], env, dir);
-    await eventually(() => worker1.output(), (o) => o.includes('worker on task queue'), 60_000, 'the first worker');
+    await eventually(
+      () => worker1.output(),
+      (o) => o.includes('worker on task queue'),
+      60_000,
+      'the first worker',
+    );
     // With a cluster, `rehearse` starts and follows; the workers host the run.
     const follower = startCli(['rehearse', 'runbook.yaml', '--as', 'alice'], env, dir);
     const runId = `${name}-1`;
-    await eventually(() => follower.output(), (o) => o.includes('manual step for dba'), 60_000, 'the manual step');
+    await eventually(
+      () => follower.output(),
+      (o) => o.includes('manual step for dba'),
+      60_000,
+      'the manual step',
+    );
 
     worker1.kill('SIGKILL');
     await worker1.exited;
     const worker2 = startCli(['worker'], env, dir);
-    await eventually(() => worker2.output(), (o) => o.includes('worker on task queue'), 60_000, 'the second worker');
+    await eventually(
+      () => worker2.output(),
+      (o) => o.includes('worker on task queue'),
+      60_000,
+      'the second worker',
+    );
 
     const done = runCli(['done', runId, 'check-in', '--as', 'bob'], env, dir);
     expect(done.code, done.stderr).toBe(0);
@@ -57,7 +72,8 @@ phases:
       const found = await eventually(
         async () => {
           const ids: string[] = [];
-          for await (const w of client.workflow.list({ query: `CutoverRunbook = '${name}' AND CutoverMode = 'rehearsal'` })) ids.push(w.workflowId);
+          for await (const w of client.workflow.list({ query: `CutoverRunbook = '${name}' AND CutoverMode = 'rehearsal'` }))
+            ids.push(w.workflowId);
           return ids;
         },
         (ids) => ids.length > 0,
@@ -66,7 +82,7 @@ phases:
       );
       expect(found).toEqual([runId]);
       const described = await client.workflow.getHandle(runId).describe();
-      expect(await described.memo).toMatchObject({ runbook: name, mode: 'rehearsal' });
+      expect(described.memo).toMatchObject({ runbook: name, mode: 'rehearsal' });
     } finally {
       await client.connection.close();
     }
@@ -93,7 +109,12 @@ phases:
     );
     const env = cliEnv({ TEMPORAL_ADDRESS: temporalAddress(), CUTOVER_TASK_QUEUE: `lost-${name}` });
     const worker1 = startCli(['worker'], env, dir);
-    await eventually(() => worker1.output(), (o) => o.includes('worker on task queue'), 60_000, 'the first worker');
+    await eventually(
+      () => worker1.output(),
+      (o) => o.includes('worker on task queue'),
+      60_000,
+      'the first worker',
+    );
     const follower = startCli(['rehearse', 'runbook.yaml', '--as', 'alice'], env, dir);
     const log = () => (existsSync(path.join(dir, 'steps.log')) ? readFileSync(path.join(dir, 'steps.log'), 'utf8') : '');
     await eventually(log, (text) => text.includes('started'), 60_000, 'the load step to start');
@@ -103,7 +124,12 @@ phases:
 
     // Nobody knows whether `load` applied: it is not retried blindly, the lead is asked.
     const runId = `${name}-1`;
-    await eventually(() => follower.output(), (o) => o.includes('OUTCOME UNKNOWN'), 90_000, 'the unknown outcome');
+    await eventually(
+      () => follower.output(),
+      (o) => o.includes('OUTCOME UNKNOWN'),
+      90_000,
+      'the unknown outcome',
+    );
     expect(follower.output()).toContain(`cutover resolve ${runId} load --retry|--done`);
     const status = runCli(['status', runId, '--json'], env, dir);
     const { state } = JSON.parse(status.stdout) as { state: { steps: Record<string, { resolution?: { kind: string } }> } };

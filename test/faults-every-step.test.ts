@@ -84,12 +84,24 @@ it('a failure at any of the 30 steps backs the run out, undoing what ran in reve
 it('an undo that fails halts the back-out for the lead; nothing it depends on is undone until resolved', async () => {
   const runbook = faultRunbook({ name: 'stuck-undo', actions: 'simulate', people: false, failAt: 'final', failUndoAt: 'a4' });
   const runId = await startRun(s, store, runbook);
-  const waiting = await eventually(() => liveState(s, runId), (st) => st?.steps.a4!.backout?.status === 'waiting', 90_000, 'the undo of a4 to wait');
+  const waiting = await eventually(
+    () => liveState(s, runId),
+    (st) => st?.steps.a4!.backout?.status === 'waiting',
+    90_000,
+    'the undo of a4 to wait',
+  );
   expect(waiting!.status).toBe('waiting');
   expect(waiting!.steps.a4!.resolution).toMatchObject({ scope: 'backout', kind: 'failed' });
   // Give the back-out time to do everything it may do meanwhile (the other streams), then look.
-  await eventually(() => liveState(s, runId), (st) => !Object.values(st!.steps).some((x) => x.backout?.status === 'running'), 60_000, 'the rest of the back-out to settle');
-  const undoneWhileWaiting = (await store.findRun(runId))!.steps.filter((r) => r.purpose === 'backout' && r.stepId !== 'a4').map((r) => r.stepId);
+  await eventually(
+    () => liveState(s, runId),
+    (st) => !Object.values(st!.steps).some((x) => x.backout?.status === 'running'),
+    60_000,
+    'the rest of the back-out to settle',
+  );
+  const undoneWhileWaiting = (await store.findRun(runId))!.steps
+    .filter((r) => r.purpose === 'backout' && r.stepId !== 'a4')
+    .map((r) => r.stepId);
   expect(undoneWhileWaiting.filter((id) => runbook.dependsOn.a4!.has(id))).toEqual([]);
   // The other streams do not depend on a4: their undos did not wait.
   expect(undoneWhileWaiting).toEqual(expect.arrayContaining(['c7', 'b6', 'final']));

@@ -23,7 +23,9 @@ const SEED = Number(process.env.FAULTS_SEED ?? 3);
 
 it('a run survives its Temporal server being SIGKILLed and restarted on its database file', async () => {
   const plans = killPlans(SEED, 1, 45);
-  const report = await runThroughFaults(server.address, `server-kill-${Date.now().toString(36)}`, plans, SEED, killServer(server), (line) => console.log(line));
+  const report = await runThroughFaults(server.address, `server-kill-${Date.now().toString(36)}`, plans, SEED, killServer(server), (line) =>
+    console.log(line),
+  );
   expect(report.faults, 'server kills that landed before the run ended').toBe(plans.length);
   expect(report.people.surprises).toEqual([]);
   expect(report.outcome).toEqual(report.expected);

@@ -72,7 +72,12 @@ it('a run whose record store is locked for 30 s waits, says so, and loses nothin
   const runId = `${name}-1`;
   const worker = await startWorker(s);
   const follower = startCutover(['rehearse', 'runbook.yaml', '--as', PEOPLE.lead], s.env, s.dir);
-  await eventually(() => liveState(s, runId), (st) => st?.steps.go!.gate?.status === 'open' && st.steps.w1!.status === 'running', 90_000, 'the gate to open while w1 runs');
+  await eventually(
+    () => liveState(s, runId),
+    (st) => st?.steps.go!.gate?.status === 'open' && st.steps.w1!.status === 'running',
+    90_000,
+    'the gate to open while w1 runs',
+  );
 
   const lock = await lockStore(s.databaseUrl, LOCK_MS);
   const lockedAt = Date.now();
@@ -119,7 +124,10 @@ it('a run whose record store is locked for 30 s waits, says so, and loses nothin
     // Every step ran once, and every attempt is in the record, ended.
     for (const id of ['m1', 'm2', 'w1', 'w2', 'w3', 'on']) {
       expect(keys.get(result.state.steps[id]!.idempotencyKey), id).toBe(1);
-      expect(detail.steps.filter((r) => r.stepId === id).map((r) => `${r.purpose}:${r.attempt}:${r.status}`), id).toEqual(['forward:1:succeeded']);
+      expect(
+        detail.steps.filter((r) => r.stepId === id).map((r) => `${r.purpose}:${r.attempt}:${r.status}`),
+        id,
+      ).toEqual(['forward:1:succeeded']);
     }
     expect(detail.steps.find((r) => r.stepId === 'go')?.status).toBe('succeeded');
     expect(detail.decisions.map((d) => `${d.kind}:${d.by}:${d.target}`)).toEqual([`approve:${PEOPLE.lead}:go`]);
@@ -131,10 +139,17 @@ it('a run whose record store is locked for 30 s waits, says so, and loses nothin
   await worker.exited;
 }, 300_000);
 
-it('a store call waiting for another process\'s lock leaves its process responsive (regression)', async () => {
+it("a store call waiting for another process's lock leaves its process responsive (regression)", async () => {
   const store = await openStore(`file:${path.join(s.dir, 'responsive.db')}`);
   try {
-    const { runId } = await store.reserveRun({ runbookName: 'responsive', mode: 'rehearsal', runbookVersion: '1', versionHash: 'h', runbookSource: '', startedBy: PEOPLE.lead });
+    const { runId } = await store.reserveRun({
+      runbookName: 'responsive',
+      mode: 'rehearsal',
+      runbookVersion: '1',
+      versionHash: 'h',
+      runbookSource: '',
+      startedBy: PEOPLE.lead,
+    });
     const lock = await lockStore(`file:${path.join(s.dir, 'responsive.db')}`, 2500);
     // A worker's heartbeats, queries and other steps all need this thread while the write waits.
     let last = Date.now();
@@ -144,7 +159,14 @@ it('a store call waiting for another process\'s lock leaves its process responsi
       last = Date.now();
     }, 20);
     try {
-      await store.recordDecision(runId, 0, { kind: 'approve', by: PEOPLE.lead, role: 'lead', target: 'go', at: new Date().toISOString(), automatic: false });
+      await store.recordDecision(runId, 0, {
+        kind: 'approve',
+        by: PEOPLE.lead,
+        role: 'lead',
+        target: 'go',
+        at: new Date().toISOString(),
+        automatic: false,
+      });
     } finally {
       clearInterval(tick);
     }

@@ -16,7 +16,9 @@ const SEED = Number(process.env.FAULTS_SEED ?? 7);
 
 it('a run whose worker is SIGKILLed ends as it would have, runs no step twice, and its record matches Temporal', async () => {
   const plans = killPlans(SEED, 1, 45);
-  const report = await runThroughFaults(temporalAddress(), `kill-${Date.now().toString(36)}`, plans, SEED, killWorker, (line) => console.log(line));
+  const report = await runThroughFaults(temporalAddress(), `kill-${Date.now().toString(36)}`, plans, SEED, killWorker, (line) =>
+    console.log(line),
+  );
   expect(report.faults, 'kills that landed before the run ended').toBe(plans.length);
   expect(report.people.surprises).toEqual([]);
   expect(report.outcome).toEqual(report.expected);

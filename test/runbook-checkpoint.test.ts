@@ -11,7 +11,9 @@ function bigRunbook(steps: number): Runbook {
   for (let p = 0; p < 4; p += 1) {
     lines.push(`  - id: p${p}`, '    kind: migration', '    steps:');
     for (let i = 0; i < steps / 4; i += 1) {
-      lines.push(`      - { id: s${p}-${i}, title: "Step ${p}/${i} with a longer title", owner: lead, expected: 1m, action: { kind: shell, command: "echo ${i}" } }`);
+      lines.push(
+        `      - { id: s${p}-${i}, title: "Step ${p}/${i} with a longer title", owner: lead, expected: 1m, action: { kind: shell, command: "echo ${i}" } }`,
+      );
     }
   }
   const parsed = parseRunbook(lines.join('\n'), 'big.yaml');
@@ -37,7 +39,13 @@ describe('checkpoint', () => {
     const state = initialRunState(input(runbook), '2026-11-23T20:00:00.000Z');
     const ids = state.order;
     ids.slice(0, 6000).forEach((id) => Object.assign(state.steps[id]!, { status: 'succeeded', attempts: 1, startedAt: 'x', endedAt: 'y' }));
-    Object.assign(state.steps[ids[6000]!]!, { status: 'waiting', waitingFor: 'resolution', attempts: 2, error: 'exit 3', resolution: { scope: 'forward', error: 'exit 3', kind: 'failed', since: 'z' } });
+    Object.assign(state.steps[ids[6000]!]!, {
+      status: 'waiting',
+      waitingFor: 'resolution',
+      attempts: 2,
+      error: 'exit 3',
+      resolution: { scope: 'forward', error: 'exit 3', kind: 'failed', since: 'z' },
+    });
     state.decisions.push({ kind: 'resolve', by: 'alice', role: 'lead', at: 'z', automatic: false });
     const checkpoint = toCheckpoint(state, 'forward', 1);
     expect(JSON.stringify(checkpoint).length).toBeLessThan(20_000);
@@ -83,7 +91,8 @@ describe('answers stay small', () => {
   it('a page of steps with long output tails is cut by size, and the reader still moves on', () => {
     const runbook = bigRunbook(2000);
     const state = initialRunState(input(runbook), 'a');
-    for (const id of state.order) Object.assign(state.steps[id]!, { status: 'failed', error: 'x'.repeat(200), outputTail: 'y'.repeat(1200) });
+    for (const id of state.order)
+      Object.assign(state.steps[id]!, { status: 'failed', error: 'x'.repeat(200), outputTail: 'y'.repeat(1200) });
     const page = pageOfSteps(state, 0, 500, 1);
     expect(page.steps.length).toBeGreaterThan(0);
     expect(page.steps.length).toBeLessThan(500);

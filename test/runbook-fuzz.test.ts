@@ -12,15 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  aliasBomb,
-  arbitraries,
-  deepText,
-  fuzzRunbooks,
-  hugeRunbook,
-  judge,
-  violation,
-} from '../bench/lib/fuzz-runbooks.mjs';
+import { aliasBomb, arbitraries, deepText, fuzzRunbooks, hugeRunbook, judge, violation } from '../bench/lib/fuzz-runbooks.mjs';
 import { parseRunbook } from '../runbook/parse.js';
 import { cliEnv, PROJECT, type CliResult } from './support/cli.js';
 
@@ -65,7 +57,8 @@ describe('fuzzed runbooks', () => {
   });
 
   it('fuzzRunbooks counts every answer and gives the same figures for the same seed', async () => {
-    const run = () => fuzzRunbooks({ runs: 150, seed: 42, parseRunbook, arbitrary: fc.oneof(arbitraries.validText, arbitraries.malformedText) });
+    const run = () =>
+      fuzzRunbooks({ runs: 150, seed: 42, parseRunbook, arbitrary: fc.oneof(arbitraries.validText, arbitraries.malformedText) });
     const [first, second] = [await run(), await run()];
     expect(first.crashes).toEqual([]);
     expect(first.accepted + first.rejected).toBe(150);
@@ -99,17 +92,24 @@ describe('fuzzed runbooks', () => {
       return { ok: false, problems: [problem], warnings: [] };
     };
     expect(judge('x', warns)).toEqual({ violation: 'printed a process warning: careful' });
-    expect(judge('x', () => ({ ok: false, problems: [{ ...problem, line: 2 }], warnings: [] })).violation).toBe('a problem at line 2 of 1: m');
+    expect(judge('x', () => ({ ok: false, problems: [{ ...problem, line: 2 }], warnings: [] })).violation).toBe(
+      'a problem at line 2 of 1: m',
+    );
   });
 });
 
 /** `cutover ...args` in its own process, without blocking, so several run at once. */
 function cutover(args: string[], cwd: string): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(PROJECT, 'bin', 'cutover.js'), ...args], { cwd, env: cliEnv(), timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error && typeof error.code === 'number' ? error.code : error ? null : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [path.join(PROJECT, 'bin', 'cutover.js'), ...args],
+      { cwd, env: cliEnv(), timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error && typeof error.code === 'number' ? error.code : error ? null : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -132,7 +132,11 @@ describe('cutover validate on generated bad files', () => {
     Object.keys(files).forEach((name, i) => {
       const { code, stdout, stderr } = results[i]!;
       const output = stdout + stderr;
-      expect({ name, code, named: new RegExp(`^cutover: ${name.replace('.', '\\.')}:\\d+:\\d+`, 'm').test(output) }, output).toEqual({ name, code: 3, named: true });
+      expect({ name, code, named: new RegExp(`^cutover: ${name.replace('.', '\\.')}:\\d+:\\d+`, 'm').test(output) }, output).toEqual({
+        name,
+        code: 3,
+        named: true,
+      });
       expect(output, name).not.toMatch(/^ {4}at /m);
       expect(output, name).not.toContain('a bug');
     });
@@ -143,10 +147,18 @@ describe('cutover validate on generated bad files', () => {
     writeFileSync(path.join(dir, 'bomb.yaml'), aliasBomb(9, 10, 'roles'));
     const result = await cutover(['validate', 'bomb.yaml', '--json'], dir);
     expect(result.code).toBe(3);
-    const report = JSON.parse(result.stdout) as { valid: boolean; problems: { file: string; line: number; column: number; message: string }[] };
+    const report = JSON.parse(result.stdout) as {
+      valid: boolean;
+      problems: { file: string; line: number; column: number; message: string }[];
+    };
     expect(report.valid).toBe(false);
     expect(report.problems).toEqual([
-      expect.objectContaining({ file: 'bomb.yaml', line: expect.any(Number), column: expect.any(Number), message: expect.stringContaining('repeat more than 100,000 values') }),
+      expect.objectContaining({
+        file: 'bomb.yaml',
+        line: expect.any(Number),
+        column: expect.any(Number),
+        message: expect.stringContaining('repeat more than 100,000 values'),
+      }),
     ]);
   });
 });

@@ -23,8 +23,15 @@ const phases = (...list: S[][]): GraphRunbook => ({ phases: list.map((steps) => 
  *   decide:  g
  */
 const sample = phases(
-  [{ id: 'a', expected: '10m' }, { id: 'b', depends_on: ['a'], expected: '5m' }, { id: 'c', expected: '30m' }],
-  [{ id: 'd', expected: '1h' }, { id: 'e', depends_on: ['d'], expected: '15m' }],
+  [
+    { id: 'a', expected: '10m' },
+    { id: 'b', depends_on: ['a'], expected: '5m' },
+    { id: 'c', expected: '30m' },
+  ],
+  [
+    { id: 'd', expected: '1h' },
+    { id: 'e', depends_on: ['d'], expected: '15m' },
+  ],
   [{ id: 'g' }],
 );
 
@@ -41,9 +48,7 @@ describe('effectiveDependencies', () => {
   });
 
   it('keeps explicit dependencies first, without repeats, unknown ids or barrier duplicates', () => {
-    const deps = effectiveDependencies(
-      phases([{ id: 'a' }, { id: 'b' }], [{ id: 'c', depends_on: ['b', 'nope', 'b', 'a'] }]),
-    );
+    const deps = effectiveDependencies(phases([{ id: 'a' }, { id: 'b' }], [{ id: 'c', depends_on: ['b', 'nope', 'b', 'a'] }]));
     expect(deps.c).toEqual(['b', 'a']);
   });
 
@@ -66,12 +71,7 @@ describe('findCycle and findCycles', () => {
   });
 
   it('returns the steps of a cycle in dependency order', () => {
-    const cyclic = phases([
-      { id: 'x' },
-      { id: 'a', depends_on: ['c'] },
-      { id: 'b', depends_on: ['a'] },
-      { id: 'c', depends_on: ['b'] },
-    ]);
+    const cyclic = phases([{ id: 'x' }, { id: 'a', depends_on: ['c'] }, { id: 'b', depends_on: ['a'] }, { id: 'c', depends_on: ['b'] }]);
     // a depends on c, c on b, b on a.
     expect(findCycle(cyclic)).toEqual(['a', 'c', 'b']);
   });
@@ -115,9 +115,14 @@ describe('topologicalOrder', () => {
   });
 
   it('refuses a cyclic runbook and names the cycle', () => {
-    expect(() => topologicalOrder(phases([{ id: 'a', depends_on: ['b'] }, { id: 'b', depends_on: ['a'] }]))).toThrow(
-      'dependency cycle a -> b -> a',
-    );
+    expect(() =>
+      topologicalOrder(
+        phases([
+          { id: 'a', depends_on: ['b'] },
+          { id: 'b', depends_on: ['a'] },
+        ]),
+      ),
+    ).toThrow('dependency cycle a -> b -> a');
   });
 });
 

@@ -3,7 +3,10 @@ import { formatPath, formatProblem, parseRunbook, RUNBOOK_LIMITS } from '../runb
 
 /** Strips the common indentation and the first newline, so line numbers read off the source. */
 function dedent(text: string): string {
-  const lines = text.replace(/^\n/, '').replace(/\n\s*$/, '\n').split('\n');
+  const lines = text
+    .replace(/^\n/, '')
+    .replace(/\n\s*$/, '\n')
+    .split('\n');
   const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length));
   return lines.map((l) => l.slice(indent)).join('\n');
 }
@@ -101,9 +104,7 @@ describe('parseRunbook on a good runbook', () => {
 describe('YAML problems', () => {
   it('locates a syntax error', () => {
     const text = GOOD.replace('owner: dba', 'owner: dba: ops');
-    expect(problemsOf(text)).toEqual([
-      'runbook.yaml:13:16: invalid YAML: nested mappings are not allowed in compact mappings',
-    ]);
+    expect(problemsOf(text)).toEqual(['runbook.yaml:13:16: invalid YAML: nested mappings are not allowed in compact mappings']);
   });
 
   it('reports every syntax error, not just the first', () => {
@@ -180,16 +181,12 @@ describe('schema problems', () => {
 
   it('reports a misspelt required field once, as the misspelling', () => {
     const text = GOOD.replace('owner: dba', 'ownr: dba');
-    expect(problemsOf(text)).toEqual([
-      'runbook.yaml:13:9 phases[0].steps[0].ownr: unknown field `ownr`; did you mean `owner`?',
-    ]);
+    expect(problemsOf(text)).toEqual(['runbook.yaml:13:9 phases[0].steps[0].ownr: unknown field `ownr`; did you mean `owner`?']);
   });
 
   it('points at the parent mapping for a missing required field', () => {
     const text = GOOD.replace('        owner: dba\n', '');
-    expect(problemsOf(text)).toEqual([
-      'runbook.yaml:11:9 phases[0].steps[0].owner: missing required field `owner`; add it to this step',
-    ]);
+    expect(problemsOf(text)).toEqual(['runbook.yaml:11:9 phases[0].steps[0].owner: missing required field `owner`; add it to this step']);
   });
 
   it('names the expected type of a wrong value and how to fix it', () => {
@@ -207,9 +204,7 @@ describe('schema problems', () => {
 
   it('points at an empty value by its key', () => {
     const text = GOOD.replace('owner: lead', 'owner:');
-    expect(problemsOf(text)).toEqual([
-      'runbook.yaml:25:9 phases[1].steps[0].owner: `owner` has no value; write a string after `owner:`',
-    ]);
+    expect(problemsOf(text)).toEqual(['runbook.yaml:25:9 phases[1].steps[0].owner: `owner` has no value; write a string after `owner:`']);
   });
 
   it('names an unknown action kind and lists the known ones', () => {
@@ -399,9 +394,9 @@ describe('formatting', () => {
   });
 
   it('renders a problem as file:line:column path: message', () => {
-    expect(
-      formatProblem({ file: 'runbook.yaml', line: 12, column: 7, path: 'phases[0].steps[1].owner', message: 'x' }),
-    ).toBe('runbook.yaml:12:7 phases[0].steps[1].owner: x');
+    expect(formatProblem({ file: 'runbook.yaml', line: 12, column: 7, path: 'phases[0].steps[1].owner', message: 'x' })).toBe(
+      'runbook.yaml:12:7 phases[0].steps[1].owner: x',
+    );
     expect(formatProblem({ file: 'a.yaml', line: 1, column: 1, path: '', message: 'y' })).toBe('a.yaml:1:1: y');
   });
 });

@@ -49,7 +49,10 @@ describe('BackoutPlan', () => {
     const deps: Record<string, string[]> = {};
     for (let i = 0; i < 100_000; i += 1) deps[`s${i}`] = i === 0 ? [] : [`s${i - 1}`];
     const ids = Object.keys(deps);
-    const plan = new BackoutPlan(graphOf(deps), ids.filter((_, i) => i % 2 === 0));
+    const plan = new BackoutPlan(
+      graphOf(deps),
+      ids.filter((_, i) => i % 2 === 0),
+    );
     const order: string[] = [];
     for (let ready = plan.takeReady(); ready.length > 0; ready = plan.takeReady()) {
       for (const id of ready) {

@@ -50,7 +50,10 @@ phases:
 
 function state(mode: 'rehearsal' | 'live' = 'rehearsal'): { rb: Runbook; s: RunState } {
   const rb = runbook();
-  const s = initialRunState({ runId: 'rules-1', runNumber: 1, runbook: rb, versionHash: 'h', mode, startedBy: 'alice', baseDir: '/tmp' }, AT);
+  const s = initialRunState(
+    { runId: 'rules-1', runNumber: 1, runbook: rb, versionHash: 'h', mode, startedBy: 'alice', baseDir: '/tmp' },
+    AT,
+  );
   return { rb, s };
 }
 
@@ -58,7 +61,13 @@ describe('initial state', () => {
   it('lists every step in runbook order with its plan and treatment', () => {
     const { s } = state();
     expect(s.order).toEqual(['a', 'm', 'go', 'anyone']);
-    expect(s.steps.a).toMatchObject({ status: 'pending', plannedStartMs: 0, plannedDurationMs: 600_000, treatment: 'run', idempotencyKey: 'rules-1/a' });
+    expect(s.steps.a).toMatchObject({
+      status: 'pending',
+      plannedStartMs: 0,
+      plannedDurationMs: 600_000,
+      treatment: 'run',
+      idempotencyKey: 'rules-1/a',
+    });
     expect(s.steps.m).toMatchObject({ plannedStartMs: 600_000, treatment: 'skip', dependsOn: ['a'] });
     // The phase barrier: the gate waits for the last step of the previous phase.
     expect(s.steps.go!.dependsOn).toEqual(['m']);
@@ -83,7 +92,9 @@ describe('votes', () => {
   it('refuses people without an approver role, and unknown gates', () => {
     const { rb, s } = state();
     open(s);
-    expect(refuseVote(rb, s, { gateId: 'go', by: 'bob' }, 'approve')).toMatch(/bob may not vote on gate `go`: approvers are the roles lead, business/);
+    expect(refuseVote(rb, s, { gateId: 'go', by: 'bob' }, 'approve')).toMatch(
+      /bob may not vote on gate `go`: approvers are the roles lead, business/,
+    );
     expect(refuseVote(rb, s, { gateId: 'a', by: 'alice' }, 'approve')).toMatch(/there is no gate `a` in this run; gates: go, anyone/);
   });
 
@@ -112,16 +123,22 @@ describe('votes', () => {
   it('refuses a role the person does not hold', () => {
     const { rb, s } = state();
     open(s);
-    expect(refuseVote(rb, s, { gateId: 'go', by: 'dana', role: 'lead' }, 'approve')).toBe('dana does not hold the approver role lead (holds business)');
+    expect(refuseVote(rb, s, { gateId: 'go', by: 'dana', role: 'lead' }, 'approve')).toBe(
+      'dana does not hold the approver role lead (holds business)',
+    );
   });
 
   it('one approval is enough with rule any; one rejection closes any gate', () => {
     const { s } = state();
     const any = s.steps.anyone!.gate!;
-    expect(applyVote({ ...any, status: 'open' }, { by: 'dana', role: 'business', decision: 'approve', at: AT, automatic: true }).status).toBe('approved');
+    expect(
+      applyVote({ ...any, status: 'open' }, { by: 'dana', role: 'business', decision: 'approve', at: AT, automatic: true }).status,
+    ).toBe('approved');
     const all = { ...s.steps.go!.gate!, status: 'open' as const };
     const approved = applyVote(all, { by: 'alice', role: 'lead', decision: 'approve', at: AT, automatic: false });
-    expect(applyVote(approved, { by: 'dana', role: 'business', decision: 'reject', reason: 'no', at: AT, automatic: false }).status).toBe('rejected');
+    expect(applyVote(approved, { by: 'dana', role: 'business', decision: 'reject', reason: 'no', at: AT, automatic: false }).status).toBe(
+      'rejected',
+    );
   });
 
   it('refuses votes once the gate is decided', () => {
@@ -152,10 +169,14 @@ describe('other requests', () => {
 
   it('only the lead resolves, and only a step with a failure waiting', () => {
     const { rb, s } = state();
-    expect(refuseResolve(rb, s, { stepId: 'a', by: 'alice', action: 'retry', reason: 'r' })).toBe('step `a` has no failure waiting to be resolved');
+    expect(refuseResolve(rb, s, { stepId: 'a', by: 'alice', action: 'retry', reason: 'r' })).toBe(
+      'step `a` has no failure waiting to be resolved',
+    );
     s.steps.a!.resolution = { scope: 'forward', error: 'boom', kind: 'failed', since: AT };
     expect(refuseResolve(rb, s, { stepId: 'a', by: 'bob', action: 'retry', reason: 'r' })).toMatch(/only the lead may resolve/);
-    expect(refuseResolve(rb, s, { stepId: 'a', by: 'alice', action: 'done', reason: '' })).toBe('resolving a failure needs a reason (--reason)');
+    expect(refuseResolve(rb, s, { stepId: 'a', by: 'alice', action: 'done', reason: '' })).toBe(
+      'resolving a failure needs a reason (--reason)',
+    );
     expect(refuseResolve(rb, s, { stepId: 'a', by: 'alice', action: 'done', reason: 'fixed' })).toBeUndefined();
   });
 });
@@ -166,7 +187,7 @@ describe('run status', () => {
     expect(deriveRunStatus(s)).toBe('running');
     s.steps.m = { ...s.steps.m!, status: 'waiting', waitingFor: 'manual' };
     expect(deriveRunStatus(s)).toBe('waiting');
-    s.steps.m = { ...s.steps.m!, status: 'cancelled' };
+    s.steps.m = { ...s.steps.m, status: 'cancelled' };
     s.backout = { status: 'running' };
     expect(deriveRunStatus(s)).toBe('backing_out');
     s.steps.a!.backout = { status: 'waiting', attempts: 1 };

@@ -4,7 +4,10 @@ import { closestMatch, liveRunProblems, RECONCILE_UNAVAILABLE } from '../runbook
 
 /** Strips the common indentation and the first newline, so line numbers read off the source. */
 function dedent(text: string): string {
-  const lines = text.replace(/^\n/, '').replace(/\n\s*$/, '\n').split('\n');
+  const lines = text
+    .replace(/^\n/, '')
+    .replace(/\n\s*$/, '\n')
+    .split('\n');
   const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length));
   return lines.map((l) => l.slice(indent)).join('\n');
 }
@@ -383,7 +386,9 @@ describe('roles', () => {
   });
 
   it('refuses a lead role that is not defined', () => {
-    const text = HEAD.replace('lead: lead', 'lead: boss') + dedent(`
+    const text =
+      HEAD.replace('lead: lead', 'lead: boss') +
+      dedent(`
         - id: prep
           kind: preparation
           steps:
@@ -573,7 +578,10 @@ describe('closestMatch', () => {
   it('gives hints to the first of thousands of unknown dependencies, then none, without comparing every pair', () => {
     // Found by the fuzzer: 5000 steps depending on unknown ids compared every id with every
     // step (25 million edit distances, 15 s). Now a budget per validation bounds the work.
-    const steps = Array.from({ length: 2000 }, (_, i) => `      - { id: s${i}, title: S, owner: lead, expected: 1m, depends_on: [t${i}], action: { kind: manual } }`);
+    const steps = Array.from(
+      { length: 2000 },
+      (_, i) => `      - { id: s${i}, title: S, owner: lead, expected: 1m, depends_on: [t${i}], action: { kind: manual } }`,
+    );
     const text = `${HEAD}    - id: p\n      kind: migration\n      steps:\n${steps.join('\n')}\n`;
     const problems = problemsOf(text);
     expect(problems).toHaveLength(2000);
@@ -599,7 +607,8 @@ phases:
     const { parseRunbook } = await import('../runbook/parse.js');
     const result = parseRunbook(base('{ lead: [alice], business: [alice] }'), 'g.yaml');
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.problems[0]!.message).toMatch(/gate `go` needs one approval from each of lead, business, but their people overlap/);
+    if (!result.ok)
+      expect(result.problems[0]!.message).toMatch(/gate `go` needs one approval from each of lead, business, but their people overlap/);
     expect(parseRunbook(base('{ lead: [alice], business: [alice, dana] }'), 'g.yaml').ok).toBe(true);
   });
 
@@ -612,8 +621,12 @@ phases:
     const approvers = Array.from({ length: n + 1 }, (_, i) => `r${i}`).join(', ');
     const text = `name: g\nversion: 1\nlead: r0\nroles:\n${roles}  r${n}: [p0]\nphases:\n  - id: p\n    kind: go_no_go\n    steps:\n      - { id: go, title: Go, owner: r0, gate: { approvers: [${approvers}] } }\n`;
     expect(problemsOf(text)).toEqual([]);
-    expect(problemsOf(text.replace(`  r${n}: [p0]`, `  r${n}: [p0]\n  r${n + 1}: [p0]`).replace(`r${n}] }`, `r${n}, r${n + 1}] }`))).toEqual([
-      expect.stringMatching(/^runbook\.yaml:10011:60 phases\[0\]\.steps\[0\]\.gate\.approvers: gate `go` needs one approval from each of r0, r1, r2, r3, r4 and 9997 more, but their people overlap/),
+    expect(
+      problemsOf(text.replace(`  r${n}: [p0]`, `  r${n}: [p0]\n  r${n + 1}: [p0]`).replace(`r${n}] }`, `r${n}, r${n + 1}] }`)),
+    ).toEqual([
+      expect.stringMatching(
+        /^runbook\.yaml:10011:60 phases\[0\]\.steps\[0\]\.gate\.approvers: gate `go` needs one approval from each of r0, r1, r2, r3, r4 and 9997 more, but their people overlap/,
+      ),
     ]);
   });
 

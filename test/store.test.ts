@@ -14,7 +14,7 @@ import {
   findProjectRoot,
   openStore,
   RunNotFoundError,
-  RunStore,
+  type RunStore,
   StoreError,
   StoreNotADatabaseError,
   StoreNotWritableError,
@@ -185,9 +185,7 @@ describe('run numbers', () => {
   });
 
   it('stay distinct when reserved concurrently', async () => {
-    const reserved = await Promise.all(
-      Array.from({ length: 12 }, () => store.reserveRun(reservation('numbers-concurrent'))),
-    );
+    const reserved = await Promise.all(Array.from({ length: 12 }, () => store.reserveRun(reservation('numbers-concurrent'))));
     const numbers = reserved.map((r) => r.number).sort((x, y) => x - y);
     expect(numbers).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
   });

@@ -90,9 +90,7 @@ describe('findTemporalCli', () => {
   });
 
   it('resolves a real, runnable Temporal CLI for this checkout (installed by npm run setup)', () => {
-    expect(execFileSync(findTemporalCli(projectRoot), ['--version'], { encoding: 'utf8' })).toMatch(
-      /^temporal version \d+\.\d+\.\d+/,
-    );
+    expect(execFileSync(findTemporalCli(projectRoot), ['--version'], { encoding: 'utf8' })).toMatch(/^temporal version \d+\.\d+\.\d+/);
   });
 
   it('says how to install it when there is none', () => {
@@ -200,9 +198,7 @@ describe('startDevServer', () => {
     const dataDir = tmpDir('devserver-silent');
     const pidFile = path.join(dataDir, 'fake.pid');
     const fakeCli = writeScript(path.join(tmpDir('fake-cli'), 'temporal'), `echo $$ > ${pidFile}\nexec sleep 60`);
-    await expect(startDevServer({ cliPath: fakeCli, dataDir, ui: false, startTimeoutMs: 1_500 })).rejects.toThrow(
-      /did not answer/,
-    );
+    await expect(startDevServer({ cliPath: fakeCli, dataDir, ui: false, startTimeoutMs: 1_500 })).rejects.toThrow(/did not answer/);
     const pid = Number(fs.readFileSync(pidFile, 'utf8'));
     expect(isAlive(pid)).toBe(false);
   });
@@ -246,7 +242,11 @@ describe('startDevServer', () => {
       cliPath,
       dataDir,
       ui: false,
-      restart: { attempts: 2, onRestarted: () => expect.fail('restarted on a taken port'), onGaveUp: (error, exit) => (gaveUp = { error, exit }) },
+      restart: {
+        attempts: 2,
+        onRestarted: () => expect.fail('restarted on a taken port'),
+        onGaveUp: (error, exit) => (gaveUp = { error, exit }),
+      },
     });
     started.push(server);
     const port = Number(server.address.split(':')[1]);

@@ -49,16 +49,44 @@ phases:
   const parsed = parseRunbook(source, 'crm.yaml');
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
   const { runId, number } = await store.reserveRun({
-    runbookName: 'crm-go-live', mode: 'rehearsal', runbookVersion: 'r7', versionHash: 'abc123', runbookSource: source, startedBy: 'alice',
+    runbookName: 'crm-go-live',
+    mode: 'rehearsal',
+    runbookVersion: 'r7',
+    versionHash: 'abc123',
+    runbookSource: source,
+    startedBy: 'alice',
   });
   const start = '2026-12-05T22:00:00.000Z';
   await store.markRunStarted(runId, { startedAt: start });
-  const state = initialRunState({ runId, runNumber: number, runbook: parsed.runbook, versionHash: 'abc123', mode: 'rehearsal', startedBy: 'alice', baseDir: dir }, start);
-  state.steps.customers = { ...state.steps.customers!, status: 'succeeded', attempts: 1, startedAt: start, endedAt: '2026-12-05T22:52:00.000Z' };
+  const state = initialRunState(
+    { runId, runNumber: number, runbook: parsed.runbook, versionHash: 'abc123', mode: 'rehearsal', startedBy: 'alice', baseDir: dir },
+    start,
+  );
+  state.steps.customers = {
+    ...state.steps.customers!,
+    status: 'succeeded',
+    attempts: 1,
+    startedAt: start,
+    endedAt: '2026-12-05T22:52:00.000Z',
+  };
   let gate: GateState = { ...state.steps.go!.gate!, status: 'open' };
-  gate = applyVote(gate, { by: 'alice', role: 'lead', decision: 'approve', reason: 'counts match', at: '2026-12-05T22:53:00.000Z', automatic: false });
+  gate = applyVote(gate, {
+    by: 'alice',
+    role: 'lead',
+    decision: 'approve',
+    reason: 'counts match',
+    at: '2026-12-05T22:53:00.000Z',
+    automatic: false,
+  });
   gate = applyVote(gate, { by: 'dana', role: 'business', decision: 'approve', at: '2026-12-05T22:54:00.000Z', automatic: false });
-  state.steps.go = { ...state.steps.go!, status: 'succeeded', attempts: 1, gate, startedAt: '2026-12-05T22:52:00.000Z', endedAt: '2026-12-05T22:54:00.000Z' };
+  state.steps.go = {
+    ...state.steps.go!,
+    status: 'succeeded',
+    attempts: 1,
+    gate,
+    startedAt: '2026-12-05T22:52:00.000Z',
+    endedAt: '2026-12-05T22:54:00.000Z',
+  };
   state.decisions.push(
     { kind: 'approve', by: 'alice', role: 'lead', target: 'go', reason: 'counts match', at: '2026-12-05T22:53:00.000Z', automatic: false },
     { kind: 'approve', by: 'dana', role: 'business', target: 'go', at: '2026-12-05T22:54:00.000Z', automatic: false },
@@ -72,7 +100,14 @@ phases:
   browser = await chromium.launch({
     executablePath: chromiumPath(),
     // Root in a container needs --no-sandbox; the rest keeps Chromium off the (closed) network.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 });
 

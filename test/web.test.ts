@@ -121,7 +121,13 @@ async function backedOutRun(): Promise<string> {
     endedAt: at(3660),
     backout: { status: 'succeeded', attempts: 1, startedAt: at(3700), endedAt: at(3705) },
   });
-  Object.assign(s.customers!, { status: 'failed', attempts: 1, startedAt: at(3660), endedAt: at(3690), error: 'exit code 3: relation "customers" <missing>' });
+  Object.assign(s.customers!, {
+    status: 'failed',
+    attempts: 1,
+    startedAt: at(3660),
+    endedAt: at(3690),
+    error: 'exit code 3: relation "customers" <missing>',
+  });
   Object.assign(s.go!, { status: 'cancelled' });
   const final: RunState = {
     ...state,
@@ -170,7 +176,14 @@ beforeAll(async () => {
   inFlight = await runInFlight();
   // Reserved, never started: what the CLI leaves for an instant between reserving and starting.
   reservedId = (
-    await store.reserveRun({ runbookName: 'reserved-book', mode: 'live', runbookVersion: '1', versionHash: 'h', runbookSource: '', startedBy: 'bob' })
+    await store.reserveRun({
+      runbookName: 'reserved-book',
+      mode: 'live',
+      runbookVersion: '1',
+      versionHash: 'h',
+      runbookSource: '',
+      startedBy: 'bob',
+    })
   ).runId;
   page = await serveStatusPage({
     port: 0,
@@ -190,7 +203,12 @@ afterAll(async () => {
 
 async function get(pathname: string, base = page.url): Promise<{ status: number; type: string; body: string; headers: Headers }> {
   const response = await fetch(`${base}${pathname}`);
-  return { status: response.status, type: response.headers.get('content-type') ?? '', body: await response.text(), headers: response.headers };
+  return {
+    status: response.status,
+    type: response.headers.get('content-type') ?? '',
+    body: await response.text(),
+    headers: response.headers,
+  };
 }
 
 async function getJson(pathname: string, base = page.url): Promise<{ status: number; json: any }> {
@@ -240,7 +258,13 @@ describe('the list of runs', () => {
     const all = await getJson('/api/runs');
     expect(all.status).toBe(200);
     expect(all.json.map((r: { id: string }) => r.id)).toEqual([reservedId, inFlight.runId, otherId, backedOutId, finishedId]);
-    expect(all.json[4]).toMatchObject({ id: 'web-crm-1', status: 'completed', mode: 'rehearsal', outcome: 'All 3 steps done.', endedAt: at(2600) });
+    expect(all.json[4]).toMatchObject({
+      id: 'web-crm-1',
+      status: 'completed',
+      mode: 'rehearsal',
+      outcome: 'All 3 steps done.',
+      endedAt: at(2600),
+    });
 
     const crm = await getJson('/api/runs?runbook=web-crm&limit=2');
     expect(crm.json.map((r: { id: string }) => r.id)).toEqual(['web-crm-3', 'web-crm-2']);
@@ -266,7 +290,9 @@ describe('the list of runs', () => {
     const html = await get('/');
     expect(html.status).toBe(200);
     expect(html.type).toMatch(/^text\/html/);
-    const positions = [reservedId, inFlight.runId, otherId, backedOutId, finishedId].map((id) => html.body.indexOf(`<a href="/runs/${id}">${id}</a>`));
+    const positions = [reservedId, inFlight.runId, otherId, backedOutId, finishedId].map((id) =>
+      html.body.indexOf(`<a href="/runs/${id}">${id}</a>`),
+    );
     expect(positions.every((p) => p > 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
 
@@ -418,7 +444,9 @@ describe('a run in flight', () => {
     const { status, json } = await getJson(`/api/runs/${inFlight.runId}`);
     expect(status).toBe(200);
     expect(json.source).toBe('store');
-    expect(json.note).toBe('Temporal has no live state for this run right now; showing the last state the record store has (it may be behind).');
+    expect(json.note).toBe(
+      'Temporal has no live state for this run right now; showing the last state the record store has (it may be behind).',
+    );
     expect(json.state.status).toBe('running');
   });
 
@@ -527,6 +555,8 @@ describe('failures', () => {
     const port = Number(new URL(page.url).port);
     const attempt = serveStatusPage({ port, store });
     await expect(attempt).rejects.toBeInstanceOf(StatusPageListenError);
-    await expect(attempt).rejects.toThrow(`the status page cannot listen on 127.0.0.1:${port}: the port is in use by another program; choose another with --port`);
+    await expect(attempt).rejects.toThrow(
+      `the status page cannot listen on 127.0.0.1:${port}: the port is in use by another program; choose another with --port`,
+    );
   });
 });

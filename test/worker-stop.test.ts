@@ -117,7 +117,8 @@ beforeAll(async () => {
 
   // Catch every run in the middle of its action or its checks. A case that never gets there
   // (an action that blocks the worker, or ends at once) fails in its own test below.
-  const states = async () => Object.fromEntries(await Promise.all(ACTION_CASES.map(async (id) => [id, (await readRunState(runs[id]!)).state] as const)));
+  const states = async () =>
+    Object.fromEntries(await Promise.all(ACTION_CASES.map(async (id) => [id, (await readRunState(runs[id]!)).state] as const)));
   const caught = async () => {
     const now = await states();
     return (
@@ -138,9 +139,11 @@ beforeAll(async () => {
   const worker2 = await startWorker();
   try {
     for (const id of ACTION_CASES) {
-      after[id] = await waitForState(runs[id]!, (s) => s.steps[id]!.resolution !== undefined || s.backout.status !== 'not_requested' || s.endedAt !== undefined, 60_000).catch(
-        async () => (await readRunState(runs[id]!)).state,
-      );
+      after[id] = await waitForState(
+        runs[id]!,
+        (s) => s.steps[id]!.resolution !== undefined || s.backout.status !== 'not_requested' || s.endedAt !== undefined,
+        60_000,
+      ).catch(async () => (await readRunState(runs[id]!)).state);
     }
     for (const id of ['checks', 'wait-checks']) {
       after[id] = await resultOf(runs[id]!)

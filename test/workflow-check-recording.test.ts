@@ -58,11 +58,19 @@ phases:
   const result = await resultOf(handle);
   expect(result.status).toBe('completed');
   expect(result.state.backout.status).toBe('not_requested');
-  expect(result.state.steps.settle).toMatchObject({ status: 'succeeded', checks: [expect.objectContaining({ name: 'settled', passed: true })] });
+  expect(result.state.steps.settle).toMatchObject({
+    status: 'succeeded',
+    checks: [expect.objectContaining({ name: 'settled', passed: true })],
+  });
   expect(existsSync(path.join(h.dir, 'undone'))).toBe(false);
   // Written once the store answered, by the workflow rather than the checks' activity.
   expect(recorder.checkWrites).toBe(5);
   expect(recorder.checks).toEqual([
-    { runId: handle.workflowId, stepId: 'settle', attempt: 1, checks: [expect.objectContaining({ name: 'settled', passed: true, detail: 'exit code 0' })] },
+    {
+      runId: handle.workflowId,
+      stepId: 'settle',
+      attempt: 1,
+      checks: [expect.objectContaining({ name: 'settled', passed: true, detail: 'exit code 0' })],
+    },
   ]);
 });

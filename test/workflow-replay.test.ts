@@ -20,15 +20,21 @@ import { workflowBundle } from './support/workflow-harness.js';
 const HistoryProto = temporal.api.history.v1.History;
 const historyFromJSON = (json: unknown) => HistoryProto.fromObject(json as Record<string, unknown>);
 
-
 describe('determinism', () => {
   it('every recorded history replays against the current workflow code', async () => {
     // Today's recordings, plus those kept from earlier versions of the workflow (histories/
     // earlier/): runs started by an older worker must still finish on a newer one.
     const files = readdirSync(HISTORIES, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json'));
-    expect(files.filter((f) => !f.includes(path.sep)).sort()).toEqual(Object.keys(SCENARIOS).map((name) => `${name}.json`).sort());
+    expect(files.filter((f) => !f.includes(path.sep)).sort()).toEqual(
+      Object.keys(SCENARIOS)
+        .map((name) => `${name}.json`)
+        .sort(),
+    );
     expect(files.some((f) => f.startsWith(`earlier${path.sep}`))).toBe(true);
-    const histories = files.map((f) => ({ workflowId: f, history: historyFromJSON(JSON.parse(readFileSync(path.join(HISTORIES, f), 'utf8'))) }));
+    const histories = files.map((f) => ({
+      workflowId: f,
+      history: historyFromJSON(JSON.parse(readFileSync(path.join(HISTORIES, f), 'utf8'))),
+    }));
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
@@ -64,11 +70,9 @@ describe('determinism', () => {
     );
     expect(modules).toContain('./workflows/run-runbook.ts');
     const unexpected = [...modules].filter(
-      (id) =>
-        !/^\.\/(workflows|runbook)\//.test(id) &&
-        !/^\.\/node_modules\/(@temporalio\/(workflow|common)|nexus-rpc|long|ms)$/.test(id),
+      (id) => !/^\.\/(workflows|runbook)\//.test(id) && !/^\.\/node_modules\/(@temporalio\/(workflow|common)|nexus-rpc|long|ms)$/.test(id),
     );
     expect(unexpected).toEqual([]);
     expect(modules).not.toContain('./runbook/parse.ts'); // the YAML parser and zod stay out too
-});
+  });
 });

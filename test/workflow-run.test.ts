@@ -165,9 +165,7 @@ describe('gates', () => {
     expect(await refusal(handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'bob' }] }))).toMatch(
       /bob may not vote on gate `go`/,
     );
-    expect(await refusal(handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'nope', by: 'alice' }] }))).toMatch(
-      /no gate `nope`/,
-    );
+    expect(await refusal(handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'nope', by: 'alice' }] }))).toMatch(/no gate `nope`/);
     const afterAlice = await handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'alice', reason: 'ready' }] });
     expect(afterAlice.status).toBe('open');
     expect(afterAlice.awaiting).toEqual(['business']);
@@ -203,9 +201,7 @@ describe('gates', () => {
   it('a rejection is a no-go: the run backs out what it did and never switches on', async () => {
     const handle = await h.start(GATED('gate-no', 'g3.log'));
     await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open');
-    expect(await refusal(handle.executeUpdate(rejectGateUpdate, { args: [{ gateId: 'go', by: 'dana' }] }))).toMatch(
-      /needs a reason/,
-    );
+    expect(await refusal(handle.executeUpdate(rejectGateUpdate, { args: [{ gateId: 'go', by: 'dana' }] }))).toMatch(/needs a reason/);
     const gate = await handle.executeUpdate(rejectGateUpdate, { args: [{ gateId: 'go', by: 'dana', reason: 'sample mismatch' }] });
     expect(gate.status).toBe('rejected');
     const result = await resultOf(handle);
@@ -303,9 +299,9 @@ phases:
     expect(stuck.status).toBe('waiting');
     // a's undo waits for b1's: it has not run.
     expect(logLines('b3.log')).not.toContain('undo-a');
-    expect(await refusal(handle.executeUpdate(resolveStepUpdate, { args: [{ stepId: 'b1', by: 'bob', action: 'retry', reason: 'x' }] }))).toMatch(
-      /only the lead may resolve/,
-    );
+    expect(
+      await refusal(handle.executeUpdate(resolveStepUpdate, { args: [{ stepId: 'b1', by: 'bob', action: 'retry', reason: 'x' }] })),
+    ).toMatch(/only the lead may resolve/);
     // Retrying while still broken fails again and waits again.
     await handle.executeUpdate(resolveStepUpdate, { args: [{ stepId: 'b1', by: 'alice', action: 'retry', reason: 'try again' }] });
     const again = await waitForState(handle, (s) => s.steps.b1!.backout?.status === 'waiting' && (s.steps.b1!.backout?.attempts ?? 0) >= 2);

@@ -49,7 +49,12 @@ phases:
 describe('the record a run leaves', () => {
   it('has every attempt with planned and actual times, the checks and the decisions', async () => {
     const { runId } = await store.reserveRun({
-      runbookName: 'recorded', mode: 'rehearsal', runbookVersion: '7', versionHash: 'h', runbookSource: RUNBOOK('recorded'), startedBy: 'alice',
+      runbookName: 'recorded',
+      mode: 'rehearsal',
+      runbookVersion: '7',
+      versionHash: 'h',
+      runbookSource: RUNBOOK('recorded'),
+      startedBy: 'alice',
     });
     const handle = await h.start(RUNBOOK('recorded'), { runId });
     await waitForState(handle, (s) => s.steps.go!.gate?.status === 'open');
@@ -62,7 +67,10 @@ describe('the record a run leaves', () => {
     expect(run.endedAt).toBeTruthy();
     const flaky = run.steps.filter((s) => s.stepId === 'flaky');
     // The first attempt failed, the second succeeded: both are in the record, in order.
-    expect(flaky.map((s) => [s.attempt, s.status])).toEqual([[1, 'failed'], [2, 'succeeded']]);
+    expect(flaky.map((s) => [s.attempt, s.status])).toEqual([
+      [1, 'failed'],
+      [2, 'succeeded'],
+    ]);
     expect(flaky[1]).toMatchObject({ plannedStartMs: 0, plannedDurationMs: 120_000, idempotencyKey: `${runId}/flaky` });
     expect(Date.parse(flaky[1]!.endedAt!)).toBeGreaterThanOrEqual(Date.parse(flaky[1]!.startedAt!));
     expect(run.checks).toEqual([expect.objectContaining({ stepId: 'flaky', attempt: 2, name: 'tries recorded', passed: true })]);
@@ -78,8 +86,6 @@ describe('the record a run leaves', () => {
       (err: unknown) => err,
     );
     expect(failure).toBeInstanceOf(WorkflowFailedError);
-    expect((failure as WorkflowFailedError).cause?.message).toContain(
-      `this worker's record store does not know run ${handle.workflowId}`,
-    );
+    expect((failure as WorkflowFailedError).cause?.message).toContain(`this worker's record store does not know run ${handle.workflowId}`);
   });
 });

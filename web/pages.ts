@@ -158,7 +158,9 @@ export function renderRunList(runs: readonly RunSummary[], options: RunListOptio
 <thead><tr><th scope="col">Run</th><th scope="col">Runbook</th><th scope="col">Mode</th><th scope="col">Status</th><th scope="col">Started</th><th scope="col">Duration</th><th scope="col">Outcome</th></tr></thead>
 <tbody>
 ${runs.map(
-  (run) => html`<tr><th scope="row"><a href="${runHref(run.id)}">${run.id}</a></th><td>${run.runbookName} <span class="muted">v${run.runbookVersion}</span></td><td>${run.mode}</td><td>${status(run.status)}</td><td>${time(run.startedAt ?? run.createdAt)}</td><td class="num">${duration(run)}</td><td>${run.outcome ?? ''}</td></tr>
+  (
+    run,
+  ) => html`<tr><th scope="row"><a href="${runHref(run.id)}">${run.id}</a></th><td>${run.runbookName} <span class="muted">v${run.runbookVersion}</span></td><td>${run.mode}</td><td>${status(run.status)}</td><td>${time(run.startedAt ?? run.createdAt)}</td><td class="num">${duration(run)}</td><td>${run.outcome ?? ''}</td></tr>
 `,
 )}</tbody>
 </table>`;
@@ -227,7 +229,9 @@ ${phases.map(
   (phase) => html`<tbody>
 <tr><th scope="rowgroup" colspan="7">${phase.id} <span class="muted">(${phaseKind(phase.kind)})</span></th></tr>
 ${phase.steps.map(
-  (step) => html`<tr><th scope="row"><code>${step.id}</code></th><td>${step.title}</td><td>${step.owner}</td><td>${status(step.status)}</td><td class="num">${planned(step)}</td><td class="num">${actual(step, state)}</td><td>${stepNote(step)}</td></tr>
+  (
+    step,
+  ) => html`<tr><th scope="row"><code>${step.id}</code></th><td>${step.title}</td><td>${step.owner}</td><td>${status(step.status)}</td><td class="num">${planned(step)}</td><td class="num">${actual(step, state)}</td><td>${stepNote(step)}</td></tr>
 `,
 )}</tbody>
 `,
@@ -258,10 +262,14 @@ function stepNote(step: StepState): SafeHtml {
   if (gate) {
     if (gate.question) parts.push(html`<q>${gate.question}</q>`);
     for (const vote of gate.votes) {
-      parts.push(html`${vote.by} (${vote.role}) ${vote.decision === 'approve' ? 'approved' : 'rejected'}${vote.reason && html`: “${vote.reason}”`}${vote.automatic && ' [automatic]'}`);
+      parts.push(
+        html`${vote.by} (${vote.role}) ${vote.decision === 'approve' ? 'approved' : 'rejected'}${vote.reason && html`: “${vote.reason}”`}${vote.automatic && ' [automatic]'}`,
+      );
     }
     if (gate.status === 'open' || step.status === 'waiting') {
-      parts.push(html`waiting for ${gate.awaiting.length > 0 ? gate.awaiting.join(', ') : 'a vote'}${gate.rule === 'any' ? ' (any one)' : ''}`);
+      parts.push(
+        html`waiting for ${gate.awaiting.length > 0 ? gate.awaiting.join(', ') : 'a vote'}${gate.rule === 'any' ? ' (any one)' : ''}`,
+      );
     }
   }
   if (step.resolution) {
@@ -290,14 +298,17 @@ const DECISION_WORDS: Record<Decision['kind'], string> = {
 };
 
 function decisionLog(decisions: readonly Decision[]): SafeHtml {
-  if (decisions.length === 0) return html`<h2 id="decisions">Decisions</h2>
+  if (decisions.length === 0)
+    return html`<h2 id="decisions">Decisions</h2>
 <p>No decisions recorded yet.</p>`;
   return html`<h2 id="decisions">Decisions</h2>
 <table aria-labelledby="decisions">
 <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Role</th><th scope="col">What</th><th scope="col">Reason</th><th scope="col">Automatic</th></tr></thead>
 <tbody>
 ${decisions.map(
-  (d) => html`<tr><td>${time(d.at)}</td><th scope="row">${d.by}</th><td>${d.role}</td><td>${DECISION_WORDS[d.kind] ?? d.kind}${d.target && html` <code>${d.target}</code>`}</td><td>${d.reason ?? ''}</td><td>${d.automatic ? 'yes' : 'no'}</td></tr>
+  (
+    d,
+  ) => html`<tr><td>${time(d.at)}</td><th scope="row">${d.by}</th><td>${d.role}</td><td>${DECISION_WORDS[d.kind] ?? d.kind}${d.target && html` <code>${d.target}</code>`}</td><td>${d.reason ?? ''}</td><td>${d.automatic ? 'yes' : 'no'}</td></tr>
 `,
 )}</tbody>
 </table>`;
@@ -321,14 +332,20 @@ ${backout.requestedBy && html`<dt>Requested by</dt><dd>${backout.requestedBy}${b
 ${backout.startedAt && html`<dt>Started</dt><dd>${time(backout.startedAt)}</dd>`}
 ${backout.endedAt && html`<dt>Ended</dt><dd>${time(backout.endedAt)} <span class="muted">(took ${between(backout.startedAt, backout.endedAt)})</span></dd>`}
 </dl>
-${undone.length > 0 && html`<table aria-labelledby="backout">
+${
+  undone.length > 0 &&
+  html`<table aria-labelledby="backout">
 <thead><tr><th scope="col">Step</th><th scope="col">Back-out status</th><th scope="col">Attempts</th><th scope="col">Took</th><th scope="col">Error</th></tr></thead>
 <tbody>
 ${undone.map(
-  ({ step, backout: b }) => html`<tr><th scope="row"><code>${step.id}</code></th><td>${status(b.status)}</td><td class="num">${b.attempts}</td><td class="num">${between(b.startedAt, b.endedAt)}</td><td>${b.error ?? ''}</td></tr>
+  ({
+    step,
+    backout: b,
+  }) => html`<tr><th scope="row"><code>${step.id}</code></th><td>${status(b.status)}</td><td class="num">${b.attempts}</td><td class="num">${between(b.startedAt, b.endedAt)}</td><td>${b.error ?? ''}</td></tr>
 `,
 )}</tbody>
-</table>`}`;
+</table>`
+}`;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -336,16 +353,22 @@ ${undone.map(
 
 /** The 404 page: the sentence, and the way back. */
 export function renderNotFound(sentence: string): string {
-  return page('Not found', html`<h1>Not found</h1>
+  return page(
+    'Not found',
+    html`<h1>Not found</h1>
 <p>${capitalise(sentence)}.</p>
-<p><a href="/">See all runs</a>.</p>`);
+<p><a href="/">See all runs</a>.</p>`,
+  );
 }
 
 /** The page for a request that went wrong: a sentence, never details (they go to the server's log). */
 export function renderErrorPage(title: string, sentence: string): string {
-  return page(title, html`<h1>${title}</h1>
+  return page(
+    title,
+    html`<h1>${title}</h1>
 <p>${sentence}</p>
-<p><a href="/">See all runs</a>.</p>`);
+<p><a href="/">See all runs</a>.</p>`,
+  );
 }
 
 function capitalise(sentence: string): string {

@@ -7,12 +7,7 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { BackoutState, GateState, RunState, RunSummary, StepPage, StepState } from '../runbook/run-state.js';
-import type {
-  BackoutRequest,
-  ManualDoneRequest,
-  ResolveRequest,
-  VoteRequest,
-} from '../runbook/transitions.js';
+import type { BackoutRequest, ManualDoneRequest, ResolveRequest, VoteRequest } from '../runbook/transitions.js';
 
 export type { BackoutRequest, ManualDoneRequest, ResolveRequest, VoteRequest };
 

@@ -393,7 +393,12 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   }
 
   /** Waits for the lead to resolve a failure; returns their decision, or undefined on back-out. */
-  async function waitForResolution(step: StepState, scope: 'forward' | 'backout', error: string, kind: 'failed' | 'unknown' | 'not_started') {
+  async function waitForResolution(
+    step: StepState,
+    scope: 'forward' | 'backout',
+    error: string,
+    kind: 'failed' | 'unknown' | 'not_started',
+  ) {
     // Once the run backs out, a failed forward step is simply one more step to undo.
     if (scope === 'forward' && state!.backout.status !== 'not_requested') return undefined;
     if (!step.resolution) {
@@ -418,7 +423,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     } else {
       await condition(resolved);
     }
-    const action = step.resolution!.decided!;
+    const action = step.resolution.decided!;
     step.resolution = undefined;
     return action;
   }
@@ -436,9 +441,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
       mode: input.mode,
       purpose,
       treatment: simulated ? 'simulate' : 'run',
-      action: simulated
-        ? { kind: 'simulate', duration: purpose === 'forward' ? (d.expected ?? '0s') : '0s', outcome: 'success' }
-        : action,
+      action: simulated ? { kind: 'simulate', duration: purpose === 'forward' ? (d.expected ?? '0s') : '0s', outcome: 'success' } : action,
       checks: simulated || purpose === 'backout' ? [] : d.checks,
       baseDir: input.baseDir,
       connections: runbook!.connections,
@@ -452,7 +455,9 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   }
 
   /** Runs an action as an activity; failures come back as a message, lost workers as `unknown`. */
-  async function runActivity(request: StepRequest): Promise<
+  async function runActivity(
+    request: StepRequest,
+  ): Promise<
     { ok: true; outcome: StepOutcome } | { ok: false; error: string; kind: 'failed' | 'unknown' | 'not_started'; outcome?: StepOutcome }
   > {
     const d = def(request.stepId);
@@ -471,12 +476,18 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     try {
       // A worker stop cut the checks short after the action finished: ask them again (read-only).
       const outcome = await activity(() => acts.runStep(request)).catch(async (err: unknown) => {
-        if (!(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FAILURE_TYPE.checksInterrupted)) throw err;
+        if (!(
+          err instanceof ActivityFailure &&
+          err.cause instanceof ApplicationFailure &&
+          err.cause.type === FAILURE_TYPE.checksInterrupted
+        ))
+          throw err;
         const summary = err.cause.details![0] as ActionSummary;
         return (await activity(() => acts.checkStep(request, summary))).outcome!;
       });
       if (outcome.unrecorded) await activity(() => recorder.recordStep(outcome.unrecorded!));
-      if (outcome.unrecordedChecks) await activity(() => recorder.recordChecks(request.runId, request.stepId, outcome.attempt, outcome.checks));
+      if (outcome.unrecordedChecks)
+        await activity(() => recorder.recordChecks(request.runId, request.stepId, outcome.attempt, outcome.checks));
       if (outcome.status === 'succeeded') return { ok: true, outcome };
       return { ok: false, error: outcome.error ?? 'failed', kind: 'failed', outcome };
     } catch (err) {
@@ -518,7 +529,10 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     if (d.checks.length === 0 || step.treatment !== 'run') return true;
     for (;;) {
       if (!step.resolution) {
-        const request = { ...requestFor(step, 'forward', { kind: 'simulate', duration: '0s', outcome: 'success' }, step.attempts), checks: d.checks };
+        const request = {
+          ...requestFor(step, 'forward', { kind: 'simulate', duration: '0s', outcome: 'success' }, step.attempts),
+          checks: d.checks,
+        };
         const acts = proxyActivities<Activities>({
           startToCloseTimeout: checksBudgetMs(d.checks) + 60_000,
           heartbeatTimeout: HEARTBEAT_TIMEOUT,
@@ -528,14 +542,16 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
         try {
           const checked: CheckStepResult = await activity(() => acts.checkStep(request));
           step.checks = checked.checks;
-          if (checked.unrecordedChecks) await activity(() => recorder.recordChecks(input.runId, step.id, request.attemptOffset, step.checks));
+          if (checked.unrecordedChecks)
+            await activity(() => recorder.recordChecks(input.runId, step.id, request.attemptOffset, step.checks));
           const failed = step.checks.filter((c) => !c.passed);
           if (failed.length === 0) return true;
           error = `check ${failed.map((c) => `"${c.name}" failed: ${c.detail}`).join('; check ')}`;
         } catch (err) {
           if (isCancellation(err)) throw err;
           // The worker stopped while it asked: no answer, so ask again (checks are read-only).
-          if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FAILURE_TYPE.workerStopped) continue;
+          if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FAILURE_TYPE.workerStopped)
+            continue;
           const cause = err instanceof ActivityFailure ? err.cause : err;
           error = `checks could not run: ${cause instanceof Error ? cause.message : String(cause)}`;
         }
@@ -660,7 +676,12 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
         lastFailure = result;
       }
       // Picked up from a hand-over, the step is already waiting: its resolution says why.
-      const decision = await waitForResolution(step, 'forward', lastFailure?.error ?? step.error ?? 'failed', lastFailure?.kind ?? 'failed');
+      const decision = await waitForResolution(
+        step,
+        'forward',
+        lastFailure?.error ?? step.error ?? 'failed',
+        lastFailure?.kind ?? 'failed',
+      );
       step.waitingFor = undefined;
       if (decision === undefined) {
         step.status = 'failed';
@@ -674,7 +695,11 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
         touch();
         // Its own row: the failed attempt keeps its times, the hand-made one is marked as such.
         step.attempts += 1;
-        await record(step, 'forward', { status: 'resolved', startedAt: step.endedAt, error: `done by hand (${step.completedBy}) after: ${step.error}` });
+        await record(step, 'forward', {
+          status: 'resolved',
+          startedAt: step.endedAt,
+          error: `done by hand (${step.completedBy}) after: ${step.error}`,
+        });
         return;
       }
       if (state!.backout.status !== 'not_requested') {
@@ -714,31 +739,39 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
       return;
     }
     for (;;) {
-      if (step.backout!.status === 'running') {
-        const attempts: number = step.backout!.attempts;
+      if (step.backout.status === 'running') {
+        const attempts: number = step.backout.attempts;
         const result = await runActivity(requestFor(step, 'backout', undo, attempts));
         const made: number = result.outcome?.attempt ?? attempts + 1;
         if (result.ok) {
-          step.backout = { ...step.backout!, status: 'succeeded', attempts: made, endedAt: result.outcome.endedAt, error: undefined, outputTail: undefined };
+          step.backout = {
+            ...step.backout,
+            status: 'succeeded',
+            attempts: made,
+            endedAt: result.outcome.endedAt,
+            error: undefined,
+            outputTail: undefined,
+          };
           touch();
           return;
         }
-        step.backout = { ...step.backout!, attempts: made, outputTail: result.outcome?.outputTail?.slice(-FAILED_OUTPUT_TAIL_CHARS) };
-        if (result.kind === 'unknown') await record(step, 'backout', { status: 'failed', endedAt: now(), error: `outcome unknown: ${result.error}` });
+        step.backout = { ...step.backout, attempts: made, outputTail: result.outcome?.outputTail?.slice(-FAILED_OUTPUT_TAIL_CHARS) };
+        if (result.kind === 'unknown')
+          await record(step, 'backout', { status: 'failed', endedAt: now(), error: `outcome unknown: ${result.error}` });
         // A failing back-out never skips silently: it waits until the lead retries it or
         // records that it was done by hand.
         step.resolution = { scope: 'backout', error: result.error, kind: result.kind, since: now() };
-        step.backout = { ...step.backout!, status: 'waiting', error: result.error };
+        step.backout = { ...step.backout, status: 'waiting', error: result.error };
         touch();
       }
-      const decision = await waitForResolution(step, 'backout', step.backout!.error ?? 'failed', step.resolution?.kind ?? 'failed');
+      const decision = await waitForResolution(step, 'backout', step.backout.error ?? 'failed', step.resolution?.kind ?? 'failed');
       if (decision === 'done') {
-        step.backout = { ...step.backout!, status: 'resolved', endedAt: now() };
+        step.backout = { ...step.backout, status: 'resolved', endedAt: now() };
         touch();
         await record(step, 'backout', { status: 'resolved' });
         return;
       }
-      step.backout = { ...step.backout!, status: 'running', error: undefined };
+      step.backout = { ...step.backout, status: 'running', error: undefined };
       touch();
     }
   }
@@ -802,6 +835,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     await condition(() => busy === 0 && (handingOver || inFlight === 0 || state!.backout.status !== 'not_requested'));
     if (handingOver) return 'handover';
     await condition(() => inFlight === 0);
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows the first step failure as it was caught
     if (stepError !== undefined) throw stepError;
     const stoppedAt = now();
     for (const id of state!.order) {
@@ -864,6 +898,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
       await condition(() => busy === 0);
       return 'handover';
     }
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows the first step failure as it was caught
     if (stepError !== undefined) throw stepError;
     state!.backout = { ...state!.backout, status: 'completed', endedAt: now() };
     touch();
@@ -906,7 +941,9 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
       const took = Date.parse(now()) - Date.parse(state.startedAt);
       state.outcome = `completed in ${formatDuration(took)}`;
     } else {
-      const stuck = Object.values(state.steps).filter((s) => !isDone(s)).map((s) => s.id);
+      const stuck = Object.values(state.steps)
+        .filter((s) => !isDone(s))
+        .map((s) => s.id);
       state.status = 'failed';
       state.outcome = `stopped with steps not done: ${stuck.join(', ')}`;
     }
@@ -919,7 +956,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   revision += 1;
   // Even a cancelled run writes its end, and answers the Updates it already accepted.
   await CancellationScope.nonCancellable(async () => {
-    await activity(() => recorder.recordRunFinished(snapshot(state!.backout.status === 'not_requested' ? 'forward' : 'backout')));
+    await activity(() => recorder.recordRunFinished(snapshot(state.backout.status === 'not_requested' ? 'forward' : 'backout')));
     await condition(() => busy === 0 && allHandlersFinished());
   });
   // The result is small at any size: the whole state is in the record store and the queries.
@@ -958,7 +995,11 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     }
     const applied = run.order.filter((id) => {
       const step = run.steps[id]!;
-      const kept = step.backout === undefined || step.backout.status === 'pending' || step.backout.status === 'waiting' || step.backout.status === 'manual';
+      const kept =
+        step.backout === undefined ||
+        step.backout.status === 'pending' ||
+        step.backout.status === 'waiting' ||
+        step.backout.status === 'manual';
       return step.kind !== 'gate' && (step.status === 'succeeded' || step.status === 'failed') && kept;
     });
     run.status = 'failed';
@@ -973,7 +1014,9 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   /** Reads the runbook from the record store, page by page (no payload holds a large one). */
   async function loadRunbook(runId: string): Promise<Runbook> {
     const first = await activity(() => recorder.loadRunbookPage(runId, 0));
-    const rest = await Promise.all(Array.from({ length: first.count - 1 }, (_, i) => activity(() => recorder.loadRunbookPage(runId, i + 1))));
+    const rest = await Promise.all(
+      Array.from({ length: first.count - 1 }, (_, i) => activity(() => recorder.loadRunbookPage(runId, i + 1))),
+    );
     return assembleRunbook([first, ...rest]);
   }
 

@@ -39,7 +39,10 @@ export function judge(text: string, parse: ParseFunction): { ok?: boolean; viola
 export function loadParser(distDir?: string): Promise<ParseFunction>;
 export function aliasBomb(levels: number, fanout: number, where?: 'top' | 'roles'): string;
 export function hugeRunbook(steps: number, options?: { phases?: number; breakAt?: number; breakWith?: string }): string;
-export function deepText(depth: number, how: 'flow-seq' | 'flow-map' | 'unclosed' | 'block-seq' | 'block-map' | 'compact-seq' | 'roles'): string;
+export function deepText(
+  depth: number,
+  how: 'flow-seq' | 'flow-map' | 'unclosed' | 'block-seq' | 'block-map' | 'compact-seq' | 'roles',
+): string;
 
 export const validRunbook: Arbitrary<Record<string, unknown>>;
 export const validText: Arbitrary<string>;

@@ -32,7 +32,12 @@ const action = fc.oneof(
   fc.record({ kind: fc.constant('simulate'), duration, outcome: fc.constantFrom('success', 'failure') }),
   fc.record({ kind: fc.constant('shell'), command: fc.constantFrom('true', './migrate.sh customers', 'echo done') }),
   fc.record(
-    { kind: fc.constant('http'), url: fc.constant('https://crm.internal/health'), method: fc.constantFrom('GET', 'POST'), expect: fc.record({ status: fc.constantFrom(200, [200, 204]) }) },
+    {
+      kind: fc.constant('http'),
+      url: fc.constant('https://crm.internal/health'),
+      method: fc.constantFrom('GET', 'POST'),
+      expect: fc.record({ status: fc.constantFrom(200, [200, 204]) }),
+    },
     { requiredKeys: ['kind', 'url'] },
   ),
   fc.record({ kind: fc.constant('sql'), connection: fc.constant('legacy'), query: fc.constant('SELECT 1') }),
@@ -40,11 +45,23 @@ const action = fc.oneof(
 
 const checkPart = fc.oneof(
   fc.record({ name: fc.constant('it answers'), kind: fc.constant('shell'), command: fc.constant('true') }),
-  fc.record({ name: fc.constant('rows'), kind: fc.constant('sql'), connection: fc.constant('legacy'), query: fc.constant('SELECT 1'), expect: fc.record({ rows: fc.nat(5) }) }),
+  fc.record({
+    name: fc.constant('rows'),
+    kind: fc.constant('sql'),
+    connection: fc.constant('legacy'),
+    query: fc.constant('SELECT 1'),
+    expect: fc.record({ rows: fc.nat(5) }),
+  }),
 );
 
 const stepShape = fc.record(
-  { title: fc.constantFrom('Back up', 'Migrate customers', 'Switch on'), expected: duration, action, checks: fc.array(checkPart, { maxLength: 2 }), backout: action },
+  {
+    title: fc.constantFrom('Back up', 'Migrate customers', 'Switch on'),
+    expected: duration,
+    action,
+    checks: fc.array(checkPart, { maxLength: 2 }),
+    backout: action,
+  },
   { requiredKeys: ['title', 'expected', 'action'] },
 );
 
@@ -61,7 +78,10 @@ export const validRunbook = fc
     phases: fc.array(
       fc.record({
         kind: fc.constantFrom(...phaseKinds, 'go_no_go'),
-        steps: fc.array(fc.record({ shape: stepShape, owner: fc.nat(), deps: fc.array(fc.nat(), { maxLength: 2 }) }), { minLength: 1, maxLength: 4 }),
+        steps: fc.array(fc.record({ shape: stepShape, owner: fc.nat(), deps: fc.array(fc.nat(), { maxLength: 2 }) }), {
+          minLength: 1,
+          maxLength: 4,
+        }),
       }),
       { minLength: 1, maxLength: 4 },
     ),
@@ -86,7 +106,14 @@ export const validRunbook = fc
       for (const step of steps) earlier.push(step.id);
       return { id: `p${i}`, kind: p.kind, steps };
     });
-    const runbook = { name: r.name, version: r.version, lead: r.roles[0], roles, connections: { legacy: { driver: 'sqlite', path: 'legacy.db' } }, phases };
+    const runbook = {
+      name: r.name,
+      version: r.version,
+      lead: r.roles[0],
+      roles,
+      connections: { legacy: { driver: 'sqlite', path: 'legacy.db' } },
+      phases,
+    };
     if (r.window) runbook.window = r.window;
     return runbook;
   });
@@ -118,14 +145,21 @@ function parentOf(root, at) {
 }
 
 function allSteps(runbook) {
-  return (Array.isArray(runbook.phases) ? runbook.phases : []).flatMap((p) => (p && Array.isArray(p.steps) ? p.steps.filter((s) => s && typeof s === 'object') : []));
+  return (Array.isArray(runbook.phases) ? runbook.phases : []).flatMap((p) =>
+    p && Array.isArray(p.steps) ? p.steps.filter((s) => s && typeof s === 'object') : [],
+  );
 }
 
 /** One change to a valid runbook that should make validation refuse it (or, rarely, not). */
 const mutation = fc.oneof(
   fc.record({ op: fc.constant('remove'), at: fc.nat() }),
   fc.record({ op: fc.constant('replace'), at: fc.nat(), value: junk }),
-  fc.record({ op: fc.constant('unknown-field'), at: fc.nat(), key: fc.constantFrom('colour', 'ownr', 'depend_on', 'acton', '<<', 'kind ', 'Steps'), value: junk }),
+  fc.record({
+    op: fc.constant('unknown-field'),
+    at: fc.nat(),
+    key: fc.constantFrom('colour', 'ownr', 'depend_on', 'acton', '<<', 'kind ', 'Steps'),
+    value: junk,
+  }),
   fc.record({ op: fc.constant('stringify-number'), at: fc.nat() }),
   fc.record({ op: fc.constant('duplicate-id'), a: fc.nat(), b: fc.nat() }),
   fc.record({ op: fc.constant('cycle'), a: fc.nat(), b: fc.nat() }),
@@ -164,7 +198,8 @@ function mutate(runbook, m) {
       const parent = parentOf(copy, at);
       const key = at[at.length - 1];
       if (typeof parent[key] === 'number' || typeof parent[key] === 'boolean') parent[key] = String(parent[key]);
-      else if (typeof parent[key] === 'string' && parent[key] !== '') parent[key] = Number.isNaN(Number(parent[key])) ? null : Number(parent[key]);
+      else if (typeof parent[key] === 'string' && parent[key] !== '')
+        parent[key] = Number.isNaN(Number(parent[key])) ? null : Number(parent[key]);
       break;
     }
     case 'duplicate-id': {
@@ -183,7 +218,8 @@ function mutate(runbook, m) {
     }
     case 'depends-on': {
       const a = steps[m.a % steps.length];
-      if (a) a.depends_on = [...(a.depends_on ?? []), typeof m.target === 'number' ? (steps[m.target % steps.length]?.id ?? 'x') : m.target];
+      if (a)
+        a.depends_on = [...(a.depends_on ?? []), typeof m.target === 'number' ? (steps[m.target % steps.length]?.id ?? 'x') : m.target];
       break;
     }
   }
@@ -227,9 +263,57 @@ export const mutatedText = fc
 
 /** Bits of text that mean something to YAML, to drop into otherwise good files. */
 const yamlBits = fc.constantFrom(
-  '"', "'", '[', ']', '{', '}', ':', ': ', '- ', '-', '? ', ',', '#', '|', '>', '|-', '>+', '\t', '  ', '\n', '\r\n', '\r',
-  '&a ', '*a', '*b', '&a [*a]', '<<: *a', '!!binary ', '!!str ', '!foo ', '!<tag:x> ', '!!map ', '---\n', '...\n', '--- ', '%YAML 1.2\n---\n',
-  '%TAG ! tag:x,2000:\n', '\uFEFF', '\u0000', '\u0085', '\u2028', '\uD800', '\\', '@', '`', '%', '0x1F', '.inf', '~', '"\\x"', '"\\u12"',
+  '"',
+  "'",
+  '[',
+  ']',
+  '{',
+  '}',
+  ':',
+  ': ',
+  '- ',
+  '-',
+  '? ',
+  ',',
+  '#',
+  '|',
+  '>',
+  '|-',
+  '>+',
+  '\t',
+  '  ',
+  '\n',
+  '\r\n',
+  '\r',
+  '&a ',
+  '*a',
+  '*b',
+  '&a [*a]',
+  '<<: *a',
+  '!!binary ',
+  '!!str ',
+  '!foo ',
+  '!<tag:x> ',
+  '!!map ',
+  '---\n',
+  '...\n',
+  '--- ',
+  '%YAML 1.2\n---\n',
+  '%TAG ! tag:x,2000:\n',
+  '\uFEFF',
+  '\u0000',
+  '\u0085',
+  '\u2028',
+  '\uD800',
+  '\\',
+  '@',
+  '`',
+  '%',
+  '0x1F',
+  '.inf',
+  '~',
+  '"\\x"',
+  '"\\u12"',
 );
 
 const textEdit = fc.oneof(
@@ -291,7 +375,8 @@ export function aliasBomb(levels, fanout, where = 'top') {
 }
 
 const aliasText = fc.oneof(
-  fc.record({ levels: fc.integer({ min: 2, max: 12 }), fanout: fc.integer({ min: 2, max: 10 }), where: fc.constantFrom('top', 'roles') })
+  fc
+    .record({ levels: fc.integer({ min: 2, max: 12 }), fanout: fc.integer({ min: 2, max: 10 }), where: fc.constantFrom('top', 'roles') })
     .map(({ levels, fanout, where }) => aliasBomb(levels, fanout, where)),
   fc.constantFrom(
     'a: &a [*a]\n',
@@ -306,20 +391,28 @@ const aliasText = fc.oneof(
     '*a : 1\n',
   ),
   // A runbook whose steps share settings through anchors and merge keys, many times over.
-  fc.integer({ min: 1, max: 400 }).map((n) =>
-    [
-      'name: shared', 'version: 1', 'lead: lead', 'roles: { lead: [ana] }',
-      'x-defaults: &defaults { owner: lead, expected: 1m, action: { kind: manual } }',
-      'phases:', '  - id: all', '    kind: migration', '    steps:',
-      ...Array.from({ length: n }, (_, i) => `      - { <<: *defaults, id: s${i}, title: Step ${i} }`),
-    ].join('\n'),
-  ),
+  fc
+    .integer({ min: 1, max: 400 })
+    .map((n) =>
+      [
+        'name: shared',
+        'version: 1',
+        'lead: lead',
+        'roles: { lead: [ana] }',
+        'x-defaults: &defaults { owner: lead, expected: 1m, action: { kind: manual } }',
+        'phases:',
+        '  - id: all',
+        '    kind: migration',
+        '    steps:',
+        ...Array.from({ length: n }, (_, i) => `      - { <<: *defaults, id: s${i}, title: Step ${i} }`),
+      ].join('\n'),
+    ),
 );
 
 /** Bytes that are not text at all, read as UTF-8 and as Latin-1. */
-const binaryJunk = fc.uint8Array({ maxLength: 300 }).chain((bytes) =>
-  fc.constantFrom(new TextDecoder('utf-8').decode(bytes), new TextDecoder('latin1').decode(bytes)),
-);
+const binaryJunk = fc
+  .uint8Array({ maxLength: 300 })
+  .chain((bytes) => fc.constantFrom(new TextDecoder('utf-8').decode(bytes), new TextDecoder('latin1').decode(bytes)));
 
 /** Broken YAML: good files with edits, alias tricks, raw junk. */
 export const malformedText = fc.oneof(
@@ -334,14 +427,43 @@ export const malformedText = fc.oneof(
 // Unicode
 
 const unicodeWord = fc.oneof(
-  fc.constantFrom('🚀', 'déjà-vu', 'ﻣﺮﺣﺒﺎ', 'שלום', '\u202Eevil', 'a\u0000b', '\u0000', 'é', 'e\u0301', '𝓍', '\uD83D', '\uDE00x', 'İ', 'ß', '\u200B', 'a\u2028b', 'a\u0085b', '\uFFFE', '\t', ' lead', 'lead ', 'ＬＥＡＤ', '١٢٣'),
+  fc.constantFrom(
+    '🚀',
+    'déjà-vu',
+    'ﻣﺮﺣﺒﺎ',
+    'שלום',
+    '\u202Eevil',
+    'a\u0000b',
+    '\u0000',
+    'é',
+    'e\u0301',
+    '𝓍',
+    '\uD83D',
+    '\uDE00x',
+    'İ',
+    'ß',
+    '\u200B',
+    'a\u2028b',
+    'a\u0085b',
+    '\uFFFE',
+    '\t',
+    ' lead',
+    'lead ',
+    'ＬＥＡＤ',
+    '١٢٣',
+  ),
   fc.string({ unit: 'grapheme', minLength: 1, maxLength: 6 }),
   fc.string({ unit: 'binary', minLength: 1, maxLength: 6 }),
 );
 
 /** A valid runbook with one or more names, titles, owners or ids in other scripts. */
 export const unicodeText = fc
-  .tuple(validRunbook, fc.array(fc.record({ at: fc.nat(), word: unicodeWord, key: fc.boolean() }), { minLength: 1, maxLength: 4 }), style, fc.boolean())
+  .tuple(
+    validRunbook,
+    fc.array(fc.record({ at: fc.nat(), word: unicodeWord, key: fc.boolean() }), { minLength: 1, maxLength: 4 }),
+    style,
+    fc.boolean(),
+  )
   .map(([r, changes, s, raw]) => {
     const copy = structuredClone(r);
     for (const { at, word, key } of changes) {
@@ -358,7 +480,11 @@ export const unicodeText = fc
     }
     const text = write(copy, s);
     // Raw: the same words typed into the text without YAML's quoting.
-    return raw ? text.replace(/"((?:[^"\\]|\\.)*)"/g, (_, inner) => inner.replace(/\\u([0-9a-fA-F]{4})/g, (_m, hex) => String.fromCharCode(parseInt(hex, 16)))) : text;
+    return raw
+      ? text.replace(/"((?:[^"\\]|\\.)*)"/g, (_, inner) =>
+          inner.replace(/\\u([0-9a-fA-F]{4})/g, (_m, hex) => String.fromCharCode(parseInt(hex, 16))),
+        )
+      : text;
   });
 
 // ---------------------------------------------------------------------------------------------
@@ -398,7 +524,19 @@ export function deepText(depth, how) {
 }
 
 export const hugeText = fc.oneof(
-  fc.record({ steps: fc.integer({ min: 1000, max: 5000 }), phases: fc.constantFrom(1, 10, 1000), breakAt: fc.integer({ min: -1, max: 5000 }), breakWith: fc.constantFrom('owner: nobody', 'owner: 7', 'ownr: lead', 'owner: lead, depends_on: [s0, nope]', 'owner: lead, depends_on: [s4999]') })
+  fc
+    .record({
+      steps: fc.integer({ min: 1000, max: 5000 }),
+      phases: fc.constantFrom(1, 10, 1000),
+      breakAt: fc.integer({ min: -1, max: 5000 }),
+      breakWith: fc.constantFrom(
+        'owner: nobody',
+        'owner: 7',
+        'ownr: lead',
+        'owner: lead, depends_on: [s0, nope]',
+        'owner: lead, depends_on: [s4999]',
+      ),
+    })
     .map(({ steps, ...rest }) => hugeRunbook(steps, rest)),
   // Thousands of steps that all depend on steps nobody wrote: one "did you mean" search each.
   fc.integer({ min: 1000, max: 5000 }).map((n) => hugeRunbook(n).replace(/depends_on: \[s(\d+)\]/g, 'depends_on: [t$1]')),
@@ -416,10 +554,18 @@ export const hugeText = fc.oneof(
  * Nesting around the parser's limit and far beyond it. Block nesting indents each level once
  * more, so its text grows with the square of the depth: 3000 levels are already 4.5 MB.
  */
-export const nestedText = fc.oneof(
-  fc.record({ depth: fc.oneof(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 200, max: 20000 })), how: fc.constantFrom('flow-seq', 'flow-map', 'unclosed', 'compact-seq', 'roles') }),
-  fc.record({ depth: fc.oneof(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 200, max: 3000 })), how: fc.constantFrom('block-seq', 'block-map') }),
-).map(({ depth, how }) => deepText(depth, how));
+export const nestedText = fc
+  .oneof(
+    fc.record({
+      depth: fc.oneof(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 200, max: 20000 })),
+      how: fc.constantFrom('flow-seq', 'flow-map', 'unclosed', 'compact-seq', 'roles'),
+    }),
+    fc.record({
+      depth: fc.oneof(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 200, max: 3000 })),
+      how: fc.constantFrom('block-seq', 'block-map'),
+    }),
+  )
+  .map(({ depth, how }) => deepText(depth, how));
 
 /** Everything, in the mix `fuzzRunbooks` uses: mostly small inputs, now and then a huge one. */
 export const anyRunbookText = fc.oneof(
@@ -471,9 +617,11 @@ function check(text, result) {
   const lines = text.split('\n');
   const misplaced = (p) => {
     if (!p || typeof p.message !== 'string' || p.message.trim() === '') return `a problem without a message: ${JSON.stringify(p)}`;
-    if (p.message.includes('\u0000default') || p.message.includes('[object Object]')) return `a problem with a broken message: ${p.message}`;
+    if (p.message.includes('\u0000default') || p.message.includes('[object Object]'))
+      return `a problem with a broken message: ${p.message}`;
     if (p.file !== 'fuzz.yaml') return `a problem names the file ${JSON.stringify(p.file)}`;
-    if (!Number.isInteger(p.line) || !Number.isInteger(p.column) || p.line < 1 || p.column < 1) return `a problem at ${p.line}:${p.column}: ${p.message}`;
+    if (!Number.isInteger(p.line) || !Number.isInteger(p.column) || p.line < 1 || p.column < 1)
+      return `a problem at ${p.line}:${p.column}: ${p.message}`;
     if (p.line > lines.length) return `a problem at line ${p.line} of ${lines.length}: ${p.message}`;
     const width = lines[p.line - 1].length + 1;
     if (p.column > width) return `a problem at ${p.line}:${p.column}, past the end of a line of ${width - 1}: ${p.message}`;

@@ -22,12 +22,23 @@ export function targetLine(bench, figure, value, op, limit, digits = 3) {
 
 /** A chain runbook, or `chains` parallel chains of `length` no-op steps each. */
 export function noopRunbook(name, chains, length) {
-  const lines = [`name: ${name}`, 'version: 1', 'lead: lead', 'roles: { lead: [alice] }', 'phases:', '  - id: all', '    kind: migration', '    steps:'];
+  const lines = [
+    `name: ${name}`,
+    'version: 1',
+    'lead: lead',
+    'roles: { lead: [alice] }',
+    'phases:',
+    '  - id: all',
+    '    kind: migration',
+    '    steps:',
+  ];
   for (let c = 0; c < chains; c += 1) {
     for (let i = 0; i < length; i += 1) {
       const id = chains === 1 ? `s${i}` : `c${c}-s${i}`;
       const prev = chains === 1 ? `s${i - 1}` : `c${c}-s${i - 1}`;
-      lines.push(`      - { id: ${id}, title: Step ${id}, owner: lead, expected: 0s, ${i > 0 ? `depends_on: [${prev}], ` : ''}action: { kind: simulate, duration: 0s } }`);
+      lines.push(
+        `      - { id: ${id}, title: Step ${id}, owner: lead, expected: 0s, ${i > 0 ? `depends_on: [${prev}], ` : ''}action: { kind: simulate, duration: 0s } }`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;
@@ -64,7 +75,12 @@ export async function startBench(name, extraWorkers = async () => []) {
   async function throughCutover({ text, runbook, hash }) {
     const started = performance.now();
     const { runId, number } = await store.reserveRun({
-      runbookName: runbook.name, mode: 'rehearsal', runbookVersion: '1', versionHash: hash, runbookSource: text, startedBy: 'bench',
+      runbookName: runbook.name,
+      mode: 'rehearsal',
+      runbookVersion: '1',
+      versionHash: hash,
+      runbookSource: text,
+      startedBy: 'bench',
     });
     const handle = await client.workflow.start(RUN_WORKFLOW_TYPE, {
       taskQueue: `${queue}-cutover`,

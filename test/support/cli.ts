@@ -45,18 +45,27 @@ export function killStartedCli(): void {
 }
 
 /** Starts `cutover ...args` in the background, collecting its output; `killStartedCli` cleans up. */
-export function startCli(args: string[], env: Record<string, string>, cwd = PROJECT): ChildProcess & { output: () => string; exited: Promise<number | null> } {
+export function startCli(
+  args: string[],
+  env: Record<string, string>,
+  cwd = PROJECT,
+): ChildProcess & { output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [BIN, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   started.push(child);
   let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return Object.assign(child, { output: () => output, exited });
 }
 
 /** Waits until `predicate` holds, polling. */
-export async function eventually<T>(fn: () => T | Promise<T>, predicate: (value: T) => boolean, timeoutMs = 60_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  fn: () => T | Promise<T>,
+  predicate: (value: T) => boolean,
+  timeoutMs = 60_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < deadline) {

@@ -117,8 +117,15 @@ export interface RunbookOptions {
 export function faultRunbook(options: RunbookOptions): FaultRunbook {
   const random = seeded(options.seed ?? 1);
   const phases: Array<{ id: string; kind: string; steps: StepSpec[] }> = [];
-  const phase = (id: string, kind: string, steps: Array<Omit<StepSpec, 'phase'>>) => phases.push({ id, kind, steps: steps.map((s) => ({ ...s, phase: id })) });
-  const work = (id: string, dependsOn: string[] = [], undo = true, owner: Role = 'dba') => ({ id, owner, kind: 'work' as const, dependsOn, undo });
+  const phase = (id: string, kind: string, steps: Array<Omit<StepSpec, 'phase'>>) =>
+    phases.push({ id, kind, steps: steps.map((s) => ({ ...s, phase: id })) });
+  const work = (id: string, dependsOn: string[] = [], undo = true, owner: Role = 'dba') => ({
+    id,
+    owner,
+    kind: 'work' as const,
+    dependsOn,
+    undo,
+  });
   const manual = (id: string, owner: Role, dependsOn: string[] = []) =>
     options.people ? { id, owner, kind: 'manual' as const, dependsOn, undo: false } : work(id, dependsOn, false, owner);
   const stream = (letter: string, length: number, manualAt?: number) =>
@@ -131,9 +138,15 @@ export function faultRunbook(options: RunbookOptions): FaultRunbook {
   phase('prepare', 'preparation', [work('snapshot'), manual('announce', 'comms', ['snapshot'])]);
   phase('freeze', 'data_freeze', [work('stop-writes')]);
   phase('migrate', 'migration', [...stream('a', 6), ...stream('b', 6, 3), ...stream('c', 7)]);
-  phase('reconcile', 'reconciliation', [work('count', [], false), work('sample', [], false), manual('sign-off', 'business', ['count', 'sample'])]);
+  phase('reconcile', 'reconciliation', [
+    work('count', [], false),
+    work('sample', [], false),
+    manual('sign-off', 'business', ['count', 'sample']),
+  ]);
   // Without people the gate is an ordinary step, and a go/no-go phase must have a gate.
-  phase('decide', options.people ? 'go_no_go' : 'reconciliation', [options.people ? { id: 'go', owner: 'lead', kind: 'gate', dependsOn: [], undo: false } : work('go', [], false, 'lead')]);
+  phase('decide', options.people ? 'go_no_go' : 'reconciliation', [
+    options.people ? { id: 'go', owner: 'lead', kind: 'gate', dependsOn: [], undo: false } : work('go', [], false, 'lead'),
+  ]);
   phase('switch', 'interface_switch_on', [work('sync'), work('api')]);
   phase('hypercare', 'hypercare', [work('smoke'), work('final', ['smoke'])]);
 
@@ -147,7 +160,8 @@ export function faultRunbook(options: RunbookOptions): FaultRunbook {
     'phases:',
   ];
   const action = (step: StepSpec, failing: boolean, purpose: 'do' | 'undo'): string => {
-    if (options.actions === 'simulate') return `{ kind: simulate, duration: ${Math.round(10 + random() * 30)}ms${failing ? ', outcome: failure' : ''} }`;
+    if (options.actions === 'simulate')
+      return `{ kind: simulate, duration: ${Math.round(10 + random() * 30)}ms${failing ? ', outcome: failure' : ''} }`;
     // The key is appended when the work is done: a key in the ledger means the change applied.
     const nap = purpose === 'do' ? `sleep 0.${1 + Math.floor(random() * 3)}; ` : '';
     return `{ kind: shell, command: '${nap}echo "$CUTOVER_IDEMPOTENCY_KEY" >> ledger.txt${failing ? '; exit 3' : ''}' }`;
@@ -237,7 +251,10 @@ export function outcomeOf(state: RunState): Outcome {
     status: state.status,
     trigger: state.backout.trigger,
     steps,
-    decisions: state.decisions.filter((d) => d.kind !== 'resolve').map((d) => `${d.kind}:${d.by}:${d.target ?? ''}`).sort(),
+    decisions: state.decisions
+      .filter((d) => d.kind !== 'resolve')
+      .map((d) => `${d.kind}:${d.by}:${d.target ?? ''}`)
+      .sort(),
   };
 }
 
@@ -278,15 +295,21 @@ export function storeMismatches(detail: RunDetail | null, result: RunResult & { 
     const rows = detail.steps.filter((r) => r.stepId === id && r.purpose === 'forward').sort((a, b) => a.attempt - b.attempt);
     const undoRows = detail.steps.filter((r) => r.stepId === id && r.purpose === 'backout').sort((a, b) => a.attempt - b.attempt);
     for (const row of [...rows, ...undoRows]) {
-      if (row.status === 'running' || row.status === 'waiting' || row.status === 'pending') problems.push(`${id} ${row.purpose} attempt ${row.attempt} is still ${row.status} in the store`);
+      if (row.status === 'running' || row.status === 'waiting' || row.status === 'pending')
+        problems.push(`${id} ${row.purpose} attempt ${row.attempt} is still ${row.status} in the store`);
     }
     if (step.status === 'cancelled' && step.attempts === 0) {
       if (rows.length > 0) problems.push(`${id} never started but the store has ${rows.length} attempt(s)`);
     } else {
-      same(`${id} attempt numbers`, rows.map((r) => r.attempt), Array.from({ length: step.attempts }, (_, i) => i + 1));
+      same(
+        `${id} attempt numbers`,
+        rows.map((r) => r.attempt),
+        Array.from({ length: step.attempts }, (_, i) => i + 1),
+      );
       const last = rows.at(-1);
       // A step the lead recorded done by hand has a last row `resolved`; otherwise the status is the step's.
-      const expected = step.status === 'succeeded' && last?.status === 'resolved' && step.completedBy === PEOPLE.lead ? 'resolved' : step.status;
+      const expected =
+        step.status === 'succeeded' && last?.status === 'resolved' && step.completedBy === PEOPLE.lead ? 'resolved' : step.status;
       same(`${id} last attempt status`, last?.status, expected);
     }
     const undo = step.backout;
@@ -350,12 +373,21 @@ export function killChildren(): void {
 }
 
 /** Starts a process in the background, collecting its output. */
-export function startProcess(command: string, args: string[], options: { env?: Record<string, string>; cwd?: string; detached?: boolean } = {}): Child {
-  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd ?? PROJECT, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
+export function startProcess(
+  command: string,
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; detached?: boolean } = {},
+): Child {
+  const child = spawn(command, args, {
+    env: options.env ?? process.env,
+    cwd: options.cwd ?? PROJECT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+  });
   children.add(child);
   let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | null>((resolve) => {
     child.on('exit', (code) => {
       children.delete(child);
@@ -401,7 +433,12 @@ export async function cutover(args: string[], env: Record<string, string>, cwd: 
 export const STACK_TRACE = /^\s+at .+\(.*:\d+:\d+\)|^\s+at .+:\d+:\d+$/m;
 
 /** Waits until `fn()` satisfies `predicate`, polling. */
-export async function eventually<T>(fn: () => T | Promise<T>, predicate: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+export async function eventually<T>(
+  fn: () => T | Promise<T>,
+  predicate: (value: T) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   for (;;) {
@@ -411,7 +448,8 @@ export async function eventually<T>(fn: () => T | Promise<T>, predicate: (value:
     } catch {
       // Asked while something is down: ask again.
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 1500)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 1500)}`);
     await sleep(200);
   }
 }
@@ -433,7 +471,8 @@ export async function scene(address: string, name: string): Promise<Scene> {
   const dir = mkdtempSync(path.join(tmpdir(), `cutover-${name}-`));
   const databaseUrl = `file:${path.join(dir, 'cutover.db')}`;
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('TEMPORAL_') && !k.startsWith('CUTOVER_')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !k.startsWith('TEMPORAL_') && !k.startsWith('CUTOVER_')) env[k] = v;
   Object.assign(env, {
     CUTOVER_HOME: path.join(dir, '.cutover'),
     CUTOVER_DATABASE_URL: databaseUrl,
@@ -448,7 +487,12 @@ export async function scene(address: string, name: string): Promise<Scene> {
 export async function startWorker(s: Scene, timeoutMs = 90_000): Promise<Child> {
   const worker = startCutover(['worker'], s.env, s.dir);
   await Promise.race([
-    eventually(() => worker.output(), (o) => o.includes('worker on task queue'), timeoutMs, 'the worker to start'),
+    eventually(
+      () => worker.output(),
+      (o) => o.includes('worker on task queue'),
+      timeoutMs,
+      'the worker to start',
+    ),
     worker.exited.then((code) => {
       throw new Error(`the worker exited with ${code} before it started: ${worker.output()}`);
     }),
@@ -499,7 +543,12 @@ export interface PeopleLog {
  * (own process group) for at most 0.3 s, so by then it has finished or will never run.
  * A step that could not start is retried (nothing ran). Any other failure is a surprise.
  */
-export async function playPeople(s: Scene, runId: string, stop: Promise<unknown>, log: PeopleLog = { actions: [], resolutions: [], surprises: [] }): Promise<PeopleLog> {
+export async function playPeople(
+  s: Scene,
+  runId: string,
+  stop: Promise<unknown>,
+  log: PeopleLog = { actions: [], resolutions: [], surprises: [] },
+): Promise<PeopleLog> {
   let stopped = false;
   void stop.finally(() => (stopped = true));
   const asked = new Map<string, number>();
@@ -512,7 +561,8 @@ export async function playPeople(s: Scene, runId: string, stop: Promise<unknown>
     const result = await cutover(args, s.env, s.dir, 90_000);
     log.actions.push(`${what} -> ${result.code}`);
     // 7: refused, e.g. a vote that already counted when the first answer was lost.
-    if (result.code !== 0 && result.code !== 7) log.surprises.push(`${args.join(' ')} exited ${result.code}: ${result.stderr.trim().split('\n')[0]}`);
+    if (result.code !== 0 && result.code !== 7)
+      log.surprises.push(`${args.join(' ')} exited ${result.code}: ${result.stderr.trim().split('\n')[0]}`);
     if (STACK_TRACE.test(result.stderr)) log.surprises.push(`${args.join(' ')} printed a stack trace: ${result.stderr}`);
   };
   while (!stopped) {
@@ -527,7 +577,8 @@ export async function playPeople(s: Scene, runId: string, stop: Promise<unknown>
         if (step.gate?.status === 'open') {
           for (const role of step.gate.awaiting) {
             const person = PEOPLE[role as Role];
-            if (person && !step.gate.votes.some((v) => v.by === person)) await ask(`approve ${id} ${person}`, ['approve', runId, id, '--as', person, '--reason', 'ready']);
+            if (person && !step.gate.votes.some((v) => v.by === person))
+              await ask(`approve ${id} ${person}`, ['approve', runId, id, '--as', person, '--reason', 'ready']);
           }
         }
         await resolveIfNeeded(s, runId, step, keys, ask, log);
@@ -556,13 +607,23 @@ async function resolveIfNeeded(
   }
   const applied = r.kind === 'unknown' && keys.has(key);
   const decision = applied ? '--done' : '--retry';
-  if (!log.resolutions.some((x) => x.startsWith(what))) log.resolutions.push(`${what}: ${r.kind}, ledger ${keys.has(key) ? 'has' : 'lacks'} ${key}: ${decision}`);
-  await ask(what, ['resolve', runId, step.id, decision, '--as', PEOPLE.lead, '--reason', applied ? 'the ledger shows it applied' : 'it did not apply']);
+  if (!log.resolutions.some((x) => x.startsWith(what)))
+    log.resolutions.push(`${what}: ${r.kind}, ledger ${keys.has(key) ? 'has' : 'lacks'} ${key}: ${decision}`);
+  await ask(what, [
+    'resolve',
+    runId,
+    step.id,
+    decision,
+    '--as',
+    PEOPLE.lead,
+    '--reason',
+    applied ? 'the ledger shows it applied' : 'it did not apply',
+  ]);
 }
 
 /** The run's result and its final state, both from Temporal (the state through the run's queries). */
 export async function resultOf(s: Scene, runId: string): Promise<RunResult & { state: RunState }> {
-  const handle = s.client.workflow.getHandle(runId) as WorkflowHandle;
+  const handle: WorkflowHandle = s.client.workflow.getHandle(runId);
   const result = (await handle.result()) as RunResult;
   return { ...result, state: result.state ?? (await (await readRunState())(handle)).state };
 }
@@ -588,8 +649,11 @@ export interface KillPlan {
 /** `count` kill moments spread over a run of about `rows` step rows, from `seed`. */
 export function killPlans(seed: number, count: number, rows: number): KillPlan[] {
   const random = seeded(seed);
-  return Array.from({ length: count }, () => ({ afterRows: 1 + Math.floor(random() * rows), delayMs: Math.floor(random() * 400), downMs: Math.floor(random() * 1500) }))
-    .sort((a, b) => a.afterRows - b.afterRows);
+  return Array.from({ length: count }, () => ({
+    afterRows: 1 + Math.floor(random() * rows),
+    delayMs: Math.floor(random() * 400),
+    downMs: Math.floor(random() * 1500),
+  })).sort((a, b) => a.afterRows - b.afterRows);
 }
 
 export interface FaultReport {
@@ -639,7 +703,12 @@ export async function runThroughFaults(
     follower = startCutover(['rehearse', 'runbook.yaml', '--as', PEOPLE.lead], s.env, s.dir);
     const ended = (async () => {
       // The follower starts the workflow: wait for it to exist, then for its result.
-      await eventually(() => s.client.workflow.getHandle(runId).describe(), () => true, 120_000, `run ${runId} to start`);
+      await eventually(
+        () => s.client.workflow.getHandle(runId).describe(),
+        () => true,
+        120_000,
+        `run ${runId} to start`,
+      );
       for (;;) {
         try {
           return await resultOf(s, runId);
@@ -654,20 +723,27 @@ export async function runThroughFaults(
     let faults = 0;
     for (const plan of plans) {
       const reached = await Promise.race([
-        eventually(() => recordedRows(store, runId), (n) => n >= plan.afterRows, 600_000, `${plan.afterRows} step rows`).then(() => true),
+        eventually(
+          () => recordedRows(store, runId),
+          (n) => n >= plan.afterRows,
+          600_000,
+          `${plan.afterRows} step rows`,
+        ).then(() => true),
         ended.then(() => false),
       ]);
       if (!reached) break;
       await sleep(plan.delayMs);
       const rows = await recordedRows(store, runId);
-      await inflict(plan, deployment!);
+      await inflict(plan, deployment);
       faults += 1;
       say(`  ${runId}: fault ${faults} after ${rows} rows (+${plan.delayMs} ms), down ${plan.downMs} ms`);
     }
     const result = await Promise.race([
       ended,
       sleep(RUN_DEADLINE_MS).then(async () => {
-        throw new Error(`${runId} did not end within ${RUN_DEADLINE_MS / 60_000} min of its last fault; ${await reportedProblems(s, runId)}`);
+        throw new Error(
+          `${runId} did not end within ${RUN_DEADLINE_MS / 60_000} min of its last fault; ${await reportedProblems(s, runId)}`,
+        );
       }),
     ]);
     const log = await people;
@@ -707,7 +783,7 @@ async function reportedProblems(s: Scene, runId: string): Promise<string> {
     const problems = raw.workflowExecutionInfo?.searchAttributes?.indexedFields?.['TemporalReportedProblems'];
     const history = await handle.fetchHistory();
     const failed = [...(history.events ?? [])].reverse().find((e) => e.workflowTaskFailedEventAttributes);
-    return `Temporal reports ${problems?.data ? Buffer.from(problems.data).toString() : 'no problem'}${failed ? `; last workflow task failure (event ${failed.eventId}): ${failed.workflowTaskFailedEventAttributes?.failure?.message}` : ''}`;
+    return `Temporal reports ${problems?.data ? Buffer.from(problems.data).toString() : 'no problem'}${failed ? `; last workflow task failure (event ${String(failed.eventId)}): ${failed.workflowTaskFailedEventAttributes?.failure?.message}` : ''}`;
   } catch (err) {
     return `Temporal could not be asked why (${(err as Error).message})`;
   }
@@ -757,7 +833,19 @@ export async function startKillableServer(dir: string): Promise<KillableServer> 
   const cliPath = findTemporalCli(PROJECT);
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--db-filename', path.join(dir, 'temporal.db'), '--log-level', 'error'];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--headless',
+    '--db-filename',
+    path.join(dir, 'temporal.db'),
+    '--log-level',
+    'error',
+  ];
   for (const attribute of ['CutoverRunbook', 'CutoverMode']) args.push('--search-attribute', `${attribute}=Keyword`);
   let server: Child | undefined;
   const up = async () => {
@@ -812,7 +900,12 @@ export async function lockStore(databaseUrl: string, ms: number): Promise<Child>
   `;
   const child = startProcess(process.execPath, ['-e', script]);
   await Promise.race([
-    eventually(() => child.output(), (o) => o.includes('locked'), 60_000, 'the store lock'),
+    eventually(
+      () => child.output(),
+      (o) => o.includes('locked'),
+      60_000,
+      'the store lock',
+    ),
     child.exited.then((code) => {
       throw new Error(`the locking process exited with ${code}: ${child.output()}`);
     }),

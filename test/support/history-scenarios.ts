@@ -86,7 +86,7 @@ export const SCENARIOS: Record<string, (h: Harness) => Promise<string>> = {
     expect((await resultOf(handle)).status).toBe('backed_out');
     return handle.workflowId;
   },
-  async 'rejected'(h) {
+  async rejected(h) {
     const handle = await h.start(RUNBOOK('replay-rejected', false));
     await waitForState(handle, (s) => s.steps.tell!.waitingFor === 'manual');
     await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'tell', by: 'bob' }] });
@@ -156,4 +156,3 @@ phases:
     return handle.workflowId;
   },
 };
-

@@ -29,8 +29,14 @@ export class MemoryRecorder implements RunRecorder {
     for (const id of stepIds) {
       const rows = this.attempts.filter((r) => r.runId === runId && r.stepId === id && r.purpose === 'forward');
       if (rows.length === 0) continue;
-      const starts = rows.map((r) => r.startedAt).filter((t): t is string => !!t).sort();
-      const ends = rows.map((r) => r.endedAt).filter((t): t is string => !!t).sort();
+      const starts = rows
+        .map((r) => r.startedAt)
+        .filter((t): t is string => !!t)
+        .sort();
+      const ends = rows
+        .map((r) => r.endedAt)
+        .filter((t): t is string => !!t)
+        .sort();
       times[id] = [starts[0] ?? null, ends[ends.length - 1] ?? null];
     }
     return times;

@@ -24,8 +24,10 @@ describe('recording histories', () => {
       const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
       mkdirSync(HISTORIES, { recursive: true });
       const H = temporal.api.history.v1.History;
-      writeFileSync(path.join(HISTORIES, `${name}.json`), `${JSON.stringify(H.toObject(H.fromObject(history), { longs: String, enums: String, bytes: String }))}\n`);
+      writeFileSync(
+        path.join(HISTORIES, `${name}.json`),
+        `${JSON.stringify(H.toObject(H.fromObject(history), { longs: String, enums: String, bytes: String }))}\n`,
+      );
     });
   }
 });
-

@@ -67,7 +67,8 @@ export async function startHarness(options: { recorder?: RunRecorder; withWorker
     dir,
     async start(yaml, startOptions = {}) {
       const parsed = parseRunbook(yaml, 'test.yaml');
-      if (!parsed.ok) throw new Error(`test runbook invalid:\n${parsed.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`).join('\n')}`);
+      if (!parsed.ok)
+        throw new Error(`test runbook invalid:\n${parsed.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`).join('\n')}`);
       const runId = startOptions.runId ?? `${parsed.runbook.name}-${randomUUID().slice(0, 8)}`;
       // The workflow reads the runbook from the store, as it does after `cutover rehearse`.
       if (recorder instanceof MemoryRecorder) recorder.reserve(runId, yaml);
@@ -92,11 +93,7 @@ export async function startHarness(options: { recorder?: RunRecorder; withWorker
 }
 
 /** Polls the run's state until `predicate` holds (or fails after `timeoutMs`). */
-export async function waitForState(
-  handle: WorkflowHandle,
-  predicate: (state: RunState) => boolean,
-  timeoutMs = 30_000,
-): Promise<RunState> {
+export async function waitForState(handle: WorkflowHandle, predicate: (state: RunState) => boolean, timeoutMs = 30_000): Promise<RunState> {
   const deadline = Date.now() + timeoutMs;
   let last: RunState | undefined;
   while (Date.now() < deadline) {
@@ -111,7 +108,9 @@ export async function waitForState(
     if (predicate(last)) return last;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`state never matched; last: ${JSON.stringify(last && { status: last.status, steps: Object.values(last.steps).map((s) => [s.id, s.status, s.backout?.status]) })}`);
+  throw new Error(
+    `state never matched; last: ${JSON.stringify(last && { status: last.status, steps: Object.values(last.steps).map((s) => [s.id, s.status, s.backout?.status]) })}`,
+  );
 }
 
 /** The run's result, with its whole final state (read through the queries, as the CLI does). */

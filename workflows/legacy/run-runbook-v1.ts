@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unnecessary-type-assertion, @typescript-eslint/only-throw-error -- FROZEN (see below): only formatting and type-only import changes are allowed here */
 /**
  * FROZEN: the first version of the run workflow (type `runRunbook`), kept unchanged so that runs
  * it started finish on today's workers and its recorded histories replay (test/histories/earlier).
@@ -28,7 +29,15 @@ import type { StepOutcome, StepRecord, StepRequest } from '../../activities/type
 import { durationMs, formatDuration } from '../../runbook/duration.js';
 import { backoutDependents } from '../../runbook/graph.js';
 import { actionTimeoutMs, checksBudgetMs } from '../../runbook/timeouts.js';
-import { FAILED_OUTPUT_TAIL_CHARS, type BackoutState, type CheckOutcome, type LegacyRunInput as RunInput, type RunResult, type RunState, type StepState } from '../../runbook/run-state.js';
+import {
+  FAILED_OUTPUT_TAIL_CHARS,
+  type BackoutState,
+  type CheckOutcome,
+  type LegacyRunInput as RunInput,
+  type RunResult,
+  type RunState,
+  type StepState,
+} from '../../runbook/run-state.js';
 import type { Action, Step } from '../../runbook/schema.js';
 import {
   applyVote,
@@ -262,7 +271,12 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
   }
 
   /** Waits for the lead to resolve a failure; returns their decision, or undefined on back-out. */
-  async function waitForResolution(step: StepState, scope: 'forward' | 'backout', error: string, kind: 'failed' | 'unknown' | 'not_started') {
+  async function waitForResolution(
+    step: StepState,
+    scope: 'forward' | 'backout',
+    error: string,
+    kind: 'failed' | 'unknown' | 'not_started',
+  ) {
     // Once the run backs out, a failed forward step is simply one more step to undo.
     if (scope === 'forward' && state.backout.status !== 'not_requested') return undefined;
     step.resolution = { scope, error, kind, since: now() };
@@ -304,9 +318,7 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
       mode: input.mode,
       purpose,
       treatment: simulated ? 'simulate' : 'run',
-      action: simulated
-        ? { kind: 'simulate', duration: purpose === 'forward' ? (d.expected ?? '0s') : '0s', outcome: 'success' }
-        : action,
+      action: simulated ? { kind: 'simulate', duration: purpose === 'forward' ? (d.expected ?? '0s') : '0s', outcome: 'success' } : action,
       checks: simulated || purpose === 'backout' ? [] : d.checks,
       baseDir: input.baseDir,
       connections: runbook.connections,
@@ -320,7 +332,9 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
   }
 
   /** Runs an action as an activity; failures come back as a message, lost workers as `unknown`. */
-  async function runActivity(request: StepRequest): Promise<
+  async function runActivity(
+    request: StepRequest,
+  ): Promise<
     { ok: true; outcome: StepOutcome } | { ok: false; error: string; kind: 'failed' | 'unknown' | 'not_started'; outcome?: StepOutcome }
   > {
     const d = def(request.stepId);
@@ -370,9 +384,16 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     const d = def(step.id);
     if (d.checks.length === 0 || step.treatment !== 'run') return true;
     for (;;) {
-      const request = { ...requestFor(step, 'forward', { kind: 'simulate', duration: '0s', outcome: 'success' }, step.attempts), checks: d.checks };
+      const request = {
+        ...requestFor(step, 'forward', { kind: 'simulate', duration: '0s', outcome: 'success' }, step.attempts),
+        checks: d.checks,
+      };
       const checkBudget = checksBudgetMs(d.checks);
-      const acts = proxyActivities<Activities>({ startToCloseTimeout: checkBudget + 60_000, heartbeatTimeout: HEARTBEAT_TIMEOUT, retry: { maximumAttempts: 1 } });
+      const acts = proxyActivities<Activities>({
+        startToCloseTimeout: checkBudget + 60_000,
+        heartbeatTimeout: HEARTBEAT_TIMEOUT,
+        retry: { maximumAttempts: 1 },
+      });
       let error: string;
       try {
         // checkStep now answers { checks }; old recorded answers are bare arrays. (Data only: the
@@ -513,7 +534,11 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
         touch();
         // Its own row: the failed attempt keeps its times, the hand-made one is marked as such.
         step.attempts += 1;
-        await record(step, 'forward', { status: 'resolved', startedAt: step.endedAt, error: `done by hand (${step.completedBy}) after: ${step.error}` });
+        await record(step, 'forward', {
+          status: 'resolved',
+          startedAt: step.endedAt,
+          error: `done by hand (${step.completedBy}) after: ${step.error}`,
+        });
         return;
       }
       if (state.backout.status !== 'not_requested') {
@@ -552,12 +577,20 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
       const result = await runActivity(requestFor(step, 'backout', undo, attempts));
       attempts = result.outcome?.attempt ?? attempts + 1;
       if (result.ok) {
-        step.backout = { ...step.backout!, status: 'succeeded', attempts, endedAt: result.outcome.endedAt, error: undefined, outputTail: undefined };
+        step.backout = {
+          ...step.backout!,
+          status: 'succeeded',
+          attempts,
+          endedAt: result.outcome.endedAt,
+          error: undefined,
+          outputTail: undefined,
+        };
         touch();
         return;
       }
       step.backout = { ...step.backout!, attempts, outputTail: result.outcome?.outputTail?.slice(-FAILED_OUTPUT_TAIL_CHARS) };
-      if (result.kind === 'unknown') await record(step, 'backout', { status: 'failed', endedAt: now(), error: `outcome unknown: ${result.error}` });
+      if (result.kind === 'unknown')
+        await record(step, 'backout', { status: 'failed', endedAt: now(), error: `outcome unknown: ${result.error}` });
       // A failing back-out never skips silently: it waits until the lead retries it or
       // records that it was done by hand.
       const decision = await waitForResolution(step, 'backout', result.error, result.kind);
@@ -692,7 +725,9 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
       const took = Date.parse(now()) - Date.parse(state.startedAt);
       state.outcome = `completed in ${formatDuration(took)}`;
     } else {
-      const stuck = Object.values(state.steps).filter((s) => !isDone(s)).map((s) => s.id);
+      const stuck = Object.values(state.steps)
+        .filter((s) => !isDone(s))
+        .map((s) => s.id);
       state.status = 'failed';
       state.outcome = `stopped with steps not done: ${stuck.join(', ')}`;
     }

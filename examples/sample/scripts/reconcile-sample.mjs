@@ -4,7 +4,10 @@ import Database from 'better-sqlite3';
 
 const legacy = new Database('data/legacy.db', { readonly: true });
 const crm = new Database('data/crm.db', { readonly: true });
-const ids = legacy.prepare('SELECT id FROM customers WHERE id % 10 = 0 ORDER BY id').all().map((r) => r.id);
+const ids = legacy
+  .prepare('SELECT id FROM customers WHERE id % 10 = 0 ORDER BY id')
+  .all()
+  .map((r) => r.id);
 let differences = 0;
 for (const id of ids) {
   const a = legacy.prepare('SELECT * FROM customers WHERE id = ?').get(id);
