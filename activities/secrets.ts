@@ -35,7 +35,7 @@ export interface ResolvedSecrets<A extends Action> {
   checks: Check[];
   connections: Record<string, Connection>;
   /** `text` with every resolved value of at least {@link MIN_MASKED_LENGTH} characters replaced by `[secret env:NAME]`. */
-  redact(text: string): string;
+  redact: (text: string) => string;
   /** True when the step used any reference (nothing to mask otherwise). */
   any: boolean;
 }

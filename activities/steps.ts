@@ -11,7 +11,6 @@ import { ChecksInterruptedError, runChecks } from './checks.js';
 import type { RunRecorder } from './recording.js';
 import { resolveSecrets, SecretReferenceError } from './secrets.js';
 import type { CheckOutcome } from '../runbook/run-state.js';
-import type { Check } from '../runbook/schema.js';
 import type { ActionSummary, CheckStepResult, StepOutcome, StepRecord, StepRequest } from './types.js';
 
 /** Dependencies of the step activity; tests pass fakes. */
@@ -194,7 +193,7 @@ export function createCheckActivities(deps: StepDeps) {
               name: check.name,
               kind: check.kind,
               passed: false,
-              detail: secrets.failure!.detail,
+              detail: secrets.failure.detail,
               at: new Date().toISOString(),
             }))
           : redactChecks(
@@ -238,7 +237,7 @@ function resolveStep(request: StepRequest) {
     const failure: ActionResult = { ok: false, detail: err.message };
     return {
       action: request.action,
-      checks: request.checks as Check[],
+      checks: request.checks,
       connections: request.connections,
       redact: (text: string) => text,
       any: false,

@@ -95,6 +95,7 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
       });
       try {
         // Set once the server exists; the restart policy needs it to name the database file.
+        // eslint-disable-next-line prefer-const -- the restart policy's closure may read it before startDevServer resolves
         let started: DevServer | undefined;
         const server = await startDevServer({
           cliPath: findTemporalCli(projectRoot()),
@@ -144,7 +145,7 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
   }
   const tls = embedded ? undefined : loadTls(settings.tls);
   const connectionOptions = {
-    address: address as string,
+    address: address,
     ...(tls !== undefined ? { tls } : {}),
     ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
   };
@@ -343,6 +344,7 @@ function guardedRetries(failFastWhenBusy: boolean) {
   return {
     options: {
       retryableDecider: (attempt: number, status: Parameters<typeof defaults.retryableDecider>[1]) =>
+        // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-comparison -- gRPC's numeric codes; grpc-js's Status enum is not a dependency
         !closing && !(failFastWhenBusy && status.code === RESOURCE_EXHAUSTED) && defaults.retryableDecider(attempt, status),
       delayFunction: (attempt: number, status: Parameters<typeof defaults.delayFunction>[1]) => {
         const delayMs = defaults.delayFunction(attempt, status);

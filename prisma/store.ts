@@ -12,6 +12,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, existsSync, statSync, accessSync, constants } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { Prisma, PrismaClient } from '@prisma/client';
@@ -369,13 +370,13 @@ async function connect(projectRoot: string, databasePath: string): Promise<{ pri
 
 async function createClient(databasePath: string): Promise<PrismaClient> {
   // timeout: how long SQLite waits for another process's lock (the CLI, a worker and the status page
-  // share the file) before giving up with SQLITE_BUSY.
-  const adapter = new PrismaBetterSQLite3({ url: `file:${databasePath}`, timeout: 5000 });
+  // share the file) within one statement before giving up with SQLITE_BUSY; see BUSY_TIMEOUT_MS.
+  const adapter = new PrismaBetterSQLite3({ url: `file:${databasePath}`, timeout: BUSY_TIMEOUT_MS });
   const prisma = new PrismaClient({ adapter });
   try {
     // WAL lets the status page read while a worker writes. Foreign keys: better-sqlite3's build turns
     // them on, but SQLite's own default is off and the schema's references and cascades rely on them.
-    await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
+    await waitingOutLocks(() => prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL'));
     await prisma.$queryRawUnsafe('PRAGMA foreign_keys = ON');
     return prisma;
   } catch (error) {
@@ -415,7 +416,7 @@ async function appliedMigrations(prisma: PrismaClient): Promise<Set<string>> {
 }
 
 interface PrismaScript {
-  runPrisma(args: readonly string[], options?: { env?: NodeJS.ProcessEnv }): Promise<{ code: number; stdout: string; stderr: string }>;
+  runPrisma: (args: readonly string[], options?: { env?: NodeJS.ProcessEnv }) => Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
 /** Runs `prisma migrate deploy` on this file through scripts/prisma.mjs (which keeps Prisma offline). */
@@ -436,6 +437,38 @@ function describe(error: unknown): string {
     return `${String(code ?? '')} ${error.message}${meta === undefined ? '' : ` ${JSON.stringify(meta)}`}${cause}`;
   }
   return String(error);
+}
+
+/**
+ * How long SQLite itself waits for another process's lock, within one statement. better-sqlite3 is
+ * synchronous: while SQLite waits, the whole Node thread waits with it, and a worker then answers no
+ * query, sends no heartbeat and runs nothing else. So SQLite waits only briefly, and the store waits
+ * out a longer lock between tries, without blocking ({@link waitingOutLocks}).
+ */
+const BUSY_TIMEOUT_MS = 100;
+/** How long one store call waits for another process's lock before it fails with StoreBusyError. */
+const LOCK_WAIT_MS = 5000;
+const LOCK_RETRY_MS = 100;
+
+function isBusy(error: unknown): boolean {
+  return /SQLITE_BUSY|database is locked/i.test(describe(error));
+}
+
+/**
+ * Runs `fn` again while another process holds the database locked, for up to LOCK_WAIT_MS. Safe for
+ * the store's writes: a statement refused for a lock changed nothing, and every write is an upsert or
+ * a guarded update anyway.
+ */
+async function waitingOutLocks<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!isBusy(error) || Date.now() >= deadline) throw error;
+      await sleep(LOCK_RETRY_MS);
+    }
+  }
 }
 
 /** Turns what SQLite says through Prisma into the store's own errors, naming the file. */
@@ -494,32 +527,34 @@ export class RunStore {
   async reserveRun(input: ReserveRunInput): Promise<{ runId: string; number: number }> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#prisma.$transaction(async (tx) => {
-          const last = await tx.run.findFirst({
-            where: { runbookName: input.runbookName },
-            orderBy: { number: 'desc' },
-            select: { number: true },
-          });
-          const number = (last?.number ?? 0) + 1;
-          const runId = `${input.runbookName}-${number}`;
-          await tx.run.create({
-            data: {
-              id: runId,
-              runbookName: input.runbookName,
-              number,
-              mode: input.mode,
-              status: 'pending',
-              runbookVersion: input.runbookVersion,
-              versionHash: input.versionHash,
-              runbookSource: input.runbookSource,
-              startedBy: input.startedBy,
-              createdAt: new Date(),
-              plannedStart: optionalDate(input.plannedStart, 'plannedStart'),
-              windowMs: input.windowMs ?? null,
-            },
-          });
-          return { runId, number };
-        });
+        return await waitingOutLocks(() =>
+          this.#prisma.$transaction(async (tx) => {
+            const last = await tx.run.findFirst({
+              where: { runbookName: input.runbookName },
+              orderBy: { number: 'desc' },
+              select: { number: true },
+            });
+            const number = (last?.number ?? 0) + 1;
+            const runId = `${input.runbookName}-${number}`;
+            await tx.run.create({
+              data: {
+                id: runId,
+                runbookName: input.runbookName,
+                number,
+                mode: input.mode,
+                status: 'pending',
+                runbookVersion: input.runbookVersion,
+                versionHash: input.versionHash,
+                runbookSource: input.runbookSource,
+                startedBy: input.startedBy,
+                createdAt: new Date(),
+                plannedStart: optionalDate(input.plannedStart, 'plannedStart'),
+                windowMs: input.windowMs ?? null,
+              },
+            });
+            return { runId, number };
+          }),
+        );
       } catch (error) {
         if (attempt >= RESERVE_ATTEMPTS || !isRaceLost(error)) throw this.#wrap(error);
       }
@@ -807,7 +842,7 @@ export class RunStore {
   /** Runs a write about one run, turning "that run does not exist" into RunNotFoundError. */
   async #write<T>(runId: string, write: (prisma: PrismaClient) => Promise<T>): Promise<T> {
     try {
-      return await write(this.#prisma);
+      return await waitingOutLocks(() => write(this.#prisma));
     } catch (error) {
       // P2025: the record to update is missing; P2003: a row refers to a run that is not there.
       if (error instanceof Prisma.PrismaClientKnownRequestError && (error.code === 'P2025' || error.code === 'P2003')) {

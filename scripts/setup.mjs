@@ -466,7 +466,7 @@ async function withSetupLock(fn) {
       if (error.code !== 'EEXIST') throw error;
     }
     const holder = Number.parseInt(readText(SETUP_LOCK) ?? '', 10);
-    let age = 0;
+    let age;
     try {
       age = Date.now() - fs.statSync(SETUP_LOCK).mtimeMs;
     } catch {

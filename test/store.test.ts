@@ -14,7 +14,7 @@ import {
   findProjectRoot,
   openStore,
   RunNotFoundError,
-  RunStore,
+  type RunStore,
   StoreError,
   StoreNotADatabaseError,
   StoreNotWritableError,
