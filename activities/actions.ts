@@ -91,6 +91,11 @@ function tail(text: string, max = OUTPUT_TAIL_BYTES): string {
 /** cutover's own secrets: the Temporal API key and client certificate, the store, the payload key. */
 const CUTOVER_SECRETS = /^(TEMPORAL_(API_KEY|TLS_.*)|CUTOVER_DATABASE_URL|CUTOVER_PAYLOAD_KEY)$/;
 
+/** True for the names of cutover's own secrets, which neither commands nor `${env:...}` references see. */
+export function isCutoverSecret(name: string): boolean {
+  return CUTOVER_SECRETS.test(name);
+}
+
 /**
  * The worker's environment for commands and `${VAR}` expansion, less cutover's own connection
  * secrets: a runbook's step has no business with the Temporal API key or client certificate.

@@ -29,20 +29,17 @@ export async function runChecks(checks: Check[], ctx: ActionContext): Promise<Ch
   const outcomes: CheckOutcome[] = [];
   const workerStopped = () => ctx.signal?.aborted === true && ctx.workerStopping?.() === true;
   for (const check of checks) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- not every Check member has `until`; without it TS types it `{}`
     const { name, until, ...action } = check as Check & { until?: { within: string; every: string } };
     const deadline = until ? Date.now() + durationMs(until.within) : 0;
     let asked = 0;
-    let passed = false;
-    let detail = '';
+    let passed: boolean;
+    let detail: string;
     for (;;) {
       if (workerStopped()) throw new ChecksInterruptedError(name);
       asked += 1;
       try {
-        const result = await performAction(action as Parameters<typeof performAction>[0], {
-          ...ctx,
-          timeoutMs: DEFAULT_CHECK_TIMEOUT_MS,
-          check: true,
-        });
+        const result = await performAction(action, { ...ctx, timeoutMs: DEFAULT_CHECK_TIMEOUT_MS, check: true });
         if (result.interrupted) throw new ChecksInterruptedError(name);
         passed = result.ok;
         detail = result.detail;

@@ -9,6 +9,7 @@ import { FAILURE_TYPE } from '../runbook/failures.js';
 import { performAction, UnsupportedActionError, type ActionContext, type ActionResult } from './actions.js';
 import { ChecksInterruptedError, runChecks } from './checks.js';
 import type { RunRecorder } from './recording.js';
+import { resolveSecrets, SecretReferenceError } from './secrets.js';
 import type { CheckOutcome } from '../runbook/run-state.js';
 import type { ActionSummary, CheckStepResult, StepOutcome, StepRecord, StepRequest } from './types.js';
 
@@ -39,7 +40,10 @@ export function createStepActivities(deps: StepDeps) {
         });
       }
 
-      const ctx = actionContext(request, attempt, deps, context);
+      // References are resolved here, on the worker, never earlier: history holds only them.
+      const secrets = resolveStep(request);
+      const ctx = { ...actionContext(request, attempt, deps, context), connections: secrets.connections };
+      const redact = secrets.redact;
 
       // Every kind of action (an HTTP call waiting on a slow server too) heartbeats, so only a
       // worker that is really gone is taken for one.
@@ -47,13 +51,15 @@ export function createStepActivities(deps: StepDeps) {
       try {
         let result: ActionResult;
         try {
-          result = await performAction(request.action, ctx);
+          // A reference this worker cannot resolve fails the attempt like a failed action (another
+          // attempt, perhaps on another worker, may have it), before anything ran.
+          result = secrets.failure ?? redactResult(await performAction(secrets.action, ctx), redact);
         } catch (err) {
           if (err instanceof UnsupportedActionError) {
             await finish(deps, row, { status: 'failed', error: err.message });
             throw ApplicationFailure.create({ type: FAILURE_TYPE.unsupportedAction, message: err.message, nonRetryable: true });
           }
-          throw err;
+          throw redactError(err, redact);
         }
 
         if (result.interrupted) {
@@ -80,9 +86,9 @@ export function createStepActivities(deps: StepDeps) {
         const actionEndedAt = new Date().toISOString();
         let checks: CheckOutcome[] = [];
         try {
-          if (request.checks.length > 0) checks = await runChecks(request.checks, ctx);
+          if (request.checks.length > 0) checks = redactChecks(await runChecks(secrets.checks, ctx), redact);
         } catch (err) {
-          if (!(err instanceof ChecksInterruptedError)) throw err;
+          if (!(err instanceof ChecksInterruptedError)) throw redactError(err, redact);
           // The action is done; only its checks (read-only questions) were cut short. Asking
           // them again is safe, so the workflow does that instead of backing anything out.
           const done: ActionSummary = {
@@ -180,13 +186,25 @@ export function createCheckActivities(deps: StepDeps) {
       const attempt = after?.attempt ?? request.attemptOffset;
       const beat = context ? setInterval(() => context.heartbeat(), 5000) : undefined;
       let checks: CheckOutcome[];
+      const secrets = resolveStep(request);
       try {
-        checks = await runChecks(request.checks, actionContext(request, attempt, deps, context));
+        checks = secrets.failure
+          ? request.checks.map((check) => ({
+              name: check.name,
+              kind: check.kind,
+              passed: false,
+              detail: secrets.failure.detail,
+              at: new Date().toISOString(),
+            }))
+          : redactChecks(
+              await runChecks(secrets.checks, { ...actionContext(request, attempt, deps, context), connections: secrets.connections }),
+              secrets.redact,
+            );
       } catch (err) {
         if (err instanceof ChecksInterruptedError) {
           throw ApplicationFailure.create({ type: FAILURE_TYPE.workerStopped, message: err.message, nonRetryable: true });
         }
-        throw err;
+        throw redactError(err, secrets.redact);
       } finally {
         if (beat) clearInterval(beat);
       }
@@ -205,6 +223,49 @@ export function createCheckActivities(deps: StepDeps) {
       };
     },
   };
+}
+
+/** A step's references resolved, or why they could not be (as the failure of an action that never ran). */
+function resolveStep(request: StepRequest) {
+  try {
+    return {
+      ...resolveSecrets({ action: request.action, checks: request.checks, connections: request.connections, baseDir: request.baseDir }),
+      failure: undefined,
+    };
+  } catch (err) {
+    if (!(err instanceof SecretReferenceError)) throw err;
+    const failure: ActionResult = { ok: false, detail: err.message };
+    return {
+      action: request.action,
+      checks: request.checks,
+      connections: request.connections,
+      redact: (text: string) => text,
+      any: false,
+      failure,
+    };
+  }
+}
+
+/** What an action reports, with resolved secrets masked: this is what is recorded and returned. */
+function redactResult(result: ActionResult, redact: (text: string) => string): ActionResult {
+  return {
+    ...result,
+    detail: redact(result.detail),
+    ...(result.outputTail !== undefined ? { outputTail: redact(result.outputTail) } : {}),
+  };
+}
+
+function redactChecks(checks: CheckOutcome[], redact: (text: string) => string): CheckOutcome[] {
+  return checks.map((check) => ({ ...check, detail: redact(check.detail) }));
+}
+
+/** An unexpected error, masked before Temporal records its message and stack in history. */
+function redactError(err: unknown, redact: (text: string) => string): unknown {
+  if (err instanceof Error) {
+    err.message = redact(err.message);
+    if (err.stack) err.stack = redact(err.stack);
+  }
+  return err;
 }
 
 /** The record of one attempt of a step, as it starts. */

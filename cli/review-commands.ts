@@ -8,6 +8,7 @@ import { formatProblem } from '../runbook/parse.js';
 import { runbookJsonSchema } from '../runbook/json-schema.js';
 import { STEP_STATUS, type RunState, type StepState } from '../runbook/run-state.js';
 import type { RunDetail } from '../prisma/records.js';
+import type { WorkflowHandle } from '@temporalio/client';
 import { readRunState } from './read-run-state.js';
 import { EXIT, InvalidRunbookError, UnknownRunError, CutoverError } from './errors.js';
 import { loadRunbook } from './load-runbook.js';
@@ -49,9 +50,10 @@ export function schema(out: Output): number {
 export async function status(runId: string, json: boolean, out: Output): Promise<number> {
   const settings = readSettings();
   const store = await openRecordStore(settings);
-  let state: RunState | null = null;
+  let state: RunState | null;
   let source: 'temporal' | 'store' = 'store';
   let note: string | undefined;
+  let storeWait: RecordStoreWait | undefined;
   try {
     const record = await store.findRun(runId);
     if (record?.endedAt && record.state) {
@@ -62,6 +64,7 @@ export async function status(runId: string, json: boolean, out: Output): Promise
         try {
           state = (await readRunState(session.client.workflow.getHandle(runId))).state;
           source = 'temporal';
+          storeWait = await recordStoreWait(session.client.workflow.getHandle(runId));
         } finally {
           await session.close();
         }
@@ -80,12 +83,69 @@ export async function status(runId: string, json: boolean, out: Output): Promise
     await store.close();
   }
   if (json) {
-    out.json({ source, ...(note ? { note } : {}), state });
+    out.json({ source, ...(note ? { note } : {}), ...(storeWait ? { recordStoreWait: storeWait } : {}), state });
     return EXIT.ok;
   }
   if (note) out.warn(note);
   for (const line of formatStatus(state)) out.line(line);
+  if (storeWait) out.line(formatRecordStoreWait(storeWait));
   return EXIT.ok;
+}
+
+/** A run held up because its record store does not answer: its recording keeps failing and retrying. */
+export interface RecordStoreWait {
+  /** When the longest-failing recording was first asked for (ISO). */
+  since: string;
+  /** What the store said last, first line. */
+  error: string;
+  /** Attempts so far of that recording. */
+  attempt: number;
+}
+
+/**
+ * Asks Temporal whether the run is waiting for its record store: recording activities (their
+ * names start with `record`; the run's steps are `runStep`) that failed and are being retried.
+ * Recording retries until the store answers, so this is the one place a person can see why a
+ * run stands still. Undefined when nothing is retrying, or when the description is unavailable.
+ */
+async function recordStoreWait(handle: WorkflowHandle): Promise<RecordStoreWait | undefined> {
+  let pending;
+  try {
+    pending = (await handle.describe()).raw.pendingActivities ?? [];
+  } catch {
+    return undefined; // The state was answered; this extra line is not worth failing for.
+  }
+  const retrying = pending.filter((a) => /^record[A-Z]/.test(a.activityType?.name ?? '') && (a.attempt ?? 0) > 1 && a.lastFailure);
+  if (retrying.length === 0) return undefined;
+  // A pending activity carries only its current attempt's times; its first one is in the history.
+  const firstScheduled = new Map<string, string>();
+  try {
+    for (const event of (await handle.fetchHistory()).events ?? []) {
+      const id = event.activityTaskScheduledEventAttributes?.activityId;
+      const at = timestampIso(event.eventTime);
+      if (id && at) firstScheduled.set(id, at);
+    }
+  } catch {
+    // Without the history, the current attempt's time is the best there is.
+  }
+  const waits = retrying
+    .map((a) => ({
+      since: firstScheduled.get(a.activityId ?? '') ?? timestampIso(a.scheduledTime) ?? new Date().toISOString(),
+      error: (a.lastFailure?.message ?? 'failed').split('\n')[0]!.slice(0, 200),
+      attempt: a.attempt ?? 0,
+    }))
+    .sort((a, b) => a.since.localeCompare(b.since));
+  return waits[0];
+}
+
+function timestampIso(ts: { seconds?: unknown; nanos?: number | null } | null | undefined): string | undefined {
+  if (!ts?.seconds) return undefined;
+  return new Date(Number(ts.seconds) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6)).toISOString();
+}
+
+/** `waiting for the record store since 22:14:05: database is locked (attempt 4)` */
+export function formatRecordStoreWait(wait: RecordStoreWait): string {
+  return `waiting for the record store since ${wait.since.slice(11, 19)}: ${wait.error} (attempt ${wait.attempt})`;
 }
 
 /**

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { databaseLocation, redact } from '../prisma/database-url.js';
-import { UsageError } from './errors.js';
+import { parsePayloadKey } from '../worker/payload-codec.js';
+import { EnvironmentError, UsageError } from './errors.js';
 
 /** TLS for a Temporal cluster: mTLS client certificate and/or a custom CA, or an API key. */
 export interface TemporalTls {
@@ -28,6 +29,8 @@ export interface Settings {
   namespace: string;
   tls?: TemporalTls | true;
   apiKey?: string;
+  /** `CUTOVER_PAYLOAD_KEY`: when set, every Temporal payload is encrypted with it (see worker/payload-codec.ts). */
+  payloadKey?: Buffer;
 }
 
 /** Reads the settings from `env` (the process environment by default). */
@@ -60,6 +63,14 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
   if (!address && (wantsTls || env.TEMPORAL_NAMESPACE)) {
     throw new UsageError('TEMPORAL_NAMESPACE, TLS and API-key settings need TEMPORAL_ADDRESS: set it to your cluster (host:port)');
   }
+  let payloadKey: Buffer | undefined;
+  if (env.CUTOVER_PAYLOAD_KEY !== undefined && env.CUTOVER_PAYLOAD_KEY !== '') {
+    try {
+      payloadKey = parsePayloadKey(env.CUTOVER_PAYLOAD_KEY);
+    } catch (err) {
+      throw new EnvironmentError((err as Error).message);
+    }
+  }
   return {
     home,
     databaseUrl,
@@ -69,6 +80,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     ...(address ? { temporalAddress: address } : {}),
     ...(wantsTls ? { tls: Object.keys(tlsFiles).length > 0 ? tlsFiles : true } : {}),
     ...(apiKey ? { apiKey } : {}),
+    ...(payloadKey ? { payloadKey } : {}),
   };
 }
 

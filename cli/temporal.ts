@@ -15,6 +15,7 @@ import {
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { RunRecorder } from '../activities/recording.js';
 import { createWorker, installQuietRuntime } from '../worker/create-worker.js';
+import { payloadCodecs } from '../worker/payload-codec.js';
 import { EnvironmentError, InterruptedError } from './errors.js';
 import { projectRoot } from './project-root.js';
 import { loadTls, type Settings } from './settings.js';
@@ -94,6 +95,7 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
       });
       try {
         // Set once the server exists; the restart policy needs it to name the database file.
+        // eslint-disable-next-line prefer-const -- the restart policy's closure may read it before startDevServer resolves
         let started: DevServer | undefined;
         const server = await startDevServer({
           cliPath: findTemporalCli(projectRoot()),
@@ -143,7 +145,7 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
   }
   const tls = embedded ? undefined : loadTls(settings.tls);
   const connectionOptions = {
-    address: address as string,
+    address: address,
     ...(tls !== undefined ? { tls } : {}),
     ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
   };
@@ -177,7 +179,12 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
         : `Temporal at ${address} did not describe namespace ${settings.namespace} (${(err as Error).message.split('\n')[0]})`,
     );
   }
-  const client = new Client({ connection, namespace: settings.namespace });
+  // The same codec on the client and the worker: what one encrypts, the other reads.
+  const client = new Client({
+    connection,
+    namespace: settings.namespace,
+    dataConverter: { payloadCodecs: payloadCodecs(settings.payloadKey) },
+  });
   stops.unshift(async () => {
     await retries.settle();
     await connection.close();
@@ -205,6 +212,7 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
         taskQueue: settings.taskQueue,
         recorder,
         workerStopping: () => stopping,
+        ...(settings.payloadKey ? { payloadKey: settings.payloadKey } : {}),
       });
       workerRun = worker.run();
       // A worker that dies (lost connection, bad bundle) must not fail silently.
@@ -336,6 +344,7 @@ function guardedRetries(failFastWhenBusy: boolean) {
   return {
     options: {
       retryableDecider: (attempt: number, status: Parameters<typeof defaults.retryableDecider>[1]) =>
+        // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-comparison -- gRPC's numeric codes; grpc-js's Status enum is not a dependency
         !closing && !(failFastWhenBusy && status.code === RESOURCE_EXHAUSTED) && defaults.retryableDecider(attempt, status),
       delayFunction: (attempt: number, status: Parameters<typeof defaults.delayFunction>[1]) => {
         const delayMs = defaults.delayFunction(attempt, status);

@@ -5,6 +5,7 @@
  */
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaClient } from '#prisma/sqlite';
 import type { DatabaseLocation, PostgresLocation, SqliteLocation } from './database-url.js';
@@ -37,18 +38,46 @@ export async function createClient(location: DatabaseLocation): Promise<Db> {
 
 async function createSqliteClient(location: SqliteLocation): Promise<Db> {
   // timeout: how long SQLite waits for another process's lock (the CLI, a worker and the status page
-  // share the file) before giving up with SQLITE_BUSY.
-  const adapter = new PrismaBetterSQLite3({ url: location.url, timeout: 5000 });
+  // share the file) within one statement before giving up with SQLITE_BUSY; see BUSY_TIMEOUT_MS.
+  const adapter = new PrismaBetterSQLite3({ url: location.url, timeout: BUSY_TIMEOUT_MS });
   const prisma = new PrismaClient({ adapter });
   try {
     // WAL lets the status page read while a worker writes. Foreign keys: better-sqlite3's build turns
     // them on, but SQLite's own default is off and the schema's references and cascades rely on them.
-    await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
+    await waitingOutLocks(() => prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL'));
     await prisma.$queryRawUnsafe('PRAGMA foreign_keys = ON');
     return prisma;
   } catch (error) {
     await prisma.$disconnect().catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * How long SQLite itself waits for another process's lock, within one statement. better-sqlite3 is
+ * synchronous: while SQLite waits, the whole Node thread waits with it, and a worker then answers no
+ * query, sends no heartbeat and runs nothing else. So SQLite waits only briefly, and the store waits
+ * out a longer lock between tries, without blocking ({@link waitingOutLocks}).
+ */
+const BUSY_TIMEOUT_MS = 100;
+/** How long one store call waits for another process's lock before it fails with StoreBusyError. */
+const LOCK_WAIT_MS = 5000;
+const LOCK_RETRY_MS = 100;
+
+/**
+ * Runs `fn` again while another process holds the SQLite file locked, for up to LOCK_WAIT_MS. Safe
+ * for the store's writes: a statement refused for a lock changed nothing, and every write is an
+ * upsert or a guarded update anyway. (PostgreSQL waits for row locks itself, without blocking Node.)
+ */
+export async function waitingOutLocks<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!/SQLITE_BUSY|database is locked/i.test(describe(error)) || Date.now() >= deadline) throw error;
+      await sleep(LOCK_RETRY_MS);
+    }
   }
 }
 

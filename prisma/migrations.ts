@@ -46,7 +46,7 @@ export async function appliedMigrations(prisma: Db): Promise<Set<string>> {
 }
 
 interface PrismaScript {
-  runPrisma(args: readonly string[], options?: { env?: NodeJS.ProcessEnv }): Promise<{ code: number; stdout: string; stderr: string }>;
+  runPrisma: (args: readonly string[], options?: { env?: NodeJS.ProcessEnv }) => Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
 /** Runs `prisma migrate deploy` on the database through scripts/prisma.mjs; resolves with its output. */

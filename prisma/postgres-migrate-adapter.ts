@@ -39,7 +39,7 @@ function fixed<T extends Adapter>(adapter: T): T {
     relabelCatalogColumns(transaction);
     return transaction;
   };
-  const client = adapter.underlyingDriver() as pg.Pool;
+  const client = adapter.underlyingDriver();
   adapter.executeScript = async (script) => {
     try {
       await client.query(script);

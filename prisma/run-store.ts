@@ -10,7 +10,7 @@
  */
 import type { Prisma } from '#prisma/sqlite';
 import type { CheckOutcome, Decision, RunState, RunStatus } from '../runbook/run-state.js';
-import { describe, toStoreError, type Db } from './connection.js';
+import { describe, toStoreError, waitingOutLocks, type Db } from './connection.js';
 import type { DatabaseLocation } from './database-url.js';
 import type { ReserveRunInput, RunDetail, RunSummary, StepAttemptInput, StoredRunStatus } from './records.js';
 import { detail, iso, optionalDate, stateColumns, stepAttemptColumns, summary, toDate } from './row-mapping.js';
@@ -71,7 +71,9 @@ export class RunStore {
     for (let attempt = 1; ; attempt++) {
       try {
         // Waiting for a pooled connection and for the lock can take a while when many runs start at once.
-        return await this.#prisma.$transaction((tx) => this.#reserveNext(tx, input), { maxWait: 10_000, timeout: 15_000 });
+        return await waitingOutLocks(() =>
+          this.#prisma.$transaction((tx) => this.#reserveNext(tx, input), { maxWait: 10_000, timeout: 15_000 }),
+        );
       } catch (error) {
         if (attempt >= RESERVE_ATTEMPTS || !isRaceLost(error)) throw this.#wrap(error);
         // A little jitter so the losers of a race do not collide again in lockstep.
@@ -330,7 +332,7 @@ export class RunStore {
   /** Runs a write about one run, turning "that run does not exist" into RunNotFoundError. */
   async #write<T>(runId: string, write: (prisma: Db) => Promise<T>): Promise<T> {
     try {
-      return await write(this.#prisma);
+      return await waitingOutLocks(() => write(this.#prisma));
     } catch (error) {
       // P2025: the record to update is missing; P2003: a row refers to a run that is not there.
       if (prismaCode(error) === 'P2025' || prismaCode(error) === 'P2003') {

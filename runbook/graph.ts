@@ -11,6 +11,7 @@
  * runbook never makes them throw — except {@link topologicalOrder} and {@link plannedSchedule},
  * which have no answer for a cyclic graph.
  */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- named by the {@link Runbook} in GraphRunbook's TSDoc
 import type { Runbook } from './schema.js';
 import { parseDuration } from './duration.js';
 

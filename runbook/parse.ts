@@ -20,11 +20,10 @@ import {
   YAMLParseError,
   type CST,
   type Document,
-  type Node as YamlNode,
   type YAMLError,
   type YAMLMap,
 } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { runbookSchema, type Runbook } from './schema.js';
 import { closestMatch, validateRunbook, type RunbookProblem } from './validate.js';
 

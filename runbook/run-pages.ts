@@ -59,7 +59,7 @@ export function assembleRunbook(pages: readonly RunbookPage[]): Runbook {
   for (const page of sorted) {
     for (const part of page.parts) phases[part.phase]!.steps.push(...part.steps);
   }
-  return { ...head, phases } as Runbook;
+  return { ...head, phases };
 }
 
 /** A step that matters now: running, waiting for someone, failed, or being undone. */
@@ -76,27 +76,43 @@ export function needsAttention(step: StepState): boolean {
   );
 }
 
+/**
+ * Characters of step JSON one answer may hold: steps with long output tails and many checks are
+ * larger than most, and an answer stays well under Temporal's 256 KB payload warning.
+ */
+export const ANSWER_CHARS = 150_000;
+
 /** The summary a run answers to `runSummaryQuery`. */
 export function summarizeRun(state: RunState, revision: number): RunSummary {
   const { order, steps, ...run } = state;
   const counts: RunSummary['counts'] = {};
   const attention: StepState[] = [];
+  let size = 0;
   for (const id of order) {
     const step = steps[id]!;
     counts[step.status] = (counts[step.status] ?? 0) + 1;
-    if (attention.length < ATTENTION_LIMIT && needsAttention(step)) attention.push(step);
+    if (attention.length < ATTENTION_LIMIT && size < ANSWER_CHARS && needsAttention(step)) {
+      attention.push(step);
+      size += JSON.stringify(step).length;
+    }
   }
   return { ...run, totalSteps: order.length, counts, attention, revision };
 }
 
-/** One page of steps, as `runStepsQuery` answers it. */
+/**
+ * One page of steps, as `runStepsQuery` answers it: at most `limit` (and {@link STEP_PAGE_LIMIT})
+ * steps and about {@link ANSWER_CHARS} characters, never none (a reader always moves on).
+ */
 export function pageOfSteps(state: RunState, offset: number, limit: number, revision: number): StepPage {
   const from = Math.max(0, Math.floor(offset));
   const size = Math.min(STEP_PAGE_LIMIT, Math.max(1, Math.floor(limit)));
-  return {
-    offset: from,
-    total: state.order.length,
-    steps: state.order.slice(from, from + size).map((id) => state.steps[id]!),
-    revision,
-  };
+  const steps: StepState[] = [];
+  let chars = 0;
+  for (const id of state.order.slice(from, from + size)) {
+    const step = state.steps[id]!;
+    chars += JSON.stringify(step).length;
+    if (steps.length > 0 && chars > ANSWER_CHARS) break;
+    steps.push(step);
+  }
+  return { offset: from, total: state.order.length, steps, revision };
 }

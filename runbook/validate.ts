@@ -12,6 +12,7 @@
 import type { Action, Check, Runbook, Step } from './schema.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { effectiveDependencies, findCycles, plannedSchedule } from './graph.js';
+import { findReferences, referenceFields } from './secret-refs.js';
 
 /** A path into the runbook document: mapping keys and list indexes. */
 export type ProblemPath = (string | number)[];
@@ -305,6 +306,10 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
     }
 
     for (const { what, path: partPath } of runnables(at)) {
+      // Secret references are resolved on the worker; a malformed one is refused here, where it has a line.
+      for (const field of referenceFields(what)) {
+        for (const problem of findReferences(field.text).problems) errors.push({ path: [...partPath, ...field.path], message: problem });
+      }
       if (what.kind === 'reconcile') {
         errors.push({ path: [...partPath, 'kind'], message: RECONCILE_UNAVAILABLE });
       } else if (what.kind === 'http' && what.expect?.body_matches !== undefined && regExpError(what.expect.body_matches)) {
@@ -321,6 +326,10 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
         });
       }
     }
+  }
+
+  for (const [name, connection] of Object.entries(runbook.connections)) {
+    for (const problem of findReferences(connection.path).problems) errors.push({ path: ['connections', name, 'path'], message: problem });
   }
 
   // Phases.

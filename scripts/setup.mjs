@@ -338,7 +338,8 @@ function ensurePrismaClient(schemaFile) {
   say(`generating the Prisma client for ${rel(schemaFile)} (changed, or no client yet)`);
   // The schema is named explicitly: the configuration would otherwise pick it by CUTOVER_DATABASE_URL, which
   // generating does not need (and a malformed one, refused when cutover opens the store, must not stop setup).
-  const { CUTOVER_DATABASE_URL: _unused, ...env } = process.env;
+  const env = { ...process.env };
+  delete env.CUTOVER_DATABASE_URL;
   const result = run(process.execPath, [PRISMA_SCRIPT, 'generate', '--schema', schemaFile], { env });
   if (!result.ok) {
     if (result.output) console.error(result.output);
@@ -477,7 +478,7 @@ async function withSetupLock(fn) {
       if (error.code !== 'EEXIST') throw error;
     }
     const holder = Number.parseInt(readText(SETUP_LOCK) ?? '', 10);
-    let age = 0;
+    let age;
     try {
       age = Date.now() - fs.statSync(SETUP_LOCK).mtimeMs;
     } catch {

@@ -38,7 +38,7 @@ beforeAll(async () => {
     } else if (req.url?.split('?')[0] === '/slow') {
       setTimeout(() => res.writeHead(200).end('late'), 2000);
     } else if (req.url?.startsWith('/mirror')) {
-      res.writeHead(200).end(`${req.url} x-key=${req.headers['x-key']}`);
+      res.writeHead(200).end(`${req.url} x-key=${String(req.headers['x-key'])}`);
     } else if (req.url?.split('?')[0] === '/very-slow') {
       const timer = setTimeout(() => res.writeHead(200).end('very late'), 30_000);
       res.on('close', () => clearTimeout(timer));
@@ -106,7 +106,7 @@ function inActivity<T>(ms: number, fn: () => Promise<T>): Promise<T> {
     undefined,
     undefined as never,
     undefined as never,
-    {} as never,
+    {},
   );
   return asyncLocalStorage.run(context, fn).finally(() => clearTimeout(timer));
 }

@@ -82,7 +82,7 @@ phases:
       );
       expect(found).toEqual([runId]);
       const described = await client.workflow.getHandle(runId).describe();
-      expect(await described.memo).toMatchObject({ runbook: name, mode: 'rehearsal' });
+      expect(described.memo).toMatchObject({ runbook: name, mode: 'rehearsal' });
     } finally {
       await client.connection.close();
     }

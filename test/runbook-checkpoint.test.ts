@@ -74,7 +74,30 @@ describe('summary and step pages', () => {
     const summary = summarizeRun(state, 7);
     expect(summary).toMatchObject({ totalSteps: 2000, counts: { pending: 1999, running: 1 }, revision: 7 });
     expect(summary.attention.map((s) => s.id)).toEqual([state.order[5]]);
-    const page = pageOfSteps(state, 1900, 10_000, 7);
-    expect(page.steps.map((s) => s.id)).toEqual(state.order.slice(1900));
+    // Pages follow runbook order from the offset; a reader asks again from where one ended.
+    let offset = 1900;
+    const read: string[] = [];
+    while (offset < state.order.length) {
+      const page = pageOfSteps(state, offset, 10_000, 7);
+      expect(page.steps.length).toBeGreaterThan(0);
+      read.push(...page.steps.map((s) => s.id));
+      offset += page.steps.length;
+    }
+    expect(read).toEqual(state.order.slice(1900));
+  });
+});
+
+describe('answers stay small', () => {
+  it('a page of steps with long output tails is cut by size, and the reader still moves on', () => {
+    const runbook = bigRunbook(2000);
+    const state = initialRunState(input(runbook), 'a');
+    for (const id of state.order)
+      Object.assign(state.steps[id]!, { status: 'failed', error: 'x'.repeat(200), outputTail: 'y'.repeat(1200) });
+    const page = pageOfSteps(state, 0, 500, 1);
+    expect(page.steps.length).toBeGreaterThan(0);
+    expect(page.steps.length).toBeLessThan(500);
+    expect(JSON.stringify(page).length).toBeLessThan(160_000);
+    const summary = summarizeRun(state, 1);
+    expect(JSON.stringify(summary).length).toBeLessThan(170_000);
   });
 });

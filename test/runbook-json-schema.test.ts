@@ -95,13 +95,13 @@ phases:
 `;
 
   it('accepts a good runbook', () => {
-    expect(validate!(parse(good)), JSON.stringify(validate!.errors)).toBe(true);
+    expect(validate(parse(good)), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it('refuses a misspelt field, a missing owner and an unknown action kind', () => {
-    expect(validate!(parse(good.replace('expected: 10m', 'expectd: 10m')))).toBe(false);
-    expect(validate!(parse(good.replace('owner: dba', 'notes: no owner')))).toBe(false);
-    expect(validate!(parse(good.replace('kind: manual', 'kind: manul')))).toBe(false);
-    expect(validate!(parse(good.replace('length: 6h', 'length: 6 hours')))).toBe(false);
+    expect(validate(parse(good.replace('expected: 10m', 'expectd: 10m')))).toBe(false);
+    expect(validate(parse(good.replace('owner: dba', 'notes: no owner')))).toBe(false);
+    expect(validate(parse(good.replace('kind: manual', 'kind: manul')))).toBe(false);
+    expect(validate(parse(good.replace('length: 6h', 'length: 6 hours')))).toBe(false);
   });
 });

@@ -187,7 +187,7 @@ describe('run status', () => {
     expect(deriveRunStatus(s)).toBe('running');
     s.steps.m = { ...s.steps.m!, status: 'waiting', waitingFor: 'manual' };
     expect(deriveRunStatus(s)).toBe('waiting');
-    s.steps.m = { ...s.steps.m!, status: 'cancelled' };
+    s.steps.m = { ...s.steps.m, status: 'cancelled' };
     s.backout = { status: 'running' };
     expect(deriveRunStatus(s)).toBe('backing_out');
     s.steps.a!.backout = { status: 'waiting', attempts: 1 };

@@ -6,8 +6,9 @@
 import { existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, type NativeConnection, Runtime, Worker, type LogEntry, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { payloadCodecs } from './payload-codec.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -28,6 +29,8 @@ export interface CreateWorkerOptions extends ActivityDeps {
   workflows?: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>;
   /** Identity shown in Temporal's UI; defaults to the SDK's pid@host. */
   identity?: string;
+  /** Encrypts every payload the worker sends and decrypts what it receives (see payload-codec.ts). */
+  payloadKey?: Buffer;
 }
 
 let runtimeInstalled = false;
@@ -82,6 +85,16 @@ function writeWorkerLog(entry: LogEntry, write: (line: string) => void): void {
   write(`${at} cutover worker ${entry.level.toLowerCase()}: ${entry.message}${where}${error?.message ? `: ${error.message}` : ''}\n`);
 }
 
+/**
+ * Failure messages and stack traces as payloads, so the codec encrypts them too. The SDK loads
+ * the converter with `require`, so only the compiled file (dist/worker/failure-converter.js) can
+ * serve; from the TypeScript sources (tests in-process) failure messages stay plain text.
+ */
+function encryptedFailures(): { failureConverterPath?: string } {
+  const compiled = path.resolve(here, 'failure-converter.js');
+  return existsSync(compiled) ? { failureConverterPath: compiled } : {};
+}
+
 /** Builds a worker for cutover's task queue; `run()` it and `shutdown()` when done. */
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
   installQuietRuntime();
@@ -98,6 +111,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     // outcome reported as unknown (see actions.ts), never killed half-way.
     shutdownGraceTime: '5s',
     ...(options.identity ? { identity: options.identity } : {}),
+    ...(options.payloadKey ? { dataConverter: { payloadCodecs: payloadCodecs(options.payloadKey), ...encryptedFailures() } } : {}),
     ...(options.workflows ?? workflowSource()),
   });
 }

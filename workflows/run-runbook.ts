@@ -423,7 +423,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     } else {
       await condition(resolved);
     }
-    const action = step.resolution!.decided!;
+    const action = step.resolution.decided!;
     step.resolution = undefined;
     return action;
   }
@@ -739,13 +739,13 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
       return;
     }
     for (;;) {
-      if (step.backout!.status === 'running') {
-        const attempts: number = step.backout!.attempts;
+      if (step.backout.status === 'running') {
+        const attempts: number = step.backout.attempts;
         const result = await runActivity(requestFor(step, 'backout', undo, attempts));
         const made: number = result.outcome?.attempt ?? attempts + 1;
         if (result.ok) {
           step.backout = {
-            ...step.backout!,
+            ...step.backout,
             status: 'succeeded',
             attempts: made,
             endedAt: result.outcome.endedAt,
@@ -755,23 +755,23 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
           touch();
           return;
         }
-        step.backout = { ...step.backout!, attempts: made, outputTail: result.outcome?.outputTail?.slice(-FAILED_OUTPUT_TAIL_CHARS) };
+        step.backout = { ...step.backout, attempts: made, outputTail: result.outcome?.outputTail?.slice(-FAILED_OUTPUT_TAIL_CHARS) };
         if (result.kind === 'unknown')
           await record(step, 'backout', { status: 'failed', endedAt: now(), error: `outcome unknown: ${result.error}` });
         // A failing back-out never skips silently: it waits until the lead retries it or
         // records that it was done by hand.
         step.resolution = { scope: 'backout', error: result.error, kind: result.kind, since: now() };
-        step.backout = { ...step.backout!, status: 'waiting', error: result.error };
+        step.backout = { ...step.backout, status: 'waiting', error: result.error };
         touch();
       }
-      const decision = await waitForResolution(step, 'backout', step.backout!.error ?? 'failed', step.resolution?.kind ?? 'failed');
+      const decision = await waitForResolution(step, 'backout', step.backout.error ?? 'failed', step.resolution?.kind ?? 'failed');
       if (decision === 'done') {
-        step.backout = { ...step.backout!, status: 'resolved', endedAt: now() };
+        step.backout = { ...step.backout, status: 'resolved', endedAt: now() };
         touch();
         await record(step, 'backout', { status: 'resolved' });
         return;
       }
-      step.backout = { ...step.backout!, status: 'running', error: undefined };
+      step.backout = { ...step.backout, status: 'running', error: undefined };
       touch();
     }
   }
@@ -835,6 +835,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     await condition(() => busy === 0 && (handingOver || inFlight === 0 || state!.backout.status !== 'not_requested'));
     if (handingOver) return 'handover';
     await condition(() => inFlight === 0);
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows the first step failure as it was caught
     if (stepError !== undefined) throw stepError;
     const stoppedAt = now();
     for (const id of state!.order) {
@@ -897,6 +898,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
       await condition(() => busy === 0);
       return 'handover';
     }
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows the first step failure as it was caught
     if (stepError !== undefined) throw stepError;
     state!.backout = { ...state!.backout, status: 'completed', endedAt: now() };
     touch();
@@ -954,7 +956,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   revision += 1;
   // Even a cancelled run writes its end, and answers the Updates it already accepted.
   await CancellationScope.nonCancellable(async () => {
-    await activity(() => recorder.recordRunFinished(snapshot(state!.backout.status === 'not_requested' ? 'forward' : 'backout')));
+    await activity(() => recorder.recordRunFinished(snapshot(state.backout.status === 'not_requested' ? 'forward' : 'backout')));
     await condition(() => busy === 0 && allHandlersFinished());
   });
   // The result is small at any size: the whole state is in the record store and the queries.

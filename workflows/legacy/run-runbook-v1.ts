@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unnecessary-type-assertion, @typescript-eslint/only-throw-error -- FROZEN (see below): only formatting and type-only import changes are allowed here */
 /**
  * FROZEN: the first version of the run workflow (type `runRunbook`), kept unchanged so that runs
  * it started finish on today's workers and its recorded histories replay (test/histories/earlier).

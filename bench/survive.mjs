@@ -1,0 +1,184 @@
+// survive: the fault tests at full counts. The 30-step runbook of test/faults-*.test.ts (three
+// parallel streams, manual steps, a go/no-go gate, a failing last step that backs everything out)
+// run through:
+//   - 20 SIGKILLs of the `cutover worker` hosting it, at seeded moments (4 per run, 5 runs), a new
+//     worker started each time; the people (owners, approvers, the lead) played through the CLI;
+//   - 5 SIGKILLs of the Temporal server, restarted on its database file and port (1 per run);
+//   - one run with no fault at all, which must end the same way (the reference);
+// and, when bench/lib/fuzz-runbooks.mjs is in the checkout, 10,000 fuzzed runbooks through the parser
+// and validator. Each run must end as the runbook says it would without faults, run no completed
+// step (or undo) twice (the ledger of idempotency keys), keep a record store that matches the run
+// Temporal returned, and back out in reverse dependency order.
+//
+// The scenarios are the tests' own (test/support/faults.ts): it imports only Node, the Temporal
+// client and cutover's build (dist/), so this transpiles it once with TypeScript and imports it.
+//
+// SURVIVE_WORKER_KILLS, SURVIVE_SERVER_KILLS, SURVIVE_FUZZ_RUNS and SURVIVE_SEED change the counts.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const WORKER_KILLS = Number(process.env.SURVIVE_WORKER_KILLS ?? 20);
+const KILLS_PER_RUN = 4;
+const SERVER_KILLS = Number(process.env.SURVIVE_SERVER_KILLS ?? 5);
+const FUZZ_RUNS = Number(process.env.SURVIVE_FUZZ_RUNS ?? 10_000);
+const SEED = Number(process.env.SURVIVE_SEED ?? 20261123);
+/** Step rows of one run (30 forward, about 20 back-out): kill moments are spread over them. */
+const ROWS = 50;
+
+/** test/support/faults.ts as a module of the build. */
+async function faultScenarios() {
+  const ts = (await import('typescript')).default;
+  const source = readFileSync(path.join(root, 'test', 'support', 'faults.ts'), 'utf8');
+  const { outputText } = ts.transpileModule(source, {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+    fileName: 'faults.ts',
+  });
+  const out = path.join(root, 'dist', 'bench', 'faults.mjs');
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, outputText);
+  return import(pathToFileURL(out).href);
+}
+
+export async function main() {
+  const f = await faultScenarios();
+  const { findTemporalCli, startDevServer } = await import(pathToFileURL(path.join(root, 'dist', 'cli', 'temporal-server.js')).href);
+  const home = mkdtempSync(path.join(tmpdir(), 'cutover-survive-'));
+  const reports = [];
+  const figures = {
+    runs: 0,
+    worker_kills: 0,
+    server_kills: 0,
+    completions_as_expected: 0,
+    repeated_steps: 0,
+    crashes_found: 0,
+    fuzz_runs: 0,
+  };
+  const started = Date.now();
+  /** A run that threw (stuck, could not start) counts as not ending as expected. */
+  const attempt = async (kind, runId, run) => {
+    try {
+      return await run();
+    } catch (err) {
+      figures.runs += 1;
+      console.log(`${kind} ${runId}: did not end as expected: ${err.message}`);
+      return undefined;
+    }
+  };
+  const judge = (kind, report) => {
+    if (!report) return;
+    reports.push(report);
+    figures.runs += 1;
+    const problems = [
+      ...(JSON.stringify(report.outcome) === JSON.stringify(report.expected)
+        ? []
+        : [`ended ${JSON.stringify(report.outcome)}, expected ${JSON.stringify(report.expected)}`]),
+      ...report.storeProblems.map((p) => `store: ${p}`),
+      ...report.orderProblems.map((p) => `back-out order: ${p}`),
+      ...report.people.surprises.map((p) => `people: ${p}`),
+      ...(report.followerExit === 4 ? [] : [`the lead's rehearse exited ${report.followerExit}, not 4 (backed out)`]),
+    ];
+    figures.repeated_steps += report.repeated.length;
+    if (problems.length === 0 && report.repeated.length === 0) figures.completions_as_expected += 1;
+    const took = ((Date.now() - started) / 1000).toFixed(0);
+    console.log(
+      `${kind} ${report.runId}: ${report.faults} fault(s), ${report.result.status}; ${report.people.resolutions.length} resolution(s) by the lead; ${problems.length + report.repeated.length} problem(s) [${took}s]`,
+    );
+    for (const line of report.people.resolutions) console.log(`    lead: ${line}`);
+    for (const line of [...problems, ...report.repeated]) console.log(`    PROBLEM ${line}`);
+  };
+
+  try {
+    // Worker kills (and the reference run) on a dev server of their own.
+    const server = await startDevServer({ cliPath: findTemporalCli(root), dataDir: path.join(home, 'temporal'), ui: false });
+    try {
+      judge(
+        'reference',
+        await attempt('reference', 'survive-reference-1', () =>
+          f.runThroughFaults(server.address, 'survive-reference', [], SEED, f.killWorker),
+        ),
+      );
+      const runs = Math.ceil(WORKER_KILLS / KILLS_PER_RUN);
+      for (let i = 0; i < runs; i += 1) {
+        const kills = Math.min(KILLS_PER_RUN, WORKER_KILLS - i * KILLS_PER_RUN);
+        const plans = f.killPlans(SEED + i, kills, ROWS);
+        const report = await attempt('worker kills', `survive-worker-${i + 1}-1`, () =>
+          f.runThroughFaults(
+            server.address,
+            `survive-worker-${i + 1}`,
+            plans,
+            SEED + i,
+            async (plan, d) => {
+              figures.worker_kills += 1;
+              await f.killWorker(plan, d);
+            },
+            (l) => console.log(l),
+          ),
+        );
+        judge('worker kills', report);
+      }
+    } finally {
+      await server.stop();
+    }
+
+    // Server kills: a server this process can SIGKILL and restart on the same file and port.
+    const killable = await f.startKillableServer(path.join(home, 'killable'));
+    try {
+      for (let i = 0; i < SERVER_KILLS; i += 1) {
+        const kill = f.killServer(killable);
+        const report = await attempt('server kill', `survive-server-${i + 1}-1`, () =>
+          f.runThroughFaults(
+            killable.address,
+            `survive-server-${i + 1}`,
+            f.killPlans(SEED + 100 + i, 1, ROWS),
+            SEED + 100 + i,
+            async (plan) => {
+              figures.server_kills += 1;
+              await kill(plan);
+            },
+            (l) => console.log(l),
+          ),
+        );
+        judge('server kill', report);
+      }
+    } finally {
+      await killable.stop();
+    }
+
+    // The runbook fuzzer, when the checkout has it.
+    const fuzzer = path.join(root, 'bench', 'lib', 'fuzz-runbooks.mjs');
+    if (existsSync(fuzzer)) {
+      const { fuzzRunbooks } = await import(pathToFileURL(fuzzer).href);
+      const fuzz = await fuzzRunbooks({ runs: FUZZ_RUNS, seed: SEED });
+      figures.fuzz_runs = fuzz.runs;
+      figures.crashes_found = fuzz.crashes.length;
+      console.log(`fuzz: ${fuzz.runs} runbooks, ${fuzz.accepted} accepted, ${fuzz.rejected} rejected, ${fuzz.crashes.length} crash(es)`);
+      for (const crash of fuzz.crashes.slice(0, 10)) console.log(`    CRASH ${JSON.stringify(crash).slice(0, 400)}`);
+    } else {
+      console.log('fuzz: bench/lib/fuzz-runbooks.mjs is not in this checkout; no runbooks fuzzed');
+    }
+  } finally {
+    f.killChildren();
+    rmSync(home, { recursive: true, force: true });
+  }
+
+  const planned = 1 + Math.ceil(WORKER_KILLS / KILLS_PER_RUN) + SERVER_KILLS;
+  const targets = [
+    ['runs', figures.runs, '>=', planned],
+    ['worker_kills', figures.worker_kills, '>=', WORKER_KILLS],
+    ['server_kills', figures.server_kills, '>=', SERVER_KILLS],
+    ['completions_as_expected', figures.completions_as_expected, '=', figures.runs],
+    ['repeated_steps', figures.repeated_steps, '=', 0],
+    ['crashes_found', figures.crashes_found, '=', 0],
+    ['fuzz_runs', figures.fuzz_runs, '>=', FUZZ_RUNS],
+  ];
+  let failed = false;
+  for (const [name, value, op, limit] of targets) {
+    const pass = op === '=' ? value === limit : value >= limit;
+    failed ||= !pass;
+    console.log(`survive.${name} = ${value} (target ${op} ${limit}) ${pass ? 'PASS' : 'FAIL'}`);
+  }
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,150 @@
+// ESLint flat config. Type-aware rules for all TypeScript (tsconfig.eslint.json covers every .ts file, tests and
+// prisma/prisma.config.ts included); the JS recommended rules with Node globals for the plain scripts in bench/,
+// scripts/ and bin/. `npm test` runs it, so CI enforces it.
+import js from '@eslint/js';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
+import tseslint from 'typescript-eslint';
+
+// The Node globals the plain .js/.mjs scripts use (the `globals` package is not a dependency).
+const nodeGlobals = Object.fromEntries(
+  [
+    'AbortController',
+    'AbortSignal',
+    'Buffer',
+    'URL',
+    'URLSearchParams',
+    'TextDecoder',
+    'TextEncoder',
+    'clearInterval',
+    'clearTimeout',
+    'console',
+    'fetch',
+    'global',
+    'globalThis',
+    'performance',
+    'process',
+    'queueMicrotask',
+    'setImmediate',
+    'setInterval',
+    'setTimeout',
+    'structuredClone',
+  ].map((name) => [name, 'readonly']),
+);
+
+// What workflow code may not import: the house rule is that it imports only the runbook model,
+// @temporalio/workflow and activity types. The workflow bundler refuses most of these too, but only at bundle time.
+const workflowForbidden = {
+  patterns: [
+    {
+      group: ['node:*'],
+      message: 'Workflow code is deterministic: no Node built-ins (use @temporalio/workflow or the runbook model).',
+    },
+    { group: ['@prisma/*', 'prisma'], message: 'Workflow code cannot touch the database: do it in an activity.' },
+    { group: ['express', 'ink'], message: 'Workflow code does not render or serve anything.' },
+    {
+      group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
+      message: 'Workflow code imports only @temporalio/workflow (and activity types with `import type`).',
+    },
+  ],
+  // Node built-ins without the `node:` prefix.
+  paths: [
+    'assert',
+    'async_hooks',
+    'buffer',
+    'child_process',
+    'cluster',
+    'crypto',
+    'dgram',
+    'dns',
+    'events',
+    'fs',
+    'fs/promises',
+    'http',
+    'http2',
+    'https',
+    'module',
+    'net',
+    'os',
+    'path',
+    'perf_hooks',
+    'process',
+    'readline',
+    'stream',
+    'timers',
+    'timers/promises',
+    'tls',
+    'tty',
+    'url',
+    'util',
+    'v8',
+    'vm',
+    'worker_threads',
+    'zlib',
+  ].map((name) => ({ name, message: 'Workflow code is deterministic: no Node built-ins.' })),
+};
+
+export default tseslint.config(
+  {
+    ignores: ['dist/', 'node_modules/', '.tools/', 'schema/', 'coverage/', 'test/histories/', '**/generated/', '.cutover/'],
+  },
+  js.configs.recommended,
+  {
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
+    languageOptions: { ecmaVersion: 2023, sourceType: 'module', globals: nodeGlobals },
+  },
+  {
+    files: ['**/*.ts', '**/*.tsx', '**/*.mts', '**/*.cts'],
+    extends: [tseslint.configs.recommendedTypeChecked],
+    plugins: { 'import-x': importX },
+    languageOptions: {
+      parserOptions: { project: './tsconfig.eslint.json', tsconfigRootDir: import.meta.dirname },
+    },
+    settings: {
+      // import-x parses only .js files unless told: no-cycle must follow imports through the .ts sources.
+      'import-x/extensions': ['.ts', '.tsx', '.js', '.mjs'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx'] },
+      // NodeNext sources import `./x.js` for `./x.ts`: map the extension so no-cycle can follow the imports.
+      'import-x/resolver-next': [
+        createNodeResolver({ extensions: ['.ts', '.tsx', '.js', '.mjs', '.json'], extensionAlias: { '.js': ['.ts', '.tsx', '.js'] } }),
+      ],
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports', fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-import-type-side-effects': 'error',
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      // Off: `async` without `await` is how activities, recorder fakes and Prisma's adapter factory implement
+      // Promise-returning interfaces, and it turns a synchronous throw into the rejection callers handle.
+      '@typescript-eslint/require-await': 'off',
+      // Off: String(unknown) is used on parsed YAML scalars and error codes after checks the rule cannot follow
+      // (it flags every `unknown`); objects are described separately wherever they can reach it.
+      '@typescript-eslint/no-base-to-string': 'off',
+      // `_`-prefixed parameters and destructured leftovers are deliberate (handler signatures, omit-by-rest).
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'test/**/*.tsx'],
+    rules: {
+      // Off in tests: they destructure activities from their factories exactly as the worker does, and activity
+      // objects never use `this`.
+      '@typescript-eslint/unbound-method': 'off',
+      // Off in tests: response bodies, parsed JSON and `expect.any(...)` matchers are `any` on purpose; the
+      // assertions that follow are the type check.
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', workflowForbidden] },
+  },
+);

@@ -1,0 +1,180 @@
+/**
+ * Fault 3: the record store (SQLite) is locked by another process for 30 s in the middle of a
+ * run, as a backup tool or a stuck migration would. The run waits: nothing fails, nothing
+ * backs out, nothing is lost; `cutover status` says it waits for the record store; an
+ * approver's `cutover approve` during the stall gets an answer or a clear message, never a
+ * stack trace.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  cutover,
+  eventually,
+  killChildren,
+  ledger,
+  liveState,
+  lockStore,
+  openStore,
+  PEOPLE,
+  resultOf,
+  scene,
+  STACK_TRACE,
+  startCutover,
+  startWorker,
+  type Scene,
+} from './support/faults.js';
+import { temporalAddress } from './support/temporal.js';
+
+let s: Scene;
+beforeAll(async () => {
+  s = await scene(temporalAddress(), 'store-lock');
+});
+afterAll(async () => {
+  killChildren();
+  await s?.close();
+});
+
+const LOCK_MS = 30_000;
+const step = (id: string, extra = '') =>
+  `      - { id: ${id}, title: ${id}, owner: dba, expected: 1s, ${extra}action: { kind: shell, command: 'sleep 1; echo "$CUTOVER_IDEMPOTENCY_KEY" >> ledger.txt' }, backout: { kind: shell, command: 'echo "$CUTOVER_IDEMPOTENCY_KEY" >> ledger.txt' } }`;
+
+it('a run whose record store is locked for 30 s waits, says so, and loses nothing', async () => {
+  const name = `locked-${Date.now().toString(36)}`;
+  writeFileSync(
+    path.join(s.dir, 'runbook.yaml'),
+    [
+      `name: ${name}`,
+      'version: 1',
+      'lead: lead',
+      `roles: { lead: [${PEOPLE.lead}], dba: [${PEOPLE.dba}] }`,
+      'backout: { policy: automatic }',
+      'phases:',
+      '  - id: migrate',
+      '    kind: migration',
+      '    steps:',
+      step('m1'),
+      step('m2', 'depends_on: [m1], '),
+      '  - id: decide',
+      '    kind: go_no_go',
+      '    steps:',
+      '      - { id: go, title: Go, owner: lead, gate: { approvers: [lead], rule: all } }',
+      step('w1'),
+      step('w2', 'depends_on: [w1], '),
+      step('w3', 'depends_on: [w2], '),
+      '  - id: live',
+      '    kind: interface_switch_on',
+      '    steps:',
+      step('on'),
+      '',
+    ].join('\n'),
+  );
+  const runId = `${name}-1`;
+  const worker = await startWorker(s);
+  const follower = startCutover(['rehearse', 'runbook.yaml', '--as', PEOPLE.lead], s.env, s.dir);
+  await eventually(
+    () => liveState(s, runId),
+    (st) => st?.steps.go!.gate?.status === 'open' && st.steps.w1!.status === 'running',
+    90_000,
+    'the gate to open while w1 runs',
+  );
+
+  const lock = await lockStore(s.databaseUrl, LOCK_MS);
+  const lockedAt = Date.now();
+  // The approver votes during the stall: the vote is only answered once it is recorded.
+  const approval = cutover(['approve', runId, 'go', '--as', PEOPLE.lead, '--reason', 'ready'], s.env, s.dir, 120_000);
+  const statuses: string[] = [];
+  let answeredAt = 0;
+  while (Date.now() - lockedAt < LOCK_MS - 4000) {
+    const status = await cutover(['status', runId], s.env, s.dir);
+    answeredAt = Date.now();
+    expect(status.code, status.stderr).toBe(0);
+    statuses.push(status.stdout);
+    if (/waiting for the record store since \d\d:\d\d:\d\d: .*locked.* \(attempt \d+\)/.test(status.stdout)) break;
+  }
+  expect(statuses.at(-1)).toMatch(/waiting for the record store since \d\d:\d\d:\d\d: .*locked.* \(attempt \d+\)/);
+  // Since when: a time during the stall, no earlier than the lock.
+  const since = /since (\d\d:\d\d:\d\d)/.exec(statuses.at(-1)!)![1]!;
+  const sinceMs = Date.parse(`${new Date(lockedAt).toISOString().slice(0, 11)}${since}Z`);
+  expect(sinceMs, statuses.at(-1)).toBeGreaterThanOrEqual(Math.floor(lockedAt / 1000) * 1000);
+  expect(sinceMs, statuses.at(-1)).toBeLessThanOrEqual(answeredAt);
+  // Nothing failed or backed out while it waited.
+  const during = (await liveState(s, runId))!;
+  expect(during.backout.status).toBe('not_requested');
+  expect(Object.values(during.steps).filter((x) => x.status === 'failed' || x.resolution)).toEqual([]);
+
+  await lock.exited;
+  const approved = await approval;
+  console.log(`approve during the stall: exit ${approved.code}: ${approved.stdout}${approved.stderr}`);
+  expect(approved.stderr).not.toMatch(STACK_TRACE);
+  expect(`${approved.stdout}${approved.stderr}`.trim()).not.toBe('');
+  if (approved.code !== 0) {
+    // A timeout is an answer too, as long as it says so; the vote may still count: ask again.
+    const again = await cutover(['approve', runId, 'go', '--as', PEOPLE.lead, '--reason', 'ready'], s.env, s.dir);
+    expect([0, 7]).toContain(again.code);
+  }
+
+  const result = await resultOf(s, runId);
+  expect(result.status).toBe('completed');
+  expect(await follower.exited, follower.output()).toBe(0);
+  const keys = ledger(s.dir);
+  const store = await openStore(s.databaseUrl);
+  try {
+    const detail = (await store.findRun(runId))!;
+    // Every step ran once, and every attempt is in the record, ended.
+    for (const id of ['m1', 'm2', 'w1', 'w2', 'w3', 'on']) {
+      expect(keys.get(result.state.steps[id]!.idempotencyKey), id).toBe(1);
+      expect(
+        detail.steps.filter((r) => r.stepId === id).map((r) => `${r.purpose}:${r.attempt}:${r.status}`),
+        id,
+      ).toEqual(['forward:1:succeeded']);
+    }
+    expect(detail.steps.find((r) => r.stepId === 'go')?.status).toBe('succeeded');
+    expect(detail.decisions.map((d) => `${d.kind}:${d.by}:${d.target}`)).toEqual([`approve:${PEOPLE.lead}:go`]);
+    expect(detail.status).toBe('completed');
+  } finally {
+    await store.close();
+  }
+  worker.kill('SIGINT');
+  await worker.exited;
+}, 300_000);
+
+it("a store call waiting for another process's lock leaves its process responsive (regression)", async () => {
+  const store = await openStore(`file:${path.join(s.dir, 'responsive.db')}`);
+  try {
+    const { runId } = await store.reserveRun({
+      runbookName: 'responsive',
+      mode: 'rehearsal',
+      runbookVersion: '1',
+      versionHash: 'h',
+      runbookSource: '',
+      startedBy: PEOPLE.lead,
+    });
+    const lock = await lockStore(`file:${path.join(s.dir, 'responsive.db')}`, 2500);
+    // A worker's heartbeats, queries and other steps all need this thread while the write waits.
+    let last = Date.now();
+    let longestStall = 0;
+    const tick = setInterval(() => {
+      longestStall = Math.max(longestStall, Date.now() - last);
+      last = Date.now();
+    }, 20);
+    try {
+      await store.recordDecision(runId, 0, {
+        kind: 'approve',
+        by: PEOPLE.lead,
+        role: 'lead',
+        target: 'go',
+        at: new Date().toISOString(),
+        automatic: false,
+      });
+    } finally {
+      clearInterval(tick);
+    }
+    longestStall = Math.max(longestStall, Date.now() - last);
+    await lock.exited;
+    expect((await store.findRun(runId))!.decisions).toHaveLength(1);
+    expect(longestStall).toBeLessThan(1000);
+  } finally {
+    await store.close();
+  }
+}, 60_000);
