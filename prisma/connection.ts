@@ -40,7 +40,9 @@ async function createSqliteClient(location: SqliteLocation): Promise<Db> {
   // timeout: how long SQLite waits for another process's lock (the CLI, a worker and the status page
   // share the file) within one statement before giving up with SQLITE_BUSY; see BUSY_TIMEOUT_MS.
   const adapter = new PrismaBetterSQLite3({ url: location.url, timeout: BUSY_TIMEOUT_MS });
-  const prisma = new PrismaClient({ adapter });
+  // minimal: Prisma's default message quotes the calling source and the whole query (33 KB for one
+  // upsert); it travels into activity failures, where Temporal refuses it as too large.
+  const prisma = new PrismaClient({ adapter, errorFormat: 'minimal' });
   try {
     // WAL lets the status page read while a worker writes. Foreign keys: better-sqlite3's build turns
     // them on, but SQLite's own default is off and the schema's references and cascades rely on them.
@@ -85,7 +87,7 @@ async function createPostgresClient(location: PostgresLocation): Promise<Db> {
   // Loaded only for PostgreSQL, so a SQLite user's start does not pay for a second client.
   const [{ PrismaPg }, { PrismaClient: PostgresClient }] = await Promise.all([import('@prisma/adapter-pg'), import('#prisma/postgres')]);
   const adapter = new PrismaPg({ connectionString: location.connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
-  const prisma = new PostgresClient({ adapter });
+  const prisma = new PostgresClient({ adapter, errorFormat: 'minimal' });
   try {
     await prisma.$executeRawUnsafe('SELECT 1');
     return prisma as unknown as Db;
