@@ -4,6 +4,7 @@
  * needed. With `--auto-approve` it also answers gates and manual steps as the runbook's first
  * eligible person, recorded as automatic.
  */
+import { setMaxListeners } from 'node:events';
 import type { WorkflowHandle } from '@temporalio/client';
 import { formatDuration } from '../runbook/duration.js';
 import type { RunResult, RunState, StepState } from '../runbook/run-state.js';
@@ -51,6 +52,10 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
       }
     }
   };
+  // The SDK adds an abort listener to the signal for each long poll of the result and keeps them
+  // until the wait ends: a rehearsal waiting an hour at a gate collects a hundred. Harmless, but
+  // Node would print a leak warning on the lead's screen after the eleventh.
+  if (options.signal) setMaxListeners(0, options.signal);
   const result = (options.signal ? handle.client.withAbortSignal(options.signal, waitForResult) : waitForResult()).finally(() => {
     ended = true;
   });
