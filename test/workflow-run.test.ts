@@ -425,6 +425,26 @@ phases:
     expect(h.recorder.finished.get(handle.workflowId)?.status).toBe('failed');
   });
 
+  it('a Temporal cancel during a back-out says what was and was not undone', async () => {
+    const handle = await h.start(`
+name: cancelled-backout
+version: 1
+${ROLES}
+phases:
+  - id: p
+    kind: migration
+    steps:
+      - { id: a, title: A, owner: dba, expected: 1s, action: { kind: shell, command: "true" }, backout: { kind: shell, command: "true" } }
+      - { id: b, title: B, owner: dba, expected: 1s, depends_on: [a], action: { kind: shell, command: "true" }, backout: { kind: manual } }
+      - { id: c, title: C, owner: dba, expected: 1s, depends_on: [b], action: { kind: shell, command: "exit 1" } }
+`);
+    await waitForState(handle, (s) => s.steps.b!.backout?.status === 'manual');
+    await handle.cancel();
+    const result = await resultOf(handle);
+    expect(result.status).toBe('failed');
+    expect(result.outcome).toContain('cancelled through Temporal; the back-out stopped part-way (nothing undone yet); still applied: a, b');
+  });
+
   it('a step that fails while the run is already backing out is undone, not left waiting for a resolve', async () => {
     const handle = await h.start(`
 name: fail-during-backout

@@ -1003,8 +1003,14 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
       return step.kind !== 'gate' && (step.status === 'succeeded' || step.status === 'failed') && kept;
     });
     run.status = 'failed';
+    const undone = run.order.filter(
+      (id) => run.steps[id]!.backout?.status === 'succeeded' || run.steps[id]!.backout?.status === 'resolved',
+    );
     run.outcome =
-      `cancelled through Temporal; nothing was backed out` +
+      `cancelled through Temporal; ` +
+      (run.backout.status === 'not_requested'
+        ? 'nothing was backed out'
+        : `the back-out stopped part-way (${undone.length > 0 ? `undone: ${undone.join(', ')}` : 'nothing undone yet'})`) +
       (running.length > 0 ? `; ${running.join(', ')} finished first` : '') +
       (applied.length > 0
         ? `; still applied: ${applied.join(', ')}: undo them by hand with their back-out actions, or start a new run`
