@@ -6,7 +6,7 @@
  * activities retry.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { applyCheckpoint } from '../runbook/checkpoint.js';
+import { applyCheckpoint, applyStepTimes, type StepTimes } from '../runbook/checkpoint.js';
 import { FAILURE_TYPE } from '../runbook/failures.js';
 import { formatProblem, parseRunbook } from '../runbook/parse.js';
 import { paginateRunbook, type RunbookPage } from '../runbook/run-pages.js';
@@ -26,7 +26,7 @@ export interface RunRecorder {
   /** The runbook YAML the run was reserved with. */
   runbookSource(runId: string): Promise<string>;
   /** First start and last end of each step's forward attempts. */
-  stepTimes(runId: string, stepIds: readonly string[]): Promise<Record<string, [string | null, string | null]>>;
+  stepTimes(runId: string, stepIds: readonly string[]): Promise<StepTimes>;
 }
 
 /** How many parsed runbooks a worker keeps (a worker hosts a few runs at a time). */
@@ -74,12 +74,7 @@ export function createRecordingActivities(recorder: RunRecorder) {
       run.startedAt,
     );
     const needTimes = applyCheckpoint(state, snapshot);
-    const times = await recorder.stepTimes(run.runId, needTimes);
-    for (const [id, [startedAt, endedAt]] of Object.entries(times)) {
-      const step = state.steps[id]!;
-      if (startedAt) step.startedAt = startedAt;
-      if (endedAt) step.endedAt = endedAt;
-    }
+    applyStepTimes(state, await recorder.stepTimes(run.runId, needTimes));
     return state;
   }
 
@@ -97,7 +92,7 @@ export function createRecordingActivities(recorder: RunRecorder) {
       return found;
     },
     /** Times of finished steps, for an execution that continues a run. */
-    async loadStepTimes(runId: string, stepIds: string[]): Promise<Record<string, [string | null, string | null]>> {
+    async loadStepTimes(runId: string, stepIds: string[]): Promise<StepTimes> {
       return recorder.stepTimes(runId, stepIds);
     },
     /** Marks the run started, with its first state snapshot. */

@@ -102,3 +102,16 @@ export function applyCheckpoint(state: RunState, checkpoint: RunCheckpoint): str
   });
   return needTimes;
 }
+
+/** When each step first started and last ended going forward, by id, as the record store has it. */
+export type StepTimes = Record<string, [string | null, string | null]>;
+
+/** Puts times read back from the record store on the steps a checkpoint carried without them. */
+export function applyStepTimes(state: RunState, times: StepTimes): void {
+  for (const [id, [startedAt, endedAt]] of Object.entries(times)) {
+    const step = state.steps[id];
+    if (!step) continue;
+    if (startedAt) step.startedAt = startedAt;
+    if (endedAt) step.endedAt = endedAt;
+  }
+}

@@ -27,7 +27,7 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import type { ActionSummary, CheckStepResult, StepOutcome, StepRecord, StepRequest } from '../activities/types.js';
-import { applyCheckpoint, toCheckpoint } from '../runbook/checkpoint.js';
+import { applyCheckpoint, applyStepTimes, toCheckpoint } from '../runbook/checkpoint.js';
 import { durationMs, formatDuration } from '../runbook/duration.js';
 import { FAILURE_TYPE } from '../runbook/failures.js';
 import { assembleRunbook, pageOfSteps, summarizeRun } from '../runbook/run-pages.js';
@@ -1029,13 +1029,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   /** Times of finished steps handed over without them, read back from the record store. */
   async function readTimes(run: RunState, ids: string[]): Promise<void> {
     for (let i = 0; i < ids.length; i += TIMES_PER_READ) {
-      const times = await activity(() => recorder.loadStepTimes(input.runId, ids.slice(i, i + TIMES_PER_READ)));
-      for (const [id, [startedAt, endedAt]] of Object.entries(times)) {
-        const step = run.steps[id];
-        if (!step) continue;
-        if (startedAt) step.startedAt = startedAt;
-        if (endedAt) step.endedAt = endedAt;
-      }
+      applyStepTimes(run, await activity(() => recorder.loadStepTimes(input.runId, ids.slice(i, i + TIMES_PER_READ))));
     }
   }
 }
