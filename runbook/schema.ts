@@ -169,6 +169,11 @@ export const step = z
     retry: retryPolicy.optional(),
     idempotent: z.boolean().default(false).describe('Safe to run twice; only idempotent steps may be retried automatically.'),
     rehearsal: rehearsalMode.default('run').describe('In a rehearsal: run it, simulate it for its expected duration, or skip it.'),
+    runs_on: id
+      .optional()
+      .describe(
+        'Worker pool that must run this step, its checks and its back-out (served by `cutover worker --pool NAME` on the machine that holds the system); default: any worker.',
+      ),
     notes: z.string().optional(),
   })
   .strict();
