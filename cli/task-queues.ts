@@ -3,13 +3,18 @@
  * worker) is alive. Temporal remembers a poller for minutes after it died, so "live" means it polled recently.
  */
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
+import { poolTaskQueue } from '../runbook/pools.js';
+import type { RunState } from '../runbook/run-state.js';
 
 /**
  * A worker that polled within this long is taken as live. An idle worker's poll is a long poll that the server ends
  * after a minute and the worker renews at once, so a live worker is never much older than that.
  */
 export const LIVE_POLLER_MS = 90_000;
+
+// A CommonJS module: Node's ESM loader offers only its default export.
+const { TaskQueueKind, TaskQueueType } = proto.temporal.api.enums.v1;
 
 export interface Poller {
   /** The worker's identity, e.g. `12345@db-host`. */
@@ -27,11 +32,8 @@ export async function livePollers(
 ): Promise<Poller[]> {
   const { pollers } = await client.workflowService.describeTaskQueue({
     namespace,
-    taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-    taskQueueType:
-      kind === 'workflow'
-        ? temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW
-        : temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    taskQueue: { name: taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: kind === 'workflow' ? TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW : TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
   });
   return (pollers ?? [])
     .map((p) => ({ identity: p.identity ?? '', lastAccess: timestampDate(p.lastAccessTime) }))
@@ -42,4 +44,20 @@ export async function livePollers(
 function timestampDate(ts: { seconds?: unknown; nanos?: number | null } | null | undefined): Date {
   if (!ts) return new Date(0);
   return new Date(Number(ts.seconds ?? 0) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6));
+}
+
+/**
+ * The pools that steps of `state` are running on (forward or back-out) but that no live worker polls: those steps
+ * wait, and only a person starting `cutover worker --pool NAME` on the right machine moves them on.
+ */
+export async function unservedPools(client: Client, namespace: string, taskQueue: string, state: RunState): Promise<string[]> {
+  const busy = new Set<string>();
+  for (const step of Object.values(state.steps)) {
+    if (step.runsOn && (step.status === 'running' || step.backout?.status === 'running')) busy.add(step.runsOn);
+  }
+  const unserved: string[] = [];
+  for (const pool of [...busy].sort()) {
+    if ((await livePollers(client, namespace, poolTaskQueue(taskQueue, pool), 'activity')).length === 0) unserved.push(pool);
+  }
+  return unserved;
 }
