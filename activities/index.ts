@@ -11,6 +11,8 @@ export interface ActivityDeps {
   fetch?: typeof fetch;
   /** True once the hosting worker is shutting down (running commands are then left running). */
   workerStopping?: () => boolean;
+  /** The worker's name as recorded with each step attempt it runs (`CUTOVER_WORKER_NAME`, or pid@host). */
+  workerName?: string;
 }
 
 /** Every activity the run workflow calls. */

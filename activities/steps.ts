@@ -19,6 +19,8 @@ export interface StepDeps {
   fetch?: typeof fetch;
   /** True once the hosting worker is shutting down. */
   workerStopping?: () => boolean;
+  /** Recorded with each attempt this worker runs, so the lead sees which machine ran a step. */
+  workerName?: string;
 }
 
 /** Builds the `runStep` activity. */
@@ -28,7 +30,7 @@ export function createStepActivities(deps: StepDeps) {
       const context = activityContext();
       const attempt = request.attemptOffset + (context?.info.attempt ?? 1);
       const startedAt = new Date().toISOString();
-      const row = attemptRow(request, attempt, startedAt);
+      const row = attemptRow(request, attempt, startedAt, deps.workerName);
       // Written before the action runs: a store that does not answer means nothing ran yet.
       try {
         await withRetries(() => deps.recorder.recordStepAttempt(row), 'record the start of the step');
@@ -80,7 +82,11 @@ export function createStepActivities(deps: StepDeps) {
             // Retryable: Temporal schedules the next attempt with the step's backoff.
             throw ApplicationFailure.create({ type: FAILURE_TYPE.actionFailed, message: result.detail });
           }
-          return { ...outcome(attempt, startedAt, 'failed', result, [], 'action'), ...(unrecorded ? { unrecorded } : {}) };
+          return {
+            ...outcome(attempt, startedAt, 'failed', result, [], 'action'),
+            ...(row.worker ? { worker: row.worker } : {}),
+            ...(unrecorded ? { unrecorded } : {}),
+          };
         }
 
         const actionEndedAt = new Date().toISOString();
@@ -95,6 +101,7 @@ export function createStepActivities(deps: StepDeps) {
             attempt,
             startedAt,
             endedAt: actionEndedAt,
+            ...(row.worker ? { worker: row.worker } : {}),
             ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}),
             ...(result.outputTail ? { outputTail: result.outputTail } : {}),
           };
@@ -165,6 +172,7 @@ async function concludeAttempt(
       checks,
       error ? 'check' : undefined,
     ),
+    ...(row.worker ? { worker: row.worker } : {}),
     ...(unrecorded ? { unrecorded } : {}),
     ...(checksRecorded ? {} : { unrecordedChecks: true }),
   };
@@ -219,7 +227,14 @@ export function createCheckActivities(deps: StepDeps) {
       };
       return {
         ...answer,
-        outcome: await concludeAttempt(deps, request, attemptRow(request, attempt, after.startedAt), result, checks, recorded),
+        outcome: await concludeAttempt(
+          deps,
+          request,
+          attemptRow(request, attempt, after.startedAt, after.worker ?? deps.workerName),
+          result,
+          checks,
+          recorded,
+        ),
       };
     },
   };
@@ -269,7 +284,7 @@ function redactError(err: unknown, redact: (text: string) => string): unknown {
 }
 
 /** The record of one attempt of a step, as it starts. */
-function attemptRow(request: StepRequest, attempt: number, startedAt: string): StepRecord {
+function attemptRow(request: StepRequest, attempt: number, startedAt: string, worker: string | undefined): StepRecord {
   return {
     runId: request.runId,
     stepId: request.stepId,
@@ -285,6 +300,7 @@ function attemptRow(request: StepRequest, attempt: number, startedAt: string): S
     plannedDurationMs: request.plannedDurationMs,
     startedAt,
     idempotencyKey: request.idempotencyKey,
+    ...(worker ? { worker } : {}),
   };
 }
 

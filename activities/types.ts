@@ -48,6 +48,8 @@ export interface StepOutcome {
   unrecorded?: StepRecord;
   /** The check results could not be written; the workflow records them instead. */
   unrecordedChecks?: boolean;
+  /** The worker that ran the action. */
+  worker?: string;
 }
 
 /** One row of step history (the shape is shared with the record store, see run-state.ts). */
@@ -63,6 +65,8 @@ export interface ActionSummary {
   endedAt: string;
   exitCode?: number;
   outputTail?: string;
+  /** The worker that ran the action (the checks may finish on another). */
+  worker?: string;
 }
 
 /** What `checkStep` answers: the check results, and whether the store took them. */

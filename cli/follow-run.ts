@@ -27,7 +27,15 @@ export interface FollowOptions {
    * (a restarting embedded server, a network blip). Without it, the first error ends the follow.
    */
   retry?: (err: unknown, failingForMs: number) => boolean;
+  /**
+   * The pools that running steps are pinned to but no live worker polls (see task-queues.ts). Asked every
+   * {@link POOL_PROBE_MS} while a pinned step runs, so the lead learns why it stands still.
+   */
+  unservedPools?: (state: RunState) => Promise<string[]>;
 }
+
+/** How often following asks whether the pools of running pinned steps have a worker. */
+const POOL_PROBE_MS = 10_000;
 
 const CLI = commandName();
 
@@ -153,6 +161,28 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
     }
   };
 
+  // Each pool is announced when it is found without a worker, and again only after a worker had come meanwhile.
+  const unservedSaid = new Set<string>();
+  let probedAt = 0;
+  const probePools = async (state: RunState): Promise<void> => {
+    if (!options.unservedPools || Date.now() - probedAt < POOL_PROBE_MS) return;
+    const pinned = Object.values(state.steps).filter((s) => s.runsOn && (s.status === 'running' || s.backout?.status === 'running'));
+    if (pinned.length === 0) return;
+    probedAt = Date.now();
+    const unserved = await options.unservedPools(state).catch(() => undefined);
+    if (!unserved) return;
+    for (const pool of [...unservedSaid]) if (!unserved.includes(pool)) unservedSaid.delete(pool);
+    for (const pool of unserved) {
+      if (unservedSaid.has(pool)) continue;
+      unservedSaid.add(pool);
+      const waiting = pinned.filter((s) => s.runsOn === pool).map((s) => s.id);
+      write(
+        `${clock(new Date().toISOString())}  ⏸ pool ${pool} has no worker, so ${waiting.join(', ')} ${waiting.length === 1 ? 'waits' : 'wait'}: ` +
+          `start \`${CLI} worker --pool ${pool}\` on that machine`,
+      );
+    }
+  };
+
   let last: ReadState | undefined;
   while (!ended) {
     let read: ReadState | undefined;
@@ -166,6 +196,7 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
       report(read.state);
       if (options.autoApprove) await autoAnswer(read.state);
     }
+    if (last) await probePools(last.state);
     await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, options.pollMs ?? 400))]);
   }
   const final = await result;

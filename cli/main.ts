@@ -31,7 +31,8 @@ Environment:
   TEMPORAL_NAMESPACE     namespace on that cluster (default "default")
   TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_CA, TEMPORAL_TLS_SERVER_NAME, TEMPORAL_TLS=true
   TEMPORAL_API_KEY       Temporal Cloud API key (implies TLS)
-  CUTOVER_TASK_QUEUE     task queue of the workers (default "cutover")
+  CUTOVER_TASK_QUEUE     task queue of the workers (default "cutover"); pool NAME uses "<queue>@NAME"
+  CUTOVER_WORKER_NAME    this machine's worker name in Temporal and in each step's record (default pid@host)
   TEMPORAL_CLI_PATH      the temporal binary for the embedded server`;
 
 /** `--as` falls back to CUTOVER_AS so an approver can set it once per terminal. */
@@ -220,7 +221,24 @@ export function buildProgram(setExit: (code: number) => void): Command {
   program
     .command('worker')
     .description('host runs on this machine (with TEMPORAL_ADDRESS: a worker for that cluster; without: the embedded server too)')
-    .action(run(() => runWorker(out)));
+    .option(
+      '--pool <name>',
+      'serve the steps pinned to this pool (`runs_on: NAME`) on this machine, instead of hosting runs; repeat for several pools',
+      (value: string, pools: string[]) => {
+        if (!/^[a-z0-9][a-z0-9_-]*$/.test(value))
+          throw new UsageError(
+            `--pool wants a pool name as runbooks write it in runs_on (lower-case letters, digits, - and _), not "${value}"`,
+          );
+        return pools.includes(value) ? pools : [...pools, value];
+      },
+      [] as string[],
+    )
+    .option('--serve-runs', 'with --pool: host runs and unpinned steps too (the default without --pool)')
+    .action(
+      run((options: { pool: string[]; serveRuns?: boolean }) =>
+        runWorker({ pools: options.pool, serveRuns: options.serveRuns === true }, out),
+      ),
+    );
 
   program
     .command('web')

@@ -15,6 +15,7 @@ import { loadRunbook } from './load-runbook.js';
 import type { Output } from './output.js';
 import { readSettings } from './settings.js';
 import { openRecordStore } from './store.js';
+import { unservedPools } from './task-queues.js';
 import { connectTemporal } from './temporal.js';
 
 /** `cutover validate FILE [--json]` */
@@ -54,6 +55,7 @@ export async function status(runId: string, json: boolean, out: Output): Promise
   let source: 'temporal' | 'store' = 'store';
   let note: string | undefined;
   let storeWait: RecordStoreWait | undefined;
+  let unserved: string[] = [];
   try {
     const record = await store.findRun(runId);
     if (record?.endedAt && record.state) {
@@ -65,6 +67,8 @@ export async function status(runId: string, json: boolean, out: Output): Promise
           state = (await readRunState(session.client.workflow.getHandle(runId))).state;
           source = 'temporal';
           storeWait = await recordStoreWait(session.client.workflow.getHandle(runId));
+          // Extra information: a Temporal that cannot say who polls does not cost the lead the state.
+          unserved = await unservedPools(session.client, session.namespace, session.taskQueue, state).catch(() => []);
         } finally {
           await session.close();
         }
@@ -83,11 +87,17 @@ export async function status(runId: string, json: boolean, out: Output): Promise
     await store.close();
   }
   if (json) {
-    out.json({ source, ...(note ? { note } : {}), ...(storeWait ? { recordStoreWait: storeWait } : {}), state });
+    out.json({
+      source,
+      ...(note ? { note } : {}),
+      ...(storeWait ? { recordStoreWait: storeWait } : {}),
+      ...(unserved.length > 0 ? { unservedPools: unserved } : {}),
+      state,
+    });
     return EXIT.ok;
   }
   if (note) out.warn(note);
-  for (const line of formatStatus(state)) out.line(line);
+  for (const line of formatStatus(state, Date.now(), { unservedPools: unserved })) out.line(line);
   if (storeWait) out.line(formatRecordStoreWait(storeWait));
   return EXIT.ok;
 }
@@ -194,8 +204,11 @@ const ICON: Record<StepState['status'], string> = {
 };
 
 /** The human view of a run: header, one line per step by phase, decisions, back-out. */
-export function formatStatus(state: RunState, now: number = Date.now()): string[] {
+export function formatStatus(state: RunState, now: number = Date.now(), live: { unservedPools?: readonly string[] } = {}): string[] {
   const lines: string[] = [];
+  const unserved = new Set(live.unservedPools ?? []);
+  // Which machine ran a step matters once there is more than one.
+  const showWorker = new Set(Object.values(state.steps).flatMap((s) => (s.worker ? [s.worker] : []))).size > 1;
   const took = state.endedAt ? ` — ${formatDuration(Date.parse(state.endedAt) - Date.parse(state.startedAt))}` : '';
   lines.push(`${state.runId}  ${state.mode}  ${state.status.toUpperCase().replace('_', ' ')}${took}`);
   lines.push(
@@ -221,7 +234,7 @@ export function formatStatus(state: RunState, now: number = Date.now()): string[
     const actualMs = step.startedAt ? (step.endedAt ? Date.parse(step.endedAt) : now) - Date.parse(step.startedAt) : undefined;
     const actual = actualMs === undefined ? '' : `${formatDuration(actualMs)}${step.endedAt ? '' : '…'}`;
     lines.push(
-      `  ${ICON[step.status]} ${step.id.padEnd(28)} ${step.owner.padEnd(14)} ${step.status.padEnd(12)} ${(step.gate && step.plannedDurationMs === 0 ? '—' : formatDuration(step.plannedDurationMs)).padStart(8)} ${actual.padStart(8)}  ${noteFor(step, actualMs)}`.trimEnd(),
+      `  ${ICON[step.status]} ${step.id.padEnd(28)} ${step.owner.padEnd(14)} ${step.status.padEnd(12)} ${(step.gate && step.plannedDurationMs === 0 ? '—' : formatDuration(step.plannedDurationMs)).padStart(8)} ${actual.padStart(8)}  ${noteFor(step, actualMs, unserved, showWorker)}`.trimEnd(),
     );
   }
   if (state.decisions.length > 0) {
@@ -258,8 +271,12 @@ export function formatStatus(state: RunState, now: number = Date.now()): string[
 /** A step over its plan by more than this share is flagged: small overruns are noise. */
 const OVER_PLAN_TOLERANCE = 0.2;
 
-function noteFor(step: StepState, actualMs: number | undefined): string {
+function noteFor(step: StepState, actualMs: number | undefined, unservedPools: ReadonlySet<string>, showWorker: boolean): string {
   const notes: string[] = [];
+  const running = step.status === 'running' || step.backout?.status === 'running';
+  if (running && step.runsOn && unservedPools.has(step.runsOn)) {
+    notes.push(`waiting for pool ${step.runsOn}: no worker polls it; start \`cutover worker --pool ${step.runsOn}\` on that machine`);
+  }
   if (step.gate && step.status === 'waiting') {
     const votes = step.gate.votes.map((v) => `${v.by}✓`).join(' ');
     notes.push(`needs ${step.gate.awaiting.join(', ')}${votes ? `; ${votes}` : ''}`);
@@ -277,6 +294,7 @@ function noteFor(step: StepState, actualMs: number | undefined): string {
     notes.push(`by ${step.completedBy}`);
   }
   if (step.attempts > 1) notes.push(`${step.attempts} attempts`);
+  if (showWorker && step.worker) notes.push(`on ${step.worker}`);
   if (actualMs !== undefined && step.plannedDurationMs > 0 && !step.gate && actualMs > step.plannedDurationMs * (1 + OVER_PLAN_TOLERANCE)) {
     notes.push(`${formatDuration(actualMs - step.plannedDurationMs)} over plan`);
   }

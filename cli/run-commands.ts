@@ -4,6 +4,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
 import type { RunStore } from '../prisma/run-store.js';
+import { poolTaskQueue } from '../runbook/pools.js';
 import { liveRunProblems } from '../runbook/validate.js';
 import type { RunInput, RunMode, RunResult } from '../runbook/run-state.js';
 import { RUN_WORKFLOW_TYPE } from '../workflows/messages.js';
@@ -14,6 +15,7 @@ import { formatProblem } from '../runbook/parse.js';
 import { loadRunbook, type LoadedRunbook } from './load-runbook.js';
 import { connectTemporal, isConnectionLost, type TemporalSession } from './temporal.js';
 import { onStopRequest } from './signals.js';
+import { unservedPools } from './task-queues.js';
 import type { Output } from './output.js';
 import { openRecordStore } from './store.js';
 import { readSettings } from './settings.js';
@@ -74,6 +76,10 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
       signal: stopFollowing.signal,
       // A restarting embedded server, a cluster's blip: keep waiting for the run's result for a while.
       retry: (err, failingForMs) => isConnectionLost(err) && failingForMs < RECONNECT_PATIENCE_MS,
+      // On the embedded server every pool is this machine; on a cluster, say when a pinned step has nobody to run it.
+      ...(session.embedded
+        ? {}
+        : { unservedPools: (state) => unservedPools(session!.client, session!.namespace, session!.taskQueue, state) }),
     }).catch((err: unknown) => {
       // The engine itself gave up on the run (not a backed-out run: those end normally).
       if (err instanceof WorkflowFailedError) {
@@ -142,6 +148,8 @@ export async function startRun(session: TemporalSession, store: RunStore, loaded
     mode,
     startedBy,
     baseDir: loaded.baseDir,
+    // The embedded server is one machine: every pool is here, so pinned steps go to whoever hosts the run.
+    ...(session.embedded ? { oneMachine: true } : {}),
   };
   const start = (withSearchAttributes: boolean) =>
     session.client.workflow.start(RUN_WORKFLOW_TYPE, {
@@ -180,14 +188,28 @@ export async function startRun(session: TemporalSession, store: RunStore, loaded
   }
 }
 
-/** `cutover worker`: hosts runs on this machine until stopped. */
-export async function runWorker(out: Output): Promise<number> {
+export interface WorkerOptions {
+  /** Pools this machine serves (`runs_on`); without any, the worker hosts runs and unpinned steps. */
+  pools: readonly string[];
+  /** Host runs and unpinned steps as well as the pools. */
+  serveRuns: boolean;
+}
+
+/** `cutover worker [--pool NAME]... [--serve-runs]`: hosts runs, or a pool's steps, on this machine until stopped. */
+export async function runWorker(options: WorkerOptions, out: Output): Promise<number> {
   const settings = readSettings();
   const store = await openRecordStore(settings);
   const session = await connectTemporal(settings, { startEmbedded: true });
+  const serveRuns = options.serveRuns || options.pools.length === 0;
   try {
-    await session.startWorker(store);
-    out.line(`worker on task queue ${session.taskQueue} at ${session.address} (namespace ${session.namespace}); Ctrl-C stops it`);
+    await session.startWorker(store, { pools: options.pools, serveRuns });
+    const serving = [
+      ...(serveRuns ? [`runs on task queue ${session.taskQueue}`] : []),
+      ...options.pools.map((pool) => `pool ${pool} (task queue ${poolTaskQueue(session.taskQueue, pool)})`),
+    ];
+    out.line(
+      `worker${settings.workerName ? ` ${settings.workerName}` : ''} serving ${serving.join(', ')} at ${session.address} (namespace ${session.namespace}); Ctrl-C stops it`,
+    );
     let stopListening: () => void = () => undefined;
     const stopped = new Promise<void>((resolve) => {
       stopListening = onStopRequest(() => resolve());

@@ -24,6 +24,8 @@ export interface Settings {
   /** The record store as messages name it: the SQLite path, or the PostgreSQL URL with its password as `***`. */
   databaseDisplay: string;
   taskQueue: string;
+  /** `CUTOVER_WORKER_NAME`: how this machine's workers are named in Temporal and in each step's record (default pid@host). */
+  workerName?: string;
   /** Set when the user points cutover at a cluster; unset means the embedded default. */
   temporalAddress?: string;
   namespace: string;
@@ -76,6 +78,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     databaseUrl,
     databaseDisplay,
     taskQueue: env.CUTOVER_TASK_QUEUE || 'cutover',
+    ...(env.CUTOVER_WORKER_NAME?.trim() ? { workerName: env.CUTOVER_WORKER_NAME.trim() } : {}),
     namespace: env.TEMPORAL_NAMESPACE || 'default',
     ...(address ? { temporalAddress: address } : {}),
     ...(wantsTls ? { tls: Object.keys(tlsFiles).length > 0 ? tlsFiles : true } : {}),

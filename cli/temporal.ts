@@ -14,7 +14,7 @@ import {
 } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { RunRecorder } from '../activities/recording.js';
-import { createWorker, installQuietRuntime } from '../worker/create-worker.js';
+import { createPoolWorker, createWorker, installQuietRuntime } from '../worker/create-worker.js';
 import { payloadCodecs } from '../worker/payload-codec.js';
 import { EnvironmentError, InterruptedError } from './errors.js';
 import { projectRoot } from './project-root.js';
@@ -53,8 +53,11 @@ export interface TemporalSession {
    * started again; never settles otherwise. (A server that could be restarted is announced on stderr, in one line.)
    */
   serverLost: Promise<never>;
-  /** Runs a worker in this process until the session closes. */
-  startWorker(recorder: RunRecorder): Promise<void>;
+  /**
+   * Runs workers in this process until the session closes: one for the runs' task queue (unless `serveRuns` is
+   * false), and one for each of `pools` (the steps pinned there with `runs_on`).
+   */
+  startWorker(recorder: RunRecorder, options?: { pools?: readonly string[]; serveRuns?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -190,9 +193,9 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
     await connection.close();
   });
 
-  let worker: Worker | undefined;
+  const workers: Worker[] = [];
   let stopping = false;
-  let workerRun: Promise<void> | undefined;
+  const workerRuns: Promise<void>[] = [];
   let native: NativeConnection | undefined;
   const finalAddress: string = connectionOptions.address;
   return {
@@ -203,27 +206,36 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
     embedded,
     ...(uiUrl ? { uiUrl } : {}),
     serverLost,
-    async startWorker(recorder) {
+    async startWorker(recorder, { pools = [], serveRuns = true } = {}) {
       installQuietRuntime(path.join(settings.home, SDK_LOG_FILE));
-      native = await NativeConnection.connect(connectionOptions);
-      worker = await createWorker({
+      native ??= await NativeConnection.connect(connectionOptions);
+      const options = {
         connection: native,
         namespace: settings.namespace,
         taskQueue: settings.taskQueue,
         recorder,
         workerStopping: () => stopping,
+        ...(settings.workerName ? { identity: settings.workerName } : {}),
         ...(settings.payloadKey ? { payloadKey: settings.payloadKey } : {}),
-      });
-      workerRun = worker.run();
-      // A worker that dies (lost connection, bad bundle) must not fail silently.
-      workerRun.catch((err: unknown) => {
-        process.stderr.write(`cutover: the worker stopped: ${(err as Error).message}\n`);
-      });
+      };
+      const started = [
+        ...(serveRuns ? [await createWorker(options)] : []),
+        ...(await Promise.all(pools.map((pool) => createPoolWorker({ ...options, pool })))),
+      ];
+      for (const worker of started) {
+        workers.push(worker);
+        const running = worker.run();
+        workerRuns.push(running);
+        // A worker that dies (lost connection, bad bundle) must not fail silently.
+        running.catch((err: unknown) => {
+          process.stderr.write(`cutover: the worker for ${worker.options.taskQueue} stopped: ${(err as Error).message}\n`);
+        });
+      }
     },
     async close() {
       stopping = true;
-      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
-      await workerRun?.catch(() => undefined);
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+      await Promise.all(workerRuns.map((running) => running.catch(() => undefined)));
       await native?.close();
       for (const stop of stops) await stop();
     },

@@ -26,7 +26,8 @@ export interface ReserveRunInput {
 }
 
 /** Fields of a step attempt that an update may leave out (kept) or set to `null` (cleared). */
-type ClearableAttemptField = 'plannedStartMs' | 'plannedDurationMs' | 'startedAt' | 'endedAt' | 'exitCode' | 'outputTail' | 'error';
+type ClearableAttemptField =
+  'plannedStartMs' | 'plannedDurationMs' | 'startedAt' | 'endedAt' | 'exitCode' | 'outputTail' | 'error' | 'worker';
 
 /**
  * One attempt of one step, or of its back-out, as recorded by an activity (`StepAttemptRow`).
@@ -81,6 +82,7 @@ export interface StepAttemptRecord {
   outputTail: string | null;
   error: string | null;
   idempotencyKey: string;
+  worker: string | null;
 }
 
 /** A recorded check: the `CheckOutcome` as given, plus where it belongs. */

@@ -99,6 +99,7 @@ export function detail(run: RunWithRows): RunDetail {
       outputTail: step.outputTail,
       error: step.error,
       idempotencyKey: step.idempotencyKey,
+      worker: step.worker,
     })),
     checks: run.checks.map((check): CheckRecord => ({
       stepId: check.stepId,
@@ -143,5 +144,6 @@ export function stepAttemptColumns(row: StepAttemptInput) {
     outputTail: row.outputTail,
     error: row.error,
     idempotencyKey: row.idempotencyKey,
+    worker: row.worker,
   };
 }

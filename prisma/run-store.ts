@@ -9,6 +9,7 @@
  * advisory lock that queues reservations of one runbook.
  */
 import type { Prisma } from '#prisma/sqlite';
+import type { StepTimes } from '../runbook/checkpoint.js';
 import type { CheckOutcome, Decision, RunState, RunStatus } from '../runbook/run-state.js';
 import { describe, toStoreError, waitingOutLocks, type Db } from './connection.js';
 import type { DatabaseLocation } from './database-url.js';
@@ -256,8 +257,8 @@ export class RunStore {
    * When each of `stepIds` first started and last ended going forward, from its attempt rows: what a
    * run that continued as new reads back instead of carrying it. Steps without rows are left out.
    */
-  async stepTimes(runId: string, stepIds: readonly string[]): Promise<Record<string, [string | null, string | null]>> {
-    const times: Record<string, [string | null, string | null]> = {};
+  async stepTimes(runId: string, stepIds: readonly string[]): Promise<StepTimes> {
+    const times: StepTimes = {};
     // Chunks keep each statement well under the databases' limits on bound parameters.
     for (let i = 0; i < stepIds.length; i += 500) {
       const rows = await this.#prisma.stepRun
@@ -265,12 +266,12 @@ export class RunStore {
           by: ['stepId'],
           where: { runId, purpose: 'forward', stepId: { in: stepIds.slice(i, i + 500) } },
           _min: { startedAt: true },
-          _max: { endedAt: true },
+          _max: { endedAt: true, worker: true },
         })
         .catch((error: unknown) => {
           throw this.#wrap(error);
         });
-      for (const row of rows) times[row.stepId] = [iso(row._min.startedAt), iso(row._max.endedAt)];
+      for (const row of rows) times[row.stepId] = [iso(row._min.startedAt), iso(row._max.endedAt), row._max.worker];
     }
     return times;
   }

@@ -34,6 +34,7 @@ const PROGRESS_FIELDS = [
   'resolution',
   'backout',
   'waitUntil',
+  'worker',
 ] as const satisfies ReadonlyArray<keyof StepProgress>;
 
 /**
@@ -104,14 +105,15 @@ export function applyCheckpoint(state: RunState, checkpoint: RunCheckpoint): str
 }
 
 /** When each step first started and last ended going forward, by id, as the record store has it. */
-export type StepTimes = Record<string, [string | null, string | null]>;
+export type StepTimes = Record<string, [startedAt: string | null, endedAt: string | null, worker?: string | null]>;
 
 /** Puts times read back from the record store on the steps a checkpoint carried without them. */
 export function applyStepTimes(state: RunState, times: StepTimes): void {
-  for (const [id, [startedAt, endedAt]] of Object.entries(times)) {
+  for (const [id, [startedAt, endedAt, worker]] of Object.entries(times)) {
     const step = state.steps[id];
     if (!step) continue;
     if (startedAt) step.startedAt = startedAt;
     if (endedAt) step.endedAt = endedAt;
+    if (worker) step.worker = worker;
   }
 }

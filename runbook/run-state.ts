@@ -129,6 +129,8 @@ export interface StepAttemptRow {
   /** The last lines of the action's output. */
   outputTail?: string;
   idempotencyKey: string;
+  /** The worker that ran it (`CUTOVER_WORKER_NAME`, or pid@host); absent for steps no worker runs. */
+  worker?: string;
 }
 
 /** How much of a failed action's output the live state keeps: the last lines say why. */
@@ -156,6 +158,10 @@ export interface StepState {
   /** The end of a failed action's output (kept short: it travels in every state answer). */
   outputTail?: string;
   checks: CheckOutcome[];
+  /** The worker that ran its last attempt (`CUTOVER_WORKER_NAME`, or pid@host). */
+  worker?: string;
+  /** The worker pool it must run on (`runs_on`); absent: any worker. */
+  runsOn?: string;
   gate?: GateState;
   /** Who marked a manual step done, or resolved a failure by hand. */
   completedBy?: string;
@@ -234,6 +240,11 @@ export interface RunInput {
   historyBudget?: number;
   /** Set when this execution continues an earlier execution of the same run. */
   checkpoint?: RunCheckpoint;
+  /**
+   * Started on the embedded server, where every worker is this machine: steps pinned to a pool (`runs_on`) run on
+   * the run's own task queue, so whichever cutover process hosts the run (a rehearsal, `cutover worker`) runs them.
+   */
+  oneMachine?: boolean;
 }
 
 /**
@@ -243,7 +254,7 @@ export interface RunInput {
 export const DEFAULT_HISTORY_BUDGET = 6000;
 
 /** What the first version of the workflow (type `runRunbook`) was started with. */
-export interface LegacyRunInput extends Omit<RunInput, 'historyBudget' | 'checkpoint'> {
+export interface LegacyRunInput extends Omit<RunInput, 'historyBudget' | 'checkpoint' | 'oneMachine'> {
   runbook: Runbook;
 }
 
@@ -275,6 +286,7 @@ export type StepProgress = Pick<
   | 'resolution'
   | 'backout'
   | 'waitUntil'
+  | 'worker'
 >;
 
 /**

@@ -58,6 +58,7 @@ export function initialRunState(
       plannedDurationMs: planned?.durationMs ?? (step.expected ? durationMs(step.expected) : 0),
       checks: [],
       idempotencyKey: `${input.runId}/${step.id}`,
+      ...(step.runs_on ? { runsOn: step.runs_on } : {}),
       ...(step.gate
         ? {
             gate: {

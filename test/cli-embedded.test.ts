@@ -85,9 +85,10 @@ phases:
     steps:
       - { id: first, title: First, owner: dba, expected: 1s, action: { kind: shell, command: "echo first >> steps.log" } }
       - { id: sign-off, title: Sign off, owner: dba, expected: 1m, depends_on: [first], action: { kind: manual } }
-      - { id: last, title: Last, owner: dba, expected: 1s, depends_on: [sign-off], action: { kind: shell, command: "echo last >> steps.log" } }
+      - { id: last, title: Last, owner: dba, expected: 1s, depends_on: [sign-off], runs_on: db-host, action: { kind: shell, command: "echo last >> steps.log" } }
 `,
     );
+    // \`last\` is pinned to a pool: on the embedded default every pool is this machine, so the plain worker runs it.
     const env = cliEnv();
     const rehearsal = startCli(['rehearse', 'runbook.yaml'], env, dir);
     await eventually(
@@ -109,7 +110,7 @@ phases:
     const worker = startCli(['worker'], env, dir);
     await eventually(
       () => worker.output(),
-      (o) => o.includes('worker on task queue'),
+      (o) => o.includes('Ctrl-C stops it'),
       60_000,
       'the worker',
     );
@@ -155,7 +156,7 @@ phases:
     const worker = startCli(['worker'], env, dir);
     await eventually(
       () => worker.output(),
-      (o) => o.includes('worker on task queue'),
+      (o) => o.includes('Ctrl-C stops it'),
       60_000,
       'the worker',
     );

@@ -131,7 +131,7 @@ phases:
     const worker = startCli(['worker'], cliEnv(shared), dir);
     await eventually(
       () => worker.output(),
-      (o) => o.includes('worker on task queue'),
+      (o) => o.includes('Ctrl-C stops it'),
       60_000,
       'the worker',
     );

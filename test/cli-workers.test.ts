@@ -37,7 +37,7 @@ phases:
     const worker1 = startCli(['worker'], env, dir);
     await eventually(
       () => worker1.output(),
-      (o) => o.includes('worker on task queue'),
+      (o) => o.includes('Ctrl-C stops it'),
       60_000,
       'the first worker',
     );
@@ -56,7 +56,7 @@ phases:
     const worker2 = startCli(['worker'], env, dir);
     await eventually(
       () => worker2.output(),
-      (o) => o.includes('worker on task queue'),
+      (o) => o.includes('Ctrl-C stops it'),
       60_000,
       'the second worker',
     );
@@ -111,7 +111,7 @@ phases:
     const worker1 = startCli(['worker'], env, dir);
     await eventually(
       () => worker1.output(),
-      (o) => o.includes('worker on task queue'),
+      (o) => o.includes('Ctrl-C stops it'),
       60_000,
       'the first worker',
     );

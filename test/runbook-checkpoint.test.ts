@@ -1,6 +1,6 @@
 /** The hand-over between executions of a run, and the runbook and state in payload-sized pieces. */
 import { describe, expect, it } from 'vitest';
-import { applyCheckpoint, toCheckpoint } from '../runbook/checkpoint.js';
+import { applyCheckpoint, applyStepTimes, toCheckpoint } from '../runbook/checkpoint.js';
 import { parseRunbook } from '../runbook/parse.js';
 import { assembleRunbook, pageOfSteps, paginateRunbook, summarizeRun } from '../runbook/run-pages.js';
 import { initialRunState } from '../runbook/transitions.js';
@@ -58,6 +58,20 @@ describe('checkpoint', () => {
     expect(next.steps[ids[7000]!]!.status).toBe('pending');
     expect(next.startedAt).toBe('2026-11-23T20:00:00.000Z');
     expect(next.decisions).toEqual(state.decisions);
+  });
+
+  it('keeps which worker ran each step: noted steps carry it, plain ones get it back from the store', () => {
+    const runbook = bigRunbook(8);
+    const state = initialRunState(input(runbook), 'a');
+    const [plain, retried] = state.order;
+    Object.assign(state.steps[plain!]!, { status: 'succeeded', attempts: 1, startedAt: 'x', endedAt: 'y', worker: 'app-1' });
+    Object.assign(state.steps[retried!]!, { status: 'succeeded', attempts: 2, startedAt: 'x', endedAt: 'y', worker: 'app-2' });
+    const next = initialRunState(input(runbook), 'later');
+    const needTimes = applyCheckpoint(next, toCheckpoint(state, 'forward', 1));
+    expect(needTimes).toEqual([plain]);
+    expect(next.steps[retried!]!.worker).toBe('app-2');
+    applyStepTimes(next, { [plain!]: ['x', 'y', 'app-1'] });
+    expect(next.steps[plain!]).toEqual(state.steps[plain!]);
   });
 
   it('refuses a checkpoint of another runbook', () => {

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from './support/postgres.js';
@@ -39,6 +40,27 @@ afterAll(async () => {
 
 const PROVIDERS = ['sqlite', 'postgresql'] as const;
 type Provider = (typeof PROVIDERS)[number];
+
+/** Runs statements on a store's database behind Prisma's back (to build a database of an earlier cutover). */
+async function rawSql(url: string, statements: string[]): Promise<void> {
+  if (url.startsWith('file:')) {
+    const Database = require('better-sqlite3') as typeof BetterSqlite3;
+    const db = new Database(url.slice('file:'.length));
+    try {
+      for (const statement of statements) db.exec(statement);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const statement of statements) await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
 
 /** A URL for a fresh database of the provider (SQLite: a file in a folder that does not exist yet). */
 function freshUrl(provider: Provider, name: string): string {
@@ -144,7 +166,7 @@ describe.each(PROVIDERS)('%s', (provider) => {
 
   describe('opening', () => {
     it('applies the committed migrations to a fresh database, and nothing when it is up to date', async () => {
-      expect(store.migrationsApplied).toEqual([expect.stringMatching(/_init$/)]);
+      expect(store.migrationsApplied).toEqual([expect.stringMatching(/_init$/), expect.stringMatching(/_step_worker$/)]);
       expect(store.provider).toBe(provider);
       if (provider === 'sqlite') expect(store.databasePath).toBe(path.join(dir, provider, 'nested', 'cutover.db'));
 
@@ -156,6 +178,32 @@ describe.each(PROVIDERS)('%s', (provider) => {
       const again = await openStore({ databaseUrl: other });
       expect(again.migrationsApplied).toEqual([]);
       await again.close();
+    }, 60_000);
+
+    it('upgrades a database of an earlier cutover on open, keeping its runs', async () => {
+      // A store from before step attempts recorded their worker: the newest migration taken back out.
+      const url = freshUrl(provider, 'upgraded');
+      const earlier = await openStore({ databaseUrl: url });
+      const { runId } = await earlier.reserveRun(reservation('upgrade'));
+      await earlier.recordStepAttempt(stepAttempt(runId));
+      await earlier.close();
+      await rawSql(url, [
+        'ALTER TABLE "StepRun" DROP COLUMN "worker"',
+        `DELETE FROM _prisma_migrations WHERE migration_name LIKE '%_step_worker'`,
+      ]);
+
+      const upgraded = await openStore({ databaseUrl: url });
+      try {
+        expect(upgraded.migrationsApplied).toEqual([expect.stringMatching(/_step_worker$/)]);
+        await upgraded.recordStepAttempt(stepAttempt(runId, { attempt: 2, worker: 'db-1' }));
+        const detail = await upgraded.getRun(runId);
+        expect(detail.steps.map((s) => [s.attempt, s.worker])).toEqual([
+          [1, null],
+          [2, 'db-1'],
+        ]);
+      } finally {
+        await upgraded.close();
+      }
     }, 60_000);
 
     itOn('postgresql')(

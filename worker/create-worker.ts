@@ -4,10 +4,12 @@
  * without it (tests, a source checkout) the SDK bundles `workflows/` on start.
  */
 import { existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, type NativeConnection, Runtime, Worker, type LogEntry, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { poolTaskQueue } from '../runbook/pools.js';
 import { payloadCodecs } from './payload-codec.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -27,7 +29,7 @@ export interface CreateWorkerOptions extends ActivityDeps {
   taskQueue: string;
   /** Overrides where the workflow code comes from (tests pass a bundle built once per file). */
   workflows?: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>;
-  /** Identity shown in Temporal's UI; defaults to the SDK's pid@host. */
+  /** Identity shown in Temporal's UI and recorded with every step attempt it runs; defaults to pid@host. */
   identity?: string;
   /** Encrypts every payload the worker sends and decrypts what it receives (see payload-codec.ts). */
   payloadKey?: Buffer;
@@ -95,23 +97,46 @@ function encryptedFailures(): { failureConverterPath?: string } {
   return existsSync(compiled) ? { failureConverterPath: compiled } : {};
 }
 
-/** Builds a worker for cutover's task queue; `run()` it and `shutdown()` when done. */
-export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
-  installQuietRuntime();
-  return Worker.create({
+/** The name a worker goes by when it is given none: the SDK's own default, pid@host. */
+export function defaultWorkerName(): string {
+  return `${process.pid}@${hostname()}`;
+}
+
+/** What every worker of this process shares, whichever queue it polls. */
+function sharedOptions(options: CreateWorkerOptions) {
+  const identity = options.identity ?? defaultWorkerName();
+  return {
     connection: options.connection,
     namespace: options.namespace,
-    taskQueue: options.taskQueue,
     activities: createActivities({
       recorder: options.recorder,
+      workerName: identity,
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.workerStopping ? { workerStopping: options.workerStopping } : {}),
     }),
     // Quick steps get to finish when the worker stops; long ones are left running and their
     // outcome reported as unknown (see actions.ts), never killed half-way.
     shutdownGraceTime: '5s',
-    ...(options.identity ? { identity: options.identity } : {}),
+    identity,
     ...(options.payloadKey ? { dataConverter: { payloadCodecs: payloadCodecs(options.payloadKey), ...encryptedFailures() } } : {}),
+  };
+}
+
+/** Builds a worker for cutover's task queue (runs and unpinned steps); `run()` it and `shutdown()` when done. */
+export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
+  installQuietRuntime();
+  return Worker.create({
+    ...sharedOptions(options),
+    taskQueue: options.taskQueue,
     ...(options.workflows ?? workflowSource()),
   });
+}
+
+/**
+ * Builds a worker for one pool: it runs only the steps pinned there with `runs_on` (their actions, checks and
+ * back-outs), on this machine, and hosts no runs. `options.taskQueue` is the runs' queue; the pool's is next to it.
+ */
+export async function createPoolWorker(options: CreateWorkerOptions & { pool: string }): Promise<Worker> {
+  installQuietRuntime();
+  return Worker.create({ ...sharedOptions(options), taskQueue: poolTaskQueue(options.taskQueue, options.pool) });
 }

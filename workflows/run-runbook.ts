@@ -30,6 +30,7 @@ import type { ActionSummary, CheckStepResult, StepOutcome, StepRecord, StepReque
 import { applyCheckpoint, applyStepTimes, toCheckpoint } from '../runbook/checkpoint.js';
 import { durationMs, formatDuration } from '../runbook/duration.js';
 import { FAILURE_TYPE } from '../runbook/failures.js';
+import { poolTaskQueue } from '../runbook/pools.js';
 import { assembleRunbook, pageOfSteps, summarizeRun } from '../runbook/run-pages.js';
 import {
   DEFAULT_HISTORY_BUDGET,
@@ -454,6 +455,14 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     };
   }
 
+  /**
+   * A step pinned to a pool (`runs_on`) runs its action, checks and back-out on that pool's workers only; the
+   * workers of the run's own queue take every other step (and every step of a run on one machine).
+   */
+  function stepQueue(d: Step): { taskQueue?: string } {
+    return d.runs_on && !input.oneMachine ? { taskQueue: poolTaskQueue(workflowInfo().taskQueue, d.runs_on) } : {};
+  }
+
   /** Runs an action as an activity; failures come back as a message, lost workers as `unknown`. */
   async function runActivity(
     request: StepRequest,
@@ -465,6 +474,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     const actionTimeout = request.action.kind === 'simulate' ? durationMs(request.action.duration) : request.timeoutMs;
     const retry = d.retry;
     const acts = proxyActivities<Activities>({
+      ...stepQueue(d),
       startToCloseTimeout: actionTimeout + checkBudget + 60_000,
       heartbeatTimeout: HEARTBEAT_TIMEOUT,
       retry: {
@@ -534,6 +544,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
           checks: d.checks,
         };
         const acts = proxyActivities<Activities>({
+          ...stepQueue(d),
           startToCloseTimeout: checksBudgetMs(d.checks) + 60_000,
           heartbeatTimeout: HEARTBEAT_TIMEOUT,
           retry: { maximumAttempts: 1 },
@@ -655,6 +666,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
         if (result.outcome) {
           step.attempts = result.outcome.attempt;
           step.checks = result.outcome.checks;
+          if (result.outcome.worker) step.worker = result.outcome.worker;
         } else {
           step.attempts += 1;
         }

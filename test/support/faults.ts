@@ -490,7 +490,7 @@ export async function startWorker(s: Scene, timeoutMs = 90_000): Promise<Child> 
   await Promise.race([
     eventually(
       () => worker.output(),
-      (o) => o.includes('worker on task queue'),
+      (o) => o.includes('Ctrl-C stops it'),
       timeoutMs,
       'the worker to start',
     ),
