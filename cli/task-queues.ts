@@ -3,7 +3,10 @@
  * worker) is alive. Temporal remembers a poller for minutes after it died, so "live" means it polled recently.
  */
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+// A CommonJS module: Node's ESM loader finds no named exports in it (vitest's loader does, so only dist/ shows it).
+import proto from '@temporalio/proto';
+
+const { temporal } = proto;
 
 /**
  * A worker that polled within this long is taken as live. An idle worker's poll is a long poll that the server ends
