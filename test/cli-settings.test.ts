@@ -32,6 +32,6 @@ describe('settings', () => {
     expect(() => readSettings({ TEMPORAL_ADDRESS: 'x:7233', TEMPORAL_TLS_CERT: 'c.pem' }, '/w')).toThrow(
       'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together',
     );
-    expect(() => readSettings({ TEMPORAL_NAMESPACE: 'prod' }, '/w')).toThrow('need TEMPORAL_ADDRESS');
+    expect(() => readSettings({ TEMPORAL_NAMESPACE: 'prod' }, '/w')).toThrow('TEMPORAL_NAMESPACE needs TEMPORAL_ADDRESS');
   });
 });
