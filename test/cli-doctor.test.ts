@@ -4,10 +4,11 @@
  * Doctor only looks: it never creates the database or applies a migration.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { poolTaskQueue } from '../runbook/pools.js';
@@ -211,6 +212,42 @@ describe('cutover doctor on a cluster', () => {
     expect(settings.map((c) => c.detail.split(' ')[0])).toEqual(['TEMPORAL_ADDRESS', 'TEMPORAL_TLS_CERT', 'CUTOVER_PAYLOAD_KEY']);
     expect(byName(bad.checks, 'temporal').status).toBe('skip');
     expect(byName(bad.checks, 'record store').status).toBe('warn'); // a fresh SQLite file, created on first use
+  });
+});
+
+describe('cutover doctor on the embedded default', () => {
+  it('no embedded server running is a warning, not a failure: rehearse starts it', async () => {
+    const result = await doctor(['--json'], cliEnv());
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.checks.map((c) => [c.check, c.status])).toEqual([
+      ['settings', 'ok'],
+      ['temporal', 'warn'],
+      ['namespace', 'skip'],
+      ['search attributes', 'skip'],
+      ['record store', 'warn'],
+      ['workers', 'skip'],
+    ]);
+    expect(byName(result.checks, 'temporal').fix).toContain('it starts with `cutover rehearse` or `cutover worker`');
+  });
+
+  it('a SQLite store with a migration that failed half-way: FAIL, and the file is left as it was', async () => {
+    const env = cliEnv();
+    const file = path.join(env.CUTOVER_HOME!, 'cutover.db');
+    const db = new Database(file);
+    db.exec(
+      'CREATE TABLE _prisma_migrations (id TEXT PRIMARY KEY, checksum TEXT NOT NULL, finished_at DATETIME, migration_name TEXT NOT NULL, ' +
+        'logs TEXT, rolled_back_at DATETIME, started_at DATETIME NOT NULL DEFAULT current_timestamp, applied_steps_count INTEGER NOT NULL DEFAULT 0)',
+    );
+    db.exec(`INSERT INTO _prisma_migrations (id, checksum, migration_name) VALUES ('x', 'x', '20261123133958_init')`);
+    db.close();
+    const before = readFileSync(file);
+    const result = await doctor(['--json'], env);
+    expect(result.code).toBe(6);
+    expect(byName(result.checks, 'record store')).toMatchObject({
+      status: 'FAIL',
+      detail: expect.stringContaining('migration 20261123133958_init failed half-way') as string,
+    });
+    expect(readFileSync(file).equals(before)).toBe(true);
   });
 });
 
