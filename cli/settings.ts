@@ -138,9 +138,10 @@ export function inspectSettings(
  * IPv6 one. Checked here so a typo is one sentence at once, not a ten-second connection timeout.
  */
 function isTemporalAddress(address: string): boolean {
-  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d{1,5}))?$/.exec(address);
+  // Underscores are not valid in DNS names, but Docker and Compose service names have them, and they resolve.
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_][A-Za-z0-9_.-]*)(?::(\d{1,5}))?$/.exec(address);
   if (!match) return false;
-  const port = match[3];
+  const port = match[2];
   return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
 }
 
