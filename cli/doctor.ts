@@ -4,9 +4,11 @@
  * Checks run in order and each one that can still run does, so one problem does not hide the next.
  */
 import { Client, Connection } from '@temporalio/client';
-import { inspectStore } from '../prisma/inspect.js';
-import { parseDatabaseUrl } from '../prisma/database-url.js';
+import proto from '@temporalio/proto';
+import { inspectStore, type StoreInspection } from '../prisma/inspect.js';
+import { parseDatabaseUrl, type DatabaseLocation } from '../prisma/database-url.js';
 import { findProjectRoot } from '../prisma/paths.js';
+import { parseRunbook } from '../runbook/parse.js';
 import { poolTaskQueue, runbookPools } from '../runbook/pools.js';
 import { EXIT, InvalidRunbookError } from './errors.js';
 import { loadRunbook } from './load-runbook.js';
@@ -62,10 +64,12 @@ export async function runChecks(files: string[], env: NodeJS.ProcessEnv = proces
   checks.push(...temporal.checks);
 
   // 5. record store
-  checks.push(await storeCheck(settings, bad.has('CUTOVER_DATABASE_URL')));
+  const store = await storeCheck(settings, bad.has('CUTOVER_DATABASE_URL'));
+  checks.push(store.check);
 
-  // 6. workers, 7. pools
+  // 6. workers, 7. pools (of the runbooks given, and of the runs in flight that Temporal confirms are running)
   try {
+    if (temporal.connection) await addInFlightPools(pools.pools, store.inFlight, temporal.connection, settings.namespace);
     checks.push(...(await workerChecks(settings, temporal.connection, temporal.skipped, pools)));
   } finally {
     await temporal.connection?.close().catch(() => undefined);
@@ -223,58 +227,65 @@ function describeTls(settings: Settings): string {
   ].join(', ');
 }
 
-/** 5. The record store, read-only (prisma/inspect.ts). */
-async function storeCheck(settings: Settings, badUrl: boolean): Promise<Check> {
+/** 5. The record store, read-only (prisma/inspect.ts), and the runs it has not seen end. */
+async function storeCheck(settings: Settings, badUrl: boolean): Promise<{ check: Check; inFlight: StoreInspection['inFlight'] }> {
   const check = 'record store';
-  if (badUrl) return { check, status: 'skip', detail: 'not checked: CUTOVER_DATABASE_URL is malformed (see settings)' };
+  if (badUrl)
+    return { check: { check, status: 'skip', detail: 'not checked: CUTOVER_DATABASE_URL is malformed (see settings)' }, inFlight: [] };
   const location = parseDatabaseUrl(settings.databaseUrl);
-  const kind = location.provider === 'sqlite' ? 'SQLite' : 'PostgreSQL';
   try {
     const found = await inspectStore(findProjectRoot(), location);
-    if (!found.exists) {
-      return {
-        check,
-        status: 'warn',
-        detail: `${kind} ${location.display} does not exist yet`,
-        fix:
-          location.provider === 'sqlite'
-            ? 'the first command that records runs creates it'
-            : 'the first command that records runs creates it, if the user in CUTOVER_DATABASE_URL has CREATEDB (else CREATE DATABASE it)',
-      };
-    }
-    if (found.unknown.length > 0) {
-      return {
-        check,
-        status: 'FAIL',
-        detail: `${kind} ${location.display} has migration ${found.unknown.join(', ')} applied, which this cutover does not have (a newer cutover migrated it)`,
-        fix: 'upgrade cutover on this machine, or point CUTOVER_DATABASE_URL at another database',
-      };
-    }
-    if (found.failed.length > 0) {
-      return {
-        check,
-        status: 'FAIL',
-        detail: `${kind} ${location.display}: migration ${found.failed.join(', ')} failed half-way, and Prisma will not go on`,
-        fix: 'start afresh on an empty database (move the SQLite file away, or drop and create the PostgreSQL database)',
-      };
-    }
-    const applied = `${found.applied.length} migration${found.applied.length === 1 ? '' : 's'} applied`;
-    if (found.pending.length > 0) {
-      return {
-        check,
-        status: 'warn',
-        detail: `${kind} ${location.display}: reachable, ${applied}, pending: ${found.pending.join(', ')}`,
-        fix: 'the next cutover command that opens the store applies them (stop old workers first if it is an upgrade)',
-      };
-    }
+    return { check: storeVerdict(location, found), inFlight: found.inFlight };
+  } catch (err) {
+    return { check: { check, status: 'FAIL', ...splitFix((err as Error).message) }, inFlight: [] };
+  }
+}
+
+/** What the store's state means for the night. */
+function storeVerdict(location: DatabaseLocation, found: StoreInspection): Check {
+  const check = 'record store';
+  const kind = location.provider === 'sqlite' ? 'SQLite' : 'PostgreSQL';
+  if (!found.exists) {
     return {
       check,
-      status: 'ok',
-      detail: `${kind} ${location.display}: reachable${location.provider === 'postgresql' ? ', credentials accepted' : ''}, ${applied}, none pending`,
+      status: 'warn',
+      detail: `${kind} ${location.display} does not exist yet`,
+      fix:
+        location.provider === 'sqlite'
+          ? 'the first command that records runs creates it'
+          : 'the first command that records runs creates it, if the user in CUTOVER_DATABASE_URL has CREATEDB (else CREATE DATABASE it)',
     };
-  } catch (err) {
-    return { check, status: 'FAIL', ...splitFix((err as Error).message) };
   }
+  if (found.unknown.length > 0) {
+    return {
+      check,
+      status: 'FAIL',
+      detail: `${kind} ${location.display} has migration ${found.unknown.join(', ')} applied, which this cutover does not have (a newer cutover migrated it)`,
+      fix: 'upgrade cutover on this machine, or point CUTOVER_DATABASE_URL at another database',
+    };
+  }
+  if (found.failed.length > 0) {
+    return {
+      check,
+      status: 'FAIL',
+      detail: `${kind} ${location.display}: migration ${found.failed.join(', ')} failed half-way, and Prisma will not go on`,
+      fix: 'start afresh on an empty database (move the SQLite file away, or drop and create the PostgreSQL database)',
+    };
+  }
+  const applied = `${found.applied.length} migration${found.applied.length === 1 ? '' : 's'} applied`;
+  if (found.pending.length > 0) {
+    return {
+      check,
+      status: 'warn',
+      detail: `${kind} ${location.display}: reachable, ${applied}, pending: ${found.pending.join(', ')}`,
+      fix: 'the next cutover command that opens the store applies them (stop old workers first if it is an upgrade)',
+    };
+  }
+  return {
+    check,
+    status: 'ok',
+    detail: `${kind} ${location.display}: reachable${location.provider === 'postgresql' ? ', credentials accepted' : ''}, ${applied}, none pending`,
+  };
 }
 
 /** Loaded runbook files and their pools, or a FAIL for a file that cannot be used. */
@@ -295,6 +306,33 @@ function runbookPoolChecks(files: string[]): { pools: Map<string, string[]>; che
     }
   }
   return { pools, checks };
+}
+
+/**
+ * Adds the pools of runs in flight to `pools`, named "run ID". The store says which runs have not ended; Temporal
+ * says which of them still run (a rehearsal abandoned with its embedded server would otherwise fail doctor forever).
+ */
+async function addInFlightPools(
+  pools: Map<string, string[]>,
+  inFlight: StoreInspection['inFlight'],
+  connection: Connection,
+  namespace: string,
+): Promise<void> {
+  for (const run of inFlight) {
+    const parsed = parseRunbook(run.runbookSource, run.runId);
+    const runPools = parsed.ok ? runbookPools(parsed.runbook) : [];
+    if (runPools.length === 0) continue;
+    try {
+      // The raw call: the SDK's describe() would decode the memo, which CUTOVER_PAYLOAD_KEY may have encrypted.
+      const { workflowExecutionInfo } = await connection.withDeadline(Date.now() + CALL_TIMEOUT_MS, () =>
+        connection.workflowService.describeWorkflowExecution({ namespace, execution: { workflowId: run.runId } }),
+      );
+      if (workflowExecutionInfo?.status !== proto.temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING) continue;
+    } catch {
+      continue; // not in Temporal (any more): nothing waits for its pools
+    }
+    for (const pool of runPools) pools.set(pool, [...(pools.get(pool) ?? []), `run ${run.runId}`]);
+  }
 }
 
 /** 6. workers on the run's task queue, 7. workers of each pool the runbooks name. */

@@ -21,7 +21,12 @@ export interface StoreInspection {
   failed: string[];
   /** Applied there, not committed here: the database was migrated by a newer cutover. */
   unknown: string[];
+  /** Runs the store has not seen end (newest first, at most {@link IN_FLIGHT_LIMIT}), with the runbook each runs. */
+  inFlight: { runId: string; runbookSource: string }[];
 }
+
+/** How many unfinished runs doctor looks at: the ones that matter tonight, not years of abandoned rehearsals. */
+export const IN_FLIGHT_LIMIT = 20;
 
 interface MigrationRow {
   migration_name: string;
@@ -30,6 +35,13 @@ interface MigrationRow {
 }
 
 const MIGRATIONS_QUERY = 'SELECT migration_name, finished_at, rolled_back_at FROM _prisma_migrations';
+/** Quoted names: the same text on SQLite and PostgreSQL (Prisma keeps the model's case). */
+const IN_FLIGHT_QUERY = `SELECT "id", "runbookSource" FROM "Run" WHERE "endedAt" IS NULL ORDER BY "createdAt" DESC LIMIT ${IN_FLIGHT_LIMIT}`;
+
+interface Rows {
+  migrations: MigrationRow[];
+  inFlight: { id: string; runbookSource: string }[];
+}
 
 /** How long a connection attempt to PostgreSQL may take before the server counts as unreachable. */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -41,13 +53,14 @@ const CONNECT_TIMEOUT_MS = 5_000;
  */
 export async function inspectStore(projectRoot: string, location: DatabaseLocation): Promise<StoreInspection> {
   const committed = committedMigrations(projectRoot, location);
-  let rows: MigrationRow[] | undefined;
+  let read: Rows | undefined;
   try {
-    rows = location.provider === 'sqlite' ? await readSqlite(location) : await readPostgres(location);
+    read = location.provider === 'sqlite' ? await readSqlite(location) : await readPostgres(location);
   } catch (error) {
     throw toStoreError(error, location);
   }
-  if (rows === undefined) return { exists: false, applied: [], pending: committed, failed: [], unknown: [] };
+  if (read === undefined) return { exists: false, applied: [], pending: committed, failed: [], unknown: [], inFlight: [] };
+  const rows = read.migrations;
   const finished = new Set(rows.filter((r) => r.finished_at !== null && r.rolled_back_at === null).map((r) => r.migration_name));
   const failed = [...new Set(rows.filter((r) => r.finished_at === null && r.rolled_back_at === null).map((r) => r.migration_name))].filter(
     (name) => !finished.has(name),
@@ -58,27 +71,34 @@ export async function inspectStore(projectRoot: string, location: DatabaseLocati
     pending: committed.filter((name) => !finished.has(name) && !failed.includes(name)),
     failed: failed.sort(),
     unknown: [...finished].filter((name) => !committed.includes(name)).sort(),
+    inFlight: read.inFlight.map((row) => ({ runId: row.id, runbookSource: row.runbookSource })),
   };
 }
 
 /** The migration rows of a SQLite file; `undefined` when the file does not exist. */
-async function readSqlite(location: SqliteLocation): Promise<MigrationRow[] | undefined> {
+async function readSqlite(location: SqliteLocation): Promise<Rows | undefined> {
   if (!existsSync(location.path)) return undefined;
   const { default: Database } = await import('better-sqlite3');
   // readonly: no journal mode set, no file created. fileMustExist: a file that vanished is not re-created.
   const db = new Database(location.path, { readonly: true, fileMustExist: true, timeout: 1_000 });
+  const query = <T>(sql: string): T[] => {
+    try {
+      return db.prepare(sql).all() as T[];
+    } catch (error) {
+      // No such table yet: nothing applied, no runs.
+      if (/no such table|no such column/i.test(describe(error))) return [];
+      throw error;
+    }
+  };
   try {
-    return db.prepare(MIGRATIONS_QUERY).all() as MigrationRow[];
-  } catch (error) {
-    if (/no such table/i.test(describe(error))) return [];
-    throw error;
+    return { migrations: query<MigrationRow>(MIGRATIONS_QUERY), inFlight: query<Rows['inFlight'][number]>(IN_FLIGHT_QUERY) };
   } finally {
     db.close();
   }
 }
 
 /** The migration rows of a PostgreSQL database; `undefined` when the database does not exist. */
-async function readPostgres(location: PostgresLocation): Promise<MigrationRow[] | undefined> {
+async function readPostgres(location: PostgresLocation): Promise<Rows | undefined> {
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: location.connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   // An error on an idle client (the server going away) must not crash the process.
@@ -90,12 +110,18 @@ async function readPostgres(location: PostgresLocation): Promise<MigrationRow[] 
     if ((error as { code?: unknown }).code === '3D000') return undefined;
     throw error;
   }
+  const query = async <T extends object>(sql: string): Promise<T[]> => {
+    try {
+      return (await client.query<T>(sql)).rows;
+    } catch (error) {
+      // 42P01, 42703: no such table or column yet: nothing applied, no runs.
+      const code = (error as { code?: unknown }).code;
+      if (code === '42P01' || code === '42703') return [];
+      throw error;
+    }
+  };
   try {
-    return (await client.query<MigrationRow>(MIGRATIONS_QUERY)).rows;
-  } catch (error) {
-    // 42P01: no migration table yet, so nothing is applied.
-    if ((error as { code?: unknown }).code === '42P01') return [];
-    throw error;
+    return { migrations: await query<MigrationRow>(MIGRATIONS_QUERY), inFlight: await query<Rows['inFlight'][number]>(IN_FLIGHT_QUERY) };
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -176,6 +177,57 @@ describe('cutover doctor on a cluster', () => {
     expect(text.stdout).toMatch(
       /^FAIL {2}pool db-host +no worker serves pool db-host .*; run `cutover worker --pool db-host` on that machine$/m,
     );
+  });
+
+  it('a run in flight names the pools its runbook uses, without the file being given', async () => {
+    const env = clusterEnv();
+    const name = `inflight-${Date.now().toString(36)}`;
+    const file = path.join(dir, `${name}.yaml`);
+    // The manual step keeps the run in flight; the pooled step after it is what it will need.
+    writeFileSync(
+      file,
+      `name: ${name}
+version: 1
+lead: lead
+roles: { lead: [alice], dba: [bob] }
+phases:
+  - id: p
+    kind: migration
+    steps:
+      - { id: check-in, title: Check in, owner: dba, expected: 1m, action: { kind: manual } }
+      - { id: freeze, title: Freeze, owner: dba, expected: 1s, depends_on: [check-in], runs_on: legacy-db, action: { kind: shell, command: "echo frozen" } }
+`,
+    );
+    const worker = startCli(['worker'], env, dir);
+    await eventually(
+      () => worker.output(),
+      (o) => o.includes('worker on task queue'),
+      60_000,
+      'the worker',
+    );
+    const follower = startCli(['rehearse', file, '--as', 'alice'], env, dir);
+    await eventually(
+      () => follower.output(),
+      (o) => o.includes('manual step for dba'),
+      60_000,
+      'the manual step',
+    );
+    try {
+      const result = await doctor(['--json'], env);
+      expect(byName(result.checks, 'pool legacy-db')).toMatchObject({
+        status: 'FAIL',
+        detail: expect.stringContaining(`named by run ${name}-1`) as string,
+      });
+      expect(result.code).toBe(6);
+    } finally {
+      // Not left running on the shared server.
+      const connection = await Connection.connect({ address: temporalAddress() });
+      await new Client({ connection, namespace: temporalNamespace() }).workflow
+        .getHandle(`${name}-1`)
+        .terminate('test over')
+        .catch(() => undefined);
+      await connection.close();
+    }
   });
 
   it('a namespace that does not exist: FAIL with how to create it; what needs it is skipped, the store still checked', async () => {
