@@ -10,6 +10,7 @@ import { parseDatabaseUrl, type DatabaseLocation } from '../prisma/database-url.
 import { findProjectRoot } from '../prisma/paths.js';
 import { parseRunbook } from '../runbook/parse.js';
 import { poolTaskQueue, runbookPools } from '../runbook/pools.js';
+import { updateTimeoutMs } from './decision-commands.js';
 import { EXIT, InvalidRunbookError } from './errors.js';
 import { loadRunbook } from './load-runbook.js';
 import type { Output } from './output.js';
@@ -52,6 +53,11 @@ export function formatCheck(check: Check): string {
 export async function runChecks(files: string[], env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
   const checks: Check[] = [];
   const { settings, problems } = inspectSettings(env);
+  try {
+    updateTimeoutMs(env);
+  } catch (err) {
+    problems.push({ setting: 'CUTOVER_UPDATE_TIMEOUT', message: (err as Error).message });
+  }
   const bad = new Set(problems.map((p) => p.setting));
 
   // 1. settings

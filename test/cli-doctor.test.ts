@@ -256,12 +256,22 @@ phases:
 
     const bad = await doctor(
       ['--json'],
-      cliEnv({ TEMPORAL_ADDRESS: 'https://temporal.example.com', CUTOVER_PAYLOAD_KEY: 'short', TEMPORAL_TLS_CERT: '/etc/c.pem' }),
+      cliEnv({
+        TEMPORAL_ADDRESS: 'https://temporal.example.com',
+        CUTOVER_PAYLOAD_KEY: 'short',
+        TEMPORAL_TLS_CERT: '/etc/c.pem',
+        CUTOVER_UPDATE_TIMEOUT: 'soon',
+      }),
     );
     expect(bad.code).toBe(6);
     const settings = bad.checks.filter((c) => c.check === 'settings');
-    expect(settings.map((c) => c.status)).toEqual(['FAIL', 'FAIL', 'FAIL']);
-    expect(settings.map((c) => c.detail.split(' ')[0])).toEqual(['TEMPORAL_ADDRESS', 'TEMPORAL_TLS_CERT', 'CUTOVER_PAYLOAD_KEY']);
+    expect(settings.map((c) => c.status)).toEqual(['FAIL', 'FAIL', 'FAIL', 'FAIL']);
+    expect(settings.map((c) => c.detail.split(' ')[0])).toEqual([
+      'TEMPORAL_ADDRESS',
+      'TEMPORAL_TLS_CERT',
+      'CUTOVER_PAYLOAD_KEY',
+      'CUTOVER_UPDATE_TIMEOUT',
+    ]);
     expect(byName(bad.checks, 'temporal').status).toBe('skip');
     expect(byName(bad.checks, 'record store').status).toBe('warn'); // a fresh SQLite file, created on first use
   });
