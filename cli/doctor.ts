@@ -64,7 +64,7 @@ export async function runChecks(files: string[], env: NodeJS.ProcessEnv = proces
   if (problems.length === 0) checks.push({ check: 'settings', status: 'ok', detail: describeSettings(settings) });
   for (const problem of problems) checks.push({ check: 'settings', status: 'FAIL', ...splitFix(problem.message) });
 
-  // 2–4, 6, 7: Temporal, then what only Temporal can tell.
+  // 2–4: TLS, Temporal, namespace, search attributes; the connection stays open for 6 and 7.
   const pools = runbookPoolChecks(files);
   const temporal = await temporalChecks(settings, bad.has('TEMPORAL_ADDRESS'));
   checks.push(...temporal.checks);
