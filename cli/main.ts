@@ -5,6 +5,7 @@
 import { userInfo } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { approve, backout, markDone, reject, resolve } from './decision-commands.js';
+import { doctor } from './doctor.js';
 import { CutoverError, EXIT, exitCodeFor, UsageError } from './errors.js';
 import { processOutput as out } from './output.js';
 import { cutoverVersion } from './project-root.js';
@@ -255,6 +256,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     )
     .option('--host <address>', 'address to listen on; 0.0.0.0 for other machines (the page has no access control yet)', '127.0.0.1')
     .action(run((options: { port: number; host: string }) => serveWeb({ port: options.port, host: options.host }, out)));
+
+  program
+    .command('doctor')
+    .description('check the configuration: settings, Temporal, namespace, search attributes, record store, workers and pools')
+    .argument('[runbook...]', 'runbook files whose worker pools to check')
+    .option('--json', 'print the checks as JSON')
+    .action(run((files: string[], options: { json?: boolean }) => doctor(files, options.json === true, out)));
 
   program
     .command('schema')

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { databaseLocation, redact } from '../prisma/database-url.js';
 import { parsePayloadKey } from '../worker/payload-codec.js';
-import { EnvironmentError, UsageError } from './errors.js';
+import { EnvironmentError } from './errors.js';
 
 /** TLS for a Temporal cluster: mTLS client certificate and/or a custom CA, or an API key. */
 export interface TemporalTls {
@@ -35,22 +35,56 @@ export interface Settings {
   payloadKey?: Buffer;
 }
 
-/** Reads the settings from `env` (the process environment by default). */
+/** A setting that is wrong, and the sentence that names it and the fix. */
+export interface SettingProblem {
+  /** The environment variable (or pair of them) at fault, e.g. `TEMPORAL_ADDRESS`. */
+  setting: string;
+  message: string;
+}
+
+/**
+ * Reads the settings from `env` (the process environment by default).
+ * @throws EnvironmentError naming the first setting that is wrong and how to fix it (exit 6)
+ */
 export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
+  const { settings, problems } = inspectSettings(env, cwd);
+  // A malformed CUTOVER_DATABASE_URL waits until the store is opened (cli/store.ts says the same sentence,
+  // exit 6): commands that need no store, such as `approve` on a cluster, still work.
+  const first = problems.find((p) => p.setting !== 'CUTOVER_DATABASE_URL');
+  if (first) throw new EnvironmentError(first.message);
+  return settings;
+}
+
+/**
+ * Reads the settings and lists every problem instead of stopping at the first one (for `cutover doctor`). Each
+ * wrong setting falls back to what it would be unset, so the other checks can still run.
+ */
+export function inspectSettings(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): { settings: Settings; problems: SettingProblem[] } {
+  const problems: SettingProblem[] = [];
   const home = path.resolve(cwd, env.CUTOVER_HOME || '.cutover');
-  // The store's own rule (prisma/database-url.ts). A malformed URL is kept as given: opening the store
-  // refuses it with a sentence naming CUTOVER_DATABASE_URL (exit 6), and commands that need no store work.
+  // The store's own rule (prisma/database-url.ts).
   let databaseUrl: string;
   let databaseDisplay: string;
   try {
     const location = databaseLocation(env, cwd);
     databaseUrl = location.url;
     databaseDisplay = location.display;
-  } catch {
+  } catch (err) {
     databaseUrl = env.CUTOVER_DATABASE_URL?.trim() ?? '';
     databaseDisplay = redact(databaseUrl);
+    problems.push({ setting: 'CUTOVER_DATABASE_URL', message: (err as Error).message });
   }
-  const address = env.TEMPORAL_ADDRESS?.trim() || undefined;
+  let address = env.TEMPORAL_ADDRESS?.trim() || undefined;
+  if (address !== undefined && !isTemporalAddress(address)) {
+    problems.push({
+      setting: 'TEMPORAL_ADDRESS',
+      message: `TEMPORAL_ADDRESS \`${address}\` is not host:port (such as temporal.example.com:7233, without http://): fix it, or unset it to use the embedded server`,
+    });
+    address = undefined;
+  }
   const tlsFiles: TemporalTls = {
     ...(env.TEMPORAL_TLS_CERT ? { clientCertPath: env.TEMPORAL_TLS_CERT } : {}),
     ...(env.TEMPORAL_TLS_KEY ? { clientKeyPath: env.TEMPORAL_TLS_KEY } : {}),
@@ -58,36 +92,66 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     ...(env.TEMPORAL_TLS_SERVER_NAME ? { serverName: env.TEMPORAL_TLS_SERVER_NAME } : {}),
   };
   if (Boolean(tlsFiles.clientCertPath) !== Boolean(tlsFiles.clientKeyPath)) {
-    throw new UsageError('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both for mTLS, or neither');
+    problems.push({
+      setting: tlsFiles.clientCertPath ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT',
+      message: `TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set ${tlsFiles.clientCertPath ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT'} too for mTLS, or neither`,
+    });
+  }
+  const tlsFlag = env.TEMPORAL_TLS?.trim().toLowerCase();
+  if (tlsFlag && tlsFlag !== 'true' && tlsFlag !== 'false') {
+    problems.push({ setting: 'TEMPORAL_TLS', message: `TEMPORAL_TLS is \`${env.TEMPORAL_TLS}\`: set it to true (or false), or unset it` });
   }
   const apiKey = env.TEMPORAL_API_KEY || undefined;
-  const wantsTls = Object.keys(tlsFiles).length > 0 || apiKey !== undefined || env.TEMPORAL_TLS === 'true';
-  if (!address && (wantsTls || env.TEMPORAL_NAMESPACE)) {
-    throw new UsageError('TEMPORAL_NAMESPACE, TLS and API-key settings need TEMPORAL_ADDRESS: set it to your cluster (host:port)');
+  const wantsTls = Object.keys(tlsFiles).length > 0 || apiKey !== undefined || tlsFlag === 'true';
+  if (!env.TEMPORAL_ADDRESS?.trim() && (wantsTls || env.TEMPORAL_NAMESPACE)) {
+    const given = [
+      ...(env.TEMPORAL_NAMESPACE ? ['TEMPORAL_NAMESPACE'] : []),
+      ...Object.keys(env).filter((k) => /^TEMPORAL_(TLS|API_KEY)/.test(k) && env[k]),
+    ];
+    problems.push({
+      setting: 'TEMPORAL_ADDRESS',
+      message: `${given.join(', ')} ${given.length === 1 ? 'needs' : 'need'} TEMPORAL_ADDRESS: set it to your cluster (host:port), or unset ${given.length === 1 ? 'it' : 'them'} to use the embedded server`,
+    });
   }
   let payloadKey: Buffer | undefined;
   if (env.CUTOVER_PAYLOAD_KEY !== undefined && env.CUTOVER_PAYLOAD_KEY !== '') {
     try {
       payloadKey = parsePayloadKey(env.CUTOVER_PAYLOAD_KEY);
     } catch (err) {
-      throw new EnvironmentError((err as Error).message);
+      problems.push({ setting: 'CUTOVER_PAYLOAD_KEY', message: (err as Error).message });
     }
   }
-  return {
+  const settings: Settings = {
     home,
     databaseUrl,
     databaseDisplay,
     taskQueue: env.CUTOVER_TASK_QUEUE || 'cutover',
     ...(env.CUTOVER_WORKER_NAME?.trim() ? { workerName: env.CUTOVER_WORKER_NAME.trim() } : {}),
-    namespace: env.TEMPORAL_NAMESPACE || 'default',
+    namespace: (address && env.TEMPORAL_NAMESPACE) || 'default',
     ...(address ? { temporalAddress: address } : {}),
-    ...(wantsTls ? { tls: Object.keys(tlsFiles).length > 0 ? tlsFiles : true } : {}),
-    ...(apiKey ? { apiKey } : {}),
+    ...(address && wantsTls ? { tls: Object.keys(tlsFiles).length > 0 ? tlsFiles : true } : {}),
+    ...(address && apiKey ? { apiKey } : {}),
     ...(payloadKey ? { payloadKey } : {}),
   };
+  return { settings, problems };
 }
 
-/** The SDK's TLS options from file paths, with a clear error for a missing file. */
+/**
+ * What the Temporal SDK takes as an address: `host` or `host:port`, the host a name, an IPv4 address or a bracketed
+ * IPv6 one. Checked here so a typo is one sentence at once, not a ten-second connection timeout.
+ */
+function isTemporalAddress(address: string): boolean {
+  // Underscores are not valid in DNS names, but Docker and Compose service names have them, and they resolve.
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_][A-Za-z0-9_.-]*)(?::(\d{1,5}))?$/.exec(address);
+  if (!match) return false;
+  const port = match[2];
+  return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
+}
+
+/**
+ * The SDK's TLS options from file paths.
+ * @throws EnvironmentError naming the setting whose file cannot be read (exit 6)
+ */
 export function loadTls(tls: TemporalTls | true | undefined) {
   if (tls === undefined) return undefined;
   if (tls === true) return true as const;
@@ -95,8 +159,9 @@ export function loadTls(tls: TemporalTls | true | undefined) {
     if (!file) return undefined;
     try {
       return readFileSync(file);
-    } catch {
-      throw new UsageError(`cannot read the ${what} file ${file} (from the environment); check the path`);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new EnvironmentError(`cannot read the ${what} file ${file} (${code}): point ${what} at a readable PEM file, or unset it`);
     }
   };
   const crt = read(tls.clientCertPath, 'TEMPORAL_TLS_CERT');

@@ -175,12 +175,7 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
   } catch (err) {
     await connection.close();
     await Promise.all(stops.map((stop) => stop()));
-    const notFound = (err as { code?: number }).code === 5;
-    throw new EnvironmentError(
-      notFound
-        ? `namespace ${settings.namespace} does not exist on Temporal at ${address}; create it (temporal operator namespace create --namespace ${settings.namespace}) or set TEMPORAL_NAMESPACE`
-        : `Temporal at ${address} did not describe namespace ${settings.namespace} (${(err as Error).message.split('\n')[0]})`,
-    );
+    throw new EnvironmentError(namespaceProblem(err, settings.namespace, address));
   }
   // The same codec on the client and the worker: what one encrypts, the other reads.
   const client = new Client({
@@ -240,6 +235,22 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
       for (const stop of stops) await stop();
     },
   };
+}
+
+/**
+ * Why Temporal would not describe the namespace, as one sentence naming the setting to fix (also `cutover doctor`'s
+ * words): it does not exist, or the credentials may not see it.
+ */
+export function namespaceProblem(err: unknown, namespace: string, address: string): string {
+  const code = grpcCode(err) ?? (err as { code?: number }).code;
+  const said = (err as Error).message.split('\n')[0];
+  if (code === NOT_FOUND) {
+    return `namespace ${namespace} does not exist on Temporal at ${address}; create it (temporal operator namespace create --namespace ${namespace}) or set TEMPORAL_NAMESPACE`;
+  }
+  if (code === PERMISSION_DENIED || code === UNAUTHENTICATED) {
+    return `Temporal at ${address} refused access to namespace ${namespace} (${said}); check TEMPORAL_API_KEY or the client certificate in TEMPORAL_TLS_CERT/TEMPORAL_TLS_KEY, and TEMPORAL_NAMESPACE`;
+  }
+  return `Temporal at ${address} did not describe namespace ${namespace} (${said}); check TEMPORAL_NAMESPACE and that the cluster is up`;
 }
 
 const usersDir = (home: string): string => path.join(home, 'users');
@@ -373,6 +384,9 @@ function guardedRetries(failFastWhenBusy: boolean) {
 }
 
 const RESOURCE_EXHAUSTED = 8;
+const NOT_FOUND = 5;
+const PERMISSION_DENIED = 7;
+const UNAUTHENTICATED = 16;
 const DEADLINE_EXCEEDED = 4;
 const UNAVAILABLE = 14;
 

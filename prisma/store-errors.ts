@@ -65,7 +65,14 @@ function migrationFailureHint(output: string): string {
     return 'another process has the database open (a worker, a status page): stop it and retry';
   }
   if (/P3009/.test(output)) {
-    return 'an earlier migration failed half-way and Prisma will not continue: move the file away to start afresh';
+    return 'an earlier migration failed half-way and Prisma will not continue: start afresh on an empty database (move the SQLite file away, or drop and create the PostgreSQL database)';
+  }
+  if (/P3005/.test(output)) {
+    return 'the database already holds tables that cutover did not create: point CUTOVER_DATABASE_URL at an empty database or one cutover created';
+  }
+  // The migration's SQL itself failed: the WebAssembly schema engine says only "External error", with a Rust trace.
+  if (/External error|apply_migration/.test(output)) {
+    return 'its SQL failed, usually because the database already holds tables of the same names that cutover did not create: point CUTOVER_DATABASE_URL at an empty database';
   }
   const error = output.split('\n').find((line) => /error/i.test(line) && !/^\s+at /.test(line));
   return error ? `Prisma said "${error.trim()}"` : 'Prisma gave no reason';

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { approveGateUpdate, RUN_WORKFLOW_TYPE } from '../workflows/messages.js';
 import { cliEnv, killStartedCli, runCli, startCli } from './support/cli.js';
@@ -20,6 +21,17 @@ const file = (name: string, text: string) => {
 
 function expectNoStack(stderr: string) {
   expect(stderr).not.toMatch(/\n\s+at /);
+}
+
+/** A configuration error: exit 6, one line on stderr naming `setting`, no stack trace; returns the line. */
+function expectConfigurationError(result: { code: number | null; stderr: string }, setting: string): string {
+  expect(result.code, result.stderr).toBe(6);
+  const message = result.stderr.trim();
+  expect(message.split('\n')).toHaveLength(1);
+  expect(message).toMatch(/^cutover: /);
+  expect(message).toContain(setting);
+  expectNoStack(result.stderr);
+  return message;
 }
 
 describe('validate', () => {
@@ -177,10 +189,82 @@ describe('runs and environment', () => {
     expectNoStack(result.stderr);
   });
 
+  it('a failed migration says what to do and names CUTOVER_DATABASE_URL, exit 6, then and on the next try', () => {
+    // A file holding tables cutover did not create, once with and once without Prisma's migration table.
+    for (const withMigrationTable of [false, true]) {
+      const home = mkdtempSync(path.join(tmpdir(), 'cutover-foreign-'));
+      const db = new Database(path.join(home, 'cutover.db'));
+      db.exec('CREATE TABLE Run (x INTEGER)');
+      if (withMigrationTable) {
+        db.exec(
+          'CREATE TABLE _prisma_migrations (id TEXT PRIMARY KEY, checksum TEXT NOT NULL, finished_at DATETIME, migration_name TEXT NOT NULL, ' +
+            'logs TEXT, rolled_back_at DATETIME, started_at DATETIME NOT NULL DEFAULT current_timestamp, applied_steps_count INTEGER NOT NULL DEFAULT 0)',
+        );
+      }
+      db.close();
+      const env = cliEnv({ CUTOVER_HOME: home });
+      const first = expectConfigurationError(runCli(['list'], env), 'CUTOVER_DATABASE_URL');
+      expect(first).toMatch(/tables .*cutover did not create: point CUTOVER_DATABASE_URL at an empty database/);
+      if (withMigrationTable) {
+        // The failed migration is now recorded half-way: Prisma refuses to go on, and the sentence says how to start afresh.
+        const again = expectConfigurationError(runCli(['list'], env), 'CUTOVER_DATABASE_URL');
+        expect(again).toMatch(/failed half-way .*start afresh on an empty database/);
+      }
+    }
+  }, 60_000);
+
   it('list on a fresh store says how to start', () => {
     const result = runCli(['list'], cliEnv());
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('no runs recorded yet');
+  });
+});
+
+describe('configuration errors: one sentence naming the setting, exit 6', () => {
+  it('a malformed TEMPORAL_ADDRESS is refused at once, before any connection attempt', () => {
+    for (const address of ['http://temporal.example.com:7233', 'temporal.example.com:port', 'two words']) {
+      const started = Date.now();
+      const message = expectConfigurationError(
+        runCli(['approve', 'crm-1', 'go', '--as', 'alice'], cliEnv({ TEMPORAL_ADDRESS: address })),
+        'TEMPORAL_ADDRESS',
+      );
+      expect(message).toContain(`TEMPORAL_ADDRESS \`${address}\` is not host:port`);
+      expect(Date.now() - started).toBeLessThan(8_000);
+    }
+  });
+
+  it('TEMPORAL_TLS_CERT without TEMPORAL_TLS_KEY, and cluster settings without TEMPORAL_ADDRESS', () => {
+    const half = expectConfigurationError(
+      runCli(['list'], cliEnv({ TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_TLS_CERT: '/etc/cutover/client.pem' })),
+      'TEMPORAL_TLS_KEY',
+    );
+    expect(half).toBe('cutover: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set TEMPORAL_TLS_KEY too for mTLS, or neither');
+    const orphan = expectConfigurationError(runCli(['list'], cliEnv({ TEMPORAL_NAMESPACE: 'prod' })), 'TEMPORAL_ADDRESS');
+    expect(orphan).toContain('TEMPORAL_NAMESPACE needs TEMPORAL_ADDRESS');
+  });
+
+  it('a TLS file that cannot be read, against a real Temporal server', () => {
+    const env = cliEnv({
+      TEMPORAL_ADDRESS: temporalAddress(),
+      TEMPORAL_NAMESPACE: temporalNamespace(),
+      TEMPORAL_TLS_CA: '/no/such/ca.pem',
+    });
+    const message = expectConfigurationError(runCli(['approve', 'crm-1', 'go', '--as', 'alice'], env), 'TEMPORAL_TLS_CA');
+    expect(message).toBe(
+      'cutover: cannot read the TEMPORAL_TLS_CA file /no/such/ca.pem (ENOENT): point TEMPORAL_TLS_CA at a readable PEM file, or unset it',
+    );
+    const cert = file('unreadable-cert.pem', 'not read');
+    const keyDir = mkdtempSync(path.join(tmpdir(), 'cutover-key-'));
+    // A folder where a key file should be: readable by root too, so this holds whoever runs the tests.
+    const withPair = cliEnv({ TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_TLS_CERT: cert, TEMPORAL_TLS_KEY: keyDir });
+    expect(expectConfigurationError(runCli(['approve', 'crm-1', 'go', '--as', 'alice'], withPair), 'TEMPORAL_TLS_KEY')).toContain(
+      `cannot read the TEMPORAL_TLS_KEY file ${keyDir} (EISDIR)`,
+    );
+  });
+
+  it('a bad CUTOVER_PAYLOAD_KEY', () => {
+    const message = expectConfigurationError(runCli(['list'], cliEnv({ CUTOVER_PAYLOAD_KEY: 'not-a-key' })), 'CUTOVER_PAYLOAD_KEY');
+    expect(message).toMatch(/must be 32 bytes .*; fix or unset it$/);
   });
 });
 
