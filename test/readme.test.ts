@@ -1,7 +1,7 @@
 /**
  * The README's runbook example is what a new cutover lead copies first: it must stay valid.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatProblem, parseRunbook } from '../runbook/parse.js';
@@ -18,6 +18,22 @@ describe('README', () => {
       const kinds = new Set(parsed.runbook.phases.map((p) => p.kind));
       expect(kinds.has('go_no_go')).toBe(true);
     }
+  });
+
+  it('lists every environment variable cutover reads in its one table', () => {
+    // Read from cutover's sources: `env.NAME` / `process.env.NAME` for CUTOVER_* and TEMPORAL_* names.
+    const root = path.resolve(import.meta.dirname, '..');
+    const sources = ['cli', 'prisma', 'worker', 'web', 'activities'].flatMap((dir) =>
+      readdirSync(path.join(root, dir), { recursive: true, encoding: 'utf8' })
+        .filter((file) => file.endsWith('.ts') && !file.startsWith('generated'))
+        .map((file) => readFileSync(path.join(root, dir, file), 'utf8')),
+    );
+    const read = new Set(sources.flatMap((text) => [...text.matchAll(/\benv\.((?:CUTOVER|TEMPORAL)_[A-Z0-9_]+)/g)].map((m) => m[1]!)));
+    // Set by cutover for its own SQL child process, never by a user.
+    read.delete('CUTOVER_SQLITE_MODULE');
+    const table = readme.slice(readme.indexOf('**Every environment variable.**'));
+    expect(read.size).toBeGreaterThan(10);
+    for (const name of read) expect(table, name).toMatch(new RegExp(`^\\| [^|]*\`${name}\``, 'm'));
   });
 
   it('documents every exit code the CLI defines', async () => {
