@@ -31,7 +31,7 @@ export function summary(run: RunRow): RunSummary {
     startedAt: iso(run.startedAt),
     endedAt: iso(run.endedAt),
     plannedStart: iso(run.plannedStart),
-    windowMs: run.windowMs,
+    windowMs: milliseconds(run.windowMs),
     outcome: run.outcome,
     backoutTrigger: run.backoutTrigger as RunSummary['backoutTrigger'],
     backoutReason: run.backoutReason,
@@ -40,6 +40,14 @@ export function summary(run: RunRow): RunSummary {
     backoutEndedAt: iso(run.backoutEndedAt),
     temporalRunId: run.temporalRunId,
   };
+}
+
+/**
+ * A duration column (BIGINT: a hypercare phase can plan weeks, past a 32-bit column's 24.8 days) as the number the
+ * rest of cutover uses; milliseconds stay exact in a double up to 285,000 years.
+ */
+function milliseconds(value: bigint | null): number | null {
+  return value === null ? null : Number(value);
 }
 
 /** The run columns a `RunState` determines. */
@@ -91,8 +99,8 @@ export function detail(run: RunWithRows): RunDetail {
       attempt: step.attempt,
       treatment: step.treatment as StepAttemptRecord['treatment'],
       status: step.status as StepAttemptStatus,
-      plannedStartMs: step.plannedStartMs,
-      plannedDurationMs: step.plannedDurationMs,
+      plannedStartMs: milliseconds(step.plannedStartMs),
+      plannedDurationMs: milliseconds(step.plannedDurationMs),
       startedAt: iso(step.startedAt),
       endedAt: iso(step.endedAt),
       exitCode: step.exitCode,

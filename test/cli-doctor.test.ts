@@ -140,7 +140,7 @@ describe('cutover doctor on a cluster', () => {
         new RegExp(`task queue ${env.CUTOVER_TASK_QUEUE}: workflow tasks polled by \\d+@`),
       );
       expect(byName(json.checks, 'pool db-host').detail).toContain('served by pool-worker@db-host');
-      expect(byName(json.checks, 'record store').detail).toMatch(/2 migrations applied, none pending/);
+      expect(byName(json.checks, 'record store').detail).toMatch(/3 migrations applied, none pending/);
 
       const text = await doctor([runbook], env);
       expect(text.code, text.stdout + text.stderr).toBe(0);
@@ -352,7 +352,7 @@ describe('cutover doctor and the record store (PostgreSQL)', () => {
     const pending = await storeCheck(postgres.url('doctor_empty'));
     expect(pending).toMatchObject({
       status: 'warn',
-      detail: expect.stringMatching(/reachable, 0 migrations applied, pending: \d+_init, \d+_step_worker/) as string,
+      detail: expect.stringMatching(/reachable, 0 migrations applied, pending: \d+_init, \d+_step_worker, \d+_long_durations/) as string,
     });
     const tables = await asSuperuser('doctor_empty', (c) => c.query(`SELECT 1 FROM pg_tables WHERE schemaname = 'public'`));
     expect(tables.rowCount).toBe(0);
@@ -370,7 +370,7 @@ describe('cutover doctor and the record store (PostgreSQL)', () => {
     const ready = await storeCheck(url);
     expect(ready).toMatchObject({
       status: 'ok',
-      detail: expect.stringMatching(/reachable, credentials accepted, 2 migrations applied, none pending$/) as string,
+      detail: expect.stringMatching(/reachable, credentials accepted, 3 migrations applied, none pending$/) as string,
     });
 
     await asSuperuser('doctor_ready', (c) =>

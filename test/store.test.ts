@@ -166,7 +166,11 @@ describe.each(PROVIDERS)('%s', (provider) => {
 
   describe('opening', () => {
     it('applies the committed migrations to a fresh database, and nothing when it is up to date', async () => {
-      expect(store.migrationsApplied).toEqual([expect.stringMatching(/_init$/), expect.stringMatching(/_step_worker$/)]);
+      expect(store.migrationsApplied).toEqual([
+        expect.stringMatching(/_init$/),
+        expect.stringMatching(/_step_worker$/),
+        expect.stringMatching(/_long_durations$/),
+      ]);
       expect(store.provider).toBe(provider);
       if (provider === 'sqlite') expect(store.databasePath).toBe(path.join(dir, provider, 'nested', 'cutover.db'));
 
@@ -488,6 +492,15 @@ describe.each(PROVIDERS)('%s', (provider) => {
         ['backout', 1, 'succeeded'],
       ]);
       expect(steps[0]?.error).toBe('exit 1');
+    });
+
+    it('keeps plans longer than 24.8 days (a 32-bit column would refuse them): weeks of hypercare', async () => {
+      const weeks = (n: number) => n * 7 * 24 * 3600 * 1000;
+      const { runId } = await store.reserveRun(reservation('steps-long', { windowMs: weeks(8) }));
+      await store.recordStepAttempt(stepAttempt(runId, { plannedStartMs: weeks(5), plannedDurationMs: weeks(6) }));
+      const run = await store.getRun(runId);
+      expect(run.windowMs).toBe(weeks(8));
+      expect(run.steps[0]).toMatchObject({ plannedStartMs: weeks(5), plannedDurationMs: weeks(6) });
     });
 
     it('refuses an attempt for a run that was never reserved', async () => {

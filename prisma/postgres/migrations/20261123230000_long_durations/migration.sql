@@ -1,0 +1,6 @@
+-- AlterTable
+ALTER TABLE "Run" ALTER COLUMN "windowMs" SET DATA TYPE BIGINT;
+
+-- AlterTable
+ALTER TABLE "StepRun" ALTER COLUMN "plannedStartMs" SET DATA TYPE BIGINT,
+ALTER COLUMN "plannedDurationMs" SET DATA TYPE BIGINT;
