@@ -210,6 +210,12 @@ export async function runWorker(options: WorkerOptions, out: Output): Promise<nu
     out.line(
       `worker${settings.workerName ? ` ${settings.workerName}` : ''} serving ${serving.join(', ')} at ${session.address} (namespace ${session.namespace}); Ctrl-C stops it`,
     );
+    if (session.embedded && options.pools.length > 0) {
+      out.warn(
+        'note: runs on the embedded server are one machine, so their pinned steps run wherever the run is hosted; ' +
+          'a pool worker matters with TEMPORAL_ADDRESS set to a cluster',
+      );
+    }
     let stopListening: () => void = () => undefined;
     const stopped = new Promise<void>((resolve) => {
       stopListening = onStopRequest(() => resolve());

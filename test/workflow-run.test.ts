@@ -293,7 +293,8 @@ phases:
 
   it('a failing back-out action waits for the lead, and never skips silently', async () => {
     const handle = await h.start(CHAIN('stuck-backout', 'b3.log', { failCheck: true, failUndoB: true }));
-    const stuck = await waitForState(handle, (s) => s.steps.b1!.backout?.status === 'waiting');
+    // b2's undo runs beside b1's and may still be running when b1's fails: the run waits once it is done.
+    const stuck = await waitForState(handle, (s) => s.steps.b1!.backout?.status === 'waiting' && s.steps.b2!.backout?.status !== 'running');
     expect(stuck.steps.b1!.resolution).toMatchObject({ scope: 'backout', kind: 'failed' });
     expect(stuck.steps.b1!.resolution!.error).toContain('exit code 9');
     expect(stuck.status).toBe('waiting');
