@@ -10,7 +10,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { durationMs, formatDuration } from '../runbook/duration.js';
 import type { Action, Connection } from '../runbook/schema.js';
-import { runSqlStatement } from './sql-process.js';
+import { redact } from '../prisma/database-url.js';
+import { runSqlStatement, type SqlTarget } from './sql-process.js';
 
 /** How an action ended, with what a person needs to see why. */
 export interface ActionResult {
@@ -318,13 +319,17 @@ function describeFetchError(err: unknown): string {
 export async function runSqlQuery(action: Extract<Action, { kind: 'sql' }>, ctx: ActionContext): Promise<ActionResult> {
   const connection = ctx.connections[action.connection];
   if (!connection) return { ok: false, detail: `no connection named ${action.connection} in the runbook` };
-  const file = path.resolve(ctx.baseDir, connection.path);
+  const target: SqlTarget =
+    connection.driver === 'sqlite'
+      ? { driver: 'sqlite', file: path.resolve(ctx.baseDir, connection.path), readonly: connection.readonly }
+      : { driver: 'postgres', url: connection.url, readonly: connection.readonly };
+  // How messages name the database: the file, or the URL with any password as ***.
+  const where = target.driver === 'sqlite' ? target.file : redact(target.url);
   // The format has no `timeout` on sql actions today; honour one if it gets one.
   const own = (action as { timeout?: unknown }).timeout;
   const timeoutMs = typeof own === 'string' ? durationMs(own) : ctx.timeoutMs;
   const answer = await runSqlStatement({
-    file,
-    readonly: connection.readonly === true,
+    target,
     query: action.query,
     timeoutMs,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
@@ -332,7 +337,7 @@ export async function runSqlQuery(action: Extract<Action, { kind: 'sql' }>, ctx:
   });
   switch (answer.kind) {
     case 'open_failed':
-      return { ok: false, detail: `cannot open ${action.connection} (${file}): ${answer.message}` };
+      return { ok: false, detail: `cannot open ${action.connection} (${where}): ${answer.message}` };
     case 'failed':
       return { ok: false, detail: `query on ${action.connection} failed: ${answer.message}` };
     case 'crashed':

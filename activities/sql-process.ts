@@ -3,6 +3,11 @@
  * it: better-sqlite3 is synchronous, so a slow statement run in-process would starve the
  * heartbeats of every step the worker hosts.
  *
+ * PostgreSQL runs there too, for one code path and one way to stop a statement: the session's
+ * `statement_timeout` makes the server end it at the deadline even if nobody is left to ask, and
+ * `client_connection_check_interval` (PostgreSQL 14 and later) makes the server notice within a
+ * second that the killed process is gone, instead of running the statement to its end.
+ *
  * Why a child process and not a `worker_threads` Worker: `Worker.terminate()` only stops
  * JavaScript. A statement is one long native call (`sqlite3_step`) that never returns to
  * JavaScript until it ends, and better-sqlite3 exposes no `sqlite3_interrupt`, so a terminated
@@ -30,9 +35,11 @@ export type SqlAnswer =
   | { kind: 'left_running'; pid: number | undefined }
   | { kind: 'crashed'; message: string };
 
+/** Where the statement runs: a SQLite file, or a PostgreSQL server (the URL may hold a resolved password). */
+export type SqlTarget = { driver: 'sqlite'; file: string; readonly: boolean } | { driver: 'postgres'; url: string; readonly: boolean };
+
 export interface SqlRequest {
-  file: string;
-  readonly: boolean;
+  target: SqlTarget;
   query: string;
   timeoutMs: number;
   signal?: AbortSignal;
@@ -43,9 +50,10 @@ export interface SqlRequest {
 // Plain CommonJS on purpose (see above). Only the first value and the row count travel back:
 // that is all the comparison uses, and a SELECT of a million rows should not cross a pipe.
 const CHILD_CODE = `
-const Database = require(process.env.CUTOVER_SQLITE_MODULE);
 const reply = (answer) => { if (process.connected) process.send(answer, () => process.disconnect()); };
-process.once('message', ({ file, readonly, query }) => {
+const rows = (count, width, first) => ({ kind: 'rows', rowCount: count, width, first });
+function sqlite({ file, readonly }, query) {
+  const Database = require(process.env.CUTOVER_SQLITE_MODULE);
   let db;
   try {
     db = new Database(file, { readonly, fileMustExist: readonly });
@@ -59,20 +67,52 @@ process.once('message', ({ file, readonly, query }) => {
     if (!statement.reader) {
       reply({ kind: 'changed', changes: statement.run().changes });
     } else {
-      const rows = statement.raw(true).all();
-      reply({ kind: 'rows', rowCount: rows.length, width: rows[0] ? rows[0].length : 0, first: rows[0] ? rows[0][0] : undefined });
+      const all = statement.raw(true).all();
+      reply(rows(all.length, all[0] ? all[0].length : 0, all[0] ? all[0][0] : undefined));
     }
   } catch (err) {
     reply({ kind: 'failed', message: err.message });
   } finally {
     db.close();
   }
+}
+async function postgres({ url, readonly }, query, timeoutMs) {
+  const { Client } = require(process.env.CUTOVER_PG_MODULE);
+  const client = new Client({ connectionString: url, statement_timeout: timeoutMs, application_name: 'cutover', connectionTimeoutMillis: 15000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    reply({ kind: 'open_failed', message: err.message });
+    return;
+  }
+  try {
+    await client.query("SET client_connection_check_interval = '1s'").catch(() => undefined);
+    if (readonly) await client.query('SET default_transaction_read_only = on');
+    let result = await client.query({ text: query, rowMode: 'array' });
+    if (Array.isArray(result)) result = result[result.length - 1];
+    if (result.fields && result.fields.length > 0) {
+      reply(rows(result.rows.length, result.fields.length, result.rows[0] ? result.rows[0][0] : undefined));
+    } else {
+      reply({ kind: 'changed', changes: result.rowCount || 0 });
+    }
+  } catch (err) {
+    reply({ kind: 'failed', message: err.message });
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+process.once('message', ({ target, query, timeoutMs }) => {
+  if (target.driver === 'postgres') postgres(target, query, timeoutMs);
+  else sqlite(target, query);
 });
 `;
 
-const sqliteModule = createRequire(import.meta.url).resolve('better-sqlite3');
+const requireHere = createRequire(import.meta.url);
+const sqliteModule = requireHere.resolve('better-sqlite3');
+const pgModule = requireHere.resolve('pg');
 
-/** Runs `query` on the SQLite file in a child process; never throws. */
+/** Runs `query` on the target database in a child process; never throws. */
 export function runSqlStatement(request: SqlRequest): Promise<SqlAnswer> {
   return new Promise<SqlAnswer>((resolve) => {
     let settled = false;
@@ -84,7 +124,7 @@ export function runSqlStatement(request: SqlRequest): Promise<SqlAnswer> {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       // Structured clone keeps blobs and numbers as they are (JSON would not).
       serialization: 'advanced',
-      env: { CUTOVER_SQLITE_MODULE: sqliteModule, PATH: process.env.PATH ?? '' },
+      env: { CUTOVER_SQLITE_MODULE: sqliteModule, CUTOVER_PG_MODULE: pgModule, PATH: process.env.PATH ?? '' },
     });
     const done = (answer: SqlAnswer): void => {
       if (settled) return;
@@ -141,6 +181,6 @@ export function runSqlStatement(request: SqlRequest): Promise<SqlAnswer> {
         message: `the query process ended without an answer (${signal ?? `exit code ${code}`})${last ? `: ${last}` : ''}`,
       });
     });
-    child.send({ file: request.file, readonly: request.readonly, query: request.query });
+    child.send({ target: request.target, query: request.query, timeoutMs: request.timeoutMs });
   });
 }

@@ -645,7 +645,7 @@ function describeIssue(issue: Issue, base: readonly PropertyKey[], data: unknown
       if (issue.discriminator !== undefined) {
         const options = ('options' in issue ? (issue.options ?? []) : []).map(String);
         if (!found) return [missingField(path, ` with one of ${options.join(', ')}`)];
-        const noun = kindNoun(path.slice(0, -1));
+        const noun = path[path.length - 1] === 'driver' ? 'driver' : kindNoun(path.slice(0, -1));
         let message = `unknown ${noun} ${literal(value)}; expected one of ${options.join(', ')}`;
         if (noun === 'check kind' && (value === 'manual' || value === 'wait')) {
           message += `, because a check must run unattended`;

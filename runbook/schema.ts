@@ -197,13 +197,30 @@ export const phase = z
   })
   .strict();
 
-export const connection = z
+export const sqliteConnection = z
   .object({
-    driver: z.enum(['sqlite']).describe('Database driver; sqlite for now.'),
+    driver: z.literal('sqlite'),
     path: z.string().min(1).describe('Database file, relative to the runbook file.'),
     readonly: z.boolean().default(false),
   })
   .strict();
+
+export const postgresConnection = z
+  .object({
+    driver: z.literal('postgres'),
+    url: z
+      .string()
+      .min(1)
+      .describe(
+        'postgres://USER:PASSWORD@HOST:PORT/DATABASE (with ?sslmode=...); put the password in a reference, e.g. postgres://app:${env:APP_DB_PASSWORD}@db/crm.',
+      ),
+    readonly: z.boolean().default(false).describe('Run statements in read-only transactions.'),
+  })
+  .strict();
+
+export const connection = z
+  .discriminatedUnion('driver', [sqliteConnection, postgresConnection])
+  .describe('A database that sql actions and checks name: sqlite (a file) or postgres (a server).');
 
 export const runbookSchema = z
   .object({

@@ -103,5 +103,5 @@ export function mapReferenceFields<T extends Action | Check>(what: T, map: (text
 
 /** A connection with its path's references resolved by `map`. */
 export function mapConnection(connection: Connection, map: (text: string) => string): Connection {
-  return { ...connection, path: map(connection.path) };
+  return connection.driver === 'sqlite' ? { ...connection, path: map(connection.path) } : { ...connection, url: map(connection.url) };
 }

@@ -329,7 +329,15 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
   }
 
   for (const [name, connection] of Object.entries(runbook.connections)) {
-    for (const problem of findReferences(connection.path).problems) errors.push({ path: ['connections', name, 'path'], message: problem });
+    const field = connection.driver === 'sqlite' ? 'path' : 'url';
+    const text = connection.driver === 'sqlite' ? connection.path : connection.url;
+    for (const problem of findReferences(text).problems) errors.push({ path: ['connections', name, field], message: problem });
+    if (connection.driver === 'postgres' && !/^postgres(ql)?:\/\/[^/?#]/i.test(connection.url)) {
+      errors.push({
+        path: ['connections', name, 'url'],
+        message: 'expected a postgres:// or postgresql:// URL, e.g. postgres://app:${env:APP_DB_PASSWORD}@db.internal:5432/crm',
+      });
+    }
   }
 
   // Phases.

@@ -333,6 +333,37 @@ describe('actions and gates', () => {
   });
 });
 
+describe('connections', () => {
+  it('takes PostgreSQL with a URL, and refuses a URL that is not one or an unknown driver', () => {
+    const text = dedent(`
+      name: demo
+      version: 1
+      lead: lead
+      roles:
+        lead: [ana]
+      connections:
+        crm: { driver: postgres, url: "postgres://app:\${env:CRM_PASSWORD}@db.internal/crm?sslmode=verify-full", readonly: true }
+        erp: { driver: postgres, url: "db.internal:5432/erp" }
+      phases:
+        - id: prep
+          kind: preparation
+          steps:
+            - id: count
+              title: Count
+              owner: lead
+              expected: 1m
+              action: { kind: sql, connection: crm, query: select 1 }
+    `);
+    const problems = problemsOf(text);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^runbook\.yaml:8:\d+ connections\.erp\.url: expected a postgres:\/\/ or postgresql:\/\/ URL/);
+    // An unknown driver is a problem of the format itself, reported at its line before anything else is checked.
+    const mysql = problemsOf(text.replace('driver: postgres, url: "db.internal:5432/erp"', 'driver: mysql, path: erp.db'));
+    expect(mysql).toHaveLength(1);
+    expect(mysql[0]).toMatch(/^runbook\.yaml:8:\d+ connections\.erp\.driver: unknown driver `mysql`; expected one of sqlite, postgres$/);
+  });
+});
+
 describe('roles', () => {
   it('refuses an owner role that is not defined, suggesting a close one', () => {
     const text = withPhases(`

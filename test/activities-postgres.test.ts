@@ -1,0 +1,164 @@
+/**
+ * `sql` actions and checks on a PostgreSQL connection, against a real server started by this file (with password
+ * authentication): statements run, expectations compare, a read-only connection refuses writes, a statement past its
+ * timeout is stopped on the server too, and the password (a reference) never shows in what a step reports.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { performAction, type ActionContext } from '../activities/actions.js';
+import { createStepActivities } from '../activities/steps.js';
+import type { StepRequest } from '../activities/types.js';
+import type { Connection } from '../runbook/schema.js';
+import { MemoryRecorder } from './support/memory-recorder.js';
+import { startPostgres, type TestPostgres } from './support/postgres.js';
+
+const PASSWORD = 'pg-step-secret';
+let postgres: TestPostgres;
+const dir = mkdtempSync(path.join(tmpdir(), 'cutover-act-pg-'));
+
+beforeAll(async () => {
+  postgres = await startPostgres({ password: PASSWORD });
+  const client = new pg.Client({ connectionString: postgres.url('postgres') });
+  await client.connect();
+  await client.query('CREATE DATABASE crm');
+  await client.end();
+  const crm = new pg.Client({ connectionString: postgres.url('crm') });
+  await crm.connect();
+  await crm.query(`CREATE TABLE settings (key text PRIMARY KEY, value text); INSERT INTO settings VALUES ('mode', 'read-write')`);
+  await crm.query(
+    `CREATE TABLE customers (id int PRIMARY KEY, balance numeric(12,2)); INSERT INTO customers SELECT g, g * 1.5 FROM generate_series(1, 40) g`,
+  );
+  await crm.end();
+}, 60_000);
+
+afterAll(async () => {
+  await postgres?.stop();
+});
+
+const connection = (readonly = false, url = postgres.url('crm')): Connection => ({ driver: 'postgres', url, readonly });
+const ctx = (connections: Record<string, Connection>, timeoutMs = 10_000): ActionContext => ({
+  baseDir: dir,
+  connections,
+  env: {},
+  timeoutMs,
+});
+
+describe('sql on PostgreSQL', () => {
+  it('runs a change, then a check of its value, count and bounds', async () => {
+    const on = ctx({ crm: connection() });
+    const change = await performAction(
+      { kind: 'sql', connection: 'crm', query: "UPDATE settings SET value = 'read-only' WHERE key = 'mode'" },
+      on,
+    );
+    expect(change).toMatchObject({ ok: true, detail: '1 row(s) changed' });
+    const value = await performAction(
+      { kind: 'sql', connection: 'crm', query: "SELECT value FROM settings WHERE key = 'mode'", expect: { value: 'read-only' } },
+      on,
+    );
+    expect(value).toMatchObject({ ok: true, detail: 'value "read-only"' });
+    // numeric and bigint come back as text from PostgreSQL: compared as numbers, the way people mean them.
+    const count = await performAction(
+      { kind: 'sql', connection: 'crm', query: 'SELECT count(*) FROM customers', expect: { value: 40 } },
+      on,
+    );
+    expect(count.ok, count.detail).toBe(true);
+    const total = await performAction(
+      { kind: 'sql', connection: 'crm', query: 'SELECT sum(balance) FROM customers', expect: { min: 1000, max: 1300 } },
+      on,
+    );
+    expect(total.ok, total.detail).toBe(true);
+    const wrong = await performAction({ kind: 'sql', connection: 'crm', query: 'SELECT count(*) FROM customers', expect: { rows: 2 } }, on);
+    expect(wrong).toMatchObject({ ok: false, detail: '1 row(s), expected 2' });
+  });
+
+  it('a read-only connection refuses a write, and the data is unchanged', async () => {
+    const result = await performAction(
+      { kind: 'sql', connection: 'ro', query: 'DELETE FROM customers' },
+      ctx({ ro: connection(true), crm: connection() }),
+    );
+    expect(result.ok).toBe(false);
+    expect(result.detail).toMatch(/query on ro failed: cannot execute DELETE in a read-only transaction/);
+    const count = await performAction(
+      { kind: 'sql', connection: 'crm', query: 'SELECT count(*) FROM customers', expect: { value: 40 } },
+      ctx({ crm: connection() }),
+    );
+    expect(count.ok).toBe(true);
+  });
+
+  it('stops a statement past its timeout, on the server too', async () => {
+    const started = Date.now();
+    const result = await performAction({ kind: 'sql', connection: 'crm', query: 'SELECT pg_sleep(60)' }, ctx({ crm: connection() }, 1_000));
+    expect(result).toMatchObject({ ok: false, detail: 'query on crm timed out after 1s and was stopped' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // Nothing is left running in the database.
+    const admin = new pg.Client({ connectionString: postgres.url('crm') });
+    await admin.connect();
+    try {
+      let left = 1;
+      for (let i = 0; i < 30 && left > 0; i += 1) {
+        const { rows } = await admin.query<{ n: string }>(
+          "SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%' AND state = 'active'",
+        );
+        left = Number(rows[0]!.n);
+        if (left > 0) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(left).toBe(0);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it('a server it cannot reach fails the step, naming the connection, with the password as ***', async () => {
+    const url = `postgresql://postgres:${PASSWORD}@127.0.0.1:1/crm`;
+    const result = await performAction({ kind: 'sql', connection: 'crm', query: 'SELECT 1' }, ctx({ crm: connection(false, url) }));
+    expect(result.ok).toBe(false);
+    expect(result.detail).toMatch(/^cannot open crm \(postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/crm\): .*ECONNREFUSED/);
+    expect(result.detail).not.toContain(PASSWORD);
+  });
+
+  it('takes the password from a reference, resolved on the worker, and never reports it', async () => {
+    const saved = process.env.CRM_DB_PASSWORD;
+    process.env.CRM_DB_PASSWORD = PASSWORD;
+    try {
+      const url = postgres.url('crm').replace(`:${PASSWORD}@`, ':${env:CRM_DB_PASSWORD}@');
+      expect(url).toContain('${env:CRM_DB_PASSWORD}');
+      const recorder = new MemoryRecorder();
+      const { runStep } = createStepActivities({ recorder });
+      const request: StepRequest = {
+        runId: 'r-1',
+        stepId: 'count',
+        phaseId: 'p',
+        title: 'Count',
+        owner: 'dba',
+        kind: 'sql',
+        mode: 'rehearsal',
+        purpose: 'forward',
+        treatment: 'run',
+        // The failing query makes PostgreSQL quote the statement, which holds the password: the step masks it.
+        action: { kind: 'sql', connection: 'crm', query: `SELECT '${'${env:CRM_DB_PASSWORD}'}'::int` },
+        checks: [{ name: 'customers', kind: 'sql', connection: 'crm', query: 'SELECT count(*) FROM customers', expect: { value: 40 } }],
+        baseDir: dir,
+        connections: { crm: connection(false, url) },
+        idempotencyKey: 'r-1/count',
+        attemptOffset: 0,
+        maxAttempts: 1,
+        timeoutMs: 10_000,
+        plannedStartMs: 0,
+        plannedDurationMs: 1000,
+      };
+      const failed = await runStep(request);
+      expect(failed.status).toBe('failed');
+      expect(failed.error).toMatch(/invalid input syntax for type integer: "\[secret env:CRM_DB_PASSWORD\]"/);
+      const passed = await runStep({ ...request, action: { kind: 'sql', connection: 'crm', query: 'SELECT 1' } });
+      expect(passed.status, passed.error).toBe('succeeded');
+      expect(passed.checks).toMatchObject([{ name: 'customers', passed: true }]);
+      expect(JSON.stringify([failed, passed, recorder.attempts, recorder.checks])).not.toContain(PASSWORD);
+    } finally {
+      if (saved === undefined) delete process.env.CRM_DB_PASSWORD;
+      else process.env.CRM_DB_PASSWORD = saved;
+    }
+  });
+});
