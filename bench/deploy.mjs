@@ -15,7 +15,7 @@
 // ActivityTaskStarted event). Anything else throws, and the benchmark exits non-zero.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -107,6 +107,16 @@ export async function main() {
       configs.push({ name, store, session: { client, taskQueue, address: server.address }, workers: started });
     }
     const [baseline, ours] = configs;
+    baseline.storePid = undefined; // SQLite works inside the worker
+    ours.storePid = postgres.pid;
+    /** CPU seconds so far of each part of a configuration (see processCpu). */
+    const cpuOf = (config) => ({
+      workers: config.workers.reduce((sum, w) => sum + processCpu(w.pid), 0),
+      store: config.storePid ? processCpu(config.storePid) : 0,
+      temporal: processCpu(server.pid),
+      bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+    });
+    const cpuDelta = (a, b) => Object.fromEntries(Object.keys(a).map((k) => [k, b[k] - a[k]]));
     console.log(
       `${STEPS} no-op steps in ${CHAINS} streams; baseline: 1 worker + SQLite, ours: 2 workers (pids ${ours.workers.map((w) => w.pid).join(', ')}) + PostgreSQL`,
     );
@@ -116,10 +126,12 @@ export async function main() {
 
     /** One run: reserved and started as `cutover rehearse` does, awaited, then checked. */
     async function run(config) {
+      const cpuBefore = cpuOf(config);
       const startedAt = performance.now();
       const { runId, handle } = await startRun(config.session, config.store, loaded, 'rehearsal', 'bench');
       const result = await handle.result();
       const ms = performance.now() - startedAt;
+      const cpu = cpuDelta(cpuBefore, cpuOf(config));
       if (result.status !== 'completed') throw new Error(`${config.name} run ${runId} ended ${result.status}: ${result.outcome}`);
       const detail = await config.store.getRun(runId);
       const recorded = detail.steps.filter((s) => s.purpose === 'forward' && s.status === 'succeeded').length;
@@ -135,7 +147,7 @@ export async function main() {
       if (perWorker.some((n) => n === 0)) {
         throw new Error(`${config.name} run ${runId}: a worker ran no step (${perWorker.join(' / ')}); the work was not shared`);
       }
-      return { ms, runId, perWorker };
+      return { ms, runId, perWorker, cpu };
     }
 
     /** A run of ours, with what PostgreSQL counted for it. */
@@ -147,7 +159,13 @@ export async function main() {
     }
 
     const describe = (r) =>
-      `${(r.ms / 1000).toFixed(2)} s, steps per worker ${r.perWorker.join(' / ')}` +
+      `${(r.ms / 1000).toFixed(2)} s` +
+      (PROC
+        ? ` (CPU ${Object.values(r.cpu)
+            .reduce((a, b) => a + b, 0)
+            .toFixed(1)} s)`
+        : '') +
+      `, steps per worker ${r.perWorker.join(' / ')}` +
       (r.writes === undefined ? '' : `, ${r.writes} writes, ${r.xacts} transactions`);
 
     // One warm-up of each (JIT, workflow caches, connection pools, database pages), then alternating
@@ -167,6 +185,16 @@ export async function main() {
     const writesPerStep = median(mine.map((r) => r.writes)) / STEPS;
     const xactsPerStep = median(mine.map((r) => r.xacts)) / STEPS;
     console.log(`median of ${REPEAT}: baseline ${(baseMs / 1000).toFixed(2)} s, ours ${(ourMs / 1000).toFixed(2)} s`);
+    if (PROC) {
+      // CPU is steadier than wall time on a shared machine: where the time goes, part by part.
+      const cpuLine = (runs) => {
+        const parts = Object.keys(runs[0].cpu).map((k) => [k, median(runs.map((r) => r.cpu[k]))]);
+        const total = median(runs.map((r) => Object.values(r.cpu).reduce((a, b) => a + b, 0)));
+        return `${parts.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; total ${total.toFixed(2)} s (${((total * 1000) / STEPS).toFixed(1)} ms a step)`;
+      };
+      console.log(`  CPU per run, median: baseline ${cpuLine(base)}`);
+      console.log(`  CPU per run, median: ours     ${cpuLine(mine)}`);
+    }
     const byTable = mine.at(-1).tables;
     console.log(
       `  record-store writes per step by table (last run): ${Object.entries(byTable)
@@ -186,6 +214,39 @@ export async function main() {
     process.removeListener('SIGTERM', onSignal);
     process.removeListener('exit', killLeftovers);
   }
+}
+
+/** Linux's process table, where CPU times are read; without it the CPU figures are left out. */
+const PROC = existsSync('/proc/self/stat');
+const TICKS_PER_SECOND = 100; // USER_HZ, 100 on every Linux architecture Node runs on
+
+/** Fields of /proc/PID/stat after the command name (which may hold spaces), or undefined once it is gone. */
+function statFields(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU seconds used so far by a process, its threads, the children it has reaped, and its live
+ * children: for PostgreSQL that is the postmaster and every backend, ended ones included.
+ */
+function processCpu(pid) {
+  if (!PROC) return 0;
+  // Counting from the state field (3): utime 14, stime 15, cutime 16, cstime 17, ppid 4.
+  const ticks = (f, withReaped) => Number(f[11]) + Number(f[12]) + (withReaped ? Number(f[13]) + Number(f[14]) : 0);
+  const own = statFields(pid);
+  if (!own) return 0;
+  let total = ticks(own, true);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const f = statFields(entry);
+    if (f && Number(f[1]) === pid) total += ticks(f, false);
+  }
+  return total / TICKS_PER_SECOND;
 }
 
 /**

@@ -85,6 +85,8 @@ export async function startPostgres() {
   }
   return {
     port,
+    /** The postmaster's process id (its backends are its children). */
+    pid: server.pid,
     url: (database) => `postgresql://postgres@127.0.0.1:${port}/${database}`,
     kill,
     /** What the server wrote to its log so far. */
