@@ -194,6 +194,10 @@ export async function main() {
       };
       console.log(`  CPU per run, median: baseline ${cpuLine(base)}`);
       console.log(`  CPU per run, median: ours     ${cpuLine(mine)}`);
+      const cpuTotal = (runs) => median(runs.map((r) => Object.values(r.cpu).reduce((a, b) => a + b, 0)));
+      console.log(
+        `  deploy.cpu_ratio = ${(cpuTotal(mine) / cpuTotal(base)).toFixed(3)} (informational: all the CPU a run costs, ours / baseline)`,
+      );
     }
     const byTable = mine.at(-1).tables;
     console.log(
