@@ -53,17 +53,22 @@ export async function main() {
     (cleaning ??= (async () => {
       for (const fn of cleanups.reverse()) await fn().catch((err) => console.error(`clean-up: ${err.message}`));
     })());
-  // Ctrl-C or a kill: clean up, then go. On a plain exit whatever is left dies with SIGKILL (the
-  // dev server's supervisor stops the server when this process is gone).
+  // Ctrl-C or a kill: clean up, then go. A second one, or any other exit, kills the workers and
+  // PostgreSQL with SIGKILL; the dev server's supervisor stops the server once we are gone.
+  let signals = 0;
   const onSignal = (signal) => {
+    signals += 1;
+    if (signals > 1) process.exit(130);
     console.error(`deploy: ${signal}, stopping workers, Temporal and PostgreSQL`);
     cleanUp().finally(() => process.exit(130));
   };
+  const lastResorts = [];
   const killLeftovers = () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const kill of lastResorts) kill();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   process.once('exit', killLeftovers);
 
   try {
@@ -76,6 +81,7 @@ export async function main() {
     cleanups.push(async () => rmSync(home, { recursive: true, force: true }));
     const postgres = await startPostgres();
     cleanups.push(() => postgres.stop());
+    lastResorts.push(postgres.kill);
     const server = await startDevServer({ cliPath: findTemporalCli(root), dataDir: path.join(home, 'temporal'), ui: false });
     cleanups.push(() => server.stop());
     const connection = await Connection.connect({ address: server.address });
@@ -160,11 +166,7 @@ export async function main() {
 
     const describe = (r) =>
       `${(r.ms / 1000).toFixed(2)} s` +
-      (PROC
-        ? ` (CPU ${Object.values(r.cpu)
-            .reduce((a, b) => a + b, 0)
-            .toFixed(1)} s)`
-        : '') +
+      (PROC ? ` (CPU ${cpuSum(r.cpu).toFixed(1)} s)` : '') +
       `, steps per worker ${r.perWorker.join(' / ')}` +
       (r.writes === undefined ? '' : `, ${r.writes} writes, ${r.xacts} transactions`);
 
@@ -189,12 +191,12 @@ export async function main() {
       // CPU is steadier than wall time on a shared machine: where the time goes, part by part.
       const cpuLine = (runs) => {
         const parts = Object.keys(runs[0].cpu).map((k) => [k, median(runs.map((r) => r.cpu[k]))]);
-        const total = median(runs.map((r) => Object.values(r.cpu).reduce((a, b) => a + b, 0)));
+        const total = median(runs.map((r) => cpuSum(r.cpu)));
         return `${parts.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; total ${total.toFixed(2)} s (${((total * 1000) / STEPS).toFixed(1)} ms a step)`;
       };
       console.log(`  CPU per run, median: baseline ${cpuLine(base)}`);
       console.log(`  CPU per run, median: ours     ${cpuLine(mine)}`);
-      const cpuTotal = (runs) => median(runs.map((r) => Object.values(r.cpu).reduce((a, b) => a + b, 0)));
+      const cpuTotal = (runs) => median(runs.map((r) => cpuSum(r.cpu)));
       console.log(
         `  deploy.cpu_ratio = ${(cpuTotal(mine) / cpuTotal(base)).toFixed(3)} (informational: all the CPU a run costs, ours / baseline)`,
       );
@@ -233,6 +235,9 @@ function statFields(pid) {
     return undefined;
   }
 }
+
+/** All the CPU seconds of a run, every part together. */
+const cpuSum = (cpu) => Object.values(cpu).reduce((a, b) => a + b, 0);
 
 /**
  * CPU seconds used so far by a process, its threads, the children it has reaped, and its live
