@@ -78,7 +78,9 @@ export async function main() {
     const { startRun } = await dist('cli/run-commands.js');
 
     const home = mkdtempSync(path.join(tmpdir(), 'cutover-bench-deploy-'));
-    cleanups.push(async () => rmSync(home, { recursive: true, force: true }));
+    const removeHome = () => rmSync(home, { recursive: true, force: true });
+    cleanups.push(async () => removeHome());
+    lastResorts.push(removeHome);
     const postgres = await startPostgres();
     cleanups.push(() => postgres.stop());
     lastResorts.push(postgres.kill);
