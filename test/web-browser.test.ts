@@ -181,7 +181,7 @@ describe('the status page behind a token, in Chromium', () => {
 
       // Only the link itself ever carried the token; the page cannot read its cookie (HttpOnly).
       expect(seen.filter((url) => url.includes(TOKEN))).toEqual([`${guarded.url}/runs/crm-go-live-1?token=${TOKEN}`]);
-      expect(await tab.evaluate(() => document.cookie)).toBe('');
+      expect(await tab.evaluate('document.cookie')).toBe('');
       const [cookie] = await context.cookies(guarded.url);
       expect(cookie).toMatchObject({ name: 'cutover_token', httpOnly: true, sameSite: 'Strict', path: '/', secure: false });
     } finally {
