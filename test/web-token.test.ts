@@ -5,7 +5,7 @@
  * answer except in that cookie.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunStore } from '../prisma/run-store.js';
@@ -151,6 +151,21 @@ describe('the shared link', () => {
   it('marks the cookie Secure when a proxy on this machine says the browser came over https', async () => {
     const answer = await request(`/?token=${TOKEN}`, { 'x-forwarded-proto': 'https' });
     expect(answer.headers.get('set-cookie')).toMatch(/; Secure\b/);
+  });
+
+  // Any client can send X-Forwarded-Proto: only a proxy on this machine is believed.
+  const lan = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && !a.internal && a.family === 'IPv4')?.address;
+  it.skipIf(!lan)('ignores X-Forwarded-Proto from another address', async () => {
+    const exposed = await serveStatusPage({ port: 0, host: lan!, store, token: TOKEN });
+    try {
+      const response = await fetch(`${exposed.url}/?token=${TOKEN}`, { headers: { 'x-forwarded-proto': 'https' }, redirect: 'manual' });
+      expect(response.status).toBe(303);
+      expect(response.headers.get('set-cookie')).not.toMatch(/; Secure\b/);
+    } finally {
+      await exposed.close();
+    }
   });
 
   it('gives a cookie that opens the pages from then on', async () => {
