@@ -103,6 +103,8 @@ function overHttps(req: Request): boolean {
  * {@link TokenRequiredError} (401).
  */
 export function requireToken(token: string): RequestHandler {
+  // An empty token would let `?token=` in; settings refuse short ones, this keeps a test's or a caller's slip out.
+  if (token.length === 0) throw new Error('the status page token must not be empty');
   const expected = digest(token);
   const matches = (given: string | undefined): boolean => given !== undefined && timingSafeEqual(digest(given), expected);
 
