@@ -89,8 +89,8 @@ function tail(text: string, max = OUTPUT_TAIL_BYTES): string {
   return newline >= 0 && newline < 200 ? cut.slice(newline + 1) : cut;
 }
 
-/** cutover's own secrets: the Temporal API key and client certificate, the store, the payload key. */
-const CUTOVER_SECRETS = /^(TEMPORAL_(API_KEY|TLS_.*)|CUTOVER_DATABASE_URL|CUTOVER_PAYLOAD_KEY)$/;
+/** cutover's own secrets: the Temporal API key and client certificate, the store, the payload key, the status page's token. */
+const CUTOVER_SECRETS = /^(TEMPORAL_(API_KEY|TLS_.*)|CUTOVER_DATABASE_URL|CUTOVER_PAYLOAD_KEY|CUTOVER_WEB_TOKEN)$/;
 
 /** True for the names of cutover's own secrets, which neither commands nor `${env:...}` references see. */
 export function isCutoverSecret(name: string): boolean {

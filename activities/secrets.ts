@@ -72,7 +72,7 @@ export function resolveSecrets<A extends Action>(
       if (isCutoverSecret(reference.name)) {
         throw new SecretReferenceError(
           reference.text,
-          "names one of cutover's own secrets (Temporal credentials, the database URL, the payload key), which a runbook may not read; give the step a variable of its own",
+          "names one of cutover's own secrets (Temporal credentials, the database URL, the payload key, the status page's token), which a runbook may not read; give the step a variable of its own",
         );
       }
       const value = env[reference.name];

@@ -34,7 +34,8 @@ Environment:
   TEMPORAL_API_KEY       Temporal Cloud API key (implies TLS)
   CUTOVER_TASK_QUEUE     task queue of the workers (default "cutover"); pool NAME uses "<queue>@NAME"
   CUTOVER_WORKER_NAME    this machine's worker name in Temporal and in each step's record (default pid@host)
-  TEMPORAL_CLI_PATH      the temporal binary for the embedded server`;
+  TEMPORAL_CLI_PATH      the temporal binary for the embedded server
+  CUTOVER_WEB_TOKEN      token the status page requires (16+ of A-Z a-z 0-9 - . _ ~; openssl rand -hex 24)`;
 
 /** `--as` falls back to CUTOVER_AS so an approver can set it once per terminal. */
 function person(options: { as?: string }): string {
@@ -254,7 +255,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       },
       8080,
     )
-    .option('--host <address>', 'address to listen on; 0.0.0.0 for other machines (the page has no access control yet)', '127.0.0.1')
+    .option('--host <address>', 'address to listen on; 0.0.0.0 for other machines (needs CUTOVER_WEB_TOKEN)', '127.0.0.1')
     .action(run((options: { port: number; host: string }) => serveWeb({ port: options.port, host: options.host }, out)));
 
   program

@@ -33,6 +33,8 @@ export interface Settings {
   apiKey?: string;
   /** `CUTOVER_PAYLOAD_KEY`: when set, every Temporal payload is encrypted with it (see worker/payload-codec.ts). */
   payloadKey?: Buffer;
+  /** `CUTOVER_WEB_TOKEN`: when set, the status page answers only requests that carry it (a secret: never print it). */
+  webToken?: string;
 }
 
 /** A setting that is wrong, and the sentence that names it and the fix. */
@@ -46,11 +48,12 @@ export interface SettingProblem {
  * Reads the settings from `env` (the process environment by default).
  * @throws EnvironmentError naming the first setting that is wrong and how to fix it (exit 6)
  */
-export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
+export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), uses: { webToken?: boolean } = {}): Settings {
   const { settings, problems } = inspectSettings(env, cwd);
   // A malformed CUTOVER_DATABASE_URL waits until the store is opened (cli/store.ts says the same sentence,
-  // exit 6): commands that need no store, such as `approve` on a cluster, still work.
-  const first = problems.find((p) => p.setting !== 'CUTOVER_DATABASE_URL');
+  // exit 6): commands that need no store, such as `approve` on a cluster, still work. A bad CUTOVER_WEB_TOKEN
+  // stops only `cutover web` (`uses.webToken`): a worker has no use for it.
+  const first = problems.find((p) => p.setting !== 'CUTOVER_DATABASE_URL' && (p.setting !== 'CUTOVER_WEB_TOKEN' || uses.webToken === true));
   if (first) throw new EnvironmentError(first.message);
   return settings;
 }
@@ -121,6 +124,18 @@ export function inspectSettings(
       problems.push({ setting: 'CUTOVER_PAYLOAD_KEY', message: (err as Error).message });
     }
   }
+  // Letters, digits and -._~ only: the token travels in a link (`?token=`), a cookie and a Bearer header, and
+  // these characters mean the same in all three (a base64 `+` would arrive as a space from a link).
+  const webToken = env.CUTOVER_WEB_TOKEN || undefined;
+  if (webToken !== undefined && !/^[A-Za-z0-9._~-]{16,}$/.test(webToken)) {
+    problems.push({
+      setting: 'CUTOVER_WEB_TOKEN',
+      message:
+        webToken.length < 16
+          ? 'CUTOVER_WEB_TOKEN is shorter than 16 characters, too easy to guess: set it to a long random one, such as the output of `openssl rand -hex 24`, or unset it'
+          : 'CUTOVER_WEB_TOKEN may hold only letters, digits and - . _ ~ (it travels in a link): set it to a long random one, such as the output of `openssl rand -hex 24`, or unset it',
+    });
+  }
   const settings: Settings = {
     home,
     databaseUrl,
@@ -132,6 +147,7 @@ export function inspectSettings(
     ...(address && wantsTls ? { tls: Object.keys(tlsFiles).length > 0 ? tlsFiles : true } : {}),
     ...(address && apiKey ? { apiKey } : {}),
     ...(payloadKey ? { payloadKey } : {}),
+    ...(webToken !== undefined && !problems.some((p) => p.setting === 'CUTOVER_WEB_TOKEN') ? { webToken } : {}),
   };
   return { settings, problems };
 }

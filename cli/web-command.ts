@@ -4,7 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { RunState } from '../runbook/run-state.js';
-import { serveStatusPage, StatusPageListenError } from '../web/server.js';
+import { checkExposure, OpenStatusPageError, serveStatusPage, StatusPageListenError } from '../web/server.js';
 import { readRunState } from './read-run-state.js';
 import { EXIT, UsageError } from './errors.js';
 import type { Output } from './output.js';
@@ -19,7 +19,15 @@ const QUERY_DEADLINE_MS = 5_000;
 
 /** `cutover web [--port N] [--host H]` */
 export async function serveWeb(options: { port: number; host?: string }, out: Output): Promise<number> {
-  const settings = readSettings();
+  const settings = readSettings(process.env, process.cwd(), { webToken: true });
+  const token = settings.webToken;
+  // Before the store opens: a refused page leaves nothing behind and nothing listening.
+  try {
+    checkExposure({ ...(options.host ? { host: options.host } : {}), ...(token !== undefined ? { token } : {}) });
+  } catch (err) {
+    if (err instanceof OpenStatusPageError) throw new UsageError(err.message);
+    throw err;
+  }
   const store = await openRecordStore(settings);
   // Temporal is optional for the page and comes and goes (the embedded server lives as long as
   // a `rehearse` or `worker`): connect on first need, and again a while after a failure.
@@ -58,13 +66,25 @@ export async function serveWeb(options: { port: number; host?: string }, out: Ou
 
   let page;
   try {
-    page = await serveStatusPage({ port: options.port, ...(options.host ? { host: options.host } : {}), store, liveState });
+    page = await serveStatusPage({
+      port: options.port,
+      ...(options.host ? { host: options.host } : {}),
+      ...(token !== undefined ? { token } : {}),
+      store,
+      liveState,
+    });
   } catch (err) {
     await store.close();
     if (err instanceof StatusPageListenError) throw new UsageError(err.message);
     throw err;
   }
-  out.line(`status page on ${page.url} (read-only; records in ${store.databasePath}); Ctrl-C stops it`);
+  // Says whether a token is needed and how to share the page, never the token itself (terminals get logged).
+  out.line(
+    token !== undefined
+      ? `status page on ${page.url} (read-only; token required; records in ${store.databasePath}); ` +
+          `share it as ${page.url}/?token=<CUTOVER_WEB_TOKEN>, or send Authorization: Bearer <CUTOVER_WEB_TOKEN>; Ctrl-C stops it`
+      : `status page on ${page.url} (read-only; no token: open to whoever can reach it on this machine; records in ${store.databasePath}); Ctrl-C stops it`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());

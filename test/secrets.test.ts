@@ -155,6 +155,7 @@ describe('resolution on the worker', () => {
         CUTOVER_PAYLOAD_KEY: 'k'.repeat(44),
         CUTOVER_DATABASE_URL: 'postgres://u:pw@h/db',
         TEMPORAL_TLS_KEY: '/etc/key.pem',
+        CUTOVER_WEB_TOKEN: 'web-token-value-0123456789',
       },
       async () => {
         const { runStep } = createStepActivities({ recorder: new MemoryRecorder() });
@@ -162,10 +163,12 @@ describe('resolution on the worker', () => {
         expect(outcome.error).toMatch(/^\$\{env:TEMPORAL_API_KEY\} names one of cutover's own secrets/);
         expect(outcome.error).not.toContain('temporal-key-value');
         const env = commandEnvironment();
-        for (const name of ['TEMPORAL_API_KEY', 'CUTOVER_PAYLOAD_KEY', 'CUTOVER_DATABASE_URL', 'TEMPORAL_TLS_KEY'])
+        for (const name of ['TEMPORAL_API_KEY', 'CUTOVER_PAYLOAD_KEY', 'CUTOVER_DATABASE_URL', 'TEMPORAL_TLS_KEY', 'CUTOVER_WEB_TOKEN'])
           expect(env[name]).toBeUndefined();
         const shown = await runStep(request({ action: { kind: 'shell', command: 'env; exit 1' } }));
-        expect(shown.outputTail).not.toMatch(/temporal-key-value|postgres:\/\/u:pw|CUTOVER_PAYLOAD_KEY/);
+        expect(shown.outputTail).not.toMatch(/temporal-key-value|postgres:\/\/u:pw|CUTOVER_PAYLOAD_KEY|web-token-value|CUTOVER_WEB_TOKEN/);
+        const web = await runStep(request({ action: { kind: 'shell', command: 'echo ${env:CUTOVER_WEB_TOKEN}' } }));
+        expect(web.error).toMatch(/^\$\{env:CUTOVER_WEB_TOKEN\} names one of cutover's own secrets/);
       },
     );
   });

@@ -28,6 +28,9 @@ function chromiumPath(): string {
 const dir = mkdtempSync(path.join(tmpdir(), 'cutover-browser-'));
 let store: RunStore;
 let page: StatusPage;
+/** The same records behind a token, as `cutover web` serves them with CUTOVER_WEB_TOKEN set. */
+let guarded: StatusPage;
+const TOKEN = 'c0ffee-0123456789abcdef-token';
 let browser: Browser;
 
 beforeAll(async () => {
@@ -98,6 +101,7 @@ phases:
   await store.finishRun(runId, { status: 'completed', outcome: state.outcome, endedAt: state.endedAt, state });
 
   page = await serveStatusPage({ port: 0, store });
+  guarded = await serveStatusPage({ port: 0, store, token: TOKEN });
   browser = await chromium.launch({
     executablePath: chromiumPath(),
     // Root in a container needs --no-sandbox; the rest keeps Chromium off the (closed) network.
@@ -115,6 +119,7 @@ phases:
 afterAll(async () => {
   await browser?.close();
   await page?.close();
+  await guarded?.close();
   await store?.close();
 });
 
@@ -148,5 +153,54 @@ describe('the status page in Chromium', () => {
     await tab.screenshot({ path: shot, fullPage: true });
     expect(statSync(shot).size).toBeGreaterThan(10_000);
     expect(problems).toEqual([]);
+  });
+});
+
+describe('the status page behind a token, in Chromium', () => {
+  it('opens from the shared link, drops the token from the address, and keeps working on reload', async () => {
+    const context = await browser.newContext();
+    try {
+      const tab = await context.newPage();
+      const seen: string[] = [];
+      tab.on('request', (r) => seen.push(r.url()));
+      const answer = await tab.goto(`${guarded.url}/runs/crm-go-live-1?token=${TOKEN}`);
+      expect(answer?.status()).toBe(200);
+      expect(tab.url()).toBe(`${guarded.url}/runs/crm-go-live-1`);
+      expect(await tab.getByRole('heading', { level: 1 }).innerText()).toContain('crm-go-live-1');
+      // Back in history and forward again: the address with the token is gone from the history too.
+      await tab.goto(`${guarded.url}/`);
+      await tab.goBack();
+      expect(tab.url()).toBe(`${guarded.url}/runs/crm-go-live-1`);
+
+      const reloaded = await tab.reload();
+      expect(reloaded?.status()).toBe(200);
+      expect(tab.url()).not.toContain('token');
+      await tab.getByRole('link', { name: 'All runs' }).click();
+      await tab.waitForURL(`${guarded.url}/`);
+      await expect(tab.getByRole('link', { name: 'crm-go-live-1' }).isVisible()).resolves.toBe(true);
+
+      // Only the link itself ever carried the token; the page cannot read its cookie (HttpOnly).
+      expect(seen.filter((url) => url.includes(TOKEN))).toEqual([`${guarded.url}/runs/crm-go-live-1?token=${TOKEN}`]);
+      expect(await tab.evaluate('document.cookie')).toBe('');
+      const [cookie] = await context.cookies(guarded.url);
+      expect(cookie).toMatchObject({ name: 'cutover_token', httpOnly: true, sameSite: 'Strict', path: '/', secure: false });
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('shows another browser without the cookie the page that asks for the token', async () => {
+    const context = await browser.newContext();
+    try {
+      const tab = await context.newPage();
+      const answer = await tab.goto(`${guarded.url}/runs/crm-go-live-1`);
+      expect(answer?.status()).toBe(401);
+      expect(await tab.getByRole('heading', { level: 1 }).innerText()).toBe('This page needs its token');
+      const body = await tab.locator('body').innerText();
+      expect(body).toContain('open the link the cutover lead shared');
+      expect(body).not.toContain('Migrate customers');
+    } finally {
+      await context.close();
+    }
   });
 });

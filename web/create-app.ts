@@ -13,7 +13,8 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler, t
 import type { RunDetail } from '../prisma/records.js';
 import type { RunStore } from '../prisma/run-store.js';
 import type { RunState } from '../runbook/run-state.js';
-import { renderErrorPage, renderNotFound, renderRunList, renderRunPage, type RunView } from './pages.js';
+import { renderErrorPage, renderNotFound, renderRunList, renderRunPage, renderTokenRequired, type RunView } from './pages.js';
+import { requireToken, TokenRequiredError } from './token.js';
 
 /** What the app reads from. */
 export interface WebDeps {
@@ -21,6 +22,11 @@ export interface WebDeps {
   store: Pick<RunStore, 'listRuns' | 'findRun'>;
   /** Live state of a run in flight from Temporal, or undefined when Temporal does not know it / is unreachable. */
   liveState?: (runId: string) => Promise<RunState | undefined>;
+  /**
+   * `CUTOVER_WEB_TOKEN`: when set, every route but `/healthz` answers only requests that carry it (web/token.ts).
+   * Unset, the page is open to whoever reaches it, which `serveStatusPage` allows on loopback only.
+   */
+  token?: string;
 }
 
 /** The most runs one request may ask for: a status page lists, it does not export. */
@@ -166,6 +172,13 @@ const handleErrors: ErrorRequestHandler = (error: unknown, req, res, next) => {
   }
   let statusCode: number;
   let sentence: string;
+  if (error instanceof TokenRequiredError) {
+    // RFC 6750: a 401 names the scheme that would work. Nothing of what was given is echoed.
+    res.set('WWW-Authenticate', 'Bearer realm="cutover"');
+    if (wantsJson(req)) res.status(401).json({ error: error.message });
+    else sendPage(res, 401, renderTokenRequired(error.message));
+    return;
+  }
   if (error instanceof BadQueryError) {
     statusCode = 400;
     sentence = error.message;
@@ -175,7 +188,8 @@ const handleErrors: ErrorRequestHandler = (error: unknown, req, res, next) => {
   } else {
     statusCode = 500;
     sentence = INTERNAL_ERROR_SENTENCE;
-    // A bug or an outage of the store: the stack is for whoever runs the page, never for the browser.
+    // A bug or an outage of the store: the stack is for whoever runs the page, never for the browser. (A request
+    // that carried the token in its link never gets here: it was redirected without it.)
     console.error(`status page: ${req.method} ${req.originalUrl} failed:\n${(error as Error)?.stack ?? String(error)}`);
   }
   if (wantsJson(req)) {
@@ -191,17 +205,25 @@ const handleErrors: ErrorRequestHandler = (error: unknown, req, res, next) => {
  * Builds the status page app. It does not listen: pass it to `http.createServer` or use `serveStatusPage`.
  *
  * Routes: `GET /healthz`, `GET /api/runs?runbook=&limit=`, `GET /api/runs/:id`, `GET /` (the list of runs)
- * and `GET /runs/:id` (one run). Anything else is a 404.
+ * and `GET /runs/:id` (one run). Anything else is a 404. With `deps.token`, everything but `/healthz` needs the
+ * token first (a 401 otherwise, even for a page that does not exist).
  */
 export function createApp(deps: WebDeps): express.Express {
   const app = express();
   // No need to tell every visitor which framework (and so which advisories) to try.
   app.disable('x-powered-by');
+  // X-Forwarded-Proto is believed only from a proxy on this machine (the set-up the docs describe: the page on
+  // 127.0.0.1 behind your own TLS proxy), and only to mark the token cookie Secure. Another machine's say-so is
+  // not trusted: any client can send the header.
+  app.set('trust proxy', 'loopback');
   app.use(securityHeaders);
 
+  // Open with or without a token: monitoring asks whether the page is up, and learns nothing else.
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
+
+  if (deps.token !== undefined) app.use(requireToken(deps.token));
 
   app.get('/api/runs', async (req, res) => {
     res.json(await deps.store.listRuns(listQuery(req)));

@@ -374,3 +374,15 @@ export function renderErrorPage(title: string, sentence: string): string {
 function capitalise(sentence: string): string {
   return sentence.charAt(0).toUpperCase() + sentence.slice(1);
 }
+
+/**
+ * The 401 page: what the page needs and how to give it. It names no run and echoes nothing from the request,
+ * the token least of all.
+ */
+export function renderTokenRequired(sentence: string): string {
+  return page(
+    'Token required',
+    html`<h1>This page needs its token</h1>
+<p>${sentence}</p>`,
+  );
+}

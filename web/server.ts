@@ -3,7 +3,7 @@
  * nothing by itself; the CLI's `cutover web` calls `serveStatusPage`.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { createApp, type WebDeps } from './create-app.js';
 
 /** Options of `serveStatusPage`. */
@@ -11,8 +11,8 @@ export interface StatusPageOptions extends WebDeps {
   /** TCP port; 0 picks a free one (see the returned `url`). */
   port: number;
   /**
-   * Interface to listen on. Default 127.0.0.1: the page has no access control yet, so reaching it from
-   * other machines is a choice (`0.0.0.0`), not a default.
+   * Interface to listen on. Default 127.0.0.1. Any address other than loopback needs `token`: without one the
+   * page would be readable by anyone who can reach it ({@link OpenStatusPageError}).
    */
   host?: string;
 }
@@ -50,17 +50,57 @@ export class StatusPageListenError extends Error {
   }
 }
 
+/** Thrown when asked to listen beyond loopback without a token, where anyone who can reach the address could read the page. */
+export class OpenStatusPageError extends Error {
+  readonly host: string;
+
+  constructor(host: string) {
+    // Lower case, no full stop: the CLI prints it after `cutover: `.
+    super(
+      `without a token the status page would be readable by anyone who can reach ${host}: set CUTOVER_WEB_TOKEN ` +
+        '(a long random one, such as the output of `openssl rand -hex 24`), or listen on 127.0.0.1 behind your own proxy',
+    );
+    this.name = 'OpenStatusPageError';
+    this.host = host;
+  }
+}
+
+/** True for addresses only this machine can reach: `localhost`, 127.0.0.0/8, ::1 (bracketed or not). */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (bare === 'localhost') return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  if (isIP(bare) === 6) return bare === '::1' || /^(0{1,4}:){7}0{0,3}1$/.test(bare) || /^::ffff:127\./.test(bare);
+  return false;
+}
+
+/**
+ * Refuses, before anything listens, to serve a page without a token where other machines could read it.
+ *
+ * @throws OpenStatusPageError when `host` is not loopback and there is no token
+ */
+export function checkExposure(options: { host?: string; token?: string }): void {
+  const host = options.host ?? '127.0.0.1';
+  if (options.token === undefined && !isLoopbackHost(host)) throw new OpenStatusPageError(host);
+}
+
 /** How long `close()` lets requests in progress finish before cutting them off. */
 const CLOSE_GRACE_MS = 2_000;
 
 /**
  * Starts the status page and resolves once it listens.
  *
+ * @throws OpenStatusPageError when `host` is not loopback and there is no `token`
  * @throws StatusPageListenError when it cannot listen on `host:port`
  */
 export async function serveStatusPage(options: StatusPageOptions): Promise<StatusPage> {
+  checkExposure(options);
   const host = options.host ?? '127.0.0.1';
-  const deps: WebDeps = { store: options.store, ...(options.liveState ? { liveState: options.liveState } : {}) };
+  const deps: WebDeps = {
+    store: options.store,
+    ...(options.liveState ? { liveState: options.liveState } : {}),
+    ...(options.token !== undefined ? { token: options.token } : {}),
+  };
   const server = createServer(createApp(deps));
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => reject(new StatusPageListenError(options.port, host, error));
