@@ -1,11 +1,12 @@
-// A real PostgreSQL server for one benchmark, started by the benchmark itself: the same logic as
-// test/support/postgres.ts (which bench/ cannot import: it is TypeScript). Debian's `initdb` and
+// A real PostgreSQL server for one benchmark or test file, started by it: Debian's `initdb` and
 // `postgres`, run as the `postgres` user when we are root (initdb refuses root), kept a direct
 // child so it is reaped and stops with us (`pg_ctl` would daemonize, and nothing here reaps
-// daemons). `fsync=off` because the data is thrown away; the SQLite store it is compared with does
-// not sync per commit either (WAL mode, and better-sqlite3 builds with synchronous=NORMAL for WAL).
+// daemons). About a second from nothing to ready. `fsync=off` because the data is thrown away; the
+// SQLite store the deploy bench compares it with does not sync per commit either (WAL mode, and
+// better-sqlite3 builds with synchronous=NORMAL for WAL). Plain ESM so that bench/ can use it;
+// the TypeScript tests import it through test/support/postgres.ts (types in postgres.d.mts).
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,16 +34,23 @@ export async function freePort() {
 }
 
 /**
- * Starts a fresh PostgreSQL (every user trusted) and resolves once it takes connections, with
- * `url(database)` (as the superuser `postgres`; the store creates the database on first use),
- * `log()`, `stop()` (idempotent) and `kill()` (synchronous, for an exit handler).
+ * Starts a fresh PostgreSQL and resolves once it takes connections. Without `password`, every user
+ * is trusted; with one, connections over TCP need a password (scram-sha-256), `password` for
+ * `postgres`. See postgres.d.mts for what it answers.
  */
-export async function startPostgres() {
+export async function startPostgres(options = {}) {
   const who = account();
-  const dir = mkdtempSync(path.join(tmpdir(), 'cutover-bench-pg-'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'cutover-pg-'));
   const data = path.join(dir, 'data');
   if (who) chownSync(dir, who.uid, who.gid);
-  const init = spawnSync(path.join(BIN, 'initdb'), ['-A', 'trust', '--no-sync', '-U', 'postgres', '-D', data], {
+  const auth = ['-A', 'trust'];
+  if (options.password !== undefined) {
+    const pwfile = path.join(dir, 'pwfile');
+    writeFileSync(pwfile, `${options.password}\n`);
+    if (who) chownSync(pwfile, who.uid, who.gid);
+    auth.push('--auth-host=scram-sha-256', `--pwfile=${pwfile}`);
+  }
+  const init = spawnSync(path.join(BIN, 'initdb'), [...auth, '--no-sync', '-U', 'postgres', '-D', data], {
     encoding: 'utf8',
     ...(who ?? {}),
     env: { ...process.env, LC_ALL: 'C.UTF-8' },
@@ -87,7 +95,14 @@ export async function startPostgres() {
     port,
     /** The postmaster's process id (its backends are its children). */
     pid: server.pid,
-    url: (database) => `postgresql://postgres@127.0.0.1:${port}/${database}`,
+    url: (database, user) => {
+      const credentials = user
+        ? `${encodeURIComponent(user.name)}:${encodeURIComponent(user.password)}`
+        : options.password === undefined
+          ? 'postgres'
+          : `postgres:${encodeURIComponent(options.password)}`;
+      return `postgresql://${credentials}@127.0.0.1:${port}/${database}`;
+    },
     kill,
     /** What the server wrote to its log so far. */
     log: () => log,
