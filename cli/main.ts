@@ -8,6 +8,7 @@ import { approve, backout, markDone, reject, resolve } from './decision-commands
 import { CutoverError, EXIT, exitCodeFor, UsageError } from './errors.js';
 import { processOutput as out } from './output.js';
 import { cutoverVersion } from './project-root.js';
+import { reconcileCommand } from './reconcile-command.js';
 import { list, schema, status, validate } from './review-commands.js';
 import { runWorker, startAndFollow } from './run-commands.js';
 import { serveWeb } from './web-command.js';
@@ -237,6 +238,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     )
     .option('--host <address>', 'address to listen on; 0.0.0.0 for other machines (the page has no access control yet)', '127.0.0.1')
     .action(run((options: { port: number; host: string }) => serveWeb({ port: options.port, host: options.host }, out)));
+
+  program
+    .command('reconcile')
+    .description('compare a source and a target (SQLite, PostgreSQL, CSV) as a config file says; exit 0 within its limits, 4 outside')
+    .argument('<config>', 'reconciliation config YAML file')
+    .option('--json', 'print the result as JSON (counts at the top level)')
+    .action(run((file: string, options: { json?: boolean }) => reconcileCommand(file, options.json === true, out)));
 
   program
     .command('schema')
