@@ -17,7 +17,6 @@ export interface HashParams {
   a: number;
   s1: number;
   s2: number;
-  b: number;
   basis: number;
 }
 
@@ -32,30 +31,32 @@ export function hashParams(seed: number | string): HashParams {
     state >>>= 0;
     return (state % (PRIME - 1)) + 1;
   };
-  return { a: next(), s1: next(), s2: next(), b: next(), basis: next() };
+  // `a` below 2^30: see integerHash.
+  return { a: (next() % (2 ** 30 - 1)) + 1, s1: next(), s2: next(), basis: next() };
 }
 
-/** (x * y) mod PRIME for 0 <= x, y < 2^31, exactly (the product needs 62 bits; doubles hold 53). */
+/** (x * y) mod PRIME for 0 <= x < 2^32 and 0 <= y < 2^31, exactly (the product needs 63 bits; doubles hold 53). */
 function mulmod(x: number, y: number): number {
   const high = Math.floor(y / 65536);
   const low = y % 65536;
   return (((((x * high) % PRIME) * 65536) % PRIME) + ((x * low) % PRIME)) % PRIME;
 }
 
-/** The hash of an integer key (a safe integer). */
+/**
+ * The hash of an integer key (a safe integer): an affine step, then a square, modulo the prime.
+ * Kept this short because SQL evaluates it once per row of both sides: `k % P + P` is below 2^32
+ * and `a` below 2^30, so no product reaches 2^63 in SQL.
+ */
 export function integerHash(key: number, p: HashParams): number {
-  const k = ((key % PRIME) + PRIME) % PRIME;
+  const k = (key % PRIME) + PRIME;
   const h1 = (mulmod(k, p.a) + p.s1) % PRIME;
-  const h2 = (mulmod(h1, h1) + p.s2) % PRIME;
-  return (mulmod(h2, p.b) + h1) % PRIME;
+  return (mulmod(h1, h1) + p.s2) % PRIME;
 }
 
 /** {@link integerHash} as a SQL expression over the integer expression `key` (SQLite and PostgreSQL). */
 export function integerHashSql(key: string, p: HashParams): string {
-  const k = `(((${key}) % ${PRIME}) + ${PRIME}) % ${PRIME}`;
-  const h1 = `((${k}) * ${p.a} + ${p.s1}) % ${PRIME}`;
-  const h2 = `((${h1}) * (${h1}) + ${p.s2}) % ${PRIME}`;
-  return `((${h2}) * ${p.b} + (${h1})) % ${PRIME}`;
+  const h1 = `(((${key}) % ${PRIME} + ${PRIME}) * ${p.a} + ${p.s1}) % ${PRIME}`;
+  return `((${h1}) * (${h1}) + ${p.s2}) % ${PRIME}`;
 }
 
 function fnv1a(text: string, basis: number): number {

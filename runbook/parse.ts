@@ -678,7 +678,8 @@ function describeIssue(issue: Issue, base: readonly PropertyKey[], data: unknown
       if (issue.discriminator !== undefined) {
         const options = ('options' in issue ? (issue.options ?? []) : []).map(String);
         if (!found) return [missingField(path, ` with one of ${options.join(', ')}`)];
-        const noun = kindNoun(path.slice(0, -1));
+        // `kind` in runbooks; other documents switch on other fields (a reconciliation's `driver`).
+        const noun = field === 'kind' ? kindNoun(path.slice(0, -1)) : field;
         let message = `unknown ${noun} ${literal(value)}; expected one of ${options.join(', ')}`;
         if (noun === 'check kind' && (value === 'manual' || value === 'wait')) {
           message += `, because a check must run unattended`;
