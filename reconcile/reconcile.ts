@@ -211,7 +211,11 @@ export async function reconcile(config: ReconcileConfig, options: ReconcileOptio
     rowsRead.target = 0;
     const stream = (role: Role) => {
       const plan = planFor(role);
-      if (pushDown && sides[role].samplesInSql) plan.sample = pushDown;
+      // Hashed in SQL (the same function as `keep`, see sample.ts): only the sample arrives.
+      if (pushDown && sides[role].samplesInSql) {
+        plan.sample = pushDown;
+        return prepared(role, plan, undefined, onNullKey(role));
+      }
       return prepared(role, plan, keep, onNullKey(role));
     };
     const counts = await mergeRows(stream('source'), stream('target'), {
