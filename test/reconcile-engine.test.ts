@@ -398,4 +398,19 @@ describe('progress and cancelling', () => {
     });
     await expect(run).rejects.toBeInstanceOf(ReconcileCancelledError);
   });
+
+  it('stops a sample read in its own thread as well (flow control, no hang)', async () => {
+    const stop = new AbortController();
+    const run = reconcile(config(`${yaml}\nsample: { percent: 60, seed: 1 }`), {
+      batchSize: 500,
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (p.phase === 'comparing' && p.rows_read.target > 3000) stop.abort();
+      },
+    });
+    await expect(run).rejects.toBeInstanceOf(ReconcileCancelledError);
+    const whole = await reconcile(config(`${yaml}\nsample: { percent: 60, seed: 1 }`), { batchSize: 500 });
+    expect(whole.matched).toBeGreaterThan(17_000);
+    expect(whole.matched).toBeLessThan(19_000);
+  });
 });

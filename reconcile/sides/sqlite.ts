@@ -9,6 +9,8 @@
  * reconciliation in a child process, as `sql` steps do.
  */
 import { existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { SourceError } from '../errors.js';
 import { integerHashSql } from '../sample.js';
@@ -52,7 +54,11 @@ class SqliteSide implements Side {
   }
 
   columns(): Promise<ColumnInfo[]> {
-    if (this.info) return Promise.resolve(this.info);
+    return Promise.resolve(this.columnsNow());
+  }
+
+  private columnsNow(): ColumnInfo[] {
+    if (this.info) return this.info;
     const { table } = this.relation;
     try {
       if (table !== undefined) {
@@ -80,12 +86,12 @@ class SqliteSide implements Side {
         `${this.label} refused the ${table !== undefined ? 'table' : 'query'}: ${oneLine(err)}; check \`${this.role}.${table !== undefined ? 'table' : 'query'}\``,
       );
     }
-    return Promise.resolve(this.info);
+    return this.info;
   }
 
-  async *read(plan: ReadPlan): AsyncIterable<unknown[][]> {
-    const info = await this.columns();
-    const integer = new Set(info.filter((c) => c.integer).map((c) => c.name));
+  read(plan: ReadPlan): AsyncIterable<unknown[][]> {
+    if (!this.info) throw new Error('columns() comes before read()');
+    const integer = new Set(this.info.filter((c) => c.integer).map((c) => c.name));
     const select: string[] = [];
     const order: string[] = [];
     for (const key of plan.keys) {
@@ -108,25 +114,16 @@ class SqliteSide implements Side {
       where = ` WHERE ${integerHashSql(expr, plan.sample.params)} < ${plan.sample.threshold}`;
     }
     const sql = `SELECT ${select.join(', ')} FROM ${this.from()} AS q${where} ORDER BY ${order.join(', ')}`;
-    let iterator: IterableIterator<unknown[]>;
+    let statement: Database.Statement;
     try {
-      iterator = this.db.prepare(sql).raw(true).iterate() as IterableIterator<unknown[]>;
+      statement = this.db.prepare(sql);
     } catch (err) {
       throw new SourceError(this.role, `${this.label} refused the read: ${oneLine(err)}`);
     }
-    let batch: unknown[][] = [];
-    try {
-      for (const row of iterator) {
-        batch.push(row);
-        if (batch.length === plan.batchSize) {
-          yield batch;
-          batch = [];
-        }
-      }
-    } finally {
-      iterator.return?.();
-    }
-    if (batch.length > 0) yield batch;
+    // A sample scans the whole table to hand over a few rows: scanned in a thread of its own, it
+    // runs beside the other side's scan instead of after it.
+    if (plan.sample) return readInThread(this.db.name, sql, plan.batchSize, this.role, this.label);
+    return readHere(statement, plan.batchSize);
   }
 
   close(): Promise<void> {
@@ -137,4 +134,109 @@ class SqliteSide implements Side {
 
 function oneLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.replace(/[.\s]+$/, '');
+}
+
+async function* readHere(statement: Database.Statement, batchSize: number): AsyncIterable<unknown[][]> {
+  const iterator = statement.raw(true).iterate() as IterableIterator<unknown[]>;
+  let batch: unknown[][] = [];
+  try {
+    for (const row of iterator) {
+      batch.push(row);
+      if (batch.length === batchSize) {
+        yield batch;
+        batch = [];
+      }
+    }
+  } finally {
+    iterator.return?.();
+  }
+  if (batch.length > 0) yield batch;
+}
+
+// Plain CommonJS run with `eval`, for the reason activities/sql-process.ts gives: the same text
+// under vitest (TypeScript sources) and in dist/. Flow control: the thread sends a batch only
+// while it has a credit (slot 0), and the reader hands a credit back per batch it takes, so at
+// most CREDITS batches wait in memory; slot 1 tells it to stop.
+const THREAD_CODE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const flags = new Int32Array(workerData.flags);
+const send = (message) => {
+  while (Atomics.load(flags, 0) <= 0) {
+    if (Atomics.load(flags, 1) === 1) return false;
+    Atomics.wait(flags, 0, 0, 200);
+  }
+  Atomics.sub(flags, 0, 1);
+  parentPort.postMessage(message);
+  return Atomics.load(flags, 1) !== 1;
+};
+let db;
+try {
+  db = new Database(workerData.file, { readonly: true, fileMustExist: true });
+  let batch = [];
+  let going = true;
+  for (const row of db.prepare(workerData.sql).raw(true).iterate()) {
+    batch.push(row);
+    if (batch.length === workerData.batchSize) {
+      going = send({ rows: batch });
+      batch = [];
+      if (!going) break;
+    }
+  }
+  if (going) send({ rows: batch, done: true });
+} catch (err) {
+  parentPort.postMessage({ error: err.message });
+} finally {
+  if (db) db.close();
+}
+`;
+const CREDITS = 4;
+const sqliteModule = createRequire(import.meta.url).resolve('better-sqlite3');
+
+type ThreadMessage = { rows: unknown[][]; done?: boolean } | { error: string };
+
+function readInThread(file: string, sql: string, batchSize: number, role: 'source' | 'target', label: string): AsyncIterable<unknown[][]> {
+  const flags = new Int32Array(new SharedArrayBuffer(8));
+  flags[0] = CREDITS;
+  // Started now, not on the first read: both sides' scans then run at the same time.
+  const thread = new Worker(THREAD_CODE, { eval: true, workerData: { module: sqliteModule, file, sql, batchSize, flags: flags.buffer } });
+  const queue: ThreadMessage[] = [];
+  let failure: Error | undefined;
+  let exited = false;
+  let wake: (() => void) | undefined;
+  thread.on('message', (m: ThreadMessage) => {
+    queue.push(m);
+    wake?.();
+  });
+  thread.on('error', (err) => {
+    failure = err;
+    wake?.();
+  });
+  thread.on('exit', () => {
+    exited = true;
+    wake?.();
+  });
+  return (async function* () {
+    try {
+      for (;;) {
+        while (queue.length === 0 && !failure && !exited) await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        const message = queue.shift();
+        if (!message)
+          throw new SourceError(
+            role,
+            `${label} stopped before all rows were read: ${failure ? oneLine(failure) : 'its reading thread ended'}`,
+          );
+        if ('error' in message) throw new SourceError(role, `${label} refused the read: ${message.error.split('\n')[0]}`);
+        Atomics.add(flags, 0, 1);
+        Atomics.notify(flags, 0);
+        if (message.rows.length > 0) yield message.rows;
+        if (message.done) return;
+      }
+    } finally {
+      Atomics.store(flags, 1, 1);
+      Atomics.notify(flags, 0);
+      void thread.terminate();
+    }
+  })();
 }
