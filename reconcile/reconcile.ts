@@ -7,12 +7,13 @@
 import path from 'node:path';
 import { keyColumns, type ReconcileConfig, type SourceSpec } from './config.js';
 import { compileComparer, jsonValue } from './compare-values.js';
-import { ReconcileCancelledError, SourceError } from './errors.js';
+import { OrderError, ReconcileCancelledError, SourceError } from './errors.js';
 import { keyObject } from './keys.js';
 import { mergeRows, prepareRows, type MergeColumn } from './merge.js';
 import { limitViolations, type JsonScalar, type KeyExample, type ReconcileResult } from './result.js';
 import { hashParams, keyHasher, percentThreshold, PRIME, SmallestN } from './sample.js';
 import { openCsvSide } from './sides/csv.js';
+import { openCsvStreamSide } from './sides/csv-stream.js';
 import { openPostgresSide, resolveEnvRefs } from './sides/postgres.js';
 import type { ReadPlan, Side } from './sides/side.js';
 import { openSqliteSide } from './sides/sqlite.js';
@@ -47,6 +48,22 @@ type Role = 'source' | 'target';
 /** Runs one reconciliation; throws SourceError, DataError, OrderError or ReconcileCancelledError. */
 export async function reconcile(config: ReconcileConfig, options: ReconcileOptions = {}): Promise<ReconcileResult> {
   const started = performance.now();
+  // A CSV file is first read as it lies, in case it is in key order already (exports usually
+  // are); a sample that needs a first pass over the source reads it twice, so it sorts at once.
+  const onePass = config.sample === 'full' || !('rows' in config.sample || config.sample.stratify_by !== undefined);
+  const csv = (['source', 'target'] as const).filter((role) => config[role].driver === 'csv');
+  if (onePass && csv.length > 0) {
+    try {
+      return await run(config, options, started, true);
+    } catch (err) {
+      // Out of order: start again, sorting the CSV file(s) first.
+      if (!(err instanceof OrderError) || !csv.includes(err.side)) throw err;
+    }
+  }
+  return run(config, options, started, false);
+}
+
+async function run(config: ReconcileConfig, options: ReconcileOptions, started: number, csvAsItLies: boolean): Promise<ReconcileResult> {
   const baseDir = options.baseDir ?? process.cwd();
   const env = options.env ?? process.env;
   const batchSize = options.batchSize ?? 5000;
@@ -57,7 +74,7 @@ export async function reconcile(config: ReconcileConfig, options: ReconcileOptio
   try {
     if (options.signal?.aborted) throw new ReconcileCancelledError();
     const open = async (role: Role): Promise<Side> => {
-      const side = await openSide(config[role], role, baseDir, env, options, (rows) => {
+      const side = await openSide(config, role, baseDir, env, options, csvAsItLies, (rows) => {
         rowsRead[role] = rows;
         report();
       });
@@ -266,19 +283,22 @@ function noColumn(side: Side, column: string, what: string, available: readonly 
 }
 
 async function openSide(
-  spec: SourceSpec,
+  config: ReconcileConfig,
   role: Role,
   baseDir: string,
   env: Record<string, string | undefined>,
   options: ReconcileOptions,
+  csvAsItLies: boolean,
   onRows: (rows: number) => void,
 ): Promise<Side> {
+  const spec: SourceSpec = config[role];
   switch (spec.driver) {
     case 'sqlite':
       return openSqliteSide(path.resolve(baseDir, spec.path), spec, role, spec.path);
     case 'postgres':
       return openPostgresSide(resolveEnvRefs(spec.url, env, role, 'url'), spec, role);
     case 'csv':
+      if (csvAsItLies) return openCsvStreamSide(spec, path.resolve(baseDir, spec.path), spec.path, role, options.signal);
       return openCsvSide(spec, path.resolve(baseDir, spec.path), spec.path, role, {
         tempDir: options.tempDir,
         onRows,

@@ -362,6 +362,35 @@ describe('CSV', () => {
     expect(await reconcile(config(`source: { driver: csv, path: ${utf16}, encoding: utf-16le }\n${target}`))).toMatchObject({ matched: 3 });
   });
 
+  it('gives the same answer whether the file is in key order or not (read as it lies, else sorted)', async () => {
+    const lines = [
+      '1,"Müller, Jürgen",Köln',
+      '2,"O""Brien","Dublin\nNorth"',
+      '3,Zoë,Paris',
+      ',nobody,Nowhere',
+      '3,Zoë,Paris',
+      '4,Extra,Row',
+    ];
+    const inOrder = csvFile(dir, 'ordered.csv', `id,name,city\n${lines.join('\n')}\n`);
+    const lastMisplaced = csvFile(dir, 'misplaced.csv', `id,name,city\n${[...lines.slice(0, 5), '0,Early,Row'].join('\n')}\n`);
+    const ordered = await reconcile(config(`source: { driver: csv, path: ${inOrder} }\n${target}`));
+    expect(ordered).toMatchObject({
+      matched: 2,
+      extra_in_target: 0,
+      missing_in_target: 1,
+      duplicate_keys: { source: 1, target: 0 },
+      null_keys: { source: 1, target: 0 },
+    });
+    const misplaced = await reconcile(config(`source: { driver: csv, path: ${lastMisplaced} }\n${target}`));
+    expect(misplaced).toMatchObject({
+      matched: 2,
+      missing_in_target: 1,
+      duplicate_keys: { source: 1, target: 0 },
+      null_keys: { source: 1, target: 0 },
+    });
+    expect(misplaced.examples[0]).toMatchObject({ kind: 'missing_in_target', key: { id: 0 } });
+  });
+
   it('names the line of a malformed row', async () => {
     const bad = csvFile(dir, 'bad.csv', 'id,name,city\n1,a,b\n2,"unclosed,c\n');
     await expect(reconcile(config(`source: { driver: csv, path: ${bad} }\n${target}`))).rejects.toThrow(

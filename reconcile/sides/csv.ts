@@ -15,8 +15,9 @@ import { Transform } from 'node:stream';
 import { TextDecoder } from 'node:util';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
-import { parse, CsvError } from 'csv-parse';
-import type { CsvSource } from '../config.js';
+import { parse, CsvError, type Parser } from 'csv-parse';
+import type { CsvSource, KeyColumn } from '../config.js';
+import { canonicalKeyPart, compareKeys } from '../keys.js';
 import { DataError, ReconcileCancelledError, SourceError } from '../errors.js';
 import { quoteIdent, type Side } from './side.js';
 import { openSqliteSide } from './sqlite.js';
@@ -28,6 +29,8 @@ export interface CsvSideOptions {
   /** Rows parsed so far, now and then (for heartbeats during a long load). */
   onRows?: ((rows: number) => void) | undefined;
   signal?: AbortSignal | undefined;
+  /** The key columns: when the file turns out to be in key order already, no sort is needed. */
+  keys?: readonly KeyColumn[] | undefined;
 }
 
 const UTF8 = new Set(['utf-8', 'utf8', 'unicode-1-1-utf-8']);
@@ -40,21 +43,7 @@ export async function openCsvSide(
   role: 'source' | 'target',
   options: CsvSideOptions = {},
 ): Promise<Side> {
-  const label = `the ${role} (CSV file ${shown})`;
-  if (!existsSync(file)) throw new SourceError(role, `${label} does not exist; check \`${role}.path\` (relative to the config file)`);
-  if (statSync(file).isDirectory()) throw new SourceError(role, `${label} is a directory; \`${role}.path\` must name a CSV file`);
-  const encoding = spec.encoding.toLowerCase();
-  let decoder: TextDecoder | undefined;
-  if (!UTF8.has(encoding)) {
-    try {
-      decoder = new TextDecoder(encoding, { fatal: true });
-    } catch {
-      throw new SourceError(
-        role,
-        `\`${role}.encoding\` \`${spec.encoding}\` is not an encoding this system knows; use utf-8, utf-16le, latin1, windows-1252 or another WHATWG encoding name`,
-      );
-    }
-  }
+  const { label, decoder } = checkCsvFile(spec, file, shown, role);
 
   const dir = mkdtempSync(path.join(options.tempDir ?? tmpdir(), 'cutover-csv-'));
   const spill = path.join(dir, 'sorted.db');
@@ -69,7 +58,18 @@ export async function openCsvSide(
   const GROUP = 100;
   let pending: string[] = [];
   let rows = 0;
+  // Whether the rows come in key order (exports often do): checked row by row with the merge's
+  // own comparison, so reading them back in file order is then reading them in key order.
+  let sorted = options.keys !== undefined && options.keys.length > 0;
+  let keyAt: number[] = [];
+  let previous: unknown[] | undefined;
+  let current: unknown[] = [];
   const create = (columns: string[]): void => {
+    if (options.keys) {
+      keyAt = options.keys.map((k) => columns.indexOf(k.column));
+      if (keyAt.some((i) => i < 0)) sorted = false;
+      current = new Array<unknown>(keyAt.length);
+    }
     const seen = new Set<string>();
     for (const c of columns) {
       if (seen.has(c)) throw new SourceError(role, `${label} names column \`${c}\` twice in its header; give each column its own name`);
@@ -84,13 +84,7 @@ export async function openCsvSide(
   };
   if (names) create(names);
 
-  const parser = parse({
-    delimiter: spec.delimiter,
-    quote: spec.quote,
-    bom: true,
-    skip_empty_lines: true,
-    relax_column_count: false,
-  });
+  const parser = csvParser(spec);
   parser.on('data', (record: string[]) => {
     if (!names) {
       names = record.map((n) => n.trim());
@@ -106,6 +100,19 @@ export async function openCsvSide(
       );
       return;
     }
+    if (sorted) {
+      let usable = true;
+      for (let i = 0; i < keyAt.length; i += 1) {
+        const part = canonicalKeyPart(record[keyAt[i]!], options.keys![i]!.type);
+        if (part === null || part === undefined) usable = false;
+        current[i] = part;
+      }
+      // Empty keys are set aside wherever they are; a value that is not a key stops the shortcut.
+      if (usable) {
+        if (previous !== undefined && compareKeys(previous, current, keyAt.length) > 0) sorted = false;
+        [previous, current] = [current, previous ?? new Array<unknown>(keyAt.length)];
+      } else if (current.some((p) => p === undefined)) sorted = false;
+    }
     for (const value of record) pending.push(value);
     rows += 1;
     if (rows % GROUP === 0) {
@@ -118,29 +125,7 @@ export async function openCsvSide(
     }
   });
 
-  const stages: (NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream)[] = [createReadStream(file)];
-  if (decoder) {
-    const d = decoder;
-    stages.push(
-      new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          try {
-            done(null, d.decode(chunk, { stream: true }));
-          } catch {
-            done(new DataError(role, `${label} is not valid ${spec.encoding} text; check \`${role}.encoding\``));
-          }
-        },
-        flush(done) {
-          try {
-            done(null, d.decode());
-          } catch {
-            done(new DataError(role, `${label} is not valid ${spec.encoding} text; check \`${role}.encoding\``));
-          }
-        },
-      }),
-    );
-  }
-  stages.push(parser);
+  const stages = csvStages(file, decoder, parser, spec, role, label);
   try {
     await pipeline(stages);
     const width = names?.length ?? 1;
@@ -155,21 +140,11 @@ export async function openCsvSide(
   } catch (err) {
     if (db.open) db.close();
     rmSync(dir, { recursive: true, force: true });
-    if (err instanceof SourceError || err instanceof DataError || err instanceof ReconcileCancelledError) throw err;
-    if (err instanceof CsvError) {
-      const line = (err as CsvError & { lines?: number }).lines;
-      throw new DataError(
-        role,
-        `${label}${line ? `, line ${line}` : ''}: ${err.message.replace(/[.\s]+$/, '')}; check the file's quoting and \`${role}.delimiter\`/\`${role}.quote\``,
-      );
-    }
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EISDIR') throw new SourceError(role, `${label} cannot be read (${code}); check its permissions`);
-    throw err;
+    throw csvFailure(err, role, label);
   }
   options.onRows?.(rows);
 
-  const side = openSqliteSide(spill, { table: 'rows' }, role, shown, label);
+  const side = openSqliteSide(spill, { table: 'rows', rowidInKeyOrder: sorted }, role, shown, label);
   const close = side.close.bind(side);
   return Object.assign(side, {
     close: async () => {
@@ -177,4 +152,80 @@ export async function openCsvSide(
       rmSync(dir, { recursive: true, force: true });
     },
   });
+}
+
+/** The checks before reading a CSV file: it exists, it is a file, its encoding is known. */
+export function checkCsvFile(
+  spec: CsvSource,
+  file: string,
+  shown: string,
+  role: 'source' | 'target',
+): { label: string; decoder: TextDecoder | undefined } {
+  const label = `the ${role} (CSV file ${shown})`;
+  if (!existsSync(file)) throw new SourceError(role, `${label} does not exist; check \`${role}.path\` (relative to the config file)`);
+  if (statSync(file).isDirectory()) throw new SourceError(role, `${label} is a directory; \`${role}.path\` must name a CSV file`);
+  if (UTF8.has(spec.encoding.toLowerCase())) return { label, decoder: undefined };
+  try {
+    return { label, decoder: new TextDecoder(spec.encoding, { fatal: true }) };
+  } catch {
+    throw new SourceError(
+      role,
+      `\`${role}.encoding\` \`${spec.encoding}\` is not an encoding this system knows; use utf-8, utf-16le, latin1, windows-1252 or another WHATWG encoding name`,
+    );
+  }
+}
+
+/** csv-parse set up for the file's dialect. */
+export function csvParser(spec: CsvSource): Parser {
+  return parse({ delimiter: spec.delimiter, quote: spec.quote, bom: true, skip_empty_lines: true, relax_column_count: false });
+}
+
+/** The streams from the file to `parser`: the file, its decoding when not UTF-8, the parser. */
+export function csvStages(
+  file: string,
+  decoder: TextDecoder | undefined,
+  parser: Parser,
+  spec: CsvSource,
+  role: 'source' | 'target',
+  label: string,
+): (NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream)[] {
+  const stages: (NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream)[] = [createReadStream(file)];
+  if (decoder) {
+    const invalid = (): DataError => new DataError(role, `${label} is not valid ${spec.encoding} text; check \`${role}.encoding\``);
+    stages.push(
+      new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          try {
+            done(null, decoder.decode(chunk, { stream: true }));
+          } catch {
+            done(invalid());
+          }
+        },
+        flush(done) {
+          try {
+            done(null, decoder.decode());
+          } catch {
+            done(invalid());
+          }
+        },
+      }),
+    );
+  }
+  stages.push(parser);
+  return stages;
+}
+
+/** What a failure while reading a CSV file says to people. */
+export function csvFailure(err: unknown, role: 'source' | 'target', label: string): unknown {
+  if (err instanceof SourceError || err instanceof DataError || err instanceof ReconcileCancelledError) return err;
+  if (err instanceof CsvError) {
+    const line = (err as CsvError & { lines?: number }).lines;
+    return new DataError(
+      role,
+      `${label}${line ? `, line ${line}` : ''}: ${err.message.replace(/[.\s]+$/, '')}; check the file's quoting and \`${role}.delimiter\`/\`${role}.quote\``,
+    );
+  }
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EISDIR') return new SourceError(role, `${label} cannot be read (${code}); check its permissions`);
+  return err;
 }

@@ -20,6 +20,11 @@ import { quoteIdent, type ColumnInfo, type ReadPlan, type Side } from './side.js
 export interface SqliteRelation {
   table?: string | undefined;
   query?: string | undefined;
+  /**
+   * The table's rows were written in key order (a CSV file found sorted while loading): reading
+   * them in rowid order is reading them in key order, without a sort.
+   */
+  rowidInKeyOrder?: boolean | undefined;
 }
 
 /** Opens a SQLite side; throws {@link SourceError} when the file is missing or not a database. */
@@ -113,7 +118,8 @@ class SqliteSide implements Side {
       const expr = integer.has(key.column) ? `q.${quoteIdent(key.column)}` : `CAST(q.${quoteIdent(key.column)} AS INTEGER)`;
       where = ` WHERE ${integerHashSql(expr, plan.sample.params)} < ${plan.sample.threshold}`;
     }
-    const sql = `SELECT ${select.join(', ')} FROM ${this.from()} AS q${where} ORDER BY ${order.join(', ')}`;
+    const orderBy = this.relation.rowidInKeyOrder && this.relation.table !== undefined ? 'q.rowid' : order.join(', ');
+    const sql = `SELECT ${select.join(', ')} FROM ${this.from()} AS q${where} ORDER BY ${orderBy}`;
     let statement: Database.Statement;
     try {
       statement = this.db.prepare(sql);
