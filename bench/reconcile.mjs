@@ -120,14 +120,14 @@ function baseline(sourceDb, targetDb) {
   return sqlite3([sourceDb], `ATTACH '${targetDb}' AS other;\n${EXCEPT}\n${COMPARE}\n`);
 }
 
-function exportCsv(db, file) {
+function exportCsv(db, file, order = 'id') {
   return new Promise((resolve, reject) => {
     const out = createWriteStream(file);
     out.on('error', reject);
     const src = new Database(db, { readonly: true });
     const quote = (v) => (v === null ? '' : typeof v === 'string' && /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : String(v));
     let chunk = `${COLUMNS.join(',')}\n`;
-    for (const row of src.prepare('SELECT * FROM t').raw(true).iterate()) {
+    for (const row of src.prepare(`SELECT * FROM t ORDER BY ${order}`).raw(true).iterate()) {
       chunk += `${row.map(quote).join(',')}\n`;
       if (chunk.length > 1 << 20) {
         out.write(chunk);

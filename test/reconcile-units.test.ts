@@ -2,6 +2,8 @@
  * The pure parts of reconciliation: key order, value comparison, dates and zones, the sample hash
  * (and its SQL twin), limits in words, and the config's own rules.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -162,6 +164,10 @@ describe('config rules', () => {
       '2:45 target.header: a CSV file without a header row needs `columns` naming its columns in order; add `columns: [...]`',
       '6:16 columns.b.target: `b` and `a` both compare with target column `x`; give each its own target column',
     ]);
+    const readme = readFileSync(path.resolve(import.meta.dirname, '../README.md'), 'utf8');
+    const example = /## Reconciling a migration sample[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    const fromReadme = parseReconcileConfig(example ?? '', 'README.md');
+    expect(fromReadme.ok ? [] : fromReadme.problems).toEqual([]);
     const empty = parseReconcileConfig('', 'e.yaml');
     expect(empty.ok || empty.problems[0]!.message).toBe(
       'a reconciliation config must be a YAML mapping with `source`, `target` and `key`; this file is empty',
