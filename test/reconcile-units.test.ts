@@ -117,6 +117,13 @@ describe('sample hash', () => {
     expect(inA).toBeGreaterThan(9000);
     expect(inA).toBeLessThan(11000);
     expect(inBoth).toBeLessThan(1500); // about 10% of 10%: independent choices
+    // Every residue class gets its share (a migration bug may hit every 10th or every 7th key).
+    for (const m of [7, 10, 1000]) {
+      let picked = 0;
+      for (let j = 0; j < 20_000; j += 1) if (a([m * j + 3]) < threshold) picked += 1;
+      expect(picked).toBeGreaterThan(1700);
+      expect(picked).toBeLessThan(2300);
+    }
     expect(textHash(['a', 'b'], 2, hashParams(1))).not.toBe(textHash(['ab', ''], 2, hashParams(1)));
     expect(percentThreshold(100)).toBe(PRIME);
   });
