@@ -117,7 +117,8 @@ async function run(config: ReconcileConfig, options: ReconcileOptions, started: 
       }
     }
     const columns: MergeColumn[] = compared.map((c) => ({ source: c, target: targetName(c), equal: compileComparer(config.columns[c]) }));
-    const usedTarget = new Set([...keyNames, ...compared].map(targetName));
+    // An ignored column is ignored on both sides, under its target name too.
+    const usedTarget = new Set([...keyNames, ...compared, ...config.ignore].map(targetName));
     const planFor = (role: Role): ReadPlan => ({
       keys: keys.map((k) => ({ column: role === 'source' ? k.column : targetName(k.column), type: k.type })),
       columns: role === 'source' ? compared : compared.map(targetName),

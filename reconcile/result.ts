@@ -54,7 +54,7 @@ export interface ReconcileResult {
   /** Whether only a sample of the keys was compared. */
   sampled: boolean;
   sample: { method: 'rows' | 'percent'; size: number; seed: number | string; stratify_by?: string; strata?: number } | null;
-  /** Target columns that no source column compares with. */
+  /** Target columns that no source column compares with and `ignore` does not name. */
   target_columns_not_compared: string[];
   within_limits: boolean;
   /** One sentence per limit exceeded. */
