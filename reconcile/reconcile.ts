@@ -272,6 +272,12 @@ async function run(config: ReconcileConfig, options: ReconcileOptions, started: 
   }
 }
 
+/** Whether the sample is chosen in SQL: a percentage or N rows, not stratified, of a single integer key. */
+function samplesInSql(config: ReconcileConfig): boolean {
+  const keys = keyColumns(config);
+  return config.sample !== 'full' && config.sample.stratify_by === undefined && keys.length === 1 && keys[0]!.type === 'integer';
+}
+
 function noColumn(side: Side, column: string, what: string, available: readonly string[]): SourceError {
   const list = available
     .slice(0, 12)
@@ -295,7 +301,8 @@ async function openSide(
   const spec: SourceSpec = config[role];
   switch (spec.driver) {
     case 'sqlite':
-      return openSqliteSide(path.resolve(baseDir, spec.path), spec, role, spec.path);
+      // A sample hashed in SQL reads in a thread: start it now, while the rest opens.
+      return openSqliteSide(path.resolve(baseDir, spec.path), spec, role, spec.path, undefined, { sampleThread: samplesInSql(config) });
     case 'postgres':
       return openPostgresSide(resolveEnvRefs(spec.url, env, role, 'url'), spec, role);
     case 'csv':

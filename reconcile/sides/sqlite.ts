@@ -28,7 +28,14 @@ export interface SqliteRelation {
 }
 
 /** Opens a SQLite side; throws {@link SourceError} when the file is missing or not a database. */
-export function openSqliteSide(file: string, relation: SqliteRelation, role: 'source' | 'target', shown: string, label?: string): Side {
+export function openSqliteSide(
+  file: string,
+  relation: SqliteRelation,
+  role: 'source' | 'target',
+  shown: string,
+  label?: string,
+  options: { sampleThread?: boolean } = {},
+): Side {
   const name = label ?? `the ${role} (SQLite file ${shown})`;
   if (!existsSync(file)) throw new SourceError(role, `${name} does not exist; check \`${role}.path\` (relative to the config file)`);
   if (statSync(file).isDirectory())
@@ -40,7 +47,7 @@ export function openSqliteSide(file: string, relation: SqliteRelation, role: 'so
   } catch (err) {
     throw new SourceError(role, `${name} cannot be opened: ${oneLine(err)}; check that it is a SQLite database and readable`);
   }
-  return new SqliteSide(db, relation, role, name);
+  return new SqliteSide(db, relation, role, name, options.sampleThread ? new ReaderThread(file) : undefined);
 }
 
 class SqliteSide implements Side {
@@ -52,6 +59,8 @@ class SqliteSide implements Side {
     private readonly relation: SqliteRelation,
     readonly role: 'source' | 'target',
     readonly label: string,
+    /** Started at open when a sample will be read (see ReaderThread). */
+    private readonly thread?: ReaderThread,
   ) {}
 
   private from(): string {
@@ -128,11 +137,15 @@ class SqliteSide implements Side {
     }
     // A sample scans the whole table to hand over a few rows: scanned in a thread of its own, it
     // runs beside the other side's scan instead of after it.
-    if (plan.sample) return readInThread(this.db.name, sql, plan.batchSize, this.role, this.label);
+    if (plan.sample) {
+      const thread = this.thread && !this.thread.used ? this.thread : new ReaderThread(this.db.name);
+      return thread.read(sql, plan.batchSize, this.role, this.label);
+    }
     return readHere(statement, plan.batchSize);
   }
 
   close(): Promise<void> {
+    if (this.thread && !this.thread.used) this.thread.stop();
     if (this.db.open) this.db.close();
     return Promise.resolve();
   }
@@ -160,9 +173,11 @@ async function* readHere(statement: Database.Statement, batchSize: number): Asyn
 }
 
 // Plain CommonJS run with `eval`, for the reason activities/sql-process.ts gives: the same text
-// under vitest (TypeScript sources) and in dist/. Flow control: the thread sends a batch only
-// while it has a credit (slot 0), and the reader hands a credit back per batch it takes, so at
-// most CREDITS batches wait in memory; slot 1 tells it to stop.
+// under vitest (TypeScript sources) and in dist/. The thread loads better-sqlite3 and opens the
+// file as soon as it starts, then waits for its statement, so its start-up overlaps the rest of
+// the opening. Flow control: the thread sends a batch only while it has a credit (slot 0), and
+// the reader hands a credit back per batch it takes, so at most CREDITS batches wait in memory;
+// slot 1 tells it to stop.
 const THREAD_CODE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
@@ -177,72 +192,100 @@ const send = (message) => {
   return Atomics.load(flags, 1) !== 1;
 };
 let db;
+let opened;
 try {
   db = new Database(workerData.file, { readonly: true, fileMustExist: true });
-  let batch = [];
-  let going = true;
-  for (const row of db.prepare(workerData.sql).raw(true).iterate()) {
-    batch.push(row);
-    if (batch.length === workerData.batchSize) {
-      going = send({ rows: batch });
-      batch = [];
-      if (!going) break;
-    }
-  }
-  if (going) send({ rows: batch, done: true });
 } catch (err) {
-  parentPort.postMessage({ error: err.message });
-} finally {
-  if (db) db.close();
+  opened = err;
 }
+parentPort.once('message', ({ sql, batchSize }) => {
+  try {
+    if (opened) throw opened;
+    let batch = [];
+    let going = true;
+    for (const row of db.prepare(sql).raw(true).iterate()) {
+      batch.push(row);
+      if (batch.length === batchSize) {
+        going = send({ rows: batch });
+        batch = [];
+        if (!going) break;
+      }
+    }
+    if (going) send({ rows: batch, done: true });
+  } catch (err) {
+    parentPort.postMessage({ error: err.message });
+  } finally {
+    if (db) db.close();
+    parentPort.close();
+  }
+});
 `;
 const CREDITS = 4;
 const sqliteModule = createRequire(import.meta.url).resolve('better-sqlite3');
 
 type ThreadMessage = { rows: unknown[][]; done?: boolean } | { error: string };
 
-function readInThread(file: string, sql: string, batchSize: number, role: 'source' | 'target', label: string): AsyncIterable<unknown[][]> {
-  const flags = new Int32Array(new SharedArrayBuffer(8));
-  flags[0] = CREDITS;
-  // Started now, not on the first read: both sides' scans then run at the same time.
-  const thread = new Worker(THREAD_CODE, { eval: true, workerData: { module: sqliteModule, file, sql, batchSize, flags: flags.buffer } });
-  const queue: ThreadMessage[] = [];
-  let failure: Error | undefined;
-  let exited = false;
-  let wake: (() => void) | undefined;
-  thread.on('message', (m: ThreadMessage) => {
-    queue.push(m);
-    wake?.();
-  });
-  thread.on('error', (err) => {
-    failure = err;
-    wake?.();
-  });
-  thread.on('exit', () => {
-    exited = true;
-    wake?.();
-  });
-  return (async function* () {
+/** A thread that reads one statement of a SQLite file, started before it is needed. */
+class ReaderThread {
+  private readonly flags = new Int32Array(new SharedArrayBuffer(8));
+  private readonly thread: Worker;
+  private readonly queue: ThreadMessage[] = [];
+  private failure: Error | undefined;
+  private exited = false;
+  private wake: (() => void) | undefined;
+  used = false;
+
+  constructor(file: string) {
+    this.flags[0] = CREDITS;
+    this.thread = new Worker(THREAD_CODE, { eval: true, workerData: { module: sqliteModule, file, flags: this.flags.buffer } });
+    this.thread.on('message', (m: ThreadMessage) => {
+      this.queue.push(m);
+      this.wake?.();
+    });
+    this.thread.on('error', (err) => {
+      this.failure = err;
+      this.wake?.();
+    });
+    this.thread.on('exit', () => {
+      this.exited = true;
+      this.wake?.();
+    });
+  }
+
+  /** Starts the statement (once) and yields its rows in batches. */
+  read(sql: string, batchSize: number, role: 'source' | 'target', label: string): AsyncIterable<unknown[][]> {
+    this.used = true;
+    this.thread.postMessage({ sql, batchSize });
+    return this.rows(role, label);
+  }
+
+  private async *rows(role: 'source' | 'target', label: string): AsyncIterable<unknown[][]> {
     try {
       for (;;) {
-        while (queue.length === 0 && !failure && !exited) await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-        const message = queue.shift();
-        if (!message)
+        while (this.queue.length === 0 && !this.failure && !this.exited) await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+        const message = this.queue.shift();
+        if (!message) {
           throw new SourceError(
             role,
-            `${label} stopped before all rows were read: ${failure ? oneLine(failure) : 'its reading thread ended'}`,
+            `${label} stopped before all rows were read: ${this.failure ? oneLine(this.failure) : 'its reading thread ended'}`,
           );
+        }
         if ('error' in message) throw new SourceError(role, `${label} refused the read: ${message.error.split('\n')[0]}`);
-        Atomics.add(flags, 0, 1);
-        Atomics.notify(flags, 0);
+        Atomics.add(this.flags, 0, 1);
+        Atomics.notify(this.flags, 0);
         if (message.rows.length > 0) yield message.rows;
         if (message.done) return;
       }
     } finally {
-      Atomics.store(flags, 1, 1);
-      Atomics.notify(flags, 0);
-      void thread.terminate();
+      this.stop();
     }
-  })();
+  }
+
+  /** Ends the thread, whether it read or not. */
+  stop(): void {
+    Atomics.store(this.flags, 1, 1);
+    Atomics.notify(this.flags, 0);
+    void this.thread.terminate();
+  }
 }
