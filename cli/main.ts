@@ -9,6 +9,7 @@ import { doctor } from './doctor.js';
 import { CutoverError, EXIT, exitCodeFor, UsageError } from './errors.js';
 import { processOutput as out } from './output.js';
 import { cutoverVersion } from './project-root.js';
+import { reconcileCommand } from './reconcile-command.js';
 import { list, schema, status, validate } from './review-commands.js';
 import { runWorker, startAndFollow } from './run-commands.js';
 import { serveWeb } from './web-command.js';
@@ -264,6 +265,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('[runbook...]', 'runbook files whose worker pools to check')
     .option('--json', 'print the checks as JSON')
     .action(run((files: string[], options: { json?: boolean }) => doctor(files, options.json === true, out)));
+
+  program
+    .command('reconcile')
+    .description('compare a source and a target (SQLite, PostgreSQL, CSV) as a config file says; exit 0 within its limits, 4 outside')
+    .argument('<config>', 'reconciliation config YAML file')
+    .option('--json', 'print the result as JSON (counts at the top level)')
+    .action(run((file: string, options: { json?: boolean }) => reconcileCommand(file, options.json === true, out)));
 
   program
     .command('schema')

@@ -68,6 +68,41 @@ export function formatPath(path: readonly PropertyKey[]): string {
  * repetition) is refused with one located problem that names the limit.
  */
 export function parseRunbook(text: string, file: string): ParseResult {
+  const read = parseYamlDocument(text, file, { schema: runbookSchema, expected: RUNBOOK_EXPECTED });
+  if (!read.ok) return read;
+  const validation = validateRunbook(read.data);
+  const semanticWarnings = read.locate(validation.warnings);
+  const allWarnings = sortProblems([...read.warnings, ...semanticWarnings]);
+  if (validation.errors.length > 0) {
+    return { ok: false, problems: read.locate(validation.errors), warnings: allWarnings };
+  }
+  return { ok: true, runbook: read.data, warnings: allWarnings };
+}
+
+const RUNBOOK_EXPECTED = 'a runbook must be a YAML mapping with `name`, `version`, `lead`, `roles` and `phases`';
+
+/** What {@link parseYamlDocument} reads a file as. */
+export interface YamlDocumentShape<T> {
+  /** The zod schema the document must satisfy; its field names feed the "did you mean" hints. */
+  schema: z.ZodType<T>;
+  /** Said when the file is empty or not a mapping: "a NAME must be a YAML mapping with ...". */
+  expected: string;
+}
+
+/**
+ * The outcome of {@link parseYamlDocument}. `locate` turns problems found later on the data (by
+ * path) into located, sorted problems of the same file.
+ */
+export type YamlDocumentResult<T> =
+  | { ok: true; data: T; warnings: Problem[]; locate: (problems: readonly RunbookProblem[]) => Problem[] }
+  | { ok: false; problems: Problem[]; warnings: Problem[] };
+
+/**
+ * The YAML and schema stages of {@link parseRunbook} for any YAML file cutover reads (a runbook, a
+ * reconciliation config): the same limits, the same located `file:line:column` problems, the same
+ * wording of schema problems. Never throws.
+ */
+export function parseYamlDocument<T>(text: string, file: string, shape: YamlDocumentShape<T>): YamlDocumentResult<T> {
   const tooBig = sizeProblem(text, file);
   if (tooBig) return { ok: false, problems: [tooBig], warnings: [] };
   const source = new Source(text, file);
@@ -91,20 +126,14 @@ export function parseRunbook(text: string, file: string): ParseResult {
 
   // Zod's own messages are replaced (see `describeIssue`); the marker tells them apart from the
   // messages the schema sets itself, which are kept.
-  const parsed = runbookSchema.safeParse(data, { error: () => DEFAULT_MESSAGE });
+  const parsed = shape.schema.safeParse(data, { error: () => DEFAULT_MESSAGE });
   if (!parsed.success) {
-    const findings = dropExplainedMissing(parsed.error.issues.flatMap((issue) => describeIssue(issue, [], data)));
+    const context: IssueContext = { root: shape.schema, expected: shape.expected };
+    const findings = dropExplainedMissing(parsed.error.issues.flatMap((issue) => describeIssue(issue, [], data, context)));
     const problems = findings.map((finding) => source.at(finding.path, finding.message, finding.target));
     return { ok: false, problems: sortProblems(dedupe(problems)), warnings };
   }
-
-  const validation = validateRunbook(parsed.data);
-  const semanticWarnings = locateProblems(source, validation.warnings);
-  const allWarnings = sortProblems([...warnings, ...semanticWarnings]);
-  if (validation.errors.length > 0) {
-    return { ok: false, problems: sortProblems(locateProblems(source, validation.errors)), warnings: allWarnings };
-  }
-  return { ok: true, runbook: parsed.data, warnings: allWarnings };
+  return { ok: true, data: parsed.data, warnings, locate: (problems) => sortProblems(locateProblems(source, problems)) };
 }
 
 /**
@@ -607,7 +636,13 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): { found: boolean;
 }
 
 /** Turns one zod issue (at `base` + its path) into findings with messages people can act on. */
-function describeIssue(issue: Issue, base: readonly PropertyKey[], data: unknown): Finding[] {
+/** What describing an issue needs to know of the document type. */
+interface IssueContext {
+  root: Schema;
+  expected: string;
+}
+
+function describeIssue(issue: Issue, base: readonly PropertyKey[], data: unknown, context: IssueContext): Finding[] {
   const path = [...base, ...issue.path];
   const custom = issue.message !== DEFAULT_MESSAGE ? issue.message : undefined;
   const { found, value } = valueAt(data, path);
@@ -615,7 +650,7 @@ function describeIssue(issue: Issue, base: readonly PropertyKey[], data: unknown
 
   switch (issue.code) {
     case 'unrecognized_keys': {
-      const known = knownKeys(path, data);
+      const known = knownKeys(path, data, context.root);
       return issue.keys.map((key) => {
         const match = closestMatch(key, known);
         return {
@@ -633,9 +668,7 @@ function describeIssue(issue: Issue, base: readonly PropertyKey[], data: unknown
     case 'invalid_type': {
       if (path.length === 0) {
         const what = value === null || value === undefined ? 'this file is empty' : `this file holds ${describeValue(value)}`;
-        return [
-          { path, message: `a runbook must be a YAML mapping with \`name\`, \`version\`, \`lead\`, \`roles\` and \`phases\`; ${what}` },
-        ];
+        return [{ path, message: `${context.expected}; ${what}` }];
       }
       if (!found) return [missingField(path)];
       return [{ path, message: custom ?? wrongType(path, [issue.expected], value) }];
@@ -645,7 +678,8 @@ function describeIssue(issue: Issue, base: readonly PropertyKey[], data: unknown
       if (issue.discriminator !== undefined) {
         const options = ('options' in issue ? (issue.options ?? []) : []).map(String);
         if (!found) return [missingField(path, ` with one of ${options.join(', ')}`)];
-        const noun = path[path.length - 1] === 'driver' ? 'driver' : kindNoun(path.slice(0, -1));
+        // `kind` in runbooks; other documents switch on other fields (a reconciliation's `driver`).
+        const noun = field === 'kind' ? kindNoun(path.slice(0, -1)) : field;
         let message = `unknown ${noun} ${literal(value)}; expected one of ${options.join(', ')}`;
         if (noun === 'check kind' && (value === 'manual' || value === 'wait')) {
           message += `, because a check must run unattended`;
@@ -660,7 +694,7 @@ function describeIssue(issue: Issue, base: readonly PropertyKey[], data: unknown
       const typeOnly = (errors: readonly Issue[]): boolean =>
         errors.length > 0 && errors.every((e) => e.code === 'invalid_type' && e.path.length === 0);
       const closer = issue.errors.find((errors) => !typeOnly(errors));
-      if (closer) return closer.flatMap((inner) => describeIssue(inner, path, data));
+      if (closer) return closer.flatMap((inner) => describeIssue(inner, path, data, context));
       const expected = issue.errors.flatMap((errors) => errors.map((e) => (e.code === 'invalid_type' ? e.expected : '')));
       return [{ path, message: custom ?? wrongType(path, expected, value) }];
     }
@@ -875,8 +909,8 @@ function pick(schema: Schema, value: unknown): Schema | undefined {
 }
 
 /** Field names of the object schema at `path` (empty when it is not an object or is unknown). */
-function knownKeys(path: readonly PropertyKey[], data: unknown): string[] {
-  let schema: Schema | undefined = runbookSchema;
+function knownKeys(path: readonly PropertyKey[], data: unknown, root: Schema): string[] {
+  let schema: Schema | undefined = root;
   let value: unknown = data;
   for (const segment of path) {
     if (!schema) return [];

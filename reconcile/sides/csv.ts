@@ -1,0 +1,231 @@
+/**
+ * A CSV side. A CSV file is in no particular order, and the merge needs key order with bounded
+ * memory: the file is parsed once as a stream (csv-parse: quoting, delimiters, embedded line
+ * breaks) into a temporary SQLite file, which SQLite then reads back sorted (its sorter spills
+ * to disk), through the same reader as a SQLite side. The temporary file goes when the side
+ * closes. Every value is text, as in the file; empty fields are empty texts.
+ *
+ * Encodings other than UTF-8 are decoded with the platform's TextDecoder (WHATWG encodings:
+ * utf-16le, latin1/windows-1252, iso-8859-*, shift_jis, ...).
+ */
+import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { TextDecoder } from 'node:util';
+import { pipeline } from 'node:stream/promises';
+import Database from 'better-sqlite3';
+import { parse, CsvError, type Parser } from 'csv-parse';
+import type { CsvSource, KeyColumn } from '../config.js';
+import { canonicalKeyPart, compareKeys } from '../keys.js';
+import { DataError, ReconcileCancelledError, SourceError } from '../errors.js';
+import { quoteIdent, type Side } from './side.js';
+import { openSqliteSide } from './sqlite.js';
+
+/** Options of {@link openCsvSide}. */
+export interface CsvSideOptions {
+  /** Folder for the temporary sort file (default: the system's). */
+  tempDir?: string | undefined;
+  /** Rows parsed so far, now and then (for heartbeats during a long load). */
+  onRows?: ((rows: number) => void) | undefined;
+  signal?: AbortSignal | undefined;
+  /** The key columns: when the file turns out to be in key order already, no sort is needed. */
+  keys?: readonly KeyColumn[] | undefined;
+}
+
+const UTF8 = new Set(['utf-8', 'utf8', 'unicode-1-1-utf-8']);
+
+/** Loads a CSV file into a temporary sorted store and opens it as a side. */
+export async function openCsvSide(
+  spec: CsvSource,
+  file: string,
+  shown: string,
+  role: 'source' | 'target',
+  options: CsvSideOptions = {},
+): Promise<Side> {
+  const { label, decoder } = checkCsvFile(spec, file, shown, role);
+
+  const dir = mkdtempSync(path.join(options.tempDir ?? tmpdir(), 'cutover-csv-'));
+  const spill = path.join(dir, 'sorted.db');
+  const db = new Database(spill);
+  // A scratch file: losing it to a crash costs nothing, so no journal and no syncing.
+  db.pragma('journal_mode = OFF');
+  db.pragma('synchronous = OFF');
+  let names: string[] | undefined = spec.header ? undefined : spec.columns!;
+  let insert: Database.Statement | undefined;
+  let insertMany: Database.Statement | undefined;
+  // Rows go in 100 at a time: one statement call per row costs more than SQLite's own work.
+  const GROUP = 100;
+  let pending: string[] = [];
+  let rows = 0;
+  // Whether the rows come in key order (exports often do): checked row by row with the merge's
+  // own comparison, so reading them back in file order is then reading them in key order.
+  let sorted = options.keys !== undefined && options.keys.length > 0;
+  let keyAt: number[] = [];
+  let previous: unknown[] | undefined;
+  let current: unknown[] = [];
+  const create = (columns: string[]): void => {
+    if (options.keys) {
+      keyAt = options.keys.map((k) => columns.indexOf(k.column));
+      if (keyAt.some((i) => i < 0)) sorted = false;
+      current = new Array<unknown>(keyAt.length);
+    }
+    const seen = new Set<string>();
+    for (const c of columns) {
+      if (seen.has(c)) throw new SourceError(role, `${label} names column \`${c}\` twice in its header; give each column its own name`);
+      seen.add(c);
+    }
+    // No declared types: every value stays the text the file holds.
+    db.exec(`CREATE TABLE rows (${columns.map(quoteIdent).join(', ')})`);
+    const one = `(${columns.map(() => '?').join(', ')})`;
+    insert = db.prepare(`INSERT INTO rows VALUES ${one}`);
+    insertMany = db.prepare(`INSERT INTO rows VALUES ${Array.from({ length: GROUP }, () => one).join(', ')}`);
+    db.exec('BEGIN');
+  };
+  if (names) create(names);
+
+  const parser = csvParser(spec);
+  parser.on('data', (record: string[]) => {
+    if (!names) {
+      names = record.map((n) => n.trim());
+      create(names);
+      return;
+    }
+    if (record.length !== names.length) {
+      parser.destroy(
+        new DataError(
+          role,
+          `${label}, line ${parser.info.lines}: the row has ${record.length} fields but the header names ${names.length}; fix the row or the \`delimiter\``,
+        ),
+      );
+      return;
+    }
+    if (sorted) {
+      let usable = true;
+      for (let i = 0; i < keyAt.length; i += 1) {
+        const part = canonicalKeyPart(record[keyAt[i]!], options.keys![i]!.type);
+        if (part === null || part === undefined) usable = false;
+        current[i] = part;
+      }
+      // Empty keys are set aside wherever they are; a value that is not a key stops the shortcut.
+      if (usable) {
+        if (previous !== undefined && compareKeys(previous, current, keyAt.length) > 0) sorted = false;
+        [previous, current] = [current, previous ?? new Array<unknown>(keyAt.length)];
+      } else if (current.some((p) => p === undefined)) sorted = false;
+    }
+    for (const value of record) pending.push(value);
+    rows += 1;
+    if (rows % GROUP === 0) {
+      insertMany!.run(pending);
+      pending = [];
+    }
+    if (rows % 100_000 === 0) {
+      options.onRows?.(rows);
+      if (options.signal?.aborted) parser.destroy(new ReconcileCancelledError());
+    }
+  });
+
+  const stages = csvStages(file, decoder, parser, spec, role, label);
+  try {
+    await pipeline(stages);
+    const width = names?.length ?? 1;
+    for (let i = 0; i < pending.length; i += width) insert!.run(pending.slice(i, i + width));
+    if (!names)
+      throw new SourceError(
+        role,
+        `${label} is empty: it has no header row; a CSV side needs a header (or \`header: false\` with \`columns\`)`,
+      );
+    db.exec('COMMIT');
+    db.close();
+  } catch (err) {
+    if (db.open) db.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw csvFailure(err, role, label);
+  }
+  options.onRows?.(rows);
+
+  const side = openSqliteSide(spill, { table: 'rows', rowidInKeyOrder: sorted }, role, shown, label);
+  const close = side.close.bind(side);
+  return Object.assign(side, {
+    close: async () => {
+      await close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
+
+/** The checks before reading a CSV file: it exists, it is a file, its encoding is known. */
+export function checkCsvFile(
+  spec: CsvSource,
+  file: string,
+  shown: string,
+  role: 'source' | 'target',
+): { label: string; decoder: TextDecoder | undefined } {
+  const label = `the ${role} (CSV file ${shown})`;
+  if (!existsSync(file)) throw new SourceError(role, `${label} does not exist; check \`${role}.path\` (relative to the config file)`);
+  if (statSync(file).isDirectory()) throw new SourceError(role, `${label} is a directory; \`${role}.path\` must name a CSV file`);
+  if (UTF8.has(spec.encoding.toLowerCase())) return { label, decoder: undefined };
+  try {
+    return { label, decoder: new TextDecoder(spec.encoding, { fatal: true }) };
+  } catch {
+    throw new SourceError(
+      role,
+      `\`${role}.encoding\` \`${spec.encoding}\` is not an encoding this system knows; use utf-8, utf-16le, latin1, windows-1252 or another WHATWG encoding name`,
+    );
+  }
+}
+
+/** csv-parse set up for the file's dialect. */
+export function csvParser(spec: CsvSource): Parser {
+  return parse({ delimiter: spec.delimiter, quote: spec.quote, bom: true, skip_empty_lines: true, relax_column_count: false });
+}
+
+/** The streams from the file to `parser`: the file, its decoding when not UTF-8, the parser. */
+export function csvStages(
+  file: string,
+  decoder: TextDecoder | undefined,
+  parser: Parser,
+  spec: CsvSource,
+  role: 'source' | 'target',
+  label: string,
+): (NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream)[] {
+  const stages: (NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream)[] = [createReadStream(file)];
+  if (decoder) {
+    const invalid = (): DataError => new DataError(role, `${label} is not valid ${spec.encoding} text; check \`${role}.encoding\``);
+    stages.push(
+      new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          try {
+            done(null, decoder.decode(chunk, { stream: true }));
+          } catch {
+            done(invalid());
+          }
+        },
+        flush(done) {
+          try {
+            done(null, decoder.decode());
+          } catch {
+            done(invalid());
+          }
+        },
+      }),
+    );
+  }
+  stages.push(parser);
+  return stages;
+}
+
+/** What a failure while reading a CSV file says to people. */
+export function csvFailure(err: unknown, role: 'source' | 'target', label: string): unknown {
+  if (err instanceof SourceError || err instanceof DataError || err instanceof ReconcileCancelledError) return err;
+  if (err instanceof CsvError) {
+    const line = (err as CsvError & { lines?: number }).lines;
+    return new DataError(
+      role,
+      `${label}${line ? `, line ${line}` : ''}: ${err.message.replace(/[.\s]+$/, '')}; check the file's quoting and \`${role}.delimiter\`/\`${role}.quote\``,
+    );
+  }
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EISDIR') return new SourceError(role, `${label} cannot be read (${code}); check its permissions`);
+  return err;
+}
