@@ -150,6 +150,11 @@ function allSteps(runbook) {
   );
 }
 
+/** A step's dependencies as a list, whatever an earlier mutation left there (a string, a number, null). */
+function dependsOn(step) {
+  return Array.isArray(step.depends_on) ? step.depends_on : [];
+}
+
 /** One change to a valid runbook that should make validation refuse it (or, rarely, not). */
 const mutation = fc.oneof(
   fc.record({ op: fc.constant('remove'), at: fc.nat() }),
@@ -211,15 +216,14 @@ function mutate(runbook, m) {
       // Both directions: within a phase a cycle, across phases a dependency on a later step too.
       const [a, b] = [steps[m.a % steps.length], steps[m.b % steps.length]];
       if (a && b) {
-        a.depends_on = [...(a.depends_on ?? []), b.id];
-        b.depends_on = [...(b.depends_on ?? []), a.id];
+        a.depends_on = [...dependsOn(a), b.id];
+        b.depends_on = [...dependsOn(b), a.id];
       }
       break;
     }
     case 'depends-on': {
       const a = steps[m.a % steps.length];
-      if (a)
-        a.depends_on = [...(a.depends_on ?? []), typeof m.target === 'number' ? (steps[m.target % steps.length]?.id ?? 'x') : m.target];
+      if (a) a.depends_on = [...dependsOn(a), typeof m.target === 'number' ? (steps[m.target % steps.length]?.id ?? 'x') : m.target];
       break;
     }
   }
