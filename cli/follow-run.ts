@@ -13,6 +13,7 @@ import { peopleIn } from '../runbook/transitions.js';
 import { commandName } from './command-name.js';
 import { approveGateUpdate, completeManualStepUpdate } from '../workflows/messages.js';
 import { readRunState, type ReadState } from './read-run-state.js';
+import { waitsForPool } from './task-queues.js';
 
 export interface FollowOptions {
   runbook: Runbook;
@@ -166,7 +167,7 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
   let probedAt = 0;
   const probePools = async (state: RunState): Promise<void> => {
     if (!options.unservedPools || Date.now() - probedAt < POOL_PROBE_MS) return;
-    const pinned = Object.values(state.steps).filter((s) => s.runsOn && (s.status === 'running' || s.backout?.status === 'running'));
+    const pinned = Object.values(state.steps).filter(waitsForPool);
     if (pinned.length === 0) return;
     probedAt = Date.now();
     const unserved = await options.unservedPools(state).catch(() => undefined);

@@ -15,7 +15,7 @@ import { loadRunbook } from './load-runbook.js';
 import type { Output } from './output.js';
 import { readSettings } from './settings.js';
 import { openRecordStore } from './store.js';
-import { unservedPools } from './task-queues.js';
+import { unservedPools, waitsForPool } from './task-queues.js';
 import { connectTemporal } from './temporal.js';
 
 /** `cutover validate FILE [--json]` */
@@ -273,8 +273,7 @@ const OVER_PLAN_TOLERANCE = 0.2;
 
 function noteFor(step: StepState, actualMs: number | undefined, unservedPools: ReadonlySet<string>, showWorker: boolean): string {
   const notes: string[] = [];
-  const running = step.status === 'running' || step.backout?.status === 'running';
-  if (running && step.runsOn && unservedPools.has(step.runsOn)) {
+  if (waitsForPool(step) && unservedPools.has(step.runsOn!)) {
     notes.push(`waiting for pool ${step.runsOn}: no worker polls it; start \`cutover worker --pool ${step.runsOn}\` on that machine`);
   }
   if (step.gate && step.status === 'waiting') {

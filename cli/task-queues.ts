@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { poolTaskQueue } from '../runbook/pools.js';
-import type { RunState } from '../runbook/run-state.js';
+import type { RunState, StepState } from '../runbook/run-state.js';
 
 /**
  * A worker that polled within this long is taken as live. An idle worker's poll is a long poll that the server ends
@@ -53,11 +53,16 @@ function timestampDate(ts: { seconds?: unknown; nanos?: number | null } | null |
 export async function unservedPools(client: Client, namespace: string, taskQueue: string, state: RunState): Promise<string[]> {
   const busy = new Set<string>();
   for (const step of Object.values(state.steps)) {
-    if (step.runsOn && (step.status === 'running' || step.backout?.status === 'running')) busy.add(step.runsOn);
+    if (waitsForPool(step)) busy.add(step.runsOn!);
   }
   const unserved: string[] = [];
   for (const pool of [...busy].sort()) {
     if ((await livePollers(client, namespace, poolTaskQueue(taskQueue, pool), 'activity')).length === 0) unserved.push(pool);
   }
   return unserved;
+}
+
+/** A step that runs (not simulated) on a pool right now, forward or undoing: it needs a worker of that pool. */
+export function waitsForPool(step: StepState): boolean {
+  return step.runsOn !== undefined && step.treatment === 'run' && (step.status === 'running' || step.backout?.status === 'running');
 }

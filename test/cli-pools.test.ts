@@ -52,6 +52,7 @@ ${chain('a')}
 ${chain('b')}
       - { id: hold, title: Hold, owner: dba, expected: 8s, idempotent: true, depends_on: [a2, b2], action: { kind: shell, command: "sleep 8" } }
       - { id: load, title: Load, owner: dba, expected: 1s, depends_on: [extract, a4, b4], action: { kind: shell, command: "echo loaded" } }
+      - { id: simulated, title: Simulated in rehearsals, owner: dba, expected: 1s, runs_on: nowhere, rehearsal: simulate, action: { kind: shell, command: "exit 1" } }
 `,
   );
   const databaseUrl = postgres.url('cutover');
@@ -134,7 +135,9 @@ ${chain('b')}
     const { state } = JSON.parse(status.stdout) as { state: RunState };
     expect(state.status).toBe('completed');
     expect(state.steps.extract!.worker).toBe('db-1');
-    const unpinned = Object.values(state.steps).filter((s) => s.id !== 'extract');
+    // A step the rehearsal simulates touches no system: it needs no worker of its pool (nobody serves `nowhere`).
+    expect(state.steps.simulated!.status).toBe('simulated');
+    const unpinned = Object.values(state.steps).filter((s) => s.id !== 'extract' && s.id !== 'simulated');
     expect(
       unpinned.every((s) => s.status === 'succeeded' && ['app-1', 'app-2'].includes(s.worker ?? '')),
       JSON.stringify(unpinned),

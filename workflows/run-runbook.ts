@@ -474,7 +474,8 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     const actionTimeout = request.action.kind === 'simulate' ? durationMs(request.action.duration) : request.timeoutMs;
     const retry = d.retry;
     const acts = proxyActivities<Activities>({
-      ...stepQueue(d),
+      // A simulated step touches no system, so any worker may pretend it.
+      ...(request.treatment === 'run' ? stepQueue(d) : {}),
       startToCloseTimeout: actionTimeout + checkBudget + 60_000,
       heartbeatTimeout: HEARTBEAT_TIMEOUT,
       retry: {
