@@ -827,47 +827,64 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts `temporal server start-dev` on a free port with its state in `dir/temporal.db`. */
+/**
+ * Starts `temporal server start-dev` on a free port with its state in `dir/temporal.db`. The server also takes ports of
+ * its own next to the one given (its HTTP API), which another process may hold: a server that exits on start is tried
+ * again on another free port, and its output is in the error when that does not help.
+ */
 export async function startKillableServer(dir: string): Promise<KillableServer> {
   mkdirSync(dir, { recursive: true });
   const { findTemporalCli } = await fromDist<typeof TemporalServerModule>('cli/temporal-server.js');
   const cliPath = findTemporalCli(PROJECT);
-  const port = await freePort();
-  const address = `127.0.0.1:${port}`;
-  const args = [
-    'server',
-    'start-dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--headless',
-    '--db-filename',
-    path.join(dir, 'temporal.db'),
-    '--log-level',
-    'error',
-  ];
-  for (const attribute of ['CutoverRunbook', 'CutoverMode']) args.push('--search-attribute', `${attribute}=Keyword`);
+  const argsFor = (port: number): string[] => {
+    const args = [
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--headless',
+      '--db-filename',
+      path.join(dir, 'temporal.db'),
+      '--log-level',
+      'error',
+    ];
+    for (const attribute of ['CutoverRunbook', 'CutoverMode']) args.push('--search-attribute', `${attribute}=Keyword`);
+    return args;
+  };
   let server: Child | undefined;
-  const up = async () => {
-    server = startProcess(cliPath, args, { cwd: dir });
-    await eventually(
+  let port = 0;
+  /** Starts the server on `port`; resolves true once it answers, false when it exited first. */
+  const start = async (): Promise<boolean> => {
+    const child = startProcess(cliPath, argsFor(port), { cwd: dir });
+    server = child;
+    const answered = await eventually(
       async () => {
-        if (server!.exitCode !== null) throw new Error(`the server exited: ${server!.output()}`);
-        const connection = await Connection.connect({ address, connectTimeout: 2000 });
+        if (child.exitCode !== null || child.signalCode !== null) return 'exited' as const;
+        const connection = await Connection.connect({ address: `127.0.0.1:${port}`, connectTimeout: 2000 });
         try {
           await connection.workflowService.describeNamespace({ namespace: 'default' });
-          return true;
+          return 'up' as const;
         } finally {
           await connection.close();
         }
       },
-      (ok) => ok,
+      (state) => state !== undefined,
       90_000,
-      `the Temporal server at ${address}`,
+      `the Temporal server at 127.0.0.1:${port}`,
     );
+    return answered === 'up';
   };
-  await up();
+  for (let attempt = 1; ; attempt += 1) {
+    port = await freePort();
+    if (await start()) break;
+    if (attempt === 3) throw new Error(`the Temporal server exited on start three times; last output: ${server!.output().slice(-2000)}`);
+  }
+  const address = `127.0.0.1:${port}`;
+  const up = async (): Promise<void> => {
+    if (!(await start())) throw new Error(`the Temporal server did not start again on ${address}: ${server!.output().slice(-2000)}`);
+  };
   return {
     address,
     kill: async () => sigkill(server!),
