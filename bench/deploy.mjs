@@ -287,7 +287,7 @@ async function startWorker({ name, home, databaseUrl, taskQueue, address, childr
     clearTimeout(timer);
   });
   const deadline = Date.now() + 60_000;
-  while (!/worker on task queue/.test(log)) {
+  while (!/Ctrl-C stops it/.test(log)) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`worker ${name} exited on start:\n${log}`);
     if (Date.now() > deadline) throw new Error(`worker ${name} did not start within 60 s:\n${log}`);
     await sleep(50);
