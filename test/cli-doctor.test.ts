@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { poolTaskQueue } from '../runbook/pools.js';
-import { cliEnv, eventually, killStartedCli, PROJECT, startCli } from './support/cli.js';
+import { cliEnv, eventually, killStartedCli, PROJECT, startCli, startWorkerCli } from './support/cli.js';
 import { startPostgres, type TestPostgres } from './support/postgres.js';
 import { temporalAddress, temporalNamespace } from './support/temporal.js';
 
@@ -111,13 +111,7 @@ async function startPoolWorker(taskQueue: string, pool: string): Promise<() => P
 describe('cutover doctor on a cluster', () => {
   it('everything in place: every check ok, the workers named, exit 0; --json has the same checks', async () => {
     const env = clusterEnv();
-    const worker = startCli(['worker'], env, dir);
-    await eventually(
-      () => worker.output(),
-      (o) => o.includes('Ctrl-C stops it'),
-      60_000,
-      'the worker',
-    );
+    await startWorkerCli([], env, dir, 'the worker');
     const stopPool = await startPoolWorker(env.CUTOVER_TASK_QUEUE!, 'db-host');
     try {
       const json = await doctor([runbook, '--json'], env);
@@ -198,13 +192,7 @@ phases:
       - { id: freeze, title: Freeze, owner: dba, expected: 1s, depends_on: [check-in], runs_on: legacy-db, action: { kind: shell, command: "echo frozen" } }
 `,
     );
-    const worker = startCli(['worker'], env, dir);
-    await eventually(
-      () => worker.output(),
-      (o) => o.includes('Ctrl-C stops it'),
-      60_000,
-      'the worker',
-    );
+    await startWorkerCli([], env, dir, 'the worker');
     const follower = startCli(['rehearse', file, '--as', 'alice'], env, dir);
     await eventually(
       () => follower.output(),

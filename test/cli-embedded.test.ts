@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { cliEnv, eventually, killStartedCli, PROJECT, runCli, startCli } from './support/cli.js';
+import { cliEnv, eventually, killStartedCli, PROJECT, runCli, startCli, startWorkerCli } from './support/cli.js';
 
 afterEach(killStartedCli);
 
@@ -107,13 +107,7 @@ phases:
     expect(early.code).toBe(6);
     expect(early.stderr).toContain('the embedded Temporal server is not running');
 
-    const worker = startCli(['worker'], env, dir);
-    await eventually(
-      () => worker.output(),
-      (o) => o.includes('Ctrl-C stops it'),
-      60_000,
-      'the worker',
-    );
+    const worker = await startWorkerCli([], env, dir, 'the worker');
     const done = runCli(['done', 'paused-1', 'sign-off', '--as', 'bob'], env, dir);
     expect(done.code, done.stderr).toBe(0);
     await eventually(
@@ -153,13 +147,7 @@ phases:
     rehearsal.kill('SIGINT');
     expect(await rehearsal.exited).toBe(130);
 
-    const worker = startCli(['worker'], env, dir);
-    await eventually(
-      () => worker.output(),
-      (o) => o.includes('Ctrl-C stops it'),
-      60_000,
-      'the worker',
-    );
+    const worker = await startWorkerCli([], env, dir, 'the worker');
     const state = await eventually(
       () =>
         JSON.parse(runCli(['status', 'long-1', '--json'], env, dir).stdout || '{}') as {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { openStore } from '../prisma/store.js';
 import type { RunState } from '../runbook/run-state.js';
-import { cliEnv, eventually, killStartedCli, runCli, startCli } from './support/cli.js';
+import { cliEnv, eventually, killStartedCli, runCli, startCli, startWorkerCli } from './support/cli.js';
 import { startPostgres, type TestPostgres } from './support/postgres.js';
 import { temporalAddress, temporalNamespace } from './support/temporal.js';
 
@@ -65,19 +65,13 @@ ${chain('b')}
   // cliEnv gives each its own data folder.
   const machine = (workerName: string) => cliEnv({ ...shared, CUTOVER_WORKER_NAME: workerName });
   const reader = cliEnv(shared);
-  const ready = async (worker: ReturnType<typeof startCli>, what: string) =>
-    eventually(
-      () => worker.output(),
-      (o) => o.includes('Ctrl-C stops it'),
-      60_000,
-      what,
-    );
   const runId = `${name}-1`;
   const store = await openStore({ databaseUrl });
   try {
-    const apps = { 'app-1': startCli(['worker'], machine('app-1'), dir), 'app-2': startCli(['worker'], machine('app-2'), dir) };
-    await ready(apps['app-1'], 'the first worker');
-    await ready(apps['app-2'], 'the second worker');
+    const apps = {
+      'app-1': await startWorkerCli([], machine('app-1'), dir, 'the first worker'),
+      'app-2': await startWorkerCli([], machine('app-2'), dir, 'the second worker'),
+    };
     const follower = startCli(['rehearse', 'runbook.yaml', '--as', 'alice'], reader, dir);
 
     // Nobody serves db-host yet: the lead sees what the pinned step waits for, instead of a silent hang.
@@ -110,8 +104,7 @@ ${chain('b')}
     expect(Object.keys(apps)).toContain(killed);
     apps[killed].kill('SIGKILL');
     await apps[killed].exited;
-    const pool = startCli(['worker', '--pool', 'db-host'], machine('db-1'), dir);
-    await ready(pool, 'the pool worker');
+    const pool = await startWorkerCli(['--pool', 'db-host'], machine('db-1'), dir, 'the pool worker');
     expect(pool.output()).toContain('serving pool db-host');
 
     // Nobody knows how far the killed step got: the lead is asked, and retries it (it is idempotent).

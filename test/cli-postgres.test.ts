@@ -10,7 +10,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../prisma/store.js';
-import { cliEnv, eventually, killStartedCli, runCli, startCli } from './support/cli.js';
+import { cliEnv, killStartedCli, runCli, startWorkerCli } from './support/cli.js';
 import { startPostgres, type TestPostgres } from './support/postgres.js';
 import { temporalAddress, temporalNamespace } from './support/temporal.js';
 
@@ -128,13 +128,7 @@ phases:
       CUTOVER_DATABASE_URL: postgres.url('cutover'),
     };
     // cliEnv gives each a data folder of its own: three machines sharing Temporal and PostgreSQL.
-    const worker = startCli(['worker'], cliEnv(shared), dir);
-    await eventually(
-      () => worker.output(),
-      (o) => o.includes('Ctrl-C stops it'),
-      60_000,
-      'the worker',
-    );
+    await startWorkerCli([], cliEnv(shared), dir, 'the worker');
     const rehearse = runCli(['rehearse', 'runbook.yaml', '--as', 'alice'], cliEnv(shared), dir);
     expect(rehearse.code, rehearse.stdout + rehearse.stderr).toBe(0);
 

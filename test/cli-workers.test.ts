@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cliEnv, eventually, killStartedCli, runCli, startCli } from './support/cli.js';
+import { cliEnv, eventually, killStartedCli, runCli, startCli, startWorkerCli } from './support/cli.js';
 import { temporalAddress } from './support/temporal.js';
 
 afterEach(killStartedCli);
@@ -34,13 +34,7 @@ phases:
 `,
     );
     const env = cliEnv({ TEMPORAL_ADDRESS: temporalAddress(), CUTOVER_TASK_QUEUE: `crash-${name}` });
-    const worker1 = startCli(['worker'], env, dir);
-    await eventually(
-      () => worker1.output(),
-      (o) => o.includes('Ctrl-C stops it'),
-      60_000,
-      'the first worker',
-    );
+    const worker1 = await startWorkerCli([], env, dir, 'the first worker');
     // With a cluster, `rehearse` starts and follows; the workers host the run.
     const follower = startCli(['rehearse', 'runbook.yaml', '--as', 'alice'], env, dir);
     const runId = `${name}-1`;
@@ -53,13 +47,7 @@ phases:
 
     worker1.kill('SIGKILL');
     await worker1.exited;
-    const worker2 = startCli(['worker'], env, dir);
-    await eventually(
-      () => worker2.output(),
-      (o) => o.includes('Ctrl-C stops it'),
-      60_000,
-      'the second worker',
-    );
+    const worker2 = await startWorkerCli([], env, dir, 'the second worker');
 
     const done = runCli(['done', runId, 'check-in', '--as', 'bob'], env, dir);
     expect(done.code, done.stderr).toBe(0);
@@ -108,13 +96,7 @@ phases:
 `,
     );
     const env = cliEnv({ TEMPORAL_ADDRESS: temporalAddress(), CUTOVER_TASK_QUEUE: `lost-${name}` });
-    const worker1 = startCli(['worker'], env, dir);
-    await eventually(
-      () => worker1.output(),
-      (o) => o.includes('Ctrl-C stops it'),
-      60_000,
-      'the first worker',
-    );
+    const worker1 = await startWorkerCli([], env, dir, 'the first worker');
     const follower = startCli(['rehearse', 'runbook.yaml', '--as', 'alice'], env, dir);
     const log = () => (existsSync(path.join(dir, 'steps.log')) ? readFileSync(path.join(dir, 'steps.log'), 'utf8') : '');
     await eventually(log, (text) => text.includes('started'), 60_000, 'the load step to start');

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cliEnv, eventually, killStartedCli, runCli, startCli } from './support/cli.js';
+import { cliEnv, killStartedCli, runCli, startCli, startWorkerCli } from './support/cli.js';
 import { temporalAddress } from './support/temporal.js';
 
 afterEach(killStartedCli);
@@ -42,13 +42,7 @@ phases:
       CUTOVER_PAYLOAD_KEY: randomBytes(32).toString('base64'),
       CRM_TOKEN: SECRET,
     });
-    const worker = startCli(['worker'], env, dir);
-    await eventually(
-      () => worker.output(),
-      (o) => o.includes('Ctrl-C stops it'),
-      60_000,
-      'the worker',
-    );
+    const worker = await startWorkerCli([], env, dir, 'the worker');
     const rehearse = startCli(['rehearse', 'runbook.yaml', '--as', 'alice'], env, dir);
     // Backed out: `push` failed, `export` was undone (it has no back-out action).
     expect(await rehearse.exited, rehearse.output()).toBe(4);

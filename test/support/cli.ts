@@ -75,3 +75,15 @@ export async function eventually<T>(
   }
   throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)?.slice(0, 2000)}`);
 }
+
+/** Starts `cutover worker ...args` in the background and resolves once it says it serves (its "Ctrl-C stops it" line). */
+export async function startWorkerCli(args: string[], env: Record<string, string>, cwd = PROJECT, what = 'the worker') {
+  const worker = startCli(['worker', ...args], env, cwd);
+  await eventually(
+    () => worker.output(),
+    (o) => o.includes('Ctrl-C stops it'),
+    60_000,
+    what,
+  );
+  return worker;
+}
