@@ -13,6 +13,7 @@ import { paginateRunbook, type RunbookPage } from '../runbook/run-pages.js';
 import type { CheckOutcome, Decision, RunCheckpoint, RunState } from '../runbook/run-state.js';
 import type { Runbook } from '../runbook/schema.js';
 import { initialRunState } from '../runbook/transitions.js';
+import type { ReconcileRecord } from '../prisma/records.js';
 import type { StepRecord } from './types.js';
 
 /** What activities need from the record store (the Prisma `RunStore` satisfies it). */
@@ -23,6 +24,10 @@ export interface RunRecorder {
   recordDecision(runId: string, seq: number, decision: Decision): Promise<void>;
   recordRunState(runId: string, state: RunState): Promise<void>;
   finishRun(runId: string, fields: { status: string; outcome: string; endedAt: string; state: RunState }): Promise<void>;
+  /** One reconciliation (or one round of a repeating reconcile check), with its differing rows. */
+  recordReconcileResult(record: ReconcileRecord): Promise<void>;
+  /** A run's recorded reconciliations, e.g. the rounds a repeating check already compared. */
+  reconcileResults(runId: string, filter?: { stepId?: string; attempt?: number; check?: string }): Promise<ReconcileRecord[]>;
   /** The runbook YAML the run was reserved with. */
   runbookSource(runId: string): Promise<string>;
   /** First start and last end of each step's forward attempts. */

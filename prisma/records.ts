@@ -2,6 +2,7 @@
  * The plain types the record store's callers see: plain objects with ISO time strings, never Prisma
  * classes, so the CLI, the web page and the activities do not depend on Prisma types.
  */
+import type { ReconcileResult } from '../reconcile/result.js';
 import type { BackoutState, CheckOutcome, Decision, RunMode, RunState, RunStatus, StepAttemptRow } from '../runbook/run-state.js';
 
 /** A run's status in the store: the workflow's statuses plus `pending` (reserved, not started yet). */
@@ -91,6 +92,23 @@ export interface CheckRecord extends CheckOutcome {
   attempt: number;
   /** Index of the check in the step's list. */
   seq: number;
+}
+
+/**
+ * One reconciliation's outcome: a step's `reconcile` action (`check` is '') or one of its `reconcile` checks, per
+ * attempt and round (a check that repeats records each round). Written by the activity that compared.
+ */
+export interface ReconcileRecord {
+  runId: string;
+  stepId: string;
+  attempt: number;
+  /** '' for the step's action, else the check's name. */
+  check: string;
+  /** 1, 2, 3… for a check that repeats; 1 otherwise. */
+  round: number;
+  startedAt: string;
+  endedAt: string;
+  result: ReconcileResult;
 }
 
 /** A recorded decision: the `Decision` as given, plus its index in the run's decision log. */

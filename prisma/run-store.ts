@@ -13,7 +13,8 @@ import type { StepTimes } from '../runbook/checkpoint.js';
 import type { CheckOutcome, Decision, RunState, RunStatus } from '../runbook/run-state.js';
 import { describe, toStoreError, waitingOutLocks, type Db } from './connection.js';
 import type { DatabaseLocation } from './database-url.js';
-import type { ReserveRunInput, RunDetail, RunSummary, StepAttemptInput, StoredRunStatus } from './records.js';
+import type { ReconcileResult } from '../reconcile/result.js';
+import type { ReconcileRecord, ReserveRunInput, RunDetail, RunSummary, StepAttemptInput, StoredRunStatus } from './records.js';
 import { detail, iso, optionalDate, stateColumns, stepAttemptColumns, summary, toDate } from './row-mapping.js';
 import { RunNotFoundError } from './store-errors.js';
 
@@ -183,6 +184,47 @@ export class RunStore {
         }),
       ),
     );
+  }
+
+  /** Records one reconciliation (a round of a repeating check is one); the same key again replaces it. */
+  async recordReconcileResult(record: ReconcileRecord): Promise<void> {
+    const { runId, stepId, attempt, check, round, result } = record;
+    const key = { runId, stepId, attempt, check, round };
+    const values = {
+      startedAt: toDate(record.startedAt, 'reconcile.startedAt'),
+      endedAt: toDate(record.endedAt, 'reconcile.endedAt'),
+      withinLimits: result.within_limits,
+      matched: BigInt(result.matched),
+      missingInTarget: BigInt(result.missing_in_target),
+      extraInTarget: BigInt(result.extra_in_target),
+      mismatched: BigInt(result.mismatched),
+      resultJson: JSON.stringify(result),
+    };
+    await this.#write(runId, (prisma) =>
+      prisma.reconcileResult.upsert({ where: { runId_stepId_attempt_check_round: key }, create: { ...key, ...values }, update: values }),
+    );
+  }
+
+  /**
+   * A run's reconciliations in the order they ran (by step, attempt, check and round), optionally of one step,
+   * attempt or check.
+   */
+  async reconcileResults(runId: string, filter: { stepId?: string; attempt?: number; check?: string } = {}): Promise<ReconcileRecord[]> {
+    const rows = await this.#prisma.reconcileResult
+      .findMany({ where: { runId, ...filter }, orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] })
+      .catch((error: unknown) => {
+        throw this.#wrap(error);
+      });
+    return rows.map((row) => ({
+      runId: row.runId,
+      stepId: row.stepId,
+      attempt: row.attempt,
+      check: row.check,
+      round: row.round,
+      startedAt: row.startedAt.toISOString(),
+      endedAt: row.endedAt.toISOString(),
+      result: JSON.parse(row.resultJson) as ReconcileResult,
+    }));
   }
 
   /** Records entry `seq` of the run's decision log (its index in `RunState.decisions`). */

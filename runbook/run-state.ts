@@ -5,6 +5,7 @@
  *
  * Pure module: the workflow bundle imports it.
  */
+import type { ReconcileResult } from '../reconcile/result.js';
 import type { ActionKind, PhaseKind, Runbook } from './schema.js';
 
 /** `rehearsal` honours each step's `rehearsal:` setting; `live` runs everything. */
@@ -46,7 +47,34 @@ export interface CheckOutcome {
   /** One line a person can act on: `expected 200, got 503`. */
   detail: string;
   at: string;
+  /** What a `reconcile` check found (its latest round, for one that repeats). */
+  reconcile?: ReconcileSummary;
 }
+
+/**
+ * What a `reconcile` action or check found, as the run state carries it: the counts and the verdict,
+ * in the field names of `cutover reconcile --json`. The differing rows stay in the record store
+ * (`cutover reconcile-report`), so a large comparison never makes a large payload.
+ */
+export type ReconcileSummary = Pick<
+  ReconcileResult,
+  | 'matched'
+  | 'missing_in_target'
+  | 'extra_in_target'
+  | 'mismatched'
+  | 'duplicate_keys'
+  | 'null_keys'
+  | 'rows_read'
+  | 'sampled'
+  | 'within_limits'
+  | 'limit_violations'
+  | 'seconds'
+> & {
+  /** Rounds compared so far by a check that repeats during hypercare (`repeat`); absent for one comparison. */
+  round?: number;
+  /** Change in differing keys (missing + extra + mismatched) since the previous round. */
+  drift?: number;
+};
 
 /** One vote on a gate. Extensible: later issues add signatures and evidence digests. */
 export interface Vote {
@@ -158,6 +186,8 @@ export interface StepState {
   /** The end of a failed action's output (kept short: it travels in every state answer). */
   outputTail?: string;
   checks: CheckOutcome[];
+  /** What the step's `reconcile` action found in its last attempt. */
+  reconcile?: ReconcileSummary;
   /** The worker that ran its last attempt (`CUTOVER_WORKER_NAME`, or pid@host). */
   worker?: string;
   /** The worker pool it must run on (`runs_on`); absent: any worker. */

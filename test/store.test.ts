@@ -170,6 +170,7 @@ describe.each(PROVIDERS)('%s', (provider) => {
         expect.stringMatching(/_init$/),
         expect.stringMatching(/_step_worker$/),
         expect.stringMatching(/_long_durations$/),
+        expect.stringMatching(/_reconcile_results$/),
       ]);
       expect(store.provider).toBe(provider);
       if (provider === 'sqlite') expect(store.databasePath).toBe(path.join(dir, provider, 'nested', 'cutover.db'));

@@ -3,6 +3,7 @@
  * store (the store has its own tests against a real database, and the CLI tests use both).
  */
 import type { RunRecorder } from '../../activities/recording.js';
+import type { ReconcileRecord } from '../../prisma/records.js';
 import type { StepRecord } from '../../activities/types.js';
 import type { CheckOutcome, Decision, RunState } from '../../runbook/run-state.js';
 
@@ -15,10 +16,33 @@ export class MemoryRecorder implements RunRecorder {
 
   readonly startedAt = new Map<string, string>();
   readonly sources = new Map<string, string>();
+  readonly reconciliations: ReconcileRecord[] = [];
   /** What `cutover rehearse` does before it starts the workflow: the run and its runbook recorded. */
   reserve(runId: string, source: string): void {
     this.sources.set(runId, source);
   }
+  async recordReconcileResult(record: ReconcileRecord): Promise<void> {
+    const same = (r: ReconcileRecord): boolean =>
+      r.runId === record.runId &&
+      r.stepId === record.stepId &&
+      r.attempt === record.attempt &&
+      r.check === record.check &&
+      r.round === record.round;
+    const at = this.reconciliations.findIndex(same);
+    if (at >= 0) this.reconciliations[at] = record;
+    else this.reconciliations.push(record);
+  }
+
+  async reconcileResults(runId: string, filter: { stepId?: string; attempt?: number; check?: string } = {}): Promise<ReconcileRecord[]> {
+    return this.reconciliations.filter(
+      (r) =>
+        r.runId === runId &&
+        (filter.stepId === undefined || r.stepId === filter.stepId) &&
+        (filter.attempt === undefined || r.attempt === filter.attempt) &&
+        (filter.check === undefined || r.check === filter.check),
+    );
+  }
+
   async runbookSource(runId: string): Promise<string> {
     const source = this.sources.get(runId);
     if (source === undefined) throw Object.assign(new Error(`no run ${runId}`), { name: 'RunNotFoundError' });
