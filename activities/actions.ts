@@ -9,46 +9,11 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { durationMs, formatDuration } from '../runbook/duration.js';
-import type { Action, Connection } from '../runbook/schema.js';
+import type { Action } from '../runbook/schema.js';
 import { redact } from '../prisma/database-url.js';
+import { commandEnvironment, type ActionContext, type ActionResult } from './action-context.js';
+import { runReconcile } from './reconcile.js';
 import { runSqlStatement, type SqlTarget } from './sql-process.js';
-
-/** How an action ended, with what a person needs to see why. */
-export interface ActionResult {
-  ok: boolean;
-  /** One sentence: `exit code 3 (expected 0)`, `HTTP 503 (expected 2xx)`, `3 rows (expected 0)`. */
-  detail: string;
-  exitCode?: number;
-  /** The last lines of a command's output, for the record and the console. */
-  outputTail?: string;
-  /** The worker stopped while the action ran: nobody knows how it ends. */
-  interrupted?: boolean;
-}
-
-/** Where and for whom an action runs. */
-export interface ActionContext {
-  baseDir: string;
-  connections: Record<string, Connection>;
-  /** Extra variables for shell actions: run id, step id, idempotency key, attempt. */
-  env: Record<string, string>;
-  /** Default timeout when the action sets none. */
-  timeoutMs: number;
-  /** Aborted when the activity is cancelled; running commands are killed. */
-  signal?: AbortSignal;
-  /** Called periodically while a long action runs, so a dead worker is noticed. */
-  heartbeat?: () => void;
-  /**
-   * True when the worker is stopping (Ctrl-C, maintenance): a command is then left running
-   * instead of killed, because stopping a half-done migration is worse than not watching it.
-   */
-  workerStopping?: () => boolean;
-  /**
-   * Set for checks: a check is a read-only question that is asked again, so when the worker
-   * stops it is stopped (not left running) and the caller reports the checks as interrupted.
-   */
-  check?: boolean;
-  fetch?: typeof fetch;
-}
 
 /** Thrown when an action kind exists in the format but this version cannot run it. */
 export class UnsupportedActionError extends Error {
@@ -72,12 +37,14 @@ export async function performAction(action: Action, ctx: ActionContext): Promise
       return runSqlQuery(action, ctx);
     case 'simulate':
       return simulate(action, ctx);
+    case 'reconcile':
+      return runReconcile(action, ctx);
     case 'manual':
     case 'wait':
       // The workflow handles these itself (an Update, a durable timer).
       throw new UnsupportedActionError(action.kind);
     default:
-      throw new UnsupportedActionError(action.kind);
+      throw new UnsupportedActionError((action as { kind: string }).kind);
   }
 }
 
@@ -87,24 +54,6 @@ function tail(text: string, max = OUTPUT_TAIL_BYTES): string {
   const cut = text.slice(-max);
   const newline = cut.indexOf('\n');
   return newline >= 0 && newline < 200 ? cut.slice(newline + 1) : cut;
-}
-
-/** cutover's own secrets: the Temporal API key and client certificate, the store, the payload key, the status page's token. */
-const CUTOVER_SECRETS = /^(TEMPORAL_(API_KEY|TLS_.*)|CUTOVER_DATABASE_URL|CUTOVER_PAYLOAD_KEY|CUTOVER_WEB_TOKEN)$/;
-
-/** True for the names of cutover's own secrets, which neither commands nor `${env:...}` references see. */
-export function isCutoverSecret(name: string): boolean {
-  return CUTOVER_SECRETS.test(name);
-}
-
-/**
- * The worker's environment for commands and `${VAR}` expansion, less cutover's own connection
- * secrets: a runbook's step has no business with the Temporal API key or client certificate.
- */
-export function commandEnvironment(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !CUTOVER_SECRETS.test(entry[0])),
-  );
 }
 
 /** Runs `command` with /bin/sh in its own process group, killed as a group on timeout. */
@@ -319,6 +268,8 @@ function describeFetchError(err: unknown): string {
 export async function runSqlQuery(action: Extract<Action, { kind: 'sql' }>, ctx: ActionContext): Promise<ActionResult> {
   const connection = ctx.connections[action.connection];
   if (!connection) return { ok: false, detail: `no connection named ${action.connection} in the runbook` };
+  if (connection.driver === 'csv')
+    return { ok: false, detail: `connection ${action.connection} is a CSV file, which only reconcile steps read` };
   const target: SqlTarget =
     connection.driver === 'sqlite'
       ? { driver: 'sqlite', file: path.resolve(ctx.baseDir, connection.path), readonly: connection.readonly }

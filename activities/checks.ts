@@ -3,12 +3,12 @@
  * of detail. A failed check fails the step; checks are never retried by the engine (a check
  * that fails once has told you something).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { durationMs } from '../runbook/duration.js';
 import type { CheckOutcome } from '../runbook/run-state.js';
 import { DEFAULT_CHECK_TIMEOUT_MS } from '../runbook/timeouts.js';
 import type { Check } from '../runbook/schema.js';
-import { performAction, type ActionContext } from './actions.js';
+import { waitHeartbeating, type ActionContext } from './action-context.js';
+import { performAction } from './actions.js';
 
 /**
  * Thrown when the worker stops while checks are being asked: they were cut short, which is no
@@ -35,36 +35,30 @@ export async function runChecks(checks: Check[], ctx: ActionContext): Promise<Ch
     let asked = 0;
     let passed: boolean;
     let detail: string;
+    let reconcile: CheckOutcome['reconcile'];
     for (;;) {
       if (workerStopped()) throw new ChecksInterruptedError(name);
       asked += 1;
       try {
-        const result = await performAction(action, { ...ctx, timeoutMs: DEFAULT_CHECK_TIMEOUT_MS, check: true });
+        const result = await performAction(action, { ...ctx, timeoutMs: DEFAULT_CHECK_TIMEOUT_MS, check: true, checkName: name });
         if (result.interrupted) throw new ChecksInterruptedError(name);
         passed = result.ok;
         detail = result.detail;
+        reconcile = result.reconcile;
       } catch (err) {
         if (err instanceof ChecksInterruptedError) throw err;
         passed = false;
+        reconcile = undefined;
         detail = err instanceof Error ? err.message : String(err);
       }
       // An answer cut short by the worker stopping (an aborted request, a killed query) is none.
       if (workerStopped()) throw new ChecksInterruptedError(name);
       if (passed || !until || Date.now() + durationMs(until.every) > deadline || ctx.signal?.aborted) break;
-      await pause(durationMs(until.every), ctx);
+      await waitHeartbeating(durationMs(until.every), ctx);
     }
     if (until && asked > 1)
       detail = passed ? `${detail} (after ${asked} tries)` : `${detail} (still failing after ${asked} tries in ${until.within})`;
-    outcomes.push({ name, kind: check.kind, passed, detail, at: new Date().toISOString() });
+    outcomes.push({ name, kind: check.kind, passed, detail, at: new Date().toISOString(), ...(reconcile ? { reconcile } : {}) });
   }
   return outcomes;
-}
-
-/** Waits between two questions, heartbeating so a long wait does not look like a dead worker. */
-async function pause(ms: number, ctx: ActionContext): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until && !ctx.signal?.aborted) {
-    ctx.heartbeat?.();
-    await sleep(Math.min(5000, until - Date.now()), undefined, ctx.signal ? { signal: ctx.signal } : {}).catch(() => undefined);
-  }
 }

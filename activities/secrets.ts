@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Action, Check, Connection } from '../runbook/schema.js';
 import { mapConnection, mapReferenceFields, replaceReferences, type SecretReference } from '../runbook/secret-refs.js';
-import { isCutoverSecret } from './actions.js';
+import { isCutoverSecret } from './action-context.js';
 
 /**
  * Values shorter than this are not masked. Masking every `a1` or `yes` in an output would make

@@ -6,7 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FAILURE_TYPE } from '../runbook/failures.js';
-import { performAction, UnsupportedActionError, type ActionContext, type ActionResult } from './actions.js';
+import type { ActionContext, ActionResult } from './action-context.js';
+import { performAction, UnsupportedActionError } from './actions.js';
 import { ChecksInterruptedError, runChecks } from './checks.js';
 import type { RunRecorder } from './recording.js';
 import { resolveSecrets, SecretReferenceError } from './secrets.js';
@@ -44,12 +45,11 @@ export function createStepActivities(deps: StepDeps) {
 
       // References are resolved here, on the worker, never earlier: history holds only them.
       const secrets = resolveStep(request);
-      const ctx = { ...actionContext(request, attempt, deps, context), connections: secrets.connections };
-      const redact = secrets.redact;
-
       // Every kind of action (an HTTP call waiting on a slow server too) heartbeats, so only a
       // worker that is really gone is taken for one.
-      const beat = context ? setInterval(() => context.heartbeat(), 5000) : undefined;
+      const beat = heartbeats(context);
+      const ctx = { ...actionContext(request, attempt, deps, beat), connections: secrets.connections };
+      const redact = secrets.redact;
       try {
         let result: ActionResult;
         try {
@@ -104,6 +104,7 @@ export function createStepActivities(deps: StepDeps) {
             ...(row.worker ? { worker: row.worker } : {}),
             ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}),
             ...(result.outputTail ? { outputTail: result.outputTail } : {}),
+            ...(result.reconcile ? { reconcile: result.reconcile } : {}),
           };
           throw ApplicationFailure.create({
             type: FAILURE_TYPE.checksInterrupted,
@@ -115,7 +116,7 @@ export function createStepActivities(deps: StepDeps) {
         const checksRecorded = await recordChecks(deps, request, attempt, checks);
         return concludeAttempt(deps, request, row, result, checks, checksRecorded);
       } finally {
-        if (beat) clearInterval(beat);
+        beat.stop();
       }
     },
   };
@@ -192,7 +193,7 @@ export function createCheckActivities(deps: StepDeps) {
     async checkStep(request: StepRequest, after?: ActionSummary): Promise<CheckStepResult> {
       const context = activityContext();
       const attempt = after?.attempt ?? request.attemptOffset;
-      const beat = context ? setInterval(() => context.heartbeat(), 5000) : undefined;
+      const beat = heartbeats(context);
       let checks: CheckOutcome[];
       const secrets = resolveStep(request);
       try {
@@ -205,7 +206,7 @@ export function createCheckActivities(deps: StepDeps) {
               at: new Date().toISOString(),
             }))
           : redactChecks(
-              await runChecks(secrets.checks, { ...actionContext(request, attempt, deps, context), connections: secrets.connections }),
+              await runChecks(secrets.checks, { ...actionContext(request, attempt, deps, beat), connections: secrets.connections }),
               secrets.redact,
             );
       } catch (err) {
@@ -214,7 +215,7 @@ export function createCheckActivities(deps: StepDeps) {
         }
         throw redactError(err, secrets.redact);
       } finally {
-        if (beat) clearInterval(beat);
+        beat.stop();
       }
       const recorded = await recordChecks(deps, request, attempt, checks);
       const answer: CheckStepResult = { checks, ...(recorded ? {} : { unrecordedChecks: true as const }) };
@@ -224,6 +225,7 @@ export function createCheckActivities(deps: StepDeps) {
         detail: 'the action finished',
         ...(after.exitCode !== undefined ? { exitCode: after.exitCode } : {}),
         ...(after.outputTail ? { outputTail: after.outputTail } : {}),
+        ...(after.reconcile ? { reconcile: after.reconcile } : {}),
       };
       return {
         ...answer,
@@ -304,8 +306,36 @@ function attemptRow(request: StepRequest, attempt: number, startedAt: string, wo
   };
 }
 
-/** Where and for whom a step's action or checks run: the directory, connections and run variables. */
-function actionContext(request: StepRequest, attempt: number, deps: StepDeps, context: Context | undefined): ActionContext {
+/**
+ * An activity's heartbeat every 5 s, carrying the latest progress a long action reported (a
+ * comparison's rows read), which `cutover status` reads from the pending activity.
+ */
+interface Heartbeats {
+  context: Context | undefined;
+  progress(details: unknown): void;
+  progressDetails(): unknown;
+  stop(): void;
+}
+
+function heartbeats(context: Context | undefined): Heartbeats {
+  let details: unknown;
+  const timer = context ? setInterval(() => context.heartbeat(details), 5000) : undefined;
+  return {
+    context,
+    progress: (next) => {
+      details = next;
+    },
+    progressDetails: () => details,
+    stop: () => {
+      if (timer) clearInterval(timer);
+    },
+  };
+}
+
+/** Where and for whom a step's action or checks run: the directory, connections, run variables and record store. */
+function actionContext(request: StepRequest, attempt: number, deps: StepDeps, beat: Heartbeats): ActionContext {
+  const context = beat.context;
+  const { runId, stepId } = request;
   return {
     baseDir: request.baseDir,
     connections: request.connections,
@@ -318,7 +348,18 @@ function actionContext(request: StepRequest, attempt: number, deps: StepDeps, co
       CUTOVER_ATTEMPT: String(attempt),
       CUTOVER_IDEMPOTENCY_KEY: request.idempotencyKey,
     },
-    ...(context ? { signal: context.cancellationSignal, heartbeat: () => context.heartbeat() } : {}),
+    ...(context
+      ? {
+          signal: context.cancellationSignal,
+          heartbeat: () => context.heartbeat(beat.progressDetails()),
+          progress: (details: unknown) => beat.progress(details),
+        }
+      : {}),
+    reconciliations: {
+      record: (check, round, startedAt, result) =>
+        deps.recorder.recordReconcileResult({ runId, stepId, attempt, check, round, startedAt, endedAt: new Date().toISOString(), result }),
+      rounds: (check) => deps.recorder.reconcileResults(runId, { stepId, attempt, check }),
+    },
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     // Checks need it too: a worker stop during a check is an interruption, not a failed check.
     ...(deps.workerStopping ? { workerStopping: deps.workerStopping } : {}),
@@ -370,5 +411,6 @@ function outcome(
     ...(failedAt ? { failedAt } : {}),
     ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}),
     ...(result.outputTail ? { outputTail: result.outputTail } : {}),
+    ...(result.reconcile ? { reconcile: result.reconcile } : {}),
   };
 }

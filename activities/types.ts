@@ -2,7 +2,7 @@
  * What the workflow sends to activities and gets back: plain JSON, defined once here.
  * Workflow code imports these types only.
  */
-import type { CheckOutcome, RunMode, StepAttemptRow, StepState } from '../runbook/run-state.js';
+import type { CheckOutcome, ReconcileSummary, RunMode, StepAttemptRow, StepState } from '../runbook/run-state.js';
 import type { Action, Check, Connection } from '../runbook/schema.js';
 
 /** Run one step's action (or its back-out), then its checks; records each attempt itself. */
@@ -50,6 +50,8 @@ export interface StepOutcome {
   unrecordedChecks?: boolean;
   /** The worker that ran the action. */
   worker?: string;
+  /** What a `reconcile` action found. */
+  reconcile?: ReconcileSummary;
 }
 
 /** One row of step history (the shape is shared with the record store, see run-state.ts). */
@@ -67,6 +69,8 @@ export interface ActionSummary {
   outputTail?: string;
   /** The worker that ran the action (the checks may finish on another). */
   worker?: string;
+  /** What a `reconcile` action found. */
+  reconcile?: ReconcileSummary;
 }
 
 /** What `checkStep` answers: the check results, and whether the store took them. */

@@ -1,8 +1,8 @@
 /**
  * The reconciliation config: one zod schema is the source of the TypeScript types and of the
- * validation of `cutover reconcile CONFIG` files. Built to be embedded later as the body of a
- * runbook `reconcile` action or check (a source may then name a runbook `connection` instead of
- * a driver), so it imports nothing from Node.
+ * validation of `cutover reconcile CONFIG` files, and the body of a runbook's `reconcile` action
+ * or check (whose sides name runbook `connections` instead). The runbook schema embeds it, so it
+ * imports nothing from Node.
  */
 import { z } from 'zod';
 
@@ -33,7 +33,7 @@ export const postgresSource = z
 export const csvSource = z
   .object({
     driver: z.literal('csv'),
-    path: name.describe('CSV file, relative to the config file.'),
+    path: name.describe('CSV file, relative to the file that names it (the config file, or the runbook).'),
     delimiter: z.string().length(1, { message: 'expected one character, such as `,` `;` or `|`' }).default(','),
     quote: z.string().length(1, { message: 'expected one character, such as `"` or `\'`' }).default('"'),
     encoding: name.default('utf-8').describe('Text encoding of the file: utf-8, utf-16le, latin1, windows-1252, ...'),
@@ -115,30 +115,52 @@ export const sampleSpec = z.union([
   z.object({ percent: z.number().gt(0).max(100), seed, stratify_by: stratify }).strict(),
 ]);
 
+/**
+ * How rows pair up and values compare, whatever the sides are: the body of a config file, and of a
+ * runbook's `reconcile` action or check.
+ */
+export const comparisonFields = {
+  key: z
+    .union([name, z.array(keyColumn).min(1)])
+    .describe('The column(s) that identify a row on both sides: `id`, or a list of names or {column, type}.'),
+  columns: z.record(name, columnSpec).default({}).describe('Per source column: renaming and how it compares.'),
+  ignore: z.array(name).default([]).describe('Source columns left out of the comparison.'),
+  limits: limitsSpec.default({
+    max_missing: 0,
+    max_extra: 0,
+    max_mismatched: 0,
+    max_duplicate_keys: 0,
+    max_null_keys: 0,
+  }),
+  sample: sampleSpec.default('full'),
+  examples: count.max(10_000).default(20).describe('How many differing rows to show with both sides’ values.'),
+};
+
 /** A reconciliation: two sides, how rows pair up (key) and how values compare. */
 export const reconcileConfig = z
   .object({
     source: sourceSpec.describe('The old system.'),
     target: sourceSpec.describe('The new system.'),
-    key: z
-      .union([name, z.array(keyColumn).min(1)])
-      .describe('The column(s) that identify a row on both sides: `id`, or a list of names or {column, type}.'),
-    columns: z.record(name, columnSpec).default({}).describe('Per source column: renaming and how it compares.'),
-    ignore: z.array(name).default([]).describe('Source columns left out of the comparison.'),
-    limits: limitsSpec.default({
-      max_missing: 0,
-      max_extra: 0,
-      max_mismatched: 0,
-      max_duplicate_keys: 0,
-      max_null_keys: 0,
-    }),
-    sample: sampleSpec.default('full'),
-    examples: count.max(10_000).default(20).describe('How many differing rows to show with both sides’ values.'),
+    ...comparisonFields,
+  })
+  .strict();
+
+/**
+ * A side of a runbook's reconciliation: a runbook `connection` (a database, or a CSV file), and for a
+ * database the table or query to read.
+ */
+export const connectionSide = z
+  .object({
+    connection: name.describe('A name from the runbook `connections`: sqlite, postgres or csv.'),
+    ...relation,
   })
   .strict();
 
 export type ReconcileConfig = z.output<typeof reconcileConfig>;
 export type SourceSpec = z.output<typeof sourceSpec>;
+export type ConnectionSide = z.output<typeof connectionSide>;
+/** The comparison part of a reconciliation, without its sides. */
+export type Comparison = Omit<ReconcileConfig, 'source' | 'target'>;
 export type SqliteSource = z.output<typeof sqliteSource>;
 export type PostgresSource = z.output<typeof postgresSource>;
 export type CsvSource = z.output<typeof csvSource>;

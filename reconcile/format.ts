@@ -29,6 +29,14 @@ function example(e: DifferenceExample): string {
   return `  mismatched         ${key}  ${diffs.join('; ')}`;
 }
 
+/** The first `max` differences as lines (`mismatched  id=70  country: "FR" -> "XX"`), and how many more there are. */
+export function formatDifferences(result: ReconcileResult, max: number): string[] {
+  const lines = result.examples.slice(0, max).map((e) => example(e).trimStart());
+  const total = result.missing_in_target + result.extra_in_target + result.mismatched;
+  if (total > lines.length) lines.push(`... ${n(total - lines.length)} more differing keys`);
+  return lines;
+}
+
 /** The result as lines, with the sides' labels. */
 export function formatResult(result: ReconcileResult, sides: { source: string; target: string }): string[] {
   const lines: string[] = [];

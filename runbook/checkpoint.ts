@@ -35,6 +35,7 @@ const PROGRESS_FIELDS = [
   'backout',
   'waitUntil',
   'worker',
+  'reconcile',
 ] as const satisfies ReadonlyArray<keyof StepProgress>;
 
 /**
@@ -51,7 +52,8 @@ export function isPlain(step: StepState): boolean {
     step.backout !== undefined ||
     step.waitingFor !== undefined ||
     step.waitUntil !== undefined ||
-    step.checks.some((check) => !check.passed);
+    step.reconcile !== undefined ||
+    step.checks.some((check) => !check.passed || check.reconcile !== undefined);
   if (noted) return false;
   if (step.status === 'pending') return step.attempts === 0;
   return (step.status === 'succeeded' || step.status === 'simulated' || step.status === 'skipped') && step.attempts === 1;

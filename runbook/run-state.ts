@@ -317,6 +317,7 @@ export type StepProgress = Pick<
   | 'backout'
   | 'waitUntil'
   | 'worker'
+  | 'reconcile'
 >;
 
 /**

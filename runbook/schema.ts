@@ -7,6 +7,7 @@
  * this module, never zod at run time.
  */
 import { z } from 'zod';
+import { comparisonFields, connectionSide, csvSource } from '../reconcile/config.js';
 import { DURATION_PATTERN } from './duration.js';
 
 const duration = z
@@ -90,10 +91,25 @@ export const manualAction = z
 export const waitAction = z.object({ kind: z.literal('wait'), duration }).strict();
 export const simulateAction = z.object({ kind: z.literal('simulate'), ...simulateFields }).strict();
 /**
- * Migration-sample reconciliation. Accepted by the parser so runbooks can be written ahead,
- * refused by validation until the reconciliation engine exists (never a fake pass).
+ * Compares the records of two systems (a migration sample, or old and new side by side in
+ * hypercare): the same comparison as `cutover reconcile CONFIG`, with sides that name runbook
+ * `connections`. It passes when the differences are within `limits`.
  */
-export const reconcileAction = z.object({ kind: z.literal('reconcile') }).catchall(z.unknown());
+const reconcileFields = {
+  source: connectionSide.describe('The old system: a connection, and for a database a `table` or `query`.'),
+  target: connectionSide.describe('The new system: a connection, and for a database a `table` or `query`.'),
+  ...comparisonFields,
+  timeout: duration.optional().describe('Stop the comparison after this long (default 1h).'),
+};
+export const reconcileAction = z.object({ kind: z.literal('reconcile'), ...reconcileFields }).strict();
+
+/** A reconcile check that compares again on a schedule while old and new systems both run (hypercare). */
+export const reconcileRepeat = z
+  .object({
+    every: duration.describe('Compare again this long after the previous comparison started.'),
+    for: duration.describe('Keep comparing for this long after the first comparison; a round outside the limits fails the step at once.'),
+  })
+  .strict();
 
 /** What a step does. Action kinds form one registry; a new kind is a new member here. */
 export const action = z.discriminatedUnion('kind', [
@@ -130,7 +146,14 @@ export const check = z.discriminatedUnion('kind', [
   z.object({ ...checkFields, kind: z.literal('http'), ...httpFields }).strict(),
   z.object({ ...checkFields, kind: z.literal('sql'), ...sqlFields }).strict(),
   z.object({ ...checkFields, kind: z.literal('simulate'), ...simulateFields }).strict(),
-  z.object({ name: checkName, kind: z.literal('reconcile') }).catchall(z.unknown()),
+  z
+    .object({
+      ...checkFields,
+      kind: z.literal('reconcile'),
+      ...reconcileFields,
+      repeat: reconcileRepeat.optional().describe('Compare again on a schedule during hypercare; every round is recorded.'),
+    })
+    .strict(),
 ]);
 
 export const retryPolicy = z
@@ -218,9 +241,12 @@ export const postgresConnection = z
   })
   .strict();
 
+/** A CSV file a `reconcile` side may name (not an `sql` one). */
+export const csvConnection = csvSource.describe('A CSV file, relative to the runbook file; `reconcile` sides may name it.');
+
 export const connection = z
-  .discriminatedUnion('driver', [sqliteConnection, postgresConnection])
-  .describe('A database that sql actions and checks name: sqlite (a file) or postgres (a server).');
+  .discriminatedUnion('driver', [sqliteConnection, postgresConnection, csvConnection])
+  .describe('What sql and reconcile steps name: sqlite (a file), postgres (a server), or csv (a file; reconcile only).');
 
 export const runbookSchema = z
   .object({
@@ -265,3 +291,5 @@ export type RehearsalMode = z.output<typeof rehearsalMode>;
 export type ShellAction = z.output<typeof shellAction>;
 export type HttpAction = z.output<typeof httpAction>;
 export type SqlAction = z.output<typeof sqlAction>;
+export type ReconcileAction = z.output<typeof reconcileAction>;
+export type ReconcileCheck = Extract<Check, { kind: 'reconcile' }>;

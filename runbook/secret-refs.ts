@@ -6,6 +6,7 @@
  *
  * Pure: no Node built-ins, so validation (and the workflow side) may use it.
  */
+import type { ConnectionSide } from '../reconcile/config.js';
 import type { Action, Check, Connection } from './schema.js';
 
 /** One reference as written: `${env:DB_PASSWORD}` is `{ scheme: 'env', name: 'DB_PASSWORD' }`. */
@@ -62,6 +63,12 @@ export function referenceFields(what: Action | Check): { path: (string | number)
     case 'sql':
       fields.push({ path: ['query'], text: what.query });
       break;
+    case 'reconcile':
+      for (const side of ['source', 'target'] as const) {
+        const query = what[side].query;
+        if (query !== undefined) fields.push({ path: [side, 'query'], text: query });
+      }
+      break;
     default:
       break;
   }
@@ -96,6 +103,10 @@ export function mapReferenceFields<T extends Action | Check>(what: T, map: (text
       };
     case 'sql':
       return { ...what, query: map(what.query) };
+    case 'reconcile': {
+      const side = (spec: ConnectionSide): ConnectionSide => (spec.query === undefined ? spec : { ...spec, query: map(spec.query) });
+      return { ...what, source: side(what.source), target: side(what.target) };
+    }
     default:
       return what;
   }
@@ -103,5 +114,5 @@ export function mapReferenceFields<T extends Action | Check>(what: T, map: (text
 
 /** A connection with its path's references resolved by `map`. */
 export function mapConnection(connection: Connection, map: (text: string) => string): Connection {
-  return connection.driver === 'sqlite' ? { ...connection, path: map(connection.path) } : { ...connection, url: map(connection.url) };
+  return connection.driver === 'postgres' ? { ...connection, url: map(connection.url) } : { ...connection, path: map(connection.path) };
 }

@@ -10,12 +10,20 @@ export const DEFAULT_STEP_TIMEOUT_MS = 60 * 60 * 1000;
 /** Longest one check may take when it sets no `timeout`: checks are meant to be quick questions. */
 export const DEFAULT_CHECK_TIMEOUT_MS = 60 * 1000;
 
-/** The longest a step's checks may take together: each question, plus `until` asking again. */
+/** Longest one comparison of a `reconcile` check may take when it sets no `timeout`: a comparison reads whole tables. */
+export const DEFAULT_RECONCILE_TIMEOUT_MS = 60 * 60 * 1000;
+
+/**
+ * The longest a step's checks may take together: each question, plus `until` asking again, plus
+ * a repeating reconcile check's period (its last round starts at the end of `repeat.for`).
+ */
 export function checksBudgetMs(checks: readonly Check[]): number {
   return checks.reduce((sum, check) => {
-    const each = 'timeout' in check && typeof check.timeout === 'string' ? durationMs(check.timeout) : DEFAULT_CHECK_TIMEOUT_MS;
+    const fallback = check.kind === 'reconcile' ? DEFAULT_RECONCILE_TIMEOUT_MS : DEFAULT_CHECK_TIMEOUT_MS;
+    const each = 'timeout' in check && typeof check.timeout === 'string' ? durationMs(check.timeout) : fallback;
     const until = 'until' in check ? (check.until as { within: string } | undefined) : undefined;
-    return sum + each + (until ? durationMs(until.within) + each : 0);
+    const repeat = check.kind === 'reconcile' ? check.repeat : undefined;
+    return sum + each + (until ? durationMs(until.within) + each : 0) + (repeat ? durationMs(repeat.for) : 0);
   }, 0);
 }
 

@@ -9,10 +9,11 @@
  *
  * Pure: no Node built-ins and no zod at run time, so the workflow side may use it as well.
  */
-import type { Action, Check, Runbook, Step } from './schema.js';
-import { formatDuration, parseDuration } from './duration.js';
+import type { Action, Check, ReconcileAction, ReconcileCheck, Runbook, Step } from './schema.js';
+import { durationMs, formatDuration, parseDuration } from './duration.js';
 import { effectiveDependencies, findCycles, plannedSchedule } from './graph.js';
 import { findReferences, referenceFields } from './secret-refs.js';
+import { checkComparison, checkCsvSpec, checkRelation } from '../reconcile/check-config.js';
 
 /** A path into the runbook document: mapping keys and list indexes. */
 export type ProblemPath = (string | number)[];
@@ -33,13 +34,6 @@ export interface RunbookValidation {
   errors: RunbookProblem[];
   warnings: RunbookProblem[];
 }
-
-/**
- * The refusal of `reconcile`: reconciliation is part of the format so runbooks can be written
- * ahead, but a check that cannot run must never pass, so validation refuses it.
- */
-export const RECONCILE_UNAVAILABLE =
-  'reconcile actions are not available yet in this version of cutover; use sql checks to compare a sample meanwhile';
 
 /**
  * Comparisons that the "did you mean" hints of one validation may make. Thousands of unknown
@@ -130,6 +124,62 @@ interface StepAt {
 }
 
 /** Where each part of a step that can run something lives, for the rules shared by all three. */
+/** Why `name` is not a connection of the runbook, with a hint; undefined when it is one. */
+function connectionProblem(name: string, connections: Runbook['connections'], budget: { left: number }): string | undefined {
+  if (Object.hasOwn(connections, name)) return undefined;
+  return (
+    `connection \`${name}\` is not defined in \`connections\`` +
+    hint(name, Object.keys(connections), '; add it under `connections` with its driver and path', budget)
+  );
+}
+
+/** The rules of a `reconcile` action or check the schema cannot say alone, located under `path`. */
+function reconcileProblems(
+  what: ReconcileAction | ReconcileCheck,
+  path: ProblemPath,
+  connections: Runbook['connections'],
+  budget: { left: number },
+): RunbookProblem[] {
+  const problems: RunbookProblem[] = [];
+  for (const side of ['source', 'target'] as const) {
+    const spec = what[side];
+    const problem = connectionProblem(spec.connection, connections, budget);
+    if (problem) {
+      problems.push({ path: [...path, side, 'connection'], message: problem });
+      continue;
+    }
+    if (connections[spec.connection]!.driver === 'csv') {
+      const extra = spec.table !== undefined ? 'table' : spec.query !== undefined ? 'query' : undefined;
+      if (extra) {
+        problems.push({
+          path: [...path, side, extra],
+          target: 'key',
+          message: `connection \`${spec.connection}\` is a CSV file, which is read whole; remove \`${extra}\``,
+        });
+      }
+    } else {
+      problems.push(...checkRelation(spec, side, [...path, side]));
+    }
+  }
+  for (const problem of checkComparison(what)) problems.push({ ...problem, path: [...path, ...problem.path] });
+  if ('repeat' in what && what.repeat) {
+    if (what.until) {
+      problems.push({
+        path: [...path, 'repeat'],
+        target: 'key',
+        message: 'a check cannot both `repeat` (compare on a schedule) and ask again `until` it passes; keep one of them',
+      });
+    }
+    if (durationMs(what.repeat.every) <= 0 || durationMs(what.repeat.every) > durationMs(what.repeat.for)) {
+      problems.push({
+        path: [...path, 'repeat', 'every'],
+        message: `\`every: ${what.repeat.every}\` must be more than nothing and at most \`for: ${what.repeat.for}\`, or the check compares only once`,
+      });
+    }
+  }
+  return problems;
+}
+
 function runnables(at: StepAt): { what: Action | Check; path: ProblemPath; label: string }[] {
   const found: { what: Action | Check; path: ProblemPath; label: string }[] = [];
   const { step, path } = at;
@@ -161,7 +211,6 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
   const steps = allSteps(runbook);
   const roleNames = Object.keys(runbook.roles);
   const definedRoles = new Set(roleNames);
-  const connectionNames = Object.keys(runbook.connections);
   /** Who needs each role, to say why a role without people is a problem. */
   const roleNeeds = new Map<string, string[]>();
   const need = (role: string, who: string): void => {
@@ -311,26 +360,29 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
         for (const problem of findReferences(field.text).problems) errors.push({ path: [...partPath, ...field.path], message: problem });
       }
       if (what.kind === 'reconcile') {
-        errors.push({ path: [...partPath, 'kind'], message: RECONCILE_UNAVAILABLE });
+        errors.push(...reconcileProblems(what, partPath, runbook.connections, budget));
       } else if (what.kind === 'http' && what.expect?.body_matches !== undefined && regExpError(what.expect.body_matches)) {
         errors.push({
           path: [...partPath, 'expect', 'body_matches'],
           message: `\`body_matches\` is not a valid regular expression (${regExpError(what.expect.body_matches)}); fix the pattern or use \`body_contains\` for plain text`,
         });
-      } else if (what.kind === 'sql' && !connectionNames.includes(what.connection)) {
-        errors.push({
-          path: [...partPath, 'connection'],
-          message:
-            `connection \`${what.connection}\` is not defined in \`connections\`` +
-            hint(what.connection, connectionNames, '; add it under `connections` with its driver and path', budget),
-        });
+      } else if (what.kind === 'sql') {
+        const problem = connectionProblem(what.connection, runbook.connections, budget);
+        if (problem) errors.push({ path: [...partPath, 'connection'], message: problem });
+        else if (runbook.connections[what.connection]?.driver === 'csv') {
+          errors.push({
+            path: [...partPath, 'connection'],
+            message: `connection \`${what.connection}\` is a CSV file, which sql steps cannot query; name a sqlite or postgres connection, or compare the file with a \`reconcile\` step`,
+          });
+        }
       }
     }
   }
 
   for (const [name, connection] of Object.entries(runbook.connections)) {
-    const field = connection.driver === 'sqlite' ? 'path' : 'url';
-    const text = connection.driver === 'sqlite' ? connection.path : connection.url;
+    if (connection.driver === 'csv') errors.push(...checkCsvSpec(connection, ['connections', name]));
+    const field = connection.driver === 'postgres' ? 'url' : 'path';
+    const text = connection.driver === 'postgres' ? connection.url : connection.path;
     for (const problem of findReferences(text).problems) errors.push({ path: ['connections', name, field], message: problem });
     if (connection.driver === 'postgres' && !/^postgres(ql)?:\/\/[^/?#]/i.test(connection.url)) {
       errors.push({

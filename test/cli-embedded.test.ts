@@ -4,6 +4,7 @@
  * rehearsal interrupted with Ctrl-C that `cutover worker` carries on.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import type { StepState } from '../runbook/run-state.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -32,11 +33,18 @@ describe('the sample rehearsal on the embedded default', () => {
     expect(status.code, status.stderr).toBe(0);
     const { source, state } = JSON.parse(status.stdout) as {
       source: string;
-      state: { status: string; steps: Record<string, { status: string }>; decisions: unknown[] };
+      state: { status: string; steps: Record<string, StepState>; decisions: unknown[] };
     };
     expect(source).toBe('store');
     expect(state.status).toBe('completed');
-    expect(state.steps['reconcile-sample']!.status).toBe('succeeded');
+    const reconciled = state.steps['reconcile-sample']!;
+    expect(reconciled.status).toBe('succeeded');
+    // Every customer compared field by field, and a fifth of the orders, picked by the seed.
+    expect(reconciled.reconcile).toMatchObject({ matched: 200, mismatched: 0, missing_in_target: 0, sampled: false, within_limits: true });
+    const orders = reconciled.checks.find((check) => check.kind === 'reconcile')!.reconcile!;
+    expect(orders).toMatchObject({ mismatched: 0, sampled: true, within_limits: true });
+    expect(orders.matched).toBeGreaterThan(80);
+    expect(orders.matched).toBeLessThan(160);
     expect(state.decisions).toHaveLength(3);
     const list = runCli(['list'], env);
     expect(list.stdout).toMatch(/sample-crm-1\s+rehearsal\s+completed/);
@@ -50,9 +58,11 @@ describe('the back-out drill', () => {
     const env = cliEnv({ SAMPLE_CORRUPT: '1', SAMPLE_CRM_PORT: String(40_000 + Math.floor(Math.random() * 20_000)) });
     const result = runCli(['rehearse', 'examples/sample/runbook.yaml', '--auto-approve'], env);
     expect(result.code, result.stdout + result.stderr).toBe(4);
-    expect(result.stdout).toMatch(/reconcile\/reconcile-sample\s+FAILED\s+exit code 1, expected 0: sample of 20 customers: 1 difference/);
-    // The lead sees why, right under the failure: the end of the command's output.
-    expect(result.stdout).toContain('│ customer 70.country: "FR" != "XX"');
+    expect(result.stdout).toMatch(
+      /reconcile\/reconcile-sample\s+FAILED\s+199 matched, 1 differ, 0 missing in the target, 0 only in the target; outside limits: 1 row with differing values \(limit 0\)/,
+    );
+    // The lead sees why, right under the failure: the differing row with both sides' values.
+    expect(result.stdout).toMatch(/│ mismatched\s+id=70 {2}country: "FR" -> "XX"/);
     expect(result.stdout).toContain('BACK-OUT (step failed)');
     expect(result.stdout).toMatch(/freeze\/freeze-legacy\s+undone/);
     expect(result.stdout).toMatch(/decide\/go-no-go\s+cancelled/);

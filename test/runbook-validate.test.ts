@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { formatProblem, locateRunbookProblems, parseRunbook } from '../runbook/parse.js';
-import { closestMatch, liveRunProblems, RECONCILE_UNAVAILABLE } from '../runbook/validate.js';
+import { closestMatch, liveRunProblems } from '../runbook/validate.js';
 
 /** Strips the common indentation and the first newline, so line numbers read off the source. */
 function dedent(text: string): string {
@@ -281,8 +281,24 @@ describe('actions and gates', () => {
     ]);
   });
 
-  it('refuses reconcile as action, check and back-out with a clear error, never a fake pass', () => {
-    const text = withPhases(`
+  /** A runbook with connections (lines 1-11); its `phases` start on line 12. */
+  const withConnections = (phases: string): string =>
+    dedent(`
+      name: demo
+      version: 1
+      lead: lead
+      roles:
+        lead: [ana]
+        dba: [ben, ana]
+      connections:
+        legacy: { driver: sqlite, path: legacy.db }
+        crm: { driver: postgres, url: "postgres://crm:\${env:CRM_PASSWORD}@db/crm" }
+        export: { driver: csv, path: export.csv, delimiter: ";" }
+      phases:
+    `) + dedent(phases).replace(/^/gm, '  ');
+
+  it('accepts reconcile as action and check, with sides naming sqlite, postgres and csv connections', () => {
+    const text = withConnections(`
       - id: check
         kind: reconciliation
         steps:
@@ -290,19 +306,86 @@ describe('actions and gates', () => {
             title: Compare a sample
             owner: dba
             expected: 10m
-            action: { kind: reconcile, sample: 100 }
+            action:
+              kind: reconcile
+              source: { connection: legacy, table: customers }
+              target: { connection: crm, query: "SELECT id, email FROM crm.customers" }
+              key: id
+              columns: { email: { trim: true, case: lower } }
+              sample: { percent: 10, seed: 7 }
+              limits: { max_mismatched: 2 }
             checks:
-              - { name: sample, kind: reconcile }
-            backout: { kind: reconcile }
+              - name: export matches
+                kind: reconcile
+                source: { connection: export }
+                target: { connection: legacy, table: customers }
+                key: [{ column: id, type: integer }]
+                repeat: { every: 15m, for: 24h }
+    `);
+    expect(problemsOf(text)).toEqual([]);
+    const parsed = parseRunbook(text, 'runbook.yaml');
+    expect(parsed.ok && parsed.runbook.phases[0]!.steps[0]!.action).toMatchObject({ kind: 'reconcile', sample: { percent: 10, seed: 7 } });
+  });
+
+  it('refuses a reconcile step whose sides, comparison or schedule cannot work, at the line of each', () => {
+    const text = withConnections(`
+      - id: check
+        kind: reconciliation
+        steps:
+          - id: compare
+            title: Compare a sample
+            owner: dba
+            expected: 10m
+            action:
+              kind: reconcile
+              source: { connection: legasy, table: customers }
+              target: { connection: export, table: customers }
+              key: id
+              ignore: [id]
+            checks:
+              - name: still equal
+                kind: reconcile
+                source: { connection: legacy }
+                target: { connection: crm, table: customers, query: "SELECT 1" }
+                key: id
+                until: { within: 5m }
+                repeat: { every: 2h, for: 1h }
+              - name: sql on a file
+                kind: sql
+                connection: export
+                query: SELECT 1
     `);
     expect(problemsOf(text)).toEqual([
-      `runbook.yaml:15:25 phases[0].steps[0].action.kind: ${RECONCILE_UNAVAILABLE}`,
-      `runbook.yaml:17:35 phases[0].steps[0].checks[0].kind: ${RECONCILE_UNAVAILABLE}`,
-      `runbook.yaml:18:26 phases[0].steps[0].backout.kind: ${RECONCILE_UNAVAILABLE}`,
+      'runbook.yaml:21:33 phases[0].steps[0].action.source.connection: connection `legasy` is not defined in `connections`; did you mean `legacy`?',
+      'runbook.yaml:22:41 phases[0].steps[0].action.target.table: connection `export` is a CSV file, which is read whole; remove `table`',
+      'runbook.yaml:24:20 phases[0].steps[0].action.ignore[0]: `id` is a key column, so it cannot be ignored; remove it from `ignore`',
+      'runbook.yaml:28:21 phases[0].steps[0].checks[0].source: the source needs `table` or `query`; add one of them',
+      'runbook.yaml:29:58 phases[0].steps[0].checks[0].target.query: the target has both `table` and `query`; keep one of them',
+      'runbook.yaml:32:13 phases[0].steps[0].checks[0].repeat: a check cannot both `repeat` (compare on a schedule) and ask again `until` it passes; keep one of them',
+      'runbook.yaml:32:30 phases[0].steps[0].checks[0].repeat.every: `every: 2h` must be more than nothing and at most `for: 1h`, or the check compares only once',
+      'runbook.yaml:35:25 phases[0].steps[0].checks[1].connection: connection `export` is a CSV file, which sql steps cannot query; name a sqlite or postgres connection, or compare the file with a `reconcile` step',
     ]);
-    expect(RECONCILE_UNAVAILABLE).toBe(
-      'reconcile actions are not available yet in this version of cutover; use sql checks to compare a sample meanwhile',
-    );
+  });
+
+  it('refuses a reconcile step with an unknown field, naming the fields it has', () => {
+    const text = withConnections(`
+      - id: check
+        kind: reconciliation
+        steps:
+          - id: compare
+            title: Compare
+            owner: dba
+            expected: 10m
+            action:
+              kind: reconcile
+              source: { connection: legacy, table: a }
+              target: { connection: legacy, table: b }
+              key: id
+              tolerance: 0.1
+    `);
+    expect(problemsOf(text)).toEqual([
+      expect.stringMatching(/^runbook\.yaml:24:11 phases\[0\]\.steps\[0\]\.action\.tolerance: unknown field `tolerance`/),
+    ]);
   });
 
   it('refuses sql naming a connection that is not defined', () => {
@@ -360,7 +443,9 @@ describe('connections', () => {
     // An unknown driver is a problem of the format itself, reported at its line before anything else is checked.
     const mysql = problemsOf(text.replace('driver: postgres, url: "db.internal:5432/erp"', 'driver: mysql, path: erp.db'));
     expect(mysql).toHaveLength(1);
-    expect(mysql[0]).toMatch(/^runbook\.yaml:8:\d+ connections\.erp\.driver: unknown driver `mysql`; expected one of sqlite, postgres$/);
+    expect(mysql[0]).toMatch(
+      /^runbook\.yaml:8:\d+ connections\.erp\.driver: unknown driver `mysql`; expected one of sqlite, postgres, csv$/,
+    );
   });
 });
 

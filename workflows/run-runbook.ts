@@ -84,6 +84,12 @@ type Activities = ReturnType<typeof createActivities>;
 const HEARTBEAT_TIMEOUT = '30s';
 
 /**
+ * A `reconcile` action whose worker was lost is run again by itself this many times (it only
+ * reads); after that, a comparison that keeps killing its worker waits for the lead like any step.
+ */
+const MAX_LOST_COMPARISONS = 3;
+
+/**
  * Recording never gives up: a record store that is down stalls the run (`cutover status` says
  * so) rather than losing the record of what happened.
  */
@@ -661,12 +667,15 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
       touch();
     }
     let lastFailure: { error: string; kind: 'failed' | 'unknown' | 'not_started' } | undefined;
+    // A comparison only reads, so one whose worker was lost is simply run again, a few times.
+    let lostComparisons = 0;
     for (;;) {
       if (!step.resolution) {
         const result = await runActivity(requestFor(step, 'forward', d.action!, step.attempts));
         if (result.outcome) {
           step.attempts = result.outcome.attempt;
           step.checks = result.outcome.checks;
+          step.reconcile = result.outcome.reconcile;
           if (result.outcome.worker) step.worker = result.outcome.worker;
         } else {
           step.attempts += 1;
@@ -684,6 +693,11 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
         if (result.kind === 'unknown') {
           // The activity never reported back, so the attempt was not recorded: record it here.
           await record(step, 'forward', { status: 'failed', endedAt: now(), error: `outcome unknown: ${result.error}` });
+          if (d.action?.kind === 'reconcile' && step.treatment === 'run' && lostComparisons < MAX_LOST_COMPARISONS) {
+            lostComparisons += 1;
+            touch();
+            continue;
+          }
         }
         if (result.kind === 'failed' && failAutomatically(step, result.error)) return;
         lastFailure = result;

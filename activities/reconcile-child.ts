@@ -1,0 +1,53 @@
+/**
+ * The process a worker runs one reconciliation in (started by `reconcile-process.ts`): it reads
+ * the request from its parent over IPC, runs the engine, and answers with progress messages, then
+ * the result or the error. A comparison is CPU work and long native calls (a sort in SQLite); in
+ * its own process it cannot starve the heartbeats of the other steps the worker hosts, and
+ * killing it stops it for sure.
+ */
+import { reconcile, type ReconcileProgress } from '../reconcile/reconcile.js';
+import type { ReconcileConfig } from '../reconcile/config.js';
+import type { ReconcileResult } from '../reconcile/result.js';
+
+/** What the parent sends. */
+export interface ChildRequest {
+  config: ReconcileConfig;
+  baseDir: string;
+}
+
+/** What the child sends back: progress any number of times, then one `done` or `failed`. */
+export type ChildMessage =
+  | { type: 'progress'; progress: ReconcileProgress }
+  | { type: 'done'; result: ReconcileResult }
+  | { type: 'failed'; name: string; message: string };
+
+/** Progress more often than this would only cost IPC messages nobody reads. */
+const PROGRESS_EVERY_MS = 1000;
+
+function send(message: ChildMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.connected) resolve();
+    else process.send!(message, () => resolve());
+  });
+}
+
+process.once('message', (request: ChildRequest) => {
+  let last = 0;
+  const onProgress = (progress: ReconcileProgress): void => {
+    const now = Date.now();
+    if (now - last < PROGRESS_EVERY_MS) return;
+    last = now;
+    void send({ type: 'progress', progress });
+  };
+  reconcile(request.config, { baseDir: request.baseDir, onProgress })
+    .then(
+      (result) => send({ type: 'done', result }),
+      (err: unknown) =>
+        send({
+          type: 'failed',
+          name: err instanceof Error ? err.name : 'Error',
+          message: err instanceof Error ? err.message : String(err),
+        }),
+    )
+    .finally(() => process.disconnect());
+});
