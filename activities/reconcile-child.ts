@@ -31,6 +31,9 @@ function send(message: ChildMessage): Promise<void> {
   });
 }
 
+// A worker that died (SIGKILL, out of memory) cannot hear the answer: stop reading at once.
+process.once('disconnect', () => process.exit(1));
+
 process.once('message', (request: ChildRequest) => {
   let last = 0;
   const onProgress = (progress: ReconcileProgress): void => {
@@ -49,5 +52,8 @@ process.once('message', (request: ChildRequest) => {
           message: err instanceof Error ? err.message : String(err),
         }),
     )
-    .finally(() => process.disconnect());
+    .finally(() => {
+      process.removeAllListeners('disconnect');
+      process.disconnect();
+    });
 });

@@ -7,8 +7,10 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cliEnv, eventually, killStartedCli, runCli, startCli, startWorkerCli } from './support/cli.js';
+import type { StepState } from '../runbook/run-state.js';
 import { temporalAddress } from './support/temporal.js';
 
 afterEach(killStartedCli);
@@ -76,6 +78,62 @@ phases:
     }
     worker2.kill('SIGINT');
     expect(await worker2.exited).toBe(0);
+  });
+
+  it('a worker lost in the middle of a comparison: a reconcile step only reads, so it runs again by itself', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cutover-lostcmp-'));
+    const name = `lostcmp-${Date.now().toString(36)}`;
+    const db = new Database(path.join(dir, 'crm.db'));
+    db.exec('CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner TEXT)');
+    db.exec("INSERT INTO accounts VALUES (1, 'ana'), (2, 'ben'), (3, 'chen')");
+    db.close();
+    // The target's query counts to 40 million first: a comparison that takes a few seconds.
+    const slow =
+      'SELECT id, owner FROM accounts WHERE (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 40000000) SELECT count(*) FROM c) > 0';
+    writeFileSync(
+      path.join(dir, 'runbook.yaml'),
+      `name: ${name}
+version: 1
+lead: lead
+roles: { lead: [alice], dba: [bob] }
+connections:
+  crm: { driver: sqlite, path: crm.db }
+phases:
+  - id: p
+    kind: reconciliation
+    steps:
+      - id: compare
+        title: Compare
+        owner: dba
+        expected: 5s
+        action:
+          kind: reconcile
+          source: { connection: crm, table: accounts }
+          target: { connection: crm, query: "${slow}" }
+          key: [{ column: id, type: integer }]
+`,
+    );
+    const env = cliEnv({ TEMPORAL_ADDRESS: temporalAddress(), CUTOVER_TASK_QUEUE: `lostcmp-${name}` });
+    const worker1 = await startWorkerCli([], env, dir, 'the first worker');
+    const follower = startCli(['rehearse', 'runbook.yaml', '--as', 'alice'], env, dir);
+    await eventually(
+      () => follower.output(),
+      (o) => o.includes('p/compare') && o.includes('started'),
+      60_000,
+      'the comparison to start',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    worker1.kill('SIGKILL');
+    await worker1.exited;
+    await startWorkerCli([], env, dir, 'the second worker');
+
+    // No one is asked: the comparison runs again on the second worker and the run completes.
+    const code = await follower.exited;
+    expect(code, follower.output()).toBe(0);
+    expect(follower.output()).not.toContain('OUTCOME UNKNOWN');
+    const status = runCli(['status', `${name}-1`, '--json'], env, dir);
+    const { state } = JSON.parse(status.stdout) as { state: { steps: Record<string, StepState> } };
+    expect(state.steps.compare).toMatchObject({ status: 'succeeded', attempts: 2, reconcile: { matched: 3, within_limits: true } });
   });
 
   it('a worker lost in the middle of an action leaves the outcome unknown, and the lead decides', async () => {
