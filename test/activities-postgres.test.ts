@@ -12,9 +12,10 @@ import type { ActionContext } from '../activities/action-context.js';
 import { performAction } from '../activities/actions.js';
 import { createStepActivities } from '../activities/steps.js';
 import type { StepRequest } from '../activities/types.js';
-import type { Connection } from '../runbook/schema.js';
+import { reconcileAction, type Connection } from '../runbook/schema.js';
 import { MemoryRecorder } from './support/memory-recorder.js';
 import { startPostgres, type TestPostgres } from './support/postgres.js';
+import { sqliteFile } from './support/reconcile-data.js';
 
 const PASSWORD = 'pg-step-secret';
 let postgres: TestPostgres;
@@ -157,6 +158,69 @@ describe('sql on PostgreSQL', () => {
       expect(passed.status, passed.error).toBe('succeeded');
       expect(passed.checks).toMatchObject([{ name: 'customers', passed: true }]);
       expect(JSON.stringify([failed, passed, recorder.attempts, recorder.checks])).not.toContain(PASSWORD);
+    } finally {
+      if (saved === undefined) delete process.env.CRM_DB_PASSWORD;
+      else process.env.CRM_DB_PASSWORD = saved;
+    }
+  });
+
+  it('reconciles PostgreSQL with SQLite in a step, recording the result, with the password from a reference', async () => {
+    const saved = process.env.CRM_DB_PASSWORD;
+    process.env.CRM_DB_PASSWORD = PASSWORD;
+    try {
+      sqliteFile(dir, 'legacy.db', 'CREATE TABLE customers (id INTEGER PRIMARY KEY, balance REAL)', [
+        ...Array.from({ length: 40 }, (_, i) => [i + 1, (i + 1) * 1.5]),
+        [41, 0],
+      ]);
+      const url = postgres.url('crm').replace(`:${PASSWORD}@`, ':${env:CRM_DB_PASSWORD}@');
+      const recorder = new MemoryRecorder();
+      const { runStep } = createStepActivities({ recorder });
+      const action = reconcileAction.parse({
+        kind: 'reconcile',
+        source: { connection: 'legacy', table: 'customers' },
+        target: { connection: 'crm', table: 'customers' },
+        key: [{ column: 'id', type: 'integer' }],
+        columns: { balance: { type: 'number' } },
+        limits: { max_missing: 1 },
+      });
+      const request: StepRequest = {
+        runId: 'r-2',
+        stepId: 'compare',
+        phaseId: 'p',
+        title: 'Compare',
+        owner: 'dba',
+        kind: 'reconcile',
+        mode: 'rehearsal',
+        purpose: 'forward',
+        treatment: 'run',
+        action,
+        checks: [],
+        baseDir: dir,
+        connections: { crm: connection(true, url), legacy: { driver: 'sqlite', path: 'legacy.db', readonly: true } },
+        idempotencyKey: 'r-2/compare',
+        attemptOffset: 0,
+        maxAttempts: 1,
+        timeoutMs: 60_000,
+        plannedStartMs: 0,
+        plannedDurationMs: 1000,
+      };
+      const outcome = await runStep(request);
+      expect(outcome.status, outcome.error).toBe('succeeded');
+      expect(outcome.reconcile).toMatchObject({ matched: 40, missing_in_target: 1, mismatched: 0, within_limits: true });
+      expect(recorder.reconciliations).toHaveLength(1);
+      expect(recorder.reconciliations[0]).toMatchObject({ runId: 'r-2', stepId: 'compare', attempt: 1, check: '', round: 1 });
+      expect(recorder.reconciliations[0]!.result.examples).toMatchObject([{ kind: 'missing_in_target', key: { id: 41 } }]);
+
+      // A wrong password names the side and the server, never the password.
+      process.env.CRM_DB_PASSWORD = 'not-the-password';
+      const refused = await runStep({ ...request, attemptOffset: 1 });
+      expect(refused.status).toBe('failed');
+      expect(refused.error).toMatch(
+        /^cannot connect to the target \(PostgreSQL at 127\.0\.0\.1:\d+\/crm\): password authentication failed/,
+      );
+      expect(JSON.stringify([outcome, refused, recorder.attempts, recorder.reconciliations])).not.toMatch(
+        /pg-step-secret|not-the-password/,
+      );
     } finally {
       if (saved === undefined) delete process.env.CRM_DB_PASSWORD;
       else process.env.CRM_DB_PASSWORD = saved;
