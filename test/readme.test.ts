@@ -20,6 +20,19 @@ describe('README', () => {
     }
   });
 
+  it('has a reconcile example for runbooks that validates', () => {
+    const section = readme.slice(readme.indexOf('### In a runbook'));
+    const block = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(block, 'a ```yaml block under "In a runbook"').toBeDefined();
+    const head = 'name: readme\nversion: 1\nlead: lead\nroles: { lead: [ana], business-owner: [ben], integration: [chen] }\n';
+    const parsed = parseRunbook(head + block!, 'README.md');
+    expect(parsed.ok ? [] : parsed.problems.map(formatProblem)).toEqual([]);
+    const kinds = parsed.ok
+      ? parsed.runbook.phases.flatMap((p) => p.steps.flatMap((s) => [s.action?.kind, ...s.checks.map((c) => c.kind)]))
+      : [];
+    expect(kinds.filter((k) => k === 'reconcile')).toHaveLength(3);
+  });
+
   it('lists every environment variable cutover reads in its one table', () => {
     // Read from cutover's sources: `env.NAME` / `process.env.NAME` for CUTOVER_* and TEMPORAL_* names.
     const root = path.resolve(import.meta.dirname, '..');
