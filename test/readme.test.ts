@@ -44,6 +44,11 @@ describe('README', () => {
     const read = new Set(sources.flatMap((text) => [...text.matchAll(/\benv\.((?:CUTOVER|TEMPORAL)_[A-Z0-9_]+)/g)].map((m) => m[1]!)));
     // Set by cutover for its own SQL child process, never by a user.
     for (const internal of ['CUTOVER_SQLITE_MODULE', 'CUTOVER_PG_MODULE']) read.delete(internal);
+    // Set by cutover for a step's commands (documented with the action kinds), read back from the step's own context.
+    for (const runVariable of ['CUTOVER_RUN_ID', 'CUTOVER_STEP_ID', 'CUTOVER_ATTEMPT', 'CUTOVER_IDEMPOTENCY_KEY']) {
+      read.delete(runVariable);
+      expect(readme, runVariable).toContain(`\`${runVariable}\``);
+    }
     const table = readme.slice(readme.indexOf('**Every environment variable.**'));
     expect(read.size).toBeGreaterThan(10);
     for (const name of read) expect(table, name).toMatch(new RegExp(`^\\| [^|]*\`${name}\``, 'm'));
