@@ -10,6 +10,7 @@ import { CutoverError, EXIT, exitCodeFor, UsageError } from './errors.js';
 import { processOutput as out } from './output.js';
 import { cutoverVersion } from './project-root.js';
 import { reconcileCommand } from './reconcile-command.js';
+import { reconcileReport } from './reconcile-report-command.js';
 import { list, schema, status, validate } from './review-commands.js';
 import { runWorker, startAndFollow } from './run-commands.js';
 import { serveWeb } from './web-command.js';
@@ -48,6 +49,15 @@ function person(options: { as?: string }): string {
 function needReason(options: { reason?: string }, what: string): string {
   if (!options.reason?.trim()) throw new UsageError(`${what} needs --reason "..." (it goes into the decision log)`);
   return options.reason;
+}
+
+/** Parses a whole number of at least 1 for `flag`, or says what it wants. */
+function positiveInteger(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} wants a whole number from 1 up, not "${value}"`);
+    return n;
+  };
 }
 
 /** Builds the command tree; each action returns its exit code. */
@@ -272,6 +282,34 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('<config>', 'reconciliation config YAML file')
     .option('--json', 'print the result as JSON (counts at the top level)')
     .action(run((file: string, options: { json?: boolean }) => reconcileCommand(file, options.json === true, out)));
+
+  program
+    .command('reconcile-report')
+    .description("a step's recorded reconciliation: the differing rows with both sides' values, as CSV or JSON")
+    .argument('<run>', 'run id, e.g. sample-crm-4')
+    .argument('<step>', 'id of a step with a reconcile action or check')
+    .option('--check <name>', 'only this reconcile check (default: the action and every check)')
+    .option('--attempt <n>', 'this attempt of the step (default: the latest)', positiveInteger('--attempt'))
+    .option('--round <n>', 'this round of a repeating check (default: CSV the latest, JSON every round)', positiveInteger('--round'))
+    .option(
+      '--format <format>',
+      'csv or json',
+      (v) => {
+        if (v !== 'csv' && v !== 'json') throw new UsageError(`--format wants csv or json, not "${v}"`);
+        return v;
+      },
+      'csv',
+    )
+    .option('--out <file>', 'write to this file (whole or not at all) instead of stdout')
+    .action(
+      run(
+        (
+          runId: string,
+          stepId: string,
+          options: { check?: string; attempt?: number; round?: number; format: 'csv' | 'json'; out?: string },
+        ) => reconcileReport(runId, stepId, options, out),
+      ),
+    );
 
   program
     .command('schema')

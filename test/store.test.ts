@@ -16,6 +16,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from './support/postgres.js';
 import type { CheckOutcome, Decision, RunState } from '../runbook/run-state.js';
+import type { ReconcileResult } from '../reconcile/result.js';
 import { findProjectRoot } from '../prisma/paths.js';
 import type { ReserveRunInput, StepAttemptInput } from '../prisma/records.js';
 import type { RunStore } from '../prisma/run-store.js';
@@ -549,6 +550,74 @@ describe.each(PROVIDERS)('%s', (provider) => {
         { seq: 0, ...approve },
         { seq: 1, ...backout },
       ]);
+    });
+  });
+
+  describe('reconciliations', () => {
+    const result = (mismatched: number): ReconcileResult => ({
+      matched: 3_000_000_000,
+      missing_in_target: 0,
+      extra_in_target: 2,
+      mismatched,
+      duplicate_keys: { source: 0, target: 1 },
+      null_keys: { source: 0, target: 0 },
+      columns: [{ source: 'email', target: 'mail', mismatched }],
+      examples: [{ kind: 'extra_in_target', key: { id: 'ü-7' }, columns: ['mail'], source: null, target: { mail: 'x@example.com' } }],
+      key_examples: [],
+      rows_read: { source: 3_000_000_000, target: 3_000_000_002 },
+      sampled: false,
+      sample: null,
+      target_columns_not_compared: [],
+      within_limits: mismatched === 0,
+      limit_violations: [],
+      seconds: 12.5,
+    });
+    const at = (minute: number) => `2025-03-01T20:0${minute}:00.000Z`;
+
+    it('records each round once, keeps counts past 2^31 exactly, and reads them back by step, attempt and check', async () => {
+      const { runId } = await store.reserveRun(reservation('reconciliations'));
+      const record = (check: string, round: number, mismatched: number) =>
+        store.recordReconcileResult({
+          runId,
+          stepId: 'compare',
+          attempt: 1,
+          check,
+          round,
+          startedAt: at(round),
+          endedAt: at(round + 1),
+          result: result(mismatched),
+        });
+      await record('', 1, 0);
+      await record('hypercare', 1, 0);
+      await record('hypercare', 2, 5);
+      // A retried activity writes the same round again: still one row, with the latest values.
+      await record('hypercare', 2, 7);
+      const rounds = await store.reconcileResults(runId, { stepId: 'compare', check: 'hypercare' });
+      expect(rounds.map((r) => [r.round, r.result.mismatched, r.startedAt])).toEqual([
+        [1, 0, at(1)],
+        [2, 7, at(2)],
+      ]);
+      const all = await store.reconcileResults(runId);
+      expect(all).toHaveLength(3);
+      expect(all[0]!.result).toEqual(result(0));
+      // Written to the BIGINT count columns too (an INTEGER column would refuse 3,000,000,000 on PostgreSQL).
+      expect(all[0]!.result.matched).toBe(3_000_000_000);
+      expect(await store.reconcileResults(runId, { attempt: 2 })).toEqual([]);
+    });
+
+    it('refuses a result for a run it does not know', async () => {
+      await expect(
+        store.recordReconcileResult({
+          runId: 'ghost-1',
+          stepId: 's',
+          attempt: 1,
+          check: '',
+          round: 1,
+          startedAt: at(1),
+          endedAt: at(2),
+          result: result(0),
+        }),
+      ).rejects.toThrow(RunNotFoundError);
     });
   });
 
