@@ -22,7 +22,7 @@ export type ReconcileWork = ReconcileAction | Omit<ReconcileCheck, 'name' | 'unt
 
 /** What `heartbeat` details say while a comparison runs (shown by `cutover status`). */
 export interface ReconcileHeartbeat {
-  reconcile: { check: string; round: number; phase: string; rows_read: { source: number; target: number } };
+  reconcile: { step: string; check: string; round: number; phase: string; rows_read: { source: number; target: number } };
 }
 
 /** Runs a `reconcile` action or check: once, or every `repeat.every` for `repeat.for`. */
@@ -60,7 +60,8 @@ export async function runReconcile(work: ReconcileWork, ctx: ActionContext): Pro
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       ...(ctx.workerStopping ? { workerStopping: ctx.workerStopping } : {}),
       onProgress: (progress) => {
-        const details: ReconcileHeartbeat = { reconcile: { check, round, phase: progress.phase, rows_read: progress.rows_read } };
+        const step = ctx.env.CUTOVER_STEP_ID ?? '';
+        const details: ReconcileHeartbeat = { reconcile: { step, check, round, phase: progress.phase, rows_read: progress.rows_read } };
         ctx.progress?.(details);
       },
     });
