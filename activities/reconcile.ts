@@ -12,7 +12,7 @@ import type { ReconcileSummary } from '../runbook/run-state.js';
 import type { Connection, ReconcileAction, ReconcileCheck } from '../runbook/schema.js';
 import { DEFAULT_RECONCILE_TIMEOUT_MS } from '../runbook/timeouts.js';
 import type { ConnectionSide, ReconcileConfig, SourceSpec } from '../reconcile/config.js';
-import { formatDifferences } from '../reconcile/format.js';
+import { describeCounts, formatDifferences } from '../reconcile/format.js';
 import type { ReconcileResult } from '../reconcile/result.js';
 import { commandEnvironment, waitHeartbeating, type ActionContext, type ActionResult } from './action-context.js';
 import { runReconcileProcess, type ReconcileAnswer } from './reconcile-process.js';
@@ -69,7 +69,7 @@ export async function runReconcile(work: ReconcileWork, ctx: ActionContext): Pro
     const record = { round, startedAt, result: answer.result };
     const unrecorded = await recordResult(ctx, check, record);
     history.push(record);
-    const result = verdict(answer.result, summaryOf(answer.result, history), repeat);
+    const result = verdict(answer.result, summaryOf(answer.result, repeat ? history : []), repeat);
     if (unrecorded) result.detail += ` (its rows could not be recorded: ${unrecorded})`;
     if (!repeat || !answer.result.within_limits) return result;
   }
@@ -154,17 +154,6 @@ function differing(r: Pick<ReconcileResult, 'missing_in_target' | 'extra_in_targ
 const SHOWN_DIFFERENCES = 5;
 
 const n = (x: number): string => x.toLocaleString('en-US');
-
-/** The counts in one line: `1,498 matched, 2 differ, 0 missing in the target, 1 only in the target (sample)`. */
-export function describeCounts(s: ReconcileSummary): string {
-  const keys = [
-    `${n(s.matched)} matched`,
-    `${n(s.mismatched)} differ`,
-    `${n(s.missing_in_target)} missing in the target`,
-    `${n(s.extra_in_target)} only in the target`,
-  ];
-  return `${keys.join(', ')}${s.sampled ? ' (sample)' : ''}`;
-}
 
 /** The action's or check's answer for a result: within the limits or not, and why. */
 function verdict(

@@ -3,6 +3,7 @@
  * `status` asks Temporal about a run in flight and the record store about a finished one,
  * so finished runs can be reviewed with Temporal gone.
  */
+import { describeSummary } from '../reconcile/format.js';
 import { formatDuration } from '../runbook/duration.js';
 import { formatProblem } from '../runbook/parse.js';
 import { runbookJsonSchema } from '../runbook/json-schema.js';
@@ -15,6 +16,7 @@ import { loadRunbook } from './load-runbook.js';
 import type { Output } from './output.js';
 import { readSettings } from './settings.js';
 import { openRecordStore } from './store.js';
+import { stepProgress, type StepProgress } from './step-progress.js';
 import { unservedPools, waitsForPool } from './task-queues.js';
 import { connectTemporal } from './temporal.js';
 
@@ -56,6 +58,7 @@ export async function status(runId: string, json: boolean, out: Output): Promise
   let note: string | undefined;
   let storeWait: RecordStoreWait | undefined;
   let unserved: string[] = [];
+  let progress: StepProgress = {};
   try {
     const record = await store.findRun(runId);
     if (record?.endedAt && record.state) {
@@ -69,6 +72,8 @@ export async function status(runId: string, json: boolean, out: Output): Promise
           storeWait = await recordStoreWait(session.client.workflow.getHandle(runId));
           // Extra information: a Temporal that cannot say who polls does not cost the lead the state.
           unserved = await unservedPools(session.client, session.namespace, session.taskQueue, state).catch(() => []);
+          if (Object.values(state.steps).some((step) => step.status === 'running'))
+            progress = await stepProgress(session.client, session.client.workflow.getHandle(runId));
         } finally {
           await session.close();
         }
@@ -92,12 +97,13 @@ export async function status(runId: string, json: boolean, out: Output): Promise
       ...(note ? { note } : {}),
       ...(storeWait ? { recordStoreWait: storeWait } : {}),
       ...(unserved.length > 0 ? { unservedPools: unserved } : {}),
+      ...(Object.keys(progress).length > 0 ? { progress } : {}),
       state,
     });
     return EXIT.ok;
   }
   if (note) out.warn(note);
-  for (const line of formatStatus(state, Date.now(), { unservedPools: unserved })) out.line(line);
+  for (const line of formatStatus(state, Date.now(), { unservedPools: unserved, progress })) out.line(line);
   if (storeWait) out.line(formatRecordStoreWait(storeWait));
   return EXIT.ok;
 }
@@ -204,9 +210,14 @@ const ICON: Record<StepState['status'], string> = {
 };
 
 /** The human view of a run: header, one line per step by phase, decisions, back-out. */
-export function formatStatus(state: RunState, now: number = Date.now(), live: { unservedPools?: readonly string[] } = {}): string[] {
+export function formatStatus(
+  state: RunState,
+  now: number = Date.now(),
+  live: { unservedPools?: readonly string[]; progress?: StepProgress } = {},
+): string[] {
   const lines: string[] = [];
   const unserved = new Set(live.unservedPools ?? []);
+  const progress = live.progress ?? {};
   // Which machine ran a step matters once there is more than one.
   const showWorker = new Set(Object.values(state.steps).flatMap((s) => (s.worker ? [s.worker] : []))).size > 1;
   const took = state.endedAt ? ` — ${formatDuration(Date.parse(state.endedAt) - Date.parse(state.startedAt))}` : '';
@@ -234,9 +245,10 @@ export function formatStatus(state: RunState, now: number = Date.now(), live: { 
     const actualMs = step.startedAt ? (step.endedAt ? Date.parse(step.endedAt) : now) - Date.parse(step.startedAt) : undefined;
     const actual = actualMs === undefined ? '' : `${formatDuration(actualMs)}${step.endedAt ? '' : '…'}`;
     lines.push(
-      `  ${ICON[step.status]} ${step.id.padEnd(28)} ${step.owner.padEnd(14)} ${step.status.padEnd(12)} ${(step.gate && step.plannedDurationMs === 0 ? '—' : formatDuration(step.plannedDurationMs)).padStart(8)} ${actual.padStart(8)}  ${noteFor(step, actualMs, unserved, showWorker)}`.trimEnd(),
+      `  ${ICON[step.status]} ${step.id.padEnd(28)} ${step.owner.padEnd(14)} ${step.status.padEnd(12)} ${(step.gate && step.plannedDurationMs === 0 ? '—' : formatDuration(step.plannedDurationMs)).padStart(8)} ${actual.padStart(8)}  ${noteFor(step, actualMs, unserved, showWorker, progress[step.id])}`.trimEnd(),
     );
   }
+  lines.push(...formatReconciliations(state));
   if (state.decisions.length > 0) {
     lines.push('', 'decisions:');
     for (const d of state.decisions) {
@@ -271,8 +283,35 @@ export function formatStatus(state: RunState, now: number = Date.now(), live: { 
 /** A step over its plan by more than this share is flagged: small overruns are noise. */
 const OVER_PLAN_TOLERANCE = 0.2;
 
-function noteFor(step: StepState, actualMs: number | undefined, unservedPools: ReadonlySet<string>, showWorker: boolean): string {
+/**
+ * What each reconcile action and check found, under the steps: the counts and the verdict (a
+ * repeating check's latest round and drift), and the command that lists the differing rows.
+ */
+function formatReconciliations(state: RunState): string[] {
+  const lines: string[] = [];
+  for (const id of state.order) {
+    const step = state.steps[id]!;
+    const found = [
+      ...(step.reconcile ? [{ what: 'action', summary: step.reconcile }] : []),
+      ...step.checks.flatMap((c) => (c.reconcile ? [{ what: `check "${c.name}"`, summary: c.reconcile }] : [])),
+    ];
+    found.forEach(({ what, summary }, i) => {
+      lines.push(`  ${(i === 0 ? id : '').padEnd(30)} ${what}: ${describeSummary(summary)}`);
+    });
+  }
+  if (lines.length === 0) return [];
+  return ['', `reconciliations (the differing rows: cutover reconcile-report ${state.runId} STEP):`, ...lines];
+}
+
+function noteFor(
+  step: StepState,
+  actualMs: number | undefined,
+  unservedPools: ReadonlySet<string>,
+  showWorker: boolean,
+  progress: string | undefined,
+): string {
   const notes: string[] = [];
+  if (step.status === 'running' && progress) notes.push(progress);
   if (waitsForPool(step) && unservedPools.has(step.runsOn!)) {
     notes.push(`waiting for pool ${step.runsOn}: no worker polls it; start \`cutover worker --pool ${step.runsOn}\` on that machine`);
   }

@@ -2,6 +2,7 @@
  * A reconciliation result as plain text lines for people: counts, the per-column table,
  * examples, and the verdict. Pure, so `cutover reconcile`, `status` and reports can share it.
  */
+import type { ReconcileSummary } from '../runbook/run-state.js';
 import type { DifferenceExample, JsonScalar, ReconcileResult } from './result.js';
 
 const n = (x: number): string => x.toLocaleString('en-US');
@@ -85,4 +86,25 @@ export function formatResult(result: ReconcileResult, sides: { source: string; t
   lines.push('');
   lines.push(result.within_limits ? 'within limits' : `outside limits: ${result.limit_violations.join('; ')}`);
   return lines;
+}
+
+/** The counts in one line: `1,498 matched, 2 differ, 0 missing in the target, 1 only in the target (sample)`. */
+export function describeCounts(
+  s: Pick<ReconcileSummary, 'matched' | 'mismatched' | 'missing_in_target' | 'extra_in_target' | 'sampled'>,
+): string {
+  const keys = [
+    `${n(s.matched)} matched`,
+    `${n(s.mismatched)} differ`,
+    `${n(s.missing_in_target)} missing in the target`,
+    `${n(s.extra_in_target)} only in the target`,
+  ];
+  return `${keys.join(', ')}${s.sampled ? ' (sample)' : ''}`;
+}
+
+/** A run state's summary in one line: the counts, the round and drift of a repeating check, and the verdict. */
+export function describeSummary(s: ReconcileSummary): string {
+  const round =
+    s.round === undefined ? '' : `round ${s.round}${s.drift === undefined ? '' : `, drift ${s.drift >= 0 ? '+' : ''}${n(s.drift)}`}: `;
+  const verdict = s.within_limits ? 'within limits' : `outside limits: ${s.limit_violations.join('; ')}`;
+  return `${round}${describeCounts(s)}; ${verdict}`;
 }

@@ -81,6 +81,8 @@ describe('a reconcile action', () => {
     expect(result.reconcile).toMatchObject({ matched: 49, missing_in_target: 1, mismatched: 0, within_limits: true });
     // The workflow gets counts, never rows: a million differences must not become a payload.
     expect(Object.keys(result.reconcile!)).not.toContain('examples');
+    // One comparison has no rounds.
+    expect(result.reconcile!.round).toBeUndefined();
     expect(ctx.reconciliations.records).toHaveLength(1);
     expect(ctx.reconciliations.records[0]).toMatchObject({ check: '', round: 1 });
     expect(ctx.reconciliations.records[0]!.result.examples).toEqual([

@@ -64,4 +64,75 @@ describe('status of a run in flight', () => {
     state.execution = 3;
     expect(formatStatus(state)[1]).toContain('; execution 3 (the run continues as new');
   });
+
+  it("shows what each reconciliation found, a running comparison's progress, and where the rows are", () => {
+    if (!parsed.ok) throw new Error('fixture invalid');
+    const start = '2026-12-05T22:00:00.000Z';
+    const state = initialRunState(
+      { runId: 'night-5', runNumber: 5, runbook: parsed.runbook, versionHash: 'h', mode: 'rehearsal', startedBy: 'alice', baseDir: '/' },
+      start,
+    );
+    const counts = {
+      duplicate_keys: { source: 0, target: 0 },
+      null_keys: { source: 0, target: 0 },
+      rows_read: { source: 1500, target: 1501 },
+      seconds: 1.2,
+    };
+    state.steps.customers = {
+      ...state.steps.customers!,
+      status: 'failed',
+      attempts: 1,
+      startedAt: start,
+      endedAt: '2026-12-05T22:05:00.000Z',
+      reconcile: {
+        ...counts,
+        matched: 1497,
+        mismatched: 2,
+        missing_in_target: 0,
+        extra_in_target: 1,
+        sampled: true,
+        within_limits: false,
+        limit_violations: ['2 rows with differing values (limit 0)', '1 key only in the target (limit 0)'],
+      },
+      checks: [
+        {
+          name: 'orders agree',
+          kind: 'reconcile',
+          passed: true,
+          detail: '...',
+          at: '2026-12-05T22:05:00.000Z',
+          reconcile: {
+            ...counts,
+            matched: 1500,
+            mismatched: 0,
+            missing_in_target: 0,
+            extra_in_target: 0,
+            sampled: false,
+            within_limits: true,
+            limit_violations: [],
+            round: 5,
+            drift: -2,
+          },
+        },
+      ],
+    };
+    state.steps.orders = { ...state.steps.orders!, status: 'running', attempts: 1, startedAt: '2026-12-05T22:05:00.000Z' };
+    const progress = { orders: 'comparison comparing: 340,000 source and 120,000 target rows read' };
+    const lines = formatStatus(state, Date.parse('2026-12-05T22:06:00.000Z'), { progress });
+    expect(lines.find((l) => l.includes(' orders '))).toMatch(
+      /running\s+20m00s\s+1m00s…\s+comparison comparing: 340,000 source and 120,000 target rows read$/,
+    );
+    const at = lines.indexOf('reconciliations (the differing rows: cutover reconcile-report night-5 STEP):');
+    expect(at).toBeGreaterThan(0);
+    expect(lines.slice(at + 1, at + 3)).toEqual([
+      '  customers                      action: 1,497 matched, 2 differ, 0 missing in the target, 1 only in the target (sample); outside limits: 2 rows with differing values (limit 0); 1 key only in the target (limit 0)',
+      '                                 check "orders agree": round 5, drift -2: 1,500 matched, 0 differ, 0 missing in the target, 0 only in the target; within limits',
+    ]);
+    // A run without reconciliations has no such section.
+    expect(
+      formatStatus({ ...state, steps: { ...state.steps, customers: { ...state.steps.customers, reconcile: undefined, checks: [] } } }).join(
+        '\n',
+      ),
+    ).not.toContain('reconciliations');
+  });
 });

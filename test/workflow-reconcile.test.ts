@@ -8,7 +8,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resultOf, startHarness, type Harness } from './support/workflow-harness.js';
 import { sqliteFile } from './support/reconcile-data.js';
-import { PROJECT } from './support/cli.js';
+import { stepProgress } from '../cli/step-progress.js';
+import { eventually, PROJECT } from './support/cli.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -127,4 +128,38 @@ phases:
     expect(rounds.map((r) => r.round)).toEqual(Array.from({ length: round }, (_, i) => i + 1));
     expect(rounds.map((r) => r.result.within_limits)).toEqual([...Array<boolean>(round - 1).fill(true), false]);
   });
+
+  it('a long comparison reports its rows read in its heartbeats, which status shows', async () => {
+    sqliteFile(h.dir, 'p-old.db', DDL, ROWS);
+    // The target's query counts to 65 million first (several seconds): the source is read, the target not yet.
+    const slow =
+      'SELECT * FROM accounts WHERE (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 65000000) SELECT count(*) FROM c) > 0';
+    const handle = await h.start(`${HEAD('progress', 'p')}
+phases:
+  - id: check
+    kind: reconciliation
+    steps:
+      - id: slow
+        title: A comparison that takes a while
+        owner: dba
+        expected: 10s
+        action:
+          kind: reconcile
+          source: { connection: old, table: accounts }
+          target: { connection: old, query: "${slow}" }
+          key: [{ column: id, type: integer }]
+`);
+    const seen = await eventually(
+      () => stepProgress(h.client, handle),
+      (progress) => progress.slow !== undefined,
+      20_000,
+      'the comparison to report progress',
+    );
+    expect(seen.slow).toBe('comparison comparing: 100 source and 0 target rows read');
+    const result = await resultOf(handle);
+    expect(result.status).toBe('completed');
+    expect(result.state.steps.slow!.reconcile).toMatchObject({ matched: 100, within_limits: true });
+    // Once it is done, nothing is in progress.
+    expect(await stepProgress(h.client, handle)).toEqual({});
+  }, 60_000);
 });
