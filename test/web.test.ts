@@ -521,6 +521,74 @@ describe('escaping', () => {
   });
 });
 
+describe('reconciliations', () => {
+  it('shows what a comparison found on the step, and serves its differing rows as CSV and JSON', async () => {
+    const { runId, state } = await startRun('web-reconcile', 7200);
+    const summary = {
+      matched: 1497,
+      mismatched: 2,
+      missing_in_target: 0,
+      extra_in_target: 1,
+      duplicate_keys: { source: 0, target: 0 },
+      null_keys: { source: 0, target: 0 },
+      rows_read: { source: 1499, target: 1500 },
+      sampled: false,
+      within_limits: false,
+      limit_violations: ['2 rows with differing values (limit 0)'],
+      seconds: 0.4,
+    };
+    Object.assign(state.steps.customers!, {
+      status: 'failed',
+      attempts: 1,
+      startedAt: at(7200),
+      endedAt: at(7260),
+      reconcile: summary,
+    });
+    const final: RunState = { ...state, status: 'failed', endedAt: at(7260), outcome: 'customers failed' };
+    await store.finishRun(runId, { status: 'failed', outcome: 'customers failed', endedAt: at(7260), state: final });
+    await store.recordReconcileResult({
+      runId,
+      stepId: 'customers',
+      attempt: 1,
+      check: '',
+      round: 1,
+      startedAt: at(7200),
+      endedAt: at(7260),
+      result: {
+        ...summary,
+        columns: [],
+        examples: [{ kind: 'mismatched', key: { id: 7 }, columns: ['name'], source: { name: '<b>Ann</b>, "A"' }, target: { name: 'Ann' } }],
+        key_examples: [],
+        sample: null,
+        target_columns_not_compared: [],
+      },
+    });
+
+    const html = await get(`/runs/${runId}`);
+    expect(text(html.body)).toContain(
+      'compared: 1,497 matched, 2 differ, 0 missing in the target, 1 only in the target; outside limits: 2 rows with differing values (limit 0)',
+    );
+    expect(html.body).toContain(`<a href="/runs/${runId}/steps/customers/reconcile.csv">CSV</a>`);
+
+    const csv = await get(`/runs/${runId}/steps/customers/reconcile.csv`);
+    expect(csv.status).toBe(200);
+    expect(csv.type).toBe('text/csv; charset=utf-8');
+    expect(csv.headers.get('content-disposition')).toBe(`attachment; filename=${runId}-customers-reconcile.csv`);
+    expect(csv.body).toBe(
+      'check,attempt,round,kind,id,column,source_value,target_value,note\r\n(action),1,1,mismatched,7,name,"<b>Ann</b>, ""A""",Ann,\r\n' +
+        '(action),1,1,more,,,,,2 more differing keys not kept; raise `examples` to keep more\r\n',
+    );
+    const json = await getJson(`/runs/${runId}/steps/customers/reconcile.json`);
+    expect(json.json.reconciliations[0].result.examples[0].key).toEqual({ id: 7 });
+
+    const none = await get(`/runs/${runId}/steps/go/reconcile.csv`);
+    expect(none.status).toBe(404);
+    expect(text(none.body)).toContain(`Step \`go\` of run \`${runId}\` has recorded no reconciliation.`);
+    expect((await get('/runs/nope-9/steps/customers/reconcile.csv')).status).toBe(404);
+    expect((await get(`/runs/${runId}/steps/customers/reconcile.xlsx`)).status).toBe(404);
+  });
+});
+
 describe('failures', () => {
   it('answers 500 with a generic sentence and logs the stack, never sending it', async () => {
     const broken: WebDeps['store'] = {
@@ -529,6 +597,9 @@ describe('failures', () => {
       },
       findRun: async () => {
         throw new TypeError("Cannot read properties of undefined (reading 'secretField')");
+      },
+      reconcileResults: async () => {
+        throw new Error('SQLITE_CORRUPT in /srv/secret/cutover.db');
       },
     };
     const logged = vi.spyOn(console, 'error').mockImplementation(() => {});

@@ -15,11 +15,12 @@ import type { RunStore } from '../prisma/run-store.js';
 import type { RunState } from '../runbook/run-state.js';
 import { renderErrorPage, renderNotFound, renderRunList, renderRunPage, renderTokenRequired, type RunView } from './pages.js';
 import { requireToken, TokenRequiredError } from './token.js';
+import { reportCsv, reportJson, selectRecords } from '../cli/reconcile-report.js';
 
 /** What the app reads from. */
 export interface WebDeps {
   /** The record store: run history, and the last recorded state of runs in flight. */
-  store: Pick<RunStore, 'listRuns' | 'findRun'>;
+  store: Pick<RunStore, 'listRuns' | 'findRun' | 'reconcileResults'>;
   /** Live state of a run in flight from Temporal, or undefined when Temporal does not know it / is unreachable. */
   liveState?: (runId: string) => Promise<RunState | undefined>;
   /**
@@ -67,6 +68,14 @@ class NoSuchPageError extends Error {
   constructor(method: string, path: string) {
     super(method === 'GET' || method === 'HEAD' ? `there is no page at ${path}` : `the status page is read-only: ${method} is not served`);
     this.name = 'NoSuchPageError';
+  }
+}
+
+/** Thrown for the rows of a step that recorded no reconciliation (a 404). */
+class NothingReconciledError extends Error {
+  constructor(runId: string, stepId: string) {
+    super(`step \`${stepId}\` of run \`${runId}\` has recorded no reconciliation`);
+    this.name = 'NothingReconciledError';
   }
 }
 
@@ -182,7 +191,7 @@ const handleErrors: ErrorRequestHandler = (error: unknown, req, res, next) => {
   if (error instanceof BadQueryError) {
     statusCode = 400;
     sentence = error.message;
-  } else if (error instanceof UnknownRunError || error instanceof NoSuchPageError) {
+  } else if (error instanceof UnknownRunError || error instanceof NoSuchPageError || error instanceof NothingReconciledError) {
     statusCode = 404;
     sentence = error.message;
   } else {
@@ -205,7 +214,7 @@ const handleErrors: ErrorRequestHandler = (error: unknown, req, res, next) => {
  * Builds the status page app. It does not listen: pass it to `http.createServer` or use `serveStatusPage`.
  *
  * Routes: `GET /healthz`, `GET /api/runs?runbook=&limit=`, `GET /api/runs/:id`, `GET /` (the list of runs)
- * and `GET /runs/:id` (one run). Anything else is a 404. With `deps.token`, everything but `/healthz` needs the
+ * `GET /runs/:id` (one run) and `GET /runs/:id/steps/:step/reconcile.csv|json` (a step's differing rows). Anything else is a 404. With `deps.token`, everything but `/healthz` needs the
  * token first (a 401 otherwise, even for a page that does not exist).
  */
 export function createApp(deps: WebDeps): express.Express {
@@ -246,6 +255,21 @@ export function createApp(deps: WebDeps): express.Express {
     const view: RunView = { runId, source: answer.source, state: answer.state, record: answer.record };
     if (answer.note) view.note = answer.note;
     sendPage(res, 200, renderRunPage(view));
+  });
+
+  // A step's recorded differing rows, as `cutover reconcile-report` gives them: the latest attempt.
+  app.get('/runs/:id/steps/:step/reconcile.:format', async (req: Request<{ id: string; step: string; format: string }>, res) => {
+    const { id: runId, step: stepId, format } = req.params;
+    if (format !== 'csv' && format !== 'json') throw new NoSuchPageError(req.method, req.path);
+    const records = await deps.store.reconcileResults(runId, { stepId });
+    if (records.length === 0) {
+      if (!(await deps.store.findRun(runId))) throw new UnknownRunError(runId);
+      throw new NothingReconciledError(runId, stepId);
+    }
+    const picked = selectRecords(records, {}, format);
+    res.attachment(`${runId}-${stepId}-reconcile.${format}`);
+    if (format === 'csv') res.type('text/csv; charset=utf-8').send(reportCsv(picked));
+    else res.type('application/json; charset=utf-8').send(reportJson(runId, stepId, picked));
   });
 
   // Express answers an unmatched route with its own page; ours says it in the same words and format.

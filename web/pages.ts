@@ -11,6 +11,7 @@
  * No client JavaScript and no external assets (fonts, CSS, images): the page must load on a locked-down
  * cutover-night network and under a `default-src 'none'` Content-Security-Policy.
  */
+import { describeSummary } from '../reconcile/format.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Decision, RunState, StepState } from '../runbook/run-state.js';
 import type { RunDetail, RunSummary } from '../prisma/records.js';
@@ -231,7 +232,7 @@ ${phases.map(
 ${phase.steps.map(
   (
     step,
-  ) => html`<tr><th scope="row"><code>${step.id}</code></th><td>${step.title}</td><td>${step.owner}</td><td>${status(step.status)}</td><td class="num">${planned(step)}</td><td class="num">${actual(step, state)}</td><td>${stepNote(step)}</td></tr>
+  ) => html`<tr><th scope="row"><code>${step.id}</code></th><td>${step.title}</td><td>${step.owner}</td><td>${status(step.status)}</td><td class="num">${planned(step)}</td><td class="num">${actual(step, state)}</td><td>${stepNote(step, state.runId)}</td></tr>
 `,
 )}</tbody>
 `,
@@ -255,8 +256,8 @@ function actual(step: StepState, state: RunState): string {
   return '';
 }
 
-/** Why a step is where it is, in a few words: gate votes, who it waits for, the error. */
-function stepNote(step: StepState): SafeHtml {
+/** Why a step is where it is, in a few words: gate votes, who it waits for, the error, what a comparison found. */
+function stepNote(step: StepState, runId: string): SafeHtml {
   const parts: SafeHtml[] = [];
   const gate = step.gate;
   if (gate) {
@@ -285,7 +286,22 @@ function stepNote(step: StepState): SafeHtml {
   }
   if (step.attempts > 1) parts.push(html`${step.attempts} attempts`);
   if (step.completedBy) parts.push(html`done by ${step.completedBy}`);
+  parts.push(...reconciliations(step, runId));
   return html`${parts.map((part, i) => html`${i > 0 && html`<br>`}${part}`)}`;
+}
+
+/** What a step's reconcile action and checks found, and links to the differing rows (CSV for a spreadsheet, JSON). */
+function reconciliations(step: StepState, runId: string): SafeHtml[] {
+  const found = [
+    ...(step.reconcile ? [{ what: 'compared', summary: step.reconcile }] : []),
+    ...step.checks.flatMap((c) => (c.reconcile ? [{ what: html`check “${c.name}” compared`, summary: c.reconcile }] : [])),
+  ];
+  if (found.length === 0) return [];
+  const base = `/runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(step.id)}/reconcile`;
+  return [
+    ...found.map(({ what, summary }) => html`${what}: ${describeSummary(summary)}`),
+    html`differing rows: <a href="${base}.csv">CSV</a> · <a href="${base}.json">JSON</a>`,
+  ];
 }
 
 const DECISION_WORDS: Record<Decision['kind'], string> = {
