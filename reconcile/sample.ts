@@ -53,6 +53,22 @@ export function integerHash(key: number, p: HashParams): number {
   return (mulmod((key % PRIME) + PRIME, p.a) + p.s1) % PRIME;
 }
 
+/**
+ * The integer keys in [lo, hi] whose hash is below `threshold`, in order: exactly the keys of that
+ * range a sample holds, found without reading a row. The hash is affine in the key modulo the
+ * prime, so the next key's hash is this one's plus `a`: one addition per key of the range.
+ */
+export function sampledKeysInRange(lo: number, hi: number, p: HashParams, threshold: number): number[] {
+  const keys: number[] = [];
+  let h = integerHash(lo, p);
+  for (let k = lo; k <= hi; k += 1) {
+    if (h < threshold) keys.push(k);
+    h += p.a;
+    if (h >= PRIME) h -= PRIME;
+  }
+  return keys;
+}
+
 /** {@link integerHash} as a SQL expression over the integer expression `key` (SQLite and PostgreSQL). */
 export function integerHashSql(key: string, p: HashParams): string {
   return `(((${key}) % ${PRIME} + ${PRIME}) * ${p.a} + ${p.s1}) % ${PRIME}`;

@@ -316,6 +316,22 @@ describe('sampling', () => {
     expect(keysOf(fromCsv)).toEqual(keysOf(fromSqlite));
   });
 
+  it('picks the same keys whether it looks them up by rowid, scans with the hash in SQL, or hashes in JavaScript', async () => {
+    // `id INT` is not the rowid: that table is sampled by scanning; `INTEGER PRIMARY KEY` by walking the key range.
+    const scanned = sqliteFile(dir, 'sample-scan.db', 'CREATE TABLE t (id INT, name TEXT, region TEXT)', rows);
+    const lookedUp = await reconcile(config(`${sides}sample: { percent: 3, seed: 11 }`));
+    const viaScan = await reconcile(config(`${sides.replace(`path: ${a}`, `path: ${scanned}`)}sample: { percent: 3, seed: 11 }`));
+    const viaCsv = await reconcile(
+      config(`${sides.replace(`driver: sqlite, path: ${a}, table: t`, `driver: csv, path: ${csv}`)}sample: { percent: 3, seed: 11 }`),
+    );
+    expect(lookedUp.rows_read.source).toBeGreaterThan(30);
+    expect(viaScan.rows_read).toEqual(lookedUp.rows_read);
+    for (const other of [viaScan, viaCsv]) {
+      expect(other).toMatchObject({ matched: lookedUp.matched, missing_in_target: lookedUp.missing_in_target, extra_in_target: 0 });
+      expect(keysOf(other)).toEqual(keysOf(lookedUp));
+    }
+  });
+
   it('takes N rows: the N source keys with the lowest hash', async () => {
     const result = await reconcile(config(`${sides}sample: { rows: 100, seed: 3 }`));
     expect(result.matched + result.missing_in_target).toBe(100);

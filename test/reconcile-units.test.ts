@@ -13,7 +13,17 @@ import { cutInstant, parseInstant, zoneOffsetMinutes } from '../reconcile/dateti
 import { canonicalKeyPart, compareKeys, compareText } from '../reconcile/keys.js';
 import { parseReconcileConfig } from '../reconcile/parse-config.js';
 import { limitViolations } from '../reconcile/result.js';
-import { hashParams, integerHash, integerHashSql, keyHasher, percentThreshold, PRIME, SmallestN, textHash } from '../reconcile/sample.js';
+import {
+  hashParams,
+  integerHash,
+  integerHashSql,
+  keyHasher,
+  percentThreshold,
+  PRIME,
+  sampledKeysInRange,
+  SmallestN,
+  textHash,
+} from '../reconcile/sample.js';
 
 describe('key order', () => {
   it('compares text exactly as the bytes of its UTF-8 (SQLite BINARY, PostgreSQL COLLATE "C")', () => {
@@ -101,6 +111,23 @@ describe('sample hash', () => {
       expect(sqlValues).toEqual(keys.map((k) => integerHash(k, p)));
     }
     db.close();
+  });
+
+  it('walks a key range to exactly the keys whose hash is below the threshold, across 0 and the prime', () => {
+    for (const seed of [0, 'night-2']) {
+      const p = hashParams(seed);
+      for (const [lo, hi, percent] of [
+        [1, 20_000, 1],
+        [-5_000, 5_000, 10],
+        [PRIME - 3_000, PRIME + 3_000, 50],
+        [7, 7, 100],
+      ] as const) {
+        const threshold = percentThreshold(percent);
+        const expected: number[] = [];
+        for (let k = lo; k <= hi; k += 1) if (integerHash(k, p) < threshold) expected.push(k);
+        expect(sampledKeysInRange(lo, hi, p, threshold), `${seed} ${lo}..${hi}`).toEqual(expected);
+      }
+    }
   });
 
   it('spreads keys evenly and depends on the seed', () => {
