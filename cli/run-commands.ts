@@ -56,7 +56,7 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
     // The embedded default hosts the run here; with a cluster, `cutover worker` processes do,
     // and this process only starts and follows it.
     if (session.embedded) await session.startWorker(store);
-    const { runId, handle } = await startRun(session, store, loaded, options.mode, options.startedBy);
+    const { runId, handle } = await startRun(session, store, loaded, options.mode, options.startedBy, options.autoApprove);
     out.line(
       `${options.mode === 'live' ? 'LIVE RUN' : 'rehearsal'} ${runId} of ${loaded.runbook.name} v${loaded.runbook.version} (${loaded.versionHash})`,
     );
@@ -130,7 +130,14 @@ export function reportResult(result: RunResult, out: Output): number {
  * Reserves the run number in the record store, then starts the workflow. If Temporal refuses,
  * the reservation is removed again: no half-written record.
  */
-export async function startRun(session: TemporalSession, store: RunStore, loaded: LoadedRunbook, mode: RunMode, startedBy: string) {
+export async function startRun(
+  session: TemporalSession,
+  store: RunStore,
+  loaded: LoadedRunbook,
+  mode: RunMode,
+  startedBy: string,
+  autoApprove = false,
+) {
   const { runbook } = loaded;
   const { runId, number } = await store.reserveRun({
     runbookName: runbook.name,
@@ -150,6 +157,7 @@ export async function startRun(session: TemporalSession, store: RunStore, loaded
     baseDir: loaded.baseDir,
     // The embedded server is one machine: every pool is here, so pinned steps go to whoever hosts the run.
     ...(session.embedded ? { oneMachine: true } : {}),
+    ...(autoApprove && mode === 'rehearsal' ? { autoApprove: true } : {}),
   };
   const start = (withSearchAttributes: boolean) =>
     session.client.workflow.start(RUN_WORKFLOW_TYPE, {

@@ -275,6 +275,11 @@ export interface RunInput {
    * the run's own task queue, so whichever cutover process hosts the run (a rehearsal, `cutover worker`) runs them.
    */
   oneMachine?: boolean;
+  /**
+   * Started by `cutover rehearse --auto-approve`: only then are requests marked `automatic` (cast
+   * by that process, not by a person) accepted. Never set for live runs.
+   */
+  autoApprove?: boolean;
 }
 
 /**

@@ -85,6 +85,34 @@ phases:
   });
 });
 
+describe('requests marked automatic', () => {
+  const GATED = `name: auto\nversion: 1\n${ROLES}\nphases:\n  - id: decide\n    kind: go_no_go\n    steps:\n      - { id: go, title: Go, owner: lead, gate: { approvers: [lead] } }\n`;
+  const approve = (handle: Awaited<ReturnType<Harness['start']>>, automatic: boolean) =>
+    outcome(handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'alice', ...(automatic ? { automatic: true } : {}) }] }));
+
+  it('are refused unless the rehearsal was started with --auto-approve, and always in a live run', async () => {
+    for (const options of [{}, { mode: 'live' as const, autoApprove: true }]) {
+      const handle = await h.start(GATED, options);
+      await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open');
+      expect(await approve(handle, true)).toBe(
+        `refused: automatic requests are accepted only in rehearsals started with --auto-approve, and ${handle.workflowId} was not; send it as a person (without "automatic")`,
+      );
+      // The same person without the claim is a person's vote.
+      expect(await approve(handle, false)).toBe('accepted');
+      const { state } = await resultOf(handle);
+      expect(state.decisions.map((d) => [d.by, d.automatic])).toEqual([['alice', false]]);
+    }
+  });
+
+  it('are accepted, and recorded as automatic, in a rehearsal started with --auto-approve', async () => {
+    const handle = await h.start(GATED, { autoApprove: true });
+    await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open');
+    expect(await approve(handle, true)).toBe('accepted');
+    const { state } = await resultOf(handle);
+    expect(state.decisions.map((d) => [d.by, d.automatic])).toEqual([['alice', true]]);
+  });
+});
+
 describe('a stalled record store', () => {
   it('an approver still gets an answer, and the decision reaches the store when it recovers', async () => {
     const handle = await h.start(`

@@ -226,8 +226,17 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     <R>(rule: (request: R) => string | undefined) =>
     (request: R): void => {
       if (state?.cancel) refuse('the run was cancelled through Temporal; it takes no more requests');
+      refuse(refuseAutomatic(request));
       if (state && runbook) refuse(rule(request));
     };
+  /**
+   * `automatic` says a request was cast by `rehearse --auto-approve`, not by a person: any client
+   * could claim it, so it is believed only in a rehearsal started that way.
+   */
+  const refuseAutomatic = (request: unknown): string | undefined =>
+    (request as { automatic?: unknown } | null)?.automatic === true && !(input.autoApprove === true && input.mode === 'rehearsal')
+      ? `automatic requests are accepted only in rehearsals started with --auto-approve, and ${input.runId} was not; send it as a person (without "automatic")`
+      : undefined;
   /**
    * The same check in the handler, for a request accepted before the state was there. Returns
    * nothing when the state was there: the handler must then go on without awaiting, so that

@@ -34,7 +34,7 @@ export interface Harness {
   taskQueue: string;
   /** A scratch directory: the runbooks' base directory. */
   dir: string;
-  start(yaml: string, options?: { mode?: RunMode; runId?: string; historyBudget?: number }): Promise<WorkflowHandle>;
+  start(yaml: string, options?: { mode?: RunMode; runId?: string; historyBudget?: number; autoApprove?: boolean }): Promise<WorkflowHandle>;
   stop(): Promise<void>;
 }
 
@@ -80,6 +80,7 @@ export async function startHarness(options: { recorder?: RunRecorder; withWorker
         startedBy: 'test',
         baseDir: dir,
         ...(startOptions.historyBudget ? { historyBudget: startOptions.historyBudget } : {}),
+        ...(startOptions.autoApprove ? { autoApprove: true } : {}),
       };
       return client.workflow.start(RUN_WORKFLOW_TYPE, { taskQueue, workflowId: runId, args: [input] });
     },
