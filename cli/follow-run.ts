@@ -74,6 +74,7 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
   const answered = new Set<string>();
   let lastBackout = 'not_requested';
   let votesSeen = 0;
+  const warned = new Set<string>();
 
   /** Writes what changed since the last look, oldest first (steps, decisions, back-out). */
   const report = (state: RunState): void => {
@@ -116,10 +117,24 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
         request_backout: 'requested back-out',
         resolve: 'resolved',
         cancel: 'cancelled the run',
+        deadline: 'closed at its deadline',
       }[d.kind];
       lines.push({
         at: d.at,
         text: `${clock(d.at)}  ✎ ${d.by} (${d.role}) ${verb}${d.target ? ` ${d.target}` : ''}${d.reason ? `: ${d.reason}` : ''}${d.automatic ? ' [automatic]' : ''}`,
+      });
+    }
+    // An open gate's deadline, once when 15 and once when 5 minutes are left.
+    for (const id of state.order) {
+      const gate = state.steps[id]!.gate;
+      if (gate?.status !== 'open' || !gate.closesAt) continue;
+      const left = Date.parse(gate.closesAt) - Date.now();
+      const crossed = DEADLINE_WARNINGS.filter((minutes) => left > 0 && left <= minutes * 60_000).map((minutes) => `${id}@${minutes}`);
+      if (crossed.length === 0 || crossed.every((key) => warned.has(key))) continue;
+      for (const key of crossed) warned.add(key);
+      lines.push({
+        at: new Date().toISOString(),
+        text: `${clock(new Date().toISOString())}  ⚠ gate ${id} closes in ${formatDuration(left)} (${clock(gate.closesAt)}); undecided it means ${gate.onDeadline ?? 'no-go'}`,
       });
     }
     // Oldest first: a decision made between two polls lands in its place.
@@ -253,7 +268,8 @@ export function describeStep(step: StepState, state: RunState): string | undefin
     case 'waiting':
       if (step.waitingFor === 'approval' && step.gate) {
         return (
-          `${clock(step.startedAt)}  ⏸ ${name} gate open: ${step.gate.question ?? step.title}; needs ${step.gate.rule === 'all' ? 'each of' : 'one of'} ${step.gate.approvers.join(', ')}\n` +
+          `${clock(step.startedAt)}  ⏸ ${name} gate open: ${step.gate.question ?? step.title}; needs ${step.gate.rule === 'all' ? 'each of' : 'one of'} ${step.gate.approvers.join(', ')}` +
+          `${step.gate.closesAt ? `; closes ${clock(step.gate.closesAt)}, then ${step.gate.onDeadline ?? 'no-go'}` : ''}\n` +
           `          ${CLI} approve ${state.runId} ${step.id} --as <person>   |   ${CLI} reject ${state.runId} ${step.id} --as <person> --reason "..."`
         );
       }
@@ -271,6 +287,9 @@ export function describeStep(step: StepState, state: RunState): string | undefin
       return undefined;
   }
 }
+
+/** Minutes before an open gate's deadline when the follow output warns. */
+const DEADLINE_WARNINGS = [15, 5] as const;
 
 /** The last lines of a failed action's output, indented under its line. */
 function outputLines(tail: string | undefined, max = 6): string {

@@ -245,7 +245,7 @@ export function formatStatus(
     const actualMs = step.startedAt ? (step.endedAt ? Date.parse(step.endedAt) : now) - Date.parse(step.startedAt) : undefined;
     const actual = actualMs === undefined ? '' : `${formatDuration(actualMs)}${step.endedAt ? '' : '…'}`;
     lines.push(
-      `  ${ICON[step.status]} ${step.id.padEnd(28)} ${step.owner.padEnd(14)} ${step.status.padEnd(12)} ${(step.gate && step.plannedDurationMs === 0 ? '—' : formatDuration(step.plannedDurationMs)).padStart(8)} ${actual.padStart(8)}  ${noteFor(step, actualMs, unserved, showWorker, progress[step.id])}`.trimEnd(),
+      `  ${ICON[step.status]} ${step.id.padEnd(28)} ${step.owner.padEnd(14)} ${step.status.padEnd(12)} ${(step.gate && step.plannedDurationMs === 0 ? '—' : formatDuration(step.plannedDurationMs)).padStart(8)} ${actual.padStart(8)}  ${noteFor(step, actualMs, unserved, showWorker, progress[step.id], now)}`.trimEnd(),
     );
   }
   lines.push(...formatReconciliations(state));
@@ -309,6 +309,7 @@ function noteFor(
   unservedPools: ReadonlySet<string>,
   showWorker: boolean,
   progress: string | undefined,
+  now: number,
 ): string {
   const notes: string[] = [];
   if (step.status === 'running' && progress) notes.push(progress);
@@ -318,6 +319,14 @@ function noteFor(
   if (step.gate && step.status === 'waiting') {
     const votes = step.gate.votes.map((v) => `${v.by}✓`).join(' ');
     notes.push(`needs ${step.gate.awaiting.join(', ')}${votes ? `; ${votes}` : ''}`);
+    if (step.gate.closesAt) {
+      const left = Date.parse(step.gate.closesAt) - now;
+      notes.push(
+        left > 0
+          ? `closes in ${formatDuration(left)} (${step.gate.closesAt}), then ${step.gate.onDeadline ?? 'no-go'}`
+          : `deadline ${step.gate.closesAt} passed`,
+      );
+    }
   } else if (step.gate && step.gate.votes.length > 0) {
     notes.push(step.gate.votes.map((v) => `${v.by} ${v.decision}d`).join(', '));
   } else if (step.resolution) {

@@ -98,6 +98,12 @@ export interface GateState {
   awaiting: string[];
   openedAt?: string;
   decidedAt?: string;
+  /** When it stops taking votes (its `deadline`), set when it opens. */
+  closesAt?: string;
+  /** What it decides at `closesAt` when people have not. */
+  onDeadline?: 'no-go' | 'go';
+  /** Set when the deadline, not people, decided it. */
+  closedByDeadline?: boolean;
 }
 
 /** A failure waiting for a person, on a step or on its back-out. */
@@ -215,7 +221,7 @@ export interface BackoutState {
 
 /** One entry of the run's decision log: every human (or automatic) decision, in order. */
 export interface Decision {
-  kind: 'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve' | 'cancel';
+  kind: 'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve' | 'cancel' | 'deadline';
   by: string;
   role: string;
   target?: string;

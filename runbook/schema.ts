@@ -164,6 +164,20 @@ export const retryPolicy = z
   })
   .strict();
 
+/**
+ * When an open gate stops waiting for people: one of `at` (a time on the night), `after_opening`
+ * (a duration after the gate opens) or `after_window_start` (a duration after the window starts).
+ * In a rehearsal, times on the night are moved so the window starts when the rehearsal did.
+ */
+export const gateDeadline = z
+  .object({
+    at: z.iso.datetime({ offset: true }).optional().describe('The time it closes, ISO 8601.'),
+    after_opening: duration.optional().describe('It closes this long after it opens.'),
+    after_window_start: duration.optional().describe('It closes this long after the window starts (needs `window.start`).'),
+    decides: z.enum(['no-go', 'go']).default('no-go').describe('What the gate decides when it closes undecided.'),
+  })
+  .strict();
+
 export const gate = z
   .object({
     approvers: z
@@ -172,6 +186,7 @@ export const gate = z
       .describe('Roles whose members may vote on this gate.'),
     rule: z.enum(['all', 'any']).default('all').describe('all: one approval from every approver role; any: one approval from any of them.'),
     question: z.string().optional().describe('What the approvers decide, shown when the gate opens.'),
+    deadline: gateDeadline.optional().describe('When the gate stops taking votes and decides by itself (`decides`, no-go by default).'),
   })
   .strict();
 

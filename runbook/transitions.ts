@@ -5,8 +5,8 @@
  */
 import { durationMs } from './duration.js';
 import { effectiveDependencies, plannedSchedule } from './graph.js';
-import type { Decision, GateState, LegacyRunInput, RunInput, RunState, RunStatus, StepState, Vote } from './run-state.js';
-import type { Runbook, Step } from './schema.js';
+import type { Decision, GateState, LegacyRunInput, RunInput, RunMode, RunState, RunStatus, StepState, Vote } from './run-state.js';
+import type { Gate, Runbook, Step } from './schema.js';
 
 /** The people holding `role`, or none. */
 export function peopleIn(runbook: Runbook, role: string): string[] {
@@ -120,8 +120,33 @@ export interface VoteRequest {
   automatic?: boolean;
 }
 
+/**
+ * When a gate that opens at `openedAt` stops taking votes, or undefined without a `deadline`. In a
+ * rehearsal, times on the night (`at`, and `after_window_start` from `window.start`) are moved so
+ * the window starts when the rehearsal did: a rehearsal today rehearses the night's timing.
+ */
+export function gateClosesAt(gate: Gate, runbook: Runbook, mode: RunMode, runStartedAt: string, openedAt: string): string | undefined {
+  const deadline = gate.deadline;
+  if (!deadline) return undefined;
+  if (deadline.after_opening !== undefined) return new Date(Date.parse(openedAt) + durationMs(deadline.after_opening)).toISOString();
+  const windowStart = runbook.window?.start !== undefined ? Date.parse(runbook.window.start) : undefined;
+  const night = mode === 'live' || windowStart === undefined ? 0 : Date.parse(runStartedAt) - windowStart;
+  if (deadline.after_window_start !== undefined && windowStart !== undefined) {
+    return new Date(windowStart + night + durationMs(deadline.after_window_start)).toISOString();
+  }
+  if (deadline.at !== undefined) return new Date(Date.parse(deadline.at) + night).toISOString();
+  return undefined;
+}
+
 /** Why `request` may not vote on its gate now, or undefined when it may. */
-export function refuseVote(runbook: Runbook, state: RunState, request: VoteRequest, decision: Vote['decision']): string | undefined {
+export function refuseVote(
+  runbook: Runbook,
+  state: RunState,
+  request: VoteRequest,
+  decision: Vote['decision'],
+  /** The workflow's clock: a vote at or after the gate's deadline is refused even before the gate's timer fires. */
+  nowMs?: number,
+): string | undefined {
   const step = state.steps[request.gateId];
   if (!step?.gate) {
     const gates = state.order.filter((id) => state.steps[id]?.gate);
@@ -131,6 +156,12 @@ export function refuseVote(runbook: Runbook, state: RunState, request: VoteReque
   if (gate.status === 'pending') {
     const waitingOn = step.dependsOn.filter((id) => !isDone(state.steps[id]!));
     return `gate \`${request.gateId}\` is not open yet; it opens when ${waitingOn.join(', ') || 'its dependencies'} finish`;
+  }
+  if (
+    gate.closedByDeadline ||
+    (gate.status === 'open' && gate.closesAt !== undefined && nowMs !== undefined && nowMs >= Date.parse(gate.closesAt))
+  ) {
+    return `gate \`${request.gateId}\` closed at ${gate.closesAt} (its deadline) as ${gate.onDeadline ?? 'no-go'}; it takes no more votes`;
   }
   if (gate.status !== 'open') return `gate \`${request.gateId}\` is closed (${gate.status})`;
   if (state.backout.status !== 'not_requested') return `the run is backing out; gate \`${request.gateId}\` no longer decides anything`;

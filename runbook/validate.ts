@@ -310,6 +310,25 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
       });
     }
 
+    if (step.gate?.deadline) {
+      const deadline = step.gate.deadline;
+      const given = (['at', 'after_opening', 'after_window_start'] as const).filter((field) => deadline[field] !== undefined);
+      if (given.length !== 1) {
+        errors.push({
+          path: [...path, 'gate', 'deadline', ...(given.length > 1 ? [given[1]!] : [])],
+          ...(given.length > 1 ? { target: 'key' as const } : {}),
+          message:
+            given.length === 0
+              ? 'a deadline needs one of `at` (a time), `after_opening` or `after_window_start` (a duration)'
+              : `a deadline has one of \`at\`, \`after_opening\` and \`after_window_start\`, not ${given.map((g) => `\`${g}\``).join(' and ')}; keep one`,
+        });
+      } else if (deadline.after_window_start !== undefined && runbook.window?.start === undefined) {
+        errors.push({
+          path: [...path, 'gate', 'deadline', 'after_window_start'],
+          message: 'a deadline after the window start needs `window.start`; add it, or use `after_opening` or `at`',
+        });
+      }
+    }
     if (step.gate) {
       step.gate.approvers.forEach((role, k) => {
         if (definedRoles.has(role)) need(role, `gate \`${step.id}\``);

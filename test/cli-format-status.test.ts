@@ -52,6 +52,15 @@ describe('status of a run in flight', () => {
     // Running: the actual so far, marked unfinished; 25m of a 20m plan is over by more than 20%.
     expect(orders).toMatch(/running\s+20m00s\s+25m00s…\s+5m00s over plan$/);
     expect(lines.find((l) => l.includes(' go '))).toMatch(/pending/);
+    // An open gate with a deadline says how long it has, and what it decides then.
+    state.steps.go = {
+      ...state.steps.go!,
+      status: 'waiting',
+      gate: { ...state.steps.go!.gate!, status: 'open', closesAt: '2026-12-05T22:52:00.000Z', onDeadline: 'no-go' },
+    };
+    expect(formatStatus(state, now).find((l) => l.includes(' go '))).toMatch(
+      /needs lead, business; closes in 12m00s \(2026-12-05T22:52:00.000Z\), then no-go$/,
+    );
     expect(lines[1]).not.toContain('execution');
   });
 

@@ -9,6 +9,7 @@ import type { Runbook } from '../runbook/schema.js';
 import {
   applyVote,
   deriveRunStatus,
+  gateClosesAt,
   initialRunState,
   refuseBackout,
   refuseManualDone,
@@ -192,5 +193,33 @@ describe('run status', () => {
     expect(deriveRunStatus(s)).toBe('backing_out');
     s.steps.a!.backout = { status: 'waiting', attempts: 1 };
     expect(deriveRunStatus(s)).toBe('waiting');
+  });
+});
+
+describe('gate deadlines', () => {
+  const withWindow = (deadline: string) => {
+    const parsed = parseRunbook(
+      `name: d\nversion: 1\nlead: lead\nroles: { lead: [alice] }\nwindow: { start: 2026-12-05T22:00:00Z, length: 4h }\nphases:\n  - id: g\n    kind: go_no_go\n    steps:\n      - { id: go, title: Go, owner: lead, gate: { approvers: [lead], deadline: ${deadline} } }\n`,
+      'd.yaml',
+    );
+    if (!parsed.ok) throw new Error(parsed.problems.map((p) => p.message).join('; '));
+    return parsed.runbook;
+  };
+  const gateOf = (rb: Runbook) => rb.phases[0]!.steps[0]!.gate!;
+  const rehearsalStart = '2026-11-24T09:00:00.000Z';
+  const opened = '2026-11-24T09:40:00.000Z';
+
+  it('closes after the opening, at a time on the night, or after the window start; a rehearsal moves the night to its own start', () => {
+    const after = withWindow('{ after_opening: 30m }');
+    expect(gateClosesAt(gateOf(after), after, 'rehearsal', rehearsalStart, opened)).toBe('2026-11-24T10:10:00.000Z');
+    const at = withWindow('{ at: "2026-12-05T23:30:00Z" }');
+    expect(gateClosesAt(gateOf(at), at, 'live', '2026-12-05T22:01:00.000Z', '2026-12-05T23:00:00.000Z')).toBe('2026-12-05T23:30:00.000Z');
+    // The rehearsal started at 09:00 plays a night that starts at 22:00: 23:30 on the night is 10:30 today.
+    expect(gateClosesAt(gateOf(at), at, 'rehearsal', rehearsalStart, opened)).toBe('2026-11-24T10:30:00.000Z');
+    const windowed = withWindow('{ after_window_start: 2h }');
+    expect(gateClosesAt(gateOf(windowed), windowed, 'live', '2026-12-05T22:05:00.000Z', opened)).toBe('2026-12-06T00:00:00.000Z');
+    expect(gateClosesAt(gateOf(windowed), windowed, 'rehearsal', rehearsalStart, opened)).toBe('2026-11-24T11:00:00.000Z');
+    const none = runbook();
+    expect(gateClosesAt(none.phases[1]!.steps[0]!.gate!, none, 'live', AT, AT)).toBeUndefined();
   });
 });

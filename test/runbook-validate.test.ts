@@ -388,6 +388,22 @@ describe('actions and gates', () => {
     ]);
   });
 
+  it('refuses a gate deadline with none or two of its times, or after a window that has no start', () => {
+    const text = withPhases(`
+      - id: decide
+        kind: go_no_go
+        steps:
+          - { id: a, title: A, owner: lead, gate: { approvers: [lead], deadline: { decides: go } } }
+          - { id: b, title: B, owner: lead, gate: { approvers: [lead], deadline: { after_opening: 1h, at: "2026-12-05T23:00:00Z" } } }
+          - { id: c, title: C, owner: lead, gate: { approvers: [lead], deadline: { after_window_start: 2h } } }
+    `);
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:11:78 phases[0].steps[0].gate.deadline: a deadline needs one of `at` (a time), `after_opening` or `after_window_start` (a duration)',
+      'runbook.yaml:12:80 phases[0].steps[1].gate.deadline.after_opening: a deadline has one of `at`, `after_opening` and `after_window_start`, not `at` and `after_opening`; keep one',
+      'runbook.yaml:13:100 phases[0].steps[2].gate.deadline.after_window_start: a deadline after the window start needs `window.start`; add it, or use `after_opening` or `at`',
+    ]);
+  });
+
   it('refuses sql naming a connection that is not defined', () => {
     const text = dedent(`
       name: demo

@@ -138,3 +138,55 @@ phases:
     expect(recorder.decisions.get(handle.workflowId)?.map((d) => d.kind)).toEqual(['approve']);
   });
 });
+
+describe('gate deadlines', () => {
+  const gated = (name: string, deadline: string) =>
+    `name: ${name}\nversion: 1\n${ROLES}\nphases:\n  - id: decide\n    kind: go_no_go\n    steps:\n` +
+    `      - { id: go, title: Go, owner: lead, gate: { approvers: [lead], deadline: ${deadline} } }\n` +
+    `      - { id: after, title: After, owner: lead, depends_on: [go], action: { kind: manual } }\n`;
+
+  it('an undecided gate decides no-go at its deadline, says so in the log, and the run backs out', async () => {
+    const handle = await h.start(gated('late', '{ after_opening: 1500ms }'));
+    const open = await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open');
+    const closesAt = open.steps.go!.gate!.closesAt!;
+    expect(Date.parse(closesAt) - Date.parse(open.steps.go!.gate!.openedAt!)).toBe(1500);
+    const { status, state } = await resultOf(handle);
+    expect(status).toBe('backed_out');
+    expect(state.steps.go).toMatchObject({ status: 'failed', error: `no-go: nobody decided by the gate's deadline, ${closesAt}` });
+    expect(state.steps.go!.gate).toMatchObject({ status: 'rejected', closedByDeadline: true });
+    expect(state.decisions).toEqual([
+      expect.objectContaining({
+        kind: 'deadline',
+        by: 'cutover',
+        target: 'go',
+        reason: `no decision by ${closesAt}; the runbook says no-go`,
+        automatic: true,
+      }),
+    ]);
+    expect(state.backout).toMatchObject({ trigger: 'gate_rejected' });
+  });
+
+  it('decides go when the runbook says so, and refuses a vote after it closed with the time it closed', async () => {
+    const handle = await h.start(gated('late-go', '{ after_opening: 1s, decides: go }'));
+    const waiting = await waitForState(handle, (s) => s.steps.after!.status === 'waiting');
+    expect(waiting.steps.go!.gate).toMatchObject({ status: 'approved', closedByDeadline: true });
+    const closesAt = waiting.steps.go!.gate!.closesAt!;
+    expect(await outcome(handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'alice' }] }))).toBe(
+      `refused: gate \`go\` closed at ${closesAt} (its deadline) as go; it takes no more votes`,
+    );
+    expect(await outcome(handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'after', by: 'alice' }] }))).toBe('accepted');
+    expect((await resultOf(handle)).status).toBe('completed');
+  });
+
+  it('a vote before the deadline decides as usual, and no deadline fires afterwards', async () => {
+    const handle = await h.start(gated('in-time', '{ after_opening: 2s }'));
+    await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open');
+    expect(await outcome(handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'alice' }] }))).toBe('accepted');
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(await outcome(handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'after', by: 'alice' }] }))).toBe('accepted');
+    const { status, state } = await resultOf(handle);
+    expect(status).toBe('completed');
+    expect(state.decisions.map((d) => d.kind)).toEqual(['approve', 'complete_manual']);
+    expect(state.steps.go!.gate!.closedByDeadline).toBeUndefined();
+  });
+});

@@ -311,6 +311,7 @@ const DECISION_WORDS: Record<Decision['kind'], string> = {
   request_backout: 'requested back-out',
   resolve: 'resolved',
   cancel: 'cancelled the run',
+  deadline: 'closed at its deadline',
 };
 
 function decisionLog(decisions: readonly Decision[]): SafeHtml {

@@ -50,6 +50,7 @@ import {
   applyVote,
   decisionRole,
   deriveRunStatus,
+  gateClosesAt,
   initialRunState,
   isDone,
   logDecision,
@@ -250,7 +251,8 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
       if (why !== undefined) throw ApplicationFailure.create({ type: FAILURE_TYPE.requestRefused, message: why, nonRetryable: true });
     });
   };
-  const voteRule = (decision: 'approve' | 'reject') => (request: VoteRequest) => refuseVote(runbook!, state!, request, decision);
+  const voteRule = (decision: 'approve' | 'reject') => (request: VoteRequest) =>
+    refuseVote(runbook!, state!, request, decision, Date.now());
   const manualRule = (request: ManualDoneRequest) => refuseManualDone(runbook!, state!, request);
   const backoutRule = (request: BackoutRequest) => refuseBackout(runbook!, state!, request);
   const resolveRule = (request: ResolveRequest) => refuseResolve(runbook!, state!, request);
@@ -617,14 +619,37 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
 
     if (d.gate && step.treatment === 'run') {
       if (step.gate!.status === 'pending') {
-        step.gate = { ...step.gate!, status: 'open', openedAt: step.startedAt };
+        const closesAt = gateClosesAt(d.gate, runbook!, input.mode, state!.startedAt, step.startedAt);
+        step.gate = {
+          ...step.gate!,
+          status: 'open',
+          openedAt: step.startedAt,
+          ...(closesAt ? { closesAt, onDeadline: d.gate.deadline!.decides } : {}),
+        };
         step.status = 'waiting';
         step.waitingFor = 'approval';
         touch();
       }
-      const decided = await cancellableWait(step.id, () =>
-        condition(() => step.gate!.status === 'approved' || step.gate!.status === 'rejected'),
-      );
+      const byPeople = () => step.gate!.status === 'approved' || step.gate!.status === 'rejected';
+      const decided = await cancellableWait(step.id, async () => {
+        const closesAt = step.gate!.closesAt;
+        if (closesAt === undefined) return condition(byPeople);
+        // Undecided at the deadline: the gate decides as the runbook says, and says so.
+        if ((await condition(byPeople, Math.max(0, Date.parse(closesAt) - Date.now()))) || byPeople()) return;
+        const outcome = step.gate!.onDeadline ?? 'no-go';
+        step.gate = { ...step.gate!, status: outcome === 'go' ? 'approved' : 'rejected', decidedAt: now(), closedByDeadline: true };
+        const seq = logDecision(state!, {
+          kind: 'deadline',
+          by: 'cutover',
+          role: 'deadline',
+          target: step.id,
+          reason: `no decision by ${closesAt}; the runbook says ${outcome}`,
+          at: now(),
+          automatic: true,
+        });
+        touch();
+        await recordDecision(seq);
+      });
       step.waitingFor = undefined;
       step.endedAt = now();
       step.attempts = 1;
@@ -633,6 +658,10 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
         step.gate = { ...step.gate!, status: 'cancelled' };
       } else if (step.gate!.status === 'approved') {
         step.status = 'succeeded';
+      } else if (step.gate!.closedByDeadline) {
+        step.status = 'failed';
+        step.error = `no-go: nobody decided by the gate's deadline, ${step.gate!.closesAt}`;
+        triggerBackout('gate_rejected', step.error);
       } else {
         const no = step.gate!.votes.find((v) => v.decision === 'reject')!;
         step.status = 'failed';
