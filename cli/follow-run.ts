@@ -9,7 +9,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { formatDuration } from '../runbook/duration.js';
 import type { RunResult, RunState, StepState } from '../runbook/run-state.js';
 import type { Runbook } from '../runbook/schema.js';
-import { peopleIn } from '../runbook/transitions.js';
+import { peopleIn, unmetRequirements } from '../runbook/transitions.js';
 import { commandName } from './command-name.js';
 import { approveGateUpdate, completeManualStepUpdate } from '../workflows/messages.js';
 import { readRunState, type ReadState } from './read-run-state.js';
@@ -269,6 +269,9 @@ export function describeStep(step: StepState, state: RunState): string | undefin
       if (step.waitingFor === 'approval' && step.gate) {
         return (
           `${clock(step.startedAt)}  ⏸ ${name} gate open: ${step.gate.question ?? step.title}; needs ${step.gate.rule === 'all' ? 'each of' : 'one of'} ${step.gate.approvers.join(', ')}` +
+          `${unmetRequirements(step.gate)
+            .map((r) => `, and ${r}`)
+            .join('')}` +
           `${step.gate.closesAt ? `; closes ${clock(step.gate.closesAt)}, then ${step.gate.onDeadline ?? 'no-go'}` : ''}\n` +
           `          ${CLI} approve ${state.runId} ${step.id} --as <person>   |   ${CLI} reject ${state.runId} ${step.id} --as <person> --reason "..."`
         );

@@ -8,6 +8,7 @@ import { formatDuration } from '../runbook/duration.js';
 import { formatProblem } from '../runbook/parse.js';
 import { runbookJsonSchema } from '../runbook/json-schema.js';
 import { STEP_STATUS, type RunState, type StepState } from '../runbook/run-state.js';
+import { unmetRequirements } from '../runbook/transitions.js';
 import type { RunDetail } from '../prisma/records.js';
 import type { WorkflowHandle } from '@temporalio/client';
 import { readRunState } from './read-run-state.js';
@@ -318,7 +319,8 @@ function noteFor(
   }
   if (step.gate && step.status === 'waiting') {
     const votes = step.gate.votes.map((v) => `${v.by}✓`).join(' ');
-    notes.push(`needs ${step.gate.awaiting.join(', ')}${votes ? `; ${votes}` : ''}`);
+    const needs = [...step.gate.awaiting, ...unmetRequirements(step.gate)];
+    notes.push(`needs ${needs.join(', ')}${votes ? `; ${votes}` : ''}`);
     if (step.gate.closesAt) {
       const left = Date.parse(step.gate.closesAt) - now;
       notes.push(

@@ -104,6 +104,10 @@ export interface GateState {
   onDeadline?: 'no-go' | 'go';
   /** Set when the deadline, not people, decided it. */
   closedByDeadline?: boolean;
+  /** Approvals needed besides `rule` (the runbook's `require`), each `at_least` of the people in `of`. */
+  require?: { at_least: number; of: string[] }[];
+  /** People who may not approve it: they hold a role that owns a step it decides on (`self_approval: false`). */
+  selfApprovers?: string[];
 }
 
 /** A failure waiting for a person, on a step or on its back-out. */

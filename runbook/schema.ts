@@ -178,6 +178,17 @@ export const gateDeadline = z
   })
   .strict();
 
+/** People whose approvals a gate needs: N of a list, or every one of a list. */
+export const gateRequirement = z.union([
+  z
+    .object({
+      at_least: z.number().int().min(1).describe('How many of `of` must approve.'),
+      of: z.array(z.string().min(1)).min(1).describe('People (as named in `roles`).'),
+    })
+    .strict(),
+  z.object({ all_of: z.array(z.string().min(1)).min(1).describe('People who must all approve.') }).strict(),
+]);
+
 export const gate = z
   .object({
     approvers: z
@@ -187,6 +198,15 @@ export const gate = z
     rule: z.enum(['all', 'any']).default('all').describe('all: one approval from every approver role; any: one approval from any of them.'),
     question: z.string().optional().describe('What the approvers decide, shown when the gate opens.'),
     deadline: gateDeadline.optional().describe('When the gate stops taking votes and decides by itself (`decides`, no-go by default).'),
+    require: z
+      .array(gateRequirement)
+      .min(1)
+      .optional()
+      .describe('Approvals needed besides `rule`, all of them: `{ at_least: 2, of: [dana, erin, frank] }`, `{ all_of: [alice, bob] }`.'),
+    self_approval: z
+      .boolean()
+      .default(true)
+      .describe('false: people holding the role that owns a step this gate decides on (its dependencies) may not approve it.'),
   })
   .strict();
 

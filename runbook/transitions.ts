@@ -13,6 +13,17 @@ export function peopleIn(runbook: Runbook, role: string): string[] {
   return runbook.roles[role] ?? [];
 }
 
+/** The people holding a role that owns one of `stepIds`: who may not approve a gate deciding on them. */
+function selfApprovers(runbook: Runbook, stepIds: readonly string[]): string[] {
+  const owners = new Set(
+    runbook.phases
+      .flatMap((phase) => phase.steps)
+      .filter((step) => stepIds.includes(step.id))
+      .map((step) => step.owner),
+  );
+  return [...new Set([...owners].flatMap((role) => peopleIn(runbook, role)))];
+}
+
 /** The roles `person` holds, in the order the runbook lists roles. */
 export function rolesOf(runbook: Runbook, person: string): string[] {
   return Object.entries(runbook.roles)
@@ -68,6 +79,14 @@ export function initialRunState(
               status: 'pending',
               votes: [],
               awaiting: [...step.gate.approvers],
+              ...(step.gate.require
+                ? {
+                    require: step.gate.require.map((r) =>
+                      'all_of' in r ? { at_least: r.all_of.length, of: [...r.all_of] } : { at_least: r.at_least, of: [...r.of] },
+                    ),
+                  }
+                : {}),
+              ...(step.gate.self_approval ? {} : { selfApprovers: selfApprovers(runbook, deps[step.id] ?? []) }),
             },
           }
         : {}),
@@ -170,6 +189,10 @@ export function refuseVote(
   if (held.length === 0) {
     return `${request.by} may not vote on gate \`${request.gateId}\`: approvers are the roles ${gate.approvers.join(', ')}`;
   }
+  if (decision === 'approve' && gate.selfApprovers?.includes(request.by)) {
+    const owned = step.dependsOn.filter((id) => peopleIn(runbook, state.steps[id]?.owner ?? '').includes(request.by));
+    return `${request.by} may not approve gate \`${request.gateId}\`: they own ${owned.join(', ')}, which it decides on, and the runbook says \`self_approval: false\` (they may still reject)`;
+  }
   if (request.role !== undefined && !held.includes(request.role)) {
     return `${request.by} does not hold the approver role ${request.role} (holds ${held.join(', ')})`;
   }
@@ -197,8 +220,19 @@ export function applyVote(gate: GateState, vote: Vote): GateState {
   }
   const approvedRoles = new Set(votes.filter((v) => v.decision === 'approve').map((v) => v.role));
   const awaiting = gate.rule === 'any' ? [] : gate.approvers.filter((role) => !approvedRoles.has(role));
-  const done = awaiting.length === 0;
+  const done = awaiting.length === 0 && unmetRequirements({ ...gate, votes }).length === 0;
   return { ...gate, votes, awaiting, ...(done ? { status: 'approved' as const, decidedAt: vote.at } : {}) };
+}
+
+/** The gate's `require` entries its approvals do not meet yet, each as `2 of dana, erin, frank (1 so far)`. */
+export function unmetRequirements(gate: Pick<GateState, 'require' | 'votes'>): string[] {
+  const approvers = new Set(gate.votes.filter((v) => v.decision === 'approve').map((v) => v.by));
+  return (gate.require ?? []).flatMap((r) => {
+    const have = r.of.filter((person) => approvers.has(person)).length;
+    if (have >= r.at_least) return [];
+    const what = r.at_least === r.of.length ? `each of ${r.of.join(', ')}` : `${r.at_least} of ${r.of.join(', ')}`;
+    return [`${what} (${have} so far)`];
+  });
 }
 
 /** A request to mark a manual step (or a manual back-out) done. */

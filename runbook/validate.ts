@@ -329,6 +329,30 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
         });
       }
     }
+    step.gate?.require?.forEach((requirement, k) => {
+      const people = 'all_of' in requirement ? requirement.all_of : requirement.of;
+      const field = 'all_of' in requirement ? 'all_of' : 'of';
+      people.forEach((person, j) => {
+        const held = Object.entries(runbook.roles)
+          .filter(([, members]) => members.includes(person))
+          .map(([role]) => role);
+        if (!held.some((role) => step.gate!.approvers.includes(role))) {
+          errors.push({
+            path: [...path, 'gate', 'require', k, field, j],
+            message:
+              held.length === 0
+                ? `${person} is not named in \`roles\`; a required approver must hold one of the gate's approver roles (${step.gate!.approvers.join(', ')})`
+                : `${person} holds ${held.join(', ')}, none of the gate's approver roles (${step.gate!.approvers.join(', ')}); add one, or take them out of \`require\``,
+          });
+        }
+      });
+      if (!('all_of' in requirement) && requirement.at_least > requirement.of.length) {
+        errors.push({
+          path: [...path, 'gate', 'require', k, 'at_least'],
+          message: `at_least ${requirement.at_least} of ${requirement.of.length} people can never be met; lower it or name more people`,
+        });
+      }
+    });
     if (step.gate) {
       step.gate.approvers.forEach((role, k) => {
         if (definedRoles.has(role)) need(role, `gate \`${step.id}\``);

@@ -404,6 +404,26 @@ describe('actions and gates', () => {
     ]);
   });
 
+  it('refuses required approvers who cannot vote on the gate, and a count no one can reach', () => {
+    const text = withPhases(`
+      - id: decide
+        kind: go_no_go
+        steps:
+          - { id: go, title: Go, owner: lead, gate: { approvers: [lead], require: [{ at_least: 3, of: [ana, ben] }, { all_of: [zoe] }] } }
+    `);
+    expect(problemsOf(text)).toEqual([
+      expect.stringMatching(
+        /phases\[0\]\.steps\[0\]\.gate\.require\[0\]\.at_least: at_least 3 of 2 people can never be met; lower it or name more people$/,
+      ),
+      expect.stringMatching(
+        /phases\[0\]\.steps\[0\]\.gate\.require\[0\]\.of\[1\]: ben holds dba, none of the gate's approver roles \(lead\); add one, or take them out of `require`$/,
+      ),
+      expect.stringMatching(
+        /phases\[0\]\.steps\[0\]\.gate\.require\[1\]\.all_of\[0\]: zoe is not named in `roles`; a required approver must hold one of the gate's approver roles \(lead\)$/,
+      ),
+    ]);
+  });
+
   it('refuses sql naming a connection that is not defined', () => {
     const text = dedent(`
       name: demo

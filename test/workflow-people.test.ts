@@ -5,7 +5,9 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decision } from '../runbook/run-state.js';
-import { approveGateUpdate, completeManualStepUpdate, resolveStepUpdate } from '../workflows/messages.js';
+import { approveGateUpdate, completeManualStepUpdate, rejectGateUpdate, resolveStepUpdate } from '../workflows/messages.js';
+import { readRunState } from '../cli/read-run-state.js';
+import { unmetRequirements } from '../runbook/transitions.js';
 import { MemoryRecorder } from './support/memory-recorder.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
 
@@ -188,5 +190,49 @@ describe('gate deadlines', () => {
     expect(status).toBe('completed');
     expect(state.decisions.map((d) => d.kind)).toEqual(['approve', 'complete_manual']);
     expect(state.steps.go!.gate!.closedByDeadline).toBeUndefined();
+  });
+});
+
+describe('quorum and self-approval', () => {
+  const PEOPLE = 'lead: lead\nroles: { lead: [alice], cab: [dana, erin, frank], dba: [bob], business: [bob, gina] }';
+  const approve = (handle: Awaited<ReturnType<Harness['start']>>, by: string, decision: 'approve' | 'reject' = 'approve') =>
+    outcome(
+      handle.executeUpdate(decision === 'approve' ? approveGateUpdate : rejectGateUpdate, {
+        args: [{ gateId: 'go', by, ...(decision === 'reject' ? { reason: 'not mine to pass' } : {}) }],
+      }),
+    );
+  const gateStatus = async (handle: Awaited<ReturnType<Harness['start']>>) => (await readRunState(handle)).state.steps.go!.gate!;
+
+  it('N of these people and all of those: the gate says go only when every requirement and the rule are met', async () => {
+    const handle = await h.start(`name: quorum\nversion: 1\n${PEOPLE}\nphases:\n  - id: decide\n    kind: go_no_go\n    steps:
+      - id: go
+        title: Go
+        owner: lead
+        gate: { approvers: [lead, cab], rule: any, require: [{ at_least: 2, of: [dana, erin, frank] }, { all_of: [alice] }] }\n`);
+    await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open');
+    expect(await approve(handle, 'dana')).toBe('accepted');
+    expect(await approve(handle, 'alice')).toBe('accepted');
+    // `rule: any` alone would have approved at the first vote; two of the CAB are required.
+    expect(await gateStatus(handle)).toMatchObject({ status: 'open' });
+    expect(unmetRequirements(await gateStatus(handle))).toEqual(['2 of dana, erin, frank (1 so far)']);
+    expect(await approve(handle, 'frank')).toBe('accepted');
+    const { status, state } = await resultOf(handle);
+    expect(status).toBe('completed');
+    expect(state.steps.go!.gate!.votes.map((v) => v.by)).toEqual(['dana', 'alice', 'frank']);
+  });
+
+  it('self_approval: false refuses an approval from the owner of the work under decision, but not their no-go', async () => {
+    const handle = await h.start(`name: self\nversion: 1\n${PEOPLE}\nphases:\n  - id: load\n    kind: migration\n    steps:
+      - { id: load, title: Load, owner: dba, expected: 1s, action: { kind: shell, command: "true" } }
+  - id: decide\n    kind: go_no_go\n    steps:
+      - { id: go, title: Go, owner: lead, depends_on: [load], gate: { approvers: [business], rule: any, self_approval: false } }\n`);
+    await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open');
+    expect(await approve(handle, 'bob')).toBe(
+      'refused: bob may not approve gate `go`: they own load, which it decides on, and the runbook says `self_approval: false` (they may still reject)',
+    );
+    expect(await approve(handle, 'bob', 'reject')).toBe('accepted');
+    const { status, state } = await resultOf(handle);
+    expect(status).toBe('backed_out');
+    expect(state.steps.go!.error).toBe('no-go: rejected by bob (business): not mine to pass');
   });
 });

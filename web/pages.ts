@@ -14,6 +14,7 @@
 import { describeSummary } from '../reconcile/format.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Decision, RunState, StepState } from '../runbook/run-state.js';
+import { unmetRequirements } from '../runbook/transitions.js';
 import type { RunDetail, RunSummary } from '../prisma/records.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -269,7 +270,7 @@ function stepNote(step: StepState, runId: string): SafeHtml {
     }
     if (gate.status === 'open' || step.status === 'waiting') {
       parts.push(
-        html`waiting for ${gate.awaiting.length > 0 ? gate.awaiting.join(', ') : 'a vote'}${gate.rule === 'any' ? ' (any one)' : ''}`,
+        html`waiting for ${gate.awaiting.length > 0 ? gate.awaiting.join(', ') : 'a vote'}${gate.rule === 'any' ? ' (any one)' : ''}${unmetRequirements(gate).map((r) => `, and ${r}`)}`,
       );
     }
   }
