@@ -3,6 +3,7 @@
  * for tests), so tests can pass fakes or real ones.
  */
 import { createRecordingActivities, type RunRecorder } from './recording.js';
+import { createSignatureActivities } from './signatures.js';
 import { createCheckActivities, createStepActivities } from './steps.js';
 
 /** What activities need from the process that hosts them. */
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createStepActivities(deps),
     ...createCheckActivities(deps),
     ...createRecordingActivities(deps.recorder),
+    ...createSignatureActivities(),
   };
 }
 

@@ -18,6 +18,8 @@ import {
   requestBackoutUpdate,
   resolveStepUpdate,
 } from '../workflows/messages.js';
+import type { RequestSignature, SignedKind } from '../runbook/signed-request.js';
+import { findSigningKey, signRequest } from './keys.js';
 import { EnvironmentError, EXIT, NoAnswerError, RequestRefusedError, RunBusyError, UnknownRunError, UsageError } from './errors.js';
 import type { Output } from './output.js';
 import { readSettings } from './settings.js';
@@ -113,6 +115,16 @@ function grpcDetail(err: unknown): string {
   return (err as Error).message;
 }
 
+/**
+ * The request, signed with this person's key when they have one (`cutover keys init`): the run
+ * checks it against the key its runbook lists for them. Without a key it goes unsigned, which a
+ * rehearsal may accept and a live run refuses, saying what to do.
+ */
+function signed<R extends object>(runId: string, kind: SignedKind, request: R): R & { signature?: RequestSignature } {
+  const key = findSigningKey();
+  return key ? { ...request, signature: signRequest(key, runId, kind, request) } : request;
+}
+
 export interface PersonOptions {
   as: string;
   reason?: string;
@@ -120,13 +132,13 @@ export interface PersonOptions {
 
 /** `cutover approve RUN GATE --as PERSON [--role ROLE] [--reason ...]` */
 export async function approve(runId: string, gateId: string, options: PersonOptions & { role?: string }, out: Output): Promise<number> {
-  const gate = await withLiveRun(runId, `approve ${gateId}`, (handle) =>
-    handle.executeUpdate(approveGateUpdate, {
-      args: [
-        { gateId, by: options.as, ...(options.role ? { role: options.role } : {}), ...(options.reason ? { reason: options.reason } : {}) },
-      ],
-    }),
-  );
+  const request = signed(runId, 'approve', {
+    gateId,
+    by: options.as,
+    ...(options.role ? { role: options.role } : {}),
+    ...(options.reason ? { reason: options.reason } : {}),
+  });
+  const gate = await withLiveRun(runId, `approve ${gateId}`, (handle) => handle.executeUpdate(approveGateUpdate, { args: [request] }));
   out.line(
     gate.status === 'approved'
       ? `${options.as} approved ${gateId}: the gate is approved, ${runId} goes on`
@@ -138,7 +150,7 @@ export async function approve(runId: string, gateId: string, options: PersonOpti
 /** `cutover reject RUN GATE --as PERSON --reason ...` */
 export async function reject(runId: string, gateId: string, options: PersonOptions, out: Output): Promise<number> {
   await withLiveRun(runId, `reject ${gateId}`, (handle) =>
-    handle.executeUpdate(rejectGateUpdate, { args: [{ gateId, by: options.as, reason: options.reason ?? '' }] }),
+    handle.executeUpdate(rejectGateUpdate, { args: [signed(runId, 'reject', { gateId, by: options.as, reason: options.reason ?? '' })] }),
   );
   out.line(`${options.as} rejected ${gateId}: no-go, ${runId} backs out`);
   return EXIT.ok;
@@ -148,7 +160,7 @@ export async function reject(runId: string, gateId: string, options: PersonOptio
 export async function markDone(runId: string, stepId: string, options: PersonOptions, out: Output): Promise<number> {
   await withLiveRun(runId, `mark ${stepId} done`, (handle) =>
     handle.executeUpdate(completeManualStepUpdate, {
-      args: [{ stepId, by: options.as, ...(options.reason ? { reason: options.reason } : {}) }],
+      args: [signed(runId, 'complete_manual', { stepId, by: options.as, ...(options.reason ? { reason: options.reason } : {}) })],
     }),
   );
   out.line(`${options.as} marked ${stepId} done`);
@@ -158,7 +170,9 @@ export async function markDone(runId: string, stepId: string, options: PersonOpt
 /** `cutover backout RUN --as PERSON --reason ...` */
 export async function backout(runId: string, options: PersonOptions, out: Output): Promise<number> {
   await withLiveRun(runId, 'back out', (handle) =>
-    handle.executeUpdate(requestBackoutUpdate, { args: [{ by: options.as, reason: options.reason ?? '' }] }),
+    handle.executeUpdate(requestBackoutUpdate, {
+      args: [signed(runId, 'request_backout', { by: options.as, reason: options.reason ?? '' })],
+    }),
   );
   out.line(`${options.as} requested back-out of ${runId}: running steps finish, then completed steps are undone in reverse order`);
   return EXIT.ok;
@@ -173,7 +187,9 @@ export async function resolve(
   out: Output,
 ): Promise<number> {
   await withLiveRun(runId, `resolve ${stepId}`, (handle) =>
-    handle.executeUpdate(resolveStepUpdate, { args: [{ stepId, by: options.as, action, reason: options.reason ?? '' }] }),
+    handle.executeUpdate(resolveStepUpdate, {
+      args: [signed(runId, 'resolve', { stepId, by: options.as, action, reason: options.reason ?? '' })],
+    }),
   );
   out.line(action === 'retry' ? `${options.as} retries ${stepId}` : `${options.as} recorded ${stepId} as done by hand`);
   return EXIT.ok;

@@ -11,6 +11,7 @@ import { processOutput as out } from './output.js';
 import { cutoverVersion } from './project-root.js';
 import { reconcileCommand } from './reconcile-command.js';
 import { reconcileReport } from './reconcile-report-command.js';
+import { keysInit, keysShow } from './keys.js';
 import { list, schema, status, validate } from './review-commands.js';
 import { runWorker, startAndFollow } from './run-commands.js';
 import { serveWeb } from './web-command.js';
@@ -37,7 +38,9 @@ Environment:
   CUTOVER_TASK_QUEUE     task queue of the workers (default "cutover"); pool NAME uses "<queue>@NAME"
   CUTOVER_WORKER_NAME    this machine's worker name in Temporal and in each step's record (default pid@host)
   TEMPORAL_CLI_PATH      the temporal binary for the embedded server
-  CUTOVER_WEB_TOKEN      token the status page requires (16+ of A-Z a-z 0-9 - . _ ~; openssl rand -hex 24)`;
+  CUTOVER_WEB_TOKEN      token the status page requires (16+ of A-Z a-z 0-9 - . _ ~; openssl rand -hex 24)
+  CUTOVER_KEYS_DIR       where your signing key is (default ~/.config/cutover)
+  CUTOVER_KEY_PASSPHRASE passphrase of an encrypted signing key`;
 
 /** `--as` falls back to CUTOVER_AS so an approver can set it once per terminal. */
 function person(options: { as?: string }): string {
@@ -282,6 +285,24 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('<config>', 'reconciliation config YAML file')
     .option('--json', 'print the result as JSON (counts at the top level)')
     .action(run((file: string, options: { json?: boolean }) => reconcileCommand(file, options.json === true, out)));
+
+  const keys = program
+    .command('keys')
+    .description('your signing key: every approval, done, back-out and resolution you send is signed with it');
+  keys
+    .command('init')
+    .description('make your Ed25519 signing key (private, mode 0600) and print the public key for the runbook')
+    .option(
+      '--passphrase-env <var>',
+      'encrypt the key with the passphrase in this environment variable (then set CUTOVER_KEY_PASSPHRASE to sign)',
+    )
+    .option('--force', 'replace an existing key')
+    .action(run((options: { passphraseEnv?: string; force?: boolean }) => keysInit(options, out)));
+  keys
+    .command('show')
+    .description("print your public key, to list under the runbook's `people`")
+    .option('--json', 'print it as JSON')
+    .action(run((options: { json?: boolean }) => keysShow(options.json === true, out)));
 
   program
     .command('reconcile-report')

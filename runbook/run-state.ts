@@ -7,6 +7,7 @@
  */
 import type { ReconcileResult } from '../reconcile/result.js';
 import type { ActionKind, PhaseKind, Runbook } from './schema.js';
+import type { RequestSignature } from './signed-request.js';
 
 /** `rehearsal` honours each step's `rehearsal:` setting; `live` runs everything. */
 export type RunMode = 'rehearsal' | 'live';
@@ -232,6 +233,8 @@ export interface Decision {
   reason?: string;
   at: string;
   automatic: boolean;
+  /** The person's signature of the request, checked against their key before it was accepted. */
+  signature?: RequestSignature;
 }
 
 export interface RunState {

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { comparisonFields, connectionSide, csvSource } from '../reconcile/config.js';
 import { DURATION_PATTERN } from './duration.js';
+import { PUBLIC_KEY_PATTERN } from './signed-request.js';
 
 const duration = z
   .string()
@@ -307,6 +308,26 @@ export const runbookSchema = z
       .strict()
       .default({ policy: 'automatic' }),
     connections: z.record(id, connection).default({}),
+    people: z
+      .record(
+        z.string().min(1),
+        z
+          .object({
+            key: z
+              .string()
+              .regex(PUBLIC_KEY_PATTERN, {
+                message: 'expected a public key as `cutover keys show` prints it: ed25519: and 44 base64 characters',
+              })
+              .describe('Their public key, from `cutover keys show`.'),
+          })
+          .strict(),
+      )
+      .default({})
+      .describe('Person -> their public key: requests they sign are checked against it (live runs take only signed ones).'),
+    signatures: z
+      .enum(['optional', 'required'])
+      .default('optional')
+      .describe('In rehearsals: required takes only signed requests, as live runs always do; optional also takes unsigned ones.'),
     phases: z.array(phase).min(1, { message: 'a runbook needs at least one phase' }),
   })
   .strict();

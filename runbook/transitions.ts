@@ -7,6 +7,7 @@ import { durationMs } from './duration.js';
 import { effectiveDependencies, plannedSchedule } from './graph.js';
 import type { Decision, GateState, LegacyRunInput, RunInput, RunMode, RunState, RunStatus, StepState, Vote } from './run-state.js';
 import type { Gate, Runbook, Step } from './schema.js';
+import type { RequestSignature } from './signed-request.js';
 
 /** The people holding `role`, or none. */
 export function peopleIn(runbook: Runbook, role: string): string[] {
@@ -137,6 +138,8 @@ export interface VoteRequest {
   role?: string;
   reason?: string;
   automatic?: boolean;
+  /** The person's signature of the request (see signed-request.ts). */
+  signature?: RequestSignature;
 }
 
 /**
@@ -241,6 +244,8 @@ export interface ManualDoneRequest {
   by: string;
   reason?: string;
   automatic?: boolean;
+  /** The person's signature of the request (see signed-request.ts). */
+  signature?: RequestSignature;
 }
 
 /** Why `request` may not complete the manual step now, or undefined when it may. */
@@ -272,6 +277,8 @@ export function refuseManualDone(runbook: Runbook, state: RunState, request: Man
 export interface BackoutRequest {
   by: string;
   reason: string;
+  /** The person's signature of the request (see signed-request.ts). */
+  signature?: RequestSignature;
 }
 
 /** Why `request` may not start a back-out now, or undefined when it may. */
@@ -293,6 +300,8 @@ export interface ResolveRequest {
   by: string;
   action: 'retry' | 'done';
   reason: string;
+  /** The person's signature of the request (see signed-request.ts). */
+  signature?: RequestSignature;
 }
 
 /** Why `request` may not resolve the step now, or undefined when it may. */

@@ -422,6 +422,19 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
     }
   }
 
+  const named = new Set(Object.values(runbook.roles).flat());
+  for (const person of Object.keys(runbook.people)) {
+    if (!named.has(person)) {
+      errors.push({
+        path: ['people', person],
+        target: 'key',
+        message:
+          `${person} has a key under \`people\` but holds no role; add them to \`roles\` or remove the key` +
+          hint(person, [...named], '', budget),
+      });
+    }
+  }
+
   for (const [name, connection] of Object.entries(runbook.connections)) {
     if (connection.driver === 'csv') errors.push(...checkCsvSpec(connection, ['connections', name]));
     const field = connection.driver === 'postgres' ? 'url' : 'path';

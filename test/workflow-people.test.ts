@@ -93,17 +93,21 @@ describe('requests marked automatic', () => {
     outcome(handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'alice', ...(automatic ? { automatic: true } : {}) }] }));
 
   it('are refused unless the rehearsal was started with --auto-approve, and always in a live run', async () => {
-    for (const options of [{}, { mode: 'live' as const, autoApprove: true }]) {
-      const handle = await h.start(GATED, options);
-      await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open');
-      expect(await approve(handle, true)).toBe(
-        `refused: automatic requests are accepted only in rehearsals started with --auto-approve, and ${handle.workflowId} was not; send it as a person (without "automatic")`,
-      );
-      // The same person without the claim is a person's vote.
-      expect(await approve(handle, false)).toBe('accepted');
-      const { state } = await resultOf(handle);
-      expect(state.decisions.map((d) => [d.by, d.automatic])).toEqual([['alice', false]]);
-    }
+    const refusal = (runId: string) =>
+      `refused: automatic requests are accepted only in rehearsals started with --auto-approve, and ${runId} was not; send it as a person (without "automatic")`;
+    const rehearsal = await h.start(GATED);
+    await waitForState(rehearsal, (s) => s.steps.go!.gate!.status === 'open');
+    expect(await approve(rehearsal, true)).toBe(refusal(rehearsal.workflowId));
+    // The same person without the claim is a person's vote.
+    expect(await approve(rehearsal, false)).toBe('accepted');
+    const { state } = await resultOf(rehearsal);
+    expect(state.decisions.map((d) => [d.by, d.automatic])).toEqual([['alice', false]]);
+
+    // Live, even when the starter set the flag: refused (and an unsigned person's vote too: see workflow-signatures).
+    const live = await h.start(GATED, { mode: 'live', autoApprove: true });
+    await waitForState(live, (s) => s.steps.go!.gate!.status === 'open');
+    expect(await approve(live, true)).toBe(refusal(live.workflowId));
+    await live.terminate('test done');
   });
 
   it('are accepted, and recorded as automatic, in a rehearsal started with --auto-approve', async () => {

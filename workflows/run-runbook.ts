@@ -21,6 +21,7 @@ import {
   continueAsNew,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   workflowInfo,
@@ -45,6 +46,7 @@ import {
 } from '../runbook/run-state.js';
 import { BackoutPlan, ForwardPlan, type PlanGraph } from '../runbook/schedule.js';
 import type { Action, Runbook, Step } from '../runbook/schema.js';
+import { refuseSignature, signedText, type RequestSignature, type SignedKind } from '../runbook/signed-request.js';
 import { actionTimeoutMs, checksBudgetMs } from '../runbook/timeouts.js';
 import {
   applyVote,
@@ -103,6 +105,9 @@ const recorder = proxyActivities<Activities>({
     nonRetryableErrorTypes: [FAILURE_TYPE.runNotRecorded, FAILURE_TYPE.invalidInput],
   },
 });
+
+/** Checks a signed request's signature with Node's crypto, on the worker that hosts the run. */
+const verifier = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s', retry: { maximumAttempts: 3 } });
 
 /**
  * How long a person's request waits for its decision to reach the record store before it is
@@ -212,6 +217,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
       target: request.gateId,
       at,
       automatic: request.automatic === true,
+      ...signatureOf(request),
       ...(reason ? { reason } : {}),
     });
     touch();
@@ -244,29 +250,54 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
    * its first changes happen before the next request's validator looks (that is what refuses a
    * second `done` sent in the same moment).
    */
-  const recheck = <R>(rule: (request: R) => string | undefined, request: R): Promise<void> | undefined => {
-    if (state && runbook) return undefined;
-    return condition(() => state !== undefined && runbook !== undefined).then(() => {
+  const recheck = <R extends { signature?: RequestSignature }>(
+    rule: (request: R) => string | undefined,
+    request: R,
+    kind: SignedKind,
+  ): Promise<void> | undefined => {
+    if (state && runbook && !request.signature) return undefined;
+    const refused = (why: string) => ApplicationFailure.create({ type: FAILURE_TYPE.requestRefused, message: why, nonRetryable: true });
+    return (async () => {
+      await condition(() => state !== undefined && runbook !== undefined);
+      const signature = request.signature;
+      if (signature) {
+        const before = rule(request);
+        if (before !== undefined) throw refused(before);
+        // The sandbox has no crypto: a local activity checks the signature with Node's.
+        const text = signedText(input.runId, kind, request, signature.at, signature.nonce);
+        if (!(await verifier.verifySignature({ text, key: signature.key, value: signature.value }))) {
+          throw refused(
+            `the signature does not match the request: it was changed after it was signed, signed for another run, step or decision, or with another key`,
+          );
+        }
+      }
+      // Checked again: another request may have changed the run (or used this nonce) meanwhile.
       const why = rule(request);
-      if (why !== undefined) throw ApplicationFailure.create({ type: FAILURE_TYPE.requestRefused, message: why, nonRetryable: true });
-    });
+      if (why !== undefined) throw refused(why);
+    })();
   };
-  const voteRule = (decision: 'approve' | 'reject') => (request: VoteRequest) =>
-    refuseVote(runbook!, state!, request, decision, Date.now());
-  const manualRule = (request: ManualDoneRequest) => refuseManualDone(runbook!, state!, request);
-  const backoutRule = (request: BackoutRequest) => refuseBackout(runbook!, state!, request);
-  const resolveRule = (request: ResolveRequest) => refuseResolve(runbook!, state!, request);
-  setHandler(approveGateUpdate, (request) => afterCheck(recheck(voteRule('approve'), request), () => vote(request, 'approve')), {
+  /** A rule, after the signature rule: who signed, with which key, when, and whether the nonce is fresh. */
+  const signed =
+    <R extends { by: string; signature?: RequestSignature; automatic?: boolean }>(rule: (request: R) => string | undefined) =>
+    (request: R): string | undefined =>
+      refuseSignature(runbook!, input.mode, state!, request, Date.now()) ?? rule(request);
+  const voteRule = (decision: 'approve' | 'reject') =>
+    signed((request: VoteRequest) => refuseVote(runbook!, state!, request, decision, Date.now()));
+  const manualRule = signed((request: ManualDoneRequest) => refuseManualDone(runbook!, state!, request));
+  const backoutRule = signed((request: BackoutRequest) => refuseBackout(runbook!, state!, request));
+  const resolveRule = signed((request: ResolveRequest) => refuseResolve(runbook!, state!, request));
+  const signatureOf = (request: { signature?: RequestSignature }) => (request.signature ? { signature: request.signature } : {});
+  setHandler(approveGateUpdate, (request) => afterCheck(recheck(voteRule('approve'), request, 'approve'), () => vote(request, 'approve')), {
     validator: check(voteRule('approve')),
   });
-  setHandler(rejectGateUpdate, (request) => afterCheck(recheck(voteRule('reject'), request), () => vote(request, 'reject')), {
+  setHandler(rejectGateUpdate, (request) => afterCheck(recheck(voteRule('reject'), request, 'reject'), () => vote(request, 'reject')), {
     validator: check(voteRule('reject')),
   });
 
   setHandler(
     completeManualStepUpdate,
     async (request) => {
-      const checking = recheck(manualRule, request);
+      const checking = recheck(manualRule, request, 'complete_manual');
       if (checking) await checking;
       const step = stepOf(request.stepId);
       const at = now();
@@ -283,6 +314,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
         target: forward ? step.id : `${step.id} (back-out)`,
         at,
         automatic: request.automatic === true,
+        ...signatureOf(request),
         ...(reason ? { reason } : {}),
       });
       touch();
@@ -295,7 +327,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   setHandler(
     requestBackoutUpdate,
     async (request) => {
-      const checking = recheck(backoutRule, request);
+      const checking = recheck(backoutRule, request, 'request_backout');
       if (checking) await checking;
       const seq = logDecision(state!, {
         kind: 'request_backout',
@@ -304,6 +336,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
         reason: request.reason.trim(),
         at: now(),
         automatic: false,
+        ...signatureOf(request),
       });
       triggerBackout('requested', request.reason.trim(), request.by);
       await recordDecision(seq);
@@ -315,7 +348,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   setHandler(
     resolveStepUpdate,
     async (request) => {
-      const checking = recheck(resolveRule, request);
+      const checking = recheck(resolveRule, request, 'resolve');
       if (checking) await checking;
       const step = stepOf(request.stepId);
       const scope = step.resolution?.scope;
@@ -327,6 +360,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
         reason: request.reason.trim(),
         at: now(),
         automatic: false,
+        ...signatureOf(request),
       });
       if (request.action === 'done') step.completedBy = request.by;
       // Decided now, before anything is awaited: a second `resolve` or a racing `done` on the

@@ -1,0 +1,89 @@
+/**
+ * Signed requests: what a person signs when they vote, mark a step done, request a back-out or
+ * resolve a failure, and the rules a signature must meet before it is even checked. Pure (no
+ * crypto here): the workflow bundle imports it; signing (cli/keys.ts) and checking
+ * (activities/signatures.ts) use Node's crypto, Ed25519.
+ *
+ * The signed text is the canonical JSON (keys sorted at every level, no spaces) of
+ * `{ at, fields, kind, nonce, run, v: 1 }`, where `fields` is the request as sent without its
+ * `signature`. Anyone can rebuild it, so a request can be signed by hand for the stock `temporal`
+ * CLI: `printf '%s' "$TEXT" | openssl pkeyutl -sign -inkey signing-key.pem -rawin | base64 -w0`.
+ */
+import type { Decision, RunMode, RunState } from './run-state.js';
+import type { Runbook } from './schema.js';
+
+/** What a signed request carries: the signer's public key, when and with which nonce it was signed, the signature. */
+export interface RequestSignature {
+  /** `ed25519:` and the raw 32-byte public key in base64, as `cutover keys show` prints it. */
+  key: string;
+  /** When it was signed (ISO 8601). */
+  at: string;
+  /** 16 random bytes in base64url: a request is accepted once. */
+  nonce: string;
+  /** The Ed25519 signature of {@link signedText}, base64. */
+  value: string;
+}
+
+/** The decisions a person signs. */
+export type SignedKind = Extract<Decision['kind'], 'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve'>;
+
+/** A public key as runbooks list it under `people`. */
+export const PUBLIC_KEY_PATTERN = /^ed25519:[A-Za-z0-9+/]{43}=$/;
+
+/** A signature older or newer than this, by the run's clock, is refused: sign again. */
+export const SIGNATURE_MAX_SKEW_MS = 10 * 60 * 1000;
+
+/** JSON with keys sorted at every level and no spaces: the same text for the same value, anywhere. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/** The exact text signed for `request` of kind `kind` on run `runId`. */
+export function signedText(runId: string, kind: SignedKind, request: object, at: string, nonce: string): string {
+  const fields = Object.fromEntries(Object.entries(request).filter(([key]) => key !== 'signature'));
+  return canonicalJson({ at, fields, kind, nonce, run: runId, v: 1 });
+}
+
+/** A key shortened for messages: its first characters. */
+function shortKey(key: string): string {
+  return `${key.slice(0, 20)}…`;
+}
+
+/**
+ * Why a request's signature (or its absence) is refused before it is checked, or undefined. A live
+ * run takes only signed requests; a rehearsal too when the runbook says `signatures: required`.
+ */
+export function refuseSignature(
+  runbook: Runbook,
+  mode: RunMode,
+  state: Pick<RunState, 'decisions'>,
+  request: { by: string; signature?: RequestSignature; automatic?: boolean },
+  nowMs: number,
+): string | undefined {
+  const signature = request.signature;
+  if (!signature) {
+    // What `rehearse --auto-approve` sends is checked by the automatic rule instead.
+    if (request.automatic === true && mode === 'rehearsal') return undefined;
+    if (mode === 'live')
+      return `a live run takes only signed requests, and this one is not signed: ${request.by} runs \`cutover keys init\` once, the runbook lists the key \`cutover keys show\` prints under \`people\`, and cutover signs from then on`;
+    if (runbook.signatures === 'required')
+      return `this runbook takes only signed requests (\`signatures: required\`), and this one is not signed; run \`cutover keys init\` and list the key under \`people\``;
+    return undefined;
+  }
+  const listed = runbook.people[request.by]?.key;
+  if (!listed)
+    return `the runbook lists no public key for ${request.by} under \`people\`, so their signature cannot be checked; add the key \`cutover keys show\` prints`;
+  if (signature.key !== listed)
+    return `signed with the key ${shortKey(signature.key)}, not the one the runbook lists for ${request.by} (${shortKey(listed)})`;
+  if (state.decisions.some((d) => d.signature?.nonce === signature.nonce))
+    return 'this signed request was already used (same nonce); a replay is refused: send a new one';
+  const at = Date.parse(signature.at);
+  if (!Number.isFinite(at) || Math.abs(at - nowMs) > SIGNATURE_MAX_SKEW_MS)
+    return `the request was signed at ${signature.at}, more than ${SIGNATURE_MAX_SKEW_MS / 60_000} minutes from the run's clock; sign it again now (and check this machine's clock)`;
+  return undefined;
+}

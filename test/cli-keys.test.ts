@@ -1,0 +1,119 @@
+/**
+ * `cutover keys` and signing as people use them: a private key only its owner can read, a
+ * passphrase from the environment, clear refusals; and a live run approved through the real CLI,
+ * which signs with the person's key, while an unsigned approval is refused.
+ */
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RunState } from '../runbook/run-state.js';
+import { cliEnv, eventually, killStartedCli, runCli, startCli, startWorkerCli } from './support/cli.js';
+import { temporalAddress } from './support/temporal.js';
+
+afterEach(killStartedCli);
+
+const keyEnv = (extra: Record<string, string | undefined> = {}) =>
+  cliEnv({ CUTOVER_KEYS_DIR: mkdtempSync(path.join(tmpdir(), 'cutover-keys-')), ...extra });
+
+describe('cutover keys', () => {
+  it('init writes a private key only its owner can read; show prints the public key to hand over', () => {
+    const env = keyEnv();
+    const init = runCli(['keys', 'init'], env);
+    expect(init.code, init.stderr).toBe(0);
+    const file = path.join(env.CUTOVER_KEYS_DIR!, 'signing-key.pem');
+    expect(init.stdout).toContain(`signing key written to ${file}`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    const publicKey = /public key .*: (ed25519:\S+)/.exec(init.stdout)![1]!;
+    expect(publicKey).toMatch(/^ed25519:[A-Za-z0-9+/]{43}=$/);
+    const show = runCli(['keys', 'show', '--json'], env);
+    expect(JSON.parse(show.stdout)).toMatchObject({
+      file,
+      publicKey,
+      fingerprint: expect.stringMatching(/^([0-9a-f]{2}:){7}[0-9a-f]{2}$/) as string,
+    });
+    expect(runCli(['keys', 'show'], env).stdout.split('\n')[0]).toBe(publicKey);
+
+    const again = runCli(['keys', 'init'], env);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`cutover: a signing key already exists in ${file}`);
+    const forced = runCli(['keys', 'init', '--force'], env);
+    expect(forced.code).toBe(0);
+    expect(runCli(['keys', 'show'], env).stdout.split('\n')[0]).not.toBe(publicKey);
+
+    chmodSync(file, 0o644);
+    const open = runCli(['keys', 'show'], env);
+    expect(open.code).toBe(2);
+    expect(open.stderr).toBe(`cutover: ${file} can be read by others (mode 644); a signing key must be private: chmod 600 it\n`);
+  });
+
+  it('encrypts the key with a passphrase from the environment, and needs it to sign', () => {
+    const env = keyEnv({ MY_PASSPHRASE: 'correct horse battery staple' });
+    expect(runCli(['keys', 'init', '--passphrase-env', 'UNSET_VARIABLE'], env).stderr).toBe(
+      'cutover: --passphrase-env names UNSET_VARIABLE, which is not set or empty; export it first\n',
+    );
+    const init = runCli(['keys', 'init', '--passphrase-env', 'MY_PASSPHRASE'], env);
+    expect(init.code, init.stderr).toBe(0);
+    const file = path.join(env.CUTOVER_KEYS_DIR!, 'signing-key.pem');
+    expect(readFileSync(file, 'utf8')).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+    expect(runCli(['keys', 'show'], env).stderr).toBe(`cutover: ${file} is encrypted; set CUTOVER_KEY_PASSPHRASE to its passphrase\n`);
+    expect(runCli(['keys', 'show'], { ...env, CUTOVER_KEY_PASSPHRASE: 'wrong' }).stderr).toBe(
+      `cutover: ${file} could not be decrypted with CUTOVER_KEY_PASSPHRASE: wrong passphrase\n`,
+    );
+    const show = runCli(['keys', 'show'], { ...env, CUTOVER_KEY_PASSPHRASE: 'correct horse battery staple' });
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toBe(`${/public key .*: (ed25519:\S+)/.exec(init.stdout)![1]}\n${show.stdout.split('\n')[1]}\n`);
+  });
+});
+
+describe('a live run approved from the CLI', () => {
+  it('takes the approval cutover signs with the person key, and refuses an unsigned one', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cutover-signed-'));
+    const name = `signed-${Date.now().toString(36)}`;
+    const cluster = {
+      TEMPORAL_ADDRESS: temporalAddress(),
+      CUTOVER_TASK_QUEUE: `signed-${name}`,
+      CUTOVER_HOME: mkdtempSync(path.join(tmpdir(), 'cutover-home-')),
+    };
+    const alice = keyEnv(cluster);
+    const bob = keyEnv(cluster);
+    expect(runCli(['keys', 'init'], alice).code).toBe(0);
+    const key = (JSON.parse(runCli(['keys', 'show', '--json'], alice).stdout) as { publicKey: string }).publicKey;
+    writeFileSync(
+      path.join(dir, 'runbook.yaml'),
+      `name: ${name}
+version: 1
+lead: lead
+roles: { lead: [alice], business: [bob] }
+people:
+  alice: { key: "${key}" }
+phases:
+  - id: decide
+    kind: go_no_go
+    steps:
+      - { id: go, title: Go, owner: lead, gate: { approvers: [lead] } }
+`,
+    );
+    await startWorkerCli([], alice, dir, 'the worker');
+    const lead = startCli(['run', 'runbook.yaml', '--live', '--confirm', '--as', 'alice'], alice, dir);
+    await eventually(
+      () => lead.output(),
+      (o) => o.includes('gate open'),
+      60_000,
+      'the gate to open',
+    );
+    const runId = `${name}-1`;
+
+    // bob has no key: the request goes unsigned and the live run refuses it, saying what to do.
+    const unsigned = runCli(['approve', runId, 'go', '--as', 'alice'], bob, dir);
+    expect(unsigned.code).toBe(7);
+    expect(unsigned.stderr).toMatch(/^cutover: refused: a live run takes only signed requests, and this one is not signed/);
+
+    const signed = runCli(['approve', runId, 'go', '--as', 'alice', '--reason', 'counts match'], alice, dir);
+    expect(signed.code, signed.stderr).toBe(0);
+    expect(await lead.exited).toBe(0);
+    const status = JSON.parse(runCli(['status', runId, '--json'], alice, dir).stdout) as { state: RunState };
+    expect(status.state.decisions).toMatchObject([{ kind: 'approve', by: 'alice', reason: 'counts match', signature: { key } }]);
+  });
+});

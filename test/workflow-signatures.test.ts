@@ -1,0 +1,167 @@
+/**
+ * Signed requests against a real Temporal server: a live run takes only requests signed with the
+ * key its runbook lists for the person; unsigned, forged, replayed, unknown-key and signed-for-
+ * something-else requests are refused with their reason, through the SDK and the stock
+ * `temporal` CLI alike; the accepted signature is kept in the decision log.
+ */
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import path from 'node:path';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publicKeyText, signRequest } from '../cli/keys.js';
+import { approveGateUpdate, completeManualStepUpdate, requestBackoutUpdate } from '../workflows/messages.js';
+import { PROJECT } from './support/cli.js';
+import { temporalAddress, temporalNamespace } from './support/temporal.js';
+import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => h?.stop());
+
+const newKey = (): KeyObject => generateKeyPairSync('ed25519').privateKey;
+const alice = newKey();
+const dana = newKey();
+const mallory = newKey();
+
+const runbook = (name: string, signatures = 'optional') => `
+name: ${name}
+version: 1
+lead: lead
+roles: { lead: [alice], business: [dana], dba: [bob] }
+people:
+  alice: { key: "${publicKeyText(alice)}" }
+  dana: { key: "${publicKeyText(dana)}" }
+signatures: ${signatures}
+phases:
+  - id: decide
+    kind: go_no_go
+    steps:
+      - { id: go, title: Go, owner: lead, gate: { approvers: [lead, business] } }
+      - { id: after, title: After, owner: dba, depends_on: [go], action: { kind: manual } }
+`;
+
+type Handle = Awaited<ReturnType<Harness['start']>>;
+const outcome = (p: Promise<unknown>) =>
+  p.then(
+    () => 'accepted',
+    (err: unknown) => (err instanceof WorkflowUpdateFailedError ? `refused: ${err.cause?.message}` : `error: ${(err as Error).message}`),
+  );
+const vote = (handle: Handle, request: object) => outcome(handle.executeUpdate(approveGateUpdate, { args: [request as never] }));
+
+describe('signed requests', () => {
+  it('a live run refuses unsigned, forged, replayed, unknown-key and misdirected requests, and takes the signed one', async () => {
+    const handle = await h.start(runbook('signed-live'), { mode: 'live' });
+    await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open');
+    const runId = handle.workflowId;
+    const plain = { gateId: 'go', by: 'alice', reason: 'counts match' };
+
+    expect(await vote(handle, plain)).toMatch(
+      /^refused: a live run takes only signed requests, and this one is not signed: alice runs `cutover keys init` once/,
+    );
+    // Signed by someone else's key, claiming to be alice.
+    expect(await vote(handle, { ...plain, signature: signRequest(mallory, runId, 'approve', plain) })).toMatch(
+      /^refused: signed with the key ed25519:.{12}…, not the one the runbook lists for alice/,
+    );
+    // alice's key, but the request was changed after signing (the reason), or signed for another run or gate.
+    const signature = signRequest(alice, runId, 'approve', plain);
+    const forged = await vote(handle, { ...plain, reason: 'looks fine', signature });
+    expect(forged).toBe(
+      'refused: the signature does not match the request: it was changed after it was signed, signed for another run, step or decision, or with another key',
+    );
+    expect(await vote(handle, { ...plain, signature: signRequest(alice, `${runId}-other`, 'approve', plain) })).toBe(forged);
+    expect(await vote(handle, { ...plain, signature: signRequest(alice, runId, 'reject', plain) })).toBe(forged);
+    // bob has no key under `people`.
+    const bob = { stepId: 'after', by: 'bob' };
+    expect(
+      await outcome(
+        handle.executeUpdate(completeManualStepUpdate, {
+          args: [{ ...bob, signature: signRequest(newKey(), runId, 'complete_manual', bob) }],
+        }),
+      ),
+    ).toMatch(/^refused: the runbook lists no public key for bob under `people`/);
+    // A signature made too long ago (or on a machine whose clock is off).
+    const stale = { ...signature, at: new Date(Date.now() - 20 * 60_000).toISOString() };
+    expect(await vote(handle, { ...plain, signature: stale })).toMatch(
+      /^refused: the request was signed at .*, more than 10 minutes from the run's clock/,
+    );
+
+    expect(await vote(handle, { ...plain, signature })).toBe('accepted');
+    // The same signed request again: a replay.
+    expect(await vote(handle, { ...plain, signature })).toBe(
+      'refused: this signed request was already used (same nonce); a replay is refused: send a new one',
+    );
+
+    const fromDana = { gateId: 'go', by: 'dana' };
+    expect(await vote(handle, { ...fromDana, signature: signRequest(dana, runId, 'approve', fromDana) })).toBe('accepted');
+    const back = { by: 'alice', reason: 'drill' };
+    expect(
+      await outcome(
+        handle.executeUpdate(requestBackoutUpdate, { args: [{ ...back, signature: signRequest(alice, runId, 'request_backout', back) }] }),
+      ),
+    ).toBe('accepted');
+    const { state } = await resultOf(handle);
+    expect(state.decisions.map((d) => [d.kind, d.by, d.signature?.key === publicKeyText(d.by === 'alice' ? alice : dana)])).toEqual([
+      ['approve', 'alice', true],
+      ['approve', 'dana', true],
+      ['request_backout', 'alice', true],
+    ]);
+    expect(state.decisions[0]!.signature).toEqual(signature);
+  });
+
+  it('a rehearsal takes unsigned requests unless the runbook says signatures: required, and checks a signed one either way', async () => {
+    const optional = await h.start(runbook('signed-optional'));
+    await waitForState(optional, (s) => s.steps.go!.gate!.status === 'open');
+    expect(await vote(optional, { gateId: 'go', by: 'alice' })).toBe('accepted');
+    const dana = { gateId: 'go', by: 'dana' };
+    expect(await vote(optional, { ...dana, signature: signRequest(mallory, optional.workflowId, 'approve', dana) })).toMatch(
+      /^refused: signed with the key/,
+    );
+    await optional.terminate('test done');
+
+    const required = await h.start(runbook('signed-required', 'required'));
+    await waitForState(required, (s) => s.steps.go!.gate!.status === 'open');
+    expect(await vote(required, { gateId: 'go', by: 'alice' })).toBe(
+      'refused: this runbook takes only signed requests (`signatures: required`), and this one is not signed; run `cutover keys init` and list the key under `people`',
+    );
+    await required.terminate('test done');
+  });
+
+  it('the stock temporal CLI answers a gate with a signed payload, and an unsigned one is refused', async () => {
+    const handle = await h.start(runbook('signed-cli'), { mode: 'live' });
+    await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open');
+    const temporal = (input: object) =>
+      new Promise<{ code: number; output: string }>((resolve) => {
+        execFile(
+          path.join(PROJECT, '.tools', 'bin', 'temporal'),
+          [
+            'workflow',
+            'update',
+            'execute',
+            '--address',
+            temporalAddress(),
+            '--namespace',
+            temporalNamespace(),
+            '--workflow-id',
+            handle.workflowId,
+            '--name',
+            'approveGate',
+            '--input',
+            JSON.stringify(input),
+          ],
+          (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` }),
+        );
+      });
+    const request = { gateId: 'go', by: 'alice' };
+    const unsigned = await temporal(request);
+    expect(unsigned.code).not.toBe(0);
+    expect(unsigned.output).toContain('a live run takes only signed requests');
+    const accepted = await temporal({ ...request, signature: signRequest(alice, handle.workflowId, 'approve', request) });
+    expect(accepted.code, accepted.output).toBe(0);
+    const state = await waitForState(handle, (s) => s.decisions.length === 1);
+    expect(state.decisions[0]).toMatchObject({ kind: 'approve', by: 'alice', signature: { key: publicKeyText(alice) } });
+    await handle.terminate('test done');
+  });
+});
