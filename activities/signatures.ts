@@ -1,8 +1,9 @@
 /**
- * Checks a person's signature of a request with Node's crypto (Ed25519): the workflow cannot
- * (its sandbox has no crypto), so it asks this local activity before it accepts a signed request.
+ * The decision log's crypto, for the workflow (its sandbox has none), as local activities: checks
+ * a person's signature of a request (Ed25519) before the run accepts it, and hashes each log
+ * entry into the chain (SHA-256). Node's crypto only.
  */
-import { createPublicKey, verify } from 'node:crypto';
+import { createHash, createPublicKey, verify } from 'node:crypto';
 
 /** The DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows it. */
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -14,16 +15,30 @@ export function publicKeyFromText(text: string) {
   return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
 }
 
-/** The signature activities. */
+/** SHA-256 of `text`, hex. */
+export function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** True when `value` (base64) is `key`'s Ed25519 signature of `text`; false for any mismatch or malformed input. */
+export function verifyText(text: string, key: string, value: string): boolean {
+  try {
+    return verify(null, Buffer.from(text, 'utf8'), publicKeyFromText(key), Buffer.from(value, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+/** The signature and chain activities. */
 export function createSignatureActivities() {
   return {
+    /** The hash of a decision log entry, given its text (see runbook/decision-log.ts). */
+    async chainHash(text: string): Promise<string> {
+      return sha256(text);
+    },
     /** True when `value` is `key`'s Ed25519 signature of `text`; false for any mismatch or malformed input. */
     async verifySignature(check: { text: string; key: string; value: string }): Promise<boolean> {
-      try {
-        return verify(null, Buffer.from(check.text, 'utf8'), publicKeyFromText(check.key), Buffer.from(check.value, 'base64'));
-      } catch {
-        return false;
-      }
+      return verifyText(check.text, check.key, check.value);
     },
   };
 }

@@ -22,6 +22,8 @@ export const EXIT = {
   refused: 7,
   /** The run did not answer a request in time; it may still apply it when it catches up (`cutover status` tells). */
   noAnswer: 8,
+  /** `decisions --verify`: the decision log does not hold (an entry changed or removed, a signature that does not match). */
+  logBroken: 9,
   /** Interrupted (Ctrl-C); the run itself goes on. */
   interrupted: 130,
 } as const;

@@ -12,6 +12,7 @@ import { cutoverVersion } from './project-root.js';
 import { reconcileCommand } from './reconcile-command.js';
 import { reconcileReport } from './reconcile-report-command.js';
 import { keysInit, keysShow } from './keys.js';
+import { decisions } from './decisions-command.js';
 import { list, schema, status, validate } from './review-commands.js';
 import { runWorker, startAndFollow } from './run-commands.js';
 import { serveWeb } from './web-command.js';
@@ -23,6 +24,7 @@ Exit codes:
   3  the runbook is invalid             6  Temporal, database or tool unavailable
   7  the run refused the request (not allowed, gate closed, already voted)
   8  no answer from the run in time (CUTOVER_UPDATE_TIMEOUT); check \`cutover status\`
+  9  decisions --verify: the decision log does not hold
   1  a bug in cutover (with a stack trace)  130  interrupted (Ctrl-C, SIGTERM, SIGHUP)`;
 
 const ENVIRONMENT_HELP = `
@@ -285,6 +287,18 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('<config>', 'reconciliation config YAML file')
     .option('--json', 'print the result as JSON (counts at the top level)')
     .action(run((file: string, options: { json?: boolean }) => reconcileCommand(file, options.json === true, out)));
+
+  program
+    .command('decisions')
+    .description("a run's decision log: who decided what, in which role, why, signed or not; --verify checks it offline")
+    .argument('<run>', 'run id, e.g. crm-go-live-4')
+    .option('--json', 'print it as JSON')
+    .option('--verify', 'check the hash chain and every signature against the runbook keys; exit 9 if the log does not hold')
+    .action(
+      run((runId: string, options: { json?: boolean; verify?: boolean }) =>
+        decisions(runId, { json: options.json === true, verify: options.verify === true }, out),
+      ),
+    );
 
   const keys = program
     .command('keys')

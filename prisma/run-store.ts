@@ -237,6 +237,8 @@ export class RunStore {
       reason: decision.reason ?? null,
       at: toDate(decision.at, 'decision.at'),
       automatic: decision.automatic,
+      signatureJson: decision.signature ? JSON.stringify({ signature: decision.signature, request: decision.request ?? {} }) : null,
+      hash: decision.hash ?? null,
     };
     await this.#write(runId, (prisma) =>
       prisma.decision.upsert({

@@ -235,6 +235,10 @@ export interface Decision {
   automatic: boolean;
   /** The person's signature of the request, checked against their key before it was accepted. */
   signature?: RequestSignature;
+  /** The request's fields as signed (without the signature): what the signature covers. */
+  request?: Record<string, unknown>;
+  /** SHA-256 (hex) of the previous entry's hash and this entry (see decision-log.ts): the log is a hash chain. */
+  hash?: string;
 }
 
 export interface RunState {

@@ -6,6 +6,7 @@
 import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunState } from '../runbook/run-state.js';
 import { cliEnv, eventually, killStartedCli, runCli, startCli, startWorkerCli } from './support/cli.js';
@@ -115,5 +116,21 @@ phases:
     expect(await lead.exited).toBe(0);
     const status = JSON.parse(runCli(['status', runId, '--json'], alice, dir).stdout) as { state: RunState };
     expect(status.state.decisions).toMatchObject([{ kind: 'approve', by: 'alice', reason: 'counts match', signature: { key } }]);
+
+    // The auditor's check, from the record store alone: the chain holds and the signature matches.
+    const verified = runCli(['decisions', runId, '--verify'], alice, dir);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/^ {2}0 {2}\S+ {2}alice \(lead\) approve go: "counts match" \[signed ([0-9a-f]{2}:){7}[0-9a-f]{2}\]\n/);
+    expect(verified.stdout).toMatch(/verified: 1 entries, chain intact \(head [0-9a-f]{16}\), every signature matches its key\n$/);
+    // Someone with write access to the database changes the reason afterwards.
+    const db = new Database(path.join(cluster.CUTOVER_HOME, 'cutover.db'));
+    db.prepare(`UPDATE "Decision" SET reason = 'looked fine' WHERE "runId" = ?`).run(runId);
+    db.close();
+    const tampered = runCli(['decisions', runId, '--verify', '--json'], alice, dir);
+    expect(tampered.code).toBe(9);
+    expect(JSON.parse(tampered.stdout)).toMatchObject({
+      verified: false,
+      problems: ['entry 0 (approve by alice on go) does not match its hash: it, or an entry before it, was changed, removed or reordered'],
+    });
   });
 });

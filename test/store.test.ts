@@ -172,6 +172,7 @@ describe.each(PROVIDERS)('%s', (provider) => {
         expect.stringMatching(/_step_worker$/),
         expect.stringMatching(/_long_durations$/),
         expect.stringMatching(/_reconcile_results$/),
+        expect.stringMatching(/_decision_proofs$/),
       ]);
       expect(store.provider).toBe(provider);
       if (provider === 'sqlite') expect(store.databasePath).toBe(path.join(dir, provider, 'nested', 'cutover.db'));

@@ -9,7 +9,9 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import path from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256, verifyText } from '../activities/signatures.js';
 import { publicKeyText, signRequest } from '../cli/keys.js';
+import { verifyDecisionLog } from '../runbook/decision-log.js';
 import { approveGateUpdate, completeManualStepUpdate, requestBackoutUpdate } from '../workflows/messages.js';
 import { PROJECT } from './support/cli.js';
 import { temporalAddress, temporalNamespace } from './support/temporal.js';
@@ -109,6 +111,12 @@ describe('signed requests', () => {
       ['request_backout', 'alice', true],
     ]);
     expect(state.decisions[0]!.signature).toEqual(signature);
+    // The run chained its log as it went: it verifies offline against the runbook's keys, and the store has the same.
+    const keys = { alice: { key: publicKeyText(alice) }, dana: { key: publicKeyText(dana) } };
+    const entries = state.decisions.map((d, seq) => ({ ...d, seq }));
+    expect(entries.every((d) => /^[0-9a-f]{64}$/.test(d.hash ?? ''))).toBe(true);
+    expect(verifyDecisionLog(runId, entries, keys, { sha256, verify: verifyText })).toEqual([]);
+    expect(h.recorder.decisions.get(runId)?.map((d) => d.hash)).toEqual(entries.map((d) => d.hash));
   });
 
   it('a rehearsal takes unsigned requests unless the runbook says signatures: required, and checks a signed one either way', async () => {

@@ -21,6 +21,7 @@ import {
   continueAsNew,
   isCancellation,
   proxyActivities,
+  patched,
   proxyLocalActivities,
   setHandler,
   sleep,
@@ -46,6 +47,7 @@ import {
 } from '../runbook/run-state.js';
 import { BackoutPlan, ForwardPlan, type PlanGraph } from '../runbook/schedule.js';
 import type { Action, Runbook, Step } from '../runbook/schema.js';
+import { chainedText } from '../runbook/decision-log.js';
 import { refuseSignature, signedText, type RequestSignature, type SignedKind } from '../runbook/signed-request.js';
 import { actionTimeoutMs, checksBudgetMs } from '../runbook/timeouts.js';
 import {
@@ -106,7 +108,10 @@ const recorder = proxyActivities<Activities>({
   },
 });
 
-/** Checks a signed request's signature with Node's crypto, on the worker that hosts the run. */
+/** Marks the executions that hash their decision log into a chain (earlier ones replay without). */
+const DECISION_CHAIN_PATCH = 'decision-hash-chain';
+
+/** Checks a signed request's signature and hashes the decision log with Node's crypto, on the worker that hosts the run. */
 const verifier = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s', retry: { maximumAttempts: 3 } });
 
 /**
@@ -187,7 +192,25 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
    * Writes decision `seq` to the record store and answers once it is written, or after
    * {@link DECISION_ANSWER_WAIT} when the store is slow: a person always gets an answer.
    */
+  /**
+   * Hashes the log's entries up to `seq` into the chain, in order (one local activity each: the
+   * sandbox has no crypto). Runs started before the chain existed replay without it (callers check the patch).
+   */
+  let chainTail: Promise<void> = Promise.resolve();
+  function chainUpTo(seq: number): Promise<void> {
+    chainTail = chainTail.then(async () => {
+      const decisions = state!.decisions;
+      for (let i = 0; i <= seq; i += 1) {
+        if (decisions[i]!.hash !== undefined) continue;
+        decisions[i]!.hash = await verifier.chainHash(chainedText(i === 0 ? '' : (decisions[i - 1]!.hash ?? ''), i, decisions[i]!));
+      }
+    });
+    return chainTail;
+  }
+
   async function recordDecision(seq: number): Promise<void> {
+    // Checked before anything is awaited: a run from before the chain replays its commands in the same order.
+    if (patched(DECISION_CHAIN_PATCH)) await chainUpTo(seq);
     const decision = state!.decisions[seq]!;
     let written = false;
     const done = () => {
@@ -286,7 +309,12 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   const manualRule = signed((request: ManualDoneRequest) => refuseManualDone(runbook!, state!, request));
   const backoutRule = signed((request: BackoutRequest) => refuseBackout(runbook!, state!, request));
   const resolveRule = signed((request: ResolveRequest) => refuseResolve(runbook!, state!, request));
-  const signatureOf = (request: { signature?: RequestSignature }) => (request.signature ? { signature: request.signature } : {});
+  /** A signed request's signature and the fields it covers, kept with its decision. */
+  const signatureOf = (request: { signature?: RequestSignature }) => {
+    if (!request.signature) return {};
+    const fields = Object.fromEntries(Object.entries(request).filter(([key]) => key !== 'signature'));
+    return { signature: request.signature, request: fields };
+  };
   setHandler(approveGateUpdate, (request) => afterCheck(recheck(voteRule('approve'), request, 'approve'), () => vote(request, 'approve')), {
     validator: check(voteRule('approve')),
   });
@@ -1080,6 +1108,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
       automatic: false,
     });
     revision += 1;
+    if (patched(DECISION_CHAIN_PATCH)) await chainUpTo(seq);
     await activity(() => recorder.recordDecision(input.runId, seq, run.decisions[seq]!));
     await condition(() => busy === 0);
     const stoppedAt = now();

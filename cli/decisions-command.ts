@@ -1,0 +1,53 @@
+/**
+ * `cutover decisions RUN [--json] [--verify]`: a run's decision log from the record store (every
+ * vote, manual completion, back-out request, resolution, deadline and cancel, with who, in which
+ * role, why, and their signature), and with `--verify` the check an auditor runs offline: the hash
+ * chain holds (nothing changed, removed or reordered) and every signature matches its request and
+ * the key the runbook listed for the person. Exit 0 when it holds, 9 when it does not.
+ */
+import { verifyDecisionLog } from '../runbook/decision-log.js';
+import { parseRunbook } from '../runbook/parse.js';
+import { sha256, verifyText } from '../activities/signatures.js';
+import { EXIT, UnknownRunError } from './errors.js';
+import { fingerprint } from './keys.js';
+import type { Output } from './output.js';
+import { readSettings } from './settings.js';
+import { openRecordStore } from './store.js';
+
+/** `cutover decisions RUN [--json] [--verify]` */
+export async function decisions(runId: string, options: { json: boolean; verify: boolean }, out: Output): Promise<number> {
+  const store = await openRecordStore(readSettings());
+  let run;
+  try {
+    run = await store.findRun(runId);
+  } finally {
+    await store.close();
+  }
+  if (!run) throw new UnknownRunError(runId);
+  const parsed = parseRunbook(run.runbookSource, `${runId} (runbook as recorded)`);
+  const keys = parsed.ok ? parsed.runbook.people : {};
+  const problems = options.verify ? verifyDecisionLog(runId, run.decisions, keys, { sha256, verify: verifyText }) : [];
+  if (options.json) {
+    out.json({ run: runId, decisions: run.decisions, ...(options.verify ? { verified: problems.length === 0, problems } : {}) });
+  } else {
+    if (run.decisions.length === 0) out.line(`${runId}: no decisions recorded`);
+    for (const d of run.decisions) {
+      const signed = d.signature ? ` [signed ${fingerprint(d.signature.key)}]` : d.automatic ? ' [automatic]' : ' [unsigned]';
+      out.line(
+        `${String(d.seq).padStart(3)}  ${d.at}  ${d.by} (${d.role}) ${d.kind.replace('_', ' ')}${d.target ? ` ${d.target}` : ''}${d.reason ? `: "${d.reason}"` : ''}${signed}`,
+      );
+    }
+    if (options.verify) {
+      if (problems.length === 0) {
+        const head = run.decisions.at(-1)?.hash;
+        out.line(
+          `verified: ${run.decisions.length} entries, chain intact${head ? ` (head ${head.slice(0, 16)})` : ''}, every signature matches its key`,
+        );
+      } else {
+        out.line(`NOT verified: ${problems.length} problem(s)`);
+        for (const problem of problems) out.line(`  ${problem}`);
+      }
+    }
+  }
+  return problems.length === 0 ? EXIT.ok : EXIT.logBroken;
+}

@@ -1,0 +1,4 @@
+-- AlterTable
+ALTER TABLE "Decision" ADD COLUMN     "hash" TEXT,
+ADD COLUMN     "signatureJson" TEXT;
+

@@ -1,0 +1,103 @@
+/**
+ * The decision log's hash chain and signatures, checked offline as `cutover decisions --verify`
+ * does: with Node's crypto and real Ed25519 keys, a log that holds, then every way of breaking it.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { sha256, verifyText } from '../activities/signatures.js';
+import { publicKeyText, signRequest } from '../cli/keys.js';
+import { chainedText, verifyDecisionLog } from '../runbook/decision-log.js';
+import type { Decision } from '../runbook/run-state.js';
+
+const alice = generateKeyPairSync('ed25519').privateKey;
+const keys = { alice: { key: publicKeyText(alice) } };
+const crypto = { sha256, verify: verifyText };
+const RUN = 'crm-go-live-4';
+
+/** A log as a run writes it: a signed approval, a deadline, a signed back-out request; each entry chained. */
+function log(): (Decision & { seq: number })[] {
+  const vote = { gateId: 'go', by: 'alice', reason: 'counts match' };
+  const back = { by: 'alice', reason: 'orders look off' };
+  const entries: Decision[] = [
+    {
+      kind: 'approve',
+      by: 'alice',
+      role: 'lead',
+      target: 'go',
+      reason: 'counts match',
+      at: '2026-12-05T23:00:00.000Z',
+      automatic: false,
+      signature: signRequest(alice, RUN, 'approve', vote),
+      request: vote,
+    },
+    {
+      kind: 'deadline',
+      by: 'cutover',
+      role: 'deadline',
+      target: 'cab',
+      reason: 'no decision by 23:30; the runbook says no-go',
+      at: '2026-12-05T23:30:00.000Z',
+      automatic: true,
+    },
+    {
+      kind: 'request_backout',
+      by: 'alice',
+      role: 'lead',
+      reason: 'orders look off',
+      at: '2026-12-05T23:31:00.000Z',
+      automatic: false,
+      signature: signRequest(alice, RUN, 'request_backout', back),
+      request: back,
+    },
+  ];
+  let previous = '';
+  return entries.map((entry, seq) => {
+    const hash = sha256(chainedText(previous, seq, entry));
+    previous = hash;
+    return { ...entry, seq, hash };
+  });
+}
+
+describe('the decision log', () => {
+  it('holds as written: the chain follows and every signature matches the key the runbook lists', () => {
+    expect(verifyDecisionLog(RUN, log(), keys, crypto)).toEqual([]);
+  });
+
+  it('names the entry that was changed, removed or reordered', () => {
+    const changed = log();
+    changed[1] = { ...changed[1]!, reason: 'the runbook says go' };
+    expect(verifyDecisionLog(RUN, changed, keys, crypto)).toEqual([
+      'entry 1 (deadline by cutover on cab) does not match its hash: it, or an entry before it, was changed, removed or reordered',
+    ]);
+    const removed = log().filter((e) => e.seq !== 1);
+    expect(verifyDecisionLog(RUN, removed, keys, crypto)).toEqual([
+      'entry 1 is missing: the log goes from 0 to 2',
+      'entry 2 (request backout by alice) does not match its hash: it, or an entry before it, was changed, removed or reordered',
+    ]);
+    const [a, b, c] = log();
+    expect(verifyDecisionLog(RUN, [a!, { ...c!, seq: 1 }, { ...b!, seq: 2 }], keys, crypto)).toHaveLength(2);
+  });
+
+  it('catches a signed request changed along with its hash, a signature of another run, and a key the runbook does not list', () => {
+    // Someone rewrites the reason in the request and recomputes the whole chain: the signature still gives it away.
+    const rewritten = log().map(({ hash: _hash, seq: _seq, ...entry }) => entry);
+    rewritten[0] = { ...rewritten[0]!, reason: 'all fine', request: { ...rewritten[0]!.request, reason: 'all fine' } };
+    let previous = '';
+    const rechained = rewritten.map((entry, seq) => {
+      const hash = sha256(chainedText(previous, seq, entry));
+      previous = hash;
+      return { ...entry, seq, hash };
+    });
+    expect(verifyDecisionLog(RUN, rechained, keys, crypto)).toEqual([
+      'entry 0 (approve by alice on go) does not match its signature: its request was changed',
+    ]);
+    expect(verifyDecisionLog('other-run-1', log(), keys, crypto)).toEqual([
+      'entry 0 (approve by alice on go) does not match its signature: its request was changed',
+      'entry 2 (request backout by alice) does not match its signature: its request was changed',
+    ]);
+    const mallory = { alice: { key: publicKeyText(generateKeyPairSync('ed25519').privateKey) } };
+    expect(verifyDecisionLog(RUN, log(), mallory, crypto)[0]).toBe(
+      'entry 0 (approve by alice on go) is signed with a key the runbook does not list for alice',
+    );
+  });
+});
