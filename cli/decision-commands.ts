@@ -19,7 +19,9 @@ import {
   resolveStepUpdate,
 } from '../workflows/messages.js';
 import type { RequestSignature, SignedKind } from '../runbook/signed-request.js';
+import { unmetRequirements } from '../runbook/transitions.js';
 import { findSigningKey, signRequest } from './keys.js';
+import { readRunState } from './read-run-state.js';
 import { EnvironmentError, EXIT, NoAnswerError, RequestRefusedError, RunBusyError, UnknownRunError, UsageError } from './errors.js';
 import type { Output } from './output.js';
 import { readSettings } from './settings.js';
@@ -130,28 +132,49 @@ export interface PersonOptions {
   reason?: string;
 }
 
-/** `cutover approve RUN GATE --as PERSON [--role ROLE] [--reason ...]` */
-export async function approve(runId: string, gateId: string, options: PersonOptions & { role?: string }, out: Output): Promise<number> {
-  const request = signed(runId, 'approve', {
-    gateId,
-    by: options.as,
-    ...(options.role ? { role: options.role } : {}),
-    ...(options.reason ? { reason: options.reason } : {}),
+/**
+ * The digest of the evidence gate `gateId` shows now, to vote on: the person decides on what
+ * `cutover gate` shows them, and a vote on evidence that changed since is refused by the run.
+ */
+async function currentEvidence(handle: WorkflowHandle, gateId: string): Promise<string | undefined> {
+  const { state } = await readRunState(handle);
+  return state.steps[gateId]?.gate?.evidence?.digest;
+}
+
+/** `cutover approve RUN GATE --as PERSON [--role ROLE] [--reason ...] [--evidence DIGEST]` */
+export async function approve(
+  runId: string,
+  gateId: string,
+  options: PersonOptions & { role?: string; evidence?: string },
+  out: Output,
+): Promise<number> {
+  const gate = await withLiveRun(runId, `approve ${gateId}`, async (handle) => {
+    const evidence = options.evidence ?? (await currentEvidence(handle, gateId));
+    const request = signed(runId, 'approve', {
+      gateId,
+      by: options.as,
+      ...(options.role ? { role: options.role } : {}),
+      ...(options.reason ? { reason: options.reason } : {}),
+      ...(evidence ? { evidence } : {}),
+    });
+    return handle.executeUpdate(approveGateUpdate, { args: [request] });
   });
-  const gate = await withLiveRun(runId, `approve ${gateId}`, (handle) => handle.executeUpdate(approveGateUpdate, { args: [request] }));
+  const needs = [...gate.awaiting, ...unmetRequirements(gate)];
   out.line(
     gate.status === 'approved'
       ? `${options.as} approved ${gateId}: the gate is approved, ${runId} goes on`
-      : `${options.as} approved ${gateId}; still waiting for ${gate.awaiting.join(', ')}`,
+      : `${options.as} approved ${gateId}; still waiting for ${needs.join(', ')}`,
   );
   return EXIT.ok;
 }
 
-/** `cutover reject RUN GATE --as PERSON --reason ...` */
-export async function reject(runId: string, gateId: string, options: PersonOptions, out: Output): Promise<number> {
-  await withLiveRun(runId, `reject ${gateId}`, (handle) =>
-    handle.executeUpdate(rejectGateUpdate, { args: [signed(runId, 'reject', { gateId, by: options.as, reason: options.reason ?? '' })] }),
-  );
+/** `cutover reject RUN GATE --as PERSON --reason ... [--evidence DIGEST]` */
+export async function reject(runId: string, gateId: string, options: PersonOptions & { evidence?: string }, out: Output): Promise<number> {
+  await withLiveRun(runId, `reject ${gateId}`, async (handle) => {
+    const evidence = options.evidence ?? (await currentEvidence(handle, gateId));
+    const request = signed(runId, 'reject', { gateId, by: options.as, reason: options.reason ?? '', ...(evidence ? { evidence } : {}) });
+    return handle.executeUpdate(rejectGateUpdate, { args: [request] });
+  });
   out.line(`${options.as} rejected ${gateId}: no-go, ${runId} backs out`);
   return EXIT.ok;
 }

@@ -13,6 +13,7 @@ import { reconcileCommand } from './reconcile-command.js';
 import { reconcileReport } from './reconcile-report-command.js';
 import { keysInit, keysShow } from './keys.js';
 import { decisions } from './decisions-command.js';
+import { showGate } from './gate-command.js';
 import { list, schema, status, validate } from './review-commands.js';
 import { runWorker, startAndFollow } from './run-commands.js';
 import { serveWeb } from './web-command.js';
@@ -135,12 +136,18 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addOption(asOption())
     .option('--role <role>', 'the approver role you vote for, when you hold several')
     .option('--reason <text>', 'why (recorded)')
+    .option('--evidence <digest>', 'the evidence you decided on, as `cutover gate` showed it (default: what the gate shows now)')
     .action(
-      run((runId: string, gate: string, options: { as?: string; role?: string; reason?: string }) =>
+      run((runId: string, gate: string, options: { as?: string; role?: string; reason?: string; evidence?: string }) =>
         approve(
           runId,
           gate,
-          { as: person(options), ...(options.role ? { role: options.role } : {}), ...(options.reason ? { reason: options.reason } : {}) },
+          {
+            as: person(options),
+            ...(options.role ? { role: options.role } : {}),
+            ...(options.reason ? { reason: options.reason } : {}),
+            ...(options.evidence ? { evidence: options.evidence } : {}),
+          },
           out,
         ),
       ),
@@ -153,11 +160,25 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('<gate>', 'gate step id')
     .addOption(asOption())
     .option('--reason <text>', 'why (required, recorded)')
+    .option('--evidence <digest>', 'the evidence you decided on, as `cutover gate` showed it (default: what the gate shows now)')
     .action(
-      run((runId: string, gate: string, options: { as?: string; reason?: string }) =>
-        reject(runId, gate, { as: person(options), reason: needReason(options, 'a rejection') }, out),
+      run((runId: string, gate: string, options: { as?: string; reason?: string; evidence?: string }) =>
+        reject(
+          runId,
+          gate,
+          { as: person(options), reason: needReason(options, 'a rejection'), ...(options.evidence ? { evidence: options.evidence } : {}) },
+          out,
+        ),
       ),
     );
+
+  program
+    .command('gate')
+    .description('show a gate: its question, who it needs, its deadline, and the evidence (with its digest) it is decided on')
+    .argument('<run>', 'run id')
+    .argument('<gate>', 'gate step id')
+    .option('--json', 'print it as JSON')
+    .action(run((runId: string, gate: string, options: { json?: boolean }) => showGate(runId, gate, options.json === true, out)));
 
   program
     .command('done')

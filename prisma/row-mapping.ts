@@ -135,6 +135,7 @@ export function detail(run: RunWithRows): RunDetail {
         decision.signature = signed.signature;
         decision.request = signed.request;
       }
+      if (row.evidence !== null) decision.evidence = row.evidence;
       if (row.hash !== null) decision.hash = row.hash;
       return decision;
     }),

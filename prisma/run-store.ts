@@ -238,6 +238,7 @@ export class RunStore {
       at: toDate(decision.at, 'decision.at'),
       automatic: decision.automatic,
       signatureJson: decision.signature ? JSON.stringify({ signature: decision.signature, request: decision.request ?? {} }) : null,
+      evidence: decision.evidence ?? null,
       hash: decision.hash ?? null,
     };
     await this.#write(runId, (prisma) =>

@@ -7,6 +7,7 @@
  */
 import type { ReconcileResult } from '../reconcile/result.js';
 import type { ActionKind, PhaseKind, Runbook } from './schema.js';
+import type { GateEvidence } from './evidence.js';
 import type { RequestSignature } from './signed-request.js';
 
 /** `rehearsal` honours each step's `rehearsal:` setting; `live` runs everything. */
@@ -109,6 +110,8 @@ export interface GateState {
   require?: { at_least: number; of: string[] }[];
   /** People who may not approve it: they hold a role that owns a step it decides on (`self_approval: false`). */
   selfApprovers?: string[];
+  /** What it is decided on, as last assembled, with its digest (SHA-256 of its canonical JSON): votes name the digest. */
+  evidence?: GateEvidence & { digest: string; at: string };
 }
 
 /** A failure waiting for a person, on a step or on its back-out. */
@@ -235,6 +238,8 @@ export interface Decision {
   automatic: boolean;
   /** The person's signature of the request, checked against their key before it was accepted. */
   signature?: RequestSignature;
+  /** A vote: the digest of the gate's evidence it was cast on. */
+  evidence?: string;
   /** The request's fields as signed (without the signature): what the signature covers. */
   request?: Record<string, unknown>;
   /** SHA-256 (hex) of the previous entry's hash and this entry (see decision-log.ts): the log is a hash chain. */

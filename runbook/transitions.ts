@@ -133,6 +133,8 @@ export function deriveRunStatus(state: RunState): RunStatus {
 
 /** A request to vote on a gate. `role` picks one when the person holds several approver roles. */
 export interface VoteRequest {
+  /** The digest of the evidence the person decided on (`cutover gate` shows it); a vote on older evidence is refused. */
+  evidence?: string;
   gateId: string;
   by: string;
   role?: string;
@@ -198,6 +200,12 @@ export function refuseVote(
   }
   if (request.role !== undefined && !held.includes(request.role)) {
     return `${request.by} does not hold the approver role ${request.role} (holds ${held.join(', ')})`;
+  }
+  if (gate.evidence && request.evidence !== undefined && request.evidence !== gate.evidence.digest) {
+    return `the evidence of gate \`${request.gateId}\` changed since you looked (you decided on ${request.evidence.slice(0, 12)}, it is now ${gate.evidence.digest.slice(0, 12)}): look again with \`cutover gate ${state.runId} ${request.gateId}\` and vote on what it shows`;
+  }
+  if (gate.evidence && request.signature && request.evidence === undefined) {
+    return `a signed vote names the evidence it was cast on (\`evidence\`: its digest); \`cutover gate ${state.runId} ${request.gateId}\` shows it`;
   }
   if (gate.votes.some((vote) => vote.by === request.by)) {
     return `${request.by} has already voted on gate \`${request.gateId}\``;

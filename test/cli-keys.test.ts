@@ -106,6 +106,26 @@ phases:
     );
     const runId = `${name}-1`;
 
+    // What alice looks at before voting: the gate, and the evidence with the digest her vote will name.
+    const looked = await eventually(
+      () => runCli(['gate', runId, 'go'], alice, dir),
+      (r) => r.stdout.includes('evidence '),
+      30_000,
+      'the gate evidence',
+    );
+    expect(looked.stdout).toMatch(
+      new RegExp(`^gate go of ${runId}: OPEN since \\S+\nneeds: lead\nevidence [0-9a-f]{12} \\(assembled \\S+\\): 0 checks passed; `),
+    );
+    const digest = /--evidence ([0-9a-f]{64})/.exec(looked.stdout)![1]!;
+    expect(JSON.parse(runCli(['gate', runId, 'go', '--json'], alice, dir).stdout)).toMatchObject({
+      gate: 'go',
+      status: 'open',
+      evidence: { digest },
+    });
+    const noGate = runCli(['gate', runId, 'nope'], alice, dir);
+    expect(noGate.code).toBe(2);
+    expect(noGate.stderr).toBe(`cutover: run ${runId} has no gate nope; its gates are go\n`);
+
     // bob has no key: the request goes unsigned and the live run refuses it, saying what to do.
     const unsigned = runCli(['approve', runId, 'go', '--as', 'alice'], bob, dir);
     expect(unsigned.code).toBe(7);
@@ -115,7 +135,9 @@ phases:
     expect(signed.code, signed.stderr).toBe(0);
     expect(await lead.exited).toBe(0);
     const status = JSON.parse(runCli(['status', runId, '--json'], alice, dir).stdout) as { state: RunState };
-    expect(status.state.decisions).toMatchObject([{ kind: 'approve', by: 'alice', reason: 'counts match', signature: { key } }]);
+    expect(status.state.decisions).toMatchObject([
+      { kind: 'approve', by: 'alice', reason: 'counts match', evidence: digest, signature: { key } },
+    ]);
 
     // The auditor's check, from the record store alone: the chain holds and the signature matches.
     const verified = runCli(['decisions', runId, '--verify'], alice, dir);

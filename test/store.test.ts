@@ -173,6 +173,7 @@ describe.each(PROVIDERS)('%s', (provider) => {
         expect.stringMatching(/_long_durations$/),
         expect.stringMatching(/_reconcile_results$/),
         expect.stringMatching(/_decision_proofs$/),
+        expect.stringMatching(/_decision_evidence$/),
       ]);
       expect(store.provider).toBe(provider);
       if (provider === 'sqlite') expect(store.databasePath).toBe(path.join(dir, provider, 'nested', 'cutover.db'));

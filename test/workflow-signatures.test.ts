@@ -56,9 +56,16 @@ const vote = (handle: Handle, request: object) => outcome(handle.executeUpdate(a
 describe('signed requests', () => {
   it('a live run refuses unsigned, forged, replayed, unknown-key and misdirected requests, and takes the signed one', async () => {
     const handle = await h.start(runbook('signed-live'), { mode: 'live' });
-    await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open');
+    const open = await waitForState(handle, (s) => s.steps.go!.gate!.evidence !== undefined);
     const runId = handle.workflowId;
-    const plain = { gateId: 'go', by: 'alice', reason: 'counts match' };
+    // A signed vote names the evidence it was decided on.
+    const evidence = open.steps.go!.gate!.evidence!.digest;
+    expect(evidence).toMatch(/^[0-9a-f]{64}$/);
+    const plain = { gateId: 'go', by: 'alice', reason: 'counts match', evidence };
+    const { evidence: _evidence, ...withoutEvidence } = plain;
+    expect(await vote(handle, { ...withoutEvidence, signature: signRequest(alice, runId, 'approve', withoutEvidence) })).toBe(
+      `refused: a signed vote names the evidence it was cast on (\`evidence\`: its digest); \`cutover gate ${runId} go\` shows it`,
+    );
 
     expect(await vote(handle, plain)).toMatch(
       /^refused: a live run takes only signed requests, and this one is not signed: alice runs `cutover keys init` once/,
@@ -96,7 +103,7 @@ describe('signed requests', () => {
       'refused: this signed request was already used (same nonce); a replay is refused: send a new one',
     );
 
-    const fromDana = { gateId: 'go', by: 'dana' };
+    const fromDana = { gateId: 'go', by: 'dana', evidence };
     expect(await vote(handle, { ...fromDana, signature: signRequest(dana, runId, 'approve', fromDana) })).toBe('accepted');
     const back = { by: 'alice', reason: 'drill' };
     expect(
@@ -139,7 +146,7 @@ describe('signed requests', () => {
 
   it('the stock temporal CLI answers a gate with a signed payload, and an unsigned one is refused', async () => {
     const handle = await h.start(runbook('signed-cli'), { mode: 'live' });
-    await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open');
+    const open = await waitForState(handle, (s) => s.steps.go!.gate!.evidence !== undefined);
     const temporal = (input: object) =>
       new Promise<{ code: number; output: string }>((resolve) => {
         execFile(
@@ -162,7 +169,7 @@ describe('signed requests', () => {
           (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` }),
         );
       });
-    const request = { gateId: 'go', by: 'alice' };
+    const request = { gateId: 'go', by: 'alice', evidence: open.steps.go!.gate!.evidence!.digest };
     const unsigned = await temporal(request);
     expect(unsigned.code).not.toBe(0);
     expect(unsigned.output).toContain('a live run takes only signed requests');

@@ -48,7 +48,8 @@ import {
 import { BackoutPlan, ForwardPlan, type PlanGraph } from '../runbook/schedule.js';
 import type { Action, Runbook, Step } from '../runbook/schema.js';
 import { chainedText } from '../runbook/decision-log.js';
-import { refuseSignature, signedText, type RequestSignature, type SignedKind } from '../runbook/signed-request.js';
+import { assembleEvidence } from '../runbook/evidence.js';
+import { canonicalJson, refuseSignature, signedText, type RequestSignature, type SignedKind } from '../runbook/signed-request.js';
 import { actionTimeoutMs, checksBudgetMs } from '../runbook/timeouts.js';
 import {
   applyVote,
@@ -107,6 +108,9 @@ const recorder = proxyActivities<Activities>({
     nonRetryableErrorTypes: [FAILURE_TYPE.runNotRecorded, FAILURE_TYPE.invalidInput],
   },
 });
+
+/** Marks the executions whose gates assemble evidence (earlier ones replay without). */
+const GATE_EVIDENCE_PATCH = 'gate-evidence';
 
 /** Marks the executions that hash their decision log into a chain (earlier ones replay without). */
 const DECISION_CHAIN_PATCH = 'decision-hash-chain';
@@ -240,6 +244,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
       target: request.gateId,
       at,
       automatic: request.automatic === true,
+      ...(request.evidence ? { evidence: request.evidence } : {}),
       ...signatureOf(request),
       ...(reason ? { reason } : {}),
     });
@@ -663,6 +668,21 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     }
   }
 
+  /** The canonical text of each open gate's evidence as last hashed (a new execution hashes it once more). */
+  const evidenceTexts = new Map<string, string>();
+
+  /** Assembles an open gate's evidence, and when it changed, its new digest (a local activity: the sandbox has no crypto). */
+  async function refreshEvidence(step: StepState): Promise<void> {
+    const evidence = assembleEvidence(state!, step.id);
+    const text = canonicalJson(evidence);
+    if (step.gate!.evidence && evidenceTexts.get(step.id) === text) return;
+    const digest = await verifier.chainHash(text);
+    evidenceTexts.set(step.id, text);
+    if (step.gate!.evidence?.digest === digest) return;
+    step.gate = { ...step.gate!, evidence: { ...evidence, digest, at: now() } };
+    touch();
+  }
+
   /**
    * One forward step, from wherever it is: a fresh step starts at the top; a step handed over by
    * an earlier execution (a gate open for votes, a manual step or a failure waiting for someone,
@@ -695,9 +715,21 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
       const byPeople = () => step.gate!.status === 'approved' || step.gate!.status === 'rejected';
       const decided = await cancellableWait(step.id, async () => {
         const closesAt = step.gate!.closesAt;
-        if (closesAt === undefined) return condition(byPeople);
+        const deadlineMs = closesAt === undefined ? undefined : Date.parse(closesAt);
+        // Checked before anything is awaited: a run from before evidence replays its commands in the same order.
+        const withEvidence = patched(GATE_EVIDENCE_PATCH);
+        if (!withEvidence && deadlineMs === undefined) return condition(byPeople);
+        for (;;) {
+          if (withEvidence) await refreshEvidence(step);
+          if (byPeople()) return;
+          const seen = revision;
+          const changed = () => byPeople() || (withEvidence && revision !== seen);
+          const woke =
+            deadlineMs === undefined ? (await condition(changed), true) : await condition(changed, Math.max(0, deadlineMs - Date.now()));
+          if (byPeople()) return;
+          if (!woke) break;
+        }
         // Undecided at the deadline: the gate decides as the runbook says, and says so.
-        if ((await condition(byPeople, Math.max(0, Date.parse(closesAt) - Date.now()))) || byPeople()) return;
         const outcome = step.gate!.onDeadline ?? 'no-go';
         step.gate = { ...step.gate!, status: outcome === 'go' ? 'approved' : 'rejected', decidedAt: now(), closedByDeadline: true };
         const seq = logDecision(state!, {

@@ -1,0 +1,87 @@
+/**
+ * `cutover gate RUN GATE [--json]`: what an approver looks at before voting. The question, its
+ * state, who it still needs, its deadline, and the evidence the run assembled for it (checks,
+ * reconciliations, failed, skipped and simulated steps, time against the plan) with the digest a
+ * vote names: `cutover approve` sends the digest it shows, and the run refuses a vote on evidence
+ * that has changed since.
+ */
+import { formatDuration } from '../runbook/duration.js';
+import { summarizeEvidence } from '../runbook/evidence.js';
+import type { RunState } from '../runbook/run-state.js';
+import { unmetRequirements } from '../runbook/transitions.js';
+import { CutoverError, EXIT, UnknownRunError, UsageError } from './errors.js';
+import type { Output } from './output.js';
+import { readRunState } from './read-run-state.js';
+import { readSettings } from './settings.js';
+import { openRecordStore } from './store.js';
+import { connectTemporal } from './temporal.js';
+
+/** The run's state: the record store's for a finished run, Temporal's for one in flight. */
+async function runState(runId: string): Promise<RunState> {
+  const settings = readSettings();
+  const store = await openRecordStore(settings);
+  let record;
+  try {
+    record = await store.findRun(runId);
+  } finally {
+    await store.close();
+  }
+  if (record?.endedAt && record.state) return record.state;
+  try {
+    const session = await connectTemporal(settings, { startEmbedded: false, purpose: 'ask the run' });
+    try {
+      return (await readRunState(session.client.workflow.getHandle(runId))).state;
+    } finally {
+      await session.close();
+    }
+  } catch (err) {
+    if (record?.state) return record.state;
+    if (err instanceof CutoverError || (err as Error).name === 'WorkflowNotFoundError') throw new UnknownRunError(runId);
+    throw err;
+  }
+}
+
+/** `cutover gate RUN GATE [--json]` */
+export async function showGate(runId: string, gateId: string, json: boolean, out: Output): Promise<number> {
+  const state = await runState(runId);
+  const step = state.steps[gateId];
+  if (!step?.gate) {
+    const gates = state.order.filter((id) => state.steps[id]?.gate);
+    throw new UsageError(`run ${runId} has no gate ${gateId}; its gates are ${gates.join(', ') || 'none'}`);
+  }
+  const gate = step.gate;
+  if (json) {
+    out.json({ run: runId, gate: gateId, ...gate, needs: [...gate.awaiting, ...unmetRequirements(gate)] });
+    return EXIT.ok;
+  }
+  const since = gate.openedAt ? ` since ${gate.openedAt}` : '';
+  const left = gate.closesAt ? Date.parse(gate.closesAt) - Date.now() : undefined;
+  out.line(
+    `gate ${gateId} of ${runId}: ${gate.status.toUpperCase()}${since}` +
+      (gate.closesAt && gate.status === 'open'
+        ? `; closes ${gate.closesAt}${left! > 0 ? ` (in ${formatDuration(left!)})` : ''}, then ${gate.onDeadline ?? 'no-go'}`
+        : ''),
+  );
+  if (gate.question) out.line(`question: ${gate.question}`);
+  const needs = [...gate.awaiting, ...unmetRequirements(gate)];
+  if (gate.status === 'open') out.line(`needs: ${needs.join(', ') || 'a vote'}`);
+  for (const vote of gate.votes) out.line(`  ${vote.by} (${vote.role}) ${vote.decision}d${vote.reason ? `: "${vote.reason}"` : ''}`);
+  const e = gate.evidence;
+  if (!e) {
+    out.line(
+      gate.status === 'pending' ? 'evidence: assembled when the gate opens' : 'evidence: none assembled (a run from before evidence)',
+    );
+    return EXIT.ok;
+  }
+  out.line(`evidence ${e.digest.slice(0, 12)} (assembled ${e.at}): ${summarizeEvidence(e, formatDuration)}`);
+  for (const c of e.checks) out.line(`  ${c.passed ? '✔' : '✖'} ${c.step} / ${c.name}: ${c.detail}`);
+  for (const r of e.reconciliations) {
+    out.line(
+      `  ${r.within_limits ? '✔' : '✖'} ${r.step}${r.check ? ` / ${r.check}` : ''}: ${r.matched} matched, ${r.mismatched} differ, ${r.missing_in_target} missing, ${r.extra_in_target} extra${r.sampled ? ' (sample)' : ''}`,
+    );
+  }
+  if (gate.status === 'open') {
+    out.line(`vote on it: cutover approve ${runId} ${gateId} --as <you> --evidence ${e.digest}`);
+  }
+  return EXIT.ok;
+}

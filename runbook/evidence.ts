@@ -1,0 +1,86 @@
+/**
+ * The evidence a go/no-go is decided on, assembled by the run when the gate opens and again
+ * whenever it changes while the gate is open: the checks so far, what reconciliations found, the
+ * steps that failed, were skipped or only simulated, and the time against the plan at opening.
+ * A vote carries the digest of the evidence it was cast on; a vote on evidence that has changed
+ * since is refused. Pure: the digest (SHA-256) is taken by the caller.
+ */
+import type { RunState } from './run-state.js';
+
+/** What a gate's approvers decide on. */
+export interface GateEvidence {
+  checks: { step: string; name: string; passed: boolean; detail: string }[];
+  reconciliations: {
+    step: string;
+    /** The check's name; absent for the step's action. */
+    check?: string;
+    matched: number;
+    mismatched: number;
+    missing_in_target: number;
+    extra_in_target: number;
+    within_limits: boolean;
+    sampled: boolean;
+  }[];
+  failed: string[];
+  skipped: string[];
+  simulated: string[];
+  /** From the run's start to the gate opening, against the gate's planned start. */
+  elapsedMs: number;
+  plannedMs: number;
+}
+
+/** The evidence for gate `gateId` in `state` as it is now. */
+export function assembleEvidence(state: RunState, gateId: string): GateEvidence {
+  const gate = state.steps[gateId]!;
+  const evidence: GateEvidence = {
+    checks: [],
+    reconciliations: [],
+    failed: [],
+    skipped: [],
+    simulated: [],
+    elapsedMs: 0,
+    plannedMs: gate.plannedStartMs,
+  };
+  for (const id of state.order) {
+    if (id === gateId) continue;
+    const step = state.steps[id]!;
+    for (const check of step.checks) evidence.checks.push({ step: id, name: check.name, passed: check.passed, detail: check.detail });
+    const found = [
+      ...(step.reconcile ? [{ check: undefined as string | undefined, summary: step.reconcile }] : []),
+      ...step.checks.flatMap((c) => (c.reconcile ? [{ check: c.name, summary: c.reconcile }] : [])),
+    ];
+    for (const { check, summary } of found) {
+      evidence.reconciliations.push({
+        step: id,
+        ...(check !== undefined ? { check } : {}),
+        matched: summary.matched,
+        mismatched: summary.mismatched,
+        missing_in_target: summary.missing_in_target,
+        extra_in_target: summary.extra_in_target,
+        within_limits: summary.within_limits,
+        sampled: summary.sampled,
+      });
+    }
+    if (step.status === 'failed') evidence.failed.push(id);
+    if (step.status === 'skipped') evidence.skipped.push(id);
+    if (step.status === 'simulated') evidence.simulated.push(id);
+  }
+  const opened = gate.gate?.openedAt ?? gate.startedAt;
+  if (opened) evidence.elapsedMs = Math.max(0, Date.parse(opened) - Date.parse(state.startedAt));
+  return evidence;
+}
+
+/** The evidence in a few words: `12 checks passed, 1 failed; 2 reconciliations within limits; 40m00s elapsed of 35m00s planned`. */
+export function summarizeEvidence(e: GateEvidence, formatDuration: (ms: number) => string): string {
+  const failedChecks = e.checks.filter((c) => !c.passed).length;
+  const parts = [`${e.checks.length - failedChecks} checks passed${failedChecks ? `, ${failedChecks} failed` : ''}`];
+  if (e.reconciliations.length > 0) {
+    const outside = e.reconciliations.filter((r) => !r.within_limits).length;
+    parts.push(`${e.reconciliations.length} reconciliation(s)${outside ? `, ${outside} outside limits` : ', all within limits'}`);
+  }
+  if (e.failed.length) parts.push(`failed: ${e.failed.join(', ')}`);
+  if (e.skipped.length) parts.push(`skipped: ${e.skipped.join(', ')}`);
+  if (e.simulated.length) parts.push(`simulated: ${e.simulated.join(', ')}`);
+  parts.push(`${formatDuration(e.elapsedMs)} elapsed at opening, planned ${formatDuration(e.plannedMs)}`);
+  return parts.join('; ');
+}
