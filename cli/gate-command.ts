@@ -65,6 +65,8 @@ export async function showGate(runId: string, gateId: string, json: boolean, out
   if (gate.question) out.line(`question: ${gate.question}`);
   const needs = [...gate.awaiting, ...unmetRequirements(gate)];
   if (gate.status === 'open') out.line(`needs: ${needs.join(', ') || 'a vote'}`);
+  if (gate.status === 'open' && gate.unmetCriteria?.length)
+    out.line(`takes no approvals until its criteria are met: ${gate.unmetCriteria.join('; ')}`);
   for (const vote of gate.votes) out.line(`  ${vote.by} (${vote.role}) ${vote.decision}d${vote.reason ? `: "${vote.reason}"` : ''}`);
   const e = gate.evidence;
   if (!e) {

@@ -321,6 +321,7 @@ function noteFor(
     const votes = step.gate.votes.map((v) => `${v.by}✓`).join(' ');
     const needs = [...step.gate.awaiting, ...unmetRequirements(step.gate)];
     notes.push(`needs ${needs.join(', ')}${votes ? `; ${votes}` : ''}`);
+    if (step.gate.unmetCriteria?.length) notes.push(`criteria not met: ${step.gate.unmetCriteria.join('; ')}`);
     if (step.gate.closesAt) {
       const left = Date.parse(step.gate.closesAt) - now;
       notes.push(

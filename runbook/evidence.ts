@@ -5,7 +5,9 @@
  * A vote carries the digest of the evidence it was cast on; a vote on evidence that has changed
  * since is refused. Pure: the digest (SHA-256) is taken by the caller.
  */
+import { durationMs, formatDuration } from './duration.js';
 import type { RunState } from './run-state.js';
+import type { Gate } from './schema.js';
 
 /** What a gate's approvers decide on. */
 export interface GateEvidence {
@@ -83,4 +85,35 @@ export function summarizeEvidence(e: GateEvidence, formatDuration: (ms: number) 
   if (e.simulated.length) parts.push(`simulated: ${e.simulated.join(', ')}`);
   parts.push(`${formatDuration(e.elapsedMs)} elapsed at opening, planned ${formatDuration(e.plannedMs)}`);
   return parts.join('; ');
+}
+
+/**
+ * The gate's `criteria` its evidence does not meet, one sentence each (empty: met or none). Until
+ * they are met the gate takes no approvals.
+ */
+export function unmetCriteria(criteria: Gate['criteria'], state: RunState, evidence: GateEvidence): string[] {
+  if (!criteria) return [];
+  const unmet: string[] = [];
+  for (const phase of criteria.checks_passed ?? []) {
+    const steps = state.order.map((id) => state.steps[id]!).filter((step) => step.phaseId === phase);
+    const notDone = steps.filter((step) => step.status !== 'succeeded' && step.status !== 'simulated').map((step) => step.id);
+    const failing = steps.flatMap((step) => step.checks.filter((c) => !c.passed).map((c) => `${step.id}/${c.name}`));
+    if (notDone.length > 0) unmet.push(`phase ${phase} is not done (${notDone.join(', ')})`);
+    else if (failing.length > 0) unmet.push(`phase ${phase} has failing checks (${failing.join(', ')})`);
+  }
+  if (criteria.max_mismatch_rate !== undefined) {
+    for (const r of evidence.reconciliations) {
+      const compared = r.matched + r.mismatched;
+      const rate = compared === 0 ? 0 : r.mismatched / compared;
+      if (rate > criteria.max_mismatch_rate) {
+        unmet.push(
+          `reconciliation ${r.step}${r.check ? ` / ${r.check}` : ''} has a mismatch rate of ${Number((rate * 100).toPrecision(3))}% (at most ${criteria.max_mismatch_rate * 100}%)`,
+        );
+      }
+    }
+  }
+  if (criteria.max_late !== undefined && evidence.elapsedMs > evidence.plannedMs + durationMs(criteria.max_late)) {
+    unmet.push(`the gate opened ${formatDuration(evidence.elapsedMs - evidence.plannedMs)} behind plan (at most ${criteria.max_late})`);
+  }
+  return unmet;
 }

@@ -112,6 +112,8 @@ export interface GateState {
   selfApprovers?: string[];
   /** What it is decided on, as last assembled, with its digest (SHA-256 of its canonical JSON): votes name the digest. */
   evidence?: GateEvidence & { digest: string; at: string };
+  /** Its `criteria` the evidence does not meet: until empty it takes no approvals. */
+  unmetCriteria?: string[];
 }
 
 /** A failure waiting for a person, on a step or on its back-out. */

@@ -204,6 +204,24 @@ export const gate = z
       .min(1)
       .optional()
       .describe('Approvals needed besides `rule`, all of them: `{ at_least: 2, of: [dana, erin, frank] }`, `{ all_of: [alice, bob] }`.'),
+    criteria: z
+      .object({
+        checks_passed: z
+          .array(id)
+          .min(1)
+          .optional()
+          .describe('Phases whose steps all succeeded (or were simulated) with every check passed.'),
+        max_mismatch_rate: z
+          .number()
+          .min(0)
+          .max(1)
+          .optional()
+          .describe('Every reconciliation so far: mismatched / (matched + mismatched) at most this.'),
+        max_late: duration.optional().describe('The gate opened at most this long after its planned start.'),
+      })
+      .strict()
+      .optional()
+      .describe('What must hold before anyone may approve: until then the gate takes no approvals (a no-go is always taken).'),
     self_approval: z
       .boolean()
       .default(true)

@@ -201,6 +201,9 @@ export function refuseVote(
   if (request.role !== undefined && !held.includes(request.role)) {
     return `${request.by} does not hold the approver role ${request.role} (holds ${held.join(', ')})`;
   }
+  if (decision === 'approve' && gate.unmetCriteria && gate.unmetCriteria.length > 0) {
+    return `gate \`${request.gateId}\` takes no approvals until its criteria are met: ${gate.unmetCriteria.join('; ')} (a no-go is still taken)`;
+  }
   if (gate.evidence && request.evidence !== undefined && request.evidence !== gate.evidence.digest) {
     return `the evidence of gate \`${request.gateId}\` changed since you looked (you decided on ${request.evidence.slice(0, 12)}, it is now ${gate.evidence.digest.slice(0, 12)}): look again with \`cutover gate ${state.runId} ${request.gateId}\` and vote on what it shows`;
   }

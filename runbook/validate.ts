@@ -329,6 +329,15 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
         });
       }
     }
+    step.gate?.criteria?.checks_passed?.forEach((phase, k) => {
+      const phases = runbook.phases.map((p) => p.id);
+      if (!phases.includes(phase)) {
+        errors.push({
+          path: [...path, 'gate', 'criteria', 'checks_passed', k],
+          message: `there is no phase \`${phase}\`` + hint(phase, phases, `; phases: ${phases.join(', ')}`, budget),
+        });
+      }
+    });
     step.gate?.require?.forEach((requirement, k) => {
       const people = 'all_of' in requirement ? requirement.all_of : requirement.of;
       const field = 'all_of' in requirement ? 'all_of' : 'of';

@@ -424,6 +424,18 @@ describe('actions and gates', () => {
     ]);
   });
 
+  it('refuses gate criteria naming a phase that does not exist', () => {
+    const text = withPhases(`
+      - id: decide
+        kind: go_no_go
+        steps:
+          - { id: go, title: Go, owner: lead, gate: { approvers: [lead], criteria: { checks_passed: [decid] } } }
+    `);
+    expect(problemsOf(text)).toEqual([
+      expect.stringMatching(/gate\.criteria\.checks_passed\[0\]: there is no phase `decid`; did you mean `decide`\?$/),
+    ]);
+  });
+
   it('refuses sql naming a connection that is not defined', () => {
     const text = dedent(`
       name: demo

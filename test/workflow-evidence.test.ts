@@ -5,7 +5,7 @@
  */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approveGateUpdate } from '../workflows/messages.js';
+import { approveGateUpdate, rejectGateUpdate, resolveStepUpdate } from '../workflows/messages.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
 
 let h: Harness;
@@ -70,5 +70,46 @@ phases:
     const { status, state } = await resultOf(handle);
     expect(status).toBe('completed');
     expect(state.decisions).toMatchObject([{ kind: 'approve', by: 'alice', evidence: after.digest }]);
+  });
+
+  it('keeps a gate from approvals while its criteria are unmet, and still takes a no-go', async () => {
+    // A step whose check failed was resolved as done by hand: the phase is done, its checks are not all passed.
+    const handle = await h.start(`
+name: criteria
+version: 1
+lead: lead
+roles: { lead: [alice], dba: [bob] }
+backout: { policy: manual }
+phases:
+  - id: load
+    kind: migration
+    steps:
+      - id: load
+        title: Load
+        owner: dba
+        expected: 1ms
+        action: { kind: shell, command: "sleep 1" }
+        checks: [{ name: rows arrived, kind: shell, command: "exit 1" }]
+  - id: decide
+    kind: go_no_go
+    steps:
+      - id: go
+        title: Go
+        owner: lead
+        gate: { approvers: [lead], criteria: { checks_passed: [load], max_late: 100ms } }
+`);
+    await waitForState(handle, (s) => s.steps.load!.resolution !== undefined);
+    await handle.executeUpdate(resolveStepUpdate, { args: [{ stepId: 'load', by: 'alice', action: 'done', reason: 'counted by hand' }] });
+    const open = await waitForState(handle, (s) => s.steps.go!.gate!.unmetCriteria !== undefined);
+    const unmet = open.steps.go!.gate!.unmetCriteria!;
+    expect(unmet[0]).toBe('phase load has failing checks (load/rows arrived)');
+    expect(unmet[1]).toMatch(/^the gate opened \S+ behind plan \(at most 100ms\)$/);
+    const approve = outcome(handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'alice' }] }));
+    expect(await approve).toBe(
+      `refused: gate \`go\` takes no approvals until its criteria are met: ${unmet.join('; ')} (a no-go is still taken)`,
+    );
+    const reject = outcome(handle.executeUpdate(rejectGateUpdate, { args: [{ gateId: 'go', by: 'alice', reason: 'checks failed' }] }));
+    expect(await reject).toBe('accepted');
+    expect((await resultOf(handle)).status).toBe('backed_out');
   });
 });

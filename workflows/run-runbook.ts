@@ -48,7 +48,7 @@ import {
 import { BackoutPlan, ForwardPlan, type PlanGraph } from '../runbook/schedule.js';
 import type { Action, Runbook, Step } from '../runbook/schema.js';
 import { chainedText } from '../runbook/decision-log.js';
-import { assembleEvidence } from '../runbook/evidence.js';
+import { assembleEvidence, unmetCriteria } from '../runbook/evidence.js';
 import { canonicalJson, refuseSignature, signedText, type RequestSignature, type SignedKind } from '../runbook/signed-request.js';
 import { actionTimeoutMs, checksBudgetMs } from '../runbook/timeouts.js';
 import {
@@ -674,6 +674,11 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   /** Assembles an open gate's evidence, and when it changed, its new digest (a local activity: the sandbox has no crypto). */
   async function refreshEvidence(step: StepState): Promise<void> {
     const evidence = assembleEvidence(state!, step.id);
+    const unmet = unmetCriteria(def(step.id).gate!.criteria, state!, evidence);
+    if (unmet.join('\n') !== (step.gate!.unmetCriteria ?? []).join('\n')) {
+      step.gate = { ...step.gate!, unmetCriteria: unmet };
+      touch();
+    }
     const text = canonicalJson(evidence);
     if (step.gate!.evidence && evidenceTexts.get(step.id) === text) return;
     const digest = await verifier.chainHash(text);
