@@ -137,6 +137,17 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
         text: `${clock(new Date().toISOString())}  ⚠ gate ${id} closes in ${formatDuration(left)} (${clock(gate.closesAt)}); undecided it means ${gate.onDeadline ?? 'no-go'}`,
       });
     }
+    // Once per open gate: the point of no return passed while people still decide.
+    for (const id of state.order) {
+      const gate = state.steps[id]!.gate;
+      const noReturn = gate?.pointOfNoReturn;
+      if (gate?.status !== 'open' || !noReturn || Date.parse(noReturn.at) > Date.now() || warned.has(`${id}@noreturn`)) continue;
+      warned.add(`${id}@noreturn`);
+      lines.push({
+        at: new Date().toISOString(),
+        text: `${clock(new Date().toISOString())}  ⚠ gate ${id}: past the point of no return (${clock(noReturn.at)}): a go now leaves no room to back out inside the window (ends ${clock(noReturn.windowEnd)})`,
+      });
+    }
     // Oldest first: a decision made between two polls lands in its place.
     lines.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
     for (const line of lines) write(line.text);

@@ -63,6 +63,13 @@ export async function showGate(runId: string, gateId: string, json: boolean, out
         : ''),
   );
   if (gate.question) out.line(`question: ${gate.question}`);
+  const noReturn = gate.pointOfNoReturn;
+  if (noReturn && gate.status === 'open') {
+    const passed = Date.parse(noReturn.at) <= Date.now();
+    out.line(
+      `point of no return: ${noReturn.at}${passed ? ' — PASSED: a go now leaves no room to back out inside the window' : ''} (window ends ${noReturn.windowEnd}; back-out planned ${formatDuration(noReturn.backoutMs)})`,
+    );
+  }
   const needs = [...gate.awaiting, ...unmetRequirements(gate)];
   if (gate.status === 'open') out.line(`needs: ${needs.join(', ') || 'a vote'}`);
   if (gate.status === 'open' && gate.unmetCriteria?.length)

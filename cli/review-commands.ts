@@ -322,6 +322,14 @@ function noteFor(
     const needs = [...step.gate.awaiting, ...unmetRequirements(step.gate)];
     notes.push(`needs ${needs.join(', ')}${votes ? `; ${votes}` : ''}`);
     if (step.gate.unmetCriteria?.length) notes.push(`criteria not met: ${step.gate.unmetCriteria.join('; ')}`);
+    const noReturn = step.gate.pointOfNoReturn;
+    if (noReturn) {
+      notes.push(
+        Date.parse(noReturn.at) > now
+          ? `point of no return ${noReturn.at} (in ${formatDuration(Date.parse(noReturn.at) - now)})`
+          : `PAST the point of no return (${noReturn.at}): a go now leaves no room to back out inside the window`,
+      );
+    }
     if (step.gate.closesAt) {
       const left = Date.parse(step.gate.closesAt) - now;
       notes.push(

@@ -114,6 +114,8 @@ export interface GateState {
   evidence?: GateEvidence & { digest: string; at: string };
   /** Its `criteria` the evidence does not meet: until empty it takes no approvals. */
   unmetCriteria?: string[];
+  /** With a window: the latest time a go leaves room to back out inside it (see transitions.ts). */
+  pointOfNoReturn?: { at: string; windowEnd: string; backoutMs: number };
 }
 
 /** A failure waiting for a person, on a step or on its back-out. */

@@ -162,6 +162,28 @@ export function gateClosesAt(gate: Gate, runbook: Runbook, mode: RunMode, runSta
   return undefined;
 }
 
+/**
+ * The latest time a go still leaves room to back out inside the window: the window's end less the
+ * planned back-out (the expected durations of the steps that have an undo, one after the other,
+ * as the back-out runs them in reverse). In a rehearsal the window starts when the rehearsal did.
+ * Undefined without a window.
+ */
+export function pointOfNoReturn(
+  runbook: Runbook,
+  mode: RunMode,
+  runStartedAt: string,
+): { at: string; windowEnd: string; backoutMs: number } | undefined {
+  const window = runbook.window;
+  if (!window) return undefined;
+  const start = mode === 'live' && window.start !== undefined ? Date.parse(window.start) : Date.parse(runStartedAt);
+  const end = start + durationMs(window.length);
+  const backoutMs = runbook.phases
+    .flatMap((phase) => phase.steps)
+    .filter((step) => step.backout !== undefined)
+    .reduce((sum, step) => sum + (step.expected ? durationMs(step.expected) : 0), 0);
+  return { at: new Date(end - backoutMs).toISOString(), windowEnd: new Date(end).toISOString(), backoutMs };
+}
+
 /** Why `request` may not vote on its gate now, or undefined when it may. */
 export function refuseVote(
   runbook: Runbook,

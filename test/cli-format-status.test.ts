@@ -61,6 +61,17 @@ describe('status of a run in flight', () => {
     expect(formatStatus(state, now).find((l) => l.includes(' go '))).toMatch(
       /needs lead, business; closes in 12m00s \(2026-12-05T22:52:00.000Z\), then no-go$/,
     );
+    state.steps.go.gate!.pointOfNoReturn = {
+      at: '2026-12-05T22:30:00.000Z',
+      windowEnd: '2026-12-06T00:00:00.000Z',
+      backoutMs: 90 * 60_000,
+    };
+    expect(formatStatus(state, now).find((l) => l.includes(' go '))).toMatch(
+      /; PAST the point of no return \(2026-12-05T22:30:00.000Z\): a go now leaves no room to back out inside the window; closes in 12m00s/,
+    );
+    expect(formatStatus(state, Date.parse('2026-12-05T22:20:00.000Z')).find((l) => l.includes(' go '))).toMatch(
+      /; point of no return 2026-12-05T22:30:00.000Z \(in 10m00s\); closes in 32m00s/,
+    );
     expect(lines[1]).not.toContain('execution');
   });
 

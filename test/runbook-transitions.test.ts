@@ -10,6 +10,7 @@ import {
   applyVote,
   deriveRunStatus,
   gateClosesAt,
+  pointOfNoReturn,
   initialRunState,
   refuseBackout,
   refuseManualDone,
@@ -221,5 +222,25 @@ describe('gate deadlines', () => {
     expect(gateClosesAt(gateOf(windowed), windowed, 'rehearsal', rehearsalStart, opened)).toBe('2026-11-24T11:00:00.000Z');
     const none = runbook();
     expect(gateClosesAt(none.phases[1]!.steps[0]!.gate!, none, 'live', AT, AT)).toBeUndefined();
+  });
+});
+
+describe('the point of no return', () => {
+  it('is the window end less the planned back-out; a rehearsal starts the window at its own start', () => {
+    const parsed = parseRunbook(
+      `name: pnr\nversion: 1\nlead: lead\nroles: { lead: [alice] }\nwindow: { start: 2026-12-05T22:00:00Z, length: 4h }\nphases:\n  - id: p\n    kind: migration\n    steps:\n` +
+        `      - { id: a, title: A, owner: lead, expected: 30m, action: { kind: shell, command: "true" }, backout: { kind: shell, command: "true" } }\n` +
+        `      - { id: b, title: B, owner: lead, expected: 15m, action: { kind: shell, command: "true" }, backout: { kind: manual } }\n` +
+        `      - { id: c, title: C, owner: lead, expected: 2h, action: { kind: shell, command: "true" } }\n`,
+      'pnr.yaml',
+    );
+    if (!parsed.ok) throw new Error('fixture invalid');
+    expect(pointOfNoReturn(parsed.runbook, 'live', '2026-12-05T22:03:00.000Z')).toEqual({
+      at: '2026-12-06T01:15:00.000Z',
+      windowEnd: '2026-12-06T02:00:00.000Z',
+      backoutMs: 45 * 60_000,
+    });
+    expect(pointOfNoReturn(parsed.runbook, 'rehearsal', '2026-11-24T09:00:00.000Z')?.at).toBe('2026-11-24T12:15:00.000Z');
+    expect(pointOfNoReturn(runbook(), 'live', AT)).toBeUndefined();
   });
 });

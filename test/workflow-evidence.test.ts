@@ -79,6 +79,7 @@ name: criteria
 version: 1
 lead: lead
 roles: { lead: [alice], dba: [bob] }
+window: { length: 1h }
 backout: { policy: manual }
 phases:
   - id: load
@@ -90,6 +91,7 @@ phases:
         expected: 1ms
         action: { kind: shell, command: "sleep 1" }
         checks: [{ name: rows arrived, kind: shell, command: "exit 1" }]
+        backout: { kind: shell, command: "true" }
   - id: decide
     kind: go_no_go
     steps:
@@ -102,6 +104,12 @@ phases:
     await handle.executeUpdate(resolveStepUpdate, { args: [{ stepId: 'load', by: 'alice', action: 'done', reason: 'counted by hand' }] });
     const open = await waitForState(handle, (s) => s.steps.go!.gate!.unmetCriteria !== undefined);
     const unmet = open.steps.go!.gate!.unmetCriteria!;
+    // A rehearsal's window starts with it; the back-out of `load` is planned at its expected 1ms.
+    expect(open.steps.go!.gate!.pointOfNoReturn).toEqual({
+      at: new Date(Date.parse(open.startedAt) + 3_600_000 - 1).toISOString(),
+      windowEnd: new Date(Date.parse(open.startedAt) + 3_600_000).toISOString(),
+      backoutMs: 1,
+    });
     expect(unmet[0]).toBe('phase load has failing checks (load/rows arrived)');
     expect(unmet[1]).toMatch(/^the gate opened \S+ behind plan \(at most 100ms\)$/);
     const approve = outcome(handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'alice' }] }));

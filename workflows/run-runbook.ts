@@ -56,6 +56,7 @@ import {
   decisionRole,
   deriveRunStatus,
   gateClosesAt,
+  pointOfNoReturn,
   initialRunState,
   isDone,
   logDecision,
@@ -707,10 +708,12 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     if (d.gate && step.treatment === 'run') {
       if (step.gate!.status === 'pending') {
         const closesAt = gateClosesAt(d.gate, runbook!, input.mode, state!.startedAt, step.startedAt);
+        const noReturn = pointOfNoReturn(runbook!, input.mode, state!.startedAt);
         step.gate = {
           ...step.gate!,
           status: 'open',
           openedAt: step.startedAt,
+          ...(noReturn ? { pointOfNoReturn: noReturn } : {}),
           ...(closesAt ? { closesAt, onDeadline: d.gate.deadline!.decides } : {}),
         };
         step.status = 'waiting';
