@@ -137,9 +137,25 @@ export interface PersonOptions {
  * `cutover gate` shows them, and a vote on evidence that changed since is refused by the run.
  */
 async function currentEvidence(handle: WorkflowHandle, gateId: string): Promise<string | undefined> {
-  const { state } = await readRunState(handle);
-  return state.steps[gateId]?.gate?.evidence?.digest;
+  // A run answers queries through its worker: with none polling, the vote itself says what is wrong
+  // (no answer in time, or too many requests in flight), so the look is given up after a moment.
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), EVIDENCE_LOOK_MS);
+  });
+  const looked = readRunState(handle).then(
+    ({ state }) => state.steps[gateId]?.gate?.evidence?.digest,
+    () => undefined,
+  );
+  try {
+    return await Promise.race([looked, gaveUp]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
+
+/** How long a vote waits to read the gate's evidence before it is sent without it. */
+const EVIDENCE_LOOK_MS = 5_000;
 
 /** `cutover approve RUN GATE --as PERSON [--role ROLE] [--reason ...] [--evidence DIGEST]` */
 export async function approve(
