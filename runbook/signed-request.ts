@@ -76,6 +76,8 @@ export function refuseSignature(
     return undefined;
   }
   const listed = runbook.people[request.by]?.key;
+  // A rehearsal that takes unsigned requests takes one it cannot check as unsigned (see `checksSignature`).
+  if (!listed && !signaturesRequired(runbook, mode)) return undefined;
   if (!listed)
     return `the runbook lists no public key for ${request.by} under \`people\`, so their signature cannot be checked; add the key \`cutover keys show\` prints`;
   if (signature.key !== listed)
@@ -86,4 +88,19 @@ export function refuseSignature(
   if (!Number.isFinite(at) || Math.abs(at - nowMs) > SIGNATURE_MAX_SKEW_MS)
     return `the request was signed at ${signature.at}, more than ${SIGNATURE_MAX_SKEW_MS / 60_000} minutes from the run's clock; sign it again now (and check this machine's clock)`;
   return undefined;
+}
+
+/** Whether the run takes only signed requests: a live run always, a rehearsal when the runbook says `signatures: required`. */
+export function signaturesRequired(runbook: Runbook, mode: RunMode): boolean {
+  return mode === 'live' || runbook.signatures === 'required';
+}
+
+/**
+ * Whether the run checks this request's signature: it is signed and the runbook lists a key for
+ * the person. In a rehearsal that also takes unsigned requests, a signature by someone the
+ * runbook lists no key for (a person who made a key for another runbook) counts as no signature:
+ * not checked, not kept.
+ */
+export function checksSignature(runbook: Runbook, request: { by: string; signature?: RequestSignature }): boolean {
+  return request.signature !== undefined && runbook.people[request.by]?.key !== undefined;
 }

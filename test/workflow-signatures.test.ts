@@ -134,7 +134,23 @@ describe('signed requests', () => {
     expect(await vote(optional, { ...dana, signature: signRequest(mallory, optional.workflowId, 'approve', dana) })).toMatch(
       /^refused: signed with the key/,
     );
-    await optional.terminate('test done');
+    expect(await vote(optional, dana)).toBe('accepted');
+    // bob made a key for another runbook: this one lists none for him, and takes unsigned requests, so it is taken as unsigned.
+    await waitForState(optional, (s) => s.steps.after!.status === 'waiting');
+    const done = { stepId: 'after', by: 'bob' };
+    expect(
+      await outcome(
+        optional.executeUpdate(completeManualStepUpdate, {
+          args: [{ ...done, signature: signRequest(newKey(), optional.workflowId, 'complete_manual', done) }],
+        }),
+      ),
+    ).toBe('accepted');
+    const { state } = await resultOf(optional);
+    expect(state.decisions.map((d) => [d.by, d.signature === undefined])).toEqual([
+      ['alice', true],
+      ['dana', true],
+      ['bob', true],
+    ]);
 
     const required = await h.start(runbook('signed-required', 'required'));
     await waitForState(required, (s) => s.steps.go!.gate!.status === 'open');

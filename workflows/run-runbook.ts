@@ -49,7 +49,14 @@ import { BackoutPlan, ForwardPlan, type PlanGraph } from '../runbook/schedule.js
 import type { Action, Runbook, Step } from '../runbook/schema.js';
 import { chainedText } from '../runbook/decision-log.js';
 import { assembleEvidence, unmetCriteria } from '../runbook/evidence.js';
-import { canonicalJson, refuseSignature, signedText, type RequestSignature, type SignedKind } from '../runbook/signed-request.js';
+import {
+  canonicalJson,
+  checksSignature,
+  refuseSignature,
+  signedText,
+  type RequestSignature,
+  type SignedKind,
+} from '../runbook/signed-request.js';
 import { actionTimeoutMs, checksBudgetMs } from '../runbook/timeouts.js';
 import {
   applyVote,
@@ -288,7 +295,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     const refused = (why: string) => ApplicationFailure.create({ type: FAILURE_TYPE.requestRefused, message: why, nonRetryable: true });
     return (async () => {
       await condition(() => state !== undefined && runbook !== undefined);
-      const signature = request.signature;
+      const signature = checksSignature(runbook!, request as R & { by: string }) ? request.signature : undefined;
       if (signature) {
         const before = rule(request);
         if (before !== undefined) throw refused(before);
@@ -316,8 +323,8 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   const backoutRule = signed((request: BackoutRequest) => refuseBackout(runbook!, state!, request));
   const resolveRule = signed((request: ResolveRequest) => refuseResolve(runbook!, state!, request));
   /** A signed request's signature and the fields it covers, kept with its decision. */
-  const signatureOf = (request: { signature?: RequestSignature }) => {
-    if (!request.signature) return {};
+  const signatureOf = (request: { by: string; signature?: RequestSignature }) => {
+    if (!checksSignature(runbook!, request)) return {};
     const fields = Object.fromEntries(Object.entries(request).filter(([key]) => key !== 'signature'));
     return { signature: request.signature, request: fields };
   };
