@@ -71,12 +71,11 @@ export async function startBench(name, extraWorkers = async () => []) {
     return { text, runbook: parsed.runbook, hash: hashRunbook(parsed.runbook) };
   }
 
-  /** One run through cutover: reserved in the store, started as the CLI does, awaited. */
-  async function throughCutover({ text, runbook, hash }) {
-    const started = performance.now();
+  /** A run reserved in the store and started as the CLI does; not awaited. */
+  async function startRun({ text, runbook, hash }, mode = 'rehearsal') {
     const { runId, number } = await store.reserveRun({
       runbookName: runbook.name,
-      mode: 'rehearsal',
+      mode,
       runbookVersion: '1',
       versionHash: hash,
       runbookSource: text,
@@ -85,8 +84,15 @@ export async function startBench(name, extraWorkers = async () => []) {
     const handle = await client.workflow.start(RUN_WORKFLOW_TYPE, {
       taskQueue: `${queue}-cutover`,
       workflowId: runId,
-      args: [{ runId, runNumber: number, versionHash: hash, mode: 'rehearsal', startedBy: 'bench', baseDir: home }],
+      args: [{ runId, runNumber: number, versionHash: hash, mode, startedBy: 'bench', baseDir: home }],
     });
+    return { runId, handle };
+  }
+
+  /** One run through cutover: reserved in the store, started as the CLI does, awaited. */
+  async function throughCutover(parsed) {
+    const started = performance.now();
+    const { runId, handle } = await startRun(parsed);
     const result = await handle.result();
     const ms = performance.now() - started;
     if (result.status !== 'completed') throw new Error(`cutover run ${runId} ended ${result.status}: ${result.outcome}`);
@@ -104,7 +110,17 @@ export async function startBench(name, extraWorkers = async () => []) {
     rmSync(home, { recursive: true, force: true });
   }
 
-  return { home, client, queue, parse, throughCutover, stop };
+  return {
+    home,
+    client,
+    queue,
+    address: server.address,
+    databaseUrl: `file:${path.join(home, 'bench.db')}`,
+    parse,
+    startRun,
+    throughCutover,
+    stop,
+  };
 }
 
 export function quietLogger() {
