@@ -118,6 +118,7 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
         resolve: 'resolved',
         cancel: 'cancelled the run',
         deadline: 'closed at its deadline',
+        refused: 'was refused',
       }[d.kind];
       lines.push({
         at: d.at,

@@ -233,7 +233,7 @@ export interface BackoutState {
 
 /** One entry of the run's decision log: every human (or automatic) decision, in order. */
 export interface Decision {
-  kind: 'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve' | 'cancel' | 'deadline';
+  kind: 'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve' | 'cancel' | 'deadline' | 'refused';
   by: string;
   role: string;
   target?: string;

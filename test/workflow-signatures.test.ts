@@ -112,12 +112,17 @@ describe('signed requests', () => {
       ),
     ).toBe('accepted');
     const { state } = await resultOf(handle);
+    // The three requests whose signature did not match are in the log, refused, with why; the others were refused before anything ran.
     expect(state.decisions.map((d) => [d.kind, d.by, d.signature?.key === publicKeyText(d.by === 'alice' ? alice : dana)])).toEqual([
+      ['refused', 'alice', false],
+      ['refused', 'alice', false],
+      ['refused', 'alice', false],
       ['approve', 'alice', true],
       ['approve', 'dana', true],
       ['request_backout', 'alice', true],
     ]);
-    expect(state.decisions[0]!.signature).toEqual(signature);
+    expect(state.decisions[0]).toMatchObject({ role: 'approve', target: 'go', reason: forged.replace(/^refused: /, '') });
+    expect(state.decisions[3]!.signature).toEqual(signature);
     // The run chained its log as it went: it verifies offline against the runbook's keys, and the store has the same.
     const keys = { alice: { key: publicKeyText(alice) }, dana: { key: publicKeyText(dana) } };
     const entries = state.decisions.map((d, seq) => ({ ...d, seq }));

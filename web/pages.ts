@@ -313,6 +313,7 @@ const DECISION_WORDS: Record<Decision['kind'], string> = {
   resolve: 'resolved',
   cancel: 'cancelled the run',
   deadline: 'closed at its deadline',
+  refused: 'was refused',
 };
 
 function decisionLog(decisions: readonly Decision[]): SafeHtml {

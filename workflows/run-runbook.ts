@@ -286,7 +286,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
    * its first changes happen before the next request's validator looks (that is what refuses a
    * second `done` sent in the same moment).
    */
-  const recheck = <R extends { signature?: RequestSignature }>(
+  const recheck = <R extends { by: string; signature?: RequestSignature }>(
     rule: (request: R) => string | undefined,
     request: R,
     kind: SignedKind,
@@ -295,16 +295,29 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     const refused = (why: string) => ApplicationFailure.create({ type: FAILURE_TYPE.requestRefused, message: why, nonRetryable: true });
     return (async () => {
       await condition(() => state !== undefined && runbook !== undefined);
-      const signature = checksSignature(runbook!, request as R & { by: string }) ? request.signature : undefined;
+      const signature = checksSignature(runbook!, request) ? request.signature : undefined;
       if (signature) {
         const before = rule(request);
         if (before !== undefined) throw refused(before);
         // The sandbox has no crypto: a local activity checks the signature with Node's.
         const text = signedText(input.runId, kind, request, signature.at, signature.nonce);
         if (!(await verifier.verifySignature({ text, key: signature.key, value: signature.value }))) {
-          throw refused(
-            `the signature does not match the request: it was changed after it was signed, signed for another run, step or decision, or with another key`,
-          );
+          const why =
+            'the signature does not match the request: it was changed after it was signed, signed for another run, step or decision, or with another key';
+          // A forged or altered request is worth an entry in the log: who it claimed to be, what for, and why it was refused.
+          const target = (request as { gateId?: string; stepId?: string }).gateId ?? (request as { stepId?: string }).stepId;
+          const seq = logDecision(state!, {
+            kind: 'refused',
+            by: request.by,
+            role: kind,
+            ...(target ? { target } : {}),
+            reason: why,
+            at: now(),
+            automatic: false,
+          });
+          touch();
+          await recordDecision(seq);
+          throw refused(why);
         }
       }
       // Checked again: another request may have changed the run (or used this nonce) meanwhile.
