@@ -2,6 +2,7 @@
  * The runs whose histories test/workflow-replay.test.ts replays: each scenario drives one real
  * run to its end through every kind of message. `record-histories.ts` records them.
  */
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import path from 'node:path';
 import { expect } from 'vitest';
 import {
@@ -11,6 +12,8 @@ import {
   requestBackoutUpdate,
   resolveStepUpdate,
 } from '../../workflows/messages.js';
+import { publicKeyText, signRequest } from '../../cli/keys.js';
+import { sqliteFile } from './reconcile-data.js';
 import { resultOf, waitForState, type Harness } from './workflow-harness.js';
 
 /** Where the recorded histories live, one JSON file per scenario. */
@@ -153,6 +156,68 @@ phases:
     await waitForState(handle, (s) => s.steps.a!.backout?.status === 'waiting');
     await handle.executeUpdate(resolveStepUpdate, { args: [{ stepId: 'a', by: 'alice', action: 'retry', reason: 'again' }] });
     expect((await resultOf(handle)).status).toBe('backed_out');
+    return handle.workflowId;
+  },
+  async 'signed-live'(h) {
+    // A live run with signed votes (a forged one refused into the log), quorum, a gate deadline
+    // that decides go, evidence, and a reconcile step: every local activity and patch it uses.
+    const alice = generateKeyPairSync('ed25519').privateKey;
+    const dana = generateKeyPairSync('ed25519').privateKey;
+    sqliteFile(h.dir, 'replay-old.db', 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)', [
+      [1, 'a'],
+      [2, 'b'],
+    ]);
+    sqliteFile(h.dir, 'replay-new.db', 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)', [
+      [1, 'a'],
+      [2, 'b'],
+    ]);
+    const handle = await h.start(
+      `
+name: replay-signed
+version: 1
+lead: lead
+roles: { lead: [alice], business: [dana], dba: [bob] }
+people:
+  alice: { key: "${publicKeyText(alice)}" }
+  dana: { key: "${publicKeyText(dana)}" }
+window: { length: 2h }
+connections:
+  old: { driver: sqlite, path: replay-old.db }
+  new: { driver: sqlite, path: replay-new.db }
+phases:
+  - id: check
+    kind: reconciliation
+    steps:
+      - id: compare
+        title: Compare
+        owner: dba
+        expected: 1s
+        action: { kind: reconcile, source: { connection: old, table: t }, target: { connection: new, table: t }, key: [{ column: id, type: integer }] }
+  - id: decide
+    kind: go_no_go
+    steps:
+      - id: go
+        title: Go
+        owner: lead
+        gate: { approvers: [lead, business], rule: any, require: [{ all_of: [alice, dana] }], criteria: { checks_passed: [check] } }
+      - { id: soon, title: Soon, owner: lead, gate: { approvers: [lead], deadline: { after_opening: 1s, decides: go } } }
+`,
+      { mode: 'live' },
+    );
+    const open = await waitForState(handle, (s) => s.steps.go!.gate!.evidence !== undefined);
+    const evidence = open.steps.go!.gate!.evidence!.digest;
+    const runId = handle.workflowId;
+    const vote = (key: KeyObject, by: string, reason?: string) => {
+      const request = { gateId: 'go', by, evidence, ...(reason ? { reason } : {}) };
+      return { ...request, signature: signRequest(key, runId, 'approve', request) };
+    };
+    const forged = { ...vote(alice, 'alice', 'counts match'), reason: 'changed' };
+    await expect(handle.executeUpdate(approveGateUpdate, { args: [forged] })).rejects.toThrow();
+    await handle.executeUpdate(approveGateUpdate, { args: [vote(alice, 'alice', 'counts match')] });
+    await handle.executeUpdate(approveGateUpdate, { args: [vote(dana, 'dana')] });
+    const result = await resultOf(handle);
+    expect(result.status).toBe('completed');
+    expect(result.state.decisions.map((d) => d.kind)).toEqual(['refused', 'approve', 'approve', 'deadline']);
     return handle.workflowId;
   },
 };
