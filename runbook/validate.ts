@@ -520,6 +520,28 @@ export function liveRunProblems(runbook: Runbook): RunbookProblem[] {
       }
     }
   }
+  // A live run takes only signed requests: everyone who may have to answer needs a key.
+  const needKeys = new Map<string, { what: string; path: ProblemPath }>();
+  const need = (people: readonly string[], what: string, path: ProblemPath) => {
+    for (const person of people) if (!runbook.people[person] && !needKeys.has(person)) needKeys.set(person, { what, path });
+  };
+  need(runbook.roles[runbook.lead] ?? [], `the lead (${runbook.lead}), who backs out and resolves`, ['lead']);
+  for (const at of allSteps(runbook)) {
+    const { step, path } = at;
+    if (step.gate) {
+      const voters = step.gate.approvers.flatMap((role) => runbook.roles[role] ?? []);
+      need(voters, `an approver of gate \`${step.id}\``, [...path, 'gate', 'approvers']);
+    }
+    if (step.action?.kind === 'manual' || step.backout?.kind === 'manual') {
+      need(runbook.roles[step.owner] ?? [], `an owner of manual step \`${step.id}\``, [...path, 'owner']);
+    }
+  }
+  for (const [person, { what, path }] of needKeys) {
+    problems.push({
+      path,
+      message: `${person} is ${what}, and a live run takes only signed requests, but \`people\` lists no key for ${person}; they run \`cutover keys init\`, and the key \`cutover keys show\` prints goes under \`people\``,
+    });
+  }
   return problems;
 }
 

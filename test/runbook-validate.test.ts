@@ -717,9 +717,36 @@ describe('simulated actions', () => {
     if (!result.ok) throw new Error('expected the runbook to parse');
     const problems = liveRunProblems(result.runbook);
     expect(locateRunbookProblems(text, 'runbook.yaml', problems).map(formatProblem)).toEqual([
+      'runbook.yaml:3:7 lead: ana is the lead (lead), who backs out and resolves, and a live run takes only signed requests, but `people` lists no key for ana; they run `cutover keys init`, and the key `cutover keys show` prints goes under `people`',
       'runbook.yaml:15:25 phases[0].steps[0].action.kind: the action of step `copy` is simulated; replace it with a real action before a live run',
       'runbook.yaml:17:33 phases[0].steps[0].checks[0].kind: check `rows` of step `copy` is simulated; replace it with a real action before a live run',
       'runbook.yaml:18:26 phases[0].steps[0].backout.kind: the back-out of step `copy` is simulated; replace it with a real action before a live run',
+    ]);
+  });
+});
+
+describe('live runs and keys', () => {
+  it('need a key under people for everyone who may have to answer: the lead, approvers, owners of manual steps', () => {
+    const text = dedent(`
+      name: keys
+      version: 1
+      lead: lead
+      roles: { lead: [ana], cab: [ben, cy], ops: [dee] }
+      people:
+        ana: { key: "ed25519:${'A'.repeat(43)}=" }
+        ben: { key: "ed25519:${'B'.repeat(43)}=" }
+      phases:
+        - id: p
+          kind: go_no_go
+          steps:
+            - { id: go, title: Go, owner: lead, gate: { approvers: [cab] } }
+            - { id: tell, title: Tell, owner: ops, action: { kind: manual }, expected: 1m }
+    `);
+    const result = parseRunbook(text, 'runbook.yaml');
+    if (!result.ok) throw new Error(result.problems.map(formatProblem).join('; '));
+    expect(liveRunProblems(result.runbook).map((p) => p.message.split(',')[0])).toEqual([
+      'cy is an approver of gate `go`',
+      'dee is an owner of manual step `tell`',
     ]);
   });
 });
