@@ -201,10 +201,6 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   });
 
   /**
-   * Writes decision `seq` to the record store and answers once it is written, or after
-   * {@link DECISION_ANSWER_WAIT} when the store is slow: a person always gets an answer.
-   */
-  /**
    * Hashes the log's entries up to `seq` into the chain, in order (one local activity each: the
    * sandbox has no crypto). Runs started before the chain existed replay without it (callers check the patch).
    */
@@ -220,6 +216,10 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     return chainTail;
   }
 
+  /**
+   * Writes decision `seq` to the record store and answers once it is written, or after
+   * {@link DECISION_ANSWER_WAIT} when the store is slow: a person always gets an answer.
+   */
   async function recordDecision(seq: number): Promise<void> {
     // Checked before anything is awaited: a run from before the chain replays its commands in the same order.
     if (patched(DECISION_CHAIN_PATCH)) await chainUpTo(seq);
