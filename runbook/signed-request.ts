@@ -7,7 +7,8 @@
  * The signed text is the canonical JSON (keys sorted at every level, no spaces) of
  * `{ at, fields, kind, nonce, run, v: 1 }`, where `fields` is the request as sent without its
  * `signature`. Anyone can rebuild it, so a request can be signed by hand for the stock `temporal`
- * CLI: `printf '%s' "$TEXT" | openssl pkeyutl -sign -inkey signing-key.pem -rawin | base64 -w0`.
+ * CLI: `openssl pkeyutl -sign -inkey signing-key.pem -rawin -in TEXT_FILE | base64 -w0` (from a
+ * file: OpenSSL 3.0 cannot sign Ed25519 from a pipe).
  */
 import type { Decision, RunMode, RunState } from './run-state.js';
 import type { Runbook } from './schema.js';
@@ -78,6 +79,8 @@ export function refuseSignature(
   const listed = runbook.people[request.by]?.key;
   // A rehearsal that takes unsigned requests takes one it cannot check as unsigned (see `checksSignature`).
   if (!listed && !signaturesRequired(runbook, mode)) return undefined;
+  const malformed = malformedSignature(signature);
+  if (malformed !== undefined) return malformed;
   if (!listed)
     return `the runbook lists no public key for ${request.by} under \`people\`, so their signature cannot be checked; add the key \`cutover keys show\` prints`;
   if (signature.key !== listed)
@@ -87,6 +90,27 @@ export function refuseSignature(
   const at = Date.parse(signature.at);
   if (!Number.isFinite(at) || Math.abs(at - nowMs) > SIGNATURE_MAX_SKEW_MS)
     return `the request was signed at ${signature.at}, more than ${SIGNATURE_MAX_SKEW_MS / 60_000} minutes from the run's clock; sign it again now (and check this machine's clock)`;
+  return undefined;
+}
+
+/**
+ * Why `signature` is not a signature at all, or undefined: what a hand-built request sent through
+ * the stock `temporal` CLI gets wrong (a field missing or of the wrong type, a key in another form).
+ * Checked before anything reads its fields, so the sender gets a reason rather than a type error.
+ */
+export function malformedSignature(signature: unknown): string | undefined {
+  const expected = '{"key":"ed25519:…","at":"ISO time","nonce":"…","value":"base64"}';
+  if (signature === null || typeof signature !== 'object' || Array.isArray(signature))
+    return `the request's signature is not an object; send ${expected}`;
+  const fields = signature as Record<string, unknown>;
+  const missing = ['key', 'at', 'nonce', 'value'].filter((field) => typeof fields[field] !== 'string' || fields[field] === '');
+  if (missing.length > 0) return `the request's signature has no ${missing.join(', ')} (each a non-empty string); send ${expected}`;
+  const { key, at, nonce, value } = fields as Record<'key' | 'at' | 'nonce' | 'value', string>;
+  if (!PUBLIC_KEY_PATTERN.test(key))
+    return `the request's signature key is not \`ed25519:\` and 32 bytes in base64, the form \`cutover keys show\` prints`;
+  if (!Number.isFinite(Date.parse(at))) return `the request's signature time ${JSON.stringify(at)} is not an ISO 8601 time`;
+  if (nonce.length > 100) return "the request's signature nonce is longer than 100 characters; 16 random bytes in base64url will do";
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return "the request's signature value is not base64";
   return undefined;
 }
 
