@@ -53,7 +53,43 @@ export function verifyDecisionLog(
       else if (!crypto.verify(text, entry.signature.key, entry.signature.value))
         problems.push(`${name} does not match its signature: its request was changed`);
       else if (entry.request?.by !== entry.by) problems.push(`${name} was signed by ${String(entry.request?.by)}, not ${entry.by}`);
+      else {
+        const shown = shownButNotSigned(entry);
+        if (shown) problems.push(`${name} shows ${shown}: its signature does not cover that`);
+      }
     }
   });
   return problems;
+}
+
+/** Text, or undefined for absent, null or blank: how the log stores an optional field. */
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+/**
+ * What a signed entry shows that the request its signature covers does not say, or undefined.
+ * The chain has no secret: someone who can write the store can change an entry and hash the chain
+ * again. Only the signature ties an entry to its signer, so the fields a reader takes as the
+ * person's (the gate or step, the reason, the evidence, `automatic`) must be the ones they signed,
+ * as the run derives them from the request. The role is the runbook's, not the signer's claim.
+ */
+function shownButNotSigned(entry: Decision): string | undefined {
+  const request = entry.request as Record<string, unknown>;
+  const step = text(request.gateId) ?? text(request.stepId);
+  const targets: (string | undefined)[] =
+    entry.kind === 'approve' || entry.kind === 'reject'
+      ? [text(request.gateId)]
+      : entry.kind === 'complete_manual'
+        ? [step, `${step} (back-out)`]
+        : entry.kind === 'resolve'
+          ? [`${step}: ${String(request.action)}`, `${step}: ${String(request.action)} (back-out)`]
+          : [undefined];
+  if (!targets.includes(text(entry.target))) return `the target ${JSON.stringify(entry.target ?? null)}`;
+  if (text(entry.reason) !== text(request.reason)) return `the reason ${JSON.stringify(entry.reason ?? null)}`;
+  if (text(entry.evidence) !== text(request.evidence)) return `the evidence ${JSON.stringify(entry.evidence ?? null)}`;
+  // Only votes and manual completions carry `automatic`; the run logs the others as a person's.
+  const automatic = ['approve', 'reject', 'complete_manual'].includes(entry.kind) && request.automatic === true;
+  if (entry.automatic !== automatic) return `automatic: ${String(entry.automatic)}`;
+  return undefined;
 }

@@ -152,7 +152,11 @@ phases:
     expect(tampered.code).toBe(9);
     expect(JSON.parse(tampered.stdout)).toMatchObject({
       verified: false,
-      problems: ['entry 0 (approve by alice on go) does not match its hash: it, or an entry before it, was changed, removed or reordered'],
+      problems: [
+        'entry 0 (approve by alice on go) does not match its hash: it, or an entry before it, was changed, removed or reordered',
+        // Hashing the chain again would not hide it: alice signed another reason.
+        'entry 0 (approve by alice on go) shows the reason "looked fine": its signature does not cover that',
+      ],
     });
   });
 });

@@ -95,6 +95,26 @@ describe('the decision log', () => {
       'entry 0 (approve by alice on go) does not match its signature: its request was changed',
       'entry 2 (request backout by alice) does not match its signature: its request was changed',
     ]);
+    // Someone changes what a signed entry shows (not its request) and recomputes the whole chain: the entry no longer says what was signed.
+    for (const [change, problem] of [
+      [{ target: 'cab' }, 'entry 0 (approve by alice on cab) shows the target "cab": its signature does not cover that'],
+      [{ reason: 'all fine' }, 'entry 0 (approve by alice on go) shows the reason "all fine": its signature does not cover that'],
+      [
+        { evidence: 'f'.repeat(64) },
+        `entry 0 (approve by alice on go) shows the evidence "${'f'.repeat(64)}": its signature does not cover that`,
+      ],
+      [{ automatic: true }, 'entry 0 (approve by alice on go) shows automatic: true: its signature does not cover that'],
+    ] as const) {
+      const shown = log().map(({ hash: _hash, seq: _seq, ...entry }) => entry);
+      shown[0] = { ...shown[0]!, ...change };
+      let before = '';
+      const chained = shown.map((entry, seq) => {
+        const hash = sha256(chainedText(before, seq, entry));
+        before = hash;
+        return { ...entry, seq, hash };
+      });
+      expect(verifyDecisionLog(RUN, chained, keys, crypto)).toEqual([problem]);
+    }
     const mallory = { alice: { key: publicKeyText(generateKeyPairSync('ed25519').privateKey) } };
     expect(verifyDecisionLog(RUN, log(), mallory, crypto)[0]).toBe(
       'entry 0 (approve by alice on go) is signed with a key the runbook does not list for alice',
