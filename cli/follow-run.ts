@@ -6,8 +6,9 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { WorkflowHandle } from '@temporalio/client';
+import { describeSummary } from '../reconcile/format.js';
 import { formatDuration } from '../runbook/duration.js';
-import type { RunResult, RunState, StepState } from '../runbook/run-state.js';
+import type { ReconcileSummary, RunResult, RunState, StepState } from '../runbook/run-state.js';
 import type { Runbook } from '../runbook/schema.js';
 import { peopleIn, unmetRequirements } from '../runbook/transitions.js';
 import { commandName } from './command-name.js';
@@ -71,6 +72,7 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
   // Keep the rejection for the caller; stop polling either way.
   result.catch(() => undefined);
   const seen = new Map<string, string>();
+  const comparisons = new Map<string, string>();
   const answered = new Set<string>();
   let lastBackout = 'not_requested';
   let votesSeen = 0;
@@ -107,6 +109,12 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
         ? (step.resolution?.since ?? step.backout?.endedAt ?? step.backout?.startedAt)
         : (step.resolution?.since ?? step.endedAt ?? step.startedAt);
       if (text) lines.push({ at: at ?? '', text });
+      // What a comparison found, once per result: a hypercare check that repeats reports every round.
+      for (const found of describeReconciliations(step, state.runId)) {
+        if (comparisons.get(found.key) === found.version) continue;
+        comparisons.set(found.key, found.version);
+        lines.push({ at: found.at, text: found.text });
+      }
     }
     for (; votesSeen < state.decisions.length; votesSeen += 1) {
       const d = state.decisions[votesSeen]!;
@@ -302,6 +310,43 @@ export function describeStep(step: StepState, state: RunState): string | undefin
       return undefined;
   }
 }
+
+/** One line about what a step's comparison found; `version` changes with each new result (a check's round). */
+export interface ReconcileLine {
+  /** The step and the check ('' for the action). */
+  key: string;
+  version: string;
+  at: string;
+  text: string;
+}
+
+/**
+ * What a step's reconcile action and reconcile checks found, one line each (a repeating check's latest
+ * round and drift), and where to get the differing rows when there are any. Pure, for the follow output.
+ */
+export function describeReconciliations(step: StepState, runId: string): ReconcileLine[] {
+  const found: Array<{ check: string; what: string; summary: ReconcileSummary; at: string | undefined }> = [
+    ...(step.reconcile ? [{ check: '', what: 'compared', summary: step.reconcile, at: step.endedAt }] : []),
+    ...step.checks.flatMap((c) =>
+      c.reconcile ? [{ check: c.name, what: `check "${c.name}" compared`, summary: c.reconcile, at: c.at }] : [],
+    ),
+  ];
+  const name = `${step.phaseId}/${step.id}`.padEnd(32);
+  return found.map(({ check, what, summary: s, at }) => {
+    const differs = s.mismatched + s.missing_in_target + s.extra_in_target + sides(s.duplicate_keys) + sides(s.null_keys) > 0;
+    return {
+      key: `${step.id}\u0000${check}`,
+      // Not the attempt: a retried step keeps its previous result until the comparison ends again.
+      version: `${check === '' ? '' : at}|${JSON.stringify(s)}`,
+      at: at ?? '',
+      text:
+        `${clock(at)}  ≈ ${name} ${what}: ${describeSummary(s)}` +
+        (differs ? `\n          the differing rows: ${CLI} reconcile-report ${runId} ${step.id}${check ? ` --check "${check}"` : ''}` : ''),
+    };
+  });
+}
+
+const sides = (n: { source: number; target: number }): number => n.source + n.target;
 
 /** Minutes before an open gate's deadline when the follow output warns. */
 const DEADLINE_WARNINGS = [15, 5] as const;

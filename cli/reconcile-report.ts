@@ -36,12 +36,18 @@ export function reportJson(runId: string, stepId: string, records: readonly Reco
   return `${JSON.stringify({ run: runId, step: stepId, reconciliations: records }, null, 2)}\n`;
 }
 
+/** The report's columns besides the key's. */
+const REPORT_COLUMNS: readonly string[] = ['check', 'attempt', 'round', 'kind', 'column', 'source_value', 'target_value', 'note'];
+
 /** The CSV header and one line per differing value: the key, the column, both sides' values. */
 export function reportCsv(records: readonly ReconcileRecord[]): string {
   const keyColumns = [
     ...new Set(records.flatMap((r) => [...r.result.examples, ...r.result.key_examples].flatMap((e) => Object.keys(e.key)))),
   ];
-  const rows: string[][] = [['check', 'attempt', 'round', 'kind', ...keyColumns, 'column', 'source_value', 'target_value', 'note']];
+  // A key column named like one of the report's own (`kind`, `round`...) is told apart, so a tool that reads the
+  // file by header names gets both.
+  const keyHeaders = keyColumns.map((k) => (REPORT_COLUMNS.includes(k) ? `key:${k}` : k));
+  const rows: string[][] = [['check', 'attempt', 'round', 'kind', ...keyHeaders, 'column', 'source_value', 'target_value', 'note']];
   for (const record of records) {
     const check = record.check === '' ? '(action)' : record.check;
     const head = (kind: string, key: Record<string, JsonScalar>): string[] => [

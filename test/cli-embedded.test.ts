@@ -63,6 +63,15 @@ describe('the back-out drill', () => {
     );
     // The lead sees why, right under the failure: the differing row with both sides' values.
     expect(result.stdout).toMatch(/│ mismatched\s+id=70 {2}country: "FR" -> "XX"/);
+    // ...and where all of its differing rows are; the report reads them from the record store.
+    const pointer =
+      /≈ reconcile\/reconcile-sample\s+compared: 199 matched, 1 differ.*\n\s+the differing rows: (?:npx )?cutover reconcile-report (\S+) reconcile-sample\n/.exec(
+        result.stdout,
+      );
+    expect(pointer, result.stdout).not.toBeNull();
+    const report = runCli(['reconcile-report', pointer![1]!, 'reconcile-sample'], env);
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stdout).toContain('\r\n(action),1,1,mismatched,70,country,FR,XX,\r\n');
     expect(result.stdout).toContain('BACK-OUT (step failed)');
     expect(result.stdout).toMatch(/freeze\/freeze-legacy\s+undone/);
     expect(result.stdout).toMatch(/decide\/go-no-go\s+cancelled/);

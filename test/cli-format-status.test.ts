@@ -3,7 +3,10 @@
  * their plan flagged, who a gate still waits for.
  */
 import { describe, expect, it } from 'vitest';
+import { commandName } from '../cli/command-name.js';
+import { describeReconciliations } from '../cli/follow-run.js';
 import { formatStatus } from '../cli/review-commands.js';
+import type { ReconcileSummary } from '../runbook/run-state.js';
 import { parseRunbook } from '../runbook/parse.js';
 import { initialRunState } from '../runbook/transitions.js';
 
@@ -154,5 +157,64 @@ describe('status of a run in flight', () => {
         '\n',
       ),
     ).not.toContain('reconciliations');
+  });
+});
+
+describe('follow output of reconciliations', () => {
+  it('says once what each comparison found, again for each new round of a repeating check, and where the rows are', () => {
+    if (!parsed.ok) throw new Error('fixture invalid');
+    const start = '2026-12-05T22:00:00.000Z';
+    const state = initialRunState(
+      { runId: 'night-6', runNumber: 6, runbook: parsed.runbook, versionHash: 'h', mode: 'rehearsal', startedBy: 'alice', baseDir: '/' },
+      start,
+    );
+    const summary = (mismatched: number, extra = 0): ReconcileSummary => ({
+      matched: 1498,
+      mismatched,
+      missing_in_target: 0,
+      extra_in_target: extra,
+      duplicate_keys: { source: 0, target: 0 },
+      null_keys: { source: 0, target: 0 },
+      rows_read: { source: 1500, target: 1501 },
+      sampled: false,
+      within_limits: mismatched === 0,
+      limit_violations: mismatched === 0 ? [] : [`${mismatched} rows with differing values (limit 0)`],
+      seconds: 1,
+    });
+    const step = {
+      ...state.steps.customers!,
+      status: 'failed' as const,
+      attempts: 1,
+      startedAt: start,
+      endedAt: '2026-12-05T22:05:00.000Z',
+      reconcile: summary(2, 1),
+      checks: [
+        {
+          name: 'still agree',
+          kind: 'reconcile',
+          passed: true,
+          detail: 'round 4',
+          at: '2026-12-05T22:04:00.000Z',
+          reconcile: { ...summary(0), round: 4, drift: -1 },
+        },
+      ],
+    };
+    const lines = describeReconciliations(step, 'night-6');
+    expect(lines.map((l) => l.text)).toEqual([
+      '22:05:00  ≈ load/customers                   compared: 1,498 matched, 2 differ, 0 missing in the target, 1 only in the target; outside limits: 2 rows with differing values (limit 0)\n' +
+        `          the differing rows: ${commandName()} reconcile-report night-6 customers`,
+      // Nothing differs: no pointer to rows.
+      '22:04:00  ≈ load/customers                   check "still agree" compared: round 4, drift -1: 1,498 matched, 0 differ, 0 missing in the target, 0 only in the target; within limits',
+    ]);
+    // A new round is a new line; the same result seen again (the next poll) is not.
+    const next = describeReconciliations(
+      { ...step, checks: [{ ...step.checks[0]!, at: '2026-12-05T23:04:00.000Z', reconcile: { ...summary(3), round: 5, drift: 3 } }] },
+      'night-6',
+    );
+    expect(next[0]!.version).toBe(lines[0]!.version);
+    expect(next[1]!.version).not.toBe(lines[1]!.version);
+    expect(next[1]!.text).toContain('round 5, drift +3: ');
+    expect(next[1]!.text).toContain(`reconcile-report night-6 customers --check "still agree"`);
+    expect(describeReconciliations(state.steps.orders!, 'night-6')).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { reportCsv } from '../cli/reconcile-report.js';
 import { openStore } from '../prisma/store.js';
 import type { ReconcileResult } from '../reconcile/result.js';
 import { cliEnv, runCli } from './support/cli.js';
@@ -201,5 +202,31 @@ describe('cutover reconcile-report', () => {
       expect(answer.stderr, args.join(' ')).toMatch(message);
       expect(answer.stdout).toBe('');
     }
+  });
+});
+
+describe('reportCsv', () => {
+  it('tells a key column named like a report column apart in the header', () => {
+    const csv = reportCsv([
+      {
+        runId: 'r-1',
+        stepId: 's',
+        attempt: 1,
+        check: '',
+        round: 3,
+        startedAt: '2026-11-24T10:00:00.000Z',
+        endedAt: '2026-11-24T10:00:01.000Z',
+        result: result({
+          mismatched: 1,
+          examples: [
+            { kind: 'mismatched', key: { kind: 'B2B', round: 7 }, columns: ['name'], source: { name: 'a' }, target: { name: 'b' } },
+          ],
+        }),
+      },
+    ]);
+    expect(csvRows(csv)).toEqual([
+      ['check', 'attempt', 'round', 'kind', 'key:kind', 'key:round', 'column', 'source_value', 'target_value', 'note'],
+      ['(action)', '1', '3', 'mismatched', 'B2B', '7', 'name', 'a', 'b', ''],
+    ]);
   });
 });

@@ -607,6 +607,30 @@ describe.each(PROVIDERS)('%s', (provider) => {
       expect(await store.reconcileResults(runId, { attempt: 2 })).toEqual([]);
     });
 
+    it("filters by step, attempt and check (the action is check ''), and goes with a discarded run", async () => {
+      const { runId } = await store.reserveRun(reservation('reconcile-filters'));
+      const record = (stepId: string, attempt: number, check: string) =>
+        store.recordReconcileResult({ runId, stepId, attempt, check, round: 1, startedAt: at(1), endedAt: at(2), result: result(attempt) });
+      await record('compare', 1, '');
+      await record('compare', 2, '');
+      await record('compare', 2, 'orders agree');
+      await record('verify', 1, '');
+      const keys = (rows: { stepId: string; attempt: number; check: string }[]) => rows.map((r) => `${r.stepId}/${r.attempt}/${r.check}`);
+      expect(keys(await store.reconcileResults(runId, { stepId: 'compare' }))).toEqual([
+        'compare/1/',
+        'compare/2/',
+        'compare/2/orders agree',
+      ]);
+      expect(keys(await store.reconcileResults(runId, { stepId: 'compare', attempt: 2, check: '' }))).toEqual(['compare/2/']);
+      expect(keys(await store.reconcileResults(runId, { check: 'orders agree' }))).toEqual(['compare/2/orders agree']);
+      expect(keys(await store.reconcileResults(runId, { stepId: 'verify' }))).toEqual(['verify/1/']);
+      expect(await store.reconcileResults(runId, { stepId: 'nope' })).toEqual([]);
+      expect(await store.reconcileResults('no-such-run-3')).toEqual([]);
+      // A run reserved but never started is deleted whole: its results go with it (ON DELETE CASCADE).
+      expect(await store.discardRun(runId)).toBe(true);
+      expect(await store.reconcileResults(runId)).toEqual([]);
+    });
+
     it('refuses a result for a run it does not know', async () => {
       await expect(
         store.recordReconcileResult({

@@ -3,7 +3,7 @@
  * missing): a stakeholder opens the run list, follows a run and reads its steps and decisions,
  * with no script errors and nothing fetched from anywhere but the page itself.
  */
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -66,13 +66,44 @@ phases:
     { runId, runNumber: number, runbook: parsed.runbook, versionHash: 'abc123', mode: 'rehearsal', startedBy: 'alice', baseDir: dir },
     start,
   );
+  const compared = {
+    matched: 1499,
+    missing_in_target: 0,
+    extra_in_target: 0,
+    mismatched: 1,
+    duplicate_keys: { source: 0, target: 0 },
+    null_keys: { source: 0, target: 0 },
+    rows_read: { source: 1500, target: 1500 },
+    sampled: false,
+    within_limits: true,
+    limit_violations: [],
+    seconds: 2,
+  };
   state.steps.customers = {
     ...state.steps.customers!,
     status: 'succeeded',
     attempts: 1,
     startedAt: start,
     endedAt: '2026-12-05T22:52:00.000Z',
+    reconcile: compared,
   };
+  await store.recordReconcileResult({
+    runId,
+    stepId: 'customers',
+    attempt: 1,
+    check: '',
+    round: 1,
+    startedAt: '2026-12-05T22:51:58.000Z',
+    endedAt: '2026-12-05T22:52:00.000Z',
+    result: {
+      ...compared,
+      columns: [{ source: 'country', target: 'country', mismatched: 1 }],
+      examples: [{ kind: 'mismatched', key: { id: 70 }, columns: ['country'], source: { country: 'FR' }, target: { country: 'XX' } }],
+      key_examples: [],
+      sample: null,
+      target_columns_not_compared: [],
+    },
+  });
   let gate: GateState = { ...state.steps.go!.gate!, status: 'open' };
   gate = applyVote(gate, {
     by: 'alice',
@@ -148,6 +179,11 @@ describe('the status page in Chromium', () => {
     const body = await tab.locator('body').innerText();
     expect(body).toContain('counts match');
     expect(body).toMatch(/dana[\s\S]*business/);
+    // What the comparison found, and its differing rows as a file a spreadsheet opens.
+    await expect(customers.innerText()).resolves.toContain('compared: 1,499 matched, 1 differ');
+    const [download] = await Promise.all([tab.waitForEvent('download'), customers.getByRole('link', { name: 'CSV' }).click()]);
+    expect(download.suggestedFilename()).toBe('crm-go-live-1-customers-reconcile.csv');
+    expect(readFileSync(await download.path(), 'utf8')).toContain('(action),1,1,mismatched,70,country,FR,XX,');
 
     const shot = path.join(process.env.CUTOVER_SCREENSHOTS ?? dir, 'run-page.png');
     await tab.screenshot({ path: shot, fullPage: true });

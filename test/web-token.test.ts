@@ -33,6 +33,33 @@ beforeAll(async () => {
       startedBy: 'alice',
     })
   ).runId;
+  await store.recordReconcileResult({
+    runId,
+    stepId: 'compare',
+    attempt: 1,
+    check: '',
+    round: 1,
+    startedAt: '2026-11-24T10:00:00.000Z',
+    endedAt: '2026-11-24T10:00:01.000Z',
+    result: {
+      matched: 9,
+      missing_in_target: 0,
+      extra_in_target: 0,
+      mismatched: 1,
+      duplicate_keys: { source: 0, target: 0 },
+      null_keys: { source: 0, target: 0 },
+      columns: [{ source: 'salary', target: 'salary', mismatched: 1 }],
+      examples: [{ kind: 'mismatched', key: { id: 4 }, columns: ['salary'], source: { salary: 5100 }, target: { salary: 5000 } }],
+      key_examples: [],
+      rows_read: { source: 10, target: 10 },
+      sampled: false,
+      sample: null,
+      target_columns_not_compared: [],
+      within_limits: false,
+      limit_violations: ['1 row with differing values (limit 0)'],
+      seconds: 0.1,
+    },
+  });
   page = await serveStatusPage({ port: 0, store, token: TOKEN });
 }, 60_000);
 
@@ -62,7 +89,8 @@ const bearer = (token = TOKEN) => ({ authorization: `Bearer ${token}` });
 
 describe('without the token', () => {
   it('answers 401 for every page, in the page’s words and with WWW-Authenticate: Bearer', async () => {
-    for (const pathname of ['/', `/runs/${runId}`, '/runs/no-such-run', '/no-such-page']) {
+    const reconcile = `/runs/${runId}/steps/compare/reconcile`;
+    for (const pathname of ['/', `/runs/${runId}`, '/runs/no-such-run', '/no-such-page', `${reconcile}.csv`, `${reconcile}.json`]) {
       const answer = await request(pathname);
       expect(answer.status, pathname).toBe(401);
       expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer\b/);
@@ -72,6 +100,7 @@ describe('without the token', () => {
       expect(answer.body).toContain('Authorization: Bearer');
       // Nothing about the runs leaks through the refusal.
       expect(answer.body).not.toContain('crm-go-live');
+      expect(answer.body).not.toContain('salary');
     }
   });
 
@@ -122,6 +151,10 @@ describe('the token as a Bearer header', () => {
     expect((await request('/api/runs', { authorization: `bearer  ${TOKEN}` })).status).toBe(200);
     // Past the token, a page that does not exist is still a 404.
     expect((await request('/runs/no-such-run', bearer())).status).toBe(404);
+    const rows = await request(`/runs/${runId}/steps/compare/reconcile.csv`, bearer());
+    expect(rows.status).toBe(200);
+    expect(rows.body).toContain('(action),1,1,mismatched,4,salary,5100,5000,');
+    expect((await request(`/runs/${runId}/steps/nothing/reconcile.json`, bearer())).status).toBe(404);
   });
 });
 
@@ -168,6 +201,10 @@ describe('the shared link', () => {
     expect(list.status).toBe(200);
     expect(list.body).toContain(runId);
     expect((await request(`/api/runs/${runId}`, { cookie })).status).toBe(200);
+    // The page's download links are followed with the same cookie.
+    const json = await request(`/runs/${runId}/steps/compare/reconcile.json`, { cookie });
+    expect(json.status).toBe(200);
+    expect(JSON.parse(json.body).reconciliations[0].result.mismatched).toBe(1);
   });
 });
 
