@@ -278,6 +278,12 @@ function samplesInSql(config: ReconcileConfig): boolean {
   return config.sample !== 'full' && config.sample.stratify_by === undefined && keys.length === 1 && keys[0]!.type === 'integer';
 }
 
+/** The side's name for the (first) key column. */
+function sideKey(config: ReconcileConfig, role: Role): string {
+  const column = keyColumns(config)[0]!.column;
+  return role === 'source' ? column : (config.columns[column]?.target ?? column);
+}
+
 function noColumn(side: Side, column: string, what: string, available: readonly string[]): SourceError {
   const list = available
     .slice(0, 12)
@@ -301,8 +307,10 @@ async function openSide(
   const spec: SourceSpec = config[role];
   switch (spec.driver) {
     case 'sqlite':
-      // A sample hashed in SQL reads in a thread: start it now, while the rest opens.
-      return openSqliteSide(path.resolve(baseDir, spec.path), spec, role, spec.path, undefined, { sampleThread: samplesInSql(config) });
+      // A sample hashed in SQL may read in a thread: the side starts it at once when it needs one.
+      return openSqliteSide(path.resolve(baseDir, spec.path), spec, role, spec.path, undefined, {
+        sampleKey: samplesInSql(config) ? sideKey(config, role) : undefined,
+      });
     case 'postgres':
       return openPostgresSide(resolveEnvRefs(spec.url, env, role, 'url'), spec, role);
     case 'csv':

@@ -444,7 +444,12 @@ describe('progress and cancelling', () => {
     await expect(run).rejects.toBeInstanceOf(ReconcileCancelledError);
   });
 
-  it('stops a sample read in its own thread as well (flow control, no hang)', async () => {
+  // `id INT` is not the rowid, so its sample is scanned in a thread; the rowid table's is looked up.
+  const scanned = sqliteFile(dir, 'progress-scan.db', 'CREATE TABLE t (id INT, v TEXT)', rows);
+  it.each([
+    ['read in its own thread (flow control, no hang)', yaml.replaceAll(`path: ${a}`, `path: ${scanned}`)],
+    ['looked up by rowid', yaml],
+  ])('stops a sample %s as well', async (_, yaml) => {
     const stop = new AbortController();
     const run = reconcile(config(`${yaml}\nsample: { percent: 60, seed: 1 }`), {
       batchSize: 500,
