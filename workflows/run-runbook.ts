@@ -48,7 +48,7 @@ import {
 import { BackoutPlan, ForwardPlan, type PlanGraph } from '../runbook/schedule.js';
 import type { Action, Runbook, Step } from '../runbook/schema.js';
 import { chainedText } from '../runbook/decision-log.js';
-import { assembleEvidence, unmetCriteria } from '../runbook/evidence.js';
+import { assembleEvidence, unmetCriteria, type GateEvidence } from '../runbook/evidence.js';
 import {
   canonicalJson,
   checksSignature,
@@ -120,8 +120,17 @@ const recorder = proxyActivities<Activities>({
 /** Marks the executions whose gates assemble evidence (earlier ones replay without). */
 const GATE_EVIDENCE_PATCH = 'gate-evidence';
 
+/** Marks the executions whose open gates' evidence one watcher keeps current (earlier ones: a wait per gate). */
+const EVIDENCE_WATCHER_PATCH = 'evidence-watcher';
+
 /** Marks the executions that hash their decision log into a chain (earlier ones replay without). */
 const DECISION_CHAIN_PATCH = 'decision-hash-chain';
+
+/**
+ * Marks the executions that answer a person as soon as their decision is in the run's history, and hash and write it
+ * to the record store behind the answer (earlier ones waited for both, up to {@link DECISION_ANSWER_WAIT}).
+ */
+const DECISION_EARLY_ANSWER_PATCH = 'decision-early-answer';
 
 /** Checks a signed request's signature and hashes the decision log with Node's crypto, on the worker that hosts the run. */
 const verifier = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s', retry: { maximumAttempts: 3 } });
@@ -217,12 +226,30 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   }
 
   /**
-   * Writes decision `seq` to the record store and answers once it is written, or after
-   * {@link DECISION_ANSWER_WAIT} when the store is slow: a person always gets an answer.
+   * Hashes decision `seq` into the chain and writes it to the record store. The person is answered at once: the
+   * decision is durable in the run's history when the answer leaves (Temporal writes the Update's outcome before it
+   * answers), the hash and the write follow, counted in {@link busy} so the run neither hands over nor ends before
+   * they are done, and `cutover decisions` waits for the store to have what the run has.
+   * Executions from before that answered after the write (or after {@link DECISION_ANSWER_WAIT} when the store was
+   * slow), and replay that way.
    */
   async function recordDecision(seq: number): Promise<void> {
-    // Checked before anything is awaited: a run from before the chain replays its commands in the same order.
-    if (patched(DECISION_CHAIN_PATCH)) await chainUpTo(seq);
+    // Checked before anything is awaited: a run from before replays its commands in the same order.
+    const chained = patched(DECISION_CHAIN_PATCH);
+    if (patched(DECISION_EARLY_ANSWER_PATCH)) {
+      busy += 1;
+      void CancellationScope.nonCancellable(async () => {
+        if (chained) await chainUpTo(seq);
+        await recorder.recordDecision(input.runId, seq, state!.decisions[seq]!);
+      })
+        // A write the store refused for good is as the old path left it: in history, not in the store.
+        .catch(() => undefined)
+        .finally(() => {
+          busy -= 1;
+        });
+      return;
+    }
+    if (chained) await chainUpTo(seq);
     const decision = state!.decisions[seq]!;
     let written = false;
     const done = () => {
@@ -294,7 +321,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     if (state && runbook && !request.signature) return undefined;
     const refused = (why: string) => ApplicationFailure.create({ type: FAILURE_TYPE.requestRefused, message: why, nonRetryable: true });
     return (async () => {
-      await condition(() => state !== undefined && runbook !== undefined);
+      if (state === undefined || runbook === undefined) await condition(() => state !== undefined && runbook !== undefined);
       const signature = checksSignature(runbook!, request) ? request.signature : undefined;
       if (signature) {
         const before = rule(request);
@@ -692,8 +719,36 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   /** The canonical text of each open gate's evidence as last hashed (a new execution hashes it once more). */
   const evidenceTexts = new Map<string, string>();
 
-  /** Assembles an open gate's evidence, and when it changed, its new digest (a local activity: the sandbox has no crypto). */
-  async function refreshEvidence(step: StepState): Promise<void> {
+  /** The gates open for votes whose evidence {@link watchEvidence} keeps current. */
+  const openGates = new Set<string>();
+  let watchingEvidence = false;
+
+  /**
+   * Starts the run's one evidence watcher (once): whenever the run changes, it refreshes every open gate's evidence and
+   * criteria, and hashes what changed. One watcher rather than a wait per gate: a change then costs one wake-up,
+   * however many gates are open (each wait is promises, and the SDK records a stack trace for every one).
+   * Never cancelled (a cancelled run's gates stop waiting by themselves); a hash that fails is tried at the next change.
+   */
+  function watchEvidence(): void {
+    if (watchingEvidence) return;
+    watchingEvidence = true;
+    void CancellationScope.nonCancellable(async () => {
+      for (;;) {
+        const seen = revision;
+        await condition(() => revision !== seen && openGates.size > 0);
+        const hashing = [...openGates].flatMap((id) => refreshEvidence(stepOf(id)) ?? []);
+        if (hashing.length > 0) await Promise.all(hashing).catch(() => undefined);
+      }
+    });
+  }
+
+  /**
+   * Assembles an open gate's evidence and brings its unmet criteria up to date. Returns what is left to do when the
+   * evidence changed (hash it, a local activity: the sandbox has no crypto), and nothing otherwise: every open gate
+   * looks each time the run changes, and the SDK records a stack trace for every promise a workflow makes, so the
+   * common case (nothing new for this gate) must not make one.
+   */
+  function refreshEvidence(step: StepState): Promise<void> | undefined {
     const evidence = assembleEvidence(state!, step.id);
     const unmet = unmetCriteria(def(step.id).gate!.criteria, state!, evidence);
     if (unmet.join('\n') !== (step.gate!.unmetCriteria ?? []).join('\n')) {
@@ -701,7 +756,11 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
       touch();
     }
     const text = canonicalJson(evidence);
-    if (step.gate!.evidence && evidenceTexts.get(step.id) === text) return;
+    if (step.gate!.evidence && evidenceTexts.get(step.id) === text) return undefined;
+    return hashEvidence(step, evidence, text);
+  }
+
+  async function hashEvidence(step: StepState, evidence: GateEvidence, text: string): Promise<void> {
     const digest = await verifier.chainHash(text);
     evidenceTexts.set(step.id, text);
     if (step.gate!.evidence?.digest === digest) return;
@@ -746,16 +805,38 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
         const deadlineMs = closesAt === undefined ? undefined : Date.parse(closesAt);
         // Checked before anything is awaited: a run from before evidence replays its commands in the same order.
         const withEvidence = patched(GATE_EVIDENCE_PATCH);
+        const watched = withEvidence && patched(EVIDENCE_WATCHER_PATCH);
         if (!withEvidence && deadlineMs === undefined) return condition(byPeople);
-        for (;;) {
-          if (withEvidence) await refreshEvidence(step);
+        if (watched) {
+          // Its evidence now; from here on the run's one evidence watcher keeps it current.
+          const hashing = refreshEvidence(step);
+          if (hashing) await hashing;
           if (byPeople()) return;
-          const seen = revision;
-          const changed = () => byPeople() || (withEvidence && revision !== seen);
-          const woke =
-            deadlineMs === undefined ? (await condition(changed), true) : await condition(changed, Math.max(0, deadlineMs - Date.now()));
-          if (byPeople()) return;
-          if (!woke) break;
+          openGates.add(step.id);
+          watchEvidence();
+          try {
+            const woke =
+              deadlineMs === undefined
+                ? (await condition(byPeople), true)
+                : await condition(byPeople, Math.max(0, deadlineMs - Date.now()));
+            if (woke || byPeople()) return;
+          } finally {
+            openGates.delete(step.id);
+          }
+        } else {
+          for (;;) {
+            if (withEvidence) {
+              const hashing = refreshEvidence(step);
+              if (hashing) await hashing;
+            }
+            if (byPeople()) return;
+            const seen = revision;
+            const changed = () => byPeople() || (withEvidence && revision !== seen);
+            const woke =
+              deadlineMs === undefined ? (await condition(changed), true) : await condition(changed, Math.max(0, deadlineMs - Date.now()));
+            if (byPeople()) return;
+            if (!woke) break;
+          }
         }
         // Undecided at the deadline: the gate decides as the runbook says, and says so.
         const outcome = step.gate!.onDeadline ?? 'no-go';
