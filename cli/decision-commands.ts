@@ -10,13 +10,13 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
   type WorkflowHandle,
 } from '@temporalio/client';
-import type { RunStore } from '../prisma/run-store.js';
 import {
   approveGateUpdate,
   completeManualStepUpdate,
   rejectGateUpdate,
   requestBackoutUpdate,
   resolveStepUpdate,
+  runSummaryQuery,
 } from '../workflows/messages.js';
 import type { RequestSignature, SignedKind } from '../runbook/signed-request.js';
 import { unmetRequirements } from '../runbook/transitions.js';
@@ -24,9 +24,8 @@ import { findSigningKey, signRequest } from './keys.js';
 import { readRunState } from './read-run-state.js';
 import { EnvironmentError, EXIT, NoAnswerError, RequestRefusedError, RunBusyError, UnknownRunError, UsageError } from './errors.js';
 import type { Output } from './output.js';
-import { readSettings } from './settings.js';
-import { openRecordStore } from './store.js';
-import { connectTemporal, grpcCode, isTooBusy } from './temporal.js';
+import { readSettings, type Settings } from './settings.js';
+import { connectTemporal, grpcCode, isTooBusy, type TemporalSession } from './temporal.js';
 
 /** How long a person waits for the run to answer, unless CUTOVER_UPDATE_TIMEOUT says otherwise. */
 export const DEFAULT_UPDATE_TIMEOUT_MS = 30_000;
@@ -49,38 +48,37 @@ export function updateTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /**
- * Finds the live run `runId` and hands its workflow handle to `fn`. A run the record store
- * knows to have ended is refused here, without needing Temporal.
+ * Finds the live run `runId` and hands its workflow handle to `fn`. Temporal is asked first and the record store only
+ * when Temporal does not know the run as running (to say how it ended) or cannot be reached: a decision on the night
+ * does not wait for the store to open.
  */
 async function withLiveRun<T>(runId: string, purpose: string, fn: (handle: WorkflowHandle) => Promise<T>): Promise<T> {
   const settings = readSettings();
   const timeoutMs = updateTimeoutMs();
-  let store: RunStore | undefined;
+  let session: TemporalSession;
   try {
-    store = await openRecordStore(settings);
-    const known = await store.findRun(runId);
-    if (known?.endedAt) {
-      throw new RequestRefusedError(
-        `run ${runId} has already ended (${known.status}${known.outcome ? `: ${known.outcome}` : ''}); nothing to ${purpose}`,
-      );
-    }
-    if (!known && !settings.temporalAddress) throw new UnknownRunError(runId);
-  } finally {
-    await store?.close();
+    session = await connectTemporal(settings, { startEmbedded: false, purpose, failFastWhenBusy: true });
+  } catch (err) {
+    // No Temporal here: the store may still know the run ended (or never existed), which says more.
+    if (err instanceof EnvironmentError) await refuseIfRecordedEnded(settings, runId, purpose, !settings.temporalAddress);
+    throw err;
   }
-  const session = await connectTemporal(settings, { startEmbedded: false, purpose, failFastWhenBusy: true });
   try {
     const { client } = session;
     const handle = client.workflow.getHandle(runId);
     try {
       const description = await client.withDeadline(Date.now() + timeoutMs, () => handle.describe());
       if (description.status.name !== 'RUNNING') {
+        await refuseIfRecordedEnded(settings, runId, purpose, false);
         throw new RequestRefusedError(
           `run ${runId} is not running any more (${description.status.name.toLowerCase()}); nothing to ${purpose}`,
         );
       }
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new UnknownRunError(runId);
+      if (err instanceof WorkflowNotFoundError) {
+        await refuseIfRecordedEnded(settings, runId, purpose, false);
+        throw new UnknownRunError(runId);
+      }
       if (grpcCode(err) === DEADLINE_EXCEEDED) {
         throw new EnvironmentError(
           `Temporal at ${session.address} did not answer within ${timeoutMs / 1000} s, so cannot ${purpose}; check that it is up`,
@@ -106,6 +104,33 @@ async function withLiveRun<T>(runId: string, purpose: string, fn: (handle: Workf
   } finally {
     await session.close();
   }
+}
+
+/**
+ * Throws the refusal that names how run `runId` ended when the record store has it ended; with `unknownIfMissing`, an
+ * {@link UnknownRunError} when the store has never heard of it. Returns when the store says nothing more (or cannot be
+ * read: the caller's own error is then the one to show).
+ */
+async function refuseIfRecordedEnded(settings: Settings, runId: string, purpose: string, unknownIfMissing: boolean): Promise<void> {
+  let known;
+  try {
+    // Loaded only on this path: Prisma costs a decision that goes through a tenth of a second.
+    const { openRecordStore } = await import('./store.js');
+    const store = await openRecordStore(settings);
+    try {
+      known = await store.findRun(runId);
+    } finally {
+      await store.close();
+    }
+  } catch {
+    return;
+  }
+  if (known?.endedAt) {
+    throw new RequestRefusedError(
+      `run ${runId} has already ended (${known.status}${known.outcome ? `: ${known.outcome}` : ''}); nothing to ${purpose}`,
+    );
+  }
+  if (!known && unknownIfMissing) throw new UnknownRunError(runId);
 }
 
 /** Temporal's own words in a gRPC error, without the status prefix. */
@@ -143,8 +168,11 @@ async function currentEvidence(handle: WorkflowHandle, gateId: string): Promise<
   const gaveUp = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), EVIDENCE_LOOK_MS);
   });
-  const looked = readRunState(handle).then(
-    ({ state }) => state.steps[gateId]?.gate?.evidence?.digest,
+  // An open gate is among the steps the run's summary lists as needing attention: one small query, not every page.
+  const looked = handle.query(runSummaryQuery).then(
+    async (summary) =>
+      summary.attention.find((step) => step.id === gateId)?.gate?.evidence?.digest ??
+      (await readRunState(handle)).state.steps[gateId]?.gate?.evidence?.digest,
     () => undefined,
   );
   try {

@@ -11,15 +11,52 @@ import { sha256, verifyText } from '../activities/signatures.js';
 import { EXIT, UnknownRunError } from './errors.js';
 import { fingerprint } from './keys.js';
 import type { Output } from './output.js';
-import { readSettings } from './settings.js';
+import { runSummaryQuery } from '../workflows/messages.js';
+import { readSettings, type Settings } from './settings.js';
 import { openRecordStore } from './store.js';
+import { connectTemporal, type TemporalSession } from './temporal.js';
+
+/** How long `decisions` waits for the record store to catch up with a run in flight. */
+const CATCH_UP_MS = 10_000;
+
+/** How many decisions the live run `runId` holds, or undefined when Temporal cannot say (unreachable, run gone). */
+async function decisionsInRun(settings: Settings, runId: string): Promise<number | undefined> {
+  let session: TemporalSession | undefined;
+  try {
+    session = await connectTemporal(settings, { startEmbedded: false, purpose: 'read the run' });
+    const summary = await session.client.withDeadline(Date.now() + 5_000, () =>
+      session!.client.workflow.getHandle(runId).query(runSummaryQuery),
+    );
+    return summary.decisions.length;
+  } catch {
+    return undefined;
+  } finally {
+    await session?.close();
+  }
+}
 
 /** `cutover decisions RUN [--json] [--verify]` */
 export async function decisions(runId: string, options: { json: boolean; verify: boolean }, out: Output): Promise<number> {
-  const store = await openRecordStore(readSettings());
+  const settings = readSettings();
+  const store = await openRecordStore(settings);
   let run;
   try {
     run = await store.findRun(runId);
+    if (run && !run.endedAt) {
+      // A run in flight answers a decision before the store has it (the write follows the answer): wait for the
+      // store to hold as many entries as the run does, so what is printed (and verified) is the whole log.
+      const expected = await decisionsInRun(settings, runId);
+      const until = Date.now() + CATCH_UP_MS;
+      while (expected !== undefined && run && run.decisions.length < expected && Date.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        run = await store.findRun(runId);
+      }
+      if (expected !== undefined && run && run.decisions.length < expected) {
+        process.stderr.write(
+          `cutover: the record store has ${run.decisions.length} of the run's ${expected} decisions so far (it is catching up); run this again in a moment\n`,
+        );
+      }
+    }
   } finally {
     await store.close();
   }

@@ -12,9 +12,8 @@ import {
   makeGrpcRetryInterceptor,
   ServiceError,
 } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { RunRecorder } from '../activities/recording.js';
-import { createPoolWorker, createWorker, installQuietRuntime } from '../worker/create-worker.js';
 import { payloadCodecs } from '../worker/payload-codec.js';
 import { EnvironmentError, InterruptedError } from './errors.js';
 import { projectRoot } from './project-root.js';
@@ -202,6 +201,10 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
     ...(uiUrl ? { uiUrl } : {}),
     serverLost,
     async startWorker(recorder, { pools = [], serveRuns = true } = {}) {
+      // Loaded here, not with this module: the worker's native bridge and bundler cost every command that only
+      // talks to a run (approve, status) a good part of its start-up.
+      const { NativeConnection } = await import('@temporalio/worker');
+      const { createPoolWorker, createWorker, installQuietRuntime } = await import('../worker/create-worker.js');
       installQuietRuntime(path.join(settings.home, SDK_LOG_FILE));
       native ??= await NativeConnection.connect(connectionOptions);
       const options = {

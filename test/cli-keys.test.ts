@@ -131,8 +131,12 @@ phases:
     expect(unsigned.code).toBe(7);
     expect(unsigned.stderr).toMatch(/^cutover: refused: a live run takes only signed requests, and this one is not signed/);
 
-    const signed = runCli(['approve', runId, 'go', '--as', 'alice', '--reason', 'counts match'], alice, dir);
+    // A vote needs Temporal, not the record store: alice's terminal has no store within reach, and her vote goes
+    // through (the run's worker writes the decision to its store).
+    const noStore = { ...alice, CUTOVER_DATABASE_URL: 'postgresql://cutover@127.0.0.1:1/nowhere' };
+    const signed = runCli(['approve', runId, 'go', '--as', 'alice', '--reason', 'counts match'], noStore, dir);
     expect(signed.code, signed.stderr).toBe(0);
+    expect(signed.stdout).toBe(`alice approved go: the gate is approved, ${runId} goes on\n`);
     expect(await lead.exited).toBe(0);
     const status = JSON.parse(runCli(['status', runId, '--json'], alice, dir).stdout) as { state: RunState };
     expect(status.state.decisions).toMatchObject([
