@@ -145,11 +145,12 @@ function grpcDetail(err: unknown): string {
 /**
  * The request, signed with this person's key when they have one (`cutover keys init`): the run
  * checks it against the key its runbook lists for them. Without a key it goes unsigned, which a
- * rehearsal may accept and a live run refuses, saying what to do.
+ * rehearsal may accept and a live run refuses, saying what to do. The key is read before anything
+ * is sent (a missing passphrase is said at once, not after a round trip to the run).
  */
-function signed<R extends object>(runId: string, kind: SignedKind, request: R): R & { signature?: RequestSignature } {
+function signer(runId: string): <R extends object>(kind: SignedKind, request: R) => R & { signature?: RequestSignature } {
   const key = findSigningKey();
-  return key ? { ...request, signature: signRequest(key, runId, kind, request) } : request;
+  return (kind, request) => (key ? { ...request, signature: signRequest(key, runId, kind, request) } : request);
 }
 
 export interface PersonOptions {
@@ -192,9 +193,10 @@ export async function approve(
   options: PersonOptions & { role?: string; evidence?: string },
   out: Output,
 ): Promise<number> {
+  const signed = signer(runId);
   const gate = await withLiveRun(runId, `approve ${gateId}`, async (handle) => {
     const evidence = options.evidence ?? (await currentEvidence(handle, gateId));
-    const request = signed(runId, 'approve', {
+    const request = signed('approve', {
       gateId,
       by: options.as,
       ...(options.role ? { role: options.role } : {}),
@@ -214,9 +216,10 @@ export async function approve(
 
 /** `cutover reject RUN GATE --as PERSON --reason ... [--evidence DIGEST]` */
 export async function reject(runId: string, gateId: string, options: PersonOptions & { evidence?: string }, out: Output): Promise<number> {
+  const signed = signer(runId);
   await withLiveRun(runId, `reject ${gateId}`, async (handle) => {
     const evidence = options.evidence ?? (await currentEvidence(handle, gateId));
-    const request = signed(runId, 'reject', { gateId, by: options.as, reason: options.reason ?? '', ...(evidence ? { evidence } : {}) });
+    const request = signed('reject', { gateId, by: options.as, reason: options.reason ?? '', ...(evidence ? { evidence } : {}) });
     return handle.executeUpdate(rejectGateUpdate, { args: [request] });
   });
   out.line(`${options.as} rejected ${gateId}: no-go, ${runId} backs out`);
@@ -225,9 +228,10 @@ export async function reject(runId: string, gateId: string, options: PersonOptio
 
 /** `cutover done RUN STEP --as PERSON` */
 export async function markDone(runId: string, stepId: string, options: PersonOptions, out: Output): Promise<number> {
+  const signed = signer(runId);
   await withLiveRun(runId, `mark ${stepId} done`, (handle) =>
     handle.executeUpdate(completeManualStepUpdate, {
-      args: [signed(runId, 'complete_manual', { stepId, by: options.as, ...(options.reason ? { reason: options.reason } : {}) })],
+      args: [signed('complete_manual', { stepId, by: options.as, ...(options.reason ? { reason: options.reason } : {}) })],
     }),
   );
   out.line(`${options.as} marked ${stepId} done`);
@@ -236,9 +240,10 @@ export async function markDone(runId: string, stepId: string, options: PersonOpt
 
 /** `cutover backout RUN --as PERSON --reason ...` */
 export async function backout(runId: string, options: PersonOptions, out: Output): Promise<number> {
+  const signed = signer(runId);
   await withLiveRun(runId, 'back out', (handle) =>
     handle.executeUpdate(requestBackoutUpdate, {
-      args: [signed(runId, 'request_backout', { by: options.as, reason: options.reason ?? '' })],
+      args: [signed('request_backout', { by: options.as, reason: options.reason ?? '' })],
     }),
   );
   out.line(`${options.as} requested back-out of ${runId}: running steps finish, then completed steps are undone in reverse order`);
@@ -253,9 +258,10 @@ export async function resolve(
   options: PersonOptions,
   out: Output,
 ): Promise<number> {
+  const signed = signer(runId);
   await withLiveRun(runId, `resolve ${stepId}`, (handle) =>
     handle.executeUpdate(resolveStepUpdate, {
-      args: [signed(runId, 'resolve', { stepId, by: options.as, action, reason: options.reason ?? '' })],
+      args: [signed('resolve', { stepId, by: options.as, action, reason: options.reason ?? '' })],
     }),
   );
   out.line(action === 'retry' ? `${options.as} retries ${stepId}` : `${options.as} recorded ${stepId} as done by hand`);

@@ -5,7 +5,8 @@
  * chain holds (nothing changed, removed or reordered) and every signature matches its request and
  * the key the runbook listed for the person. Exit 0 when it holds, 9 when it does not.
  */
-import { verifyDecisionLog } from '../runbook/decision-log.js';
+import { compareWithRun, verifyDecisionLog } from '../runbook/decision-log.js';
+import type { Decision, RunResult } from '../runbook/run-state.js';
 import { parseRunbook } from '../runbook/parse.js';
 import { sha256, verifyText } from '../activities/signatures.js';
 import { EXIT, UnknownRunError } from './errors.js';
@@ -19,15 +20,22 @@ import { connectTemporal, type TemporalSession } from './temporal.js';
 /** How long `decisions` waits for the record store to catch up with a run in flight. */
 const CATCH_UP_MS = 10_000;
 
-/** How many decisions the live run `runId` holds, or undefined when Temporal cannot say (unreachable, run gone). */
-async function decisionsInRun(settings: Settings, runId: string): Promise<number | undefined> {
+/**
+ * The run's own copy of its decision log, from Temporal: the live state of a run in flight, the result of one that
+ * completed (kept for the namespace's retention). Undefined when Temporal cannot say (unreachable, run gone).
+ */
+async function decisionsInTemporal(settings: Settings, runId: string): Promise<Decision[] | undefined> {
   let session: TemporalSession | undefined;
   try {
     session = await connectTemporal(settings, { startEmbedded: false, purpose: 'read the run' });
-    const summary = await session.client.withDeadline(Date.now() + 5_000, () =>
-      session!.client.workflow.getHandle(runId).query(runSummaryQuery),
-    );
-    return summary.decisions.length;
+    const handle = session.client.workflow.getHandle(runId);
+    return await session.client.withDeadline(Date.now() + 5_000, async () => {
+      const { status } = await handle.describe();
+      if (status.name === 'RUNNING') return (await handle.query(runSummaryQuery)).decisions;
+      if (status.name !== 'COMPLETED') return undefined;
+      const result = (await handle.result()) as RunResult;
+      return result.summary?.decisions ?? result.state?.decisions;
+    });
   } catch {
     return undefined;
   } finally {
@@ -40,12 +48,16 @@ export async function decisions(runId: string, options: { json: boolean; verify:
   const settings = readSettings();
   const store = await openRecordStore(settings);
   let run;
+  let inRun: Decision[] | undefined;
   try {
     run = await store.findRun(runId);
+    // The run's own copy: what a run in flight has that the store may not have yet, and the anchor a verification
+    // compares the stored log with. Asked only when it can matter.
+    inRun = run && (options.verify || !run.endedAt) ? await decisionsInTemporal(settings, runId) : undefined;
     if (run && !run.endedAt) {
       // A run in flight answers a decision before the store has it (the write follows the answer): wait for the
       // store to hold as many entries as the run does, so what is printed (and verified) is the whole log.
-      const expected = await decisionsInRun(settings, runId);
+      const expected = inRun?.length;
       const until = Date.now() + CATCH_UP_MS;
       while (expected !== undefined && run && run.decisions.length < expected && Date.now() < until) {
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -63,9 +75,21 @@ export async function decisions(runId: string, options: { json: boolean; verify:
   if (!run) throw new UnknownRunError(runId);
   const parsed = parseRunbook(run.runbookSource, `${runId} (runbook as recorded)`);
   const keys = parsed.ok ? parsed.runbook.people : {};
-  const problems = options.verify ? verifyDecisionLog(runId, run.decisions, keys, { sha256, verify: verifyText }) : [];
+  // A run still in flight may hash its last entry a moment after the store caught up: compare with a fresh copy.
+  if (options.verify && inRun && !run.endedAt) inRun = (await decisionsInTemporal(settings, runId)) ?? inRun;
+  const problems = options.verify
+    ? [
+        ...verifyDecisionLog(runId, run.decisions, keys, { sha256, verify: verifyText }),
+        ...(inRun ? compareWithRun(run.decisions, inRun) : []),
+      ]
+    : [];
+  const anchored = inRun !== undefined;
   if (options.json) {
-    out.json({ run: runId, decisions: run.decisions, ...(options.verify ? { verified: problems.length === 0, problems } : {}) });
+    out.json({
+      run: runId,
+      decisions: run.decisions,
+      ...(options.verify ? { verified: problems.length === 0, problems, comparedWithTemporal: anchored } : {}),
+    });
   } else {
     if (run.decisions.length === 0) out.line(`${runId}: no decisions recorded`);
     for (const d of run.decisions) {
@@ -78,8 +102,14 @@ export async function decisions(runId: string, options: { json: boolean; verify:
       if (problems.length === 0) {
         const head = run.decisions.at(-1)?.hash;
         out.line(
-          `verified: ${run.decisions.length} entries, chain intact${head ? ` (head ${head.slice(0, 16)})` : ''}, every signature matches its key`,
+          `verified: ${run.decisions.length} entries, chain intact${head ? ` (head ${head.slice(0, 16)})` : ''}, every signature matches its key` +
+            (anchored ? ", and it is the run's own log in Temporal" : ''),
         );
+        if (!anchored) {
+          out.line(
+            'not compared with the run in Temporal (unreachable, or past its retention): removing the last unsigned entries would not show',
+          );
+        }
       } else {
         out.line(`NOT verified: ${problems.length} problem(s)`);
         for (const problem of problems) out.line(`  ${problem}`);

@@ -9,7 +9,7 @@
  * `--passphrase-env`, never on the command line. Signing reads it from `CUTOVER_KEY_PASSPHRASE`.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { signedText, type RequestSignature, type SignedKind } from '../runbook/signed-request.js';
@@ -17,6 +17,8 @@ import { EXIT, UsageError } from './errors.js';
 import type { Output } from './output.js';
 
 const KEY_FILE = 'signing-key.pem';
+/** Its public half, written beside it by `keys init` (readable by anyone: it is what the runbook lists). */
+const PUBLIC_KEY_FILE = 'signing-key.pub';
 
 /** Where the key lives. */
 export function keysDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -55,18 +57,32 @@ export function keysInit(options: { passphraseEnv?: string; force?: boolean }, o
     passphrase ? { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase } : { type: 'pkcs8', format: 'pem' },
   ) as string;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const publicKey = publicKeyText(privateKey);
   const temporary = `${file}.${process.pid}.tmp`;
   try {
     writeFileSync(temporary, pem, { mode: 0o600 });
     chmodSync(temporary, 0o600);
-    renameSync(temporary, file);
+    if (options.force) renameSync(temporary, file);
+    else {
+      // A link fails if the name exists: of two `keys init` at the same moment, one writes and the other is told.
+      linkSync(temporary, file);
+      rmSync(temporary, { force: true });
+    }
+    // The public half beside it, so `keys show` needs no passphrase.
+    writeFileSync(`${temporary}.pub`, `${publicKey}\n`, { mode: 0o644 });
+    renameSync(`${temporary}.pub`, path.join(dir, PUBLIC_KEY_FILE));
   } catch (err) {
     rmSync(temporary, { force: true });
+    rmSync(`${temporary}.pub`, { force: true });
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new UsageError(
+        `a signing key already exists in ${file} (made a moment ago); \`cutover keys show\` prints it, or add --force to replace it`,
+      );
+    }
     throw new UsageError(
       `cannot write ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set CUTOVER_KEYS_DIR to a folder you can write`,
     );
   }
-  const publicKey = publicKeyText(privateKey);
   out.line(`signing key written to ${file}${passphrase ? ' (encrypted with the passphrase)' : ''}`);
   out.line(`public key (give it to the lead for the runbook's \`people\`): ${publicKey}`);
   out.line(`fingerprint: ${fingerprint(publicKey)}`);
@@ -76,13 +92,30 @@ export function keysInit(options: { passphraseEnv?: string; force?: boolean }, o
 /** `cutover keys show [--json]` */
 export function keysShow(json: boolean, out: Output): number {
   const file = path.join(keysDir(), KEY_FILE);
-  const publicKey = publicKeyText(loadSigningKey(file));
+  const publicKey = readablePublicKey(file);
   if (json) out.json({ file, publicKey, fingerprint: fingerprint(publicKey) });
   else {
     out.line(publicKey);
     out.line(`fingerprint ${fingerprint(publicKey)} (${file})`);
   }
   return EXIT.ok;
+}
+
+/**
+ * The public key of the signing key in `file`: from the key itself when it can be read (it is the authority), else,
+ * for a key encrypted with a passphrase that is not set, from the public key written beside it by `keys init`.
+ */
+function readablePublicKey(file: string): string {
+  try {
+    return publicKeyText(loadSigningKey(file));
+  } catch (err) {
+    const beside = path.join(path.dirname(file), PUBLIC_KEY_FILE);
+    if (!process.env.CUTOVER_KEY_PASSPHRASE && existsSync(file) && existsSync(beside) && readFileSync(file, 'utf8').includes('ENCRYPTED')) {
+      const text = readFileSync(beside, 'utf8').trim();
+      if (/^ed25519:[A-Za-z0-9+/]{43}=$/.test(text)) return text;
+    }
+    throw err;
+  }
 }
 
 /** The signing key, or undefined when there is none: requests then go unsigned (and a live run refuses them). */

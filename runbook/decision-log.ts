@@ -93,3 +93,34 @@ function shownButNotSigned(entry: Decision): string | undefined {
   if (entry.automatic !== automatic) return `automatic: ${String(entry.automatic)}`;
   return undefined;
 }
+
+/**
+ * Where the stored log disagrees with the run's own copy (its state in Temporal), one sentence each. The chain alone
+ * cannot show that its last entries were removed (what is left still holds), nor an unsigned entry changed and the
+ * chain hashed again (it has no secret); the run's copy, out of reach of whoever writes the store, can. Entries the
+ * run has not hashed yet (the hash follows the answer) are compared by position only.
+ */
+export function compareWithRun(stored: readonly Pick<Decision, 'hash'>[], inRun: readonly Pick<Decision, 'hash'>[]): string[] {
+  const problems: string[] = [];
+  if (stored.length < inRun.length) {
+    const missing =
+      inRun.length - stored.length === 1 ? `entry ${stored.length} is` : `entries ${stored.length} to ${inRun.length - 1} are`;
+    problems.push(
+      `the run in Temporal has ${inRun.length} entries and the record store ${stored.length}: ${missing} missing from the store`,
+    );
+  } else if (stored.length > inRun.length) {
+    problems.push(
+      `the record store has ${stored.length} entries but the run in Temporal only ${inRun.length}: entries were added to the store`,
+    );
+  }
+  const common = Math.min(stored.length, inRun.length);
+  for (let i = 0; i < common; i += 1) {
+    const ours = stored[i]!.hash;
+    const theirs = inRun[i]!.hash;
+    if (ours !== undefined && theirs !== undefined && ours !== theirs) {
+      problems.push(`entry ${i} differs from the run's own copy in Temporal: the stored log was changed from there on`);
+      break;
+    }
+  }
+  return problems;
+}

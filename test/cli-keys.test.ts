@@ -58,13 +58,30 @@ describe('cutover keys', () => {
     expect(init.code, init.stderr).toBe(0);
     const file = path.join(env.CUTOVER_KEYS_DIR!, 'signing-key.pem');
     expect(readFileSync(file, 'utf8')).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
-    expect(runCli(['keys', 'show'], env).stderr).toBe(`cutover: ${file} is encrypted; set CUTOVER_KEY_PASSPHRASE to its passphrase\n`);
+    const publicKey = /public key .*: (ed25519:\S+)/.exec(init.stdout)![1]!;
+    // Showing the public key needs no passphrase (it is written beside the key); signing does.
+    expect(runCli(['keys', 'show'], env).stdout.split('\n')[0]).toBe(publicKey);
+    expect(readFileSync(path.join(env.CUTOVER_KEYS_DIR!, 'signing-key.pub'), 'utf8')).toBe(`${publicKey}\n`);
+    const unlocked = runCli(['approve', 'no-such-run-1', 'go', '--as', 'alice'], { ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(unlocked.code).toBe(2);
+    expect(unlocked.stderr).toBe(`cutover: ${file} is encrypted; set CUTOVER_KEY_PASSPHRASE to its passphrase\n`);
     expect(runCli(['keys', 'show'], { ...env, CUTOVER_KEY_PASSPHRASE: 'wrong' }).stderr).toBe(
       `cutover: ${file} could not be decrypted with CUTOVER_KEY_PASSPHRASE: wrong passphrase\n`,
     );
     const show = runCli(['keys', 'show'], { ...env, CUTOVER_KEY_PASSPHRASE: 'correct horse battery staple' });
     expect(show.code, show.stderr).toBe(0);
-    expect(show.stdout).toBe(`${/public key .*: (ed25519:\S+)/.exec(init.stdout)![1]}\n${show.stdout.split('\n')[1]}\n`);
+    expect(show.stdout).toBe(`${publicKey}\n${show.stdout.split('\n')[1]}\n`);
+  });
+
+  it('two `keys init` at the same moment: one key is made, the other is told it exists', async () => {
+    const env = keyEnv();
+    const both = [startCli(['keys', 'init'], env), startCli(['keys', 'init'], env)];
+    const codes = await Promise.all(both.map((c) => c.exited));
+    expect([...codes].sort()).toEqual([0, 2]);
+    const winner = both[codes.indexOf(0)]!;
+    const publicKey = /public key .*: (ed25519:\S+)/.exec(winner.output())![1]!;
+    expect(runCli(['keys', 'show'], env).stdout.split('\n')[0]).toBe(publicKey);
+    expect(both.find((c) => c !== winner)!.output()).toMatch(/^cutover: a signing key already exists in /);
   });
 });
 
@@ -147,7 +164,9 @@ phases:
     const verified = runCli(['decisions', runId, '--verify'], alice, dir);
     expect(verified.code, verified.stderr).toBe(0);
     expect(verified.stdout).toMatch(/^ {2}0 {2}\S+ {2}alice \(lead\) approve go: "counts match" \[signed ([0-9a-f]{2}:){7}[0-9a-f]{2}\]\n/);
-    expect(verified.stdout).toMatch(/verified: 1 entries, chain intact \(head [0-9a-f]{16}\), every signature matches its key\n$/);
+    expect(verified.stdout).toMatch(
+      /verified: 1 entries, chain intact \(head [0-9a-f]{16}\), every signature matches its key, and it is the run's own log in Temporal\n$/,
+    );
     // Someone with write access to the database changes the reason afterwards.
     const db = new Database(path.join(cluster.CUTOVER_HOME, 'cutover.db'));
     db.prepare(`UPDATE "Decision" SET reason = 'looked fine' WHERE "runId" = ?`).run(runId);
@@ -161,6 +180,17 @@ phases:
         // Hashing the chain again would not hide it: alice signed another reason.
         'entry 0 (approve by alice on go) shows the reason "looked fine": its signature does not cover that',
       ],
+    });
+    // Removing the last entries leaves a chain that holds; the run's own copy in Temporal shows what is missing.
+    const db2 = new Database(path.join(cluster.CUTOVER_HOME, 'cutover.db'));
+    db2.prepare(`DELETE FROM "Decision" WHERE "runId" = ?`).run(runId);
+    db2.close();
+    const removed = runCli(['decisions', runId, '--verify', '--json'], alice, dir);
+    expect(removed.code).toBe(9);
+    expect(JSON.parse(removed.stdout)).toMatchObject({
+      verified: false,
+      comparedWithTemporal: true,
+      problems: ['the run in Temporal has 1 entries and the record store 0: entry 0 is missing from the store'],
     });
   });
 });

@@ -6,7 +6,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { sha256, verifyText } from '../activities/signatures.js';
 import { publicKeyText, signRequest } from '../cli/keys.js';
-import { chainedText, verifyDecisionLog } from '../runbook/decision-log.js';
+import { chainedText, compareWithRun, verifyDecisionLog } from '../runbook/decision-log.js';
 import type { Decision } from '../runbook/run-state.js';
 
 const alice = generateKeyPairSync('ed25519').privateKey;
@@ -119,5 +119,24 @@ describe('the decision log', () => {
     expect(verifyDecisionLog(RUN, log(), mallory, crypto)[0]).toBe(
       'entry 0 (approve by alice on go) is signed with a key the runbook does not list for alice',
     );
+  });
+});
+
+describe('the stored log against the run in Temporal', () => {
+  const h = (c: string) => ({ hash: c.repeat(64) });
+  it('holds when both have the same entries, also while the run has not hashed its newest yet', () => {
+    expect(compareWithRun([h('a'), h('b')], [h('a'), h('b')])).toEqual([]);
+    expect(compareWithRun([h('a'), { hash: undefined }], [h('a'), { hash: undefined }])).toEqual([]);
+  });
+  it('shows the last entries removed from the store, entries added to it, and a changed entry', () => {
+    expect(compareWithRun([h('a')], [h('a'), h('b'), h('c')])).toEqual([
+      'the run in Temporal has 3 entries and the record store 1: entries 1 to 2 are missing from the store',
+    ]);
+    expect(compareWithRun([h('a'), h('b')], [h('a')])).toEqual([
+      'the record store has 2 entries but the run in Temporal only 1: entries were added to the store',
+    ]);
+    expect(compareWithRun([h('a'), h('x'), h('y')], [h('a'), h('b'), h('c')])).toEqual([
+      "entry 1 differs from the run's own copy in Temporal: the stored log was changed from there on",
+    ]);
   });
 });
