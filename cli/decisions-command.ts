@@ -20,21 +20,44 @@ import { connectTemporal, type TemporalSession } from './temporal.js';
 /** How long `decisions` waits for the record store to catch up with a run in flight. */
 const CATCH_UP_MS = 10_000;
 
+/** What Temporal knows of a run's decisions. */
+interface RunInTemporal {
+  /** The run's own copy of its log: the live state of a run in flight, the result of one that completed. */
+  decisions?: Decision[];
+  /** The client identity that sent each Update (by Update id), from the histories of the run's executions. */
+  senders: Map<string, string>;
+}
+
 /**
- * The run's own copy of its decision log, from Temporal: the live state of a run in flight, the result of one that
- * completed (kept for the namespace's retention). Undefined when Temporal cannot say (unreachable, run gone).
+ * What Temporal still has of run `runId` (for the namespace's retention), or undefined when it cannot say
+ * (unreachable, run gone). `withSenders` also reads the histories of all its executions for who sent each request.
  */
-async function decisionsInTemporal(settings: Settings, runId: string): Promise<Decision[] | undefined> {
+async function readRunInTemporal(settings: Settings, runId: string, withSenders: boolean): Promise<RunInTemporal | undefined> {
   let session: TemporalSession | undefined;
   try {
     session = await connectTemporal(settings, { startEmbedded: false, purpose: 'read the run' });
-    const handle = session.client.workflow.getHandle(runId);
-    return await session.client.withDeadline(Date.now() + 5_000, async () => {
+    const { client } = session;
+    const handle = client.workflow.getHandle(runId);
+    return await client.withDeadline(Date.now() + READ_MS, async () => {
       const { status } = await handle.describe();
-      if (status.name === 'RUNNING') return (await handle.query(runSummaryQuery)).decisions;
-      if (status.name !== 'COMPLETED') return undefined;
-      const result = (await handle.result()) as RunResult;
-      return result.summary?.decisions ?? result.state?.decisions;
+      let decisions: Decision[] | undefined;
+      if (status.name === 'RUNNING') decisions = (await handle.query(runSummaryQuery)).decisions;
+      else if (status.name === 'COMPLETED') {
+        const result = (await handle.result()) as RunResult;
+        decisions = result.summary?.decisions ?? result.state?.decisions;
+      }
+      const senders = new Map<string, string>();
+      if (withSenders) {
+        // A run hands over to new executions as its history grows: a request may be in any of them.
+        for await (const execution of client.workflow.list({ query: `WorkflowId = '${runId.replace(/'/g, "\\'")}'` })) {
+          const history = await client.workflow.getHandle(runId, execution.runId).fetchHistory();
+          for (const event of history.events ?? []) {
+            const meta = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta;
+            if (meta?.updateId && meta.identity) senders.set(meta.updateId, meta.identity);
+          }
+        }
+      }
+      return { ...(decisions ? { decisions } : {}), senders };
     });
   } catch {
     return undefined;
@@ -43,17 +66,29 @@ async function decisionsInTemporal(settings: Settings, runId: string): Promise<D
   }
 }
 
+/** How long `decisions` asks Temporal before it answers from the record store alone. */
+const READ_MS = 10_000;
+
 /** `cutover decisions RUN [--json] [--verify]` */
 export async function decisions(runId: string, options: { json: boolean; verify: boolean }, out: Output): Promise<number> {
   const settings = readSettings();
   const store = await openRecordStore(settings);
   let run;
   let inRun: Decision[] | undefined;
+  let senders = new Map<string, string>();
   try {
     run = await store.findRun(runId);
     // The run's own copy: what a run in flight has that the store may not have yet, and the anchor a verification
     // compares the stored log with. Asked only when it can matter.
-    inRun = run && (options.verify || !run.endedAt) ? await decisionsInTemporal(settings, runId) : undefined;
+    const temporal = run
+      ? await readRunInTemporal(
+          settings,
+          runId,
+          run.decisions.some((d) => d.updateId),
+        )
+      : undefined;
+    inRun = temporal?.decisions;
+    senders = temporal?.senders ?? senders;
     if (run && !run.endedAt) {
       // A run in flight answers a decision before the store has it (the write follows the answer): wait for the
       // store to hold as many entries as the run does, so what is printed (and verified) is the whole log.
@@ -76,7 +111,7 @@ export async function decisions(runId: string, options: { json: boolean; verify:
   const parsed = parseRunbook(run.runbookSource, `${runId} (runbook as recorded)`);
   const keys = parsed.ok ? parsed.runbook.people : {};
   // A run still in flight may hash its last entry a moment after the store caught up: compare with a fresh copy.
-  if (options.verify && inRun && !run.endedAt) inRun = (await decisionsInTemporal(settings, runId)) ?? inRun;
+  if (options.verify && inRun && !run.endedAt) inRun = (await readRunInTemporal(settings, runId, false))?.decisions ?? inRun;
   const problems = options.verify
     ? [
         ...verifyDecisionLog(runId, run.decisions, keys, { sha256, verify: verifyText }),
@@ -87,15 +122,20 @@ export async function decisions(runId: string, options: { json: boolean; verify:
   if (options.json) {
     out.json({
       run: runId,
-      decisions: run.decisions,
+      // `sentFrom`: the Temporal client identity that sent the request, while Temporal keeps the run's history.
+      decisions: run.decisions.map((d) => {
+        const sentFrom = d.updateId ? senders.get(d.updateId) : undefined;
+        return sentFrom ? { ...d, sentFrom } : d;
+      }),
       ...(options.verify ? { verified: problems.length === 0, problems, comparedWithTemporal: anchored } : {}),
     });
   } else {
     if (run.decisions.length === 0) out.line(`${runId}: no decisions recorded`);
     for (const d of run.decisions) {
       const signed = d.signature ? ` [signed ${fingerprint(d.signature.key)}]` : d.automatic ? ' [automatic]' : ' [unsigned]';
+      const sentFrom = d.updateId ? senders.get(d.updateId) : undefined;
       out.line(
-        `${String(d.seq).padStart(3)}  ${d.at}  ${d.by} (${d.role}) ${d.kind.replace('_', ' ')}${d.target ? ` ${d.target}` : ''}${d.reason ? `: "${d.reason}"` : ''}${signed}`,
+        `${String(d.seq).padStart(3)}  ${d.at}  ${d.by} (${d.role}) ${d.kind.replace('_', ' ')}${d.target ? ` ${d.target}` : ''}${d.reason ? `: "${d.reason}"` : ''}${signed}${sentFrom ? ` from ${sentFrom}` : ''}`,
       );
     }
     if (options.verify) {

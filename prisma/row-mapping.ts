@@ -137,6 +137,7 @@ export function detail(run: RunWithRows): RunDetail {
       }
       if (row.evidence !== null) decision.evidence = row.evidence;
       if (row.hash !== null) decision.hash = row.hash;
+      if (row.updateId !== null) decision.updateId = row.updateId;
       return decision;
     }),
   };

@@ -240,6 +240,7 @@ export class RunStore {
       signatureJson: decision.signature ? JSON.stringify({ signature: decision.signature, request: decision.request ?? {} }) : null,
       evidence: decision.evidence ?? null,
       hash: decision.hash ?? null,
+      updateId: decision.updateId ?? null,
     };
     await this.#write(runId, (prisma) =>
       prisma.decision.upsert({

@@ -248,6 +248,11 @@ export interface Decision {
   request?: Record<string, unknown>;
   /** SHA-256 (hex) of the previous entry's hash and this entry (see decision-log.ts): the log is a hash chain. */
   hash?: string;
+  /**
+   * The Temporal Update that carried the request: its entry in the run's history names the client identity that sent
+   * it (`cutover decisions` shows it beside the person while Temporal keeps the history).
+   */
+  updateId?: string;
 }
 
 export interface RunState {

@@ -163,7 +163,12 @@ phases:
     // The auditor's check, from the record store alone: the chain holds and the signature matches.
     const verified = runCli(['decisions', runId, '--verify'], alice, dir);
     expect(verified.code, verified.stderr).toBe(0);
-    expect(verified.stdout).toMatch(/^ {2}0 {2}\S+ {2}alice \(lead\) approve go: "counts match" \[signed ([0-9a-f]{2}:){7}[0-9a-f]{2}\]\n/);
+    // Beside the person, the Temporal client that sent the request (the approving process, pid@host), from history.
+    expect(verified.stdout).toMatch(
+      new RegExp(
+        `^ {2}0 {2}\\S+ {2}alice \\(lead\\) approve go: "counts match" \\[signed ([0-9a-f]{2}:){7}[0-9a-f]{2}\\] from ${signed.pid}@\\S+\n`,
+      ),
+    );
     expect(verified.stdout).toMatch(
       /verified: 1 entries, chain intact \(head [0-9a-f]{16}\), every signature matches its key, and it is the run's own log in Temporal\n$/,
     );

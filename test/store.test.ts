@@ -174,6 +174,7 @@ describe.each(PROVIDERS)('%s', (provider) => {
         expect.stringMatching(/_reconcile_results$/),
         expect.stringMatching(/_decision_proofs$/),
         expect.stringMatching(/_decision_evidence$/),
+        expect.stringMatching(/_decision_update_id$/),
       ]);
       expect(store.provider).toBe(provider);
       if (provider === 'sqlite') expect(store.databasePath).toBe(path.join(dir, provider, 'nested', 'cutover.db'));

@@ -17,6 +17,7 @@ import {
   CancellationScope,
   TimeoutFailure,
   allHandlersFinished,
+  currentUpdateInfo,
   condition,
   continueAsNew,
   isCancellation,
@@ -282,6 +283,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
       ...(request.evidence ? { evidence: request.evidence } : {}),
       ...signatureOf(request),
       ...(reason ? { reason } : {}),
+      ...sentBy(),
     });
     touch();
     await recordDecision(seq);
@@ -341,6 +343,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
             reason: why,
             at: now(),
             automatic: false,
+            ...sentBy(),
           });
           touch();
           await recordDecision(seq);
@@ -362,6 +365,11 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   const manualRule = signed((request: ManualDoneRequest) => refuseManualDone(runbook!, state!, request));
   const backoutRule = signed((request: BackoutRequest) => refuseBackout(runbook!, state!, request));
   const resolveRule = signed((request: ResolveRequest) => refuseResolve(runbook!, state!, request));
+  /** The Update carrying the request being handled, kept with its decision (its history entry names the sender). */
+  const sentBy = (): { updateId?: string } => {
+    const id = currentUpdateInfo()?.id;
+    return id ? { updateId: id } : {};
+  };
   /** A signed request's signature and the fields it covers, kept with its decision. */
   const signatureOf = (request: { by: string; signature?: RequestSignature }) => {
     if (!checksSignature(runbook!, request)) return {};
@@ -397,6 +405,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
         automatic: request.automatic === true,
         ...signatureOf(request),
         ...(reason ? { reason } : {}),
+        ...sentBy(),
       });
       touch();
       await recordDecision(seq);
@@ -418,6 +427,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
         at: now(),
         automatic: false,
         ...signatureOf(request),
+        ...sentBy(),
       });
       triggerBackout('requested', request.reason.trim(), request.by);
       await recordDecision(seq);
@@ -442,6 +452,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
         at: now(),
         automatic: false,
         ...signatureOf(request),
+        ...sentBy(),
       });
       if (request.action === 'done') step.completedBy = request.by;
       // Decided now, before anything is awaited: a second `resolve` or a racing `done` on the

@@ -14,6 +14,8 @@ export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** The process id it ran as (the SDK's default client identity is pid@host). */
+  pid?: number;
 }
 
 /** A fresh data folder and record store for one test's CLI calls, against `temporalAddress`. */
@@ -34,7 +36,7 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): Record<s
 /** Runs `cutover ...args` to completion. */
 export function runCli(args: string[], env: Record<string, string>, cwd = PROJECT, timeoutMs = 120_000): CliResult {
   const result = spawnSync(process.execPath, [BIN, ...args], { env, cwd, encoding: 'utf8', timeout: timeoutMs });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr, pid: result.pid ?? 0 };
 }
 
 const started: ChildProcess[] = [];

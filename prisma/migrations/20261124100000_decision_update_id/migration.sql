@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Decision" ADD COLUMN "updateId" TEXT;
+
