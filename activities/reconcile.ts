@@ -12,7 +12,7 @@ import type { ReconcileSummary } from '../runbook/run-state.js';
 import type { Connection, ReconcileAction, ReconcileCheck } from '../runbook/schema.js';
 import { DEFAULT_RECONCILE_TIMEOUT_MS } from '../runbook/timeouts.js';
 import type { ConnectionSide, ReconcileConfig, SourceSpec } from '../reconcile/config.js';
-import { describeCounts, formatDifferences } from '../reconcile/format.js';
+import { describeCounts, describeDrift, describeVerdict, formatDifferences } from '../reconcile/format.js';
 import type { ReconcileResult } from '../reconcile/result.js';
 import { commandEnvironment, waitHeartbeating, type ActionContext, type ActionResult } from './action-context.js';
 import { runReconcileProcess, type ReconcileAnswer } from './reconcile-process.js';
@@ -153,8 +153,6 @@ function differing(r: Pick<ReconcileResult, 'missing_in_target' | 'extra_in_targ
 /** Differing rows shown under a failed step; the rest are in `cutover reconcile-report`. */
 const SHOWN_DIFFERENCES = 5;
 
-const n = (x: number): string => x.toLocaleString('en-US');
-
 /** The action's or check's answer for a result: within the limits or not, and why. */
 function verdict(
   result: ReconcileResult,
@@ -163,13 +161,12 @@ function verdict(
   finished = false,
 ): ActionResult & { reconcile: ReconcileSummary } {
   const counts = describeCounts(summary);
-  const judged = result.within_limits ? 'within limits' : `outside limits: ${result.limit_violations.join('; ')}`;
+  const judged = describeVerdict(result);
   // The comparison's "output": its first differing rows, shown under a failure like a command's last lines.
   const differences = formatDifferences(result, SHOWN_DIFFERENCES);
   const tail = differences.length > 0 ? { outputTail: differences.join('\n') } : {};
   if (!repeat) return { ok: result.within_limits, detail: `${counts}; ${judged}`, reconcile: summary, ...tail };
-  const drift =
-    summary.drift === undefined ? '' : `, drift ${summary.drift >= 0 ? '+' : ''}${n(summary.drift)} since round ${summary.round! - 1}`;
+  const drift = summary.drift === undefined ? '' : `, ${describeDrift(summary.drift)} since round ${summary.round! - 1}`;
   const head = finished
     ? `${summary.round} rounds every ${repeat.every} for ${repeat.for}, all within limits; last: `
     : `round ${summary.round} of the comparison every ${repeat.every} for ${repeat.for}: `;

@@ -6,11 +6,12 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import type { ReconcileHeartbeat } from '../activities/reconcile.js';
+import { formatCount } from '../reconcile/format.js';
 
 /** Step id -> what its running comparison has done so far, in words. */
 export type StepProgress = Record<string, string>;
 
-const n = (x: number): string => x.toLocaleString('en-US');
+const n = formatCount;
 
 /** The progress of the run's running steps; empty when Temporal cannot say (it is extra information). */
 export async function stepProgress(client: Client, handle: WorkflowHandle): Promise<StepProgress> {

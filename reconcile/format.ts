@@ -5,7 +5,9 @@
 import type { ReconcileSummary } from '../runbook/run-state.js';
 import type { DifferenceExample, JsonScalar, ReconcileResult } from './result.js';
 
-const n = (x: number): string => x.toLocaleString('en-US');
+/** A count as people read it: 1,234,567. */
+export const formatCount = (x: number): string => x.toLocaleString('en-US');
+const n = formatCount;
 
 function show(value: JsonScalar | undefined): string {
   if (value === null || value === undefined) return 'NULL';
@@ -103,8 +105,16 @@ export function describeCounts(
 
 /** A run state's summary in one line: the counts, the round and drift of a repeating check, and the verdict. */
 export function describeSummary(s: ReconcileSummary): string {
-  const round =
-    s.round === undefined ? '' : `round ${s.round}${s.drift === undefined ? '' : `, drift ${s.drift >= 0 ? '+' : ''}${n(s.drift)}`}: `;
-  const verdict = s.within_limits ? 'within limits' : `outside limits: ${s.limit_violations.join('; ')}`;
-  return `${round}${describeCounts(s)}; ${verdict}`;
+  const round = s.round === undefined ? '' : `round ${s.round}${s.drift === undefined ? '' : `, ${describeDrift(s.drift)}`}: `;
+  return `${round}${describeCounts(s)}; ${describeVerdict(s)}`;
+}
+
+/** `within limits`, or `outside limits: ` and which. */
+export function describeVerdict(s: Pick<ReconcileSummary, 'within_limits' | 'limit_violations'>): string {
+  return s.within_limits ? 'within limits' : `outside limits: ${s.limit_violations.join('; ')}`;
+}
+
+/** A repeating check's change in differing rows since its previous round: `drift +12`. */
+export function describeDrift(drift: number): string {
+  return `drift ${drift >= 0 ? '+' : ''}${n(drift)}`;
 }
