@@ -10,6 +10,7 @@ import { parseDatabaseUrl, type DatabaseLocation } from '../prisma/database-url.
 import { findProjectRoot } from '../prisma/paths.js';
 import { parseRunbook } from '../runbook/parse.js';
 import { poolTaskQueue, runbookPools } from '../runbook/pools.js';
+import { liveRunProblems } from '../runbook/validate.js';
 import { updateTimeoutMs } from './decision-commands.js';
 import { EXIT, InvalidRunbookError } from './errors.js';
 import { loadRunbook } from './load-runbook.js';
@@ -300,7 +301,21 @@ function runbookPoolChecks(files: string[]): { pools: Map<string, string[]>; che
   const checks: Check[] = [];
   for (const file of files) {
     try {
-      for (const pool of runbookPools(loadRunbook(file).runbook)) pools.set(pool, [...(pools.get(pool) ?? []), file]);
+      const { runbook } = loadRunbook(file);
+      for (const pool of runbookPools(runbook)) pools.set(pool, [...(pools.get(pool) ?? []), file]);
+      // What `cutover run --live` would refuse (a simulated step, someone who answers without a signing key), found
+      // before the night rather than on it. A warning: the runbook may be rehearsed only, for now.
+      const live = liveRunProblems(runbook);
+      checks.push(
+        live.length === 0
+          ? { check: `runbook ${file}`, status: 'ok', detail: 'ready for a live run (every person who answers has a signing key listed)' }
+          : {
+              check: `runbook ${file}`,
+              status: 'warn',
+              detail: `not ready for a live run: ${live[0]!.message}${live.length > 1 ? ` (and ${live.length - 1} more)` : ''}`,
+              fix: '`cutover run --live` refuses it until this is fixed; rehearsals are not affected',
+            },
+      );
     } catch (err) {
       const first = (err as Error).message.split('\n');
       checks.push({

@@ -53,6 +53,7 @@ writeFileSync(
 version: 1
 lead: lead
 roles: { lead: [alice], dba: [bob] }
+people: { alice: { key: "ed25519:${Buffer.alloc(32, 7).toString('base64')}" } }
 phases:
   - id: p
     kind: migration
@@ -131,7 +132,11 @@ describe('cutover doctor on a cluster', () => {
         'record store',
         'workers',
         'pool db-host',
+        `runbook ${runbook}`,
       ]);
+      expect(byName(json.checks, `runbook ${runbook}`).detail).toBe(
+        'ready for a live run (every person who answers has a signing key listed)',
+      );
       for (const check of json.checks) {
         expect(Object.keys(check).sort()).toEqual(['check', 'detail', 'status']);
         expect(check.status, JSON.stringify(check)).toBe('ok');
@@ -145,7 +150,7 @@ describe('cutover doctor on a cluster', () => {
       const text = await doctor([runbook], env);
       expect(text.code, text.stdout + text.stderr).toBe(0);
       const lines = text.stdout.trim().split('\n');
-      expect(lines).toHaveLength(8);
+      expect(lines).toHaveLength(9);
       for (const line of lines) expect(line).toMatch(/^ok {4}/);
       expect(text.stderr).toBe('');
     } finally {
@@ -170,6 +175,22 @@ describe('cutover doctor on a cluster', () => {
     });
     // The checks before still ran and passed.
     expect(byName(result.checks, 'namespace').status).toBe('ok');
+
+    // A runbook whose approver has no signing key is told before the night, as a warning (rehearsals need none).
+    const unsigned = path.join(dir, 'unsigned.yaml');
+    writeFileSync(
+      unsigned,
+      `name: unsigned\nversion: 1\nlead: lead\nroles: { lead: [alice], owner: [dana] }\npeople: { alice: { key: "ed25519:${Buffer.alloc(32, 7).toString('base64')}" } }\n` +
+        `phases:\n  - id: decide\n    kind: go_no_go\n    steps:\n      - { id: go, title: Go, owner: lead, gate: { approvers: [owner] } }\n`,
+    );
+    const withUnsigned = await doctor([unsigned, '--json'], env);
+    expect(byName(withUnsigned.checks, `runbook ${unsigned}`)).toEqual({
+      check: `runbook ${unsigned}`,
+      status: 'warn',
+      detail:
+        'not ready for a live run: dana is an approver of gate `go`, and a live run takes only signed requests, but `people` lists no key for dana; they run `cutover keys init`, and the key `cutover keys show` prints goes under `people`',
+      fix: '`cutover run --live` refuses it until this is fixed; rehearsals are not affected',
+    });
 
     const text = await doctor([runbook], env);
     expect(text.code).toBe(6);
