@@ -112,8 +112,11 @@ describe('signed requests', () => {
       ),
     ).toBe('accepted');
     const { state } = await resultOf(handle);
-    // The three requests whose signature did not match are in the log, refused, with why; the others were refused before anything ran.
+    // A signed request from a person the runbook lists is refused with an entry in the log (who, what for, why): the
+    // vote without evidence, and the three whose signature did not match. The others (unsigned, someone else's key,
+    // a key nobody listed, a stale or replayed signature) were refused at the door, before anything ran.
     expect(state.decisions.map((d) => [d.kind, d.by, d.signature?.key === publicKeyText(d.by === 'alice' ? alice : dana)])).toEqual([
+      ['refused', 'alice', false],
       ['refused', 'alice', false],
       ['refused', 'alice', false],
       ['refused', 'alice', false],
@@ -121,8 +124,13 @@ describe('signed requests', () => {
       ['approve', 'dana', true],
       ['request_backout', 'alice', true],
     ]);
-    expect(state.decisions[0]).toMatchObject({ role: 'approve', target: 'go', reason: forged.replace(/^refused: /, '') });
-    expect(state.decisions[3]!.signature).toEqual(signature);
+    expect(state.decisions[0]).toMatchObject({
+      role: 'approve',
+      target: 'go',
+      reason: `a signed vote names the evidence it was cast on (\`evidence\`: its digest); \`cutover gate ${runId} go\` shows it`,
+    });
+    expect(state.decisions[1]).toMatchObject({ role: 'approve', target: 'go', reason: forged.replace(/^refused: /, '') });
+    expect(state.decisions[4]!.signature).toEqual(signature);
     // The run chained its log as it went: it verifies offline against the runbook's keys, and the store has the same.
     const keys = { alice: { key: publicKeyText(alice) }, dana: { key: publicKeyText(dana) } };
     const entries = state.decisions.map((d, seq) => ({ ...d, seq }));

@@ -124,6 +124,13 @@ const GATE_EVIDENCE_PATCH = 'gate-evidence';
 /** Marks the executions whose open gates' evidence one watcher keeps current (earlier ones: a wait per gate). */
 const EVIDENCE_WATCHER_PATCH = 'evidence-watcher';
 
+/**
+ * Marks the executions that log the refusal of a signed request (a person the runbook lists a key for) with its
+ * reason: its validator checks only the signature's envelope and the handler the rest. Earlier executions refused it
+ * in the validator, where nothing is recorded.
+ */
+const LOG_REFUSALS_PATCH = 'log-signed-refusals';
+
 /** Marks the executions that hash their decision log into a chain (earlier ones replay without). */
 const DECISION_CHAIN_PATCH = 'decision-hash-chain';
 
@@ -151,6 +158,8 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   const now = (): string => new Date().toISOString();
   const execution = (input.checkpoint?.execution ?? 0) + 1;
   const budget = input.historyBudget ?? DEFAULT_HISTORY_BUDGET;
+  // Decided once per execution, before anything else (validators cannot record a patch): see the patch.
+  const logsRefusals = patched(LOG_REFUSALS_PATCH);
 
   // Filled once the runbook is read; until then people's requests are refused politely.
   let runbook: Runbook | undefined;
@@ -295,11 +304,16 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
    * so nobody is turned away for the engine's own housekeeping.
    */
   const check =
-    <R>(rule: (request: R) => string | undefined) =>
+    <R extends { by: string; signature?: RequestSignature; automatic?: boolean }>(rule: (request: R) => string | undefined) =>
     (request: R): void => {
       if (state?.cancel) refuse('the run was cancelled through Temporal; it takes no more requests');
       refuse(refuseAutomatic(request));
-      if (state && runbook) refuse(rule(request));
+      if (!state || !runbook) return;
+      // A request signed by a person the runbook knows is let in when its signature's envelope holds (listed key, fresh
+      // nonce, time): whether it is allowed is decided in the handler, after its signature is checked, so a refusal is
+      // logged with its reason. Anyone else's is refused here, at the door, and never enters the run's history.
+      if (logsRefusals && checksSignature(runbook, request)) refuse(refuseSignature(runbook, input.mode, state, request, Date.now()));
+      else refuse(rule(request));
     };
   /**
    * `automatic` says a request was cast by `rehearse --auto-approve`, not by a person: any client
@@ -325,34 +339,43 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     return (async () => {
       if (state === undefined || runbook === undefined) await condition(() => state !== undefined && runbook !== undefined);
       const signature = checksSignature(runbook!, request) ? request.signature : undefined;
+      const target = (request as { gateId?: string; stepId?: string }).gateId ?? (request as { stepId?: string }).stepId;
+      /** Logs the refusal of this request (who it claimed to be, what for, why) and answers with it. */
+      const logRefusal = async (why: string): Promise<never> => {
+        const seq = logDecision(state!, {
+          kind: 'refused',
+          by: request.by,
+          role: kind,
+          ...(target ? { target } : {}),
+          reason: why,
+          at: now(),
+          automatic: false,
+          ...sentBy(),
+        });
+        touch();
+        await recordDecision(seq);
+        throw refused(why);
+      };
       if (signature) {
-        const before = rule(request);
-        if (before !== undefined) throw refused(before);
+        if (!logsRefusals) {
+          const before = rule(request);
+          if (before !== undefined) throw refused(before);
+        }
         // The sandbox has no crypto: a local activity checks the signature with Node's.
         const text = signedText(input.runId, kind, request, signature.at, signature.nonce);
         if (!(await verifier.verifySignature({ text, key: signature.key, value: signature.value }))) {
-          const why =
-            'the signature does not match the request: it was changed after it was signed, signed for another run, step or decision, or with another key';
           // A forged or altered request is worth an entry in the log: who it claimed to be, what for, and why it was refused.
-          const target = (request as { gateId?: string; stepId?: string }).gateId ?? (request as { stepId?: string }).stepId;
-          const seq = logDecision(state!, {
-            kind: 'refused',
-            by: request.by,
-            role: kind,
-            ...(target ? { target } : {}),
-            reason: why,
-            at: now(),
-            automatic: false,
-            ...sentBy(),
-          });
-          touch();
-          await recordDecision(seq);
-          throw refused(why);
+          await logRefusal(
+            'the signature does not match the request: it was changed after it was signed, signed for another run, step or decision, or with another key',
+          );
         }
       }
       // Checked again: another request may have changed the run (or used this nonce) meanwhile.
       const why = rule(request);
-      if (why !== undefined) throw refused(why);
+      if (why !== undefined) {
+        if (signature && logsRefusals) await logRefusal(why);
+        throw refused(why);
+      }
     })();
   };
   /** A rule, after the signature rule: who signed, with which key, when, and whether the nonce is fresh. */
