@@ -58,7 +58,7 @@ describe('determinism', () => {
     expect(results[0]?.name).toMatch(/DeterminismViolationError/);
   });
 
-  it('the workflow bundle holds only workflow code, the runbook model and the workflow SDK', async () => {
+  it('the workflow bundle holds only workflow code, the runbook model, the workflow SDK and the hash it computes', async () => {
     // The SDK's bundler already refuses Node built-ins; this also keeps out modules that would
     // bundle but must never run inside a workflow (Prisma, SQLite, the activity runtime, ...).
     const { code } = await workflowBundle();
@@ -70,7 +70,9 @@ describe('determinism', () => {
     );
     expect(modules).toContain('./workflows/run-runbook.ts');
     const unexpected = [...modules].filter(
-      (id) => !/^\.\/(workflows|runbook)\//.test(id) && !/^\.\/node_modules\/(@temporalio\/(workflow|common)|nexus-rpc|long|ms)$/.test(id),
+      (id) =>
+        !/^\.\/(workflows|runbook)\//.test(id) &&
+        !/^\.\/node_modules\/(@temporalio\/(workflow|common)|nexus-rpc|long|ms|@noble\/hashes)$/.test(id),
     );
     expect(unexpected).toEqual([]);
     expect(modules).not.toContain('./runbook/parse.ts'); // the YAML parser and zod stay out too

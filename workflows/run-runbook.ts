@@ -49,6 +49,7 @@ import {
 import { BackoutPlan, ForwardPlan, type PlanGraph } from '../runbook/schedule.js';
 import type { Action, Runbook, Step } from '../runbook/schema.js';
 import { chainedText } from '../runbook/decision-log.js';
+import { sha256Hex } from '../runbook/digest.js';
 import { assembleEvidence, unmetCriteria, type GateEvidence } from '../runbook/evidence.js';
 import {
   canonicalJson,
@@ -131,6 +132,12 @@ const EVIDENCE_WATCHER_PATCH = 'evidence-watcher';
  */
 const LOG_REFUSALS_PATCH = 'log-signed-refusals';
 
+/**
+ * Marks the executions that hash their decision log and gate evidence in the workflow (runbook/digest.ts); earlier
+ * ones asked a local activity for each hash, and replay that way.
+ */
+const HASH_IN_WORKFLOW_PATCH = 'hash-in-workflow';
+
 /** Marks the executions that hash their decision log into a chain (earlier ones replay without). */
 const DECISION_CHAIN_PATCH = 'decision-hash-chain';
 
@@ -160,6 +167,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   const budget = input.historyBudget ?? DEFAULT_HISTORY_BUDGET;
   // Decided once per execution, before anything else (validators cannot record a patch): see the patch.
   const logsRefusals = patched(LOG_REFUSALS_PATCH);
+  const hashesHere = patched(HASH_IN_WORKFLOW_PATCH);
 
   // Filled once the runbook is read; until then people's requests are refused politely.
   let runbook: Runbook | undefined;
@@ -225,6 +233,13 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
    */
   let chainTail: Promise<void> = Promise.resolve();
   function chainUpTo(seq: number): Promise<void> {
+    if (hashesHere) {
+      const decisions = state!.decisions;
+      for (let i = 0; i <= seq; i += 1) {
+        decisions[i]!.hash ??= sha256Hex(chainedText(i === 0 ? '' : (decisions[i - 1]!.hash ?? ''), i, decisions[i]!));
+      }
+      return Promise.resolve();
+    }
     chainTail = chainTail.then(async () => {
       const decisions = state!.decisions;
       for (let i = 0; i <= seq; i += 1) {
@@ -247,6 +262,8 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     // Checked before anything is awaited: a run from before replays its commands in the same order.
     const chained = patched(DECISION_CHAIN_PATCH);
     if (patched(DECISION_EARLY_ANSWER_PATCH)) {
+      // Hashed now when the workflow hashes itself: the state has the chain's head when the person is answered.
+      if (chained && hashesHere) void chainUpTo(seq);
       busy += 1;
       void CancellationScope.nonCancellable(async () => {
         if (chained) await chainUpTo(seq);
@@ -269,9 +286,8 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     await condition(() => written, DECISION_ANSWER_WAIT);
   }
 
-  const vote = async (request: VoteRequest, decision: 'approve' | 'reject') => {
+  const vote = async (request: VoteRequest, decision: 'approve' | 'reject', at: string) => {
     const step = stepOf(request.gateId);
-    const at = now();
     const role = voteRole(runbook!, step.gate!, request);
     const reason = request.reason?.trim() || undefined;
     step.gate = applyVote(step.gate!, {
@@ -399,20 +415,34 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     const fields = Object.fromEntries(Object.entries(request).filter(([key]) => key !== 'signature'));
     return { signature: request.signature, request: fields };
   };
-  setHandler(approveGateUpdate, (request) => afterCheck(recheck(voteRule('approve'), request, 'approve'), () => vote(request, 'approve')), {
-    validator: check(voteRule('approve')),
-  });
-  setHandler(rejectGateUpdate, (request) => afterCheck(recheck(voteRule('reject'), request, 'reject'), () => vote(request, 'reject')), {
-    validator: check(voteRule('reject')),
-  });
+  // Each handler takes its time when the request arrives, before a signature check: the workflow time of the
+  // activation that resolves a local activity is not the same when the run is replayed (a query on an ended run).
+  setHandler(
+    approveGateUpdate,
+    (request) => {
+      const at = now();
+      return afterCheck(recheck(voteRule('approve'), request, 'approve'), () => vote(request, 'approve', at));
+    },
+    {
+      validator: check(voteRule('approve')),
+    },
+  );
+  setHandler(
+    rejectGateUpdate,
+    (request) => {
+      const at = now();
+      return afterCheck(recheck(voteRule('reject'), request, 'reject'), () => vote(request, 'reject', at));
+    },
+    { validator: check(voteRule('reject')) },
+  );
 
   setHandler(
     completeManualStepUpdate,
     async (request) => {
+      const at = now();
       const checking = recheck(manualRule, request, 'complete_manual');
       if (checking) await checking;
       const step = stepOf(request.stepId);
-      const at = now();
       const forward = step.status === 'waiting' && step.waitingFor === 'manual';
       // Both changes happen before anything is awaited, so a second `done` in the same moment
       // sees them and is refused by the validator.
@@ -440,6 +470,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   setHandler(
     requestBackoutUpdate,
     async (request) => {
+      const at = now();
       const checking = recheck(backoutRule, request, 'request_backout');
       if (checking) await checking;
       const seq = logDecision(state!, {
@@ -447,12 +478,12 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
         by: request.by,
         role: runbook!.lead,
         reason: request.reason.trim(),
-        at: now(),
+        at,
         automatic: false,
         ...signatureOf(request),
         ...sentBy(),
       });
-      triggerBackout('requested', request.reason.trim(), request.by);
+      triggerBackout('requested', request.reason.trim(), request.by, at);
       await recordDecision(seq);
       return state!.backout;
     },
@@ -462,6 +493,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   setHandler(
     resolveStepUpdate,
     async (request) => {
+      const at = now();
       const checking = recheck(resolveRule, request, 'resolve');
       if (checking) await checking;
       const step = stepOf(request.stepId);
@@ -472,7 +504,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
         role: runbook!.lead,
         target: `${step.id}: ${request.action}${scope === 'backout' ? ' (back-out)' : ''}`,
         reason: request.reason.trim(),
-        at: now(),
+        at,
         automatic: false,
         ...signatureOf(request),
         ...sentBy(),
@@ -493,13 +525,13 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   /** Waits that the back-out (or a cancel) ends: gates, manual steps, timers. */
   const waits = new Map<string, CancellationScope>();
 
-  function triggerBackout(trigger: NonNullable<BackoutState['trigger']>, reason: string, by?: string): void {
+  function triggerBackout(trigger: NonNullable<BackoutState['trigger']>, reason: string, by?: string, at: string = now()): void {
     if (state!.backout.status !== 'not_requested' || state!.cancel) return;
     state!.backout = {
       status: 'running',
       trigger,
       reason,
-      requestedAt: now(),
+      requestedAt: at,
       ...(by ? { requestedBy: by } : {}),
     };
     // Waiting for a person or a timer makes no sense once the run backs out; actions
@@ -791,6 +823,15 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     }
     const text = canonicalJson(evidence);
     if (step.gate!.evidence && evidenceTexts.get(step.id) === text) return undefined;
+    if (hashesHere) {
+      evidenceTexts.set(step.id, text);
+      const digest = sha256Hex(text);
+      if (step.gate!.evidence?.digest !== digest) {
+        step.gate = { ...step.gate!, evidence: { ...evidence, digest, at: now() } };
+        touch();
+      }
+      return undefined;
+    }
     return hashEvidence(step, evidence, text);
   }
 
