@@ -15,6 +15,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { differsOnlyInOtherPlatforms } from './lock-compare.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
@@ -142,14 +143,18 @@ async function installDependencies(lockFile, hash) {
     if (!ci.ok) throw new SetupError(`npm ci failed (exit ${ci.status}): see its output above.`);
     return;
   }
-  // `npm install` follows the same lock. If it leaves the lock byte-for-byte unchanged, the lock was complete for
-  // this registry and the tree is exactly the locked one; if it would change it, package.json really is ahead of it.
+  // `npm install` follows the same lock. If it leaves the lock unchanged, or adds and drops only optional packages
+  // for other platforms (which builds the registry serves changes from day to day), the tree installed here is exactly
+  // the locked one and the committed lock is put back; any other change means package.json really is ahead of it.
   say('npm ci refuses this lock (platform packages missing from the registry): installing the locked tree with npm install');
   const before = fs.readFileSync(lockFile);
   const install = run(NPM, ['install', '--no-audit', '--no-fund'], { inherit: true });
-  if (!fs.readFileSync(lockFile).equals(before)) {
+  const after = fs.readFileSync(lockFile);
+  if (!after.equals(before)) {
     fs.writeFileSync(lockFile, before);
-    throw new SetupError('package-lock.json is out of date with package.json: run `npm install`, commit package-lock.json and rerun.');
+    if (!differsOnlyInOtherPlatforms(before, after)) {
+      throw new SetupError('package-lock.json is out of date with package.json: run `npm install`, commit package-lock.json and rerun.');
+    }
   }
   if (!install.ok) throw new SetupError(`npm install failed (exit ${install.status}): see its output above.`);
   if (sha256(lockFile) !== hash) throw new SetupError('package-lock.json changed during setup: rerun.');
