@@ -16,6 +16,7 @@ import { decisions } from './decisions-command.js';
 import { showGate } from './gate-command.js';
 import { list, schema, status, validate } from './review-commands.js';
 import { runWorker, startAndFollow } from './run-commands.js';
+import { compare, history } from './timing-commands.js';
 import { serveWeb } from './web-command.js';
 
 const EXIT_CODES_HELP = `
@@ -256,6 +257,21 @@ export function buildProgram(setExit: (code: number) => void): Command {
         ),
       ),
     );
+
+  program
+    .command('history')
+    .description('every run of a runbook, newest first: mode, version, start, duration, outcome, back-out, who led it')
+    .argument('<runbook>', 'runbook name (as in `cutover list`) or runbook file')
+    .option('--json', 'print as JSON')
+    .action(run((runbook: string, options: { json?: boolean }) => history(runbook, options.json === true, out)));
+
+  program
+    .command('compare')
+    .description('two runs side by side: per phase and step planned, A, B and the difference; added and removed steps; critical path')
+    .argument('<run-a>', 'run id, usually the earlier one')
+    .argument('<run-b>', 'run id')
+    .option('--json', 'print as JSON')
+    .action(run((a: string, b: string, options: { json?: boolean }) => compare(a, b, options.json === true, out)));
 
   program
     .command('worker')
