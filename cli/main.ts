@@ -16,7 +16,7 @@ import { decisions } from './decisions-command.js';
 import { showGate } from './gate-command.js';
 import { list, schema, status, validate } from './review-commands.js';
 import { runWorker, startAndFollow } from './run-commands.js';
-import { compare, history } from './timing-commands.js';
+import { compare, forecastCommand, history, parseWindow, type WindowOption } from './timing-commands.js';
 import { serveWeb } from './web-command.js';
 
 const EXIT_CODES_HELP = `
@@ -272,6 +272,36 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('<run-b>', 'run id')
     .option('--json', 'print as JSON')
     .action(run((a: string, b: string, options: { json?: boolean }) => compare(a, b, options.json === true, out)));
+
+  program
+    .command('forecast')
+    .description(
+      'will the cutover fit its window? P50/P90 from past runs (Monte Carlo over the step graph), the chance to finish inside the window, the likely critical path, the risky steps, the latest safe go/no-go',
+    )
+    .argument('<runbook>', 'runbook file (forecast that version) or runbook name (the version last run)')
+    .option('--window <window>', "the window: 6h, or START/END or START/LENGTH in ISO 8601 (default: the runbook's window)", parseWindow)
+    .option('--seed <n>', 'seed of the simulation (default 1: the same data gives the same forecast)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 4294967295)
+        throw new UsageError(`--seed wants a whole number from 0 to 4294967295, not "${v}"`);
+      return n;
+    })
+    .option('--simulations <n>', 'simulated nights (default 10000)', positiveInteger('--simulations'))
+    .option('--json', 'print as JSON')
+    .action(
+      run((runbook: string, options: { window?: WindowOption; seed?: number; simulations?: number; json?: boolean }) =>
+        forecastCommand(
+          runbook,
+          {
+            ...(options.window ? { window: options.window } : {}),
+            ...(options.seed !== undefined ? { seed: options.seed } : {}),
+            ...(options.simulations !== undefined ? { simulations: options.simulations } : {}),
+            json: options.json === true,
+          },
+          out,
+        ),
+      ),
+    );
 
   program
     .command('worker')

@@ -1,15 +1,16 @@
 /**
  * Timing review from the record store: `cutover history RUNBOOK`, `cutover compare RUN_A RUN_B` and
- * `cutover forecast RUNBOOK`. They read the store only (no Temporal), so past runs can be reviewed anywhere the
+ * `cutover forecast RUNBOOK` (the model: runbook/timing/forecast.ts). They read the store only (no Temporal), so past runs can be reviewed anywhere the
  * database is.
  */
 import { existsSync, statSync } from 'node:fs';
 import type { RunStore } from '../prisma/run-store.js';
 import type { RunTiming } from '../prisma/timing-queries.js';
-import { formatDuration } from '../runbook/duration.js';
+import { formatDuration, parseDuration } from '../runbook/duration.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
 import { compareRuns, type RunComparison } from '../runbook/timing/compare.js';
+import { forecast, runsWorthReading, type Forecast } from '../runbook/timing/forecast.js';
 import { historyRow, type HistoryRow } from '../runbook/timing/runs.js';
 import { EXIT, UnknownRunError, UsageError } from './errors.js';
 import { loadRunbook, type LoadedRunbook } from './load-runbook.js';
@@ -167,6 +168,166 @@ export function formatComparison(c: RunComparison): string[] {
     lines.push('', 'slower in B:');
     for (const s of c.slower)
       lines.push(`  ${s.stepId.padEnd(30)} ${showDelta(s.deltaMs).padStart(9)}  (${showMs(s.aMs)} → ${showMs(s.bMs)})`);
+  }
+  return lines;
+}
+
+/** A `--window` as given: its length, and its start when one was named. */
+export interface WindowOption {
+  lengthMs: number;
+  startMs?: number;
+}
+
+/**
+ * Parses `--window`: a length (`6h`), or a start and an end or a length, ISO 8601 interval style
+ * (`2026-12-05T22:00:00Z/2026-12-06T04:00:00Z`, `2026-12-05T22:00:00Z/6h`).
+ */
+export function parseWindow(text: string): WindowOption {
+  const wrong = () =>
+    new UsageError(
+      `--window wants a length (6h) or a start with an end or a length (2026-12-05T22:00:00Z/6h, 2026-12-05T22:00:00Z/2026-12-06T04:00:00Z), not "${text}"`,
+    );
+  const length = parseDuration(text.trim());
+  if (length !== undefined) {
+    if (length <= 0) throw wrong();
+    return { lengthMs: length };
+  }
+  const [start, rest, extra] = text.trim().split('/');
+  if (!start || !rest || extra !== undefined || !/^\d{4}-\d\d-\d\dT/.test(start)) throw wrong();
+  const startMs = Date.parse(start);
+  if (Number.isNaN(startMs)) throw wrong();
+  const restLength = parseDuration(rest);
+  const endMs = restLength !== undefined ? startMs + restLength : /^\d{4}-\d\d-\d\dT/.test(rest) ? Date.parse(rest) : NaN;
+  if (Number.isNaN(endMs)) throw wrong();
+  if (endMs <= startMs) throw new UsageError(`--window ends before it starts: "${text}"`);
+  return { lengthMs: endMs - startMs, startMs };
+}
+
+/** The runbook a forecast is of, its version, and the runs it learns from. */
+export async function forecastInput(
+  store: RunStore,
+  argument: string,
+  databaseDisplay: string,
+): Promise<{ runbook: Runbook; versionHash: string; runs: RunTiming[] }> {
+  const target = runbookArgument(argument);
+  const summaries = runsWorthReading(await store.runbookRuns(target.name));
+  let runbook: Runbook;
+  let versionHash: string;
+  if (target.loaded) {
+    runbook = target.loaded.runbook;
+    versionHash = target.loaded.versionHash;
+  } else {
+    const latest = await store.latestRunbookSource(target.name);
+    if (!latest) throw new UnknownRunbookError(target.name, databaseDisplay);
+    runbook = recordedRunbook(latest.runId, latest.source);
+    versionHash = (await store.findRun(latest.runId))?.versionHash ?? '';
+  }
+  return { runbook, versionHash, runs: await store.runTimings(summaries) };
+}
+
+export interface ForecastOptions {
+  window?: WindowOption;
+  seed?: number;
+  simulations?: number;
+  json: boolean;
+}
+
+/** `cutover forecast RUNBOOK [--window W] [--seed N] [--simulations N] [--json]` */
+export async function forecastCommand(argument: string, options: ForecastOptions, out: Output): Promise<number> {
+  const settings = readSettings();
+  const store = await openRecordStore(settings);
+  let result: Forecast;
+  try {
+    const input = await forecastInput(store, argument, settings.databaseDisplay);
+    result = forecast({
+      ...input,
+      ...(options.window ? { window: options.window } : {}),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(options.simulations !== undefined ? { simulations: options.simulations } : {}),
+    });
+  } finally {
+    await store.close();
+  }
+  if (options.json) {
+    out.json(result);
+    return EXIT.ok;
+  }
+  for (const line of formatForecast(result)) out.line(line);
+  return EXIT.ok;
+}
+
+const percent = (x: number) => `${Math.round(x * 100)}%`;
+const clockOf = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+
+/** The forecast for people. */
+export function formatForecast(f: Forecast): string[] {
+  const lines: string[] = [];
+  const b = f.basis;
+  lines.push(
+    `forecast of ${f.runbook} (${f.versionHash.slice(0, 8)}) from ${b.runs} recorded run${b.runs === 1 ? '' : 's'}` +
+      (b.runs > 0 ? ` (${b.sameVersionRuns} of this version, ${b.backedOutRuns} backed out)` : '') +
+      `; ${f.simulations.toLocaleString('en-US')} simulated nights, seed ${f.seed}`,
+  );
+  if (b.runs === 0) lines.push('no run recorded yet: every step is taken at its planned duration, with the spread plans usually have');
+  lines.push(
+    `planned ${showMs(f.plannedMs)} on the critical path` +
+      (b.runs > 0 ? `; steps take ${b.planBias.toFixed(2)}× their plan (median over the measured steps)` : ''),
+  );
+  lines.push(`P50 ${showMs(f.p50Ms)}   P90 ${showMs(f.p90Ms)}`);
+  const w = f.window;
+  if (w) {
+    lines.push(
+      `window ${showMs(w.lengthMs)}${w.start && w.end ? ` (${clockOf(w.start)} → ${clockOf(w.end)})` : ''}: ${percent(w.pInside)} of nights end inside it`,
+    );
+  }
+  lines.push(
+    f.backout.source === 'measured'
+      ? `back-out: P90 ${showMs(f.backout.p90Ms)} at 95% confidence (P50 ${showMs(f.backout.p50Ms)}), measured in ${f.backout.runs} run${f.backout.runs === 1 ? '' : 's'} that backed out; planned ${showMs(f.backout.plannedMs)}`
+      : `back-out: planned ${showMs(f.backout.plannedMs)} (no recorded run backed out: rehearse a back-out to measure it)`,
+  );
+  if (w) {
+    const at = w.latestSafeGoNoGo
+      ? `${clockOf(w.latestSafeGoNoGo)} (window start + ${showMs(w.latestSafeGoNoGoMs)})`
+      : `window start + ${showMs(w.latestSafeGoNoGoMs)}`;
+    lines.push(
+      w.latestSafeGoNoGoMs < 0
+        ? `latest safe go/no-go: none — the back-out alone (${showMs(f.backout.p90Ms)}) is longer than the window`
+        : `latest safe go/no-go: ${at}`,
+    );
+    if (w.gate) {
+      lines.push(
+        `  gate ${w.gate.stepId} opens at window start + ${showMs(w.gate.p50Ms)} (P50), + ${showMs(w.gate.p90Ms)} (P90): in time for a safe go on ${percent(w.gate.pInTime)} of nights`,
+      );
+    }
+  }
+  lines.push(
+    '',
+    `most likely critical path (${percent(f.criticalPath.probability)} of nights): ${f.criticalPath.steps.join(' → ') || '—'}`,
+  );
+  if (f.riskContributors.length > 0) {
+    lines.push('', 'risk: what the nights past the P90 lose on the critical path, by step');
+    lines.push(
+      `  ${'STEP'.padEnd(30)} ${'ADDS'.padStart(8)} ${'CRITICAL'.padStart(8)} ${'P50'.padStart(8)} ${'P90'.padStart(8)} ${'PLANNED'.padStart(8)}`,
+    );
+    for (const s of f.riskContributors) {
+      lines.push(
+        `  ${s.stepId.padEnd(30)} ${`+${showMs(s.tailMs)}`.padStart(8)} ${percent(s.criticality).padStart(8)} ${showMs(s.p50Ms).padStart(8)} ${showMs(s.p90Ms).padStart(8)} ${showMs(s.plannedMs).padStart(8)}`,
+      );
+    }
+  }
+  if (f.outliers.length > 0) {
+    lines.push('', 'outliers (down-weighted in the fit; their rate still counts in the simulation):');
+    for (const o of f.outliers) {
+      lines.push(
+        `  ${o.stepId}${o.purpose === 'backout' ? ' (undo)' : ''} in ${o.runId}: ${showMs(o.durationMs)} against a typical ${showMs(o.typicalMs)}, weight ${o.weight.toFixed(2)}`,
+      );
+    }
+  }
+  if (f.neverRehearsed.length > 0) {
+    lines.push(
+      '',
+      `never measured in a run (taken at their plan): ${f.neverRehearsed.map((s) => `${s.stepId} (${s.plannedMs === null ? 'no plan: 0' : showMs(s.plannedMs)})`).join(', ')}`,
+    );
   }
   return lines;
 }

@@ -177,11 +177,20 @@ export function pointOfNoReturn(
   if (!window) return undefined;
   const start = mode === 'live' && window.start !== undefined ? Date.parse(window.start) : Date.parse(runStartedAt);
   const end = start + durationMs(window.length);
-  const backoutMs = runbook.phases
+  const backoutMs = plannedBackoutMs(runbook);
+  return { at: new Date(end - backoutMs).toISOString(), windowEnd: new Date(end).toISOString(), backoutMs };
+}
+
+/**
+ * The planned back-out: the expected durations of the steps that have an undo, one after the other, as the
+ * back-out may have to run them in reverse. What the point of no return and the forecast use when no run has
+ * measured a back-out.
+ */
+export function plannedBackoutMs(runbook: Pick<Runbook, 'phases'>): number {
+  return runbook.phases
     .flatMap((phase) => phase.steps)
     .filter((step) => step.backout !== undefined)
     .reduce((sum, step) => sum + (step.expected ? durationMs(step.expected) : 0), 0);
-  return { at: new Date(end - backoutMs).toISOString(), windowEnd: new Date(end).toISOString(), backoutMs };
 }
 
 /** Why `request` may not vote on its gate now, or undefined when it may. */

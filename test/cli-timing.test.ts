@@ -161,3 +161,54 @@ describe('cutover compare', () => {
     expect(result.stderr.trim()).toBe('cutover: there is no run `crm-move-9`; `cutover list` shows the runs');
   });
 });
+
+describe('cutover forecast', () => {
+  it('forecasts the version in a runbook file from the recorded runs, the same for the same seed', () => {
+    const file = path.join(dir, 'runbook.yaml');
+    const one = runCli(['forecast', file, '--window', '2026-12-05T22:00:00Z/2h', '--seed', '5', '--simulations', '2000', '--json'], env);
+    expect(one.stderr).toBe('');
+    expect(one.code).toBe(0);
+    const again = runCli(['forecast', file, '--window', '2026-12-05T22:00:00Z/2h', '--seed', '5', '--simulations', '2000', '--json'], env);
+    expect(again.stdout).toBe(one.stdout);
+    const f = JSON.parse(one.stdout) as {
+      basis: { runs: number; sameVersionRuns: number; backedOutRuns: number };
+      p50Ms: number;
+      p90Ms: number;
+      backout: { source: string; runs: number };
+      window: { lengthMs: number; end: string; pInside: number; latestSafeGoNoGo: string };
+      neverRehearsed: { stepId: string }[];
+    };
+    expect(f.basis).toMatchObject({ runs: 3, sameVersionRuns: 1, backedOutRuns: 1 });
+    expect(f.p90Ms).toBeGreaterThan(f.p50Ms);
+    expect(f.backout).toMatchObject({ source: 'measured', runs: 1 });
+    expect(f.window).toMatchObject({ lengthMs: 2 * 60 * MIN, end: '2026-12-06T00:00:00.000Z' });
+    expect(Date.parse(f.window.latestSafeGoNoGo)).toBeLessThan(Date.parse(f.window.end));
+    expect(f.neverRehearsed).toEqual([]);
+  });
+
+  it('prints the forecast for people, by runbook name', () => {
+    const result = runCli(['forecast', 'crm-move', '--window', '2h', '--simulations', '2000'], env);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /forecast of crm-move \(\w+\) from 3 recorded runs \(1 of this version, 1 backed out\); 2,000 simulated nights, seed 1/,
+    );
+    expect(result.stdout).toMatch(/P50 \S+ {3}P90 \S+/);
+    expect(result.stdout).toMatch(/window 2h00m: \d+% of nights end inside it/);
+    expect(result.stdout).toMatch(/latest safe go\/no-go: window start \+ /);
+    expect(result.stdout).toMatch(/most likely critical path \(\d+% of nights\): /);
+  });
+
+  it('refuses a window it cannot read, and an unknown runbook, in one sentence', () => {
+    const bad = runCli(['forecast', 'crm-move', '--window', 'tonight'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toContain('--window wants a length (6h)');
+    const backwards = runCli(['forecast', 'crm-move', '--window', '2026-12-05T22:00:00Z/2026-12-05T20:00:00Z'], env);
+    expect(backwards.code).toBe(2);
+    expect(backwards.stderr).toContain('--window ends before it starts');
+    const unknown = runCli(['forecast', 'nothing-here'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^cutover: no runs of a runbook `nothing-here` are recorded in .*; `cutover list` shows the runs\n$/);
+  });
+});

@@ -35,6 +35,8 @@ export interface TimedRun {
   endedAt: string | null;
   outcome: string | null;
   backoutTrigger: string | null;
+  backoutReason?: string | null;
+  backoutRequestedBy?: string | null;
   backoutStartedAt: string | null;
   backoutEndedAt: string | null;
   steps: TimedStep[];
