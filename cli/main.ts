@@ -16,6 +16,7 @@ import { decisions } from './decisions-command.js';
 import { showGate } from './gate-command.js';
 import { list, schema, status, validate } from './review-commands.js';
 import { runWorker, startAndFollow } from './run-commands.js';
+import { reportCommand } from './report-command.js';
 import { compare, forecastCommand, history, parseWindow, type WindowOption } from './timing-commands.js';
 import { serveWeb } from './web-command.js';
 
@@ -302,6 +303,24 @@ export function buildProgram(setExit: (code: number) => void): Command {
         ),
       ),
     );
+
+  program
+    .command('report')
+    .description(
+      'what a lead sends after a rehearsal: summary, timeline chart, decisions, failures, reconciliation, back-out, against the previous rehearsal, forecast',
+    )
+    .argument('<run>', 'run id, e.g. crm-go-live-3')
+    .option(
+      '--format <format>',
+      'md (Markdown) or html (one self-contained file that prints well)',
+      (v) => {
+        if (v !== 'md' && v !== 'html') throw new UsageError(`--format wants md or html, not "${v}"`);
+        return v;
+      },
+      'md',
+    )
+    .option('--out <file>', 'write to this file (whole or not at all) instead of stdout')
+    .action(run((runId: string, options: { format: 'md' | 'html'; out?: string }) => reportCommand(runId, options, out)));
 
   program
     .command('worker')
