@@ -114,9 +114,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('<file>', 'runbook YAML file')
     .option('--live', 'this is the real cutover, not a rehearsal')
     .option('--confirm', 'yes, really')
+    .option(
+      '--override-evidence <reason>',
+      'lead only: go live without a recent completed rehearsal of this version or a rehearsed back-out (recorded as a decision)',
+    )
     .addOption(asOption())
     .action(
-      run((file: string, options: { live?: boolean; confirm?: boolean; as?: string }) => {
+      run((file: string, options: { live?: boolean; confirm?: boolean; as?: string; overrideEvidence?: string }) => {
         if (!options.live || !options.confirm) {
           throw new UsageError('a live run needs both --live and --confirm; to practise, use `cutover rehearse`');
         }
@@ -125,6 +129,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
           mode: 'live',
           autoApprove: false,
           startedBy: options.as ?? process.env.CUTOVER_AS ?? userInfo().username,
+          ...(options.overrideEvidence !== undefined ? { overrideEvidence: options.overrideEvidence } : {}),
           out,
         });
       }),

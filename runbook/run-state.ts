@@ -233,7 +233,8 @@ export interface BackoutState {
 
 /** One entry of the run's decision log: every human (or automatic) decision, in order. */
 export interface Decision {
-  kind: 'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve' | 'cancel' | 'deadline' | 'refused';
+  /** `override`: the lead started a live run without the rehearsal evidence it needs (`--override-evidence`). */
+  kind: 'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve' | 'cancel' | 'deadline' | 'refused' | 'override';
   by: string;
   role: string;
   target?: string;
@@ -306,6 +307,11 @@ export interface RunInput {
    * by that process, not by a person) accepted. Never set for live runs.
    */
   autoApprove?: boolean;
+  /**
+   * Set when the lead started this live run with `--override-evidence`: the run logs it as its first decision, so the
+   * decision log says who went live without the rehearsal evidence, why, and what was missing.
+   */
+  evidenceOverride?: { by: string; role: string; reason: string; missing: string[] };
 }
 
 /**
@@ -315,7 +321,7 @@ export interface RunInput {
 export const DEFAULT_HISTORY_BUDGET = 6000;
 
 /** What the first version of the workflow (type `runRunbook`) was started with. */
-export interface LegacyRunInput extends Omit<RunInput, 'historyBudget' | 'checkpoint' | 'oneMachine'> {
+export interface LegacyRunInput extends Omit<RunInput, 'historyBudget' | 'checkpoint' | 'oneMachine' | 'evidenceOverride'> {
   runbook: Runbook;
 }
 

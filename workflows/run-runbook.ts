@@ -1115,6 +1115,21 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     if (!input.checkpoint) {
       if (input.mode === 'live') refuseSimulatedLive(runbook);
       await failLoudly(() => activity(() => recorder.recordRunStarted(snapshot('forward'))));
+      // Only runs started with --override-evidence carry it: runs from before it replay unchanged.
+      const override = input.evidenceOverride;
+      if (override) {
+        const seq = logDecision(state, {
+          kind: 'override',
+          by: override.by,
+          role: override.role,
+          target: 'live-evidence',
+          reason: `${override.reason} (missing: ${override.missing.join('; ')})`,
+          at: now(),
+          automatic: false,
+        });
+        touch();
+        await recordDecision(seq);
+      }
     }
 
     if (input.checkpoint?.stage !== 'backout' && (await runForward()) === 'handover') return await handOver('forward');
