@@ -9,6 +9,7 @@ import { liveRunProblems } from '../runbook/validate.js';
 import type { RunInput, RunMode, RunResult } from '../runbook/run-state.js';
 import { RUN_WORKFLOW_TYPE } from '../workflows/messages.js';
 import { EnvironmentError, EXIT, InvalidRunbookError, LiveEvidenceMissingError, RequestRefusedError, UsageError } from './errors.js';
+import { forecast, runsWorthReading } from '../runbook/timing/forecast.js';
 import { liveEvidence } from '../runbook/timing/live-evidence.js';
 import { peopleIn } from '../runbook/transitions.js';
 import { commandName } from './command-name.js';
@@ -165,6 +166,22 @@ async function checkLiveEvidence(store: RunStore, loaded: LoadedRunbook, options
   return { by: options.startedBy, role: runbook.lead, reason, missing: evidence.gaps };
 }
 
+/**
+ * The back-out's P90 the forecast measures in the runbook's recorded back-outs (the figure `cutover forecast` keeps
+ * free before the window ends), for the run's point of no return; undefined when the runbook has no window or no
+ * run of it backed out (the run then uses the planned back-out). Read before the run is reserved, so it learns only
+ * from runs before it.
+ */
+async function measuredBackout(store: RunStore, loaded: LoadedRunbook): Promise<number | undefined> {
+  if (!loaded.runbook.window) return undefined;
+  const history = await store.runbookRuns(loaded.runbook.name);
+  if (!history.some((run) => run.backoutEndedAt !== null)) return undefined;
+  const runs = await store.runTimings(runsWorthReading(history));
+  // Only the back-out figure is used: a few forward nights are enough.
+  const result = forecast({ runbook: loaded.runbook, versionHash: loaded.versionHash, runs, simulations: 200 });
+  return result.backout.source === 'measured' ? result.backout.p90Ms : undefined;
+}
+
 /** How long following a run survives Temporal being out of reach (an embedded server restarting, a cluster's blip). */
 const RECONNECT_PATIENCE_MS = 2 * 60_000;
 
@@ -191,6 +208,7 @@ export async function startRun(
   extra: Pick<RunInput, 'evidenceOverride'> = {},
 ) {
   const { runbook } = loaded;
+  const backoutP90Ms = await measuredBackout(store, loaded);
   const { runId, number } = await store.reserveRun({
     runbookName: runbook.name,
     mode,
@@ -211,6 +229,7 @@ export async function startRun(
     ...(session.embedded ? { oneMachine: true } : {}),
     ...(autoApprove && mode === 'rehearsal' ? { autoApprove: true } : {}),
     ...(extra.evidenceOverride && mode === 'live' ? { evidenceOverride: extra.evidenceOverride } : {}),
+    ...(backoutP90Ms !== undefined ? { backoutP90Ms } : {}),
   };
   const start = (withSearchAttributes: boolean) =>
     session.client.workflow.start(RUN_WORKFLOW_TYPE, {

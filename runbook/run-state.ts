@@ -115,7 +115,7 @@ export interface GateState {
   /** Its `criteria` the evidence does not meet: until empty it takes no approvals. */
   unmetCriteria?: string[];
   /** With a window: the latest time a go leaves room to back out inside it (see transitions.ts). */
-  pointOfNoReturn?: { at: string; windowEnd: string; backoutMs: number };
+  pointOfNoReturn?: { at: string; windowEnd: string; backoutMs: number; backoutSource?: 'measured' };
 }
 
 /** A failure waiting for a person, on a step or on its back-out. */
@@ -312,6 +312,11 @@ export interface RunInput {
    * decision log says who went live without the rehearsal evidence, why, and what was missing.
    */
   evidenceOverride?: { by: string; role: string; reason: string; missing: string[] };
+  /**
+   * The back-out's P90 as forecast from the rehearsals that backed out (runbook/timing/forecast.ts), when any did:
+   * the gates' point of no return keeps it free before the window ends. Without it, the planned back-out.
+   */
+  backoutP90Ms?: number;
 }
 
 /**
@@ -321,7 +326,10 @@ export interface RunInput {
 export const DEFAULT_HISTORY_BUDGET = 6000;
 
 /** What the first version of the workflow (type `runRunbook`) was started with. */
-export interface LegacyRunInput extends Omit<RunInput, 'historyBudget' | 'checkpoint' | 'oneMachine' | 'evidenceOverride'> {
+export interface LegacyRunInput extends Omit<
+  RunInput,
+  'historyBudget' | 'checkpoint' | 'oneMachine' | 'evidenceOverride' | 'backoutP90Ms'
+> {
   runbook: Runbook;
 }
 

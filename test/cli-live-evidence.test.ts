@@ -10,7 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicKeyText } from '../cli/keys.js';
 import { openStore } from '../prisma/store.js';
-import { cliEnv, killStartedCli, runCli, startWorkerCli } from './support/cli.js';
+import { formatDuration } from '../runbook/duration.js';
+import { cliEnv, eventually, killStartedCli, runCli, startCli, startWorkerCli } from './support/cli.js';
 import { temporalAddress } from './support/temporal.js';
 import { recordRun, timingRunbook } from './support/timing-data.js';
 
@@ -119,5 +120,46 @@ describe('cutover run --live', () => {
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/evidence: \S+ completed this version .*; back-out exercised in \S+/);
     expect(result.code).toBe(0);
+  });
+});
+
+describe('the point of no return of a run', () => {
+  it('keeps the P90 back-out measured in rehearsals free, the same figure as cutover forecast', async () => {
+    const gated = `name: ${name}-w
+version: 1
+lead: lead
+roles: { lead: [alice], dba: [bob] }
+window: { length: 2h }
+phases:
+  - id: move
+    kind: migration
+    steps:
+      - { id: copy, title: Copy, owner: dba, expected: 20m, action: { kind: shell, command: "true" }, backout: { kind: shell, command: "true" } }
+  - id: decide
+    kind: go_no_go
+    steps:
+      - { id: go, title: Go?, owner: lead, gate: { approvers: [lead] } }
+`;
+    writeFileSync(path.join(dir, 'gated.yaml'), gated);
+    const recorded = { durations: { copy: 60_000, go: 60_000 }, backout: { reason: 'rehearsing back-out', undo: { copy: 7 * 60_000 } } };
+    await record({ startMs: Date.now() - 3 * DAY, ...recorded }, gated);
+    await record({ startMs: Date.now() - 2 * DAY, ...recorded, backout: { ...recorded.backout, undo: { copy: 9 * 60_000 } } }, gated);
+    const forecast = runCli(['forecast', 'gated.yaml', '--json'], env, dir);
+    expect(forecast.code).toBe(0);
+    const backout = (JSON.parse(forecast.stdout) as { backout: { source: string; p90Ms: number } }).backout;
+    expect(backout.source).toBe('measured');
+
+    const follower = startCli(['rehearse', 'gated.yaml', '--as', 'alice'], env, dir);
+    const runId = `${name}-w-3`;
+    const gate = await eventually(
+      () => runCli(['gate', runId, 'go'], env, dir),
+      (r) => r.stdout.includes('point of no return'),
+      60_000,
+      'the gate to open',
+    );
+    expect(gate.stdout).toContain(`back-out P90 measured in rehearsals ${formatDuration(backout.p90Ms)}`);
+    const rejected = runCli(['reject', runId, 'go', '--as', 'alice', '--reason', 'test over'], env, dir);
+    expect(rejected.code).toBe(0);
+    expect(await follower.exited).toBe(4);
   });
 });

@@ -728,7 +728,8 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     if (d.gate && step.treatment === 'run') {
       if (step.gate!.status === 'pending') {
         const closesAt = gateClosesAt(d.gate, runbook!, input.mode, state!.startedAt, step.startedAt);
-        const noReturn = pointOfNoReturn(runbook!, input.mode, state!.startedAt);
+        // The measured back-out when the run was started with one: the figure `cutover forecast` gives.
+        const noReturn = pointOfNoReturn(runbook!, input.mode, state!.startedAt, input.backoutP90Ms);
         step.gate = {
           ...step.gate!,
           status: 'open',

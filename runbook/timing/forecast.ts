@@ -534,7 +534,9 @@ export function forecast(input: ForecastInput): Forecast {
   // Its steps are the ones on the critical path of a night that had it, in graph order.
   const criticalPath = best.night < 0 ? [] : graph.order.filter((_, i) => onPath[best.night * n + i] === 1);
 
-  const backout = forecastBackout(input, graph, stepOf, planned, runs, rng, forward);
+  // A stream of its own, so the back-out figure does not depend on how many nights were simulated before it: the run's
+  // point of no return (started with a few nights) and `cutover forecast` (10,000) give the same back-out.
+  const backout = forecastBackout(input, graph, stepOf, planned, runs, new SeededRandom(seed ^ 0x5bd1e995), forward);
   const result: Forecast = {
     runbook: runbook.name,
     versionHash: input.versionHash,
