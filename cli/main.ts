@@ -25,7 +25,7 @@ Exit codes:
   0  success (the run completed)       4  the run backed out
   2  usage error, unknown run or step  5  the run failed
   3  the runbook is invalid             6  Temporal, database or tool unavailable
-  7  the run refused the request (not allowed, gate closed, already voted)
+  7  the run refused the request (not allowed, gate closed, already voted); run --live without rehearsal evidence
   8  no answer from the run in time (CUTOVER_UPDATE_TIMEOUT); check \`cutover status\`
   9  decisions --verify: the decision log does not hold
   1  a bug in cutover (with a stack trace)  130  interrupted (Ctrl-C, SIGTERM, SIGHUP)`;
