@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
-import { forecast } from '../runbook/timing/forecast.js';
+import { forecast, RECENT_BACKOUTS, RECENT_RUNS, runsWorthReading } from '../runbook/timing/forecast.js';
 import type { TimedRun, TimedStep } from '../runbook/timing/runs.js';
 
 const MIN = 60_000;
@@ -185,5 +185,15 @@ describe('forecast', () => {
     expect(f.steps.find((s) => s.stepId === 'go')!.p90Ms).toBeLessThanOrEqual(2 * MIN);
     expect(f.window).toMatchObject({ lengthMs: 40 * MIN });
     expect(f.window!.start).toBeUndefined();
+  });
+
+  it('reads the recent runs and the older ones that backed out, not the whole history', () => {
+    const history = Array.from({ length: 100 }, (_, age) => run(age, { a: MIN }, age % 7 === 6 ? { a: MIN } : undefined));
+    const unfinished = { ...run(-1, { a: MIN }), endedAt: null };
+    const read = runsWorthReading([unfinished, ...history]);
+    expect(read.slice(0, RECENT_RUNS)).toEqual(history.slice(0, RECENT_RUNS));
+    const older = read.slice(RECENT_RUNS);
+    expect(older.every((r) => r.status === 'backed_out')).toBe(true);
+    expect(read.filter((r) => r.status === 'backed_out')).toHaveLength(RECENT_BACKOUTS);
   });
 });

@@ -44,11 +44,12 @@ export const OTHER_VERSION_WEIGHT = 0.5;
 /** A measurement this many robust deviations from its step's median is an outlier. */
 export const OUTLIER_Z = 3;
 /**
- * Runs worth reading: the latest {@link RECENT_RUNS} (the next one back would weigh 0.5^10, a thousandth of the
- * latest), and the latest {@link RECENT_BACKOUTS} that backed out among the older ones (back-out is rehearsed less
- * often; its runs are weighed by recency among themselves).
+ * Runs worth reading: the latest {@link RECENT_RUNS} (the next one back would weigh 0.5^6, under 2% of the latest,
+ * and all the older ones together under 2% of the weight of the ones read), and the latest {@link RECENT_BACKOUTS}
+ * that backed out among the older ones (back-out is rehearsed less often; its runs are weighed by recency among
+ * themselves). Each run read is a row per step to fetch: 30 runs of 200 steps is 6,000.
  */
-export const RECENT_RUNS = 50;
+export const RECENT_RUNS = 30;
 export const RECENT_BACKOUTS = 10;
 /** Simulated nights by default. */
 export const DEFAULT_SIMULATIONS = 10_000;
@@ -335,8 +336,8 @@ function drawParameters(f: Fitted, rng: SeededRandom): [number, number] {
 
 /**
  * Of a runbook's runs (newest first), the ones a forecast reads: the latest {@link RECENT_RUNS} that ended, and older
- * ones that backed out up to {@link RECENT_BACKOUTS} backed-out runs in all. Reading the rest changes no figure (their
- * weight is under a thousandth) and costs time (a run of 200 steps is 200 rows).
+ * ones that backed out up to {@link RECENT_BACKOUTS} backed-out runs in all. Reading the rest would barely move a
+ * figure (their weight is small) and costs time (a run of 200 steps is 200 rows).
  */
 export function runsWorthReading<R extends Pick<TimedRun, 'endedAt' | 'status' | 'backoutStartedAt'>>(runs: readonly R[]): R[] {
   const ended = runs.filter((run) => run.endedAt !== null);
