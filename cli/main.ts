@@ -292,7 +292,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
         throw new UsageError(`--seed wants a whole number from 0 to 4294967295, not "${v}"`);
       return n;
     })
-    .option('--simulations <n>', 'simulated nights (default 10000)', positiveInteger('--simulations'))
+    .option('--simulations <n>', 'simulated nights, 100 to 100000 (default 10000)', (v) => {
+      const n = Number(v);
+      // Each night keeps a duration per step for the risk figures: 100,000 nights of 1,000 steps is 500 MB.
+      if (!Number.isInteger(n) || n < 100 || n > 100_000)
+        throw new UsageError(`--simulations wants a whole number from 100 to 100000, not "${v}"`);
+      return n;
+    })
     .option('--json', 'print as JSON')
     .action(
       run((runbook: string, options: { window?: WindowOption; seed?: number; simulations?: number; json?: boolean }) =>

@@ -135,7 +135,7 @@ export function reportHtml(report: RunReport, generatedAt: string): string {
         e(row.phaseId),
         e(row.owner),
         e(row.status + (row.attempts > 1 ? ` (${row.attempts} attempts)` : '')),
-        e(showMs(row.plannedMs)),
+        e(row.plannedMs === 0 ? '—' : showMs(row.plannedMs)),
         e(showMs(row.actualMs)),
         e(showDelta(row.overMs)),
       ]),

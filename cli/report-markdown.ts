@@ -70,7 +70,7 @@ export function reportMarkdown(report: RunReport, generatedAt: string): string {
         m(row.phaseId),
         m(row.owner),
         m(row.status + (row.attempts > 1 ? ` (${row.attempts} attempts)` : '')),
-        showMs(row.plannedMs),
+        row.plannedMs === 0 ? '—' : showMs(row.plannedMs),
         showMs(row.actualMs),
         showDelta(row.overMs),
       ]),

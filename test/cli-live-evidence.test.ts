@@ -72,7 +72,7 @@ describe('cutover run --live', () => {
   });
 
   it('still refuses with only an old rehearsal of this version and one of another version, saying how old', async () => {
-    await record({ startMs: Date.now() - 20 * DAY, durations: { copy: 1000 } });
+    await record({ startMs: Date.now() - 20 * DAY - 3_600_000, durations: { copy: 1000 } });
     await record({ startMs: Date.now() - DAY, durations: { copy: 1000 } }, RUNBOOK.replace('expected: 1s', 'expected: 2s'));
     const result = live('--as', 'alice');
     expect(result.code).toBe(7);

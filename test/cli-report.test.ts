@@ -62,7 +62,7 @@ beforeAll(async () => {
   try {
     const runbook = timingRunbook(RUNBOOK);
     await recordRun(store, { runbook, startMs: t0, durations: { backup: 10 * MIN, load: 28 * MIN, 'count-rows': 5 * MIN, go: 3 * MIN } });
-    await recordRun(store, {
+    const second = await recordRun(store, {
       runbook,
       startMs: t1,
       // load failed once (at 11m + 20m), was retried by the lead 12 minutes later and took 40m in all.
@@ -90,6 +90,34 @@ beforeAll(async () => {
         decision('request_backout', 'alice', 'lead', t1 + 60 * MIN, 'crm-report-2', 'no-go'),
       ],
       backout: { reason: 'no-go at the gate', trigger: 'gate_rejected', undo: { load: 9 * MIN, backup: 4 * MIN } },
+    });
+    // A reconcile check of count-rows found rows missing in the new system, outside its limits.
+    await store.recordReconcileResult({
+      runId: second,
+      stepId: 'count-rows',
+      attempt: 1,
+      check: 'orders match',
+      round: 1,
+      startedAt: new Date(t1 + 57 * MIN).toISOString(),
+      endedAt: new Date(t1 + 58 * MIN).toISOString(),
+      result: {
+        matched: 1187,
+        missing_in_target: 13,
+        extra_in_target: 0,
+        mismatched: 0,
+        duplicate_keys: { source: 0, target: 0 },
+        null_keys: { source: 0, target: 0 },
+        columns: [],
+        examples: [],
+        key_examples: [],
+        rows_read: { source: 1200, target: 1187 },
+        sampled: false,
+        sample: null,
+        target_columns_not_compared: [],
+        within_limits: false,
+        limit_violations: ['13 keys missing in target, more than the 0 allowed'],
+        seconds: 0.2,
+      },
     });
   } finally {
     await store.close();
@@ -158,6 +186,12 @@ describe('cutover report --format html', () => {
     expect(failedChecks[0]).toContain('expected 1200, got 1187 <i>rows</i>');
     expect(await page.locator('table.failed-steps tbody tr').allInnerTexts()).toEqual([expect.stringMatching(/^load\s+1\s/)]);
 
+    // What the reconciliation found.
+    const reconciliations = await page.locator('table.reconciliations tbody tr').allInnerTexts();
+    expect(reconciliations).toEqual([
+      expect.stringMatching(/count-rows\s+check "orders match"\s+outside limits 13 keys missing in target.*\s+1,187\s+13\s+0\s+0/),
+    ]);
+
     // Back-out, hypercare against its target, the previous rehearsal, the forecast.
     expect(body).toMatch(/Backed out \(gate_rejected\): no-go at the gate/);
     expect(await page.locator('table.undos tbody tr').count()).toBe(2);
@@ -189,6 +223,11 @@ describe('cutover report --format md', () => {
     expect(md).toMatch(/\| dana \(business\) \| reject \| go \| counts differ \|/);
     expect(md).toContain('Mean time to resolve 12m00s against a target of 30m00s: **met**');
     expect(md).toContain('## Forecast of the night');
+    expect(md).toMatch(
+      /\| count-rows \| check "orders match" \| \*\*outside limits\*\* 13 keys missing in target, more than the 0 allowed \| 1,187 \| 13 \| 0 \| 0 \|/,
+    );
+    // A gate with no plan shows none, not 0ms.
+    expect(md).toMatch(/\| \*\*go\*\* \| decide \| lead \| succeeded \| — \| 4m00s \|/);
   });
 
   it('says in one sentence when the run is unknown or the file cannot be written', () => {
