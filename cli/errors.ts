@@ -77,6 +77,19 @@ export class RequestRefusedError extends CutoverError {
   override readonly exitCode: number = EXIT.refused;
 }
 
+/** Thrown when `run --live` lacks the rehearsal evidence it needs and nobody overrode it; the message names what is missing. */
+export class LiveEvidenceMissingError extends CutoverError {
+  override readonly exitCode: number = EXIT.refused;
+  constructor(
+    readonly runbook: string,
+    readonly missing: readonly string[],
+  ) {
+    super(
+      `${runbook} may not run live yet; missing ${missing.map((m, i) => `(${i + 1}) ${m}`).join('; ')}; the lead may go live anyway with --override-evidence "REASON" (recorded in the decision log)`,
+    );
+  }
+}
+
 /** Thrown when a run does not answer a request (an Update) within the deadline; the request may still be applied. */
 export class NoAnswerError extends CutoverError {
   override readonly exitCode: number = EXIT.noAnswer;

@@ -127,6 +127,7 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
         cancel: 'cancelled the run',
         deadline: 'closed at its deadline',
         refused: 'was refused',
+        override: 'went live without the rehearsal evidence',
       }[d.kind];
       lines.push({
         at: d.at,

@@ -67,7 +67,7 @@ export async function showGate(runId: string, gateId: string, json: boolean, out
   if (noReturn && gate.status === 'open') {
     const passed = Date.parse(noReturn.at) <= Date.now();
     out.line(
-      `point of no return: ${noReturn.at}${passed ? ' — PASSED: a go now leaves no room to back out inside the window' : ''} (window ends ${noReturn.windowEnd}; back-out planned ${formatDuration(noReturn.backoutMs)})`,
+      `point of no return: ${noReturn.at}${passed ? ' — PASSED: a go now leaves no room to back out inside the window' : ''} (window ends ${noReturn.windowEnd}; back-out ${noReturn.backoutSource === 'measured' ? 'P90 measured in rehearsals' : 'planned'} ${formatDuration(noReturn.backoutMs)})`,
     );
   }
   const needs = [...gate.awaiting, ...unmetRequirements(gate)];

@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { CutoverError, EXIT, exitCodeFor, UsageError } from './errors.js';
 import { processOutput as out } from './output.js';
 import { cutoverVersion } from './project-root.js';
+import { parseWindow, type WindowOption } from './window-option.js';
 
 /**
  * A command's function, loaded from its module when the command runs. A decision sent from a terminal on the night
@@ -40,13 +41,18 @@ const reconcileReport = lazy(async () => (await import('./reconcile-report-comma
 const decisions = lazy(async () => (await import('./decisions-command.js')).decisions);
 const showGate = lazy(async () => (await import('./gate-command.js')).showGate);
 const serveWeb = lazy(async () => (await import('./web-command.js')).serveWeb);
+const reportCommand = lazy(async () => (await import('./report-command.js')).reportCommand);
+const timingCommands = () => import('./timing-commands.js');
+const history = lazy(async () => (await timingCommands()).history);
+const compare = lazy(async () => (await timingCommands()).compare);
+const forecastCommand = lazy(async () => (await timingCommands()).forecastCommand);
 
 const EXIT_CODES_HELP = `
 Exit codes:
   0  success (the run completed)       4  the run backed out
   2  usage error, unknown run or step  5  the run failed
   3  the runbook is invalid             6  Temporal, database or tool unavailable
-  7  the run refused the request (not allowed, gate closed, already voted)
+  7  the run refused the request (not allowed, gate closed, already voted); run --live without rehearsal evidence
   8  no answer from the run in time (CUTOVER_UPDATE_TIMEOUT); check \`cutover status\`
   9  decisions --verify: the decision log does not hold
   1  a bug in cutover (with a stack trace)  130  interrupted (Ctrl-C, SIGTERM, SIGHUP)`;
@@ -135,9 +141,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('<file>', 'runbook YAML file')
     .option('--live', 'this is the real cutover, not a rehearsal')
     .option('--confirm', 'yes, really')
+    .option(
+      '--override-evidence <reason>',
+      'lead only: go live without a recent completed rehearsal of this version or a rehearsed back-out (recorded as a decision)',
+    )
     .addOption(asOption())
     .action(
-      run((file: string, options: { live?: boolean; confirm?: boolean; as?: string }) => {
+      run((file: string, options: { live?: boolean; confirm?: boolean; as?: string; overrideEvidence?: string }) => {
         if (!options.live || !options.confirm) {
           throw new UsageError('a live run needs both --live and --confirm; to practise, use `cutover rehearse`');
         }
@@ -146,6 +156,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
           mode: 'live',
           autoApprove: false,
           startedBy: options.as ?? process.env.CUTOVER_AS ?? userInfo().username,
+          ...(options.overrideEvidence !== undefined ? { overrideEvidence: options.overrideEvidence } : {}),
           out,
         });
       }),
@@ -279,6 +290,75 @@ export function buildProgram(setExit: (code: number) => void): Command {
         ),
       ),
     );
+
+  program
+    .command('history')
+    .description('every run of a runbook, newest first: mode, version, start, duration, outcome, back-out, who led it')
+    .argument('<runbook>', 'runbook name (as in `cutover list`) or runbook file')
+    .option('--json', 'print as JSON')
+    .action(run((runbook: string, options: { json?: boolean }) => history(runbook, options.json === true, out)));
+
+  program
+    .command('compare')
+    .description('two runs side by side: per phase and step planned, A, B and the difference; added and removed steps; critical path')
+    .argument('<run-a>', 'run id, usually the earlier one')
+    .argument('<run-b>', 'run id')
+    .option('--json', 'print as JSON')
+    .action(run((a: string, b: string, options: { json?: boolean }) => compare(a, b, options.json === true, out)));
+
+  program
+    .command('forecast')
+    .description(
+      'will the cutover fit its window? P50/P90 from past runs (Monte Carlo over the step graph), the chance to finish inside the window, the likely critical path, the risky steps, the latest safe go/no-go',
+    )
+    .argument('<runbook>', 'runbook file (forecast that version) or runbook name (the version last run)')
+    .option('--window <window>', "the window: 6h, or START/END or START/LENGTH in ISO 8601 (default: the runbook's window)", parseWindow)
+    .option('--seed <n>', 'seed of the simulation (default 1: the same data gives the same forecast)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 4294967295)
+        throw new UsageError(`--seed wants a whole number from 0 to 4294967295, not "${v}"`);
+      return n;
+    })
+    .option('--simulations <n>', 'simulated nights, 100 to 100000 (default 10000)', (v) => {
+      const n = Number(v);
+      // Each night keeps a duration per step for the risk figures: 100,000 nights of 1,000 steps is 500 MB.
+      if (!Number.isInteger(n) || n < 100 || n > 100_000)
+        throw new UsageError(`--simulations wants a whole number from 100 to 100000, not "${v}"`);
+      return n;
+    })
+    .option('--json', 'print as JSON')
+    .action(
+      run((runbook: string, options: { window?: WindowOption; seed?: number; simulations?: number; json?: boolean }) =>
+        forecastCommand(
+          runbook,
+          {
+            ...(options.window ? { window: options.window } : {}),
+            ...(options.seed !== undefined ? { seed: options.seed } : {}),
+            ...(options.simulations !== undefined ? { simulations: options.simulations } : {}),
+            json: options.json === true,
+          },
+          out,
+        ),
+      ),
+    );
+
+  program
+    .command('report')
+    .description(
+      'what a lead sends after a rehearsal: summary, timeline chart, decisions, failures, reconciliation, back-out, against the previous rehearsal, forecast',
+    )
+    .argument('<run>', 'run id, e.g. crm-go-live-3')
+    .option(
+      '--format <format>',
+      'md (Markdown) or html (one self-contained file that prints well)',
+      (v) => {
+        if (v !== 'md' && v !== 'html') throw new UsageError(`--format wants md or html, not "${v}"`);
+        return v;
+      },
+      'md',
+    )
+    .option('--out <file>', 'write to this file (whole or not at all) instead of stdout')
+    .action(run((runId: string, options: { format: 'md' | 'html'; out?: string }) => reportCommand(runId, options, out)));
 
   program
     .command('worker')

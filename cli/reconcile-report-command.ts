@@ -57,7 +57,7 @@ function describeChoices(records: Awaited<ReturnType<Awaited<ReturnType<typeof o
 }
 
 /** Writes the whole file or nothing: a temporary file beside it, then a rename. */
-function writeAtomically(file: string, text: string): void {
+export function writeAtomically(file: string, text: string): void {
   const temporary = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
     writeFileSync(temporary, text);

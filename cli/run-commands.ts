@@ -8,7 +8,10 @@ import { poolTaskQueue } from '../runbook/pools.js';
 import { liveRunProblems } from '../runbook/validate.js';
 import type { RunInput, RunMode, RunResult } from '../runbook/run-state.js';
 import { RUN_WORKFLOW_TYPE } from '../workflows/messages.js';
-import { EnvironmentError, EXIT, InvalidRunbookError, UsageError } from './errors.js';
+import { EnvironmentError, EXIT, InvalidRunbookError, LiveEvidenceMissingError, RequestRefusedError, UsageError } from './errors.js';
+import { forecast, runsWorthReading } from '../runbook/timing/forecast.js';
+import { liveEvidence } from '../runbook/timing/live-evidence.js';
+import { peopleIn } from '../runbook/transitions.js';
 import { commandName } from './command-name.js';
 import { followRun } from './follow-run.js';
 import { formatProblem } from '../runbook/parse.js';
@@ -31,6 +34,8 @@ export interface StartOptions {
   mode: RunMode;
   autoApprove: boolean;
   startedBy: string;
+  /** `run --live --override-evidence REASON`: the lead goes live without the rehearsal evidence (recorded). */
+  overrideEvidence?: string;
   out: Output;
 }
 
@@ -47,6 +52,13 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
   }
   const settings = readSettings();
   const store = await openRecordStore(settings);
+  let evidenceOverride: RunInput['evidenceOverride'];
+  try {
+    if (options.mode === 'live') evidenceOverride = await checkLiveEvidence(store, loaded, options);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   let session: TemporalSession | undefined;
   const stopFollowing = new AbortController();
   // Ctrl-C, SIGTERM or a closed terminal (SIGHUP): stop following, then stop in good order (see signals.ts).
@@ -56,7 +68,15 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
     // The embedded default hosts the run here; with a cluster, `cutover worker` processes do,
     // and this process only starts and follows it.
     if (session.embedded) await session.startWorker(store);
-    const { runId, handle } = await startRun(session, store, loaded, options.mode, options.startedBy, options.autoApprove);
+    const { runId, handle } = await startRun(
+      session,
+      store,
+      loaded,
+      options.mode,
+      options.startedBy,
+      options.autoApprove,
+      evidenceOverride ? { evidenceOverride } : {},
+    );
     out.line(
       `${options.mode === 'live' ? 'LIVE RUN' : 'rehearsal'} ${runId} of ${loaded.runbook.name} v${loaded.runbook.version} (${loaded.versionHash})`,
     );
@@ -114,6 +134,54 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
   }
 }
 
+/**
+ * A live run needs evidence from rehearsals (runbook/timing/live-evidence.ts). Without it the run is refused, naming
+ * what is missing, unless the lead overrides it with a reason: then the override goes to the run, which logs it as
+ * its first decision.
+ */
+async function checkLiveEvidence(store: RunStore, loaded: LoadedRunbook, options: StartOptions): Promise<RunInput['evidenceOverride']> {
+  const { runbook } = loaded;
+  const evidence = liveEvidence(runbook, loaded.versionHash, await store.runbookRuns(runbook.name), Date.now());
+  if (evidence.ok) {
+    options.out.line(
+      `evidence: ${evidence.rehearsal!.runId} completed this version ${evidence.rehearsal!.endedAt}; back-out exercised in ${evidence.backout!.runId}`,
+    );
+    if (options.overrideEvidence !== undefined)
+      options.out.warn('note: --override-evidence is not needed (the evidence is there) and is not recorded');
+    return undefined;
+  }
+  if (options.overrideEvidence === undefined)
+    throw new LiveEvidenceMissingError(`${runbook.name} v${runbook.version} (${loaded.versionHash})`, evidence.missing);
+  const leads = peopleIn(runbook, runbook.lead);
+  if (!leads.includes(options.startedBy)) {
+    throw new RequestRefusedError(
+      `--override-evidence needs the lead role ${runbook.lead} (${leads.join(', ') || 'nobody'}); ${options.startedBy} does not hold it (say who you are with --as)`,
+    );
+  }
+  const reason = options.overrideEvidence.trim();
+  if (!reason) throw new UsageError('--override-evidence needs a reason (it goes into the decision log)');
+  options.out.warn(
+    `going live WITHOUT ${evidence.gaps.join(' and ')}: overridden by ${options.startedBy}, recorded in the run's decision log`,
+  );
+  return { by: options.startedBy, role: runbook.lead, reason, missing: evidence.gaps };
+}
+
+/**
+ * The back-out's P90 the forecast measures in the runbook's recorded back-outs (the figure `cutover forecast` keeps
+ * free before the window ends), for the run's point of no return; undefined when the runbook has no window or no
+ * run of it backed out (the run then uses the planned back-out). Read before the run is reserved, so it learns only
+ * from runs before it.
+ */
+async function measuredBackout(store: RunStore, loaded: LoadedRunbook): Promise<number | undefined> {
+  if (!loaded.runbook.window) return undefined;
+  const history = await store.runbookRuns(loaded.runbook.name);
+  if (!history.some((run) => run.backoutEndedAt !== null)) return undefined;
+  const runs = await store.runTimings(runsWorthReading(history));
+  // Only the back-out figure is used: a few forward nights are enough.
+  const result = forecast({ runbook: loaded.runbook, versionHash: loaded.versionHash, runs, simulations: 200 });
+  return result.backout.source === 'measured' ? result.backout.p90Ms : undefined;
+}
+
 /** How long following a run survives Temporal being out of reach (an embedded server restarting, a cluster's blip). */
 const RECONNECT_PATIENCE_MS = 2 * 60_000;
 
@@ -137,8 +205,10 @@ export async function startRun(
   mode: RunMode,
   startedBy: string,
   autoApprove = false,
+  extra: Pick<RunInput, 'evidenceOverride'> = {},
 ) {
   const { runbook } = loaded;
+  const backoutP90Ms = await measuredBackout(store, loaded);
   const { runId, number } = await store.reserveRun({
     runbookName: runbook.name,
     mode,
@@ -158,6 +228,8 @@ export async function startRun(
     // The embedded server is one machine: every pool is here, so pinned steps go to whoever hosts the run.
     ...(session.embedded ? { oneMachine: true } : {}),
     ...(autoApprove && mode === 'rehearsal' ? { autoApprove: true } : {}),
+    ...(extra.evidenceOverride && mode === 'live' ? { evidenceOverride: extra.evidenceOverride } : {}),
+    ...(backoutP90Ms !== undefined ? { backoutP90Ms } : {}),
   };
   const start = (withSearchAttributes: boolean) =>
     session.client.workflow.start(RUN_WORKFLOW_TYPE, {

@@ -17,6 +17,7 @@ import type { ReconcileResult } from '../reconcile/result.js';
 import type { ReconcileRecord, ReserveRunInput, RunDetail, RunSummary, StepAttemptInput, StoredRunStatus } from './records.js';
 import { detail, iso, optionalDate, stateColumns, stepAttemptColumns, summary, toDate } from './row-mapping.js';
 import { RunNotFoundError } from './store-errors.js';
+import { latestRunbookSource, runbookRuns, runTimings, type RunTiming } from './timing-queries.js';
 
 /** One client per database per process, shared by every `RunStore` opened on it (see prisma/store.ts). */
 export interface SharedConnection {
@@ -366,6 +367,27 @@ export class RunStore {
         throw this.#wrap(error);
       });
     return runs.map(summary);
+  }
+
+  /** One runbook's runs, newest first (all of them unless `limit`); see prisma/timing-queries.ts. */
+  async runbookRuns(runbookName: string, limit?: number): Promise<RunSummary[]> {
+    return runbookRuns(this.#prisma, runbookName, limit).catch((error: unknown) => {
+      throw this.#wrap(error);
+    });
+  }
+
+  /** The given runs with how long each step took, forward and in back-out; see prisma/timing-queries.ts. */
+  async runTimings(runs: readonly RunSummary[]): Promise<RunTiming[]> {
+    return runTimings(this.#prisma, runs).catch((error: unknown) => {
+      throw this.#wrap(error);
+    });
+  }
+
+  /** The runbook YAML of a runbook's latest run, or null when it has no runs. */
+  async latestRunbookSource(runbookName: string): Promise<{ runId: string; source: string } | null> {
+    return latestRunbookSource(this.#prisma, runbookName).catch((error: unknown) => {
+      throw this.#wrap(error);
+    });
   }
 
   /** Releases this store; the connection closes when the last store on the database is closed. Idempotent. */

@@ -115,7 +115,7 @@ export interface GateState {
   /** Its `criteria` the evidence does not meet: until empty it takes no approvals. */
   unmetCriteria?: string[];
   /** With a window: the latest time a go leaves room to back out inside it (see transitions.ts). */
-  pointOfNoReturn?: { at: string; windowEnd: string; backoutMs: number };
+  pointOfNoReturn?: { at: string; windowEnd: string; backoutMs: number; backoutSource?: 'measured' };
 }
 
 /** A failure waiting for a person, on a step or on its back-out. */
@@ -233,7 +233,8 @@ export interface BackoutState {
 
 /** One entry of the run's decision log: every human (or automatic) decision, in order. */
 export interface Decision {
-  kind: 'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve' | 'cancel' | 'deadline' | 'refused';
+  /** `override`: the lead started a live run without the rehearsal evidence it needs (`--override-evidence`). */
+  kind: 'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve' | 'cancel' | 'deadline' | 'refused' | 'override';
   by: string;
   role: string;
   target?: string;
@@ -311,6 +312,16 @@ export interface RunInput {
    * by that process, not by a person) accepted. Never set for live runs.
    */
   autoApprove?: boolean;
+  /**
+   * Set when the lead started this live run with `--override-evidence`: the run logs it as its first decision, so the
+   * decision log says who went live without the rehearsal evidence, why, and what was missing.
+   */
+  evidenceOverride?: { by: string; role: string; reason: string; missing: string[] };
+  /**
+   * The back-out's P90 as forecast from the rehearsals that backed out (runbook/timing/forecast.ts), when any did:
+   * the gates' point of no return keeps it free before the window ends. Without it, the planned back-out.
+   */
+  backoutP90Ms?: number;
 }
 
 /**
@@ -320,7 +331,10 @@ export interface RunInput {
 export const DEFAULT_HISTORY_BUDGET = 6000;
 
 /** What the first version of the workflow (type `runRunbook`) was started with. */
-export interface LegacyRunInput extends Omit<RunInput, 'historyBudget' | 'checkpoint' | 'oneMachine'> {
+export interface LegacyRunInput extends Omit<
+  RunInput,
+  'historyBudget' | 'checkpoint' | 'oneMachine' | 'evidenceOverride' | 'backoutP90Ms'
+> {
   runbook: Runbook;
 }
 

@@ -325,6 +325,22 @@ export const runbookSchema = z
       })
       .strict()
       .default({ policy: 'automatic' }),
+    hypercare: z
+      .object({
+        mttr: duration.describe('Mean time to resolve a step that fails during the run (failure to `cutover resolve`), as a target.'),
+      })
+      .strict()
+      .optional()
+      .describe('Targets for hypercare; `cutover report` shows the measured resolve times against them.'),
+    evidence: z
+      .object({
+        rehearsal_within: duration
+          .optional()
+          .describe('A live run needs a completed rehearsal of the same runbook version at most this long ago (default 14d).'),
+      })
+      .strict()
+      .optional()
+      .describe('What `cutover run --live` requires from past rehearsals (a recent completed one, and a back-out exercised).'),
     connections: z.record(id, connection).default({}),
     people: z
       .record(

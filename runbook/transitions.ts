@@ -164,24 +164,40 @@ export function gateClosesAt(gate: Gate, runbook: Runbook, mode: RunMode, runSta
 
 /**
  * The latest time a go still leaves room to back out inside the window: the window's end less the
- * planned back-out (the expected durations of the steps that have an undo, one after the other,
- * as the back-out runs them in reverse). In a rehearsal the window starts when the rehearsal did.
- * Undefined without a window.
+ * back-out. That is the P90 back-out the forecast measured in rehearsals that backed out, when the
+ * run was started with one (`measuredBackoutMs`, the same figure as `cutover forecast`'s latest safe
+ * go/no-go), else the planned back-out (the expected durations of the steps that have an undo, one
+ * after the other). In a rehearsal the window starts when the rehearsal did. Undefined without a window.
  */
 export function pointOfNoReturn(
   runbook: Runbook,
   mode: RunMode,
   runStartedAt: string,
-): { at: string; windowEnd: string; backoutMs: number } | undefined {
+  measuredBackoutMs?: number,
+): { at: string; windowEnd: string; backoutMs: number; backoutSource?: 'measured' } | undefined {
   const window = runbook.window;
   if (!window) return undefined;
   const start = mode === 'live' && window.start !== undefined ? Date.parse(window.start) : Date.parse(runStartedAt);
   const end = start + durationMs(window.length);
-  const backoutMs = runbook.phases
+  const backoutMs = measuredBackoutMs ?? plannedBackoutMs(runbook);
+  return {
+    at: new Date(end - backoutMs).toISOString(),
+    windowEnd: new Date(end).toISOString(),
+    backoutMs,
+    ...(measuredBackoutMs !== undefined ? { backoutSource: 'measured' as const } : {}),
+  };
+}
+
+/**
+ * The planned back-out: the expected durations of the steps that have an undo, one after the other, as the
+ * back-out may have to run them in reverse. What the point of no return and the forecast use when no run has
+ * measured a back-out.
+ */
+export function plannedBackoutMs(runbook: Pick<Runbook, 'phases'>): number {
+  return runbook.phases
     .flatMap((phase) => phase.steps)
     .filter((step) => step.backout !== undefined)
     .reduce((sum, step) => sum + (step.expected ? durationMs(step.expected) : 0), 0);
-  return { at: new Date(end - backoutMs).toISOString(), windowEnd: new Date(end).toISOString(), backoutMs };
 }
 
 /** Why `request` may not vote on its gate now, or undefined when it may. */

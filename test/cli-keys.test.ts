@@ -11,6 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RunState } from '../runbook/run-state.js';
 import { cliEnv, eventually, killStartedCli, runCli, startCli, startWorkerCli } from './support/cli.js';
 import { temporalAddress } from './support/temporal.js';
+import { recordRun, timingRunbook } from './support/timing-data.js';
+import { openStore } from '../prisma/store.js';
 
 afterEach(killStartedCli);
 
@@ -98,9 +100,7 @@ describe('a live run approved from the CLI', () => {
     const bob = keyEnv(cluster);
     expect(runCli(['keys', 'init'], alice).code).toBe(0);
     const key = (JSON.parse(runCli(['keys', 'show', '--json'], alice).stdout) as { publicKey: string }).publicKey;
-    writeFileSync(
-      path.join(dir, 'runbook.yaml'),
-      `name: ${name}
+    const text = `name: ${name}
 version: 1
 lead: lead
 roles: { lead: [alice], business: [bob] }
@@ -111,8 +111,23 @@ phases:
     kind: go_no_go
     steps:
       - { id: go, title: Go, owner: lead, gate: { approvers: [lead] } }
-`,
-    );
+`;
+    writeFileSync(path.join(dir, 'runbook.yaml'), text);
+    // A live run needs rehearsal evidence: a recent completed rehearsal of this version and a rehearsed back-out,
+    // recorded here as those rehearsals would have recorded them (runs 1 and 2; the live run is 3).
+    const store = await openStore({ databaseUrl: `file:${path.join(cluster.CUTOVER_HOME, 'cutover.db')}` });
+    try {
+      const runbook = timingRunbook(text);
+      await recordRun(store, { runbook, startMs: Date.now() - 2 * 86_400_000, durations: { go: 60_000 } });
+      await recordRun(store, {
+        runbook,
+        startMs: Date.now() - 86_400_000,
+        durations: { go: 60_000 },
+        backout: { reason: 'rehearsing back-out', undo: {} },
+      });
+    } finally {
+      await store.close();
+    }
     await startWorkerCli([], alice, dir, 'the worker');
     const lead = startCli(['run', 'runbook.yaml', '--live', '--confirm', '--as', 'alice'], alice, dir);
     await eventually(
@@ -121,7 +136,7 @@ phases:
       60_000,
       'the gate to open',
     );
-    const runId = `${name}-1`;
+    const runId = `${name}-3`;
 
     // What alice looks at before voting: the gate, and the evidence with the digest her vote will name.
     const looked = await eventually(

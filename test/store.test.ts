@@ -723,6 +723,56 @@ describe.each(PROVIDERS)('%s', (provider) => {
       expect(listed).not.toHaveProperty('state');
     });
 
+    it("reads a runbook's runs back for timing review: one timing per step and purpose, attempts folded", async () => {
+      const first = await store.reserveRun(reservation('timing'));
+      const second = await store.reserveRun(reservation('timing'));
+      await store.reserveRun(reservation('timing-other'));
+      // freeze: failed at its first attempt, succeeded at its second; its undo ran in the back-out.
+      await store.recordStepAttempt(
+        stepAttempt(second.runId, { status: 'failed', startedAt: '2025-03-01T20:00:00.000Z', endedAt: '2025-03-01T20:01:00.000Z' }),
+      );
+      await store.recordStepAttempt(
+        stepAttempt(second.runId, {
+          attempt: 2,
+          status: 'succeeded',
+          startedAt: '2025-03-01T20:02:00.000Z',
+          endedAt: '2025-03-01T20:05:00.000Z',
+        }),
+      );
+      await store.recordStepAttempt(
+        stepAttempt(second.runId, {
+          purpose: 'backout',
+          status: 'succeeded',
+          startedAt: '2025-03-01T20:10:00.000Z',
+          endedAt: '2025-03-01T20:10:30.000Z',
+        }),
+      );
+      await store.recordStepAttempt(stepAttempt(first.runId, { stepId: 'copy', status: 'running', endedAt: null }));
+
+      const runs = await store.runbookRuns('timing');
+      expect(runs.map((r) => r.id)).toEqual([second.runId, first.runId]);
+      expect(await store.runbookRuns('timing', 1)).toHaveLength(1);
+      const [timed, older] = await store.runTimings(runs);
+      expect(timed!.steps).toEqual([
+        {
+          stepId: 'freeze',
+          phaseId: 'prepare',
+          purpose: 'forward',
+          attempts: 2,
+          status: 'succeeded',
+          treatment: 'run',
+          startedAt: '2025-03-01T20:00:00.000Z',
+          endedAt: '2025-03-01T20:05:00.000Z',
+          durationMs: 300_000,
+          plannedDurationMs: 60_000,
+        },
+        expect.objectContaining({ stepId: 'freeze', purpose: 'backout', attempts: 1, durationMs: 30_000 }),
+      ]);
+      expect(older!.steps).toEqual([expect.objectContaining({ stepId: 'copy', status: 'running', endedAt: null, durationMs: null })]);
+      expect(await store.latestRunbookSource('timing')).toEqual({ runId: second.runId, source: reservation('timing').runbookSource });
+      expect(await store.latestRunbookSource('no-such-runbook')).toBeNull();
+    });
+
     it('returns plain JSON values, not Prisma or Date objects', async () => {
       const { runId } = await store.reserveRun(reservation('plain'));
       await store.recordStepAttempt(stepAttempt(runId));

@@ -314,6 +314,7 @@ const DECISION_WORDS: Record<Decision['kind'], string> = {
   cancel: 'cancelled the run',
   deadline: 'closed at its deadline',
   refused: 'was refused',
+  override: 'went live without the rehearsal evidence',
 };
 
 function decisionLog(decisions: readonly Decision[]): SafeHtml {

@@ -862,7 +862,8 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     if (d.gate && step.treatment === 'run') {
       if (step.gate!.status === 'pending') {
         const closesAt = gateClosesAt(d.gate, runbook!, input.mode, state!.startedAt, step.startedAt);
-        const noReturn = pointOfNoReturn(runbook!, input.mode, state!.startedAt);
+        // The measured back-out when the run was started with one: the figure `cutover forecast` gives.
+        const noReturn = pointOfNoReturn(runbook!, input.mode, state!.startedAt, input.backoutP90Ms);
         step.gate = {
           ...step.gate!,
           status: 'open',
@@ -1271,6 +1272,21 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     if (!input.checkpoint) {
       if (input.mode === 'live') refuseSimulatedLive(runbook);
       await failLoudly(() => activity(() => recorder.recordRunStarted(snapshot('forward'))));
+      // Only runs started with --override-evidence carry it: runs from before it replay unchanged.
+      const override = input.evidenceOverride;
+      if (override) {
+        const seq = logDecision(state, {
+          kind: 'override',
+          by: override.by,
+          role: override.role,
+          target: 'live-evidence',
+          reason: `${override.reason} (missing: ${override.missing.join('; ')})`,
+          at: now(),
+          automatic: false,
+        });
+        touch();
+        await recordDecision(seq);
+      }
     }
 
     if (input.checkpoint?.stage !== 'backout' && (await runForward()) === 'handover') return await handOver('forward');
