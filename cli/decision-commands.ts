@@ -122,7 +122,7 @@ function grpcDetail(err: unknown): string {
  * checks it against the key its runbook lists for them. Without a key it goes unsigned, which a
  * rehearsal may accept and a live run refuses, saying what to do.
  */
-function signed<R extends object>(runId: string, kind: SignedKind, request: R): R & { signature?: RequestSignature } {
+export function signed<R extends object>(runId: string, kind: SignedKind, request: R): R & { signature?: RequestSignature } {
   const key = findSigningKey();
   return key ? { ...request, signature: signRequest(key, runId, kind, request) } : request;
 }

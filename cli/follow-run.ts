@@ -35,6 +35,11 @@ export interface FollowOptions {
    * {@link POOL_PROBE_MS} while a pinned step runs, so the lead learns why it stands still.
    */
   unservedPools?: (state: RunState) => Promise<string[]>;
+  /**
+   * Read the run and write what changes (default true). False only waits for the result: the console
+   * shows the run, and reading its whole state here as well would double what a large run costs to watch.
+   */
+  watch?: boolean;
 }
 
 /** How often following asks whether the pools of running pinned steps have a worker. */
@@ -208,6 +213,8 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
   };
 
   let last: ReadState | undefined;
+  const watch = options.watch ?? true;
+  if (!watch) await result.catch(() => undefined);
   while (!ended) {
     let read: ReadState | undefined;
     try {
@@ -224,6 +231,7 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
     await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, options.pollMs ?? 400))]);
   }
   const final = await result;
+  if (!watch) return final;
   // The last changes since the previous poll (a finished run still answers its queries).
   const finalState =
     final.state ??

@@ -4,6 +4,7 @@
  */
 import { userInfo } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
+import { attach } from './attach-command.js';
 import { approve, backout, markDone, reject, resolve } from './decision-commands.js';
 import { doctor } from './doctor.js';
 import { CutoverError, EXIT, exitCodeFor, UsageError } from './errors.js';
@@ -44,6 +45,15 @@ Environment:
   CUTOVER_WEB_TOKEN      token the status page requires (16+ of A-Z a-z 0-9 - . _ ~; openssl rand -hex 24)
   CUTOVER_KEYS_DIR       where your signing key is (default ~/.config/cutover)
   CUTOVER_KEY_PASSPHRASE passphrase of an encrypted signing key`;
+
+/**
+ * Whether to open the console: a terminal on both sides, not `--plain`, not CI. The check lives with the
+ * console, loaded only when a command may draw one.
+ */
+async function wantsConsole(plain: boolean): Promise<boolean> {
+  if (plain || !process.stdout.isTTY || !process.stdin.isTTY) return false;
+  return (await import('./console/open-console.js')).wantsConsole(plain);
+}
 
 /** `--as` falls back to CUTOVER_AS so an approver can set it once per terminal. */
 function person(options: { as?: string }): string {
@@ -94,14 +104,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('<file>', 'runbook YAML file')
     .option('--auto-approve', "approve gates and complete manual steps as the runbook's first eligible person (recorded as automatic)")
     .addOption(asOption().default(undefined, '$CUTOVER_AS or your login name'))
+    .option('--plain', 'print one line per change instead of opening the console (the default without a terminal, or in CI)')
     .action(
-      run((file: string, options: { autoApprove?: boolean; as?: string }) =>
+      run(async (file: string, options: { autoApprove?: boolean; as?: string; plain?: boolean }) =>
         startAndFollow({
           file,
           mode: 'rehearsal',
           autoApprove: options.autoApprove === true,
           startedBy: options.as ?? process.env.CUTOVER_AS ?? userInfo().username,
           out,
+          console: await wantsConsole(options.plain === true),
         }),
       ),
     );
@@ -113,8 +125,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--live', 'this is the real cutover, not a rehearsal')
     .option('--confirm', 'yes, really')
     .addOption(asOption())
+    .option('--plain', 'print one line per change instead of opening the console (the default without a terminal, or in CI)')
     .action(
-      run((file: string, options: { live?: boolean; confirm?: boolean; as?: string }) => {
+      run(async (file: string, options: { live?: boolean; confirm?: boolean; as?: string; plain?: boolean }) => {
         if (!options.live || !options.confirm) {
           throw new UsageError('a live run needs both --live and --confirm; to practise, use `cutover rehearse`');
         }
@@ -124,8 +137,28 @@ export function buildProgram(setExit: (code: number) => void): Command {
           autoApprove: false,
           startedBy: options.as ?? process.env.CUTOVER_AS ?? userInfo().username,
           out,
+          console: await wantsConsole(options.plain === true),
         });
       }),
+    );
+
+  program
+    .command('attach')
+    .description('open the console on a run in flight (any terminal, any number at once); q leaves, the run goes on')
+    .argument('<run>', 'run id, e.g. crm-go-live-3')
+    .addOption(asOption().default(undefined, '$CUTOVER_AS'))
+    .option('--plain', 'print one line per change until the run ends (the default without a terminal, or in CI)')
+    .action(
+      run(async (runId: string, options: { as?: string; plain?: boolean }) =>
+        attach(
+          runId,
+          {
+            console: await wantsConsole(options.plain === true),
+            ...((options.as ?? process.env.CUTOVER_AS) ? { as: (options.as ?? process.env.CUTOVER_AS)! } : {}),
+          },
+          out,
+        ),
+      ),
     );
 
   program
