@@ -118,12 +118,15 @@ export class RunPoller {
     if (reshaped) {
       steps = await this.#readAll(summary);
     } else if (moved) {
-      steps = [...steps];
-      for (const step of attention) this.#put(steps as (StepState | undefined)[], step, summary.revision);
       // A step that left the summary's list finished (or was resolved): read it, wherever it is, so
       // what is off screen (back-out progress, a step found later) is not left running.
       const now = new Set(attention.map((s) => s.id));
       const left = this.#view.attention.filter((s) => !now.has(s.id)).map((s) => this.#index.get(s.id));
+      steps = [...steps];
+      for (const step of attention) this.#put(steps as (StepState | undefined)[], step, summary.revision);
+      // What the summary says is shown at once (a gate approved elsewhere, a failure); the pages follow.
+      this.#set({ head: rest, steps, attention, connection: 'live', changedAt: this.#now() });
+      steps = [...steps];
       await this.#readIndexes(steps as (StepState | undefined)[], left, summary.revision);
       await this.#readVisible(steps as (StepState | undefined)[], summary.revision);
     } else if (this.#staleVisible()) {
