@@ -133,6 +133,24 @@ describe('reading a run for the console', () => {
     expect(poller.view.steps[0]!.status).toBe('running');
   });
 
+  it('reads a finished step again after a page read failed, even once it has scrolled away', async () => {
+    const source = fakeSource(bigRun(100));
+    const poller = new RunPoller(source);
+    poller.setVisible(0, 10);
+    await poller.tick();
+    change(source, 's50', { status: 'running', startedAt: '2026-12-05T22:01:00.000Z', attempts: 1 });
+    await poller.tick();
+    change(source, 's50', { status: 'succeeded', endedAt: '2026-12-05T22:02:00.000Z' });
+    const page = source.page;
+    source.page = () => Promise.reject(new Error('deadline exceeded'));
+    await poller.tick();
+    expect(poller.view.connection).toBe('reconnecting');
+    source.page = page;
+    await poller.tick();
+    expect(poller.view.connection).toBe('live');
+    expect(poller.view.steps[50]!.status).toBe('succeeded');
+  });
+
   it('shows a run that ended while Temporal was away from the record store', async () => {
     const source = fakeSource(bigRun(3));
     const poller = new RunPoller(source);

@@ -324,6 +324,33 @@ describe('the console screen', () => {
     expect(frame()).toContain('gate go');
   });
 
+  it('draws only what fits of a 10,000-step run, and moves through it', async () => {
+    const lines = ['name: big', 'version: 1', 'lead: lead', 'roles: { lead: [alice] }', 'phases:'];
+    for (let p = 0; p < 10; p += 1) {
+      lines.push(`  - id: phase-${p}`, '    kind: migration', '    steps:');
+      for (let i = 0; i < 1000; i += 1) {
+        lines.push(`      - { id: p${p}-s${i}, title: Batch ${i}, owner: lead, expected: 1s, action: { kind: simulate, duration: 1s } }`);
+      }
+    }
+    const big = parseRunbook(lines.join('\n'), 'big.yaml');
+    if (!big.ok) throw new Error('fixture invalid');
+    const state = initialRunState({ runId: 'big-1', runbook: big.runbook, versionHash: 'h', mode: 'rehearsal', startedBy: 'alice' }, start);
+    Object.assign(state.steps['p4-s500']!, { status: 'running', attempts: 1, startedAt: at(0) });
+    const { frame, stdin, onVisible } = screen(viewOf(state), Date.parse(at(1)));
+    expect(frame().split('\n').length).toBeLessThanOrEqual(23);
+    // Focus follows the running step, deep in the run; the reader is asked for the rows on screen only.
+    expect(frame()).toMatch(/p4-s500\s+lead \(ali…\s+running/);
+    const [from, to] = onVisible.mock.lastCall!;
+    expect(to - from).toBeLessThanOrEqual(20);
+    expect(from).toBeLessThanOrEqual(4500);
+    expect(to).toBeGreaterThan(4500);
+    await type(stdin, 'G');
+    expect(frame()).toMatch(/p9-s999\s+lead \(ali…\s+pending/);
+    await type(stdin, 'g');
+    expect(frame()).toContain('── phase-0 (migration)');
+    expect(frame()).toMatch(/p0-s0\s+lead/);
+  });
+
   it('finds a step by id or title, and shows help', async () => {
     const { frame, stdin } = screen(viewOf(fresh()), Date.parse(at(0)));
     await type(stdin, '/', 'users', '\r', '\r');

@@ -68,16 +68,16 @@ phases:
     tmux.line('lead', 'dana');
     await tmux.waitFor('lead', /why \(optional\):/);
     tmux.line('lead', 'counts and sample agree');
-    // When the approver's console has its answer, the approval is in the run: the other terminal shows it within a second.
+    // When the approver's console has its answer, the approval is in the run: the other terminal shows the gate
+    // no longer waiting within a second.
     let approvedAt = 0;
     let seenAt = 0;
     const deadline = Date.now() + 30_000;
     while ((!approvedAt || !seenAt) && Date.now() < deadline) {
       const now = Date.now();
       if (!approvedAt && /dana approved go: the gate is approved/.test(tmux.screen('lead'))) approvedAt = now;
-      if (!seenAt && !/WAITING FOR PEOPLE/.test(tmux.screen('watch')) && /go +lead \(alice\) +succeeded/.test(tmux.screen('watch')))
-        seenAt = now;
-      await new Promise((r) => setTimeout(r, 20));
+      if (!seenAt && !tmux.screen('watch').includes('gate go:')) seenAt = now;
+      await new Promise((r) => setTimeout(r, 40));
     }
     expect(approvedAt, tmux.screen('lead')).toBeGreaterThan(0);
     expect(seenAt, tmux.screen('watch')).toBeGreaterThan(0);
@@ -85,6 +85,7 @@ phases:
 
     const done = await tmux.waitFor('lead', /COMPLETED/, 60_000);
     expect(done).toMatch(/start +lead \(alice\) +succeeded/);
+    expect(done).not.toContain('WAITING FOR PEOPLE');
     tmux.keys('lead', 'q');
     expect(await tmux.waitFor('lead', /EXIT=\d+/)).toMatch(/COMPLETED: .*\nEXIT=0/);
     // The attached terminal saw the end too, and leaves with q; the run was never its to stop.
@@ -130,8 +131,9 @@ phases:
     tmux.line('lead', '');
     await tmux.waitFor('lead', /a reason is required/);
     tmux.line('lead', 'the sample does not match');
-    const backedOut = await tmux.waitFor('lead', /BACKED OUT/, 60_000);
-    expect(backedOut).toMatch(/migrate +lead \(alice\) +backed out/);
+    const backedOut = await tmux.waitFor('lead', /migrate +lead \(alice\) +backed out/, 60_000);
+    expect(backedOut).toContain('BACKED OUT');
+    expect(backedOut).toContain('BACK-OUT  completed · 1/1 undone');
     expect(backedOut).toContain('alice requested back-out');
     tmux.keys('lead', 'q');
     expect(await tmux.waitFor('lead', /EXIT=\d+/)).toContain('EXIT=4');

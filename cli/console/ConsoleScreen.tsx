@@ -106,7 +106,9 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
   const bottom = form || mode === 'find' ? 3 : 2;
   const rows = Math.max(3, height - 1 - 3 - panel - 1 - bottom);
   const selectedItem = itemOfStep[current] ?? 0;
-  const top = scrollTop(topRef.current, selectedItem, rows, items.length);
+  // Scrolling up onto the first step of a phase brings its heading into view too.
+  const heading = items[selectedItem - 1]?.kind === 'phase' ? selectedItem - 1 : selectedItem;
+  const top = Math.min(scrollTop(topRef.current, selectedItem, rows, items.length), heading);
   topRef.current = top;
 
   // Tell the reader which steps are on screen (it reads only those).

@@ -32,6 +32,5 @@ export function scrollTop(top: number, selected: number, rows: number, total: nu
   let next = Math.min(top, Math.max(0, total - rows));
   if (selected < next) next = selected;
   if (selected >= next + rows) next = selected - rows + 1;
-  // Keep the phase heading above the first step of a phase in view when there is room.
   return Math.max(0, next);
 }

@@ -58,6 +58,8 @@ export class RunPoller {
   /** The revision each step was read at (-1: never). */
   #readAt: number[] = [];
   #index = new Map<string, number>();
+  /** Steps that left the summary's attention list and have not been read since. */
+  readonly #leavers = new Set<string>();
   #visible = { from: 0, to: 0 };
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -98,36 +100,44 @@ export class RunPoller {
     await this.#running;
   }
 
-  /** Reads once (tests step the poller by hand). */
+  /** Reads once (tests step the poller by hand). Never throws: a read that fails is "reconnecting". */
   async tick(): Promise<void> {
-    const head = this.#view.head;
-    if (this.#view.connection === 'recorded') {
-      return;
-    }
-    let summary: RunSummary;
+    if (this.#view.connection === 'recorded') return;
     try {
-      summary = await this.#source.summary();
+      await this.#read();
     } catch (err) {
       await this.#unreachable(err);
-      return;
     }
+  }
+
+  async #read(): Promise<void> {
+    const head = this.#view.head;
+    const summary = await this.#source.summary();
     const { attention, ...rest } = summary;
     const reshaped = !head || head.totalSteps !== summary.totalSteps || this.#readAt.length !== summary.totalSteps;
     const moved = !head || head.revision !== summary.revision;
     let steps = this.#view.steps;
     if (reshaped) {
       steps = await this.#readAll(summary);
-    } else if (moved) {
-      // A step that left the summary's list finished (or was resolved): read it, wherever it is, so
-      // what is off screen (back-out progress, a step found later) is not left running.
+    } else if (moved || this.#leavers.size > 0) {
+      // A step that left the summary's list finished (or was resolved): it is read again, wherever it
+      // is, so what is off screen (back-out progress, a step found later) is not left running. Kept
+      // until read, so a read that fails is made again.
       const now = new Set(attention.map((s) => s.id));
-      const left = this.#view.attention.filter((s) => !now.has(s.id)).map((s) => this.#index.get(s.id));
+      for (const s of this.#view.attention) if (!now.has(s.id)) this.#leavers.add(s.id);
       steps = [...steps];
       for (const step of attention) this.#put(steps as (StepState | undefined)[], step, summary.revision);
       // What the summary says is shown at once (a gate approved elsewhere, a failure); the pages follow.
-      this.#set({ head: rest, steps, attention, connection: 'live', changedAt: this.#now() });
+      // Not the end of the run: "completed" above a step still shown running would be a moment's lie.
+      if (summary.endedAt === undefined) this.#set({ head: rest, steps, attention, connection: 'live', changedAt: this.#now() });
       steps = [...steps];
-      await this.#readIndexes(steps as (StepState | undefined)[], left, summary.revision);
+      const left = [...this.#leavers];
+      await this.#readIndexes(
+        steps as (StepState | undefined)[],
+        left.map((id) => this.#index.get(id)),
+        summary.revision,
+      );
+      for (const id of left) this.#leavers.delete(id);
       await this.#readVisible(steps as (StepState | undefined)[], summary.revision);
     } else if (this.#staleVisible()) {
       steps = [...steps];
@@ -144,7 +154,8 @@ export class RunPoller {
       if (this.#stopped || this.#view.connection === 'recorded') break;
       // A finished run changes no more: read it whole once more, then only what scrolls into view.
       const ended = this.#view.head?.endedAt !== undefined;
-      const wait = this.#view.connection === 'reconnecting' ? this.#retryMs : ended ? this.#retryMs * 5 : this.#pollMs;
+      const wait =
+        this.#view.connection === 'reconnecting' ? this.#retryMs : ended && this.#leavers.size === 0 ? this.#retryMs * 5 : this.#pollMs;
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
         this.#timer = setTimeout(resolve, wait);
