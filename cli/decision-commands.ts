@@ -148,7 +148,7 @@ function grpcDetail(err: unknown): string {
  * rehearsal may accept and a live run refuses, saying what to do. The key is read before anything
  * is sent (a missing passphrase is said at once, not after a round trip to the run).
  */
-function signer(runId: string): <R extends object>(kind: SignedKind, request: R) => R & { signature?: RequestSignature } {
+export function signer(runId: string): <R extends object>(kind: SignedKind, request: R) => R & { signature?: RequestSignature } {
   const key = findSigningKey();
   return (kind, request) => (key ? { ...request, signature: signRequest(key, runId, kind, request) } : request);
 }

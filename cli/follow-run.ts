@@ -8,6 +8,7 @@ import { setMaxListeners } from 'node:events';
 import type { WorkflowHandle } from '@temporalio/client';
 import { describeSummary } from '../reconcile/format.js';
 import { formatDuration } from '../runbook/duration.js';
+import { decisionLine, MARK, RESOLUTION_WORDS, statusWord, STEP_SYMBOL } from '../runbook/present.js';
 import type { ReconcileSummary, RunResult, RunState, StepState } from '../runbook/run-state.js';
 import type { Runbook } from '../runbook/schema.js';
 import { peopleIn, unmetRequirements } from '../runbook/transitions.js';
@@ -34,6 +35,11 @@ export interface FollowOptions {
    * {@link POOL_PROBE_MS} while a pinned step runs, so the lead learns why it stands still.
    */
   unservedPools?: (state: RunState) => Promise<string[]>;
+  /**
+   * Read the run and write what changes (default true). False only waits for the result: the console
+   * shows the run, and reading its whole state here as well would double what a large run costs to watch.
+   */
+  watch?: boolean;
 }
 
 /** How often following asks whether the pools of running pinned steps have a worker. */
@@ -87,12 +93,12 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
         const b = state.backout;
         lines.push({
           at: b.requestedAt ?? '',
-          text: `${clock(b.requestedAt)}  ↩ BACK-OUT (${b.trigger?.replace('_', ' ') ?? 'requested'}${b.requestedBy ? ` by ${b.requestedBy}` : ''}): ${b.reason ?? ''}`,
+          text: `${clock(b.requestedAt)}  ${MARK.backout} BACK-OUT (${b.trigger ? statusWord(b.trigger) : 'requested'}${b.requestedBy ? ` by ${b.requestedBy}` : ''}): ${b.reason ?? ''}`,
         });
       }
       lastBackout = state.backout.status;
       if (state.backout.status === 'completed') {
-        lines.push({ at: state.backout.endedAt ?? '', text: `${clock(state.backout.endedAt)}  ↩ back-out complete` });
+        lines.push({ at: state.backout.endedAt ?? '', text: `${clock(state.backout.endedAt)}  ${MARK.backout} back-out complete` });
       }
     }
     for (const id of state.order) {
@@ -118,21 +124,7 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
     }
     for (; votesSeen < state.decisions.length; votesSeen += 1) {
       const d = state.decisions[votesSeen]!;
-      const verb = {
-        approve: 'approved',
-        reject: 'rejected',
-        complete_manual: 'marked done',
-        request_backout: 'requested back-out',
-        resolve: 'resolved',
-        cancel: 'cancelled the run',
-        deadline: 'closed at its deadline',
-        refused: 'was refused',
-        override: 'went live without the rehearsal evidence',
-      }[d.kind];
-      lines.push({
-        at: d.at,
-        text: `${clock(d.at)}  ✎ ${d.by} (${d.role}) ${verb}${d.target ? ` ${d.target}` : ''}${d.reason ? `: ${d.reason}` : ''}${d.automatic ? ' [automatic]' : ''}`,
-      });
+      lines.push({ at: d.at, text: `${clock(d.at)}  ${MARK.decision} ${decisionLine(d)}` });
     }
     // An open gate's deadline, once when 15 and once when 5 minutes are left.
     for (const id of state.order) {
@@ -144,7 +136,7 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
       for (const key of crossed) warned.add(key);
       lines.push({
         at: new Date().toISOString(),
-        text: `${clock(new Date().toISOString())}  ⚠ gate ${id} closes in ${formatDuration(left)} (${clock(gate.closesAt)}); undecided it means ${gate.onDeadline ?? 'no-go'}`,
+        text: `${clock(new Date().toISOString())}  ${MARK.warning} gate ${id} closes in ${formatDuration(left)} (${clock(gate.closesAt)}); undecided it means ${gate.onDeadline ?? 'no-go'}`,
       });
     }
     // Once per open gate: the point of no return passed while people still decide.
@@ -155,7 +147,7 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
       warned.add(`${id}@noreturn`);
       lines.push({
         at: new Date().toISOString(),
-        text: `${clock(new Date().toISOString())}  ⚠ gate ${id}: past the point of no return (${clock(noReturn.at)}): a go now leaves no room to back out inside the window (ends ${clock(noReturn.windowEnd)})`,
+        text: `${clock(new Date().toISOString())}  ${MARK.warning} gate ${id}: past the point of no return (${clock(noReturn.at)}): a go now leaves no room to back out inside the window (ends ${clock(noReturn.windowEnd)})`,
       });
     }
     // Oldest first: a decision made between two polls lands in its place.
@@ -214,13 +206,15 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
       unservedSaid.add(pool);
       const waiting = pinned.filter((s) => s.runsOn === pool).map((s) => s.id);
       write(
-        `${clock(new Date().toISOString())}  ⏸ pool ${pool} has no worker, so ${waiting.join(', ')} ${waiting.length === 1 ? 'waits' : 'wait'}: ` +
+        `${clock(new Date().toISOString())}  ${MARK.waiting} pool ${pool} has no worker, so ${waiting.join(', ')} ${waiting.length === 1 ? 'waits' : 'wait'}: ` +
           `start \`${CLI} worker --pool ${pool}\` on that machine`,
       );
     }
   };
 
   let last: ReadState | undefined;
+  const watch = options.watch ?? true;
+  if (!watch) await result.catch(() => undefined);
   while (!ended) {
     let read: ReadState | undefined;
     try {
@@ -237,6 +231,7 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
     await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, options.pollMs ?? 400))]);
   }
   const final = await result;
+  if (!watch) return final;
   // The last changes since the previous poll (a finished run still answers its queries).
   const finalState =
     final.state ??
@@ -257,39 +252,39 @@ export function describeStep(step: StepState, state: RunState): string | undefin
   if (step.backout && step.backout.status !== 'pending' && step.backout.status !== 'not_needed') {
     switch (step.backout.status) {
       case 'running':
-        return `${clock(step.backout.startedAt)}  ↩ ${name} undoing   owner ${step.owner}`;
+        return `${clock(step.backout.startedAt)}  ${MARK.backout} ${name} undoing   owner ${step.owner}`;
       case 'succeeded':
-        return `${clock(step.backout.endedAt)}  ↩ ${name} undone`;
+        return `${clock(step.backout.endedAt)}  ${MARK.backout} ${name} undone`;
       case 'resolved':
-        return `${clock(step.backout.endedAt)}  ↩ ${name} undo recorded as done by hand`;
+        return `${clock(step.backout.endedAt)}  ${MARK.backout} ${name} undo recorded as done by hand`;
       case 'manual':
-        return `${clock(step.backout.startedAt)}  ⏸ ${name} undo is manual, waiting for ${step.owner}: ${CLI} done ${state.runId} ${step.id} --as <person>`;
+        return `${clock(step.backout.startedAt)}  ${MARK.waiting} ${name} undo is manual, waiting for ${step.owner}: ${CLI} done ${state.runId} ${step.id} --as <person>`;
       case 'waiting':
         return step.resolution
-          ? `${clock(step.resolution.since)}  ✖ ${name} undo FAILED: ${step.resolution.error}${outputLines(step.backout.outputTail)}\n` +
+          ? `${clock(step.resolution.since)}  ${MARK.failed} ${name} undo FAILED: ${step.resolution.error}${outputLines(step.backout.outputTail)}\n` +
               `          waiting for the lead: ${CLI} resolve ${state.runId} ${step.id} --retry|--done --as <lead> --reason "..."`
-          : `${clock(step.backout.startedAt)}  ⏸ ${name} undo is manual, waiting for ${step.owner}: ${CLI} done ${state.runId} ${step.id} --as <person>`;
+          : `${clock(step.backout.startedAt)}  ${MARK.waiting} ${name} undo is manual, waiting for ${step.owner}: ${CLI} done ${state.runId} ${step.id} --as <person>`;
       default:
         return undefined;
     }
   }
   switch (step.status) {
     case 'running':
-      return `${clock(step.startedAt)}  ▶ ${name} started   ${who}, planned ${planned}${step.treatment === 'simulate' ? ' (simulated)' : ''}`;
+      return `${clock(step.startedAt)}  ${STEP_SYMBOL.running} ${name} started   ${who}, planned ${planned}${step.treatment === 'simulate' ? ' (simulated)' : ''}`;
     case 'succeeded':
-      return `${clock(step.endedAt)}  ✔ ${name} done      took ${took ?? '?'} (planned ${planned})${step.attempts > 1 ? ` on attempt ${step.attempts}` : ''}${step.completedBy ? ` by ${step.completedBy}` : ''}`;
+      return `${clock(step.endedAt)}  ${STEP_SYMBOL.succeeded} ${name} done      took ${took ?? '?'} (planned ${planned})${step.attempts > 1 ? ` on attempt ${step.attempts}` : ''}${step.completedBy ? ` by ${step.completedBy}` : ''}`;
     case 'simulated':
-      return `${clock(step.endedAt)}  ✔ ${name} simulated took ${took ?? '?'} (planned ${planned})`;
+      return `${clock(step.endedAt)}  ${STEP_SYMBOL.simulated} ${name} simulated took ${took ?? '?'} (planned ${planned})`;
     case 'skipped':
-      return `${clock(step.endedAt)}  · ${name} skipped in rehearsal`;
+      return `${clock(step.endedAt)}  ${STEP_SYMBOL.skipped} ${name} skipped in rehearsal`;
     case 'cancelled':
-      return `${clock(step.endedAt)}  · ${name} cancelled`;
+      return `${clock(step.endedAt)}  ${STEP_SYMBOL.cancelled} ${name} cancelled`;
     case 'failed':
-      return `${clock(step.endedAt)}  ✖ ${name} FAILED    ${step.error ?? ''}${outputLines(step.outputTail)}`;
+      return `${clock(step.endedAt)}  ${STEP_SYMBOL.failed} ${name} FAILED    ${step.error ?? ''}${outputLines(step.outputTail)}`;
     case 'waiting':
       if (step.waitingFor === 'approval' && step.gate) {
         return (
-          `${clock(step.startedAt)}  ⏸ ${name} gate open: ${step.gate.question ?? step.title}; needs ${step.gate.rule === 'all' ? 'each of' : 'one of'} ${step.gate.approvers.join(', ')}` +
+          `${clock(step.startedAt)}  ${STEP_SYMBOL.waiting} ${name} gate open: ${step.gate.question ?? step.title}; needs ${step.gate.rule === 'all' ? 'each of' : 'one of'} ${step.gate.approvers.join(', ')}` +
           `${unmetRequirements(step.gate)
             .map((r) => `, and ${r}`)
             .join('')}` +
@@ -298,11 +293,11 @@ export function describeStep(step: StepState, state: RunState): string | undefin
         );
       }
       if (step.waitingFor === 'manual') {
-        return `${clock(step.startedAt)}  ⏸ ${name} manual step for ${step.owner}: ${CLI} done ${state.runId} ${step.id} --as <person>`;
+        return `${clock(step.startedAt)}  ${STEP_SYMBOL.waiting} ${name} manual step for ${step.owner}: ${CLI} done ${state.runId} ${step.id} --as <person>`;
       }
       if (step.waitingFor === 'resolution' && step.resolution) {
         return (
-          `${clock(step.resolution.since)}  ✖ ${name} ${{ unknown: 'OUTCOME UNKNOWN', not_started: 'COULD NOT START', failed: 'FAILED' }[step.resolution.kind]}: ${step.resolution.error}${outputLines(step.outputTail)}\n` +
+          `${clock(step.resolution.since)}  ${MARK.failed} ${name} ${RESOLUTION_WORDS[step.resolution.kind].toUpperCase()}: ${step.resolution.error}${outputLines(step.outputTail)}\n` +
           `          waiting for the lead: ${CLI} resolve ${state.runId} ${step.id} --retry|--done --as <lead> --reason "..."  or  ${CLI} backout ${state.runId} --as <lead> --reason "..."`
         );
       }
@@ -341,7 +336,7 @@ export function describeReconciliations(step: StepState, runId: string): Reconci
       version: `${check === '' ? '' : at}|${JSON.stringify(s)}`,
       at: at ?? '',
       text:
-        `${clock(at)}  ≈ ${name} ${what}: ${describeSummary(s)}` +
+        `${clock(at)}  ${MARK.reconcile} ${name} ${what}: ${describeSummary(s)}` +
         (differs ? `\n          the differing rows: ${CLI} reconcile-report ${runId} ${step.id}${check ? ` --check "${check}"` : ''}` : ''),
     };
   });

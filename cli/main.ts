@@ -41,6 +41,7 @@ const reconcileReport = lazy(async () => (await import('./reconcile-report-comma
 const decisions = lazy(async () => (await import('./decisions-command.js')).decisions);
 const showGate = lazy(async () => (await import('./gate-command.js')).showGate);
 const serveWeb = lazy(async () => (await import('./web-command.js')).serveWeb);
+const attach = lazy(async () => (await import('./attach-command.js')).attach);
 const reportCommand = lazy(async () => (await import('./report-command.js')).reportCommand);
 const timingCommands = () => import('./timing-commands.js');
 const history = lazy(async () => (await timingCommands()).history);
@@ -73,6 +74,15 @@ Environment:
   CUTOVER_WEB_TOKEN      token the status page requires (16+ of A-Z a-z 0-9 - . _ ~; openssl rand -hex 24)
   CUTOVER_KEYS_DIR       where your signing key is (default ~/.config/cutover)
   CUTOVER_KEY_PASSPHRASE passphrase of an encrypted signing key`;
+
+/**
+ * Whether to open the console: a terminal on both sides, not `--plain`, not CI. The check lives with the
+ * console, loaded only when a command may draw one.
+ */
+async function wantsConsole(plain: boolean): Promise<boolean> {
+  if (plain || !process.stdout.isTTY || !process.stdin.isTTY) return false;
+  return (await import('./console/open-console.js')).wantsConsole(plain);
+}
 
 /** `--as` falls back to CUTOVER_AS so an approver can set it once per terminal. */
 function person(options: { as?: string }): string {
@@ -123,14 +133,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('<file>', 'runbook YAML file')
     .option('--auto-approve', "approve gates and complete manual steps as the runbook's first eligible person (recorded as automatic)")
     .addOption(asOption().default(undefined, '$CUTOVER_AS or your login name'))
+    .option('--plain', 'print one line per change instead of opening the console (the default without a terminal, or in CI)')
     .action(
-      run((file: string, options: { autoApprove?: boolean; as?: string }) =>
+      run(async (file: string, options: { autoApprove?: boolean; as?: string; plain?: boolean }) =>
         startAndFollow({
           file,
           mode: 'rehearsal',
           autoApprove: options.autoApprove === true,
           startedBy: options.as ?? process.env.CUTOVER_AS ?? userInfo().username,
           out,
+          console: await wantsConsole(options.plain === true),
         }),
       ),
     );
@@ -146,8 +158,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
       'lead only: go live without a recent completed rehearsal of this version or a rehearsed back-out (recorded as a decision)',
     )
     .addOption(asOption())
+    .option('--plain', 'print one line per change instead of opening the console (the default without a terminal, or in CI)')
     .action(
-      run((file: string, options: { live?: boolean; confirm?: boolean; as?: string; overrideEvidence?: string }) => {
+      run(async (file: string, options: { live?: boolean; confirm?: boolean; as?: string; plain?: boolean; overrideEvidence?: string }) => {
         if (!options.live || !options.confirm) {
           throw new UsageError('a live run needs both --live and --confirm; to practise, use `cutover rehearse`');
         }
@@ -158,8 +171,28 @@ export function buildProgram(setExit: (code: number) => void): Command {
           startedBy: options.as ?? process.env.CUTOVER_AS ?? userInfo().username,
           ...(options.overrideEvidence !== undefined ? { overrideEvidence: options.overrideEvidence } : {}),
           out,
+          console: await wantsConsole(options.plain === true),
         });
       }),
+    );
+
+  program
+    .command('attach')
+    .description('open the console on a run in flight (any terminal, any number at once); q leaves, the run goes on')
+    .argument('<run>', 'run id, e.g. crm-go-live-3')
+    .addOption(asOption().default(undefined, '$CUTOVER_AS'))
+    .option('--plain', 'print one line per change until the run ends (the default without a terminal, or in CI)')
+    .action(
+      run(async (runId: string, options: { as?: string; plain?: boolean }) =>
+        attach(
+          runId,
+          {
+            console: await wantsConsole(options.plain === true),
+            ...((options.as ?? process.env.CUTOVER_AS) ? { as: (options.as ?? process.env.CUTOVER_AS)! } : {}),
+          },
+          out,
+        ),
+      ),
     );
 
   program

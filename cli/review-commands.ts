@@ -5,6 +5,7 @@
  */
 import { describeSummary } from '../reconcile/format.js';
 import { formatDuration } from '../runbook/duration.js';
+import { actualMs as actualOf, overPlanMs, plannedText, RESOLUTION_WORDS, STEP_SYMBOL } from '../runbook/present.js';
 import { formatProblem } from '../runbook/parse.js';
 import { runbookJsonSchema } from '../runbook/json-schema.js';
 import { STEP_STATUS, type RunState, type StepState } from '../runbook/run-state.js';
@@ -199,17 +200,6 @@ export function withRecordedProgress(snapshot: RunState, record: RunDetail): Run
   return state;
 }
 
-const ICON: Record<StepState['status'], string> = {
-  pending: '·',
-  running: '▶',
-  waiting: '⏸',
-  succeeded: '✔',
-  simulated: '✔',
-  skipped: '·',
-  failed: '✖',
-  cancelled: '·',
-};
-
 /** The human view of a run: header, one line per step by phase, decisions, back-out. */
 export function formatStatus(
   state: RunState,
@@ -243,10 +233,10 @@ export function formatStatus(
       phase = step.phaseId;
       lines.push(`${phase} (${step.phaseKind})`);
     }
-    const actualMs = step.startedAt ? (step.endedAt ? Date.parse(step.endedAt) : now) - Date.parse(step.startedAt) : undefined;
+    const actualMs = actualOf(step, now);
     const actual = actualMs === undefined ? '' : `${formatDuration(actualMs)}${step.endedAt ? '' : '…'}`;
     lines.push(
-      `  ${ICON[step.status]} ${step.id.padEnd(28)} ${step.owner.padEnd(14)} ${step.status.padEnd(12)} ${(step.gate && step.plannedDurationMs === 0 ? '—' : formatDuration(step.plannedDurationMs)).padStart(8)} ${actual.padStart(8)}  ${noteFor(step, actualMs, unserved, showWorker, progress[step.id], now)}`.trimEnd(),
+      `  ${STEP_SYMBOL[step.status]} ${step.id.padEnd(28)} ${step.owner.padEnd(14)} ${step.status.padEnd(12)} ${plannedText(step).padStart(8)} ${actual.padStart(8)}  ${noteFor(step, unserved, showWorker, progress[step.id], now)}`.trimEnd(),
     );
   }
   lines.push(...formatReconciliations(state));
@@ -281,9 +271,6 @@ export function formatStatus(
   return lines;
 }
 
-/** A step over its plan by more than this share is flagged: small overruns are noise. */
-const OVER_PLAN_TOLERANCE = 0.2;
-
 /**
  * What each reconcile action and check found, under the steps: the counts and the verdict (a
  * repeating check's latest round and drift), and the command that lists the differing rows.
@@ -306,7 +293,6 @@ function formatReconciliations(state: RunState): string[] {
 
 function noteFor(
   step: StepState,
-  actualMs: number | undefined,
   unservedPools: ReadonlySet<string>,
   showWorker: boolean,
   progress: string | undefined,
@@ -341,9 +327,7 @@ function noteFor(
   } else if (step.gate && step.gate.votes.length > 0) {
     notes.push(step.gate.votes.map((v) => `${v.by} ${v.decision}d`).join(', '));
   } else if (step.resolution) {
-    notes.push(
-      `${{ unknown: 'outcome unknown', not_started: 'could not start', failed: 'failed' }[step.resolution.kind]}: ${step.resolution.error}`,
-    );
+    notes.push(`${RESOLUTION_WORDS[step.resolution.kind]}: ${step.resolution.error}`);
   } else if (step.waitingFor === 'manual') {
     notes.push('manual: waiting for the owner');
   } else if (step.error) {
@@ -353,9 +337,8 @@ function noteFor(
   }
   if (step.attempts > 1) notes.push(`${step.attempts} attempts`);
   if (showWorker && step.worker) notes.push(`on ${step.worker}`);
-  if (actualMs !== undefined && step.plannedDurationMs > 0 && !step.gate && actualMs > step.plannedDurationMs * (1 + OVER_PLAN_TOLERANCE)) {
-    notes.push(`${formatDuration(actualMs - step.plannedDurationMs)} over plan`);
-  }
+  const over = overPlanMs(step, now);
+  if (over !== undefined) notes.push(`${formatDuration(over)} over plan`);
   return notes.join('; ');
 }
 

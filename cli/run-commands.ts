@@ -13,6 +13,7 @@ import { forecast, runsWorthReading } from '../runbook/timing/forecast.js';
 import { liveEvidence } from '../runbook/timing/live-evidence.js';
 import { peopleIn } from '../runbook/transitions.js';
 import { commandName } from './command-name.js';
+import type { ConsoleHandle } from './console/open-console.js';
 import { followRun } from './follow-run.js';
 import { formatProblem } from '../runbook/parse.js';
 import { loadRunbook, type LoadedRunbook } from './load-runbook.js';
@@ -37,6 +38,8 @@ export interface StartOptions {
   /** `run --live --override-evidence REASON`: the lead goes live without the rehearsal evidence (recorded). */
   overrideEvidence?: string;
   out: Output;
+  /** Follow the run in the Ink console rather than with lines (the caller checked for a terminal). */
+  console?: boolean;
 }
 
 /** `cutover rehearse FILE` and `cutover run FILE --live --confirm`: start, host and follow a run. */
@@ -60,6 +63,7 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
     throw err;
   }
   let session: TemporalSession | undefined;
+  let ui: ConsoleHandle | undefined;
   const stopFollowing = new AbortController();
   // Ctrl-C, SIGTERM or a closed terminal (SIGHUP): stop following, then stop in good order (see signals.ts).
   const stopListening = onStopRequest(() => stopFollowing.abort());
@@ -89,10 +93,37 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
       if (stopFollowing.signal.aborted) resolve('interrupted');
       stopFollowing.signal.addEventListener('abort', () => resolve('interrupted'), { once: true });
     });
+    // The console shows the run itself; lines would tear its screen. With --auto-approve, following still
+    // reads the run to answer for people.
+    if (options.console) {
+      // Loaded only here: Ink and React are not worth their start-up time to commands that draw no console.
+      const { openConsole } = await import('./console/open-console.js');
+      ui = openConsole({
+        client: session.client,
+        handle,
+        store,
+        runbook: loaded.runbook,
+        identity: options.startedBy,
+        onInterrupt: () => stopFollowing.abort(),
+      });
+    }
+    let settled = false;
+    void ui?.closed.then(() => {
+      ui?.close();
+      if (!settled && !stopFollowing.signal.aborted) {
+        out.line(
+          `left the console; ${runId} goes on${session!.embedded ? ', hosted by this process until it ends (Ctrl-C stops hosting it)' : ''}; ` +
+            `\`${commandName()} attach ${runId}\` opens the console again`,
+        );
+      }
+    });
     const follow = followRun(handle, {
       runbook: loaded.runbook,
       autoApprove: options.autoApprove,
-      write: (line) => out.line(line),
+      write: (line) => {
+        if (!ui) out.line(line);
+      },
+      watch: !ui || options.autoApprove,
       signal: stopFollowing.signal,
       // A restarting embedded server, a cluster's blip: keep waiting for the run's result for a while.
       retry: (err, failingForMs) => isConnectionLost(err) && failingForMs < RECONNECT_PATIENCE_MS,
@@ -115,7 +146,11 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
       throw err;
     });
     // The embedded server died and could not be restarted: say so in one sentence, exit 6.
-    const result = await Promise.race([follow, stop, session.serverLost]);
+    const result = await Promise.race([follow, stop, session.serverLost]).finally(() => (settled = true));
+    // The run ended with the console open: it stays, showing how, until the person leaves.
+    if (ui && result !== 'interrupted') await Promise.race([ui.closed, stop]);
+    ui?.close();
+    ui = undefined;
     if (result === 'failed') return EXIT.failed;
     if (result === 'interrupted') {
       out.warn(
@@ -126,6 +161,7 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
     }
     return reportResult(result, out);
   } finally {
+    ui?.close();
     stopListening();
     // Whatever ended the command, stop waiting for the run's result before the connection closes.
     stopFollowing.abort();

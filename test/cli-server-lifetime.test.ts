@@ -96,7 +96,8 @@ describe('the embedded server never outlives the rehearsal that started it', () 
     const command = `cd ${dir} && exec env CUTOVER_HOME=${env.CUTOVER_HOME} ${process.execPath} ${path.join(PROJECT, 'bin', 'cutover.js')} rehearse runbook.yaml`;
     execFileSync('tmux', ['-L', 'cutover-test', '-f', '/dev/null', 'new-session', '-d', '-s', name, '-x', '200', '-y', '50', command]);
     const screen = () => spawnSync('tmux', ['-L', 'cutover-test', 'capture-pane', '-p', '-t', name], { encoding: 'utf8' }).stdout;
-    await eventually(screen, (text) => text.includes('manual step for lead'), 60_000, 'the manual step on screen');
+    // A terminal gets the console: the manual step is pinned at the top of it.
+    await eventually(screen, (text) => text.includes('WAITING FOR PEOPLE (1)'), 60_000, 'the manual step on screen');
     const cutoverPid = Number(
       execFileSync('tmux', ['-L', 'cutover-test', 'list-panes', '-t', name, '-F', '#{pane_pid}'], { encoding: 'utf8' }).trim(),
     );

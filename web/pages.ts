@@ -13,6 +13,15 @@
  */
 import { describeSummary } from '../reconcile/format.js';
 import { formatDuration } from '../runbook/duration.js';
+import {
+  actualMs,
+  BACKOUT_TRIGGER_WORDS,
+  DECISION_VERB,
+  phaseKindWord,
+  plannedText,
+  RESOLUTION_WORDS,
+  statusWord,
+} from '../runbook/present.js';
 import type { Decision, RunState, StepState } from '../runbook/run-state.js';
 import { unmetRequirements } from '../runbook/transitions.js';
 import type { RunDetail, RunSummary } from '../prisma/records.js';
@@ -129,7 +138,7 @@ function between(start: string | null | undefined, end: string | null | undefine
 
 /** A status as words (`backed_out` → `backed out`), marked with a class for colour; the word carries the meaning. */
 function status(value: string): SafeHtml {
-  return html`<span class="status status-${value}">${value.replace(/_/g, ' ')}</span>`;
+  return html`<span class="status status-${value}">${statusWord(value)}</span>`;
 }
 
 function runHref(runId: string): string {
@@ -229,28 +238,19 @@ function stepsTable(state: RunState): SafeHtml {
 <thead><tr><th scope="col">Step</th><th scope="col">Title</th><th scope="col">Owner</th><th scope="col">Status</th><th scope="col">Planned</th><th scope="col">Actual</th><th scope="col">Note</th></tr></thead>
 ${phases.map(
   (phase) => html`<tbody>
-<tr><th scope="rowgroup" colspan="7">${phase.id} <span class="muted">(${phaseKind(phase.kind)})</span></th></tr>
+<tr><th scope="rowgroup" colspan="7">${phase.id} <span class="muted">(${phaseKindWord(phase.kind)})</span></th></tr>
 ${phase.steps.map(
   (
     step,
-  ) => html`<tr><th scope="row"><code>${step.id}</code></th><td>${step.title}</td><td>${step.owner}</td><td>${status(step.status)}</td><td class="num">${planned(step)}</td><td class="num">${actual(step, state)}</td><td>${stepNote(step, state.runId)}</td></tr>
+  ) => html`<tr><th scope="row"><code>${step.id}</code></th><td>${step.title}</td><td>${step.owner}</td><td>${status(step.status)}</td><td class="num">${plannedText(step)}</td><td class="num">${actual(step, state)}</td><td>${stepNote(step, state.runId)}</td></tr>
 `,
 )}</tbody>
 `,
 )}</table>`;
 }
 
-function phaseKind(kind: string): string {
-  return kind === 'go_no_go' ? 'go/no-go' : kind.replace(/_/g, ' ');
-}
-
-function planned(step: StepState): string {
-  // A gate has no expected duration: it takes as long as people do.
-  return step.kind === 'gate' && step.plannedDurationMs === 0 ? '—' : formatDuration(step.plannedDurationMs);
-}
-
 function actual(step: StepState, state: RunState): string {
-  if (step.startedAt && step.endedAt) return between(step.startedAt, step.endedAt);
+  if (step.startedAt && step.endedAt) return formatDuration(actualMs(step, 0)!);
   // "in progress" rather than "running": a gate or manual step that started is waiting for people. A started
   // step of an ended run never finished, and saying it is in progress would be a lie.
   if (step.startedAt) return state.endedAt ? 'unfinished' : 'in progress';
@@ -276,7 +276,7 @@ function stepNote(step: StepState, runId: string): SafeHtml {
   }
   if (step.resolution) {
     parts.push(
-      html`${step.resolution.kind === 'unknown' ? 'outcome unknown' : 'failed'}${step.resolution.scope === 'backout' ? ' (back-out)' : ''}: ${step.resolution.error} — waiting for the lead to resolve`,
+      html`${RESOLUTION_WORDS[step.resolution.kind]}${step.resolution.scope === 'backout' ? ' (back-out)' : ''}: ${step.resolution.error} — waiting for the lead to resolve`,
     );
   } else if (step.error) {
     parts.push(html`${step.error}`);
@@ -305,18 +305,6 @@ function reconciliations(step: StepState, runId: string): SafeHtml[] {
   ];
 }
 
-const DECISION_WORDS: Record<Decision['kind'], string> = {
-  approve: 'approved',
-  reject: 'rejected',
-  complete_manual: 'marked done',
-  request_backout: 'requested back-out',
-  resolve: 'resolved',
-  cancel: 'cancelled the run',
-  deadline: 'closed at its deadline',
-  refused: 'was refused',
-  override: 'went live without the rehearsal evidence',
-};
-
 function decisionLog(decisions: readonly Decision[]): SafeHtml {
   if (decisions.length === 0)
     return html`<h2 id="decisions">Decisions</h2>
@@ -328,13 +316,11 @@ function decisionLog(decisions: readonly Decision[]): SafeHtml {
 ${decisions.map(
   (
     d,
-  ) => html`<tr><td>${time(d.at)}</td><th scope="row">${d.by}</th><td>${d.role}</td><td>${DECISION_WORDS[d.kind] ?? d.kind}${d.target && html` <code>${d.target}</code>`}</td><td>${d.reason ?? ''}</td><td>${d.automatic ? 'yes' : 'no'}</td></tr>
+  ) => html`<tr><td>${time(d.at)}</td><th scope="row">${d.by}</th><td>${d.role}</td><td>${DECISION_VERB[d.kind] ?? d.kind}${d.target && html` <code>${d.target}</code>`}</td><td>${d.reason ?? ''}</td><td>${d.automatic ? 'yes' : 'no'}</td></tr>
 `,
 )}</tbody>
 </table>`;
 }
-
-const TRIGGER_WORDS = { step_failed: 'a step failed', gate_rejected: 'a gate was rejected', requested: 'the lead requested it' } as const;
 
 function backoutSection(state: RunState): SafeHtml | false {
   const backout = state.backout;
@@ -347,7 +333,7 @@ function backoutSection(state: RunState): SafeHtml | false {
   return html`<h2 id="backout">Back-out</h2>
 <dl class="summary">
 <dt>Status</dt><dd>${status(backout.status)}</dd>
-${backout.trigger && html`<dt>Why</dt><dd>${TRIGGER_WORDS[backout.trigger]}${backout.reason && html`: ${backout.reason}`}</dd>`}
+${backout.trigger && html`<dt>Why</dt><dd>${BACKOUT_TRIGGER_WORDS[backout.trigger]}${backout.reason && html`: ${backout.reason}`}</dd>`}
 ${backout.requestedBy && html`<dt>Requested by</dt><dd>${backout.requestedBy}${backout.requestedAt && html` at ${time(backout.requestedAt)}`}</dd>`}
 ${backout.startedAt && html`<dt>Started</dt><dd>${time(backout.startedAt)}</dd>`}
 ${backout.endedAt && html`<dt>Ended</dt><dd>${time(backout.endedAt)} <span class="muted">(took ${between(backout.startedAt, backout.endedAt)})</span></dd>`}

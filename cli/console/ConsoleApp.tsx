@@ -1,0 +1,63 @@
+/**
+ * The console wired to a run: reads it through {@link useRunState}, keeps the clock, follows the
+ * terminal's size, and hands the screen what the runbook adds (who holds each role, the window).
+ * Temporal lives behind `source` and `send`; the screen itself stays pure.
+ */
+import { useInput } from 'ink';
+import { useCallback, useMemo } from 'react';
+import type { RunContext } from '../../runbook/present.js';
+import type { Runbook } from '../../runbook/schema.js';
+import { pointOfNoReturn } from '../../runbook/transitions.js';
+import type { ActionOutcome, ConsoleAction } from './actions.js';
+import { ConsoleScreen } from './ConsoleScreen.js';
+import type { PollerOptions, RunSource } from './run-poller.js';
+import { useClock } from './use-clock.js';
+import { useRunState } from './use-run-state.js';
+import { useTerminalSize } from './use-terminal-size.js';
+
+export interface ConsoleAppProps {
+  source: RunSource;
+  send: (action: ConsoleAction) => Promise<ActionOutcome>;
+  /** The run's runbook, when known: who holds each role, the window. */
+  runbook?: Runbook;
+  identity?: string;
+  poll?: PollerOptions;
+  onQuit: () => void;
+  /** Ctrl-C: what the command does on an interrupt (a rehearsal stops hosting its run). */
+  onInterrupt: () => void;
+}
+
+export function ConsoleApp({ source, send, runbook, identity, poll, onQuit, onInterrupt }: ConsoleAppProps) {
+  const { view, setVisible } = useRunState(source, poll);
+  const { width, height } = useTerminalSize();
+  const moving = view.attention.some((s) => s.status === 'running' || s.backout?.status === 'running');
+  // A spinner needs a few frames a second; otherwise once a second is enough for the clocks.
+  const now = useClock(moving ? 250 : 1000, view.head?.endedAt === undefined);
+  const head = view.head;
+  const context = useMemo<RunContext>(() => {
+    if (!runbook) return {};
+    const window = head ? pointOfNoReturn(runbook, head.mode, head.startedAt) : undefined;
+    return {
+      roles: runbook.roles,
+      lead: runbook.lead,
+      ...(window ? { window: { end: window.windowEnd, pointOfNoReturn: window.at, backoutMs: window.backoutMs } } : {}),
+    };
+  }, [runbook, head?.mode, head?.startedAt]);
+  useInput((input, key) => {
+    if (key.ctrl && input === 'c') onInterrupt();
+  });
+  const onVisible = useCallback((from: number, to: number) => setVisible(from, to), [setVisible]);
+  return (
+    <ConsoleScreen
+      view={view}
+      context={context}
+      now={Math.max(now, view.changedAt)}
+      width={width}
+      height={height}
+      {...(identity ? { identity } : {})}
+      onAction={send}
+      onVisible={onVisible}
+      onQuit={onQuit}
+    />
+  );
+}

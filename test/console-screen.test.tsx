@@ -1,0 +1,361 @@
+/**
+ * The console's screens, as a person sees them, in every state a run goes through; and the keys
+ * that act (what each sends, that nothing is sent twice, that refusals are shown).
+ */
+import { render } from 'ink-testing-library';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { cleanup } from 'ink-testing-library';
+import type { ActionOutcome, ConsoleAction } from '../cli/console/actions.js';
+import { ConsoleScreen } from '../cli/console/ConsoleScreen.js';
+import type { RunView } from '../cli/console/run-poller.js';
+import { parseRunbook } from '../runbook/parse.js';
+import type { RunContext } from '../runbook/present.js';
+import { summarizeRun } from '../runbook/run-pages.js';
+import type { RunState } from '../runbook/run-state.js';
+import { initialRunState } from '../runbook/transitions.js';
+
+const parsed = parseRunbook(
+  `
+name: crm-night
+version: 3
+lead: lead
+roles: { lead: [alice], dba: [bob], comms: [erin], business: [dana] }
+window: { length: 2h }
+phases:
+  - id: load
+    kind: migration
+    steps:
+      - { id: freeze, title: Freeze the legacy CRM, owner: dba, expected: 5m, action: { kind: shell, command: "true" }, backout: { kind: shell, command: "true" } }
+      - { id: customers, title: Migrate customers, owner: dba, expected: 10m, depends_on: [freeze], action: { kind: shell, command: "true" }, backout: { kind: shell, command: "true" } }
+      - { id: notes, title: Migrate notes, owner: dba, expected: 1m, action: { kind: shell, command: "true" } }
+      - { id: announce, title: Tell users, owner: comms, expected: 2m, action: { kind: manual, instructions: Call them. } }
+  - id: decide
+    kind: go_no_go
+    steps:
+      - { id: go, title: Go, owner: lead, gate: { approvers: [business], question: "Switch the new CRM on?" } }
+`,
+  'crm-night.yaml',
+);
+if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+const runbook = parsed.runbook;
+const start = '2026-12-05T22:00:00.000Z';
+const at = (minutes: number) => new Date(Date.parse(start) + minutes * 60_000).toISOString();
+const context: RunContext = {
+  roles: runbook.roles,
+  lead: runbook.lead,
+  window: { end: at(120), pointOfNoReturn: at(100), backoutMs: 20 * 60_000 },
+};
+
+function fresh(mode: 'rehearsal' | 'live' = 'rehearsal'): RunState {
+  return initialRunState({ runId: 'crm-night-7', runbook, versionHash: 'h', mode, startedBy: 'alice' }, start);
+}
+
+function viewOf(state: RunState, revision = 1, connection: RunView['connection'] = 'live', problem?: string): RunView {
+  const { attention, ...head } = summarizeRun(state, revision);
+  return {
+    head,
+    steps: state.order.map((id) => state.steps[id]),
+    attention,
+    connection,
+    changedAt: 0,
+    ...(problem ? { problem } : {}),
+  };
+}
+
+function gateOpen(state: RunState): RunState {
+  Object.assign(state.steps.freeze!, { status: 'succeeded', attempts: 1, startedAt: at(0), endedAt: at(5) });
+  Object.assign(state.steps.customers!, { status: 'succeeded', attempts: 1, startedAt: at(5), endedAt: at(14) });
+  Object.assign(state.steps.notes!, { status: 'succeeded', attempts: 1, startedAt: at(0), endedAt: at(1) });
+  Object.assign(state.steps.announce!, { status: 'succeeded', attempts: 1, startedAt: at(1), endedAt: at(3), completedBy: 'erin' });
+  Object.assign(state.steps.go!, {
+    status: 'waiting',
+    waitingFor: 'approval',
+    startedAt: at(15),
+    gate: {
+      ...state.steps.go!.gate!,
+      status: 'open',
+      openedAt: at(15),
+      closesAt: at(45),
+      onDeadline: 'no-go',
+      evidence: { digest: 'abc123', at: at(15) },
+    },
+  });
+  state.status = 'waiting';
+  return state;
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 30));
+
+function screen(view: RunView, now = Date.parse(at(20)), send?: (a: ConsoleAction) => Promise<ActionOutcome>, width = 80) {
+  const onAction = vi.fn(send ?? (async () => ({ ok: true, message: 'sent' })));
+  const onQuit = vi.fn();
+  const onVisible = vi.fn();
+  const ui = render(
+    <ConsoleScreen
+      view={view}
+      context={context}
+      now={now}
+      width={width}
+      height={24}
+      identity="dana"
+      onAction={onAction}
+      onVisible={onVisible}
+      onQuit={onQuit}
+    />,
+  );
+  lastFrame = ui.lastFrame;
+  return { ...ui, onAction, onQuit, onVisible, frame: () => ui.lastFrame() ?? '' };
+}
+
+/** Types each key and waits for the screen to answer it (a busy machine can take a while). */
+async function type(stdin: { write: (s: string) => void }, ...keys: string[]) {
+  for (const key of keys) {
+    const before = lastFrame?.();
+    stdin.write(key);
+    for (let waited = 0; waited < 500 && lastFrame?.() === before; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    await tick();
+  }
+}
+
+let lastFrame: (() => string | undefined) | undefined;
+
+afterEach(() => cleanup());
+
+describe('the console screen', () => {
+  it('fits 80x24 and says REHEARSAL or LIVE unmistakably', () => {
+    const { frame } = screen(viewOf(gateOpen(fresh())));
+    const lines = frame().split('\n');
+    expect(lines.length).toBeLessThanOrEqual(23);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
+    expect(lines[0]).toContain(' REHEARSAL ');
+    expect(lines[0]).toContain('crm-night v3 · crm-night-7 · WAITING');
+    cleanup();
+    const live = screen(viewOf(gateOpen(fresh('live'))));
+    expect(live.frame().split('\n')[0]).toMatch(/^ LIVE .*· real systems/);
+  });
+
+  it('shows a waiting gate pinned at the top, with who may act and when it closes, and approves it', async () => {
+    const { frame, stdin, onAction } = screen(viewOf(gateOpen(fresh())));
+    expect(frame()).toContain('WAITING FOR PEOPLE (1)');
+    expect(frame()).toContain(
+      '⏸ gate go: Switch the new CRM on?\n  each of business (dana) · closes in 25m00s, then no-go · waiting 5m00s',
+    );
+    expect(frame()).toContain('elapsed 20m00s / plan 15m00s (+5m00s) · window 1h40m left · no return in 1h20m');
+    expect(frame()).toContain('a approve · r reject');
+    await type(stdin, 'a');
+    expect(frame()).toContain('approve gate go: Switch the new CRM on?');
+    expect(frame()).toContain('who are you [dana]:');
+    await type(stdin, '\r', 'numbers agree', '\r');
+    expect(onAction).toHaveBeenCalledTimes(1);
+    expect(onAction).toHaveBeenCalledWith({ kind: 'approve', gateId: 'go', as: 'dana', reason: 'numbers agree', evidence: 'abc123' });
+    await tick();
+    expect(frame()).toContain('sent');
+  });
+
+  it('needs a reason to reject, and shows the run refusing', async () => {
+    const { frame, stdin, onAction } = screen(viewOf(gateOpen(fresh())), undefined, async () => ({
+      ok: false,
+      message: 'refused: dana already voted on go',
+    }));
+    await type(stdin, 'r', '\r', '\r');
+    expect(frame()).toContain('a reason is required');
+    expect(onAction).not.toHaveBeenCalled();
+    await type(stdin, 'not yet', '\r');
+    expect(onAction).toHaveBeenCalledWith({ kind: 'reject', gateId: 'go', as: 'dana', reason: 'not yet', evidence: 'abc123' });
+    await tick();
+    expect(frame()).toContain('refused: dana already voted on go');
+  });
+
+  it('sends nothing twice: keys that act wait while a request is in flight', async () => {
+    let answer!: (o: ActionOutcome) => void;
+    const { frame, stdin, onAction } = screen(
+      viewOf(gateOpen(fresh())),
+      undefined,
+      () => new Promise<ActionOutcome>((resolve) => (answer = resolve)),
+    );
+    await type(stdin, 'a', '\r', '\r');
+    expect(frame()).toContain('sending approve go…');
+    await type(stdin, 'a', 'r', '\r');
+    expect(frame()).toContain('sending approve go… (other requests wait for its answer)');
+    expect(frame()).not.toContain('who are you');
+    answer({ ok: true, message: 'dana approved go: the gate is approved, the run goes on' });
+    await tick();
+    expect(onAction).toHaveBeenCalledTimes(1);
+    expect(frame()).toContain('dana approved go');
+  });
+
+  it('shows running steps with a spinner, planned against actual, and the critical path; focus follows them', async () => {
+    const state = fresh();
+    Object.assign(state.steps.freeze!, { status: 'succeeded', attempts: 2, startedAt: at(0), endedAt: at(9) });
+    Object.assign(state.steps.customers!, { status: 'running', attempts: 1, startedAt: at(9) });
+    Object.assign(state.steps.notes!, { status: 'succeeded', attempts: 1, startedAt: at(0), endedAt: at(1) });
+    const { frame, stdin } = screen(viewOf(state), Date.parse(at(12)));
+    const lines = frame().split('\n');
+    expect(lines.find((l) => l.includes('freeze '))).toMatch(/^◆✔ freeze\s+dba \(bob\)\s+succeeded\s+5m00s\s+9m00s\s+×2 4m00s over p/);
+    expect(lines.find((l) => l.includes('customers'))).toMatch(/^◆[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] customers\s+dba \(bob\)\s+running\s+10m00s\s+3m00s…/);
+    expect(lines.find((l) => l.includes('notes'))).toMatch(/^ ✔ notes/);
+    expect(frame()).toContain('elapsed 12m00s / plan 15m00s');
+    expect(frame()).toContain('following the running steps');
+    // Enter opens the followed step.
+    await type(stdin, '\r');
+    expect(frame()).toContain('customers — Migrate customers  ◆ on the critical path');
+    expect(frame()).toContain('owner dba (bob)');
+    await type(stdin, '\u001B');
+    await type(stdin, 'k');
+    expect(frame()).not.toContain('following the running steps');
+    expect(frame()).toContain('f follow');
+  });
+
+  it('shows a failed check and its output in the step details', async () => {
+    const state = fresh();
+    Object.assign(state.steps.freeze!, {
+      status: 'failed',
+      attempts: 1,
+      startedAt: at(0),
+      endedAt: at(2),
+      error: 'check "writes stopped" failed',
+      outputTail: 'locking tables\nERROR: 3 sessions still writing',
+      checks: [{ name: 'writes stopped', kind: 'sql', passed: false, detail: 'expected 0, got 3', at: at(2) }],
+    });
+    state.status = 'failed';
+    const { frame, stdin } = screen(viewOf(state), Date.parse(at(3)), undefined, 120);
+    expect(frame()).toMatch(/✖ freeze\s+dba \(bob\)\s+failed/);
+    expect(frame()).toContain('failed         5m00s    2m00s     check "writes stopped" failed: e');
+    await type(stdin, '\r');
+    expect(frame()).toContain('✖ writes stopped (sql): expected 0, got 3');
+    expect(frame()).toContain('│ ERROR: 3 sessions still writing');
+  });
+
+  it('pins a failure waiting for the lead and resolves it (retry or done, reason required)', async () => {
+    const state = fresh();
+    Object.assign(state.steps.freeze!, {
+      status: 'waiting',
+      waitingFor: 'resolution',
+      attempts: 1,
+      startedAt: at(0),
+      resolution: { scope: 'forward', error: 'worker vanished mid-action', kind: 'unknown', since: at(4) },
+    });
+    state.status = 'waiting';
+    const { frame, stdin, onAction } = screen(viewOf(state), Date.parse(at(6)));
+    expect(frame()).toContain('✖ freeze outcome unknown: worker vanished mid-action; retry or record done\n  lead (alice)');
+    expect(frame()).toContain('R resolve');
+    await type(stdin, 'R', 'again', '\r');
+    expect(frame()).toContain('type retry or done');
+    await type(stdin, '\u0015', 'retry', '\r', 'alice', '\r', 'it never ran', '\r');
+    expect(onAction).toHaveBeenCalledWith({ kind: 'resolve', stepId: 'freeze', action: 'retry', as: 'alice', reason: 'it never ran' });
+  });
+
+  it('marks a manual step done', async () => {
+    const state = fresh();
+    Object.assign(state.steps.announce!, { status: 'waiting', waitingFor: 'manual', attempts: 1, startedAt: at(1) });
+    const { frame, stdin, onAction } = screen(viewOf(state), Date.parse(at(3)));
+    expect(frame()).toContain('⏸ manual step announce: Tell users; mark it done\n  comms (erin) · waiting 2m00s');
+    await type(stdin, 'd', 'erin', '\r', '\r');
+    expect(onAction).toHaveBeenCalledWith({ kind: 'done', stepId: 'announce', as: 'erin' });
+    // An answer and its Enter in one piece (typed ahead, or pasted) are taken whole.
+    await type(stdin, 'd');
+    stdin.write('erin\r');
+    await tick();
+    stdin.write('told them\r');
+    await tick();
+    expect(onAction).toHaveBeenLastCalledWith({ kind: 'done', stepId: 'announce', as: 'erin', reason: 'told them' });
+  });
+
+  it('backs out only after the runbook name is typed, with a reason', async () => {
+    const state = fresh();
+    Object.assign(state.steps.freeze!, { status: 'running', attempts: 1, startedAt: at(0) });
+    const { frame, stdin, onAction } = screen(viewOf(state), Date.parse(at(1)));
+    await type(stdin, 'b');
+    expect(frame()).toContain('BACK OUT crm-night-7');
+    await type(stdin, 'crm', '\r');
+    expect(frame()).toContain('that is not crm-night; Esc to cancel');
+    await type(stdin, '\u007f', '\u007f', '\u007f', 'crm-night', '\r', 'alice', '\r', '\r');
+    expect(frame()).toContain('a reason is required');
+    await type(stdin, 'numbers are off', '\r');
+    expect(onAction).toHaveBeenCalledTimes(1);
+    expect(onAction).toHaveBeenCalledWith({ kind: 'backout', as: 'alice', reason: 'numbers are off' });
+  });
+
+  it('shows back-out progress while it runs', () => {
+    const state = fresh();
+    Object.assign(state.steps.freeze!, {
+      status: 'succeeded',
+      startedAt: at(0),
+      endedAt: at(5),
+      backout: { status: 'succeeded', attempts: 1, startedAt: at(16), endedAt: at(17) },
+    });
+    Object.assign(state.steps.customers!, {
+      status: 'succeeded',
+      startedAt: at(5),
+      endedAt: at(15),
+      backout: { status: 'running', attempts: 1, startedAt: at(15) },
+    });
+    state.steps.notes!.backout = { status: 'not_needed', attempts: 0 };
+    state.backout = { status: 'running', trigger: 'requested', reason: 'numbers are off', requestedBy: 'alice', requestedAt: at(15) };
+    state.status = 'backing_out';
+    const { frame } = screen(viewOf(state), Date.parse(at(17)));
+    expect(frame()).toContain('BACK-OUT  running · 1/2 undone · undoing customers · the lead requested it: nu…');
+    expect(frame()).toMatch(/↩ freeze\s+dba \(bob\)\s+backed out/);
+    expect(frame()).toMatch(/customers\s+dba \(bob\)\s+undoing/);
+    expect(frame()).toContain('BACKING OUT');
+    expect(frame()).not.toContain('b back-out');
+  });
+
+  it('shows a finished run, its outcome, and offers no actions', async () => {
+    const state = gateOpen(fresh());
+    Object.assign(state.steps.go!, { status: 'succeeded', endedAt: at(20), gate: { ...state.steps.go!.gate!, status: 'approved' } });
+    Object.assign(state, { status: 'completed', endedAt: at(21), outcome: 'all 5 steps completed' });
+    const { frame, stdin, onAction, onQuit } = screen(viewOf(state), Date.parse(at(30)));
+    expect(frame()).toContain('COMPLETED');
+    expect(frame()).toContain('took 21m00s / plan 15m00s (+6m00s)');
+    expect(frame()).toContain('all 5 steps completed');
+    expect(frame()).not.toContain('b back-out');
+    await type(stdin, 'b');
+    expect(frame()).toContain('b: the run has ended');
+    await type(stdin, 'q');
+    expect(onQuit).toHaveBeenCalled();
+    expect(onAction).not.toHaveBeenCalled();
+  });
+
+  it('says when it is reconnecting, and keeps showing what it last read', () => {
+    const { frame } = screen(viewOf(gateOpen(fresh()), 1, 'reconnecting', 'connect ECONNREFUSED 127.0.0.1:7233'));
+    expect(frame()).toContain('⟳ reconnecting to Temporal, showing what was last read: connect ECONNREFUSED');
+    expect(frame()).toContain('○ reconnecting');
+    expect(frame()).toContain('gate go');
+  });
+
+  it('draws only what fits of a 10,000-step run, and moves through it', async () => {
+    const lines = ['name: big', 'version: 1', 'lead: lead', 'roles: { lead: [alice] }', 'phases:'];
+    for (let p = 0; p < 10; p += 1) {
+      lines.push(`  - id: phase-${p}`, '    kind: migration', '    steps:');
+      for (let i = 0; i < 1000; i += 1) {
+        lines.push(`      - { id: p${p}-s${i}, title: Batch ${i}, owner: lead, expected: 1s, action: { kind: simulate, duration: 1s } }`);
+      }
+    }
+    const big = parseRunbook(lines.join('\n'), 'big.yaml');
+    if (!big.ok) throw new Error('fixture invalid');
+    const state = initialRunState({ runId: 'big-1', runbook: big.runbook, versionHash: 'h', mode: 'rehearsal', startedBy: 'alice' }, start);
+    Object.assign(state.steps['p4-s500']!, { status: 'running', attempts: 1, startedAt: at(0) });
+    const { frame, stdin, onVisible } = screen(viewOf(state), Date.parse(at(1)));
+    expect(frame().split('\n').length).toBeLessThanOrEqual(23);
+    // Focus follows the running step, deep in the run; the reader is asked for the rows on screen only.
+    expect(frame()).toMatch(/p4-s500\s+lead \(ali…\s+running/);
+    const [from, to] = onVisible.mock.lastCall!;
+    expect(to - from).toBeLessThanOrEqual(20);
+    expect(from).toBeLessThanOrEqual(4500);
+    expect(to).toBeGreaterThan(4500);
+    await type(stdin, 'G');
+    expect(frame()).toMatch(/p9-s999\s+lead \(ali…\s+pending/);
+    await type(stdin, 'g');
+    expect(frame()).toContain('── phase-0 (migration)');
+    expect(frame()).toMatch(/p0-s0\s+lead/);
+  });
+
+  it('finds a step by id or title, and shows help', async () => {
+    const { frame, stdin } = screen(viewOf(fresh()), Date.parse(at(0)));
+    await type(stdin, '/', 'users', '\r', '\r');
+    expect(frame()).toContain('announce — Tell users');
+    await type(stdin, '\u001B', '?');
+    expect(frame()).toContain('request back-out (type the runbook name to confirm; reason required)');
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * The console in a real terminal (tmux) against real runs on the test Temporal server, through the
+ * built `cutover` command: an approver approves a gate from the console and the run finishes, a
+ * second terminal attached to the run sees the approval within a second, and `b` backs a run out.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cliEnv, killStartedCli, PROJECT, runCli, startWorkerCli } from './support/cli.js';
+import { temporalAddress } from './support/temporal.js';
+import { Tmux } from './support/tmux.js';
+
+let tmux: Tmux | undefined;
+afterEach(() => {
+  tmux?.kill();
+  tmux = undefined;
+  killStartedCli();
+});
+
+function setUp(runbook: (name: string) => string) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cutover-console-e2e-'));
+  const name = `console-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}`;
+  const env = cliEnv({ TEMPORAL_ADDRESS: temporalAddress(), CUTOVER_TASK_QUEUE: `console-${name}` });
+  const file = path.join(dir, 'runbook.yaml');
+  writeFileSync(file, runbook(name));
+  tmux = new Tmux(120, 40);
+  return { dir, name, env, file, tmux };
+}
+
+const BIN = path.join(PROJECT, 'bin', 'cutover.js');
+
+describe('the console in a real terminal', () => {
+  it('an approver approves the gate from the console, the run finishes, and an attached terminal sees it within a second', async () => {
+    const { dir, name, env, file, tmux } = setUp(
+      (n) => `name: ${n}
+version: 1
+lead: lead
+roles: { lead: [alice], business: [dana] }
+phases:
+  - id: load
+    kind: migration
+    steps:
+      - { id: migrate, title: Migrate customers, owner: lead, expected: 1s, action: { kind: simulate, duration: 1s } }
+  - id: decide
+    kind: go_no_go
+    steps:
+      - { id: go, title: Go, owner: lead, gate: { approvers: [business], question: "Switch the new CRM on?" } }
+  - id: switch
+    kind: interface_switch_on
+    steps:
+      - { id: start, title: Start the interface, owner: lead, expected: 1s, action: { kind: simulate, duration: 1s } }
+`,
+    );
+    await startWorkerCli([], env);
+    tmux.open('lead', [process.execPath, BIN, 'rehearse', file, '--as', 'alice'], env, PROJECT, dir);
+    const waiting = await tmux.waitFor('lead', /WAITING FOR PEOPLE \(1\)/, 60_000);
+    expect(waiting).toMatch(/^ REHEARSAL {2}.* · .*-1 · WAITING {2}● live/m);
+    expect(waiting).toContain('⏸ gate go: Switch the new CRM on?');
+    expect(waiting).toContain('each of business (dana)');
+    expect(waiting).toContain('a approve · r reject');
+
+    tmux.open('watch', [process.execPath, BIN, 'attach', `${name}-1`], env, PROJECT, dir);
+    await tmux.waitFor('watch', /⏸ gate go: Switch the new CRM on\?/, 30_000);
+
+    tmux.keys('lead', 'a');
+    await tmux.waitFor('lead', /who are you \[alice\]:/);
+    tmux.line('lead', 'dana');
+    await tmux.waitFor('lead', /why \(optional\):/);
+    tmux.line('lead', 'counts and sample agree');
+    // When the approver's console has its answer, the approval is in the run: the other terminal shows the gate
+    // no longer waiting within a second.
+    let approvedAt = 0;
+    let seenAt = 0;
+    const deadline = Date.now() + 30_000;
+    while ((!approvedAt || !seenAt) && Date.now() < deadline) {
+      const now = Date.now();
+      if (!approvedAt && /dana approved go: the gate is approved/.test(tmux.screen('lead'))) approvedAt = now;
+      if (!seenAt && !tmux.screen('watch').includes('gate go:')) seenAt = now;
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    expect(approvedAt, tmux.screen('lead')).toBeGreaterThan(0);
+    expect(seenAt, tmux.screen('watch')).toBeGreaterThan(0);
+    expect(seenAt - approvedAt).toBeLessThanOrEqual(1000);
+
+    const done = await tmux.waitFor('lead', /COMPLETED/, 60_000);
+    expect(done).toMatch(/start +lead \(alice\) +succeeded/);
+    expect(done).not.toContain('WAITING FOR PEOPLE');
+    tmux.keys('lead', 'q');
+    expect(await tmux.waitFor('lead', /EXIT=\d+/)).toMatch(/COMPLETED: .*\nEXIT=0/);
+    // The attached terminal saw the end too, and leaves with q; the run was never its to stop.
+    await tmux.waitFor('watch', /COMPLETED/);
+    tmux.keys('watch', 'q');
+    expect(await tmux.waitFor('watch', /EXIT=\d+/)).toContain('EXIT=0');
+
+    // Without a terminal, attach prints the plain lines and never waits on a key.
+    const plain = runCli(['attach', `${name}-1`], env, PROJECT, 60_000);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toMatch(/✎ dana \(business\) approved go: counts and sample agree/);
+    expect(plain.stdout).toMatch(/-1 COMPLETED: /);
+  });
+
+  it('b backs a run out: the runbook name to confirm, who, why; the completed step is undone', async () => {
+    const { name, env, file, dir, tmux } = setUp(
+      (n) => `name: ${n}
+version: 1
+lead: lead
+roles: { lead: [alice], business: [dana] }
+phases:
+  - id: load
+    kind: migration
+    steps:
+      - { id: migrate, title: Migrate customers, owner: lead, expected: 1s, action: { kind: simulate, duration: 1s }, backout: { kind: simulate, duration: 1s } }
+  - id: decide
+    kind: go_no_go
+    steps:
+      - { id: go, title: Go, owner: lead, gate: { approvers: [business] } }
+`,
+    );
+    await startWorkerCli([], env);
+    tmux.open('lead', [process.execPath, BIN, 'rehearse', file, '--as', 'alice'], env, PROJECT, dir);
+    await tmux.waitFor('lead', /WAITING FOR PEOPLE \(1\)/, 60_000);
+    tmux.keys('lead', 'b');
+    await tmux.waitFor('lead', new RegExp(`type the runbook name \\(${name}\\) to confirm:`));
+    tmux.line('lead', 'not-the-name');
+    await tmux.waitFor('lead', new RegExp(`that is not ${name}; Esc to cancel`));
+    tmux.line('lead', name);
+    await tmux.waitFor('lead', /who are you \[alice\]:/);
+    tmux.line('lead', '');
+    await tmux.waitFor('lead', /why:/);
+    tmux.line('lead', '');
+    await tmux.waitFor('lead', /a reason is required/);
+    tmux.line('lead', 'the sample does not match');
+    const backedOut = await tmux.waitFor('lead', /migrate +lead \(alice\) +backed out/, 60_000);
+    expect(backedOut).toContain('BACKED OUT');
+    expect(backedOut).toContain('BACK-OUT  completed · 1/1 undone');
+    expect(backedOut).toContain('alice requested back-out');
+    tmux.keys('lead', 'q');
+    expect(await tmux.waitFor('lead', /EXIT=\d+/)).toContain('EXIT=4');
+  });
+});
