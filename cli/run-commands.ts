@@ -6,7 +6,8 @@ import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } 
 import type { RunStore } from '../prisma/run-store.js';
 import { poolTaskQueue } from '../runbook/pools.js';
 import { liveRunProblems } from '../runbook/validate.js';
-import type { RunInput, RunMode, RunResult } from '../runbook/run-state.js';
+import type { EvidenceOverride, RunInput, RunMode, RunResult } from '../runbook/run-state.js';
+import { overrideRequest } from '../runbook/signed-request.js';
 import { RUN_WORKFLOW_TYPE } from '../workflows/messages.js';
 import { EnvironmentError, EXIT, InvalidRunbookError, LiveEvidenceMissingError, RequestRefusedError, UsageError } from './errors.js';
 import { forecast, runsWorthReading } from '../runbook/timing/forecast.js';
@@ -15,6 +16,7 @@ import { peopleIn } from '../runbook/transitions.js';
 import { commandName } from './command-name.js';
 import type { ConsoleHandle } from './console/open-console.js';
 import { followRun } from './follow-run.js';
+import { findSigningKey, fingerprint, publicKeyText, signRequest } from './keys.js';
 import { formatProblem } from '../runbook/parse.js';
 import { loadRunbook, type LoadedRunbook } from './load-runbook.js';
 import { connectTemporal, isConnectionLost, type TemporalSession } from './temporal.js';
@@ -55,7 +57,7 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
   }
   const settings = readSettings();
   const store = await openRecordStore(settings);
-  let evidenceOverride: RunInput['evidenceOverride'];
+  let evidenceOverride: SignOverride | undefined;
   try {
     if (options.mode === 'live') evidenceOverride = await checkLiveEvidence(store, loaded, options);
   } catch (err) {
@@ -79,7 +81,7 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
       options.mode,
       options.startedBy,
       options.autoApprove,
-      evidenceOverride ? { evidenceOverride } : {},
+      evidenceOverride ? { signOverride: evidenceOverride } : {},
     );
     out.line(
       `${options.mode === 'live' ? 'LIVE RUN' : 'rehearsal'} ${runId} of ${loaded.runbook.name} v${loaded.runbook.version} (${loaded.versionHash})`,
@@ -175,7 +177,10 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
  * what is missing, unless the lead overrides it with a reason: then the override goes to the run, which logs it as
  * its first decision.
  */
-async function checkLiveEvidence(store: RunStore, loaded: LoadedRunbook, options: StartOptions): Promise<RunInput['evidenceOverride']> {
+/** Signs the lead's evidence override for the run it starts, once the run has its id. */
+type SignOverride = (runId: string) => EvidenceOverride;
+
+async function checkLiveEvidence(store: RunStore, loaded: LoadedRunbook, options: StartOptions): Promise<SignOverride | undefined> {
   const { runbook } = loaded;
   const evidence = liveEvidence(runbook, loaded.versionHash, await store.runbookRuns(runbook.name), Date.now());
   if (evidence.ok) {
@@ -196,10 +201,26 @@ async function checkLiveEvidence(store: RunStore, loaded: LoadedRunbook, options
   }
   const reason = options.overrideEvidence.trim();
   if (!reason) throw new UsageError('--override-evidence needs a reason (it goes into the decision log)');
+  // Signed like a vote, with the key read now: a missing key or passphrase is said before anything is reserved.
+  const key = findSigningKey();
+  const listed = runbook.people[options.startedBy]?.key;
+  if (!key) {
+    throw new RequestRefusedError(
+      `--override-evidence is signed, and this machine has no signing key for ${options.startedBy}: run \`cutover keys init\`, and list the key \`cutover keys show\` prints under \`people\` in the runbook`,
+    );
+  }
+  if (publicKeyText(key) !== listed) {
+    throw new RequestRefusedError(
+      listed
+        ? `this machine's signing key (${fingerprint(publicKeyText(key))}) is not the one the runbook lists for ${options.startedBy} (${fingerprint(listed)}); --override-evidence must be signed by the lead`
+        : `the runbook lists no key for ${options.startedBy} under \`people\`, so their override cannot be checked; add the key \`cutover keys show\` prints`,
+    );
+  }
   options.out.warn(
     `going live WITHOUT ${evidence.gaps.join(' and ')}: overridden by ${options.startedBy}, recorded in the run's decision log`,
   );
-  return { by: options.startedBy, role: runbook.lead, reason, missing: evidence.gaps };
+  const override = { by: options.startedBy, role: runbook.lead, reason, missing: evidence.gaps };
+  return (runId) => ({ ...override, signature: signRequest(key, runId, 'override', overrideRequest(override)) });
 }
 
 /**
@@ -241,7 +262,7 @@ export async function startRun(
   mode: RunMode,
   startedBy: string,
   autoApprove = false,
-  extra: Pick<RunInput, 'evidenceOverride'> = {},
+  extra: { signOverride?: SignOverride } = {},
 ) {
   const { runbook } = loaded;
   const backoutP90Ms = await measuredBackout(store, loaded);
@@ -264,7 +285,7 @@ export async function startRun(
     // The embedded server is one machine: every pool is here, so pinned steps go to whoever hosts the run.
     ...(session.embedded ? { oneMachine: true } : {}),
     ...(autoApprove && mode === 'rehearsal' ? { autoApprove: true } : {}),
-    ...(extra.evidenceOverride && mode === 'live' ? { evidenceOverride: extra.evidenceOverride } : {}),
+    ...(extra.signOverride && mode === 'live' ? { evidenceOverride: extra.signOverride(runId) } : {}),
     ...(backoutP90Ms !== undefined ? { backoutP90Ms } : {}),
   };
   const start = (withSearchAttributes: boolean) =>

@@ -6,7 +6,7 @@
  * come from the caller (Node's crypto in the worker's activity and in `cutover decisions --verify`).
  */
 import type { Decision } from './run-state.js';
-import { canonicalJson, signedText, type SignedKind } from './signed-request.js';
+import { canonicalJson, OVERRIDE_TARGET, signedText, type SignedKind } from './signed-request.js';
 
 /** The text an entry's hash is taken of. */
 export function chainedText(previousHash: string, seq: number, decision: Decision): string {
@@ -84,7 +84,9 @@ function shownButNotSigned(entry: Decision): string | undefined {
         ? [step, `${step} (back-out)`]
         : entry.kind === 'resolve'
           ? [`${step}: ${String(request.action)}`, `${step}: ${String(request.action)} (back-out)`]
-          : [undefined];
+          : entry.kind === 'override'
+            ? [OVERRIDE_TARGET]
+            : [undefined];
   if (!targets.includes(text(entry.target))) return `the target ${JSON.stringify(entry.target ?? null)}`;
   if (text(entry.reason) !== text(request.reason)) return `the reason ${JSON.stringify(entry.reason ?? null)}`;
   if (text(entry.evidence) !== text(request.evidence)) return `the evidence ${JSON.stringify(entry.evidence ?? null)}`;

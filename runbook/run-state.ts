@@ -282,6 +282,16 @@ export interface RunState {
   execution?: number;
 }
 
+/** `--override-evidence`: the lead goes live without the rehearsal evidence, for a reason, knowing what is missing. */
+export interface EvidenceOverride {
+  by: string;
+  role: string;
+  reason: string;
+  missing: string[];
+  /** The lead's signature of `overrideRequest(this)` (see signed-request.ts). */
+  signature?: RequestSignature;
+}
+
 /**
  * What the run workflow is started with. The runbook itself is not in it: a large runbook is
  * larger than one Temporal payload may be, so the workflow reads it from the record store in
@@ -314,9 +324,11 @@ export interface RunInput {
   autoApprove?: boolean;
   /**
    * Set when the lead started this live run with `--override-evidence`: the run logs it as its first decision, so the
-   * decision log says who went live without the rehearsal evidence, why, and what was missing.
+   * decision log says who went live without the rehearsal evidence, why, and what was missing. Signed by the lead
+   * like a vote (`overrideRequest` in signed-request.ts is what the signature covers); the run refuses to start on an unsigned,
+   * forged or other person's override.
    */
-  evidenceOverride?: { by: string; role: string; reason: string; missing: string[] };
+  evidenceOverride?: EvidenceOverride;
   /**
    * The back-out's P90 as forecast from the rehearsals that backed out (runbook/timing/forecast.ts), when any did:
    * the gates' point of no return keeps it free before the window ends. Without it, the planned back-out.

@@ -10,7 +10,7 @@
  * CLI: `openssl pkeyutl -sign -inkey signing-key.pem -rawin -in TEXT_FILE | base64 -w0` (from a
  * file: OpenSSL 3.0 cannot sign Ed25519 from a pipe).
  */
-import type { Decision, RunMode, RunState } from './run-state.js';
+import type { Decision, EvidenceOverride, RunMode, RunState } from './run-state.js';
 import type { Runbook } from './schema.js';
 
 /** What a signed request carries: the signer's public key, when and with which nonce it was signed, the signature. */
@@ -26,7 +26,18 @@ export interface RequestSignature {
 }
 
 /** The decisions a person signs. */
-export type SignedKind = Extract<Decision['kind'], 'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve'>;
+export type SignedKind = Extract<Decision['kind'], 'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve' | 'override'>;
+
+/** The target an evidence override shows in the decision log. */
+export const OVERRIDE_TARGET = 'live-evidence';
+
+/**
+ * What the lead signs to go live without the rehearsal evidence (`cutover run --live --override-evidence REASON`),
+ * and what the decision log shows of it: who, and the reason with what was missing.
+ */
+export function overrideRequest(override: Pick<EvidenceOverride, 'by' | 'reason' | 'missing'>): { by: string; reason: string } {
+  return { by: override.by, reason: `${override.reason} (missing: ${override.missing.join('; ')})` };
+}
 
 /** A public key as runbooks list it under `people`. */
 export const PUBLIC_KEY_PATTERN = /^ed25519:[A-Za-z0-9+/]{43}=$/;

@@ -5,9 +5,20 @@
  */
 import { durationMs } from './duration.js';
 import { effectiveDependencies, plannedSchedule } from './graph.js';
-import type { Decision, GateState, LegacyRunInput, RunInput, RunMode, RunState, RunStatus, StepState, Vote } from './run-state.js';
+import type {
+  Decision,
+  EvidenceOverride,
+  GateState,
+  LegacyRunInput,
+  RunInput,
+  RunMode,
+  RunState,
+  RunStatus,
+  StepState,
+  Vote,
+} from './run-state.js';
 import type { Gate, Runbook, Step } from './schema.js';
-import type { RequestSignature } from './signed-request.js';
+import { refuseSignature, type RequestSignature } from './signed-request.js';
 
 /** The people holding `role`, or none. */
 export function peopleIn(runbook: Runbook, role: string): string[] {
@@ -328,6 +339,22 @@ export interface BackoutRequest {
   reason: string;
   /** The person's signature of the request (see signed-request.ts). */
   signature?: RequestSignature;
+}
+
+/**
+ * Why the lead's evidence override may not start the run, or undefined when it may: it must come from a lead and
+ * carry a reason, and (a live run takes only signed requests) be signed with the key the runbook lists for them.
+ * The signature itself is checked after this, with Node's crypto.
+ */
+export function refuseOverride(runbook: Runbook, state: RunState, override: EvidenceOverride, nowMs: number): string | undefined {
+  if (!peopleIn(runbook, runbook.lead).includes(override.by)) {
+    return `${override.by} does not hold the lead role ${runbook.lead}; only the lead may go live without the rehearsal evidence`;
+  }
+  if (!override.reason?.trim()) return 'going live without the rehearsal evidence needs a reason';
+  if (!override.signature) {
+    return `the override is not signed, and a live run takes only signed requests: ${override.by} runs \`cutover keys init\` and the runbook lists their key under \`people\``;
+  }
+  return refuseSignature(runbook, 'live', state, override, nowMs);
 }
 
 /** Why `request` may not start a back-out now, or undefined when it may. */

@@ -4,7 +4,7 @@
  * lead only, which the run records as a decision. Real store (SQLite), real Temporal server and worker, the built CLI.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,8 @@ import { recordRun, timingRunbook } from './support/timing-data.js';
 
 const DAY = 86_400_000;
 const name = `live-gate-${Date.now().toString(36)}`;
-const key = publicKeyText(generateKeyPairSync('ed25519').privateKey);
+const aliceKey = generateKeyPairSync('ed25519').privateKey;
+const key = publicKeyText(aliceKey);
 const RUNBOOK = `name: ${name}
 version: "3.1"
 lead: lead
@@ -37,7 +38,11 @@ let env: Record<string, string>;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'cutover-live-gate-'));
   writeFileSync(path.join(dir, 'runbook.yaml'), RUNBOOK);
+  // alice's signing key, as `cutover keys init` leaves it: an override is signed like a vote.
+  mkdirSync(path.join(dir, 'keys'));
+  writeFileSync(path.join(dir, 'keys', 'signing-key.pem'), aliceKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   env = cliEnv({
+    CUTOVER_KEYS_DIR: path.join(dir, 'keys'),
     TEMPORAL_ADDRESS: temporalAddress(),
     CUTOVER_TASK_QUEUE: `q-${name}`,
     CUTOVER_DATABASE_URL: `file:${path.join(dir, 'store.db')}`,
@@ -84,6 +89,22 @@ describe('cutover run --live', () => {
     const notLead = live('--as', 'bob', '--override-evidence', 'vendor deadline');
     expect(notLead.code).toBe(7);
     expect(notLead.stderr).toContain('--override-evidence needs the lead role lead (alice); bob does not hold it');
+    // The lead on a machine without their key: the override is signed, so it is refused before anything starts.
+    const keyless = runCli(
+      ['run', 'runbook.yaml', '--live', '--confirm', '--as', 'alice', '--override-evidence', 'vendor deadline'],
+      {
+        ...env,
+        CUTOVER_KEYS_DIR: path.join(dir, 'no-keys'),
+      },
+      dir,
+    );
+    expect(keyless.code).toBe(7);
+    expect(keyless.stderr.trim()).toBe(
+      'cutover: --override-evidence is signed, and this machine has no signing key for alice: run `cutover keys init`, and list the key `cutover keys show` prints under `people` in the runbook',
+    );
+    const history = runCli(['history', name, '--json'], env, dir);
+    expect(history.stdout).toMatch(/"mode":\s*"rehearsal"/);
+    expect(history.stdout).not.toMatch(/"mode":\s*"live"/);
 
     const result = live('--as', 'alice', '--override-evidence', 'vendor deadline moved');
     expect(result.stderr).toContain(
@@ -104,6 +125,11 @@ describe('cutover run --live', () => {
     expect(entries[0]!.reason).toContain(
       'vendor deadline moved (missing: a completed rehearsal of this version within 7d; a rehearsal that exercised back-out)',
     );
+    // Signed by alice, so it verifies offline against the runbook's key like every vote.
+    const verified = runCli(['decisions', runId, '--verify'], env, dir);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/alice \(lead\) override live-evidence: "vendor deadline moved .*" \[signed [0-9a-f:]{23}\]/);
+    expect(verified.stdout).toContain('every signature matches its key');
   });
 
   it('goes live once a recent completed rehearsal and a rehearsed back-out are recorded', async () => {

@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256, verifyText } from '../activities/signatures.js';
 import { publicKeyText, signRequest } from '../cli/keys.js';
 import { verifyDecisionLog } from '../runbook/decision-log.js';
+import type { EvidenceOverride } from '../runbook/run-state.js';
+import { overrideRequest } from '../runbook/signed-request.js';
 import { approveGateUpdate, completeManualStepUpdate, requestBackoutUpdate } from '../workflows/messages.js';
 import { PROJECT } from './support/cli.js';
 import { temporalAddress, temporalNamespace } from './support/temporal.js';
@@ -207,5 +209,58 @@ describe('signed requests', () => {
     const state = await waitForState(handle, (s) => s.decisions.length === 1);
     expect(state.decisions[0]).toMatchObject({ kind: 'approve', by: 'alice', signature: { key: publicKeyText(alice) } });
     await handle.terminate('test done');
+  });
+});
+
+describe("the lead's evidence override", () => {
+  const missing = ['a completed rehearsal of this version within 14d'];
+  const override = (key: KeyObject, by: string, signedFor?: string) => (runId: string) => {
+    const made = { by, role: 'lead', reason: 'vendor deadline', missing };
+    return { ...made, signature: signRequest(key, signedFor ?? runId, 'override', overrideRequest(made)) };
+  };
+
+  it('is the signed first decision of the run, and verifies offline', async () => {
+    const handle = await h.start(runbook('override-signed'), { mode: 'live', evidenceOverride: override(alice, 'alice') });
+    const state = await waitForState(handle, (s) => s.steps.go!.gate?.status === 'open');
+    const first = state.decisions[0]!;
+    expect(first).toMatchObject({
+      kind: 'override',
+      by: 'alice',
+      role: 'lead',
+      target: 'live-evidence',
+      reason: `vendor deadline (missing: ${missing[0]})`,
+      signature: { key: publicKeyText(alice) },
+    });
+    const keys = { alice: { key: publicKeyText(alice) }, dana: { key: publicKeyText(dana) } };
+    const entries = state.decisions.map((d, seq) => ({ ...d, seq }));
+    expect(verifyDecisionLog(handle.workflowId, entries, keys, { sha256, verify: verifyText })).toEqual([]);
+    // Someone who can write the store changes the reason and hashes the chain again: the signature still tells.
+    const altered = entries.map((d) => (d.seq === 0 ? { ...d, reason: 'rehearsed twice, all fine' } : d));
+    expect(verifyDecisionLog(handle.workflowId, altered, keys, { sha256, verify: verifyText }).join('\n')).toContain(
+      'shows the reason "rehearsed twice, all fine": its signature does not cover that',
+    );
+    await handle.terminate('test done');
+  });
+
+  it('unsigned, forged, or not by the lead: the run does not start, and the log says why', async () => {
+    const cases: [string, (runId: string) => EvidenceOverride, RegExp][] = [
+      ['override-unsigned', (runId) => ({ ...override(alice, 'alice')(runId), signature: undefined }), /the override is not signed/],
+      ['override-other-run', override(alice, 'alice', 'some-other-run-1'), /the signature does not match the override/],
+      ['override-mallory', override(mallory, 'alice'), /signed with the key ed25519:.{12}…, not the one the runbook lists for alice/],
+      ['override-not-lead', override(dana, 'dana'), /dana does not hold the lead role lead/],
+    ];
+    for (const [name, made, why] of cases) {
+      const handle = await h.start(runbook(name), { mode: 'live', evidenceOverride: made });
+      const result = await resultOf(handle);
+      expect(result.status, name).toBe('failed');
+      expect(result.outcome).toMatch(/^did not start: the evidence override was refused: /);
+      expect(result.outcome).toMatch(why);
+      // Nothing ran: the gate never opened, the manual step never waited.
+      expect(result.state.steps.go!.status).toBe('pending');
+      expect(result.state.steps.after!.status).toBe('pending');
+      expect(result.state.decisions).toHaveLength(1);
+      expect(result.state.decisions[0]).toMatchObject({ kind: 'refused', role: 'override', target: 'live-evidence' });
+      expect(result.state.decisions[0]!.reason).toMatch(why);
+    }
   });
 });

@@ -39,6 +39,7 @@ import {
   DEFAULT_HISTORY_BUDGET,
   FAILED_OUTPUT_TAIL_CHARS,
   type BackoutState,
+  type EvidenceOverride,
   type RunCheckpoint,
   type RunInput,
   type RunResult,
@@ -54,6 +55,8 @@ import { assembleEvidence, unmetCriteria, type GateEvidence } from '../runbook/e
 import {
   canonicalJson,
   checksSignature,
+  OVERRIDE_TARGET,
+  overrideRequest,
   refuseSignature,
   signedText,
   type RequestSignature,
@@ -71,6 +74,7 @@ import {
   logDecision,
   refuseBackout,
   refuseManualDone,
+  refuseOverride,
   refuseResolve,
   refuseVote,
   stepsInOrder,
@@ -212,6 +216,8 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   let handingOver = false;
   /** Set once a step settles in this execution: each execution moves the run on before it hands over. */
   let progressed = false;
+  /** Why the run did not start (a refused evidence override), when it did not. */
+  let refusedToStart: string | undefined;
   const overBudget = (): boolean => progressed && (workflowInfo().historyLength >= budget || workflowInfo().continueAsNewSuggested);
 
   // ---- people's requests and watchers ---------------------------------------------------
@@ -248,6 +254,42 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
       }
     });
     return chainTail;
+  }
+
+  /**
+   * Logs the lead's evidence override as the run's first decision, signature and all, once its signature is checked;
+   * or logs its refusal and returns why the run does not start. Nothing has run yet either way.
+   */
+  async function logOverride(run: RunState, book: Runbook, override: EvidenceOverride): Promise<string | undefined> {
+    const at = now();
+    const request = overrideRequest(override);
+    const signature = override.signature;
+    let why = refuseOverride(book, run, override, Date.now());
+    // The sandbox has no crypto: a local activity checks the signature with Node's.
+    if (why === undefined && signature) {
+      const text = signedText(input.runId, 'override', request, signature.at, signature.nonce);
+      if (!(await verifier.verifySignature({ text, key: signature.key, value: signature.value })))
+        why = 'the signature does not match the override: it was changed after it was signed, signed for another run, or with another key';
+    }
+    const seq = logDecision(
+      run,
+      why === undefined
+        ? {
+            kind: 'override',
+            by: override.by,
+            role: book.lead,
+            target: OVERRIDE_TARGET,
+            reason: request.reason,
+            at,
+            automatic: false,
+            signature,
+            request,
+          }
+        : { kind: 'refused', by: override.by, role: 'override', target: OVERRIDE_TARGET, reason: why, at, automatic: false },
+    );
+    touch();
+    await recordDecision(seq);
+    return why === undefined ? undefined : `the evidence override was refused: ${why}`;
   }
 
   /**
@@ -1273,24 +1315,15 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
       if (input.mode === 'live') refuseSimulatedLive(runbook);
       await failLoudly(() => activity(() => recorder.recordRunStarted(snapshot('forward'))));
       // Only runs started with --override-evidence carry it: runs from before it replay unchanged.
-      const override = input.evidenceOverride;
-      if (override) {
-        const seq = logDecision(state, {
-          kind: 'override',
-          by: override.by,
-          role: override.role,
-          target: 'live-evidence',
-          reason: `${override.reason} (missing: ${override.missing.join('; ')})`,
-          at: now(),
-          automatic: false,
-        });
-        touch();
-        await recordDecision(seq);
-      }
+      if (input.evidenceOverride) refusedToStart = await logOverride(state, runbook, input.evidenceOverride);
     }
 
-    if (input.checkpoint?.stage !== 'backout' && (await runForward()) === 'handover') return await handOver('forward');
-    if (state.backout.status !== 'not_requested') {
+    if (refusedToStart === undefined && input.checkpoint?.stage !== 'backout' && (await runForward()) === 'handover')
+      return await handOver('forward');
+    if (refusedToStart !== undefined) {
+      state.status = 'failed';
+      state.outcome = `did not start: ${refusedToStart}`;
+    } else if (state.backout.status !== 'not_requested') {
       if ((await runBackout()) === 'handover') return await handOver('backout');
       const undone = Object.values(state.steps).filter((s) => s.backout?.status === 'succeeded' || s.backout?.status === 'resolved').length;
       state.status = 'backed_out';

@@ -10,7 +10,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
 import type { RunRecorder } from '../../activities/recording.js';
 import { parseRunbook } from '../../runbook/parse.js';
-import type { RunInput, RunMode, RunResult, RunState } from '../../runbook/run-state.js';
+import type { EvidenceOverride, RunInput, RunMode, RunResult, RunState } from '../../runbook/run-state.js';
 import { readRunState } from '../../cli/read-run-state.js';
 import { RUN_WORKFLOW_TYPE } from '../../workflows/messages.js';
 import { createWorker, installQuietRuntime } from '../../worker/create-worker.js';
@@ -34,7 +34,17 @@ export interface Harness {
   taskQueue: string;
   /** A scratch directory: the runbooks' base directory. */
   dir: string;
-  start(yaml: string, options?: { mode?: RunMode; runId?: string; historyBudget?: number; autoApprove?: boolean }): Promise<WorkflowHandle>;
+  start(
+    yaml: string,
+    options?: {
+      mode?: RunMode;
+      runId?: string;
+      historyBudget?: number;
+      autoApprove?: boolean;
+      /** The lead's `--override-evidence`, made (and signed, or not) for the run's id. */
+      evidenceOverride?: (runId: string) => EvidenceOverride;
+    },
+  ): Promise<WorkflowHandle>;
   stop(): Promise<void>;
 }
 
@@ -81,6 +91,7 @@ export async function startHarness(options: { recorder?: RunRecorder; withWorker
         baseDir: dir,
         ...(startOptions.historyBudget ? { historyBudget: startOptions.historyBudget } : {}),
         ...(startOptions.autoApprove ? { autoApprove: true } : {}),
+        ...(startOptions.evidenceOverride ? { evidenceOverride: startOptions.evidenceOverride(runId) } : {}),
       };
       return client.workflow.start(RUN_WORKFLOW_TYPE, { taskQueue, workflowId: runId, args: [input] });
     },
