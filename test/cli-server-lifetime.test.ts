@@ -93,7 +93,8 @@ describe('the embedded server never outlives the rehearsal that started it', () 
     const env = cliEnv();
     const name = `life-${process.pid}-${Date.now().toString(36)}`;
     tmuxSessions.push(name);
-    const command = `cd ${dir} && exec env CUTOVER_HOME=${env.CUTOVER_HOME} ${process.execPath} ${path.join(PROJECT, 'bin', 'cutover.js')} rehearse runbook.yaml`;
+    // Without CI in its environment (CI runs set it), as a person's terminal is: the console opens.
+    const command = `cd ${dir} && exec env -u CI CUTOVER_HOME=${env.CUTOVER_HOME} ${process.execPath} ${path.join(PROJECT, 'bin', 'cutover.js')} rehearse runbook.yaml`;
     execFileSync('tmux', ['-L', 'cutover-test', '-f', '/dev/null', 'new-session', '-d', '-s', name, '-x', '200', '-y', '50', command]);
     const screen = () => spawnSync('tmux', ['-L', 'cutover-test', 'capture-pane', '-p', '-t', name], { encoding: 'utf8' }).stdout;
     // A terminal gets the console: the manual step is pinned at the top of it.
