@@ -152,6 +152,32 @@ describe('the console screen', () => {
     expect(frame()).toContain('sent');
   });
 
+  it('keeps what is typed ahead of a prompt: a, who, why and both Enters sent in one burst', async () => {
+    const { frame, stdin, onAction } = screen(viewOf(gateOpen(fresh())));
+    // As a fast typist or a paste delivers them: each key its own write, none waiting for the screen.
+    for (const key of ['a', ...'bob', '\x7f', 'x', '\r', ...'counts ok', '\r']) stdin.write(key);
+    for (let waited = 0; waited < 2000 && onAction.mock.calls.length === 0; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    expect(onAction).toHaveBeenCalledTimes(1);
+    expect(onAction).toHaveBeenCalledWith({ kind: 'approve', gateId: 'go', as: 'box', reason: 'counts ok', evidence: 'abc123' });
+    await tick();
+    expect(frame()).not.toContain('who are you');
+  });
+
+  it('keeps keys typed ahead of the find prompt, and Esc typed ahead cancels a form', async () => {
+    const { frame, stdin, onAction, onQuit } = screen(viewOf(gateOpen(fresh())));
+    for (const key of ['/', ...'quit', '\r']) stdin.write(key);
+    await tick();
+    await tick();
+    // "q" went to the prompt, not to leaving the console; nothing matches, and it says so.
+    expect(onQuit).not.toHaveBeenCalled();
+    expect(frame()).toContain('no step matches "quit"');
+    for (const key of ['b', ...'crm', '\x1b']) stdin.write(key);
+    await tick();
+    await tick();
+    expect(frame()).not.toContain('BACK OUT');
+    expect(onAction).not.toHaveBeenCalled();
+  });
+
   it('needs a reason to reject, and shows the run refusing', async () => {
     const { frame, stdin, onAction } = screen(viewOf(gateOpen(fresh())), undefined, async () => ({
       ok: false,

@@ -12,7 +12,7 @@ import type { ActionOutcome, ConsoleAction } from './actions.js';
 import { Header } from './Header.js';
 import { HelpPanel } from './HelpPanel.js';
 import { listItems, scrollTop } from './list-items.js';
-import { Prompt } from './Prompt.js';
+import { keyText, Prompt } from './Prompt.js';
 import type { RunView } from './run-poller.js';
 import { StepDetails } from './StepDetails.js';
 import { StepList } from './StepList.js';
@@ -66,7 +66,16 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
   const { head, steps } = view;
   const [selected, setSelected] = useState(0);
   const [follow, setFollow] = useState(true);
-  const [mode, setMode] = useState<Mode>('list');
+  // Keys typed while a prompt is opening, or between a form's fields: the next prompt takes them (see Prompt.tsx).
+  const pending = useRef('');
+  const [mode, setModeState] = useState<Mode>('list');
+  // Like the form below: keys arrive before React renders, so the handlers read the mode from the ref.
+  const modeRef = useRef<Mode>('list');
+  const setMode = (next: Mode) => {
+    modeRef.current = next;
+    if (next === 'find') pending.current = '';
+    setModeState(next);
+  };
   const [form, setFormState] = useState<FormState | undefined>();
   // Keys typed ahead arrive before React renders: the ref says at once that a prompt, not the list, has them.
   const formRef = useRef<FormState | undefined>(undefined);
@@ -139,6 +148,7 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
   };
   const open = (f: Form) => {
     setMessage(undefined);
+    pending.current = '';
     setForm({ form: f, index: 0, values: [] });
   };
 
@@ -249,8 +259,12 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
 
   useInput(
     (input, key) => {
-      if (formRef.current) return;
-      if (mode === 'details' || mode === 'help') {
+      // A prompt is opening: what is typed now is its, not a command for the list.
+      if (formRef.current || modeRef.current === 'find') {
+        pending.current += keyText(input, key);
+        return;
+      }
+      if (modeRef.current === 'details' || modeRef.current === 'help') {
         if (key.escape || key.return || input === 'q' || input === '?') setMode('list');
         return;
       }
@@ -330,6 +344,7 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
             {...(form.form.fields[form.index]!.hint ? { hint: form.form.fields[form.index]!.hint } : {})}
             {...(form.problem ? { problem: form.problem } : {})}
             isActive
+            pending={pending}
             onCancel={() => setForm(undefined)}
             onSubmit={(value) => {
               const form = formRef.current;
@@ -355,6 +370,7 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
             initial={lastFind}
             hint="part of an id or title; Enter jumps, n finds the next"
             isActive
+            pending={pending}
             onCancel={() => setMode('list')}
             onSubmit={(text) => {
               setMode('list');

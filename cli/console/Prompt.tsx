@@ -1,9 +1,24 @@
 /**
  * One line of typed input: a label, what is typed so far, a cursor. Enter gives the text, Esc cancels.
  * Pure: it only reports what the person typed.
+ *
+ * Keys typed faster than the screen renders (a quick typist, a paste) must not be lost or go elsewhere: the
+ * keys that arrive before a prompt is on screen, or after its Enter but before the next prompt is, wait in
+ * `pending` (as text, Enter as `\r`, Esc as `\x1b`, Backspace as `\x7f`, Ctrl-U as `\x15`), and the next
+ * prompt starts with them.
  */
-import { Text, useInput } from 'ink';
-import { useRef, useState } from 'react';
+import { Text, useInput, type Key } from 'ink';
+import { useEffect, useRef, useState, type MutableRefObject } from 'react';
+
+/** A key as the text it stands for in `pending`; empty for keys a line of input ignores (arrows, Tab, Ctrl-…). */
+export function keyText(input: string, key: Key): string {
+  if (key.return) return '\r';
+  if (key.escape) return '\x1b';
+  if (key.backspace || key.delete) return '\x7f';
+  if (key.ctrl && input === 'u') return '\x15';
+  if (key.ctrl || key.meta || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow || key.tab) return '';
+  return input;
+}
 
 export interface PromptProps {
   label: string;
@@ -14,11 +29,13 @@ export interface PromptProps {
   /** Why the last answer was not taken. */
   problem?: string;
   isActive: boolean;
+  /** Keys typed ahead of this prompt, which it takes first; it leaves there what it does not take. */
+  pending: MutableRefObject<string>;
   onSubmit: (text: string) => void;
   onCancel: () => void;
 }
 
-export function Prompt({ label, initial = '', hint, problem, isActive, onSubmit, onCancel }: PromptProps) {
+export function Prompt({ label, initial = '', hint, problem, isActive, pending, onSubmit, onCancel }: PromptProps) {
   const [text, setShown] = useState('');
   // Keys typed ahead arrive faster than React renders: the ref, not the rendered state, is what was typed.
   const typed = useRef('');
@@ -26,27 +43,40 @@ export function Prompt({ label, initial = '', hint, problem, isActive, onSubmit,
     typed.current = next;
     setShown(next);
   };
-  // Answered: keys typed ahead belong to whatever comes next, not to this line again.
+  // Answered or cancelled: later keys belong to whatever comes next.
   const answered = useRef(false);
-  const answer = (value: string) => {
-    answered.current = true;
-    onSubmit(value === '' ? initial : value);
-  };
-  useInput(
-    (input, key) => {
-      if (answered.current) return;
-      if (key.escape) {
+  const feed = (keys: string) => {
+    for (let i = 0; i < keys.length; i += 1) {
+      if (answered.current) {
+        pending.current = keys.slice(i) + pending.current;
+        return;
+      }
+      const c = keys[i]!;
+      if (c === '\x1b') {
         answered.current = true;
+        pending.current = '';
         return onCancel();
       }
-      if (key.return) return answer(typed.current);
-      if (key.backspace || key.delete) return setText(typed.current.slice(0, -1));
-      if (key.ctrl && input === 'u') return setText('');
-      if (key.ctrl || key.meta || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow || key.tab) return;
-      // Typed ahead or pasted text arrives in one piece: a line break in it ends the answer.
-      const end = input.search(/[\r\n]/);
-      if (end >= 0) return answer(typed.current + input.slice(0, end));
-      if (input) setText(typed.current + input);
+      if (c === '\r' || c === '\n') {
+        if (c === '\r' && keys[i + 1] === '\n') i += 1;
+        answered.current = true;
+        onSubmit(typed.current === '' ? initial : typed.current);
+      } else if (c === '\x7f' || c === '\b') setText(typed.current.slice(0, -1));
+      else if (c === '\x15') setText('');
+      else setText(typed.current + c);
+    }
+  };
+  // Declared before useInput, so it runs first: what was typed ahead comes before what is typed now.
+  useEffect(() => {
+    const ahead = pending.current;
+    pending.current = '';
+    if (ahead) feed(ahead);
+  }, []);
+  useInput(
+    (input, key) => {
+      const keys = keyText(input, key);
+      if (answered.current) pending.current += keys;
+      else feed(keys);
     },
     { isActive },
   );
