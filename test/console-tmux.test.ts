@@ -138,3 +138,65 @@ phases:
     expect(await tmux.waitFor('lead', /EXIT=\d+/)).toContain('EXIT=4');
   });
 });
+
+describe('the console on a live run', () => {
+  it('shows LIVE, and an approver attached from another terminal signs the gate with their key', async () => {
+    const { dir, name, env, file } = setUp(() => '');
+    // Each person's key, made as they would make it; the runbook lists the public halves.
+    const keysOf = (person: string) => {
+      const personal = { ...env, CUTOVER_KEYS_DIR: path.join(dir, `keys-${person}`) };
+      expect(runCli(['keys', 'init'], personal).code).toBe(0);
+      return { env: personal, key: (JSON.parse(runCli(['keys', 'show', '--json'], personal).stdout) as { publicKey: string }).publicKey };
+    };
+    const alice = keysOf('alice');
+    const dana = keysOf('dana');
+    writeFileSync(
+      file,
+      `name: ${name}
+version: 1
+lead: lead
+roles: { lead: [alice], business: [dana] }
+people: { alice: { key: "${alice.key}" }, dana: { key: "${dana.key}" } }
+phases:
+  - id: load
+    kind: migration
+    steps:
+      - { id: migrate, title: Migrate customers, owner: lead, expected: 1s, action: { kind: shell, command: "true" } }
+  - id: decide
+    kind: go_no_go
+    steps:
+      - { id: go, title: Go, owner: lead, depends_on: [migrate], gate: { approvers: [business], question: "Switch the new CRM on?" } }
+`,
+    );
+    await startWorkerCli([], env);
+    // Never rehearsed: the lead goes live on a signed override (recorded as the run's first decision).
+    tmux!.open(
+      'lead',
+      [process.execPath, BIN, 'run', file, '--live', '--confirm', '--as', 'alice', '--override-evidence', 'console test'],
+      alice.env,
+      PROJECT,
+      dir,
+    );
+    const waiting = await tmux!.waitFor('lead', /WAITING FOR PEOPLE \(1\)/, 60_000);
+    expect(waiting).toMatch(/^ LIVE {2}.* · .*-1 · WAITING · real systems/m);
+    expect(waiting).toContain('each of business (dana)');
+
+    tmux!.open('dana', [process.execPath, BIN, 'attach', `${name}-1`, '--as', 'dana'], dana.env, PROJECT, dir);
+    await tmux!.waitFor('dana', /⏸ gate go: Switch the new CRM on\?/, 30_000);
+    tmux!.keys('dana', 'a');
+    await tmux!.waitFor('dana', /who are you \[dana\]:/);
+    tmux!.line('dana', '');
+    tmux!.line('dana', 'counts agree');
+    await tmux!.waitFor('dana', /dana approved go: the gate is approved/, 30_000);
+    await tmux!.waitFor('lead', /COMPLETED/, 60_000);
+    tmux!.keys('lead', 'q');
+    expect(await tmux!.waitFor('lead', /EXIT=\d+/)).toContain('EXIT=0');
+
+    // Both decisions are signed, and the log verifies against the runbook's keys.
+    const log = runCli(['decisions', `${name}-1`, '--verify'], env, dir);
+    expect(log.code, log.stdout + log.stderr).toBe(0);
+    expect(log.stdout).toMatch(/alice \(lead\) override live-evidence: "console test \(missing: .*\)" \[signed /);
+    expect(log.stdout).toMatch(/dana \(business\) approve go: "counts agree" \[signed /);
+    expect(log.stdout).toContain('every signature matches its key');
+  });
+});
