@@ -3,10 +3,9 @@
  * the differing rows a step's reconciliation recorded, from the record store alone (Temporal may
  * be gone). CSV for a spreadsheet, JSON for everything the comparison found.
  */
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { EXIT, UnknownRunError, UsageError } from './errors.js';
+import { UnknownRunError, UsageError } from './errors.js';
 import type { Output } from './output.js';
+import { deliverReport } from './report-file.js';
 import { reportCsv, reportJson, selectRecords, type ReportFormat, type ReportSelection } from './reconcile-report.js';
 import { readSettings } from './settings.js';
 import { openRecordStore } from './store.js';
@@ -39,13 +38,7 @@ export async function reconcileReport(runId: string, stepId: string, options: Re
   } finally {
     await store.close();
   }
-  if (options.out === undefined) {
-    out.raw(text);
-    return EXIT.ok;
-  }
-  writeAtomically(options.out, text);
-  out.warn(`wrote ${options.out}`);
-  return EXIT.ok;
+  return deliverReport(text, options.out, out);
 }
 
 /** What a step recorded, for a selection that matched nothing: its attempts, checks and rounds. */
@@ -54,17 +47,4 @@ function describeChoices(records: Awaited<ReturnType<Awaited<ReturnType<typeof o
   const checks = [...new Set(records.map((r) => (r.check === '' ? '(the action)' : `--check "${r.check}"`)))];
   const rounds = Math.max(...records.map((r) => r.round));
   return `the step recorded attempt(s) ${attempts.join(', ')}, ${checks.join(', ')}${rounds > 1 ? `, rounds 1 to ${rounds}` : ''}`;
-}
-
-/** Writes the whole file or nothing: a temporary file beside it, then a rename. */
-export function writeAtomically(file: string, text: string): void {
-  const temporary = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(temporary, text);
-    renameSync(temporary, file);
-  } catch (err) {
-    rmSync(temporary, { force: true });
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot write ${file} (${code ?? (err as Error).message}); pick a folder you can write to`);
-  }
 }

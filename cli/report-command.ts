@@ -9,9 +9,9 @@ import { forecast, runsWorthReading, type Forecast } from '../runbook/timing/for
 import { buildReport, type RunReport } from '../runbook/timing/report.js';
 import type { Runbook } from '../runbook/schema.js';
 import type { RunTiming } from '../prisma/timing-queries.js';
-import { EXIT, UnknownRunError } from './errors.js';
+import { UnknownRunError } from './errors.js';
 import type { Output } from './output.js';
-import { writeAtomically } from './reconcile-report-command.js';
+import { deliverReport } from './report-file.js';
 import { reportHtml } from './report-html.js';
 import { reportMarkdown } from './report-markdown.js';
 import { readSettings } from './settings.js';
@@ -35,13 +35,7 @@ export async function reportCommand(runId: string, options: ReportOptions, out: 
   }
   const generatedAt = new Date().toISOString();
   const text = options.format === 'html' ? reportHtml(report, generatedAt) : reportMarkdown(report, generatedAt);
-  if (options.out === undefined) {
-    out.raw(text);
-    return EXIT.ok;
-  }
-  writeAtomically(options.out, text);
-  out.warn(`wrote ${options.out}`);
-  return EXIT.ok;
+  return deliverReport(text, options.out, out);
 }
 
 /** Reads everything the report of `runId` shows, and builds it. @throws UnknownRunError */
