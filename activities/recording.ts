@@ -5,7 +5,7 @@
  * writes are idempotent upserts keyed by run, step, attempt or decision index, because
  * activities retry.
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { applyCheckpoint, applyStepTimes, type StepTimes } from '../runbook/checkpoint.js';
 import { FAILURE_TYPE } from '../runbook/failures.js';
 import { formatProblem, parseRunbook } from '../runbook/parse.js';
@@ -15,6 +15,7 @@ import type { Runbook } from '../runbook/schema.js';
 import { initialRunState } from '../runbook/transitions.js';
 import type { ReconcileRecord } from '../prisma/records.js';
 import type { StepRecord } from './types.js';
+import { updateSenders } from './update-senders.js';
 
 /** What activities need from the record store (the Prisma `RunStore` satisfies it). */
 export interface RunRecorder {
@@ -22,6 +23,8 @@ export interface RunRecorder {
   recordStepAttempt(row: StepRecord): Promise<void>;
   recordCheckResults(runId: string, stepId: string, attempt: number, checks: CheckOutcome[]): Promise<void>;
   recordDecision(runId: string, seq: number, decision: Decision): Promise<void>;
+  /** Who sent each decision's request: the client identity Temporal recorded, by Update id. */
+  recordSenders(runId: string, senders: Record<string, string>): Promise<void>;
   recordRunState(runId: string, state: RunState): Promise<void>;
   finishRun(runId: string, fields: { status: string; outcome: string; endedAt: string; state: RunState }): Promise<void>;
   /** One reconciliation (or one round of a repeating reconcile check), with its differing rows. */
@@ -122,6 +125,16 @@ export function createRecordingActivities(recorder: RunRecorder) {
     /** Writes entry `seq` of the decision log. */
     async recordDecision(runId: string, seq: number, decision: Decision): Promise<void> {
       await recorder.recordDecision(runId, seq, decision);
+    },
+    /**
+     * Copies who sent each decision's request (the client identity in the history of every execution of the run)
+     * to the record store, where it outlives the history. Called by the run as it ends.
+     */
+    async recordSenders(runId: string): Promise<void> {
+      // The run's workflow id is its run id; the execution asking is the latest of its executions.
+      const execution = Context.current().info.workflowExecution?.runId;
+      const senders = await updateSenders(Context.current().client, runId, execution);
+      await recorder.recordSenders(runId, Object.fromEntries(senders));
     },
     /** Writes a state snapshot (status, back-out) mid-run. */
     async recordRunState(snapshot: RunCheckpoint | RunState): Promise<void> {

@@ -9,6 +9,7 @@ import { compareWithRun, verifyDecisionLog } from '../runbook/decision-log.js';
 import type { Decision, RunResult } from '../runbook/run-state.js';
 import { parseRunbook } from '../runbook/parse.js';
 import { sha256, verifyText } from '../activities/signatures.js';
+import { updateSenders } from '../activities/update-senders.js';
 import { EXIT, UnknownRunError } from './errors.js';
 import { fingerprint } from './keys.js';
 import type { Output } from './output.js';
@@ -39,24 +40,15 @@ async function readRunInTemporal(settings: Settings, runId: string, withSenders:
     const { client } = session;
     const handle = client.workflow.getHandle(runId);
     return await client.withDeadline(Date.now() + READ_MS, async () => {
-      const { status } = await handle.describe();
+      const { status, runId: latest } = await handle.describe();
       let decisions: Decision[] | undefined;
       if (status.name === 'RUNNING') decisions = (await handle.query(runSummaryQuery)).decisions;
       else if (status.name === 'COMPLETED') {
         const result = (await handle.result()) as RunResult;
         decisions = result.summary?.decisions ?? result.state?.decisions;
       }
-      const senders = new Map<string, string>();
-      if (withSenders) {
-        // A run hands over to new executions as its history grows: a request may be in any of them.
-        for await (const execution of client.workflow.list({ query: `WorkflowId = '${runId.replace(/'/g, "\\'")}'` })) {
-          const history = await client.workflow.getHandle(runId, execution.runId).fetchHistory();
-          for (const event of history.events ?? []) {
-            const meta = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta;
-            if (meta?.updateId && meta.identity) senders.set(meta.updateId, meta.identity);
-          }
-        }
-      }
+      // A run hands over to new executions as its history grows: a request may be in any of them.
+      const senders = withSenders ? await updateSenders(client, runId, latest) : new Map<string, string>();
       return { ...(decisions ? { decisions } : {}), senders };
     });
   } catch {
@@ -80,11 +72,13 @@ export async function decisions(runId: string, options: { json: boolean; verify:
     run = await store.findRun(runId);
     // The run's own copy: what a run in flight has that the store may not have yet, and the anchor a verification
     // compares the stored log with. Asked only when it can matter.
+    const stored = run?.senders ?? {};
     const temporal = run
       ? await readRunInTemporal(
           settings,
           runId,
-          run.decisions.some((d) => d.updateId),
+          // The histories are read only for senders the store does not have yet (a run in flight, or from before).
+          run.decisions.some((d) => d.updateId && stored[d.seq] === undefined),
         )
       : undefined;
     inRun = temporal?.decisions;
@@ -119,12 +113,15 @@ export async function decisions(runId: string, options: { json: boolean; verify:
       ]
     : [];
   const anchored = inRun !== undefined;
+  const recordedSenders = run.senders;
+  const senderOf = (d: { seq: number; updateId?: string }) => (d.updateId ? senders.get(d.updateId) : undefined) ?? recordedSenders[d.seq];
   if (options.json) {
     out.json({
       run: runId,
-      // `sentFrom`: the Temporal client identity that sent the request, while Temporal keeps the run's history.
+      // `sentFrom`: the Temporal client identity that sent the request, from the run's history while Temporal keeps
+      // it, else as the record store copied it when the run ended.
       decisions: run.decisions.map((d) => {
-        const sentFrom = d.updateId ? senders.get(d.updateId) : undefined;
+        const sentFrom = senderOf(d);
         return sentFrom ? { ...d, sentFrom } : d;
       }),
       ...(options.verify ? { verified: problems.length === 0, problems, comparedWithTemporal: anchored } : {}),
@@ -133,7 +130,7 @@ export async function decisions(runId: string, options: { json: boolean; verify:
     if (run.decisions.length === 0) out.line(`${runId}: no decisions recorded`);
     for (const d of run.decisions) {
       const signed = d.signature ? ` [signed ${fingerprint(d.signature.key)}]` : d.automatic ? ' [automatic]' : ' [unsigned]';
-      const sentFrom = d.updateId ? senders.get(d.updateId) : undefined;
+      const sentFrom = senderOf(d);
       out.line(
         `${String(d.seq).padStart(3)}  ${d.at}  ${d.by} (${d.role}) ${d.kind.replace('_', ' ')}${d.target ? ` ${d.target}` : ''}${d.reason ? `: "${d.reason}"` : ''}${signed}${sentFrom ? ` from ${sentFrom}` : ''}`,
       );

@@ -127,4 +127,9 @@ export interface RunDetail extends RunSummary {
   checks: CheckRecord[];
   /** By `seq`. */
   decisions: DecisionRecord[];
+  /**
+   * The Temporal client identity that sent each decision's request, by `seq`, as recorded when the run ended. Kept
+   * beside the log, not in it: the hash chain covers what the run decided, not what Temporal said of the sender.
+   */
+  senders: Record<number, string>;
 }

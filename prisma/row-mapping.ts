@@ -140,6 +140,7 @@ export function detail(run: RunWithRows): RunDetail {
       if (row.updateId !== null) decision.updateId = row.updateId;
       return decision;
     }),
+    senders: Object.fromEntries(run.decisions.flatMap((row) => (row.sentFrom !== null ? [[row.seq, row.sentFrom]] : []))),
   };
 }
 

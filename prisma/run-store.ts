@@ -253,6 +253,20 @@ export class RunStore {
   }
 
   /**
+   * Records who sent each decision's request (the client identity Temporal recorded, by Update id), for the log to
+   * show it once Temporal's history of the run is gone.
+   */
+  async recordSenders(runId: string, senders: Record<string, string>): Promise<void> {
+    const entries = Object.entries(senders);
+    if (entries.length === 0) return;
+    await this.#write(runId, (prisma) =>
+      prisma.$transaction(
+        entries.map(([updateId, sentFrom]) => prisma.decision.updateMany({ where: { runId, updateId }, data: { sentFrom } })),
+      ),
+    );
+  }
+
+  /**
    * Stores the workflow's latest state: status, back-out and the JSON snapshot. Once a run has ended
    * (`finishRun`), a late retry carrying an older, unfinished state is ignored rather than reopening it.
    */

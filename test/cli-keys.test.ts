@@ -187,6 +187,12 @@ phases:
     expect(verified.stdout).toMatch(
       /verified: 1 entries, chain intact \(head [0-9a-f]{16}\), every signature matches its key, and it is the run's own log in Temporal\n$/,
     );
+    // The sender is also in the record store, copied from history as the run ended: it shows with Temporal gone.
+    const offline = runCli(['decisions', runId, '--json'], { ...alice, TEMPORAL_ADDRESS: '127.0.0.1:1' }, dir);
+    expect(offline.code, offline.stderr).toBe(0);
+    expect((JSON.parse(offline.stdout) as { decisions: { sentFrom?: string }[] }).decisions[0]!.sentFrom).toMatch(
+      new RegExp(`^${signed.pid}@\\S+$`),
+    );
     // Someone with write access to the database changes the reason afterwards.
     const db = new Database(path.join(cluster.CUTOVER_HOME, 'cutover.db'));
     db.prepare(`UPDATE "Decision" SET reason = 'looked fine' WHERE "runId" = ?`).run(runId);

@@ -175,6 +175,7 @@ describe.each(PROVIDERS)('%s', (provider) => {
         expect.stringMatching(/_decision_proofs$/),
         expect.stringMatching(/_decision_evidence$/),
         expect.stringMatching(/_decision_update_id$/),
+        expect.stringMatching(/_decision_sent_from$/),
       ]);
       expect(store.provider).toBe(provider);
       if (provider === 'sqlite') expect(store.databasePath).toBe(path.join(dir, provider, 'nested', 'cutover.db'));
@@ -552,6 +553,32 @@ describe.each(PROVIDERS)('%s', (provider) => {
       expect(decisions).toEqual([
         { seq: 0, ...approve },
         { seq: 1, ...backout },
+      ]);
+    });
+
+    it('keeps who sent each request beside the log, not in its entries', async () => {
+      const { runId } = await store.reserveRun(reservation('senders'));
+      const vote = (by: string, updateId?: string): Decision => ({
+        kind: 'approve',
+        by,
+        role: 'business',
+        target: 'go',
+        at: '2025-03-01T21:00:00.000Z',
+        automatic: false,
+        ...(updateId ? { updateId } : {}),
+      });
+      await store.recordDecision(runId, 0, vote('dana', 'update-a'));
+      await store.recordDecision(runId, 1, vote('erin'));
+      await store.recordDecision(runId, 2, vote('frank', 'update-c'));
+      // Senders of Updates the log does not know (another run's, a refused one) change nothing.
+      await store.recordSenders(runId, { 'update-a': '4242@dana-laptop', 'update-c': '77@jump-host', 'update-x': '1@elsewhere' });
+      const run = await store.getRun(runId);
+      expect(run.senders).toEqual({ 0: '4242@dana-laptop', 2: '77@jump-host' });
+      // The entries are what the run decided (and hashed), unchanged.
+      expect(run.decisions).toEqual([
+        { seq: 0, ...vote('dana', 'update-a') },
+        { seq: 1, ...vote('erin') },
+        { seq: 2, ...vote('frank', 'update-c') },
       ]);
     });
   });

@@ -151,6 +151,18 @@ const DECISION_CHAIN_PATCH = 'decision-hash-chain';
  */
 const DECISION_EARLY_ANSWER_PATCH = 'decision-early-answer';
 
+/**
+ * Marks the executions that, as the run ends, copy who sent each decision's request (the client identity Temporal
+ * recorded) to the record store; earlier ones left it in the history alone.
+ */
+const RECORD_SENDERS_PATCH = 'record-senders';
+
+/**
+ * Copies the senders of the run's requests to the store: worth a few tries, never worth holding the run's end (the
+ * history still has them, for as long as Temporal keeps it).
+ */
+const sendersRecorder = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { maximumAttempts: 3 } });
+
 /** Checks a signed request's signature and hashes the decision log with Node's crypto, on the worker that hosts the run. */
 const verifier = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s', retry: { maximumAttempts: 3 } });
 
@@ -1350,6 +1362,11 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   await CancellationScope.nonCancellable(async () => {
     await activity(() => recorder.recordRunFinished(snapshot(state.backout.status === 'not_requested' ? 'forward' : 'backout')));
     await condition(() => busy === 0 && allHandlersFinished());
+    if (state.decisions.some((d) => d.updateId !== undefined) && patched(RECORD_SENDERS_PATCH)) {
+      await sendersRecorder.recordSenders(input.runId).catch(() => undefined);
+      // A request that arrived meanwhile (refused: the run has ended) is answered before the run returns.
+      await condition(() => busy === 0 && allHandlersFinished());
+    }
   });
   // The result is small at any size: the whole state is in the record store and the queries.
   return { status: state.status as RunResult['status'], outcome: state.outcome ?? '', summary: summarizeRun(state, revision) };

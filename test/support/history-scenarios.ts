@@ -13,6 +13,7 @@ import {
   resolveStepUpdate,
 } from '../../workflows/messages.js';
 import { publicKeyText, signRequest } from '../../cli/keys.js';
+import { overrideRequest } from '../../runbook/signed-request.js';
 import { sqliteFile } from './reconcile-data.js';
 import { resultOf, waitForState, type Harness } from './workflow-harness.js';
 
@@ -202,7 +203,14 @@ phases:
         gate: { approvers: [lead, business], rule: any, require: [{ all_of: [alice, dana] }], criteria: { checks_passed: [check] } }
       - { id: soon, title: Soon, owner: lead, gate: { approvers: [lead], deadline: { after_opening: 1s, decides: go } } }
 `,
-      { mode: 'live' },
+      {
+        mode: 'live',
+        // Never rehearsed: the lead's signed override is the run's first decision.
+        evidenceOverride: (runId) => {
+          const override = { by: 'alice', role: 'lead', reason: 'replay', missing: ['a completed rehearsal of this version within 14d'] };
+          return { ...override, signature: signRequest(alice, runId, 'override', overrideRequest(override)) };
+        },
+      },
     );
     const open = await waitForState(handle, (s) => s.steps.go!.gate!.evidence !== undefined);
     const evidence = open.steps.go!.gate!.evidence!.digest;
@@ -217,7 +225,7 @@ phases:
     await handle.executeUpdate(approveGateUpdate, { args: [vote(dana, 'dana')] });
     const result = await resultOf(handle);
     expect(result.status).toBe('completed');
-    expect(result.state.decisions.map((d) => d.kind)).toEqual(['refused', 'approve', 'approve', 'deadline']);
+    expect(result.state.decisions.map((d) => d.kind)).toEqual(['override', 'refused', 'approve', 'approve', 'deadline']);
     return handle.workflowId;
   },
 };

@@ -17,6 +17,8 @@ export class MemoryRecorder implements RunRecorder {
   readonly startedAt = new Map<string, string>();
   readonly sources = new Map<string, string>();
   readonly reconciliations: ReconcileRecord[] = [];
+  /** Who sent each decision's request, by run and Update id. */
+  readonly senders = new Map<string, Record<string, string>>();
   /** What `cutover rehearse` does before it starts the workflow: the run and its runbook recorded. */
   reserve(runId: string, source: string): void {
     this.sources.set(runId, source);
@@ -78,6 +80,10 @@ export class MemoryRecorder implements RunRecorder {
   async recordCheckResults(runId: string, stepId: string, attempt: number, checks: CheckOutcome[]): Promise<void> {
     this.checks.push({ runId, stepId, attempt, checks });
   }
+  async recordSenders(runId: string, senders: Record<string, string>): Promise<void> {
+    this.senders.set(runId, { ...this.senders.get(runId), ...senders });
+  }
+
   async recordDecision(runId: string, seq: number, decision: Decision): Promise<void> {
     const list = this.decisions.get(runId) ?? [];
     list[seq] = decision;
