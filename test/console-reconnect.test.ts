@@ -51,6 +51,13 @@ phases:
   // The lead's rehearsal follows in plain lines (no terminal); the console is a second terminal's.
   const lead = startCli(['rehearse', 'runbook.yaml', '--as', 'alice'], env, dir);
   const runId = `${name}-1`;
+  // Attaching is to a run that exists: wait for the rehearsal to have started it.
+  await eventually(
+    () => lead.output(),
+    (o) => o.includes(`rehearsal ${runId} of`),
+    60_000,
+    'the rehearsal to start its run',
+  );
   tmux = new Tmux(120, 40);
   tmux.open('watch', [process.execPath, BIN, 'attach', runId], env, PROJECT, dir);
   await tmux.waitFor('watch', /WAITING FOR PEOPLE \(1\)/, 60_000);
