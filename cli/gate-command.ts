@@ -9,35 +9,20 @@ import { formatDuration } from '../runbook/duration.js';
 import { summarizeEvidence } from '../runbook/evidence.js';
 import type { RunState } from '../runbook/run-state.js';
 import { unmetRequirements } from '../runbook/transitions.js';
-import { CutoverError, EXIT, UnknownRunError, UsageError } from './errors.js';
+import { EXIT, UsageError } from './errors.js';
 import type { Output } from './output.js';
-import { readRunState } from './read-run-state.js';
+import { findRun } from './find-run.js';
 import { readSettings } from './settings.js';
 import { openRecordStore } from './store.js';
-import { connectTemporal } from './temporal.js';
 
-/** The run's state: the record store's for a finished run, Temporal's for one in flight. */
+/** The run's state, from where it is true (see find-run.ts). */
 async function runState(runId: string): Promise<RunState> {
   const settings = readSettings();
   const store = await openRecordStore(settings);
-  let record;
   try {
-    record = await store.findRun(runId);
+    return (await findRun(runId, settings, store)).state;
   } finally {
     await store.close();
-  }
-  if (record?.endedAt && record.state) return record.state;
-  try {
-    const session = await connectTemporal(settings, { startEmbedded: false, purpose: 'ask the run' });
-    try {
-      return (await readRunState(session.client.workflow.getHandle(runId))).state;
-    } finally {
-      await session.close();
-    }
-  } catch (err) {
-    if (record?.state) return record.state;
-    if (err instanceof CutoverError || (err as Error).name === 'WorkflowNotFoundError') throw new UnknownRunError(runId);
-    throw err;
   }
 }
 

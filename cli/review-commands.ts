@@ -12,15 +12,14 @@ import { STEP_STATUS, type RunState, type StepState } from '../runbook/run-state
 import { unmetRequirements } from '../runbook/transitions.js';
 import type { RunDetail } from '../prisma/records.js';
 import type { WorkflowHandle } from '@temporalio/client';
-import { readRunState } from './read-run-state.js';
-import { EXIT, InvalidRunbookError, UnknownRunError, CutoverError } from './errors.js';
+import { findRun, type FoundRun } from './find-run.js';
+import { EXIT, InvalidRunbookError } from './errors.js';
 import { loadRunbook } from './load-runbook.js';
 import type { Output } from './output.js';
 import { readSettings } from './settings.js';
 import { openRecordStore } from './store.js';
 import { stepProgress, type StepProgress } from './step-progress.js';
 import { unservedPools, waitsForPool } from './task-queues.js';
-import { connectTemporal } from './temporal.js';
 
 /** `cutover validate FILE [--json]` */
 export function validate(file: string, json: boolean, out: Output): number {
@@ -55,44 +54,24 @@ export function schema(out: Output): number {
 export async function status(runId: string, json: boolean, out: Output): Promise<number> {
   const settings = readSettings();
   const store = await openRecordStore(settings);
-  let state: RunState | null;
-  let source: 'temporal' | 'store' = 'store';
-  let note: string | undefined;
   let storeWait: RecordStoreWait | undefined;
   let unserved: string[] = [];
   let progress: StepProgress = {};
+  let found: FoundRun;
   try {
-    const record = await store.findRun(runId);
-    if (record?.endedAt && record.state) {
-      state = record.state;
-    } else {
-      try {
-        const session = await connectTemporal(settings, { startEmbedded: false, purpose: 'ask the run' });
-        try {
-          state = (await readRunState(session.client.workflow.getHandle(runId))).state;
-          source = 'temporal';
-          storeWait = await recordStoreWait(session.client.workflow.getHandle(runId));
-          // Extra information: a Temporal that cannot say who polls does not cost the lead the state.
-          unserved = await unservedPools(session.client, session.namespace, session.taskQueue, state).catch(() => []);
-          if (Object.values(state.steps).some((step) => step.status === 'running'))
-            progress = await stepProgress(session.client, session.client.workflow.getHandle(runId));
-        } finally {
-          await session.close();
-        }
-      } catch (err) {
-        if (!record) {
-          if (err instanceof CutoverError) throw new UnknownRunError(runId);
-          if ((err as Error).name === 'WorkflowNotFoundError') throw new UnknownRunError(runId);
-          throw err;
-        }
-        state = record.state ? withRecordedProgress(record.state, record) : null;
-        note = `live state unavailable (${(err as Error).message.split(';')[0]}); showing what the record store has`;
-      }
-    }
-    if (!state) throw new UnknownRunError(runId);
+    found = await findRun(runId, settings, store, async (session, live) => {
+      const handle = session.client.workflow.getHandle(runId);
+      storeWait = await recordStoreWait(handle);
+      // Extra information: a Temporal that cannot say who polls does not cost the lead the state.
+      unserved = await unservedPools(session.client, session.namespace, session.taskQueue, live).catch(() => []);
+      if (Object.values(live.steps).some((step) => step.status === 'running')) progress = await stepProgress(session.client, handle);
+    });
   } finally {
     await store.close();
   }
+  const { source, note } = found;
+  // Shown from the store while the run is in flight: its snapshot, with the attempts recorded since.
+  const state = note && found.record ? withRecordedProgress(found.state, found.record) : found.state;
   if (json) {
     out.json({
       source,
