@@ -5,7 +5,7 @@
  */
 import type { RunDetail } from '../prisma/records.js';
 import type { RunStore } from '../prisma/run-store.js';
-import type { RunState } from '../runbook/run-state.js';
+import { STEP_STATUS, type RunState, type StepState } from '../runbook/run-state.js';
 import { CutoverError, UnknownRunError } from './errors.js';
 import { readRunState } from './read-run-state.js';
 import type { Settings } from './settings.js';
@@ -49,10 +49,45 @@ export async function findRun(
     }
     if (!record.state) throw new UnknownRunError(runId);
     return {
-      state: record.state,
+      // The snapshot of a run in flight is from its start (or back-out); the attempts recorded since bring it on.
+      state: withRecordedProgress(record.state, record),
       source: 'store',
       record,
       note: `live state unavailable (${(err as Error).message.split(';')[0]}); showing what the record store has`,
     };
   }
+}
+
+/**
+ * The last state snapshot brought up to date with what the store recorded since: step
+ * attempts (written by the activities as they ran) and decisions. Used when the run is in
+ * flight but Temporal cannot be asked.
+ */
+export function withRecordedProgress(snapshot: RunState, record: RunDetail): RunState {
+  const state: RunState = structuredClone(snapshot);
+  const forward = new Set<string>(Object.values(STEP_STATUS));
+  for (const row of record.steps) {
+    const step = state.steps[row.stepId];
+    if (!step) continue;
+    if (row.purpose === 'forward') {
+      if (row.attempt < step.attempts) continue;
+      if (step.attempts === 0 || !step.startedAt) step.startedAt = row.startedAt ?? undefined;
+      step.attempts = row.attempt;
+      if (forward.has(row.status)) step.status = row.status as StepState['status'];
+      step.endedAt = row.endedAt ?? undefined;
+      step.error = row.error ?? undefined;
+    } else {
+      step.backout = {
+        status: row.status as NonNullable<StepState['backout']>['status'],
+        attempts: row.attempt,
+        ...(row.startedAt ? { startedAt: row.startedAt } : {}),
+        ...(row.endedAt ? { endedAt: row.endedAt } : {}),
+        ...(row.error ? { error: row.error } : {}),
+      };
+    }
+  }
+  if (record.decisions.length > state.decisions.length) {
+    state.decisions = record.decisions.map(({ seq: _seq, ...decision }) => decision);
+  }
+  return state;
 }

@@ -7,20 +7,19 @@
  */
 import { formatDuration } from '../runbook/duration.js';
 import { summarizeEvidence } from '../runbook/evidence.js';
-import type { RunState } from '../runbook/run-state.js';
 import { unmetRequirements } from '../runbook/transitions.js';
 import { EXIT, UsageError } from './errors.js';
 import type { Output } from './output.js';
-import { findRun } from './find-run.js';
+import { findRun, type FoundRun } from './find-run.js';
 import { readSettings } from './settings.js';
 import { openRecordStore } from './store.js';
 
 /** The run's state, from where it is true (see find-run.ts). */
-async function runState(runId: string): Promise<RunState> {
+async function readRun(runId: string): Promise<FoundRun> {
   const settings = readSettings();
   const store = await openRecordStore(settings);
   try {
-    return (await findRun(runId, settings, store)).state;
+    return await findRun(runId, settings, store);
   } finally {
     await store.close();
   }
@@ -28,7 +27,7 @@ async function runState(runId: string): Promise<RunState> {
 
 /** `cutover gate RUN GATE [--json]` */
 export async function showGate(runId: string, gateId: string, json: boolean, out: Output): Promise<number> {
-  const state = await runState(runId);
+  const { state, note } = await readRun(runId);
   const step = state.steps[gateId];
   if (!step?.gate) {
     const gates = state.order.filter((id) => state.steps[id]?.gate);
@@ -36,9 +35,11 @@ export async function showGate(runId: string, gateId: string, json: boolean, out
   }
   const gate = step.gate;
   if (json) {
-    out.json({ run: runId, gate: gateId, ...gate, needs: [...gate.awaiting, ...unmetRequirements(gate)] });
+    out.json({ run: runId, gate: gateId, ...gate, needs: [...gate.awaiting, ...unmetRequirements(gate)], ...(note ? { note } : {}) });
     return EXIT.ok;
   }
+  // Shown from the record store while Temporal is away: a gate opened since the run's last snapshot shows pending.
+  if (note) out.warn(`${note}; the gate may have opened or closed since`);
   const since = gate.openedAt ? ` since ${gate.openedAt}` : '';
   const left = gate.closesAt ? Date.parse(gate.closesAt) - Date.now() : undefined;
   out.line(

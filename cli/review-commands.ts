@@ -8,9 +8,8 @@ import { formatDuration } from '../runbook/duration.js';
 import { actualMs as actualOf, overPlanMs, plannedText, RESOLUTION_WORDS, STEP_SYMBOL } from '../runbook/present.js';
 import { formatProblem } from '../runbook/parse.js';
 import { runbookJsonSchema } from '../runbook/json-schema.js';
-import { STEP_STATUS, type RunState, type StepState } from '../runbook/run-state.js';
+import type { RunState, StepState } from '../runbook/run-state.js';
 import { unmetRequirements } from '../runbook/transitions.js';
-import type { RunDetail } from '../prisma/records.js';
 import type { WorkflowHandle } from '@temporalio/client';
 import { findRun, type FoundRun } from './find-run.js';
 import { EXIT, InvalidRunbookError } from './errors.js';
@@ -69,9 +68,7 @@ export async function status(runId: string, json: boolean, out: Output): Promise
   } finally {
     await store.close();
   }
-  const { source, note } = found;
-  // Shown from the store while the run is in flight: its snapshot, with the attempts recorded since.
-  const state = note && found.record ? withRecordedProgress(found.state, found.record) : found.state;
+  const { state, source, note } = found;
   if (json) {
     out.json({
       source,
@@ -143,40 +140,6 @@ function timestampIso(ts: { seconds?: unknown; nanos?: number | null } | null | 
 /** `waiting for the record store since 22:14:05: database is locked (attempt 4)` */
 export function formatRecordStoreWait(wait: RecordStoreWait): string {
   return `waiting for the record store since ${wait.since.slice(11, 19)}: ${wait.error} (attempt ${wait.attempt})`;
-}
-
-/**
- * The last state snapshot brought up to date with what the store recorded since: step
- * attempts (written by the activities as they ran) and decisions. Used when the run is in
- * flight but Temporal cannot be asked.
- */
-export function withRecordedProgress(snapshot: RunState, record: RunDetail): RunState {
-  const state: RunState = structuredClone(snapshot);
-  const forward = new Set<string>(Object.values(STEP_STATUS));
-  for (const row of record.steps) {
-    const step = state.steps[row.stepId];
-    if (!step) continue;
-    if (row.purpose === 'forward') {
-      if (row.attempt < step.attempts) continue;
-      if (step.attempts === 0 || !step.startedAt) step.startedAt = row.startedAt ?? undefined;
-      step.attempts = row.attempt;
-      if (forward.has(row.status)) step.status = row.status as StepState['status'];
-      step.endedAt = row.endedAt ?? undefined;
-      step.error = row.error ?? undefined;
-    } else {
-      step.backout = {
-        status: row.status as NonNullable<StepState['backout']>['status'],
-        attempts: row.attempt,
-        ...(row.startedAt ? { startedAt: row.startedAt } : {}),
-        ...(row.endedAt ? { endedAt: row.endedAt } : {}),
-        ...(row.error ? { error: row.error } : {}),
-      };
-    }
-  }
-  if (record.decisions.length > state.decisions.length) {
-    state.decisions = record.decisions.map(({ seq: _seq, ...decision }) => decision);
-  }
-  return state;
 }
 
 /** The human view of a run: header, one line per step by phase, decisions, back-out. */

@@ -69,6 +69,21 @@ phases:
   expect(away).toContain('⏸ gate go: Switch the new CRM on?');
   expect(away).not.toMatch(/EXIT=\d+/);
 
+  // The commands say the same: a run in flight is shown from the record store's snapshot, and they say so.
+  const status = runCli(['status', runId, '--json'], env, dir);
+  expect(status.code, status.stderr).toBe(0);
+  const shown = JSON.parse(status.stdout) as { source: string; note?: string; state: { steps: Record<string, { status: string }> } };
+  expect(shown.source).toBe('store');
+  expect(shown.note).toMatch(/^live state unavailable \(.+\); showing what the record store has$/);
+  expect(shown.state.steps.migrate!.status).toBe('succeeded');
+  const gate = runCli(['gate', runId, 'go'], env, dir);
+  expect(gate.code, gate.stderr).toBe(0);
+  // The store's snapshot of a run in flight is from its start: gate says where it read it, and that it may be stale.
+  expect(gate.stderr).toMatch(
+    /^live state unavailable \(.+\); showing what the record store has; the gate may have opened or closed since\n$/,
+  );
+  expect(gate.stdout).toMatch(/^gate go of \S+: /);
+
   await server.restart();
   await tmux.waitFor('watch', /● live/, 60_000);
   // A change made elsewhere after the blip shows up on its own.
