@@ -4,12 +4,7 @@
  * as the run's own sentence and exits 7. A run that does not answer within the deadline
  * (CUTOVER_UPDATE_TIMEOUT) is said so, exit 8: nobody waits forever at a terminal.
  */
-import {
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import {
   approveGateUpdate,
   completeManualStepUpdate,
@@ -25,11 +20,10 @@ import { readRunState } from './read-run-state.js';
 import { EnvironmentError, EXIT, NoAnswerError, RequestRefusedError, RunBusyError, UnknownRunError, UsageError } from './errors.js';
 import type { Output } from './output.js';
 import { readSettings, type Settings } from './settings.js';
-import { connectTemporal, grpcCode, isTooBusy, type TemporalSession } from './temporal.js';
+import { connectTemporal, isNoAnswer, isTooBusy, type TemporalSession } from './temporal.js';
 
 /** How long a person waits for the run to answer, unless CUTOVER_UPDATE_TIMEOUT says otherwise. */
 export const DEFAULT_UPDATE_TIMEOUT_MS = 30_000;
-const DEADLINE_EXCEEDED = 4;
 
 /**
  * The deadline of a decision, from CUTOVER_UPDATE_TIMEOUT (seconds). An Update is answered by the run's worker, so
@@ -79,7 +73,7 @@ async function withLiveRun<T>(runId: string, purpose: string, fn: (handle: Workf
         await refuseIfRecordedEnded(settings, runId, purpose, false);
         throw new UnknownRunError(runId);
       }
-      if (grpcCode(err) === DEADLINE_EXCEEDED) {
+      if (isNoAnswer(err)) {
         throw new EnvironmentError(
           `Temporal at ${session.address} did not answer within ${timeoutMs / 1000} s, so cannot ${purpose}; check that it is up`,
         );
@@ -94,7 +88,7 @@ async function withLiveRun<T>(runId: string, purpose: string, fn: (handle: Workf
         const reason = err.cause?.message ?? err.message;
         throw new RequestRefusedError(`refused: ${reason}`);
       }
-      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || grpcCode(err) === DEADLINE_EXCEEDED) {
+      if (isNoAnswer(err)) {
         throw new NoAnswerError(runId, timeoutMs);
       }
       // Temporal takes a limited number of Updates in flight per run (10 by default).

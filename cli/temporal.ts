@@ -11,6 +11,7 @@ import {
   isGrpcServiceError,
   makeGrpcRetryInterceptor,
   ServiceError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { RunRecorder } from '../activities/recording.js';
@@ -405,6 +406,11 @@ export function grpcCode(err: unknown): number | undefined {
 export function isConnectionLost(err: unknown): boolean {
   const code = grpcCode(err);
   return code === UNAVAILABLE || code === DEADLINE_EXCEEDED || (code === undefined && err instanceof ServiceError);
+}
+
+/** Whether a call (an Update included) ran out of its deadline without an answer: it may still have been applied. */
+export function isNoAnswer(err: unknown): boolean {
+  return err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || grpcCode(err) === DEADLINE_EXCEEDED;
 }
 
 /** Whether Temporal refused a call because too many requests (Updates) are in flight. */

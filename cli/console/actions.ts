@@ -3,7 +3,7 @@
  * person's key when they have one), as `cutover approve|reject|done|backout|resolve`. A refusal is
  * the run's own sentence, shown in the console; nothing is retried behind the person's back.
  */
-import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import {
   approveGateUpdate,
   completeManualStepUpdate,
@@ -13,10 +13,7 @@ import {
 } from '../../workflows/messages.js';
 import { unmetRequirements } from '../../runbook/transitions.js';
 import { signer, updateTimeoutMs } from '../decision-commands.js';
-import { grpcCode, isTooBusy } from '../temporal.js';
-
-/** gRPC's DEADLINE_EXCEEDED. */
-const DEADLINE_EXCEEDED = 4;
+import { isNoAnswer, isTooBusy } from '../temporal.js';
 
 /** A request a person makes from the console. */
 export type ConsoleAction =
@@ -108,7 +105,7 @@ export async function sendAction(client: Client, handle: WorkflowHandle, action:
     });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) return { ok: false, message: `refused: ${err.cause?.message ?? err.message}` };
-    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || grpcCode(err) === DEADLINE_EXCEEDED) {
+    if (isNoAnswer(err)) {
       return { ok: false, message: `no answer from the run within ${timeoutMs / 1000} s; the request may still apply: watch the screen` };
     }
     if (isTooBusy(err)) return { ok: false, message: 'the run has too many requests in flight; try again in a moment' };
