@@ -8,7 +8,7 @@
  */
 import { durationMs } from '../duration.js';
 import type { Runbook } from '../schema.js';
-import { actualCriticalPath, backoutDurationMs, backedOut, forwardDurations, runDurationMs, span, type TimedRun } from './runs.js';
+import { actualCriticalPath, forwardDurations, historyRow, span, type HistoryRow, type TimedRun } from './runs.js';
 
 /** One run with the runbook it ran. */
 export interface RunWithRunbook {
@@ -58,31 +58,15 @@ export interface RunComparison {
   slower: StepComparison[];
 }
 
-/** The head of a run in a comparison. */
-export interface RunHeader {
-  runId: string;
-  mode: string;
-  status: string;
-  runbookVersion: string;
-  versionHash: string;
-  startedAt: string | null;
-  durationMs: number | null;
-  backedOut: boolean;
-  backoutMs: number | null;
-}
+/** The head of a run in a comparison: its line of `cutover history`, less what a comparison does not show. */
+export type RunHeader = Pick<
+  HistoryRow,
+  'runId' | 'mode' | 'status' | 'runbookVersion' | 'versionHash' | 'startedAt' | 'durationMs' | 'backedOut' | 'backoutMs'
+>;
 
 function header(run: TimedRun): RunHeader {
-  return {
-    runId: run.id,
-    mode: run.mode,
-    status: run.status,
-    runbookVersion: run.runbookVersion,
-    versionHash: run.versionHash,
-    startedAt: run.startedAt,
-    durationMs: runDurationMs(run),
-    backedOut: backedOut(run),
-    backoutMs: backoutDurationMs(run),
-  };
+  const { runId, mode, status, runbookVersion, versionHash, startedAt, durationMs, backedOut, backoutMs } = historyRow(run);
+  return { runId, mode, status, runbookVersion, versionHash, startedAt, durationMs, backedOut, backoutMs };
 }
 
 interface StepInfo {
