@@ -44,9 +44,15 @@ export function updateTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
 /**
  * Finds the live run `runId` and hands its workflow handle to `fn`. Temporal is asked first and the record store only
  * when Temporal does not know the run as running (to say how it ended) or cannot be reached: a decision on the night
- * does not wait for the store to open.
+ * does not wait for the store to open. `look` (a gate's evidence) is read while the run is looked up, and handed to
+ * `fn`.
  */
-async function withLiveRun<T>(runId: string, purpose: string, fn: (handle: WorkflowHandle) => Promise<T>): Promise<T> {
+async function withLiveRun<T>(
+  runId: string,
+  purpose: string,
+  fn: (handle: WorkflowHandle, looked: string | undefined) => Promise<T>,
+  look?: (handle: WorkflowHandle) => Promise<string | undefined>,
+): Promise<T> {
   const settings = readSettings();
   const timeoutMs = updateTimeoutMs();
   let session: TemporalSession;
@@ -60,6 +66,8 @@ async function withLiveRun<T>(runId: string, purpose: string, fn: (handle: Workf
   try {
     const { client } = session;
     const handle = client.workflow.getHandle(runId);
+    // What the request needs from the run (a gate's evidence) is read while the run is looked up: one round trip.
+    const looking = look ? client.withDeadline(Date.now() + timeoutMs, () => look(handle)) : undefined;
     try {
       const description = await client.withDeadline(Date.now() + timeoutMs, () => handle.describe());
       if (description.status.name !== 'RUNNING') {
@@ -82,7 +90,7 @@ async function withLiveRun<T>(runId: string, purpose: string, fn: (handle: Workf
     }
     try {
       // One deadline for the whole request, every call and retry in it included.
-      return await client.withDeadline(Date.now() + timeoutMs, () => fn(handle));
+      return await client.withDeadline(Date.now() + timeoutMs, async () => fn(handle, await looking));
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         const reason = err.cause?.message ?? err.message;
@@ -162,6 +170,8 @@ async function currentEvidence(handle: WorkflowHandle, gateId: string): Promise<
   let timer: NodeJS.Timeout | undefined;
   const gaveUp = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), EVIDENCE_LOOK_MS);
+    // Looked up beside the run's description: when that refuses the request, nothing waits for this look.
+    timer.unref();
   });
   // An open gate is among the steps the run's summary lists as needing attention: one small query, not every page.
   const looked = handle.query(runSummaryQuery).then(
@@ -188,17 +198,22 @@ export async function approve(
   out: Output,
 ): Promise<number> {
   const signed = signer(runId);
-  const gate = await withLiveRun(runId, `approve ${gateId}`, async (handle) => {
-    const evidence = options.evidence ?? (await currentEvidence(handle, gateId));
-    const request = signed('approve', {
-      gateId,
-      by: options.as,
-      ...(options.role ? { role: options.role } : {}),
-      ...(options.reason ? { reason: options.reason } : {}),
-      ...(evidence ? { evidence } : {}),
-    });
-    return handle.executeUpdate(approveGateUpdate, { args: [request] });
-  });
+  const gate = await withLiveRun(
+    runId,
+    `approve ${gateId}`,
+    async (handle, looked) => {
+      const evidence = options.evidence ?? looked;
+      const request = signed('approve', {
+        gateId,
+        by: options.as,
+        ...(options.role ? { role: options.role } : {}),
+        ...(options.reason ? { reason: options.reason } : {}),
+        ...(evidence ? { evidence } : {}),
+      });
+      return handle.executeUpdate(approveGateUpdate, { args: [request] });
+    },
+    options.evidence ? undefined : (handle) => currentEvidence(handle, gateId),
+  );
   const needs = [...gate.awaiting, ...unmetRequirements(gate)];
   out.line(
     gate.status === 'approved'
@@ -211,11 +226,16 @@ export async function approve(
 /** `cutover reject RUN GATE --as PERSON --reason ... [--evidence DIGEST]` */
 export async function reject(runId: string, gateId: string, options: PersonOptions & { evidence?: string }, out: Output): Promise<number> {
   const signed = signer(runId);
-  await withLiveRun(runId, `reject ${gateId}`, async (handle) => {
-    const evidence = options.evidence ?? (await currentEvidence(handle, gateId));
-    const request = signed('reject', { gateId, by: options.as, reason: options.reason ?? '', ...(evidence ? { evidence } : {}) });
-    return handle.executeUpdate(rejectGateUpdate, { args: [request] });
-  });
+  await withLiveRun(
+    runId,
+    `reject ${gateId}`,
+    async (handle, looked) => {
+      const evidence = options.evidence ?? looked;
+      const request = signed('reject', { gateId, by: options.as, reason: options.reason ?? '', ...(evidence ? { evidence } : {}) });
+      return handle.executeUpdate(rejectGateUpdate, { args: [request] });
+    },
+    options.evidence ? undefined : (handle) => currentEvidence(handle, gateId),
+  );
   out.line(`${options.as} rejected ${gateId}: no-go, ${runId} backs out`);
   return EXIT.ok;
 }
