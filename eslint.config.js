@@ -83,6 +83,75 @@ const workflowForbidden = {
   ].map((name) => ({ name, message: 'Workflow code is deterministic: no Node built-ins.' })),
 };
 
+// The layers, written down where a machine checks them: each folder lists the project folders it may import from.
+// Anything else is a wrong-way import (test/lint.test.ts proves the rule bites). `lib/` knows nothing of cutover;
+// the runbook document, the run state machine, timing and presentation are pure layers above it; `common/` is what
+// clients and workers share; the page never imports the CLI and the CLI never imports activities.
+const PROJECT_FOLDERS = [
+  'lib',
+  'reconcile',
+  'runbook',
+  'run',
+  'timing',
+  'present',
+  'common',
+  'prisma',
+  'workflows',
+  'activities',
+  'worker',
+  'web',
+  'cli',
+];
+const MAY_IMPORT = {
+  lib: [],
+  reconcile: ['lib'],
+  runbook: ['lib', 'reconcile'],
+  run: ['lib', 'reconcile', 'runbook'],
+  timing: ['lib', 'reconcile', 'runbook', 'run'],
+  present: ['lib', 'reconcile', 'runbook', 'run', 'timing', 'prisma/records.ts'],
+  prisma: ['lib', 'reconcile', 'runbook', 'run', 'timing'],
+  // Workflow code: the model, and activity *types* (their modules are never bundled: `import type` only).
+  workflows: ['lib', 'reconcile', 'runbook', 'run', 'activities/index.ts', 'activities/types.ts'],
+  common: ['lib', 'reconcile', 'runbook', 'run', 'workflows/messages.ts'],
+  activities: ['lib', 'reconcile', 'runbook', 'run', 'timing', 'common', 'prisma'],
+  worker: ['lib', 'reconcile', 'runbook', 'run', 'common', 'prisma', 'activities', 'workflows'],
+  web: ['lib', 'reconcile', 'runbook', 'run', 'timing', 'present', 'common', 'prisma', 'workflows/messages.ts'],
+  // The CLI hosts a worker in-process for `rehearse` and `cutover worker` (cli/temporal.ts loads it on demand) and
+  // serves the page (`cutover web`), so it reaches those two entry points and nothing else of them.
+  cli: [
+    'lib',
+    'reconcile',
+    'runbook',
+    'run',
+    'timing',
+    'present',
+    'common',
+    'prisma',
+    'workflows/messages.ts',
+    'worker/create-worker.ts',
+    'web/server.ts',
+  ],
+};
+
+/** import-x/no-restricted-paths zones from {@link MAY_IMPORT}: for each folder, every other folder it may not reach. */
+function layerZones() {
+  const zones = [];
+  for (const [target, allowed] of Object.entries(MAY_IMPORT)) {
+    for (const from of PROJECT_FOLDERS) {
+      if (from === target) continue;
+      const files = allowed.filter((entry) => entry.startsWith(`${from}/`)).map((entry) => `./${entry.slice(from.length + 1)}`);
+      if (allowed.includes(from)) continue;
+      zones.push({
+        target: `./${target}`,
+        from: `./${from}`,
+        ...(files.length > 0 ? { except: files } : {}),
+        message: `${target}/ may import only from ${allowed.join(', ') || 'no other folder of cutover'} (see MAY_IMPORT in eslint.config.js).`,
+      });
+    }
+  }
+  return zones;
+}
+
 export default tseslint.config(
   {
     ignores: ['dist/', 'node_modules/', '.tools/', 'schema/', 'coverage/', 'test/histories/', '**/generated/', '.cutover/'],
@@ -122,6 +191,7 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports', fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-import-type-side-effects': 'error',
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      'import-x/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: layerZones() }],
       // Off: `async` without `await` is how activities, recorder fakes and Prisma's adapter factory implement
       // Promise-returning interfaces, and it turns a synchronous throw into the rejection callers handle.
       '@typescript-eslint/require-await': 'off',
@@ -152,7 +222,9 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts'],
+    // Every folder the workflow bundle takes files from (test/workflow-bundle.test.ts checks the bundle's inputs
+    // against this list).
+    files: ['workflows/**/*.ts', 'run/**/*.ts', 'runbook/**/*.ts', 'lib/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', workflowForbidden] },
   },
 );

@@ -5,9 +5,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReconcileRecord } from '../prisma/records.js';
-import type { ReconcileResult } from '../reconcile/result.js';
+import type { ReconcileResult, ReconcileSummary } from '../reconcile/result.js';
 import type { Connection } from '../runbook/schema.js';
-import type { ReconcileSummary } from '../runbook/run-state.js';
 
 /** How an action ended, with what a person needs to see why. */
 export interface ActionResult {

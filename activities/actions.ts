@@ -10,7 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { durationMs, formatDuration } from '../runbook/duration.js';
 import type { Action } from '../runbook/schema.js';
-import { redact } from '../prisma/database-url.js';
+import { redact } from '../lib/redact.js';
 import { commandEnvironment, type ActionContext, type ActionResult } from './action-context.js';
 import { runReconcile } from './reconcile.js';
 import { runSqlStatement, type SqlTarget } from './sql-process.js';

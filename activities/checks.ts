@@ -4,7 +4,7 @@
  * that fails once has told you something).
  */
 import { durationMs } from '../runbook/duration.js';
-import type { CheckOutcome } from '../runbook/run-state.js';
+import type { CheckOutcome } from '../run/state.js';
 import { DEFAULT_CHECK_TIMEOUT_MS } from '../runbook/timeouts.js';
 import type { Check } from '../runbook/schema.js';
 import { waitHeartbeating, type ActionContext } from './action-context.js';

@@ -2,7 +2,8 @@
  * All activities of a worker, built from their dependencies (the record store, and `fetch`
  * for tests), so tests can pass fakes or real ones.
  */
-import { createRecordingActivities, type RunRecorder } from './recording.js';
+import type { RunRecorder } from '../prisma/records.js';
+import { createRecordingActivities } from './recording.js';
 import { createSignatureActivities } from './signatures.js';
 import { createCheckActivities, createStepActivities } from './steps.js';
 

@@ -8,22 +8,17 @@
  */
 import path from 'node:path';
 import { formatDuration, durationMs } from '../runbook/duration.js';
-import type { ReconcileSummary } from '../runbook/run-state.js';
 import type { Connection, ReconcileAction, ReconcileCheck } from '../runbook/schema.js';
 import { DEFAULT_RECONCILE_TIMEOUT_MS } from '../runbook/timeouts.js';
 import type { ConnectionSide, ReconcileConfig, SourceSpec } from '../reconcile/config.js';
 import { describeCounts, describeDrift, describeVerdict, formatDifferences } from '../reconcile/format.js';
-import type { ReconcileResult } from '../reconcile/result.js';
+import type { ReconcileResult, ReconcileSummary } from '../reconcile/result.js';
 import { commandEnvironment, waitHeartbeating, type ActionContext, type ActionResult } from './action-context.js';
+import type { ReconcileHeartbeat } from '../common/step-progress.js';
 import { runReconcileProcess, type ReconcileAnswer } from './reconcile-process.js';
 
 /** A reconcile action, or a reconcile check without its name and `until` (what `runChecks` passes). */
 export type ReconcileWork = ReconcileAction | Omit<ReconcileCheck, 'name' | 'until'>;
-
-/** What `heartbeat` details say while a comparison runs (shown by `cutover status`). */
-export interface ReconcileHeartbeat {
-  reconcile: { step: string; check: string; round: number; phase: string; rows_read: { source: number; target: number } };
-}
 
 /** Runs a `reconcile` action or check: once, or every `repeat.every` for `repeat.for`. */
 export async function runReconcile(work: ReconcileWork, ctx: ActionContext): Promise<ActionResult> {

@@ -6,36 +6,17 @@
  * activities retry.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { applyCheckpoint, applyStepTimes, type StepTimes } from '../runbook/checkpoint.js';
-import { FAILURE_TYPE } from '../runbook/failures.js';
-import { formatProblem, parseRunbook } from '../runbook/parse.js';
-import { paginateRunbook, type RunbookPage } from '../runbook/run-pages.js';
-import type { CheckOutcome, Decision, RunCheckpoint, RunState } from '../runbook/run-state.js';
+import { applyCheckpoint, applyStepTimes, type StepTimes } from '../run/checkpoint.js';
+import { FAILURE_TYPE } from '../run/failures.js';
+import { formatProblem } from '../lib/yaml-document/problems.js';
+import { parseRunbook } from '../runbook/parse.js';
+import { paginateRunbook, type RunbookPage } from '../run/pages.js';
+import type { CheckOutcome, Decision, RunCheckpoint, RunState } from '../run/state.js';
 import type { Runbook } from '../runbook/schema.js';
-import { initialRunState } from '../runbook/transitions.js';
-import type { ReconcileRecord } from '../prisma/records.js';
+import { initialRunState } from '../run/transitions.js';
+import type { RunRecorder } from '../prisma/records.js';
 import type { StepRecord } from './types.js';
-import { updateSenders } from './update-senders.js';
-
-/** What activities need from the record store (the Prisma `RunStore` satisfies it). */
-export interface RunRecorder {
-  markRunStarted(runId: string, fields: { startedAt: string }): Promise<void>;
-  recordStepAttempt(row: StepRecord): Promise<void>;
-  recordCheckResults(runId: string, stepId: string, attempt: number, checks: CheckOutcome[]): Promise<void>;
-  recordDecision(runId: string, seq: number, decision: Decision): Promise<void>;
-  /** Who sent each decision's request: the client identity Temporal recorded, by Update id. */
-  recordSenders(runId: string, senders: Record<string, string>): Promise<void>;
-  recordRunState(runId: string, state: RunState): Promise<void>;
-  finishRun(runId: string, fields: { status: string; outcome: string; endedAt: string; state: RunState }): Promise<void>;
-  /** One reconciliation (or one round of a repeating reconcile check), with its differing rows. */
-  recordReconcileResult(record: ReconcileRecord): Promise<void>;
-  /** A run's recorded reconciliations, e.g. the rounds a repeating check already compared. */
-  reconcileResults(runId: string, filter?: { stepId?: string; attempt?: number; check?: string }): Promise<ReconcileRecord[]>;
-  /** The runbook YAML the run was reserved with. */
-  runbookSource(runId: string): Promise<string>;
-  /** First start and last end of each step's forward attempts. */
-  stepTimes(runId: string, stepIds: readonly string[]): Promise<StepTimes>;
-}
+import { updateSenders } from '../common/update-senders.js';
 
 /** How many parsed runbooks a worker keeps (a worker hosts a few runs at a time). */
 const CACHED_RUNBOOKS = 16;
@@ -87,7 +68,7 @@ export function createRecordingActivities(recorder: RunRecorder) {
   }
 
   return {
-    /** Page `page` of the run's runbook (see runbook/run-pages.ts). */
+    /** Page `page` of the run's runbook (see run/pages.ts). */
     async loadRunbookPage(runId: string, page: number): Promise<RunbookPage> {
       const { pages } = await runbookOf(runId);
       const found = pages[page];

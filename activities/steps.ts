@@ -5,13 +5,13 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { FAILURE_TYPE } from '../runbook/failures.js';
+import { FAILURE_TYPE } from '../run/failures.js';
 import type { ActionContext, ActionResult } from './action-context.js';
 import { performAction, UnsupportedActionError } from './actions.js';
 import { ChecksInterruptedError, runChecks } from './checks.js';
-import type { RunRecorder } from './recording.js';
+import type { RunRecorder } from '../prisma/records.js';
 import { resolveSecrets, SecretReferenceError } from './secrets.js';
-import type { CheckOutcome } from '../runbook/run-state.js';
+import type { CheckOutcome } from '../run/state.js';
 import type { ActionSummary, CheckStepResult, StepOutcome, StepRecord, StepRequest } from './types.js';
 
 /** Dependencies of the step activity; tests pass fakes. */

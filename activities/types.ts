@@ -2,7 +2,8 @@
  * What the workflow sends to activities and gets back: plain JSON, defined once here.
  * Workflow code imports these types only.
  */
-import type { CheckOutcome, ReconcileSummary, RunMode, StepAttemptRow, StepState } from '../runbook/run-state.js';
+import type { ReconcileSummary } from '../reconcile/result.js';
+import type { CheckOutcome, RunMode, StepAttemptRow, StepState } from '../run/state.js';
 import type { Action, Check, Connection } from '../runbook/schema.js';
 
 /** Run one step's action (or its back-out), then its checks; records each attempt itself. */

@@ -38,7 +38,7 @@ function gatedRunbook(name, gates, key) {
 export async function main() {
   const { publicKeyText, signRequest } = await dist('cli/keys.js');
   const { approveGateUpdate } = await dist('workflows/messages.js');
-  const { readRunState } = await dist('cli/read-run-state.js');
+  const { readRunState } = await dist('common/read-run-state.js');
   const { findTemporalCli } = await dist('cli/temporal-server.js');
 
   const bench = await startBench('approval', async ({ native, queue }) => [

@@ -25,9 +25,9 @@ const STEPS = Number(process.env.BENCH_TIMING_STEPS ?? 200);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
 
 export async function main() {
-  const { SeededRandom } = await dist('runbook/timing/random.js');
+  const { SeededRandom } = await dist('timing/random.js');
   const { parseRunbook } = await dist('runbook/parse.js');
-  const { forecast } = await dist('runbook/timing/forecast.js');
+  const { forecast } = await dist('timing/forecast.js');
   const lines = [];
 
   // 1. Calibration.
@@ -93,9 +93,9 @@ export async function main() {
 /** The commands' work inside one process, store opened once: medians of REPEAT after a warm-up, in ms. */
 async function inProcessTimings(databaseUrl, name, firstRun, lastRun) {
   const { openStore } = await dist('prisma/store.js');
-  const { historyRow } = await dist('runbook/timing/runs.js');
-  const { compareRuns } = await dist('runbook/timing/compare.js');
-  const { forecast } = await dist('runbook/timing/forecast.js');
+  const { historyRow } = await dist('timing/runs.js');
+  const { compareRuns } = await dist('timing/compare.js');
+  const { forecast } = await dist('timing/forecast.js');
   const { forecastInput, timedRun } = await dist('cli/timing-commands.js');
   // Each as its command does it: the store opened, read, the figures made, the store closed.
   const withStore = (fn) => async () => {
@@ -132,8 +132,8 @@ async function recordRehearsals(databaseUrl, runs, steps, seed) {
   const { openStore } = await dist('prisma/store.js');
   const { parseRunbook } = await dist('runbook/parse.js');
   const { hashRunbook } = await dist('cli/load-runbook.js');
-  const { initialRunState } = await dist('runbook/transitions.js');
-  const { SeededRandom } = await dist('runbook/timing/random.js');
+  const { initialRunState } = await dist('run/transitions.js');
+  const { SeededRandom } = await dist('timing/random.js');
   const name = 'bench-timing';
   const perPhase = steps / 2;
   const streams = 10;

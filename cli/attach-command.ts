@@ -4,7 +4,7 @@
  * `rehearse` prints, until the run ends. A run that has ended is shown from the record store.
  */
 import { parseRunbook } from '../runbook/parse.js';
-import type { RunState } from '../runbook/run-state.js';
+import type { RunState } from '../run/state.js';
 import type { Runbook } from '../runbook/schema.js';
 import type { RunSource } from './console/run-poller.js';
 import { CutoverError, EXIT, UnknownRunError } from './errors.js';

@@ -13,10 +13,10 @@ import {
   resolveStepUpdate,
   runSummaryQuery,
 } from '../workflows/messages.js';
-import type { RequestSignature, SignedKind } from '../runbook/signed-request.js';
-import { unmetRequirements } from '../runbook/transitions.js';
+import type { RequestSignature, SignedKind } from '../run/signed-request.js';
+import { unmetRequirements } from '../run/transitions.js';
 import { findSigningKey, signRequest } from './keys.js';
-import { readRunState } from './read-run-state.js';
+import { readRunState } from '../common/read-run-state.js';
 import { EnvironmentError, EXIT, NoAnswerError, RequestRefusedError, RunBusyError, UnknownRunError, UsageError } from './errors.js';
 import type { Output } from './output.js';
 import { readSettings, type Settings } from './settings.js';

@@ -5,11 +5,11 @@
  * chain holds (nothing changed, removed or reordered) and every signature matches its request and
  * the key the runbook listed for the person. Exit 0 when it holds, 9 when it does not.
  */
-import { compareWithRun, verifyDecisionLog } from '../runbook/decision-log.js';
-import type { Decision, RunResult } from '../runbook/run-state.js';
+import { compareWithRun, verifyDecisionLog } from '../run/decision-log.js';
+import type { Decision, RunResult } from '../run/state.js';
 import { parseRunbook } from '../runbook/parse.js';
-import { sha256, verifyText } from '../activities/signatures.js';
-import { updateSenders } from '../activities/update-senders.js';
+import { sha256, verifyText } from '../common/signatures.js';
+import { updateSenders } from '../common/update-senders.js';
 import { EXIT, UnknownRunError } from './errors.js';
 import { fingerprint } from './keys.js';
 import type { Output } from './output.js';

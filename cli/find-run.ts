@@ -5,9 +5,9 @@
  */
 import type { RunDetail } from '../prisma/records.js';
 import type { RunStore } from '../prisma/run-store.js';
-import { STEP_STATUS, type RunState, type StepState } from '../runbook/run-state.js';
+import { STEP_STATUS, type RunState, type StepState } from '../run/state.js';
 import { CutoverError, UnknownRunError } from './errors.js';
-import { readRunState } from './read-run-state.js';
+import { readRunState } from '../common/read-run-state.js';
 import type { Settings } from './settings.js';
 import { connectTemporal, type TemporalSession } from './temporal.js';
 

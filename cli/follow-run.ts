@@ -6,15 +6,16 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { WorkflowHandle } from '@temporalio/client';
+import type { ReconcileSummary } from '../reconcile/result.js';
 import { describeSummary } from '../reconcile/format.js';
 import { formatDuration } from '../runbook/duration.js';
-import { decisionLine, MARK, RESOLUTION_WORDS, statusWord, STEP_SYMBOL } from '../runbook/present.js';
-import type { ReconcileSummary, RunResult, RunState, StepState } from '../runbook/run-state.js';
+import { decisionLine, MARK, RESOLUTION_WORDS, statusWord, STEP_SYMBOL } from '../present/run-view.js';
+import type { RunResult, RunState, StepState } from '../run/state.js';
 import type { Runbook } from '../runbook/schema.js';
-import { peopleIn, unmetRequirements } from '../runbook/transitions.js';
+import { peopleIn, unmetRequirements } from '../run/transitions.js';
 import { commandName } from './command-name.js';
 import { approveGateUpdate, completeManualStepUpdate } from '../workflows/messages.js';
-import { readRunState, type ReadState } from './read-run-state.js';
+import { readRunState, type ReadState } from '../common/read-run-state.js';
 import { waitsForPool } from './task-queues.js';
 
 export interface FollowOptions {

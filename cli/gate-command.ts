@@ -6,8 +6,8 @@
  * that has changed since.
  */
 import { formatDuration } from '../runbook/duration.js';
-import { summarizeEvidence } from '../runbook/evidence.js';
-import { unmetRequirements } from '../runbook/transitions.js';
+import { summarizeEvidence } from '../run/evidence.js';
+import { unmetRequirements } from '../run/transitions.js';
 import { EXIT, UsageError } from './errors.js';
 import type { Output } from './output.js';
 import { findRun, type FoundRun } from './find-run.js';

@@ -12,7 +12,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, ran
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { signedText, type RequestSignature, type SignedKind } from '../runbook/signed-request.js';
+import { signedText, type RequestSignature, type SignedKind } from '../run/signed-request.js';
 import { EXIT, UsageError } from './errors.js';
 import type { Output } from './output.js';
 

@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { formatProblem, parseRunbook, type Problem } from '../runbook/parse.js';
+import { formatProblem, type Problem } from '../lib/yaml-document/problems.js';
+import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
 import { InvalidRunbookError, UsageError } from './errors.js';
 

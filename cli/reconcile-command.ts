@@ -6,7 +6,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { formatProblem } from '../runbook/parse.js';
+import { formatProblem } from '../lib/yaml-document/problems.js';
 import { DataError, ReconcileCancelledError, SourceError } from '../reconcile/errors.js';
 import { formatResult } from '../reconcile/format.js';
 import { parseReconcileConfig } from '../reconcile/parse-config.js';

@@ -6,7 +6,7 @@
 import { UnknownRunError, UsageError } from './errors.js';
 import type { Output } from './output.js';
 import { deliverReport } from './report-file.js';
-import { reportCsv, reportJson, selectRecords, type ReportFormat, type ReportSelection } from './reconcile-report.js';
+import { reportCsv, reportJson, selectRecords, type ReportFormat, type ReportSelection } from '../present/reconcile-report.js';
 import { readSettings } from './settings.js';
 import { openRecordStore } from './store.js';
 

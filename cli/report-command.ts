@@ -1,12 +1,12 @@
 /**
  * `cutover report RUN [--format md|html] [--out FILE]`: what a lead sends after a rehearsal, from the record store
- * alone. The figures come from runbook/timing/report.ts (and the comparison and forecast it includes); this file
+ * alone. The figures come from timing/report.ts (and the comparison and forecast it includes); this file
  * gathers the records and writes the document.
  */
 import type { RunStore } from '../prisma/run-store.js';
-import { compareRuns, type RunComparison } from '../runbook/timing/compare.js';
-import { forecast, runsWorthReading, type Forecast } from '../runbook/timing/forecast.js';
-import { buildReport, type RunReport } from '../runbook/timing/report.js';
+import { compareRuns, type RunComparison } from '../timing/compare.js';
+import { forecast, runsWorthReading, type Forecast } from '../timing/forecast.js';
+import { buildReport, type RunReport } from '../timing/report.js';
 import type { Runbook } from '../runbook/schema.js';
 import type { RunTiming } from '../prisma/timing-queries.js';
 import { UnknownRunError } from './errors.js';

@@ -5,7 +5,7 @@
  * `<script>` shows as those characters.
  */
 import { formatDuration } from '../runbook/duration.js';
-import type { RunReport, TimelineRow } from '../runbook/timing/report.js';
+import type { RunReport, TimelineRow } from '../timing/report.js';
 import { showDelta, showMs } from './timing-commands.js';
 
 /** Escapes text for HTML element content and quoted attribute values. */

@@ -3,7 +3,7 @@
  * written: HTML special characters as entities (Markdown renderers pass raw HTML through), and the characters that
  * would break a table or start formatting with a backslash.
  */
-import type { RunReport } from '../runbook/timing/report.js';
+import type { RunReport } from '../timing/report.js';
 import { showDelta, showMs } from './timing-commands.js';
 
 /** Text as Markdown shows it literally, in a paragraph or a table cell. */

@@ -5,11 +5,11 @@
  */
 import { describeSummary } from '../reconcile/format.js';
 import { formatDuration } from '../runbook/duration.js';
-import { actualMs as actualOf, overPlanMs, plannedText, RESOLUTION_WORDS, STEP_SYMBOL } from '../runbook/present.js';
-import { formatProblem } from '../runbook/parse.js';
+import { actualMs as actualOf, overPlanMs, plannedText, RESOLUTION_WORDS, STEP_SYMBOL } from '../present/run-view.js';
+import { formatProblem } from '../lib/yaml-document/problems.js';
 import { runbookJsonSchema } from '../runbook/json-schema.js';
-import type { RunState, StepState } from '../runbook/run-state.js';
-import { unmetRequirements } from '../runbook/transitions.js';
+import type { RunState, StepState } from '../run/state.js';
+import { unmetRequirements } from '../run/transitions.js';
 import type { WorkflowHandle } from '@temporalio/client';
 import { findRun, type FoundRun } from './find-run.js';
 import { EXIT, InvalidRunbookError } from './errors.js';
@@ -17,7 +17,7 @@ import { loadRunbook } from './load-runbook.js';
 import type { Output } from './output.js';
 import { readSettings } from './settings.js';
 import { openRecordStore } from './store.js';
-import { stepProgress, type StepProgress } from './step-progress.js';
+import { stepProgress, type StepProgress } from '../common/step-progress.js';
 import { unservedPools, waitsForPool } from './task-queues.js';
 
 /** `cutover validate FILE [--json]` */

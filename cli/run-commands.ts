@@ -6,18 +6,18 @@ import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } 
 import type { RunStore } from '../prisma/run-store.js';
 import { poolTaskQueue } from '../runbook/pools.js';
 import { liveRunProblems } from '../runbook/validate.js';
-import type { EvidenceOverride, RunInput, RunMode, RunResult } from '../runbook/run-state.js';
-import { overrideRequest } from '../runbook/signed-request.js';
+import type { EvidenceOverride, RunInput, RunMode, RunResult } from '../run/state.js';
+import { overrideRequest } from '../run/signed-request.js';
 import { RUN_WORKFLOW_TYPE } from '../workflows/messages.js';
 import { EnvironmentError, EXIT, InvalidRunbookError, LiveEvidenceMissingError, RequestRefusedError, UsageError } from './errors.js';
-import { forecast, runsWorthReading } from '../runbook/timing/forecast.js';
-import { liveEvidence } from '../runbook/timing/live-evidence.js';
-import { peopleIn } from '../runbook/transitions.js';
+import { forecast, runsWorthReading } from '../timing/forecast.js';
+import { liveEvidence } from '../timing/live-evidence.js';
+import { peopleIn } from '../run/transitions.js';
 import { commandName } from './command-name.js';
 import type { ConsoleHandle } from './console/open-console.js';
 import { followRun } from './follow-run.js';
 import { findSigningKey, fingerprint, publicKeyText, signRequest } from './keys.js';
-import { formatProblem } from '../runbook/parse.js';
+import { formatProblem } from '../lib/yaml-document/problems.js';
 import { loadRunbook, type LoadedRunbook } from './load-runbook.js';
 import { connectTemporal, isConnectionLost, type TemporalSession } from './temporal.js';
 import { onStopRequest } from './signals.js';
@@ -173,7 +173,7 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
 }
 
 /**
- * A live run needs evidence from rehearsals (runbook/timing/live-evidence.ts). Without it the run is refused, naming
+ * A live run needs evidence from rehearsals (timing/live-evidence.ts). Without it the run is refused, naming
  * what is missing, unless the lead overrides it with a reason: then the override goes to the run, which logs it as
  * its first decision.
  */

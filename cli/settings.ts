@@ -4,8 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { databaseLocation, redact } from '../prisma/database-url.js';
-import { parsePayloadKey } from '../worker/payload-codec.js';
+import { redact } from '../lib/redact.js';
+import { databaseLocation } from '../prisma/database-url.js';
+import { parsePayloadKey } from '../common/payload-codec.js';
 import { EnvironmentError } from './errors.js';
 
 /** TLS for a Temporal cluster: mTLS client certificate and/or a custom CA, or an API key. */
@@ -31,7 +32,7 @@ export interface Settings {
   namespace: string;
   tls?: TemporalTls | true;
   apiKey?: string;
-  /** `CUTOVER_PAYLOAD_KEY`: when set, every Temporal payload is encrypted with it (see worker/payload-codec.ts). */
+  /** `CUTOVER_PAYLOAD_KEY`: when set, every Temporal payload is encrypted with it (see common/payload-codec.ts). */
   payloadKey?: Buffer;
   /** `CUTOVER_WEB_TOKEN`: when set, the status page answers only requests that carry it (a secret: never print it). */
   webToken?: string;

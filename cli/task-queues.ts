@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { poolTaskQueue } from '../runbook/pools.js';
-import type { RunState, StepState } from '../runbook/run-state.js';
+import type { RunState, StepState } from '../run/state.js';
 
 /**
  * A worker that polled within this long is taken as live. An idle worker's poll is a long poll that the server ends

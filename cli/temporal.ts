@@ -14,8 +14,8 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import type { RunRecorder } from '../activities/recording.js';
-import { payloadCodecs } from '../worker/payload-codec.js';
+import type { RunRecorder } from '../prisma/records.js';
+import { payloadCodecs } from '../common/payload-codec.js';
 import { EnvironmentError, InterruptedError } from './errors.js';
 import { projectRoot } from './project-root.js';
 import { loadTls, type Settings } from './settings.js';

@@ -1,6 +1,6 @@
 /**
  * Timing review from the record store: `cutover history RUNBOOK`, `cutover compare RUN_A RUN_B` and
- * `cutover forecast RUNBOOK` (the model: runbook/timing/forecast.ts). They read the store only (no Temporal), so past runs can be reviewed anywhere the
+ * `cutover forecast RUNBOOK` (the model: timing/forecast.ts). They read the store only (no Temporal), so past runs can be reviewed anywhere the
  * database is.
  */
 import { existsSync, statSync } from 'node:fs';
@@ -9,9 +9,9 @@ import type { RunTiming } from '../prisma/timing-queries.js';
 import { formatDuration } from '../runbook/duration.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
-import { compareRuns, type RunComparison } from '../runbook/timing/compare.js';
-import { forecast, runsWorthReading, type Forecast } from '../runbook/timing/forecast.js';
-import { historyRow, type HistoryRow } from '../runbook/timing/runs.js';
+import { compareRuns, type RunComparison } from '../timing/compare.js';
+import { forecast, runsWorthReading, type Forecast } from '../timing/forecast.js';
+import { historyRow, type HistoryRow } from '../timing/runs.js';
 import { EXIT, UnknownRunError, UsageError } from './errors.js';
 import { loadRunbook, type LoadedRunbook } from './load-runbook.js';
 import type { Output } from './output.js';

@@ -3,9 +3,9 @@
  * record store; runs in flight from Temporal when it is reachable, else from the store.
  */
 import type { Client } from '@temporalio/client';
-import type { RunState } from '../runbook/run-state.js';
+import type { RunState } from '../run/state.js';
 import { checkExposure, OpenStatusPageError, serveStatusPage, StatusPageListenError } from '../web/server.js';
-import { readRunState } from './read-run-state.js';
+import { readRunState } from '../common/read-run-state.js';
 import { EXIT, UsageError } from './errors.js';
 import type { Output } from './output.js';
 import { readSettings } from './settings.js';

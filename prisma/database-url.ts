@@ -12,6 +12,7 @@
  */
 import path from 'node:path';
 import { StoreUrlError } from './store-errors.js';
+import { redact } from '../lib/redact.js';
 
 /** A SQLite file. */
 export interface SqliteLocation {
@@ -98,13 +99,4 @@ function parsePostgresUrl(url: string): PostgresLocation {
   }
   if (sslmode !== null && !parsed.searchParams.has('uselibpqcompat')) parsed.searchParams.set('uselibpqcompat', 'true');
   return { provider: 'postgresql', url, connectionString: parsed.toString(), database, display };
-}
-
-/** The URL with its password (if any) replaced by `***`; unparseable URLs lose everything after `//`. */
-export function redact(url: string): string {
-  const match = /^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*)@/i.exec(url);
-  if (!match) return url;
-  const userinfo = match[2] ?? '';
-  const colon = userinfo.indexOf(':');
-  return colon < 0 ? url : `${match[1]}${userinfo.slice(0, colon)}:***@${url.slice(match[0].length)}`;
 }

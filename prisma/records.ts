@@ -3,7 +3,8 @@
  * classes, so the CLI, the web page and the activities do not depend on Prisma types.
  */
 import type { ReconcileResult } from '../reconcile/result.js';
-import type { BackoutState, CheckOutcome, Decision, RunMode, RunState, RunStatus, StepAttemptRow } from '../runbook/run-state.js';
+import type { StepTimes } from '../run/checkpoint.js';
+import type { BackoutState, CheckOutcome, Decision, RunMode, RunState, RunStatus, StepAttemptRow } from '../run/state.js';
 
 /** A run's status in the store: the workflow's statuses plus `pending` (reserved, not started yet). */
 export type StoredRunStatus = 'pending' | RunStatus;
@@ -132,4 +133,24 @@ export interface RunDetail extends RunSummary {
    * beside the log, not in it: the hash chain covers what the run decided, not what Temporal said of the sender.
    */
   senders: Record<number, string>;
+}
+
+/** What activities need from the record store (the Prisma `RunStore` satisfies it). */
+export interface RunRecorder {
+  markRunStarted(runId: string, fields: { startedAt: string }): Promise<void>;
+  recordStepAttempt(row: StepAttemptRow): Promise<void>;
+  recordCheckResults(runId: string, stepId: string, attempt: number, checks: CheckOutcome[]): Promise<void>;
+  recordDecision(runId: string, seq: number, decision: Decision): Promise<void>;
+  /** Who sent each decision's request: the client identity Temporal recorded, by Update id. */
+  recordSenders(runId: string, senders: Record<string, string>): Promise<void>;
+  recordRunState(runId: string, state: RunState): Promise<void>;
+  finishRun(runId: string, fields: { status: string; outcome: string; endedAt: string; state: RunState }): Promise<void>;
+  /** One reconciliation (or one round of a repeating reconcile check), with its differing rows. */
+  recordReconcileResult(record: ReconcileRecord): Promise<void>;
+  /** A run's recorded reconciliations, e.g. the rounds a repeating check already compared. */
+  reconcileResults(runId: string, filter?: { stepId?: string; attempt?: number; check?: string }): Promise<ReconcileRecord[]>;
+  /** The runbook YAML the run was reserved with. */
+  runbookSource(runId: string): Promise<string>;
+  /** First start and last end of each step's forward attempts. */
+  stepTimes(runId: string, stepIds: readonly string[]): Promise<StepTimes>;
 }

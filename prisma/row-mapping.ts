@@ -3,7 +3,7 @@
  * (prisma/records.ts: ISO strings, `null`s). Pure functions, the same for both providers.
  */
 import type { Prisma } from '#prisma/sqlite';
-import type { Decision, RunMode, RunState } from '../runbook/run-state.js';
+import type { Decision, RunMode, RunState } from '../run/state.js';
 import type {
   CheckRecord,
   DecisionRecord,

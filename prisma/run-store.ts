@@ -9,8 +9,8 @@
  * advisory lock that queues reservations of one runbook.
  */
 import type { Prisma } from '#prisma/sqlite';
-import type { StepTimes } from '../runbook/checkpoint.js';
-import type { CheckOutcome, Decision, RunState, RunStatus } from '../runbook/run-state.js';
+import type { StepTimes } from '../run/checkpoint.js';
+import type { CheckOutcome, Decision, RunState, RunStatus } from '../run/state.js';
 import { describe, toStoreError, waitingOutLocks, type Db } from './connection.js';
 import type { DatabaseLocation } from './database-url.js';
 import type { ReconcileResult } from '../reconcile/result.js';

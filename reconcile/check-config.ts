@@ -3,13 +3,13 @@
  * the sample, a side's table or query, a CSV file's settings. Each problem is located by its path,
  * so a config file and a runbook's `reconcile` step report them the same way. Pure.
  */
-import type { RunbookProblem } from '../runbook/validate.js';
+import type { DocumentProblem } from '../lib/yaml-document/problems.js';
 import { keyColumns, type Comparison, type CsvSource, type ReconcileConfig } from './config.js';
 import { zoneOffsetMinutes } from './datetime.js';
 
 /** Rules the schema cannot say alone; each problem is located by its path. */
-export function checkConfig(config: ReconcileConfig): RunbookProblem[] {
-  const problems: RunbookProblem[] = [];
+export function checkConfig(config: ReconcileConfig): DocumentProblem[] {
+  const problems: DocumentProblem[] = [];
   for (const side of ['source', 'target'] as const) {
     problems.push(...(config[side].driver === 'csv' ? checkCsvSpec(config[side], [side]) : checkRelation(config[side], side, [side])));
   }
@@ -20,8 +20,8 @@ export function checkConfig(config: ReconcileConfig): RunbookProblem[] {
  * Rules of the comparison the schema cannot say alone (key columns, column settings, the sample),
  * with paths from the comparison's own root: a runbook prefixes them with the action's path.
  */
-export function checkComparison(config: Comparison): RunbookProblem[] {
-  const problems: RunbookProblem[] = [];
+export function checkComparison(config: Comparison): DocumentProblem[] {
+  const problems: DocumentProblem[] = [];
 
   const keys = keyColumns(config);
   const keyPath = (i: number): (string | number)[] => (typeof config.key === 'string' ? ['key'] : ['key', i]);
@@ -114,7 +114,7 @@ function hasValueRules(spec: ReconcileConfig['columns'][string]): boolean {
 }
 
 /** A CSV file's settings, at `path` (a config's side, or a runbook connection). */
-export function checkCsvSpec(spec: Omit<CsvSource, 'driver' | 'path'>, path: (string | number)[]): RunbookProblem[] {
+export function checkCsvSpec(spec: Omit<CsvSource, 'driver' | 'path'>, path: (string | number)[]): DocumentProblem[] {
   if (!spec.header && !spec.columns) {
     return [
       {
@@ -147,7 +147,7 @@ export function checkRelation(
   spec: { table?: string; query?: string },
   side: 'source' | 'target',
   path: (string | number)[],
-): RunbookProblem[] {
+): DocumentProblem[] {
   if (spec.table === undefined && spec.query === undefined) {
     return [{ path, message: `the ${side} needs \`table\` or \`query\`; add one of them` }];
   }

@@ -2,7 +2,7 @@
  * A reconciliation result as plain text lines for people: counts, the per-column table,
  * examples, and the verdict. Pure, so `cutover reconcile`, `status` and reports can share it.
  */
-import type { ReconcileSummary } from '../runbook/run-state.js';
+import type { ReconcileSummary } from './result.js';
 import type { DifferenceExample, JsonScalar, ReconcileResult } from './result.js';
 
 /** A count as people read it: 1,234,567. */

@@ -3,7 +3,8 @@
  * stages (same limits, same `file:line:column path: message` problems), then the rules that need
  * the whole config. Pure: the text comes in as a string.
  */
-import { parseYamlDocument, type Problem } from '../runbook/parse.js';
+import type { Problem } from '../lib/yaml-document/problems.js';
+import { parseYamlDocument } from '../lib/yaml-document/read.js';
 import { checkConfig } from './check-config.js';
 import { reconcileConfig, type ReconcileConfig } from './config.js';
 

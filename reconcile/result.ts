@@ -108,3 +108,28 @@ export function limitViolations(counts: LimitedCounts, limits: LimitsSpec): stri
 function percent(rate: number): string {
   return `${Number((rate * 100).toPrecision(3))}%`;
 }
+
+/**
+ * What a `reconcile` action or check found, as the run state carries it: the counts and the verdict,
+ * in the field names of `cutover reconcile --json`. The differing rows stay in the record store
+ * (`cutover reconcile-report`), so a large comparison never makes a large payload.
+ */
+export type ReconcileSummary = Pick<
+  ReconcileResult,
+  | 'matched'
+  | 'missing_in_target'
+  | 'extra_in_target'
+  | 'mismatched'
+  | 'duplicate_keys'
+  | 'null_keys'
+  | 'rows_read'
+  | 'sampled'
+  | 'within_limits'
+  | 'limit_violations'
+  | 'seconds'
+> & {
+  /** Rounds compared so far by a check that repeats during hypercare (`repeat`); absent for one comparison. */
+  round?: number;
+  /** Change in differing keys (missing + extra + mismatched) since the previous round. */
+  drift?: number;
+};

@@ -8,8 +8,8 @@
  */
 import { z } from 'zod';
 import { comparisonFields, connectionSide, csvSource } from '../reconcile/config.js';
+import { PUBLIC_KEY_PATTERN } from './public-key.js';
 import { DURATION_PATTERN } from './duration.js';
-import { PUBLIC_KEY_PATTERN } from './signed-request.js';
 
 const duration = z
   .string()

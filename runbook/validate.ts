@@ -12,27 +12,15 @@
 import type { Action, Check, ReconcileAction, ReconcileCheck, Runbook, Step } from './schema.js';
 import { durationMs, formatDuration, parseDuration } from './duration.js';
 import { effectiveDependencies, findCycles, plannedSchedule } from './graph.js';
+import { closestMatch, type HintBudget } from '../lib/closest-match.js';
+import type { DocumentProblem, ProblemPath } from '../lib/yaml-document/problems.js';
 import { findReferences, referenceFields } from './secret-refs.js';
 import { checkComparison, checkCsvSpec, checkRelation } from '../reconcile/check-config.js';
 
-/** A path into the runbook document: mapping keys and list indexes. */
-export type ProblemPath = (string | number)[];
-
-/** One thing wrong (or worth a look) in a runbook, located by its path in the document. */
-export interface RunbookProblem {
-  path: ProblemPath;
-  message: string;
-  /**
-   * `key`: point at the key of the last path segment (`checks:`) rather than at its value; for
-   * problems about a field being there at all, or about a mapping entry such as a role.
-   */
-  target?: 'key';
-}
-
 /** The outcome of {@link validateRunbook}: errors refuse the runbook, warnings do not. */
 export interface RunbookValidation {
-  errors: RunbookProblem[];
-  warnings: RunbookProblem[];
+  errors: DocumentProblem[];
+  warnings: DocumentProblem[];
 }
 
 /**
@@ -41,67 +29,6 @@ export interface RunbookValidation {
  * id); past the budget, messages simply come without a hint.
  */
 const HINT_COMPARISONS = 200_000;
-
-/** What is left of a validation's {@link HINT_COMPARISONS}, shared by its hints. */
-export interface HintBudget {
-  left: number;
-}
-
-/**
- * The closest of `candidates` to `word`, for "did you mean" hints, or undefined when none is
- * close enough to be a likely typo (edit distance, with swapped neighbours counting once, of at
- * most a third of the word's length and at least 1; case is ignored). With a `budget`, each
- * comparison spends one, and none is made (and no hint given) once it is spent.
- */
-export function closestMatch(word: string, candidates: Iterable<string>, budget?: HintBudget): string | undefined {
-  const lower = word.toLowerCase();
-  const limit = Math.max(1, Math.floor(word.length / 3));
-  let best: string | undefined;
-  // Only strictly better candidates replace `best`, so the first of equals wins.
-  let bestDistance = limit + 1;
-  for (const candidate of candidates) {
-    if (candidate === word) continue;
-    const other = candidate.toLowerCase();
-    // The distance is at least the difference in length: most candidates end here.
-    if (Math.abs(other.length - lower.length) >= bestDistance) continue;
-    if (budget) {
-      if (budget.left <= 0) return undefined;
-      budget.left -= 1;
-    }
-    const distance = editDistance(lower, other, bestDistance - 1);
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-/**
- * Optimal string alignment distance (Levenshtein plus adjacent transpositions), or some number
- * above `max` as soon as the distance is known to exceed it.
- */
-function editDistance(a: string, b: string, max: number): number {
-  let before = new Array<number>(b.length + 1).fill(0);
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  let current = new Array<number>(b.length + 1).fill(0);
-  for (let i = 1; i <= a.length; i += 1) {
-    current[0] = i;
-    let rowMin = i;
-    for (let j = 1; j <= b.length; j += 1) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, before[j - 2]! + 1);
-      current[j] = d;
-      if (d < rowMin) rowMin = d;
-    }
-    // Every later row is at least this row's smallest entry (a transposition looks back two
-    // rows, but costs one more than that row's entry, which was itself counted then).
-    if (rowMin > max) return max + 1;
-    [before, previous, current] = [previous, current, before];
-  }
-  return previous[b.length]!;
-}
 
 /** `; did you mean \`x\`?` when a candidate is close, else the given fallback. */
 function hint(word: string, candidates: Iterable<string>, fallback: string, budget?: HintBudget): string {
@@ -139,8 +66,8 @@ function reconcileProblems(
   path: ProblemPath,
   connections: Runbook['connections'],
   budget: { left: number },
-): RunbookProblem[] {
-  const problems: RunbookProblem[] = [];
+): DocumentProblem[] {
+  const problems: DocumentProblem[] = [];
   for (const side of ['source', 'target'] as const) {
     const spec = what[side];
     const problem = connectionProblem(spec.connection, connections, budget);
@@ -206,8 +133,8 @@ function allSteps(runbook: Runbook): StepAt[] {
  * `runbookSchema` (defaults applied). Returns every problem found, in document order.
  */
 export function validateRunbook(runbook: Runbook): RunbookValidation {
-  const errors: RunbookProblem[] = [];
-  const warnings: RunbookProblem[] = [];
+  const errors: DocumentProblem[] = [];
+  const warnings: DocumentProblem[] = [];
   const steps = allSteps(runbook);
   const roleNames = Object.keys(runbook.roles);
   const definedRoles = new Set(roleNames);
@@ -508,8 +435,8 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
  * simulated step only pretends, so a live cutover with one would report work that never
  * happened; the CLI refuses `--live` while this list is not empty.
  */
-export function liveRunProblems(runbook: Runbook): RunbookProblem[] {
-  const problems: RunbookProblem[] = [];
+export function liveRunProblems(runbook: Runbook): DocumentProblem[] {
+  const problems: DocumentProblem[] = [];
   for (const at of allSteps(runbook)) {
     for (const { what, path, label } of runnables(at)) {
       if (what.kind === 'simulate') {

@@ -38,7 +38,20 @@ const PRISMA_SCRIPT = path.join(ROOT, 'scripts', 'prisma.mjs');
 const PRISMA_STAMP_NAME = '.cutover-schema-hash';
 const DIST = path.join(ROOT, 'dist');
 const BUILD_STAMP = path.join(DIST, '.cutover-build-stamp');
-const SOURCE_DIRS = ['runbook', 'reconcile', 'workflows', 'activities', 'worker', 'cli', 'web'];
+const SOURCE_DIRS = [
+  'lib',
+  'reconcile',
+  'runbook',
+  'run',
+  'timing',
+  'present',
+  'common',
+  'workflows',
+  'activities',
+  'worker',
+  'cli',
+  'web',
+];
 const SOURCE_EXT = /\.(ts|tsx|mts|cts|json)$/;
 // better-sqlite3 compiles from source in an install script; its output proves that install scripts ran.
 const NATIVE_SENTINELS = ['node_modules/better-sqlite3/build/Release/better_sqlite3.node'];

@@ -15,7 +15,7 @@ import { expandEnv, performAction } from '../activities/actions.js';
 import { ChecksInterruptedError, runChecks } from '../activities/checks.js';
 import { createCheckActivities, createStepActivities } from '../activities/steps.js';
 import type { ActionSummary, StepRequest } from '../activities/types.js';
-import { FAILURE_TYPE } from '../runbook/failures.js';
+import { FAILURE_TYPE } from '../run/failures.js';
 import { MemoryRecorder } from './support/memory-recorder.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cutover-act-'));

@@ -4,7 +4,7 @@
  * rehearsal interrupted with Ctrl-C that `cutover worker` carries on.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import type { StepState } from '../runbook/run-state.js';
+import type { StepState } from '../run/state.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -3,12 +3,12 @@
  * their plan flagged, who a gate still waits for.
  */
 import { describe, expect, it } from 'vitest';
+import type { ReconcileSummary } from '../reconcile/result.js';
 import { commandName } from '../cli/command-name.js';
 import { describeReconciliations } from '../cli/follow-run.js';
 import { formatStatus } from '../cli/review-commands.js';
-import type { ReconcileSummary } from '../runbook/run-state.js';
 import { parseRunbook } from '../runbook/parse.js';
-import { initialRunState } from '../runbook/transitions.js';
+import { initialRunState } from '../run/transitions.js';
 
 const parsed = parseRunbook(
   `

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunState } from '../runbook/run-state.js';
+import type { RunState } from '../run/state.js';
 import { cliEnv, eventually, killStartedCli, runCli, startCli, startWorkerCli } from './support/cli.js';
 import { temporalAddress } from './support/temporal.js';
 import { recordRun, timingRunbook } from './support/timing-data.js';

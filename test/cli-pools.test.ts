@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { openStore } from '../prisma/store.js';
-import type { RunState } from '../runbook/run-state.js';
+import type { RunState } from '../run/state.js';
 import { cliEnv, eventually, killStartedCli, runCli, startCli, startWorkerCli } from './support/cli.js';
 import { startPostgres, type TestPostgres } from './support/postgres.js';
 import { temporalAddress, temporalNamespace } from './support/temporal.js';

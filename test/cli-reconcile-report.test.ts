@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { reportCsv } from '../cli/reconcile-report.js';
+import { reportCsv } from '../present/reconcile-report.js';
 import { openStore } from '../prisma/store.js';
 import type { ReconcileResult } from '../reconcile/result.js';
 import { cliEnv, runCli } from './support/cli.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Decision } from '../runbook/run-state.js';
+import type { Decision } from '../run/state.js';
 import { openStore } from '../prisma/store.js';
 import { cliEnv, runCli } from './support/cli.js';
 import { recordRun, timingRunbook } from './support/timing-data.js';

@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cliEnv, eventually, killStartedCli, runCli, startCli, startWorkerCli } from './support/cli.js';
-import type { StepState } from '../runbook/run-state.js';
+import type { StepState } from '../run/state.js';
 import { temporalAddress } from './support/temporal.js';
 
 afterEach(killStartedCli);

@@ -6,9 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { RunPoller, type RunSource } from '../cli/console/run-poller.js';
 import { parseRunbook } from '../runbook/parse.js';
-import { pageOfSteps, summarizeRun } from '../runbook/run-pages.js';
-import type { RunState } from '../runbook/run-state.js';
-import { initialRunState } from '../runbook/transitions.js';
+import { pageOfSteps, summarizeRun } from '../run/pages.js';
+import type { RunState } from '../run/state.js';
+import { initialRunState } from '../run/transitions.js';
 
 function bigRun(steps: number): RunState {
   const lines = [

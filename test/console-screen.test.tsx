@@ -9,10 +9,10 @@ import type { ActionOutcome, ConsoleAction } from '../cli/console/actions.js';
 import { ConsoleScreen } from '../cli/console/ConsoleScreen.js';
 import type { RunView } from '../cli/console/run-poller.js';
 import { parseRunbook } from '../runbook/parse.js';
-import type { RunContext } from '../runbook/present.js';
-import { summarizeRun } from '../runbook/run-pages.js';
-import type { RunState } from '../runbook/run-state.js';
-import { initialRunState } from '../runbook/transitions.js';
+import type { RunContext } from '../present/run-view.js';
+import { summarizeRun } from '../run/pages.js';
+import type { RunState } from '../run/state.js';
+import { initialRunState } from '../run/transitions.js';
 
 const parsed = parseRunbook(
   `

@@ -4,7 +4,8 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { databaseLocation, parseDatabaseUrl, redact } from '../prisma/database-url.js';
+import { redact } from '../lib/redact.js';
+import { databaseLocation, parseDatabaseUrl } from '../prisma/database-url.js';
 import { readSettings } from '../cli/settings.js';
 import { StoreUrlError } from '../prisma/store-errors.js';
 

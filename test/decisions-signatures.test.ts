@@ -10,12 +10,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { verifyText } from '../activities/signatures.js';
+import { verifyText } from '../common/signatures.js';
 import { publicKeyText, signRequest } from '../cli/keys.js';
 import { parseRunbook } from '../runbook/parse.js';
-import type { Decision } from '../runbook/run-state.js';
+import type { Decision } from '../run/state.js';
 import type { Runbook } from '../runbook/schema.js';
-import { malformedSignature, refuseSignature, signedText } from '../runbook/signed-request.js';
+import { malformedSignature, refuseSignature, signedText } from '../run/signed-request.js';
 
 const RUN = 'crm-go-live-4';
 const alice = generateKeyPairSync('ed25519').privateKey;

@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { calibrate } from '../bench/lib/forecast-truth.mjs';
 import { parseRunbook } from '../runbook/parse.js';
-import { forecast } from '../runbook/timing/forecast.js';
-import { SeededRandom } from '../runbook/timing/random.js';
+import { forecast } from '../timing/forecast.js';
+import { SeededRandom } from '../timing/random.js';
 
 describe('forecast calibration', () => {
   it('covers 85-95% of real nights with its P90, and leaves the true P90 back-out before the window ends in 9 runbooks of 10', () => {

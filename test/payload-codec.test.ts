@@ -7,7 +7,7 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { EXIT, exitCodeFor } from '../cli/errors.js';
 import { readSettings } from '../cli/settings.js';
-import { ENCRYPTED_ENCODING, EncryptionCodec, parsePayloadKey, payloadKeyId } from '../worker/payload-codec.js';
+import { ENCRYPTED_ENCODING, EncryptionCodec, parsePayloadKey, payloadKeyId } from '../common/payload-codec.js';
 
 const text = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? new Uint8Array()).toString('utf8');
 const plain = (value: unknown): Payload => defaultPayloadConverter.toPayload(value);

@@ -4,7 +4,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatProblem, parseRunbook } from '../runbook/parse.js';
+import { formatProblem } from '../lib/yaml-document/problems.js';
+import { parseRunbook } from '../runbook/parse.js';
 
 const readme = readFileSync(path.resolve(import.meta.dirname, '../README.md'), 'utf8');
 

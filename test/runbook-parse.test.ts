@@ -1,5 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { formatPath, formatProblem, parseRunbook, RUNBOOK_LIMITS } from '../runbook/parse.js';
+import { formatPath, formatProblem } from '../lib/yaml-document/problems.js';
+import { YAML_LIMITS } from '../lib/yaml-document/source.js';
+import { parseRunbook } from '../runbook/parse.js';
 
 /** Strips the common indentation and the first newline, so line numbers read off the source. */
 function dedent(text: string): string {
@@ -302,7 +304,7 @@ describe('broken, hostile and huge files', () => {
   it('refuses deep nesting with its limit, where it starts, instead of running out of stack', () => {
     const text = `name: demo\nnotes: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
     expect(problemsOf(text)).toEqual([
-      `runbook.yaml:2:107: lists and mappings are nested more than ${RUNBOOK_LIMITS.depth} levels deep here (the limit); a runbook needs fewer than ten, so look for unclosed brackets or runaway indentation`,
+      `runbook.yaml:2:107: lists and mappings are nested more than ${YAML_LIMITS.depth} levels deep here (the limit); a runbook needs fewer than ten, so look for unclosed brackets or runaway indentation`,
     ]);
     const block = Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i)}-`).join('\n');
     expect(problemsOf(block)).toEqual([

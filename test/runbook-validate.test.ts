@@ -1,6 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { formatProblem, locateRunbookProblems, parseRunbook } from '../runbook/parse.js';
-import { closestMatch, liveRunProblems } from '../runbook/validate.js';
+import { formatProblem } from '../lib/yaml-document/problems.js';
+import { locateRunbookProblems, parseRunbook } from '../runbook/parse.js';
+import { closestMatch } from '../lib/closest-match.js';
+import { liveRunProblems } from '../runbook/validate.js';
 
 /** Strips the common indentation and the first newline, so line numbers read off the source. */
 function dedent(text: string): string {

@@ -12,7 +12,8 @@ import { expandEnv } from '../activities/actions.js';
 import { resolveSecrets } from '../activities/secrets.js';
 import { createStepActivities } from '../activities/steps.js';
 import type { StepRequest } from '../activities/types.js';
-import { formatProblem, parseRunbook } from '../runbook/parse.js';
+import { formatProblem } from '../lib/yaml-document/problems.js';
+import { parseRunbook } from '../runbook/parse.js';
 import { MemoryRecorder } from './support/memory-recorder.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cutover-secrets-'));

@@ -15,7 +15,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from './support/postgres.js';
-import type { CheckOutcome, Decision, RunState } from '../runbook/run-state.js';
+import type { CheckOutcome, Decision, RunState } from '../run/state.js';
 import type { ReconcileResult } from '../reconcile/result.js';
 import { findProjectRoot } from '../prisma/paths.js';
 import type { ReserveRunInput, StepAttemptInput } from '../prisma/records.js';

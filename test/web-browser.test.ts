@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunStore } from '../prisma/run-store.js';
 import { openStore } from '../prisma/store.js';
 import { parseRunbook } from '../runbook/parse.js';
-import type { GateState } from '../runbook/run-state.js';
-import { applyVote, initialRunState } from '../runbook/transitions.js';
+import type { GateState } from '../run/state.js';
+import { applyVote, initialRunState } from '../run/transitions.js';
 import { serveStatusPage, type StatusPage } from '../web/server.js';
 
 /** Chromium from CHROMIUM_PATH or PATH, as scripts/setup.mjs finds it. */

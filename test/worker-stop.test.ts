@@ -17,9 +17,9 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunState } from '../runbook/run-state.js';
+import type { RunState } from '../run/state.js';
 import { createWorker, installQuietRuntime } from '../worker/create-worker.js';
-import { readRunState } from '../cli/read-run-state.js';
+import { readRunState } from '../common/read-run-state.js';
 import { resultOf, startHarness, waitForState, workflowBundle, type Harness } from './support/workflow-harness.js';
 import { temporalAddress } from './support/temporal.js';
 

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { CheckOutcome } from '../runbook/run-state.js';
+import type { CheckOutcome } from '../run/state.js';
 import { MemoryRecorder } from './support/memory-recorder.js';
 import { resultOf, startHarness, type Harness } from './support/workflow-harness.js';
 

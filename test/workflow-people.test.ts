@@ -4,10 +4,10 @@
  */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Decision } from '../runbook/run-state.js';
+import type { Decision } from '../run/state.js';
 import { approveGateUpdate, completeManualStepUpdate, rejectGateUpdate, resolveStepUpdate } from '../workflows/messages.js';
-import { readRunState } from '../cli/read-run-state.js';
-import { unmetRequirements } from '../runbook/transitions.js';
+import { readRunState } from '../common/read-run-state.js';
+import { unmetRequirements } from '../run/transitions.js';
 import { MemoryRecorder } from './support/memory-recorder.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
 

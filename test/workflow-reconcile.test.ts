@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resultOf, startHarness, type Harness } from './support/workflow-harness.js';
 import { sqliteFile } from './support/reconcile-data.js';
-import { stepProgress } from '../cli/step-progress.js';
+import { stepProgress } from '../common/step-progress.js';
 import { eventually, PROJECT } from './support/cli.js';
 
 let h: Harness;

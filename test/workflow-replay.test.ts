@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
+import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
 import { HISTORIES, SCENARIOS } from './support/history-scenarios.js';
 import { workflowBundle } from './support/workflow-harness.js';
@@ -17,6 +18,7 @@ import { workflowBundle } from './support/workflow-harness.js';
 // The SDK's own historyToJSON fails here ("type must be a Type"): npm installs a second
 // protobufjs (8.x) under @temporalio/common beside the 7.x that @temporalio/proto uses. The
 // proto classes' own object conversion round-trips the same data without that mismatch.
+const ROOT = path.resolve(import.meta.dirname, '..');
 const HistoryProto = temporal.api.history.v1.History;
 const historyFromJSON = (json: unknown) => HistoryProto.fromObject(json as Record<string, unknown>);
 
@@ -58,23 +60,44 @@ describe('determinism', () => {
     expect(results[0]?.name).toMatch(/DeterminismViolationError/);
   });
 
-  it('the workflow bundle holds only workflow code, the runbook model, the workflow SDK and the hash it computes', async () => {
-    // The SDK's bundler already refuses Node built-ins; this also keeps out modules that would
-    // bundle but must never run inside a workflow (Prisma, SQLite, the activity runtime, ...).
+  /** The project's modules and the packages the SDK's own bundle of the workflow code is made of. */
+  async function bundledModules(): Promise<Set<string>> {
     const { code } = await workflowBundle();
-    const modules = new Set(
+    return new Set(
       [...code.matchAll(/__webpack_require__\(\/\*! [^*]+ \*\/ "([^"]+)"\)/g)]
         .map((m) => m[1]!)
         .filter((id) => id.startsWith('./'))
         .map((id) => id.replace(/node_modules\/((?:@[^/]+\/)?[^/]+).*/, 'node_modules/$1')),
     );
+  }
+
+  it('the workflow bundle holds only workflow code, the run model, the workflow SDK and the hash it computes', async () => {
+    // The SDK's bundler already refuses Node built-ins; this also keeps out modules that would
+    // bundle but must never run inside a workflow (Prisma, SQLite, the activity runtime, ...).
+    const modules = await bundledModules();
     expect(modules).toContain('./workflows/run-runbook.ts');
     const unexpected = [...modules].filter(
       (id) =>
-        !/^\.\/(workflows|runbook)\//.test(id) &&
+        !/^\.\/(workflows|run|runbook)\//.test(id) &&
         !/^\.\/node_modules\/(@temporalio\/(workflow|common)|nexus-rpc|long|ms|@noble\/hashes)$/.test(id),
     );
     expect(unexpected).toEqual([]);
     expect(modules).not.toContain('./runbook/parse.ts'); // the YAML parser and zod stay out too
+    expect(modules).not.toContain('./runbook/schema.ts');
+  });
+
+  it('every project file in the bundle is under the lint rule that keeps Node, Prisma and the servers out', async () => {
+    // The rule (eslint.config.js) is what stops such an import as it is written; it must reach every file the
+    // bundle takes in, so a workflow that starts importing from a new folder fails here until that folder is covered.
+    const files = [...(await bundledModules())].filter((id) => !id.includes('node_modules')).map((id) => id.slice(2));
+    expect(files).toContain('run/transitions.ts');
+    const eslint = new ESLint({ cwd: ROOT });
+    const uncovered: string[] = [];
+    for (const file of files) {
+      const config = (await eslint.calculateConfigForFile(path.join(ROOT, file))) as { rules?: Record<string, unknown> };
+      const rule = config.rules?.['no-restricted-imports'] as [unknown, { patterns?: { group: string[] }[] }] | undefined;
+      if (rule?.[1]?.patterns?.some((p) => p.group.includes('node:*')) !== true) uncovered.push(file);
+    }
+    expect(uncovered).toEqual([]);
   });
 });

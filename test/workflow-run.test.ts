@@ -13,7 +13,7 @@ import {
   requestBackoutUpdate,
   resolveStepUpdate,
 } from '../workflows/messages.js';
-import { readRunState } from '../cli/read-run-state.js';
+import { readRunState } from '../common/read-run-state.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
 
 let h: Harness;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunState } from '../runbook/run-state.js';
+import type { RunState } from '../run/state.js';
 import { approveGateUpdate, completeManualStepUpdate, resolveStepUpdate } from '../workflows/messages.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
 

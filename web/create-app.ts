@@ -12,10 +12,10 @@
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { RunDetail } from '../prisma/records.js';
 import type { RunStore } from '../prisma/run-store.js';
-import type { RunState } from '../runbook/run-state.js';
+import type { RunState } from '../run/state.js';
 import { renderErrorPage, renderNotFound, renderRunList, renderRunPage, renderTokenRequired, type RunView } from './pages.js';
 import { requireToken, TokenRequiredError } from './token.js';
-import { reportCsv, reportJson, selectRecords } from '../cli/reconcile-report.js';
+import { reportCsv, reportJson, selectRecords } from '../present/reconcile-report.js';
 
 /** What the app reads from. */
 export interface WebDeps {

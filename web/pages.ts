@@ -21,9 +21,9 @@ import {
   plannedText,
   RESOLUTION_WORDS,
   statusWord,
-} from '../runbook/present.js';
-import type { Decision, RunState, StepState } from '../runbook/run-state.js';
-import { unmetRequirements } from '../runbook/transitions.js';
+} from '../present/run-view.js';
+import type { Decision, RunState, StepState } from '../run/state.js';
+import { unmetRequirements } from '../run/transitions.js';
 import type { RunDetail, RunSummary } from '../prisma/records.js';
 
 // ---------------------------------------------------------------------------------------------------

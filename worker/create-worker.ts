@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, type NativeConnection, Runtime, Worker, type LogEntry, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { poolTaskQueue } from '../runbook/pools.js';
-import { payloadCodecs } from './payload-codec.js';
+import { payloadCodecs } from '../common/payload-codec.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 

@@ -6,8 +6,8 @@
  * refused request (wrong person, closed gate, second vote) never enters the history.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { BackoutState, GateState, RunState, RunSummary, StepPage, StepState } from '../runbook/run-state.js';
-import type { BackoutRequest, ManualDoneRequest, ResolveRequest, VoteRequest } from '../runbook/transitions.js';
+import type { BackoutState, GateState, RunState, RunSummary, StepPage, StepState } from '../run/state.js';
+import type { BackoutRequest, ManualDoneRequest, ResolveRequest, VoteRequest } from '../run/transitions.js';
 
 export type { BackoutRequest, ManualDoneRequest, ResolveRequest, VoteRequest };
 
@@ -22,7 +22,7 @@ export const runStepsQuery = defineQuery<StepPage, [{ offset: number; limit: num
 
 /**
  * The whole live state in one answer. Only the first workflow version (`runRunbook`) answers it;
- * clients read runs through `readRunState` (cli/read-run-state.ts), which uses the summary and
+ * clients read runs through `readRunState` (common/read-run-state.ts), which uses the summary and
  * pages and falls back to this for runs started by that version.
  */
 export const runStateQuery = defineQuery<RunState>('runState');

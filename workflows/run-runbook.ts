@@ -5,7 +5,7 @@
  *
  * Any size: the runbook is read from the record store in pages (no payload carries it whole),
  * and when this execution's history has used its budget the run continues as new, handing over
- * a compact checkpoint (runbook/checkpoint.ts). People's waits survive the hand-over; actions
+ * a compact checkpoint (run/checkpoint.ts). People's waits survive the hand-over; actions
  * that are running finish first (they are never cut off).
  *
  * Deterministic: imports only the runbook model, `@temporalio/workflow` and activity types.
@@ -30,11 +30,11 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import type { ActionSummary, CheckStepResult, StepOutcome, StepRecord, StepRequest } from '../activities/types.js';
-import { applyCheckpoint, applyStepTimes, toCheckpoint } from '../runbook/checkpoint.js';
+import { applyCheckpoint, applyStepTimes, toCheckpoint } from '../run/checkpoint.js';
 import { durationMs, formatDuration } from '../runbook/duration.js';
-import { FAILURE_TYPE } from '../runbook/failures.js';
+import { FAILURE_TYPE } from '../run/failures.js';
 import { poolTaskQueue } from '../runbook/pools.js';
-import { assembleRunbook, pageOfSteps, summarizeRun } from '../runbook/run-pages.js';
+import { assembleRunbook, pageOfSteps, summarizeRun } from '../run/pages.js';
 import {
   DEFAULT_HISTORY_BUDGET,
   FAILED_OUTPUT_TAIL_CHARS,
@@ -46,12 +46,12 @@ import {
   type RunState,
   type RunSummary,
   type StepState,
-} from '../runbook/run-state.js';
-import { BackoutPlan, ForwardPlan, type PlanGraph } from '../runbook/schedule.js';
+} from '../run/state.js';
+import { BackoutPlan, ForwardPlan, type PlanGraph } from '../run/schedule.js';
 import type { Action, Runbook, Step } from '../runbook/schema.js';
-import { chainedText } from '../runbook/decision-log.js';
-import { sha256Hex } from '../runbook/digest.js';
-import { assembleEvidence, unmetCriteria, type GateEvidence } from '../runbook/evidence.js';
+import { chainedText } from '../run/decision-log.js';
+import { sha256Hex } from '../run/digest.js';
+import { assembleEvidence, unmetCriteria, type GateEvidence } from '../run/evidence.js';
 import {
   canonicalJson,
   checksSignature,
@@ -61,7 +61,7 @@ import {
   signedText,
   type RequestSignature,
   type SignedKind,
-} from '../runbook/signed-request.js';
+} from '../run/signed-request.js';
 import { actionTimeoutMs, checksBudgetMs } from '../runbook/timeouts.js';
 import {
   applyVote,
@@ -83,7 +83,7 @@ import {
   type ManualDoneRequest,
   type ResolveRequest,
   type VoteRequest,
-} from '../runbook/transitions.js';
+} from '../run/transitions.js';
 import {
   approveGateUpdate,
   completeManualStepUpdate,
@@ -137,7 +137,7 @@ const EVIDENCE_WATCHER_PATCH = 'evidence-watcher';
 const LOG_REFUSALS_PATCH = 'log-signed-refusals';
 
 /**
- * Marks the executions that hash their decision log and gate evidence in the workflow (runbook/digest.ts); earlier
+ * Marks the executions that hash their decision log and gate evidence in the workflow (run/digest.ts); earlier
  * ones asked a local activity for each hash, and replay that way.
  */
 const HASH_IN_WORKFLOW_PATCH = 'hash-in-workflow';

@@ -1,6 +1,6 @@
 import type { parseRunbook as ParseRunbook } from '../../runbook/parse.js';
-import type { forecast as Forecast } from '../../runbook/timing/forecast.js';
-import type { SeededRandom as Random } from '../../runbook/timing/random.js';
+import type { forecast as Forecast } from '../../timing/forecast.js';
+import type { SeededRandom as Random } from '../../timing/random.js';
 
 export interface CalibrationResult {
   steps: number;

@@ -5,9 +5,9 @@
  */
 import { useInput } from 'ink';
 import { useCallback, useMemo } from 'react';
-import type { RunContext } from '../../runbook/present.js';
+import type { RunContext } from '../../present/run-view.js';
 import type { Runbook } from '../../runbook/schema.js';
-import { pointOfNoReturn } from '../../runbook/transitions.js';
+import { pointOfNoReturn } from '../../run/transitions.js';
 import type { ActionOutcome, ConsoleAction } from './actions.js';
 import { ConsoleScreen } from './ConsoleScreen.js';
 import type { PollerOptions, RunSource } from './run-poller.js';

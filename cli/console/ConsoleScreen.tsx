@@ -6,8 +6,8 @@
  */
 import { Box, Text, useInput } from 'ink';
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { backoutProgress, criticalPath, plannedRunMs, runHeader, waitingItems, type RunContext } from '../../runbook/present.js';
-import type { StepState } from '../../runbook/run-state.js';
+import { backoutProgress, criticalPath, plannedRunMs, runHeader, waitingItems, type RunContext } from '../../present/run-view.js';
+import type { StepState } from '../../run/state.js';
 import type { ActionOutcome, ConsoleAction } from './actions.js';
 import { Header } from './Header.js';
 import { HelpPanel } from './HelpPanel.js';

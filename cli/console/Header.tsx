@@ -3,8 +3,8 @@
  * clock against the plan and the window; counts; how the console is connected.
  */
 import { Box, Text } from 'ink';
-import type { RunHeader } from '../../runbook/present.js';
-import type { RunSummary } from '../../runbook/run-state.js';
+import type { RunHeader } from '../../present/run-view.js';
+import type { RunSummary } from '../../run/state.js';
 import type { Connection } from './run-poller.js';
 
 export interface HeaderProps {

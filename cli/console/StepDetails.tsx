@@ -15,8 +15,8 @@ import {
   roleWithPeople,
   statusWord,
   type RunContext,
-} from '../../runbook/present.js';
-import type { StepState } from '../../runbook/run-state.js';
+} from '../../present/run-view.js';
+import type { StepState } from '../../run/state.js';
 
 export interface StepDetailsProps {
   step: StepState;

@@ -4,9 +4,9 @@
  * id, owner, status word, planned, actual, attempts, and a short note.
  */
 import { Box, Text } from 'ink';
-import { roleWithPeople, stepRow, type RunContext } from '../../runbook/present.js';
-import { phaseKindWord } from '../../runbook/present.js';
-import type { StepState } from '../../runbook/run-state.js';
+import { roleWithPeople, stepRow, type RunContext } from '../../present/run-view.js';
+import { phaseKindWord } from '../../present/run-view.js';
+import type { StepState } from '../../run/state.js';
 import type { ListItem } from './list-items.js';
 
 export interface StepListProps {

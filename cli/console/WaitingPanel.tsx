@@ -4,7 +4,7 @@
  */
 import { Box, Text } from 'ink';
 import { formatDuration } from '../../runbook/duration.js';
-import type { BackoutProgress, WaitingItem } from '../../runbook/present.js';
+import type { BackoutProgress, WaitingItem } from '../../present/run-view.js';
 
 export interface WaitingPanelProps {
   items: readonly WaitingItem[];

@@ -11,7 +11,7 @@ import {
   requestBackoutUpdate,
   resolveStepUpdate,
 } from '../../workflows/messages.js';
-import { unmetRequirements } from '../../runbook/transitions.js';
+import { unmetRequirements } from '../../run/transitions.js';
 import { signer, updateTimeoutMs } from '../decision-commands.js';
 import { isNoAnswer, isTooBusy } from '../temporal.js';
 

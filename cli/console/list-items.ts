@@ -2,7 +2,7 @@
  * The rows of the console's step list: a heading per phase, then its steps, in runbook order. Built
  * once per run shape, so scrolling a 10,000-step run only slices an array.
  */
-import type { StepState } from '../../runbook/run-state.js';
+import type { StepState } from '../../run/state.js';
 
 export type ListItem = { kind: 'phase'; phaseId: string; phaseKind: string } | { kind: 'step'; index: number };
 

@@ -8,8 +8,8 @@
  *
  * No React here: `use-run-state.ts` wraps it, tests drive it with a fake source.
  */
-import type { RunState, RunSummary, StepPage, StepState } from '../../runbook/run-state.js';
-import { STEP_PAGE_LIMIT } from '../../runbook/run-state.js';
+import type { RunState, RunSummary, StepPage, StepState } from '../../run/state.js';
+import { STEP_PAGE_LIMIT } from '../../run/state.js';
 
 /** Where the console reads a run from: the live run through Temporal, and the record store. */
 export interface RunSource {

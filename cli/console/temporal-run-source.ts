@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { RunStore } from '../../prisma/run-store.js';
-import type { RunState } from '../../runbook/run-state.js';
+import type { RunState } from '../../run/state.js';
 import { runStepsQuery, runSummaryQuery } from '../../workflows/messages.js';
 import type { RunSource } from './run-poller.js';
 

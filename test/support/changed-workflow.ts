@@ -3,7 +3,7 @@
  * step), used to prove the replay test catches such changes.
  */
 import { sleep } from '@temporalio/workflow';
-import type { RunInput, RunResult } from '../../runbook/run-state.js';
+import type { RunInput, RunResult } from '../../run/state.js';
 import { cutoverRun as current } from '../../workflows/run-runbook.js';
 
 export async function cutoverRun(input: RunInput): Promise<RunResult> {

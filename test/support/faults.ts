@@ -24,10 +24,10 @@ import type * as StoreModule from '../../prisma/store.js';
 import type { RunDetail } from '../../prisma/records.js';
 import type { RunStore } from '../../prisma/run-store.js';
 import type * as MessagesModule from '../../workflows/messages.js';
-import type * as ReadStateModule from '../../cli/read-run-state.js';
+import type * as ReadStateModule from '../../common/read-run-state.js';
 import type * as ParseModule from '../../runbook/parse.js';
 import type * as TemporalServerModule from '../../cli/temporal-server.js';
-import type { RunResult, RunState, StepState } from '../../runbook/run-state.js';
+import type { RunResult, RunState, StepState } from '../../run/state.js';
 
 // ---------------------------------------------------------------------------------------------
 // Where things are
@@ -51,7 +51,7 @@ async function fromDist<T>(relative: string): Promise<T> {
 export const openStore = async (databaseUrl: string): Promise<RunStore> =>
   (await fromDist<typeof StoreModule>('prisma/store.js')).openStore({ databaseUrl });
 
-const readRunState = async () => (await fromDist<typeof ReadStateModule>('cli/read-run-state.js')).readRunState;
+const readRunState = async () => (await fromDist<typeof ReadStateModule>('common/read-run-state.js')).readRunState;
 const runWorkflowType = async () => (await fromDist<typeof MessagesModule>('workflows/messages.js')).RUN_WORKFLOW_TYPE;
 
 /** Deterministic pseudo-random numbers in [0, 1) from a seed (mulberry32), so a failure can be replayed. */

@@ -13,7 +13,7 @@ import {
   resolveStepUpdate,
 } from '../../workflows/messages.js';
 import { publicKeyText, signRequest } from '../../cli/keys.js';
-import { overrideRequest } from '../../runbook/signed-request.js';
+import { overrideRequest } from '../../run/signed-request.js';
 import { sqliteFile } from './reconcile-data.js';
 import { resultOf, waitForState, type Harness } from './workflow-harness.js';
 

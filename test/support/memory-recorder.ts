@@ -2,10 +2,10 @@
  * An in-memory {@link RunRecorder} for workflow tests that are about the engine, not the
  * store (the store has its own tests against a real database, and the CLI tests use both).
  */
-import type { RunRecorder } from '../../activities/recording.js';
+import type { RunRecorder } from '../../prisma/records.js';
 import type { ReconcileRecord } from '../../prisma/records.js';
 import type { StepRecord } from '../../activities/types.js';
-import type { CheckOutcome, Decision, RunState } from '../../runbook/run-state.js';
+import type { CheckOutcome, Decision, RunState } from '../../run/state.js';
 
 export class MemoryRecorder implements RunRecorder {
   readonly attempts: StepRecord[] = [];

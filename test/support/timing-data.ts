@@ -4,9 +4,9 @@
  */
 import { effectiveDependencies, topologicalOrder } from '../../runbook/graph.js';
 import { parseRunbook } from '../../runbook/parse.js';
-import type { CheckOutcome, Decision, RunMode } from '../../runbook/run-state.js';
+import type { CheckOutcome, Decision, RunMode } from '../../run/state.js';
 import type { Runbook } from '../../runbook/schema.js';
-import { initialRunState } from '../../runbook/transitions.js';
+import { initialRunState } from '../../run/transitions.js';
 import { hashRunbook } from '../../cli/load-runbook.js';
 import type { RunStore } from '../../prisma/run-store.js';
 

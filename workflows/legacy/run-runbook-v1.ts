@@ -37,7 +37,7 @@ import {
   type RunResult,
   type RunState,
   type StepState,
-} from '../../runbook/run-state.js';
+} from '../../run/state.js';
 import type { Action, Step } from '../../runbook/schema.js';
 import {
   applyVote,
@@ -53,8 +53,8 @@ import {
   stepsInOrder,
   voteRole,
   type VoteRequest,
-} from '../../runbook/transitions.js';
-import { FAILURE_TYPE } from '../../runbook/failures.js';
+} from '../../run/transitions.js';
+import { FAILURE_TYPE } from '../../run/failures.js';
 import {
   approveGateUpdate,
   completeManualStepUpdate,

@@ -5,9 +5,9 @@
  * A vote carries the digest of the evidence it was cast on; a vote on evidence that has changed
  * since is refused. Pure: the digest (SHA-256) is taken by the caller.
  */
-import { durationMs, formatDuration } from './duration.js';
-import type { RunState } from './run-state.js';
-import type { Gate } from './schema.js';
+import { durationMs, formatDuration } from '../runbook/duration.js';
+import type { RunState } from './state.js';
+import type { Gate } from '../runbook/schema.js';
 
 /** What a gate's approvers decide on. */
 export interface GateEvidence {

@@ -26,14 +26,14 @@
  *     confidence (the 95th percentile of the P90 over the posterior of the parameters, with the runbook-wide figures
  *     the priors came from varied too), so the latest safe go/no-go holds in nine runbooks out of ten even when
  *     back-out was rehearsed once or twice. Without a measured back-out
- *     it is the planned one, as the run's point of no return has it (runbook/transitions.ts).
+ *     it is the planned one, as the run's point of no return has it (run/transitions.ts).
  *
  * Pure and deterministic: the same inputs and seed give the same figures. No Node imports.
  */
-import { durationMs } from '../duration.js';
-import { effectiveDependencies, topologicalOrder } from '../graph.js';
-import type { Runbook } from '../schema.js';
-import { plannedBackoutMs } from '../transitions.js';
+import { durationMs } from '../runbook/duration.js';
+import { effectiveDependencies, topologicalOrder } from '../runbook/graph.js';
+import type { Runbook } from '../runbook/schema.js';
+import { plannedBackoutMs } from '../run/transitions.js';
 import { SeededRandom, median, quantileSorted } from './random.js';
 import { backoutDurations, backedOut, forwardDurations, type TimedRun } from './runs.js';
 

@@ -6,10 +6,10 @@
  *
  * Pure: plain records in, a plain model out. No Node imports.
  */
-import { durationMs } from '../duration.js';
-import { plannedSchedule } from '../graph.js';
-import type { CheckOutcome, Decision } from '../run-state.js';
-import type { Runbook } from '../schema.js';
+import { durationMs } from '../runbook/duration.js';
+import { plannedSchedule } from '../runbook/graph.js';
+import type { CheckOutcome, Decision } from '../run/state.js';
+import type { Runbook } from '../runbook/schema.js';
 import type { RunComparison } from './compare.js';
 import type { Forecast } from './forecast.js';
 import { actualCriticalPath, backedOut, backoutDurationMs, runDurationMs, span, type TimedRun } from './runs.js';

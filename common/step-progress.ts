@@ -5,8 +5,12 @@
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow/index.js';
-import type { ReconcileHeartbeat } from '../activities/reconcile.js';
 import { formatCount } from '../reconcile/format.js';
+
+/** What `heartbeat` details say while a comparison runs (the `reconcile` activity sends it; `cutover status` shows it). */
+export interface ReconcileHeartbeat {
+  reconcile: { step: string; check: string; round: number; phase: string; rows_read: { source: number; target: number } };
+}
 
 /** Step id -> what its running comparison has done so far, in words. */
 export type StepProgress = Record<string, string>;

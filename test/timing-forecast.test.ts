@@ -1,5 +1,5 @@
 /**
- * The forecast model (runbook/timing/forecast.ts) on known data, without a store: runs are built as the store gives
+ * The forecast model (timing/forecast.ts) on known data, without a store: runs are built as the store gives
  * them back.
  */
 import { readFileSync } from 'node:fs';
@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { RunTiming } from '../prisma/timing-queries.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
-import { forecast, RECENT_BACKOUTS, RECENT_RUNS, runsWorthReading } from '../runbook/timing/forecast.js';
-import type { TimedRun, TimedStep } from '../runbook/timing/runs.js';
+import { forecast, RECENT_BACKOUTS, RECENT_RUNS, runsWorthReading } from '../timing/forecast.js';
+import type { TimedRun, TimedStep } from '../timing/runs.js';
 
 const MIN = 60_000;
 

@@ -4,8 +4,8 @@
  * default {@link DEFAULT_REHEARSAL_WITHIN}), and at least one rehearsal that exercised back-out to its end. Pure: the
  * CLI hands it the recorded runs and the time.
  */
-import { durationMs, formatDuration } from '../duration.js';
-import type { Runbook } from '../schema.js';
+import { durationMs, formatDuration } from '../runbook/duration.js';
+import type { Runbook } from '../runbook/schema.js';
 
 /** How recent the completed rehearsal must be when the runbook does not say. */
 export const DEFAULT_REHEARSAL_WITHIN = '14d';

@@ -3,8 +3,8 @@
  * it from the record store), and the live state as a summary plus pages of steps (what the
  * queries answer). Pure: the workflow bundle and the worker both import it.
  */
-import { ATTENTION_LIMIT, STEP_PAGE_LIMIT, type RunState, type RunSummary, type StepPage, type StepState } from './run-state.js';
-import type { Runbook, Step } from './schema.js';
+import { ATTENTION_LIMIT, STEP_PAGE_LIMIT, type RunState, type RunSummary, type StepPage, type StepState } from './state.js';
+import type { Runbook, Step } from '../runbook/schema.js';
 
 /** Everything of a runbook but its steps. */
 export type RunbookHead = Omit<Runbook, 'phases'> & { phases: Array<Omit<Runbook['phases'][number], 'steps'>> };

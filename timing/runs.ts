@@ -5,7 +5,7 @@
  * Pure: plain records in (the record store's, structurally), plain answers out, so the CLI, the reports and the
  * benchmarks compute the same figures. No Node imports.
  */
-import { effectiveDependencies, topologicalOrder, type GraphRunbook } from '../graph.js';
+import { effectiveDependencies, topologicalOrder, type GraphRunbook } from '../runbook/graph.js';
 
 /** How one step went in one run (every attempt folded into one), forward or backing out. */
 export interface TimedStep {

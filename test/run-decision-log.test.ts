@@ -4,10 +4,10 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { sha256, verifyText } from '../activities/signatures.js';
+import { sha256, verifyText } from '../common/signatures.js';
 import { publicKeyText, signRequest } from '../cli/keys.js';
-import { chainedText, compareWithRun, verifyDecisionLog } from '../runbook/decision-log.js';
-import type { Decision } from '../runbook/run-state.js';
+import { chainedText, compareWithRun, verifyDecisionLog } from '../run/decision-log.js';
+import type { Decision } from '../run/state.js';
 
 const alice = generateKeyPairSync('ed25519').privateKey;
 const keys = { alice: { key: publicKeyText(alice) } };

@@ -1,6 +1,6 @@
 /** The pure scheduling of a run: which steps may start, forward and in back-out. */
 import { describe, expect, it } from 'vitest';
-import { BackoutPlan, ForwardPlan, type PlanGraph } from '../runbook/schedule.js';
+import { BackoutPlan, ForwardPlan, type PlanGraph } from '../run/schedule.js';
 
 const graphOf = (deps: Record<string, string[]>): PlanGraph => ({ order: Object.keys(deps), dependsOn: (id) => deps[id] ?? [] });
 

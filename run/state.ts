@@ -5,8 +5,8 @@
  *
  * Pure module: the workflow bundle imports it.
  */
-import type { ReconcileResult } from '../reconcile/result.js';
-import type { ActionKind, PhaseKind, Runbook } from './schema.js';
+import type { ReconcileSummary } from '../reconcile/result.js';
+import type { ActionKind, PhaseKind, Runbook } from '../runbook/schema.js';
 import type { GateEvidence } from './evidence.js';
 import type { RequestSignature } from './signed-request.js';
 
@@ -52,31 +52,6 @@ export interface CheckOutcome {
   /** What a `reconcile` check found (its latest round, for one that repeats). */
   reconcile?: ReconcileSummary;
 }
-
-/**
- * What a `reconcile` action or check found, as the run state carries it: the counts and the verdict,
- * in the field names of `cutover reconcile --json`. The differing rows stay in the record store
- * (`cutover reconcile-report`), so a large comparison never makes a large payload.
- */
-export type ReconcileSummary = Pick<
-  ReconcileResult,
-  | 'matched'
-  | 'missing_in_target'
-  | 'extra_in_target'
-  | 'mismatched'
-  | 'duplicate_keys'
-  | 'null_keys'
-  | 'rows_read'
-  | 'sampled'
-  | 'within_limits'
-  | 'limit_violations'
-  | 'seconds'
-> & {
-  /** Rounds compared so far by a check that repeats during hypercare (`repeat`); absent for one comparison. */
-  round?: number;
-  /** Change in differing keys (missing + extra + mismatched) since the previous round. */
-  drift?: number;
-};
 
 /** One vote on a gate. Extensible: later issues add signatures and evidence digests. */
 export interface Vote {
@@ -330,7 +305,7 @@ export interface RunInput {
    */
   evidenceOverride?: EvidenceOverride;
   /**
-   * The back-out's P90 as forecast from the rehearsals that backed out (runbook/timing/forecast.ts), when any did:
+   * The back-out's P90 as forecast from the rehearsals that backed out (timing/forecast.ts), when any did:
    * the gates' point of no return keeps it free before the window ends. Without it, the planned back-out.
    */
   backoutP90Ms?: number;

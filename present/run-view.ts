@@ -6,7 +6,7 @@
  *
  * Pure module (no Node, no clocks): the workflow bundle could import it, and tests need no server.
  */
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../runbook/duration.js';
 import type {
   BackoutState,
   BackoutStepState,
@@ -17,8 +17,8 @@ import type {
   RunStatus,
   StepState,
   StepStatus,
-} from './run-state.js';
-import { unmetRequirements } from './transitions.js';
+} from '../run/state.js';
+import { unmetRequirements } from '../run/transitions.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Words and symbols

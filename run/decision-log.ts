@@ -5,7 +5,7 @@
  * also carries the person's signature of their request. Pure: the hash and the signature check
  * come from the caller (Node's crypto in the worker's activity and in `cutover decisions --verify`).
  */
-import type { Decision } from './run-state.js';
+import type { Decision } from './state.js';
 import { canonicalJson, OVERRIDE_TARGET, signedText, type SignedKind } from './signed-request.js';
 
 /** The text an entry's hash is taken of. */

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseRunbook } from '../runbook/parse.js';
-import type { RunState } from '../runbook/run-state.js';
+import type { RunState } from '../run/state.js';
 import type { Runbook } from '../runbook/schema.js';
 import {
   applyVote,
@@ -18,7 +18,7 @@ import {
   refuseVote,
   rolesOf,
   voteRole,
-} from '../runbook/transitions.js';
+} from '../run/transitions.js';
 
 const AT = '2026-12-05T22:00:00.000Z';
 

@@ -2,7 +2,7 @@
  * The hand-over between two executions of one run (continue-as-new): what to carry, and how the
  * next execution rebuilds its state from it. Pure: the workflow bundle imports it.
  */
-import type { RunCheckpoint, RunState, StepProgress, StepState, StepStatus } from './run-state.js';
+import type { RunCheckpoint, RunState, StepProgress, StepState, StepStatus } from './state.js';
 
 /** One letter per step status in a checkpoint. */
 export const STATUS_LETTER: Record<StepStatus, string> = {

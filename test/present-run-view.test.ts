@@ -14,9 +14,9 @@ import {
   statusWord,
   stepRow,
   waitingItems,
-} from '../runbook/present.js';
+} from '../present/run-view.js';
 import { plannedSchedule } from '../runbook/graph.js';
-import { initialRunState } from '../runbook/transitions.js';
+import { initialRunState } from '../run/transitions.js';
 
 const parsed = parseRunbook(
   `

@@ -1,11 +1,11 @@
 /**
- * The workflow hashes its decision log and gate evidence with runbook/digest.ts (plain JavaScript); `decisions
+ * The workflow hashes its decision log and gate evidence with run/digest.ts (plain JavaScript); `decisions
  * --verify` checks them with Node's crypto. Both must give the same digest for any text.
  */
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { sha256Hex } from '../runbook/digest.js';
+import { sha256Hex } from '../run/digest.js';
 
 const node = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 

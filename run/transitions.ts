@@ -3,8 +3,8 @@
  * The workflow calls these from its Update validators and handlers; the tests call them
  * without Temporal. No Node imports, no clock: callers pass `at` timestamps.
  */
-import { durationMs } from './duration.js';
-import { effectiveDependencies, plannedSchedule } from './graph.js';
+import { durationMs } from '../runbook/duration.js';
+import { effectiveDependencies, plannedSchedule } from '../runbook/graph.js';
 import type {
   Decision,
   EvidenceOverride,
@@ -16,8 +16,8 @@ import type {
   RunStatus,
   StepState,
   Vote,
-} from './run-state.js';
-import type { Gate, Runbook, Step } from './schema.js';
+} from './state.js';
+import type { Gate, Runbook, Step } from '../runbook/schema.js';
 import { refuseSignature, type RequestSignature } from './signed-request.js';
 
 /** The people holding `role`, or none. */

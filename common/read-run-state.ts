@@ -4,7 +4,7 @@
  * read runs through this one function.
  */
 import type { WorkflowHandle } from '@temporalio/client';
-import { STEP_PAGE_LIMIT, type RunState, type RunSummary, type StepState } from '../runbook/run-state.js';
+import { STEP_PAGE_LIMIT, type RunState, type RunSummary, type StepState } from '../run/state.js';
 import { runStateQuery, runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
 
 /** A state read before, to skip reading the pages again when nothing changed. */

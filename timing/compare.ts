@@ -6,8 +6,8 @@
  * Pure: each run comes with the runbook it ran (parsed from its recorded YAML, so a review does not depend on
  * today's file).
  */
-import { durationMs } from '../duration.js';
-import type { Runbook } from '../schema.js';
+import { durationMs } from '../runbook/duration.js';
+import type { Runbook } from '../runbook/schema.js';
 import { actualCriticalPath, forwardDurations, historyRow, span, type HistoryRow, type TimedRun } from './runs.js';
 
 /** One run with the runbook it ran. */

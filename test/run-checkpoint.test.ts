@@ -1,9 +1,9 @@
 /** The hand-over between executions of a run, and the runbook and state in payload-sized pieces. */
 import { describe, expect, it } from 'vitest';
-import { applyCheckpoint, applyStepTimes, toCheckpoint } from '../runbook/checkpoint.js';
+import { applyCheckpoint, applyStepTimes, toCheckpoint } from '../run/checkpoint.js';
 import { parseRunbook } from '../runbook/parse.js';
-import { assembleRunbook, pageOfSteps, paginateRunbook, summarizeRun } from '../runbook/run-pages.js';
-import { initialRunState } from '../runbook/transitions.js';
+import { assembleRunbook, pageOfSteps, paginateRunbook, summarizeRun } from '../run/pages.js';
+import { initialRunState } from '../run/transitions.js';
 import type { Runbook } from '../runbook/schema.js';
 
 function bigRunbook(steps: number): Runbook {

@@ -2,7 +2,7 @@
  * Signed requests: what a person signs when they vote, mark a step done, request a back-out or
  * resolve a failure, and the rules a signature must meet before it is even checked. Pure (no
  * crypto here): the workflow bundle imports it; signing (cli/keys.ts) and checking
- * (activities/signatures.ts) use Node's crypto, Ed25519.
+ * (common/signatures.ts) use Node's crypto, Ed25519.
  *
  * The signed text is the canonical JSON (keys sorted at every level, no spaces) of
  * `{ at, fields, kind, nonce, run, v: 1 }`, where `fields` is the request as sent without its
@@ -10,8 +10,9 @@
  * CLI: `openssl pkeyutl -sign -inkey signing-key.pem -rawin -in TEXT_FILE | base64 -w0` (from a
  * file: OpenSSL 3.0 cannot sign Ed25519 from a pipe).
  */
-import type { Decision, EvidenceOverride, RunMode, RunState } from './run-state.js';
-import type { Runbook } from './schema.js';
+import type { Decision, EvidenceOverride, RunMode, RunState } from './state.js';
+import { PUBLIC_KEY_PATTERN } from '../runbook/public-key.js';
+import type { Runbook } from '../runbook/schema.js';
 
 /** What a signed request carries: the signer's public key, when and with which nonce it was signed, the signature. */
 export interface RequestSignature {
@@ -38,9 +39,6 @@ export const OVERRIDE_TARGET = 'live-evidence';
 export function overrideRequest(override: Pick<EvidenceOverride, 'by' | 'reason' | 'missing'>): { by: string; reason: string } {
   return { by: override.by, reason: `${override.reason} (missing: ${override.missing.join('; ')})` };
 }
-
-/** A public key as runbooks list it under `people`. */
-export const PUBLIC_KEY_PATTERN = /^ed25519:[A-Za-z0-9+/]{43}=$/;
 
 /** A signature older or newer than this, by the run's clock, is refused: sign again. */
 export const SIGNATURE_MAX_SKEW_MS = 10 * 60 * 1000;
