@@ -133,7 +133,15 @@ function commandLines(): { where: string; words: string[] }[] {
   const found: { where: string; words: string[] }[] = [];
   for (const block of pages.flatMap(fencedBlocks)) {
     if (block.lang !== 'sh' && block.lang !== 'console') continue;
-    const lines = block.body.replace(/\\\n/g, ' ').split('\n');
+    // A line ending in a backslash goes on in the next one; the command keeps the number of its first line.
+    const raw = block.body.split('\n');
+    const lines = raw.map(() => '');
+    for (let i = 0; i < raw.length; i++) {
+      const first = i;
+      let line = raw[i]!;
+      while (line.endsWith('\\') && i + 1 < raw.length) line = `${line.slice(0, -1)} ${raw[++i]!}`;
+      lines[first] = line;
+    }
     lines.forEach((line, i) => {
       if (block.lang === 'console' && !line.startsWith('$ ')) return;
       const at = line.search(/(?:^|\s|\$ )(?:npx )?cutover /);
