@@ -1,7 +1,7 @@
 /**
  * Signed requests as the run's validator sees them, without Temporal: every refusal reason of
  * `refuseSignature` (a malformed signature among them, which must be a reason and not a type
- * error), and the README's recipe for signing by hand with openssl for the stock `temporal` CLI,
+ * error), and the recipe in docs/signatures.md for signing by hand with openssl for the stock `temporal` CLI,
  * with a plain and a passphrase-protected key, checked by the same code the run uses.
  */
 import { spawnSync } from 'node:child_process';
@@ -102,7 +102,7 @@ describe('refuseSignature', () => {
 /** OpenSSL 3 signs Ed25519 with `pkeyutl -rawin`; older ones cannot. */
 const openssl3 = /^OpenSSL 3\./.test(spawnSync('openssl', ['version'], { encoding: 'utf8' }).stdout ?? '');
 
-describe.skipIf(!openssl3)('signing by hand with openssl, as the README shows for the stock temporal CLI', () => {
+describe.skipIf(!openssl3)('signing by hand with openssl, as docs/signatures.md shows for the stock temporal CLI', () => {
   const handSign = (pem: string, text: string, passphrase?: string) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'cutover-openssl-'));
     const file = path.join(dir, 'signing-key.pem');
@@ -123,7 +123,7 @@ describe.skipIf(!openssl3)('signing by hand with openssl, as the README shows fo
     const at = new Date().toISOString();
     const nonce = randomBytes(16).toString('base64url');
     const text = signedText(RUN, 'approve', request, at, nonce);
-    // What the README tells people to build: sorted keys at every level, no spaces.
+    // What docs/signatures.md tells people to build: sorted keys at every level, no spaces.
     expect(text).toBe(
       `{"at":"${at}","fields":{"by":"alice","evidence":"${'e'.repeat(64)}","gateId":"go","reason":"counts match"},"kind":"approve","nonce":"${nonce}","run":"${RUN}","v":1}`,
     );

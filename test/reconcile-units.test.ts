@@ -198,10 +198,11 @@ describe('config rules', () => {
       '2:45 target.header: a CSV file without a header row needs `columns` naming its columns in order; add `columns: [...]`',
       '6:16 columns.b.target: `b` and `a` both compare with target column `x`; give each its own target column',
     ]);
-    const readme = readFileSync(path.resolve(import.meta.dirname, '../README.md'), 'utf8');
-    const example = /## Reconciling a migration sample[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
-    const fromReadme = parseReconcileConfig(example ?? '', 'README.md');
-    expect(fromReadme.ok ? [] : fromReadme.problems).toEqual([]);
+    const docs = readFileSync(path.resolve(import.meta.dirname, '../docs/reconciliation.md'), 'utf8');
+    const example = /```yaml\n([\s\S]*?)```/.exec(docs)?.[1];
+    expect(example, 'the config example of docs/reconciliation.md').toContain('source:');
+    const fromDocs = parseReconcileConfig(example ?? '', 'docs/reconciliation.md');
+    expect(fromDocs.ok ? [] : fromDocs.problems).toEqual([]);
     const empty = parseReconcileConfig('', 'e.yaml');
     expect(empty.ok || empty.problems[0]!.message).toBe(
       'a reconciliation config must be a YAML mapping with `source`, `target` and `key`; this file is empty',
