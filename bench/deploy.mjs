@@ -75,7 +75,7 @@ export async function main() {
     const { findTemporalCli, startDevServer } = await dist('cli/temporal-server.js');
     const { openStore } = await dist('prisma/store.js');
     const { loadRunbook } = await dist('cli/load-runbook.js');
-    const { startRun } = await dist('cli/run-commands.js');
+    const { startRun } = await dist('cli/start-run.js');
 
     const home = mkdtempSync(path.join(tmpdir(), 'cutover-bench-deploy-'));
     const removeHome = () => rmSync(home, { recursive: true, force: true });

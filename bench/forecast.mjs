@@ -96,7 +96,7 @@ async function inProcessTimings(databaseUrl, name, firstRun, lastRun) {
   const { historyRow } = await dist('timing/runs.js');
   const { compareRuns } = await dist('timing/compare.js');
   const { forecast } = await dist('timing/forecast.js');
-  const { forecastInput, timedRun } = await dist('cli/timing-commands.js');
+  const { forecastInput, timedRun } = await dist('cli/review-timing.js');
   // Each as its command does it: the store opened, read, the figures made, the store closed.
   const withStore = (fn) => async () => {
     const store = await openStore({ databaseUrl });

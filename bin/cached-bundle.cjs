@@ -1,5 +1,5 @@
 // Loads a CommonJS bundle of cutover with a V8 code cache beside it, so that a short command compiles nothing: the
-// bundle of the decision commands holds the Temporal client, whose parsing and compiling is a good part of what an
+// bundle of the request commands holds the Temporal client, whose parsing and compiling is a good part of what an
 // approver waits for. Written when missing or no longer accepted (another Node version): when that is not possible
 // (a read-only install), the bundle is simply compiled as usual.
 'use strict';

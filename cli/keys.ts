@@ -1,7 +1,7 @@
 /**
  * A person's signing key: `cutover keys init` makes an Ed25519 key pair, `cutover keys show`
  * prints the public key to hand to the lead (who lists it under the runbook's `people`), and the
- * decision commands sign every request with it. Node's crypto only.
+ * request commands sign every request with it. Node's crypto only.
  *
  * The private key is PKCS#8 PEM in `CUTOVER_KEYS_DIR` (default `$XDG_CONFIG_HOME/cutover`, else
  * `~/.config/cutover`), mode 0600, written whole or not at all; encrypted (AES-256-CBC, the key

@@ -6,7 +6,7 @@
  */
 import { formatDuration } from '../runbook/duration.js';
 import type { RunReport, TimelineRow } from '../timing/report.js';
-import { showDelta, showMs } from './timing-commands.js';
+import { showDelta, showMs } from './review-timing.js';
 
 /** Escapes text for HTML element content and quoted attribute values. */
 export function escapeHtml(text: string): string {

@@ -4,7 +4,7 @@
  * would break a table or start formatting with a backslash.
  */
 import type { RunReport } from '../timing/report.js';
-import { showDelta, showMs } from './timing-commands.js';
+import { showDelta, showMs } from './review-timing.js';
 
 /** Text as Markdown shows it literally, in a paragraph or a table cell. */
 export function escapeMarkdown(text: string): string {

@@ -465,37 +465,37 @@ async function ensureBuild() {
     fs.rmSync(bundleFile, { force: true });
     say('workflows/index.ts does not exist yet: skipping the workflow bundle');
   }
-  await bundleDecisionCommands();
+  await bundleRequestCommands();
   fs.writeFileSync(BUILD_STAMP, `${JSON.stringify({ builtAt: startedAt.toISOString(), files: sources })}\n`);
   fs.utimesSync(BUILD_STAMP, startedAt, startedAt);
 }
 
-/** The decision commands' bundle and its V8 code cache (bin/cutover.js loads them; see there why). */
-const DECISIONS_BUNDLE = path.join(DIST, 'cli', 'decisions.cjs');
-const DECISIONS_CACHE = path.join(DIST, 'cli', 'decisions.cjs.cache');
+/** The request commands' bundle and its V8 code cache (bin/cutover.js loads them; see there why). */
+const REQUESTS_BUNDLE = path.join(DIST, 'cli', 'requests.cjs');
+const REQUESTS_CACHE = path.join(DIST, 'cli', 'requests.cjs.cache');
 
 /**
- * Bundles dist/cli/main.js with the decision commands (approve, reject, done, backout, resolve) and the Temporal
+ * Bundles dist/cli/main.js with the request commands (approve, reject, done, backout, resolve) and the Temporal
  * client they use into one CommonJS file, then compiles it once to a V8 code cache. Every other command's module
  * stays outside (its `import()` is left as it is) and is never reached through this file: bin/cutover.js sends only
- * the decision commands here. An approver's `cutover approve` then reads two files instead of some three hundred
+ * the request commands here. An approver's `cutover approve` then reads two files instead of some three hundred
  * and compiles nothing, which is most of what separated it from the stock `temporal` CLI.
  */
-async function bundleDecisionCommands() {
-  say('bundling the decision commands into dist/cli/decisions.cjs');
+async function bundleRequestCommands() {
+  say('bundling the request commands into dist/cli/requests.cjs');
   const esbuild = createRequire(path.join(ROOT, 'package.json'))('esbuild');
   const keepOutside = {
     name: 'keep-other-commands-outside',
     setup(build) {
       build.onResolve({ filter: /.*/ }, (args) =>
-        args.kind === 'dynamic-import' && args.path !== './decision-commands.js' ? { path: args.path, external: true } : undefined,
+        args.kind === 'dynamic-import' && args.path !== '../send-request.js' ? { path: args.path, external: true } : undefined,
       );
     },
   };
   try {
     await esbuild.build({
       entryPoints: [path.join(DIST, 'cli', 'main.js')],
-      outfile: DECISIONS_BUNDLE,
+      outfile: REQUESTS_BUNDLE,
       bundle: true,
       platform: 'node',
       format: 'cjs',
@@ -507,17 +507,17 @@ async function bundleDecisionCommands() {
       define: { 'import.meta.url': '__cutoverModuleUrl' },
     });
   } catch (error) {
-    throw new SetupError(`bundling the decision commands failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    throw new SetupError(`bundling the request commands failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
   }
-  fs.rmSync(DECISIONS_CACHE, { force: true });
-  fs.rmSync(`${DECISIONS_CACHE}.warm`, { force: true });
+  fs.rmSync(REQUESTS_CACHE, { force: true });
+  fs.rmSync(`${REQUESTS_CACHE}.warm`, { force: true });
   // Loading the bundle once (it runs no command by itself) writes its code cache; the first command rewrites it.
   const loader = path.join(ROOT, 'bin', 'cached-bundle.cjs');
   const cached = run(process.execPath, [
     '-e',
-    `require(${JSON.stringify(loader)}).loadCachedBundle(${JSON.stringify(DECISIONS_BUNDLE)}, ${JSON.stringify(DECISIONS_CACHE)}, { warmOnExit: false })`,
+    `require(${JSON.stringify(loader)}).loadCachedBundle(${JSON.stringify(REQUESTS_BUNDLE)}, ${JSON.stringify(REQUESTS_CACHE)}, { warmOnExit: false })`,
   ]);
-  if (!cached.ok) throw new SetupError(`compiling the decision commands failed: ${cached.output.split('\n')[0]}`);
+  if (!cached.ok) throw new SetupError(`compiling the request commands failed: ${cached.output.split('\n')[0]}`);
 }
 
 // -------------------------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { ReconcileSummary } from '../reconcile/result.js';
 import { commandName } from '../cli/command-name.js';
 import { describeReconciliations } from '../cli/follow-run.js';
-import { formatStatus } from '../cli/review-commands.js';
+import { formatStatus } from '../cli/show-status.js';
 import { parseRunbook } from '../runbook/parse.js';
 import { initialRunState } from '../run/transitions.js';
 

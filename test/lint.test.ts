@@ -46,7 +46,7 @@ describe('eslint.config.js', () => {
   });
 
   it.each([
-    ['web/lint-probe.ts', "import { startAndFollow } from '../cli/run-commands.js';", 'web/ may import only from'],
+    ['web/lint-probe.ts', "import { startAndFollow } from '../cli/start-run.js';", 'web/ may import only from'],
     ['reconcile/lint-probe.ts', "import type { Runbook } from '../runbook/schema.js';", 'reconcile/ may import only from lib'],
     ['cli/lint-probe.ts', "import { createActivities } from '../activities/index.js';", 'cli/ may import only from'],
     ['run/lint-probe.ts', "import { formatDuration } from '../timing/report.js';", 'run/ may import only from'],
@@ -60,7 +60,7 @@ describe('eslint.config.js', () => {
 
   it('lets the workflow import activity types, and the CLI host the worker and serve the page', async () => {
     const eslint = new ESLint({ cwd: root });
-    const results = await eslint.lintFiles(['workflows/*.ts', 'cli/temporal.ts', 'cli/web-command.ts']);
+    const results = await eslint.lintFiles(['workflows/*.ts', 'cli/temporal.ts', 'cli/serve-page.ts']);
     const layered = results.flatMap((r) => r.messages.filter((m) => m.ruleId === 'import-x/no-restricted-paths'));
     expect(layered).toEqual([]);
   });

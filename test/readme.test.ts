@@ -278,7 +278,7 @@ describe('docs/commands.md', () => {
   });
 
   it("shows validate's real output for the sample, and the sample's real version hash wherever it appears", async () => {
-    const { validate } = await import('../cli/review-commands.js');
+    const { validateRunbook: validate } = await import('../cli/validate-runbook.js');
     const printed: string[] = [];
     const code = validate('examples/sample/runbook.yaml', false, {
       line: (text) => printed.push(text),

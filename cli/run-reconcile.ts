@@ -26,7 +26,7 @@ export class InvalidReconcileConfigError extends CutoverError {
 }
 
 /** `cutover reconcile CONFIG [--json]` */
-export async function reconcileCommand(file: string, json: boolean, out: Output): Promise<number> {
+export async function runReconcile(file: string, json: boolean, out: Output): Promise<number> {
   const absolute = path.resolve(file);
   let text: string;
   try {

@@ -16,7 +16,7 @@ export interface ReportOptions extends ReportSelection {
 }
 
 /** `cutover reconcile-report RUN STEP ...` */
-export async function reconcileReport(runId: string, stepId: string, options: ReportOptions, out: Output): Promise<number> {
+export async function writeReconcileRows(runId: string, stepId: string, options: ReportOptions, out: Output): Promise<number> {
   const store = await openRecordStore(readSettings());
   let text: string;
   try {

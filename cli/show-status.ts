@@ -1,56 +1,24 @@
 /**
- * Commands that look without changing anything: `validate`, `status`, `list`, `schema`.
- * `status` asks Temporal about a run in flight and the record store about a finished one,
- * so finished runs can be reviewed with Temporal gone.
+ * `cutover status RUN [--json]`: every step with owner, status, planned and actual time, decisions and back-out. It asks
+ * Temporal about a run in flight and the record store about a finished one, so finished runs can be reviewed with
+ * Temporal gone.
  */
 import { describeSummary } from '../reconcile/format.js';
 import { formatDuration } from '../runbook/duration.js';
 import { actualMs as actualOf, overPlanMs, plannedText, RESOLUTION_WORDS, STEP_SYMBOL } from '../present/run-view.js';
-import { formatProblem } from '../lib/yaml-document/problems.js';
-import { runbookJsonSchema } from '../runbook/json-schema.js';
 import type { RunState, StepState } from '../run/state.js';
 import { unmetRequirements } from '../run/transitions.js';
 import type { WorkflowHandle } from '@temporalio/client';
 import { findRun, type FoundRun } from './find-run.js';
-import { EXIT, InvalidRunbookError } from './errors.js';
-import { loadRunbook } from './load-runbook.js';
+import { EXIT } from './errors.js';
 import type { Output } from './output.js';
 import { readSettings } from './settings.js';
 import { openRecordStore } from './store.js';
 import { stepProgress, type StepProgress } from '../common/step-progress.js';
 import { unservedPools, waitsForPool } from './task-queues.js';
 
-/** `cutover validate FILE [--json]` */
-export function validate(file: string, json: boolean, out: Output): number {
-  if (!json) {
-    const loaded = loadRunbook(file);
-    for (const warning of loaded.warnings) out.warn(`warning: ${formatProblem(warning)}`);
-    const steps = loaded.runbook.phases.reduce((n, p) => n + p.steps.length, 0);
-    out.line(
-      `${file}: valid — ${loaded.runbook.name} v${loaded.runbook.version}, ${loaded.runbook.phases.length} phases, ${steps} steps (${loaded.versionHash})`,
-    );
-    return EXIT.ok;
-  }
-  // JSON: the same problems, machine-readable, and the exit code still says valid or not.
-  try {
-    const loaded = loadRunbook(file);
-    out.json({ file, valid: true, versionHash: loaded.versionHash, problems: [], warnings: loaded.warnings });
-    return EXIT.ok;
-  } catch (err) {
-    if (!(err instanceof InvalidRunbookError)) throw err;
-    out.json({ file, valid: false, problems: err.details, warnings: [] });
-    return EXIT.invalidRunbook;
-  }
-}
-
-/** `cutover schema`: the JSON Schema of the runbook format, for editors. */
-export function schema(out: Output): number {
-  out.json(runbookJsonSchema());
-  return EXIT.ok;
-}
-
 /** `cutover status RUN [--json]` */
-export async function status(runId: string, json: boolean, out: Output): Promise<number> {
+export async function showStatus(runId: string, json: boolean, out: Output): Promise<number> {
   const settings = readSettings();
   const store = await openRecordStore(settings);
   let storeWait: RecordStoreWait | undefined;
@@ -282,34 +250,4 @@ function noteFor(
   const over = overPlanMs(step, now);
   if (over !== undefined) notes.push(`${formatDuration(over)} over plan`);
   return notes.join('; ');
-}
-
-/** `cutover list [--runbook NAME] [--limit N] [--json]` */
-export async function list(options: { runbook?: string; limit?: number; json: boolean }, out: Output): Promise<number> {
-  const settings = readSettings();
-  const store = await openRecordStore(settings);
-  try {
-    const runs = await store.listRuns({
-      ...(options.runbook ? { runbookName: options.runbook } : {}),
-      ...(options.limit ? { limit: options.limit } : {}),
-    });
-    if (options.json) {
-      out.json(runs);
-      return EXIT.ok;
-    }
-    if (runs.length === 0) {
-      out.line(`no runs recorded yet in ${settings.databaseDisplay}; start one with \`cutover rehearse FILE\``);
-      return EXIT.ok;
-    }
-    out.line(`${'RUN'.padEnd(28)} ${'MODE'.padEnd(10)} ${'STATUS'.padEnd(12)} ${'STARTED'.padEnd(20)} ${'TOOK'.padStart(8)}  OUTCOME`);
-    for (const run of runs) {
-      const took = run.startedAt && run.endedAt ? formatDuration(Date.parse(run.endedAt) - Date.parse(run.startedAt)) : '';
-      out.line(
-        `${run.id.padEnd(28)} ${run.mode.padEnd(10)} ${run.status.padEnd(12)} ${(run.startedAt ?? run.createdAt).slice(0, 19).replace('T', ' ').padEnd(20)} ${took.padStart(8)}  ${run.outcome ?? ''}`.trimEnd(),
-      );
-    }
-    return EXIT.ok;
-  } finally {
-    await store.close();
-  }
 }

@@ -62,7 +62,7 @@ async function readRunInTemporal(settings: Settings, runId: string, withSenders:
 const READ_MS = 10_000;
 
 /** `cutover decisions RUN [--json] [--verify]` */
-export async function decisions(runId: string, options: { json: boolean; verify: boolean }, out: Output): Promise<number> {
+export async function showDecisions(runId: string, options: { json: boolean; verify: boolean }, out: Output): Promise<number> {
   const settings = readSettings();
   const store = await openRecordStore(settings);
   let run;

@@ -76,7 +76,7 @@ export function showDelta(ms: number | null): string {
 }
 
 /** `cutover history RUNBOOK [--json]` */
-export async function history(argument: string, json: boolean, out: Output): Promise<number> {
+export async function showHistory(argument: string, json: boolean, out: Output): Promise<number> {
   const target = runbookArgument(argument);
   const settings = readSettings();
   const store = await openRecordStore(settings);
@@ -115,7 +115,7 @@ export async function history(argument: string, json: boolean, out: Output): Pro
 }
 
 /** `cutover compare RUN_A RUN_B [--json]` */
-export async function compare(runA: string, runB: string, json: boolean, out: Output): Promise<number> {
+export async function showComparison(runA: string, runB: string, json: boolean, out: Output): Promise<number> {
   const settings = readSettings();
   const store = await openRecordStore(settings);
   let comparison: RunComparison;
@@ -203,7 +203,7 @@ export interface ForecastOptions {
 }
 
 /** `cutover forecast RUNBOOK [--window W] [--seed N] [--simulations N] [--json]` */
-export async function forecastCommand(argument: string, options: ForecastOptions, out: Output): Promise<number> {
+export async function showForecast(argument: string, options: ForecastOptions, out: Output): Promise<number> {
   const settings = readSettings();
   const store = await openRecordStore(settings);
   let result: Forecast;

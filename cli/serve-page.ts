@@ -18,7 +18,7 @@ const RECONNECT_AFTER_MS = 30_000;
 const QUERY_DEADLINE_MS = 5_000;
 
 /** `cutover web [--port N] [--host H]` */
-export async function serveWeb(options: { port: number; host?: string }, out: Output): Promise<number> {
+export async function servePage(options: { port: number; host?: string }, out: Output): Promise<number> {
   const settings = readSettings(process.env, process.cwd(), { webToken: true });
   const token = settings.webToken;
   // Before the store opens: a refused page leaves nothing behind and nothing listening.

@@ -10,7 +10,7 @@ import type { RunSource } from './console/run-poller.js';
 import { CutoverError, EXIT, UnknownRunError } from './errors.js';
 import { followRun } from './follow-run.js';
 import type { Output } from './output.js';
-import { reportResult } from './run-commands.js';
+import { reportResult } from './start-run.js';
 import { readSettings } from './settings.js';
 import { onStopRequest } from './signals.js';
 import { openRecordStore } from './store.js';

@@ -1,20 +1,12 @@
 /**
- * Commands people use on a live run: `approve`, `reject`, `done`, `backout`, `resolve`.
- * Each is a workflow Update: the run checks who may do what and answers; a refusal is printed
- * as the run's own sentence and exits 7. A run that does not answer within the deadline
- * (CUTOVER_UPDATE_TIMEOUT) is said so, exit 8: nobody waits forever at a terminal.
+ * Sends a person's request (`approve`, `reject`, `done`, `backout`, `resolve`) to a live run from the terminal: the
+ * run is found, the request signed with the person's key and sent as its Update (common/person-requests.ts), and the
+ * run's answer printed. A refusal is printed as the run's own sentence and exits 7. A run that does not answer within
+ * the deadline (CUTOVER_UPDATE_TIMEOUT) is said so, exit 8: nobody waits forever at a terminal.
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import {
-  approveGateUpdate,
-  completeManualStepUpdate,
-  rejectGateUpdate,
-  requestBackoutUpdate,
-  resolveStepUpdate,
-  runSummaryQuery,
-} from '../workflows/messages.js';
-import type { RequestSignature, SignedKind } from '../run/signed-request.js';
-import { unmetRequirements } from '../run/transitions.js';
+import { runSummaryQuery } from '../workflows/messages.js';
+import { answerSentence, requestPurpose, sendPersonRequest, type PersonRequest, type RequestSigner } from '../common/person-requests.js';
 import { findSigningKey, signRequest } from './keys.js';
 import { readRunState } from '../common/read-run-state.js';
 import { EnvironmentError, EXIT, NoAnswerError, RequestRefusedError, RunBusyError, UnknownRunError, UsageError } from './errors.js';
@@ -145,19 +137,14 @@ function grpcDetail(err: unknown): string {
 }
 
 /**
- * The request, signed with this person's key when they have one (`cutover keys init`): the run
- * checks it against the key its runbook lists for them. Without a key it goes unsigned, which a
- * rehearsal may accept and a live run refuses, saying what to do. The key is read before anything
- * is sent (a missing passphrase is said at once, not after a round trip to the run).
+ * Signs requests to run `runId` with this person's key when they have one (`cutover keys init`): the run checks it
+ * against the key its runbook lists for them. Without a key requests go unsigned, which a rehearsal may accept and a
+ * live run refuses, saying what to do. The key is read now, before anything is sent (a missing passphrase is said at
+ * once, not after a round trip to the run).
  */
-export function signer(runId: string): <R extends object>(kind: SignedKind, request: R) => R & { signature?: RequestSignature } {
+export function signer(runId: string): RequestSigner {
   const key = findSigningKey();
-  return (kind, request) => (key ? { ...request, signature: signRequest(key, runId, kind, request) } : request);
-}
-
-export interface PersonOptions {
-  as: string;
-  reason?: string;
+  return (kind, fields) => (key ? signRequest(key, runId, kind, fields) : undefined);
 }
 
 /**
@@ -190,94 +177,20 @@ async function currentEvidence(handle: WorkflowHandle, gateId: string): Promise<
 /** How long a vote waits to read the gate's evidence before it is sent without it. */
 const EVIDENCE_LOOK_MS = 5_000;
 
-/** `cutover approve RUN GATE --as PERSON [--role ROLE] [--reason ...] [--evidence DIGEST]` */
-export async function approve(
-  runId: string,
-  gateId: string,
-  options: PersonOptions & { role?: string; evidence?: string },
-  out: Output,
-): Promise<number> {
-  const signed = signer(runId);
-  const gate = await withLiveRun(
+/**
+ * `cutover approve|reject|done|backout|resolve`: sends `request` to run `runId` and prints what the run recorded. A
+ * vote without `--evidence` names the evidence the gate shows now, read while the run is looked up.
+ */
+export async function sendRequest(runId: string, request: PersonRequest, out: Output): Promise<number> {
+  const sign = signer(runId);
+  const vote = request.kind === 'approve' || request.kind === 'reject' ? request : undefined;
+  const look = vote && !vote.evidence ? (handle: WorkflowHandle) => currentEvidence(handle, vote.gateId) : undefined;
+  const answer = await withLiveRun(
     runId,
-    `approve ${gateId}`,
-    async (handle, looked) => {
-      const evidence = options.evidence ?? looked;
-      const request = signed('approve', {
-        gateId,
-        by: options.as,
-        ...(options.role ? { role: options.role } : {}),
-        ...(options.reason ? { reason: options.reason } : {}),
-        ...(evidence ? { evidence } : {}),
-      });
-      return handle.executeUpdate(approveGateUpdate, { args: [request] });
-    },
-    options.evidence ? undefined : (handle) => currentEvidence(handle, gateId),
+    requestPurpose(request),
+    (handle, looked) => sendPersonRequest(handle, vote && looked ? { ...vote, evidence: looked } : request, sign),
+    look,
   );
-  const needs = [...gate.awaiting, ...unmetRequirements(gate)];
-  out.line(
-    gate.status === 'approved'
-      ? `${options.as} approved ${gateId}: the gate is approved, ${runId} goes on`
-      : `${options.as} approved ${gateId}; still waiting for ${needs.join(', ')}`,
-  );
-  return EXIT.ok;
-}
-
-/** `cutover reject RUN GATE --as PERSON --reason ... [--evidence DIGEST]` */
-export async function reject(runId: string, gateId: string, options: PersonOptions & { evidence?: string }, out: Output): Promise<number> {
-  const signed = signer(runId);
-  await withLiveRun(
-    runId,
-    `reject ${gateId}`,
-    async (handle, looked) => {
-      const evidence = options.evidence ?? looked;
-      const request = signed('reject', { gateId, by: options.as, reason: options.reason ?? '', ...(evidence ? { evidence } : {}) });
-      return handle.executeUpdate(rejectGateUpdate, { args: [request] });
-    },
-    options.evidence ? undefined : (handle) => currentEvidence(handle, gateId),
-  );
-  out.line(`${options.as} rejected ${gateId}: no-go, ${runId} backs out`);
-  return EXIT.ok;
-}
-
-/** `cutover done RUN STEP --as PERSON` */
-export async function markDone(runId: string, stepId: string, options: PersonOptions, out: Output): Promise<number> {
-  const signed = signer(runId);
-  await withLiveRun(runId, `mark ${stepId} done`, (handle) =>
-    handle.executeUpdate(completeManualStepUpdate, {
-      args: [signed('complete_manual', { stepId, by: options.as, ...(options.reason ? { reason: options.reason } : {}) })],
-    }),
-  );
-  out.line(`${options.as} marked ${stepId} done`);
-  return EXIT.ok;
-}
-
-/** `cutover backout RUN --as PERSON --reason ...` */
-export async function backout(runId: string, options: PersonOptions, out: Output): Promise<number> {
-  const signed = signer(runId);
-  await withLiveRun(runId, 'back out', (handle) =>
-    handle.executeUpdate(requestBackoutUpdate, {
-      args: [signed('request_backout', { by: options.as, reason: options.reason ?? '' })],
-    }),
-  );
-  out.line(`${options.as} requested back-out of ${runId}: running steps finish, then completed steps are undone in reverse order`);
-  return EXIT.ok;
-}
-
-/** `cutover resolve RUN STEP --retry|--done --as PERSON --reason ...` */
-export async function resolve(
-  runId: string,
-  stepId: string,
-  action: 'retry' | 'done',
-  options: PersonOptions,
-  out: Output,
-): Promise<number> {
-  const signed = signer(runId);
-  await withLiveRun(runId, `resolve ${stepId}`, (handle) =>
-    handle.executeUpdate(resolveStepUpdate, {
-      args: [signed('resolve', { stepId, by: options.as, action, reason: options.reason ?? '' })],
-    }),
-  );
-  out.line(action === 'retry' ? `${options.as} retries ${stepId}` : `${options.as} recorded ${stepId} as done by hand`);
+  out.line(answerSentence(request, answer, runId));
   return EXIT.ok;
 }

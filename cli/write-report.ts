@@ -16,7 +16,7 @@ import { reportHtml } from './report-html.js';
 import { reportMarkdown } from './report-markdown.js';
 import { readSettings } from './settings.js';
 import { openRecordStore } from './store.js';
-import { recordedRunbook, timedRun } from './timing-commands.js';
+import { recordedRunbook, timedRun } from './review-timing.js';
 
 export interface ReportOptions {
   format: 'md' | 'html';
@@ -24,7 +24,7 @@ export interface ReportOptions {
 }
 
 /** `cutover report RUN` */
-export async function reportCommand(runId: string, options: ReportOptions, out: Output): Promise<number> {
+export async function writeReport(runId: string, options: ReportOptions, out: Output): Promise<number> {
   const settings = readSettings();
   const store = await openRecordStore(settings);
   let report: RunReport;

@@ -1,0 +1,141 @@
+/**
+ * The five things a person asks of a run (approve, reject, done, back-out, resolve), in one place: the Update each
+ * becomes, the fields it carries (signed with the person's key when a signer is given), and the sentence that tells
+ * the person what the run recorded. `cutover approve|reject|done|backout|resolve` and the console's keys both send
+ * requests through here, so a change to a request is one edit.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import type { RequestSignature, SignedKind } from '../run/signed-request.js';
+import type { BackoutState, GateState, StepState } from '../run/state.js';
+import { unmetRequirements } from '../run/transitions.js';
+import {
+  approveGateUpdate,
+  completeManualStepUpdate,
+  rejectGateUpdate,
+  requestBackoutUpdate,
+  resolveStepUpdate,
+} from '../workflows/messages.js';
+
+/** A request as a person makes it; `as` is who they say they are (the run checks it, and the signature). */
+export type PersonRequest =
+  | { kind: 'approve'; gateId: string; as: string; role?: string; reason?: string; evidence?: string }
+  | { kind: 'reject'; gateId: string; as: string; reason: string; evidence?: string }
+  | { kind: 'done'; stepId: string; as: string; reason?: string }
+  | { kind: 'backout'; as: string; reason: string }
+  | { kind: 'resolve'; stepId: string; action: 'retry' | 'done'; as: string; reason: string };
+
+/** What the run answers to each kind of request. */
+export interface PersonAnswer {
+  approve: GateState;
+  reject: GateState;
+  done: StepState;
+  backout: BackoutState;
+  resolve: StepState;
+}
+
+/**
+ * Signs the fields of a request of `kind` (see run/signed-request.ts for what is covered), or gives nothing when the
+ * person has no key: the request then goes unsigned, which a rehearsal may accept and a live run refuses.
+ */
+export type RequestSigner = (kind: SignedKind, fields: object) => RequestSignature | undefined;
+
+/** The Update's argument: the request's fields as the run reads them, with the signature when there is one. */
+export function requestFields(request: PersonRequest): { kind: SignedKind; fields: Record<string, unknown> } {
+  const optional = (key: string, value: string | undefined) => (value ? { [key]: value } : {});
+  switch (request.kind) {
+    case 'approve':
+      return {
+        kind: 'approve',
+        fields: {
+          gateId: request.gateId,
+          by: request.as,
+          ...optional('role', request.role),
+          ...optional('reason', request.reason),
+          ...optional('evidence', request.evidence),
+        },
+      };
+    case 'reject':
+      return {
+        kind: 'reject',
+        fields: { gateId: request.gateId, by: request.as, reason: request.reason, ...optional('evidence', request.evidence) },
+      };
+    case 'done':
+      return { kind: 'complete_manual', fields: { stepId: request.stepId, by: request.as, ...optional('reason', request.reason) } };
+    case 'backout':
+      return { kind: 'request_backout', fields: { by: request.as, reason: request.reason } };
+    case 'resolve':
+      return { kind: 'resolve', fields: { stepId: request.stepId, by: request.as, action: request.action, reason: request.reason } };
+  }
+}
+
+/** The fields of `request` with its signature (when `sign` gives one): what the Update carries. */
+export function signedFields(request: PersonRequest, sign?: RequestSigner): Record<string, unknown> {
+  const { kind, fields } = requestFields(request);
+  const signature = sign?.(kind, fields);
+  return signature ? { ...fields, signature } : fields;
+}
+
+/**
+ * Sends `request` to the run behind `handle` as its Update and resolves to the run's answer. A refusal rejects with
+ * the SDK's `WorkflowUpdateFailedError` (its cause is the run's sentence); callers decide how to show it.
+ */
+export async function sendPersonRequest<K extends PersonRequest['kind']>(
+  handle: WorkflowHandle,
+  request: Extract<PersonRequest, { kind: K }>,
+  sign?: RequestSigner,
+): Promise<PersonAnswer[K]> {
+  const args = signedFields(request, sign);
+  // The fields were built for this kind by requestFields; the casts only tell TypeScript which Update takes them.
+  switch (request.kind) {
+    case 'approve':
+      return (await handle.executeUpdate(approveGateUpdate, { args: [args as never] })) as PersonAnswer[K];
+    case 'reject':
+      return (await handle.executeUpdate(rejectGateUpdate, { args: [args as never] })) as PersonAnswer[K];
+    case 'done':
+      return (await handle.executeUpdate(completeManualStepUpdate, { args: [args as never] })) as PersonAnswer[K];
+    case 'backout':
+      return (await handle.executeUpdate(requestBackoutUpdate, { args: [args as never] })) as PersonAnswer[K];
+    case 'resolve':
+      return (await handle.executeUpdate(resolveStepUpdate, { args: [args as never] })) as PersonAnswer[K];
+  }
+  throw new Error(`unknown request kind ${(request as { kind: string }).kind}`);
+}
+
+/** What the run recorded, in one sentence for the person who asked (`runId` names the run). */
+export function answerSentence(request: PersonRequest, answer: PersonAnswer[PersonRequest['kind']], runId: string): string {
+  switch (request.kind) {
+    case 'approve': {
+      const gate = answer as GateState;
+      const needs = [...gate.awaiting, ...unmetRequirements(gate)];
+      return gate.status === 'approved'
+        ? `${request.as} approved ${request.gateId}: the gate is approved, ${runId} goes on`
+        : `${request.as} approved ${request.gateId}; still waiting for ${needs.join(', ')}`;
+    }
+    case 'reject':
+      return `${request.as} rejected ${request.gateId}: no-go, ${runId} backs out`;
+    case 'done':
+      return `${request.as} marked ${request.stepId} done`;
+    case 'backout':
+      return `${request.as} requested back-out of ${runId}: running steps finish, then completed steps are undone in reverse order`;
+    case 'resolve':
+      return request.action === 'retry'
+        ? `${request.as} retries ${request.stepId}`
+        : `${request.as} recorded ${request.stepId} as done by hand`;
+  }
+}
+
+/** The gate or step a request is about, for messages that name it ("approve go-no-go"). */
+export function requestPurpose(request: PersonRequest): string {
+  switch (request.kind) {
+    case 'approve':
+      return `approve ${request.gateId}`;
+    case 'reject':
+      return `reject ${request.gateId}`;
+    case 'done':
+      return `mark ${request.stepId} done`;
+    case 'backout':
+      return 'back out';
+    case 'resolve':
+      return `resolve ${request.stepId}`;
+  }
+}
