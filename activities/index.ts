@@ -2,14 +2,14 @@
  * All activities of a worker, built from their dependencies (the record store, and `fetch`
  * for tests), so tests can pass fakes or real ones.
  */
-import type { RunRecorder } from '../prisma/records.js';
+import type { ActivityStore } from '../prisma/records.js';
 import { createRecordingActivities } from './recording.js';
 import { createSignatureActivities } from './signatures.js';
 import { createCheckActivities, createStepActivities } from './steps.js';
 
 /** What activities need from the process that hosts them. */
 export interface ActivityDeps {
-  recorder: RunRecorder;
+  store: ActivityStore;
   fetch?: typeof fetch;
   /** True once the hosting worker is shutting down (running commands are then left running). */
   workerStopping?: () => boolean;
@@ -22,9 +22,9 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createStepActivities(deps),
     ...createCheckActivities(deps),
-    ...createRecordingActivities(deps.recorder),
+    ...createRecordingActivities(deps.store),
     ...createSignatureActivities(),
   };
 }
 
-export type { RunRecorder };
+export type { ActivityStore };

@@ -14,15 +14,15 @@ import { paginateRunbook, type RunbookPage } from '../run/pages.js';
 import type { CheckOutcome, Decision, RunCheckpoint, RunState } from '../run/state.js';
 import type { Runbook } from '../runbook/schema.js';
 import { initialRunState } from '../run/transitions.js';
-import type { RunRecorder } from '../prisma/records.js';
+import type { ActivityStore } from '../prisma/records.js';
 import type { StepRecord } from './types.js';
 import { updateSenders } from '../common/update-senders.js';
 
 /** How many parsed runbooks a worker keeps (a worker hosts a few runs at a time). */
 const CACHED_RUNBOOKS = 16;
 
-/** The recording activities, bound to a recorder. */
-export function createRecordingActivities(recorder: RunRecorder) {
+/** The recording activities, bound to a store. */
+export function createRecordingActivities(store: ActivityStore) {
   const cache = new Map<string, { runbook: Runbook; pages: RunbookPage[] }>();
 
   /** The run's runbook, parsed from the source it was reserved with (the CLI validated it). */
@@ -31,7 +31,7 @@ export function createRecordingActivities(recorder: RunRecorder) {
     if (cached) return cached;
     let source: string;
     try {
-      source = await recorder.runbookSource(runId);
+      source = await store.runbookSource(runId);
     } catch (err) {
       throw notRecorded(err, runId);
     }
@@ -63,7 +63,7 @@ export function createRecordingActivities(recorder: RunRecorder) {
       run.startedAt,
     );
     const needTimes = applyCheckpoint(state, snapshot);
-    applyStepTimes(state, await recorder.stepTimes(run.runId, needTimes));
+    applyStepTimes(state, await store.stepTimes(run.runId, needTimes));
     return state;
   }
 
@@ -82,30 +82,30 @@ export function createRecordingActivities(recorder: RunRecorder) {
     },
     /** Times of finished steps, for an execution that continues a run. */
     async loadStepTimes(runId: string, stepIds: string[]): Promise<StepTimes> {
-      return recorder.stepTimes(runId, stepIds);
+      return store.stepTimes(runId, stepIds);
     },
     /** Marks the run started, with its first state snapshot. */
     async recordRunStarted(snapshot: RunCheckpoint | RunState): Promise<void> {
       const runId = 'codes' in snapshot ? snapshot.run.runId : snapshot.runId;
       const startedAt = 'codes' in snapshot ? snapshot.run.startedAt : snapshot.startedAt;
       try {
-        await recorder.markRunStarted(runId, { startedAt });
+        await store.markRunStarted(runId, { startedAt });
       } catch (err) {
         throw notRecorded(err, runId);
       }
-      await recorder.recordRunState(runId, await expand(snapshot));
+      await store.recordRunState(runId, await expand(snapshot));
     },
     /** Writes one step history row decided by the workflow (gates, manual steps, timers, skips). */
     async recordStep(row: StepRecord): Promise<void> {
-      await recorder.recordStepAttempt(row);
+      await store.recordStepAttempt(row);
     },
     /** Writes a step's check results that its own activity could not write. */
     async recordChecks(runId: string, stepId: string, attempt: number, checks: CheckOutcome[]): Promise<void> {
-      await recorder.recordCheckResults(runId, stepId, attempt, checks);
+      await store.recordCheckResults(runId, stepId, attempt, checks);
     },
     /** Writes entry `seq` of the decision log. */
     async recordDecision(runId: string, seq: number, decision: Decision): Promise<void> {
-      await recorder.recordDecision(runId, seq, decision);
+      await store.recordDecision(runId, seq, decision);
     },
     /**
      * Copies who sent each decision's request (the client identity in the history of every execution of the run)
@@ -115,17 +115,17 @@ export function createRecordingActivities(recorder: RunRecorder) {
       // The run's workflow id is its run id; the execution asking is the latest of its executions.
       const execution = Context.current().info.workflowExecution?.runId;
       const senders = await updateSenders(Context.current().client, runId, execution);
-      await recorder.recordSenders(runId, Object.fromEntries(senders));
+      await store.recordSenders(runId, Object.fromEntries(senders));
     },
     /** Writes a state snapshot (status, back-out) mid-run. */
     async recordRunState(snapshot: RunCheckpoint | RunState): Promise<void> {
       const state = await expand(snapshot);
-      await recorder.recordRunState(state.runId, state);
+      await store.recordRunState(state.runId, state);
     },
     /** Writes the final state and outcome. */
     async recordRunFinished(snapshot: RunCheckpoint | RunState): Promise<void> {
       const state = await expand(snapshot);
-      await recorder.finishRun(state.runId, {
+      await store.finishRun(state.runId, {
         status: state.status,
         outcome: state.outcome ?? '',
         endedAt: state.endedAt ?? new Date().toISOString(),

@@ -9,14 +9,14 @@ import { FAILURE_TYPE } from '../run/failures.js';
 import type { ActionContext, ActionResult } from './action-context.js';
 import { performAction, UnsupportedActionError } from './actions.js';
 import { ChecksInterruptedError, runChecks } from './checks.js';
-import type { RunRecorder } from '../prisma/records.js';
+import type { ActivityStore } from '../prisma/records.js';
 import { resolveSecrets, SecretReferenceError } from './secrets.js';
 import type { CheckOutcome } from '../run/state.js';
 import type { ActionSummary, CheckStepResult, StepOutcome, StepRecord, StepRequest } from './types.js';
 
 /** Dependencies of the step activity; tests pass fakes. */
 export interface StepDeps {
-  recorder: RunRecorder;
+  store: ActivityStore;
   fetch?: typeof fetch;
   /** True once the hosting worker is shutting down. */
   workerStopping?: () => boolean;
@@ -34,7 +34,7 @@ export function createStepActivities(deps: StepDeps) {
       const row = attemptRow(request, attempt, startedAt, deps.workerName);
       // Written before the action runs: a store that does not answer means nothing ran yet.
       try {
-        await withRetries(() => deps.recorder.recordStepAttempt(row), 'record the start of the step');
+        await withRetries(() => deps.store.recordStepAttempt(row), 'record the start of the step');
       } catch (err) {
         throw ApplicationFailure.create({
           type: FAILURE_TYPE.notStarted,
@@ -145,7 +145,7 @@ async function withRetries(write: () => Promise<void>, what: string): Promise<vo
 /** Writes a step attempt's check results; false when the store would not take them. */
 async function recordChecks(deps: StepDeps, request: StepRequest, attempt: number, checks: CheckOutcome[]): Promise<boolean> {
   if (checks.length === 0) return true;
-  return withRetries(() => deps.recorder.recordCheckResults(request.runId, request.stepId, attempt, checks), 'record the checks').then(
+  return withRetries(() => deps.store.recordCheckResults(request.runId, request.stepId, attempt, checks), 'record the checks').then(
     () => true,
     () => false,
   );
@@ -357,8 +357,8 @@ function actionContext(request: StepRequest, attempt: number, deps: StepDeps, be
       : {}),
     reconciliations: {
       record: (check, round, startedAt, result) =>
-        deps.recorder.recordReconcileResult({ runId, stepId, attempt, check, round, startedAt, endedAt: new Date().toISOString(), result }),
-      rounds: (check) => deps.recorder.reconcileResults(runId, { stepId, attempt, check }),
+        deps.store.recordReconcileResult({ runId, stepId, attempt, check, round, startedAt, endedAt: new Date().toISOString(), result }),
+      rounds: (check) => deps.store.reconcileResults(runId, { stepId, attempt, check }),
     },
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     // Checks need it too: a worker stop during a check is an interruption, not a failed check.
@@ -384,7 +384,7 @@ async function finish(deps: StepDeps, row: StepRecord, fields: Partial<StepRecor
   const full: StepRecord = { ...row, ...clean, endedAt: new Date().toISOString() };
   for (let i = 0; i < 3; i += 1) {
     try {
-      await deps.recorder.recordStepAttempt(full);
+      await deps.store.recordStepAttempt(full);
       return undefined;
     } catch {
       await sleep(250 * (i + 1));

@@ -3,7 +3,7 @@
  * Workflow code imports these types only.
  */
 import type { ReconcileSummary } from '../reconcile/result.js';
-import type { CheckOutcome, RunMode, StepAttemptRow, StepState } from '../run/state.js';
+import type { CheckOutcome, RunMode, StepAttempt, StepState } from '../run/state.js';
 import type { Action, Check, Connection } from '../runbook/schema.js';
 
 /** Run one step's action (or its back-out), then its checks; records each attempt itself. */
@@ -56,7 +56,7 @@ export interface StepOutcome {
 }
 
 /** One row of step history (the shape is shared with the record store, see run-state.ts). */
-export type StepRecord = StepAttemptRow;
+export type StepRecord = StepAttempt;
 
 /**
  * How a step's action ended, when a worker stop cut its checks short: the `details[0]` of a

@@ -73,7 +73,7 @@ export async function main() {
 
   try {
     const { findTemporalCli, startDevServer } = await dist('cli/temporal-server.js');
-    const { openStore } = await dist('prisma/store.js');
+    const { openRecordStore } = await dist('prisma/store.js');
     const { loadRunbook } = await dist('cli/load-runbook.js');
     const { startRun } = await dist('cli/start-run.js');
 
@@ -103,7 +103,7 @@ export async function main() {
       ['baseline', sqliteUrl, 1],
       ['ours', postgresUrl, 2],
     ]) {
-      const store = await openStore({ databaseUrl });
+      const store = await openRecordStore({ databaseUrl });
       cleanups.push(() => store.close());
       const taskQueue = `bench-deploy-${name}-${randomUUID()}`;
       const started = [];

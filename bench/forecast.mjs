@@ -92,14 +92,14 @@ export async function main() {
 
 /** The commands' work inside one process, store opened once: medians of REPEAT after a warm-up, in ms. */
 async function inProcessTimings(databaseUrl, name, firstRun, lastRun) {
-  const { openStore } = await dist('prisma/store.js');
+  const { openRecordStore } = await dist('prisma/store.js');
   const { historyRow } = await dist('timing/runs.js');
   const { compareRuns } = await dist('timing/compare.js');
   const { forecast } = await dist('timing/forecast.js');
   const { forecastInput, timedRun } = await dist('cli/review-timing.js');
   // Each as its command does it: the store opened, read, the figures made, the store closed.
   const withStore = (fn) => async () => {
-    const store = await openStore({ databaseUrl });
+    const store = await openRecordStore({ databaseUrl });
     try {
       return await fn(store);
     } finally {
@@ -129,7 +129,7 @@ async function inProcessTimings(databaseUrl, name, firstRun, lastRun) {
  * recorded through the store's own writes, a tenth of them backed out with their undos recorded.
  */
 async function recordRehearsals(databaseUrl, runs, steps, seed) {
-  const { openStore } = await dist('prisma/store.js');
+  const { openRecordStore } = await dist('prisma/store.js');
   const { parseRunbook } = await dist('runbook/parse.js');
   const { hashRunbook } = await dist('cli/load-runbook.js');
   const { initialRunState } = await dist('run/transitions.js');
@@ -154,7 +154,7 @@ async function recordRehearsals(databaseUrl, runs, steps, seed) {
   const runbook = parsed.runbook;
   const hash = hashRunbook(runbook);
   const rng = new SeededRandom(seed);
-  const store = await openStore({ databaseUrl });
+  const store = await openRecordStore({ databaseUrl });
   const iso = (ms) => new Date(ms).toISOString();
   let firstRun;
   let lastRun;

@@ -13,7 +13,7 @@ import type { Output } from './output.js';
 import { reportResult } from './start-run.js';
 import { readSettings } from './settings.js';
 import { onStopRequest } from './signals.js';
-import { openRecordStore } from './store.js';
+import { openRecordStore } from '../prisma/store.js';
 import { connectTemporal, isConnectionLost, type TemporalSession } from './temporal.js';
 
 export interface AttachOptions {

@@ -15,7 +15,7 @@ import { fingerprint } from './keys.js';
 import type { Output } from './output.js';
 import { runSummaryQuery } from '../workflows/messages.js';
 import { readSettings, type Settings } from './settings.js';
-import { openRecordStore } from './store.js';
+import { openRecordStore } from '../prisma/store.js';
 import { connectTemporal, type TemporalSession } from './temporal.js';
 
 /** How long `decisions` waits for the record store to catch up with a run in flight. */

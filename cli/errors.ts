@@ -2,6 +2,7 @@
  * The CLI's errors, one class per condition, and the one place that maps them to exit codes.
  * A user's mistake prints one sentence; only unexpected errors print a stack trace.
  */
+import { StoreError } from '../prisma/store-errors.js';
 
 /** Exit codes, documented in the README. */
 export const EXIT = {
@@ -122,9 +123,10 @@ function formatSeconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(1))} s`;
 }
 
-/** The exit code for any error: ours by class, anything else is a bug. */
+/** The exit code for any error: ours by class (the record store's own errors are its settings or its database), anything else is a bug. */
 export function exitCodeFor(err: unknown): number {
   if (err instanceof CutoverError) return err.exitCode;
+  if (err instanceof StoreError) return EXIT.environment;
   if (err && typeof err === 'object' && 'exitCode' in err && typeof err.exitCode === 'number') return err.exitCode;
   return EXIT.internal;
 }

@@ -4,7 +4,7 @@
  * that shows one run read it through here, so the rule lives in one place.
  */
 import type { RunDetail } from '../prisma/records.js';
-import type { RunStore } from '../prisma/run-store.js';
+import type { RecordStore } from '../prisma/record-store.js';
 import { STEP_STATUS, type RunState, type StepState } from '../run/state.js';
 import { CutoverError, UnknownRunError } from './errors.js';
 import { readRunState } from '../common/read-run-state.js';
@@ -28,7 +28,7 @@ export interface FoundRun {
 export async function findRun(
   runId: string,
   settings: Settings,
-  store: RunStore,
+  store: RecordStore,
   whileConnected?: (session: TemporalSession, state: RunState) => Promise<void>,
 ): Promise<FoundRun> {
   const record = await store.findRun(runId);

@@ -6,7 +6,7 @@ import { EXIT } from './errors.js';
 import { connectTemporal } from './temporal.js';
 import { onStopRequest } from './signals.js';
 import type { Output } from './output.js';
-import { openRecordStore } from './store.js';
+import { openRecordStore } from '../prisma/store.js';
 import { readSettings } from './settings.js';
 
 export interface WorkerOptions {

@@ -5,7 +5,7 @@ import { formatDuration } from '../runbook/duration.js';
 import { EXIT } from './errors.js';
 import type { Output } from './output.js';
 import { readSettings } from './settings.js';
-import { openRecordStore } from './store.js';
+import { openRecordStore } from '../prisma/store.js';
 
 /** `cutover list [--runbook NAME] [--limit N] [--json]` */
 export async function listRuns(options: { runbook?: string; limit?: number; json: boolean }, out: Output): Promise<number> {

@@ -8,7 +8,7 @@ import type { Output } from './output.js';
 import { deliverReport } from './report-file.js';
 import { reportCsv, reportJson, selectRecords, type ReportFormat, type ReportSelection } from '../present/reconcile-report.js';
 import { readSettings } from './settings.js';
-import { openRecordStore } from './store.js';
+import { openRecordStore } from '../prisma/store.js';
 
 export interface ReportOptions extends ReportSelection {
   format: ReportFormat;

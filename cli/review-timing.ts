@@ -4,7 +4,7 @@
  * database is.
  */
 import { existsSync, statSync } from 'node:fs';
-import type { RunStore } from '../prisma/run-store.js';
+import type { RecordStore } from '../prisma/record-store.js';
 import type { RunTiming } from '../prisma/timing-queries.js';
 import { formatDuration } from '../runbook/duration.js';
 import { parseRunbook } from '../runbook/parse.js';
@@ -17,7 +17,7 @@ import { loadRunbook, type LoadedRunbook } from './load-runbook.js';
 import type { Output } from './output.js';
 import { readSettings } from './settings.js';
 import type { WindowOption } from './window-option.js';
-import { openRecordStore } from './store.js';
+import { openRecordStore } from '../prisma/store.js';
 
 /** Thrown when a runbook name has no recorded runs (and is no runbook file either). */
 export class UnknownRunbookError extends UsageError {
@@ -56,7 +56,7 @@ export function recordedRunbook(runId: string, source: string): Runbook {
 }
 
 /** A run and its timings, with the runbook it ran. @throws UnknownRunError */
-export async function timedRun(store: RunStore, runId: string): Promise<{ run: RunTiming; runbook: Runbook }> {
+export async function timedRun(store: RecordStore, runId: string): Promise<{ run: RunTiming; runbook: Runbook }> {
   const detail = await store.findRun(runId);
   if (!detail) throw new UnknownRunError(runId);
   const [run] = await store.runTimings([detail]);
@@ -175,7 +175,7 @@ export function formatComparison(c: RunComparison): string[] {
 
 /** The runbook a forecast is of, its version, and the runs it learns from. */
 export async function forecastInput(
-  store: RunStore,
+  store: RecordStore,
   argument: string,
   databaseDisplay: string,
 ): Promise<{ runbook: Runbook; versionHash: string; runs: RunTiming[] }> {

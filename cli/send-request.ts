@@ -109,7 +109,7 @@ async function refuseIfRecordedEnded(settings: Settings, runId: string, purpose:
   let known;
   try {
     // Loaded only on this path: Prisma costs a decision that goes through a tenth of a second.
-    const { openRecordStore } = await import('./store.js');
+    const { openRecordStore } = await import('../prisma/store.js');
     const store = await openRecordStore(settings);
     try {
       known = await store.findRun(runId);

@@ -9,7 +9,7 @@ import { readRunState } from '../common/read-run-state.js';
 import { EXIT, UsageError } from './errors.js';
 import type { Output } from './output.js';
 import { readSettings } from './settings.js';
-import { openRecordStore } from './store.js';
+import { openRecordStore } from '../prisma/store.js';
 import { connectTemporal, type TemporalSession } from './temporal.js';
 
 /** After a failed connection, how long the page answers from the store before trying Temporal again. */

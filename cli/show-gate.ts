@@ -12,7 +12,7 @@ import { EXIT, UsageError } from './errors.js';
 import type { Output } from './output.js';
 import { findRun, type FoundRun } from './find-run.js';
 import { readSettings } from './settings.js';
-import { openRecordStore } from './store.js';
+import { openRecordStore } from '../prisma/store.js';
 
 /** The run's state, from where it is true (see find-run.ts). */
 async function readRun(runId: string): Promise<FoundRun> {

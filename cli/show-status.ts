@@ -13,8 +13,8 @@ import { findRun, type FoundRun } from './find-run.js';
 import { EXIT } from './errors.js';
 import type { Output } from './output.js';
 import { readSettings } from './settings.js';
-import { openRecordStore } from './store.js';
-import { stepProgress, type StepProgress } from '../common/step-progress.js';
+import { openRecordStore } from '../prisma/store.js';
+import { progressNotes, type ProgressNotes } from '../common/step-progress.js';
 import { unservedPools, waitsForPool } from './task-queues.js';
 
 /** `cutover status RUN [--json]` */
@@ -23,7 +23,7 @@ export async function showStatus(runId: string, json: boolean, out: Output): Pro
   const store = await openRecordStore(settings);
   let storeWait: RecordStoreWait | undefined;
   let unserved: string[] = [];
-  let progress: StepProgress = {};
+  let progress: ProgressNotes = {};
   let found: FoundRun;
   try {
     found = await findRun(runId, settings, store, async (session, live) => {
@@ -31,7 +31,7 @@ export async function showStatus(runId: string, json: boolean, out: Output): Pro
       storeWait = await recordStoreWait(handle);
       // Extra information: a Temporal that cannot say who polls does not cost the lead the state.
       unserved = await unservedPools(session.client, session.namespace, session.taskQueue, live).catch(() => []);
-      if (Object.values(live.steps).some((step) => step.status === 'running')) progress = await stepProgress(session.client, handle);
+      if (Object.values(live.steps).some((step) => step.status === 'running')) progress = await progressNotes(session.client, handle);
     });
   } finally {
     await store.close();
@@ -114,7 +114,7 @@ export function formatRecordStoreWait(wait: RecordStoreWait): string {
 export function formatStatus(
   state: RunState,
   now: number = Date.now(),
-  live: { unservedPools?: readonly string[]; progress?: StepProgress } = {},
+  live: { unservedPools?: readonly string[]; progress?: ProgressNotes } = {},
 ): string[] {
   const lines: string[] = [];
   const unserved = new Set(live.unservedPools ?? []);

@@ -4,7 +4,7 @@
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
-import type { RunStore } from '../prisma/run-store.js';
+import type { RecordStore } from '../prisma/record-store.js';
 import { liveRunProblems } from '../runbook/validate.js';
 import type { EvidenceOverride, RunInput, RunMode, RunResult } from '../run/state.js';
 import { overrideRequest } from '../run/signed-request.js';
@@ -23,7 +23,7 @@ import { connectTemporal, isConnectionLost, type TemporalSession } from './tempo
 import { onStopRequest } from './signals.js';
 import { unservedPools } from './task-queues.js';
 import type { Output } from './output.js';
-import { openRecordStore } from './store.js';
+import { openRecordStore } from '../prisma/store.js';
 import { readSettings } from './settings.js';
 
 /** Search attributes that make the stock `temporal workflow list` show runbook and mode. */
@@ -180,7 +180,7 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
 /** Signs the lead's evidence override for the run it starts, once the run has its id. */
 type SignOverride = (runId: string) => EvidenceOverride;
 
-async function checkLiveEvidence(store: RunStore, loaded: LoadedRunbook, options: StartOptions): Promise<SignOverride | undefined> {
+async function checkLiveEvidence(store: RecordStore, loaded: LoadedRunbook, options: StartOptions): Promise<SignOverride | undefined> {
   const { runbook } = loaded;
   const evidence = liveEvidence(runbook, loaded.versionHash, await store.runbookRuns(runbook.name), Date.now());
   if (evidence.ok) {
@@ -229,7 +229,7 @@ async function checkLiveEvidence(store: RunStore, loaded: LoadedRunbook, options
  * run of it backed out (the run then uses the planned back-out). Read before the run is reserved, so it learns only
  * from runs before it.
  */
-async function measuredBackout(store: RunStore, loaded: LoadedRunbook): Promise<number | undefined> {
+async function measuredBackout(store: RecordStore, loaded: LoadedRunbook): Promise<number | undefined> {
   if (!loaded.runbook.window) return undefined;
   const history = await store.runbookRuns(loaded.runbook.name);
   if (!history.some((run) => run.backoutEndedAt !== null)) return undefined;
@@ -257,7 +257,7 @@ export function reportResult(result: RunResult, out: Output): number {
  */
 export async function startRun(
   session: TemporalSession,
-  store: RunStore,
+  store: RecordStore,
   loaded: LoadedRunbook,
   mode: RunMode,
   startedBy: string,

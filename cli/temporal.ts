@@ -14,7 +14,7 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import type { RunRecorder } from '../prisma/records.js';
+import type { ActivityStore } from '../prisma/records.js';
 import { payloadCodecs } from '../common/payload-codec.js';
 import { EnvironmentError, InterruptedError } from './errors.js';
 import { projectRoot } from './project-root.js';
@@ -57,7 +57,7 @@ export interface TemporalSession {
    * Runs workers in this process until the session closes: one for the runs' task queue (unless `serveRuns` is
    * false), and one for each of `pools` (the steps pinned there with `runs_on`).
    */
-  startWorker(recorder: RunRecorder, options?: { pools?: readonly string[]; serveRuns?: boolean }): Promise<void>;
+  startWorker(store: ActivityStore, options?: { pools?: readonly string[]; serveRuns?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -201,7 +201,7 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
     embedded,
     ...(uiUrl ? { uiUrl } : {}),
     serverLost,
-    async startWorker(recorder, { pools = [], serveRuns = true } = {}) {
+    async startWorker(store, { pools = [], serveRuns = true } = {}) {
       // Loaded here, not with this module: the worker's native bridge and bundler cost every command that only
       // talks to a run (approve, status) a good part of its start-up.
       const { NativeConnection } = await import('@temporalio/worker');
@@ -212,7 +212,7 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
         connection: native,
         namespace: settings.namespace,
         taskQueue: settings.taskQueue,
-        recorder,
+        store,
         workerStopping: () => stopping,
         ...(settings.workerName ? { identity: settings.workerName } : {}),
         ...(settings.payloadKey ? { payloadKey: settings.payloadKey } : {}),

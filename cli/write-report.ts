@@ -3,7 +3,7 @@
  * alone. The figures come from timing/report.ts (and the comparison and forecast it includes); this file
  * gathers the records and writes the document.
  */
-import type { RunStore } from '../prisma/run-store.js';
+import type { RecordStore } from '../prisma/record-store.js';
 import { compareRuns, type RunComparison } from '../timing/compare.js';
 import { forecast, runsWorthReading, type Forecast } from '../timing/forecast.js';
 import { buildReport, type RunReport } from '../timing/report.js';
@@ -15,7 +15,7 @@ import { deliverReport } from './report-file.js';
 import { reportHtml } from './report-html.js';
 import { reportMarkdown } from './report-markdown.js';
 import { readSettings } from './settings.js';
-import { openRecordStore } from './store.js';
+import { openRecordStore } from '../prisma/store.js';
 import { recordedRunbook, timedRun } from './review-timing.js';
 
 export interface ReportOptions {
@@ -39,7 +39,7 @@ export async function writeReport(runId: string, options: ReportOptions, out: Ou
 }
 
 /** Reads everything the report of `runId` shows, and builds it. @throws UnknownRunError */
-export async function gatherReport(store: RunStore, runId: string): Promise<RunReport> {
+export async function gatherReport(store: RecordStore, runId: string): Promise<RunReport> {
   const detail = await store.findRun(runId);
   if (!detail) throw new UnknownRunError(runId);
   const runbook = recordedRunbook(runId, detail.runbookSource);
@@ -71,8 +71,8 @@ export async function gatherReport(store: RunStore, runId: string): Promise<RunR
 
 /** The comparison with the latest earlier rehearsal of the same runbook that ended, if any. */
 async function previousComparison(
-  store: RunStore,
-  history: Awaited<ReturnType<RunStore['runbookRuns']>>,
+  store: RecordStore,
+  history: Awaited<ReturnType<RecordStore['runbookRuns']>>,
   run: RunTiming,
   runbook: Runbook,
 ): Promise<RunComparison | null> {
@@ -83,8 +83,8 @@ async function previousComparison(
 
 /** The forecast of the night as it stood after this run: from this run and the ones before it. */
 async function forecastAsOf(
-  store: RunStore,
-  history: Awaited<ReturnType<RunStore['runbookRuns']>>,
+  store: RecordStore,
+  history: Awaited<ReturnType<RecordStore['runbookRuns']>>,
   run: RunTiming,
   runbook: Runbook,
 ): Promise<Forecast | null> {

@@ -13,13 +13,13 @@ export interface ReconcileHeartbeat {
 }
 
 /** Step id -> what its running comparison has done so far, in words. */
-export type StepProgress = Record<string, string>;
+export type ProgressNotes = Record<string, string>;
 
 const n = formatCount;
 
 /** The progress of the run's running steps; empty when Temporal cannot say (it is extra information). */
-export async function stepProgress(client: Client, handle: WorkflowHandle): Promise<StepProgress> {
-  const progress: StepProgress = {};
+export async function progressNotes(client: Client, handle: WorkflowHandle): Promise<ProgressNotes> {
+  const progress: ProgressNotes = {};
   try {
     const pending = (await handle.describe()).raw.pendingActivities ?? [];
     for (const activity of pending) {

@@ -7,13 +7,15 @@
 import type { Client } from '@temporalio/client';
 
 /**
- * The sender of every Update the run accepted, by Update id, from the histories of all its executions: the one
- * given (the latest, by default) and each it continued from, followed back through their start events.
+ * The sender of every Update run `runId` accepted, by Update id, from the histories of all its executions: the one
+ * given by its Temporal execution run id (the latest, by default) and each it continued from, followed back through
+ * their start events. (A cutover run id is the workflow id; Temporal's run id names one execution of it.)
  */
-export async function updateSenders(client: Client, workflowId: string, runId?: string): Promise<Map<string, string>> {
+export async function updateSenders(client: Client, runId: string, executionRunId?: string): Promise<Map<string, string>> {
   const senders = new Map<string, string>();
   const seen = new Set<string>();
-  let execution: string | undefined = runId ?? (await client.workflow.getHandle(workflowId).describe()).runId;
+  const workflowId = runId;
+  let execution: string | undefined = executionRunId ?? (await client.workflow.getHandle(workflowId).describe()).runId;
   while (execution && !seen.has(execution)) {
     seen.add(execution);
     const history = await client.workflow.getHandle(workflowId, execution).fetchHistory();

@@ -4,13 +4,13 @@
  */
 import type { ReconcileResult } from '../reconcile/result.js';
 import type { StepTimes } from '../run/checkpoint.js';
-import type { BackoutState, CheckOutcome, Decision, RunMode, RunState, RunStatus, StepAttemptRow } from '../run/state.js';
+import type { BackoutState, CheckOutcome, Decision, RunMode, RunState, RunStatus, StepAttempt } from '../run/state.js';
 
 /** A run's status in the store: the workflow's statuses plus `pending` (reserved, not started yet). */
 export type StoredRunStatus = 'pending' | RunStatus;
 
 /** A step attempt's status: a forward step's (`StepStatus`) or a back-out's (`BackoutStepState`). */
-export type StepAttemptStatus = StepAttemptRow['status'];
+export type StepAttemptStatus = StepAttempt['status'];
 
 /** What `reserveRun` needs to know before the workflow starts. */
 export interface ReserveRunInput {
@@ -32,16 +32,16 @@ type ClearableAttemptField =
   'plannedStartMs' | 'plannedDurationMs' | 'startedAt' | 'endedAt' | 'exitCode' | 'outputTail' | 'error' | 'worker';
 
 /**
- * One attempt of one step, or of its back-out, as recorded by an activity (`StepAttemptRow`).
+ * One attempt of one step, or of its back-out, as recorded by an activity (`StepAttempt`).
  * In an update, a field left `undefined` keeps the stored value (so "ended" need not repeat
  * "started"); `null` clears it.
  */
-export type StepAttemptInput = Omit<StepAttemptRow, ClearableAttemptField> & {
-  [K in ClearableAttemptField]?: StepAttemptRow[K] | null;
+export type StepAttemptInput = Omit<StepAttempt, ClearableAttemptField> & {
+  [K in ClearableAttemptField]?: StepAttempt[K] | null;
 };
 
 /** A run as listed: everything but the runbook text, the snapshot and the per-step rows. */
-export interface RunSummary {
+export interface RunRecord {
   /** `${runbookName}-${number}`; also the Temporal workflow id. */
   id: string;
   runbookName: string;
@@ -118,7 +118,7 @@ export interface DecisionRecord extends Decision {
 }
 
 /** Everything recorded about one run. */
-export interface RunDetail extends RunSummary {
+export interface RunDetail extends RunRecord {
   runbookSource: string;
   /** The latest `RunState` snapshot, `null` until the workflow recorded one. */
   state: RunState | null;
@@ -135,10 +135,10 @@ export interface RunDetail extends RunSummary {
   senders: Record<number, string>;
 }
 
-/** What activities need from the record store (the Prisma `RunStore` satisfies it). */
-export interface RunRecorder {
+/** What activities need from the record store (the Prisma `RecordStore` satisfies it). */
+export interface ActivityStore {
   markRunStarted(runId: string, fields: { startedAt: string }): Promise<void>;
-  recordStepAttempt(row: StepAttemptRow): Promise<void>;
+  recordStepAttempt(row: StepAttempt): Promise<void>;
   recordCheckResults(runId: string, stepId: string, attempt: number, checks: CheckOutcome[]): Promise<void>;
   recordDecision(runId: string, seq: number, decision: Decision): Promise<void>;
   /** Who sent each decision's request: the client identity Temporal recorded, by Update id. */

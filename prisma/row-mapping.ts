@@ -8,7 +8,7 @@ import type {
   CheckRecord,
   DecisionRecord,
   RunDetail,
-  RunSummary,
+  RunRecord,
   StepAttemptInput,
   StepAttemptRecord,
   StepAttemptStatus,
@@ -17,7 +17,7 @@ import type {
 
 type RunRow = Omit<Prisma.RunGetPayload<true>, 'runbookSource' | 'stateJson'>;
 
-export function summary(run: RunRow): RunSummary {
+export function summary(run: RunRow): RunRecord {
   return {
     id: run.id,
     runbookName: run.runbookName,
@@ -33,7 +33,7 @@ export function summary(run: RunRow): RunSummary {
     plannedStart: iso(run.plannedStart),
     windowMs: milliseconds(run.windowMs),
     outcome: run.outcome,
-    backoutTrigger: run.backoutTrigger as RunSummary['backoutTrigger'],
+    backoutTrigger: run.backoutTrigger as RunRecord['backoutTrigger'],
     backoutReason: run.backoutReason,
     backoutRequestedBy: run.backoutRequestedBy,
     backoutStartedAt: iso(run.backoutStartedAt),

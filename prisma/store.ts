@@ -1,17 +1,17 @@
 /**
  * Opening the record store: where it is (prisma/database-url.ts), a connection shared per database
  * and process (prisma/connection.ts), the committed migrations applied when one is missing
- * (prisma/migrations.ts), and the repository on top (prisma/run-store.ts).
+ * (prisma/migrations.ts), and the repository on top (prisma/record-store.ts).
  */
 import type { Db } from './connection.js';
 import { createClient, ensureDatabase, ensureWritable, toStoreError } from './connection.js';
 import { databaseLocation, parseDatabaseUrl, type DatabaseLocation } from './database-url.js';
 import { appliedMigrations, committedMigrations, migrateDeploy } from './migrations.js';
 import { findProjectRoot } from './paths.js';
-import { RunStore, type SharedConnection } from './run-store.js';
+import { RecordStore, type SharedConnection } from './record-store.js';
 import { StoreMigrationError, StoreMigrationMissingError } from './store-errors.js';
 
-/** Options of `openStore`. */
+/** Options of `openRecordStore`. */
 export interface OpenStoreOptions {
   /**
    * `file:<path>`, a plain path, or `postgres://…`/`postgresql://…` (prisma/database-url.ts); relative
@@ -24,7 +24,7 @@ export interface OpenStoreOptions {
 }
 
 /**
- * One PrismaClient per database per process, shared by every `RunStore` opened on it. Beyond
+ * One PrismaClient per database per process, shared by every `RecordStore` opened on it. Beyond
  * economy, this matters for SQLite: better-sqlite3 is synchronous, so a second connection in the same
  * process that waits for the first one's write lock would block the very event loop the first one needs
  * to finish its transaction.
@@ -43,7 +43,7 @@ const connections = new Map<string, Promise<{ connection: SharedConnection; appl
  *   StoreUnreachableError, StoreAuthenticationError, StoreDatabaseMissingError, StoreMigrationError,
  *   StoreMigrationMissingError
  */
-export async function openStore(options: OpenStoreOptions = {}): Promise<RunStore> {
+export async function openRecordStore(options: OpenStoreOptions = {}): Promise<RecordStore> {
   const projectRoot = options.projectRoot ?? findProjectRoot();
   const location = options.databaseUrl === undefined ? databaseLocation() : parseDatabaseUrl(options.databaseUrl);
   const key = location.url;
@@ -73,7 +73,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<RunStor
     // The last holder closed it while we waited: open afresh.
     if (connection.closed) continue;
     connection.holders += 1;
-    return new RunStore(connection, first ? applied : []);
+    return new RecordStore(connection, first ? applied : []);
   }
 }
 

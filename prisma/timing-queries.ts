@@ -5,7 +5,7 @@
  * folded here into one row per (run, step, purpose). 200 runs of a 200-step runbook is 40,000 attempt rows.
  */
 import type { Db } from './connection.js';
-import type { RunSummary, StepAttemptStatus } from './records.js';
+import type { RunRecord, StepAttemptStatus } from './records.js';
 import { iso, summary } from './row-mapping.js';
 
 /** How one step went in one run, going forward or backing out: every attempt folded into one. */
@@ -29,7 +29,7 @@ export interface StepTiming {
 }
 
 /** A run with its steps' timings. */
-export interface RunTiming extends RunSummary {
+export interface RunTiming extends RunRecord {
   steps: StepTiming[];
 }
 
@@ -40,7 +40,7 @@ const RUNS_PER_QUERY = 500;
  * One runbook's runs, newest first, without their step rows: what `cutover history` lists. `limit` bounds the
  * count (default: all).
  */
-export async function runbookRuns(prisma: Db, runbookName: string, limit?: number): Promise<RunSummary[]> {
+export async function runbookRuns(prisma: Db, runbookName: string, limit?: number): Promise<RunRecord[]> {
   const rows = await prisma.run.findMany({
     where: { runbookName },
     orderBy: [{ createdAt: 'desc' }, { number: 'desc' }],
@@ -51,7 +51,7 @@ export async function runbookRuns(prisma: Db, runbookName: string, limit?: numbe
 }
 
 /** The given runs (newest first as given) with how long each of their steps took. */
-export async function runTimings(prisma: Db, runs: readonly RunSummary[]): Promise<RunTiming[]> {
+export async function runTimings(prisma: Db, runs: readonly RunRecord[]): Promise<RunTiming[]> {
   const byRun = new Map<string, Map<string, StepTiming>>();
   for (const run of runs) byRun.set(run.id, new Map());
   for (let i = 0; i < runs.length; i += RUNS_PER_QUERY) {

@@ -128,7 +128,7 @@ export interface BackoutStepState {
  * step's activity before and after the action, and by the workflow for steps that are not
  * activities (gates, manual steps, waits, skips, resolutions by hand).
  */
-export interface StepAttemptRow {
+export interface StepAttempt {
   runId: string;
   stepId: string;
   phaseId: string;

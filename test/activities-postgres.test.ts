@@ -13,7 +13,7 @@ import { performAction } from '../activities/actions.js';
 import { createStepActivities } from '../activities/steps.js';
 import type { StepRequest } from '../activities/types.js';
 import { reconcileAction, type Connection } from '../runbook/schema.js';
-import { MemoryRecorder } from './support/memory-recorder.js';
+import { MemoryStore } from './support/memory-store.js';
 import { startPostgres, type TestPostgres } from './support/postgres.js';
 import { sqliteFile } from './support/reconcile-data.js';
 
@@ -127,8 +127,8 @@ describe('sql on PostgreSQL', () => {
     try {
       const url = postgres.url('crm').replace(`:${PASSWORD}@`, ':${env:CRM_DB_PASSWORD}@');
       expect(url).toContain('${env:CRM_DB_PASSWORD}');
-      const recorder = new MemoryRecorder();
-      const { runStep } = createStepActivities({ recorder });
+      const store = new MemoryStore();
+      const { runStep } = createStepActivities({ store });
       const request: StepRequest = {
         runId: 'r-1',
         stepId: 'count',
@@ -157,7 +157,7 @@ describe('sql on PostgreSQL', () => {
       const passed = await runStep({ ...request, action: { kind: 'sql', connection: 'crm', query: 'SELECT 1' } });
       expect(passed.status, passed.error).toBe('succeeded');
       expect(passed.checks).toMatchObject([{ name: 'customers', passed: true }]);
-      expect(JSON.stringify([failed, passed, recorder.attempts, recorder.checks])).not.toContain(PASSWORD);
+      expect(JSON.stringify([failed, passed, store.attempts, store.checks])).not.toContain(PASSWORD);
     } finally {
       if (saved === undefined) delete process.env.CRM_DB_PASSWORD;
       else process.env.CRM_DB_PASSWORD = saved;
@@ -173,8 +173,8 @@ describe('sql on PostgreSQL', () => {
         [41, 0],
       ]);
       const url = postgres.url('crm').replace(`:${PASSWORD}@`, ':${env:CRM_DB_PASSWORD}@');
-      const recorder = new MemoryRecorder();
-      const { runStep } = createStepActivities({ recorder });
+      const store = new MemoryStore();
+      const { runStep } = createStepActivities({ store });
       const action = reconcileAction.parse({
         kind: 'reconcile',
         source: { connection: 'legacy', table: 'customers' },
@@ -207,9 +207,9 @@ describe('sql on PostgreSQL', () => {
       const outcome = await runStep(request);
       expect(outcome.status, outcome.error).toBe('succeeded');
       expect(outcome.reconcile).toMatchObject({ matched: 40, missing_in_target: 1, mismatched: 0, within_limits: true });
-      expect(recorder.reconciliations).toHaveLength(1);
-      expect(recorder.reconciliations[0]).toMatchObject({ runId: 'r-2', stepId: 'compare', attempt: 1, check: '', round: 1 });
-      expect(recorder.reconciliations[0]!.result.examples).toMatchObject([{ kind: 'missing_in_target', key: { id: 41 } }]);
+      expect(store.reconciliations).toHaveLength(1);
+      expect(store.reconciliations[0]).toMatchObject({ runId: 'r-2', stepId: 'compare', attempt: 1, check: '', round: 1 });
+      expect(store.reconciliations[0]!.result.examples).toMatchObject([{ kind: 'missing_in_target', key: { id: 41 } }]);
 
       // A wrong password names the side and the server, never the password.
       process.env.CRM_DB_PASSWORD = 'not-the-password';
@@ -218,9 +218,7 @@ describe('sql on PostgreSQL', () => {
       expect(refused.error).toMatch(
         /^cannot connect to the target \(PostgreSQL at 127\.0\.0\.1:\d+\/crm\): password authentication failed/,
       );
-      expect(JSON.stringify([outcome, refused, recorder.attempts, recorder.reconciliations])).not.toMatch(
-        /pg-step-secret|not-the-password/,
-      );
+      expect(JSON.stringify([outcome, refused, store.attempts, store.reconciliations])).not.toMatch(/pg-step-secret|not-the-password/);
     } finally {
       if (saved === undefined) delete process.env.CRM_DB_PASSWORD;
       else process.env.CRM_DB_PASSWORD = saved;

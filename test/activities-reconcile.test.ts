@@ -1,6 +1,6 @@
 /**
  * The `reconcile` action and check as a worker runs them: real SQLite and CSV files, the
- * comparison in its own process, results in a recorder, rounds of a repeating check with drift,
+ * comparison in its own process, results in a store, rounds of a repeating check with drift,
  * a check resumed after a worker stop, and every way a comparison can end without a result.
  */
 import path from 'node:path';
@@ -37,7 +37,7 @@ function change(dir: string, sql: string): void {
   db.close();
 }
 
-/** A recorder of one attempt's reconciliations, in memory. */
+/** A store of one attempt's reconciliations, in memory. */
 class MemoryLog implements ReconcileLog {
   readonly records: ReconcileRecord[] = [];
   async record(check: string, round: number, startedAt: string, result: ReconcileResult): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * Activities with real side effects (processes, a local HTTP server, SQLite files) and a fake
- * recorder: what a step does and what gets recorded, outside Temporal.
+ * store: what a step does and what gets recorded, outside Temporal.
  */
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -16,7 +16,7 @@ import { ChecksInterruptedError, runChecks } from '../activities/checks.js';
 import { createCheckActivities, createStepActivities } from '../activities/steps.js';
 import type { ActionSummary, StepRequest } from '../activities/types.js';
 import { FAILURE_TYPE } from '../run/failures.js';
-import { MemoryRecorder } from './support/memory-recorder.js';
+import { MemoryStore } from './support/memory-store.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cutover-act-'));
 const ctx: ActionContext = {
@@ -406,44 +406,44 @@ describe('runStep', () => {
   const request = stepRequest;
 
   it('records the attempt before and after, with check results', async () => {
-    const recorder = new MemoryRecorder();
-    const { runStep } = createStepActivities({ recorder });
+    const store = new MemoryStore();
+    const { runStep } = createStepActivities({ store });
     writeFileSync(path.join(dir, 'marker'), '');
     const outcome = await runStep(
       request({ checks: [{ name: 'marker exists', kind: 'shell', command: 'test -f marker', expect: { exit_code: 0 } }] }),
     );
     expect(outcome).toMatchObject({ status: 'succeeded', attempt: 1 });
-    expect(recorder.attempts).toHaveLength(1);
-    expect(recorder.attempts[0]).toMatchObject({ status: 'succeeded', attempt: 1, exitCode: 0 });
-    expect(recorder.attempts[0]!.endedAt).toBeTruthy();
-    expect(recorder.checks[0]!.checks[0]).toMatchObject({ name: 'marker exists', passed: true });
+    expect(store.attempts).toHaveLength(1);
+    expect(store.attempts[0]).toMatchObject({ status: 'succeeded', attempt: 1, exitCode: 0 });
+    expect(store.attempts[0]!.endedAt).toBeTruthy();
+    expect(store.checks[0]!.checks[0]).toMatchObject({ name: 'marker exists', passed: true });
   });
 
   it('returns a failed check as a failure of the step, without throwing', async () => {
-    const recorder = new MemoryRecorder();
-    const { runStep } = createStepActivities({ recorder });
+    const store = new MemoryStore();
+    const { runStep } = createStepActivities({ store });
     const outcome = await runStep(request({ checks: [{ name: 'never', kind: 'shell', command: 'exit 1', expect: { exit_code: 0 } }] }));
     expect(outcome).toMatchObject({ status: 'failed', failedAt: 'check' });
     expect(outcome.error).toBe('check "never" failed: exit code 1, expected 0');
-    expect(recorder.attempts[0]).toMatchObject({ status: 'failed' });
+    expect(store.attempts[0]).toMatchObject({ status: 'failed' });
   });
 
   it('throws a retryable failure while attempts remain, and returns the failure on the last', async () => {
-    const recorder = new MemoryRecorder();
-    const { runStep } = createStepActivities({ recorder });
+    const store = new MemoryStore();
+    const { runStep } = createStepActivities({ store });
     await expect(runStep(request({ action: { kind: 'shell', command: 'exit 2' }, maxAttempts: 2 }))).rejects.toThrow('exit code 2');
     const last = await runStep(request({ action: { kind: 'shell', command: 'exit 2' }, maxAttempts: 1 }));
     expect(last).toMatchObject({ status: 'failed', failedAt: 'action', exitCode: 2 });
   });
 
   it('hands the record back to the workflow when the store fails after the action ran', async () => {
-    const recorder = new MemoryRecorder();
+    const store = new MemoryStore();
     let writes = 0;
-    recorder.recordStepAttempt = async () => {
+    store.recordStepAttempt = async () => {
       writes += 1;
       if (writes > 1) throw new Error('database is locked');
     };
-    const { runStep } = createStepActivities({ recorder });
+    const { runStep } = createStepActivities({ store });
     const outcome = await runStep(request({ action: { kind: 'shell', command: 'echo ran >> ran.log' } }));
     expect(outcome.status).toBe('succeeded');
     expect(outcome.unrecorded).toMatchObject({ status: 'succeeded', stepId: 's' });
@@ -515,20 +515,20 @@ describe('a worker that stops while an action or its checks run', () => {
   });
 
   it('runStep: the action interrupted is "worker stopped", its record says outcome unknown', async () => {
-    const recorder = new MemoryRecorder();
-    const { runStep } = createStepActivities({ recorder, workerStopping: () => true });
+    const store = new MemoryStore();
+    const { runStep } = createStepActivities({ store, workerStopping: () => true });
     const failure = await inActivity(200, () =>
       runStep(stepRequest({ action: { kind: 'http', method: 'PUT', url: `${base}/very-slow` } })),
     ).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ApplicationFailure);
     expect(failure).toMatchObject({ type: FAILURE_TYPE.workerStopped, nonRetryable: true });
-    expect(recorder.attempts[0]).toMatchObject({ status: 'failed' });
-    expect(recorder.attempts[0]!.error).toMatch(/^outcome unknown: the worker stopped while waiting for PUT /);
+    expect(store.attempts[0]).toMatchObject({ status: 'failed' });
+    expect(store.attempts[0]!.error).toMatch(/^outcome unknown: the worker stopped while waiting for PUT /);
   });
 
   it("runStep: checks interrupted after the action hand the action's outcome back, and checkStep finishes the attempt", async () => {
-    const recorder = new MemoryRecorder();
-    const deps = { recorder, workerStopping: () => true };
+    const store = new MemoryStore();
+    const deps = { store, workerStopping: () => true };
     const { runStep } = createStepActivities(deps);
     const request = stepRequest({
       action: { kind: 'shell', command: 'echo migrated 42 rows' },
@@ -540,11 +540,11 @@ describe('a worker that stops while an action or its checks run', () => {
     expect(done).toMatchObject({ attempt: 1, exitCode: 0, outputTail: 'migrated 42 rows\n' });
     expect(Date.parse(done.endedAt)).toBeGreaterThanOrEqual(Date.parse(done.startedAt));
     // Nothing about the cut-short checks was recorded as an answer.
-    expect(recorder.checks).toEqual([]);
-    expect(recorder.attempts[0]).toMatchObject({ status: 'running' });
+    expect(store.checks).toEqual([]);
+    expect(store.attempts[0]).toMatchObject({ status: 'running' });
 
     // Asked again (on the next worker), the checks pass and finish the same attempt.
-    const { checkStep } = createCheckActivities({ recorder });
+    const { checkStep } = createCheckActivities({ store });
     const again = await checkStep(
       { ...request, checks: [{ name: 'service answers', kind: 'http', method: 'GET', url: `${base}/ok` }] },
       done,
@@ -556,16 +556,16 @@ describe('a worker that stops while an action or its checks run', () => {
       exitCode: 0,
       outputTail: 'migrated 42 rows\n',
     });
-    expect(recorder.attempts).toHaveLength(1);
-    expect(recorder.attempts[0]).toMatchObject({ status: 'succeeded', attempt: 1, startedAt: done.startedAt, exitCode: 0 });
-    expect(recorder.checks).toEqual([
+    expect(store.attempts).toHaveLength(1);
+    expect(store.attempts[0]).toMatchObject({ status: 'succeeded', attempt: 1, startedAt: done.startedAt, exitCode: 0 });
+    expect(store.checks).toEqual([
       { runId: 'r-1', stepId: 's', attempt: 1, checks: [expect.objectContaining({ name: 'service answers', passed: true })] },
     ]);
   });
 
   it('checkStep interrupted by a worker stop throws "worker stopped", not a failed check', async () => {
-    const recorder = new MemoryRecorder();
-    const { checkStep } = createCheckActivities({ recorder, workerStopping: () => true });
+    const store = new MemoryStore();
+    const { checkStep } = createCheckActivities({ store, workerStopping: () => true });
     const failure = await inActivity(200, () =>
       checkStep(
         stepRequest({
@@ -585,19 +585,19 @@ describe('a worker that stops while an action or its checks run', () => {
       nonRetryable: true,
       message: 'the worker stopped while check "slow question" was being asked',
     });
-    expect(recorder.checks).toEqual([]);
+    expect(store.checks).toEqual([]);
   });
 });
 
 describe('checkStep and a record store that does not answer', () => {
   it('returns the checks, marked unrecorded, instead of failing the step', async () => {
-    const recorder = new MemoryRecorder();
+    const store = new MemoryStore();
     let tries = 0;
-    recorder.recordCheckResults = async () => {
+    store.recordCheckResults = async () => {
       tries += 1;
       throw new Error('database is locked');
     };
-    const { checkStep } = createCheckActivities({ recorder });
+    const { checkStep } = createCheckActivities({ store });
     const answer = await checkStep(
       stepRequest({ checks: [{ name: 'count', kind: 'sql', connection: 'db', query: 'SELECT COUNT(*) FROM t', expect: { value: 3 } }] }),
     );
@@ -609,12 +609,12 @@ describe('checkStep and a record store that does not answer', () => {
   });
 
   it('says nothing about recording when the store took them', async () => {
-    const recorder = new MemoryRecorder();
-    const { checkStep } = createCheckActivities({ recorder });
+    const store = new MemoryStore();
+    const { checkStep } = createCheckActivities({ store });
     const answer = await checkStep(
       stepRequest({ checks: [{ name: 'count', kind: 'sql', connection: 'db', query: 'SELECT COUNT(*) FROM t', expect: { value: 3 } }] }),
     );
     expect(answer).toEqual({ checks: [expect.objectContaining({ name: 'count', passed: true })] });
-    expect(recorder.checks).toHaveLength(1);
+    expect(store.checks).toHaveLength(1);
   });
 });

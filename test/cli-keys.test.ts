@@ -12,7 +12,7 @@ import type { RunState } from '../run/state.js';
 import { cliEnv, eventually, killStartedCli, runCli, startCli, startWorkerCli } from './support/cli.js';
 import { temporalAddress } from './support/temporal.js';
 import { recordRun, timingRunbook } from './support/timing-data.js';
-import { openStore } from '../prisma/store.js';
+import { openRecordStore } from '../prisma/store.js';
 
 afterEach(killStartedCli);
 
@@ -115,7 +115,7 @@ phases:
     writeFileSync(path.join(dir, 'runbook.yaml'), text);
     // A live run needs rehearsal evidence: a recent completed rehearsal of this version and a rehearsed back-out,
     // recorded here as those rehearsals would have recorded them (runs 1 and 2; the live run is 3).
-    const store = await openStore({ databaseUrl: `file:${path.join(cluster.CUTOVER_HOME, 'cutover.db')}` });
+    const store = await openRecordStore({ databaseUrl: `file:${path.join(cluster.CUTOVER_HOME, 'cutover.db')}` });
     try {
       const runbook = timingRunbook(text);
       await recordRun(store, { runbook, startMs: Date.now() - 2 * 86_400_000, durations: { go: 60_000 } });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicKeyText } from '../cli/keys.js';
-import { openStore } from '../prisma/store.js';
+import { openRecordStore } from '../prisma/store.js';
 import { formatDuration } from '../runbook/duration.js';
 import { cliEnv, eventually, killStartedCli, runCli, startCli, startWorkerCli } from './support/cli.js';
 import { temporalAddress } from './support/temporal.js';
@@ -53,7 +53,7 @@ beforeAll(async () => {
 afterAll(killStartedCli);
 
 async function record(spec: Omit<Parameters<typeof recordRun>[1], 'runbook'>, text = RUNBOOK): Promise<string> {
-  const store = await openStore({ databaseUrl: env.CUTOVER_DATABASE_URL });
+  const store = await openRecordStore({ databaseUrl: env.CUTOVER_DATABASE_URL });
   try {
     return await recordRun(store, { runbook: timingRunbook(text), ...spec });
   } finally {

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { openStore } from '../prisma/store.js';
+import { openRecordStore } from '../prisma/store.js';
 import type { RunState } from '../run/state.js';
 import { cliEnv, eventually, killStartedCli, runCli, startCli, startWorkerCli } from './support/cli.js';
 import { startPostgres, type TestPostgres } from './support/postgres.js';
@@ -66,7 +66,7 @@ ${chain('b')}
   const machine = (workerName: string) => cliEnv({ ...shared, CUTOVER_WORKER_NAME: workerName });
   const reader = cliEnv(shared);
   const runId = `${name}-1`;
-  const store = await openStore({ databaseUrl });
+  const store = await openRecordStore({ databaseUrl });
   try {
     const apps = {
       'app-1': await startWorkerCli([], machine('app-1'), dir, 'the first worker'),

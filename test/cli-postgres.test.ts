@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openStore } from '../prisma/store.js';
+import { openRecordStore } from '../prisma/store.js';
 import { cliEnv, killStartedCli, runCli, startWorkerCli } from './support/cli.js';
 import { startPostgres, type TestPostgres } from './support/postgres.js';
 import { temporalAddress, temporalNamespace } from './support/temporal.js';
@@ -92,7 +92,7 @@ describe('configuration errors, exit 6', () => {
 
   it('a database migrated by a newer cutover (a migration this one does not have)', async () => {
     const url = postgres.url('from_the_future');
-    const store = await openStore({ databaseUrl: url });
+    const store = await openRecordStore({ databaseUrl: url });
     await store.close();
     await asSuperuser('from_the_future', (client) =>
       client.query(

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { reportCsv } from '../present/reconcile-report.js';
-import { openStore } from '../prisma/store.js';
+import { openRecordStore } from '../prisma/store.js';
 import type { ReconcileResult } from '../reconcile/result.js';
 import { cliEnv, runCli } from './support/cli.js';
 
@@ -40,7 +40,7 @@ function result(overrides: Partial<ReconcileResult>): ReconcileResult {
 }
 
 beforeAll(async () => {
-  const store = await openStore({ databaseUrl: env.CUTOVER_DATABASE_URL! });
+  const store = await openRecordStore({ databaseUrl: env.CUTOVER_DATABASE_URL! });
   try {
     ({ runId } = await store.reserveRun({
       runbookName: 'report',

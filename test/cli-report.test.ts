@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decision } from '../run/state.js';
-import { openStore } from '../prisma/store.js';
+import { openRecordStore } from '../prisma/store.js';
 import { cliEnv, runCli } from './support/cli.js';
 import { recordRun, timingRunbook } from './support/timing-data.js';
 
@@ -58,7 +58,7 @@ const t1 = Date.parse('2026-11-12T20:00:00Z');
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'cutover-report-'));
   env = cliEnv({ CUTOVER_DATABASE_URL: `file:${path.join(dir, 'store.db')}` });
-  const store = await openStore({ databaseUrl: env.CUTOVER_DATABASE_URL });
+  const store = await openRecordStore({ databaseUrl: env.CUTOVER_DATABASE_URL });
   try {
     const runbook = timingRunbook(RUNBOOK);
     await recordRun(store, { runbook, startMs: t0, durations: { backup: 10 * MIN, load: 28 * MIN, 'count-rows': 5 * MIN, go: 3 * MIN } });

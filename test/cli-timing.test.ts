@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore } from '../prisma/store.js';
+import { openRecordStore } from '../prisma/store.js';
 import { cliEnv, runCli } from './support/cli.js';
 import { recordRun, timingRunbook } from './support/timing-data.js';
 
@@ -41,7 +41,7 @@ const ids: string[] = [];
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'cutover-timing-'));
   env = cliEnv({ CUTOVER_DATABASE_URL: `file:${path.join(dir, 'store.db')}` });
-  const store = await openStore({ databaseUrl: env.CUTOVER_DATABASE_URL });
+  const store = await openRecordStore({ databaseUrl: env.CUTOVER_DATABASE_URL });
   try {
     const v1 = timingRunbook(V1);
     const v2 = timingRunbook(V2);

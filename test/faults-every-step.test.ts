@@ -5,7 +5,7 @@
  * back-out for a person: nothing that step depends on is undone until the lead resolves it.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RunStore } from '../prisma/run-store.js';
+import type { RecordStore } from '../prisma/record-store.js';
 import {
   backoutOrderViolations,
   cutover,
@@ -13,7 +13,7 @@ import {
   faultRunbook,
   killChildren,
   liveState,
-  openStore,
+  openRecordStore,
   PEOPLE,
   resultOf,
   scene,
@@ -27,11 +27,11 @@ import {
 import { temporalAddress } from './support/temporal.js';
 
 let s: Scene;
-let store: RunStore;
+let store: RecordStore;
 let worker: Child;
 beforeAll(async () => {
   s = await scene(temporalAddress(), 'every-step');
-  store = await openStore(s.databaseUrl);
+  store = await openRecordStore(s.databaseUrl);
   worker = await startWorker(s);
 });
 afterAll(async () => {

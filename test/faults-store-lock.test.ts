@@ -15,7 +15,7 @@ import {
   ledger,
   liveState,
   lockStore,
-  openStore,
+  openRecordStore,
   PEOPLE,
   resultOf,
   scene,
@@ -118,7 +118,7 @@ it('a run whose record store is locked for 30 s waits, says so, and loses nothin
   expect(result.status).toBe('completed');
   expect(await follower.exited, follower.output()).toBe(0);
   const keys = ledger(s.dir);
-  const store = await openStore(s.databaseUrl);
+  const store = await openRecordStore(s.databaseUrl);
   try {
     const detail = (await store.findRun(runId))!;
     // Every step ran once, and every attempt is in the record, ended.
@@ -140,7 +140,7 @@ it('a run whose record store is locked for 30 s waits, says so, and loses nothin
 }, 300_000);
 
 it("a store call waiting for another process's lock leaves its process responsive (regression)", async () => {
-  const store = await openStore(`file:${path.join(s.dir, 'responsive.db')}`);
+  const store = await openRecordStore(`file:${path.join(s.dir, 'responsive.db')}`);
   try {
     const { runId } = await store.reserveRun({
       runbookName: 'responsive',

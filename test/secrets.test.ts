@@ -14,7 +14,7 @@ import { createStepActivities } from '../activities/steps.js';
 import type { StepRequest } from '../activities/types.js';
 import { formatProblem } from '../lib/yaml-document/problems.js';
 import { parseRunbook } from '../runbook/parse.js';
-import { MemoryRecorder } from './support/memory-recorder.js';
+import { MemoryStore } from './support/memory-store.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cutover-secrets-'));
 const SECRET = 's3cr3t-Pa$$word';
@@ -98,8 +98,8 @@ phases:
 describe('resolution on the worker', () => {
   it('hands a shell command its reference as a variable, so the value is not in the command text', async () => {
     await withEnv({ DB_PASS: SECRET }, async () => {
-      const recorder = new MemoryRecorder();
-      const { runStep } = createStepActivities({ recorder });
+      const store = new MemoryStore();
+      const { runStep } = createStepActivities({ store });
       // `$$` in the value would be the shell's pid if the value were pasted into the command.
       const outcome = await runStep(
         request({ action: { kind: 'shell', command: 'test "${env:DB_PASS}" = "$EXPECTED"', env: { EXPECTED: '${env:DB_PASS}' } } }),
@@ -110,28 +110,28 @@ describe('resolution on the worker', () => {
 
   it('reads ${file:path} relative to the runbook folder, without its last newline', async () => {
     writeFileSync(path.join(dir, 'token.txt'), 'tok-from-file\n');
-    const recorder = new MemoryRecorder();
-    const { runStep } = createStepActivities({ recorder });
+    const store = new MemoryStore();
+    const { runStep } = createStepActivities({ store });
     const outcome = await runStep(request({ action: { kind: 'shell', command: 'test "${file:token.txt}" = tok-from-file' } }));
     expect(outcome.status).toBe('succeeded');
   });
 
   it('fails the step, naming the reference, when the variable is not set, and runs nothing', async () => {
     await withEnv({ NOT_THERE: undefined }, async () => {
-      const recorder = new MemoryRecorder();
-      const { runStep } = createStepActivities({ recorder });
+      const store = new MemoryStore();
+      const { runStep } = createStepActivities({ store });
       const marker = path.join(dir, 'ran');
       const outcome = await runStep(request({ action: { kind: 'shell', command: `touch ${marker} \${env:NOT_THERE}` } }));
       expect(outcome.status).toBe('failed');
       expect(outcome.error).toMatch(/^\$\{env:NOT_THERE\} is not set in the environment of the worker on .*; nothing ran$/);
-      expect(recorder.attempts[0]).toMatchObject({ status: 'failed', error: outcome.error });
+      expect(store.attempts[0]).toMatchObject({ status: 'failed', error: outcome.error });
       expect(existsSync(marker)).toBe(false);
     });
   });
 
   it('resolves a connection path only for the steps that query it', async () => {
     await withEnv({ DATA_DIR: dir, UNSET_DIR: undefined }, async () => {
-      const { runStep } = createStepActivities({ recorder: new MemoryRecorder() });
+      const { runStep } = createStepActivities({ store: new MemoryStore() });
       const connections = {
         db: { driver: 'sqlite' as const, path: '${env:DATA_DIR}/refs.db', readonly: false },
         other: { driver: 'sqlite' as const, path: '${env:UNSET_DIR}/x.db', readonly: false },
@@ -145,7 +145,7 @@ describe('resolution on the worker', () => {
   });
 
   it('fails the step when a file cannot be read, naming the reference', async () => {
-    const { runStep } = createStepActivities({ recorder: new MemoryRecorder() });
+    const { runStep } = createStepActivities({ store: new MemoryStore() });
     const outcome = await runStep(request({ action: { kind: 'shell', command: 'echo ${file:missing/token}' } }));
     expect(outcome.error).toMatch(/^\$\{file:missing\/token\} cannot be read on the worker on .* \(.*ENOENT\)/);
   });
@@ -160,7 +160,7 @@ describe('resolution on the worker', () => {
         CUTOVER_WEB_TOKEN: 'web-token-value-0123456789',
       },
       async () => {
-        const { runStep } = createStepActivities({ recorder: new MemoryRecorder() });
+        const { runStep } = createStepActivities({ store: new MemoryStore() });
         const outcome = await runStep(request({ action: { kind: 'shell', command: 'echo ${env:TEMPORAL_API_KEY}' } }));
         expect(outcome.error).toMatch(/^\$\{env:TEMPORAL_API_KEY\} names one of cutover's own secrets/);
         expect(outcome.error).not.toContain('temporal-key-value');
@@ -188,8 +188,8 @@ describe('resolution on the worker', () => {
 describe('redaction', () => {
   it('masks the value in the output, the error and the record of a step that prints it and fails', async () => {
     await withEnv({ DB_PASS: SECRET }, async () => {
-      const recorder = new MemoryRecorder();
-      const { runStep } = createStepActivities({ recorder });
+      const store = new MemoryStore();
+      const { runStep } = createStepActivities({ store });
       const outcome = await runStep(
         request({
           action: { kind: 'shell', command: 'echo "connecting with ${env:DB_PASS}"; echo "bad password ${env:DB_PASS}" >&2; exit 3' },
@@ -199,7 +199,7 @@ describe('redaction', () => {
       expect(outcome.error).toBe('exit code 3, expected 0: bad password [secret env:DB_PASS]');
       expect(outcome.outputTail).toContain('connecting with [secret env:DB_PASS]');
       expect(JSON.stringify(outcome)).not.toContain(SECRET);
-      expect(JSON.stringify(recorder.attempts)).not.toContain(SECRET);
+      expect(JSON.stringify(store.attempts)).not.toContain(SECRET);
     });
   });
 
@@ -208,15 +208,15 @@ describe('redaction', () => {
       path.join(dir, 'key.pem'),
       '-----BEGIN KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END KEY-----\n',
     );
-    const recorder = new MemoryRecorder();
-    const { runStep } = createStepActivities({ recorder });
+    const store = new MemoryStore();
+    const { runStep } = createStepActivities({ store });
     const outcome = await runStep(
       request({
         checks: [{ name: 'key line', kind: 'shell', command: 'echo "${file:key.pem}" | sed -n 2p; exit 1', expect: { exit_code: 0 } }],
       }),
     );
     expect(outcome.error).toBe('check "key line" failed: exit code 1, expected 0: [secret file:key.pem]');
-    expect(JSON.stringify(recorder.checks)).not.toContain('MIIBOgIBAAJBAKj34');
+    expect(JSON.stringify(store.checks)).not.toContain('MIIBOgIBAAJBAKj34');
   });
 
   it('leaves values shorter than 4 characters unmasked (masking every "ab" would wreck the output)', () => {

@@ -1,7 +1,7 @@
 /**
  * The run store against real databases through Prisma, the same suite for each provider: a fresh
  * SQLite file, and a fresh database on a real PostgreSQL server started by this file
- * (test/support/postgres.ts). `openStore` creates each and applies the committed migrations the way a
+ * (test/support/postgres.ts). `openRecordStore` creates each and applies the committed migrations the way a
  * new clone would.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -19,9 +19,9 @@ import type { CheckOutcome, Decision, RunState } from '../run/state.js';
 import type { ReconcileResult } from '../reconcile/result.js';
 import { findProjectRoot } from '../prisma/paths.js';
 import type { ReserveRunInput, StepAttemptInput } from '../prisma/records.js';
-import type { RunStore } from '../prisma/run-store.js';
+import type { RecordStore } from '../prisma/record-store.js';
 import { RunNotFoundError, StoreError, StoreNotADatabaseError, StoreNotWritableError } from '../prisma/store-errors.js';
-import { openStore } from '../prisma/store.js';
+import { openRecordStore } from '../prisma/store.js';
 
 const require = createRequire(import.meta.url);
 const projectRoot = findProjectRoot();
@@ -150,7 +150,7 @@ describe.each(PROVIDERS)('%s', (provider) => {
   /** A test that only one of the stores has (defined for that store only, not reported as skipped). */
   const itOn = (only: typeof provider): typeof it => (only === provider ? it : ((() => undefined) as unknown as typeof it));
   let databaseUrl: string;
-  let store: RunStore;
+  let store: RecordStore;
   const files =
     provider === 'sqlite'
       ? { schema: 'prisma/schema.prisma', migrations: 'prisma/migrations' }
@@ -158,7 +158,7 @@ describe.each(PROVIDERS)('%s', (provider) => {
 
   beforeAll(async () => {
     databaseUrl = freshUrl(provider, 'cutover');
-    store = await openStore({ databaseUrl });
+    store = await openRecordStore({ databaseUrl });
   }, 60_000);
 
   afterAll(async () => {
@@ -182,10 +182,10 @@ describe.each(PROVIDERS)('%s', (provider) => {
 
       // A second process (here: after closing, so nothing is shared) finds the database up to date.
       const other = freshUrl(provider, 'second');
-      const first = await openStore({ databaseUrl: other });
+      const first = await openRecordStore({ databaseUrl: other });
       expect(first.migrationsApplied.length).toBeGreaterThan(0);
       await first.close();
-      const again = await openStore({ databaseUrl: other });
+      const again = await openRecordStore({ databaseUrl: other });
       expect(again.migrationsApplied).toEqual([]);
       await again.close();
     }, 60_000);
@@ -193,7 +193,7 @@ describe.each(PROVIDERS)('%s', (provider) => {
     it('upgrades a database of an earlier cutover on open, keeping its runs', async () => {
       // A store from before step attempts recorded their worker: the newest migration taken back out.
       const url = freshUrl(provider, 'upgraded');
-      const earlier = await openStore({ databaseUrl: url });
+      const earlier = await openRecordStore({ databaseUrl: url });
       const { runId } = await earlier.reserveRun(reservation('upgrade'));
       await earlier.recordStepAttempt(stepAttempt(runId));
       await earlier.close();
@@ -202,7 +202,7 @@ describe.each(PROVIDERS)('%s', (provider) => {
         `DELETE FROM _prisma_migrations WHERE migration_name LIKE '%_step_worker'`,
       ]);
 
-      const upgraded = await openStore({ databaseUrl: url });
+      const upgraded = await openRecordStore({ databaseUrl: url });
       try {
         expect(upgraded.migrationsApplied).toEqual([expect.stringMatching(/_step_worker$/)]);
         await upgraded.recordStepAttempt(stepAttempt(runId, { attempt: 2, worker: 'db-1' }));
@@ -223,8 +223,8 @@ describe.each(PROVIDERS)('%s', (provider) => {
         // it exist), and Prisma's advisory lock lets one `migrate deploy` apply each migration.
         const storeModule = pathToFileURL(path.join(projectRoot, 'dist', 'prisma', 'store.js')).href;
         const script = `
-      const { openStore } = await import(${JSON.stringify(storeModule)});
-      const store = await openStore({ databaseUrl: process.env.URL });
+      const { openRecordStore } = await import(${JSON.stringify(storeModule)});
+      const store = await openRecordStore({ databaseUrl: process.env.URL });
       await store.reserveRun({ runbookName: 'fresh', mode: 'rehearsal', runbookVersion: '1', versionHash: 'h', runbookSource: '', startedBy: 'x' });
       await store.close();
     `;
@@ -247,7 +247,7 @@ describe.each(PROVIDERS)('%s', (provider) => {
           ),
         );
         expect(results).toEqual(Array.from({ length: 3 }, () => ({ code: 0, out: '' })));
-        const after = await openStore({ databaseUrl: url });
+        const after = await openRecordStore({ databaseUrl: url });
         expect(after.migrationsApplied).toEqual([]);
         expect((await after.listRuns({ runbookName: 'fresh' })).map((run) => run.number).sort()).toEqual([1, 2, 3]);
         await after.close();
@@ -290,7 +290,7 @@ describe.each(PROVIDERS)('%s', (provider) => {
     }, 60_000);
 
     it('shares one connection per file within a process', async () => {
-      const second = await openStore({ databaseUrl });
+      const second = await openRecordStore({ databaseUrl });
       expect(second.migrationsApplied).toEqual([]);
       const { runId } = await second.reserveRun(reservation('shared-connection'));
       await second.close();
@@ -301,7 +301,7 @@ describe.each(PROVIDERS)('%s', (provider) => {
     itOn('sqlite')('refuses a file that is not a database, naming it', async () => {
       const notADatabase = path.join(dir, 'notes.db');
       writeFileSync(notADatabase, 'These are the cutover notes, not a database.\n'.repeat(100));
-      const opening = openStore({ databaseUrl: `file:${notADatabase}` });
+      const opening = openRecordStore({ databaseUrl: `file:${notADatabase}` });
       await expect(opening).rejects.toBeInstanceOf(StoreNotADatabaseError);
       await expect(opening).rejects.toBeInstanceOf(StoreError);
       await expect(opening).rejects.toThrow(notADatabase);
@@ -311,7 +311,7 @@ describe.each(PROVIDERS)('%s', (provider) => {
       const aFile = path.join(dir, 'a-file');
       writeFileSync(aFile, '');
       const impossible = path.join(aFile, 'sub', 'cutover.db');
-      const opening = openStore({ databaseUrl: `file:${impossible}` });
+      const opening = openRecordStore({ databaseUrl: `file:${impossible}` });
       await expect(opening).rejects.toBeInstanceOf(StoreNotWritableError);
       await expect(opening).rejects.toThrow(impossible);
     });
@@ -343,7 +343,7 @@ describe.each(PROVIDERS)('%s', (provider) => {
         // Another process (a worker, a second CLI) is simulated by a thread with its own SQLite connection
         // that allocates numbers the same way, max + 1 in a transaction, as fast as it can. A thread, not a
         // second store in this thread: better-sqlite3 waits for locks synchronously, so two connections in
-        // one thread would wait on each other (which is why openStore shares one per file).
+        // one thread would wait on each other (which is why openRecordStore shares one per file).
         const runner = new Worker(
           `
       const { workerData, parentPort } = require('node:worker_threads');
@@ -388,8 +388,8 @@ describe.each(PROVIDERS)('%s', (provider) => {
         // connection pool, through the built store (dist/, made by scripts/setup.mjs as `npm test` does).
         const storeModule = pathToFileURL(path.join(projectRoot, 'dist', 'prisma', 'store.js')).href;
         const script = `
-      const { openStore } = await import(${JSON.stringify(storeModule)});
-      const store = await openStore({ databaseUrl: process.env.URL });
+      const { openRecordStore } = await import(${JSON.stringify(storeModule)});
+      const store = await openRecordStore({ databaseUrl: process.env.URL });
       const input = { runbookName: 'numbers-processes', mode: 'rehearsal', runbookVersion: '1', versionHash: 'h', runbookSource: '', startedBy: 'other' };
       const numbers = await Promise.all(Array.from({ length: 15 }, () => store.reserveRun(input).then((r) => r.number)));
       await store.close();

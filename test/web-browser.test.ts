@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunStore } from '../prisma/run-store.js';
-import { openStore } from '../prisma/store.js';
+import type { RecordStore } from '../prisma/record-store.js';
+import { openRecordStore } from '../prisma/store.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { GateState } from '../run/state.js';
 import { applyVote, initialRunState } from '../run/transitions.js';
@@ -26,7 +26,7 @@ function chromiumPath(): string {
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cutover-browser-'));
-let store: RunStore;
+let store: RecordStore;
 let page: StatusPage;
 /** The same records behind a token, as `cutover web` serves them with CUTOVER_WEB_TOKEN set. */
 let guarded: StatusPage;
@@ -34,7 +34,7 @@ const TOKEN = 'c0ffee-0123456789abcdef-token';
 let browser: Browser;
 
 beforeAll(async () => {
-  store = await openStore({ databaseUrl: `file:${path.join(dir, 'cutover.db')}` });
+  store = await openRecordStore({ databaseUrl: `file:${path.join(dir, 'cutover.db')}` });
   const source = `
 name: crm-go-live
 version: "r7"

@@ -8,21 +8,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunStore } from '../prisma/run-store.js';
-import { openStore } from '../prisma/store.js';
+import type { RecordStore } from '../prisma/record-store.js';
+import { openRecordStore } from '../prisma/store.js';
 import { createApp } from '../web/create-app.js';
 import { isLoopbackHost, OpenStatusPageError, serveStatusPage, type StatusPage } from '../web/server.js';
 
 const TOKEN = 'tok-3f9a1c0b7e5d2468aa';
 
 let dir: string;
-let store: RunStore;
+let store: RecordStore;
 let page: StatusPage;
 let runId: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'cutover-web-token-'));
-  store = await openStore({ databaseUrl: `file:${path.join(dir, 'cutover.db')}` });
+  store = await openRecordStore({ databaseUrl: `file:${path.join(dir, 'cutover.db')}` });
   runId = (
     await store.reserveRun({
       runbookName: 'crm-go-live',

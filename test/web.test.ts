@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { RunStore } from '../prisma/run-store.js';
-import { openStore } from '../prisma/store.js';
+import type { RecordStore } from '../prisma/record-store.js';
+import { openRecordStore } from '../prisma/store.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { Decision, RunState } from '../run/state.js';
 import type { Runbook } from '../runbook/schema.js';
@@ -53,7 +53,7 @@ const T0 = Date.parse('2026-12-05T22:00:00.000Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
 
 let dir: string;
-let store: RunStore;
+let store: RecordStore;
 let page: StatusPage;
 /** What "Temporal" answers for the main page; each test sets it. */
 let live: (runId: string) => Promise<RunState | undefined> = async () => undefined;
@@ -170,7 +170,7 @@ let reservedId: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'cutover-web-'));
-  store = await openStore({ databaseUrl: `file:${path.join(dir, 'cutover.db')}` });
+  store = await openRecordStore({ databaseUrl: `file:${path.join(dir, 'cutover.db')}` });
   finishedId = await finishedRun();
   backedOutId = await backedOutRun();
   otherId = (await startRun('other-book', 8000)).runId;

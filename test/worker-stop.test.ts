@@ -39,7 +39,7 @@ async function startWorker(): Promise<{ stop(): Promise<void> }> {
     connection,
     namespace: 'default',
     taskQueue: h.taskQueue,
-    recorder: h.recorder,
+    store: h.store,
     workerStopping: () => stopping,
     workflows: { workflowBundle: await workflowBundle() },
   });
@@ -125,7 +125,7 @@ beforeAll(async () => {
       ACTION_CASES.every((id) => now[id]!.steps[id]!.status === 'running') &&
       lines('shell.log').includes('started') &&
       httpCalls > 0 &&
-      h.recorder.attempts.some((r) => r.stepId === 'sql' && r.status === 'running') &&
+      h.store.attempts.some((r) => r.stepId === 'sql' && r.status === 'running') &&
       lines('checks-checks.log').includes('first') &&
       lines('wait-checks-checks.log').includes('first')
     );
@@ -158,7 +158,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // The SQL statement was left running on purpose; it has no business outliving the test.
-  for (const row of h?.recorder.attempts ?? []) {
+  for (const row of h?.store.attempts ?? []) {
     const pid = /\(pid (\d+)\)/.exec(row.error ?? '')?.[1];
     if (row.stepId === 'sql' && pid) {
       try {
@@ -184,7 +184,7 @@ describe('a worker stopped gracefully while an action runs: the outcome is unkno
     expect(step.resolution).toMatchObject({ kind: 'unknown', scope: 'forward' });
     expect(step.resolution!.error).toMatch(/the worker stopped/);
     // The record says so too, for the review after the night.
-    const row = h.recorder.rowsOf(runs[id]!.workflowId).find((r) => r.stepId === id)!;
+    const row = h.store.rowsOf(runs[id]!.workflowId).find((r) => r.stepId === id)!;
     expect(row.status).toBe('failed');
     expect(row.error).toMatch(/^outcome unknown: the worker stopped/);
   });
@@ -198,9 +198,9 @@ describe('a worker stopped gracefully while checks are asked: they are asked aga
     expect(state.steps.checks).toMatchObject({ status: 'succeeded', attempts: 1 });
     expect(lines('checks-action.log')).toEqual(['ran']);
     expect(lines('checks-checks.log')).toEqual(['first', 'again']);
-    const rows = h.recorder.rowsOf(runs.checks!.workflowId);
+    const rows = h.store.rowsOf(runs.checks!.workflowId);
     expect(rows).toEqual([expect.objectContaining({ stepId: 'checks', attempt: 1, status: 'succeeded', exitCode: 0 })]);
-    expect(h.recorder.checks.filter((c) => c.runId === runs.checks!.workflowId)).toEqual([
+    expect(h.store.checks.filter((c) => c.runId === runs.checks!.workflowId)).toEqual([
       expect.objectContaining({ attempt: 1, checks: [expect.objectContaining({ name: 'checks answers', passed: true })] }),
     ]);
   });

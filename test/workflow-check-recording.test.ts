@@ -7,11 +7,11 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { CheckOutcome } from '../run/state.js';
-import { MemoryRecorder } from './support/memory-recorder.js';
+import { MemoryStore } from './support/memory-store.js';
 import { resultOf, startHarness, type Harness } from './support/workflow-harness.js';
 
 /** A store whose check writes fail `failures` times (a locked SQLite file, a network blip). */
-class BlippingRecorder extends MemoryRecorder {
+class BlippingRecorder extends MemoryStore {
   checkWrites = 0;
   constructor(private failures: number) {
     super();
@@ -28,9 +28,9 @@ class BlippingRecorder extends MemoryRecorder {
 
 let h: Harness;
 // The checkStep activity tries four times; all four fail, the workflow's own write succeeds.
-const recorder = new BlippingRecorder(4);
+const store = new BlippingRecorder(4);
 beforeAll(async () => {
-  h = await startHarness({ recorder });
+  h = await startHarness({ store });
 });
 afterAll(async () => {
   await h?.stop();
@@ -64,8 +64,8 @@ phases:
   });
   expect(existsSync(path.join(h.dir, 'undone'))).toBe(false);
   // Written once the store answered, by the workflow rather than the checks' activity.
-  expect(recorder.checkWrites).toBe(5);
-  expect(recorder.checks).toEqual([
+  expect(store.checkWrites).toBe(5);
+  expect(store.checks).toEqual([
     {
       runId: handle.workflowId,
       stepId: 'settle',

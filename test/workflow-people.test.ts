@@ -8,11 +8,11 @@ import type { Decision } from '../run/state.js';
 import { approveGateUpdate, completeManualStepUpdate, rejectGateUpdate, resolveStepUpdate } from '../workflows/messages.js';
 import { readRunState } from '../common/read-run-state.js';
 import { unmetRequirements } from '../run/transitions.js';
-import { MemoryRecorder } from './support/memory-recorder.js';
+import { MemoryStore } from './support/memory-store.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
 
 /** A record store whose decision writes can be made to hang, as a locked database does. */
-class StallingRecorder extends MemoryRecorder {
+class StallingRecorder extends MemoryStore {
   stalled = false;
   override async recordDecision(runId: string, seq: number, decision: Decision): Promise<void> {
     while (this.stalled) await new Promise((r) => setTimeout(r, 100));
@@ -20,10 +20,10 @@ class StallingRecorder extends MemoryRecorder {
   }
 }
 
-const recorder = new StallingRecorder();
+const store = new StallingRecorder();
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ recorder });
+  h = await startHarness({ store });
 });
 afterAll(async () => h?.stop());
 
@@ -132,20 +132,20 @@ phases:
       - { id: go, title: Go, owner: lead, gate: { approvers: [lead] } }
 `);
     await waitForState(handle, (s) => s.steps.go!.gate!.status === 'open');
-    recorder.stalled = true;
+    store.stalled = true;
     const asked = Date.now();
     const gate = await handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'alice' }] });
     expect(gate.status).toBe('approved');
     // Not kept waiting for the store (runs before the early answer waited up to 10 s for the write).
     expect(Date.now() - asked).toBeLessThan(5_000);
-    expect(recorder.decisions.get(handle.workflowId)).toBeUndefined();
+    expect(store.decisions.get(handle.workflowId)).toBeUndefined();
     // The gate was the last step, yet the run does not end while its decision is not in the store.
     await new Promise((r) => setTimeout(r, 1_500));
     expect((await handle.describe()).status.name).toBe('RUNNING');
-    recorder.stalled = false;
+    store.stalled = false;
     const result = await resultOf(handle);
     expect(result.status).toBe('completed');
-    const recorded = recorder.decisions.get(handle.workflowId);
+    const recorded = store.decisions.get(handle.workflowId);
     expect(recorded?.map((d) => d.kind)).toEqual(['approve']);
     expect(recorded?.[0]?.hash).toMatch(/^[0-9a-f]{64}$/);
   });

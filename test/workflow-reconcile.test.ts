@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resultOf, startHarness, type Harness } from './support/workflow-harness.js';
 import { sqliteFile } from './support/reconcile-data.js';
-import { stepProgress } from '../common/step-progress.js';
+import { progressNotes } from '../common/step-progress.js';
 import { eventually, PROJECT } from './support/cli.js';
 
 let h: Harness;
@@ -82,7 +82,7 @@ phases:
     expect(compare.reconcile).toMatchObject({ matched: 99, missing_in_target: 1, within_limits: false });
     expect(compare.outputTail).toContain('missing in target  id=42');
     expect(result.state.steps.copy!.backout?.status).toBe('succeeded');
-    const [recorded] = await h.recorder.reconcileResults(handle.workflowId, { stepId: 'compare' });
+    const [recorded] = await h.store.reconcileResults(handle.workflowId, { stepId: 'compare' });
     expect(recorded).toMatchObject({ check: '', round: 1, attempt: 1 });
     expect(recorded!.result.examples[0]).toMatchObject({ kind: 'missing_in_target', key: { id: 42 } });
   });
@@ -124,7 +124,7 @@ phases:
     expect(result.state.backout.reason).toContain(`round ${round} of the comparison every 1s for 1m:`);
     expect(result.state.backout.reason).toContain('drift +3 since round');
     // Every round is in the store: the ones that agreed, then the one that did not.
-    const rounds = await h.recorder.reconcileResults(handle.workflowId, { stepId: 'watch', check: 'accounts agree' });
+    const rounds = await h.store.reconcileResults(handle.workflowId, { stepId: 'watch', check: 'accounts agree' });
     expect(rounds.map((r) => r.round)).toEqual(Array.from({ length: round }, (_, i) => i + 1));
     expect(rounds.map((r) => r.result.within_limits)).toEqual([...Array<boolean>(round - 1).fill(true), false]);
   });
@@ -150,7 +150,7 @@ phases:
           key: [{ column: id, type: integer }]
 `);
     const seen = await eventually(
-      () => stepProgress(h.client, handle),
+      () => progressNotes(h.client, handle),
       (progress) => progress.slow !== undefined,
       20_000,
       'the comparison to report progress',
@@ -160,6 +160,6 @@ phases:
     expect(result.status).toBe('completed');
     expect(result.state.steps.slow!.reconcile).toMatchObject({ matched: 100, within_limits: true });
     // Once it is done, nothing is in progress.
-    expect(await stepProgress(h.client, handle)).toEqual({});
+    expect(await progressNotes(h.client, handle)).toEqual({});
   }, 60_000);
 });

@@ -70,13 +70,13 @@ phases:
     expect(lines[3]).toBe('d');
     expect(new Set(lines.slice(1, 3))).toEqual(new Set(['b', 'c']));
     // b and c overlapped in time: each started before the other ended.
-    const rows = h.recorder.rowsOf(handle.workflowId);
+    const rows = h.store.rowsOf(handle.workflowId);
     const at = (id: string) => rows.find((r) => r.stepId === id)!;
     expect(Date.parse(at('b').startedAt!)).toBeLessThan(Date.parse(at('c').endedAt!));
     expect(Date.parse(at('c').startedAt!)).toBeLessThan(Date.parse(at('b').endedAt!));
     expect(Date.parse(at('d').startedAt!)).toBeGreaterThanOrEqual(Date.parse(at('b').endedAt!));
     expect(rows.every((r) => r.status === 'succeeded')).toBe(true);
-    expect(h.recorder.finished.get(handle.workflowId)?.status).toBe('completed');
+    expect(h.store.finished.get(handle.workflowId)?.status).toBe('completed');
   });
 
   it('treats steps as the rehearsal setting says: run, simulate or skip', async () => {
@@ -124,7 +124,7 @@ phases:
     const result = await resultOf(handle);
     expect(result.status).toBe('completed');
     expect(logLines('m.log')).toEqual(['after']);
-    expect(h.recorder.decisions.get(handle.workflowId)).toEqual([
+    expect(h.store.decisions.get(handle.workflowId)).toEqual([
       expect.objectContaining({ kind: 'complete_manual', by: 'erin', role: 'business', target: 'tell-users' }),
     ]);
   });
@@ -182,7 +182,7 @@ describe('gates', () => {
     expect(result.status).toBe('completed');
     expect(logLines('g1.log')).toEqual(['load', 'switch']);
     // Refused requests never entered the decision log.
-    expect(h.recorder.decisions.get(handle.workflowId)!.map((d) => `${d.kind}:${d.by}:${d.role}`)).toEqual([
+    expect(h.store.decisions.get(handle.workflowId)!.map((d) => `${d.kind}:${d.by}:${d.role}`)).toEqual([
       'approve:alice:lead',
       'approve:dana:business',
     ]);
@@ -268,11 +268,11 @@ phases:
     expect(new Set(undo.slice(1, 3))).toEqual(new Set(['undo-b1', 'undo-b2']));
     expect(undo[3]).toBe('undo-a');
     // The independent b1 and b2 were undone in parallel.
-    const rows = h.recorder.rowsOf(handle.workflowId, 'backout');
+    const rows = h.store.rowsOf(handle.workflowId, 'backout');
     const at = (id: string) => rows.find((r) => r.stepId === id)!;
     expect(Date.parse(at('b1').startedAt!)).toBeLessThan(Date.parse(at('b2').endedAt!));
     expect(Date.parse(at('b2').startedAt!)).toBeLessThan(Date.parse(at('b1').endedAt!));
-    expect(h.recorder.checks.find((c) => c.runId === handle.workflowId)?.checks[0]?.passed).toBe(false);
+    expect(h.store.checks.find((c) => c.runId === handle.workflowId)?.checks[0]?.passed).toBe(false);
   });
 
   it('the lead backs out by request; nobody else may', async () => {
@@ -422,8 +422,8 @@ phases:
     expect(result.outcome).toContain('cancelled through Temporal; nothing was backed out');
     expect(result.outcome).toContain('still applied: done-first, slow');
     expect(result.state.decisions.at(-1)).toMatchObject({ kind: 'cancel', by: 'temporal' });
-    expect(h.recorder.decisions.get(handle.workflowId)?.at(-1)).toMatchObject({ kind: 'cancel' });
-    expect(h.recorder.finished.get(handle.workflowId)?.status).toBe('failed');
+    expect(h.store.decisions.get(handle.workflowId)?.at(-1)).toMatchObject({ kind: 'cancel' });
+    expect(h.store.finished.get(handle.workflowId)?.status).toBe('failed');
   });
 
   it('a Temporal cancel during a back-out says what was and was not undone', async () => {

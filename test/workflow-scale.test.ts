@@ -70,7 +70,7 @@ describe('continue-as-new', () => {
     // Finished steps keep their times across hand-overs (read back from the record store).
     for (const id of state.order) expect(state.steps[id]!.endedAt, id).toBeTruthy();
     expect(state.decisions.map((d) => d.kind)).toEqual(['complete_manual', 'approve']);
-    expect(h.recorder.finished.get(handle.workflowId)?.state.steps.x7!.status).toBe('succeeded');
+    expect(h.store.finished.get(handle.workflowId)?.state.steps.x7!.status).toBe('succeeded');
   });
 
   it('backs out across hand-overs in reverse order, and a failure waits for the lead across one', async () => {

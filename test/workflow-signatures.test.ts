@@ -138,11 +138,11 @@ describe('signed requests', () => {
     const entries = state.decisions.map((d, seq) => ({ ...d, seq }));
     expect(entries.every((d) => /^[0-9a-f]{64}$/.test(d.hash ?? ''))).toBe(true);
     expect(verifyDecisionLog(runId, entries, keys, { sha256, verify: verifyText })).toEqual([]);
-    expect(h.recorder.decisions.get(runId)?.map((d) => d.hash)).toEqual(entries.map((d) => d.hash));
+    expect(h.store.decisions.get(runId)?.map((d) => d.hash)).toEqual(entries.map((d) => d.hash));
     // As it ended, the run copied who sent each request (this test's client) from its history to the store.
     const sent = entries.filter((d) => d.updateId !== undefined);
     expect(sent.length).toBeGreaterThan(0);
-    const senders = h.recorder.senders.get(runId) ?? {};
+    const senders = h.store.senders.get(runId) ?? {};
     for (const d of sent) expect(senders[d.updateId!], `sender of entry ${d.seq}`).toMatch(new RegExp(`^${process.pid}@`));
   });
 

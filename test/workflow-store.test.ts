@@ -8,16 +8,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunStore } from '../prisma/run-store.js';
-import { openStore } from '../prisma/store.js';
+import type { RecordStore } from '../prisma/record-store.js';
+import { openRecordStore } from '../prisma/store.js';
 import { approveGateUpdate } from '../workflows/messages.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
 
-let store: RunStore;
+let store: RecordStore;
 let h: Harness;
 beforeAll(async () => {
-  store = await openStore({ databaseUrl: `file:${path.join(mkdtempSync(path.join(tmpdir(), 'cutover-wfs-')), 'cutover.db')}` });
-  h = await startHarness({ recorder: store });
+  store = await openRecordStore({ databaseUrl: `file:${path.join(mkdtempSync(path.join(tmpdir(), 'cutover-wfs-')), 'cutover.db')}` });
+  h = await startHarness({ store });
 });
 afterAll(async () => {
   await h?.stop();

@@ -44,8 +44,8 @@ export interface PhaseComparison {
 
 /** The runs side by side, as `cutover compare` prints and `--json` returns it. */
 export interface RunComparison {
-  a: RunHeader;
-  b: RunHeader;
+  a: ComparedRun;
+  b: ComparedRun;
   sameVersion: boolean;
   totalDeltaMs: number | null;
   phases: PhaseComparison[];
@@ -59,12 +59,12 @@ export interface RunComparison {
 }
 
 /** The head of a run in a comparison: its line of `cutover history`, less what a comparison does not show. */
-export type RunHeader = Pick<
+export type ComparedRun = Pick<
   HistoryRow,
   'runId' | 'mode' | 'status' | 'runbookVersion' | 'versionHash' | 'startedAt' | 'durationMs' | 'backedOut' | 'backoutMs'
 >;
 
-function header(run: TimedRun): RunHeader {
+function header(run: TimedRun): ComparedRun {
   const { runId, mode, status, runbookVersion, versionHash, startedAt, durationMs, backedOut, backoutMs } = historyRow(run);
   return { runId, mode, status, runbookVersion, versionHash, startedAt, durationMs, backedOut, backoutMs };
 }

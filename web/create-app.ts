@@ -11,7 +11,7 @@
  */
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { RunDetail } from '../prisma/records.js';
-import type { RunStore } from '../prisma/run-store.js';
+import type { RecordStore } from '../prisma/record-store.js';
 import type { RunState } from '../run/state.js';
 import { renderErrorPage, renderNotFound, renderRunList, renderRunPage, renderTokenRequired, type RunView } from './pages.js';
 import { requireToken, TokenRequiredError } from './token.js';
@@ -20,7 +20,7 @@ import { reportCsv, reportJson, selectRecords } from '../present/reconcile-repor
 /** What the app reads from. */
 export interface WebDeps {
   /** The record store: run history, and the last recorded state of runs in flight. */
-  store: Pick<RunStore, 'listRuns' | 'findRun' | 'reconcileResults'>;
+  store: Pick<RecordStore, 'listRuns' | 'findRun' | 'reconcileResults'>;
   /** Live state of a run in flight from Temporal, or undefined when Temporal does not know it / is unreachable. */
   liveState?: (runId: string) => Promise<RunState | undefined>;
   /**

@@ -24,7 +24,7 @@ import {
 } from '../present/run-view.js';
 import type { Decision, RunState, StepState } from '../run/state.js';
 import { unmetRequirements } from '../run/transitions.js';
-import type { RunDetail, RunSummary } from '../prisma/records.js';
+import type { RunDetail, RunRecord } from '../prisma/records.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Escaping
@@ -157,7 +157,7 @@ export interface RunListOptions {
 }
 
 /** The page of recorded runs, newest first (the order `runs` comes in), or a sentence when there are none. */
-export function renderRunList(runs: readonly RunSummary[], options: RunListOptions = {}): string {
+export function renderRunList(runs: readonly RunRecord[], options: RunListOptions = {}): string {
   const title = options.runbook ? `Runs of ${options.runbook}` : 'Runs';
   const body =
     runs.length === 0
@@ -178,7 +178,7 @@ ${runs.map(
   return page(title, body);
 }
 
-function duration(run: RunSummary): string {
+function duration(run: RunRecord): string {
   if (run.startedAt && run.endedAt) return between(run.startedAt, run.endedAt);
   return TERMINAL.has(run.status) || run.status === 'pending' ? '' : 'in progress';
 }

@@ -109,7 +109,7 @@ function sharedOptions(options: CreateWorkerOptions) {
     connection: options.connection,
     namespace: options.namespace,
     activities: createActivities({
-      recorder: options.recorder,
+      store: options.store,
       workerName: identity,
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.workerStopping ? { workerStopping: options.workerStopping } : {}),

@@ -47,7 +47,7 @@ export function noopRunbook(name, chains, length) {
 /** Starts a dev server, a record store and a cutover worker in a scratch folder. */
 export async function startBench(name, extraWorkers = async () => []) {
   const { findTemporalCli, startDevServer } = await dist('cli/temporal-server.js');
-  const { openStore } = await dist('prisma/store.js');
+  const { openRecordStore } = await dist('prisma/store.js');
   const { createWorker, installQuietRuntime } = await dist('worker/create-worker.js');
   const { RUN_WORKFLOW_TYPE } = await dist('workflows/messages.js');
   const { parseRunbook } = await dist('runbook/parse.js');
@@ -56,11 +56,11 @@ export async function startBench(name, extraWorkers = async () => []) {
   const home = mkdtempSync(path.join(tmpdir(), `cutover-bench-${name}-`));
   installQuietRuntime();
   const server = await startDevServer({ cliPath: findTemporalCli(root), dataDir: home, ui: false });
-  const store = await openStore({ databaseUrl: `file:${path.join(home, 'bench.db')}` });
+  const store = await openRecordStore({ databaseUrl: `file:${path.join(home, 'bench.db')}` });
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   const native = await NativeConnection.connect({ address: server.address });
   const queue = `bench-${randomUUID()}`;
-  const cutoverWorker = await createWorker({ connection: native, namespace: 'default', taskQueue: `${queue}-cutover`, recorder: store });
+  const cutoverWorker = await createWorker({ connection: native, namespace: 'default', taskQueue: `${queue}-cutover`, store: store });
   const others = await extraWorkers({ native, queue });
   const running = [cutoverWorker.run(), ...others.map((w) => w.run())];
 

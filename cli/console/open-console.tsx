@@ -4,7 +4,7 @@
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { render } from 'ink';
-import type { RunStore } from '../../prisma/run-store.js';
+import type { RecordStore } from '../../prisma/record-store.js';
 import type { Runbook } from '../../runbook/schema.js';
 import { sendAction } from './actions.js';
 import { ConsoleApp } from './ConsoleApp.js';
@@ -14,7 +14,7 @@ import type { RunSource } from './run-poller.js';
 export interface OpenConsoleOptions {
   client?: Client;
   handle?: WorkflowHandle;
-  store?: RunStore;
+  store?: RecordStore;
   runbook?: Runbook;
   identity?: string;
   /** Ctrl-C (the terminal is in raw mode, so no SIGINT comes). */

@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { RunStore } from '../../prisma/run-store.js';
+import type { RecordStore } from '../../prisma/record-store.js';
 import type { RunState } from '../../run/state.js';
 import { runStepsQuery, runSummaryQuery } from '../../workflows/messages.js';
 import type { RunSource } from './run-poller.js';
@@ -26,7 +26,7 @@ export interface ReadStats {
 export function temporalRunSource(
   client: Client,
   handle: WorkflowHandle,
-  store: RunStore | undefined,
+  store: RecordStore | undefined,
   statsFile: string | undefined = process.env.CUTOVER_CONSOLE_STATS,
 ): RunSource {
   const stats: ReadStats = { queries: 0, bytes: 0, since: Date.now() };

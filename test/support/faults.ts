@@ -22,7 +22,7 @@ import { pathToFileURL } from 'node:url';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type * as StoreModule from '../../prisma/store.js';
 import type { RunDetail } from '../../prisma/records.js';
-import type { RunStore } from '../../prisma/run-store.js';
+import type { RecordStore } from '../../prisma/record-store.js';
 import type * as MessagesModule from '../../workflows/messages.js';
 import type * as ReadStateModule from '../../common/read-run-state.js';
 import type * as ParseModule from '../../runbook/parse.js';
@@ -48,8 +48,8 @@ async function fromDist<T>(relative: string): Promise<T> {
   return (await import(pathToFileURL(path.join(PROJECT, 'dist', relative)).href)) as T;
 }
 
-export const openStore = async (databaseUrl: string): Promise<RunStore> =>
-  (await fromDist<typeof StoreModule>('prisma/store.js')).openStore({ databaseUrl });
+export const openRecordStore = async (databaseUrl: string): Promise<RecordStore> =>
+  (await fromDist<typeof StoreModule>('prisma/store.js')).openRecordStore({ databaseUrl });
 
 const readRunState = async () => (await fromDist<typeof ReadStateModule>('common/read-run-state.js')).readRunState;
 const runWorkflowType = async () => (await fromDist<typeof MessagesModule>('workflows/messages.js')).RUN_WORKFLOW_TYPE;
@@ -518,7 +518,7 @@ export async function liveState(s: Scene, runId: string): Promise<RunState | und
 }
 
 /** Steps in the record store for a run (0 before the run is reserved). */
-export async function recordedRows(store: RunStore, runId: string): Promise<number> {
+export async function recordedRows(store: RecordStore, runId: string): Promise<number> {
   return (await store.findRun(runId))?.steps.length ?? 0;
 }
 
@@ -692,7 +692,7 @@ export async function runThroughFaults(
   say: (line: string) => void = () => {},
 ): Promise<FaultReport> {
   const s = await scene(address, name);
-  const store = await openStore(s.databaseUrl);
+  const store = await openRecordStore(s.databaseUrl);
   let deployment: Deployment | undefined;
   let follower: Child | undefined;
   let giveUp = (): void => {};
@@ -944,7 +944,7 @@ export async function parseRunbook(yaml: string) {
  * store, then start the workflow on the scene's task queue), without a process per run: the
  * many-runs scenarios start dozens at once.
  */
-export async function startRun(s: Scene, store: RunStore, runbook: FaultRunbook, baseDir = s.dir): Promise<string> {
+export async function startRun(s: Scene, store: RecordStore, runbook: FaultRunbook, baseDir = s.dir): Promise<string> {
   const parsed = await parseRunbook(runbook.yaml);
   const { runId, number } = await store.reserveRun({
     runbookName: parsed.name,

@@ -8,7 +8,7 @@ import type { CheckOutcome, Decision, RunMode } from '../../run/state.js';
 import type { Runbook } from '../../runbook/schema.js';
 import { initialRunState } from '../../run/transitions.js';
 import { hashRunbook } from '../../cli/load-runbook.js';
-import type { RunStore } from '../../prisma/run-store.js';
+import type { RecordStore } from '../../prisma/record-store.js';
 
 /** A runbook for timing tests: `lines` are the phases' YAML. */
 export function timingRunbook(text: string): { runbook: Runbook; source: string; hash: string } {
@@ -40,7 +40,7 @@ export interface RecordedRunSpec {
 }
 
 /** Records one run the way a finished run is recorded; returns its id. */
-export async function recordRun(store: RunStore, spec: RecordedRunSpec): Promise<string> {
+export async function recordRun(store: RecordStore, spec: RecordedRunSpec): Promise<string> {
   const { runbook, source, hash } = spec.runbook;
   const mode = spec.mode ?? 'rehearsal';
   const startedBy = spec.startedBy ?? 'alice';

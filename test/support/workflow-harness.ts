@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
-import type { RunRecorder } from '../../prisma/records.js';
+import type { ActivityStore } from '../../prisma/records.js';
 import { parseRunbook } from '../../runbook/parse.js';
 import type { EvidenceOverride, RunInput, RunMode, RunResult, RunState } from '../../run/state.js';
 import { readRunState } from '../../common/read-run-state.js';
 import { RUN_WORKFLOW_TYPE } from '../../workflows/messages.js';
 import { createWorker, installQuietRuntime } from '../../worker/create-worker.js';
-import { MemoryRecorder } from './memory-recorder.js';
+import { MemoryStore } from './memory-store.js';
 import { temporalAddress } from './temporal.js';
 
 let bundle: Promise<{ code: string }> | undefined;
@@ -30,7 +30,7 @@ export function workflowBundle(): Promise<{ code: string }> {
 
 export interface Harness {
   client: Client;
-  recorder: MemoryRecorder;
+  store: MemoryStore;
   taskQueue: string;
   /** A scratch directory: the runbooks' base directory. */
   dir: string;
@@ -49,10 +49,10 @@ export interface Harness {
 }
 
 /** Starts a worker for this test file. */
-export async function startHarness(options: { recorder?: RunRecorder; withWorker?: boolean } = {}): Promise<Harness> {
+export async function startHarness(options: { store?: ActivityStore; withWorker?: boolean } = {}): Promise<Harness> {
   const address = temporalAddress();
   const client = new Client({ connection: await Connection.connect({ address }) });
-  const recorder = (options.recorder ?? new MemoryRecorder()) as MemoryRecorder;
+  const store = (options.store ?? new MemoryStore()) as MemoryStore;
   const taskQueue = `test-${randomUUID()}`;
   const dir = mkdtempSync(path.join(tmpdir(), 'cutover-wf-'));
   let worker: Worker | undefined;
@@ -65,14 +65,14 @@ export async function startHarness(options: { recorder?: RunRecorder; withWorker
       connection: native,
       namespace: 'default',
       taskQueue,
-      recorder,
+      store,
       workflows: { workflowBundle: await workflowBundle() },
     });
     running = worker.run();
   }
   return {
     client,
-    recorder,
+    store,
     taskQueue,
     dir,
     async start(yaml, startOptions = {}) {
@@ -81,7 +81,7 @@ export async function startHarness(options: { recorder?: RunRecorder; withWorker
         throw new Error(`test runbook invalid:\n${parsed.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`).join('\n')}`);
       const runId = startOptions.runId ?? `${parsed.runbook.name}-${randomUUID().slice(0, 8)}`;
       // The workflow reads the runbook from the store, as it does after `cutover rehearse`.
-      if (recorder instanceof MemoryRecorder) recorder.reserve(runId, yaml);
+      if (store instanceof MemoryStore) store.reserve(runId, yaml);
       const input: RunInput = {
         runId,
         runNumber: 1,

@@ -1,13 +1,13 @@
 /**
- * An in-memory {@link RunRecorder} for workflow tests that are about the engine, not the
+ * An in-memory {@link ActivityStore} for workflow tests that are about the engine, not the
  * store (the store has its own tests against a real database, and the CLI tests use both).
  */
-import type { RunRecorder } from '../../prisma/records.js';
+import type { ActivityStore } from '../../prisma/records.js';
 import type { ReconcileRecord } from '../../prisma/records.js';
 import type { StepRecord } from '../../activities/types.js';
 import type { CheckOutcome, Decision, RunState } from '../../run/state.js';
 
-export class MemoryRecorder implements RunRecorder {
+export class MemoryStore implements ActivityStore {
   readonly attempts: StepRecord[] = [];
   readonly checks: Array<{ runId: string; stepId: string; attempt: number; checks: CheckOutcome[] }> = [];
   readonly decisions = new Map<string, Decision[]>();

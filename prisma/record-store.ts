@@ -14,12 +14,12 @@ import type { CheckOutcome, Decision, RunState, RunStatus } from '../run/state.j
 import { describe, toStoreError, waitingOutLocks, type Db } from './connection.js';
 import type { DatabaseLocation } from './database-url.js';
 import type { ReconcileResult } from '../reconcile/result.js';
-import type { ReconcileRecord, ReserveRunInput, RunDetail, RunSummary, StepAttemptInput, StoredRunStatus } from './records.js';
+import type { ReconcileRecord, ReserveRunInput, RunDetail, RunRecord, StepAttemptInput, StoredRunStatus } from './records.js';
 import { detail, iso, optionalDate, stateColumns, stepAttemptColumns, summary, toDate } from './row-mapping.js';
 import { RunNotFoundError } from './store-errors.js';
 import { latestRunbookSource, runbookRuns, runTimings, type RunTiming } from './timing-queries.js';
 
-/** One client per database per process, shared by every `RunStore` opened on it (see prisma/store.ts). */
+/** One client per database per process, shared by every `RecordStore` opened on it (see prisma/store.ts). */
 export interface SharedConnection {
   prisma: Db;
   location: DatabaseLocation;
@@ -34,10 +34,10 @@ const TERMINAL_STATUSES: readonly StoredRunStatus[] = ['completed', 'backed_out'
 const RESERVE_ATTEMPTS = 20;
 
 /**
- * Reads and writes the run history. Get one from `openStore`; pass it to whoever needs it (activities
+ * Reads and writes the run history. Get one from `openRecordStore`; pass it to whoever needs it (activities
  * factory, web app) rather than opening another.
  */
-export class RunStore {
+export class RecordStore {
   readonly #connection: SharedConnection;
   #closed = false;
 
@@ -46,12 +46,12 @@ export class RunStore {
   /** Which database this store writes: `sqlite` or `postgresql`. */
   readonly provider: DatabaseLocation['provider'];
   /**
-   * Migrations that were missing when this `openStore` call opened the database and are applied now: empty
+   * Migrations that were missing when this `openRecordStore` call opened the database and are applied now: empty
    * when it was up to date (no `migrate deploy` ran), or when this process had it open already.
    */
   readonly migrationsApplied: readonly string[];
 
-  /** @internal Use `openStore`. */
+  /** @internal Use `openRecordStore`. */
   constructor(connection: SharedConnection, migrationsApplied: readonly string[]) {
     this.#connection = connection;
     this.databasePath = connection.location.display;
@@ -368,7 +368,7 @@ export class RunStore {
   }
 
   /** Runs, newest first; only one runbook's when `runbookName` is given. `limit` defaults to 100. */
-  async listRuns(query: { runbookName?: string; limit?: number } = {}): Promise<RunSummary[]> {
+  async listRuns(query: { runbookName?: string; limit?: number } = {}): Promise<RunRecord[]> {
     const runs = await this.#prisma.run
       .findMany({
         where: query.runbookName === undefined ? {} : { runbookName: query.runbookName },
@@ -384,14 +384,14 @@ export class RunStore {
   }
 
   /** One runbook's runs, newest first (all of them unless `limit`); see prisma/timing-queries.ts. */
-  async runbookRuns(runbookName: string, limit?: number): Promise<RunSummary[]> {
+  async runbookRuns(runbookName: string, limit?: number): Promise<RunRecord[]> {
     return runbookRuns(this.#prisma, runbookName, limit).catch((error: unknown) => {
       throw this.#wrap(error);
     });
   }
 
   /** The given runs with how long each step took, forward and in back-out; see prisma/timing-queries.ts. */
-  async runTimings(runs: readonly RunSummary[]): Promise<RunTiming[]> {
+  async runTimings(runs: readonly RunRecord[]): Promise<RunTiming[]> {
     return runTimings(this.#prisma, runs).catch((error: unknown) => {
       throw this.#wrap(error);
     });
