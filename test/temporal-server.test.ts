@@ -6,15 +6,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { findTemporalCli, PROJECT_LOCAL_TEMPORAL_CLI, TemporalCliNotFoundError } from '../cli/temporal-cli.js';
+import { findRunningDevServer, readServerInfo } from '../cli/dev-server-files.js';
 import {
   DevServerAlreadyRunningError,
   DevServerStartError,
-  findRunningDevServer,
-  findTemporalCli,
-  PROJECT_LOCAL_TEMPORAL_CLI,
-  readServerInfo,
   startDevServer,
-  TemporalCliNotFoundError,
   type DevServer,
   type ServerExit,
 } from '../cli/temporal-server.js';

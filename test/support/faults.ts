@@ -26,7 +26,7 @@ import type { RecordStore } from '../../prisma/record-store.js';
 import type * as MessagesModule from '../../workflows/messages.js';
 import type * as ReadStateModule from '../../common/read-run-state.js';
 import type * as ParseModule from '../../runbook/parse.js';
-import type * as TemporalServerModule from '../../cli/temporal-server.js';
+import type * as TemporalCliModule from '../../cli/temporal-cli.js';
 import type { RunResult, RunState, StepState } from '../../run/state.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -834,7 +834,7 @@ async function freePort(): Promise<number> {
  */
 export async function startKillableServer(dir: string): Promise<KillableServer> {
   mkdirSync(dir, { recursive: true });
-  const { findTemporalCli } = await fromDist<typeof TemporalServerModule>('cli/temporal-server.js');
+  const { findTemporalCli } = await fromDist<typeof TemporalCliModule>('cli/temporal-cli.js');
   const cliPath = findTemporalCli(PROJECT);
   const argsFor = (port: number): string[] => {
     const args = [

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { findTemporalCli, startDevServer } from '../../cli/temporal-server.js';
+import { findTemporalCli } from '../../cli/temporal-cli.js';
+import { startDevServer } from '../../cli/temporal-server.js';
 // Brings in the ProvidedContext keys.
 import './temporal.js';
 
