@@ -6,8 +6,8 @@
  *  1. Each step's duration is lognormal: its log is normal with unknown mean and variance. The measurements are
  *     the durations of the step in past runs that really ran it to success (simulated and skipped steps measured
  *     the plan, not the step), each weighted: recent runs more (the weight halves every
- *     {@link RECENCY_HALF_LIFE_RUNS} runs back), runs of another runbook version half as much.
- *  2. Outliers (a log-duration more than {@link OUTLIER_Z} robust deviations from the step's median, with at least
+ *     `RECENCY_HALF_LIFE_RUNS` (fit.ts) runs back), runs of another runbook version half as much.
+ *  2. Outliers (a log-duration more than `OUTLIER_Z` robust deviations from the step's median, with at least
  *     three measurements to tell) are down-weighted in the step's fit and listed. They do happen on the night too, so
  *     their runbook-wide rate and sizes come back in the simulation as a contamination: with that probability a
  *     draw is stretched by one of the observed outlier factors.
@@ -31,18 +31,23 @@
  * Pure and deterministic: the same inputs and seed give the same figures. No Node imports.
  */
 import { durationMs } from '../runbook/duration.js';
-import { effectiveDependencies, topologicalOrder } from '../runbook/graph.js';
-import type { Runbook } from '../runbook/schema.js';
-import { plannedBackoutMs } from '../run/transitions.js';
-import { SeededRandom, median, quantileSorted } from './random.js';
-import { backoutDurations, backedOut, forwardDurations, type TimedRun } from './runs.js';
+import type { Phase, Runbook, Step } from '../runbook/schema.js';
+import {
+  drawParameters,
+  fit,
+  fitItems,
+  predictiveQuantile,
+  weightedRuns,
+  type Fitted,
+  type FitResult,
+  type FitSource,
+  type Outlier,
+} from './fit.js';
+import { forecastBackout } from './forecast-backout.js';
+import { SeededRandom, quantileSorted } from './random.js';
+import { backedOut, forwardDurations, type TimedRun } from './runs.js';
+import { compileGraph, plannedLength, type CompiledGraph } from './step-graph.js';
 
-/** A run's weight halves every this many runs back. */
-export const RECENCY_HALF_LIFE_RUNS = 5;
-/** Weight of a run of another runbook version, relative to one of the version forecast. */
-export const OTHER_VERSION_WEIGHT = 0.5;
-/** A measurement this many robust deviations from its step's median is an outlier. */
-export const OUTLIER_Z = 3;
 /**
  * Runs worth reading: the latest {@link RECENT_RUNS} (the next one back would weigh 0.5^6, under 2% of the latest,
  * and all the older ones together under 2% of the weight of the ones read), and the latest {@link RECENT_BACKOUTS}
@@ -55,27 +60,13 @@ export const RECENT_BACKOUTS = 10;
 export const DEFAULT_SIMULATIONS = 10_000;
 /** Seed by default: the same data gives the same forecast unless another seed is asked for. */
 export const DEFAULT_SEED = 1;
-/** Spread of log durations (σ) and of the plan's error (τ) assumed before anything was measured. */
-const DEFAULT_SIGMA = 0.35;
-const DEFAULT_TAU = 0.35;
-/** Strength of the prior on each step's variance, in pseudo-measurements (2·α0). */
-const PRIOR_ALPHA = 3;
-/** Back-out: outer draws of the parameters × nights per draw, for its P90 at 95% confidence. */
-const BACKOUT_DRAWS = 100;
-/**
- * The confidence the back-out's P90 is taken at. 95%, not 90%: the priors' runbook-wide figures are themselves
- * estimated from a few back-outs, and at 90% the latest safe go/no-go held in 88-93% of the calibration's runbooks
- * (bench/forecast.mjs), under the 90% it promises; at 95% it holds in more.
- */
-const BACKOUT_CONFIDENCE = 0.95;
 /** Posterior draws of each step's parameters that the simulated nights pick from. */
 const PARAMETER_POOL = 512;
-const BACKOUT_NIGHTS = 100;
 
 /** What to forecast. */
 export interface ForecastInput {
   runbook: Runbook;
-  /** The version forecast: runs of it count fully, others {@link OTHER_VERSION_WEIGHT}. */
+  /** The version forecast: runs of it count fully, others `OTHER_VERSION_WEIGHT` (fit.ts). */
   versionHash: string;
   /** The runbook's recorded runs, newest first (runs that have not ended are left out). */
   runs: readonly TimedRun[];
@@ -95,25 +86,13 @@ export interface StepForecast {
   samples: number;
   weight: number;
   /** `measured`: fitted from runs; `planned`: never measured, from its plan; `none`: neither (taken as 0). */
-  source: 'measured' | 'planned' | 'none';
+  source: FitSource;
   p50Ms: number;
   p90Ms: number;
   /** Share of simulated nights on which it was on the critical path. */
   criticality: number;
   /** On the nights past the forecast P90: how much its overrun of its median added to the critical path, on average. */
   tailMs: number;
-}
-
-/** A measurement the fit down-weighted. */
-export interface Outlier {
-  stepId: string;
-  runId: string;
-  purpose: 'forward' | 'backout';
-  durationMs: number;
-  /** The step's median duration over its measurements. */
-  typicalMs: number;
-  /** Its weight in the fit, from 0 to 1. */
-  weight: number;
 }
 
 /** The forecast of the night. */
@@ -168,172 +147,6 @@ export interface Forecast {
   };
 }
 
-interface Measurement {
-  runId: string;
-  ms: number;
-  y: number;
-  w: number;
-}
-
-interface FitItem {
-  id: string;
-  plannedMs: number | null;
-  measurements: Measurement[];
-}
-
-/** A fitted step: the posterior of its log duration's mean and variance (normal-inverse-gamma). */
-interface Fitted {
-  id: string;
-  source: StepForecast['source'];
-  mu: number;
-  kappa: number;
-  alpha: number;
-  beta: number;
-  samples: number;
-  weight: number;
-}
-
-interface FitResult {
-  fitted: Map<string, Fitted>;
-  outliers: Outlier[];
-  /** Per outlier: how far out it was (log ratio to its step's median); drawn back in by the contamination. */
-  outlierLogs: number[];
-  outlierRate: number;
-  bias: number;
-  /** How well the runbook-wide figures are known: the standard error of the bias, the degrees of freedom of σ². */
-  biasSe: number;
-  pooledDf: number;
-}
-
-/** Robust deviation: 1.4826 × the median absolute deviation estimates σ for normal data. */
-const MAD_TO_SIGMA = 1.4826;
-
-function fit(items: readonly FitItem[], purpose: Outlier['purpose']): FitResult {
-  // Pass 1: each step's median, and a pooled robust spread of the measurements around their step's median.
-  const medians = new Map<string, number>();
-  const residuals: number[] = [];
-  for (const item of items) {
-    if (item.measurements.length === 0) continue;
-    const m = median(item.measurements.map((x) => x.y));
-    medians.set(item.id, m);
-    if (item.measurements.length >= 2) for (const x of item.measurements) if (x.y !== m) residuals.push(Math.abs(x.y - m));
-  }
-  const pooledRobust = residuals.length >= 4 ? MAD_TO_SIGMA * median(residuals) : DEFAULT_SIGMA;
-
-  // Outliers: far from the step's median on the larger of the pooled and the step's own robust spread.
-  const outliers: Outlier[] = [];
-  const outlierLogs: number[] = [];
-  let measurements = 0;
-  for (const item of items) {
-    measurements += item.measurements.length;
-    if (item.measurements.length < 3) continue;
-    const m = medians.get(item.id)!;
-    const own = item.measurements.filter((x) => x.y !== m).map((x) => Math.abs(x.y - m));
-    const scale = Math.max(pooledRobust, own.length > 0 ? MAD_TO_SIGMA * median(own) : 0, 0.05);
-    for (const x of item.measurements) {
-      const z = Math.abs(x.y - m) / scale;
-      if (z <= OUTLIER_Z) continue;
-      const down = (OUTLIER_Z / z) ** 2;
-      outliers.push({ stepId: item.id, runId: x.runId, purpose, durationMs: x.ms, typicalMs: Math.exp(m), weight: x.w * down });
-      outlierLogs.push(x.y - m);
-      x.w *= down;
-    }
-  }
-
-  // Pass 2: weighted means and sums of squares; pooled variance; the plan's bias and how far steps stray from it.
-  const stats = new Map<string, { n: number; mean: number; ss: number; eff: number }>();
-  let pooledSs = 0;
-  let pooledDf = 0;
-  for (const item of items) {
-    if (item.measurements.length === 0) continue;
-    const n = item.measurements.reduce((s, x) => s + x.w, 0);
-    const n2 = item.measurements.reduce((s, x) => s + x.w * x.w, 0);
-    const mean = item.measurements.reduce((s, x) => s + x.w * x.y, 0) / n;
-    const ss = item.measurements.reduce((s, x) => s + x.w * (x.y - mean) ** 2, 0);
-    stats.set(item.id, { n, mean, ss, eff: item.measurements.length });
-    if (item.measurements.length >= 2) {
-      pooledSs += ss;
-      // Reliability weights: n - Σw²/n degrees of freedom.
-      pooledDf += n - n2 / n;
-    }
-  }
-  const sigma2 = pooledDf >= 2 ? pooledSs / pooledDf : DEFAULT_SIGMA ** 2;
-  const deviations: number[] = [];
-  const deviationN: number[] = [];
-  for (const item of items) {
-    const s = stats.get(item.id);
-    if (s && item.plannedMs) {
-      deviations.push(s.mean - Math.log(item.plannedMs));
-      deviationN.push(s.n);
-    }
-  }
-  let bias = 0;
-  let tau2 = DEFAULT_TAU ** 2;
-  let biasSe = DEFAULT_TAU;
-  if (deviations.length >= 3) {
-    bias = median(deviations);
-    const spread = deviations.reduce((s, d) => s + (d - bias) ** 2, 0) / deviations.length;
-    const noise = deviationN.reduce((s, n) => s + sigma2 / n, 0) / deviationN.length;
-    tau2 = Math.max(0.01, spread - noise);
-    // The median's standard error is about 1.25 times the mean's.
-    biasSe = 1.25 * Math.sqrt(spread / deviations.length);
-  } else if (deviations.length > 0) {
-    // One or two measured steps say something about the plan, not much: their bias, shrunk towards none.
-    bias = (median(deviations) * deviations.length) / (deviations.length + 1);
-  }
-  const kappa0 = Math.min(20, Math.max(0.05, sigma2 / tau2));
-  const beta0 = sigma2 * (PRIOR_ALPHA - 1);
-
-  const fitted = new Map<string, Fitted>();
-  for (const item of items) {
-    const s = stats.get(item.id);
-    const planned = item.plannedMs && item.plannedMs > 0 ? item.plannedMs : null;
-    if (!s && planned === null) {
-      fitted.set(item.id, { id: item.id, source: 'none', mu: -Infinity, kappa: 1, alpha: PRIOR_ALPHA, beta: beta0, samples: 0, weight: 0 });
-      continue;
-    }
-    // A step without a plan has no prior mean: its own measurements decide (an almost flat prior).
-    const mu0 = planned !== null ? Math.log(planned) + bias : s!.mean;
-    const k0 = planned !== null ? kappa0 : 0.01;
-    if (!s) {
-      fitted.set(item.id, { id: item.id, source: 'planned', mu: mu0, kappa: k0, alpha: PRIOR_ALPHA, beta: beta0, samples: 0, weight: 0 });
-      continue;
-    }
-    const kappa = k0 + s.n;
-    fitted.set(item.id, {
-      id: item.id,
-      source: 'measured',
-      mu: (k0 * mu0 + s.n * s.mean) / kappa,
-      kappa,
-      alpha: PRIOR_ALPHA + s.n / 2,
-      beta: beta0 + s.ss / 2 + (k0 * s.n * (s.mean - mu0) ** 2) / (2 * kappa),
-      samples: s.eff,
-      weight: s.n,
-    });
-  }
-  // A prior of Beta(0.5, 20) on the rate: a handful of outliers in a few hundred measurements is believed, one is not much.
-  const outlierRate = outliers.length > 0 ? (outliers.length + 0.5) / (measurements + 20) : 0;
-  return { fitted, outliers, outlierLogs, outlierRate, bias, biasSe, pooledDf: pooledDf >= 2 ? pooledDf : 2 * PRIOR_ALPHA };
-}
-
-/** Student-t quantile for `nu` degrees of freedom (Cornish–Fisher from the normal quantile `z`; good from nu ≈ 3). */
-function tQuantile(z: number, nu: number): number {
-  return z + (z ** 3 + z) / (4 * nu) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * nu * nu);
-}
-
-/** A quantile of the fitted duration (the posterior predictive, without outliers), in ms. */
-function predictiveQuantile(f: Fitted, z: number): number {
-  if (f.source === 'none') return 0;
-  const scale = Math.sqrt((f.beta * (f.kappa + 1)) / (f.alpha * f.kappa));
-  return Math.exp(f.mu + tQuantile(z, 2 * f.alpha) * scale);
-}
-
-/** Draws a step's parameters from the posterior: [mean, sd] of its log duration. */
-function drawParameters(f: Fitted, rng: SeededRandom): [number, number] {
-  const variance = f.beta / rng.gamma(f.alpha);
-  return [f.mu + Math.sqrt(variance / f.kappa) * rng.normal(), Math.sqrt(variance)];
-}
-
 /**
  * Of a runbook's runs (newest first), the ones a forecast reads: the latest {@link RECENT_RUNS} that ended, and older
  * ones that backed out up to {@link RECENT_BACKOUTS} backed-out runs in all. Reading the rest would barely move a
@@ -347,89 +160,77 @@ export function runsWorthReading<R extends Pick<TimedRun, 'endedAt' | 'status' |
   return [...recent, ...older];
 }
 
-/** The runs a forecast learns from, newest first, each with its weight. */
-function weightedRuns(runs: readonly TimedRun[], versionHash: string): { run: TimedRun; weight: number }[] {
-  return runs
-    .filter((run) => run.endedAt !== null)
-    .map((run, rank) => ({
-      run,
-      weight: 0.5 ** (rank / RECENCY_HALF_LIFE_RUNS) * (run.versionHash === versionHash ? 1 : OTHER_VERSION_WEIGHT),
-    }));
+/**
+ * What a simulation of the night works from: the compiled graph, each step's fitted duration (its model), the cap a
+ * gate's deadline puts on it, its plan, and which gate is the go/no-go.
+ */
+export interface NightModel {
+  graph: CompiledGraph;
+  stepOf: ReadonlyMap<string, { step: Step; phase: Phase }>;
+  planned: ReadonlyMap<string, number | null>;
+  runs: { run: TimedRun; weight: number }[];
+  forward: FitResult;
+  /** By graph index. */
+  models: Fitted[];
+  caps: number[];
+  /** The go/no-go gate: the first gate of a go_no_go phase, else the first gate. */
+  goNoGo: string | undefined;
+  goNoGoIndex: number;
 }
 
-function fitItems(
-  ids: readonly string[],
-  planned: ReadonlyMap<string, number | null>,
-  runs: readonly { run: TimedRun; weight: number }[],
-  durationsOf: (run: TimedRun) => Map<string, number>,
-): FitItem[] {
-  const items = new Map<string, FitItem>(ids.map((id) => [id, { id, plannedMs: planned.get(id) ?? null, measurements: [] }]));
-  for (const { run, weight } of runs) {
-    for (const [id, ms] of durationsOf(run)) {
-      // A step measured at 0 ms (a gate passed at once) is 1 ms in log space.
-      items.get(id)?.measurements.push({ runId: run.id, ms, y: Math.log(Math.max(ms, 1)), w: weight });
-    }
-  }
-  return [...items.values()];
-}
-
-/** The graph as index arrays, in an order where every step comes after its dependencies. */
-function compileGraph(runbook: Runbook) {
-  const order = topologicalOrder(runbook);
-  const index = new Map(order.map((id, i) => [id, i] as const));
-  const deps = effectiveDependencies(runbook);
-  const dependsOn = order.map((id) => Int32Array.from((deps[id] ?? []).map((d) => index.get(d)!)));
-  const dependents: number[][] = order.map(() => []);
-  dependsOn.forEach((list, i) => list.forEach((d) => dependents[d]!.push(i)));
-  // Flat arrays for the simulation's inner loops: the dependencies of step i are depFlat[depStart[i]..depStart[i+1]).
-  const flat = (lists: readonly ArrayLike<number>[]) => {
-    const start = new Int32Array(lists.length + 1);
-    lists.forEach((list, i) => (start[i + 1] = start[i]! + list.length));
-    const values = new Int32Array(start[lists.length]!);
-    lists.forEach((list, i) => values.set(Array.from(list), start[i]));
-    return { start, values };
-  };
-  return {
-    order,
-    index,
-    dependsOn,
-    dependents: dependents.map((list) => Int32Array.from(list)),
-    deps: flat(dependsOn),
-    rdeps: flat(dependents),
-  };
-}
-
-/** Forecasts the night. */
-export function forecast(input: ForecastInput): Forecast {
+/** Fits every step's duration from the runs and compiles the graph the nights run on. */
+export function nightModel(input: ForecastInput): NightModel {
   const { runbook } = input;
-  const seed = input.seed ?? DEFAULT_SEED;
-  const simulations = Math.max(1, Math.trunc(input.simulations ?? DEFAULT_SIMULATIONS));
-  const rng = new SeededRandom(seed);
   const graph = compileGraph(runbook);
-  const n = graph.order.length;
   const stepOf = new Map(runbook.phases.flatMap((phase) => phase.steps.map((step) => [step.id, { step, phase }] as const)));
   const planned = new Map(graph.order.map((id) => [id, stepOf.get(id)!.step.expected ? durationMs(stepOf.get(id)!.step.expected!) : null]));
-
   const runs = weightedRuns(input.runs, input.versionHash);
   const forward = fit(
     fitItems(graph.order, planned, runs, (run) => forwardDurations(run, true)),
     'forward',
   );
-  const models = graph.order.map((id) => forward.fitted.get(id)!);
   const caps = graph.order.map((id) => {
     const after = stepOf.get(id)!.step.gate?.deadline?.after_opening;
     return after ? durationMs(after) : Infinity;
   });
-
-  // The go/no-go gate: the first gate of a go_no_go phase, else the first gate.
   const gates = graph.order.filter((id) => stepOf.get(id)!.step.gate);
   const goNoGo = gates.find((id) => stepOf.get(id)!.phase.kind === 'go_no_go') ?? gates[0];
-  const goNoGoIndex = goNoGo === undefined ? -1 : graph.index.get(goNoGo)!;
+  return {
+    graph,
+    stepOf,
+    planned,
+    runs,
+    forward,
+    models: graph.order.map((id) => forward.fitted.get(id)!),
+    caps,
+    goNoGo,
+    goNoGoIndex: goNoGo === undefined ? -1 : graph.index.get(goNoGo)!,
+  };
+}
 
-  const totals = new Float64Array(simulations);
-  const gateStarts = new Float64Array(simulations);
-  const drawn = new Float32Array(simulations * n);
-  const onPath = new Uint8Array(simulations * n);
+/** Simulated nights: each night's end, when it reached the go/no-go, each step's drawn duration and critical path. */
+export interface Nights {
+  count: number;
+  totals: Float64Array;
+  gateStarts: Float64Array;
+  /** Night s, step i (graph index) at s * steps + i. */
+  drawn: Float32Array;
+  onPath: Uint8Array;
+  /** Nights by the hash of their critical path: how many had it, and one that did. */
+  paths: Map<number, { count: number; night: number }>;
+}
+
+/**
+ * Runs `count` nights over the graph: a step starts when all its dependencies have ended, and takes a duration drawn
+ * from its posterior predictive (contaminated by the runbook's outliers, cut at a gate's deadline).
+ */
+export function simulateNights(model: NightModel, count: number, rng: SeededRandom): Nights {
+  const { graph, models, caps, forward, goNoGoIndex } = model;
+  const n = graph.order.length;
+  const totals = new Float64Array(count);
+  const gateStarts = new Float64Array(count);
+  const drawn = new Float32Array(count * n);
+  const onPath = new Uint8Array(count * n);
   const paths = new Map<number, { count: number; night: number }>();
   const end = new Float64Array(n);
   const binding = new Int32Array(n);
@@ -438,14 +239,14 @@ export function forecast(input: ForecastInput): Forecast {
   // Each step's parameters are drawn from their posterior ahead, PARAMETER_POOL times, and each night picks one of
   // them: a gamma and a normal draw per step and night were half the simulation's time, and a pool of this size
   // draws the same predictive distribution for any purpose here.
-  const pool = Math.min(PARAMETER_POOL, simulations);
+  const pool = Math.min(PARAMETER_POOL, count);
   const poolMu = new Float64Array(n * pool);
   const poolSd = new Float64Array(n * pool);
-  models.forEach((model, i) => {
-    if (model.source === 'none') return;
-    for (let k = 0; k < pool; k += 1) [poolMu[i * pool + k], poolSd[i * pool + k]] = drawParameters(model, rng);
+  models.forEach((fitted, i) => {
+    if (fitted.source === 'none') return;
+    for (let k = 0; k < pool; k += 1) [poolMu[i * pool + k], poolSd[i * pool + k]] = drawParameters(fitted, rng);
   });
-  for (let s = 0; s < simulations; s += 1) {
+  for (let s = 0; s < count; s += 1) {
     let last = -1;
     for (let i = 0; i < n; i += 1) {
       let start = 0;
@@ -459,9 +260,9 @@ export function forecast(input: ForecastInput): Forecast {
         }
       }
       binding[i] = bind;
-      const model = models[i]!;
+      const fitted = models[i]!;
       let d = 0;
-      if (model.source !== 'none') {
+      if (fitted.source !== 'none') {
         // The posterior predictive: parameters from the step's posterior (one of its pooled draws, picked at random),
         // then the duration.
         const p = i * pool + Math.floor(rng.uniform() * pool);
@@ -489,16 +290,21 @@ export function forecast(input: ForecastInput): Forecast {
     if (seen) seen.count += 1;
     else paths.set(key, { count: 1, night: s });
   }
+  return { count, totals, gateStarts, drawn, onPath, paths };
+}
 
-  const sortedTotals = Float64Array.from(totals).sort();
-  const p50Ms = quantileSorted(sortedTotals, 0.5);
-  const p90Ms = quantileSorted(sortedTotals, 0.9);
-
-  // Where the late nights come from: on the nights past the P90, each critical step's overrun of its median.
+/**
+ * Each step's figures in runbook order: its fitted P50 and P90, how often it was critical, and where the late nights
+ * come from (on the nights past the P90, its overrun of its median on the critical path).
+ */
+function stepForecasts(model: NightModel, nights: Nights, p90Ms: number, runbook: Runbook): StepForecast[] {
+  const { graph, models, caps, stepOf, planned } = model;
+  const { count, totals, drawn, onPath } = nights;
+  const n = graph.order.length;
   const medians = models.map((m) => predictiveQuantile(m, 0));
   const critical = new Float64Array(n);
   const lateNights: number[] = [];
-  for (let s = 0; s < simulations; s += 1) {
+  for (let s = 0; s < count; s += 1) {
     if (totals[s]! >= p90Ms) lateNights.push(s);
     for (let i = 0; i < n; i += 1) if (onPath[s * n + i] === 1) critical[i] = critical[i]! + 1;
   }
@@ -518,34 +324,85 @@ export function forecast(input: ForecastInput): Forecast {
     tail[i] = sum;
   }
   const steps: StepForecast[] = graph.order.map((id, i) => {
-    const model = models[i]!;
+    const fitted = models[i]!;
     const { step, phase } = stepOf.get(id)!;
     return {
       stepId: id,
       title: step.title,
       phaseId: phase.id,
       plannedMs: planned.get(id) ?? null,
-      samples: model.samples,
-      weight: round3(model.weight),
-      source: model.source,
-      p50Ms: Math.round(Math.min(predictiveQuantile(model, 0), caps[i]!)),
-      p90Ms: Math.round(Math.min(predictiveQuantile(model, 1.2815515655446004), caps[i]!)),
-      criticality: round3(critical[i]! / simulations),
+      samples: fitted.samples,
+      weight: round3(fitted.weight),
+      source: fitted.source,
+      p50Ms: Math.round(Math.min(predictiveQuantile(fitted, 0), caps[i]!)),
+      p90Ms: Math.round(Math.min(predictiveQuantile(fitted, 1.2815515655446004), caps[i]!)),
+      criticality: round3(critical[i]! / count),
       tailMs: Math.round(tailNights > 0 ? tail[i]! / tailNights : 0),
     };
   });
   // Back in runbook order for people.
   const runbookOrder = new Map(runbook.phases.flatMap((p) => p.steps.map((s) => s.id)).map((id, i) => [id, i] as const));
-  steps.sort((a, b) => runbookOrder.get(a.stepId)! - runbookOrder.get(b.stepId)!);
+  return steps.sort((a, b) => runbookOrder.get(a.stepId)! - runbookOrder.get(b.stepId)!);
+}
 
+/** The critical path most nights had, and the share of nights that had it. */
+function likeliestPath(model: NightModel, nights: Nights): Forecast['criticalPath'] {
+  const n = model.graph.order.length;
   let best = { count: 0, night: -1 };
-  for (const seen of paths.values()) if (seen.count > best.count) best = seen;
-  const bestCount = best.count;
+  for (const seen of nights.paths.values()) if (seen.count > best.count) best = seen;
   // Its steps are the ones on the critical path of a night that had it, in graph order.
-  const criticalPath = best.night < 0 ? [] : graph.order.filter((_, i) => onPath[best.night * n + i] === 1);
+  const steps = best.night < 0 ? [] : model.graph.order.filter((_, i) => nights.onPath[best.night * n + i] === 1);
+  return { steps, probability: round3(best.count / nights.count) };
+}
 
+/** The window's figures: the share of nights inside it, the latest safe go/no-go, and when the nights reach it. */
+function windowFigures(
+  window: { lengthMs: number; startMs?: number },
+  model: NightModel,
+  nights: Nights,
+  backoutP90Ms: number,
+): NonNullable<Forecast['window']> {
+  const { count, totals, gateStarts } = nights;
+  let inside = 0;
+  for (let s = 0; s < count; s += 1) if (totals[s]! <= window.lengthMs) inside += 1;
+  const safe = window.lengthMs - backoutP90Ms;
+  const iso = (offset: number) => (window.startMs === undefined ? undefined : new Date(window.startMs + offset).toISOString());
+  let gate: NonNullable<Forecast['window']>['gate'];
+  if (model.goNoGo !== undefined) {
+    const sortedGate = Float64Array.from(gateStarts).sort();
+    let inTime = 0;
+    for (let s = 0; s < count; s += 1) if (gateStarts[s]! <= safe) inTime += 1;
+    gate = {
+      stepId: model.goNoGo,
+      p50Ms: Math.round(quantileSorted(sortedGate, 0.5)),
+      p90Ms: Math.round(quantileSorted(sortedGate, 0.9)),
+      pInTime: round3(inTime / count),
+    };
+  }
+  return {
+    lengthMs: window.lengthMs,
+    ...(window.startMs !== undefined ? { start: iso(0)!, end: iso(window.lengthMs)! } : {}),
+    pInside: round3(inside / count),
+    latestSafeGoNoGoMs: Math.round(safe),
+    ...(window.startMs !== undefined ? { latestSafeGoNoGo: iso(safe)! } : {}),
+    ...(gate ? { gate } : {}),
+  };
+}
+
+/** Forecasts the night. */
+export function forecast(input: ForecastInput): Forecast {
+  const { runbook } = input;
+  const seed = input.seed ?? DEFAULT_SEED;
+  const simulations = Math.max(1, Math.trunc(input.simulations ?? DEFAULT_SIMULATIONS));
+  const model = nightModel(input);
+  const nights = simulateNights(model, simulations, new SeededRandom(seed));
+  const sortedTotals = Float64Array.from(nights.totals).sort();
+  const p50Ms = quantileSorted(sortedTotals, 0.5);
+  const p90Ms = quantileSorted(sortedTotals, 0.9);
+  const steps = stepForecasts(model, nights, p90Ms, runbook);
   // A stream of its own, so the back-out figure does not depend on how many nights were simulated before it: the run's
   // point of no return (started with a few nights) and `cutover forecast` (10,000) give the same back-out.
+  const { graph, stepOf, planned, runs, forward } = model;
   const backout = forecastBackout(input, graph, stepOf, planned, runs, new SeededRandom(seed ^ 0x5bd1e995), forward);
   const result: Forecast = {
     runbook: runbook.name,
@@ -563,7 +420,7 @@ export function forecast(input: ForecastInput): Forecast {
     plannedMs: plannedLength(graph, planned),
     p50Ms: Math.round(p50Ms),
     p90Ms: Math.round(p90Ms),
-    criticalPath: { steps: criticalPath, probability: round3(bestCount / simulations) },
+    criticalPath: likeliestPath(model, nights),
     riskContributors: [...steps]
       .filter((s) => s.tailMs > 0)
       .sort((a, b) => b.tailMs - a.tailMs || a.stepId.localeCompare(b.stepId))
@@ -573,34 +430,8 @@ export function forecast(input: ForecastInput): Forecast {
     neverRehearsed: steps.filter((s) => s.source !== 'measured').map((s) => ({ stepId: s.stepId, plannedMs: s.plannedMs })),
     backout: { source: backout.source, runs: backout.runs, p50Ms: backout.p50Ms, p90Ms: backout.p90Ms, plannedMs: backout.plannedMs },
   };
-
   const window = input.window ?? (runbook.window ? { lengthMs: durationMs(runbook.window.length), ...startOf(runbook) } : undefined);
-  if (window) {
-    let inside = 0;
-    for (let s = 0; s < simulations; s += 1) if (totals[s]! <= window.lengthMs) inside += 1;
-    const safe = window.lengthMs - backout.p90Ms;
-    const iso = (offset: number) => (window.startMs === undefined ? undefined : new Date(window.startMs + offset).toISOString());
-    let gate: NonNullable<Forecast['window']>['gate'];
-    if (goNoGo !== undefined) {
-      const sortedGate = Float64Array.from(gateStarts).sort();
-      let inTime = 0;
-      for (let s = 0; s < simulations; s += 1) if (gateStarts[s]! <= safe) inTime += 1;
-      gate = {
-        stepId: goNoGo,
-        p50Ms: Math.round(quantileSorted(sortedGate, 0.5)),
-        p90Ms: Math.round(quantileSorted(sortedGate, 0.9)),
-        pInTime: round3(inTime / simulations),
-      };
-    }
-    result.window = {
-      lengthMs: window.lengthMs,
-      ...(window.startMs !== undefined ? { start: iso(0)!, end: iso(window.lengthMs)! } : {}),
-      pInside: round3(inside / simulations),
-      latestSafeGoNoGoMs: Math.round(safe),
-      ...(window.startMs !== undefined ? { latestSafeGoNoGo: iso(safe)! } : {}),
-      ...(gate ? { gate } : {}),
-    };
-  }
+  if (window) result.window = windowFigures(window, model, nights, backout.p90Ms);
   return result;
 }
 
@@ -610,100 +441,4 @@ function startOf(runbook: Runbook): { startMs?: number } {
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
-}
-
-/** The planned critical path's length. */
-function plannedLength(graph: ReturnType<typeof compileGraph>, planned: ReadonlyMap<string, number | null>): number {
-  const end = new Float64Array(graph.order.length);
-  let longest = 0;
-  graph.order.forEach((id, i) => {
-    let start = 0;
-    for (const d of graph.dependsOn[i]!) start = Math.max(start, end[d]!);
-    end[i] = start + (planned.get(id) ?? 0);
-    longest = Math.max(longest, end[i]);
-  });
-  return longest;
-}
-
-/** The back-out's P50, and its P90 at 95% confidence, from the runs that backed out; else the plan. */
-function forecastBackout(
-  input: ForecastInput,
-  graph: ReturnType<typeof compileGraph>,
-  stepOf: ReadonlyMap<string, { step: Runbook['phases'][number]['steps'][number] }>,
-  planned: ReadonlyMap<string, number | null>,
-  runs: readonly { run: TimedRun; weight: number }[],
-  rng: SeededRandom,
-  forward: FitResult,
-): { source: 'measured' | 'planned'; runs: number; p50Ms: number; p90Ms: number; plannedMs: number; outliers: Outlier[] } {
-  // The planned back-out is the one the run's point of no return uses: the undos one after the other.
-  const plannedMs = plannedBackoutMs(input.runbook);
-  const undoIds = graph.order.filter((id) => stepOf.get(id)!.step.backout !== undefined);
-  // Weighed by recency among themselves: the latest back-out counts fully, however many runs ago it was.
-  const backedOutRuns = weightedRuns(
-    runs.map((r) => r.run).filter((run) => backedOut(run) && backoutDurations(run).size > 0),
-    input.versionHash,
-  );
-  if (backedOutRuns.length === 0 || undoIds.length === 0) {
-    return { source: 'planned', runs: backedOutRuns.length, p50Ms: plannedMs, p90Ms: plannedMs, plannedMs, outliers: [] };
-  }
-  const fitted = fit(fitItems(undoIds, planned, backedOutRuns, backoutDurations), 'backout');
-  // Back-out is rehearsed a few times at most, too few to see its outliers (three measurements of a step are needed to
-  // tell one): the night's mishaps seen going forward (the rate and the sizes) stand for them, when more often seen.
-  const outlierRate = Math.max(fitted.outlierRate, forward.outlierRate);
-  const outlierLogs = fitted.outlierRate >= forward.outlierRate ? fitted.outlierLogs : forward.outlierLogs;
-  const n = graph.order.length;
-  const models: (Fitted | undefined)[] = graph.order.map((id) => fitted.fitted.get(id));
-  const undo = Uint8Array.from(models, (m) => (m && m.source !== 'none' ? 1 : 0));
-  const { start: rStart, values: rValues } = graph.rdeps;
-  const mus = new Float64Array(n);
-  const sds = new Float64Array(n);
-  const end = new Float64Array(n);
-  const p90s = new Float64Array(BACKOUT_DRAWS);
-  const all = new Float64Array(BACKOUT_DRAWS * BACKOUT_NIGHTS);
-  const nights = new Float64Array(BACKOUT_NIGHTS);
-  for (let k = 0; k < BACKOUT_DRAWS; k += 1) {
-    // The runbook-wide figures the priors came from are estimates too, shared by every step (so their errors do not
-    // average out over the steps as each step's own do): each outer draw moves the plan's bias within its standard
-    // error, and scales the variances as the pooled variance's sampling distribution allows.
-    const biasShift = fitted.biasSe * rng.normal();
-    const varianceScale = fitted.pooledDf / (2 * rng.gamma(fitted.pooledDf / 2));
-    for (let i = 0; i < n; i += 1) {
-      const model = models[i];
-      if (!model || model.source === 'none') continue;
-      const [mu, sd] = drawParameters(model, rng);
-      const priorShare = (model.kappa - model.weight) / model.kappa;
-      mus[i] = mu + biasShift * priorShare;
-      sds[i] = sd * Math.sqrt(varianceScale);
-    }
-    for (let m = 0; m < BACKOUT_NIGHTS; m += 1) {
-      // Reverse dependency order: an undo starts once the undos of everything that depends on it have ended.
-      let total = 0;
-      for (let i = n - 1; i >= 0; i -= 1) {
-        let start = 0;
-        for (let k = rStart[i]!, stop = rStart[i + 1]!; k < stop; k += 1) {
-          const e = end[rValues[k]!]!;
-          if (e > start) start = e;
-        }
-        let d = 0;
-        if (undo[i] === 1) {
-          let y = mus[i]! + sds[i]! * rng.normal();
-          if (outlierLogs.length > 0 && rng.uniform() < outlierRate) y += outlierLogs[Math.floor(rng.uniform() * outlierLogs.length)]!;
-          d = Math.exp(y);
-        }
-        end[i] = start + d;
-        if (end[i]! > total) total = end[i]!;
-      }
-      nights[m] = total;
-      all[k * BACKOUT_NIGHTS + m] = total;
-    }
-    p90s[k] = quantileSorted(nights.sort(), 0.9);
-  }
-  return {
-    source: 'measured',
-    runs: backedOutRuns.length,
-    p50Ms: Math.round(quantileSorted(all.sort(), 0.5)),
-    p90Ms: Math.round(quantileSorted(p90s.sort(), BACKOUT_CONFIDENCE)),
-    plannedMs,
-    outliers: fitted.outliers,
-  };
 }
