@@ -86,39 +86,11 @@ async function run(config: ReconcileConfig, options: ReconcileOptions, started: 
     const sides = { source, target };
 
     // Which column compares with which.
-    const keys = keyColumns(config);
-    const targetName = (column: string): string => config.columns[column]?.target ?? column;
-    const sourceColumns = (await source.columns()).map((c) => c.name);
-    const targetColumns = (await target.columns()).map((c) => c.name);
-    const has = { source: new Set(sourceColumns), target: new Set(targetColumns) };
-    for (const k of keys) {
-      if (!has.source.has(k.column)) throw noColumn(source, k.column, 'key column', sourceColumns);
-      if (!has.target.has(targetName(k.column)))
-        throw noColumn(target, targetName(k.column), `key column (source \`${k.column}\`)`, targetColumns);
-    }
-    for (const column of [...Object.keys(config.columns), ...config.ignore]) {
-      if (!has.source.has(column))
-        throw noColumn(
-          source,
-          column,
-          config.ignore.includes(column) ? 'column named in `ignore`' : 'column named under `columns`',
-          sourceColumns,
-        );
-    }
-    const keyNames = keys.map((k) => k.column);
-    const skip = new Set([...keyNames, ...config.ignore]);
-    const compared = sourceColumns.filter((c) => !skip.has(c));
-    for (const c of compared) {
-      if (!has.target.has(targetName(c))) {
-        throw new SourceError(
-          'target',
-          `${target.label} has no column \`${targetName(c)}\` to compare with source column \`${c}\`; map it with \`columns.${c}.target\` or add \`${c}\` to \`ignore\``,
-        );
-      }
-    }
-    const columns: MergeColumn[] = compared.map((c) => ({ source: c, target: targetName(c), equal: compileComparer(config.columns[c]) }));
-    // An ignored column is ignored on both sides, under its target name too.
-    const usedTarget = new Set([...keyNames, ...compared, ...config.ignore].map(targetName));
+    const { keys, keyNames, compared, columns, targetName, sourceColumns, targetColumns, usedTarget } = await matchColumns(
+      config,
+      source,
+      target,
+    );
     const planFor = (role: Role): ReadPlan => ({
       keys: keys.map((k) => ({ column: role === 'source' ? k.column : targetName(k.column), type: k.type })),
       columns: role === 'source' ? compared : compared.map(targetName),
@@ -153,76 +125,12 @@ async function run(config: ReconcileConfig, options: ReconcileOptions, started: 
       });
 
     // The sample.
-    let keep: ((row: unknown[]) => boolean) | undefined;
-    let pick: ((row: unknown[], role: Role) => boolean) | undefined;
-    let pushDown: ReadPlan['sample'];
-    let sampleInfo: ReconcileResult['sample'] = null;
-    const sample = config.sample;
-    if (sample !== 'full') {
+    let sampling: Sampling = { sampleInfo: null };
+    if (config.sample !== 'full') {
       phase = 'sampling';
-      const params = hashParams(sample.seed);
-      const hash = keyHasher(keyTypes, params);
-      const size = 'rows' in sample ? sample.rows : sample.percent;
-      sampleInfo = { method: 'rows' in sample ? 'rows' : 'percent', size, seed: sample.seed };
-      if (sample.stratify_by === undefined) {
-        let threshold: number;
-        if ('percent' in sample) threshold = percentThreshold(sample.percent);
-        else {
-          // The N keys of the source with the lowest hashes; the target is then cut at the same hash.
-          const lowest = new SmallestN(sample.rows);
-          for await (const batch of prepared('source', { ...planFor('source'), columns: [] }))
-            for (const row of batch) lowest.add(hash(row));
-          threshold = lowest.count < sample.rows ? PRIME : lowest.max() + 1;
-        }
-        keep = (row) => hash(row) < threshold;
-        if (keys.length === 1 && keys[0]!.type === 'integer') pushDown = { params, threshold };
-      } else {
-        const stratify = sample.stratify_by;
-        sampleInfo.stratify_by = stratify;
-        const keyIndex = keyNames.indexOf(stratify);
-        const index = keyIndex >= 0 ? keyIndex : keys.length + compared.indexOf(stratify);
-        if (keyIndex < 0 && compared.indexOf(stratify) < 0)
-          throw noColumn(source, stratify, 'column named in `sample.stratify_by`', sourceColumns);
-        const stratumOf = (row: unknown[]): string => (row[index] === null || row[index] === undefined ? '\u0000' : String(row[index]));
-        const perStratum = new Map<string, { rows: number; lowest: SmallestN }>();
-        let total = 0;
-        const plan = keyIndex >= 0 ? { ...planFor('source'), columns: [] } : { ...planFor('source'), columns: compared };
-        for await (const batch of prepared('source', plan)) {
-          for (const row of batch) {
-            const s = stratumOf(row);
-            let entry = perStratum.get(s);
-            if (!entry) {
-              if (perStratum.size >= MAX_STRATA) {
-                throw new SourceError(
-                  'source',
-                  `${source.label}: \`sample.stratify_by\` column \`${stratify}\` has more than ${MAX_STRATA.toLocaleString('en-US')} distinct values; stratify by a coarser column`,
-                );
-              }
-              entry = { rows: 0, lowest: new SmallestN('rows' in sample ? sample.rows : 1) };
-              perStratum.set(s, entry);
-            }
-            entry.rows += 1;
-            entry.lowest.add(hash(row));
-            total += 1;
-          }
-        }
-        // Every stratum keeps its share of the sample and at least one key.
-        const thresholds = new Map<string, number>();
-        const share = 'percent' in sample ? sample.percent / 100 : Math.min(1, sample.rows / Math.max(total, 1));
-        const overall = 'percent' in sample ? percentThreshold(sample.percent) : Math.floor(share * PRIME);
-        for (const [s, entry] of perStratum) {
-          if ('percent' in sample) thresholds.set(s, Math.max(overall, entry.lowest.max() + 1));
-          else {
-            const k = Math.min(entry.lowest.count, Math.max(1, Math.round(share * entry.rows)));
-            thresholds.set(s, entry.lowest.kth(k) + 1);
-          }
-        }
-        sampleInfo.strata = perStratum.size;
-        // The decision needs the row's stratum, so it is made in the merge, from the source row
-        // when there is one: both sides then agree on every key.
-        pick = (row) => hash(row) < (thresholds.get(stratumOf(row)) ?? overall);
-      }
+      sampling = await chooseSample(config.sample, { source, keys, keyNames, compared, sourceColumns, planFor, prepared });
     }
+    const { keep, pick, pushDown, sampleInfo } = sampling;
 
     phase = 'comparing';
     rowsRead.source = 0;
@@ -256,7 +164,7 @@ async function run(config: ReconcileConfig, options: ReconcileOptions, started: 
       examples: counts.examples,
       key_examples: [...keyExamples, ...counts.keyExamples].slice(0, config.examples),
       rows_read: { ...rowsRead },
-      sampled: sample !== 'full',
+      sampled: config.sample !== 'full',
       sample: sampleInfo,
       target_columns_not_compared: targetColumns.filter((c) => !usedTarget.has(c)),
       within_limits: true,
@@ -270,6 +178,139 @@ async function run(config: ReconcileConfig, options: ReconcileOptions, started: 
   } finally {
     await Promise.all(opened.map((s) => s.close()));
   }
+}
+
+/** The key and the columns compared, each source column with its target column and how it compares. */
+async function matchColumns(config: ReconcileConfig, source: Side, target: Side) {
+  const keys = keyColumns(config);
+  const targetName = (column: string): string => config.columns[column]?.target ?? column;
+  const sourceColumns = (await source.columns()).map((c) => c.name);
+  const targetColumns = (await target.columns()).map((c) => c.name);
+  const has = { source: new Set(sourceColumns), target: new Set(targetColumns) };
+  for (const k of keys) {
+    if (!has.source.has(k.column)) throw noColumn(source, k.column, 'key column', sourceColumns);
+    if (!has.target.has(targetName(k.column)))
+      throw noColumn(target, targetName(k.column), `key column (source \`${k.column}\`)`, targetColumns);
+  }
+  for (const column of [...Object.keys(config.columns), ...config.ignore]) {
+    if (!has.source.has(column))
+      throw noColumn(
+        source,
+        column,
+        config.ignore.includes(column) ? 'column named in `ignore`' : 'column named under `columns`',
+        sourceColumns,
+      );
+  }
+  const keyNames = keys.map((k) => k.column);
+  const skip = new Set([...keyNames, ...config.ignore]);
+  const compared = sourceColumns.filter((c) => !skip.has(c));
+  for (const c of compared) {
+    if (!has.target.has(targetName(c))) {
+      throw new SourceError(
+        'target',
+        `${target.label} has no column \`${targetName(c)}\` to compare with source column \`${c}\`; map it with \`columns.${c}.target\` or add \`${c}\` to \`ignore\``,
+      );
+    }
+  }
+  const columns: MergeColumn[] = compared.map((c) => ({ source: c, target: targetName(c), equal: compileComparer(config.columns[c]) }));
+  // An ignored column is ignored on both sides, under its target name too.
+  const usedTarget = new Set([...keyNames, ...compared, ...config.ignore].map(targetName));
+  return { keys, keyNames, compared, columns, targetName, sourceColumns, targetColumns, usedTarget };
+}
+
+/** How a comparison samples: which rows it keeps, where the merge picks, what is pushed down into SQL. */
+interface Sampling {
+  keep?: (row: unknown[]) => boolean;
+  pick?: (row: unknown[], role: Role) => boolean;
+  pushDown?: ReadPlan['sample'];
+  sampleInfo: ReconcileResult['sample'];
+}
+
+/** What choosing a sample reads: the source side, the key and the columns, and how to read prepared rows. */
+interface SampleContext {
+  source: Side;
+  keys: ReturnType<typeof keyColumns>;
+  keyNames: string[];
+  compared: string[];
+  sourceColumns: string[];
+  planFor: (role: Role) => ReadPlan;
+  prepared: (role: Role, plan: ReadPlan) => AsyncIterable<unknown[][]>;
+}
+
+/**
+ * The keys of the sample: a share of the key hashes (percent), the N lowest hashes of the source (rows), or either per
+ * stratum of a column, every stratum keeping its share and at least one key. The same keys in every rehearsal.
+ */
+async function chooseSample(sample: Exclude<ReconcileConfig['sample'], 'full'>, ctx: SampleContext): Promise<Sampling> {
+  const { source, keys, keyNames, compared, sourceColumns, planFor, prepared } = ctx;
+  let keep: Sampling['keep'];
+  let pick: Sampling['pick'];
+  let pushDown: Sampling['pushDown'];
+  const params = hashParams(sample.seed);
+  const hash = keyHasher(
+    keys.map((k) => k.type),
+    params,
+  );
+  const size = 'rows' in sample ? sample.rows : sample.percent;
+  const sampleInfo: NonNullable<ReconcileResult['sample']> = { method: 'rows' in sample ? 'rows' : 'percent', size, seed: sample.seed };
+  if (sample.stratify_by === undefined) {
+    let threshold: number;
+    if ('percent' in sample) threshold = percentThreshold(sample.percent);
+    else {
+      // The N keys of the source with the lowest hashes; the target is then cut at the same hash.
+      const lowest = new SmallestN(sample.rows);
+      for await (const batch of prepared('source', { ...planFor('source'), columns: [] })) for (const row of batch) lowest.add(hash(row));
+      threshold = lowest.count < sample.rows ? PRIME : lowest.max() + 1;
+    }
+    keep = (row) => hash(row) < threshold;
+    if (keys.length === 1 && keys[0]!.type === 'integer') pushDown = { params, threshold };
+  } else {
+    const stratify = sample.stratify_by;
+    sampleInfo.stratify_by = stratify;
+    const keyIndex = keyNames.indexOf(stratify);
+    const index = keyIndex >= 0 ? keyIndex : keys.length + compared.indexOf(stratify);
+    if (keyIndex < 0 && compared.indexOf(stratify) < 0)
+      throw noColumn(source, stratify, 'column named in `sample.stratify_by`', sourceColumns);
+    const stratumOf = (row: unknown[]): string => (row[index] === null || row[index] === undefined ? '\u0000' : String(row[index]));
+    const perStratum = new Map<string, { rows: number; lowest: SmallestN }>();
+    let total = 0;
+    const plan = keyIndex >= 0 ? { ...planFor('source'), columns: [] } : { ...planFor('source'), columns: compared };
+    for await (const batch of prepared('source', plan)) {
+      for (const row of batch) {
+        const s = stratumOf(row);
+        let entry = perStratum.get(s);
+        if (!entry) {
+          if (perStratum.size >= MAX_STRATA) {
+            throw new SourceError(
+              'source',
+              `${source.label}: \`sample.stratify_by\` column \`${stratify}\` has more than ${MAX_STRATA.toLocaleString('en-US')} distinct values; stratify by a coarser column`,
+            );
+          }
+          entry = { rows: 0, lowest: new SmallestN('rows' in sample ? sample.rows : 1) };
+          perStratum.set(s, entry);
+        }
+        entry.rows += 1;
+        entry.lowest.add(hash(row));
+        total += 1;
+      }
+    }
+    // Every stratum keeps its share of the sample and at least one key.
+    const thresholds = new Map<string, number>();
+    const share = 'percent' in sample ? sample.percent / 100 : Math.min(1, sample.rows / Math.max(total, 1));
+    const overall = 'percent' in sample ? percentThreshold(sample.percent) : Math.floor(share * PRIME);
+    for (const [s, entry] of perStratum) {
+      if ('percent' in sample) thresholds.set(s, Math.max(overall, entry.lowest.max() + 1));
+      else {
+        const k = Math.min(entry.lowest.count, Math.max(1, Math.round(share * entry.rows)));
+        thresholds.set(s, entry.lowest.kth(k) + 1);
+      }
+    }
+    sampleInfo.strata = perStratum.size;
+    // The decision needs the row's stratum, so it is made in the merge, from the source row
+    // when there is one: both sides then agree on every key.
+    pick = (row) => hash(row) < (thresholds.get(stratumOf(row)) ?? overall);
+  }
+  return { keep, pick, pushDown, sampleInfo };
 }
 
 /** Whether the sample is chosen in SQL: a percentage or N rows, not stratified, of a single integer key. */
