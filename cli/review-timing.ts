@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { RecordStore } from '../prisma/record-store.js';
 import type { RunTiming } from '../prisma/timing-queries.js';
 import { formatDuration } from '../runbook/duration.js';
+import { showDelta, showMs } from '../present/durations.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
 import { compareRuns, type RunComparison } from '../timing/compare.js';
@@ -61,18 +62,6 @@ export async function timedRun(store: RecordStore, runId: string): Promise<{ run
   if (!detail) throw new UnknownRunError(runId);
   const [run] = await store.runTimings([detail]);
   return { run: run!, runbook: recordedRunbook(runId, detail.runbookSource) };
-}
-
-/** `—` for an unknown duration. */
-export function showMs(ms: number | null | undefined): string {
-  return ms === null || ms === undefined ? '—' : formatDuration(ms);
-}
-
-/** `+2m10s`, `-30s`, `±0s`. */
-export function showDelta(ms: number | null): string {
-  if (ms === null) return '';
-  if (Math.round(ms / 1000) === 0 && Math.abs(ms) < 1000) return '±0s';
-  return `${ms > 0 ? '+' : '-'}${formatDuration(Math.abs(ms))}`;
 }
 
 /** `cutover history RUNBOOK [--json]` */

@@ -15,7 +15,7 @@ import type { Decision, RunState } from '../run/state.js';
 import type { Runbook } from '../runbook/schema.js';
 import { initialRunState } from '../run/transitions.js';
 import { MAX_LIST_LIMIT, type WebDeps } from '../web/create-app.js';
-import { escapeHtml } from '../web/pages.js';
+import { escapeHtml } from '../present/html.js';
 import { serveStatusPage, StatusPageListenError, type StatusPage } from '../web/server.js';
 
 const SCRIPT_TITLE = 'Stop writes <script>alert("pwned")</script>';

@@ -13,66 +13,11 @@
  */
 import { describeSummary } from '../reconcile/format.js';
 import { formatDuration } from '../runbook/duration.js';
-import {
-  actualMs,
-  BACKOUT_TRIGGER_WORDS,
-  DECISION_VERB,
-  phaseKindWord,
-  plannedText,
-  RESOLUTION_WORDS,
-  statusWord,
-} from '../present/run-view.js';
+import { actualMs, BACKOUT_TRIGGER_WORDS, DECISION_VERB, phaseKindWord, plannedText, RESOLUTION_WORDS, statusWord } from '../present/run-view.js';
 import type { Decision, RunState, StepState } from '../run/state.js';
 import { unmetRequirements } from '../run/transitions.js';
 import type { RunDetail, RunRecord } from '../prisma/records.js';
-
-// ---------------------------------------------------------------------------------------------------
-// Escaping
-
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-/**
- * Escapes text for an HTML text node or a quoted attribute value. Quotes are escaped too, so the same
- * function is safe inside `href="..."`.
- */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => ESCAPES[char]!);
-}
-
-/** Markup built by this module: interpolated into `html` as is. */
-class SafeHtml {
-  constructor(readonly value: string) {}
-
-  toString(): string {
-    return this.value;
-  }
-}
-
-/**
- * Template tag that escapes every interpolated value except `SafeHtml` (nested `html` results). Arrays are
- * joined (each item handled the same way); `null`, `undefined` and `false` render nothing, so optional
- * parts can be written as `${cond && html`...`}`.
- */
-function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
-  let out = strings[0]!;
-  values.forEach((value, index) => {
-    out += fragment(value) + strings[index + 1]!;
-  });
-  return new SafeHtml(out);
-}
-
-function fragment(value: unknown): string {
-  if (value === null || value === undefined || value === false) return '';
-  if (value instanceof SafeHtml) return value.value;
-  if (Array.isArray(value)) return value.map(fragment).join('');
-  return escapeHtml(String(value));
-}
+import { html, SafeHtml } from '../present/html.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Layout

@@ -4,7 +4,7 @@
  * would break a table or start formatting with a backslash.
  */
 import type { RunReport } from '../timing/report.js';
-import { showDelta, showMs } from './review-timing.js';
+import { showDelta, showMs } from './durations.js';
 
 /** Text as Markdown shows it literally, in a paragraph or a table cell. */
 export function escapeMarkdown(text: string): string {
@@ -54,13 +54,36 @@ export function reportMarkdown(report: RunReport, generatedAt: string): string {
     ),
     '',
   );
+  for (const section of [
+    summaryMarkdown,
+    timelineMarkdown,
+    decisionsMarkdown,
+    failuresMarkdown,
+    reconciliationsMarkdown,
+    backoutMarkdown,
+    hypercareMarkdown,
+    previousMarkdown,
+    forecastMarkdown,
+  ])
+    out.push(...section(r));
+  return `${out.join('\n')}\n`;
+}
+
+/** The summary: status, time against the plan and the window. */
+function summaryMarkdown(r: RunReport): string[] {
+  const out: string[] = [];
   out.push('## Summary', '');
   const over = r.durationMs !== null && r.plannedMs > 0 ? r.durationMs - r.plannedMs : null;
   out.push(`- status: **${m(r.status.replace('_', ' '))}**${r.outcome ? ` — ${m(r.outcome)}` : ''}`);
   out.push(`- took ${showMs(r.durationMs)} against ${showMs(r.plannedMs)} planned${over === null ? '' : ` (${showDelta(over)})`}`);
   if (r.window) out.push(`- window ${showMs(r.window.lengthMs)}`);
   out.push(`- ${r.decisions.length} decisions, ${r.failedChecks.length} failed checks, ${r.failedSteps.length} failed attempts`, '');
+  return out;
+}
 
+/** The timeline as text and the table of steps. */
+function timelineMarkdown(r: RunReport): string[] {
+  const out: string[] = [];
   out.push('## Timeline', '', ...textTimeline(r), '');
   out.push(
     ...table(
@@ -79,7 +102,12 @@ export function reportMarkdown(report: RunReport, generatedAt: string): string {
     'Bold: on the critical path.',
     '',
   );
+  return out;
+}
 
+/** Every decision, with who, in which role, and why. */
+function decisionsMarkdown(r: RunReport): string[] {
+  const out: string[] = [];
   out.push('## Decisions', '');
   if (r.decisions.length === 0) out.push('No decisions were recorded.', '');
   else {
@@ -97,7 +125,12 @@ export function reportMarkdown(report: RunReport, generatedAt: string): string {
       '',
     );
   }
+  return out;
+}
 
+/** Failed checks and failed step attempts. */
+function failuresMarkdown(r: RunReport): string[] {
+  const out: string[] = [];
   out.push('## Failed checks and steps', '');
   if (r.failedChecks.length === 0 && r.failedSteps.length === 0) out.push('No check and no step failed.', '');
   if (r.failedChecks.length > 0) {
@@ -118,7 +151,12 @@ export function reportMarkdown(report: RunReport, generatedAt: string): string {
       '',
     );
   }
+  return out;
+}
 
+/** What reconciliations found. */
+function reconciliationsMarkdown(r: RunReport): string[] {
+  const out: string[] = [];
   if (r.reconciliations.length > 0) {
     out.push('## Reconciliation', '');
     out.push(
@@ -139,7 +177,12 @@ export function reportMarkdown(report: RunReport, generatedAt: string): string {
       '',
     );
   }
+  return out;
+}
 
+/** The back-out and each step's undo. */
+function backoutMarkdown(r: RunReport): string[] {
+  const out: string[] = [];
   out.push('## Back-out', '');
   if (!r.backout) out.push('The run did not back out.', '');
   else {
@@ -159,7 +202,12 @@ export function reportMarkdown(report: RunReport, generatedAt: string): string {
       );
     }
   }
+  return out;
+}
 
+/** Hypercare: time to resolve failures, against the target. */
+function hypercareMarkdown(r: RunReport): string[] {
+  const out: string[] = [];
   const h = r.hypercare;
   if (h.mttrTargetMs !== null || h.resolved.length > 0) {
     out.push('## Hypercare: time to resolve', '');
@@ -177,7 +225,12 @@ export function reportMarkdown(report: RunReport, generatedAt: string): string {
       );
     }
   }
+  return out;
+}
 
+/** Against the previous rehearsal. */
+function previousMarkdown(r: RunReport): string[] {
+  const out: string[] = [];
   out.push('## Against the previous rehearsal', '');
   const p = r.previous;
   if (!p) out.push('This is the first recorded rehearsal of this runbook.', '');
@@ -203,7 +256,12 @@ export function reportMarkdown(report: RunReport, generatedAt: string): string {
     }
     out.push('');
   }
+  return out;
+}
 
+/** The forecast of the night as it stood after this run. */
+function forecastMarkdown(r: RunReport): string[] {
+  const out: string[] = [];
   out.push('## Forecast of the night', '');
   const f = r.forecast;
   if (!f) out.push('No forecast.', '');
@@ -246,5 +304,5 @@ export function reportMarkdown(report: RunReport, generatedAt: string): string {
       out.push('', `Never measured (taken at their plan): ${m(f.neverRehearsed.map((s) => s.stepId).join(', '))}`);
     out.push('');
   }
-  return `${out.join('\n')}\n`;
+  return out;
 }

@@ -4,14 +4,10 @@
  * on paper). Every text from the runbook or the record store goes through {@link escapeHtml}: a step called
  * `<script>` shows as those characters.
  */
-import { formatDuration } from '../runbook/duration.js';
-import type { RunReport, TimelineRow } from '../timing/report.js';
-import { showDelta, showMs } from './review-timing.js';
-
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+import type { RunReport } from '../timing/report.js';
+import { showDelta, showMs } from './durations.js';
+import { escapeHtml } from './html.js';
+import { timelineSvg } from './timeline-svg.js';
 
 const e = escapeHtml;
 const pct = (x: number) => `${Math.round(x * 100)}%`;
@@ -20,63 +16,6 @@ function table(headers: string[], rows: string[][], className = ''): string {
   return `<table${className ? ` class="${className}"` : ''}><thead><tr>${headers.map((h) => `<th>${e(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
-}
-
-const STATUS_COLOUR: Record<string, string> = {
-  succeeded: '#2e7d32',
-  simulated: '#7cb342',
-  failed: '#c62828',
-  skipped: '#9e9e9e',
-  cancelled: '#9e9e9e',
-};
-
-/** The timeline: per step, the planned bar (outlined) above the actual one (filled by status), on one time scale. */
-export function timelineSvg(report: RunReport): string {
-  const rows = report.timeline;
-  const labelWidth = 220;
-  const chartWidth = 640;
-  const rowHeight = 22;
-  const top = 28;
-  const height = top + rows.length * rowHeight + 10;
-  const scaleMs = Math.max(1, report.timelineEndMs);
-  const x = (ms: number) => labelWidth + (ms / scaleMs) * chartWidth;
-  const parts: string[] = [];
-  // Ticks: about six, at round durations.
-  const step = niceStep(scaleMs / 6);
-  for (let t = 0; t <= scaleMs; t += step) {
-    parts.push(
-      `<line x1="${x(t).toFixed(1)}" y1="${top - 6}" x2="${x(t).toFixed(1)}" y2="${height - 6}" class="tick"/>`,
-      `<text x="${x(t).toFixed(1)}" y="${top - 10}" class="axis">${e(t === 0 ? '0' : formatDuration(t))}</text>`,
-    );
-  }
-  rows.forEach((row: TimelineRow, i) => {
-    const y = top + i * rowHeight;
-    const label = row.stepId.length > 30 ? `${row.stepId.slice(0, 29)}…` : row.stepId;
-    // Each row is a group whose tooltip names the step in full; the label holds only its id.
-    parts.push(
-      `<g class="row"><title>${e(`${row.stepId}: ${row.title}`)}</title>`,
-      `<text x="${labelWidth - 8}" y="${y + 14}" class="label${row.onCriticalPath ? ' critical' : ''}">${e(label)}</text>`,
-    );
-    if (row.plannedMs > 0 || row.plannedStartMs > 0) {
-      parts.push(
-        `<rect x="${x(row.plannedStartMs).toFixed(1)}" y="${y + 2}" width="${Math.max(1, x(row.plannedStartMs + row.plannedMs) - x(row.plannedStartMs)).toFixed(1)}" height="7" class="planned"><title>${e(`${row.stepId} planned ${showMs(row.plannedMs)}`)}</title></rect>`,
-      );
-    }
-    if (row.actualStartMs !== null) {
-      const width = Math.max(1.5, x(row.actualStartMs + (row.actualMs ?? 0)) - x(row.actualStartMs));
-      parts.push(
-        `<rect x="${x(row.actualStartMs).toFixed(1)}" y="${y + 10}" width="${width.toFixed(1)}" height="9" fill="${STATUS_COLOUR[row.status] ?? '#1565c0'}" class="actual"><title>${e(`${row.stepId} ${row.status} in ${showMs(row.actualMs)}`)}</title></rect>`,
-      );
-    }
-    parts.push('</g>');
-  });
-  return `<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" aria-label="Timeline: planned and actual time of each step" viewBox="0 0 ${labelWidth + chartWidth + 20} ${height}" width="100%">${parts.join('')}</svg>`;
-}
-
-/** A round tick interval near `ms`: 1, 2 or 5 times a power of ten of seconds or minutes. */
-function niceStep(ms: number): number {
-  const candidates = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 21_600, 43_200, 86_400].map((s) => s * 1000);
-  return candidates.find((c) => c >= ms) ?? Math.ceil(ms / 86_400_000) * 86_400_000;
 }
 
 const STYLE = `
@@ -103,7 +42,36 @@ export function reportHtml(report: RunReport, generatedAt: string): string {
     `<p class="muted">${e(`runbook ${r.runbook} v${r.runbookVersion} (${r.versionHash}), led by ${r.startedBy}, started ${r.startedAt ?? '—'}; report made ${generatedAt}`)}</p>`,
   );
 
-  // Summary.
+  sections.push(
+    ...summaryHtml(r),
+    ...timelineHtml(r),
+    ...decisionsHtml(r),
+    ...failuresHtml(r),
+    ...reconciliationsHtml(r),
+    ...backoutHtml(r),
+    ...hypercareHtml(r),
+    ...previousHtml(r),
+    ...forecastHtml(r),
+  );
+
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${e(head)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+${sections.join('\n')}
+</body>
+</html>
+`;
+}
+
+/** The summary: status, time against the plan and the window, how many decisions and failed checks. */
+function summaryHtml(r: RunReport): string[] {
+  const sections: string[] = [];
   const over = r.durationMs !== null && r.plannedMs > 0 ? r.durationMs - r.plannedMs : null;
   sections.push('<h2>Summary</h2>');
   sections.push(
@@ -120,8 +88,12 @@ export function reportHtml(report: RunReport, generatedAt: string): string {
       .join('')}</div>`,
   );
   if (r.outcome) sections.push(`<p>${e(r.outcome)}</p>`);
+  return sections;
+}
 
-  // Timeline.
+/** The timeline chart and the table of steps. */
+function timelineHtml(r: RunReport): string[] {
+  const sections: string[] = [];
   sections.push('<h2>Timeline</h2>');
   sections.push(
     `<p class="legend muted"><span><i class="swatch" style="border:1px dashed #555"></i>planned</span><span><i class="swatch" style="background:#2e7d32"></i>succeeded</span><span><i class="swatch" style="background:#c62828"></i>failed</span><span><i class="swatch" style="background:#7cb342"></i>simulated</span><span><b>bold</b>: on the critical path</span></p>`,
@@ -142,8 +114,12 @@ export function reportHtml(report: RunReport, generatedAt: string): string {
       'steps',
     ),
   );
+  return sections;
+}
 
-  // Decisions.
+/** Every decision, with who, in which role, and why. */
+function decisionsHtml(r: RunReport): string[] {
+  const sections: string[] = [];
   sections.push('<h2>Decisions</h2>');
   sections.push(
     r.decisions.length === 0
@@ -160,8 +136,12 @@ export function reportHtml(report: RunReport, generatedAt: string): string {
           'decisions',
         ),
   );
+  return sections;
+}
 
-  // Failures.
+/** Failed checks and failed step attempts. */
+function failuresHtml(r: RunReport): string[] {
+  const sections: string[] = [];
   sections.push('<h2>Failed checks and steps</h2>');
   if (r.failedChecks.length === 0 && r.failedSteps.length === 0) sections.push('<p class="muted">No check and no step failed.</p>');
   if (r.failedChecks.length > 0) {
@@ -182,8 +162,12 @@ export function reportHtml(report: RunReport, generatedAt: string): string {
       ),
     );
   }
+  return sections;
+}
 
-  // Reconciliations.
+/** What reconciliations found. */
+function reconciliationsHtml(r: RunReport): string[] {
+  const sections: string[] = [];
   if (r.reconciliations.length > 0) {
     sections.push('<h2>Reconciliation</h2>');
     sections.push(
@@ -205,8 +189,12 @@ export function reportHtml(report: RunReport, generatedAt: string): string {
     );
     sections.push(`<p class="muted">${e(`The differing rows: cutover reconcile-report ${r.runId} STEP`)}</p>`);
   }
+  return sections;
+}
 
-  // Back-out.
+/** The back-out and each step's undo. */
+function backoutHtml(r: RunReport): string[] {
+  const sections: string[] = [];
   sections.push('<h2>Back-out</h2>');
   if (!r.backout) sections.push('<p class="muted">The run did not back out.</p>');
   else {
@@ -223,8 +211,12 @@ export function reportHtml(report: RunReport, generatedAt: string): string {
       );
     }
   }
+  return sections;
+}
 
-  // Hypercare.
+/** Hypercare: time to resolve failures, against the target. */
+function hypercareHtml(r: RunReport): string[] {
+  const sections: string[] = [];
   const h = r.hypercare;
   if (h.mttrTargetMs !== null || h.resolved.length > 0) {
     sections.push('<h2>Hypercare: time to resolve</h2>');
@@ -243,8 +235,12 @@ export function reportHtml(report: RunReport, generatedAt: string): string {
       );
     }
   }
+  return sections;
+}
 
-  // Previous rehearsal.
+/** Against the previous rehearsal. */
+function previousHtml(r: RunReport): string[] {
+  const sections: string[] = [];
   sections.push('<h2>Against the previous rehearsal</h2>');
   const p = r.previous;
   if (!p) sections.push('<p class="muted">This is the first recorded rehearsal of this runbook.</p>');
@@ -269,8 +265,12 @@ export function reportHtml(report: RunReport, generatedAt: string): string {
       );
     }
   }
+  return sections;
+}
 
-  // Forecast.
+/** The forecast of the night as it stood after this run. */
+function forecastHtml(r: RunReport): string[] {
+  const sections: string[] = [];
   sections.push('<h2>Forecast of the night</h2>');
   const f = r.forecast;
   if (!f) sections.push('<p class="muted">No forecast.</p>');
@@ -314,18 +314,5 @@ export function reportHtml(report: RunReport, generatedAt: string): string {
     if (f.neverRehearsed.length > 0)
       sections.push(`<p>${e(`Never measured (taken at their plan): ${f.neverRehearsed.map((s) => s.stepId).join(', ')}`)}</p>`);
   }
-
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${e(head)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-${sections.join('\n')}
-</body>
-</html>
-`;
+  return sections;
 }
