@@ -1,0 +1,158 @@
+// Setup step e: the compiled build in dist/, the pre-bundled workflow code, and the bundle of the request commands
+// with its V8 code cache. Skipped when every source is older than the stamp and none was added or removed.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { BUILD_STAMP, DIST, FORCE_BUILD, ROOT, SOURCE_DIRS, SOURCE_EXT, SetupError, rel, run, say, sayDone } from './common.mjs';
+
+function listSources() {
+  const files = [];
+  const walk = (dir) => {
+    let entries;
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (SOURCE_EXT.test(entry.name)) files.push(full);
+    }
+  };
+  for (const dir of SOURCE_DIRS) walk(path.join(ROOT, dir));
+  try {
+    for (const name of fs.readdirSync(path.join(ROOT, 'prisma'))) {
+      if (name.endsWith('.ts')) files.push(path.join(ROOT, 'prisma', name));
+    }
+  } catch {
+    // no prisma/ yet
+  }
+  files.push(path.join(ROOT, 'tsconfig.json'));
+  return files.map(rel).sort();
+}
+
+function buildIsCurrent(sources) {
+  let stamp;
+  try {
+    stamp = { mtimeMs: fs.statSync(BUILD_STAMP).mtimeMs, files: JSON.parse(fs.readFileSync(BUILD_STAMP, 'utf8')).files };
+  } catch {
+    return false;
+  }
+  // The file list catches deletions and renames, which no mtime shows.
+  if (JSON.stringify(stamp.files) !== JSON.stringify(sources)) return false;
+  return sources.every((file) => fs.statSync(path.join(ROOT, file)).mtimeMs <= stamp.mtimeMs);
+}
+
+function removeOutputsOfDeletedSources(sources) {
+  // Outputs of deleted sources would linger in dist/ and could still be imported. Only those go: wiping dist/ would
+  // pull the floor from under a cutover process or test that is running from it right now.
+  let previous;
+  try {
+    previous = JSON.parse(fs.readFileSync(BUILD_STAMP, 'utf8')).files;
+  } catch {
+    return;
+  }
+  const current = new Set(sources);
+  for (const file of previous ?? []) {
+    if (current.has(file)) continue;
+    const base = path.join(DIST, file.replace(/\.(ts|tsx|mts|cts)$/, ''));
+    const out = file.endsWith('.json') ? [path.join(DIST, file)] : ['.js', '.js.map', '.mjs', '.cjs', '.d.ts'].map((ext) => base + ext);
+    for (const output of out) fs.rmSync(output, { force: true });
+  }
+}
+
+export async function ensureBuild() {
+  const sources = listSources();
+  if (!FORCE_BUILD && buildIsCurrent(sources)) {
+    sayDone('build up to date (dist/)');
+    return;
+  }
+  removeOutputsOfDeletedSources(sources);
+  // Taken before compiling: a source saved during the build is then newer than the stamp and triggers the next one.
+  const startedAt = new Date();
+
+  say('compiling TypeScript into dist/');
+  const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  if (!fs.existsSync(tsc))
+    throw new SetupError('TypeScript is not installed (node_modules/typescript is missing): run `npm ci` and rerun.');
+  const compiled = run(process.execPath, [tsc, '-p', 'tsconfig.json']);
+  if (!compiled.ok) {
+    if (compiled.output) console.error(compiled.output);
+    throw new SetupError(`TypeScript compilation failed (exit ${compiled.status}): fix the errors above and rerun.`);
+  }
+
+  const workflowsIndex = path.join(DIST, 'workflows', 'index.js');
+  const bundleFile = path.join(DIST, 'workflow-bundle.js');
+  if (fs.existsSync(workflowsIndex)) {
+    say('bundling the workflow code into dist/workflow-bundle.js');
+    // Done once here so that starting a worker never runs webpack.
+    const worker = createRequire(path.join(ROOT, 'package.json'))('@temporalio/worker');
+    const quietLogger = new worker.DefaultLogger('WARN');
+    let bundle;
+    try {
+      bundle = await worker.bundleWorkflowCode({ workflowsPath: workflowsIndex, logger: quietLogger });
+    } catch (error) {
+      throw new SetupError(`bundling the workflow code failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const tmp = `${bundleFile}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, bundle.code);
+    fs.renameSync(tmp, bundleFile);
+  } else {
+    fs.rmSync(bundleFile, { force: true });
+    say('workflows/index.ts does not exist yet: skipping the workflow bundle');
+  }
+  await bundleRequestCommands();
+  fs.writeFileSync(BUILD_STAMP, `${JSON.stringify({ builtAt: startedAt.toISOString(), files: sources })}\n`);
+  fs.utimesSync(BUILD_STAMP, startedAt, startedAt);
+}
+
+/** The request commands' bundle and its V8 code cache (bin/cutover.js loads them; see there why). */
+const REQUESTS_BUNDLE = path.join(DIST, 'cli', 'requests.cjs');
+const REQUESTS_CACHE = path.join(DIST, 'cli', 'requests.cjs.cache');
+
+/**
+ * Bundles dist/cli/main.js with the request commands (approve, reject, done, backout, resolve) and the Temporal
+ * client they use into one CommonJS file, then compiles it once to a V8 code cache. Every other command's module
+ * stays outside (its `import()` is left as it is) and is never reached through this file: bin/cutover.js sends only
+ * the request commands here. An approver's `cutover approve` then reads two files instead of some three hundred
+ * and compiles nothing, which is most of what separated it from the stock `temporal` CLI.
+ */
+async function bundleRequestCommands() {
+  say('bundling the request commands into dist/cli/requests.cjs');
+  const esbuild = createRequire(path.join(ROOT, 'package.json'))('esbuild');
+  const keepOutside = {
+    name: 'keep-other-commands-outside',
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, (args) =>
+        args.kind === 'dynamic-import' && args.path !== '../send-request.js' ? { path: args.path, external: true } : undefined,
+      );
+    },
+  };
+  try {
+    await esbuild.build({
+      entryPoints: [path.join(DIST, 'cli', 'main.js')],
+      outfile: REQUESTS_BUNDLE,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      logLevel: 'error',
+      plugins: [keepOutside],
+      // The sources find the project from their own location; the bundle sits in dist/cli/ like main.js does.
+      banner: { js: "const __cutoverModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+      define: { 'import.meta.url': '__cutoverModuleUrl' },
+    });
+  } catch (error) {
+    throw new SetupError(`bundling the request commands failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+  }
+  fs.rmSync(REQUESTS_CACHE, { force: true });
+  fs.rmSync(`${REQUESTS_CACHE}.warm`, { force: true });
+  // Loading the bundle once (it runs no command by itself) writes its code cache; the first command rewrites it.
+  const loader = path.join(ROOT, 'bin', 'cached-bundle.cjs');
+  const cached = run(process.execPath, [
+    '-e',
+    `require(${JSON.stringify(loader)}).loadCachedBundle(${JSON.stringify(REQUESTS_BUNDLE)}, ${JSON.stringify(REQUESTS_CACHE)}, { warmOnExit: false })`,
+  ]);
+  if (!cached.ok) throw new SetupError(`compiling the request commands failed: ${cached.output.split('\n')[0]}`);
+}
