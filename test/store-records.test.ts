@@ -13,7 +13,6 @@ import type { RecordStore } from '../prisma/record-store.js';
 import { RunNotFoundError } from '../prisma/store-errors.js';
 import { openRecordStore } from '../prisma/store.js';
 
-
 const { freshUrl } = useStoreDatabases();
 
 describe.each(PROVIDERS)('%s', (provider) => {
