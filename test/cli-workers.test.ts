@@ -122,7 +122,18 @@ phases:
       60_000,
       'the comparison to start',
     );
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // The first worker has the comparison in hand (its query takes seconds): killed now, it is lost mid-way.
+    const client = new Client({ connection: await Connection.connect({ address: temporalAddress() }) });
+    try {
+      await eventually(
+        async () => (await client.workflow.getHandle(`${name}-1`).describe()).raw.pendingActivities ?? [],
+        (pending) => pending.some((a) => !/^record/.test(a.activityType?.name ?? '') && Number(a.state) === 2 /* STARTED */),
+        60_000,
+        'the first worker to take the comparison',
+      );
+    } finally {
+      await client.connection.close();
+    }
     worker1.kill('SIGKILL');
     await worker1.exited;
     await startWorkerCli([], env, dir, 'the second worker');
