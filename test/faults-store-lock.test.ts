@@ -37,8 +37,8 @@ afterAll(async () => {
 });
 
 const LOCK_MS = 30_000;
-const step = (id: string, extra = '') =>
-  `      - { id: ${id}, title: ${id}, owner: dba, expected: 1s, ${extra}action: { kind: shell, command: 'sleep 1; echo "$CUTOVER_IDEMPOTENCY_KEY" >> ledger.txt' }, backout: { kind: shell, command: 'echo "$CUTOVER_IDEMPOTENCY_KEY" >> ledger.txt' } }`;
+const step = (id: string, extra = '', seconds = 1) =>
+  `      - { id: ${id}, title: ${id}, owner: dba, expected: ${seconds}s, ${extra}action: { kind: shell, command: 'sleep ${seconds}; echo "$CUTOVER_IDEMPOTENCY_KEY" >> ledger.txt' }, backout: { kind: shell, command: 'echo "$CUTOVER_IDEMPOTENCY_KEY" >> ledger.txt' } }`;
 
 it('a run whose record store is locked for 30 s waits, says so, and loses nothing', async () => {
   const name = `locked-${Date.now().toString(36)}`;
@@ -60,7 +60,9 @@ it('a run whose record store is locked for 30 s waits, says so, and loses nothin
       '    kind: go_no_go',
       '    steps:',
       '      - { id: go, title: Go, owner: lead, gate: { approvers: [lead], rule: all } }',
-      step('w1'),
+      // Long enough to be seen running while the gate is open (a read of the run takes a while on a busy machine),
+      // short enough to end during the stall.
+      step('w1', '', 5),
       step('w2', 'depends_on: [w1], '),
       step('w3', 'depends_on: [w2], '),
       '  - id: live',
