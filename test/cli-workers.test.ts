@@ -80,6 +80,7 @@ phases:
     expect(await worker2.exited).toBe(0);
   });
 
+  // Slow on a loaded machine: the comparison is CPU work done twice, and the lost worker is found by its heartbeat timeout.
   it('a worker lost in the middle of a comparison: a reconcile step only reads, so it runs again by itself', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'cutover-lostcmp-'));
     const name = `lostcmp-${Date.now().toString(36)}`;
@@ -145,7 +146,7 @@ phases:
     const status = runCli(['status', `${name}-1`, '--json'], env, dir);
     const { state } = JSON.parse(status.stdout) as { state: { steps: Record<string, StepState> } };
     expect(state.steps.compare).toMatchObject({ status: 'succeeded', attempts: 2, reconcile: { matched: 3, within_limits: true } });
-  });
+  }, 240_000);
 
   it('a worker lost in the middle of an action leaves the outcome unknown, and the lead decides', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'cutover-lost-'));
