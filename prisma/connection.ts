@@ -56,15 +56,23 @@ async function createSqliteClient(location: SqliteLocation): Promise<Db> {
 }
 
 /**
- * How long SQLite itself waits for another process's lock, within one statement. better-sqlite3 is
- * synchronous: while SQLite waits, the whole Node thread waits with it, and a worker then answers no
- * query, sends no heartbeat and runs nothing else. So SQLite waits only briefly, and the store waits
- * out a longer lock between tries, without blocking ({@link waitingOutLocks}).
+ * How long SQLite itself waits for another process's lock, within one statement: not at all.
+ * better-sqlite3 is synchronous: while SQLite waits, the whole Node thread waits with it, and a worker
+ * then answers no query, sends no heartbeat and runs nothing else. Even 100 ms a try was too much:
+ * with a few store calls waiting out a 30 s lock at once, the worker's thread was blocked most of the
+ * time and `cutover status` took 8 s, queries up to 3.4 s (test/faults-store-lock.test.ts under load).
+ * So SQLite answers SQLITE_BUSY at once, and the store waits between tries without blocking
+ * ({@link waitingOutLocks}).
  */
-const BUSY_TIMEOUT_MS = 100;
+const BUSY_TIMEOUT_MS = 0;
 /** How long one store call waits for another process's lock before it fails with StoreBusyError. */
 const LOCK_WAIT_MS = 5000;
-const LOCK_RETRY_MS = 100;
+/**
+ * The first pause between tries (a lock held for a moment by another writer), doubling up to LOCK_RETRY_MS: a try
+ * costs the thread about 10 ms (Prisma builds the query each time), so a long lock is not tried too often.
+ */
+const LOCK_FIRST_RETRY_MS = 5;
+const LOCK_RETRY_MS = 250;
 
 /**
  * Runs `fn` again while another process holds the SQLite file locked, for up to LOCK_WAIT_MS. Safe
@@ -73,12 +81,12 @@ const LOCK_RETRY_MS = 100;
  */
 export async function waitingOutLocks<T>(fn: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
+  for (let pause = LOCK_FIRST_RETRY_MS; ; pause = Math.min(LOCK_RETRY_MS, pause * 2)) {
     try {
       return await fn();
     } catch (error) {
       if (!/SQLITE_BUSY|database is locked/i.test(describe(error)) || Date.now() >= deadline) throw error;
-      await sleep(LOCK_RETRY_MS);
+      await sleep(pause);
     }
   }
 }

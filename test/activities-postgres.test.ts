@@ -94,7 +94,8 @@ describe('sql on PostgreSQL', () => {
     const started = Date.now();
     const result = await performAction({ kind: 'sql', connection: 'crm', query: 'SELECT pg_sleep(60)' }, ctx({ crm: connection() }, 1_000));
     expect(result).toMatchObject({ ok: false, detail: 'query on crm timed out after 1s and was stopped' });
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // Well short of the statement's 60 s, with room for a busy machine.
+    expect(Date.now() - started).toBeLessThan(15_000);
     // Nothing is left running in the database.
     const admin = new pg.Client({ connectionString: postgres.url('crm') });
     await admin.connect();

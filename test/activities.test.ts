@@ -301,8 +301,12 @@ describe('sql statements that run long', () => {
   const SLOW_COUNT = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c';
 
   it('stops a statement at its timeout without blocking the worker meanwhile', async () => {
-    let ticks = 0;
-    const ticking = setInterval(() => (ticks += 1), 100);
+    let last = Date.now();
+    let longestStall = 0;
+    const ticking = setInterval(() => {
+      longestStall = Math.max(longestStall, Date.now() - last);
+      last = Date.now();
+    }, 20);
     const started = Date.now();
     try {
       const result = await performAction({ kind: 'sql', connection: 'db', query: SLOW_COUNT }, { ...ctx, timeoutMs: 1000 });
@@ -310,9 +314,11 @@ describe('sql statements that run long', () => {
     } finally {
       clearInterval(ticking);
     }
-    expect(Date.now() - started).toBeLessThan(5000);
-    // The main thread (heartbeats, other steps) kept running while the statement did.
-    expect(ticks).toBeGreaterThanOrEqual(7);
+    // Stopped at its timeout: the statement itself never ends.
+    expect(Date.now() - started).toBeLessThan(15_000);
+    // The main thread (heartbeats, other steps) kept running while the statement did: a statement run on it would
+    // have held it for the whole second (a busy machine delays a timer by far less).
+    expect(longestStall).toBeLessThan(700);
   });
 
   it('a write that timed out is rolled back and holds no lock', async () => {
@@ -398,7 +404,8 @@ describe('checks that ask again', () => {
     );
     expect(outcome!.passed).toBe(false);
     expect(outcome!.detail).toMatch(/^HTTP 503, expected 2xx \(still failing after [34] tries in 600ms\)$/);
-    expect(Date.now() - started).toBeLessThan(3000);
+    // It gave up (asking on would take as long as the test allows), with room for a busy machine.
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
 
@@ -511,7 +518,8 @@ describe('a worker that stops while an action or its checks run', () => {
       stoppingAfter(500),
     );
     await expect(checks).rejects.toThrow(ChecksInterruptedError);
-    expect(Date.now() - started).toBeLessThan(3000);
+    // Well short of the minute it would have asked for, with room for a busy machine.
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('runStep: the action interrupted is "worker stopped", its record says outcome unknown', async () => {

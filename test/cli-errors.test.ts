@@ -5,11 +5,12 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { approveGateUpdate, RUN_WORKFLOW_TYPE } from '../workflows/messages.js';
-import { cliEnv, killStartedCli, runCli, startCli } from './support/cli.js';
+import { isTooBusy } from '../cli/temporal.js';
+import { cliEnv, eventually, killStartedCli, runCli, startCli } from './support/cli.js';
 import { temporalAddress, temporalNamespace } from './support/temporal.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cutover-bad-'));
@@ -33,6 +34,9 @@ function expectConfigurationError(result: { code: number | null; stderr: string 
   expectNoStack(result.stderr);
   return message;
 }
+
+/** gRPC's RESOURCE_EXHAUSTED: Temporal's answer when a run has as many requests in flight as it takes. */
+const isBusy = (status: { code: number }) => status.code === 8;
 
 describe('validate', () => {
   it('accepts the sample runbook', () => {
@@ -316,7 +320,33 @@ describe('decisions on a run that does not answer', () => {
           .withAbortSignal(waiting.signal, () => handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: `voter-${i}` }] }))
           .catch(() => undefined),
       );
-      await new Promise((r) => setTimeout(r, 1_500));
+      // The ten take a moment to reach the server on a busy machine: wait until the run refuses one more (asked on a
+      // connection that does not retry a refusal; a request that is taken instead only makes the run fuller).
+      const defaults = defaultGrpcRetryOptions();
+      const probe = await Connection.connect({
+        address: temporalAddress(),
+        interceptors: [
+          makeGrpcRetryInterceptor({
+            ...defaults,
+            retryableDecider: (attempt, status) => !isBusy(status) && defaults.retryableDecider(attempt, status),
+          }),
+        ],
+      });
+      try {
+        const prober = new Client({ connection: probe, namespace: temporalNamespace() });
+        const ask = () =>
+          prober
+            .withDeadline(Date.now() + 2_000, () =>
+              prober.workflow.getHandle(runId).executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'prober' }] }),
+            )
+            .then(
+              () => false,
+              (err: unknown) => isTooBusy(err),
+            );
+        await eventually(ask, (refused) => refused, 60_000, 'the run to refuse an eleventh request');
+      } finally {
+        await probe.close();
+      }
       const env = cliEnv({ TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: temporalNamespace(), CUTOVER_UPDATE_TIMEOUT: '20' });
       const approve = startCli(['approve', runId, 'go', '--as', 'alice'], env);
       const code = await approve.exited;

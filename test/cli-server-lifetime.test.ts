@@ -128,7 +128,13 @@ describe('the embedded server never outlives the rehearsal that started it', () 
     const server = serverInfo(env.CUTOVER_HOME!);
 
     rehearsal.kill('SIGINT');
-    await new Promise((r) => setTimeout(r, 100));
+    // The second Ctrl-C comes once the first was taken (two signals sent while the process is off the CPU are one).
+    await eventually(
+      () => rehearsal.output(),
+      (o) => o.includes('stopped following'),
+      30_000,
+      'the first Ctrl-C to be taken',
+    );
     rehearsal.kill('SIGINT');
     const started = Date.now();
     expect(await rehearsal.exited).toBe(130);

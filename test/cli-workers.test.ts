@@ -80,6 +80,7 @@ phases:
     expect(await worker2.exited).toBe(0);
   });
 
+  // Slow on a loaded machine: the comparison is CPU work done twice, and the lost worker is found by its heartbeat timeout.
   it('a worker lost in the middle of a comparison: a reconcile step only reads, so it runs again by itself', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'cutover-lostcmp-'));
     const name = `lostcmp-${Date.now().toString(36)}`;
@@ -122,7 +123,18 @@ phases:
       60_000,
       'the comparison to start',
     );
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // The first worker has the comparison in hand (its query takes seconds): killed now, it is lost mid-way.
+    const client = new Client({ connection: await Connection.connect({ address: temporalAddress() }) });
+    try {
+      await eventually(
+        async () => (await client.workflow.getHandle(`${name}-1`).describe()).raw.pendingActivities ?? [],
+        (pending) => pending.some((a) => !/^record/.test(a.activityType?.name ?? '') && Number(a.state) === 2 /* STARTED */),
+        60_000,
+        'the first worker to take the comparison',
+      );
+    } finally {
+      await client.connection.close();
+    }
     worker1.kill('SIGKILL');
     await worker1.exited;
     await startWorkerCli([], env, dir, 'the second worker');
@@ -134,7 +146,7 @@ phases:
     const status = runCli(['status', `${name}-1`, '--json'], env, dir);
     const { state } = JSON.parse(status.stdout) as { state: { steps: Record<string, StepState> } };
     expect(state.steps.compare).toMatchObject({ status: 'succeeded', attempts: 2, reconcile: { matched: 3, within_limits: true } });
-  });
+  }, 240_000);
 
   it('a worker lost in the middle of an action leaves the outcome unknown, and the lead decides', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'cutover-lost-'));

@@ -3,7 +3,7 @@
  * for the rows on screen (and the steps that just finished), "reconnecting" when Temporal does not
  * answer, and the record store's state for a run that ended meanwhile.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RunPoller, type RunSource } from '../cli/console/run-poller.js';
 import { parseRunbook } from '../runbook/parse.js';
 import { pageOfSteps, summarizeRun } from '../run/pages.js';
@@ -173,11 +173,11 @@ describe('reading a run for the console', () => {
     const seen: string[] = [];
     poller.subscribe(() => seen.push(poller.view.connection));
     poller.start();
-    await new Promise((r) => setTimeout(r, 120));
+    await vi.waitFor(() => expect(source.summaries).toBeGreaterThan(2), { timeout: 10_000, interval: 10 });
     await poller.stop();
     expect(seen[0]).toBe('live');
-    expect(source.summaries).toBeGreaterThan(2);
     const after = source.summaries;
+    // Stopped: three poll intervals (or more, on a busy machine) pass without a read.
     await new Promise((r) => setTimeout(r, 60));
     expect(source.summaries).toBe(after);
   });

@@ -84,8 +84,6 @@ function gateOpen(state: RunState): RunState {
   return state;
 }
 
-const tick = () => new Promise((r) => setTimeout(r, 30));
-
 function screen(view: RunView, now = Date.parse(at(20)), send?: (a: ConsoleAction) => Promise<ActionOutcome>, width = 80) {
   const onAction = vi.fn(send ?? (async () => ({ ok: true, message: 'sent' })));
   const onQuit = vi.fn();
@@ -107,17 +105,38 @@ function screen(view: RunView, now = Date.parse(at(20)), send?: (a: ConsoleActio
   return { ...ui, onAction, onQuit, onVisible, frame: () => ui.lastFrame() ?? '' };
 }
 
-/** Types each key and waits for the screen to answer it (a busy machine can take a while). */
+/**
+ * Types each key as a person does, giving the screen a moment to answer it (keys that change nothing on screen
+ * go on after that moment). What the keys did is asserted with {@link shows} or {@link until}, never after a pause.
+ */
 async function type(stdin: { write: (s: string) => void }, ...keys: string[]) {
   for (const key of keys) {
     const before = lastFrame?.();
     stdin.write(key);
     for (let waited = 0; waited < 500 && lastFrame?.() === before; waited += 10) await new Promise((r) => setTimeout(r, 10));
-    await tick();
   }
 }
 
 let lastFrame: (() => string | undefined) | undefined;
+
+/** Waits until `done` holds (a busy machine can take a while), or fails after a generous deadline. */
+async function until(done: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`not done within ${timeoutMs} ms; the screen shows:\n${lastFrame?.() ?? ''}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Waits until the screen shows `what`, and returns the screen. */
+async function shows(what: string | RegExp): Promise<string> {
+  const has = () => {
+    const frame = lastFrame?.() ?? '';
+    return typeof what === 'string' ? frame.includes(what) : what.test(frame);
+  };
+  await until(has);
+  return lastFrame?.() ?? '';
+}
 
 afterEach(() => cleanup());
 
@@ -143,53 +162,68 @@ describe('the console screen', () => {
     expect(frame()).toContain('elapsed 20m00s / plan 15m00s (+5m00s) · window 1h40m left · no return in 1h20m');
     expect(frame()).toContain('a approve · r reject');
     await type(stdin, 'a');
-    expect(frame()).toContain('approve gate go: Switch the new CRM on?');
-    expect(frame()).toContain('who are you [dana]:');
+    expect(await shows('approve gate go: Switch the new CRM on?')).toContain('who are you [dana]:');
     await type(stdin, '\r', 'numbers agree', '\r');
+    await shows('sent');
     expect(onAction).toHaveBeenCalledTimes(1);
     expect(onAction).toHaveBeenCalledWith({ kind: 'approve', gateId: 'go', as: 'dana', reason: 'numbers agree', evidence: 'abc123' });
-    await tick();
-    expect(frame()).toContain('sent');
   });
 
   it('keeps what is typed ahead of a prompt: a, who, why and both Enters sent in one burst', async () => {
     const { frame, stdin, onAction } = screen(viewOf(gateOpen(fresh())));
     // As a fast typist or a paste delivers them: each key its own write, none waiting for the screen.
     for (const key of ['a', ...'bob', '\x7f', 'x', '\r', ...'counts ok', '\r']) stdin.write(key);
-    for (let waited = 0; waited < 2000 && onAction.mock.calls.length === 0; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    await shows('sent');
     expect(onAction).toHaveBeenCalledTimes(1);
     expect(onAction).toHaveBeenCalledWith({ kind: 'approve', gateId: 'go', as: 'box', reason: 'counts ok', evidence: 'abc123' });
-    await tick();
     expect(frame()).not.toContain('who are you');
+  });
+
+  it('keeps a burst that arrives in one read: a busy machine reads a, who, Enter, why, Enter as one piece', async () => {
+    const { frame, stdin, onAction, onQuit } = screen(viewOf(gateOpen(fresh())));
+    // A process that was off the CPU while the person typed reads everything typed meanwhile at once.
+    stdin.write('adana\rcounts and sample agree\r');
+    await until(() => onAction.mock.calls.length > 0);
+    expect(onAction).toHaveBeenCalledTimes(1);
+    expect(onAction).toHaveBeenCalledWith({
+      kind: 'approve',
+      gateId: 'go',
+      as: 'dana',
+      reason: 'counts and sample agree',
+      evidence: 'abc123',
+    });
+    // The list's keys in one piece act one after the other, in order: `?` opens the help, `q` closes it (not the console).
+    await until(() => frame().includes('sent'));
+    stdin.write('?q');
+    stdin.write('jjq');
+    await until(() => onQuit.mock.calls.length > 0);
+    expect(frame()).not.toContain('Esc back');
   });
 
   it('keeps keys typed ahead of the find prompt, and Esc typed ahead cancels a form', async () => {
     const { frame, stdin, onAction, onQuit } = screen(viewOf(gateOpen(fresh())));
     for (const key of ['/', ...'quit', '\r']) stdin.write(key);
-    await tick();
-    await tick();
     // "q" went to the prompt, not to leaving the console; nothing matches, and it says so.
+    await shows('no step matches "quit"');
     expect(onQuit).not.toHaveBeenCalled();
-    expect(frame()).toContain('no step matches "quit"');
+    // `b` opens the back-out form (which clears the message), `crm` goes to it, and Esc closes it.
     for (const key of ['b', ...'crm', '\x1b']) stdin.write(key);
-    await tick();
-    await tick();
-    expect(frame()).not.toContain('BACK OUT');
+    await until(() => !frame().includes('no step matches') && !frame().includes('BACK OUT'));
+    expect(frame()).toContain('a approve · r reject');
     expect(onAction).not.toHaveBeenCalled();
   });
 
   it('needs a reason to reject, and shows the run refusing', async () => {
-    const { frame, stdin, onAction } = screen(viewOf(gateOpen(fresh())), undefined, async () => ({
+    const { stdin, onAction } = screen(viewOf(gateOpen(fresh())), undefined, async () => ({
       ok: false,
       message: 'refused: dana already voted on go',
     }));
     await type(stdin, 'r', '\r', '\r');
-    expect(frame()).toContain('a reason is required');
+    await shows('a reason is required');
     expect(onAction).not.toHaveBeenCalled();
     await type(stdin, 'not yet', '\r');
+    await shows('refused: dana already voted on go');
     expect(onAction).toHaveBeenCalledWith({ kind: 'reject', gateId: 'go', as: 'dana', reason: 'not yet', evidence: 'abc123' });
-    await tick();
-    expect(frame()).toContain('refused: dana already voted on go');
   });
 
   it('sends nothing twice: keys that act wait while a request is in flight', async () => {
@@ -200,14 +234,14 @@ describe('the console screen', () => {
       () => new Promise<ActionOutcome>((resolve) => (answer = resolve)),
     );
     await type(stdin, 'a', '\r', '\r');
-    expect(frame()).toContain('sending approve go…');
+    await shows('sending approve go…');
     await type(stdin, 'a', 'r', '\r');
     expect(frame()).toContain('sending approve go… (other requests wait for its answer)');
-    expect(frame()).not.toContain('who are you');
     answer({ ok: true, message: 'dana approved go: the gate is approved, the run goes on' });
-    await tick();
+    // Screens are drawn in order: a prompt the keys had opened would show by now.
+    await shows('dana approved go');
+    expect(frame()).not.toContain('who are you');
     expect(onAction).toHaveBeenCalledTimes(1);
-    expect(frame()).toContain('dana approved go');
   });
 
   it('shows running steps with a spinner, planned against actual, and the critical path; focus follows them', async () => {
@@ -224,12 +258,11 @@ describe('the console screen', () => {
     expect(frame()).toContain('following the running steps');
     // Enter opens the followed step.
     await type(stdin, '\r');
-    expect(frame()).toContain('customers — Migrate customers  ◆ on the critical path');
-    expect(frame()).toContain('owner dba (bob)');
+    expect(await shows('customers — Migrate customers  ◆ on the critical path')).toContain('owner dba (bob)');
     await type(stdin, '\u001B');
+    await shows('following the running steps');
     await type(stdin, 'k');
-    expect(frame()).not.toContain('following the running steps');
-    expect(frame()).toContain('f follow');
+    expect(await shows('f follow')).not.toContain('following the running steps');
   });
 
   it('shows a failed check and its output in the step details', async () => {
@@ -248,8 +281,7 @@ describe('the console screen', () => {
     expect(frame()).toMatch(/✖ freeze\s+dba \(bob\)\s+failed/);
     expect(frame()).toContain('failed         5m00s    2m00s     check "writes stopped" failed: e');
     await type(stdin, '\r');
-    expect(frame()).toContain('✖ writes stopped (sql): expected 0, got 3');
-    expect(frame()).toContain('│ ERROR: 3 sessions still writing');
+    expect(await shows('✖ writes stopped (sql): expected 0, got 3')).toContain('│ ERROR: 3 sessions still writing');
   });
 
   it('pins a failure waiting for the lead and resolves it (retry or done, reason required)', async () => {
@@ -266,8 +298,9 @@ describe('the console screen', () => {
     expect(frame()).toContain('✖ freeze outcome unknown: worker vanished mid-action; retry or record done\n  lead (alice)');
     expect(frame()).toContain('R resolve');
     await type(stdin, 'R', 'again', '\r');
-    expect(frame()).toContain('type retry or done');
+    await shows('type retry or done');
     await type(stdin, '\u0015', 'retry', '\r', 'alice', '\r', 'it never ran', '\r');
+    await until(() => onAction.mock.calls.length > 0);
     expect(onAction).toHaveBeenCalledWith({ kind: 'resolve', stepId: 'freeze', action: 'retry', as: 'alice', reason: 'it never ran' });
   });
 
@@ -277,27 +310,28 @@ describe('the console screen', () => {
     const { frame, stdin, onAction } = screen(viewOf(state), Date.parse(at(3)));
     expect(frame()).toContain('⏸ manual step announce: Tell users; mark it done\n  comms (erin) · waiting 2m00s');
     await type(stdin, 'd', 'erin', '\r', '\r');
+    await shows('sent');
     expect(onAction).toHaveBeenCalledWith({ kind: 'done', stepId: 'announce', as: 'erin' });
     // An answer and its Enter in one piece (typed ahead, or pasted) are taken whole.
     await type(stdin, 'd');
     stdin.write('erin\r');
-    await tick();
     stdin.write('told them\r');
-    await tick();
+    await until(() => onAction.mock.calls.length === 2);
     expect(onAction).toHaveBeenLastCalledWith({ kind: 'done', stepId: 'announce', as: 'erin', reason: 'told them' });
   });
 
   it('backs out only after the runbook name is typed, with a reason', async () => {
     const state = fresh();
     Object.assign(state.steps.freeze!, { status: 'running', attempts: 1, startedAt: at(0) });
-    const { frame, stdin, onAction } = screen(viewOf(state), Date.parse(at(1)));
+    const { stdin, onAction } = screen(viewOf(state), Date.parse(at(1)));
     await type(stdin, 'b');
-    expect(frame()).toContain('BACK OUT crm-night-7');
+    await shows('BACK OUT crm-night-7');
     await type(stdin, 'crm', '\r');
-    expect(frame()).toContain('that is not crm-night; Esc to cancel');
+    await shows('that is not crm-night; Esc to cancel');
     await type(stdin, '\u007f', '\u007f', '\u007f', 'crm-night', '\r', 'alice', '\r', '\r');
-    expect(frame()).toContain('a reason is required');
+    await shows('a reason is required');
     await type(stdin, 'numbers are off', '\r');
+    await shows('sent');
     expect(onAction).toHaveBeenCalledTimes(1);
     expect(onAction).toHaveBeenCalledWith({ kind: 'backout', as: 'alice', reason: 'numbers are off' });
   });
@@ -337,9 +371,9 @@ describe('the console screen', () => {
     expect(frame()).toContain('all 5 steps completed');
     expect(frame()).not.toContain('b back-out');
     await type(stdin, 'b');
-    expect(frame()).toContain('b: the run has ended');
+    await shows('b: the run has ended');
     await type(stdin, 'q');
-    expect(onQuit).toHaveBeenCalled();
+    await until(() => onQuit.mock.calls.length > 0);
     expect(onAction).not.toHaveBeenCalled();
   });
 
@@ -371,17 +405,16 @@ describe('the console screen', () => {
     expect(from).toBeLessThanOrEqual(4500);
     expect(to).toBeGreaterThan(4500);
     await type(stdin, 'G');
-    expect(frame()).toMatch(/p9-s999\s+lead \(ali…\s+pending/);
+    await shows(/p9-s999\s+lead \(ali…\s+pending/);
     await type(stdin, 'g');
-    expect(frame()).toContain('── phase-0 (migration)');
-    expect(frame()).toMatch(/p0-s0\s+lead/);
+    expect(await shows('── phase-0 (migration)')).toMatch(/p0-s0\s+lead/);
   });
 
   it('finds a step by id or title, and shows help', async () => {
-    const { frame, stdin } = screen(viewOf(fresh()), Date.parse(at(0)));
+    const { stdin } = screen(viewOf(fresh()), Date.parse(at(0)));
     await type(stdin, '/', 'users', '\r', '\r');
-    expect(frame()).toContain('announce — Tell users');
+    await shows('announce — Tell users');
     await type(stdin, '\u001B', '?');
-    expect(frame()).toContain('request back-out (type the runbook name to confirm; reason required)');
+    await shows('request back-out (type the runbook name to confirm; reason required)');
   });
 });

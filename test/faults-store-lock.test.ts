@@ -7,6 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   cutover,
@@ -36,8 +37,8 @@ afterAll(async () => {
 });
 
 const LOCK_MS = 30_000;
-const step = (id: string, extra = '') =>
-  `      - { id: ${id}, title: ${id}, owner: dba, expected: 1s, ${extra}action: { kind: shell, command: 'sleep 1; echo "$CUTOVER_IDEMPOTENCY_KEY" >> ledger.txt' }, backout: { kind: shell, command: 'echo "$CUTOVER_IDEMPOTENCY_KEY" >> ledger.txt' } }`;
+const step = (id: string, extra = '', seconds = 1) =>
+  `      - { id: ${id}, title: ${id}, owner: dba, expected: ${seconds}s, ${extra}action: { kind: shell, command: 'sleep ${seconds}; echo "$CUTOVER_IDEMPOTENCY_KEY" >> ledger.txt' }, backout: { kind: shell, command: 'echo "$CUTOVER_IDEMPOTENCY_KEY" >> ledger.txt' } }`;
 
 it('a run whose record store is locked for 30 s waits, says so, and loses nothing', async () => {
   const name = `locked-${Date.now().toString(36)}`;
@@ -59,7 +60,9 @@ it('a run whose record store is locked for 30 s waits, says so, and loses nothin
       '    kind: go_no_go',
       '    steps:',
       '      - { id: go, title: Go, owner: lead, gate: { approvers: [lead], rule: all } }',
-      step('w1'),
+      // Long enough to be seen running while the gate is open (a read of the run takes a while on a busy machine),
+      // short enough to end during the stall.
+      step('w1', '', 5),
       step('w2', 'depends_on: [w1], '),
       step('w3', 'depends_on: [w2], '),
       '  - id: live',
@@ -99,7 +102,9 @@ it('a run whose record store is locked for 30 s waits, says so, and loses nothin
   expect(sinceMs, statuses.at(-1)).toBeGreaterThanOrEqual(Math.floor(lockedAt / 1000) * 1000);
   expect(sinceMs, statuses.at(-1)).toBeLessThanOrEqual(answeredAt);
   // Nothing failed or backed out while it waited.
-  const during = (await liveState(s, runId))!;
+  // And the run answers while it waits: its worker is not kept busy by the recordings waiting for the store.
+  const during = await liveState(s, runId);
+  if (!during) throw new Error('the run did not answer its queries within 4 s while the store was locked');
   expect(during.backout.status).toBe('not_requested');
   expect(Object.values(during.steps).filter((x) => x.status === 'failed' || x.resolution)).toEqual([]);
 
@@ -138,6 +143,57 @@ it('a run whose record store is locked for 30 s waits, says so, and loses nothin
   worker.kill('SIGINT');
   await worker.exited;
 }, 300_000);
+
+it("a store call meeting another process's lock gives the thread back at once, for the worker's queries (regression)", async () => {
+  const url = `file:${path.join(s.dir, 'idle.db')}`;
+  const store = await openRecordStore(url);
+  // better-sqlite3 is synchronous: time SQLite spends waiting for a lock inside a statement is time the whole thread
+  // answers no query. Each statement the store runs is timed, and those refused for the lock are kept.
+  const statement = Object.getPrototypeOf(new Database(':memory:').prepare('SELECT 1')) as Record<string, unknown>;
+  const originals = new Map<string, (...args: unknown[]) => unknown>();
+  const refusedMs: number[] = [];
+  for (const name of ['run', 'all', 'get']) {
+    const original = statement[name] as (...args: unknown[]) => unknown;
+    originals.set(name, original);
+    statement[name] = function (this: unknown, ...args: unknown[]) {
+      const started = performance.now();
+      try {
+        return original.apply(this, args);
+      } catch (error) {
+        if (/SQLITE_BUSY|locked/i.test(String(error))) refusedMs.push(performance.now() - started);
+        throw error;
+      }
+    };
+  }
+  try {
+    const { runId } = await store.reserveRun({
+      runbookName: 'idle',
+      mode: 'rehearsal',
+      runbookVersion: '1',
+      versionHash: 'h',
+      runbookSource: '',
+      startedBy: PEOPLE.lead,
+    });
+    const lock = await lockStore(url, 2500);
+    await store.recordDecision(runId, 0, {
+      kind: 'approve',
+      by: PEOPLE.lead,
+      role: 'lead',
+      target: 'go',
+      at: new Date().toISOString(),
+      automatic: false,
+    });
+    await lock.exited;
+    expect((await store.findRun(runId))!.decisions).toHaveLength(1);
+    expect(refusedMs.length, 'statements refused for the lock').toBeGreaterThan(0);
+    // Each refusal came at once. SQLite used to wait 100 ms a try: with a few recordings waiting out a 30 s lock the
+    // worker's thread was held most of the time, its queries took up to 3.4 s and `liveState` above failed.
+    expect(Math.max(...refusedMs), 'the longest statement refused for the lock, in ms').toBeLessThan(90);
+  } finally {
+    for (const [name, original] of originals) statement[name] = original;
+    await store.close();
+  }
+}, 60_000);
 
 it("a store call waiting for another process's lock leaves its process responsive (regression)", async () => {
   const store = await openRecordStore(`file:${path.join(s.dir, 'responsive.db')}`);

@@ -136,8 +136,8 @@ phases:
     const asked = Date.now();
     const gate = await handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'alice' }] });
     expect(gate.status).toBe('approved');
-    // Not kept waiting for the store (runs before the early answer waited up to 10 s for the write).
-    expect(Date.now() - asked).toBeLessThan(5_000);
+    // Not kept waiting for the store (runs before the early answer waited up to 10 s for the write); room for a busy box.
+    expect(Date.now() - asked).toBeLessThan(8_000);
     expect(store.decisions.get(handle.workflowId)).toBeUndefined();
     // The gate was the last step, yet the run does not end while its decision is not in the store.
     await new Promise((r) => setTimeout(r, 1_500));

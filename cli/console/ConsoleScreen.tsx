@@ -4,7 +4,7 @@
  * selected step. Pure: the run comes in as props, requests go out through `onAction`; it keeps only
  * what the person is doing (selection, a prompt, a request in flight).
  */
-import { Box, Text, useInput } from 'ink';
+import { Box, Text, useInput, type Key } from 'ink';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { backoutProgress, criticalPath, plannedRunMs, runHeader, waitingItems, type RunContext } from '../../present/run-view.js';
 import type { StepState } from '../../run/state.js';
@@ -12,7 +12,7 @@ import type { ActionOutcome, ConsoleAction } from './actions.js';
 import { Header } from './Header.js';
 import { HelpPanel } from './HelpPanel.js';
 import { listItems, scrollTop } from './list-items.js';
-import { keyText, Prompt } from './Prompt.js';
+import { eachKey, keyText, Prompt, textKeys, type KeyPress } from './Prompt.js';
 import type { RunView } from './run-poller.js';
 import { StepDetails } from './StepDetails.js';
 import { StepList } from './StepList.js';
@@ -126,9 +126,16 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
   const visibleTo = Math.min(steps.length, visibleFrom + rows);
   useEffect(() => onVisible?.(visibleFrom, visibleTo), [visibleFrom, visibleTo, onVisible]);
 
+  // Keys for the list, in the order they came (a burst read at once comes as one event: see eachKey). A key that
+  // moves the selection changes what the next key acts on, so the keys after it wait for that render.
+  const queue = useRef<KeyPress[]>([]);
+  const moved = useRef(false);
   const move = (to: number) => {
+    const next = Math.max(0, Math.min(steps.length - 1, to));
+    if (!follow && next === selected) return;
+    moved.current = true;
     setFollow(false);
-    setSelected(Math.max(0, Math.min(steps.length - 1, to)));
+    setSelected(next);
   };
 
   const canAct = head !== undefined && !ended && view.connection !== 'recorded';
@@ -257,37 +264,63 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
     setMessage({ ok: false, message: `no step matches "${text.trim()}"` });
   };
 
+  const listKey = (input: string, key: Key) => {
+    // A prompt is opening: what is typed now is its, not a command for the list.
+    if (formRef.current || modeRef.current === 'find') {
+      pending.current += keyText(input, key);
+      return;
+    }
+    if (modeRef.current === 'details' || modeRef.current === 'help') {
+      if (key.escape || key.return || input === 'q' || input === '?') setMode('list');
+      return;
+    }
+    if (input === 'q') return onQuit();
+    if (input === '?') return setMode('help');
+    if (steps.length === 0) return;
+    if (key.upArrow || input === 'k') return move(current - 1);
+    if (key.downArrow || input === 'j') return move(current + 1);
+    if (key.pageUp) return move(current - rows);
+    if (key.pageDown) return move(current + rows);
+    if (input === 'g' || key.home) return move(0);
+    if (input === 'G' || key.end) return move(steps.length - 1);
+    if (input === 'f' && !follow) {
+      moved.current = true;
+      return setFollow(true);
+    }
+    if (key.return && step) return setMode('details');
+    if (input === '/') return setMode('find');
+    if (input === 'n' && lastFind) return find(lastFind, current);
+    if (busy) {
+      return;
+    }
+    actionKey(input);
+  };
+  const drain = () => {
+    while (queue.current.length > 0 && !moved.current) {
+      const { input, key } = queue.current.shift()!;
+      listKey(input, key);
+    }
+  };
+  // Always listening, so raw mode stays on while the list hands the keys to a prompt and back: Ink turns raw mode off
+  // when its last listener goes, and forgets a half-read key (an Esc waiting to see whether a sequence follows).
+  useInput(() => undefined);
   useInput(
     (input, key) => {
-      // A prompt is opening: what is typed now is its, not a command for the list.
-      if (formRef.current || modeRef.current === 'find') {
-        pending.current += keyText(input, key);
-        return;
-      }
-      if (modeRef.current === 'details' || modeRef.current === 'help') {
-        if (key.escape || key.return || input === 'q' || input === '?') setMode('list');
-        return;
-      }
-      if (input === 'q') return onQuit();
-      if (input === '?') return setMode('help');
-      if (steps.length === 0) return;
-      if (key.upArrow || input === 'k') return move(current - 1);
-      if (key.downArrow || input === 'j') return move(current + 1);
-      if (key.pageUp) return move(current - rows);
-      if (key.pageDown) return move(current + rows);
-      if (input === 'g' || key.home) return move(0);
-      if (input === 'G' || key.end) return move(steps.length - 1);
-      if (input === 'f') return setFollow(true);
-      if (key.return && step) return setMode('details');
-      if (input === '/') return setMode('find');
-      if (input === 'n' && lastFind) return find(lastFind, current);
-      if (busy) {
-        return;
-      }
-      actionKey(input);
+      queue.current.push(...eachKey(input, key));
+      drain();
     },
     { isActive: !form && mode !== 'find' },
   );
+  // After every render: the keys held back by a move go on; and the keys typed after a form's last answer, before
+  // the list listened again, are the list's (they wait in `pending`, ahead of anything typed since).
+  useEffect(() => {
+    moved.current = false;
+    if (!formRef.current && modeRef.current !== 'find' && pending.current) {
+      queue.current.unshift(...textKeys(pending.current));
+      pending.current = '';
+    }
+    drain();
+  });
 
   const keys = footerKeys({
     gateOpen: canAct && gateOpen,

@@ -20,6 +20,63 @@ export function keyText(input: string, key: Key): string {
   return input;
 }
 
+const NO_KEY: Key = {
+  upArrow: false,
+  downArrow: false,
+  leftArrow: false,
+  rightArrow: false,
+  pageDown: false,
+  pageUp: false,
+  home: false,
+  end: false,
+  return: false,
+  escape: false,
+  ctrl: false,
+  shift: false,
+  tab: false,
+  backspace: false,
+  delete: false,
+  meta: false,
+  super: false,
+  hyper: false,
+  capsLock: false,
+  numLock: false,
+};
+
+/** One character as Ink would report it had it come alone: Enter, Esc, Backspace, Tab, Ctrl-letter, or text. */
+function keyOf(c: string): KeyPress {
+  if (c === '\r') return { input: '', key: { ...NO_KEY, return: true } };
+  if (c === '\x1b') return { input: '', key: { ...NO_KEY, escape: true, meta: true } };
+  if (c === '\x7f') return { input: '', key: { ...NO_KEY, delete: true } };
+  if (c === '\b') return { input: '', key: { ...NO_KEY, backspace: true } };
+  if (c === '\t') return { input: '\t', key: { ...NO_KEY, tab: true } };
+  if (c !== '\n' && c <= '\x1a') return { input: String.fromCharCode(c.charCodeAt(0) + 96), key: { ...NO_KEY, ctrl: true } };
+  return { input: c, key: { ...NO_KEY, shift: /^[A-Z]$/.test(c) } };
+}
+
+/** A key as `useInput` reports it. */
+export interface KeyPress {
+  input: string;
+  key: Key;
+}
+
+/**
+ * The keys in one input event, one by one. Ink hands over everything read from the terminal at once
+ * as one event: a paste, or what a quick typist typed while a busy machine kept the console off the
+ * CPU (`adana\rwhy\r`). Each key must act in turn (the `a` opens the prompt that the rest goes to),
+ * so it is split here.
+ */
+export function eachKey(input: string, key: Key): KeyPress[] {
+  const chars = [...input];
+  const flagged = Object.entries(key).some(([name, on]) => on === true && name !== 'shift');
+  return flagged || chars.length <= 1 ? [{ input, key }] : chars.map(keyOf);
+}
+
+/** Keys kept as text in `pending` (see {@link keyText}), as key presses again. */
+export function textKeys(text: string): KeyPress[] {
+  return [...text].map(keyOf);
+}
+
 export interface PromptProps {
   label: string;
   /** What an empty answer means (shown in brackets): Enter takes it, typing replaces it. */

@@ -47,6 +47,9 @@ export interface PollerOptions {
   now?: () => number;
 }
 
+/** The least pause between two reads, however long the last one took: the worker and Temporal answer others too. */
+const MIN_POLL_GAP_MS = 50;
+
 /** Polls a {@link RunSource}; call {@link setVisible} as the user scrolls, {@link subscribe} to hear changes. */
 export class RunPoller {
   #view: RunView = { steps: [], attention: [], connection: 'connecting', changedAt: 0 };
@@ -150,12 +153,19 @@ export class RunPoller {
 
   async #loop(): Promise<void> {
     while (!this.#stopped) {
+      const started = Date.now();
       await this.tick();
       if (this.#stopped || this.#view.connection === 'recorded') break;
       // A finished run changes no more: read it whole once more, then only what scrolls into view.
       const ended = this.#view.head?.endedAt !== undefined;
+      // Summaries are asked for every pollMs from the start of the last read, not after it: on a loaded machine,
+      // where a read takes a few hundred ms, a change would otherwise wait for two reads and a full pause.
       const wait =
-        this.#view.connection === 'reconnecting' ? this.#retryMs : ended && this.#leavers.size === 0 ? this.#retryMs * 5 : this.#pollMs;
+        this.#view.connection === 'reconnecting'
+          ? this.#retryMs
+          : ended && this.#leavers.size === 0
+            ? this.#retryMs * 5
+            : Math.max(MIN_POLL_GAP_MS, this.#pollMs - (Date.now() - started));
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
         this.#timer = setTimeout(resolve, wait);

@@ -55,6 +55,14 @@ export class Tmux {
     this.#tmux('send-keys', '-t', `e2e:${name}`, ...(literal ? ['-l'] : []), keys);
   }
 
+  /**
+   * Sends keys in one piece, as tmux names them (`Enter`, `Escape`) or as text: the program reads them in
+   * one go, as it does what a quick typist typed while it was off a busy CPU.
+   */
+  burst(name: string, ...keys: string[]): void {
+    this.#tmux('send-keys', '-t', `e2e:${name}`, ...keys);
+  }
+
   /** Types `text`, then Enter. */
   line(name: string, text: string): void {
     if (text) this.keys(name, text, true);
