@@ -4,18 +4,22 @@
  * selected step. Pure: the run comes in as props, requests go out through `onAction`; it keeps only
  * what the person is doing (selection, a prompt, a request in flight).
  */
-import { Box, Text, useInput, type Key } from 'ink';
-import { useEffect, useMemo, useRef, useState } from 'react';
-import { backoutProgress, criticalPath, plannedRunMs, runHeader, waitingItems, type RunContext } from '../../present/run-view.js';
+import { Box, Text, type Key } from 'ink';
+import { useMemo, useRef, useState } from 'react';
+import { backoutProgress, runHeader, waitingItems, type RunContext } from '../../present/run-view.js';
 import type { StepState } from '../../run/state.js';
 import type { ActionOutcome, ConsoleAction } from './actions.js';
 import { Header } from './Header.js';
 import { HelpPanel } from './HelpPanel.js';
-import { listItems, scrollTop } from './list-items.js';
-import { eachKey, keyText, Prompt, textKeys, type KeyPress } from './Prompt.js';
+import { FormPrompt } from './FormPrompt.js';
+import { keyText, Prompt } from './Prompt.js';
+import { allowedOn, requestForm, requestLabel, type Form, type FormState } from './request-forms.js';
 import type { RunView } from './run-poller.js';
 import { StepDetails } from './StepDetails.js';
+import { StatusLine, Connecting } from './StatusLine.js';
 import { StepList } from './StepList.js';
+import { useKeyQueue } from './use-key-queue.js';
+import { useRunShape, useStepWindow } from './use-step-window.js';
 import { WaitingPanel, waitingPanelHeight } from './WaitingPanel.js';
 
 export interface ConsoleScreenProps {
@@ -32,35 +36,7 @@ export interface ConsoleScreenProps {
   onQuit: () => void;
 }
 
-interface Field {
-  label: string;
-  initial?: string;
-  hint?: string;
-  /** Why an answer is not taken, or undefined when it is. */
-  check?: (value: string) => string | undefined;
-}
-
-interface Form {
-  title: string;
-  fields: Field[];
-  build: (values: string[]) => ConsoleAction;
-}
-
 type Mode = 'list' | 'details' | 'help' | 'find';
-
-interface FormState {
-  form: Form;
-  index: number;
-  values: string[];
-  problem?: string;
-  /** Counts refused answers: each gets a fresh line. */
-  tries?: number;
-}
-
-const required =
-  (what: string) =>
-  (v: string): string | undefined =>
-    v.trim() ? undefined : `${what} is required (it goes into the decision log)`;
 
 export function ConsoleScreen({ view, context, now, width, height, identity, onAction, onVisible, onQuit }: ConsoleScreenProps) {
   const { head, steps } = view;
@@ -87,21 +63,9 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
   const [message, setMessage] = useState<ActionOutcome | undefined>();
   const [lastFind, setLastFind] = useState('');
   const inFlight = useRef(false);
-  const topRef = useRef(0);
-
-  // The run's shape and plan change only when its steps are first read: not on every poll.
-  const shapeKey = `${head?.runId ?? ''}:${steps.length}:${steps[0] ? 1 : 0}`;
-  const { items, itemOfStep } = useMemo(() => listItems(steps), [shapeKey]);
-  const plan = useMemo(() => {
-    const loaded = steps.filter((s): s is StepState => s !== undefined);
-    return {
-      critical: criticalPath({ order: loaded.map((s) => s.id), steps: Object.fromEntries(loaded.map((s) => [s.id, s])) }),
-      plannedMs: plannedRunMs(loaded),
-    };
-  }, [shapeKey]);
-
+  const shape = useRunShape(head?.runId, steps);
+  const { items, plan, indexOf } = shape;
   const ended = head?.endedAt !== undefined;
-  const indexOf = useMemo(() => new Map(steps.map((s, i) => [s?.id ?? '', i])), [shapeKey]);
   // Focus follows the running steps until the person moves.
   const followed =
     view.attention.find((s) => s.status === 'running' || s.status === 'waiting' || s.backout?.status === 'running') ?? view.attention[0];
@@ -114,45 +78,18 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
   const panel = waitingPanelHeight(waiting.length, backout !== undefined, maxWaiting);
   const bottom = form || mode === 'find' ? 3 : 2;
   const rows = Math.max(3, height - 1 - 3 - panel - 1 - bottom);
-  const selectedItem = itemOfStep[current] ?? 0;
-  // Scrolling up onto the first step of a phase brings its heading into view too.
-  const heading = items[selectedItem - 1]?.kind === 'phase' ? selectedItem - 1 : selectedItem;
-  const top = Math.min(scrollTop(topRef.current, selectedItem, rows, items.length), heading);
-  topRef.current = top;
+  const { top, selectedItem } = useStepWindow(shape, current, rows, steps.length, onVisible);
 
-  // Tell the reader which steps are on screen (it reads only those).
-  const firstStep = items.slice(top, top + rows).find((i) => i.kind === 'step');
-  const visibleFrom = firstStep?.kind === 'step' ? firstStep.index : 0;
-  const visibleTo = Math.min(steps.length, visibleFrom + rows);
-  useEffect(() => onVisible?.(visibleFrom, visibleTo), [visibleFrom, visibleTo, onVisible]);
-
-  // Keys for the list, in the order they came (a burst read at once comes as one event: see eachKey). A key that
-  // moves the selection changes what the next key acts on, so the keys after it wait for that render.
-  const queue = useRef<KeyPress[]>([]);
-  const moved = useRef(false);
+  // A key that moves the selection changes what the next key acts on: the keys after it wait for that render.
   const move = (to: number) => {
     const next = Math.max(0, Math.min(steps.length - 1, to));
     if (!follow && next === selected) return;
-    moved.current = true;
+    keys.holdUntilRender();
     setFollow(false);
     setSelected(next);
   };
 
-  const canAct = head !== undefined && !ended && view.connection !== 'recorded';
-  const gateOpen = step?.gate?.status === 'open' && step.status === 'waiting';
-  const manual =
-    (step?.status === 'waiting' && step.waitingFor === 'manual') ||
-    step?.backout?.status === 'manual' ||
-    (step?.backout?.status === 'waiting' && !step.resolution);
-  const resolvable = step?.resolution !== undefined && !step.resolution.decided;
-  const canBackout = canAct && head.backout.status === 'not_requested';
-
-  const who: Field = {
-    label: 'who are you',
-    initial: identity ?? '',
-    hint: 'a person named in the runbook roles',
-    check: required('who you are'),
-  };
+  const allowed = allowedOn(step, head, head !== undefined && !ended && view.connection !== 'recorded');
   const open = (f: Form) => {
     setMessage(undefined);
     pending.current = '';
@@ -171,86 +108,12 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
       });
   };
 
-  const actionKey = (input: string): boolean => {
-    if (!step || !head) return false;
-    const refuse = (text: string) => setMessage({ ok: false, message: text });
-    if (input === 'a' || input === 'r') {
-      if (!canAct || !gateOpen) return (refuse(`${input}: ${step.id} is not an open gate`), true);
-      const approve = input === 'a';
-      open({
-        title: `${approve ? 'approve' : 'reject'} gate ${step.id}: ${step.gate?.question ?? step.title}`,
-        fields: [
-          who,
-          {
-            label: approve ? 'why (optional)' : 'why',
-            hint: 'recorded in the decision log',
-            ...(approve ? {} : { check: required('a reason') }),
-          },
-        ],
-        build: ([as, reason]) => {
-          const evidence = step.gate?.evidence?.digest;
-          return approve
-            ? {
-                kind: 'approve',
-                gateId: step.id,
-                as: as!.trim(),
-                ...(reason?.trim() ? { reason: reason.trim() } : {}),
-                ...(evidence ? { evidence } : {}),
-              }
-            : { kind: 'reject', gateId: step.id, as: as!.trim(), reason: reason!.trim(), ...(evidence ? { evidence } : {}) };
-        },
-      });
-      return true;
-    }
-    if (input === 'd') {
-      if (!canAct || !manual) return (refuse(`d: ${step.id} is not a manual step waiting to be done`), true);
-      open({
-        title: `mark ${step.id} done: ${step.title}`,
-        fields: [who, { label: 'note (optional)' }],
-        build: ([as, note]) => ({ kind: 'done', stepId: step.id, as: as!.trim(), ...(note?.trim() ? { reason: note.trim() } : {}) }),
-      });
-      return true;
-    }
-    if (input === 'R') {
-      if (!canAct || !resolvable) return (refuse(`R: ${step.id} has no failure waiting to be resolved`), true);
-      open({
-        title: `resolve ${step.id}: ${step.resolution!.error.split('\n')[0]}`,
-        fields: [
-          {
-            label: 'retry or done',
-            hint: 'retry: run it again; done: it was done by hand, carry on',
-            check: (v) => (['retry', 'done'].includes(v.trim()) ? undefined : 'type retry or done'),
-          },
-          who,
-          { label: 'why', check: required('a reason') },
-        ],
-        build: ([choice, as, reason]) => ({
-          kind: 'resolve',
-          stepId: step.id,
-          action: choice!.trim() as 'retry' | 'done',
-          as: as!.trim(),
-          reason: reason!.trim(),
-        }),
-      });
-      return true;
-    }
-    if (input === 'b') {
-      if (!canBackout) return (refuse(ended ? 'b: the run has ended' : 'b: back-out is already under way'), true);
-      open({
-        title: `BACK OUT ${head.runId}: running steps finish, then completed steps are undone in reverse order`,
-        fields: [
-          {
-            label: `type the runbook name (${head.runbookName}) to confirm`,
-            check: (v) => (v.trim() === head.runbookName ? undefined : `that is not ${head.runbookName}; Esc to cancel`),
-          },
-          who,
-          { label: 'why', check: required('a reason') },
-        ],
-        build: ([, as, reason]) => ({ kind: 'backout', as: as!.trim(), reason: reason!.trim() }),
-      });
-      return true;
-    }
-    return false;
+  /** A request key on the selected step: opens its form, or says why it does nothing here. */
+  const actionKey = (input: string): void => {
+    if (!step || !head) return;
+    const form = requestForm(input, step, head, allowed, identity);
+    if (typeof form === 'string') setMessage({ ok: false, message: form });
+    else if (form) open(form);
   };
 
   const find = (text: string, from: number) => {
@@ -284,7 +147,7 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
     if (input === 'g' || key.home) return move(0);
     if (input === 'G' || key.end) return move(steps.length - 1);
     if (input === 'f' && !follow) {
-      moved.current = true;
+      keys.holdUntilRender();
       return setFollow(true);
     }
     if (key.return && step) return setMode('details');
@@ -295,52 +158,24 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
     }
     actionKey(input);
   };
-  const drain = () => {
-    while (queue.current.length > 0 && !moved.current) {
-      const { input, key } = queue.current.shift()!;
-      listKey(input, key);
-    }
-  };
-  // Always listening, so raw mode stays on while the list hands the keys to a prompt and back: Ink turns raw mode off
-  // when its last listener goes, and forgets a half-read key (an Esc waiting to see whether a sequence follows).
-  useInput(() => undefined);
-  useInput(
-    (input, key) => {
-      queue.current.push(...eachKey(input, key));
-      drain();
-    },
-    { isActive: !form && mode !== 'find' },
-  );
-  // After every render: the keys held back by a move go on; and the keys typed after a form's last answer, before
-  // the list listened again, are the list's (they wait in `pending`, ahead of anything typed since).
-  useEffect(() => {
-    moved.current = false;
-    if (!formRef.current && modeRef.current !== 'find' && pending.current) {
-      queue.current.unshift(...textKeys(pending.current));
-      pending.current = '';
-    }
-    drain();
+  const keys = useKeyQueue({
+    isActive: !form && mode !== 'find',
+    pending,
+    listening: () => !formRef.current && modeRef.current !== 'find',
+    onKey: listKey,
   });
-
-  const keys = footerKeys({
-    gateOpen: canAct && gateOpen,
-    manual: canAct && manual,
-    resolvable: canAct && resolvable,
-    canBackout,
+  const footer = footerKeys({
+    gateOpen: allowed.canAct && allowed.gateOpen,
+    manual: allowed.canAct && allowed.manual,
+    resolvable: allowed.canAct && allowed.resolvable,
+    canBackout: allowed.canBackout,
     follow,
     ended,
   });
 
   if (!head) {
     return (
-      <Box flexDirection="column" width={width}>
-        <Text>
-          {view.connection === 'reconnecting' || view.problem
-            ? `⟳ cannot read the run yet: ${view.problem ?? ''}`
-            : '⟳ connecting to the run…'}
-        </Text>
-        <Text dimColor>q leave</Text>
-      </Box>
+      <Connecting width={width} reconnecting={view.connection === 'reconnecting'} {...(view.problem ? { problem: view.problem } : {})} />
     );
   }
   const header = runHeader(head, plan.plannedMs, now, context, waitingGateWindow(view.attention));
@@ -366,33 +201,13 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
         />
       )}
       {form ? (
-        <>
-          <Text bold color="yellow" wrap="truncate">
-            {form.form.title}
-          </Text>
-          <Prompt
-            key={`${form.index}:${form.tries ?? 0}`}
-            label={form.form.fields[form.index]!.label}
-            initial={form.form.fields[form.index]!.initial ?? ''}
-            {...(form.form.fields[form.index]!.hint ? { hint: form.form.fields[form.index]!.hint } : {})}
-            {...(form.problem ? { problem: form.problem } : {})}
-            isActive
-            pending={pending}
-            onCancel={() => setForm(undefined)}
-            onSubmit={(value) => {
-              const form = formRef.current;
-              if (!form) return;
-              const field = form.form.fields[form.index]!;
-              const problem = field.check?.(value);
-              if (problem) return setForm({ ...form, problem, tries: (form.tries ?? 0) + 1 });
-              const values = [...form.values, value];
-              if (values.length < form.form.fields.length) return setForm({ form: form.form, index: form.index + 1, values });
-              setForm(undefined);
-              const action = form.form.build(values);
-              submit(action, `${action.kind}${'gateId' in action ? ` ${action.gateId}` : 'stepId' in action ? ` ${action.stepId}` : ''}`);
-            }}
-          />
-        </>
+        <FormPrompt
+          form={form}
+          current={() => formRef.current}
+          pending={pending}
+          onChange={setForm}
+          onDone={(action) => submit(action, requestLabel(action))}
+        />
       ) : mode === 'find' ? (
         <>
           <Text bold wrap="truncate">
@@ -413,18 +228,10 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
           />
         </>
       ) : (
-        <Text wrap="truncate" color={busy ? 'cyan' : message ? (message.ok ? 'green' : 'red') : undefined} dimColor={!busy && !message}>
-          {busy
-            ? `sending ${busy}… (other requests wait for its answer)`
-            : message
-              ? message.message
-              : follow && !ended
-                ? 'following the running steps'
-                : ' '}
-        </Text>
+        <StatusLine {...(busy ? { busy } : {})} {...(message ? { message } : {})} following={follow && !ended} />
       )}
       <Text wrap="truncate" dimColor>
-        {mode === 'details' || mode === 'help' ? 'Esc back · q back' : keys}
+        {mode === 'details' || mode === 'help' ? 'Esc back · q back' : footer}
       </Text>
     </Box>
   );
