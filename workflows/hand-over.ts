@@ -4,7 +4,7 @@
  * (run/checkpoint.ts), with the times of finished steps read back from the store. When an execution has used its
  * history budget it hands over: people's waits carry over, actions that are running finish first.
  */
-import { allHandlersFinished, condition, continueAsNew } from '@temporalio/workflow';
+import { allHandlersFinished, condition, makeContinueAsNewFunc, workflowInfo } from '@temporalio/workflow';
 import { applyCheckpoint, applyStepTimes } from '../run/checkpoint.js';
 import { assembleRunbook } from '../run/pages.js';
 import type { RunCheckpoint, RunState } from '../run/state.js';
@@ -12,6 +12,7 @@ import { initialRunState, stepsInOrder } from '../run/transitions.js';
 import type { Runbook } from '../runbook/schema.js';
 import { recorder } from './activity-calls.js';
 import type { cutoverRun } from './cutover-run.js';
+import { WORKFLOW_VERSION, WORKFLOW_VERSION_MEMO } from './patches.js';
 import type { RunContext } from './run-context.js';
 
 /** Ids of finished steps whose times are read back from the store in one activity. */
@@ -47,9 +48,15 @@ export async function resume(ctx: RunContext, run: RunState, checkpoint: RunChec
   }
 }
 
-/** Ends this execution and continues the run in a new one with the same id. */
+/**
+ * Ends this execution and continues the run in a new one with the same id. The new execution's memo says which
+ * version of the workflow code started it (workflows/patches.ts): Temporal would otherwise copy this one's.
+ */
 export async function handOver(ctx: RunContext, stage: RunCheckpoint['stage']): Promise<never> {
   // Requests already accepted are answered here; new ones go to the next execution.
   await condition(() => ctx.busy === 0 && allHandlersFinished());
-  return continueAsNew<typeof cutoverRun>({ ...ctx.input, checkpoint: ctx.snapshot(stage) });
+  const continueAsNew = makeContinueAsNewFunc<typeof cutoverRun>({
+    memo: { ...workflowInfo().memo, [WORKFLOW_VERSION_MEMO]: WORKFLOW_VERSION },
+  });
+  return continueAsNew({ ...ctx.input, checkpoint: ctx.snapshot(stage) });
 }
