@@ -116,6 +116,8 @@ export interface OpenExecution {
   type: string;
   /** From the memo; undefined when it has none (started before versions were stamped) or cannot be read. */
   version?: number;
+  /** Its memo could not be decoded (encrypted with a key this reader does not have). */
+  unreadable?: boolean;
 }
 
 /** One line of what the open executions mean for the ledger. */
@@ -139,22 +141,26 @@ const plural = (n: number, word: string, words = `${word}s`): string => `${n} ${
 /**
  * What the open executions of a deployment hold back: the retired workflow types that still have runs, and for each
  * live patch (grouped by the version they wait for) the executions older than it. `ok` when nothing is held back.
+ * `where` names the deployment in the sentences (" on task queue cutover").
  */
 export function ledgerVerdicts(
   open: readonly OpenExecution[],
-  ledger: Readonly<Record<string, PatchEntry>> = PATCHES,
-  retired: readonly string[] = RETIRED_WORKFLOW_TYPES,
+  {
+    where = '',
+    ledger = PATCHES,
+    retired = RETIRED_WORKFLOW_TYPES,
+  }: { where?: string; ledger?: Readonly<Record<string, PatchEntry>>; retired?: readonly string[] } = {},
 ): LedgerVerdict[] {
   const verdicts: LedgerVerdict[] = [];
   for (const type of retired) {
     const runs = open.filter((e) => e.type === type);
     verdicts.push(
       runs.length === 0
-        ? { subject: 'retired types', status: 'ok', detail: `no open ${type} execution: its frozen code may be removed` }
+        ? { subject: 'retired types', status: 'ok', detail: `no open ${type} execution${where}: none here needs its frozen code` }
         : {
             subject: 'retired types',
             status: 'warn',
-            detail: `${plural(runs.length, `open ${type} execution`)} (retired): its frozen code stays until they close: ${listIds(runs)}`,
+            detail: `${plural(runs.length, `open ${type} execution`)}${where} (a retired type): its frozen code stays until they close: ${listIds(runs)}`,
           },
     );
   }
@@ -172,10 +178,14 @@ export function ledgerVerdicts(
   for (const { entries, older } of waits.values()) {
     const ids = entries.map((e) => e.id).join(', ');
     const next = entries[0]!.stage === 'patched' ? 'deprecated' : 'removed';
+    const unreadable = older.filter((e) => e.unreadable).length;
     verdicts.push({
       subject: 'patches',
       status: 'warn',
-      detail: `${entries.length === 1 ? `patch ${ids}` : `patches ${ids}`} can be ${next} once ${older.length === 1 ? 'this execution closes' : `these ${older.length} executions close`}: ${listIds(older)}`,
+      detail:
+        `${entries.length === 1 ? `patch ${ids}` : `patches ${ids}`} can be ${next} once ` +
+        `${older.length === 1 ? 'this execution closes' : `these ${older.length} executions close`}: ${listIds(older)}` +
+        (unreadable > 0 ? ` (${unreadable} with a memo that could not be decrypted: set CUTOVER_PAYLOAD_KEY as the workers have it)` : ''),
     });
   }
   if (waits.size === 0) {
@@ -186,7 +196,7 @@ export function ledgerVerdicts(
       detail:
         live.length === 0
           ? 'no patch in the ledger'
-          : `no open execution predates the ${plural(live.length, 'patch', 'patches')} in the ledger: each may take its next step (workflows/patches.ts)`,
+          : `no open execution${where} predates the ${plural(live.length, 'patch', 'patches')} in the ledger: each may take its next step (workflows/patches.ts)`,
     });
   }
   return verdicts;
