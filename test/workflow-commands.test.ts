@@ -1,9 +1,11 @@
 /**
- * The commands each activation of each recorded history produces, in order and with their arguments, are the ones
- * kept in test/fixtures/replay-commands.json. The SDK's replay (workflow-replay.test.ts) checks a replay's commands
- * against the history's events by kind and order only: an activity scheduled with other arguments, or two of one type
- * in swapped order, replays there without complaint and fails here. A refactor of the workflow must leave this file
- * as it is.
+ * The commands each activation of each recorded history produces, in order and with their arguments, and the
+ * microtask turn of the activation on which each activity and timer was scheduled and each Update answered, are the
+ * ones kept in test/fixtures/replay-commands.json. The SDK's replay (workflow-replay.test.ts) checks a replay's
+ * commands against the history's events by kind and order only: an activity scheduled with other arguments, or two of
+ * one type in swapped order, replays there without complaint and fails here. The turns catch a change that reorders
+ * commands only when two coroutines meet in one activation, which no recorded history may show (see
+ * support/command-trace.ts). A refactor of the workflow must leave this file as it is.
  *
  * `RECORD_COMMANDS=1 npx vitest run test/workflow-commands.test.ts` rewrites it, for a deliberate change that running
  * executions may see (say why in the commit), and after the histories are recorded anew.
@@ -70,10 +72,11 @@ async function traceHistories(): Promise<Record<string, string[]>> {
       sinks: {
         commandTrace: {
           activation: {
-            fn: (info, jobs: string[], commands: string) => {
+            fn: (info, jobs: string[], commands: string, turns: string[]) => {
               const parsed = JSON.parse(commands) as Command[];
               traces[info.workflowId]!.push(
-                `${jobs.join(' + ')} -> ${parsed.map(describeCommand).join(', ') || 'nothing'} #${fingerprint(commands)}`,
+                `${jobs.join(' + ')} -> ${parsed.map(describeCommand).join(', ') || 'nothing'} #${fingerprint(commands)}` +
+                  (turns.length > 0 ? ` | turns: ${turns.join(', ')}` : ''),
               );
             },
             callDuringReplay: true,
@@ -89,7 +92,7 @@ async function traceHistories(): Promise<Record<string, string[]>> {
 }
 
 describe('determinism, command by command', () => {
-  it('every activation of every recorded history produces the commands it did, in order, with the same arguments', async () => {
+  it('every activation of every recorded history produces the commands it did, in order, with the same arguments, on the same turns', async () => {
     const traces = await traceHistories();
     if (process.env.RECORD_COMMANDS === '1') {
       // Laid out as `npm run format` would.

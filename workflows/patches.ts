@@ -49,7 +49,7 @@ export interface PatchEntry {
  * first stamped), so each waits for the open executions without a version to close.
  */
 export const PATCHES = {
-  /** Evaluated at the first decision of an execution, before anything is awaited (cutover-run.ts, run-context.ts). */
+  /** Evaluated as each decision is recorded, before anything is awaited (run-context.ts; the cancel's in cancel.ts). */
   decisionHashChain: {
     id: 'decision-hash-chain',
     guards: 'the decision log is a hash chain: each entry is hashed with the one before it',
@@ -73,7 +73,7 @@ export const PATCHES = {
     since: 1,
     stage: 'patched',
   },
-  /** Evaluated at each decision, after {@link PATCHES.decisionHashChain} (run-context.ts). */
+  /** Evaluated as each decision is recorded, right after {@link PATCHES.decisionHashChain} (run-context.ts). */
   decisionEarlyAnswer: {
     id: 'decision-early-answer',
     guards: 'a person is answered as soon as their decision is in the history; hash and store write follow',

@@ -47,11 +47,6 @@ export interface DecideOptions {
    * back-out); without it the decision only tells them.
    */
   apply?: () => void;
-  /**
-   * Wait until the store has it, rather than answering first: for the cancel, where nobody waits for an answer and
-   * the run must not end before the record is written.
-   */
-  awaitStore?: boolean;
 }
 
 /** One execution of a run: its state and what its parts share. */
@@ -218,24 +213,31 @@ export class RunContext {
 
   /**
    * Makes a decision: logs it, tells the watchers (or applies {@link DecideOptions.apply}), hashes it into the
-   * decision chain and writes it to the record store. The one way every decision of the run is made: people's votes,
-   * done, back-out and resolve, refusals, the lead's evidence override, a gate's deadline, a Temporal cancel.
+   * decision chain and writes it to the record store, behind the answer. The one way a decision of the run is made:
+   * people's votes, done, back-out and resolve, refusals, the lead's evidence override, a gate's deadline. (The
+   * cancel {@link log}s its decision and records it itself: nobody waits for an answer there.)
    *
-   * Not `async`: it returns the record's own promise, so a caller that awaits it resumes exactly when it would have
-   * awaited the record (the order of the commands an activation produces depends on it).
+   * Not `async`: it returns the record's own promise, so a caller that awaits it resumes on the same microtask turn as
+   * before the rooms (the order of the commands an activation produces depends on such turns).
    */
   decide(entry: Decision, options: DecideOptions = {}): Promise<void> {
+    return this.recordDecision(this.log(entry, options.apply));
+  }
+
+  /** Logs a decision and tells the watchers (or applies `apply`, which does); returns its place in the log. */
+  log(entry: Decision, apply?: () => void): number {
     const seq = logDecision(this.state!, entry);
-    if (options.apply) options.apply();
+    if (apply) apply();
     else this.touch();
-    return options.awaitStore ? this.storeDecision(seq) : this.recordDecision(seq);
+    return seq;
   }
 
   /**
-   * Hashes the log's entries up to `seq` into the chain, in order (one local activity each: the
-   * sandbox has no crypto). Runs started before the chain existed replay without it (callers check the patch).
+   * Hashes the log's entries up to `seq` into the chain, in order: here, or with one local activity each in
+   * executions from before {@link PATCHES.hashInWorkflow}. Runs started before the chain existed replay without it
+   * (callers check {@link PATCHES.decisionHashChain}).
    */
-  private chainUpTo(seq: number): Promise<void> {
+  chainUpTo(seq: number): Promise<void> {
     if (this.patches.hashesHere) {
       const decisions = this.state!.decisions;
       for (let i = 0; i <= seq; i += 1) {
@@ -287,11 +289,5 @@ export class RunContext {
     };
     void this.activity(() => recorder.recordDecision(this.input.runId, seq, decision)).then(done, done);
     await condition(() => written, DECISION_ANSWER_WAIT);
-  }
-
-  /** The cancel's record: hashed into the chain, then written, and waited for (see {@link DecideOptions.awaitStore}). */
-  private async storeDecision(seq: number): Promise<void> {
-    if (patched(PATCHES.decisionHashChain.id)) await this.chainUpTo(seq);
-    await this.activity(() => recorder.recordDecision(this.input.runId, seq, this.state!.decisions[seq]!));
   }
 }
