@@ -11,11 +11,10 @@ import { FAILURE_TYPE } from '../run/failures.js';
 import { formatProblem } from '../lib/yaml-document/problems.js';
 import { parseRunbook } from '../runbook/parse.js';
 import { paginateRunbook, type RunbookPage } from '../run/pages.js';
-import type { CheckOutcome, Decision, RunCheckpoint, RunState } from '../run/state.js';
+import type { CheckOutcome, Decision, RunCheckpoint, RunState, StepAttempt } from '../run/state.js';
 import type { Runbook } from '../runbook/schema.js';
 import { initialRunState } from '../run/transitions.js';
 import type { ActivityStore } from '../prisma/records.js';
-import type { StepRecord } from './types.js';
 import { updateSenders } from '../common/update-senders.js';
 
 /** How many parsed runbooks a worker keeps (a worker hosts a few runs at a time). */
@@ -96,7 +95,7 @@ export function createRecordingActivities(store: ActivityStore) {
       await store.recordRunState(runId, await expand(snapshot));
     },
     /** Writes one step history row decided by the workflow (gates, manual steps, timers, skips). */
-    async recordStep(row: StepRecord): Promise<void> {
+    async recordStep(row: StepAttempt): Promise<void> {
       await store.recordStepAttempt(row);
     },
     /** Writes a step's check results that its own activity could not write. */

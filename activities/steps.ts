@@ -11,8 +11,8 @@ import { performAction, UnsupportedActionError } from './actions.js';
 import { ChecksInterruptedError, runChecks } from './checks.js';
 import type { ActivityStore } from '../prisma/records.js';
 import { resolveSecrets, SecretReferenceError } from './secrets.js';
-import type { CheckOutcome } from '../run/state.js';
-import type { ActionSummary, CheckStepResult, StepOutcome, StepRecord, StepRequest } from './types.js';
+import type { CheckOutcome, StepAttempt } from '../run/state.js';
+import type { ActionSummary, CheckStepResult, StepOutcome, StepRequest } from './types.js';
 
 /** Dependencies of the step activity; tests pass fakes. */
 export interface StepDeps {
@@ -155,7 +155,7 @@ async function recordChecks(deps: StepDeps, request: StepRequest, attempt: numbe
 async function concludeAttempt(
   deps: StepDeps,
   request: StepRequest,
-  row: StepRecord,
+  row: StepAttempt,
   result: ActionResult,
   checks: CheckOutcome[],
   checksRecorded: boolean,
@@ -286,7 +286,7 @@ function redactError(err: unknown, redact: (text: string) => string): unknown {
 }
 
 /** The record of one attempt of a step, as it starts. */
-function attemptRow(request: StepRequest, attempt: number, startedAt: string, worker: string | undefined): StepRecord {
+function attemptRow(request: StepRequest, attempt: number, startedAt: string, worker: string | undefined): StepAttempt {
   return {
     runId: request.runId,
     stepId: request.stepId,
@@ -379,9 +379,9 @@ function activityContext(): Context | undefined {
  * Temporal retry the activity (that would run the action twice): after a few tries the row is
  * handed back to the workflow, whose recording activity retries until the store answers.
  */
-async function finish(deps: StepDeps, row: StepRecord, fields: Partial<StepRecord>): Promise<StepRecord | undefined> {
+async function finish(deps: StepDeps, row: StepAttempt, fields: Partial<StepAttempt>): Promise<StepAttempt | undefined> {
   const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
-  const full: StepRecord = { ...row, ...clean, endedAt: new Date().toISOString() };
+  const full: StepAttempt = { ...row, ...clean, endedAt: new Date().toISOString() };
   for (let i = 0; i < 3; i += 1) {
     try {
       await deps.store.recordStepAttempt(full);

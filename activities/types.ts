@@ -46,7 +46,7 @@ export interface StepOutcome {
   outputTail?: string;
   checks: CheckOutcome[];
   /** The attempt's record when the store could not take it; the workflow records it instead. */
-  unrecorded?: StepRecord;
+  unrecorded?: StepAttempt;
   /** The check results could not be written; the workflow records them instead. */
   unrecordedChecks?: boolean;
   /** The worker that ran the action. */
@@ -56,7 +56,6 @@ export interface StepOutcome {
 }
 
 /** One row of step history (the shape is shared with the record store, see run-state.ts). */
-export type StepRecord = StepAttempt;
 
 /**
  * How a step's action ended, when a worker stop cut its checks short: the `details[0]` of a

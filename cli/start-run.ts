@@ -8,7 +8,7 @@ import type { RecordStore } from '../prisma/record-store.js';
 import { liveRunProblems } from '../runbook/validate.js';
 import type { EvidenceOverride, RunInput, RunMode, RunResult } from '../run/state.js';
 import { overrideRequest } from '../run/signed-request.js';
-import { RUN_WORKFLOW_TYPE } from '../workflows/messages.js';
+import { RUN_WORKFLOW_TYPE, WORKFLOW_VERSION, WORKFLOW_VERSION_MEMO } from '../workflows/messages.js';
 import { EnvironmentError, EXIT, InvalidRunbookError, LiveEvidenceMissingError, RequestRefusedError, UsageError } from './errors.js';
 import { forecast, runsWorthReading } from '../timing/forecast.js';
 import { liveEvidence } from '../timing/live-evidence.js';
@@ -293,7 +293,15 @@ export async function startRun(
       taskQueue: session.taskQueue,
       workflowId: runId,
       args: [input],
-      memo: { runbook: runbook.name, version: runbook.version, versionHash: loaded.versionHash, mode, startedBy },
+      // The workflow code's version: `cutover doctor` tells from it which patches open runs still need.
+      memo: {
+        runbook: runbook.name,
+        version: runbook.version,
+        versionHash: loaded.versionHash,
+        mode,
+        startedBy,
+        [WORKFLOW_VERSION_MEMO]: WORKFLOW_VERSION,
+      },
       ...(withSearchAttributes
         ? {
             typedSearchAttributes: new TypedSearchAttributes([

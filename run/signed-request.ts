@@ -137,3 +137,16 @@ export function signaturesRequired(runbook: Runbook, mode: RunMode): boolean {
 export function checksSignature(runbook: Runbook, request: { by: string; signature?: RequestSignature }): boolean {
   return request.signature !== undefined && runbook.people[request.by]?.key !== undefined;
 }
+
+/**
+ * What a decision keeps of a request whose signature the run checks (see {@link checksSignature}): the signature and
+ * the fields it covers (the request without it). Nothing for any other request.
+ */
+export function signatureFields(
+  runbook: Runbook,
+  request: { by: string; signature?: RequestSignature },
+): { signature?: RequestSignature; request?: Record<string, unknown> } {
+  if (!checksSignature(runbook, request)) return {};
+  const fields = Object.fromEntries(Object.entries(request).filter(([key]) => key !== 'signature'));
+  return { signature: request.signature, request: fields };
+}

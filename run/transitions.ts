@@ -396,6 +396,16 @@ export function refuseResolve(runbook: Runbook, state: RunState, request: Resolv
   return undefined;
 }
 
+/**
+ * `automatic` says a request was cast by `rehearse --auto-approve`, not by a person: any client could claim it, so it
+ * is believed only in a rehearsal started that way. Returns why such a request is refused, or nothing.
+ */
+export function refuseAutomatic(request: unknown, run: Pick<RunInput, 'runId' | 'mode' | 'autoApprove'>): string | undefined {
+  return (request as { automatic?: unknown } | null)?.automatic === true && !(run.autoApprove === true && run.mode === 'rehearsal')
+    ? `automatic requests are accepted only in rehearsals started with --auto-approve, and ${run.runId} was not; send it as a person (without "automatic")`
+    : undefined;
+}
+
 /** The role a decision is recorded under: the first of the person's roles that allowed it. */
 export function decisionRole(runbook: Runbook, by: string, preferred: string[]): string {
   const held = rolesOf(runbook, by);

@@ -12,7 +12,10 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parsePayloadKey, payloadCodecs } from '../common/payload-codec.js';
 import { poolTaskQueue } from '../runbook/pools.js';
+import { PATCHES } from '../workflows/patches.js';
+import { LEGACY_RUN_WORKFLOW_TYPE, RUN_WORKFLOW_TYPE, WORKFLOW_VERSION, WORKFLOW_VERSION_MEMO } from '../workflows/messages.js';
 import { cliEnv, eventually, killStartedCli, PROJECT, startCli, startWorkerCli } from './support/cli.js';
 import { startPostgres, type TestPostgres } from './support/postgres.js';
 import { temporalAddress, temporalNamespace } from './support/temporal.js';
@@ -133,6 +136,8 @@ describe('cutover doctor on a cluster', () => {
         'workers',
         'pool db-host',
         `runbook ${runbook}`,
+        'retired types',
+        'patches',
       ]);
       expect(byName(json.checks, `runbook ${runbook}`).detail).toBe(
         'ready for a live run (every person who answers has a signing key listed)',
@@ -146,11 +151,17 @@ describe('cutover doctor on a cluster', () => {
       );
       expect(byName(json.checks, 'pool db-host').detail).toContain('served by pool-worker@db-host');
       expect(byName(json.checks, 'record store').detail).toContain(`${MIGRATIONS.length} migrations applied, none pending`);
+      expect(byName(json.checks, 'retired types').detail).toBe(
+        `no open runRunbook execution on task queue ${env.CUTOVER_TASK_QUEUE}: none here needs its frozen code`,
+      );
+      expect(byName(json.checks, 'patches').detail).toBe(
+        `no open execution on task queue ${env.CUTOVER_TASK_QUEUE} predates the 7 patches in the ledger: each may take its next step (workflows/patches.ts)`,
+      );
 
       const text = await doctor([runbook], env);
       expect(text.code, text.stdout + text.stderr).toBe(0);
       const lines = text.stdout.trim().split('\n');
-      expect(lines).toHaveLength(9);
+      expect(lines).toHaveLength(11);
       for (const line of lines) expect(line).toMatch(/^ok {4}/);
       expect(text.stderr).toBe('');
     } finally {
@@ -234,6 +245,12 @@ phases:
         detail: expect.stringContaining(`named by run ${name}-1`) as string,
       });
       expect(result.code).toBe(6);
+      // `cutover rehearse` stamped the version of the workflow code it started the run for: no patch waits for it.
+      const connection = await Connection.connect({ address: temporalAddress() });
+      const described = await new Client({ connection, namespace: temporalNamespace() }).workflow.getHandle(`${name}-1`).describe();
+      await connection.close();
+      expect(described.memo).toMatchObject({ runbook: name, [WORKFLOW_VERSION_MEMO]: WORKFLOW_VERSION });
+      expect(byName(result.checks, 'patches').status).toBe('ok');
     } finally {
       // Not left running on the shared server.
       const connection = await Connection.connect({ address: temporalAddress() });
@@ -241,6 +258,85 @@ phases:
         .getHandle(`${name}-1`)
         .terminate('test over')
         .catch(() => undefined);
+      await connection.close();
+    }
+  });
+
+  it('open runs that still need old workflow code: a retired type, and runs older than the live patches, named as warnings', async () => {
+    const key = Buffer.alloc(32, 9).toString('base64');
+    const env = clusterEnv({ CUTOVER_PAYLOAD_KEY: key });
+    const taskQueue = env.CUTOVER_TASK_QUEUE!;
+    const connection = await Connection.connect({ address: temporalAddress() });
+    const client = new Client({ connection, namespace: temporalNamespace() });
+    const encrypting = new Client({
+      connection,
+      namespace: temporalNamespace(),
+      dataConverter: { payloadCodecs: payloadCodecs(parsePayloadKey(key)) },
+    });
+    const id = (what: string) => `doctor-${what}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+    // Started on doctor's task queue, where no worker polls: as far as Temporal knows, they are runs in flight.
+    const handles = [
+      await client.workflow.start(LEGACY_RUN_WORKFLOW_TYPE, { taskQueue, workflowId: id('v1'), args: [{}] }),
+      // Started by a cutover from before versions were stamped.
+      await client.workflow.start(RUN_WORKFLOW_TYPE, { taskQueue, workflowId: id('unstamped'), args: [{}], memo: { runbook: 'old' } }),
+      // Started by today's cutover with CUTOVER_PAYLOAD_KEY set: its memo is encrypted.
+      await encrypting.workflow.start(RUN_WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId: id('current'),
+        args: [{}],
+        memo: { runbook: 'new', [WORKFLOW_VERSION_MEMO]: WORKFLOW_VERSION },
+      }),
+    ];
+    const [legacy, unstamped, current] = handles.map((handle) => handle.workflowId);
+    const patchIds = Object.values(PATCHES)
+      .map((patch) => patch.id)
+      .join(', ');
+    try {
+      // Temporal's list of open runs catches up with the starts a moment later.
+      const result = await eventually(
+        () => doctor(['--json'], env),
+        (r) => r.checks.some((c) => c.check === 'patches' && c.status === 'warn'),
+        30_000,
+        'doctor to see the runs',
+      );
+      expect(byName(result.checks, 'retired types')).toEqual({
+        check: 'retired types',
+        status: 'warn',
+        detail: `1 open runRunbook execution on task queue ${taskQueue} (a retired type): its frozen code stays until they close: ${legacy}`,
+      });
+      expect(byName(result.checks, 'patches')).toEqual({
+        check: 'patches',
+        status: 'warn',
+        detail: `patches ${patchIds} can be deprecated once this execution closes: ${unstamped}`,
+      });
+      // Warnings: nothing is wrong for the night (exit 6 here is for the missing workers only).
+      expect(result.checks.filter((c) => c.status === 'FAIL').map((c) => c.check)).toEqual(['workers']);
+
+      // Without the key, a run whose memo is encrypted cannot be told from an old one, and doctor says why.
+      const keyless = await doctor(['--json'], { ...env, CUTOVER_PAYLOAD_KEY: '' });
+      const patches = byName(keyless.checks, 'patches');
+      expect(patches.status).toBe('warn');
+      expect(patches.detail).toContain('once these 2 executions close: ');
+      expect(patches.detail).toContain(unstamped);
+      expect(patches.detail).toContain(current);
+      expect(patches.detail).toMatch(/\(1 with a memo that could not be decrypted: set CUTOVER_PAYLOAD_KEY as the workers have it\)$/);
+
+      const text = await doctor([], env);
+      expect(text.stdout).toMatch(
+        new RegExp(`^warn  patches +patches ${patchIds} can be deprecated once this execution closes: ${unstamped}$`, 'm'),
+      );
+
+      // Once they close, nothing holds the old code back.
+      for (const handle of handles) await handle.terminate('test over');
+      const after = await eventually(
+        () => doctor(['--json'], env),
+        (r) => r.checks.filter((c) => c.check === 'retired types' || c.check === 'patches').every((c) => c.status === 'ok'),
+        30_000,
+        'doctor to see the runs closed',
+      );
+      expect(byName(after.checks, 'patches').detail).toMatch(/^no open execution on task queue .* predates the 7 patches in the ledger/);
+    } finally {
+      for (const handle of handles) await handle.terminate('test over').catch(() => undefined);
       await connection.close();
     }
   });
@@ -303,6 +399,8 @@ describe('cutover doctor on the embedded default', () => {
       ['search attributes', 'skip'],
       ['record store', 'warn'],
       ['workers', 'skip'],
+      ['retired types', 'skip'],
+      ['patches', 'skip'],
     ]);
     expect(byName(result.checks, 'temporal').fix).toContain('it starts with `cutover rehearse` or `cutover worker`');
   });

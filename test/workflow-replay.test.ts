@@ -75,7 +75,7 @@ describe('determinism', () => {
     // The SDK's bundler already refuses Node built-ins; this also keeps out modules that would
     // bundle but must never run inside a workflow (Prisma, SQLite, the activity runtime, ...).
     const modules = await bundledModules();
-    expect(modules).toContain('./workflows/run-runbook.ts');
+    expect(modules).toContain('./workflows/cutover-run.ts');
     const unexpected = [...modules].filter(
       (id) =>
         !/^\.\/(workflows|run|runbook)\//.test(id) &&

@@ -7,7 +7,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunState } from '../run/state.js';
-import { approveGateUpdate, completeManualStepUpdate, resolveStepUpdate } from '../workflows/messages.js';
+import {
+  approveGateUpdate,
+  completeManualStepUpdate,
+  resolveStepUpdate,
+  WORKFLOW_VERSION,
+  WORKFLOW_VERSION_MEMO,
+} from '../workflows/messages.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
 
 let h: Harness;
@@ -95,6 +101,21 @@ describe('continue-as-new', () => {
     const y = undos.filter((u) => u.startsWith('undo-y'));
     expect(x).toEqual(['undo-x5', 'undo-x4', 'undo-x3', 'undo-x2', 'undo-x1', 'undo-x0']);
     expect(y).toEqual(['undo-y5', 'undo-y4', 'undo-y3', 'undo-y2', 'undo-y1', 'undo-y0']);
+  });
+});
+
+describe('the version of the workflow code, in the memo', () => {
+  it('each new execution says which version of the workflow code continued it, and keeps the rest of the memo', async () => {
+    // Started by a client of an older version: the memo says 0; each hand-over restamps it (Temporal would copy it).
+    const handle = await h.start(chains('stamp', 3), { historyBudget: 20, memo: { runbook: 'stamp', [WORKFLOW_VERSION_MEMO]: 0 } });
+    const result = await resultOf(handle);
+    expect(result.status).toBe('completed');
+    expect(result.state.execution).toBeGreaterThan(1);
+    const first = await h.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).describe();
+    const last = await h.client.workflow.getHandle(handle.workflowId).describe();
+    expect(last.runId).not.toBe(first.runId);
+    expect(first.memo).toEqual({ runbook: 'stamp', [WORKFLOW_VERSION_MEMO]: 0 });
+    expect(last.memo).toEqual({ runbook: 'stamp', [WORKFLOW_VERSION_MEMO]: WORKFLOW_VERSION });
   });
 });
 

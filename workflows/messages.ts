@@ -50,3 +50,14 @@ export const RUN_WORKFLOW_TYPE = 'cutoverRun';
 
 /** The first version's type, kept so runs it started still finish (workflows/legacy/). */
 export const LEGACY_RUN_WORKFLOW_TYPE = 'runRunbook';
+
+// What a client stamps on the runs it starts, and what `cutover doctor` checks open runs against: the workflow code's
+// version and the patch ledger (pure data, no workflow code).
+export {
+  ledgerVerdicts,
+  RETIRED_WORKFLOW_TYPES,
+  WORKFLOW_VERSION,
+  WORKFLOW_VERSION_MEMO,
+  type LedgerVerdict,
+  type OpenExecution,
+} from './patches.js';

@@ -4,7 +4,7 @@
  */
 import { sleep } from '@temporalio/workflow';
 import type { RunInput, RunResult } from '../../run/state.js';
-import { cutoverRun as current } from '../../workflows/run-runbook.js';
+import { cutoverRun as current } from '../../workflows/cutover-run.js';
 
 export async function cutoverRun(input: RunInput): Promise<RunResult> {
   await sleep(1);

@@ -52,7 +52,6 @@ export const openRecordStore = async (databaseUrl: string): Promise<RecordStore>
   (await fromDist<typeof StoreModule>('prisma/store.js')).openRecordStore({ databaseUrl });
 
 const readRunState = async () => (await fromDist<typeof ReadStateModule>('common/read-run-state.js')).readRunState;
-const runWorkflowType = async () => (await fromDist<typeof MessagesModule>('workflows/messages.js')).RUN_WORKFLOW_TYPE;
 
 /** Deterministic pseudo-random numbers in [0, 1) from a seed (mulberry32), so a failure can be replayed. */
 export function seeded(seed: number): () => number {
@@ -955,10 +954,12 @@ export async function startRun(s: Scene, store: RecordStore, runbook: FaultRunbo
     startedBy: PEOPLE.lead,
   });
   // The workflow reads the runbook back from the store, as after `cutover rehearse`.
-  await s.client.workflow.start(await runWorkflowType(), {
+  const messages = await fromDist<typeof MessagesModule>('workflows/messages.js');
+  await s.client.workflow.start(messages.RUN_WORKFLOW_TYPE, {
     taskQueue: s.env.CUTOVER_TASK_QUEUE!,
     workflowId: runId,
     args: [{ runId, runNumber: number, versionHash: 'faults', mode: 'rehearsal', startedBy: PEOPLE.lead, baseDir }],
+    memo: { [messages.WORKFLOW_VERSION_MEMO]: messages.WORKFLOW_VERSION },
   });
   return runId;
 }

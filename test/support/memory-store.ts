@@ -4,11 +4,10 @@
  */
 import type { ActivityStore } from '../../prisma/records.js';
 import type { ReconcileRecord } from '../../prisma/records.js';
-import type { StepRecord } from '../../activities/types.js';
-import type { CheckOutcome, Decision, RunState } from '../../run/state.js';
+import type { CheckOutcome, Decision, RunState, StepAttempt } from '../../run/state.js';
 
 export class MemoryStore implements ActivityStore {
-  readonly attempts: StepRecord[] = [];
+  readonly attempts: StepAttempt[] = [];
   readonly checks: Array<{ runId: string; stepId: string; attempt: number; checks: CheckOutcome[] }> = [];
   readonly decisions = new Map<string, Decision[]>();
   readonly finished = new Map<string, { status: string; outcome: string; state: RunState }>();
@@ -70,7 +69,7 @@ export class MemoryStore implements ActivityStore {
   async markRunStarted(runId: string, fields: { startedAt: string }): Promise<void> {
     this.startedAt.set(runId, fields.startedAt);
   }
-  async recordStepAttempt(row: StepRecord): Promise<void> {
+  async recordStepAttempt(row: StepAttempt): Promise<void> {
     const i = this.attempts.findIndex(
       (r) => r.runId === row.runId && r.stepId === row.stepId && r.purpose === row.purpose && r.attempt === row.attempt,
     );
@@ -97,7 +96,7 @@ export class MemoryStore implements ActivityStore {
   }
 
   /** Attempt rows of one run, in the order they were first written. */
-  rowsOf(runId: string, purpose: 'forward' | 'backout' = 'forward'): StepRecord[] {
+  rowsOf(runId: string, purpose: 'forward' | 'backout' = 'forward'): StepAttempt[] {
     return this.attempts.filter((r) => r.runId === runId && r.purpose === purpose);
   }
 }

@@ -6,13 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
 import type { ActivityStore } from '../../prisma/records.js';
 import { parseRunbook } from '../../runbook/parse.js';
 import type { EvidenceOverride, RunInput, RunMode, RunResult, RunState } from '../../run/state.js';
 import { readRunState } from '../../common/read-run-state.js';
-import { RUN_WORKFLOW_TYPE } from '../../workflows/messages.js';
+import { RUN_WORKFLOW_TYPE, WORKFLOW_VERSION, WORKFLOW_VERSION_MEMO } from '../../workflows/messages.js';
 import { createWorker, installQuietRuntime } from '../../worker/create-worker.js';
 import { MemoryStore } from './memory-store.js';
 import { temporalAddress } from './temporal.js';
@@ -43,8 +43,10 @@ export interface Harness {
       autoApprove?: boolean;
       /** The lead's `--override-evidence`, made (and signed, or not) for the run's id. */
       evidenceOverride?: (runId: string) => EvidenceOverride;
+      /** The start's memo; by default what `cutover rehearse` puts there that the workflow reads (its code's version). */
+      memo?: Record<string, unknown>;
     },
-  ): Promise<WorkflowHandle>;
+  ): Promise<WorkflowHandleWithFirstExecutionRunId>;
   stop(): Promise<void>;
 }
 
@@ -93,7 +95,8 @@ export async function startHarness(options: { store?: ActivityStore; withWorker?
         ...(startOptions.autoApprove ? { autoApprove: true } : {}),
         ...(startOptions.evidenceOverride ? { evidenceOverride: startOptions.evidenceOverride(runId) } : {}),
       };
-      return client.workflow.start(RUN_WORKFLOW_TYPE, { taskQueue, workflowId: runId, args: [input] });
+      const memo = startOptions.memo ?? { [WORKFLOW_VERSION_MEMO]: WORKFLOW_VERSION };
+      return client.workflow.start(RUN_WORKFLOW_TYPE, { taskQueue, workflowId: runId, args: [input], memo });
     },
     async stop() {
       worker?.shutdown();

@@ -24,8 +24,9 @@ import {
   setHandler,
   sleep,
 } from '@temporalio/workflow';
+import type { StepAttempt } from '../../run/state.js';
 import type { createActivities } from '../../activities/index.js';
-import type { StepOutcome, StepRecord, StepRequest } from '../../activities/types.js';
+import type { StepOutcome, StepRequest } from '../../activities/types.js';
 import { durationMs, formatDuration } from '../../runbook/duration.js';
 import { backoutDependents } from '../../runbook/graph.js';
 import { actionTimeoutMs, checksBudgetMs } from '../../runbook/timeouts.js';
@@ -108,7 +109,7 @@ export async function runRunbook(input: RunInput): Promise<RunResult> {
     state.status = deriveRunStatus(state);
   };
 
-  const record = (step: StepState, purpose: 'forward' | 'backout', fields: Partial<StepRecord>): Promise<void> =>
+  const record = (step: StepState, purpose: 'forward' | 'backout', fields: Partial<StepAttempt>): Promise<void> =>
     recorder.recordStep({
       runId: input.runId,
       stepId: step.id,

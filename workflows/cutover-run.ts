@@ -1,0 +1,105 @@
+/**
+ * One run of a runbook (workflow type `cutoverRun`): the forward steps in dependency order
+ * (independent ones in parallel), gates and manual steps waiting for people, and the back-out in
+ * reverse order when a step fails, a gate says no-go, or the lead asks for it.
+ *
+ * Any size: the runbook is read from the record store in pages (no payload carries it whole),
+ * and when this execution's history has used its budget the run continues as new, handing over
+ * a compact checkpoint (run/checkpoint.ts). People's waits survive the hand-over; actions
+ * that are running finish first (they are never cut off).
+ *
+ * This file is the story; the parts share one {@link RunContext} and live beside it: the person requests
+ * (requests.ts), the steps (phases.ts, forward-steps.ts, gate-step.ts, backout-step.ts, activity-calls.ts), the
+ * evidence watcher, the hand-over and the cancel. Every `patched()` id is in the ledger (patches.ts).
+ *
+ * Deterministic: imports only the run model, `@temporalio/workflow` and activity types.
+ * Time comes from the workflow clock (`new Date()` is replay-safe in the sandbox).
+ */
+import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, patched } from '@temporalio/workflow';
+import { FAILURE_TYPE } from '../run/failures.js';
+import { summarizeRun } from '../run/pages.js';
+import type { RunInput, RunResult } from '../run/state.js';
+import { backedOutEnding, forwardEnding, simulatedSteps } from '../run/step-rules.js';
+import { stepsInOrder } from '../run/transitions.js';
+import type { Runbook } from '../runbook/schema.js';
+import { failLoudly, recording, sendersRecording } from './activity-calls.js';
+import { stopOnCancel } from './cancel.js';
+import { handOver, loadRunbook, resume, takeUp } from './hand-over.js';
+import { PATCHES } from './patches.js';
+import { runBackout, runForward } from './phases.js';
+import { decideOverride, registerRequests } from './requests.js';
+import { RunContext } from './run-context.js';
+
+/** Runs a runbook; one workflow id per run, one or more executions. */
+export async function cutoverRun(input: RunInput): Promise<RunResult> {
+  // Decided once per execution, before anything else (validators cannot record a patch): see the ledger.
+  const ctx = new RunContext(input, {
+    logsRefusals: patched(PATCHES.logSignedRefusals.id),
+    hashesHere: patched(PATCHES.hashInWorkflow.id),
+  });
+  // People's requests and the queries, before anything else: no request arrives at a run that cannot answer it.
+  registerRequests(ctx);
+
+  /** Why the run did not start (a refused evidence override), when it did not. */
+  let refusedToStart: string | undefined;
+  try {
+    // The runbook, and the state: fresh, or as the previous execution handed it over.
+    const run = takeUp(ctx, await failLoudly(() => loadRunbook(ctx)));
+    if (input.checkpoint) await resume(ctx, run, input.checkpoint);
+    run.execution = ctx.execution;
+    ctx.touch();
+
+    // A new run: recorded as started, and the lead's evidence override, if any, decided first.
+    if (!input.checkpoint) {
+      if (input.mode === 'live') refuseSimulatedLive(ctx.book);
+      await failLoudly(() => ctx.activity(() => recording.recordRunStarted(ctx.snapshot('forward'))));
+      // Only runs started with --override-evidence carry it: runs from before it replay unchanged.
+      if (input.evidenceOverride) refusedToStart = await decideOverride(ctx, input.evidenceOverride);
+    }
+
+    // Forward, unless it did not start or was handed over backing out; then back out if it must.
+    if (refusedToStart === undefined && input.checkpoint?.stage !== 'backout' && (await runForward(ctx)) === 'handover')
+      return await handOver(ctx, 'forward');
+    if (refusedToStart !== undefined) {
+      run.status = 'failed';
+      run.outcome = `did not start: ${refusedToStart}`;
+    } else if (run.backout.status !== 'not_requested') {
+      if ((await runBackout(ctx)) === 'handover') return await handOver(ctx, 'backout');
+      Object.assign(run, backedOutEnding(run));
+    } else {
+      Object.assign(run, forwardEnding(run, ctx.now()));
+    }
+  } catch (err) {
+    if (!isCancellation(err) || !ctx.state) throw err;
+    // A Temporal cancel: nothing new starts, nothing is undone, what runs finishes (cancel.ts).
+    await CancellationScope.nonCancellable(() => stopOnCancel(ctx));
+  }
+
+  // The end, even of a cancelled run: recorded, and the Updates it already accepted answered.
+  const state = ctx.run;
+  state.endedAt = ctx.now();
+  ctx.revision += 1;
+  await CancellationScope.nonCancellable(async () => {
+    await ctx.activity(() => recording.recordRunFinished(ctx.snapshot(state.backout.status === 'not_requested' ? 'forward' : 'backout')));
+    await condition(() => ctx.busy === 0 && allHandlersFinished());
+    if (state.decisions.some((d) => d.updateId !== undefined) && patched(PATCHES.recordSenders.id)) {
+      await sendersRecording.recordSenders(input.runId).catch(() => undefined);
+      // A request that arrived meanwhile (refused: the run has ended) is answered before the run returns.
+      await condition(() => ctx.busy === 0 && allHandlersFinished());
+    }
+  });
+  // The result is small at any size: the whole state is in the record store and the queries.
+  return { status: state.status as RunResult['status'], outcome: state.outcome ?? '', summary: summarizeRun(state, ctx.revision) };
+}
+
+/** A live run may not pretend: simulate actions are for rehearsals. */
+function refuseSimulatedLive(runbook: Runbook): void {
+  const simulated = simulatedSteps(stepsInOrder(runbook).map(({ step }) => step));
+  if (simulated.length > 0) {
+    throw ApplicationFailure.create({
+      type: FAILURE_TYPE.invalidInput,
+      message: `a live run cannot contain simulate actions (steps ${simulated.join(', ')})`,
+      nonRetryable: true,
+    });
+  }
+}

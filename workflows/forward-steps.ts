@@ -1,0 +1,253 @@
+/**
+ * One forward step, by kind: skipped, a gate (gate-step.ts), a manual step or a wait (a person or a durable timer,
+ * then its checks), or an action run as an activity; and what a failure then waits for (the lead's resolution, or
+ * the back-out under the automatic policy).
+ */
+import { condition, isCancellation, sleep } from '@temporalio/workflow';
+import type { CheckStepResult } from '../activities/types.js';
+import { FAILED_OUTPUT_TAIL_CHARS, type StepState } from '../run/state.js';
+import { failedChecksError } from '../run/step-rules.js';
+import { durationMs } from '../runbook/duration.js';
+import type { Action } from '../runbook/schema.js';
+import { checkActivities, failureMessage, recording, requestFor, runActivity, workerStopped } from './activity-calls.js';
+import { runGateStep } from './gate-step.js';
+import type { RunContext } from './run-context.js';
+
+/**
+ * A `reconcile` action whose worker was lost is run again by itself this many times (it only
+ * reads); after that, a comparison that keeps killing its worker waits for the lead like any step.
+ */
+const MAX_LOST_COMPARISONS = 3;
+
+/**
+ * One forward step, from wherever it is: a fresh step starts at the top; a step handed over by
+ * an earlier execution (a gate open for votes, a manual step or a failure waiting for someone,
+ * a timer) picks up where it was.
+ */
+export async function runForwardStep(ctx: RunContext, step: StepState): Promise<void> {
+  const d = ctx.def(step.id);
+  step.startedAt ??= ctx.now();
+  if (step.treatment === 'skip') {
+    step.status = 'skipped';
+    step.endedAt = step.startedAt;
+    ctx.touch();
+    await ctx.record(step, 'forward', { attempt: 1 });
+    return;
+  }
+  if (d.gate && step.treatment === 'run') return runGateStep(ctx, step, d.gate);
+  const action = d.action;
+  if ((action?.kind === 'manual' || action?.kind === 'wait') && step.treatment === 'run') return runWaitStep(ctx, step, action);
+  // Everything else is an activity: shell, http, sql, simulate, and simulated treatment.
+  return runActivityStep(ctx, step, d.action!);
+}
+
+/** A manual step (a person marks it done) or a wait (a durable timer runs out); then its checks, if any. */
+async function runWaitStep(ctx: RunContext, step: StepState, action: Extract<Action, { kind: 'manual' | 'wait' }>): Promise<void> {
+  let finished = true;
+  if (!step.resolution) {
+    if (step.status === 'pending') {
+      step.status = action.kind === 'manual' ? 'waiting' : 'running';
+      if (action.kind === 'manual') step.waitingFor = 'manual';
+      ctx.touch();
+    }
+    finished = await ctx.cancellableWait(step.id, () =>
+      action.kind === 'manual' ? condition(() => step.completedBy !== undefined) : sleepUntil(step, action.duration),
+    );
+    step.waitingFor = undefined;
+    step.waitUntil = undefined;
+    step.attempts = 1;
+  }
+  if (!finished || (await verifyAfterWait(ctx, step))) {
+    step.endedAt = ctx.now();
+    step.status = finished ? 'succeeded' : 'cancelled';
+    ctx.touch();
+  }
+  await ctx.record(step, 'forward', {});
+}
+
+/** An action run as an activity: retried as the runbook says, then a failure waits for the lead or backs out. */
+async function runActivityStep(ctx: RunContext, step: StepState, action: Action): Promise<void> {
+  const d = ctx.def(step.id);
+  if (step.status === 'pending') {
+    step.status = 'running';
+    ctx.touch();
+  }
+  let lastFailure: { error: string; kind: 'failed' | 'unknown' | 'not_started' } | undefined;
+  // A comparison only reads, so one whose worker was lost is simply run again, a few times.
+  let lostComparisons = 0;
+  for (;;) {
+    if (!step.resolution) {
+      const result = await runActivity(
+        ctx.input,
+        d,
+        requestFor(ctx.input, ctx.book, d, step, 'forward', action, step.attempts),
+        ctx.activity,
+      );
+      if (result.outcome) {
+        step.attempts = result.outcome.attempt;
+        step.checks = result.outcome.checks;
+        step.reconcile = result.outcome.reconcile;
+        if (result.outcome.worker) step.worker = result.outcome.worker;
+      } else {
+        step.attempts += 1;
+      }
+      if (result.ok) {
+        step.status = step.treatment === 'simulate' ? 'simulated' : 'succeeded';
+        step.endedAt = result.outcome.endedAt;
+        step.error = undefined;
+        step.outputTail = undefined;
+        ctx.touch();
+        return;
+      }
+      step.error = result.error;
+      step.outputTail = result.outcome?.outputTail?.slice(-FAILED_OUTPUT_TAIL_CHARS);
+      if (result.kind === 'unknown') {
+        // The activity never reported back, so the attempt was not recorded: record it here.
+        await ctx.record(step, 'forward', { status: 'failed', endedAt: ctx.now(), error: `outcome unknown: ${result.error}` });
+        if (d.action?.kind === 'reconcile' && step.treatment === 'run' && lostComparisons < MAX_LOST_COMPARISONS) {
+          lostComparisons += 1;
+          ctx.touch();
+          continue;
+        }
+      }
+      if (result.kind === 'failed' && failAutomatically(ctx, step, result.error)) return;
+      lastFailure = result;
+    }
+    // Picked up from a hand-over, the step is already waiting: its resolution says why.
+    const decision = await waitForResolution(
+      ctx,
+      step,
+      'forward',
+      lastFailure?.error ?? step.error ?? 'failed',
+      lastFailure?.kind ?? 'failed',
+    );
+    step.waitingFor = undefined;
+    if (decision === undefined) {
+      step.status = 'failed';
+      step.endedAt = ctx.now();
+      ctx.touch();
+      return;
+    }
+    if (decision === 'done') {
+      step.status = 'succeeded';
+      step.endedAt = ctx.now();
+      ctx.touch();
+      // Its own row: the failed attempt keeps its times, the hand-made one is marked as such.
+      step.attempts += 1;
+      await ctx.record(step, 'forward', {
+        status: 'resolved',
+        startedAt: step.endedAt,
+        error: `done by hand (${step.completedBy}) after: ${step.error}`,
+      });
+      return;
+    }
+    if (ctx.run.backout.status !== 'not_requested') {
+      // The lead said retry, but the run is backing out now: do not run it again.
+      step.status = 'failed';
+      step.endedAt = ctx.now();
+      ctx.touch();
+      return;
+    }
+    step.status = 'running';
+    ctx.touch();
+  }
+}
+
+/** Sleeps until the step's `waitUntil` (set on first entry, so a new execution sleeps only what is left). */
+export function sleepUntil(step: StepState, duration: string): Promise<void> {
+  step.waitUntil ??= new Date(Date.now() + durationMs(duration)).toISOString();
+  return sleep(Math.max(0, Date.parse(step.waitUntil) - Date.now()));
+}
+
+/** Waits for the lead to resolve a failure; returns their decision, or undefined on back-out. */
+export async function waitForResolution(
+  ctx: RunContext,
+  step: StepState,
+  scope: 'forward' | 'backout',
+  error: string,
+  kind: 'failed' | 'unknown' | 'not_started',
+) {
+  // Once the run backs out, a failed forward step is simply one more step to undo.
+  if (scope === 'forward' && ctx.run.backout.status !== 'not_requested') return undefined;
+  if (!step.resolution) {
+    step.resolution = { scope, error, kind, since: ctx.now() };
+    if (scope === 'forward') {
+      step.status = 'waiting';
+      step.waitingFor = 'resolution';
+    } else {
+      step.backout = { ...step.backout!, status: 'waiting', error };
+    }
+    ctx.touch();
+  }
+  // Only a forward failure gives way to a back-out; a failed back-out must be resolved.
+  const resolved = () => step.resolution?.decided !== undefined;
+  if (scope === 'forward') {
+    const ok = await ctx.cancellableWait(step.id, () => condition(resolved));
+    if (!ok) {
+      // The run backs out instead; nothing is waiting for the lead on this step any more.
+      step.resolution = undefined;
+      return undefined;
+    }
+  } else {
+    await condition(resolved);
+  }
+  const action = step.resolution.decided!;
+  step.resolution = undefined;
+  return action;
+}
+
+/** A failed step under the automatic policy backs the run out; returns true when it did. */
+function failAutomatically(ctx: RunContext, step: StepState, error: string): boolean {
+  if (ctx.book.backout.policy !== 'automatic') return false;
+  step.status = 'failed';
+  step.endedAt = ctx.now();
+  ctx.triggerBackout('step_failed', `step ${step.id} failed: ${error}`);
+  ctx.touch();
+  return true;
+}
+
+/**
+ * Runs a manual step's or a wait's checks once the person or the timer is done. Returns true
+ * when the step may count as done; on a failure it applies the back-out policy like any step.
+ */
+async function verifyAfterWait(ctx: RunContext, step: StepState): Promise<boolean> {
+  const d = ctx.def(step.id);
+  if (d.checks.length === 0 || step.treatment !== 'run') return true;
+  for (;;) {
+    if (!step.resolution) {
+      const request = {
+        ...requestFor(ctx.input, ctx.book, d, step, 'forward', { kind: 'simulate', duration: '0s', outcome: 'success' }, step.attempts),
+        checks: d.checks,
+      };
+      const acts = checkActivities(ctx.input, d);
+      let error: string;
+      try {
+        const checked: CheckStepResult = await ctx.activity(() => acts.checkStep(request));
+        step.checks = checked.checks;
+        if (checked.unrecordedChecks)
+          await ctx.activity(() => recording.recordChecks(ctx.input.runId, step.id, request.attemptOffset, step.checks));
+        const failed = step.checks.filter((c) => !c.passed);
+        if (failed.length === 0) return true;
+        error = failedChecksError(failed);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        // The worker stopped while it asked: no answer, so ask again (checks are read-only).
+        if (workerStopped(err)) continue;
+        error = `checks could not run: ${failureMessage(err)}`;
+      }
+      step.error = error;
+      if (failAutomatically(ctx, step, error)) return false;
+    }
+    const decision = await waitForResolution(ctx, step, 'forward', step.error ?? 'checks failed', 'failed');
+    step.waitingFor = undefined;
+    if (decision === undefined) {
+      step.status = 'failed';
+      step.endedAt = ctx.now();
+      ctx.touch();
+      return false;
+    }
+    if (decision === 'done') return true;
+    step.status = 'running';
+    ctx.touch();
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * How a run crosses executions. Each execution reads the runbook from the record store page by page (no payload
+ * carries it whole) and takes up the state: fresh, or from the compact checkpoint the previous execution handed over
+ * (run/checkpoint.ts), with the times of finished steps read back from the store. When an execution has used its
+ * history budget it hands over: people's waits carry over, actions that are running finish first.
+ */
+import { allHandlersFinished, condition, makeContinueAsNewFunc, workflowInfo } from '@temporalio/workflow';
+import { applyCheckpoint, applyStepTimes } from '../run/checkpoint.js';
+import { assembleRunbook } from '../run/pages.js';
+import type { RunCheckpoint, RunState } from '../run/state.js';
+import { initialRunState, stepsInOrder } from '../run/transitions.js';
+import type { Runbook } from '../runbook/schema.js';
+import { recording } from './activity-calls.js';
+import type { cutoverRun } from './cutover-run.js';
+import { WORKFLOW_VERSION, WORKFLOW_VERSION_MEMO } from './patches.js';
+import type { RunContext } from './run-context.js';
+
+/** Ids of finished steps whose times are read back from the store in one activity. */
+const TIMES_PER_READ = 2000;
+
+/** Reads the runbook from the record store, page by page (no payload holds a large one). */
+export async function loadRunbook(ctx: RunContext): Promise<Runbook> {
+  const runId = ctx.input.runId;
+  const first = await ctx.activity(() => recording.loadRunbookPage(runId, 0));
+  const rest = await Promise.all(
+    Array.from({ length: first.count - 1 }, (_, i) => ctx.activity(() => recording.loadRunbookPage(runId, i + 1))),
+  );
+  return assembleRunbook([first, ...rest]);
+}
+
+/**
+ * Takes up the run with its runbook read: the steps' definitions, and the state as it starts. The caller applies a
+ * checkpoint to it, if one was handed over (the state is there for people's requests meanwhile).
+ */
+export function takeUp(ctx: RunContext, runbook: Runbook): RunState {
+  ctx.runbook = runbook;
+  ctx.defs = new Map(stepsInOrder(runbook).map(({ step }) => [step.id, step]));
+  const fresh = initialRunState({ ...ctx.input, runbook }, ctx.now());
+  ctx.state = fresh;
+  return fresh;
+}
+
+/** Applies the checkpoint handed over, and reads back the times of finished steps it carried without them. */
+export async function resume(ctx: RunContext, run: RunState, checkpoint: RunCheckpoint): Promise<void> {
+  const ids = applyCheckpoint(run, checkpoint);
+  for (let i = 0; i < ids.length; i += TIMES_PER_READ) {
+    applyStepTimes(run, await ctx.activity(() => recording.loadStepTimes(ctx.input.runId, ids.slice(i, i + TIMES_PER_READ))));
+  }
+}
+
+/**
+ * Ends this execution and continues the run in a new one with the same id. The new execution's memo says which
+ * version of the workflow code started it (workflows/patches.ts): Temporal would otherwise copy this one's.
+ */
+export async function handOver(ctx: RunContext, stage: RunCheckpoint['stage']): Promise<never> {
+  // Requests already accepted are answered here; new ones go to the next execution.
+  await condition(() => ctx.busy === 0 && allHandlersFinished());
+  const continueAsNew = makeContinueAsNewFunc<typeof cutoverRun>({
+    memo: { ...workflowInfo().memo, [WORKFLOW_VERSION_MEMO]: WORKFLOW_VERSION },
+  });
+  return continueAsNew({ ...ctx.input, checkpoint: ctx.snapshot(stage) });
+}

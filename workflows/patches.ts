@@ -1,0 +1,203 @@
+/**
+ * The patch ledger: every `patched()` id the run workflow evaluates, what it guards, when it came, and the condition
+ * that retires it. Versions have an end (samples-typescript `patching-api`): `patched(id)` -> `deprecatePatch(id)` ->
+ * removed, each step taken only once no open execution still needs the one before (docs/development.md).
+ *
+ * The condition is checkable from outside: {@link WORKFLOW_VERSION} goes into the memo of every execution (the
+ * client that starts a run puts it there, the workflow puts it in the memo of each continue-as-new), and
+ * `cutover doctor` lists the open executions whose version is older than each live patch. An execution without the
+ * memo entry started before versions were stamped and counts as version 0: older than every patch.
+ *
+ * Pure data and one pure function: the CLI reads it through workflows/messages.ts, the workflow for the ids.
+ */
+
+/**
+ * The version of the run workflow's code, as far as running executions care: raise it by one whenever a patch is
+ * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
+ * ledger entry.
+ */
+export const WORKFLOW_VERSION = 1;
+
+/** The memo entry that carries {@link WORKFLOW_VERSION}. */
+export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
+
+/** Where a patch is on its way out. */
+export type PatchStage = 'patched' | 'deprecated';
+
+/** One entry of the ledger. */
+export interface PatchEntry {
+  /** The id `patched()` records as a marker in each execution's history. */
+  readonly id: string;
+  /** What the new branch does that the old one did not. */
+  readonly guards: string;
+  /** The commit and day it came with. */
+  readonly introduced: string;
+  /**
+   * The first {@link WORKFLOW_VERSION} every execution of which took the new branch: once no open execution is older,
+   * the old branch is dead code and `patched(id)` may become `deprecatePatch(id)`.
+   */
+  readonly since: number;
+  readonly stage: PatchStage;
+  /**
+   * For a deprecated patch, the version that made it `deprecatePatch`: once no open execution is older, the call goes.
+   */
+  readonly deprecatedIn?: number;
+}
+
+/**
+ * Every patch of `cutoverRun`, in the order they came. All seven came before versions were stamped (version 1 is the
+ * first stamped), so each waits for the open executions without a version to close.
+ */
+export const PATCHES = {
+  /** Evaluated as each decision is recorded, before anything is awaited (run-context.ts; the cancel's in cancel.ts). */
+  decisionHashChain: {
+    id: 'decision-hash-chain',
+    guards: 'the decision log is a hash chain: each entry is hashed with the one before it',
+    introduced: '03e3fe2, 2026-11-24',
+    since: 1,
+    stage: 'patched',
+  },
+  /** Evaluated when a gate starts waiting for votes, before anything is awaited (gate-step.ts). */
+  gateEvidence: {
+    id: 'gate-evidence',
+    guards: 'a gate assembles the evidence it is decided on, and its digest, while it is open',
+    introduced: 'a28d0a4, 2026-11-24',
+    since: 1,
+    stage: 'patched',
+  },
+  /** Evaluated with {@link PATCHES.gateEvidence}, only when that one is present (gate-step.ts). */
+  evidenceWatcher: {
+    id: 'evidence-watcher',
+    guards: "one watcher keeps every open gate's evidence current, instead of a wait per gate",
+    introduced: 'c99cd8e, 2026-11-24',
+    since: 1,
+    stage: 'patched',
+  },
+  /** Evaluated as each decision is recorded, right after {@link PATCHES.decisionHashChain} (run-context.ts). */
+  decisionEarlyAnswer: {
+    id: 'decision-early-answer',
+    guards: 'a person is answered as soon as their decision is in the history; hash and store write follow',
+    introduced: 'c99cd8e, 2026-11-24',
+    since: 1,
+    stage: 'patched',
+  },
+  /** Evaluated first thing in every execution: validators cannot record a patch (cutover-run.ts). */
+  logSignedRefusals: {
+    id: 'log-signed-refusals',
+    guards: 'a refused signed request from a person the runbook lists is logged with its reason',
+    introduced: '16934f5, 2026-11-24',
+    since: 1,
+    stage: 'patched',
+  },
+  /** Evaluated second thing in every execution (cutover-run.ts). */
+  hashInWorkflow: {
+    id: 'hash-in-workflow',
+    guards: 'the workflow hashes the decision log and gate evidence itself, not a local activity',
+    introduced: 'dc746ff, 2026-11-24',
+    since: 1,
+    stage: 'patched',
+  },
+  /** Evaluated as the run ends, only when a decision came through an Update (cutover-run.ts). */
+  recordSenders: {
+    id: 'record-senders',
+    guards: 'as the run ends, who sent each request (the client identity Temporal kept) is copied to the store',
+    introduced: '743fd26, 2026-11-24',
+    since: 1,
+    stage: 'patched',
+  },
+} as const satisfies Record<string, PatchEntry>;
+
+/** The workflow types cutover no longer starts, kept so that the runs they started finish (workflows/legacy/). */
+export const RETIRED_WORKFLOW_TYPES = ['runRunbook'] as const;
+
+/** An open execution as `cutover doctor` sees it. */
+export interface OpenExecution {
+  workflowId: string;
+  type: string;
+  /** From the memo; undefined when it has none (started before versions were stamped) or cannot be read. */
+  version?: number;
+  /** Its memo could not be decoded (encrypted with a key this reader does not have). */
+  unreadable?: boolean;
+}
+
+/** One line of what the open executions mean for the ledger. */
+export interface LedgerVerdict {
+  subject: 'retired types' | 'patches';
+  status: 'ok' | 'warn';
+  detail: string;
+}
+
+/** How many ids a line names before it says "and N more". */
+const IDS_SHOWN = 5;
+
+function listIds(executions: readonly OpenExecution[]): string {
+  const ids = executions.slice(0, IDS_SHOWN).map((e) => e.workflowId);
+  const more = executions.length - ids.length;
+  return `${ids.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+}
+
+const plural = (n: number, word: string, words = `${word}s`): string => `${n} ${n === 1 ? word : words}`;
+
+/**
+ * What the open executions of a deployment hold back: the retired workflow types that still have runs, and for each
+ * live patch (grouped by the version they wait for) the executions older than it. `ok` when nothing is held back.
+ * `where` names the deployment in the sentences (" on task queue cutover").
+ */
+export function ledgerVerdicts(
+  open: readonly OpenExecution[],
+  {
+    where = '',
+    ledger = PATCHES,
+    retired = RETIRED_WORKFLOW_TYPES,
+  }: { where?: string; ledger?: Readonly<Record<string, PatchEntry>>; retired?: readonly string[] } = {},
+): LedgerVerdict[] {
+  const verdicts: LedgerVerdict[] = [];
+  for (const type of retired) {
+    const runs = open.filter((e) => e.type === type);
+    verdicts.push(
+      runs.length === 0
+        ? { subject: 'retired types', status: 'ok', detail: `no open ${type} execution${where}: none here needs its frozen code` }
+        : {
+            subject: 'retired types',
+            status: 'warn',
+            detail: `${plural(runs.length, `open ${type} execution`)}${where} (a retired type): its frozen code stays until they close: ${listIds(runs)}`,
+          },
+    );
+  }
+  const current = open.filter((e) => !retired.includes(e.type));
+  const waits = new Map<string, { entries: PatchEntry[]; older: OpenExecution[] }>();
+  for (const entry of Object.values(ledger)) {
+    const until = entry.stage === 'patched' ? entry.since : (entry.deprecatedIn ?? WORKFLOW_VERSION);
+    const older = current.filter((e) => (e.version ?? 0) < until);
+    if (older.length === 0) continue;
+    const key = `${entry.stage} ${until}`;
+    const group = waits.get(key) ?? { entries: [], older };
+    group.entries.push(entry);
+    waits.set(key, group);
+  }
+  for (const { entries, older } of waits.values()) {
+    const ids = entries.map((e) => e.id).join(', ');
+    const next = entries[0]!.stage === 'patched' ? 'deprecated' : 'removed';
+    const unreadable = older.filter((e) => e.unreadable).length;
+    verdicts.push({
+      subject: 'patches',
+      status: 'warn',
+      detail:
+        `${entries.length === 1 ? `patch ${ids}` : `patches ${ids}`} can be ${next} once ` +
+        `${older.length === 1 ? 'this execution closes' : `these ${older.length} executions close`}: ${listIds(older)}` +
+        (unreadable > 0 ? ` (${unreadable} with a memo that could not be decrypted: set CUTOVER_PAYLOAD_KEY as the workers have it)` : ''),
+    });
+  }
+  if (waits.size === 0) {
+    const live = Object.values(ledger);
+    verdicts.push({
+      subject: 'patches',
+      status: 'ok',
+      detail:
+        live.length === 0
+          ? 'no patch in the ledger'
+          : `no open execution${where} predates the ${plural(live.length, 'patch', 'patches')} in the ledger: each may take its next step (workflows/patches.ts)`,
+    });
+  }
+  return verdicts;
+}

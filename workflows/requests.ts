@@ -1,0 +1,340 @@
+/**
+ * What people ask of a run, and how it answers: the two queries, and the five Updates (approve, reject, done,
+ * back-out, resolve), each with a validator that refuses at the door what is plainly not allowed (a refused request
+ * never enters the history) and a handler that checks again, makes the decision and answers. The lead's evidence
+ * override, signed before the run starts, is decided here too.
+ *
+ * Every handler has the same shape: take the time the request arrived, wait for its check only when there is one (and
+ * not a turn more: the first changes must happen before the next request's validator looks), change the run,
+ * {@link RunContext.decide}, answer.
+ */
+import { ApplicationFailure, condition, currentUpdateInfo, setHandler } from '@temporalio/workflow';
+import { FAILURE_TYPE } from '../run/failures.js';
+import { pageOfSteps, summarizeRun } from '../run/pages.js';
+import type { BackoutState, Decision, EvidenceOverride, GateState, RunSummary, StepState } from '../run/state.js';
+import {
+  checksSignature,
+  OVERRIDE_TARGET,
+  overrideRequest,
+  refuseSignature,
+  signatureFields,
+  signedText,
+  type RequestSignature,
+  type SignedKind,
+} from '../run/signed-request.js';
+import {
+  applyVote,
+  decisionRole,
+  refuseAutomatic,
+  refuseBackout,
+  refuseManualDone,
+  refuseOverride,
+  refuseResolve,
+  refuseVote,
+  voteRole,
+  type BackoutRequest,
+  type ManualDoneRequest,
+  type ResolveRequest,
+  type VoteRequest,
+} from '../run/transitions.js';
+import { verifier } from './activity-calls.js';
+import {
+  approveGateUpdate,
+  completeManualStepUpdate,
+  rejectGateUpdate,
+  requestBackoutUpdate,
+  resolveStepUpdate,
+  runStepsQuery,
+  runSummaryQuery,
+} from './messages.js';
+import type { RunContext } from './run-context.js';
+
+type Rule<R> = (request: R) => string | undefined;
+type Request = { by: string; signature?: RequestSignature; automatic?: boolean };
+
+const NOT_READY = 'the run is still reading its runbook; try again in a moment';
+
+/**
+ * Registers every query and Update of the run. Called before anything else, so no request arrives at a run that
+ * cannot answer it.
+ */
+export function registerRequests(ctx: RunContext): void {
+  const requests = new PersonRequests(ctx);
+  setHandler(runSummaryQuery, (): RunSummary => {
+    if (!ctx.state) throw new Error(NOT_READY);
+    return summarizeRun(ctx.current(), ctx.revision);
+  });
+  setHandler(runStepsQuery, ({ offset, limit }) => {
+    if (!ctx.state) throw new Error(NOT_READY);
+    return pageOfSteps(ctx.current(), offset, limit, ctx.revision);
+  });
+  setHandler(approveGateUpdate, (request) => requests.vote(request, 'approve'), {
+    validator: requests.validator(requests.voteRule('approve')),
+  });
+  setHandler(rejectGateUpdate, (request) => requests.vote(request, 'reject'), {
+    validator: requests.validator(requests.voteRule('reject')),
+  });
+  setHandler(completeManualStepUpdate, (request) => requests.markDone(request), { validator: requests.validator(requests.manualRule) });
+  setHandler(requestBackoutUpdate, (request) => requests.backOut(request), { validator: requests.validator(requests.backoutRule) });
+  setHandler(resolveStepUpdate, (request) => requests.resolve(request), { validator: requests.validator(requests.resolveRule) });
+}
+
+/** The five person requests: their rules, validators and handlers. */
+class PersonRequests {
+  constructor(private readonly ctx: RunContext) {}
+
+  // ---- the rules: the signature's, then the request's own --------------------------------------------------------
+
+  /** A rule, after the signature rule: who signed, with which key, when, and whether the nonce is fresh. */
+  private signed<R extends Request>(rule: Rule<R>): Rule<R> {
+    return (request) => refuseSignature(this.ctx.book, this.ctx.input.mode, this.ctx.run, request, Date.now()) ?? rule(request);
+  }
+
+  voteRule(decision: 'approve' | 'reject'): Rule<VoteRequest> {
+    return this.signed((request: VoteRequest) => refuseVote(this.ctx.book, this.ctx.run, request, decision, Date.now()));
+  }
+  readonly manualRule = this.signed((request: ManualDoneRequest) => refuseManualDone(this.ctx.book, this.ctx.run, request));
+  readonly backoutRule = this.signed((request: BackoutRequest) => refuseBackout(this.ctx.book, this.ctx.run, request));
+  readonly resolveRule = this.signed((request: ResolveRequest) => refuseResolve(this.ctx.book, this.ctx.run, request));
+
+  /**
+   * The validator of a request with `rule`. A request that arrives while a new execution is still reading
+   * its runbook (the moment after a hand-over) is accepted and checked once the state is there,
+   * so nobody is turned away for the engine's own housekeeping.
+   */
+  validator<R extends Request>(rule: Rule<R>): (request: R) => void {
+    return (request) => {
+      const { ctx } = this;
+      if (ctx.state?.cancel) refuse('the run was cancelled through Temporal; it takes no more requests');
+      refuse(refuseAutomatic(request, ctx.input));
+      if (!ctx.state || !ctx.runbook) return;
+      // A request signed by a person the runbook knows is let in when its signature's envelope holds (listed key, fresh
+      // nonce, time): whether it is allowed is decided in the handler, after its signature is checked, so a refusal is
+      // logged with its reason. Anyone else's is refused here, at the door, and never enters the run's history.
+      if (ctx.patches.logsRefusals && checksSignature(ctx.runbook, request))
+        refuse(refuseSignature(ctx.runbook, ctx.input.mode, ctx.state, request, Date.now()));
+      else refuse(rule(request));
+    };
+  }
+
+  /**
+   * The same check in the handler, for a request accepted before the state was there or signed. Returns
+   * nothing when the state was there and the request is not signed: the handler must then go on without awaiting, so
+   * that its first changes happen before the next request's validator looks (that is what refuses a second `done`
+   * sent in the same moment).
+   */
+  private recheck<R extends Request>(rule: Rule<R>, request: R, kind: SignedKind): Promise<void> | undefined {
+    const { ctx } = this;
+    if (ctx.state && ctx.runbook && !request.signature) return undefined;
+    const refused = (why: string) => ApplicationFailure.create({ type: FAILURE_TYPE.requestRefused, message: why, nonRetryable: true });
+    return (async () => {
+      if (ctx.state === undefined || ctx.runbook === undefined) await condition(() => ctx.state !== undefined && ctx.runbook !== undefined);
+      const signature = checksSignature(ctx.book, request) ? request.signature : undefined;
+      const target = (request as { gateId?: string; stepId?: string }).gateId ?? (request as { stepId?: string }).stepId;
+      /** Logs the refusal of this request (who it claimed to be, what for, why) and answers with it. */
+      const logRefusal = async (why: string): Promise<never> => {
+        await ctx.decide({
+          kind: 'refused',
+          by: request.by,
+          role: kind,
+          ...(target ? { target } : {}),
+          reason: why,
+          at: ctx.now(),
+          automatic: false,
+          ...sentBy(),
+        });
+        throw refused(why);
+      };
+      if (signature) {
+        if (!ctx.patches.logsRefusals) {
+          const before = rule(request);
+          if (before !== undefined) throw refused(before);
+        }
+        // The sandbox has no crypto: a local activity checks the signature with Node's.
+        const text = signedText(ctx.input.runId, kind, request, signature.at, signature.nonce);
+        if (!(await verifier.verifySignature({ text, key: signature.key, value: signature.value }))) {
+          // A forged or altered request is worth an entry in the log: who it claimed to be, what for, and why it was refused.
+          await logRefusal(
+            'the signature does not match the request: it was changed after it was signed, signed for another run, step or decision, or with another key',
+          );
+        }
+      }
+      // Checked again: another request may have changed the run (or used this nonce) meanwhile.
+      const why = rule(request);
+      if (why !== undefined) {
+        if (signature && ctx.patches.logsRefusals) await logRefusal(why);
+        throw refused(why);
+      }
+    })();
+  }
+
+  // ---- the handlers ------------------------------------------------------------------------------------------------
+  // Each takes its time when the request arrives, before a signature check: the workflow time of the activation that
+  // resolves a local activity is not the same when the run is replayed (a query on an ended run).
+
+  /** An approver's go or no-go on an open gate; answers the gate after the vote. */
+  async vote(request: VoteRequest, decision: 'approve' | 'reject'): Promise<GateState> {
+    const { ctx } = this;
+    const at = ctx.now();
+    const checking = this.recheck(this.voteRule(decision), request, decision);
+    if (checking) await checking;
+    const step = ctx.stepOf(request.gateId);
+    const role = voteRole(ctx.book, step.gate!, request);
+    const reason = request.reason?.trim() || undefined;
+    step.gate = applyVote(step.gate!, {
+      by: request.by,
+      role,
+      decision,
+      at,
+      automatic: request.automatic === true,
+      ...(reason ? { reason } : {}),
+    });
+    await ctx.decide({
+      kind: decision,
+      by: request.by,
+      role,
+      target: request.gateId,
+      at,
+      automatic: request.automatic === true,
+      ...(request.evidence ? { evidence: request.evidence } : {}),
+      ...signatureFields(ctx.book, request),
+      ...(reason ? { reason } : {}),
+      ...sentBy(),
+    });
+    const gate = step.gate;
+    if (checking) await oneTurn();
+    return gate;
+  }
+
+  /** The owner marks a manual step, or a manual undo, done. */
+  async markDone(request: ManualDoneRequest): Promise<StepState> {
+    const { ctx } = this;
+    const at = ctx.now();
+    const checking = this.recheck(this.manualRule, request, 'complete_manual');
+    if (checking) await checking;
+    const step = ctx.stepOf(request.stepId);
+    const forward = step.status === 'waiting' && step.waitingFor === 'manual';
+    // Both changes happen before anything is awaited, so a second `done` in the same moment
+    // sees them and is refused by the validator.
+    if (forward) step.completedBy = request.by;
+    else step.backout = { ...step.backout!, status: 'succeeded', endedAt: at };
+    const reason = request.reason?.trim() || undefined;
+    await ctx.decide({
+      kind: 'complete_manual',
+      by: request.by,
+      role: decisionRole(ctx.book, request.by, [step.owner]),
+      target: forward ? step.id : `${step.id} (back-out)`,
+      at,
+      automatic: request.automatic === true,
+      ...signatureFields(ctx.book, request),
+      ...(reason ? { reason } : {}),
+      ...sentBy(),
+    });
+    return step;
+  }
+
+  /** The lead backs the run out. */
+  async backOut(request: BackoutRequest): Promise<BackoutState> {
+    const { ctx } = this;
+    const at = ctx.now();
+    const checking = this.recheck(this.backoutRule, request, 'request_backout');
+    if (checking) await checking;
+    await ctx.decide(
+      {
+        kind: 'request_backout',
+        by: request.by,
+        role: ctx.book.lead,
+        reason: request.reason.trim(),
+        at,
+        automatic: false,
+        ...signatureFields(ctx.book, request),
+        ...sentBy(),
+      },
+      { apply: () => ctx.triggerBackout('requested', request.reason.trim(), request.by, at) },
+    );
+    return ctx.run.backout;
+  }
+
+  /** The lead resolves a failed step or undo: retry it, or record it done by hand. */
+  async resolve(request: ResolveRequest): Promise<StepState> {
+    const { ctx } = this;
+    const at = ctx.now();
+    const checking = this.recheck(this.resolveRule, request, 'resolve');
+    if (checking) await checking;
+    const step = ctx.stepOf(request.stepId);
+    const scope = step.resolution?.scope;
+    const entry: Decision = {
+      kind: 'resolve',
+      by: request.by,
+      role: ctx.book.lead,
+      target: `${step.id}: ${request.action}${scope === 'backout' ? ' (back-out)' : ''}`,
+      reason: request.reason.trim(),
+      at,
+      automatic: false,
+      ...signatureFields(ctx.book, request),
+      ...sentBy(),
+    };
+    if (request.action === 'done') step.completedBy = request.by;
+    // Decided now, before anything is awaited: a second `resolve` or a racing `done` on the
+    // undo is refused (nothing waits any more), so the undo cannot run twice. The decision is
+    // part of the step's state, so it survives a hand-over to the next execution.
+    step.resolution = { ...step.resolution!, decided: request.action };
+    if (scope === 'backout') step.backout = { ...step.backout!, status: request.action === 'done' ? 'resolved' : 'running' };
+    await ctx.decide(entry);
+    return step;
+  }
+}
+
+/**
+ * Logs the lead's evidence override as the run's first decision, signature and all, once its signature is checked;
+ * or logs its refusal and returns why the run does not start. Nothing has run yet either way.
+ */
+export async function decideOverride(ctx: RunContext, override: EvidenceOverride): Promise<string | undefined> {
+  const at = ctx.now();
+  const request = overrideRequest(override);
+  const signature = override.signature;
+  let why = refuseOverride(ctx.book, ctx.run, override, Date.now());
+  // The sandbox has no crypto: a local activity checks the signature with Node's.
+  if (why === undefined && signature) {
+    const text = signedText(ctx.input.runId, 'override', request, signature.at, signature.nonce);
+    if (!(await verifier.verifySignature({ text, key: signature.key, value: signature.value })))
+      why = 'the signature does not match the override: it was changed after it was signed, signed for another run, or with another key';
+  }
+  await ctx.decide(
+    why === undefined
+      ? {
+          kind: 'override',
+          by: override.by,
+          role: ctx.book.lead,
+          target: OVERRIDE_TARGET,
+          reason: request.reason,
+          at,
+          automatic: false,
+          signature,
+          request,
+        }
+      : { kind: 'refused', by: override.by, role: 'override', target: OVERRIDE_TARGET, reason: why, at, automatic: false },
+  );
+  return why === undefined ? undefined : `the evidence override was refused: ${why}`;
+}
+
+/**
+ * One microtask turn. A vote that waited for its check used to be answered one turn later than the other requests
+ * (through `then`); the order of the commands an activation produces follows from such turns, and runs in flight
+ * replay that order, so the votes keep it. It can go with the patch that makes an activation's commands independent
+ * of the order of its jobs (issue 16).
+ */
+function oneTurn(): Promise<void> {
+  return Promise.resolve();
+}
+
+/** The Update carrying the request being handled, kept with its decision (its history entry names the sender). */
+function sentBy(): { updateId?: string } {
+  const id = currentUpdateInfo()?.id;
+  return id ? { updateId: id } : {};
+}
+
+/** Turns a validator's refusal into the Update's rejection (it never enters history). */
+function refuse(reason: string | undefined): void {
+  if (reason !== undefined) throw new Error(reason);
+}
