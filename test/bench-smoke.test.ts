@@ -12,10 +12,24 @@ import { describe, expect, it } from 'vitest';
 import { PROJECT } from './support/cli.js';
 import { temporalAddress } from './support/temporal.js';
 
-/** Per benchmark, in the order printed: its targets' figures, and the figures it prints without judging them. */
+/**
+ * Per benchmark, in the order printed: its targets' figures, and the figures it prints without judging them. The
+ * longest smokes first, so the two that run at once end about together.
+ */
 const FIGURES: Record<string, { targets: string[]; informational: string[] }> = {
-  engine: { targets: ['wall_ratio', 'history_event_ratio'], informational: [] },
-  scale: { targets: ['per_step_ratio', 'largest_payload_bytes', 'longest_history_events'], informational: [] },
+  deploy: { targets: ['wall_ratio', 'store_writes_per_step'], informational: ['cpu_ratio', 'store_transactions_per_step'] },
+  survive: {
+    targets: ['runs', 'worker_kills', 'server_kills', 'completions_as_expected', 'repeated_steps', 'crashes_found', 'fuzz_runs'],
+    informational: [],
+  },
+  console: {
+    targets: ['cpu_vs_bare_ratio', 'bytes_per_change_vs_bare_ratio', 'queries_per_change_vs_bare_ratio', 'change_to_screen_vs_bare_ratio'],
+    informational: ['cpu_percent', 'temporal_bytes_per_second', 'queries_per_change', 'bytes_per_change', 'change_to_screen_ms_max'],
+  },
+  approval: {
+    targets: ['cli_vs_sdk_ratio', 'signed_update_vs_bare_ratio'],
+    informational: ['cli_vs_stock_ratio', 'sdk_vs_stock_ratio'],
+  },
   forecast: {
     targets: [
       'p90_coverage',
@@ -27,14 +41,7 @@ const FIGURES: Record<string, { targets: string[]; informational: string[] }> = 
     ],
     informational: [],
   },
-  approval: {
-    targets: ['cli_vs_sdk_ratio', 'signed_update_vs_bare_ratio'],
-    informational: ['cli_vs_stock_ratio', 'sdk_vs_stock_ratio'],
-  },
-  console: {
-    targets: ['cpu_vs_bare_ratio', 'bytes_per_change_vs_bare_ratio', 'queries_per_change_vs_bare_ratio', 'change_to_screen_vs_bare_ratio'],
-    informational: ['cpu_percent', 'temporal_bytes_per_second', 'queries_per_change', 'bytes_per_change', 'change_to_screen_ms_max'],
-  },
+  engine: { targets: ['wall_ratio', 'history_event_ratio'], informational: [] },
   reconcile: {
     targets: [
       'full_vs_sqlite3_ratio',
@@ -48,11 +55,7 @@ const FIGURES: Record<string, { targets: string[]; informational: string[] }> = 
     ],
     informational: ['postgres_vs_sqlite_rows_per_second'],
   },
-  deploy: { targets: ['wall_ratio', 'store_writes_per_step'], informational: ['cpu_ratio', 'store_transactions_per_step'] },
-  survive: {
-    targets: ['runs', 'worker_kills', 'server_kills', 'completions_as_expected', 'repeated_steps', 'crashes_found', 'fuzz_runs'],
-    informational: [],
-  },
+  scale: { targets: ['per_step_ratio', 'largest_payload_bytes', 'longest_history_events'], informational: [] },
 };
 
 const NUMBER = String.raw`-?\d+(?:\.\d+)?`;
@@ -141,8 +144,9 @@ describe.concurrent('every benchmark in smoke mode', () => {
 
 it('bench/README.md names every figure the benchmarks print', () => {
   const readme = readFileSync(path.join(PROJECT, 'bench', 'README.md'), 'utf8');
+  const named = new Set(readme.match(/\b[a-z]+\.[a-z0-9_]+\b/g));
   const missing = Object.entries(FIGURES).flatMap(([name, { targets, informational }]) =>
-    [...targets, ...informational].map((figure) => `${name}.${figure}`).filter((figure) => !readme.includes(figure)),
+    [...targets, ...informational].map((figure) => `${name}.${figure}`).filter((figure) => !named.has(figure)),
   );
   expect(missing).toEqual([]);
 });
