@@ -12,7 +12,7 @@ import { readRunState } from '../common/read-run-state.js';
 import { EnvironmentError, EXIT, NoAnswerError, RequestRefusedError, RunBusyError, UnknownRunError, UsageError } from './errors.js';
 import type { Output } from './output.js';
 import { readSettings, type Settings } from './settings.js';
-import { connectTemporal, isNoAnswer, isTooBusy, type TemporalSession } from './temporal.js';
+import { connectTemporal, grpcDetail, isNoAnswer, isTooBusy, type TemporalSession } from './temporal.js';
 
 /** How long a person waits for the run to answer, unless CUTOVER_UPDATE_TIMEOUT says otherwise. */
 export const DEFAULT_UPDATE_TIMEOUT_MS = 30_000;
@@ -125,15 +125,6 @@ async function refuseIfRecordedEnded(settings: Settings, runId: string, purpose:
     );
   }
   if (!known && unknownIfMissing) throw new UnknownRunError(runId);
-}
-
-/** Temporal's own words in a gRPC error, without the status prefix. */
-function grpcDetail(err: unknown): string {
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const details = (e as { details?: unknown }).details;
-    if (typeof details === 'string' && details) return details;
-  }
-  return (err as Error).message;
 }
 
 /**

@@ -19,7 +19,7 @@ import { followRun } from './follow-run.js';
 import { findSigningKey, fingerprint, publicKeyText, signRequest } from './keys.js';
 import { formatProblem } from '../lib/yaml-document/problems.js';
 import { loadRunbook, type LoadedRunbook } from './load-runbook.js';
-import { connectTemporal, isConnectionLost, type TemporalSession } from './temporal.js';
+import { connectTemporal, grpcDetail, isConnectionLost, isMissingSearchAttribute, type TemporalSession } from './temporal.js';
 import { onStopRequest } from './signals.js';
 import { unservedPools } from './task-queues.js';
 import type { Output } from './output.js';
@@ -308,8 +308,8 @@ export async function startRun(
       return { runId, number, handle: await start(true) };
     } catch (err) {
       // A cluster without cutover's search attributes refuses them; the memo still carries
-      // runbook and mode (`temporal operator search-attribute create` adds them).
-      if (!/search attribute/i.test((err as Error).message)) throw err;
+      // runbook and mode (`temporal operator search-attribute create` adds them, `cutover doctor` says so).
+      if (!isMissingSearchAttribute(err)) throw err;
       return { runId, number, handle: await start(false) };
     }
   } catch (err) {
@@ -320,7 +320,7 @@ export async function startRun(
       );
     }
     throw new EnvironmentError(
-      `Temporal at ${session.address} refused to start ${runId} (${(err as Error).message.split('\n')[0]}); nothing was recorded`,
+      `Temporal at ${session.address} refused to start ${runId} (${grpcDetail(err).split('\n')[0]}); nothing was recorded`,
     );
   }
 }
