@@ -25,6 +25,7 @@ import { unservedPools } from './task-queues.js';
 import type { Output } from './output.js';
 import { openRecordStore } from '../prisma/store.js';
 import { readSettings } from './settings.js';
+import { updateTimeoutMs } from './send-request.js';
 
 /** Search attributes that make the stock `temporal workflow list` show runbook and mode. */
 export const SEARCH_ATTRIBUTES = {
@@ -56,6 +57,8 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
     }
   }
   const settings = readSettings();
+  // What --auto-approve sends waits for the run's answer as long as a person's request would; a bad value is said now.
+  const requestTimeoutMs = options.autoApprove ? updateTimeoutMs() : undefined;
   const store = await openRecordStore(settings);
   let evidenceOverride: SignOverride | undefined;
   try {
@@ -122,6 +125,7 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
     const follow = followRun(handle, {
       runbook: loaded.runbook,
       autoApprove: options.autoApprove,
+      ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
       write: (line) => {
         if (!ui) out.line(line);
       },
