@@ -31,18 +31,25 @@
  * Pure and deterministic: the same inputs and seed give the same figures. No Node imports.
  */
 import { durationMs } from '../runbook/duration.js';
-import { effectiveDependencies, topologicalOrder } from '../runbook/graph.js';
 import type { Runbook } from '../runbook/schema.js';
-import { plannedBackoutMs } from '../run/transitions.js';
-import { SeededRandom, median, quantileSorted } from './random.js';
-import { backoutDurations, backedOut, forwardDurations, type TimedRun } from './runs.js';
+import { BACKOUT_SEED_MIX, forecastBackout, type BackoutForecast } from './backout-forecast.js';
+import {
+  compileGraph,
+  DEFAULT_SEED,
+  drawParameters,
+  fit,
+  fitItems,
+  predictiveQuantile,
+  weightedRuns,
+  type CompiledGraph,
+  type Outlier,
+} from './fit.js';
+import { SeededRandom, quantileSorted } from './random.js';
+import { backedOut, forwardDurations, type TimedRun } from './runs.js';
 
-/** A run's weight halves every this many runs back. */
-export const RECENCY_HALF_LIFE_RUNS = 5;
-/** Weight of a run of another runbook version, relative to one of the version forecast. */
-export const OTHER_VERSION_WEIGHT = 0.5;
-/** A measurement this many robust deviations from its step's median is an outlier. */
-export const OUTLIER_Z = 3;
+export { DEFAULT_SEED, OTHER_VERSION_WEIGHT, OUTLIER_Z, RECENCY_HALF_LIFE_RUNS, type Outlier } from './fit.js';
+export { backoutForecast, type BackoutForecast } from './backout-forecast.js';
+
 /**
  * Runs worth reading: the latest {@link RECENT_RUNS} (the next one back would weigh 0.5^6, under 2% of the latest,
  * and all the older ones together under 2% of the weight of the ones read), and the latest {@link RECENT_BACKOUTS}
@@ -53,24 +60,8 @@ export const RECENT_RUNS = 30;
 export const RECENT_BACKOUTS = 10;
 /** Simulated nights by default. */
 export const DEFAULT_SIMULATIONS = 10_000;
-/** Seed by default: the same data gives the same forecast unless another seed is asked for. */
-export const DEFAULT_SEED = 1;
-/** Spread of log durations (σ) and of the plan's error (τ) assumed before anything was measured. */
-const DEFAULT_SIGMA = 0.35;
-const DEFAULT_TAU = 0.35;
-/** Strength of the prior on each step's variance, in pseudo-measurements (2·α0). */
-const PRIOR_ALPHA = 3;
-/** Back-out: outer draws of the parameters × nights per draw, for its P90 at 95% confidence. */
-const BACKOUT_DRAWS = 100;
-/**
- * The confidence the back-out's P90 is taken at. 95%, not 90%: the priors' runbook-wide figures are themselves
- * estimated from a few back-outs, and at 90% the latest safe go/no-go held in 88-93% of the calibration's runbooks
- * (bench/forecast.mjs), under the 90% it promises; at 95% it holds in more.
- */
-const BACKOUT_CONFIDENCE = 0.95;
 /** Posterior draws of each step's parameters that the simulated nights pick from. */
 const PARAMETER_POOL = 512;
-const BACKOUT_NIGHTS = 100;
 
 /** What to forecast. */
 export interface ForecastInput {
@@ -104,18 +95,6 @@ export interface StepForecast {
   tailMs: number;
 }
 
-/** A measurement the fit down-weighted. */
-export interface Outlier {
-  stepId: string;
-  runId: string;
-  purpose: 'forward' | 'backout';
-  durationMs: number;
-  /** The step's median duration over its measurements. */
-  typicalMs: number;
-  /** Its weight in the fit, from 0 to 1. */
-  weight: number;
-}
-
 /** The forecast of the night. */
 export interface Forecast {
   runbook: string;
@@ -145,15 +124,7 @@ export interface Forecast {
   outliers: Outlier[];
   /** Steps never measured in a run: the forecast takes their plan. */
   neverRehearsed: { stepId: string; plannedMs: number | null }[];
-  backout: {
-    /** `measured`: from runs that backed out; `planned`: the planned back-out, as the run's point of no return. */
-    source: 'measured' | 'planned';
-    runs: number;
-    p50Ms: number;
-    /** The P90 back-out at 95% confidence: what the latest safe go/no-go keeps free before the window ends. */
-    p90Ms: number;
-    plannedMs: number;
-  };
+  backout: BackoutForecast;
   window?: {
     lengthMs: number;
     start?: string;
@@ -168,172 +139,6 @@ export interface Forecast {
   };
 }
 
-interface Measurement {
-  runId: string;
-  ms: number;
-  y: number;
-  w: number;
-}
-
-interface FitItem {
-  id: string;
-  plannedMs: number | null;
-  measurements: Measurement[];
-}
-
-/** A fitted step: the posterior of its log duration's mean and variance (normal-inverse-gamma). */
-interface Fitted {
-  id: string;
-  source: StepForecast['source'];
-  mu: number;
-  kappa: number;
-  alpha: number;
-  beta: number;
-  samples: number;
-  weight: number;
-}
-
-interface FitResult {
-  fitted: Map<string, Fitted>;
-  outliers: Outlier[];
-  /** Per outlier: how far out it was (log ratio to its step's median); drawn back in by the contamination. */
-  outlierLogs: number[];
-  outlierRate: number;
-  bias: number;
-  /** How well the runbook-wide figures are known: the standard error of the bias, the degrees of freedom of σ². */
-  biasSe: number;
-  pooledDf: number;
-}
-
-/** Robust deviation: 1.4826 × the median absolute deviation estimates σ for normal data. */
-const MAD_TO_SIGMA = 1.4826;
-
-function fit(items: readonly FitItem[], purpose: Outlier['purpose']): FitResult {
-  // Pass 1: each step's median, and a pooled robust spread of the measurements around their step's median.
-  const medians = new Map<string, number>();
-  const residuals: number[] = [];
-  for (const item of items) {
-    if (item.measurements.length === 0) continue;
-    const m = median(item.measurements.map((x) => x.y));
-    medians.set(item.id, m);
-    if (item.measurements.length >= 2) for (const x of item.measurements) if (x.y !== m) residuals.push(Math.abs(x.y - m));
-  }
-  const pooledRobust = residuals.length >= 4 ? MAD_TO_SIGMA * median(residuals) : DEFAULT_SIGMA;
-
-  // Outliers: far from the step's median on the larger of the pooled and the step's own robust spread.
-  const outliers: Outlier[] = [];
-  const outlierLogs: number[] = [];
-  let measurements = 0;
-  for (const item of items) {
-    measurements += item.measurements.length;
-    if (item.measurements.length < 3) continue;
-    const m = medians.get(item.id)!;
-    const own = item.measurements.filter((x) => x.y !== m).map((x) => Math.abs(x.y - m));
-    const scale = Math.max(pooledRobust, own.length > 0 ? MAD_TO_SIGMA * median(own) : 0, 0.05);
-    for (const x of item.measurements) {
-      const z = Math.abs(x.y - m) / scale;
-      if (z <= OUTLIER_Z) continue;
-      const down = (OUTLIER_Z / z) ** 2;
-      outliers.push({ stepId: item.id, runId: x.runId, purpose, durationMs: x.ms, typicalMs: Math.exp(m), weight: x.w * down });
-      outlierLogs.push(x.y - m);
-      x.w *= down;
-    }
-  }
-
-  // Pass 2: weighted means and sums of squares; pooled variance; the plan's bias and how far steps stray from it.
-  const stats = new Map<string, { n: number; mean: number; ss: number; eff: number }>();
-  let pooledSs = 0;
-  let pooledDf = 0;
-  for (const item of items) {
-    if (item.measurements.length === 0) continue;
-    const n = item.measurements.reduce((s, x) => s + x.w, 0);
-    const n2 = item.measurements.reduce((s, x) => s + x.w * x.w, 0);
-    const mean = item.measurements.reduce((s, x) => s + x.w * x.y, 0) / n;
-    const ss = item.measurements.reduce((s, x) => s + x.w * (x.y - mean) ** 2, 0);
-    stats.set(item.id, { n, mean, ss, eff: item.measurements.length });
-    if (item.measurements.length >= 2) {
-      pooledSs += ss;
-      // Reliability weights: n - Σw²/n degrees of freedom.
-      pooledDf += n - n2 / n;
-    }
-  }
-  const sigma2 = pooledDf >= 2 ? pooledSs / pooledDf : DEFAULT_SIGMA ** 2;
-  const deviations: number[] = [];
-  const deviationN: number[] = [];
-  for (const item of items) {
-    const s = stats.get(item.id);
-    if (s && item.plannedMs) {
-      deviations.push(s.mean - Math.log(item.plannedMs));
-      deviationN.push(s.n);
-    }
-  }
-  let bias = 0;
-  let tau2 = DEFAULT_TAU ** 2;
-  let biasSe = DEFAULT_TAU;
-  if (deviations.length >= 3) {
-    bias = median(deviations);
-    const spread = deviations.reduce((s, d) => s + (d - bias) ** 2, 0) / deviations.length;
-    const noise = deviationN.reduce((s, n) => s + sigma2 / n, 0) / deviationN.length;
-    tau2 = Math.max(0.01, spread - noise);
-    // The median's standard error is about 1.25 times the mean's.
-    biasSe = 1.25 * Math.sqrt(spread / deviations.length);
-  } else if (deviations.length > 0) {
-    // One or two measured steps say something about the plan, not much: their bias, shrunk towards none.
-    bias = (median(deviations) * deviations.length) / (deviations.length + 1);
-  }
-  const kappa0 = Math.min(20, Math.max(0.05, sigma2 / tau2));
-  const beta0 = sigma2 * (PRIOR_ALPHA - 1);
-
-  const fitted = new Map<string, Fitted>();
-  for (const item of items) {
-    const s = stats.get(item.id);
-    const planned = item.plannedMs && item.plannedMs > 0 ? item.plannedMs : null;
-    if (!s && planned === null) {
-      fitted.set(item.id, { id: item.id, source: 'none', mu: -Infinity, kappa: 1, alpha: PRIOR_ALPHA, beta: beta0, samples: 0, weight: 0 });
-      continue;
-    }
-    // A step without a plan has no prior mean: its own measurements decide (an almost flat prior).
-    const mu0 = planned !== null ? Math.log(planned) + bias : s!.mean;
-    const k0 = planned !== null ? kappa0 : 0.01;
-    if (!s) {
-      fitted.set(item.id, { id: item.id, source: 'planned', mu: mu0, kappa: k0, alpha: PRIOR_ALPHA, beta: beta0, samples: 0, weight: 0 });
-      continue;
-    }
-    const kappa = k0 + s.n;
-    fitted.set(item.id, {
-      id: item.id,
-      source: 'measured',
-      mu: (k0 * mu0 + s.n * s.mean) / kappa,
-      kappa,
-      alpha: PRIOR_ALPHA + s.n / 2,
-      beta: beta0 + s.ss / 2 + (k0 * s.n * (s.mean - mu0) ** 2) / (2 * kappa),
-      samples: s.eff,
-      weight: s.n,
-    });
-  }
-  // A prior of Beta(0.5, 20) on the rate: a handful of outliers in a few hundred measurements is believed, one is not much.
-  const outlierRate = outliers.length > 0 ? (outliers.length + 0.5) / (measurements + 20) : 0;
-  return { fitted, outliers, outlierLogs, outlierRate, bias, biasSe, pooledDf: pooledDf >= 2 ? pooledDf : 2 * PRIOR_ALPHA };
-}
-
-/** Student-t quantile for `nu` degrees of freedom (Cornish–Fisher from the normal quantile `z`; good from nu ≈ 3). */
-function tQuantile(z: number, nu: number): number {
-  return z + (z ** 3 + z) / (4 * nu) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * nu * nu);
-}
-
-/** A quantile of the fitted duration (the posterior predictive, without outliers), in ms. */
-function predictiveQuantile(f: Fitted, z: number): number {
-  if (f.source === 'none') return 0;
-  const scale = Math.sqrt((f.beta * (f.kappa + 1)) / (f.alpha * f.kappa));
-  return Math.exp(f.mu + tQuantile(z, 2 * f.alpha) * scale);
-}
-
-/** Draws a step's parameters from the posterior: [mean, sd] of its log duration. */
-function drawParameters(f: Fitted, rng: SeededRandom): [number, number] {
-  const variance = f.beta / rng.gamma(f.alpha);
-  return [f.mu + Math.sqrt(variance / f.kappa) * rng.normal(), Math.sqrt(variance)];
-}
-
 /**
  * Of a runbook's runs (newest first), the ones a forecast reads: the latest {@link RECENT_RUNS} that ended, and older
  * ones that backed out up to {@link RECENT_BACKOUTS} backed-out runs in all. Reading the rest would barely move a
@@ -345,58 +150,6 @@ export function runsWorthReading<R extends Pick<TimedRun, 'endedAt' | 'status' |
   let backouts = recent.filter((run) => backedOut(run)).length;
   const older = ended.slice(RECENT_RUNS).filter((run) => backedOut(run) && backouts++ < RECENT_BACKOUTS);
   return [...recent, ...older];
-}
-
-/** The runs a forecast learns from, newest first, each with its weight. */
-function weightedRuns(runs: readonly TimedRun[], versionHash: string): { run: TimedRun; weight: number }[] {
-  return runs
-    .filter((run) => run.endedAt !== null)
-    .map((run, rank) => ({
-      run,
-      weight: 0.5 ** (rank / RECENCY_HALF_LIFE_RUNS) * (run.versionHash === versionHash ? 1 : OTHER_VERSION_WEIGHT),
-    }));
-}
-
-function fitItems(
-  ids: readonly string[],
-  planned: ReadonlyMap<string, number | null>,
-  runs: readonly { run: TimedRun; weight: number }[],
-  durationsOf: (run: TimedRun) => Map<string, number>,
-): FitItem[] {
-  const items = new Map<string, FitItem>(ids.map((id) => [id, { id, plannedMs: planned.get(id) ?? null, measurements: [] }]));
-  for (const { run, weight } of runs) {
-    for (const [id, ms] of durationsOf(run)) {
-      // A step measured at 0 ms (a gate passed at once) is 1 ms in log space.
-      items.get(id)?.measurements.push({ runId: run.id, ms, y: Math.log(Math.max(ms, 1)), w: weight });
-    }
-  }
-  return [...items.values()];
-}
-
-/** The graph as index arrays, in an order where every step comes after its dependencies. */
-function compileGraph(runbook: Runbook) {
-  const order = topologicalOrder(runbook);
-  const index = new Map(order.map((id, i) => [id, i] as const));
-  const deps = effectiveDependencies(runbook);
-  const dependsOn = order.map((id) => Int32Array.from((deps[id] ?? []).map((d) => index.get(d)!)));
-  const dependents: number[][] = order.map(() => []);
-  dependsOn.forEach((list, i) => list.forEach((d) => dependents[d]!.push(i)));
-  // Flat arrays for the simulation's inner loops: the dependencies of step i are depFlat[depStart[i]..depStart[i+1]).
-  const flat = (lists: readonly ArrayLike<number>[]) => {
-    const start = new Int32Array(lists.length + 1);
-    lists.forEach((list, i) => (start[i + 1] = start[i]! + list.length));
-    const values = new Int32Array(start[lists.length]!);
-    lists.forEach((list, i) => values.set(Array.from(list), start[i]));
-    return { start, values };
-  };
-  return {
-    order,
-    index,
-    dependsOn,
-    dependents: dependents.map((list) => Int32Array.from(list)),
-    deps: flat(dependsOn),
-    rdeps: flat(dependents),
-  };
 }
 
 /** Forecasts the night. */
@@ -546,7 +299,7 @@ export function forecast(input: ForecastInput): Forecast {
 
   // A stream of its own, so the back-out figure does not depend on how many nights were simulated before it: the run's
   // point of no return (started with a few nights) and `cutover forecast` (10,000) give the same back-out.
-  const backout = forecastBackout(input, graph, stepOf, planned, runs, new SeededRandom(seed ^ 0x5bd1e995), forward);
+  const backout = forecastBackout(input, graph, stepOf, planned, runs, new SeededRandom(seed ^ BACKOUT_SEED_MIX), forward);
   const result: Forecast = {
     runbook: runbook.name,
     versionHash: input.versionHash,
@@ -613,7 +366,7 @@ function round3(x: number): number {
 }
 
 /** The planned critical path's length. */
-function plannedLength(graph: ReturnType<typeof compileGraph>, planned: ReadonlyMap<string, number | null>): number {
+function plannedLength(graph: CompiledGraph, planned: ReadonlyMap<string, number | null>): number {
   const end = new Float64Array(graph.order.length);
   let longest = 0;
   graph.order.forEach((id, i) => {
@@ -623,87 +376,4 @@ function plannedLength(graph: ReturnType<typeof compileGraph>, planned: Readonly
     longest = Math.max(longest, end[i]);
   });
   return longest;
-}
-
-/** The back-out's P50, and its P90 at 95% confidence, from the runs that backed out; else the plan. */
-function forecastBackout(
-  input: ForecastInput,
-  graph: ReturnType<typeof compileGraph>,
-  stepOf: ReadonlyMap<string, { step: Runbook['phases'][number]['steps'][number] }>,
-  planned: ReadonlyMap<string, number | null>,
-  runs: readonly { run: TimedRun; weight: number }[],
-  rng: SeededRandom,
-  forward: FitResult,
-): { source: 'measured' | 'planned'; runs: number; p50Ms: number; p90Ms: number; plannedMs: number; outliers: Outlier[] } {
-  // The planned back-out is the one the run's point of no return uses: the undos one after the other.
-  const plannedMs = plannedBackoutMs(input.runbook);
-  const undoIds = graph.order.filter((id) => stepOf.get(id)!.step.backout !== undefined);
-  // Weighed by recency among themselves: the latest back-out counts fully, however many runs ago it was.
-  const backedOutRuns = weightedRuns(
-    runs.map((r) => r.run).filter((run) => backedOut(run) && backoutDurations(run).size > 0),
-    input.versionHash,
-  );
-  if (backedOutRuns.length === 0 || undoIds.length === 0) {
-    return { source: 'planned', runs: backedOutRuns.length, p50Ms: plannedMs, p90Ms: plannedMs, plannedMs, outliers: [] };
-  }
-  const fitted = fit(fitItems(undoIds, planned, backedOutRuns, backoutDurations), 'backout');
-  // Back-out is rehearsed a few times at most, too few to see its outliers (three measurements of a step are needed to
-  // tell one): the night's mishaps seen going forward (the rate and the sizes) stand for them, when more often seen.
-  const outlierRate = Math.max(fitted.outlierRate, forward.outlierRate);
-  const outlierLogs = fitted.outlierRate >= forward.outlierRate ? fitted.outlierLogs : forward.outlierLogs;
-  const n = graph.order.length;
-  const models: (Fitted | undefined)[] = graph.order.map((id) => fitted.fitted.get(id));
-  const undo = Uint8Array.from(models, (m) => (m && m.source !== 'none' ? 1 : 0));
-  const { start: rStart, values: rValues } = graph.rdeps;
-  const mus = new Float64Array(n);
-  const sds = new Float64Array(n);
-  const end = new Float64Array(n);
-  const p90s = new Float64Array(BACKOUT_DRAWS);
-  const all = new Float64Array(BACKOUT_DRAWS * BACKOUT_NIGHTS);
-  const nights = new Float64Array(BACKOUT_NIGHTS);
-  for (let k = 0; k < BACKOUT_DRAWS; k += 1) {
-    // The runbook-wide figures the priors came from are estimates too, shared by every step (so their errors do not
-    // average out over the steps as each step's own do): each outer draw moves the plan's bias within its standard
-    // error, and scales the variances as the pooled variance's sampling distribution allows.
-    const biasShift = fitted.biasSe * rng.normal();
-    const varianceScale = fitted.pooledDf / (2 * rng.gamma(fitted.pooledDf / 2));
-    for (let i = 0; i < n; i += 1) {
-      const model = models[i];
-      if (!model || model.source === 'none') continue;
-      const [mu, sd] = drawParameters(model, rng);
-      const priorShare = (model.kappa - model.weight) / model.kappa;
-      mus[i] = mu + biasShift * priorShare;
-      sds[i] = sd * Math.sqrt(varianceScale);
-    }
-    for (let m = 0; m < BACKOUT_NIGHTS; m += 1) {
-      // Reverse dependency order: an undo starts once the undos of everything that depends on it have ended.
-      let total = 0;
-      for (let i = n - 1; i >= 0; i -= 1) {
-        let start = 0;
-        for (let k = rStart[i]!, stop = rStart[i + 1]!; k < stop; k += 1) {
-          const e = end[rValues[k]!]!;
-          if (e > start) start = e;
-        }
-        let d = 0;
-        if (undo[i] === 1) {
-          let y = mus[i]! + sds[i]! * rng.normal();
-          if (outlierLogs.length > 0 && rng.uniform() < outlierRate) y += outlierLogs[Math.floor(rng.uniform() * outlierLogs.length)]!;
-          d = Math.exp(y);
-        }
-        end[i] = start + d;
-        if (end[i]! > total) total = end[i]!;
-      }
-      nights[m] = total;
-      all[k * BACKOUT_NIGHTS + m] = total;
-    }
-    p90s[k] = quantileSorted(nights.sort(), 0.9);
-  }
-  return {
-    source: 'measured',
-    runs: backedOutRuns.length,
-    p50Ms: Math.round(quantileSorted(all.sort(), 0.5)),
-    p90Ms: Math.round(quantileSorted(p90s.sort(), BACKOUT_CONFIDENCE)),
-    plannedMs,
-    outliers: fitted.outliers,
-  };
 }
