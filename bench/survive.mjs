@@ -10,13 +10,13 @@
 // step (or undo) twice (the ledger of idempotency keys), keep a record store that matches the run
 // Temporal returned, and back out in reverse dependency order.
 //
-// The scenarios are the tests' own (test/support/faults.ts): it imports only Node, the Temporal
+// The scenarios are the tests' own (test/support/faults/): it imports only Node, the Temporal
 // client and cutover's build (dist/), so this transpiles it once with TypeScript and imports it.
 //
 // SURVIVE_WORKER_KILLS, SURVIVE_SERVER_KILLS, SURVIVE_FUZZ_RUNS and SURVIVE_SEED change the counts. In smoke mode
 // (bench/lib/support.mjs) only the reference run and 20 fuzzed runbooks: test/faults-*.test.ts kill workers and
 // servers with the same scenarios in every test run.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -30,18 +30,20 @@ const SEED = size('SURVIVE_SEED', 20261123, 20261123);
 /** Step rows of one run (30 forward, about 20 back-out): kill moments are spread over them. */
 const ROWS = 50;
 
-/** test/support/faults.ts as a module of the build. */
+/** test/support/faults/ as modules of the build (dist/bench/faults/, ES modules by the package's "type"). */
 async function faultScenarios() {
   const ts = (await import('typescript')).default;
-  const source = readFileSync(path.join(root, 'test', 'support', 'faults.ts'), 'utf8');
-  const { outputText } = ts.transpileModule(source, {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-    fileName: 'faults.ts',
-  });
-  const out = path.join(root, 'dist', 'bench', 'faults.mjs');
-  mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, outputText);
-  return import(pathToFileURL(out).href);
+  const from = path.join(root, 'test', 'support', 'faults');
+  const out = path.join(root, 'dist', 'bench', 'faults');
+  mkdirSync(out, { recursive: true });
+  for (const name of readdirSync(from).filter((file) => file.endsWith('.ts'))) {
+    const { outputText } = ts.transpileModule(readFileSync(path.join(from, name), 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      fileName: name,
+    });
+    writeFileSync(path.join(out, name.replace(/\.ts$/, '.js')), outputText);
+  }
+  return import(pathToFileURL(path.join(out, 'index.js')).href);
 }
 
 export async function main() {
