@@ -278,14 +278,14 @@ export function describeStep(step: StepState, state: RunState): string | undefin
       case 'succeeded':
         return `${clock(step.backout.endedAt)}  ${MARK.backout} ${name} undone`;
       case 'resolved':
-        return `${clock(step.backout.endedAt)}  ${MARK.backout} ${name} undo recorded as done by hand`;
+        return `${clock(step.backout.endedAt)}  ${MARK.backout} ${name} back-out recorded as done by hand`;
       case 'manual':
-        return `${clock(step.backout.startedAt)}  ${MARK.waiting} ${name} undo is manual, waiting for ${step.owner}: ${CLI} done ${state.runId} ${step.id} --as <person>`;
+        return `${clock(step.backout.startedAt)}  ${MARK.waiting} ${name} back-out is manual, waiting for ${step.owner}: ${CLI} done ${state.runId} ${step.id} --as <person>`;
       case 'waiting':
         return step.resolution
-          ? `${clock(step.resolution.since)}  ${MARK.failed} ${name} undo FAILED: ${step.resolution.error}${outputLines(step.backout.outputTail)}\n` +
+          ? `${clock(step.resolution.since)}  ${MARK.failed} ${name} back-out FAILED: ${step.resolution.error}${outputLines(step.backout.outputTail)}\n` +
               `          waiting for the lead: ${CLI} resolve ${state.runId} ${step.id} --retry|--done --as <lead> --reason "..."`
-          : `${clock(step.backout.startedAt)}  ${MARK.waiting} ${name} undo is manual, waiting for ${step.owner}: ${CLI} done ${state.runId} ${step.id} --as <person>`;
+          : `${clock(step.backout.startedAt)}  ${MARK.waiting} ${name} back-out is manual, waiting for ${step.owner}: ${CLI} done ${state.runId} ${step.id} --as <person>`;
       default:
         return undefined;
     }
