@@ -134,30 +134,7 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
       const d = state.decisions[votesSeen]!;
       lines.push({ at: d.at, text: `${clock(d.at)}  ${MARK.decision} ${decisionLine(d)}` });
     }
-    // An open gate's deadline, once when 15 and once when 5 minutes are left.
-    for (const id of state.order) {
-      const gate = state.steps[id]!.gate;
-      if (gate?.status !== 'open' || !gate.closesAt) continue;
-      const left = Date.parse(gate.closesAt) - Date.now();
-      const crossed = DEADLINE_WARNINGS.filter((minutes) => left > 0 && left <= minutes * 60_000).map((minutes) => `${id}@${minutes}`);
-      if (crossed.length === 0 || crossed.every((key) => warned.has(key))) continue;
-      for (const key of crossed) warned.add(key);
-      lines.push({
-        at: new Date().toISOString(),
-        text: `${clock(new Date().toISOString())}  ${MARK.warning} gate ${id} closes in ${formatDuration(left)} (${clock(gate.closesAt)}); undecided it means ${gate.onDeadline ?? 'no-go'}`,
-      });
-    }
-    // Once per open gate: the point of no return passed while people still decide.
-    for (const id of state.order) {
-      const gate = state.steps[id]!.gate;
-      const noReturn = gate?.pointOfNoReturn;
-      if (gate?.status !== 'open' || !noReturn || Date.parse(noReturn.at) > Date.now() || warned.has(`${id}@noreturn`)) continue;
-      warned.add(`${id}@noreturn`);
-      lines.push({
-        at: new Date().toISOString(),
-        text: `${clock(new Date().toISOString())}  ${MARK.warning} gate ${id}: past the point of no return (${clock(noReturn.at)}): a go now leaves no room to back out inside the window (ends ${clock(noReturn.windowEnd)})`,
-      });
-    }
+    lines.push(...gateWarnings(state, warned));
     // Oldest first: a decision made between two polls lands in its place.
     lines.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
     for (const line of lines) write(line.text);
@@ -263,6 +240,36 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
     ));
   if (finalState) report(finalState);
   return final;
+}
+
+/** Warnings about open gates, each once: their deadline 15 and 5 minutes ahead, and a point of no return passed. */
+function gateWarnings(state: RunState, warned: Set<string>): Array<{ at: string; text: string }> {
+  const lines: Array<{ at: string; text: string }> = [];
+  // An open gate's deadline, once when 15 and once when 5 minutes are left.
+  for (const id of state.order) {
+    const gate = state.steps[id]!.gate;
+    if (gate?.status !== 'open' || !gate.closesAt) continue;
+    const left = Date.parse(gate.closesAt) - Date.now();
+    const crossed = DEADLINE_WARNINGS.filter((minutes) => left > 0 && left <= minutes * 60_000).map((minutes) => `${id}@${minutes}`);
+    if (crossed.length === 0 || crossed.every((key) => warned.has(key))) continue;
+    for (const key of crossed) warned.add(key);
+    lines.push({
+      at: new Date().toISOString(),
+      text: `${clock(new Date().toISOString())}  ${MARK.warning} gate ${id} closes in ${formatDuration(left)} (${clock(gate.closesAt)}); undecided it means ${gate.onDeadline ?? 'no-go'}`,
+    });
+  }
+  // Once per open gate: the point of no return passed while people still decide.
+  for (const id of state.order) {
+    const gate = state.steps[id]!.gate;
+    const noReturn = gate?.pointOfNoReturn;
+    if (gate?.status !== 'open' || !noReturn || Date.parse(noReturn.at) > Date.now() || warned.has(`${id}@noreturn`)) continue;
+    warned.add(`${id}@noreturn`);
+    lines.push({
+      at: new Date().toISOString(),
+      text: `${clock(new Date().toISOString())}  ${MARK.warning} gate ${id}: past the point of no return (${clock(noReturn.at)}): a go now leaves no room to back out inside the window (ends ${clock(noReturn.windowEnd)})`,
+    });
+  }
+  return lines;
 }
 
 /** One line for a step's new status, with the command to type when a person is needed. */
