@@ -96,7 +96,8 @@ ${chain('b')}
     const held = (await eventually(
       async () => (await store.findRun(runId))?.steps.find((s) => s.stepId === 'hold' && s.status === 'running'),
       (row) => row !== undefined,
-      60_000,
+      // Four short steps come first; on a machine loaded past its cores (load 18 on 2) they took more than a minute.
+      120_000,
       'hold to start',
     ))!;
     const killed = held.worker as keyof typeof apps;
