@@ -59,6 +59,11 @@ export interface ActionContext {
   /** How far a long action got, sent with the next heartbeat (`cutover status` shows it). */
   progress?: (details: unknown) => void;
   fetch?: typeof fetch;
+  /**
+   * Masks the step's resolved secrets in a text (see secrets.ts). Actions apply it to the whole output before they
+   * cut a tail or a detail from it: a secret that straddled the cut would otherwise survive in part.
+   */
+  redact?: (text: string) => string;
 }
 
 /** cutover's own secrets: the Temporal API key and client certificate, the store, the payload key, the status page's token, a signing key's passphrase. */

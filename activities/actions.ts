@@ -71,6 +71,7 @@ export async function runShellCommand(
   const timeoutMs = action.timeout ? durationMs(action.timeout) : ctx.timeoutMs;
   const cwd = path.resolve(ctx.baseDir, action.cwd ?? '.');
   const expected = action.expect?.exit_code ?? 0;
+  const mask = ctx.redact ?? ((text: string) => text);
   return new Promise<ActionResult>((resolve) => {
     let output = '';
     let timedOut = false;
@@ -87,7 +88,8 @@ export async function runShellCommand(
     const collect = (chunk: Buffer) => {
       const joined = output + chunk.toString('utf8');
       if (wanted !== undefined && !seenWanted) seenWanted = joined.includes(wanted);
-      output = tail(joined, OUTPUT_TAIL_BYTES * 2);
+      // Masked before it is cut: the cut must never split a secret (a part of it would survive the mask).
+      output = tail(mask(joined), OUTPUT_TAIL_BYTES * 2);
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
@@ -235,7 +237,7 @@ export async function sendHttpRequest(raw: Extract<Action, { kind: 'http' }>, ct
     const reason = timedOut ? `no answer within ${within}` : describeFetchError(err);
     return { ok: false, detail: `${said} failed: ${asWritten(reason)}` };
   }
-  const outputTail = tail(body, 1000);
+  const outputTail = tail(ctx.redact ? ctx.redact(body) : body, 1000);
   const expect = action.expect ?? {};
   const statuses = expect.status === undefined ? undefined : Array.isArray(expect.status) ? expect.status : [expect.status];
   const statusOk = statuses ? statuses.includes(response.status) : response.status >= 200 && response.status < 300;
