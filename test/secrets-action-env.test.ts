@@ -72,7 +72,7 @@ describe('CUTOVER_ACTION_USER', () => {
     }
     ensureActionUser();
     await withEnv({ CUTOVER_ACTION_USER: 'cutover-action' }, async () => {
-      const result = await runShellCommand({ command: 'id -un; cat /proc/$PPID/environ; echo "cat: $?"' }, ctx);
+      const result = await runShellCommand({ command: 'id -un; cat /proc/$PPID/environ 2>&1; echo "cat: $?"' }, ctx);
       expect(result.ok, result.detail).toBe(true);
       expect(result.outputTail).toMatch(/^cutover-action\n.*Permission denied\ncat: 1\n$/s);
     });
