@@ -3,7 +3,9 @@
  * environment commands and comparisons see, and a wait that keeps heartbeating. Its own module so
  * the action kinds (actions.ts, reconcile.ts) and their callers import it without a cycle.
  */
+import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isOwnSecret, withoutOwnSecrets } from '../common/own-secrets.js';
 import type { ReconcileRecord } from '../prisma/records.js';
 import type { ReconcileResult, ReconcileSummary } from '../reconcile/result.js';
 import type { Connection } from '../runbook/schema.js';
@@ -59,24 +61,97 @@ export interface ActionContext {
   /** How far a long action got, sent with the next heartbeat (`cutover status` shows it). */
   progress?: (details: unknown) => void;
   fetch?: typeof fetch;
+  /**
+   * Masks the step's resolved secrets in a text (see secrets.ts). Actions apply it to the whole output before they
+   * cut a tail or a detail from it: a secret that straddled the cut would otherwise survive in part.
+   */
+  redact?: (text: string) => string;
 }
 
-/** cutover's own secrets: the Temporal API key and client certificate, the store, the payload key, the status page's token, a signing key's passphrase. */
-const CUTOVER_SECRETS = /^(TEMPORAL_(API_KEY|TLS_.*)|CUTOVER_DATABASE_URL|CUTOVER_PAYLOAD_KEY|CUTOVER_WEB_TOKEN|CUTOVER_KEY_PASSPHRASE)$/;
-
-/** True for the names of cutover's own secrets, which neither commands nor `${env:...}` references see. */
+/** True for the names of cutover's own secrets (and their `_FILE` variants), which neither commands nor `${env:...}` references see. */
 export function isCutoverSecret(name: string): boolean {
-  return CUTOVER_SECRETS.test(name);
+  return isOwnSecret(name);
 }
 
 /**
- * The worker's environment for commands and `${VAR}` expansion, less cutover's own connection
- * secrets: a runbook's step has no business with the Temporal API key or client certificate.
+ * The worker's environment less cutover's own secrets: what HTTP's `${NAME}` expansion and a comparison's process
+ * read. Not a boundary of its own: a `${env:NAME}` reference reads the same set, by design.
  */
 export function commandEnvironment(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !CUTOVER_SECRETS.test(entry[0])),
+  return withoutOwnSecrets(process.env);
+}
+
+/** What every command needs to run and to speak the worker's language: passed to actions when the worker has them. */
+const BASE_VARIABLES = /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|LC_[A-Z_]+|TZ|TERM|TMPDIR)$/;
+
+/**
+ * The environment a runbook's command starts with, built for it rather than copied from the worker: the base
+ * variables above, and the ones the worker lists in `CUTOVER_ACTION_ENV` (names, colon- or comma-separated). Never
+ * cutover's own secrets, even when listed. The caller adds the run variables, the step's `env` and its references.
+ * With `user` (see {@link actionUser}) the user's own HOME, USER and LOGNAME.
+ */
+export function actionEnvironment(env: NodeJS.ProcessEnv = process.env, user?: ActionUser): Record<string, string> {
+  const listed = new Set((env.CUTOVER_ACTION_ENV ?? '').split(/[:,]/).map((name) => name.trim()));
+  const chosen = Object.entries(env).filter(
+    (entry): entry is [string, string] =>
+      entry[1] !== undefined && (BASE_VARIABLES.test(entry[0]) || listed.has(entry[0])) && !isOwnSecret(entry[0]),
   );
+  const own = Object.fromEntries(chosen);
+  return user ? { ...own, HOME: user.home, USER: user.name, LOGNAME: user.name } : own;
+}
+
+/** The user a worker runs the runbook's commands as (`CUTOVER_ACTION_USER`), resolved from the system's user database. */
+export interface ActionUser {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+/** Thrown when `CUTOVER_ACTION_USER` names a user this worker cannot run commands as. */
+export class ActionUserError extends Error {
+  constructor(
+    readonly user: string,
+    reason: string,
+  ) {
+    super(`CUTOVER_ACTION_USER=${user} ${reason}`);
+    this.name = 'ActionUserError';
+  }
+}
+
+/**
+ * The user named by `CUTOVER_ACTION_USER`, or undefined when unset. Commands then run with that user's uid and gid
+ * (and no supplementary groups), so they cannot read the worker's `/proc/PID/environ` or memory, nor files only the
+ * worker's user may read (a signing key). Switching users needs a worker running as root; anything else is refused.
+ */
+export function actionUser(env: NodeJS.ProcessEnv = process.env): ActionUser | undefined {
+  const name = env.CUTOVER_ACTION_USER?.trim();
+  if (!name) return undefined;
+  if (process.getuid?.() !== 0)
+    throw new ActionUserError(
+      name,
+      'needs a worker running as root (it switches to that user for every command); unset it, or start the worker as root',
+    );
+  let entry: string;
+  try {
+    entry = execFileSync('getent', ['passwd', name], { encoding: 'utf8' }).trim();
+  } catch {
+    throw new ActionUserError(name, 'is not a user on this machine; create it (useradd --system NAME) or fix the name');
+  }
+  const [, , uid, gid, , home] = entry.split(':');
+  if (Number(uid) === 0) throw new ActionUserError(name, 'is root, which can read everything the worker holds; name an unprivileged user');
+  return { name, uid: Number(uid), gid: Number(gid), home: home || '/' };
+}
+
+/** How much of a command's output is kept, from its end, for the record and the console. */
+export const OUTPUT_TAIL_BYTES = 4000;
+
+/** Keeps the last `max` bytes of a stream, cut at a line start when possible. */
+export function tail(text: string, max = OUTPUT_TAIL_BYTES): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(-max);
+  const newline = cut.indexOf('\n');
+  return newline >= 0 && newline < 200 ? cut.slice(newline + 1) : cut;
 }
 
 /** Waits `ms`, heartbeating so a long wait does not look like a dead worker; returns early when `ctx.signal` aborts. */

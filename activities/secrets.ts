@@ -4,7 +4,7 @@
  * activity reports (details, output tails, check details), so the value reaches the command and
  * nothing else: not the store, not the workflow's history, not `status` or the status page.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Action, Check, Connection } from '../runbook/schema.js';
@@ -50,6 +50,84 @@ function cutoverSecretFiles(env: NodeJS.ProcessEnv): Set<string> {
   );
 }
 
+/** Folders no `${file:...}` may read, even when declared: the kernel's views of processes and devices (`/proc/self/environ` is the worker's environment). */
+const NEVER_READ = ['/proc', '/sys', '/dev'];
+
+/**
+ * The folders a `${file:...}` may read on this worker, as real paths: the runbook's folder and the secret folders the
+ * worker declares in `CUTOVER_SECRET_DIRS` (colon-separated). A declared folder that does not exist is left out.
+ */
+export function secretFolders(baseDir: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const declared = (env.CUTOVER_SECRET_DIRS ?? '').split(':').filter((dir) => dir.trim() !== '');
+  const folders: string[] = [];
+  for (const dir of [baseDir, ...declared]) {
+    try {
+      folders.push(realpathSync(path.resolve(dir)));
+    } catch {
+      // Not there on this worker: nothing to read in it.
+    }
+  }
+  return folders;
+}
+
+/** True when `file` (a real path) is `folder` or inside it. */
+function inside(file: string, folder: string): boolean {
+  const rel = path.relative(folder, file);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * Reads a `${file:...}` reference, confined to {@link secretFolders}: the path is resolved to its real path first, so
+ * neither `../` nor a symbolic link leads out, and `/proc`, `/sys` and `/dev` are refused wherever they are reached
+ * from. Only a regular file of text is read; what a refusal says names the reference and the folders, never content.
+ */
+function readSecretFile(text: string, name: string, baseDir: string, protectedFiles: Set<string>, env: NodeJS.ProcessEnv): string {
+  const asked = path.resolve(baseDir, name);
+  let real: string;
+  try {
+    real = realpathSync(asked);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new SecretReferenceError(
+      text,
+      `cannot be read on the worker on ${hostname()} (${asked}: ${code}); the path is relative to the runbook's folder`,
+    );
+  }
+  if (protectedFiles.has(asked) || protectedFiles.has(real)) {
+    throw new SecretReferenceError(
+      text,
+      "is one of cutover's own credential files (TEMPORAL_TLS_CERT or TEMPORAL_TLS_KEY), which a runbook may not read",
+    );
+  }
+  const folders = secretFolders(baseDir, env);
+  if (NEVER_READ.some((root) => inside(real, root)) || !folders.some((folder) => inside(real, folder))) {
+    throw new SecretReferenceError(
+      text,
+      `is outside the folders a runbook may read on the worker on ${hostname()} (${real}); a \${file:} reference reads the runbook's folder or a folder listed in CUTOVER_SECRET_DIRS, never /proc, /sys or /dev`,
+    );
+  }
+  let raw: Buffer;
+  let fd: number;
+  try {
+    fd = openSync(real, 'r');
+  } catch (err) {
+    throw new SecretReferenceError(
+      text,
+      `cannot be read on the worker on ${hostname()} (${real}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+    );
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new SecretReferenceError(text, `is not a regular file on the worker on ${hostname()} (${real})`);
+    raw = readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  // A NUL cannot be passed to a command or a header, and the error that says so would print the value.
+  if (raw.includes(0)) throw new SecretReferenceError(text, `holds NUL bytes (${real}): a secret file holds text`);
+  // One trailing newline is the file's end, not part of the secret (`echo token > file`).
+  return raw.toString('utf8').replace(/\r?\n$/, '');
+}
+
 /**
  * Resolves every reference of an action, its checks and the runbook's connections. Throws
  * {@link SecretReferenceError} for the first one that cannot be resolved, before anything runs.
@@ -84,24 +162,7 @@ export function resolveSecrets<A extends Action>(
       values.set(value, `env:${reference.name}`);
       return value;
     }
-    const file = path.resolve(parts.baseDir, reference.name);
-    if (protectedFiles.has(file)) {
-      throw new SecretReferenceError(
-        reference.text,
-        "is one of cutover's own credential files (TEMPORAL_TLS_CERT or TEMPORAL_TLS_KEY), which a runbook may not read",
-      );
-    }
-    let value: string;
-    try {
-      // One trailing newline is the file's end, not part of the secret (`echo token > file`).
-      value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new SecretReferenceError(
-        reference.text,
-        `cannot be read on the worker on ${hostname()} (${file}: ${code}); the path is relative to the runbook's folder`,
-      );
-    }
+    const value = readSecretFile(reference.text, reference.name, parts.baseDir, protectedFiles, env);
     values.set(value, `file:${reference.name}`);
     return value;
   };

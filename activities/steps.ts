@@ -48,7 +48,7 @@ export function createStepActivities(deps: StepDeps) {
       // Every kind of action (an HTTP call waiting on a slow server too) heartbeats, so only a
       // worker that is really gone is taken for one.
       const beat = heartbeats(context);
-      const ctx = { ...actionContext(request, attempt, deps, beat), connections: secrets.connections };
+      const ctx = { ...actionContext(request, attempt, deps, beat), connections: secrets.connections, redact: secrets.redact };
       const redact = secrets.redact;
       try {
         let result: ActionResult;
@@ -206,7 +206,11 @@ export function createCheckActivities(deps: StepDeps) {
               at: new Date().toISOString(),
             }))
           : redactChecks(
-              await runChecks(secrets.checks, { ...actionContext(request, attempt, deps, beat), connections: secrets.connections }),
+              await runChecks(secrets.checks, {
+                ...actionContext(request, attempt, deps, beat),
+                connections: secrets.connections,
+                redact: secrets.redact,
+              }),
               secrets.redact,
             );
       } catch (err) {

@@ -30,7 +30,8 @@ import * as status from './commands/status.js';
 import * as validate from './commands/validate.js';
 import * as web from './commands/web.js';
 import * as worker from './commands/worker.js';
-import { CutoverError, EXIT, exitCodeFor } from './errors.js';
+import { OwnSecretFileError, takeOwnSecrets } from '../common/own-secrets.js';
+import { CutoverError, EnvironmentError, EXIT, exitCodeFor } from './errors.js';
 import { cutoverVersion } from './project-root.js';
 
 /** The commands, in the order `cutover --help` lists them. */
@@ -109,6 +110,13 @@ export async function main(argv: string[]): Promise<number> {
   });
   program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
   try {
+    // First: cutover's own secrets from their `_FILE`s, and out of /proc/PID/environ (see common/own-secrets.ts).
+    try {
+      takeOwnSecrets();
+    } catch (err) {
+      if (err instanceof OwnSecretFileError) throw new EnvironmentError(err.message);
+      throw err;
+    }
     await program.parseAsync(argv);
     return code;
   } catch (err) {

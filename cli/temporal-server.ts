@@ -10,6 +10,7 @@
  * Nothing else in the project may assume this server exists: with `TEMPORAL_ADDRESS` set the CLI never calls
  * {@link startDevServer}.
  */
+import { withoutOwnSecrets } from '../common/own-secrets.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -264,7 +265,9 @@ async function launch(
   const logFd = fs.openSync(logFile, truncateLog ? 'w' : 'a');
   let supervisor: ChildProcess;
   try {
-    const env = { ...process.env };
+    // Neither the server nor its supervisor needs cutover's own secrets, and a process that held them would show
+    // them to every process of the same user in /proc/PID/environ.
+    const env = withoutOwnSecrets(process.env);
     // A test runner's or a debugger's Node options have no business in the supervisor.
     delete env['NODE_OPTIONS'];
     // Its own session and process group: Ctrl-C in the terminal reaches only cutover, which can then stop its worker

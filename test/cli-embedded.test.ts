@@ -15,7 +15,10 @@ afterEach(killStartedCli);
 
 describe('the sample rehearsal on the embedded default', () => {
   it('completes unattended, then can be reviewed with Temporal gone', async () => {
-    const env = cliEnv({ SAMPLE_CRM_PORT: String(40_000 + Math.floor(Math.random() * 20_000)) });
+    const env = cliEnv({
+      CUTOVER_ACTION_ENV: 'SAMPLE_CORRUPT:SAMPLE_CRM_PORT',
+      SAMPLE_CRM_PORT: String(40_000 + Math.floor(Math.random() * 20_000)),
+    });
     const rehearsal = startCli(['rehearse', 'examples/sample/runbook.yaml', '--auto-approve', '--as', 'alice'], env);
     const code = await rehearsal.exited;
     const output = rehearsal.output();
@@ -55,7 +58,11 @@ describe('the sample rehearsal on the embedded default', () => {
 
 describe('the back-out drill', () => {
   it('a corrupted migration fails reconciliation and the rehearsal backs out, exit 4', async () => {
-    const env = cliEnv({ SAMPLE_CORRUPT: '1', SAMPLE_CRM_PORT: String(40_000 + Math.floor(Math.random() * 20_000)) });
+    const env = cliEnv({
+      CUTOVER_ACTION_ENV: 'SAMPLE_CORRUPT:SAMPLE_CRM_PORT',
+      SAMPLE_CORRUPT: '1',
+      SAMPLE_CRM_PORT: String(40_000 + Math.floor(Math.random() * 20_000)),
+    });
     const result = runCli(['rehearse', 'examples/sample/runbook.yaml', '--auto-approve'], env);
     expect(result.code, result.stdout + result.stderr).toBe(4);
     expect(result.stdout).toMatch(
