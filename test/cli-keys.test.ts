@@ -175,8 +175,8 @@ phases:
       { kind: 'approve', by: 'alice', reason: 'counts match', evidence: digest, signature: { key } },
     ]);
 
-    // The auditor's check, from the record store alone: the chain holds and the signature matches.
-    const verified = runCli(['decisions', runId, '--verify'], alice, dir);
+    // The auditor's check, with the keys of their own copy of the runbook: the chain holds and the signature matches.
+    const verified = runCli(['decisions', runId, '--verify', '--runbook', 'runbook.yaml'], alice, dir);
     expect(verified.code, verified.stderr).toBe(0);
     // Beside the person, the Temporal client that sent the request (the approving process, pid@host), from history.
     expect(verified.stdout).toMatch(
