@@ -12,6 +12,7 @@
  */
 import { checkDecisionLog, compareWithHead, compareWithRunCopy, inLogOrder, logHead, type LogProblem } from '../run/decision-log.js';
 import type { RunDetail } from '../prisma/records.js';
+import { refusalLine, refusalOf } from '../present/refusal-view.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
 import { sha256, verifyText } from '../common/signatures.js';
@@ -79,9 +80,12 @@ export async function showDecisions(
       run: runId,
       // `sentFrom`: the Temporal client identity that sent the request, from the run's history while Temporal keeps
       // it, else as the record store copied it when the run ended.
+      // `refused`: what a refused entry says in words (the kind of request, whether its signature verified, the key it
+      // named), beside the entry as the run logged it (whose `role` holds the kind of request).
       decisions: run.decisions.map((d) => {
         const sentFrom = senderOf(d);
-        return sentFrom ? { ...d, sentFrom } : d;
+        const refused = refusalOf(d);
+        return { ...d, ...(refused ? { refused } : {}), ...(sentFrom ? { sentFrom } : {}) };
       }),
       ...(options.verify
         ? {
@@ -96,10 +100,16 @@ export async function showDecisions(
   } else {
     if (run.decisions.length === 0) out.line(`${runId}: no decisions recorded`);
     for (const d of run.decisions) {
-      const signed = d.signature ? ` [signed ${fingerprint(d.signature.key)}]` : d.automatic ? ' [automatic]' : ' [unsigned]';
       const sentFrom = senderOf(d);
+      const from = sentFrom ? ` from ${sentFrom}` : '';
+      const refusal = refusalOf(d);
+      if (refusal) {
+        out.line(`${String(d.seq).padStart(3)}  ${d.at}  ${refusalLine(d, refusal)}${from}`);
+        continue;
+      }
+      const signed = d.signature ? ` [signed ${fingerprint(d.signature.key)}]` : d.automatic ? ' [automatic]' : ' [unsigned]';
       out.line(
-        `${String(d.seq).padStart(3)}  ${d.at}  ${d.by} (${d.role}) ${d.kind.replace('_', ' ')}${d.target ? ` ${d.target}` : ''}${d.reason ? `: "${d.reason}"` : ''}${signed}${sentFrom ? ` from ${sentFrom}` : ''}`,
+        `${String(d.seq).padStart(3)}  ${d.at}  ${d.by} (${d.role}) ${d.kind.replace('_', ' ')}${d.target ? ` ${d.target}` : ''}${d.reason ? `: "${d.reason}"` : ''}${signed}${from}`,
       );
     }
     if (options.verify) printVerdict(run, problems, { anchored, fromFile: auditorRunbook !== undefined, head }, out);
