@@ -110,7 +110,7 @@ export const PATCHES = {
   refusalClaimedKey: {
     id: 'refusal-claimed-key',
     guards: "a refused signed request's entry names the key its signature claimed, and whether it verified",
-    introduced: 'ed8b662, 2026-12-07',
+    introduced: '59465b6, 2026-12-07',
     since: 2,
     stage: 'patched',
   },
