@@ -3,7 +3,7 @@
  * fill it (no Temporal needed: the report reads the store alone), CSV a spreadsheet opens with
  * every cell exact, JSON with every round, the filters, `--out`, and each mistake in one sentence.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -179,6 +179,8 @@ describe('cutover reconcile-report', () => {
     expect(written.stdout).toBe('');
     expect(written.stderr.trim()).toBe(`wrote ${file}`);
     expect(csvRows(readFileSync(file, 'utf8'))).toHaveLength(8);
+    // Differing rows are production data: for the person who wrote them, whatever the umask.
+    expect(statSync(file).mode & 0o777).toBe(0o600);
     const nowhere = runCli(['reconcile-report', runId, 'compare', '--out', path.join(dir, 'no', 'such', 'folder.csv')], env);
     expect(nowhere.code).toBe(2);
     expect(nowhere.stderr).toMatch(/^cutover: cannot write .*folder\.csv \(ENOENT\); pick a folder you can write to\n$/);
