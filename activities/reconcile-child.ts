@@ -13,6 +13,8 @@ import type { ReconcileResult } from '../reconcile/result.js';
 export interface ChildRequest {
   config: ReconcileConfig;
   baseDir: string;
+  /** The folder for sort files, which the parent removes once this process has exited. */
+  tempDir: string;
 }
 
 /** What the child sends back: progress any number of times, then one `done` or `failed`. */
@@ -42,7 +44,7 @@ process.once('message', (request: ChildRequest) => {
     last = now;
     void send({ type: 'progress', progress });
   };
-  reconcile(request.config, { baseDir: request.baseDir, onProgress })
+  reconcile(request.config, { baseDir: request.baseDir, tempDir: request.tempDir, onProgress })
     .then(
       (result) => send({ type: 'done', result }),
       (err: unknown) =>
