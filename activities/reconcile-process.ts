@@ -98,7 +98,7 @@ export function runReconcileProcess(request: ReconcileRequest): Promise<Reconcil
       const why = signal ? `was killed (${signal})` : `exited with code ${code}`;
       finish({ kind: 'crashed', message: `the comparison process ${why}${stderr.trim() ? `: ${lastLine(stderr)}` : ''}` });
     });
-    const message: ChildRequest = { config: request.config, baseDir: request.baseDir, tempDir: scratch };
+    const message: ChildRequest = { config: request.config, baseDir: request.baseDir, tempDir: scratch, timeoutMs: request.timeoutMs };
     child.send(message);
   });
 }
