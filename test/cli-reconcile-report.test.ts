@@ -255,7 +255,7 @@ describe('reportCsv', () => {
               source: { [column!]: -5, [renamed!]: 'a' },
               target: { [column!]: 7, [target!]: 'b' },
             },
-            { kind: 'missing_in_target', key: { [key!]: 2 }, source: { [more!]: 'x' } },
+            { kind: 'missing_in_target', key: { [key!]: 2 }, columns: [more!], source: { [more!]: 'x' }, target: null },
           ],
         }),
       },
