@@ -62,7 +62,8 @@ export interface ActionContext {
 }
 
 /** cutover's own secrets: the Temporal API key and client certificate, the store, the payload key, the status page's token, a signing key's passphrase. */
-const CUTOVER_SECRETS = /^(TEMPORAL_(API_KEY|TLS_.*)|CUTOVER_DATABASE_URL|CUTOVER_PAYLOAD_KEY|CUTOVER_WEB_TOKEN|CUTOVER_KEY_PASSPHRASE)$/;
+const CUTOVER_SECRETS =
+  /^(TEMPORAL_(API_KEY|TLS_.*)|CUTOVER_DATABASE_URL|CUTOVER_PAYLOAD_KEY|CUTOVER_WEB_TOKEN|CUTOVER_CODEC_TOKEN|CUTOVER_KEY_PASSPHRASE)$/;
 
 /** True for the names of cutover's own secrets, which neither commands nor `${env:...}` references see. */
 export function isCutoverSecret(name: string): boolean {
