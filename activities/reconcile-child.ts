@@ -13,6 +13,10 @@ import type { ReconcileResult } from '../reconcile/result.js';
 export interface ChildRequest {
   config: ReconcileConfig;
   baseDir: string;
+  /** The folder for sort files, which the parent removes once this process has exited. */
+  tempDir: string;
+  /** The comparison's timeout: no statement on a PostgreSQL side may outlive it. */
+  timeoutMs: number;
 }
 
 /** What the child sends back: progress any number of times, then one `done` or `failed`. */
@@ -42,7 +46,7 @@ process.once('message', (request: ChildRequest) => {
     last = now;
     void send({ type: 'progress', progress });
   };
-  reconcile(request.config, { baseDir: request.baseDir, onProgress })
+  reconcile(request.config, { baseDir: request.baseDir, tempDir: request.tempDir, statementTimeoutMs: request.timeoutMs, onProgress })
     .then(
       (result) => send({ type: 'done', result }),
       (err: unknown) =>

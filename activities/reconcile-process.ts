@@ -5,7 +5,8 @@
  * it is always safe: it is killed, never left running.
  */
 import { fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ReconcileConfig } from '../reconcile/config.js';
@@ -35,6 +36,8 @@ export interface ReconcileRequest {
   onProgress?: (progress: ReconcileProgress) => void;
   /** The child's environment (the worker's, less cutover's own secrets). */
   env: Record<string, string>;
+  /** Where the child's temporary folder goes (default: the system's temporary folder). */
+  tempDir?: string;
 }
 
 /**
@@ -52,6 +55,9 @@ export function runReconcileProcess(request: ReconcileRequest): Promise<Reconcil
   return new Promise<ReconcileAnswer>((resolve) => {
     let settled = false;
     let stderr = '';
+    // The child's sort files go in a folder of the parent's making, removed once the child has exited: a child killed
+    // at its timeout or on a cancellation cannot remove them itself, and they are a copy of the data compared.
+    const scratch = mkdtempSync(path.join(request.tempDir ?? tmpdir(), 'cutover-reconcile-'));
     const child = fork(childScript(), [], {
       env: request.env,
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -80,14 +86,19 @@ export function runReconcileProcess(request: ReconcileRequest): Promise<Reconcil
       else if (message.type === 'done') finish({ kind: 'done', result: message.result });
       else finish({ kind: 'failed', name: message.name, message: message.message });
     });
-    child.on('error', (err) => finish({ kind: 'crashed', message: err.message }));
+    const removeScratch = (): void => rmSync(scratch, { recursive: true, force: true });
+    child.on('error', (err) => {
+      if (child.exitCode === null && child.signalCode === null && child.pid === undefined) removeScratch();
+      finish({ kind: 'crashed', message: err.message });
+    });
+    child.once('exit', removeScratch);
     // 'close', not 'exit': it comes after every message the child sent was read.
     child.on('close', (code, signal) => {
       // A child that answered has exited on its own; one that did not, crashed (out of memory, killed).
       const why = signal ? `was killed (${signal})` : `exited with code ${code}`;
       finish({ kind: 'crashed', message: `the comparison process ${why}${stderr.trim() ? `: ${lastLine(stderr)}` : ''}` });
     });
-    const message: ChildRequest = { config: request.config, baseDir: request.baseDir };
+    const message: ChildRequest = { config: request.config, baseDir: request.baseDir, tempDir: scratch, timeoutMs: request.timeoutMs };
     child.send(message);
   });
 }

@@ -1,157 +1,214 @@
 /**
- * `cutover decisions RUN [--json] [--verify]`: a run's decision log from the record store (every
- * vote, manual completion, back-out request, resolution, deadline and cancel, with who, in which
- * role, why, and their signature), and with `--verify` the check an auditor runs offline: the hash
- * chain holds (nothing changed, removed or reordered) and every signature matches its request and
- * the key the runbook listed for the person. Exit 0 when it holds, 9 when it does not.
+ * `cutover decisions RUN [--json] [--verify [--runbook FILE] [--head FILE]] [--export-head [--out FILE]]`: a run's
+ * decision log from the record store (every vote, manual completion, back-out request, resolution, deadline and
+ * cancel, with who, in which role, why, and their signature), and with `--verify` the check an auditor runs offline.
+ *
+ * The check trusts as little of the store it checks as it can: the hash chain holds (nothing changed, removed or
+ * reordered), every signature matches its request and the key listed for the person, a live run's person decisions
+ * are all signed; the keys come from the runbook file the auditor gives (`--runbook`, checked against the run's
+ * version hash), else from the runbook the store recorded; the log is compared with the run's own copy while
+ * Temporal has it, and with a head exported earlier and kept elsewhere (`--head`). Exit 0 when it holds, 9 when it
+ * does not.
  */
-import { compareWithRun, verifyDecisionLog } from '../run/decision-log.js';
-import type { Decision, RunResult } from '../run/state.js';
+import { checkDecisionLog, compareWithHead, compareWithRunCopy, inLogOrder, logHead, type LogProblem } from '../run/decision-log.js';
+import type { RunDetail } from '../prisma/records.js';
+import { refusalLine, refusalOf } from '../present/refusal-view.js';
 import { parseRunbook } from '../runbook/parse.js';
+import type { Runbook } from '../runbook/schema.js';
 import { sha256, verifyText } from '../common/signatures.js';
-import { updateSenders } from '../common/update-senders.js';
-import { EXIT, UnknownRunError } from './errors.js';
+import { EXIT } from './errors.js';
 import { fingerprint } from './keys.js';
+import { isRunbookVersion, loadRunbook } from './load-runbook.js';
 import type { Output } from './output.js';
-import { runSummaryQuery } from '../workflows/messages.js';
-import { readSettings, type Settings } from './settings.js';
-import { openRecordStore } from '../prisma/store.js';
-import { connectTemporal, type TemporalSession } from './temporal.js';
+import { readHeadFile } from './decision-head.js';
+import { readDecisionLog, type RunInTemporal } from './read-decision-log.js';
+import { deliverReport } from './report-file.js';
+import { readSettings } from './settings.js';
 
-/** How long `decisions` waits for the record store to catch up with a run in flight. */
-const CATCH_UP_MS = 10_000;
-
-/** What Temporal knows of a run's decisions. */
-interface RunInTemporal {
-  /** The run's own copy of its log: the live state of a run in flight, the result of one that completed. */
-  decisions?: Decision[];
-  /** The client identity that sent each Update (by Update id), from the histories of the run's executions. */
-  senders: Map<string, string>;
+/** What `--verify` is given to check against. */
+export interface VerifyOptions {
+  /** The runbook file the run ran, from the auditor's own copy: the keys come from it. */
+  runbook?: string;
+  /** A head exported earlier (`--export-head`), kept outside the store. */
+  head?: string;
 }
 
-/**
- * What Temporal still has of run `runId` (for the namespace's retention), or undefined when it cannot say
- * (unreachable, run gone). `withSenders` also reads the histories of all its executions for who sent each request.
- */
-async function readRunInTemporal(settings: Settings, runId: string, withSenders: boolean): Promise<RunInTemporal | undefined> {
-  let session: TemporalSession | undefined;
-  try {
-    session = await connectTemporal(settings, { startEmbedded: false, purpose: 'read the run' });
-    const { client } = session;
-    const handle = client.workflow.getHandle(runId);
-    return await client.withDeadline(Date.now() + READ_MS, async () => {
-      const { status, runId: latest } = await handle.describe();
-      let decisions: Decision[] | undefined;
-      if (status.name === 'RUNNING') decisions = (await handle.query(runSummaryQuery)).decisions;
-      else if (status.name === 'COMPLETED') {
-        const result = (await handle.result()) as RunResult;
-        decisions = result.summary?.decisions ?? result.state?.decisions;
-      }
-      // A run hands over to new executions as its history grows: a request may be in any of them.
-      const senders = withSenders ? await updateSenders(client, runId, latest) : new Map<string, string>();
-      return { ...(decisions ? { decisions } : {}), senders };
-    });
-  } catch {
-    return undefined;
-  } finally {
-    await session?.close();
-  }
-}
-
-/** How long `decisions` asks Temporal before it answers from the record store alone. */
-const READ_MS = 10_000;
-
-/** `cutover decisions RUN [--json] [--verify]` */
-export async function showDecisions(runId: string, options: { json: boolean; verify: boolean }, out: Output): Promise<number> {
+/** `cutover decisions RUN [--json] [--verify [--runbook FILE] [--head FILE]]` */
+export async function showDecisions(
+  runId: string,
+  options: { json: boolean; verify: boolean } & VerifyOptions,
+  out: Output,
+): Promise<number> {
+  // The files first: a wrong path is a usage error before anything is read.
+  const auditorRunbook = options.runbook !== undefined ? loadRunbook(options.runbook) : undefined;
+  const head = options.head !== undefined ? readHeadFile(options.head) : undefined;
   const settings = readSettings();
-  const store = await openRecordStore(settings);
-  let run;
-  let inRun: Decision[] | undefined;
-  let senders = new Map<string, string>();
-  try {
-    run = await store.findRun(runId);
-    // The run's own copy: what a run in flight has that the store may not have yet, and the anchor a verification
-    // compares the stored log with. Asked only when it can matter.
-    const stored = run?.senders ?? {};
-    const temporal = run
-      ? await readRunInTemporal(
-          settings,
-          runId,
-          // The histories are read only for senders the store does not have yet (a run in flight, or from before).
-          run.decisions.some((d) => d.updateId && stored[d.seq] === undefined),
-        )
-      : undefined;
-    inRun = temporal?.decisions;
-    senders = temporal?.senders ?? senders;
-    if (run && !run.endedAt) {
-      // A run in flight answers a decision before the store has it (the write follows the answer): wait for the
-      // store to hold as many entries as the run does, so what is printed (and verified) is the whole log.
-      const expected = inRun?.length;
-      const until = Date.now() + CATCH_UP_MS;
-      while (expected !== undefined && run && run.decisions.length < expected && Date.now() < until) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        run = await store.findRun(runId);
-      }
-      if (expected !== undefined && run && run.decisions.length < expected) {
-        process.stderr.write(
-          `cutover: the record store has ${run.decisions.length} of the run's ${expected} decisions so far (it is catching up); run this again in a moment\n`,
-        );
-      }
-    }
-  } finally {
-    await store.close();
-  }
-  if (!run) throw new UnknownRunError(runId);
-  const parsed = parseRunbook(run.runbookSource, `${runId} (runbook as recorded)`);
-  const keys = parsed.ok ? parsed.runbook.people : {};
-  // A run still in flight may hash its last entry a moment after the store caught up: compare with a fresh copy.
-  if (options.verify && inRun && !run.endedAt) inRun = (await readRunInTemporal(settings, runId, false))?.decisions ?? inRun;
+  const { run, temporal } = await readDecisionLog(settings, runId, { anchor: options.verify });
+  const keys = auditorRunbook
+    ? { runbook: auditorRunbook.runbook, from: `the runbook file ${options.runbook!}` }
+    : { runbook: recordedRunbook(run), from: 'the runbook' };
   const problems = options.verify
-    ? [
-        ...verifyDecisionLog(runId, run.decisions, keys, { sha256, verify: verifyText }),
-        ...(inRun ? compareWithRun(run.decisions, inRun) : []),
-      ]
+    ? inLogOrder([
+        ...(auditorRunbook && !isRunbookVersion(auditorRunbook.runbook, run.versionHash)
+          ? [
+              {
+                text: `the runbook file ${options.runbook!} is not the version ${runId} ran (${run.versionHash}): give the runbook file the run ran`,
+              },
+            ]
+          : []),
+        ...disagreesWithTemporal(run, temporal),
+        ...checkDecisionLog(
+          runId,
+          run.decisions,
+          keys.runbook?.people ?? {},
+          { sha256, verify: verifyText },
+          {
+            keysFrom: keys.from,
+            mode: run.mode,
+            signaturesRequired: keys.runbook?.signatures === 'required',
+          },
+        ),
+        ...(temporal?.decisions ? compareWithRunCopy(run.decisions, temporal.decisions) : []),
+        ...(head ? compareWithHead({ id: runId, mode: run.mode, versionHash: run.versionHash }, run.decisions, head) : []),
+      ])
     : [];
-  const anchored = inRun !== undefined;
-  const recordedSenders = run.senders;
-  const senderOf = (d: { seq: number; updateId?: string }) => (d.updateId ? senders.get(d.updateId) : undefined) ?? recordedSenders[d.seq];
+  const anchored = temporal?.decisions !== undefined;
+  const senderOf = (d: { seq: number; updateId?: string }) =>
+    (d.updateId ? temporal?.senders.get(d.updateId) : undefined) ?? run.senders[d.seq];
   if (options.json) {
     out.json({
       run: runId,
       // `sentFrom`: the Temporal client identity that sent the request, from the run's history while Temporal keeps
       // it, else as the record store copied it when the run ended.
+      // `refused`: what a refused entry says in words (the kind of request, whether its signature verified, the key it
+      // named), beside the entry as the run logged it (whose `role` holds the kind of request).
       decisions: run.decisions.map((d) => {
         const sentFrom = senderOf(d);
-        return sentFrom ? { ...d, sentFrom } : d;
+        const refused = refusalOf(d);
+        return { ...d, ...(refused ? { refused } : {}), ...(sentFrom ? { sentFrom } : {}) };
       }),
-      ...(options.verify ? { verified: problems.length === 0, problems, comparedWithTemporal: anchored } : {}),
+      ...(options.verify
+        ? {
+            verified: problems.length === 0,
+            problems: problems.map((p) => p.text),
+            comparedWithTemporal: anchored,
+            keysFrom: auditorRunbook ? 'runbook file' : 'record store',
+            ...(head ? { comparedWithHead: head.exportedAt } : {}),
+          }
+        : {}),
     });
   } else {
     if (run.decisions.length === 0) out.line(`${runId}: no decisions recorded`);
     for (const d of run.decisions) {
-      const signed = d.signature ? ` [signed ${fingerprint(d.signature.key)}]` : d.automatic ? ' [automatic]' : ' [unsigned]';
       const sentFrom = senderOf(d);
+      const from = sentFrom ? ` from ${sentFrom}` : '';
+      const refusal = refusalOf(d);
+      if (refusal) {
+        out.line(`${String(d.seq).padStart(3)}  ${d.at}  ${refusalLine(d, refusal)}${from}`);
+        continue;
+      }
+      const signed = d.signature ? ` [signed ${fingerprint(d.signature.key)}]` : d.automatic ? ' [automatic]' : ' [unsigned]';
       out.line(
-        `${String(d.seq).padStart(3)}  ${d.at}  ${d.by} (${d.role}) ${d.kind.replace('_', ' ')}${d.target ? ` ${d.target}` : ''}${d.reason ? `: "${d.reason}"` : ''}${signed}${sentFrom ? ` from ${sentFrom}` : ''}`,
+        `${String(d.seq).padStart(3)}  ${d.at}  ${d.by} (${d.role}) ${d.kind.replace('_', ' ')}${d.target ? ` ${d.target}` : ''}${d.reason ? `: "${d.reason}"` : ''}${signed}${from}`,
       );
     }
-    if (options.verify) {
-      if (problems.length === 0) {
-        const head = run.decisions.at(-1)?.hash;
-        out.line(
-          `verified: ${run.decisions.length} entries, chain intact${head ? ` (head ${head.slice(0, 16)})` : ''}, every signature matches its key` +
-            (anchored ? ", and it is the run's own log in Temporal" : ''),
-        );
-        if (!anchored) {
-          out.line(
-            'not compared with the run in Temporal (unreachable, or past its retention): removing the last unsigned entries would not show',
-          );
-        }
-      } else {
-        out.line(`NOT verified: ${problems.length} problem(s)`);
-        for (const problem of problems) out.line(`  ${problem}`);
-      }
-    }
+    if (options.verify) printVerdict(run, problems, { anchored, fromFile: auditorRunbook !== undefined, head }, out);
   }
   return problems.length === 0 ? EXIT.ok : EXIT.logBroken;
+}
+
+/** The runbook the store recorded for the run, or undefined when it no longer parses. */
+function recordedRunbook(run: RunDetail): Runbook | undefined {
+  const parsed = parseRunbook(run.runbookSource, `${run.id} (runbook as recorded)`);
+  return parsed.ok ? parsed.runbook : undefined;
+}
+
+/** Where the store's record of the run disagrees with what the run itself holds in Temporal. */
+function disagreesWithTemporal(run: RunDetail, temporal: RunInTemporal | undefined): LogProblem[] {
+  const problems: LogProblem[] = [];
+  if (temporal?.versionHash !== undefined && temporal.versionHash !== run.versionHash)
+    problems.push({
+      text: `the record store says ${run.id} ran version ${run.versionHash}, but the run in Temporal ran ${temporal.versionHash}: the store's run was changed`,
+    });
+  if (temporal?.mode !== undefined && temporal.mode !== run.mode)
+    problems.push({
+      text: `the record store says ${run.id} was a ${run.mode} run, but the run in Temporal is a ${temporal.mode} run: the store's run was changed`,
+    });
+  return problems;
+}
+
+/** The verdict under the log: what held and against what, or the first problem and the others. */
+function printVerdict(
+  run: RunDetail,
+  problems: readonly LogProblem[],
+  against: { anchored: boolean; fromFile: boolean; head: ReturnType<typeof readHeadFile> | undefined },
+  out: Output,
+): void {
+  if (problems.length > 0) {
+    out.line(`NOT verified: ${problems[0]!.text}`);
+    if (problems.length > 1) {
+      out.line(`and ${problems.length - 1} more problem(s):`);
+      for (const problem of problems.slice(1)) out.line(`  ${problem.text}`);
+    }
+    return;
+  }
+  const last = run.decisions.at(-1)?.hash;
+  out.line(
+    `verified: ${run.decisions.length} entries, chain intact${last ? ` (head ${last.slice(0, 16)})` : ''}, every signature matches its key` +
+      (against.anchored ? ", and it is the run's own log in Temporal" : ''),
+  );
+  if (against.head) {
+    const after = run.decisions.length - against.head.entries;
+    out.line(
+      `and its first ${against.head.entries} entries are the ones exported at ${against.head.exportedAt}` +
+        (after > 0 ? ` (the ${after} after them came later, and no head covers them)` : ''),
+    );
+  }
+  if (!against.fromFile) {
+    out.line(
+      'keys from the runbook the record store holds: give --runbook FILE (your own copy of the runbook the run ran) for a check that does not trust the store it checks',
+    );
+  }
+  if (!against.anchored && !against.head) {
+    out.line(
+      'not compared with the run in Temporal (unreachable, or past its retention) nor with an exported head (--head): removing the last unsigned entries would not show',
+    );
+  }
+}
+
+/** `cutover decisions RUN --export-head [--out FILE]` */
+export async function exportDecisionHead(runId: string, options: { out?: string }, out: Output): Promise<number> {
+  const settings = readSettings();
+  const { run, temporal } = await readDecisionLog(settings, runId, { anchor: true });
+  const runbook = recordedRunbook(run);
+  // A head vouches for the log up to it: a log that does not hold now is not exported.
+  const problems = inLogOrder([
+    ...disagreesWithTemporal(run, temporal),
+    ...checkDecisionLog(
+      runId,
+      run.decisions,
+      runbook?.people ?? {},
+      { sha256, verify: verifyText },
+      {
+        mode: run.mode,
+        signaturesRequired: runbook?.signatures === 'required',
+      },
+    ),
+    ...(temporal?.decisions ? compareWithRunCopy(run.decisions, temporal.decisions) : []),
+  ]);
+  if (problems.length > 0) {
+    out.warn(`cutover: the head of ${runId}'s decision log was not exported: ${problems[0]!.text}`);
+    return EXIT.logBroken;
+  }
+  const head = logHead({ id: runId, mode: run.mode, versionHash: run.versionHash }, run.decisions, new Date().toISOString());
+  const code = deliverReport(`${JSON.stringify(head, null, 2)}\n`, options.out, out);
+  out.warn(
+    `${runId}: ${head.entries} entries${head.head ? `, head ${head.head.slice(0, 16)}` : ''}` +
+      (temporal?.decisions
+        ? ", the run's own log in Temporal"
+        : ', not compared with the run in Temporal (unreachable, or past its retention)') +
+      (run.endedAt ? '' : '; the run is still going: export again when it has ended') +
+      '; keep it where whoever writes the record store cannot reach, and check with `cutover decisions RUN --verify --head FILE`',
+  );
+  return code;
 }

@@ -4,8 +4,8 @@
  * request commands sign every request with it. Node's crypto only.
  *
  * The private key is PKCS#8 PEM in `CUTOVER_KEYS_DIR` (default `$XDG_CONFIG_HOME/cutover`, else
- * `~/.config/cutover`), mode 0600, written whole or not at all; encrypted (AES-256-CBC, the key
- * derived by PKCS#5 v2) when a passphrase is given through the environment variable named with
+ * `~/.config/cutover`), mode 0600, written whole or not at all; encrypted (PKCS#8, AES-256-CBC, the key
+ * derived by scrypt: `key-file.ts`) when a passphrase is given through the environment variable named with
  * `--passphrase-env`, never on the command line. Signing reads it from `CUTOVER_KEY_PASSPHRASE`.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
@@ -15,6 +15,7 @@ import path from 'node:path';
 import { signedText, type RequestSignature, type SignedKind } from '../run/signed-request.js';
 import { EXIT, UsageError } from './errors.js';
 import type { Output } from './output.js';
+import { encryptKey } from './key-file.js';
 
 const KEY_FILE = 'signing-key.pem';
 /** Its public half, written beside it by `keys init` (readable by anyone: it is what the runbook lists). */
@@ -53,9 +54,7 @@ export function keysInit(options: { passphraseEnv?: string; force?: boolean }, o
     if (!passphrase) throw new UsageError(`--passphrase-env names ${options.passphraseEnv}, which is not set or empty; export it first`);
   }
   const { privateKey } = generateKeyPairSync('ed25519');
-  const pem = privateKey.export(
-    passphrase ? { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase } : { type: 'pkcs8', format: 'pem' },
-  ) as string;
+  const pem = passphrase ? encryptKey(privateKey, passphrase) : (privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const publicKey = publicKeyText(privateKey);
   const temporary = `${file}.${process.pid}.tmp`;

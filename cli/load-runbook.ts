@@ -50,7 +50,20 @@ export function loadRunbook(file: string): LoadedRunbook {
 
 /** A short content hash of the validated runbook: same meaning, same hash. */
 export function hashRunbook(runbook: Runbook): string {
-  return createHash('sha256').update(canonicalJson(runbook)).digest('hex').slice(0, 16);
+  return runbookDigest(runbook).slice(0, 16);
+}
+
+/** The SHA-256 (hex) of the validated runbook's canonical JSON: {@link hashRunbook} is its start. */
+export function runbookDigest(runbook: Runbook): string {
+  return createHash('sha256').update(canonicalJson(runbook)).digest('hex');
+}
+
+/**
+ * Whether `runbook` is the version a run recorded as `versionHash`: its digest, or the start of it (at least 64 bits,
+ * the short form runs record).
+ */
+export function isRunbookVersion(runbook: Runbook, versionHash: string): boolean {
+  return versionHash.length >= 16 && runbookDigest(runbook).startsWith(versionHash.toLowerCase());
 }
 
 function canonicalJson(value: unknown): string {

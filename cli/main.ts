@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import * as approve from './commands/approve.js';
 import * as attach from './commands/attach.js';
 import * as backout from './commands/backout.js';
+import * as codecServer from './commands/codec-server.js';
 import * as compare from './commands/compare.js';
 import { commandContext } from './commands/context.js';
 import * as decisions from './commands/decisions.js';
@@ -54,6 +55,7 @@ const COMMANDS = [
   report,
   worker,
   web,
+  codecServer,
   doctor,
   reconcile,
   decisions,
@@ -86,6 +88,7 @@ Environment:
   CUTOVER_WORKER_NAME    this machine's worker name in Temporal and in each step's record (default pid@host)
   TEMPORAL_CLI_PATH      the temporal binary for the embedded server
   CUTOVER_WEB_TOKEN      token the status page requires (16+ of A-Z a-z 0-9 - . _ ~; openssl rand -hex 24)
+  CUTOVER_CODEC_TOKEN    token codec-server requires (same form)
   CUTOVER_KEYS_DIR       where your signing key is (default ~/.config/cutover)
   CUTOVER_KEY_PASSPHRASE passphrase of an encrypted signing key`;
 

@@ -2,9 +2,18 @@
  * `cutover web`: serves the read-only status page until Ctrl-C. Finished runs come from the
  * record store; runs in flight from Temporal when it is reachable, else from the store.
  */
+import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type { RunState } from '../run/state.js';
-import { checkExposure, OpenStatusPageError, serveStatusPage, StatusPageListenError } from '../web/server.js';
+import {
+  checkExposure,
+  OpenStatusPageError,
+  PlainHttpTokenError,
+  serveStatusPage,
+  StatusPageListenError,
+  StatusPageTlsError,
+  type StatusPageTls,
+} from '../web/server.js';
 import { readRunState } from '../common/read-run-state.js';
 import { EXIT, UsageError } from './errors.js';
 import type { Output } from './output.js';
@@ -17,15 +26,31 @@ const RECONNECT_AFTER_MS = 30_000;
 /** A query needs a worker; with none running it would hang the page's request. */
 const QUERY_DEADLINE_MS = 5_000;
 
-/** `cutover web [--port N] [--host H]` */
-export async function servePage(options: { port: number; host?: string }, out: Output): Promise<number> {
+/** Options of `cutover web`. */
+export interface PageOptions {
+  port: number;
+  host?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsProxy?: boolean;
+}
+
+/** `cutover web [--port N] [--host H] [--tls-cert FILE --tls-key FILE | --tls-proxy]` */
+export async function servePage(options: PageOptions, out: Output): Promise<number> {
   const settings = readSettings(process.env, process.cwd(), { webToken: true });
   const token = settings.webToken;
+  const tls = readTls(options);
+  const exposure = {
+    ...(options.host ? { host: options.host } : {}),
+    ...(token !== undefined ? { token } : {}),
+    ...(tls ? { tls } : {}),
+    ...(options.tlsProxy ? { tlsProxy: true } : {}),
+  };
   // Before the store opens: a refused page leaves nothing behind and nothing listening.
   try {
-    checkExposure({ ...(options.host ? { host: options.host } : {}), ...(token !== undefined ? { token } : {}) });
+    checkExposure(exposure);
   } catch (err) {
-    if (err instanceof OpenStatusPageError) throw new UsageError(err.message);
+    if (err instanceof OpenStatusPageError || err instanceof PlainHttpTokenError) throw new UsageError(err.message);
     throw err;
   }
   const store = await openRecordStore(settings);
@@ -68,14 +93,13 @@ export async function servePage(options: { port: number; host?: string }, out: O
   try {
     page = await serveStatusPage({
       port: options.port,
-      ...(options.host ? { host: options.host } : {}),
-      ...(token !== undefined ? { token } : {}),
+      ...exposure,
       store,
       liveState,
     });
   } catch (err) {
     await store.close();
-    if (err instanceof StatusPageListenError) throw new UsageError(err.message);
+    if (err instanceof StatusPageListenError || err instanceof StatusPageTlsError) throw new UsageError(err.message);
     throw err;
   }
   // Says whether a token is needed and how to share the page, never the token itself (terminals get logged).
@@ -93,4 +117,24 @@ export async function servePage(options: { port: number; host?: string }, out: O
   await (await session?.catch(() => undefined))?.close();
   await store.close();
   return EXIT.ok;
+}
+
+/** The certificate and key of `--tls-cert`/`--tls-key`, read now so a wrong path is one sentence before anything starts. */
+function readTls(options: PageOptions): StatusPageTls | undefined {
+  if (options.tlsCert === undefined && options.tlsKey === undefined) return undefined;
+  if (options.tlsCert === undefined || options.tlsKey === undefined) {
+    throw new UsageError('--tls-cert and --tls-key go together: give the certificate (PEM) and its private key (PEM)');
+  }
+  if (options.tlsProxy)
+    throw new UsageError('--tls-proxy says a proxy serves https; with --tls-cert the page serves it itself: give one or the other');
+  const read = (file: string, flag: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new UsageError(
+        `${flag} ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the path`,
+      );
+    }
+  };
+  return { cert: read(options.tlsCert, '--tls-cert'), key: read(options.tlsKey, '--tls-key') };
 }

@@ -3,6 +3,7 @@
  * Temporal about a run in flight and the record store about a finished one, so finished runs can be reviewed with
  * Temporal gone.
  */
+import { refusalLine, refusalOf } from '../present/refusal-view.js';
 import { describeSummary } from '../reconcile/format.js';
 import { formatDuration } from '../runbook/duration.js';
 import { actualMs as actualOf, overPlanMs, plannedText, RESOLUTION_WORDS, STEP_SYMBOL } from '../present/run-view.js';
@@ -153,8 +154,11 @@ export function formatStatus(
   if (state.decisions.length > 0) {
     lines.push('', 'decisions:');
     for (const d of state.decisions) {
+      const refusal = refusalOf(d);
       lines.push(
-        `  ${d.at}  ${d.by} (${d.role}) ${d.kind.replace('_', ' ')}${d.target ? ` ${d.target}` : ''}${d.reason ? `: "${d.reason}"` : ''}${d.automatic ? ' [automatic]' : ''}`,
+        refusal
+          ? `  ${d.at}  ${refusalLine(d, refusal)}`
+          : `  ${d.at}  ${d.by} (${d.role}) ${d.kind.replace('_', ' ')}${d.target ? ` ${d.target}` : ''}${d.reason ? `: "${d.reason}"` : ''}${d.automatic ? ' [automatic]' : ''}`,
       );
     }
   }

@@ -150,7 +150,8 @@ const LOCK_FILE = 'server.lock';
  */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const dataDir = path.resolve(options.dataDir);
-  fs.mkdirSync(dataDir, { recursive: true });
+  // The server's database holds every run's history: its user's only.
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   // Waiting for the lock may include another process's whole start, hence twice the start deadline.
   const releaseLock = await acquireLock(path.join(dataDir, LOCK_FILE), Date.now() + 2 * timeoutMs + 10_000);

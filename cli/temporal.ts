@@ -261,7 +261,7 @@ const usersDir = (home: string): string => path.join(home, 'users');
 /** Marks this process as using the embedded server; returns how to unmark it. */
 function registerUser(home: string): () => void {
   const file = path.join(usersDir(home), String(process.pid));
-  mkdirSync(usersDir(home), { recursive: true });
+  mkdirSync(usersDir(home), { recursive: true, mode: 0o700 });
   writeFileSync(file, new Date().toISOString());
   return () => rmSync(file, { force: true });
 }

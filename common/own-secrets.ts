@@ -1,6 +1,6 @@
 /**
- * cutover's own secrets (the Temporal API key, the record store's URL, the payload key, the status page's token, a
- * signing key's passphrase), read once when a process starts: from `NAME`, or from the file `NAME_FILE` names, so
+ * cutover's own secrets (the Temporal API key, the record store's URL, the payload key, the status page's and the codec
+ * server's tokens, a signing key's passphrase), read once when a process starts: from `NAME`, or from the file `NAME_FILE` names, so
  * they need not be in any environment at all. A value that came from the environment is then blanked in the
  * process's initial environment block, which Linux shows to every process of the same user as `/proc/PID/environ`:
  * a runbook's command (`cat /proc/$PPID/environ`) finds nothing there. The value stays in the process's memory.
@@ -13,11 +13,12 @@ export const OWN_SECRET_NAMES = [
   'CUTOVER_DATABASE_URL',
   'CUTOVER_PAYLOAD_KEY',
   'CUTOVER_WEB_TOKEN',
+  'CUTOVER_CODEC_TOKEN',
   'CUTOVER_KEY_PASSPHRASE',
 ] as const;
 
 /** cutover's own secrets and the settings that name where they are: no runbook command or reference sees them. */
-const OWN_SECRETS = /^(TEMPORAL_(API_KEY|TLS_.*)|CUTOVER_(DATABASE_URL|PAYLOAD_KEY|WEB_TOKEN|KEY_PASSPHRASE)(_FILE)?)$/;
+const OWN_SECRETS = /^(TEMPORAL_(API_KEY|TLS_.*)|CUTOVER_(DATABASE_URL|PAYLOAD_KEY|WEB_TOKEN|CODEC_TOKEN|KEY_PASSPHRASE)(_FILE)?)$/;
 
 /** True for the names of cutover's own secrets (and their `_FILE` variants). */
 export function isOwnSecret(name: string): boolean {

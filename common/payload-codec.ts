@@ -6,8 +6,8 @@
  *
  * Payloads without the `binary/encrypted` encoding pass through decoding unchanged: the stock
  * `temporal` CLI can still send a plain Update, and runs started before the key was set go on.
- * Search attributes and memo are not payloads this codec sees (the SDK does not run codecs on
- * them), so they stay readable: cutover puts no secrets there.
+ * The memo is encrypted too (the client runs the codec on it); search attributes are not (the
+ * server reads them to search), so they stay readable: cutover puts no secrets there.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';

@@ -46,10 +46,12 @@ export function reportCsv(records: readonly ReconcileRecord[]): string {
   ];
   // A key column named like one of the report's own (`kind`, `round`...) is told apart, so a tool that reads the
   // file by header names gets both.
-  const keyHeaders = keyColumns.map((k) => (REPORT_COLUMNS.includes(k) ? `key:${k}` : k));
+  const keyHeaders = keyColumns.map((k) => inert(REPORT_COLUMNS.includes(k) ? `key:${k}` : k));
   const rows: string[][] = [['check', 'attempt', 'round', 'kind', ...keyHeaders, 'column', 'source_value', 'target_value', 'note']];
   for (const record of records) {
-    const check = record.check === '' ? '(action)' : record.check;
+    // Names come from the runbook and from the systems compared (a column is whatever a table or CSV header says): a
+    // spreadsheet must not run them either.
+    const check = record.check === '' ? '(action)' : inert(record.check);
     const head = (kind: string, key: Record<string, JsonScalar>): string[] => [
       check,
       String(record.attempt),
@@ -63,7 +65,7 @@ export function reportCsv(records: readonly ReconcileRecord[]): string {
         const sourceNames = Object.keys(e.source ?? {});
         e.columns.forEach((column, i) => {
           const sourceName = sourceNames[i] ?? column;
-          const named = sourceName === column ? column : `${sourceName} -> ${column}`;
+          const named = inert(sourceName === column ? column : `${sourceName} -> ${column}`);
           rows.push([...head(e.kind, e.key), named, cell(e.source?.[sourceName]), cell(e.target?.[column]), '']);
         });
       } else {
@@ -75,7 +77,7 @@ export function reportCsv(records: readonly ReconcileRecord[]): string {
           const value = cell(values[column]);
           rows.push([
             ...head(e.kind, e.key),
-            column,
+            inert(column),
             e.kind === 'missing_in_target' ? value : '',
             e.kind === 'extra_in_target' ? value : '',
             note,
@@ -114,7 +116,16 @@ function cell(value: JsonScalar | undefined): string {
   if (value === null || value === undefined) return '';
   if (typeof value !== 'string') return String(value);
   if (value === '') return EMPTY_TEXT;
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return inert(value);
+}
+
+/**
+ * Text a spreadsheet shows as text: one starting with `=`, `+`, `-`, `@`, a tab or a carriage return (what Excel,
+ * LibreOffice and Google Sheets take for the start of a formula) gets a leading `'`, as OWASP's CSV injection advice
+ * has it. Numbers are written by {@link cell} without it, so a negative number stays a number.
+ */
+function inert(text: string): string {
+  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
 }
 
 /** RFC 4180: a field with a comma, a quote, a line break or edge spaces is quoted, its quotes doubled. */

@@ -4,6 +4,7 @@
  * on paper). Every text from the runbook or the record store goes through {@link escapeHtml}: a step called
  * `<script>` shows as those characters.
  */
+import { refusalOf, refusalWhy } from './refusal-view.js';
 import type { RunReport } from '../timing/report.js';
 import { showDelta, showMs } from './durations.js';
 import { escapeHtml } from './html.js';
@@ -128,10 +129,10 @@ function decisionsHtml(r: RunReport): string[] {
           ['when', 'who', 'decided', 'on', 'why'],
           r.decisions.map((d) => [
             e(d.at),
-            e(`${d.by} (${d.role})${d.automatic ? ' [automatic]' : ''}${d.signature ? ' signed' : ''}`),
-            e(d.kind.replace('_', ' ')),
+            e(refusalOf(d) ? d.by : `${d.by} (${d.role})${d.automatic ? ' [automatic]' : ''}${d.signature ? ' signed' : ''}`),
+            e(refusalOf(d) ? `refused ${refusalOf(d)!.request}` : d.kind.replace('_', ' ')),
             e(d.target ?? ''),
-            e(d.reason ?? ''),
+            e(refusalOf(d) ? refusalWhy(refusalOf(d)!) : (d.reason ?? '')),
           ]),
           'decisions',
         ),

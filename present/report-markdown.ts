@@ -3,6 +3,7 @@
  * written: HTML special characters as entities (Markdown renderers pass raw HTML through), and the characters that
  * would break a table or start formatting with a backslash.
  */
+import { refusalOf, refusalWhy } from './refusal-view.js';
 import type { RunReport } from '../timing/report.js';
 import { showDelta, showMs } from './durations.js';
 
@@ -116,10 +117,10 @@ function decisionsMarkdown(r: RunReport): string[] {
         ['when', 'who', 'decided', 'on', 'why'],
         r.decisions.map((d) => [
           m(d.at),
-          m(`${d.by} (${d.role})${d.automatic ? ' [automatic]' : ''}${d.signature ? ' signed' : ''}`),
-          m(d.kind.replace('_', ' ')),
+          m(refusalOf(d) ? d.by : `${d.by} (${d.role})${d.automatic ? ' [automatic]' : ''}${d.signature ? ' signed' : ''}`),
+          m(refusalOf(d) ? `refused ${refusalOf(d)!.request}` : d.kind.replace('_', ' ')),
           m(d.target ?? ''),
-          m(d.reason ?? ''),
+          m(refusalOf(d) ? refusalWhy(refusalOf(d)!) : (d.reason ?? '')),
         ]),
       ),
       '',

@@ -19,6 +19,7 @@ import type {
   StepStatus,
 } from '../run/state.js';
 import { unmetRequirements } from '../run/transitions.js';
+import { refusalLine, refusalOf } from './refusal-view.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Words and symbols
@@ -420,7 +421,12 @@ export function backoutProgress(state: Pick<RunState, 'backout'>, steps: Iterabl
   return progress;
 }
 
-/** `alice (lead) approved go: reason [automatic]`: a decision in one line, without its time. */
+/**
+ * `alice (lead) approved go: reason [automatic]`: a decision in one line, without its time. A refused request reads as
+ * {@link refusalLine} has it: what was asked, and whether its signature verified.
+ */
 export function decisionLine(d: Decision): string {
+  const refusal = refusalOf(d);
+  if (refusal) return refusalLine(d, refusal);
   return `${d.by} (${d.role}) ${DECISION_VERB[d.kind]}${d.target ? ` ${d.target}` : ''}${d.reason ? `: ${d.reason}` : ''}${d.automatic ? ' [automatic]' : ''}`;
 }

@@ -3,7 +3,7 @@
  * (better-sqlite3 for a SQLite file, node-postgres for PostgreSQL), and the translation of what the
  * drivers say into the store's own errors (prisma/store-errors.ts), naming the database.
  */
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
@@ -105,15 +105,23 @@ async function createPostgresClient(location: PostgresLocation): Promise<Db> {
   }
 }
 
-/** Fails early, with the path in the message, rather than deep inside SQLite or the Prisma CLI. */
+/**
+ * Fails early, with the path in the message, rather than deep inside SQLite or the Prisma CLI. The store (decisions,
+ * outputs of steps, reconciliation rows) is its user's only: its folder is made 0700 and the file 0600 (SQLite gives
+ * its journal and WAL files the file's mode), and a store an older version left readable to others is tightened.
+ */
 export function ensureWritable(location: SqliteLocation): void {
   const dir = path.dirname(location.path);
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
     accessSync(dir, constants.W_OK);
     if (existsSync(location.path)) {
-      if (!statSync(location.path).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
+      const stat = statSync(location.path);
+      if (!stat.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
       accessSync(location.path, constants.R_OK | constants.W_OK);
+      if ((stat.mode & 0o077) !== 0 && stat.uid === process.getuid?.()) chmodSync(location.path, PRIVATE_FILE);
+    } else {
+      createPrivateFile(location.path);
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -212,4 +220,18 @@ export function toStoreError(error: unknown, location: DatabaseLocation): unknow
   if (file) return new StoreUrlError(where, `names a TLS file that cannot be read (${file[1]} ${file[2]})`);
   if (/invalid connection string|URIError|Invalid URL/i.test(text)) return new StoreUrlError(where, 'cannot be parsed');
   return error;
+}
+
+/** The mode of the folders cutover makes for its data: its user's only. */
+export const PRIVATE_DIR = 0o700;
+/** The mode of the SQLite store. */
+export const PRIVATE_FILE = 0o600;
+
+/** Creates an empty file readable by its user only, unless another process just made it. */
+export function createPrivateFile(file: string): void {
+  try {
+    closeSync(openSync(file, 'wx', PRIVATE_FILE));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
 }

@@ -14,7 +14,7 @@
  * Paths here are absolute because Prisma resolves relative ones against this file's folder, not the
  * project root; spelling them from the root keeps them readable.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
@@ -34,8 +34,10 @@ export default defineConfig({
   migrations: { path: path.join(projectRoot, files.migrations) },
   async adapter() {
     if (location.provider === 'postgresql') return migrationAdapter(location.connectionString);
-    // SQLite creates the file but not its folder; a fresh clone has no `.cutover/` yet.
-    mkdirSync(path.dirname(location.path), { recursive: true });
+    // SQLite creates the file but not its folder; a fresh clone has no `.cutover/` yet. Both are the user's only, as
+    // the application makes them (prisma/connection.ts `ensureWritable`); 'a' leaves an existing store as it is.
+    mkdirSync(path.dirname(location.path), { recursive: true, mode: 0o700 });
+    closeSync(openSync(location.path, 'a', 0o600));
     return withMultiStatementShadowDb(new PrismaBetterSQLite3({ url: location.url }));
   },
 });

@@ -238,7 +238,14 @@ export class RecordStore {
       reason: decision.reason ?? null,
       at: toDate(decision.at, 'decision.at'),
       automatic: decision.automatic,
-      signatureJson: decision.signature ? JSON.stringify({ signature: decision.signature, request: decision.request ?? {} }) : null,
+      // What the entry says of a signature: the signature and the request it covers, or a refused request's claimed key.
+      signatureJson:
+        decision.signature || decision.claimed
+          ? JSON.stringify({
+              ...(decision.signature ? { signature: decision.signature, request: decision.request ?? {} } : {}),
+              ...(decision.claimed ? { claimed: decision.claimed } : {}),
+            })
+          : null,
       evidence: decision.evidence ?? null,
       hash: decision.hash ?? null,
       updateId: decision.updateId ?? null,

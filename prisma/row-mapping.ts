@@ -131,9 +131,12 @@ export function detail(run: RunWithRows): RunDetail {
       if (row.target !== null) decision.target = row.target;
       if (row.reason !== null) decision.reason = row.reason;
       if (row.signatureJson !== null) {
-        const signed = JSON.parse(row.signatureJson) as Pick<Decision, 'signature' | 'request'>;
-        decision.signature = signed.signature;
-        decision.request = signed.request;
+        const signed = JSON.parse(row.signatureJson) as Pick<Decision, 'signature' | 'request' | 'claimed'>;
+        if (signed.signature) {
+          decision.signature = signed.signature;
+          decision.request = signed.request;
+        }
+        if (signed.claimed) decision.claimed = signed.claimed;
       }
       if (row.evidence !== null) decision.evidence = row.evidence;
       if (row.hash !== null) decision.hash = row.hash;

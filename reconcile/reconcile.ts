@@ -36,6 +36,8 @@ export interface ReconcileOptions {
   signal?: AbortSignal;
   /** Folder for temporary sort files (CSV sides). */
   tempDir?: string;
+  /** The longest one statement may run on a PostgreSQL side (default: an hour): the comparison's own timeout. */
+  statementTimeoutMs?: number;
   /** Rows per batch (default 5,000). */
   batchSize?: number;
 }
@@ -353,7 +355,7 @@ async function openSide(
         sampleKey: samplesInSql(config) ? sideKey(config, role) : undefined,
       });
     case 'postgres':
-      return openPostgresSide(resolveEnvRefs(spec.url, env, role, 'url'), spec, role);
+      return openPostgresSide(resolveEnvRefs(spec.url, env, role, 'url'), spec, role, options.statementTimeoutMs);
     case 'csv':
       if (csvAsItLies) return openCsvStreamSide(spec, path.resolve(baseDir, spec.path), spec.path, role, options.signal);
       return openCsvSide(spec, path.resolve(baseDir, spec.path), spec.path, role, {

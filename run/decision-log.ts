@@ -5,7 +5,7 @@
  * also carries the person's signature of their request. Pure: the hash and the signature check
  * come from the caller (Node's crypto in the worker's activity and in `cutover decisions --verify`).
  */
-import type { Decision } from './state.js';
+import type { Decision, RunMode } from './state.js';
 import { canonicalJson, OVERRIDE_TARGET, signedText, type SignedKind } from './signed-request.js';
 
 /** The text an entry's hash is taken of. */
@@ -21,6 +21,30 @@ export interface LogCrypto {
   verify(text: string, key: string, value: string): boolean;
 }
 
+/** A problem with a decision log: the entry it starts at (none: the log as a whole) and the sentence that says it. */
+export interface LogProblem {
+  entry?: number;
+  text: string;
+}
+
+/** How strictly {@link checkDecisionLog} reads a log. */
+export interface LogRules {
+  /** Where the keys come from, as the sentences name it. Default `the runbook`. */
+  keysFrom?: string;
+  /** The run's mode: a live run takes only signed person requests, and never an automatic one. */
+  mode?: RunMode;
+  /** The runbook says `signatures: required`: a rehearsal takes only signed person requests too. */
+  signaturesRequired?: boolean;
+}
+
+/** The decisions a person makes (and signs, where the run takes only signed requests). */
+const PERSON_KINDS: readonly Decision['kind'][] = ['approve', 'reject', 'complete_manual', 'request_backout', 'resolve', 'override'];
+
+/** How a sentence names a log entry: `entry 3 (approve by dana on go)`. */
+export function entryName(entry: Decision & { seq: number }): string {
+  return `entry ${entry.seq} (${entry.kind.replace('_', ' ')} by ${entry.by}${entry.target ? ` on ${entry.target}` : ''})`;
+}
+
 /**
  * Every problem with a run's decision log, one sentence each, naming the entry: a gap in the
  * sequence (an entry removed), a hash that does not follow from the entries before it (an entry
@@ -32,31 +56,56 @@ export function verifyDecisionLog(
   entries: readonly (Decision & { seq: number })[],
   keys: Readonly<Record<string, { key: string }>>,
   crypto: LogCrypto,
+  rules: LogRules = {},
 ): string[] {
-  const problems: string[] = [];
+  return checkDecisionLog(runId, entries, keys, crypto, rules).map((p) => p.text);
+}
+
+/**
+ * {@link verifyDecisionLog} with the entry each problem is at. With `rules.mode` live (or
+ * `rules.signaturesRequired`), a person's decision that is not signed is a problem too: the run
+ * refused such requests, so an unsigned one was written into the store, not decided by the run.
+ */
+export function checkDecisionLog(
+  runId: string,
+  entries: readonly (Decision & { seq: number })[],
+  keys: Readonly<Record<string, { key: string }>>,
+  crypto: LogCrypto,
+  rules: LogRules = {},
+): LogProblem[] {
+  const problems: LogProblem[] = [];
+  const keysFrom = rules.keysFrom ?? 'the runbook';
+  const live = rules.mode === 'live';
   let previous = '';
   entries.forEach((entry, i) => {
-    const name = `entry ${entry.seq} (${entry.kind.replace('_', ' ')} by ${entry.by}${entry.target ? ` on ${entry.target}` : ''})`;
-    if (entry.seq !== i) problems.push(`entry ${i} is missing: the log goes from ${i - 1} to ${entry.seq}`);
+    const name = entryName(entry);
+    const at = (text: string) => problems.push({ entry: entry.seq, text });
+    if (entry.seq !== i) problems.push({ entry: i, text: `entry ${i} is missing: the log goes from ${i - 1} to ${entry.seq}` });
     if (entry.hash === undefined) {
-      problems.push(`${name} has no hash: it was not recorded by a run that chains its log`);
+      at(`${name} has no hash: it was not recorded by a run that chains its log`);
     } else {
       const expected = crypto.sha256(chainedText(previous, entry.seq, entry));
-      if (expected !== entry.hash)
-        problems.push(`${name} does not match its hash: it, or an entry before it, was changed, removed or reordered`);
+      if (expected !== entry.hash) at(`${name} does not match its hash: it, or an entry before it, was changed, removed or reordered`);
     }
     previous = entry.hash ?? '';
     if (entry.signature) {
       const listed = keys[entry.by]?.key;
       const text = signedText(runId, entry.kind as SignedKind, entry.request ?? {}, entry.signature.at, entry.signature.nonce);
-      if (listed !== entry.signature.key) problems.push(`${name} is signed with a key the runbook does not list for ${entry.by}`);
+      if (listed !== entry.signature.key) at(`${name} is signed with a key ${keysFrom} does not list for ${entry.by}`);
       else if (!crypto.verify(text, entry.signature.key, entry.signature.value))
-        problems.push(`${name} does not match its signature: its request was changed`);
-      else if (entry.request?.by !== entry.by) problems.push(`${name} was signed by ${String(entry.request?.by)}, not ${entry.by}`);
+        at(`${name} does not match its signature: its request was changed`);
+      else if (entry.request?.by !== entry.by) at(`${name} was signed by ${String(entry.request?.by)}, not ${entry.by}`);
       else {
         const shown = shownButNotSigned(entry);
-        if (shown) problems.push(`${name} shows ${shown}: its signature does not cover that`);
+        if (shown) at(`${name} shows ${shown}: its signature does not cover that`);
       }
+    } else if (PERSON_KINDS.includes(entry.kind)) {
+      // What `rehearse --auto-approve` sends is unsigned by design, and only a rehearsal takes it.
+      if (live && entry.automatic) at(`${name} is marked automatic, and a live run takes no automatic request`);
+      else if ((live || rules.signaturesRequired === true) && !entry.automatic)
+        at(
+          `${name} is not signed, and ${live ? 'a live run' : 'this runbook (`signatures: required`)'} takes only signed requests: it was written into the record store, not decided by the run`,
+        );
     }
   });
   return problems;
@@ -103,26 +152,120 @@ function shownButNotSigned(entry: Decision): string | undefined {
  * run has not hashed yet (the hash follows the answer) are compared by position only.
  */
 export function compareWithRun(stored: readonly Pick<Decision, 'hash'>[], inRun: readonly Pick<Decision, 'hash'>[]): string[] {
-  const problems: string[] = [];
+  return compareWithRunCopy(stored, inRun).map((p) => p.text);
+}
+
+/** {@link compareWithRun} with the entry each problem is at. */
+export function compareWithRunCopy(stored: readonly Pick<Decision, 'hash'>[], inRun: readonly Pick<Decision, 'hash'>[]): LogProblem[] {
+  const problems: LogProblem[] = [];
   if (stored.length < inRun.length) {
     const missing =
       inRun.length - stored.length === 1 ? `entry ${stored.length} is` : `entries ${stored.length} to ${inRun.length - 1} are`;
-    problems.push(
-      `the run in Temporal has ${inRun.length} entries and the record store ${stored.length}: ${missing} missing from the store`,
-    );
+    problems.push({
+      entry: stored.length,
+      text: `the run in Temporal has ${inRun.length} entries and the record store ${stored.length}: ${missing} missing from the store`,
+    });
   } else if (stored.length > inRun.length) {
-    problems.push(
-      `the record store has ${stored.length} entries but the run in Temporal only ${inRun.length}: entries were added to the store`,
-    );
+    problems.push({
+      entry: inRun.length,
+      text: `the record store has ${stored.length} entries but the run in Temporal only ${inRun.length}: entries were added to the store`,
+    });
   }
   const common = Math.min(stored.length, inRun.length);
   for (let i = 0; i < common; i += 1) {
     const ours = stored[i]!.hash;
     const theirs = inRun[i]!.hash;
     if (ours !== undefined && theirs !== undefined && ours !== theirs) {
-      problems.push(`entry ${i} differs from the run's own copy in Temporal: the stored log was changed from there on`);
+      problems.push({ entry: i, text: `entry ${i} differs from the run's own copy in Temporal: the stored log was changed from there on` });
       break;
     }
   }
   return problems;
+}
+
+/**
+ * A run's decision log as far as it went when it was exported (`cutover decisions RUN --export-head`), to be kept
+ * where whoever writes the record store cannot reach: with it, `--verify --head FILE` shows entries removed or
+ * rewritten after the export, once Temporal no longer has the run to compare with.
+ */
+export interface DecisionLogHead {
+  /** The format's version. */
+  v: 1;
+  run: string;
+  mode: RunMode;
+  versionHash: string;
+  /** How many entries the log had. */
+  entries: number;
+  /** The last entry's hash (null for an empty log): the whole log up to it follows from it. */
+  head: string | null;
+  /** Every entry's hash, in order: so a check can name the first entry that changed, not just say that one did. */
+  hashes: string[];
+  /** When it was exported (ISO 8601). */
+  exportedAt: string;
+}
+
+/** The head of a log as it is now. */
+export function logHead(
+  run: { id: string; mode: RunMode; versionHash: string },
+  entries: readonly Pick<Decision, 'hash'>[],
+  exportedAt: string,
+): DecisionLogHead {
+  const hashes = entries.map((e) => e.hash ?? '');
+  return {
+    v: 1,
+    run: run.id,
+    mode: run.mode,
+    versionHash: run.versionHash,
+    entries: entries.length,
+    head: hashes.at(-1) ?? null,
+    hashes,
+    exportedAt,
+  };
+}
+
+/**
+ * Where the stored log (and the run it belongs to) disagrees with a head exported earlier, one sentence each: another
+ * run, another version or mode, an entry removed or rewritten since the export. Entries added after the export (the
+ * run went on) are no problem.
+ */
+export function compareWithHead(
+  run: { id: string; mode: RunMode; versionHash: string },
+  stored: readonly (Decision & { seq: number })[],
+  head: DecisionLogHead,
+): LogProblem[] {
+  const problems: LogProblem[] = [];
+  const exported = `the head exported at ${head.exportedAt}`;
+  if (head.run !== run.id) return [{ text: `${exported} is of run ${head.run}, not ${run.id}` }];
+  if (head.versionHash !== run.versionHash)
+    problems.push({
+      text: `the record store says ${run.id} ran version ${run.versionHash}, but ${exported} says ${head.versionHash}: the store's run was changed`,
+    });
+  if (head.mode !== run.mode)
+    problems.push({
+      text: `the record store says ${run.id} was a ${run.mode} run, but ${exported} says ${head.mode}: the store's run was changed`,
+    });
+  for (let i = 0; i < head.entries; i += 1) {
+    const entry = stored[i];
+    if (!entry) {
+      const missing = head.entries - i === 1 ? `entry ${i} is` : `entries ${i} to ${head.entries - 1} are`;
+      problems.push({
+        entry: i,
+        text: `${exported} has ${head.entries} entries and the record store ${stored.length}: ${missing} missing`,
+      });
+      break;
+    }
+    if (entry.hash !== head.hashes[i]) {
+      problems.push({ entry: i, text: `${entryName(entry)} is not the entry ${exported} has there: the log was rewritten from there on` });
+      break;
+    }
+  }
+  return problems;
+}
+
+/**
+ * Problems in the order an auditor reads them: the log as a whole first, then by the entry they start at. The first
+ * is the one sentence `decisions --verify` leads with.
+ */
+export function inLogOrder(problems: readonly LogProblem[]): LogProblem[] {
+  return [...problems].sort((a, b) => (a.entry ?? -1) - (b.entry ?? -1));
 }

@@ -40,6 +40,14 @@ export function overrideRequest(override: Pick<EvidenceOverride, 'by' | 'reason'
   return { by: override.by, reason: `${override.reason} (missing: ${override.missing.join('; ')})` };
 }
 
+/** Why the run refused a request whose signature did not verify against the key it named (a forged or altered one). */
+export const FORGED_REQUEST_REASON =
+  'the signature does not match the request: it was changed after it was signed, signed for another run, step or decision, or with another key';
+
+/** Why the run refused an evidence override whose signature did not verify against the key it named. */
+export const FORGED_OVERRIDE_REASON =
+  'the signature does not match the override: it was changed after it was signed, signed for another run, or with another key';
+
 /** A signature older or newer than this, by the run's clock, is refused: sign again. */
 export const SIGNATURE_MAX_SKEW_MS = 10 * 60 * 1000;
 

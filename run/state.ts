@@ -222,6 +222,12 @@ export interface Decision {
   evidence?: string;
   /** The request's fields as signed (without the signature): what the signature covers. */
   request?: Record<string, unknown>;
+  /**
+   * A `refused` entry of a signed request: the key its signature named and whether the signature verified against it
+   * (false: forged or altered, and the key proves nothing; true: the person's own request, refused for another
+   * reason). Logged since the patch `refusal-claimed-key`.
+   */
+  claimed?: { key: string; verified: boolean };
   /** SHA-256 (hex) of the previous entry's hash and this entry (see decision-log.ts): the log is a hash chain. */
   hash?: string;
   /**

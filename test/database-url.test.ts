@@ -62,3 +62,20 @@ describe('databaseLocation', () => {
     expect(redact('postgresql://db/cutover')).toBe('postgresql://db/cutover');
   });
 });
+
+describe('redact', () => {
+  it('hides the password of a URL, whatever characters it holds, and a password given as a parameter', () => {
+    expect(redact('postgresql://cutover:s3cret@db:5432/cutover')).toBe('postgresql://cutover:***@db:5432/cutover');
+    // Written unencoded, as people paste them: `/` and `@` inside the password.
+    expect(redact('postgresql://cutover:pa/ss@db/cutover')).toBe('postgresql://cutover:***@db/cutover');
+    expect(redact('postgresql://cutover:p@ss@db/cutover')).toBe('postgresql://cutover:***@db/cutover');
+    expect(redact('postgresql://cutover:a/b@c?d@db/cutover?sslmode=require')).toBe('postgresql://cutover:***@db/cutover?sslmode=require');
+    // libpq's keyword form in the query string.
+    expect(redact('postgresql://db/cutover?user=cutover&password=s3cret&sslmode=require')).toBe(
+      'postgresql://db/cutover?user=cutover&password=***&sslmode=require',
+    );
+    expect(redact('postgres://db/c?sslpassword=k3y&PASSWORD=x%2Fy')).toBe('postgres://db/c?sslpassword=***&PASSWORD=***');
+    expect(redact('file:records/c.db')).toBe('file:records/c.db');
+    expect(redact('postgresql://cutover@db/cutover')).toBe('postgresql://cutover@db/cutover');
+  });
+});

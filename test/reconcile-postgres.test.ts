@@ -9,6 +9,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError, SourceError } from '../reconcile/errors.js';
 import { reconcile } from '../reconcile/reconcile.js';
+import { commandEnvironment } from '../activities/action-context.js';
+import { runReconcileProcess } from '../activities/reconcile-process.js';
+import { eventually } from './support/cli.js';
 import { startPostgres, type TestPostgres } from './support/postgres.js';
 import { config, csvFile, scratch, sqliteFile } from './support/reconcile-data.js';
 
@@ -172,6 +175,38 @@ describe('PostgreSQL errors', () => {
     expect(err).toBeInstanceOf(DataError);
     expect((err as Error).message).toMatch(
       /^the source \(PostgreSQL at 127.0.0.1:\d+\/postgres\) holds a key that cannot be read as its declared type \(invalid input syntax for type bigint: "x7"\); declare the key as text or fix the row$/,
+    );
+  });
+});
+
+describe('a comparison stopped at its timeout', () => {
+  it('leaves no statement running on the server (the session has a statement_timeout)', async () => {
+    // The query the comparison reads takes a minute on the server; its process is killed after five seconds.
+    const slow = `SELECT id, v FROM (SELECT 1 AS id, 'a' AS v) s WHERE pg_sleep(60) IS NOT NULL`;
+    const yaml = `source: { driver: postgres, url: "${url}", query: "${slow}" }\ntarget: { driver: postgres, url: "${url}", query: "SELECT 1 AS id, 'a' AS v" }\nkey: id`;
+    const answer = runReconcileProcess({ config: config(yaml), baseDir: dir, timeoutMs: 5000, env: commandEnvironment() });
+    const running = async (): Promise<number> => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const found = await client.query(
+          `SELECT 1 FROM pg_stat_activity WHERE application_name = 'cutover reconcile' AND state = 'active'`,
+        );
+        return found.rowCount ?? 0;
+      } finally {
+        await client.end();
+      }
+    };
+    await eventually(running, (n) => n === 1, 5000, 'the slow statement running on the server');
+    expect((await answer).kind).toBe('timed_out');
+    await eventually(running, (n) => n === 0, 15_000, 'no statement of the stopped comparison left on the server');
+  });
+
+  it('says in one sentence that a statement outlived the timeout', async () => {
+    const slow = `SELECT id FROM (SELECT 1 AS id) s WHERE pg_sleep(30) IS NOT NULL`;
+    const yaml = `source: { driver: postgres, url: "${url}", query: "${slow}" }\ntarget: { driver: postgres, url: "${url}", query: "SELECT 1 AS id" }\nkey: id`;
+    await expect(reconcile(config(yaml), { statementTimeoutMs: 2000 })).rejects.toThrow(
+      /^the source \(PostgreSQL at 127.0.0.1:\d+\/postgres\) stopped the read after 2 s \(statement_timeout, the comparison's timeout\); give the step a longer `timeout` or read less$/,
     );
   });
 });

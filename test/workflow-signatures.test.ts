@@ -5,7 +5,8 @@
  * `temporal` CLI alike; the accepted signature is kept in the decision log.
  */
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +16,11 @@ import { verifyDecisionLog } from '../run/decision-log.js';
 import type { EvidenceOverride } from '../run/state.js';
 import { overrideRequest } from '../run/signed-request.js';
 import { approveGateUpdate, completeManualStepUpdate, requestBackoutUpdate } from '../workflows/messages.js';
-import { PROJECT } from './support/cli.js';
+import { hashRunbook } from '../cli/load-runbook.js';
+import { readSettings } from '../cli/settings.js';
+import { parseRunbook } from '../runbook/parse.js';
+import { openRecordStore } from '../prisma/store.js';
+import { cliEnv, PROJECT, runCli } from './support/cli.js';
 import { temporalAddress, temporalNamespace } from './support/temporal.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
 
@@ -132,6 +137,13 @@ describe('signed requests', () => {
       reason: `a signed vote names the evidence it was cast on (\`evidence\`: its digest); \`cutover gate ${runId} go\` shows it`,
     });
     expect(state.decisions[1]).toMatchObject({ role: 'approve', target: 'go', reason: forged.replace(/^refused: /, '') });
+    // Each names the key its signature claimed, and whether it verified: the vote without evidence was alice's own.
+    expect(state.decisions.slice(0, 4).map((d) => d.claimed)).toEqual([
+      { key: publicKeyText(alice), verified: true },
+      { key: publicKeyText(alice), verified: false },
+      { key: publicKeyText(alice), verified: false },
+      { key: publicKeyText(alice), verified: false },
+    ]);
     expect(state.decisions[4]!.signature).toEqual(signature);
     // The run chained its log as it went: it verifies offline against the runbook's keys, and the store has the same.
     const keys = { alice: { key: publicKeyText(alice) }, dana: { key: publicKeyText(dana) } };
@@ -144,6 +156,67 @@ describe('signed requests', () => {
     expect(sent.length).toBeGreaterThan(0);
     const senders = h.store.senders.get(runId) ?? {};
     for (const d of sent) expect(senders[d.updateId!], `sender of entry ${d.seq}`).toMatch(new RegExp(`^${process.pid}@`));
+  });
+
+  it('a forged request reads as one in `cutover decisions`: what it asked, that its signature did not verify, the key it named', async () => {
+    // The run is reserved in a real record store, as `cutover run` does, so its log can be read there afterwards.
+    const env = cliEnv();
+    const store = await openRecordStore(readSettings(env));
+    const text = runbook('forged-log');
+    const parsed = parseRunbook(text, 'forged-log.yaml');
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    let runId: string;
+    try {
+      ({ runId } = await store.reserveRun({
+        runbookName: 'forged-log',
+        mode: 'live',
+        runbookVersion: '1',
+        versionHash: hashRunbook(parsed.runbook),
+        runbookSource: text,
+        startedBy: 'alice',
+      }));
+    } finally {
+      await store.close();
+    }
+    const handle = await h.start(text, { mode: 'live', runId });
+    const open = await waitForState(handle, (s) => s.steps.go!.gate!.evidence !== undefined);
+    // What anyone who can reach Temporal can send: alice's public key, a fresh nonce, the time, and 64 random bytes.
+    const request = { gateId: 'go', by: 'alice', evidence: open.steps.go!.gate!.evidence!.digest };
+    const garbage = {
+      key: publicKeyText(alice),
+      at: new Date().toISOString(),
+      nonce: randomBytes(16).toString('base64url'),
+      value: randomBytes(64).toString('base64'),
+    };
+    expect(await vote(handle, { ...request, signature: garbage })).toMatch(/^refused: the signature does not match the request/);
+    const state = await waitForState(handle, (s) => s.decisions.length === 1 && s.decisions[0]!.hash !== undefined);
+    await handle.terminate('test done');
+    const copy = await openRecordStore(readSettings(env));
+    try {
+      for (const [seq, decision] of state.decisions.entries()) await copy.recordDecision(runId, seq, decision);
+    } finally {
+      await copy.close();
+    }
+
+    const shown = runCli(['decisions', runId], env);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(
+      new RegExp(
+        `^ {2}0 {2}\\S+ {2}alice: approve go refused — signature did not verify \\(key ${publicKeyText(alice).replace(/[+/]/g, '\\$&')}\\)\n$`,
+      ),
+    );
+    const json = JSON.parse(runCli(['decisions', runId, '--json'], env).stdout) as { decisions: Record<string, unknown>[] };
+    expect(json.decisions[0]).toMatchObject({
+      kind: 'refused',
+      by: 'alice',
+      target: 'go',
+      claimed: { key: publicKeyText(alice), verified: false },
+      refused: { request: 'approve', signature: 'did not verify', key: publicKeyText(alice) },
+    });
+    // The entry is the run's, as logged: the log verifies with the keys of the runbook file.
+    writeFileSync(path.join(h.dir, 'forged-log.yaml'), text);
+    const verified = runCli(['decisions', runId, '--verify', '--runbook', path.join(h.dir, 'forged-log.yaml')], env);
+    expect(verified.code, verified.stdout).toBe(0);
   });
 
   it('a rehearsal takes unsigned requests unless the runbook says signatures: required, and checks a signed one either way', async () => {
@@ -266,6 +339,10 @@ describe("the lead's evidence override", () => {
       expect(result.state.decisions).toHaveLength(1);
       expect(result.state.decisions[0]).toMatchObject({ kind: 'refused', role: 'override', target: 'live-evidence' });
       expect(result.state.decisions[0]!.reason).toMatch(why);
+      // A forged override names the key it claimed; one refused before its signature was checked names none.
+      expect(result.state.decisions[0]!.claimed, name).toEqual(
+        name === 'override-other-run' ? { key: publicKeyText(alice), verified: false } : undefined,
+      );
     }
   });
 });

@@ -28,6 +28,8 @@ export interface WebDeps {
    * Unset, the page is open to whoever reaches it, which `serveStatusPage` allows on loopback only.
    */
   token?: string;
+  /** Browsers reach the page over https only (it serves TLS, or a TLS proxy is in front): the token cookie is Secure. */
+  secureCookie?: boolean;
 }
 
 /** The most runs one request may ask for: a status page lists, it does not export. */
@@ -232,7 +234,7 @@ export function createApp(deps: WebDeps): express.Express {
     res.json({ ok: true });
   });
 
-  if (deps.token !== undefined) app.use(requireToken(deps.token));
+  if (deps.token !== undefined) app.use(requireToken(deps.token, { secureCookie: deps.secureCookie === true }));
 
   app.get('/api/runs', async (req, res) => {
     res.json(await deps.store.listRuns(listQuery(req)));

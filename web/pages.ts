@@ -11,6 +11,7 @@
  * No client JavaScript and no external assets (fonts, CSS, images): the page must load on a locked-down
  * cutover-night network and under a `default-src 'none'` Content-Security-Policy.
  */
+import { refusalOf, refusalWhy } from '../present/refusal-view.js';
 import { describeSummary } from '../reconcile/format.js';
 import { formatDuration } from '../runbook/duration.js';
 import {
@@ -266,12 +267,12 @@ function decisionLog(decisions: readonly Decision[]): SafeHtml {
 <table aria-labelledby="decisions">
 <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Role</th><th scope="col">What</th><th scope="col">Reason</th><th scope="col">Automatic</th></tr></thead>
 <tbody>
-${decisions.map(
-  (
-    d,
-  ) => html`<tr><td>${time(d.at)}</td><th scope="row">${d.by}</th><td>${d.role}</td><td>${DECISION_VERB[d.kind] ?? d.kind}${d.target && html` <code>${d.target}</code>`}</td><td>${d.reason ?? ''}</td><td>${d.automatic ? 'yes' : 'no'}</td></tr>
-`,
-)}</tbody>
+${decisions.map((d) => {
+  // A refused request's entry holds the kind of request where a role would be: say what was asked instead.
+  const refusal = refusalOf(d);
+  return html`<tr><td>${time(d.at)}</td><th scope="row">${d.by}</th><td>${refusal ? '' : d.role}</td><td>${refusal ? `refused ${refusal.request}` : (DECISION_VERB[d.kind] ?? d.kind)}${d.target && html` <code>${d.target}</code>`}</td><td>${refusal ? refusalWhy(refusal) : (d.reason ?? '')}</td><td>${d.automatic ? 'yes' : 'no'}</td></tr>
+`;
+})}</tbody>
 </table>`;
 }
 

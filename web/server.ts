@@ -3,6 +3,7 @@
  * nothing by itself; the CLI's `cutover web` calls `serveStatusPage`.
  */
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { isIP, type AddressInfo } from 'node:net';
 import { createApp, type WebDeps } from './create-app.js';
 
@@ -15,6 +16,16 @@ export interface StatusPageOptions extends WebDeps {
    * page would be readable by anyone who can reach it ({@link OpenStatusPageError}).
    */
   host?: string;
+  /** A certificate and its key (PEM): the page serves https itself. */
+  tls?: StatusPageTls;
+  /** A TLS proxy in front of the page serves https to browsers; the page itself listens in plain HTTP. */
+  tlsProxy?: boolean;
+}
+
+/** The certificate (chain) and private key the page serves https with, PEM text. */
+export interface StatusPageTls {
+  cert: string | Buffer;
+  key: string | Buffer;
 }
 
 /** A listening status page. */
@@ -65,6 +76,34 @@ export class OpenStatusPageError extends Error {
   }
 }
 
+/** Thrown when asked to serve a token in plain HTTP beyond loopback, where anyone on the way could read it. */
+export class PlainHttpTokenError extends Error {
+  readonly host: string;
+
+  constructor(host: string) {
+    // Lower case, no full stop: the CLI prints it after `cutover: `.
+    super(
+      `in plain HTTP on ${host} the page's token would cross the network readable by anyone on the way: give --tls-cert and ` +
+        '--tls-key so the page serves https, or --tls-proxy if a TLS proxy in front of it serves https, or listen on 127.0.0.1',
+    );
+    this.name = 'PlainHttpTokenError';
+    this.host = host;
+  }
+}
+
+/** Thrown when the certificate and key given for https are not a usable pair (not PEM, or a key of another certificate). */
+export class StatusPageTlsError extends Error {
+  constructor(cause: Error) {
+    super(
+      `the status page cannot serve https with --tls-cert and --tls-key: ${cause.message}; give a PEM certificate and its own private key`,
+      {
+        cause,
+      },
+    );
+    this.name = 'StatusPageTlsError';
+  }
+}
+
 /** True for addresses only this machine can reach: `localhost`, 127.0.0.0/8, ::1 (bracketed or not). */
 export function isLoopbackHost(host: string): boolean {
   const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
@@ -75,13 +114,17 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * Refuses, before anything listens, to serve a page without a token where other machines could read it.
+ * Refuses, before anything listens, to serve a page where other machines could read it without a token, or read the
+ * token itself on its way in plain HTTP.
  *
  * @throws OpenStatusPageError when `host` is not loopback and there is no token
+ * @throws PlainHttpTokenError when `host` is not loopback and neither `tls` nor `tlsProxy` is given
  */
-export function checkExposure(options: { host?: string; token?: string }): void {
+export function checkExposure(options: { host?: string; token?: string; tls?: StatusPageTls; tlsProxy?: boolean }): void {
   const host = options.host ?? '127.0.0.1';
-  if (options.token === undefined && !isLoopbackHost(host)) throw new OpenStatusPageError(host);
+  if (isLoopbackHost(host)) return;
+  if (options.token === undefined) throw new OpenStatusPageError(host);
+  if (!options.tls && !options.tlsProxy) throw new PlainHttpTokenError(host);
 }
 
 /** How long `close()` lets requests in progress finish before cutting them off. */
@@ -91,6 +134,7 @@ const CLOSE_GRACE_MS = 2_000;
  * Starts the status page and resolves once it listens.
  *
  * @throws OpenStatusPageError when `host` is not loopback and there is no `token`
+ * @throws PlainHttpTokenError when `host` is not loopback and the page would serve its token in plain HTTP
  * @throws StatusPageListenError when it cannot listen on `host:port`
  */
 export async function serveStatusPage(options: StatusPageOptions): Promise<StatusPage> {
@@ -100,8 +144,11 @@ export async function serveStatusPage(options: StatusPageOptions): Promise<Statu
     store: options.store,
     ...(options.liveState ? { liveState: options.liveState } : {}),
     ...(options.token !== undefined ? { token: options.token } : {}),
+    // Browsers reach the page over https either way: its token cookie goes nowhere else.
+    ...(options.tls || options.tlsProxy ? { secureCookie: true } : {}),
   };
-  const server = createServer(createApp(deps));
+  const app = createApp(deps);
+  const server = options.tls ? httpsServer(options.tls, app) : createServer(app);
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => reject(new StatusPageListenError(options.port, host, error));
     server.once('error', onError);
@@ -112,10 +159,18 @@ export async function serveStatusPage(options: StatusPageOptions): Promise<Statu
   });
   const { port } = server.address() as AddressInfo;
   // An IPv6 literal needs brackets in a URL.
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   // Idempotent: a second close (an error path after a normal shutdown) waits for the first.
   let closing: Promise<void> | undefined;
   return { url, close: () => (closing ??= closeServer(server)) };
+}
+
+function httpsServer(tls: StatusPageTls, app: ReturnType<typeof createApp>): Server {
+  try {
+    return createHttpsServer({ cert: tls.cert, key: tls.key }, app);
+  } catch (err) {
+    throw new StatusPageTlsError(err as Error);
+  }
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -102,7 +102,7 @@ function overHttps(req: Request): boolean {
  * that stay open (`/healthz`) and before everything else. A missing or wrong token goes to the error handler as
  * {@link TokenRequiredError} (401).
  */
-export function requireToken(token: string): RequestHandler {
+export function requireToken(token: string, options: { secureCookie?: boolean } = {}): RequestHandler {
   // An empty token would let `?token=` in; settings refuse short ones, this keeps a test's or a caller's slip out.
   if (token.length === 0) throw new Error('the status page token must not be empty');
   const expected = digest(token);
@@ -117,7 +117,12 @@ export function requireToken(token: string): RequestHandler {
         next(new TokenRequiredError(true));
         return;
       }
-      res.cookie(TOKEN_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/', secure: overHttps(req) });
+      res.cookie(TOKEN_COOKIE, token, {
+        httpOnly: true,
+        sameSite: 'strict',
+        path: '/',
+        secure: options.secureCookie === true || overHttps(req),
+      });
       res.redirect(303, link.query ? `${link.path}?${link.query}` : link.path);
       return;
     }

@@ -70,7 +70,7 @@ function appendTo(file: string): (line: string) => void {
   return (line) => {
     try {
       if (fd === undefined) {
-        mkdirSync(path.dirname(file), { recursive: true });
+        mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
         fd = openSync(file, 'a');
       }
       writeSync(fd, line);

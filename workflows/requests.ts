@@ -8,12 +8,14 @@
  * not a turn more: the first changes must happen before the next request's validator looks), change the run,
  * {@link RunContext.decide}, answer.
  */
-import { ApplicationFailure, condition, currentUpdateInfo, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, currentUpdateInfo, patched, setHandler } from '@temporalio/workflow';
 import { FAILURE_TYPE } from '../run/failures.js';
 import { pageOfSteps, summarizeRun } from '../run/pages.js';
 import type { BackoutState, Decision, EvidenceOverride, GateState, RunSummary, StepState } from '../run/state.js';
 import {
   checksSignature,
+  FORGED_OVERRIDE_REASON,
+  FORGED_REQUEST_REASON,
   OVERRIDE_TARGET,
   overrideRequest,
   refuseSignature,
@@ -47,6 +49,7 @@ import {
   runStepsQuery,
   runSummaryQuery,
 } from './messages.js';
+import { PATCHES } from './patches.js';
 import type { RunContext } from './run-context.js';
 
 type Rule<R> = (request: R) => string | undefined;
@@ -131,8 +134,11 @@ class PersonRequests {
       if (ctx.state === undefined || ctx.runbook === undefined) await condition(() => ctx.state !== undefined && ctx.runbook !== undefined);
       const signature = checksSignature(ctx.book, request) ? request.signature : undefined;
       const target = (request as { gateId?: string; stepId?: string }).gateId ?? (request as { stepId?: string }).stepId;
-      /** Logs the refusal of this request (who it claimed to be, what for, why) and answers with it. */
-      const logRefusal = async (why: string): Promise<never> => {
+      /**
+       * Logs the refusal of this request (who it claimed to be, what for, why, and the key its signature named) and
+       * answers with it. `verified`: whether the signature matched that key.
+       */
+      const logRefusal = async (why: string, verified: boolean): Promise<never> => {
         await ctx.decide({
           kind: 'refused',
           by: request.by,
@@ -142,6 +148,7 @@ class PersonRequests {
           at: ctx.now(),
           automatic: false,
           ...sentBy(),
+          ...claimedKey(signature, verified),
         });
         throw refused(why);
       };
@@ -154,15 +161,13 @@ class PersonRequests {
         const text = signedText(ctx.input.runId, kind, request, signature.at, signature.nonce);
         if (!(await verifier.verifySignature({ text, key: signature.key, value: signature.value }))) {
           // A forged or altered request is worth an entry in the log: who it claimed to be, what for, and why it was refused.
-          await logRefusal(
-            'the signature does not match the request: it was changed after it was signed, signed for another run, step or decision, or with another key',
-          );
+          await logRefusal(FORGED_REQUEST_REASON, false);
         }
       }
       // Checked again: another request may have changed the run (or used this nonce) meanwhile.
       const why = rule(request);
       if (why !== undefined) {
-        if (signature && ctx.patches.logsRefusals) await logRefusal(why);
+        if (signature && ctx.patches.logsRefusals) await logRefusal(why, true);
         throw refused(why);
       }
     })();
@@ -294,11 +299,14 @@ export async function decideOverride(ctx: RunContext, override: EvidenceOverride
   const request = overrideRequest(override);
   const signature = override.signature;
   let why = refuseOverride(ctx.book, ctx.run, override, Date.now());
+  let forged: RequestSignature | undefined;
   // The sandbox has no crypto: a local activity checks the signature with Node's.
   if (why === undefined && signature) {
     const text = signedText(ctx.input.runId, 'override', request, signature.at, signature.nonce);
-    if (!(await verifier.verifySignature({ text, key: signature.key, value: signature.value })))
-      why = 'the signature does not match the override: it was changed after it was signed, signed for another run, or with another key';
+    if (!(await verifier.verifySignature({ text, key: signature.key, value: signature.value }))) {
+      why = FORGED_OVERRIDE_REASON;
+      forged = signature;
+    }
   }
   await ctx.decide(
     why === undefined
@@ -313,9 +321,28 @@ export async function decideOverride(ctx: RunContext, override: EvidenceOverride
           signature,
           request,
         }
-      : { kind: 'refused', by: override.by, role: 'override', target: OVERRIDE_TARGET, reason: why, at, automatic: false },
+      : {
+          kind: 'refused',
+          by: override.by,
+          role: 'override',
+          target: OVERRIDE_TARGET,
+          reason: why,
+          at,
+          automatic: false,
+          ...claimedKey(forged, false),
+        },
   );
   return why === undefined ? undefined : `the evidence override was refused: ${why}`;
+}
+
+/**
+ * What a refusal logs of the signature it refused: the key it named, and whether it verified. An auditor reading
+ * "refused" must tell a forged request (any key, proving nothing) from a person's own refused one. Executions from
+ * before logged neither, and replay that way: the patch is evaluated only where such an entry is made.
+ */
+function claimedKey(signature: RequestSignature | undefined, verified: boolean): Pick<Decision, 'claimed'> {
+  if (!signature || !patched(PATCHES.refusalClaimedKey.id)) return {};
+  return { claimed: { key: signature.key, verified } };
 }
 
 /**

@@ -1,4 +1,4 @@
-/** `cutover web [--port 8080] [--host 127.0.0.1]`: serve the status page until Ctrl-C. */
+/** `cutover web [--port 8080] [--host 127.0.0.1] [--tls-cert FILE --tls-key FILE | --tls-proxy]`: serve the status page until Ctrl-C. */
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CommandContext } from './context.js';
@@ -17,10 +17,17 @@ export function register(program: Command, { action, out }: CommandContext): voi
       },
       8080,
     )
-    .option('--host <address>', 'address to listen on; 0.0.0.0 for other machines (needs CUTOVER_WEB_TOKEN)', '127.0.0.1')
+    .option(
+      '--host <address>',
+      'address to listen on; 0.0.0.0 for other machines (needs CUTOVER_WEB_TOKEN, and https: --tls-cert/--tls-key or --tls-proxy)',
+      '127.0.0.1',
+    )
+    .option('--tls-cert <file>', 'serve https with this certificate (PEM; with --tls-key)')
+    .option('--tls-key <file>', "the certificate's private key (PEM)")
+    .option('--tls-proxy', 'a TLS proxy in front of the page serves https to browsers (the page itself listens in plain HTTP)')
     .action(
-      action(async (options: { port: number; host: string }) =>
-        (await import('../serve-page.js')).servePage({ port: options.port, host: options.host }, out),
+      action(async (options: { port: number; host: string; tlsCert?: string; tlsKey?: string; tlsProxy?: boolean }) =>
+        (await import('../serve-page.js')).servePage(options, out),
       ),
     );
 }

@@ -35,6 +35,19 @@ export interface CsvSideOptions {
 
 const UTF8 = new Set(['utf-8', 'utf8', 'unicode-1-1-utf-8']);
 
+/** Values one SQLite statement may bind (SQLITE_MAX_VARIABLE_NUMBER as better-sqlite3 builds it). */
+const SQLITE_MAX_VARIABLES = 32_766;
+/** Columns a SQLite table may have (SQLITE_MAX_COLUMN): the widest CSV file the sort file holds. */
+export const MAX_CSV_COLUMNS = 2_000;
+/** Rows go into the sort file this many at a time at most: one statement call per row costs more than SQLite's work. */
+const MAX_GROUP = 100;
+
+/**
+ * The longest row csv-parse keeps in memory (characters). No export has rows near it; a quote that is never closed
+ * makes the rest of the file one row, which would otherwise be read into memory whole.
+ */
+export const MAX_CSV_RECORD_CHARS = 8 * 1024 * 1024;
+
 /** Loads a CSV file into a temporary sorted store and opens it as a side. */
 export async function openCsvSide(
   spec: CsvSource,
@@ -54,8 +67,8 @@ export async function openCsvSide(
   let names: string[] | undefined = spec.header ? undefined : spec.columns!;
   let insert: Database.Statement | undefined;
   let insertMany: Database.Statement | undefined;
-  // Rows go in 100 at a time: one statement call per row costs more than SQLite's own work.
-  const GROUP = 100;
+  // Rows go in groups (see MAX_GROUP), as many as one statement can bind values for.
+  let group = MAX_GROUP;
   let pending: string[] = [];
   let rows = 0;
   // Whether the rows come in key order (exports often do): checked row by row with the merge's
@@ -75,17 +88,39 @@ export async function openCsvSide(
       if (seen.has(c)) throw new SourceError(role, `${label} names column \`${c}\` twice in its header; give each column its own name`);
       seen.add(c);
     }
+    if (columns.length > MAX_CSV_COLUMNS) {
+      throw new DataError(
+        role,
+        `${label} has ${columns.length} columns, and a CSV file that is not in key order is sorted in a file of at most ${MAX_CSV_COLUMNS}; export only the columns you compare, or in key order`,
+      );
+    }
     // No declared types: every value stays the text the file holds.
     db.exec(`CREATE TABLE rows (${columns.map(quoteIdent).join(', ')})`);
     const one = `(${columns.map(() => '?').join(', ')})`;
+    group = Math.max(1, Math.min(MAX_GROUP, Math.floor(SQLITE_MAX_VARIABLES / columns.length)));
     insert = db.prepare(`INSERT INTO rows VALUES ${one}`);
-    insertMany = db.prepare(`INSERT INTO rows VALUES ${Array.from({ length: GROUP }, () => one).join(', ')}`);
+    insertMany = db.prepare(`INSERT INTO rows VALUES ${Array.from({ length: group }, () => one).join(', ')}`);
     db.exec('BEGIN');
   };
-  if (names) create(names);
+  try {
+    if (names) create(names);
+  } catch (err) {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 
   const parser = csvParser(spec);
   parser.on('data', (record: string[]) => {
+    // Whatever goes wrong with a row (the sort file refusing it too) ends the read with the error, through the
+    // pipeline: thrown from this listener it would crash the process and leave the sort file behind.
+    try {
+      take(record);
+    } catch (err) {
+      parser.destroy(err as Error);
+    }
+  });
+  const take = (record: string[]): void => {
     if (!names) {
       names = record.map((n) => n.trim());
       create(names);
@@ -115,7 +150,7 @@ export async function openCsvSide(
     }
     for (const value of record) pending.push(value);
     rows += 1;
-    if (rows % GROUP === 0) {
+    if (rows % group === 0) {
       insertMany!.run(pending);
       pending = [];
     }
@@ -123,7 +158,7 @@ export async function openCsvSide(
       options.onRows?.(rows);
       if (options.signal?.aborted) parser.destroy(new ReconcileCancelledError());
     }
-  });
+  };
 
   const stages = csvStages(file, decoder, parser, spec, role, label);
   try {
@@ -177,7 +212,14 @@ export function checkCsvFile(
 
 /** csv-parse set up for the file's dialect. */
 export function csvParser(spec: CsvSource): Parser {
-  return parse({ delimiter: spec.delimiter, quote: spec.quote, bom: true, skip_empty_lines: true, relax_column_count: false });
+  return parse({
+    delimiter: spec.delimiter,
+    quote: spec.quote,
+    bom: true,
+    skip_empty_lines: true,
+    relax_column_count: false,
+    max_record_size: MAX_CSV_RECORD_CHARS,
+  });
 }
 
 /** The streams from the file to `parser`: the file, its decoding when not UTF-8, the parser. */
@@ -220,6 +262,12 @@ export function csvFailure(err: unknown, role: 'source' | 'target', label: strin
   if (err instanceof SourceError || err instanceof DataError || err instanceof ReconcileCancelledError) return err;
   if (err instanceof CsvError) {
     const line = (err as CsvError & { lines?: number }).lines;
+    if (err.code === 'CSV_MAX_RECORD_SIZE') {
+      return new DataError(
+        role,
+        `${label}${line ? `, line ${line}` : ''}: a row is longer than ${MAX_CSV_RECORD_CHARS / 1024 / 1024} MiB, which no export's row is; most likely a quote is never closed: check the file's quoting and \`${role}.quote\``,
+      );
+    }
     return new DataError(
       role,
       `${label}${line ? `, line ${line}` : ''}: ${err.message.replace(/[.\s]+$/, '')}; check the file's quoting and \`${role}.delimiter\`/\`${role}.quote\``,

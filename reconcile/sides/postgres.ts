@@ -51,8 +51,20 @@ export function resolveEnvRefs(text: string, env: Record<string, string | undefi
   });
 }
 
+/**
+ * The longest one statement of a comparison may run on the server when nobody says otherwise (an hour, the default
+ * timeout of a reconcile step). A client that goes away does not stop a statement the server is busy with: a sort of a
+ * large table goes on until it has rows to send, so the session sets its own limit.
+ */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 60 * 60 * 1000;
+
 /** Connects to a PostgreSQL side; throws {@link SourceError} with one sentence when it cannot. */
-export async function openPostgresSide(url: string, relation: PostgresRelation, role: 'source' | 'target'): Promise<Side> {
+export async function openPostgresSide(
+  url: string,
+  relation: PostgresRelation,
+  role: 'source' | 'target',
+  statementTimeoutMs = DEFAULT_STATEMENT_TIMEOUT_MS,
+): Promise<Side> {
   let where: string;
   try {
     const parsed = new URL(url);
@@ -61,7 +73,14 @@ export async function openPostgresSide(url: string, relation: PostgresRelation, 
     throw new SourceError(role, `\`${role}.url\` is not a connection URL; write it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE`);
   }
   const label = `the ${role} (${where})`;
-  const client = new pg.Client({ connectionString: url, types, connectionTimeoutMillis: 15_000, application_name: 'cutover reconcile' });
+  const client = new pg.Client({
+    connectionString: url,
+    types,
+    connectionTimeoutMillis: 15_000,
+    application_name: 'cutover reconcile',
+    // Sent as a session setting at connection: the server stops any statement of this session past it.
+    statement_timeout: Math.max(1, Math.ceil(statementTimeoutMs)),
+  });
   // An error after connecting (the server going away) surfaces on the next query; without a
   // listener it would crash the process.
   client.on('error', () => {});
@@ -72,7 +91,7 @@ export async function openPostgresSide(url: string, relation: PostgresRelation, 
     await client.end().catch(() => {});
     throw new SourceError(role, `cannot connect to ${label}: ${describePgError(err)}`);
   }
-  return new PostgresSide(client, relation, role, label);
+  return new PostgresSide(client, relation, role, label, statementTimeoutMs);
 }
 
 function describePgError(err: unknown): string {
@@ -104,6 +123,7 @@ class PostgresSide implements Side {
     private readonly relation: PostgresRelation,
     readonly role: 'source' | 'target',
     readonly label: string,
+    private readonly statementTimeoutMs: number,
   ) {}
 
   private from(): string {
@@ -120,6 +140,12 @@ class PostgresSide implements Side {
         this.role,
         `${this.label} has no table \`${this.relation.table ?? '?'}\` (${oneLine(err)}); check \`${this.role}.${field}\``,
       );
+    if (e.code === '57014') {
+      return new SourceError(
+        this.role,
+        `${this.label} stopped the ${what} after ${Math.round(this.statementTimeoutMs / 1000)} s (statement_timeout, the comparison's timeout); give the step a longer \`timeout\` or read less`,
+      );
+    }
     if (e.code === '22P02' || e.code === '22003') {
       return new DataError(
         this.role,
