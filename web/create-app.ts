@@ -16,9 +16,12 @@ import type { RunState } from '../run/state.js';
 import { renderErrorPage, renderNotFound, renderRunList, renderRunPage, renderTokenRequired, type RunView } from './pages.js';
 import { requireToken, TokenRequiredError } from './token.js';
 import { reportCsv, reportJson, selectRecords } from '../present/reconcile-report.js';
+import { LIVE_JS, PAGE_CSS } from './assets.js';
+import { LiveHub, runContextOf, streamRun, type LiveDeps } from './live-hub.js';
+import { BadEventIdError } from './run-channel.js';
 
 /** What the app reads from. */
-export interface WebDeps {
+export interface WebDeps extends LiveDeps {
   /** The record store: run history, and the last recorded state of runs in flight. */
   store: Pick<RecordStore, 'listRuns' | 'findRun' | 'reconcileResults'>;
   /** Live state of a run in flight from Temporal, or undefined when Temporal does not know it / is unreachable. */
@@ -152,16 +155,18 @@ function runIdOf(req: Request<{ id: string }>): string {
 
 /** JSON routes answer errors in JSON; every other route with a page. */
 function wantsJson(req: Request): boolean {
-  return req.path.startsWith('/api/') || req.path === '/healthz';
+  return req.path.startsWith('/api/') || req.path === '/healthz' || req.path.endsWith('/events');
 }
 
 /**
- * Headers for every answer. The CSP is the machine-checked form of "no client JS, no external assets":
- * even if escaping were ever missed, a browser would run no injected script and fetch nothing.
+ * Headers for every answer. The CSP is the machine-checked form of "no inline script or style, no external assets":
+ * the page's own script and stylesheet are files it serves, so even if escaping were ever missed, a browser would run
+ * no injected script and fetch nothing from anywhere else.
  */
 const securityHeaders: RequestHandler = (_req, res, next) => {
   res.set({
-    'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    'Content-Security-Policy':
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
   });
@@ -188,7 +193,7 @@ const handleErrors: ErrorRequestHandler = (error: unknown, req, res, next) => {
     else sendPage(res, 401, renderTokenRequired(error.message));
     return;
   }
-  if (error instanceof BadQueryError) {
+  if (error instanceof BadQueryError || error instanceof BadEventIdError) {
     statusCode = 400;
     sentence = error.message;
   } else if (error instanceof UnknownRunError || error instanceof NoSuchPageError || error instanceof NothingReconciledError) {
@@ -217,8 +222,10 @@ const handleErrors: ErrorRequestHandler = (error: unknown, req, res, next) => {
  * `GET /runs/:id` (one run) and `GET /runs/:id/steps/:step/reconcile.csv|json` (a step's differing rows). Anything else is a 404. With `deps.token`, everything but `/healthz` needs the
  * token first (a 401 otherwise, even for a page that does not exist).
  */
-export function createApp(deps: WebDeps): express.Express {
-  const app = express();
+export function createApp(deps: WebDeps): express.Express & { hub: LiveHub } {
+  const app = express() as express.Express & { hub: LiveHub };
+  const hub = new LiveHub(deps, (runId) => deps.store.findRun(runId));
+  app.hub = hub;
   // No need to tell every visitor which framework (and so which advisories) to try.
   app.disable('x-powered-by');
   // X-Forwarded-Proto is believed only from a proxy on this machine (the set-up the docs describe: the page on
@@ -233,6 +240,16 @@ export function createApp(deps: WebDeps): express.Express {
   });
 
   if (deps.token !== undefined) app.use(requireToken(deps.token));
+
+  const asset = (type: string, body: string) => (_req: Request, res: Response) => {
+    res.type(type).set('Cache-Control', 'no-cache').send(body);
+  };
+  app.get('/assets/page.css', asset('text/css; charset=utf-8', PAGE_CSS));
+  app.get('/assets/live.js', asset('text/javascript; charset=utf-8', LIVE_JS));
+  // Browsers ask for it on every page; "none" quietly rather than a 404 in every console.
+  app.get('/favicon.ico', (_req, res) => {
+    res.status(204).end();
+  });
 
   app.get('/api/runs', async (req, res) => {
     res.json(await deps.store.listRuns(listQuery(req)));
@@ -251,10 +268,40 @@ export function createApp(deps: WebDeps): express.Express {
 
   app.get('/runs/:id', async (req: Request<{ id: string }>, res) => {
     const runId = runIdOf(req);
+    const phase = typeof req.query.phase === 'string' && req.query.phase !== '' ? req.query.phase : undefined;
+    const events = `/runs/${encodeURIComponent(runId)}/events${phase ? `?phase=${encodeURIComponent(phase)}` : ''}`;
+    // A run in flight with a live channel: the page is drawn from what the channel holds, so a hundred page loads
+    // ask Temporal nothing more than the one watcher already does.
+    const record = await deps.store.findRun(runId);
+    const channel = record?.endedAt ? undefined : hub.channel(runId);
+    if (channel) await channel.ready;
+    if (channel?.state) {
+      const view: RunView = { runId, source: 'temporal', state: channel.state, record, sections: channel.sectionsFor(phase ?? ''), events };
+      if (channel.problem) view.note = channel.problem;
+      sendPage(res, 200, renderRunPage(view));
+      return;
+    }
     const answer = await readRun(deps, runId);
+    const context = runContextOf(answer.record);
     const view: RunView = { runId, source: answer.source, state: answer.state, record: answer.record };
+    if (context) view.context = context;
+    if (phase) view.phase = phase;
     if (answer.note) view.note = answer.note;
     sendPage(res, 200, renderRunPage(view));
+  });
+
+  app.get('/runs/:id/events', async (req: Request<{ id: string }>, res) => {
+    const runId = runIdOf(req);
+    const record = await deps.store.findRun(runId);
+    await streamRun(req, res, hub, {
+      ...(deps.retryMs !== undefined ? { retryMs: deps.retryMs } : {}),
+      ended: Boolean(record?.endedAt),
+      fallback: async () => {
+        const answer = await readRun(deps, runId);
+        const context = runContextOf(answer.record);
+        return { state: answer.state, ...(context ? { context } : {}) };
+      },
+    });
   });
 
   // A step's recorded differing rows, as `cutover reconcile-report` gives them: the latest attempt.

@@ -96,12 +96,9 @@ const CLOSE_GRACE_MS = 2_000;
 export async function serveStatusPage(options: StatusPageOptions): Promise<StatusPage> {
   checkExposure(options);
   const host = options.host ?? '127.0.0.1';
-  const deps: WebDeps = {
-    store: options.store,
-    ...(options.liveState ? { liveState: options.liveState } : {}),
-    ...(options.token !== undefined ? { token: options.token } : {}),
-  };
-  const server = createServer(createApp(deps));
+  const { port: _port, host: _host, ...deps } = options satisfies WebDeps;
+  const app = createApp(deps);
+  const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => reject(new StatusPageListenError(options.port, host, error));
     server.once('error', onError);
@@ -115,7 +112,14 @@ export async function serveStatusPage(options: StatusPageOptions): Promise<Statu
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   // Idempotent: a second close (an error path after a normal shutdown) waits for the first.
   let closing: Promise<void> | undefined;
-  return { url, close: () => (closing ??= closeServer(server)) };
+  return {
+    url,
+    close: () => {
+      // The live channels poll Temporal: stop them with the server, or they would keep the process busy.
+      app.hub.close();
+      return (closing ??= closeServer(server));
+    },
+  };
 }
 
 function closeServer(server: Server): Promise<void> {
