@@ -105,3 +105,20 @@ export const LIVE_JS = `'use strict';
   });
 })();
 `;
+
+/** The wallboard's look: dark, large type, a coloured edge and word per run (the word carries the meaning). */
+export const BOARD_CSS = `
+  body.board { max-width: none; background: #0d1117; color: #e6edf3; font-size: 1.4rem; }
+  body.board a { color: #9ecbff; }
+  body.board h1 { font-size: 2.2rem; }
+  body.board h2.group { font-size: 1.5rem; margin: 1.5rem 0 .5rem; }
+  ul.tiles { list-style: none; margin: 0; padding: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 22rem), 1fr)); gap: 1rem; }
+  li.tile { border: 2px solid #30363d; border-left-width: 1rem; border-radius: .5rem; padding: .5rem 1rem; background: #161b22; overflow-wrap: anywhere; }
+  li.tile h2 { font-size: 1.6rem; margin: .2rem 0; }
+  li.tile p { margin: .2rem 0; }
+  li.tile .rag { font-weight: 800; letter-spacing: .05em; }
+  li.rag-green { border-color: #2ea043; } li.rag-green .rag { color: #3fb950; }
+  li.rag-amber { border-color: #d29922; } li.rag-amber .rag { color: #e3b341; }
+  li.rag-red { border-color: #f85149; } li.rag-red .rag { color: #ff7b72; }
+  li.tile .waiting { color: #e3b341; }
+`;

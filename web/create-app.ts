@@ -16,7 +16,8 @@ import type { RunState } from '../run/state.js';
 import { renderErrorPage, renderNotFound, renderRunList, renderRunPage, renderTokenRequired, type RunView } from './pages.js';
 import { requireToken, TokenRequiredError } from './token.js';
 import { reportCsv, reportJson, selectRecords } from '../present/reconcile-report.js';
-import { LIVE_JS, PAGE_CSS } from './assets.js';
+import { BOARD_CSS, LIVE_JS, PAGE_CSS } from './assets.js';
+import { boardTile, renderBoard, type BoardTile } from './board.js';
 import { LiveHub, runContextOf, streamRun, type LiveDeps } from './live-hub.js';
 import { BadEventIdError } from './run-channel.js';
 
@@ -31,6 +32,10 @@ export interface WebDeps extends LiveDeps {
    * Unset, the page is open to whoever reaches it, which `serveStatusPage` allows on loopback only.
    */
   token?: string;
+  /** Behind plan by more than this turns a run amber on the wallboard (default `BOARD_LATE_MS`). */
+  boardLateMs?: number;
+  /** How often the wallboard reloads itself, seconds (default 10). */
+  boardRefreshS?: number;
 }
 
 /** The most runs one request may ask for: a status page lists, it does not export. */
@@ -244,7 +249,7 @@ export function createApp(deps: WebDeps): express.Express & { hub: LiveHub } {
   const asset = (type: string, body: string) => (_req: Request, res: Response) => {
     res.type(type).set('Cache-Control', 'no-cache').send(body);
   };
-  app.get('/assets/page.css', asset('text/css; charset=utf-8', PAGE_CSS));
+  app.get('/assets/page.css', asset('text/css; charset=utf-8', PAGE_CSS + BOARD_CSS));
   app.get('/assets/live.js', asset('text/javascript; charset=utf-8', LIVE_JS));
   // Browsers ask for it on every page; "none" quietly rather than a 404 in every console.
   app.get('/favicon.ico', (_req, res) => {
@@ -264,6 +269,28 @@ export function createApp(deps: WebDeps): express.Express & { hub: LiveHub } {
     const query = listQuery(req);
     const runs = await deps.store.listRuns(query);
     sendPage(res, 200, renderRunList(runs, query.runbookName ? { runbook: query.runbookName } : {}));
+  });
+
+  app.get('/board', async (_req, res) => {
+    const now = Date.now();
+    const records = await deps.store.listRuns({ limit: MAX_LIST_LIMIT });
+    const inFlight = records.filter((r) => !r.endedAt && r.startedAt);
+    const latestEnded = new Map<string, (typeof records)[number]>();
+    for (const r of records) if (r.endedAt && !latestEnded.has(r.runbookName)) latestEnded.set(r.runbookName, r);
+    const tiles: BoardTile[] = [];
+    for (const record of inFlight) {
+      const channel = hub.channel(record.id);
+      const state = (await channel?.current()) ?? (await deps.store.findRun(record.id))?.state ?? null;
+      tiles.push(
+        boardTile(record, state, now, {
+          ...(deps.boardLateMs !== undefined ? { lateMs: deps.boardLateMs } : {}),
+          ...(channel?.forecast ? { forecast: channel.forecast } : {}),
+          ...(channel?.context ? { context: channel.context } : {}),
+        }),
+      );
+    }
+    for (const record of latestEnded.values()) tiles.push(boardTile(record, null, now));
+    sendPage(res, 200, renderBoard(tiles, deps.boardRefreshS ?? 10, now, [...latestEnded.values()]));
   });
 
   app.get('/runs/:id', async (req: Request<{ id: string }>, res) => {

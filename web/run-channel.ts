@@ -15,7 +15,7 @@
 import { RunFollower, type RunQueries } from '../common/run-follower.js';
 import type { RunContext } from '../present/run-view.js';
 import type { RunState } from '../run/state.js';
-import { liveForecast, type LiveModel } from '../timing/live-forecast.js';
+import { liveForecast, type LiveForecast, type LiveModel } from '../timing/live-forecast.js';
 import { runSections } from './run-sections.js';
 
 /** How often a watched run is asked whether it changed: well inside the second a change may take to reach a page. */
@@ -87,6 +87,10 @@ export class RunChannel {
   #context: RunContext | undefined;
   #model: LiveModel | undefined;
   #renderedAt = 0;
+  #readAt = 0;
+  #forecast: LiveForecast | undefined;
+  /** The read under way: reads never overlap (the follower keeps one state). */
+  #reading: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #linger: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -105,6 +109,32 @@ export class RunChannel {
   /** The run as last read, if any read succeeded. */
   get state(): RunState | undefined {
     return this.#follower.state;
+  }
+
+  /** The live re-forecast as last made, while the run is in flight and has a model. */
+  get forecast(): LiveForecast | undefined {
+    return this.#forecast;
+  }
+
+  /** Context the channel drew with (roles, lead, phase titles). */
+  get context(): RunContext | undefined {
+    return this.#context;
+  }
+
+  /**
+   * The run's state, read again first when nobody watches and the last read is older than a poll (the wallboard asks
+   * this way); keeps the channel from stopping for another `LINGER_MS`.
+   */
+  async current(): Promise<RunState | undefined> {
+    await this.ready;
+    if (this.#stopped) return this.state;
+    if (this.#viewers.size === 0) {
+      const now = (this.#options.now ?? Date.now)();
+      if (now - this.#readAt >= (this.#options.pollMs ?? POLL_MS)) await this.#tick(false);
+      clearTimeout(this.#linger);
+      this.#linger = setTimeout(() => this.stop(), LINGER_MS).unref();
+    }
+    return this.state;
   }
 
   /** Why the run cannot be read now, if it cannot. */
@@ -191,8 +221,14 @@ export class RunChannel {
     }, ms);
   }
 
-  async #tick(again: boolean): Promise<void> {
+  #tick(again: boolean): Promise<void> {
+    this.#reading ??= this.#read(again).finally(() => (this.#reading = undefined));
+    return this.#reading;
+  }
+
+  async #read(again: boolean): Promise<void> {
     let changed = false;
+    this.#readAt = (this.#options.now ?? Date.now)();
     try {
       changed = (await this.#follower.read()) !== undefined;
       if (this.#problem) changed = true;
@@ -243,6 +279,7 @@ export class RunChannel {
     const now = (this.#options.now ?? Date.now)();
     this.#renderedAt = now;
     const forecast = this.#model && !state.endedAt ? safeForecast(this.#model, state, now) : undefined;
+    this.#forecast = forecast;
     const base = { state, now, ...(forecast ? { forecast } : {}), ...(this.#context ? { context: this.#context } : {}) };
     const drawn: Record<string, string> = {};
     for (const zoom of zooms) {
