@@ -122,3 +122,12 @@ export const BOARD_CSS = `
   li.rag-red { border-color: #f85149; } li.rag-red .rag { color: #ff7b72; }
   li.tile .waiting { color: #e3b341; }
 `;
+
+/** The history page's stacked bars: one colour per phase (8, then again). */
+export const HISTORY_CSS = `
+  svg.history { max-width: 100%; height: auto; font: 11px system-ui, sans-serif; }
+  svg.history text { fill: currentColor; } svg.history .label { text-anchor: end; }
+  svg.history .ph-0 { fill: #1f77b4; } svg.history .ph-1 { fill: #ff7f0e; } svg.history .ph-2 { fill: #2ca02c; }
+  svg.history .ph-3 { fill: #d62728; } svg.history .ph-4 { fill: #9467bd; } svg.history .ph-5 { fill: #8c564b; }
+  svg.history .ph-6 { fill: #e377c2; } svg.history .ph-7 { fill: #7f7f7f; }
+`;

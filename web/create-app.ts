@@ -13,10 +13,12 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler, t
 import type { RunDetail } from '../prisma/records.js';
 import type { RecordStore } from '../prisma/record-store.js';
 import type { RunState } from '../run/state.js';
-import { renderErrorPage, renderNotFound, renderRunList, renderRunPage, renderTokenRequired, type RunView } from './pages.js';
+import { page, renderErrorPage, renderNotFound, renderRunList, renderRunPage, renderTokenRequired, type RunView } from './pages.js';
 import { requireToken, TokenRequiredError } from './token.js';
 import { reportCsv, reportJson, selectRecords } from '../present/reconcile-report.js';
-import { BOARD_CSS, LIVE_JS, PAGE_CSS } from './assets.js';
+import { BOARD_CSS, HISTORY_CSS, LIVE_JS, PAGE_CSS } from './assets.js';
+import { renderHistoryBody, runbookHistory } from './history.js';
+import { parseRunbook } from '../runbook/parse.js';
 import { boardTile, renderBoard, type BoardTile } from './board.js';
 import { LiveHub, runContextOf, streamRun, type LiveDeps } from './live-hub.js';
 import { BadEventIdError } from './run-channel.js';
@@ -24,7 +26,8 @@ import { BadEventIdError } from './run-channel.js';
 /** What the app reads from. */
 export interface WebDeps extends LiveDeps {
   /** The record store: run history, and the last recorded state of runs in flight. */
-  store: Pick<RecordStore, 'listRuns' | 'findRun' | 'reconcileResults'>;
+  store: Pick<RecordStore, 'listRuns' | 'findRun' | 'reconcileResults'> &
+    Partial<Pick<RecordStore, 'runbookRuns' | 'runTimings' | 'latestRunbookSource'>>;
   /** Live state of a run in flight from Temporal, or undefined when Temporal does not know it / is unreachable. */
   liveState?: (runId: string) => Promise<RunState | undefined>;
   /**
@@ -249,7 +252,7 @@ export function createApp(deps: WebDeps): express.Express & { hub: LiveHub } {
   const asset = (type: string, body: string) => (_req: Request, res: Response) => {
     res.type(type).set('Cache-Control', 'no-cache').send(body);
   };
-  app.get('/assets/page.css', asset('text/css; charset=utf-8', PAGE_CSS + BOARD_CSS));
+  app.get('/assets/page.css', asset('text/css; charset=utf-8', PAGE_CSS + BOARD_CSS + HISTORY_CSS));
   app.get('/assets/live.js', asset('text/javascript; charset=utf-8', LIVE_JS));
   // Browsers ask for it on every page; "none" quietly rather than a 404 in every console.
   app.get('/favicon.ico', (_req, res) => {
@@ -269,6 +272,19 @@ export function createApp(deps: WebDeps): express.Express & { hub: LiveHub } {
     const query = listQuery(req);
     const runs = await deps.store.listRuns(query);
     sendPage(res, 200, renderRunList(runs, query.runbookName ? { runbook: query.runbookName } : {}));
+  });
+
+  app.get('/runbooks/:name', async (req: Request<{ name: string }>, res) => {
+    const { name } = req.params;
+    const { runbookRuns, runTimings, latestRunbookSource } = deps.store;
+    const latest = await latestRunbookSource?.call(deps.store, name);
+    if (!latest || !runbookRuns || !runTimings) throw new NoSuchPageError('GET', `/runbooks/${name} (no runs of it are recorded)`);
+    const parsed = parseRunbook(latest.source, `${latest.runId} (recorded runbook)`);
+    if (!parsed.ok) throw new NoSuchPageError('GET', `/runbooks/${name} (its latest runbook does not parse)`);
+    const records = await runbookRuns.call(deps.store, name);
+    const runs = await runTimings.call(deps.store, records);
+    const versionHash = records[0]?.versionHash ?? '';
+    sendPage(res, 200, page(`History of ${name}`, renderHistoryBody(runbookHistory(parsed.runbook, versionHash, runs))));
   });
 
   app.get('/board', async (_req, res) => {

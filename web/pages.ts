@@ -21,7 +21,8 @@ import { runSections, SECTION_IDS } from './run-sections.js';
 // ---------------------------------------------------------------------------------------------------
 // Layout
 
-function page(title: string, body: SafeHtml, options: { script?: string; bodyClass?: string } = {}): string {
+/** A whole page around `body`: head, stylesheet, the site's links. */
+export function page(title: string, body: SafeHtml, options: { script?: string; bodyClass?: string } = {}): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -121,7 +122,7 @@ export function renderRunPage(view: RunView, now = Date.now()): string {
   const summary = html`<dl class="summary">
 <dt>Mode</dt><dd>${header.mode}</dd>
 <dt>Status</dt><dd>${status(runStatus)} <span class="muted">(${view.source === 'temporal' ? 'live from Temporal' : 'from the record store'})</span></dd>
-<dt>Runbook</dt><dd>${header.runbookName} v${header.runbookVersion} <span class="muted">(<code>${header.versionHash}</code>)</span></dd>
+<dt>Runbook</dt><dd><a href="/runbooks/${encodeURIComponent(header.runbookName)}">${header.runbookName}</a> v${header.runbookVersion} <span class="muted">(<code>${header.versionHash}</code>)</span></dd>
 <dt>Started by</dt><dd>${header.startedBy}</dd>
 <dt>Started</dt><dd>${time(header.startedAt) || 'not yet'}</dd>
 ${endedAt && html`<dt>Ended</dt><dd>${time(endedAt)} <span class="muted">(took ${between(header.startedAt, endedAt)})</span></dd>`}
