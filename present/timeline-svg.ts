@@ -135,7 +135,7 @@ export function timelineSvg(model: TimelineModel, options: TimelineOptions = {})
       ? ` data-origin="${model.originMs}" data-scale="${f(scaleMs)}" data-left="${LABEL}" data-width="${CHART}"`
       : '';
   const zoomed = options.phase ? ` of phase ${options.phase}` : '';
-  return `<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" aria-label="${e(`Timeline${zoomed}: planned and actual time of each step, by phase`)}" viewBox="0 0 ${LABEL + CHART + 24} ${height + 6}"${data}>${parts.join('')}</svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="group" aria-label="${e(`Timeline${zoomed}: planned and actual time of each step, by phase`)}" viewBox="0 0 ${LABEL + CHART + 24} ${height + 6}"${data}>${parts.join('')}</svg>`;
 }
 
 /** A row of the chart: a phase's heading, one step, or an aggregate of steps. */

@@ -25,7 +25,7 @@ phases:
   - id: migrate
     kind: migration
     steps:
-      - { id: slow, title: Slow copy, owner: dba, expected: 1s, action: { kind: shell, command: "sleep 5" } }
+      - { id: slow, title: Slow copy, owner: dba, expected: 1s, action: { kind: shell, command: "sleep 8" } }
       - { id: boom, title: Load <b>orders</b>, owner: dba, expected: 1s, depends_on: [slow], action: { kind: shell, command: "exit 3" } }
 `;
 
@@ -69,6 +69,7 @@ describe('the wallboard', () => {
       await tab.goto(`${page.url}/board`);
       const tile = tab.locator(`li.tile[data-run="${runId}"]`);
       await tile.waitFor({ timeout: 10_000 });
+      // Amber for about 5 s: from 1.5 s past its planned 1 s until the 8 s step ends and the next one fails.
       await tab.locator(`li.tile.rag-amber[data-run="${runId}"]`).waitFor({ timeout: 15_000 });
       await expect(tile.innerText()).resolves.toMatch(/AMBER[\s\S]*behind plan/);
       await tab.locator(`li.tile.rag-red[data-run="${runId}"]`).waitFor({ timeout: 20_000 });

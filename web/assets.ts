@@ -131,3 +131,22 @@ export const HISTORY_CSS = `
   svg.history .ph-3 { fill: #d62728; } svg.history .ph-4 { fill: #9467bd; } svg.history .ph-5 { fill: #8c564b; }
   svg.history .ph-6 { fill: #e377c2; } svg.history .ph-7 { fill: #7f7f7f; }
 `;
+
+/** The wallboard's script: fetches the board every `data-refresh` seconds and swaps its content in, with no reload. */
+export const BOARD_JS = `'use strict';
+(function () {
+  var every = Number(document.body.getAttribute('data-refresh')) || 10;
+  function refresh() {
+    fetch(location.href, { headers: { accept: 'text/html' }, cache: 'no-store' })
+      .then(function (answer) { return answer.ok ? answer.text() : Promise.reject(new Error(String(answer.status))); })
+      .then(function (text) {
+        var fresh = new DOMParser().parseFromString(text, 'text/html').querySelector('main');
+        var now = document.querySelector('main');
+        if (fresh && now) now.replaceWith(fresh);
+      })
+      .catch(function () { /* the next refresh tries again */ })
+      .then(function () { setTimeout(refresh, every * 1000); });
+  }
+  setTimeout(refresh, every * 1000);
+})();
+`;

@@ -2,7 +2,8 @@
  * The wallboard (`/board`): every run in flight and the latest run of each runbook, for the command centre's big
  * screen. Each run is red (failed, backing out or backed out), amber (behind plan by more than a threshold, or likely
  * to miss its window) or green, with how late it is, its P90 finish against the window, and who it waits for. Dark,
- * large type, and it refreshes itself (a `<meta>` refresh: no script, no interaction). Runs in flight are read from
+ * large type, and it refreshes itself (its script fetches the board again every few seconds and swaps it in; a
+ * `<meta>` refresh would be simpler but moves the page under a screen reader, which axe counts as critical). Runs in flight are read from
  * their live channels, so a board on the wall costs Temporal nothing more than the run pages already do.
  */
 import { formatDuration } from '../runbook/duration.js';
@@ -112,11 +113,11 @@ ${!t.inFlight && html`<p class="muted">${endedLine(ended.find((r) => r.id === t.
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="${refreshS}">
 <title>Wallboard — cutover</title>
 <link rel="stylesheet" href="/assets/page.css">
+<script src="/assets/board.js" defer></script>
 </head>
-<body class="board">
+<body class="board" data-refresh="${refreshS}">
 <nav aria-label="Site"><a href="/">All runs</a></nav>
 <main>
 <h1>Cutover wallboard <span class="muted">${new Date(now).toISOString().slice(11, 16)} UTC</span></h1>

@@ -16,7 +16,7 @@ import type { RunState } from '../run/state.js';
 import { page, renderErrorPage, renderNotFound, renderRunList, renderRunPage, renderTokenRequired, type RunView } from './pages.js';
 import { requireToken, TokenRequiredError } from './token.js';
 import { reportCsv, reportJson, selectRecords } from '../present/reconcile-report.js';
-import { BOARD_CSS, HISTORY_CSS, LIVE_JS, PAGE_CSS } from './assets.js';
+import { BOARD_CSS, BOARD_JS, HISTORY_CSS, LIVE_JS, PAGE_CSS } from './assets.js';
 import { renderHistoryBody, runbookHistory } from './history.js';
 import { parseRunbook } from '../runbook/parse.js';
 import { boardTile, renderBoard, type BoardTile } from './board.js';
@@ -254,6 +254,7 @@ export function createApp(deps: WebDeps): express.Express & { hub: LiveHub } {
   };
   app.get('/assets/page.css', asset('text/css; charset=utf-8', PAGE_CSS + BOARD_CSS + HISTORY_CSS));
   app.get('/assets/live.js', asset('text/javascript; charset=utf-8', LIVE_JS));
+  app.get('/assets/board.js', asset('text/javascript; charset=utf-8', BOARD_JS));
   // Browsers ask for it on every page; "none" quietly rather than a 404 in every console.
   app.get('/favicon.ico', (_req, res) => {
     res.status(204).end();

@@ -150,7 +150,7 @@ export function renderHistoryBody(h: RunbookHistory): SafeHtml {
 ${
   h.runs.length === 0
     ? html`<p>No runs of it are recorded yet.</p>`
-    : html`<div class="scroll"><table aria-labelledby="runs">
+    : html`<div class="scroll" tabindex="0"><table aria-labelledby="runs">
 <thead><tr><th scope="col">Run</th><th scope="col">Mode</th><th scope="col">Status</th><th scope="col">Started</th><th scope="col">Duration</th><th scope="col">Back-out</th><th scope="col">Outcome</th></tr></thead>
 <tbody>
 ${h.runs.map(
@@ -159,13 +159,13 @@ ${h.runs.map(
 `,
 )}</tbody></table></div>
 <h2 id="phases">Duration per phase</h2>
-<div class="scroll">${new SafeHtml(phaseChart(h))}</div>`
+<div class="scroll" tabindex="0">${new SafeHtml(phaseChart(h))}</div>`
 }
 <h2 id="forecasts">Forecast over time</h2>
 ${
   h.forecasts.length === 0
     ? html`<p>No ended run to forecast from yet.</p>`
-    : html`<div class="scroll"><table aria-labelledby="forecasts">
+    : html`<div class="scroll" tabindex="0"><table aria-labelledby="forecasts">
 <thead><tr><th scope="col">After run</th><th scope="col">P50</th><th scope="col">P90</th></tr></thead>
 <tbody>${h.forecasts.map((f) => html`<tr><th scope="row">${f.afterRun}</th><td class="num">${formatDuration(f.p50Ms)}</td><td class="num">${formatDuration(f.p90Ms)}</td></tr>`)}</tbody></table></div>`
 }
@@ -173,7 +173,7 @@ ${
 ${
   h.variable.length === 0
     ? html`<p>No step has been measured twice yet.</p>`
-    : html`<div class="scroll"><table aria-labelledby="variable">
+    : html`<div class="scroll" tabindex="0"><table aria-labelledby="variable">
 <thead><tr><th scope="col">Step</th><th scope="col">Runs</th><th scope="col">Shortest</th><th scope="col">Median</th><th scope="col">Longest</th><th scope="col">Variation</th></tr></thead>
 <tbody>${h.variable.map(
         (s) =>

@@ -103,7 +103,7 @@ function timelineSection(input: SectionInput): SafeHtml {
   });
   return html`<h2 id="timeline">Timeline</h2>
 ${input.phase && html`<p>Phase <code>${input.phase}</code> only · <a href="${href}#timeline">whole run</a></p>`}
-<div class="scroll">${new SafeHtml(svg)}</div>`;
+<div class="scroll" tabindex="0">${new SafeHtml(svg)}</div>`;
 }
 
 function stepsTable(state: RunState, context: RunContext = {}): SafeHtml {
@@ -117,7 +117,7 @@ function stepsTable(state: RunState, context: RunContext = {}): SafeHtml {
     else phases.push({ id: step.phaseId, kind: step.phaseKind, steps: [step] });
   }
   return html`<h2 id="steps">Steps</h2>
-<div class="scroll"><table aria-labelledby="steps">
+<div class="scroll" tabindex="0"><table aria-labelledby="steps">
 <thead><tr><th scope="col">Step</th><th scope="col">Title</th><th scope="col">Owner</th><th scope="col">Status</th><th scope="col">Planned</th><th scope="col">Actual</th><th scope="col">Note</th></tr></thead>
 ${phases.map(
   (phase) => html`<tbody>
@@ -193,7 +193,7 @@ function decisionLog(decisions: readonly Decision[]): SafeHtml {
     return html`<h2 id="decisions">Decisions</h2>
 <p>No decisions recorded yet.</p>`;
   return html`<h2 id="decisions">Decisions</h2>
-<div class="scroll"><table aria-labelledby="decisions">
+<div class="scroll" tabindex="0"><table aria-labelledby="decisions">
 <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Role</th><th scope="col">What</th><th scope="col">Reason</th><th scope="col">Automatic</th></tr></thead>
 <tbody>
 ${decisions.map(
@@ -225,7 +225,7 @@ ${progress && progress.toUndo > 0 && html`<dt>Progress</dt><dd>${progress.undone
 </dl>
 ${
   undone.length > 0 &&
-  html`<div class="scroll"><table aria-labelledby="backout">
+  html`<div class="scroll" tabindex="0"><table aria-labelledby="backout">
 <thead><tr><th scope="col">Step</th><th scope="col">Back-out status</th><th scope="col">Attempts</th><th scope="col">Took</th><th scope="col">Error</th></tr></thead>
 <tbody>
 ${undone.map(
