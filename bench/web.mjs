@@ -194,4 +194,3 @@ export async function main() {
     await bench.stop();
   }
 }
-
