@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunQueries } from '../common/run-follower.js';
 import type { RecordStore } from '../prisma/record-store.js';
 import { openRecordStore } from '../prisma/store.js';
+import { parseRunbook } from '../runbook/parse.js';
+import { loadLiveModel } from '../timing/live-model-source.js';
 import { serveStatusPage, type StatusPage } from '../web/server.js';
 import { runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
 import { launchChromium } from './support/chromium.js';
@@ -41,7 +43,12 @@ beforeAll(async () => {
     const handle = h.client.workflow.getHandle(runId);
     return { summary: () => handle.query(runSummaryQuery), page: (offset, limit) => handle.query(runStepsQuery, { offset, limit }) };
   };
-  page = await serveStatusPage({ port: 0, store, follow, boardLateMs: 1_500, boardRefreshS: 1 });
+  // The live re-forecast as `cutover web` makes it: the runbook the run was started with, fitted from the store.
+  const forecastModel = async (record: { id: string; runbookSource: string; versionHash: string }) => {
+    const parsed = parseRunbook(record.runbookSource, record.id);
+    return parsed.ok ? loadLiveModel(store, parsed.runbook, record.versionHash) : undefined;
+  };
+  page = await serveStatusPage({ port: 0, store, follow, forecastModel, boardLateMs: 1_500, boardRefreshS: 1 });
   browser = await launchChromium();
 }, 120_000);
 
@@ -64,6 +71,10 @@ describe('the wallboard', () => {
     });
     const handle = await h.start(RUNBOOK, { runId });
     await waitForState(handle, (s) => s.steps.slow!.status === 'running');
+    // The run's own page carries the live forecast, and who owns what.
+    const runPage = await (await fetch(`${page.url}/runs/${runId}`)).text();
+    expect(runPage).toMatch(/<h2 id="forecast">Forecast<\/h2>[\s\S]*finish \d\d:\d\d UTC \(P50, (?:in [^)]*|now)\) to \d\d:\d\d UTC \(P90/);
+    expect(runPage).toContain('Load &lt;b&gt;orders&lt;/b&gt;');
     const tab = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
     try {
       await tab.goto(`${page.url}/board`);
@@ -71,7 +82,7 @@ describe('the wallboard', () => {
       await tile.waitFor({ timeout: 10_000 });
       // Amber for about 5 s: from 1.5 s past its planned 1 s until the 8 s step ends and the next one fails.
       await tab.locator(`li.tile.rag-amber[data-run="${runId}"]`).waitFor({ timeout: 15_000 });
-      await expect(tile.innerText()).resolves.toMatch(/AMBER[\s\S]*behind plan/);
+      await expect(tile.innerText()).resolves.toMatch(/AMBER[\s\S]*behind plan[\s\S]*P90 finish \d\d:\d\d UTC/);
       await tab.locator(`li.tile.rag-red[data-run="${runId}"]`).waitFor({ timeout: 20_000 });
       await expect(tile.innerText()).resolves.toMatch(/RED[\s\S]*boom failed/);
       // Dark and large: a wall screen, not a form.
