@@ -14,6 +14,7 @@ import { reportResult } from './start-run.js';
 import { readSettings } from './settings.js';
 import { onStopRequest } from './signals.js';
 import { openRecordStore } from '../prisma/store.js';
+import { loadLiveModel } from '../timing/live-model-source.js';
 import { connectTemporal, isConnectionLost, type TemporalSession } from './temporal.js';
 
 export interface AttachOptions {
@@ -55,7 +56,11 @@ export async function attach(runId: string, options: AttachOptions, out: Output)
     }
     if (options.console) {
       const { openConsole } = await import('./console/open-console.js');
+      // Fitted once from the runbook's recorded runs; without them the header has no forecast, the console still opens.
+      const forecastModel =
+        runbook && record && !record.endedAt ? await loadLiveModel(store, runbook, record.versionHash).catch(() => undefined) : undefined;
       const ui = openConsole({
+        ...(forecastModel ? { forecastModel } : {}),
         ...(session && handle ? { client: session.client, handle } : { source: recordedOnly(record!.state!) }),
         store,
         ...(runbook ? { runbook } : {}),

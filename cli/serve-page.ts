@@ -15,6 +15,10 @@ import {
   type StatusPageTls,
 } from '../web/server.js';
 import { readRunState } from '../common/read-run-state.js';
+import type { RunQueries } from '../common/run-follower.js';
+import { runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
+import { parseRunbook } from '../runbook/parse.js';
+import { loadLiveModel } from '../timing/live-model-source.js';
 import { EXIT, UsageError } from './errors.js';
 import type { Output } from './output.js';
 import { readSettings } from './settings.js';
@@ -89,6 +93,24 @@ export async function servePage(options: PageOptions, out: Output): Promise<numb
     }
   };
 
+  // The live page's one watcher per run asks through here: each query under the same deadline, and a failure
+  // (Temporal gone) answered by the channel with a note and a retry, never a hung stream.
+  const follow = (runId: string): RunQueries => {
+    const ask = async <T>(read: (temporal: Client) => Promise<T>): Promise<T> => {
+      const temporal = await client();
+      if (!temporal) throw new Error('Temporal is not reachable');
+      return temporal.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => read(temporal));
+    };
+    return {
+      summary: () => ask((t) => t.workflow.getHandle(runId).query(runSummaryQuery)),
+      page: (offset, limit) => ask((t) => t.workflow.getHandle(runId).query(runStepsQuery, { offset, limit })),
+    };
+  };
+  const forecastModel = async (record: { id: string; runbookSource: string; versionHash: string }) => {
+    const parsed = parseRunbook(record.runbookSource, `${record.id} (recorded runbook)`);
+    return parsed.ok ? loadLiveModel(store, parsed.runbook, record.versionHash) : undefined;
+  };
+
   let page;
   try {
     page = await serveStatusPage({
@@ -96,6 +118,8 @@ export async function servePage(options: PageOptions, out: Output): Promise<numb
       ...exposure,
       store,
       liveState,
+      follow,
+      forecastModel,
     });
   } catch (err) {
     await store.close();

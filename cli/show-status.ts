@@ -15,6 +15,11 @@ import { EXIT } from './errors.js';
 import type { Output } from './output.js';
 import { readSettings } from './settings.js';
 import { openRecordStore } from '../prisma/store.js';
+import type { RecordStore } from '../prisma/record-store.js';
+import { parseRunbook } from '../runbook/parse.js';
+import { forecastLine } from '../present/live-forecast.js';
+import { liveForecast, type LiveForecast } from '../timing/live-forecast.js';
+import { loadLiveModel } from '../timing/live-model-source.js';
 import { progressNotes, type ProgressNotes } from '../common/step-progress.js';
 import { unservedPools, waitsForPool } from './task-queues.js';
 
@@ -26,6 +31,7 @@ export async function showStatus(runId: string, json: boolean, out: Output): Pro
   let unserved: string[] = [];
   let progress: ProgressNotes = {};
   let found: FoundRun;
+  let forecast: LiveForecast | undefined;
   try {
     found = await findRun(runId, settings, store, async (session, live) => {
       const handle = session.client.workflow.getHandle(runId);
@@ -34,6 +40,7 @@ export async function showStatus(runId: string, json: boolean, out: Output): Pro
       unserved = await unservedPools(session.client, session.namespace, session.taskQueue, live).catch(() => []);
       if (Object.values(live.steps).some((step) => step.status === 'running')) progress = await progressNotes(session.client, handle);
     });
+    forecast = await reforecast(store, found);
   } finally {
     await store.close();
   }
@@ -45,14 +52,28 @@ export async function showStatus(runId: string, json: boolean, out: Output): Pro
       ...(storeWait ? { recordStoreWait: storeWait } : {}),
       ...(unserved.length > 0 ? { unservedPools: unserved } : {}),
       ...(Object.keys(progress).length > 0 ? { progress } : {}),
+      ...(forecast ? { forecast } : {}),
       state,
     });
     return EXIT.ok;
   }
   if (note) out.warn(note);
-  for (const line of formatStatus(state, Date.now(), { unservedPools: unserved, progress })) out.line(line);
+  for (const line of formatStatus(state, Date.now(), { unservedPools: unserved, progress, ...(forecast ? { forecast } : {}) }))
+    out.line(line);
   if (storeWait) out.line(formatRecordStoreWait(storeWait));
   return EXIT.ok;
+}
+
+/**
+ * The live re-forecast of a run in flight, from the runbook it was started with and the runbook's recorded runs; none
+ * for a run that ended, or one whose runbook the store does not have (it cannot be fitted).
+ */
+async function reforecast(store: RecordStore, found: FoundRun): Promise<LiveForecast | undefined> {
+  if (found.state.endedAt || !found.record) return undefined;
+  const parsed = parseRunbook(found.record.runbookSource, `${found.record.id} (recorded runbook)`);
+  if (!parsed.ok) return undefined;
+  const model = await loadLiveModel(store, parsed.runbook, found.record.versionHash);
+  return liveForecast(model, found.state, Date.now());
 }
 
 /** A run held up because its record store does not answer: its recording keeps failing and retrying. */
@@ -115,7 +136,7 @@ export function formatRecordStoreWait(wait: RecordStoreWait): string {
 export function formatStatus(
   state: RunState,
   now: number = Date.now(),
-  live: { unservedPools?: readonly string[]; progress?: ProgressNotes } = {},
+  live: { unservedPools?: readonly string[]; progress?: ProgressNotes; forecast?: LiveForecast } = {},
 ): string[] {
   const lines: string[] = [];
   const unserved = new Set(live.unservedPools ?? []);
@@ -135,6 +156,7 @@ export function formatStatus(
       (plannedMs > 0 && elapsedMs > plannedMs ? ` (${formatDuration(elapsedMs - plannedMs)} over plan)` : ''),
   );
   if (state.outcome) lines.push(`outcome: ${state.outcome}`);
+  if (live.forecast) lines.push(forecastLine(live.forecast, now));
   lines.push('');
   lines.push(`  ${'STEP'.padEnd(30)} ${'OWNER'.padEnd(14)} ${'STATUS'.padEnd(12)} ${'PLANNED'.padStart(8)} ${'ACTUAL'.padStart(8)}  NOTE`);
   let phase = '';

@@ -24,6 +24,7 @@ import { connectTemporal, grpcDetail, isConnectionLost, isMissingSearchAttribute
 import { onStopRequest } from './signals.js';
 import { unservedPools } from './task-queues.js';
 import type { Output } from './output.js';
+import { loadLiveModel } from '../timing/live-model-source.js';
 import { openRecordStore } from '../prisma/store.js';
 import { readSettings } from './settings.js';
 import { updateTimeoutMs } from './send-request.js';
@@ -104,11 +105,14 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
     if (options.console) {
       // Loaded only here: Ink and React are not worth their start-up time to commands that draw no console.
       const { openConsole } = await import('./console/open-console.js');
+      // Fitted once from the recorded rehearsals; a store that cannot say costs the header its forecast, not the run.
+      const forecastModel = await loadLiveModel(store, loaded.runbook, loaded.versionHash).catch(() => undefined);
       ui = openConsole({
         client: session.client,
         handle,
         store,
         runbook: loaded.runbook,
+        ...(forecastModel ? { forecastModel } : {}),
         identity: options.startedBy,
         onInterrupt: () => stopFollowing.abort(),
       });

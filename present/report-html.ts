@@ -8,7 +8,7 @@ import { refusalOf, refusalWhy } from './refusal-view.js';
 import type { RunReport } from '../timing/report.js';
 import { showDelta, showMs } from './durations.js';
 import { escapeHtml } from './html.js';
-import { timelineSvg } from './timeline-svg.js';
+import { TIMELINE_CSS, timelineFromReport, timelineSvg } from './timeline-svg.js';
 
 const e = escapeHtml;
 const pct = (x: number) => `${Math.round(x * 100)}%`;
@@ -26,9 +26,7 @@ table { border-collapse: collapse; width: 100%; margin: .5rem 0; } th, td { text
 th { background: #f5f5f5; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .muted { color: #666; } .bad { color: #c62828; font-weight: 600; } .good { color: #2e7d32; font-weight: 600; }
 .figures { display: flex; flex-wrap: wrap; gap: 1.5rem; } .figures div { min-width: 8rem; } .figures b { display: block; font-size: 1.2rem; }
-svg.timeline text { font: 11px system-ui, sans-serif; } svg.timeline .label { text-anchor: end; } svg.timeline .critical { font-weight: 700; }
-svg.timeline .axis { text-anchor: middle; fill: #666; } svg.timeline .tick { stroke: #e3e3e3; }
-svg.timeline .planned { fill: none; stroke: #555; stroke-dasharray: 3 2; }
+${TIMELINE_CSS}
 .legend span { margin-right: 1rem; } .swatch { display: inline-block; width: .9rem; height: .6rem; margin-right: .3rem; vertical-align: middle; }
 @media print { body { margin: 0; max-width: none; font-size: 11px; } h2 { break-after: avoid; } table, svg, tr { break-inside: avoid; } a { color: inherit; } }
 `;
@@ -97,9 +95,9 @@ function timelineHtml(r: RunReport): string[] {
   const sections: string[] = [];
   sections.push('<h2>Timeline</h2>');
   sections.push(
-    `<p class="legend muted"><span><i class="swatch" style="border:1px dashed #555"></i>planned</span><span><i class="swatch" style="background:#2e7d32"></i>succeeded</span><span><i class="swatch" style="background:#c62828"></i>failed</span><span><i class="swatch" style="background:#7cb342"></i>simulated</span><span><b>bold</b>: on the critical path</span></p>`,
+    `<p class="legend muted"><span><i class="swatch" style="border:1px dashed #555"></i>planned</span><span><i class="swatch" style="background:#2e7d32"></i>succeeded</span><span><i class="swatch" style="background:#c62828"></i>failed</span><span><i class="swatch" style="background:#7cb342"></i>simulated</span><span><i class="swatch" style="background:#ef6c00"></i>undo</span><span><b>bold</b>: on the critical path</span></p>`,
   );
-  sections.push(timelineSvg(r));
+  sections.push(timelineSvg(timelineFromReport(r)));
   sections.push(
     table(
       ['step', 'phase', 'owner', 'status', 'planned', 'actual', '±'],

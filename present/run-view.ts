@@ -20,6 +20,7 @@ import type {
 } from '../run/state.js';
 import { unmetRequirements } from '../run/transitions.js';
 import { refusalLine, refusalOf } from './refusal-view.js';
+import type { Runbook } from '../runbook/schema.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Words and symbols
@@ -181,6 +182,33 @@ export interface RunContext {
   lead?: string;
   /** The window as this run has it (see `pointOfNoReturn` in transitions.ts): its end, and the latest go that leaves room to back out. */
   window?: { end: string; pointOfNoReturn: string; backoutMs: number };
+  /** What the runbook says that the run state does not carry: its description, phase titles, step notes and instructions. */
+  texts?: RunbookTexts;
+}
+
+/** The runbook's words for people, which the run state does not carry (see {@link runbookTexts}). */
+export interface RunbookTexts {
+  description?: string;
+  /** Phase id → its title. */
+  phases: Record<string, string>;
+  /** Step id → its notes, a manual action's instructions, and a manual undo's instructions. */
+  steps: Record<string, { notes?: string; instructions?: string; undoInstructions?: string }>;
+}
+
+/** The runbook's words for people: its description, each phase's title, each step's notes and manual instructions. */
+export function runbookTexts(runbook: Pick<Runbook, 'description' | 'phases'>): RunbookTexts {
+  const texts: RunbookTexts = { ...(runbook.description ? { description: runbook.description } : {}), phases: {}, steps: {} };
+  for (const phase of runbook.phases) {
+    if (phase.title) texts.phases[phase.id] = phase.title;
+    for (const step of phase.steps) {
+      const entry: RunbookTexts['steps'][string] = {};
+      if (step.notes) entry.notes = step.notes;
+      if (step.action?.kind === 'manual' && step.action.instructions) entry.instructions = step.action.instructions;
+      if (step.backout?.kind === 'manual' && step.backout.instructions) entry.undoInstructions = step.backout.instructions;
+      if (Object.keys(entry).length > 0) texts.steps[step.id] = entry;
+    }
+  }
+  return texts;
 }
 
 /** The people holding a role, as one phrase: `dba (bob, carol)`; the role alone when nobody is known. */

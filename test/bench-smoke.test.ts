@@ -42,6 +42,10 @@ const FIGURES: Record<string, { targets: string[]; informational: string[] }> = 
     informational: [],
   },
   engine: { targets: ['wall_ratio', 'history_event_ratio'], informational: [] },
+  web: {
+    targets: ['queries_per_second_vs_one_viewer_ratio'],
+    informational: ['queries_per_second', 'queries_vs_poller_per_viewer_ratio', 'change_to_event_ms_p99'],
+  },
   reconcile: {
     targets: [
       'full_vs_sqlite3_ratio',

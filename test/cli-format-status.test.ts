@@ -9,6 +9,7 @@ import { describeReconciliations } from '../cli/follow-run.js';
 import { formatStatus } from '../cli/show-status.js';
 import { parseRunbook } from '../runbook/parse.js';
 import { initialRunState } from '../run/transitions.js';
+import { liveForecast, liveModel } from '../timing/live-forecast.js';
 
 const parsed = parseRunbook(
   `
@@ -76,6 +77,30 @@ describe('status of a run in flight', () => {
       /; point of no return 2026-12-05T22:30:00.000Z \(in 10m00s\); closes in 32m00s/,
     );
     expect(lines[1]).not.toContain('execution');
+  });
+
+  it('says when the run will finish, from the live re-forecast', () => {
+    if (!parsed.ok) throw new Error('fixture invalid');
+    const start = '2026-12-05T22:00:00.000Z';
+    const state = initialRunState(
+      { runId: 'night-4', runbook: parsed.runbook, versionHash: 'h', mode: 'rehearsal', startedBy: 'alice' },
+      start,
+    );
+    state.steps.customers = {
+      ...state.steps.customers!,
+      status: 'succeeded',
+      attempts: 1,
+      startedAt: start,
+      endedAt: '2026-12-05T22:10:00.000Z',
+    };
+    state.steps.orders = { ...state.steps.orders!, status: 'running', attempts: 1, startedAt: '2026-12-05T22:10:00.000Z' };
+    const now = Date.parse('2026-12-05T22:20:00.000Z');
+    // No rehearsal recorded: every step at its plan (with the spread plans have); orders, 10m in, has about 10m left.
+    const forecast = liveForecast(liveModel({ runbook: parsed.runbook, versionHash: 'h', runs: [] }), state, now);
+    const line = formatStatus(state, now, { forecast })[3]!;
+    expect(line).toMatch(/^forecast: finish 22:\d\d UTC \(P50, in \d+m\d\ds\) to \d\d:\d\d UTC \(P90, in /);
+    expect(line).toContain('a back-out now has nothing to undo');
+    expect(forecast.p50Ms).toBeGreaterThan(20 * 60_000);
   });
 
   it('says when the run has continued as new', () => {

@@ -14,9 +14,9 @@ import { parseRunbook } from '../runbook/parse.js';
 import type { Decision, RunState } from '../run/state.js';
 import type { Runbook } from '../runbook/schema.js';
 import { initialRunState } from '../run/transitions.js';
-import { MAX_LIST_LIMIT, type WebDeps } from '../web/create-app.js';
+import { MAX_LIST_LIMIT } from '../web/create-app.js';
 import { escapeHtml } from '../present/html.js';
-import { serveStatusPage, StatusPageListenError, type StatusPage } from '../web/server.js';
+import { serveStatusPage, type StatusPage } from '../web/server.js';
 
 const SCRIPT_TITLE = 'Stop writes <script>alert("pwned")</script>';
 
@@ -516,7 +516,11 @@ describe('escaping', () => {
 
   it('forbids scripts and other hosts in the browser too', async () => {
     const { headers } = await get('/');
-    expect(headers.get('content-security-policy')).toContain("default-src 'none'");
+    const csp = headers.get('content-security-policy')!;
+    expect(csp).toContain("default-src 'none'");
+    // The page's script and stylesheet are its own files: nothing inline runs or styles, even if escaping failed.
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
     expect(headers.get('x-powered-by')).toBeNull();
   });
 });
@@ -586,49 +590,5 @@ describe('reconciliations', () => {
     expect(text(none.body)).toContain(`Step \`go\` of run \`${runId}\` has recorded no reconciliation.`);
     expect((await get('/runs/nope-9/steps/customers/reconcile.csv')).status).toBe(404);
     expect((await get(`/runs/${runId}/steps/customers/reconcile.xlsx`)).status).toBe(404);
-  });
-});
-
-describe('failures', () => {
-  it('answers 500 with a generic sentence and logs the stack, never sending it', async () => {
-    const broken: WebDeps['store'] = {
-      listRuns: async () => {
-        throw new Error('SQLITE_CORRUPT in /srv/secret/cutover.db');
-      },
-      findRun: async () => {
-        throw new TypeError("Cannot read properties of undefined (reading 'secretField')");
-      },
-      reconcileResults: async () => {
-        throw new Error('SQLITE_CORRUPT in /srv/secret/cutover.db');
-      },
-    };
-    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
-    const failing = await serveStatusPage({ port: 0, store: broken });
-    try {
-      const sentence = 'Something went wrong on the status page while answering this request; the details are in its log.';
-      expect(await getJson('/api/runs', failing.url)).toEqual({ status: 500, json: { error: sentence } });
-      expect(await getJson('/api/runs/web-crm-1', failing.url)).toEqual({ status: 500, json: { error: sentence } });
-      for (const pathname of ['/', '/runs/web-crm-1']) {
-        const html = await get(pathname, failing.url);
-        expect(html.status).toBe(500);
-        expect(html.body).toContain(sentence);
-        expect(html.body).not.toMatch(/secret|SQLITE_CORRUPT|\bat .*\.(ts|js):\d+/);
-      }
-      const log = logged.mock.calls.flat().join('\n');
-      expect(log).toContain('SQLITE_CORRUPT in /srv/secret/cutover.db');
-      expect(log).toMatch(/\n\s+at .*web\.test\.ts/);
-    } finally {
-      await failing.close();
-      logged.mockRestore();
-    }
-  });
-
-  it('says so when the port is taken', async () => {
-    const port = Number(new URL(page.url).port);
-    const attempt = serveStatusPage({ port, store });
-    await expect(attempt).rejects.toBeInstanceOf(StatusPageListenError);
-    await expect(attempt).rejects.toThrow(
-      `the status page cannot listen on 127.0.0.1:${port}: the port is in use by another program; choose another with --port`,
-    );
   });
 });

@@ -30,6 +30,46 @@ export interface BackoutForecast {
   outliers: Outlier[];
 }
 
+/** The undos' fitted durations from the runs that backed out, or nothing to fit from. */
+export interface BackoutFit {
+  /** How many runs backed out with undo durations recorded. */
+  runs: number;
+  /** Undefined when no run backed out (or no step has an undo): the back-out is the planned one. */
+  fitted?: FitResult;
+  /** The contamination the simulation draws back in: the back-out's own outliers, or those seen going forward. */
+  outlierRate: number;
+  outlierLogs: readonly number[];
+}
+
+/** Fits each undo's duration from the runs that backed out (weighed by recency among themselves). */
+export function fitBackout(
+  input: { versionHash: string },
+  graph: CompiledGraph,
+  stepOf: ReadonlyMap<string, { step: Runbook['phases'][number]['steps'][number] }>,
+  planned: ReadonlyMap<string, number | null>,
+  runs: readonly { run: TimedRun; weight: number }[],
+  forward: FitResult,
+): BackoutFit {
+  const undoIds = graph.order.filter((id) => stepOf.get(id)!.step.backout !== undefined);
+  // Weighed by recency among themselves: the latest back-out counts fully, however many runs ago it was.
+  const backedOutRuns = weightedRuns(
+    runs.map((r) => r.run).filter((run) => backedOut(run) && backoutDurations(run).size > 0),
+    input.versionHash,
+  );
+  if (backedOutRuns.length === 0 || undoIds.length === 0) {
+    return { runs: backedOutRuns.length, outlierRate: 0, outlierLogs: [] };
+  }
+  const fitted = fit(fitItems(undoIds, planned, backedOutRuns, backoutDurations), 'backout');
+  // Back-out is rehearsed a few times at most, too few to see its outliers (three measurements of a step are needed to
+  // tell one): the night's mishaps seen going forward (the rate and the sizes) stand for them, when more often seen.
+  return {
+    runs: backedOutRuns.length,
+    fitted,
+    outlierRate: Math.max(fitted.outlierRate, forward.outlierRate),
+    outlierLogs: fitted.outlierRate >= forward.outlierRate ? fitted.outlierLogs : forward.outlierLogs,
+  };
+}
+
 /** The back-out's P50, and its P90 at 95% confidence, from the runs that backed out; else the plan. */
 export function forecastBackout(
   input: { runbook: Runbook; versionHash: string },
@@ -42,20 +82,10 @@ export function forecastBackout(
 ): BackoutForecast {
   // The planned back-out is the one the run's point of no return uses: the undos one after the other.
   const plannedMs = plannedBackoutMs(input.runbook);
-  const undoIds = graph.order.filter((id) => stepOf.get(id)!.step.backout !== undefined);
-  // Weighed by recency among themselves: the latest back-out counts fully, however many runs ago it was.
-  const backedOutRuns = weightedRuns(
-    runs.map((r) => r.run).filter((run) => backedOut(run) && backoutDurations(run).size > 0),
-    input.versionHash,
-  );
-  if (backedOutRuns.length === 0 || undoIds.length === 0) {
-    return { source: 'planned', runs: backedOutRuns.length, p50Ms: plannedMs, p90Ms: plannedMs, plannedMs, outliers: [] };
+  const { fitted, outlierRate, outlierLogs, runs: backedOutRuns } = fitBackout(input, graph, stepOf, planned, runs, forward);
+  if (!fitted) {
+    return { source: 'planned', runs: backedOutRuns, p50Ms: plannedMs, p90Ms: plannedMs, plannedMs, outliers: [] };
   }
-  const fitted = fit(fitItems(undoIds, planned, backedOutRuns, backoutDurations), 'backout');
-  // Back-out is rehearsed a few times at most, too few to see its outliers (three measurements of a step are needed to
-  // tell one): the night's mishaps seen going forward (the rate and the sizes) stand for them, when more often seen.
-  const outlierRate = Math.max(fitted.outlierRate, forward.outlierRate);
-  const outlierLogs = fitted.outlierRate >= forward.outlierRate ? fitted.outlierLogs : forward.outlierLogs;
   const n = graph.order.length;
   const models: (Fitted | undefined)[] = graph.order.map((id) => fitted.fitted.get(id));
   const undo = Uint8Array.from(models, (m) => (m && m.source !== 'none' ? 1 : 0));
@@ -105,7 +135,7 @@ export function forecastBackout(
   }
   return {
     source: 'measured',
-    runs: backedOutRuns.length,
+    runs: backedOutRuns,
     p50Ms: Math.round(quantileSorted(all.sort(), 0.5)),
     p90Ms: Math.round(quantileSorted(p90s.sort(), BACKOUT_CONFIDENCE)),
     plannedMs,

@@ -96,3 +96,49 @@ export function median(values: readonly number[]): number {
     0.5,
   );
 }
+
+/** The standard normal's cumulative distribution Φ(x). */
+export function normalCdf(x: number): number {
+  // Abramowitz and Stegun 7.1.26 on |x|/√2, mirrored: good to about 1.5e-7, plenty for percentiles of minutes.
+  const z = Math.abs(x) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * z);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const erf = 1 - poly * Math.exp(-z * z);
+  return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
+}
+
+/** The standard normal's quantile Φ⁻¹(p) for p in (0, 1) (Acklam's rational approximation; relative error < 1.2e-9). */
+export function normalQuantile(p: number): number {
+  if (p <= 0) return -Infinity;
+  if (p >= 1) return Infinity;
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const low = 0.02425;
+  if (p < low) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return (
+      (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) /
+      ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1)
+    );
+  }
+  if (p > 1 - low) return -normalQuantile(1 - p);
+  const q = p - 0.5;
+  const r = q * q;
+  return (
+    ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) /
+    (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1)
+  );
+}
+
+/**
+ * A standard normal draw conditioned to be above `a` (a truncated normal), by inverting the distribution over the
+ * part above `a`. Far in the tail, where Φ(a) rounds to 1, the excess over `a` is nearly exponential with rate `a`.
+ */
+export function normalAbove(a: number, rng: SeededRandom): number {
+  if (a > 7) return a - Math.log(1 - rng.uniform()) / a;
+  const lowest = normalCdf(a);
+  const u = lowest + rng.uniform() * (1 - lowest);
+  return Math.max(a, normalQuantile(Math.min(u, 1 - 1e-12)));
+}

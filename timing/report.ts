@@ -57,6 +57,11 @@ export interface TimelineRow {
   /** actual − planned duration, when both are known and the step has a plan. */
   overMs: number | null;
   onCriticalPath: boolean;
+  /** Its undo, when the run backed out and undid it: when it started and how long it took. */
+  undo?: { startMs: number; ms: number; status: string };
+  /** A gate with a deadline: when it closed to votes (from its opening plus `after_opening`). */
+  deadlineMs?: number;
+  gate?: boolean;
 }
 
 /** A failed step that someone resolved during hypercare, and how long that took. */
@@ -134,6 +139,7 @@ export function buildReport(input: ReportInput): RunReport {
   const schedule = plannedSchedule(runbook);
   const runStart = run.startedAt ? Date.parse(run.startedAt) : null;
   const forward = new Map(run.steps.filter((s) => s.purpose === 'forward').map((s) => [s.stepId, s]));
+  const undone = new Map(run.steps.filter((s) => s.purpose === 'backout').map((s) => [s.stepId, s]));
   const path = new Set(actualCriticalPath(runbook, run));
   const timeline: TimelineRow[] = [];
   let timelineEndMs = schedule.criticalPathMs;
@@ -144,6 +150,10 @@ export function buildReport(input: ReportInput): RunReport {
       const actualStartMs = actual?.startedAt && runStart !== null ? Date.parse(actual.startedAt) - runStart : null;
       const actualMs = actual ? span(actual.startedAt, actual.endedAt) : null;
       if (actualStartMs !== null) timelineEndMs = Math.max(timelineEndMs, actualStartMs + (actualMs ?? 0));
+      const undo = undone.get(step.id);
+      const undoStartMs = undo?.startedAt && runStart !== null ? Date.parse(undo.startedAt) - runStart : null;
+      if (undoStartMs !== null) timelineEndMs = Math.max(timelineEndMs, undoStartMs + (undo!.durationMs ?? 0));
+      const after = step.gate?.deadline?.after_opening;
       timeline.push({
         stepId: step.id,
         title: step.title,
@@ -157,6 +167,9 @@ export function buildReport(input: ReportInput): RunReport {
         actualMs,
         overMs: actualMs !== null && step.expected ? actualMs - planned.durationMs : null,
         onCriticalPath: path.has(step.id),
+        ...(undo && undoStartMs !== null ? { undo: { startMs: undoStartMs, ms: undo.durationMs ?? 0, status: undo.status } } : {}),
+        ...(after && actualStartMs !== null ? { deadlineMs: actualStartMs + durationMs(after) } : {}),
+        ...(step.gate ? { gate: true } : {}),
       });
     }
   }

@@ -13,14 +13,21 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler, t
 import type { RunDetail } from '../prisma/records.js';
 import type { RecordStore } from '../prisma/record-store.js';
 import type { RunState } from '../run/state.js';
-import { renderErrorPage, renderNotFound, renderRunList, renderRunPage, renderTokenRequired, type RunView } from './pages.js';
+import { page, renderErrorPage, renderNotFound, renderRunList, renderRunPage, renderTokenRequired, type RunView } from './pages.js';
 import { requireToken, TokenRequiredError } from './token.js';
 import { reportCsv, reportJson, selectRecords } from '../present/reconcile-report.js';
+import { BOARD_CSS, BOARD_JS, HISTORY_CSS, LIVE_JS, PAGE_CSS } from './assets.js';
+import { renderHistoryBody, runbookHistory } from './history.js';
+import { parseRunbook } from '../runbook/parse.js';
+import { boardTile, renderBoard, type BoardTile } from './board.js';
+import { LiveHub, runContextOf, streamRun, type LiveDeps } from './live-hub.js';
+import { BadEventIdError } from './run-channel.js';
 
 /** What the app reads from. */
-export interface WebDeps {
+export interface WebDeps extends LiveDeps {
   /** The record store: run history, and the last recorded state of runs in flight. */
-  store: Pick<RecordStore, 'listRuns' | 'findRun' | 'reconcileResults'>;
+  store: Pick<RecordStore, 'listRuns' | 'findRun' | 'reconcileResults'> &
+    Partial<Pick<RecordStore, 'runbookRuns' | 'runTimings' | 'latestRunbookSource'>>;
   /** Live state of a run in flight from Temporal, or undefined when Temporal does not know it / is unreachable. */
   liveState?: (runId: string) => Promise<RunState | undefined>;
   /**
@@ -30,6 +37,10 @@ export interface WebDeps {
   token?: string;
   /** Browsers reach the page over https only (it serves TLS, or a TLS proxy is in front): the token cookie is Secure. */
   secureCookie?: boolean;
+  /** Behind plan by more than this turns a run amber on the wallboard (default `BOARD_LATE_MS`). */
+  boardLateMs?: number;
+  /** How often the wallboard reloads itself, seconds (default 10). */
+  boardRefreshS?: number;
 }
 
 /** The most runs one request may ask for: a status page lists, it does not export. */
@@ -154,16 +165,18 @@ function runIdOf(req: Request<{ id: string }>): string {
 
 /** JSON routes answer errors in JSON; every other route with a page. */
 function wantsJson(req: Request): boolean {
-  return req.path.startsWith('/api/') || req.path === '/healthz';
+  return req.path.startsWith('/api/') || req.path === '/healthz' || req.path.endsWith('/events');
 }
 
 /**
- * Headers for every answer. The CSP is the machine-checked form of "no client JS, no external assets":
- * even if escaping were ever missed, a browser would run no injected script and fetch nothing.
+ * Headers for every answer. The CSP is the machine-checked form of "no inline script or style, no external assets":
+ * the page's own script and stylesheet are files it serves, so even if escaping were ever missed, a browser would run
+ * no injected script and fetch nothing from anywhere else.
  */
 const securityHeaders: RequestHandler = (_req, res, next) => {
   res.set({
-    'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    'Content-Security-Policy':
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
   });
@@ -190,7 +203,7 @@ const handleErrors: ErrorRequestHandler = (error: unknown, req, res, next) => {
     else sendPage(res, 401, renderTokenRequired(error.message));
     return;
   }
-  if (error instanceof BadQueryError) {
+  if (error instanceof BadQueryError || error instanceof BadEventIdError) {
     statusCode = 400;
     sentence = error.message;
   } else if (error instanceof UnknownRunError || error instanceof NoSuchPageError || error instanceof NothingReconciledError) {
@@ -219,8 +232,10 @@ const handleErrors: ErrorRequestHandler = (error: unknown, req, res, next) => {
  * `GET /runs/:id` (one run) and `GET /runs/:id/steps/:step/reconcile.csv|json` (a step's differing rows). Anything else is a 404. With `deps.token`, everything but `/healthz` needs the
  * token first (a 401 otherwise, even for a page that does not exist).
  */
-export function createApp(deps: WebDeps): express.Express {
-  const app = express();
+export function createApp(deps: WebDeps): express.Express & { hub: LiveHub } {
+  const app = express() as express.Express & { hub: LiveHub };
+  const hub = new LiveHub(deps, (runId) => deps.store.findRun(runId));
+  app.hub = hub;
   // No need to tell every visitor which framework (and so which advisories) to try.
   app.disable('x-powered-by');
   // X-Forwarded-Proto is believed only from a proxy on this machine (the set-up the docs describe: the page on
@@ -235,6 +250,17 @@ export function createApp(deps: WebDeps): express.Express {
   });
 
   if (deps.token !== undefined) app.use(requireToken(deps.token, { secureCookie: deps.secureCookie === true }));
+
+  const asset = (type: string, body: string) => (_req: Request, res: Response) => {
+    res.type(type).set('Cache-Control', 'no-cache').send(body);
+  };
+  app.get('/assets/page.css', asset('text/css; charset=utf-8', PAGE_CSS + BOARD_CSS + HISTORY_CSS));
+  app.get('/assets/live.js', asset('text/javascript; charset=utf-8', LIVE_JS));
+  app.get('/assets/board.js', asset('text/javascript; charset=utf-8', BOARD_JS));
+  // Browsers ask for it on every page; "none" quietly rather than a 404 in every console.
+  app.get('/favicon.ico', (_req, res) => {
+    res.status(204).end();
+  });
 
   app.get('/api/runs', async (req, res) => {
     res.json(await deps.store.listRuns(listQuery(req)));
@@ -251,12 +277,77 @@ export function createApp(deps: WebDeps): express.Express {
     sendPage(res, 200, renderRunList(runs, query.runbookName ? { runbook: query.runbookName } : {}));
   });
 
+  app.get('/runbooks/:name', async (req: Request<{ name: string }>, res) => {
+    const { name } = req.params;
+    const { runbookRuns, runTimings, latestRunbookSource } = deps.store;
+    const latest = await latestRunbookSource?.call(deps.store, name);
+    if (!latest || !runbookRuns || !runTimings) throw new NoSuchPageError('GET', `/runbooks/${name} (no runs of it are recorded)`);
+    const parsed = parseRunbook(latest.source, `${latest.runId} (recorded runbook)`);
+    if (!parsed.ok) throw new NoSuchPageError('GET', `/runbooks/${name} (its latest runbook does not parse)`);
+    const records = await runbookRuns.call(deps.store, name);
+    const runs = await runTimings.call(deps.store, records);
+    const versionHash = records[0]?.versionHash ?? '';
+    sendPage(res, 200, page(`History of ${name}`, renderHistoryBody(runbookHistory(parsed.runbook, versionHash, runs))));
+  });
+
+  app.get('/board', async (_req, res) => {
+    const now = Date.now();
+    const records = await deps.store.listRuns({ limit: MAX_LIST_LIMIT });
+    const inFlight = records.filter((r) => !r.endedAt && r.startedAt);
+    const latestEnded = new Map<string, (typeof records)[number]>();
+    for (const r of records) if (r.endedAt && !latestEnded.has(r.runbookName)) latestEnded.set(r.runbookName, r);
+    const tiles: BoardTile[] = [];
+    for (const record of inFlight) {
+      const channel = hub.channel(record.id);
+      const state = (await channel?.current()) ?? (await deps.store.findRun(record.id))?.state ?? null;
+      tiles.push(
+        boardTile(record, state, now, {
+          ...(deps.boardLateMs !== undefined ? { lateMs: deps.boardLateMs } : {}),
+          ...(channel?.forecast ? { forecast: channel.forecast } : {}),
+          ...(channel?.context ? { context: channel.context } : {}),
+        }),
+      );
+    }
+    for (const record of latestEnded.values()) tiles.push(boardTile(record, null, now));
+    sendPage(res, 200, renderBoard(tiles, deps.boardRefreshS ?? 10, now, [...latestEnded.values()]));
+  });
+
   app.get('/runs/:id', async (req: Request<{ id: string }>, res) => {
     const runId = runIdOf(req);
+    const phase = typeof req.query.phase === 'string' && req.query.phase !== '' ? req.query.phase : undefined;
+    const events = `/runs/${encodeURIComponent(runId)}/events${phase ? `?phase=${encodeURIComponent(phase)}` : ''}`;
+    // A run in flight with a live channel: the page is drawn from what the channel holds, so a hundred page loads
+    // ask Temporal nothing more than the one watcher already does.
+    const record = await deps.store.findRun(runId);
+    const channel = record?.endedAt ? undefined : hub.channel(runId);
+    if (channel) await channel.ready;
+    if (channel?.state) {
+      const view: RunView = { runId, source: 'temporal', state: channel.state, record, sections: channel.sectionsFor(phase ?? ''), events };
+      if (channel.problem) view.note = channel.problem;
+      sendPage(res, 200, renderRunPage(view));
+      return;
+    }
     const answer = await readRun(deps, runId);
+    const context = runContextOf(answer.record);
     const view: RunView = { runId, source: answer.source, state: answer.state, record: answer.record };
+    if (context) view.context = context;
+    if (phase) view.phase = phase;
     if (answer.note) view.note = answer.note;
     sendPage(res, 200, renderRunPage(view));
+  });
+
+  app.get('/runs/:id/events', async (req: Request<{ id: string }>, res) => {
+    const runId = runIdOf(req);
+    const record = await deps.store.findRun(runId);
+    await streamRun(req, res, hub, {
+      ...(deps.retryMs !== undefined ? { retryMs: deps.retryMs } : {}),
+      ended: Boolean(record?.endedAt),
+      fallback: async () => {
+        const answer = await readRun(deps, runId);
+        const context = runContextOf(answer.record);
+        return { state: answer.state, ...(context ? { context } : {}) };
+      },
+    });
   });
 
   // A step's recorded differing rows, as `cutover reconcile-report` gives them: the latest attempt.

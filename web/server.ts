@@ -140,15 +140,11 @@ const CLOSE_GRACE_MS = 2_000;
 export async function serveStatusPage(options: StatusPageOptions): Promise<StatusPage> {
   checkExposure(options);
   const host = options.host ?? '127.0.0.1';
-  const deps: WebDeps = {
-    store: options.store,
-    ...(options.liveState ? { liveState: options.liveState } : {}),
-    ...(options.token !== undefined ? { token: options.token } : {}),
-    // Browsers reach the page over https either way: its token cookie goes nowhere else.
-    ...(options.tls || options.tlsProxy ? { secureCookie: true } : {}),
-  };
+  const { port: _port, host: _host, tls, tlsProxy, ...rest } = options;
+  // Browsers reach the page over https either way: its token cookie goes nowhere else.
+  const deps: WebDeps = { ...rest, ...(tls || tlsProxy ? { secureCookie: true } : {}) };
   const app = createApp(deps);
-  const server = options.tls ? httpsServer(options.tls, app) : createServer(app);
+  const server = tls ? httpsServer(tls, app) : createServer(app);
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => reject(new StatusPageListenError(options.port, host, error));
     server.once('error', onError);
@@ -162,7 +158,14 @@ export async function serveStatusPage(options: StatusPageOptions): Promise<Statu
   const url = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   // Idempotent: a second close (an error path after a normal shutdown) waits for the first.
   let closing: Promise<void> | undefined;
-  return { url, close: () => (closing ??= closeServer(server)) };
+  return {
+    url,
+    close: () => {
+      // The live channels poll Temporal: stop them with the server, or they would keep the process busy.
+      app.hub.close();
+      return (closing ??= closeServer(server));
+    },
+  };
 }
 
 function httpsServer(tls: StatusPageTls, app: ReturnType<typeof createApp>): Server {

@@ -5,13 +5,15 @@
  */
 import { useInput } from 'ink';
 import { useCallback, useMemo } from 'react';
-import type { RunContext } from '../../present/run-view.js';
+import { runbookTexts, type RunContext } from '../../present/run-view.js';
 import type { Runbook } from '../../runbook/schema.js';
 import { pointOfNoReturn } from '../../run/transitions.js';
 import type { ActionOutcome, ConsoleAction } from './actions.js';
 import { ConsoleScreen } from './ConsoleScreen.js';
 import type { PollerOptions, RunSource } from './run-poller.js';
 import { useClock } from './use-clock.js';
+import { useLiveForecast } from './use-live-forecast.js';
+import type { LiveModel } from '../../timing/live-forecast.js';
 import { useRunState } from './use-run-state.js';
 import { useTerminalSize } from './use-terminal-size.js';
 
@@ -25,21 +27,25 @@ export interface ConsoleAppProps {
   onQuit: () => void;
   /** Ctrl-C: what the command does on an interrupt (a rehearsal stops hosting its run). */
   onInterrupt: () => void;
+  /** The runbook's fitted night (from its recorded runs), for the live re-forecast in the header. */
+  forecastModel?: LiveModel;
 }
 
-export function ConsoleApp({ source, send, runbook, identity, poll, onQuit, onInterrupt }: ConsoleAppProps) {
+export function ConsoleApp({ source, send, runbook, identity, poll, onQuit, onInterrupt, forecastModel }: ConsoleAppProps) {
   const { view, setVisible } = useRunState(source, poll);
   const { width, height } = useTerminalSize();
   const moving = view.attention.some((s) => s.status === 'running' || s.backout?.status === 'running');
   // A spinner needs a few frames a second; otherwise once a second is enough for the clocks.
   const now = useClock(moving ? 250 : 1000, view.head?.endedAt === undefined);
   const head = view.head;
+  const forecast = useLiveForecast(forecastModel, view, now);
   const context = useMemo<RunContext>(() => {
     if (!runbook) return {};
     const window = head ? pointOfNoReturn(runbook, head.mode, head.startedAt) : undefined;
     return {
       roles: runbook.roles,
       lead: runbook.lead,
+      texts: runbookTexts(runbook),
       ...(window ? { window: { end: window.windowEnd, pointOfNoReturn: window.at, backoutMs: window.backoutMs } } : {}),
     };
   }, [runbook, head?.mode, head?.startedAt]);
@@ -58,6 +64,7 @@ export function ConsoleApp({ source, send, runbook, identity, poll, onQuit, onIn
       onAction={send}
       onVisible={onVisible}
       onQuit={onQuit}
+      {...(forecast ? { forecast } : {})}
     />
   );
 }

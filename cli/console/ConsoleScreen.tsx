@@ -8,6 +8,8 @@ import { Box, Text, type Key } from 'ink';
 import { useMemo, useRef, useState } from 'react';
 import { backoutProgress, runHeader, waitingItems, type RunContext } from '../../present/run-view.js';
 import type { StepState } from '../../run/state.js';
+import { forecastLine, forecastWords } from '../../present/live-forecast.js';
+import type { LiveForecast } from '../../timing/live-forecast.js';
 import type { ActionOutcome, ConsoleAction } from './actions.js';
 import { Header } from './Header.js';
 import { HelpPanel } from './HelpPanel.js';
@@ -34,11 +36,13 @@ export interface ConsoleScreenProps {
   /** The step indexes on screen (`to` exclusive), so the caller reads only those. */
   onVisible?: (from: number, to: number) => void;
   onQuit: () => void;
+  /** The live re-forecast of the run, when the runbook's recorded runs could be read. */
+  forecast?: LiveForecast;
 }
 
 type Mode = 'list' | 'details' | 'help' | 'find';
 
-export function ConsoleScreen({ view, context, now, width, height, identity, onAction, onVisible, onQuit }: ConsoleScreenProps) {
+export function ConsoleScreen({ view, context, now, width, height, identity, onAction, onVisible, onQuit, forecast }: ConsoleScreenProps) {
   const { head, steps } = view;
   const [selected, setSelected] = useState(0);
   const [follow, setFollow] = useState(true);
@@ -77,7 +81,8 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
   const maxWaiting = height >= 40 ? 6 : height >= 30 ? 4 : 2;
   const panel = waitingPanelHeight(waiting.length, backout !== undefined, maxWaiting);
   const bottom = form || mode === 'find' ? 3 : 2;
-  const rows = Math.max(3, height - 1 - 3 - panel - 1 - bottom);
+  const showForecast = forecast !== undefined && head?.endedAt === undefined;
+  const rows = Math.max(3, height - 1 - (showForecast ? 4 : 3) - panel - 1 - bottom);
   const { top, selectedItem } = useStepWindow(shape, current, rows, steps.length, onVisible);
 
   // A key that moves the selection changes what the next key acts on: the keys after it wait for that render.
@@ -181,7 +186,14 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
   const header = runHeader(head, plan.plannedMs, now, context, waitingGateWindow(view.attention));
   return (
     <Box flexDirection="column" width={width}>
-      <Header head={head} header={header} connection={view.connection} {...(view.problem ? { problem: view.problem } : {})} width={width} />
+      <Header
+        head={head}
+        header={header}
+        connection={view.connection}
+        {...(view.problem ? { problem: view.problem } : {})}
+        {...(showForecast ? { forecast: { line: forecastLine(forecast, now), tone: forecastWords(forecast, now).tone } } : {})}
+        width={width}
+      />
       <WaitingPanel items={waiting} {...(backout ? { backout } : {})} max={maxWaiting} now={now} width={width} />
       {mode === 'details' && step ? (
         <StepDetails step={step} context={context} critical={plan.critical.has(step.id)} now={now} width={width} rows={rows + 1} />

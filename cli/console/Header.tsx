@@ -12,12 +12,14 @@ export interface HeaderProps {
   header: RunHeader;
   connection: Connection;
   problem?: string;
+  /** The live re-forecast in one line, and how it looks (`bad`: the window is likely missed). */
+  forecast?: { line: string; tone: 'ok' | 'warn' | 'bad' };
   width: number;
 }
 
 const COUNT_ORDER = ['running', 'waiting', 'failed', 'succeeded', 'simulated', 'skipped', 'cancelled', 'pending'] as const;
 
-export function Header({ head, header, connection, problem, width }: HeaderProps) {
+export function Header({ head, header, connection, problem, forecast, width }: HeaderProps) {
   const live = header.mode === 'LIVE';
   const ended = head.endedAt !== undefined;
   const statusColor =
@@ -62,6 +64,11 @@ export function Header({ head, header, connection, problem, width }: HeaderProps
           </Text>
         ) : null}
       </Text>
+      {forecast && !ended ? (
+        <Text wrap="truncate" {...(forecast.tone === 'ok' ? {} : { color: forecast.tone === 'bad' ? 'red' : 'yellow' })}>
+          {forecast.line}
+        </Text>
+      ) : null}
       {connection === 'reconnecting' || connection === 'connecting' ? (
         <Text color="yellow" wrap="truncate">
           {connection === 'reconnecting' ? '⟳ reconnecting to Temporal, showing what was last read' : '⟳ connecting'}

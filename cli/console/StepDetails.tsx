@@ -33,10 +33,15 @@ export function detailLines(step: StepState, context: RunContext, critical: bool
   const actual = actualMs(step, now);
   const time = (iso?: string) => (iso ? iso.slice(11, 19) : '—');
   lines.push(`${step.id} — ${step.title}${critical ? '  ◆ on the critical path' : ''}`);
+  const phaseTitle = context.texts?.phases[step.phaseId];
+  const said = context.texts?.steps[step.id];
   lines.push(
-    `phase ${step.phaseId} (${phaseKindWord(step.phaseKind)}) · ${step.kind} · ${step.treatment}${step.runsOn ? ` · runs on ${step.runsOn}` : ''}`,
+    `phase ${step.phaseId}${phaseTitle ? ` — ${phaseTitle}` : ''} (${phaseKindWord(step.phaseKind)}) · ${step.kind} · ${step.treatment}${step.runsOn ? ` · runs on ${step.runsOn}` : ''}`,
   );
   lines.push(`owner ${roleWithPeople(step.owner, context)}${step.completedBy ? ` · done by ${step.completedBy}` : ''}`);
+  if (said?.instructions) lines.push(`instructions: ${said.instructions}`);
+  if (said?.notes) lines.push(`notes: ${said.notes}`);
+  if (said?.undoInstructions) lines.push(`undo by hand: ${said.undoInstructions}`);
   lines.push(
     `status ${statusWord(step.status)}${step.waitingFor ? ` (for ${step.waitingFor})` : ''} · attempts ${step.attempts} · planned ${plannedText(step)} · actual ${actual === undefined ? '—' : formatDuration(actual)}${step.endedAt || actual === undefined ? '' : ' so far'}`,
   );

@@ -6,6 +6,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { render } from 'ink';
 import type { RecordStore } from '../../prisma/record-store.js';
 import type { Runbook } from '../../runbook/schema.js';
+import type { LiveModel } from '../../timing/live-forecast.js';
 import { sendAction } from './actions.js';
 import { ConsoleApp } from './ConsoleApp.js';
 import { temporalRunSource } from './temporal-run-source.js';
@@ -21,6 +22,8 @@ export interface OpenConsoleOptions {
   onInterrupt: () => void;
   /** For a run Temporal cannot be asked about: where to read it instead. */
   source?: RunSource;
+  /** The runbook's fitted night, for the live re-forecast in the header. */
+  forecastModel?: LiveModel;
 }
 
 /** The open console: `closed` settles when the person leaves (q); `close` takes it off the screen. */
@@ -50,6 +53,7 @@ export function openConsole(options: OpenConsoleOptions): ConsoleHandle {
       }
       {...(options.runbook ? { runbook: options.runbook } : {})}
       {...(options.identity ? { identity: options.identity } : {})}
+      {...(options.forecastModel ? { forecastModel: options.forecastModel } : {})}
       onQuit={() => leave()}
       onInterrupt={options.onInterrupt}
     />,
