@@ -16,6 +16,7 @@ import * as done from './commands/done.js';
 import * as forecast from './commands/forecast.js';
 import * as gate from './commands/gate.js';
 import * as history from './commands/history.js';
+import * as importPlan from './commands/import.js';
 import * as keys from './commands/keys.js';
 import * as list from './commands/list.js';
 import * as reconcileReport from './commands/reconcile-report.js';
@@ -58,6 +59,7 @@ const COMMANDS = [
   decisions,
   keys,
   reconcileReport,
+  importPlan,
   schema,
 ];
 
