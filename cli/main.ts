@@ -12,6 +12,7 @@ import * as compare from './commands/compare.js';
 import { commandContext } from './commands/context.js';
 import * as decisions from './commands/decisions.js';
 import * as doctor from './commands/doctor.js';
+import * as exportPlan from './commands/export.js';
 import * as done from './commands/done.js';
 import * as forecast from './commands/forecast.js';
 import * as gate from './commands/gate.js';
@@ -60,6 +61,7 @@ const COMMANDS = [
   keys,
   reconcileReport,
   importPlan,
+  exportPlan,
   schema,
 ];
 

@@ -8,7 +8,7 @@ import { EXIT, UsageError } from './errors.js';
 import type { Output } from './output.js';
 
 /** Writes the whole file or nothing: a temporary file beside it, then a rename. */
-export function writeAtomically(file: string, text: string): void {
+export function writeAtomically(file: string, text: string | Uint8Array): void {
   const temporary = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
     writeFileSync(temporary, text);

@@ -216,6 +216,8 @@ export function readType(cell: CellValue | undefined): Read<RowType> {
 
 /** A plan's name for something as a runbook id: `DBA Team` → `dba-team`, `1.2` → `1-2`. Empty when nothing is left. */
 export function slug(text: string): string {
+  // Already an id (`dba`, `a--b`, `12`): kept as it is, so an exported runbook's ids come back unchanged.
+  if (/^[a-z0-9][a-z0-9_-]*$/.test(text)) return text;
   return text
     .toLowerCase()
     .normalize('NFKD')

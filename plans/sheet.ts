@@ -112,7 +112,7 @@ function readCsv(file: string, bytes: Buffer): SheetRow[] {
   const text = decode(bytes);
   // The separator the header row uses most: the most any of the first lines has (title lines above it have few).
   const lines = text.split(/\r?\n/, 30);
-  const most = (d: string) => Math.max(...lines.map((line) => line.split(d).length));
+  const most = (d: string) => Math.max(...lines.map((line) => line.replace(/"[^"]*"/g, '').split(d).length));
   const delimiter = [',', ';', '\t'].map((d) => [d, most(d)] as const).sort((a, b) => b[1] - a[1])[0]![0];
   let records: string[][];
   try {
