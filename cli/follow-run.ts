@@ -14,9 +14,14 @@ import type { RunResult, RunState, StepState } from '../run/state.js';
 import type { Runbook } from '../runbook/schema.js';
 import { peopleIn, unmetRequirements } from '../run/transitions.js';
 import { commandName } from './command-name.js';
-import { approveGateUpdate, completeManualStepUpdate } from '../workflows/messages.js';
 import { readRunState, type ReadState } from '../common/read-run-state.js';
 import { waitsForPool } from './task-queues.js';
+import type { PersonRequest } from '../common/person-requests.js';
+import { NoAnswerError, RunBusyError } from './errors.js';
+import { DEFAULT_UPDATE_TIMEOUT_MS, deliverRequest } from './send-request.js';
+
+/** What `--auto-approve` sends in a person's name. */
+type AutoRequest = Extract<PersonRequest, { kind: 'approve' | 'done' }>;
 
 export interface FollowOptions {
   runbook: Runbook;
@@ -36,6 +41,8 @@ export interface FollowOptions {
    * {@link POOL_PROBE_MS} while a pinned step runs, so the lead learns why it stands still.
    */
   unservedPools?: (state: RunState) => Promise<string[]>;
+  /** How long each request `--auto-approve` sends may wait for the run's answer (CUTOVER_UPDATE_TIMEOUT). */
+  requestTimeoutMs?: number;
   /**
    * Read the run and write what changes (default true). False only waits for the result: the console
    * shows the run, and reading its whole state here as well would double what a large run costs to watch.
@@ -156,6 +163,21 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
     for (const line of lines) write(line.text);
   };
 
+  /**
+   * Sends what `--auto-approve` answers for a person, as `cutover approve` and `cutover done` would (same request,
+   * same deadline, same errors), and writes why when the run did not take it. A request the run did not answer in time,
+   * or had no room for, is asked again when the run next shows it still waiting for it.
+   */
+  const autoSend = async (key: string, request: AutoRequest, what: string): Promise<void> => {
+    answered.add(key);
+    try {
+      await deliverRequest(handle, request, { timeoutMs: options.requestTimeoutMs ?? DEFAULT_UPDATE_TIMEOUT_MS });
+    } catch (err) {
+      if (err instanceof NoAnswerError || err instanceof RunBusyError) answered.delete(key);
+      write(`          could not ${what} as ${request.as}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  };
+
   const autoAnswer = async (state: RunState): Promise<void> => {
     for (const id of state.order) {
       const step = state.steps[id]!;
@@ -166,13 +188,16 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
           const person = peopleIn(runbook, role).find((p) => !voted.has(p));
           const key = `gate:${id}:${role}`;
           if (!person || answered.has(key)) continue;
-          answered.add(key);
           voted.add(person);
-          await handle
-            .executeUpdate(approveGateUpdate, {
-              args: [{ gateId: id, by: person, role, reason: 'auto-approved (--auto-approve)', automatic: true }],
-            })
-            .catch((err: Error) => write(`          could not auto-approve ${id} as ${person}: ${err.message}`));
+          const request = {
+            kind: 'approve',
+            gateId: id,
+            as: person,
+            role,
+            reason: 'auto-approved (--auto-approve)',
+            automatic: true,
+          } as const;
+          await autoSend(key, request, `auto-approve ${id}`);
         }
       }
       const manualForward = step.status === 'waiting' && step.waitingFor === 'manual';
@@ -181,12 +206,8 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
         const key = `manual:${id}:${manualForward ? 'forward' : 'backout'}`;
         const person = peopleIn(runbook, step.owner)[0];
         if (!person || answered.has(key)) continue;
-        answered.add(key);
-        await handle
-          .executeUpdate(completeManualStepUpdate, {
-            args: [{ stepId: id, by: person, reason: 'auto-completed (--auto-approve)', automatic: true }],
-          })
-          .catch((err: Error) => write(`          could not auto-complete ${id} as ${person}: ${err.message}`));
+        const request = { kind: 'done', stepId: id, as: person, reason: 'auto-completed (--auto-approve)', automatic: true } as const;
+        await autoSend(key, request, `auto-complete ${id}`);
       }
     }
   };
