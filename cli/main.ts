@@ -18,6 +18,7 @@ import * as forecast from './commands/forecast.js';
 import * as gate from './commands/gate.js';
 import * as history from './commands/history.js';
 import * as importPlan from './commands/import.js';
+import * as init from './commands/init.js';
 import * as keys from './commands/keys.js';
 import * as list from './commands/list.js';
 import * as reconcileReport from './commands/reconcile-report.js';
@@ -37,6 +38,7 @@ import { cutoverVersion } from './project-root.js';
 
 /** The commands, in the order `cutover --help` lists them. */
 const COMMANDS = [
+  init,
   validate,
   rehearse,
   run,
