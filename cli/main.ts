@@ -20,6 +20,7 @@ import * as history from './commands/history.js';
 import * as importPlan from './commands/import.js';
 import * as init from './commands/init.js';
 import * as keys from './commands/keys.js';
+import * as plan from './commands/plan.js';
 import * as list from './commands/list.js';
 import * as reconcileReport from './commands/reconcile-report.js';
 import * as reconcile from './commands/reconcile.js';
@@ -64,6 +65,7 @@ const COMMANDS = [
   reconcileReport,
   importPlan,
   exportPlan,
+  plan,
   schema,
 ];
 
