@@ -94,6 +94,7 @@ const PROJECT_FOLDERS = [
   'run',
   'timing',
   'present',
+  'plans',
   'common',
   'prisma',
   'workflows',
@@ -109,6 +110,8 @@ const MAY_IMPORT = {
   run: ['lib', 'reconcile', 'runbook'],
   timing: ['lib', 'reconcile', 'runbook', 'run'],
   present: ['lib', 'reconcile', 'runbook', 'run', 'timing', 'prisma/records.ts'],
+  // Plans as spreadsheets (import, export): the runbook document and the timing, read and written as files.
+  plans: ['lib', 'reconcile', 'runbook', 'run', 'timing', 'prisma/records.ts'],
   prisma: ['lib', 'reconcile', 'runbook', 'run', 'timing'],
   // Workflow code: the model, and activity *types* (their modules are never bundled: `import type` only).
   workflows: ['lib', 'reconcile', 'runbook', 'run', 'activities/index.ts', 'activities/types.ts'],
@@ -125,6 +128,7 @@ const MAY_IMPORT = {
     'run',
     'timing',
     'present',
+    'plans',
     'common',
     'prisma',
     'workflows/messages.ts',

@@ -22,6 +22,7 @@ import { inspectSettings, loadTls, type Settings } from './settings.js';
 import { livePollers, type Poller } from './task-queues.js';
 import { namespaceProblem } from './temporal.js';
 import { findRunningDevServer } from './dev-server-files.js';
+import { windowChecks } from './doctor-windows.js';
 import {
   ledgerVerdicts,
   RETIRED_WORKFLOW_TYPES,
@@ -82,6 +83,9 @@ export async function runChecks(files: string[], env: NodeJS.ProcessEnv = proces
   // 5. record store
   const store = await storeCheck(settings, bad.has('CUTOVER_DATABASE_URL'));
   checks.push(store.check);
+
+  // 5b. whether each runbook's steps fit its windows at the forecast's P90 (from the store's runs when it is usable)
+  checks.push(...(await windowChecks(files, settings, store.usable)));
 
   // 6. workers, 7. pools (of the runbooks given, and of the runs in flight that Temporal confirms are running),
   // 8. what the open runs still need of old workflow code (retired types, patches)
@@ -246,16 +250,25 @@ function describeTls(settings: Settings): string {
 }
 
 /** 5. The record store, read-only (prisma/inspect.ts), and the runs it has not seen end. */
-async function storeCheck(settings: Settings, badUrl: boolean): Promise<{ check: Check; inFlight: StoreInspection['inFlight'] }> {
+async function storeCheck(
+  settings: Settings,
+  badUrl: boolean,
+): Promise<{ check: Check; inFlight: StoreInspection['inFlight']; usable: boolean }> {
   const check = 'record store';
   if (badUrl)
-    return { check: { check, status: 'skip', detail: 'not checked: CUTOVER_DATABASE_URL is malformed (see settings)' }, inFlight: [] };
+    return {
+      check: { check, status: 'skip', detail: 'not checked: CUTOVER_DATABASE_URL is malformed (see settings)' },
+      inFlight: [],
+      usable: false,
+    };
   const location = parseDatabaseUrl(settings.databaseUrl);
   try {
     const found = await inspectStore(findProjectRoot(), location);
-    return { check: storeVerdict(location, found), inFlight: found.inFlight };
+    // Opening a store with pending migrations would apply them: doctor only looks.
+    const usable = found.exists && found.pending.length === 0 && found.failed.length === 0 && found.unknown.length === 0;
+    return { check: storeVerdict(location, found), inFlight: found.inFlight, usable };
   } catch (err) {
-    return { check: { check, status: 'FAIL', ...splitFix((err as Error).message) }, inFlight: [] };
+    return { check: { check, status: 'FAIL', ...splitFix((err as Error).message) }, inFlight: [], usable: false };
   }
 }
 

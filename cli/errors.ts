@@ -91,6 +91,19 @@ export class LiveEvidenceMissingError extends CutoverError {
   }
 }
 
+/** Thrown when a live run would start outside its change window or put a switch-on step into an interface freeze. */
+export class ChangeWindowError extends CutoverError {
+  override readonly exitCode: number = EXIT.refused;
+  constructor(
+    readonly runbook: string,
+    readonly gaps: readonly string[],
+  ) {
+    super(
+      `${runbook} may not run live now; outside ${gaps.map((g, i) => `(${i + 1}) ${g}`).join('; ')}; the lead may go live anyway with --override-window "REASON" (signed, recorded in the decision log)`,
+    );
+  }
+}
+
 /** Thrown when a run does not answer a request (an Update) within the deadline; the request may still be applied. */
 export class NoAnswerError extends CutoverError {
   override readonly exitCode: number = EXIT.noAnswer;

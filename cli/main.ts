@@ -13,11 +13,15 @@ import * as compare from './commands/compare.js';
 import { commandContext } from './commands/context.js';
 import * as decisions from './commands/decisions.js';
 import * as doctor from './commands/doctor.js';
+import * as exportPlan from './commands/export.js';
 import * as done from './commands/done.js';
 import * as forecast from './commands/forecast.js';
 import * as gate from './commands/gate.js';
 import * as history from './commands/history.js';
+import * as importPlan from './commands/import.js';
+import * as init from './commands/init.js';
 import * as keys from './commands/keys.js';
+import * as plan from './commands/plan.js';
 import * as list from './commands/list.js';
 import * as reconcileReport from './commands/reconcile-report.js';
 import * as reconcile from './commands/reconcile.js';
@@ -37,6 +41,7 @@ import { cutoverVersion } from './project-root.js';
 
 /** The commands, in the order `cutover --help` lists them. */
 const COMMANDS = [
+  init,
   validate,
   rehearse,
   run,
@@ -61,6 +66,9 @@ const COMMANDS = [
   decisions,
   keys,
   reconcileReport,
+  importPlan,
+  exportPlan,
+  plan,
   schema,
 ];
 

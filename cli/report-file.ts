@@ -25,7 +25,7 @@ const NAME_TRIES = 3;
  * never readable by others, not even for a moment. The rename replaces the target itself, never what a link there
  * points at.
  */
-export function writeAtomically(file: string, text: string): void {
+export function writeAtomically(file: string, text: string | Uint8Array): void {
   const dir = path.dirname(path.resolve(file));
   let temporary: string | undefined;
   try {
@@ -40,7 +40,7 @@ export function writeAtomically(file: string, text: string): void {
       }
     }
     try {
-      const bytes = Buffer.from(text, 'utf8');
+      const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
       for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
     } finally {
       closeSync(fd);

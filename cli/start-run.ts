@@ -7,17 +7,14 @@ import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } 
 import type { RecordStore } from '../prisma/record-store.js';
 import type { RunRecord } from '../prisma/records.js';
 import { liveRunProblems } from '../runbook/validate.js';
-import type { EvidenceOverride, RunInput, RunMode, RunResult } from '../run/state.js';
-import { overrideRequest } from '../run/signed-request.js';
+import type { RunInput, RunMode, RunResult } from '../run/state.js';
 import { RUN_WORKFLOW_TYPE, WORKFLOW_VERSION, WORKFLOW_VERSION_MEMO } from '../workflows/messages.js';
-import { EnvironmentError, EXIT, InvalidRunbookError, LiveEvidenceMissingError, RequestRefusedError, UsageError } from './errors.js';
+import { EnvironmentError, EXIT, InvalidRunbookError, UsageError } from './errors.js';
 import { backoutForecast, runsWorthReading } from '../timing/forecast.js';
-import { liveEvidence } from '../timing/live-evidence.js';
-import { peopleIn } from '../run/transitions.js';
+import { checkLiveStart, type SignOverride } from './live-start-check.js';
 import { commandName } from './command-name.js';
 import type { ConsoleHandle } from './console/open-console.js';
 import { followRun } from './follow-run.js';
-import { findSigningKey, fingerprint, publicKeyText, signRequest } from './keys.js';
 import { formatProblem } from '../lib/yaml-document/problems.js';
 import { loadRunbook, type LoadedRunbook } from './load-runbook.js';
 import { connectTemporal, grpcDetail, isConnectionLost, isMissingSearchAttribute, type TemporalSession } from './temporal.js';
@@ -42,6 +39,8 @@ export interface StartOptions {
   startedBy: string;
   /** `run --live --override-evidence REASON`: the lead goes live without the rehearsal evidence (recorded). */
   overrideEvidence?: string;
+  /** `run --live --override-window REASON`: the lead goes live outside the change window or into a freeze (recorded). */
+  overrideWindow?: string;
   out: Output;
   /** Follow the run in the Ink console rather than with lines (the caller checked for a terminal). */
   console?: boolean;
@@ -68,7 +67,7 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
     // The runbook's runs, read once: the evidence a live run needs, then the measured back-out, worked out while
     // Temporal is reached (and the embedded worker starts).
     const runs = await store.runbookRuns(loaded.runbook.name);
-    if (options.mode === 'live') evidenceOverride = checkLiveEvidence(runs, loaded, options);
+    if (options.mode === 'live') evidenceOverride = checkLiveStart(runs, loaded, options, Date.now());
     record = runbookRecord(store, loaded, runs);
   } catch (err) {
     await store.close();
@@ -181,57 +180,6 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
     await record.backoutP90Ms;
     await store.close();
   }
-}
-
-/**
- * A live run needs evidence from rehearsals (timing/live-evidence.ts). Without it the run is refused, naming
- * what is missing, unless the lead overrides it with a reason: then the override goes to the run, which logs it as
- * its first decision.
- */
-/** Signs the lead's evidence override for the run it starts, once the run has its id. */
-type SignOverride = (runId: string) => EvidenceOverride;
-
-function checkLiveEvidence(runs: readonly RunRecord[], loaded: LoadedRunbook, options: StartOptions): SignOverride | undefined {
-  const { runbook } = loaded;
-  const evidence = liveEvidence(runbook, loaded.versionHash, runs, Date.now());
-  if (evidence.ok) {
-    options.out.line(
-      `evidence: ${evidence.rehearsal!.runId} completed this version ${evidence.rehearsal!.endedAt}; back-out exercised in ${evidence.backout!.runId}`,
-    );
-    if (options.overrideEvidence !== undefined)
-      options.out.warn('note: --override-evidence is not needed (the evidence is there) and is not recorded');
-    return undefined;
-  }
-  if (options.overrideEvidence === undefined)
-    throw new LiveEvidenceMissingError(`${runbook.name} v${runbook.version} (${loaded.versionHash})`, evidence.missing);
-  const leads = peopleIn(runbook, runbook.lead);
-  if (!leads.includes(options.startedBy)) {
-    throw new RequestRefusedError(
-      `--override-evidence needs the lead role ${runbook.lead} (${leads.join(', ') || 'nobody'}); ${options.startedBy} does not hold it (say who you are with --as)`,
-    );
-  }
-  const reason = options.overrideEvidence.trim();
-  if (!reason) throw new UsageError('--override-evidence needs a reason (it goes into the decision log)');
-  // Signed like a vote, with the key read now: a missing key or passphrase is said before anything is reserved.
-  const key = findSigningKey();
-  const listed = runbook.people[options.startedBy]?.key;
-  if (!key) {
-    throw new RequestRefusedError(
-      `--override-evidence is signed, and this machine has no signing key for ${options.startedBy}: run \`cutover keys init\`, and list the key \`cutover keys show\` prints under \`people\` in the runbook`,
-    );
-  }
-  if (publicKeyText(key) !== listed) {
-    throw new RequestRefusedError(
-      listed
-        ? `this machine's signing key (${fingerprint(publicKeyText(key))}) is not the one the runbook lists for ${options.startedBy} (${fingerprint(listed)}); --override-evidence must be signed by the lead`
-        : `the runbook lists no key for ${options.startedBy} under \`people\`, so their override cannot be checked; add the key \`cutover keys show\` prints`,
-    );
-  }
-  options.out.warn(
-    `going live WITHOUT ${evidence.gaps.join(' and ')}: overridden by ${options.startedBy}, recorded in the run's decision log`,
-  );
-  const override = { by: options.startedBy, role: runbook.lead, reason, missing: evidence.gaps };
-  return (runId) => ({ ...override, signature: signRequest(key, runId, 'override', overrideRequest(override)) });
 }
 
 /**

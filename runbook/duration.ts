@@ -8,6 +8,9 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as co
 /** The grammar of a duration string, shared with the schema so both agree. */
 export const DURATION_PATTERN = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
 
+/** A fixed start relative to the window: `+` and a duration (`+2h`, `+1h30m`). */
+export const NOT_BEFORE_PATTERN = /^\+(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
+
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 
 /** Parses a duration string into milliseconds; returns undefined when it is not one. */
@@ -37,4 +40,23 @@ export function formatDuration(ms: number): string {
   if (h > 0) return `${h}h${String(m).padStart(2, '0')}m`;
   if (m > 0) return `${m}m${String(s).padStart(2, '0')}s`;
   return `${s}s`;
+}
+
+/** Formats milliseconds as a duration the runbook takes back exactly: `1h30m`, `45s`, `1d2h`, `250ms`, `0s`. */
+export function durationText(ms: number): string {
+  let left = Math.max(0, Math.round(ms));
+  if (left === 0) return '0s';
+  let text = '';
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+    ['ms', 1],
+  ] as const) {
+    const n = Math.floor(left / size);
+    if (n > 0) text += `${n}${unit}`;
+    left -= n * size;
+  }
+  return text;
 }

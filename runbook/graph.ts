@@ -14,16 +14,19 @@
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- named by the {@link Runbook} in GraphRunbook's TSDoc
 import type { Runbook } from './schema.js';
 import { parseDuration } from './duration.js';
+import { earliestStart, holdsAny, startRules, type FixedStartRunbook } from './fixed-starts.js';
 
 /**
  * The part of a runbook the graph needs. A full {@link Runbook} fits; tests can pass less.
  */
-export interface GraphRunbook {
+export interface GraphRunbook extends FixedStartRunbook {
   readonly phases: readonly {
+    readonly kind?: string;
     readonly steps: readonly {
       readonly id: string;
       readonly depends_on?: readonly string[];
       readonly expected?: string;
+      readonly not_before?: string;
     }[];
   }[];
 }
@@ -268,7 +271,8 @@ function orderOf(dependencies: DependencyMap, ids: readonly string[]): string[] 
 
 /**
  * The planned timing of a run: each step starts as soon as all its effective dependencies have
- * ended, and lasts its `expected` duration (0 when it has none, as gates usually do).
+ * ended (and not before its `not_before`, nor inside an interface freeze: fixed-starts.ts), and lasts its `expected`
+ * duration (0 when it has none, as gates usually do).
  *
  * @throws Error when the dependencies form a cycle; validate the runbook first.
  */
@@ -282,6 +286,8 @@ export function plannedSchedule(runbook: GraphRunbook): PlannedSchedule {
     }
   }
 
+  const rules = startRules(runbook);
+  const held = holdsAny(rules);
   const steps: Record<string, PlannedStep> = {};
   /** The dependency that ends last: it decides the start, and so the critical path. */
   const bindingDep = new Map<string, string>();
@@ -298,6 +304,14 @@ export function plannedSchedule(runbook: GraphRunbook): PlannedSchedule {
       }
     }
     if (binding !== undefined) bindingDep.set(id, binding);
+    // A fixed start that holds the step back is what sets its start: the path starts again there.
+    if (held) {
+      const earliest = earliestStart(rules, id, startMs).startMs;
+      if (earliest > startMs) {
+        startMs = earliest;
+        bindingDep.delete(id);
+      }
+    }
     const expected = expectedOf.get(id);
     steps[id] = { startMs, durationMs: (expected && parseDuration(expected)) || 0 };
   }

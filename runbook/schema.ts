@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { comparisonFields, connectionSide, csvSource } from '../reconcile/config.js';
 import { PUBLIC_KEY_PATTERN } from './public-key.js';
-import { DURATION_PATTERN } from './duration.js';
+import { DURATION_PATTERN, NOT_BEFORE_PATTERN } from './duration.js';
 
 const duration = z
   .string()
@@ -231,6 +231,17 @@ export const gate = z
 
 export const rehearsalMode = z.enum(['run', 'simulate', 'skip']);
 
+/** A fixed start: `+DURATION` after the window starts, or a time on the night. */
+const notBefore = z.string().refine((text) => NOT_BEFORE_PATTERN.test(text) || z.iso.datetime({ offset: true }).safeParse(text).success, {
+  message: 'expected +DURATION after the window starts (+2h, +1h30m) or a time in ISO 8601 (2026-12-05T23:30:00Z)',
+});
+
+/** A period of the night, ISO 8601 at both ends. */
+const period = {
+  start: z.iso.datetime({ offset: true }).describe('When it begins, ISO 8601.'),
+  end: z.iso.datetime({ offset: true }).describe('When it ends, ISO 8601.'),
+};
+
 export const step = z
   .object({
     id: id.describe('Unique in the runbook; used on the command line.'),
@@ -246,6 +257,16 @@ export const step = z
     retry: retryPolicy.optional(),
     idempotent: z.boolean().default(false).describe('Safe to run twice; only idempotent steps may be retried automatically.'),
     rehearsal: rehearsalMode.default('run').describe('In a rehearsal: run it, simulate it for its expected duration, or skip it.'),
+    not_before: notBefore
+      .optional()
+      .describe(
+        'The step starts no earlier than this even when it is ready: +DURATION after the window starts (+2h), or a time (ISO 8601, needs `window.start`); a rehearsal moves it with its own start.',
+      ),
+    stream: z.string().min(1).optional().describe('The workstream it belongs to; the one-page plan draws a lane per stream.'),
+    milestone: z
+      .union([z.literal(true), z.literal('retirement')])
+      .optional()
+      .describe('true: a milestone of the plan (a diamond on the one-page plan); retirement: a legacy retirement milestone.'),
     runs_on: id
       .optional()
       .describe(
@@ -316,6 +337,19 @@ export const runbookSchema = z
       })
       .strict()
       .optional(),
+    change_window: z
+      .object(period)
+      .strict()
+      .optional()
+      .describe('The approved change window: a live run refuses to start outside it unless the lead signs an override.'),
+    freeze_windows: z
+      .array(
+        z
+          .object({ ...period, reason: z.string().optional().describe('Why interfaces are frozen then, shown when a step waits.') })
+          .strict(),
+      )
+      .optional()
+      .describe('Interface freezes: a step of an interface_switch_on phase does not start inside one (it waits for its end).'),
     backout: z
       .object({
         policy: z

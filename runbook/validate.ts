@@ -51,6 +51,7 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
   checkPhases(c);
   checkRoles(c);
   checkWindow(c, orderable);
+  checkFixedStarts(c, steps);
   return { errors: c.errors, warnings: c.warnings };
 }
 
@@ -216,6 +217,40 @@ function checkWindow(c: Checking, orderable: Record<string, string[]>): void {
         message: `the planned critical path takes ${formatDuration(criticalPathMs)} but the window is only ${formatDuration(windowMs)}; run more steps in parallel, shorten them, or ask for a longer window`,
       });
     }
+  }
+}
+
+/**
+ * Fixed starts and the windows they are measured in: a time needs the window's start (a rehearsal moves it by the
+ * distance from there), and every period ends after it begins.
+ */
+function checkFixedStarts(c: Checking, steps: readonly StepAt[]): void {
+  const { runbook, errors } = c;
+  const hasStart = runbook.window?.start !== undefined;
+  for (const at of steps) {
+    const notBefore = at.step.not_before;
+    if (notBefore !== undefined && !notBefore.startsWith('+') && !hasStart) {
+      errors.push({
+        path: [...at.path, 'not_before'],
+        message: `\`not_before: ${notBefore}\` is a time, which needs \`window.start\` (a rehearsal moves it by its distance from there); add \`start\` to \`window\`, or write it as +DURATION after the window starts`,
+      });
+    }
+  }
+  const periods: [ProblemPath, { start: string; end: string }][] = [
+    ...(runbook.change_window ? [[['change_window'], runbook.change_window] as [ProblemPath, { start: string; end: string }]] : []),
+    ...(runbook.freeze_windows ?? []).map((f, i) => [['freeze_windows', i], f] as [ProblemPath, { start: string; end: string }]),
+  ];
+  for (const [path, { start, end }] of periods) {
+    if (Date.parse(end) <= Date.parse(start))
+      errors.push({ path: [...path, 'end'], message: `\`end: ${end}\` is not after \`start: ${start}\`; a period ends after it begins` });
+  }
+  if ((runbook.freeze_windows ?? []).length > 0 && !hasStart) {
+    errors.push({
+      path: ['freeze_windows'],
+      target: 'key',
+      message:
+        '`freeze_windows` needs `window.start`: a rehearsal moves each freeze by its distance from the window start; add `start` to `window`',
+    });
   }
 }
 

@@ -31,6 +31,7 @@
  * Pure and deterministic: the same inputs and seed give the same figures. No Node imports.
  */
 import { durationMs } from '../runbook/duration.js';
+import { earliestStart, holdsAny, startRules, type StartRules } from '../runbook/fixed-starts.js';
 import type { Phase, Runbook, Step } from '../runbook/schema.js';
 import {
   drawParameters,
@@ -176,12 +177,15 @@ export interface NightModel {
   /** The go/no-go gate: the first gate of a go_no_go phase, else the first gate. */
   goNoGo: string | undefined;
   goNoGoIndex: number;
+  /** Fixed starts and interface freezes (offsets from the window's start), when the runbook has any. */
+  holds: StartRules | undefined;
 }
 
 /** Fits every step's duration from the runs and compiles the graph the nights run on. */
 export function nightModel(input: ForecastInput): NightModel {
   const { runbook } = input;
   const graph = compileGraph(runbook);
+  const rules = startRules(runbook);
   const stepOf = new Map(runbook.phases.flatMap((phase) => phase.steps.map((step) => [step.id, { step, phase }] as const)));
   const planned = new Map(graph.order.map((id) => [id, stepOf.get(id)!.step.expected ? durationMs(stepOf.get(id)!.step.expected!) : null]));
   const runs = weightedRuns(input.runs, input.versionHash);
@@ -205,6 +209,7 @@ export function nightModel(input: ForecastInput): NightModel {
     caps,
     goNoGo,
     goNoGoIndex: goNoGo === undefined ? -1 : graph.index.get(goNoGo)!,
+    holds: holdsAny(rules) ? rules : undefined,
   };
 }
 
@@ -213,6 +218,8 @@ export interface Nights {
   count: number;
   totals: Float64Array;
   gateStarts: Float64Array;
+  /** Night s, step i (graph index) at s * steps + i: when it started. Only when asked for (`keepStarts`). */
+  starts?: Float32Array;
   /** Night s, step i (graph index) at s * steps + i. */
   drawn: Float32Array;
   onPath: Uint8Array;
@@ -224,9 +231,10 @@ export interface Nights {
  * Runs `count` nights over the graph: a step starts when all its dependencies have ended, and takes a duration drawn
  * from its posterior predictive (contaminated by the runbook's outliers, cut at a gate's deadline).
  */
-export function simulateNights(model: NightModel, count: number, rng: SeededRandom): Nights {
-  const { graph, models, caps, forward, goNoGoIndex } = model;
+export function simulateNights(model: NightModel, count: number, rng: SeededRandom, keepStarts = false): Nights {
+  const { graph, models, caps, forward, goNoGoIndex, holds } = model;
   const n = graph.order.length;
+  const starts = keepStarts ? new Float32Array(count * n) : undefined;
   const totals = new Float64Array(count);
   const gateStarts = new Float64Array(count);
   const drawn = new Float32Array(count * n);
@@ -259,6 +267,15 @@ export function simulateNights(model: NightModel, count: number, rng: SeededRand
           bind = dep;
         }
       }
+      // A fixed start (or an interface freeze) holds the step back; the path then starts again at it.
+      if (holds) {
+        const held = earliestStart(holds, graph.order[i]!, start).startMs;
+        if (held > start) {
+          start = held;
+          bind = -1;
+        }
+      }
+      if (starts) starts[s * n + i] = start;
       binding[i] = bind;
       const fitted = models[i]!;
       let d = 0;
@@ -290,7 +307,7 @@ export function simulateNights(model: NightModel, count: number, rng: SeededRand
     if (seen) seen.count += 1;
     else paths.set(key, { count: 1, night: s });
   }
-  return { count, totals, gateStarts, drawn, onPath, paths };
+  return { count, totals, gateStarts, drawn, onPath, paths, ...(starts ? { starts } : {}) };
 }
 
 /**
@@ -417,7 +434,7 @@ export function forecast(input: ForecastInput): Forecast {
       planBias: round3(Math.exp(forward.bias)),
       outlierRate: round3(forward.outlierRate),
     },
-    plannedMs: plannedLength(graph, planned),
+    plannedMs: plannedLength(graph, planned, model.holds),
     p50Ms: Math.round(p50Ms),
     p90Ms: Math.round(p90Ms),
     criticalPath: likeliestPath(model, nights),

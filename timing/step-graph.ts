@@ -3,6 +3,7 @@
  * (forward nights), with the reverse edges (back-out nights), and the planned critical path. Pure.
  */
 import { effectiveDependencies, topologicalOrder } from '../runbook/graph.js';
+import { earliestStart, type StartRules } from '../runbook/fixed-starts.js';
 import type { Runbook } from '../runbook/schema.js';
 
 /** The graph as index arrays, in an order where every step comes after its dependencies. */
@@ -34,13 +35,14 @@ export function compileGraph(runbook: Runbook) {
 /** The compiled graph of a runbook. */
 export type CompiledGraph = ReturnType<typeof compileGraph>;
 
-/** The planned critical path's length. */
-export function plannedLength(graph: CompiledGraph, planned: ReadonlyMap<string, number | null>): number {
+/** The planned critical path's length, with the fixed starts and freezes that hold steps back. */
+export function plannedLength(graph: CompiledGraph, planned: ReadonlyMap<string, number | null>, holds?: StartRules): number {
   const end = new Float64Array(graph.order.length);
   let longest = 0;
   graph.order.forEach((id, i) => {
     let start = 0;
     for (const d of graph.dependsOn[i]!) start = Math.max(start, end[d]!);
+    if (holds) start = earliestStart(holds, id, start).startMs;
     end[i] = start + (planned.get(id) ?? 0);
     longest = Math.max(longest, end[i]);
   });

@@ -6,7 +6,7 @@ export function register(program: Command, { action, out }: CommandContext): voi
   program
     .command('doctor')
     .description('check the configuration: settings, Temporal, namespace, search attributes, record store, workers and pools')
-    .argument('[runbook...]', 'runbook files whose worker pools to check')
+    .argument('[runbook...]', 'runbook files to check: ready for a live run, worker pools, steps inside the change window at the P90')
     .option('--json', 'print the checks as JSON')
     .action(
       action(async (files: string[], options: { json?: boolean }) =>

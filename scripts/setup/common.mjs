@@ -34,6 +34,7 @@ export const SOURCE_DIRS = [
   'run',
   'timing',
   'present',
+  'plans',
   'common',
   'workflows',
   'activities',
