@@ -5,7 +5,7 @@
  * what the person is doing (selection, a prompt, a request in flight).
  */
 import { Box, Text, type Key } from 'ink';
-import { useMemo, useRef, useState } from 'react';
+import { useMemo, useRef, useState, type MutableRefObject } from 'react';
 import { backoutProgress, runHeader, waitingItems, type RunContext } from '../../present/run-view.js';
 import type { StepState } from '../../run/state.js';
 import { forecastLine, forecastWords } from '../../present/live-forecast.js';
@@ -158,10 +158,7 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
     if (key.return && step) return setMode('details');
     if (input === '/') return setMode('find');
     if (input === 'n' && lastFind) return find(lastFind, current);
-    if (busy) {
-      return;
-    }
-    actionKey(input);
+    if (!busy) actionKey(input);
   };
   const keys = useKeyQueue({
     isActive: !form && mode !== 'find',
@@ -221,24 +218,16 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
           onDone={(action) => submit(action, requestLabel(action))}
         />
       ) : mode === 'find' ? (
-        <>
-          <Text bold wrap="truncate">
-            find a step
-          </Text>
-          <Prompt
-            label="/"
-            initial={lastFind}
-            hint="part of an id or title; Enter jumps, n finds the next"
-            isActive
-            pending={pending}
-            onCancel={() => setMode('list')}
-            onSubmit={(text) => {
-              setMode('list');
-              setLastFind(text);
-              find(text, current - 1);
-            }}
-          />
-        </>
+        <FindPrompt
+          initial={lastFind}
+          pending={pending}
+          onCancel={() => setMode('list')}
+          onSubmit={(text) => {
+            setMode('list');
+            setLastFind(text);
+            find(text, current - 1);
+          }}
+        />
       ) : (
         <StatusLine {...(busy ? { busy } : {})} {...(message ? { message } : {})} following={follow && !ended} />
       )}
@@ -246,6 +235,26 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
         {mode === 'details' || mode === 'help' ? 'Esc back · q back' : footer}
       </Text>
     </Box>
+  );
+}
+
+/** The `/` prompt: part of a step's id or title. */
+function FindPrompt(props: { initial: string; pending: MutableRefObject<string>; onCancel: () => void; onSubmit: (text: string) => void }) {
+  return (
+    <>
+      <Text bold wrap="truncate">
+        find a step
+      </Text>
+      <Prompt
+        label="/"
+        initial={props.initial}
+        hint="part of an id or title; Enter jumps, n finds the next"
+        isActive
+        pending={props.pending}
+        onCancel={props.onCancel}
+        onSubmit={props.onSubmit}
+      />
+    </>
   );
 }
 
