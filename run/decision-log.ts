@@ -30,7 +30,7 @@ export interface LogCrypto {
 export function verifyDecisionLog(
   runId: string,
   entries: readonly (Decision & { seq: number })[],
-  keys: Readonly<Record<string, { key: string }>>,
+  keys: Readonly<Record<string, { key?: string }>>,
   crypto: LogCrypto,
 ): string[] {
   const problems: string[] = [];
