@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReconcileRecord } from '../prisma/records.js';
 import type { ReconcileResult, ReconcileSummary } from '../reconcile/result.js';
 import type { Connection } from '../runbook/schema.js';
+import { isCutoverSecret } from '../common/cutover-secrets.js';
 
 /** How an action ended, with what a person needs to see why. */
 export interface ActionResult {
@@ -61,13 +62,8 @@ export interface ActionContext {
   fetch?: typeof fetch;
 }
 
-/** cutover's own secrets: the Temporal API key and client certificate, the store, the payload key, the status page's token, a signing key's passphrase. */
-const CUTOVER_SECRETS = /^(TEMPORAL_(API_KEY|TLS_.*)|CUTOVER_DATABASE_URL|CUTOVER_PAYLOAD_KEY|CUTOVER_WEB_TOKEN|CUTOVER_KEY_PASSPHRASE)$/;
-
-/** True for the names of cutover's own secrets, which neither commands nor `${env:...}` references see. */
-export function isCutoverSecret(name: string): boolean {
-  return CUTOVER_SECRETS.test(name);
-}
+/** cutover's own secrets (common/cutover-secrets.ts), re-exported for the activities that import them from here. */
+export { isCutoverSecret };
 
 /**
  * The worker's environment for commands and `${VAR}` expansion, less cutover's own connection
@@ -75,7 +71,7 @@ export function isCutoverSecret(name: string): boolean {
  */
 export function commandEnvironment(): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !CUTOVER_SECRETS.test(entry[0])),
+    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !isCutoverSecret(entry[0])),
   );
 }
 
