@@ -18,6 +18,7 @@ import * as gate from './commands/gate.js';
 import * as history from './commands/history.js';
 import * as keys from './commands/keys.js';
 import * as list from './commands/list.js';
+import * as notify from './commands/notify.js';
 import * as reconcileReport from './commands/reconcile-report.js';
 import * as reconcile from './commands/reconcile.js';
 import * as rehearse from './commands/rehearse.js';
@@ -54,6 +55,7 @@ const COMMANDS = [
   worker,
   web,
   doctor,
+  notify,
   reconcile,
   decisions,
   keys,
@@ -69,6 +71,7 @@ Exit codes:
   7  the run refused the request (not allowed, gate closed, already voted); run --live without rehearsal evidence
   8  no answer from the run in time (CUTOVER_UPDATE_TIMEOUT); check \`cutover status\`
   9  decisions --verify: the decision log does not hold
+  10 notify test: a channel did not take its test message
   1  a bug in cutover (with a stack trace)  130  interrupted (Ctrl-C, SIGTERM, SIGHUP)`;
 
 const ENVIRONMENT_HELP = `

@@ -83,7 +83,12 @@ export function messageText(event: NotificationEvent, publicUrl?: string): Messa
     ...(event.action ? { whoMustAct: `${who || 'someone'} must ${event.action.what}` } : {}),
     ...(event.by ? { byWhen: `by ${formatUtc(event.by)}` } : {}),
     ...(runPageUrl(publicUrl, event.runId) ? { link: runPageUrl(publicUrl, event.runId)! } : {}),
-    command: verb && event.step ? verb(event.runId, event.step.id) : `cutover status ${event.runId}`,
+    command:
+      event.kind === 'test'
+        ? 'cutover notify test RUNBOOK'
+        : verb && event.step
+          ? verb(event.runId, event.step.id)
+          : `cutover status ${event.runId}`,
     facts: event.facts,
     rehearsal,
   };
