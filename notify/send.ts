@@ -145,6 +145,13 @@ async function sendEmail(channel: EmailChannel, request: SendRequest, timeout: n
     return `${channel.host} accepted it for ${request.email} (${String(info.response).slice(0, 80)})`;
   } catch (err) {
     const e = err as { code?: string; responseCode?: number; message?: string };
+    if (e.code === 'ETLS') {
+      // No STARTTLS (or a certificate not trusted): a setting of the server or the channel, not a passing fault.
+      throw new DeliveryError(
+        `${channel.host}:${channel.port} did not start TLS (${e.message ?? 'STARTTLS failed'}), so nothing was sent in clear text; check the server's STARTTLS and the channel's \`ca_file\``,
+        false,
+      );
+    }
     const permanent = e.code === 'EAUTH' || (e.responseCode !== undefined && e.responseCode >= 500);
     throw new DeliveryError(
       `${channel.host}:${channel.port} did not take the e-mail to ${request.email}: ${e.message ?? String(err)}`,

@@ -284,4 +284,32 @@ describe('deliverNotification on a real worker', () => {
       await new Promise<void>((resolve) => smtp.close(() => resolve()));
     }
   });
+
+  it('refuses to send the e-mail in clear text to a server without STARTTLS, at once', async () => {
+    const messages: string[] = [];
+    const smtp = new SMTPServer({
+      secure: false,
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onData(stream, _session, callback) {
+        stream.on('data', (c: Buffer) => messages.push(c.toString('utf8')));
+        stream.on('end', () => callback());
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    const port = (smtp.server.address() as AddressInfo).port;
+    try {
+      const requests = requestsFor(
+        `mail: { kind: email, host: 127.0.0.1, port: ${port}, from: cutover@example.com }`,
+        `- { via: [mail] }`,
+        gateOpened(`crm-${randomUUID().slice(0, 8)}`),
+      );
+      const [outcome] = await deliver(requests);
+      expect(outcome).toMatchObject({ status: 'gave_up', attempt: 1 });
+      expect(outcome!.reason).toMatch(/^channel mail: 127\.0\.0\.1:\d+ did not start TLS \(.+\), so nothing was sent in clear text; /);
+      expect(messages).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    }
+  });
 });
