@@ -96,6 +96,7 @@ const PROJECT_FOLDERS = [
   'present',
   'plans',
   'common',
+  'notify',
   'prisma',
   'workflows',
   'activities',
@@ -116,7 +117,9 @@ const MAY_IMPORT = {
   // Workflow code: the model, and activity *types* (their modules are never bundled: `import type` only).
   workflows: ['lib', 'reconcile', 'runbook', 'run', 'activities/index.ts', 'activities/types.ts'],
   common: ['lib', 'reconcile', 'runbook', 'run', 'workflows/messages.ts'],
-  activities: ['lib', 'reconcile', 'runbook', 'run', 'timing', 'common', 'prisma'],
+  // Notifications (issue 20): events, rendering per channel and sending; the delivery activity and the CLI use it.
+  notify: ['lib', 'runbook', 'run', 'common'],
+  activities: ['lib', 'reconcile', 'runbook', 'run', 'timing', 'common', 'notify', 'prisma'],
   worker: ['lib', 'reconcile', 'runbook', 'run', 'common', 'prisma', 'activities', 'workflows'],
   web: ['lib', 'reconcile', 'runbook', 'run', 'timing', 'present', 'common', 'prisma', 'workflows/messages.ts'],
   // The CLI hosts a worker in-process for `rehearse` and `cutover worker` (cli/temporal.ts loads it on demand) and
@@ -130,6 +133,7 @@ const MAY_IMPORT = {
     'present',
     'plans',
     'common',
+    'notify',
     'prisma',
     'workflows/messages.ts',
     'worker/create-worker.ts',

@@ -3,6 +3,7 @@
  * for tests), so tests can pass fakes or real ones.
  */
 import type { ActivityStore } from '../prisma/records.js';
+import { createDeliveryActivities } from './deliver-notification.js';
 import { createRecordingActivities } from './recording.js';
 import { createSignatureActivities } from './signatures.js';
 import { createCheckActivities, createStepActivities } from './steps.js';
@@ -24,6 +25,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createCheckActivities(deps),
     ...createRecordingActivities(deps.store),
     ...createSignatureActivities(),
+    // Registered with the worker; the workflow does not call it yet (issue 20: events come next).
+    ...createDeliveryActivities({ store: deps.store, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
   };
 }
 

@@ -25,6 +25,8 @@ export const EXIT = {
   noAnswer: 8,
   /** `decisions --verify`: the decision log does not hold (an entry changed or removed, a signature that does not match). */
   logBroken: 9,
+  /** `notify test`: a channel did not take its test message (each line says why). */
+  notifyFailed: 10,
   /** Interrupted (Ctrl-C); the run itself goes on. */
   interrupted: 130,
 } as const;

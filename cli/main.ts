@@ -23,6 +23,7 @@ import * as init from './commands/init.js';
 import * as keys from './commands/keys.js';
 import * as plan from './commands/plan.js';
 import * as list from './commands/list.js';
+import * as notify from './commands/notify.js';
 import * as reconcileReport from './commands/reconcile-report.js';
 import * as reconcile from './commands/reconcile.js';
 import * as rehearse from './commands/rehearse.js';
@@ -62,6 +63,7 @@ const COMMANDS = [
   web,
   codecServer,
   doctor,
+  notify,
   reconcile,
   decisions,
   keys,
@@ -80,6 +82,7 @@ Exit codes:
   7  the run refused the request (not allowed, gate closed, already voted); run --live without rehearsal evidence
   8  no answer from the run in time (CUTOVER_UPDATE_TIMEOUT); check \`cutover status\`
   9  decisions --verify: the decision log does not hold
+  10 notify test: a channel did not take its test message
   1  a bug in cutover (with a stack trace)  130  interrupted (Ctrl-C, SIGTERM, SIGHUP)`;
 
 const ENVIRONMENT_HELP = `

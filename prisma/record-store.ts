@@ -14,7 +14,16 @@ import type { CheckOutcome, Decision, RunState, RunStatus } from '../run/state.j
 import { describe, toStoreError, waitingOutLocks, type Db } from './connection.js';
 import type { DatabaseLocation } from './database-url.js';
 import type { ReconcileResult } from '../reconcile/result.js';
-import type { ReconcileRecord, ReserveRunInput, RunDetail, RunRecord, StepAttemptInput, StoredRunStatus } from './records.js';
+import type {
+  DeliveryRecord,
+  DeliveryStatus,
+  ReconcileRecord,
+  ReserveRunInput,
+  RunDetail,
+  RunRecord,
+  StepAttemptInput,
+  StoredRunStatus,
+} from './records.js';
 import { detail, iso, optionalDate, stateColumns, stepAttemptColumns, summary, toDate } from './row-mapping.js';
 import { RunNotFoundError } from './store-errors.js';
 import { latestRunbookSource, runbookRuns, runTimings, type RunTiming } from './timing-queries.js';
@@ -225,6 +234,26 @@ export class RecordStore {
       startedAt: row.startedAt.toISOString(),
       endedAt: row.endedAt.toISOString(),
       result: JSON.parse(row.resultJson) as ReconcileResult,
+    }));
+  }
+
+  /** Appends one notification delivery attempt (attempts are rows of their own: nothing to upsert). */
+  async recordDelivery(record: DeliveryRecord): Promise<void> {
+    await this.#write(record.runId, (prisma) =>
+      prisma.delivery.create({ data: { ...record, reason: record.reason ?? null, at: toDate(record.at, 'delivery.at') } }),
+    );
+  }
+
+  /** Delivery attempts in the order they were made, of a run or of one idempotency key. */
+  async deliveries(filter: { runId?: string; idempotencyKey?: string }): Promise<DeliveryRecord[]> {
+    const rows = await this.#prisma.delivery.findMany({ where: filter, orderBy: [{ id: 'asc' }] }).catch((error: unknown) => {
+      throw this.#wrap(error);
+    });
+    return rows.map(({ id: _id, reason, at, status, ...row }) => ({
+      ...row,
+      status: status as DeliveryStatus,
+      ...(reason !== null ? { reason } : {}),
+      at: at.toISOString(),
     }));
   }
 

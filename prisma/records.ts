@@ -135,8 +135,36 @@ export interface RunDetail extends RunRecord {
   senders: Record<number, string>;
 }
 
+/** Where a delivery attempt got to: delivered, failed with another attempt to come, or failed for good. */
+export type DeliveryStatus = 'sent' | 'retrying' | 'gave_up';
+
+/** One attempt to deliver a notification (the `Delivery` table). */
+export interface DeliveryRecord {
+  /** '' for a message outside any run (`cutover notify test`). */
+  runId: string;
+  eventId: string;
+  eventKind: string;
+  channel: string;
+  /** The person an e-mail went to, or `#channel` for a shared channel. */
+  recipient: string;
+  idempotencyKey: string;
+  attempt: number;
+  status: DeliveryStatus;
+  /** What the receiver answered, or why it failed. */
+  reason?: string;
+  at: string;
+}
+
+/** The record of notification deliveries. */
+export interface DeliveryStore {
+  /** Appends one attempt. */
+  recordDelivery(record: DeliveryRecord): Promise<void>;
+  /** Attempts in the order they were made: of a run, or of one idempotency key. */
+  deliveries(filter: { runId?: string; idempotencyKey?: string }): Promise<DeliveryRecord[]>;
+}
+
 /** What activities need from the record store (the Prisma `RecordStore` satisfies it). */
-export interface ActivityStore {
+export interface ActivityStore extends DeliveryStore {
   markRunStarted(runId: string, fields: { startedAt: string }): Promise<void>;
   recordStepAttempt(row: StepAttempt): Promise<void>;
   recordCheckResults(runId: string, stepId: string, attempt: number, checks: CheckOutcome[]): Promise<void>;

@@ -54,7 +54,7 @@ export function entryName(entry: Decision & { seq: number }): string {
 export function verifyDecisionLog(
   runId: string,
   entries: readonly (Decision & { seq: number })[],
-  keys: Readonly<Record<string, { key: string }>>,
+  keys: Readonly<Record<string, { key?: string }>>,
   crypto: LogCrypto,
   rules: LogRules = {},
 ): string[] {
@@ -69,7 +69,7 @@ export function verifyDecisionLog(
 export function checkDecisionLog(
   runId: string,
   entries: readonly (Decision & { seq: number })[],
-  keys: Readonly<Record<string, { key: string }>>,
+  keys: Readonly<Record<string, { key?: string }>>,
   crypto: LogCrypto,
   rules: LogRules = {},
 ): LogProblem[] {

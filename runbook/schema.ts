@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { comparisonFields, connectionSide, csvSource } from '../reconcile/config.js';
 import { PUBLIC_KEY_PATTERN } from './public-key.js';
 import { DURATION_PATTERN, NOT_BEFORE_PATTERN } from './duration.js';
+import { notificationsSchema, personAddresses } from './notifications.js';
 
 const duration = z
   .string()
@@ -386,17 +387,23 @@ export const runbookSchema = z
               .regex(PUBLIC_KEY_PATTERN, {
                 message: 'expected a public key as `cutover keys show` prints it: ed25519: and 44 base64 characters',
               })
+              .optional()
               .describe('Their public key, from `cutover keys show`.'),
+            ...personAddresses,
           })
           .strict(),
       )
       .default({})
-      .describe('Person -> their public key: requests they sign are checked against it (live runs take only signed ones).'),
+      .describe(
+        'Person -> their public key (requests they sign are checked against it; live runs take only signed ones) and where notifications reach them.',
+      ),
     signatures: z
       .enum(['optional', 'required'])
       .default('optional')
       .describe('In rehearsals: required takes only signed requests, as live runs always do; optional also takes unsigned ones.'),
     phases: z.array(phase).min(1, { message: 'a runbook needs at least one phase' }),
+    // Issue 20: channels, routes and the rehearsal audience (runbook/notifications.ts).
+    notifications: notificationsSchema.optional().describe('Who is told what, on which channels (docs/notifications.md).'),
   })
   .strict();
 

@@ -18,6 +18,7 @@ import { checkCsvSpec } from '../reconcile/check-config.js';
 
 import { hint, HINT_COMPARISONS, listOf, need, undefinedRole, type Checking } from './checking.js';
 import { allSteps, checkStep, runnables, type StepAt } from './validate-steps.js';
+import { checkNotifications } from './validate-notifications.js';
 
 /** The outcome of {@link validateRunbook}: errors refuse the runbook, warnings do not. */
 export interface RunbookValidation {
@@ -52,6 +53,7 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
   checkRoles(c);
   checkWindow(c, orderable);
   checkFixedStarts(c, steps);
+  checkNotifications(c);
   return { errors: c.errors, warnings: c.warnings };
 }
 
@@ -132,12 +134,12 @@ function checkDependencies(c: Checking, steps: readonly StepAt[], stepById: Read
   return orderable;
 }
 
-/** Everyone with a key under `people` holds a role. */
+/** Everyone with a key under `people` holds a role (people listed only for their addresses need none). */
 function checkPeople(c: Checking): void {
   const { runbook, errors, budget } = c;
   const named = new Set(Object.values(runbook.roles).flat());
-  for (const person of Object.keys(runbook.people)) {
-    if (!named.has(person)) {
+  for (const [person, entry] of Object.entries(runbook.people)) {
+    if (entry.key !== undefined && !named.has(person)) {
       errors.push({
         path: ['people', person],
         target: 'key',
@@ -274,7 +276,8 @@ export function liveRunProblems(runbook: Runbook): DocumentProblem[] {
   // A live run takes only signed requests: everyone who may have to answer needs a key.
   const needKeys = new Map<string, { what: string; path: ProblemPath }>();
   const need = (people: readonly string[], what: string, path: ProblemPath) => {
-    for (const person of people) if (!runbook.people[person] && !needKeys.has(person)) needKeys.set(person, { what, path });
+    for (const person of people)
+      if (runbook.people[person]?.key === undefined && !needKeys.has(person)) needKeys.set(person, { what, path });
   };
   need(runbook.roles[runbook.lead] ?? [], `the lead (${runbook.lead}), who backs out and resolves`, ['lead']);
   for (const at of allSteps(runbook)) {

@@ -241,7 +241,7 @@ describe('README.md and docs/', () => {
     const lines = commandLines();
     const wrong: string[] = [];
     for (const { where, words } of lines) {
-      const name = words[0] === 'keys' ? `${words[0]} ${words[1]}` : words[0]!;
+      const name = words[0] === 'keys' || words[0] === 'notify' ? `${words[0]} ${words[1]}` : words[0]!;
       const command = commands.get(name);
       if (!command) {
         wrong.push(`${where}: no command \`cutover ${name}\``);

@@ -63,6 +63,7 @@ describe.each(PROVIDERS)('%s', (provider) => {
         expect.stringMatching(/_decision_evidence$/),
         expect.stringMatching(/_decision_update_id$/),
         expect.stringMatching(/_decision_sent_from$/),
+        expect.stringMatching(/_deliveries$/),
       ]);
       expect(store.provider).toBe(provider);
       if (provider === 'sqlite') expect(store.databasePath).toBe(path.join(dir(), provider, 'nested', 'cutover.db'));

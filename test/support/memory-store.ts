@@ -3,7 +3,7 @@
  * store (the store has its own tests against a real database, and the CLI tests use both).
  */
 import type { ActivityStore } from '../../prisma/records.js';
-import type { ReconcileRecord } from '../../prisma/records.js';
+import type { DeliveryRecord, ReconcileRecord } from '../../prisma/records.js';
 import type { CheckOutcome, Decision, RunState, StepAttempt } from '../../run/state.js';
 
 export class MemoryStore implements ActivityStore {
@@ -16,11 +16,22 @@ export class MemoryStore implements ActivityStore {
   readonly startedAt = new Map<string, string>();
   readonly sources = new Map<string, string>();
   readonly reconciliations: ReconcileRecord[] = [];
+  readonly deliveryRows: DeliveryRecord[] = [];
   /** Who sent each decision's request, by run and Update id. */
   readonly senders = new Map<string, Record<string, string>>();
   /** What `cutover rehearse` does before it starts the workflow: the run and its runbook recorded. */
   reserve(runId: string, source: string): void {
     this.sources.set(runId, source);
+  }
+  async recordDelivery(record: DeliveryRecord): Promise<void> {
+    this.deliveryRows.push(record);
+  }
+  async deliveries(filter: { runId?: string; idempotencyKey?: string }): Promise<DeliveryRecord[]> {
+    return this.deliveryRows.filter(
+      (r) =>
+        (filter.runId === undefined || r.runId === filter.runId) &&
+        (filter.idempotencyKey === undefined || r.idempotencyKey === filter.idempotencyKey),
+    );
   }
   async recordReconcileResult(record: ReconcileRecord): Promise<void> {
     const same = (r: ReconcileRecord): boolean =>
