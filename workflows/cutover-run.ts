@@ -23,6 +23,7 @@ import { backedOutEnding, forwardEnding, simulatedSteps } from '../run/step-rule
 import { stepsInOrder } from '../run/transitions.js';
 import type { Runbook } from '../runbook/schema.js';
 import { failLoudly, recording, sendersRecording } from './activity-calls.js';
+import { orderActivations } from './activation-order.js';
 import { stopOnCancel } from './cancel.js';
 import { handOver, loadRunbook, resume, takeUp } from './hand-over.js';
 import { PATCHES } from './patches.js';
@@ -32,6 +33,8 @@ import { RunContext } from './run-context.js';
 
 /** Runs a runbook; one workflow id per run, one or more executions. */
 export async function cutoverRun(input: RunInput): Promise<RunResult> {
+  // How an Update meets the other jobs of its activation: decided first, before any of them can (activation-order.ts).
+  orderActivations(patched(PATCHES.settledUpdates.id) ? 'settled' : 'as-recorded');
   // Decided once per execution, before anything else (validators cannot record a patch): see the ledger.
   const ctx = new RunContext(input, {
     logsRefusals: patched(PATCHES.logSignedRefusals.id),

@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 1;
+export const WORKFLOW_VERSION = 2;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -45,8 +45,8 @@ export interface PatchEntry {
 }
 
 /**
- * Every patch of `cutoverRun`, in the order they came. All seven came before versions were stamped (version 1 is the
- * first stamped), so each waits for the open executions without a version to close.
+ * Every patch of `cutoverRun`, in the order they came. The first seven came before versions were stamped (version 1 is
+ * the first stamped), so each waits for the open executions without a version to close.
  */
 export const PATCHES = {
   /** Evaluated as each decision is recorded, before anything is awaited (run-context.ts; the cancel's in cancel.ts). */
@@ -103,6 +103,15 @@ export const PATCHES = {
     guards: 'as the run ends, who sent each request (the client identity Temporal kept) is copied to the store',
     introduced: '743fd26, 2026-11-24',
     since: 1,
+    stage: 'patched',
+  },
+  /** Evaluated first thing in every execution, before the ledger's first entry is needed (cutover-run.ts). */
+  settledUpdates: {
+    id: 'settled-updates',
+    guards:
+      'an Update that shares its activation with other jobs is delivered once they have settled, so the commands do not depend on the order of the jobs (activation-order.ts)',
+    introduced: '0000000, 2026-12-07',
+    since: 2,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;
