@@ -4,7 +4,7 @@
  */
 import { condition } from '@temporalio/workflow';
 import { FAILED_OUTPUT_TAIL_CHARS, type StepState } from '../run/state.js';
-import { requestFor, runActivity } from './activity-calls.js';
+import { requestFor, runActivity, type ActivityResult } from './activity-calls.js';
 import { sleepUntil, waitForResolution } from './forward-steps.js';
 import type { RunContext } from './run-context.js';
 
@@ -36,7 +36,13 @@ export async function runBackoutStep(ctx: RunContext, step: StepState): Promise<
   for (;;) {
     if (step.backout.status === 'running') {
       const attempts: number = step.backout.attempts;
-      const result = await runActivity(ctx.input, d, requestFor(ctx.input, ctx.book, d, step, 'backout', undo, attempts), ctx.activity);
+      ctx.acting.add(step.id);
+      let result: ActivityResult;
+      try {
+        result = await runActivity(ctx.input, d, requestFor(ctx.input, ctx.book, d, step, 'backout', undo, attempts), ctx.activity);
+      } finally {
+        ctx.acting.delete(step.id);
+      }
       const made: number = result.outcome?.attempt ?? attempts + 1;
       if (result.ok) {
         step.backout = {

@@ -6,7 +6,7 @@
  * Any size: the runbook is read from the record store in pages (no payload carries it whole),
  * and when this execution's history has used its budget the run continues as new, handing over
  * a compact checkpoint (run/checkpoint.ts). People's waits survive the hand-over; actions
- * that are running finish first (they are never cut off).
+ * that are running finish first (they are never cut off), and steps that do not depend on them go on meanwhile.
  *
  * This file is the story; the parts share one {@link RunContext} and live beside it: the person requests
  * (requests.ts), the steps (phases.ts, forward-steps.ts, gate-step.ts, backout-step.ts, activity-calls.ts), the
@@ -39,6 +39,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   const ctx = new RunContext(input, {
     logsRefusals: patched(PATCHES.logSignedRefusals.id),
     hashesHere: patched(PATCHES.hashInWorkflow.id),
+    keepsGoing: patched(PATCHES.handoverKeepsGoing.id),
   });
   // People's requests and the queries, before anything else: no request arrives at a run that cannot answer it.
   registerRequests(ctx);

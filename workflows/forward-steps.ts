@@ -9,7 +9,15 @@ import { FAILED_OUTPUT_TAIL_CHARS, type StepState } from '../run/state.js';
 import { failedChecksError } from '../run/step-rules.js';
 import { durationMs } from '../runbook/duration.js';
 import type { Action } from '../runbook/schema.js';
-import { checkActivities, failureMessage, recording, requestFor, runActivity, workerStopped } from './activity-calls.js';
+import {
+  checkActivities,
+  failureMessage,
+  recording,
+  requestFor,
+  runActivity,
+  workerStopped,
+  type ActivityResult,
+} from './activity-calls.js';
 import { runGateStep } from './gate-step.js';
 import type { RunContext } from './run-context.js';
 
@@ -77,12 +85,14 @@ async function runActivityStep(ctx: RunContext, step: StepState, action: Action)
   let lostComparisons = 0;
   for (;;) {
     if (!step.resolution) {
-      const result = await runActivity(
-        ctx.input,
-        d,
-        requestFor(ctx.input, ctx.book, d, step, 'forward', action, step.attempts),
-        ctx.activity,
-      );
+      // Counted as acting while it runs (a hand-over waits for it); inline, so that no await is added on the way.
+      ctx.acting.add(step.id);
+      let result: ActivityResult;
+      try {
+        result = await runActivity(ctx.input, d, requestFor(ctx.input, ctx.book, d, step, 'forward', action, step.attempts), ctx.activity);
+      } finally {
+        ctx.acting.delete(step.id);
+      }
       if (result.outcome) {
         step.attempts = result.outcome.attempt;
         step.checks = result.outcome.checks;
@@ -221,6 +231,7 @@ async function verifyAfterWait(ctx: RunContext, step: StepState): Promise<boolea
       };
       const acts = checkActivities(ctx.input, d);
       let error: string;
+      ctx.acting.add(step.id);
       try {
         const checked: CheckStepResult = await ctx.activity(() => acts.checkStep(request));
         step.checks = checked.checks;
@@ -234,6 +245,8 @@ async function verifyAfterWait(ctx: RunContext, step: StepState): Promise<boolea
         // The worker stopped while it asked: no answer, so ask again (checks are read-only).
         if (workerStopped(err)) continue;
         error = `checks could not run: ${failureMessage(err)}`;
+      } finally {
+        ctx.acting.delete(step.id);
       }
       step.error = error;
       if (failAutomatically(ctx, step, error)) return false;

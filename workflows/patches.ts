@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 2;
+export const WORKFLOW_VERSION = 3;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -112,6 +112,15 @@ export const PATCHES = {
       'an Update that shares its activation with other jobs is delivered once they have settled, so the commands do not depend on the order of the jobs (activation-order.ts)',
     introduced: '0000000, 2026-12-07',
     since: 2,
+    stage: 'patched',
+  },
+  /** Evaluated third thing in every execution (cutover-run.ts); read when a hand-over is due (run-context.ts). */
+  handoverKeepsGoing: {
+    id: 'handover-keeps-going',
+    guards:
+      'once the history budget is used, steps keep starting until the actions running at that moment end (up to a ceiling); then the run hands over',
+    introduced: '0000000, 2026-12-07',
+    since: 3,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;
