@@ -40,6 +40,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     logsRefusals: patched(PATCHES.logSignedRefusals.id),
     hashesHere: patched(PATCHES.hashInWorkflow.id),
     keepsGoing: patched(PATCHES.handoverKeepsGoing.id),
+    retriesUnstarted: patched(PATCHES.retriesUnstarted.id),
   });
   // People's requests and the queries, before anything else: no request arrives at a run that cannot answer it.
   registerRequests(ctx);

@@ -28,6 +28,12 @@ import type { RunContext } from './run-context.js';
 const MAX_LOST_COMPARISONS = 3;
 
 /**
+ * A step whose start the record store did not take (locked, down) never ran: it goes again by itself once the store
+ * answers, this many times; a store that answers the run but never the step's worker ends with the lead.
+ */
+export const MAX_UNSTARTED = 10;
+
+/**
  * One forward step, from wherever it is: a fresh step starts at the top; a step handed over by
  * an earlier execution (a gate open for votes, a manual step or a failure waiting for someone,
  * a timer) picks up where it was.
@@ -83,6 +89,7 @@ async function runActivityStep(ctx: RunContext, step: StepState, action: Action)
   let lastFailure: { error: string; kind: 'failed' | 'unknown' | 'not_started' } | undefined;
   // A comparison only reads, so one whose worker was lost is simply run again, a few times.
   let lostComparisons = 0;
+  let unstarted = 0;
   for (;;) {
     if (!step.resolution) {
       // Counted as acting while it runs (a hand-over waits for it); inline, so that no await is added on the way.
@@ -98,7 +105,7 @@ async function runActivityStep(ctx: RunContext, step: StepState, action: Action)
         step.checks = result.outcome.checks;
         step.reconcile = result.outcome.reconcile;
         if (result.outcome.worker) step.worker = result.outcome.worker;
-      } else {
+      } else if (result.ok || result.kind !== 'not_started' || !ctx.patches.retriesUnstarted) {
         step.attempts += 1;
       }
       if (result.ok) {
@@ -119,6 +126,16 @@ async function runActivityStep(ctx: RunContext, step: StepState, action: Action)
           ctx.touch();
           continue;
         }
+      }
+      if (
+        ctx.patches.retriesUnstarted &&
+        result.kind === 'not_started' &&
+        unstarted < MAX_UNSTARTED &&
+        (await storeAnswers(ctx, 'forward'))
+      ) {
+        unstarted += 1;
+        ctx.touch();
+        continue;
       }
       if (result.kind === 'failed' && failAutomatically(ctx, step, result.error)) return;
       lastFailure = result;
@@ -160,6 +177,23 @@ async function runActivityStep(ctx: RunContext, step: StepState, action: Action)
     }
     step.status = 'running';
     ctx.touch();
+  }
+}
+
+/**
+ * Waits until the record store answers the run again (a write of its state, retried until it is taken), for a step
+ * whose start the store did not take: nothing ran, so it may simply go again. False when the store does not know the
+ * run (no wait helps), and in executions from before {@link PATCHES.retriesUnstarted}, where such a step waited for
+ * the lead.
+ */
+export async function storeAnswers(ctx: RunContext, stage: 'forward' | 'backout'): Promise<boolean> {
+  if (!ctx.patches.retriesUnstarted) return false;
+  try {
+    await ctx.activity(() => recording.recordRunState(ctx.snapshot(stage)));
+    return true;
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    return false;
   }
 }
 

@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 3;
+export const WORKFLOW_VERSION = 4;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -121,6 +121,14 @@ export const PATCHES = {
       'once the history budget is used, steps keep starting until the actions running at that moment end (up to a ceiling); then the run hands over',
     introduced: '0000000, 2026-12-07',
     since: 3,
+    stage: 'patched',
+  },
+  /** Evaluated fourth thing in every execution (cutover-run.ts); read when a step could not start (forward-steps.ts). */
+  retriesUnstarted: {
+    id: 'retries-unstarted',
+    guards: 'a step whose start the record store did not take goes again by itself once the store answers, instead of waiting for the lead',
+    introduced: '0000000, 2026-12-07',
+    since: 4,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;

@@ -49,6 +49,8 @@ export interface ExecutionPatches {
   hashesHere: boolean;
   /** {@link PATCHES.handoverKeepsGoing} */
   keepsGoing: boolean;
+  /** {@link PATCHES.retriesUnstarted} */
+  retriesUnstarted: boolean;
 }
 
 /** How {@link RunContext.decide} makes a decision. */
