@@ -16,6 +16,8 @@ import type { Runbook } from '../runbook/schema.js';
 import { initialRunState } from '../run/transitions.js';
 import type { ActivityStore } from '../prisma/records.js';
 import { updateSenders } from '../common/update-senders.js';
+import { checkStart, type StartClaim, type StartReservation, type StartVerdict } from '../run/start-check.js';
+import { liveEvidence } from '../timing/live-evidence.js';
 
 /** How many parsed runbooks a worker keeps (a worker hosts a few runs at a time). */
 const CACHED_RUNBOOKS = 16;
@@ -67,9 +69,12 @@ export function createRecordingActivities(store: ActivityStore) {
   }
 
   return {
-    /** Page `page` of the run's runbook (see run/pages.ts). */
-    async loadRunbookPage(runId: string, page: number): Promise<RunbookPage> {
-      const { pages } = await runbookOf(runId);
+    /**
+     * Page `page` of the run's runbook (see run/pages.ts). With `claim` (the first page, asked by an execution from
+     * patch checks-start on), also what the record store says of the run's start (run/start-check.ts).
+     */
+    async loadRunbookPage(runId: string, page: number, claim?: StartClaim): Promise<RunbookPage> {
+      const { runbook, pages } = await runbookOf(runId);
       const found = pages[page];
       if (!found)
         throw ApplicationFailure.create({
@@ -77,7 +82,8 @@ export function createRecordingActivities(store: ActivityStore) {
           nonRetryable: true,
           message: `runbook page ${page} of ${runId} does not exist`,
         });
-      return found;
+      if (!claim) return found;
+      return { ...found, start: await startVerdict(store, runId, runbook, claim) };
     },
     /** Times of finished steps, for an execution that continues a run. */
     async loadStepTimes(runId: string, stepIds: string[]): Promise<StepTimes> {
@@ -132,6 +138,19 @@ export function createRecordingActivities(store: ActivityStore) {
       });
     },
   };
+}
+
+/** What the record store says of a run's start: the reservation it must match, and a live run's evidence. */
+async function startVerdict(store: ActivityStore, runId: string, runbook: Runbook, claim: StartClaim): Promise<StartVerdict> {
+  let reservation: StartReservation;
+  try {
+    reservation = await store.runReservation(runId);
+  } catch (err) {
+    throw notRecorded(err, runId);
+  }
+  // Read only for a fresh live start without an override: the runs a live run's evidence comes from.
+  const runs = claim.fresh && claim.mode === 'live' && !claim.overridden ? await store.runbookRuns(runbook.name) : [];
+  return checkStart(runId, claim, reservation, () => liveEvidence(runbook, claim.versionHash, runs, Date.now()).gaps);
 }
 
 /** A run the store does not know: retrying cannot help, the run was reserved in another store. */

@@ -273,6 +273,7 @@ export async function startRun(
     versionHash: loaded.versionHash,
     runbookSource: loaded.source,
     startedBy,
+    autoApprove: autoApprove && mode === 'rehearsal',
     ...(runbook.window?.start ? { plannedStart: runbook.window.start } : {}),
   });
   const input: RunInput = {

@@ -28,7 +28,7 @@ import { stopOnCancel } from './cancel.js';
 import { handOver, loadRunbook, resume, takeUp } from './hand-over.js';
 import { PATCHES } from './patches.js';
 import { runBackout, runForward } from './phases.js';
-import { decideOverride, registerRequests } from './requests.js';
+import { decideOverride, refuseStart, registerRequests } from './requests.js';
 import { RunContext } from './run-context.js';
 
 /** Runs a runbook; one workflow id per run, one or more executions. */
@@ -41,6 +41,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     hashesHere: patched(PATCHES.hashInWorkflow.id),
     keepsGoing: patched(PATCHES.handoverKeepsGoing.id),
     retriesUnstarted: patched(PATCHES.retriesUnstarted.id),
+    checksStart: patched(PATCHES.checksStart.id),
   });
   // People's requests and the queries, before anything else: no request arrives at a run that cannot answer it.
   registerRequests(ctx);
@@ -48,8 +49,12 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   /** Why the run did not start (a refused evidence override), when it did not. */
   let refusedToStart: string | undefined;
   try {
-    // The runbook, and the state: fresh, or as the previous execution handed it over.
-    const run = takeUp(ctx, await failLoudly(() => loadRunbook(ctx)));
+    // The runbook, and the state: fresh, or as the previous execution handed it over. A start the record store did
+    // not reserve ends here, before anything is written: the store's run is someone else's (start-check.ts).
+    const { runbook, start } = await failLoudly(() => loadRunbook(ctx));
+    if (start?.ok === false && !start.own)
+      throw ApplicationFailure.create({ type: FAILURE_TYPE.startRefused, message: `start refused: ${start.why}`, nonRetryable: true });
+    const run = takeUp(ctx, runbook);
     if (input.checkpoint) await resume(ctx, run, input.checkpoint);
     run.execution = ctx.execution;
     ctx.touch();
@@ -58,8 +63,10 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     if (!input.checkpoint) {
       if (input.mode === 'live') refuseSimulatedLive(ctx.book);
       await failLoudly(() => ctx.activity(() => recording.recordRunStarted(ctx.snapshot('forward'))));
-      // Only runs started with --override-evidence carry it: runs from before it replay unchanged.
-      if (input.evidenceOverride) refusedToStart = await decideOverride(ctx, input.evidenceOverride);
+      // A live run without the evidence it needs (and no override) is refused, logged; only runs started with
+      // --override-evidence carry an override: runs from before either replay unchanged.
+      if (start?.ok === false) refusedToStart = await refuseStart(ctx, start.why);
+      else if (input.evidenceOverride) refusedToStart = await decideOverride(ctx, input.evidenceOverride);
     }
 
     // Forward, unless it did not start or was handed over backing out; then back out if it must.

@@ -7,7 +7,8 @@
 import { allHandlersFinished, condition, makeContinueAsNewFunc, workflowInfo } from '@temporalio/workflow';
 import { applyCheckpoint, applyStepTimes } from '../run/checkpoint.js';
 import { assembleRunbook } from '../run/pages.js';
-import type { RunCheckpoint, RunState } from '../run/state.js';
+import type { StartClaim, StartVerdict } from '../run/start-check.js';
+import type { RunCheckpoint, RunInput, RunState } from '../run/state.js';
 import { initialRunState, stepsInOrder } from '../run/transitions.js';
 import type { Runbook } from '../runbook/schema.js';
 import { recording } from './activity-calls.js';
@@ -18,14 +19,29 @@ import type { RunContext } from './run-context.js';
 /** Ids of finished steps whose times are read back from the store in one activity. */
 const TIMES_PER_READ = 2000;
 
-/** Reads the runbook from the record store, page by page (no payload holds a large one). */
-export async function loadRunbook(ctx: RunContext): Promise<Runbook> {
-  const runId = ctx.input.runId;
-  const first = await ctx.activity(() => recording.loadRunbookPage(runId, 0));
+/**
+ * Reads the runbook from the record store, page by page (no payload holds a large one). Executions from patch
+ * checks-start also get the store's verdict on their start with the first page (run/start-check.ts).
+ */
+export async function loadRunbook(ctx: RunContext): Promise<{ runbook: Runbook; start?: StartVerdict }> {
+  const { runId } = ctx.input;
+  const claim = ctx.patches.checksStart ? startClaim(ctx.input) : undefined;
+  const first = await ctx.activity(() => (claim ? recording.loadRunbookPage(runId, 0, claim) : recording.loadRunbookPage(runId, 0)));
   const rest = await Promise.all(
     Array.from({ length: first.count - 1 }, (_, i) => ctx.activity(() => recording.loadRunbookPage(runId, i + 1))),
   );
-  return assembleRunbook([first, ...rest]);
+  return { runbook: assembleRunbook([first, ...rest]), ...(first.start ? { start: first.start } : {}) };
+}
+
+/** What this execution's input claims about the run's start. */
+function startClaim(input: RunInput): StartClaim {
+  return {
+    mode: input.mode,
+    versionHash: input.versionHash,
+    autoApprove: input.autoApprove === true,
+    overridden: input.evidenceOverride !== undefined,
+    fresh: input.checkpoint === undefined,
+  };
 }
 
 /**

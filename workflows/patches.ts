@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 4;
+export const WORKFLOW_VERSION = 5;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -129,6 +129,15 @@ export const PATCHES = {
     guards: 'a step whose start the record store did not take goes again by itself once the store answers, instead of waiting for the lead',
     introduced: '0000000, 2026-12-07',
     since: 4,
+    stage: 'patched',
+  },
+  /** Evaluated fifth thing in every execution (cutover-run.ts); read as the runbook is read (hand-over.ts). */
+  checksStart: {
+    id: 'checks-start',
+    guards:
+      "each execution checks its start against the record store's reservation (mode, auto-approve, version, an id used once, a live run's evidence) before it takes the run up",
+    introduced: '0000000, 2026-12-07',
+    since: 5,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;

@@ -319,6 +319,23 @@ export async function decideOverride(ctx: RunContext, override: EvidenceOverride
 }
 
 /**
+ * Logs that the run refused its own start (a live run without the evidence it needs and no override: the record
+ * store's verdict, run/start-check.ts) and returns why it does not start. Nothing has run.
+ */
+export async function refuseStart(ctx: RunContext, why: string): Promise<string> {
+  await ctx.decide({
+    kind: 'refused',
+    by: ctx.input.startedBy,
+    role: 'start',
+    target: OVERRIDE_TARGET,
+    reason: why,
+    at: ctx.now(),
+    automatic: false,
+  });
+  return why;
+}
+
+/**
  * One microtask turn. A vote that waited for its check used to be answered one turn later than the other requests
  * (through `then`); the order of the commands an activation produces follows from such turns, and runs in flight
  * replay that order, so the votes keep it. It can go with the patch that makes an activation's commands independent

@@ -51,6 +51,8 @@ export interface ExecutionPatches {
   keepsGoing: boolean;
   /** {@link PATCHES.retriesUnstarted} */
   retriesUnstarted: boolean;
+  /** {@link PATCHES.checksStart} */
+  checksStart: boolean;
 }
 
 /** How {@link RunContext.decide} makes a decision. */
