@@ -224,7 +224,7 @@ export default tseslint.config(
   {
     // Every folder the workflow bundle takes files from (test/workflow-bundle.test.ts checks the bundle's inputs
     // against this list).
-    files: ['workflows/**/*.ts', 'run/**/*.ts', 'runbook/**/*.ts', 'lib/**/*.ts'],
+    files: ['workflows/**/*.ts', 'run/**/*.ts', 'runbook/**/*.ts', 'lib/**/*.ts', 'worker/failure-converter.ts'],
     rules: { 'no-restricted-imports': ['error', workflowForbidden] },
   },
 );

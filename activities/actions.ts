@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Dispatcher, fetch as UndiciFetch } from 'undici';
 import { durationMs, formatDuration } from '../runbook/duration.js';
 import type { Action } from '../runbook/schema.js';
 import { redact } from '../lib/redact.js';
@@ -201,12 +202,11 @@ export async function sendHttpRequest(raw: Extract<Action, { kind: 'http' }>, ct
   /** An error text with the expanded URL (Node quotes it in some errors) put back as written. */
   const asWritten = (text: string) => (action.url === raw.url ? text : text.split(action.url).join(raw.url));
   // The step's timeout when the action sets none: a long-running call (a bulk export) may be
-  // exactly what the step is for, and the workflow gives the activity that much time. (Node's
-  // fetch still gives up on a server silent for 5 minutes: its headers timeout, which only a
-  // dispatcher from the undici package could change.)
+  // exactly what the step is for, and the workflow gives the activity that much time. This
+  // deadline is the only one (see httpFetch): never longer, and never cut short at 5 minutes.
   const timeoutMs = action.timeout ? durationMs(action.timeout) : ctx.timeoutMs;
+  const within = action.timeout ?? formatDuration(timeoutMs);
   const signals = [AbortSignal.timeout(timeoutMs), ...(ctx.signal ? [ctx.signal] : [])];
-  const doFetch = ctx.fetch ?? fetch;
   const stopped = (): ActionResult | undefined =>
     ctx.signal?.aborted && ctx.workerStopping?.()
       ? {
@@ -215,23 +215,24 @@ export async function sendHttpRequest(raw: Extract<Action, { kind: 'http' }>, ct
           detail: `the worker stopped while waiting for ${said} to answer; the request may or may not have been applied`,
         }
       : undefined;
-  let response: Response;
+  let response: { status: number; text(): Promise<string> } | undefined;
   let body: string;
   try {
-    response = await doFetch(action.url, {
+    const init = {
       method: action.method,
       ...(action.headers ? { headers: action.headers } : {}),
       ...(action.body !== undefined ? { body: action.body } : {}),
       signal: AbortSignal.any(signals),
-    });
+    };
+    response = ctx.fetch ? await ctx.fetch(action.url, init) : await httpFetch(action.url, init);
     body = await response.text();
   } catch (err) {
     const interrupted = stopped();
     if (interrupted) return interrupted;
-    const reason =
-      err instanceof Error && err.name === 'TimeoutError'
-        ? `no answer within ${action.timeout ?? formatDuration(timeoutMs)}`
-        : describeFetchError(err);
+    const timedOut = err instanceof Error && err.name === 'TimeoutError';
+    if (timedOut && response)
+      return { ok: false, detail: `${said} answered HTTP ${response.status} but its body did not finish within ${within}` };
+    const reason = timedOut ? `no answer within ${within}` : describeFetchError(err);
     return { ok: false, detail: `${said} failed: ${asWritten(reason)}` };
   }
   const outputTail = tail(body, 1000);
@@ -249,6 +250,19 @@ export async function sendHttpRequest(raw: Extract<Action, { kind: 'http' }>, ct
   }
   return { ok: true, outputTail, detail: `HTTP ${response.status}` };
 }
+
+/**
+ * Fetch through a dispatcher whose own timeouts are off. Fetch's defaults (undici's headers and body timeouts) give up
+ * on a server that stays silent for 5 minutes, whatever the step allows; the action's deadline, its AbortSignal, is
+ * the one limit here. Loaded on the first HTTP action: commands that never send one do not pay for undici.
+ */
+async function httpFetch(url: string, init: RequestInit & { signal: AbortSignal }): Promise<{ status: number; text(): Promise<string> }> {
+  httpClient ??= import('undici').then(({ Agent, fetch }) => ({ fetch, dispatcher: new Agent({ headersTimeout: 0, bodyTimeout: 0 }) }));
+  const { fetch, dispatcher } = await httpClient;
+  return fetch(url, { ...(init as Parameters<typeof fetch>[1]), dispatcher });
+}
+
+let httpClient: Promise<{ fetch: typeof UndiciFetch; dispatcher: Dispatcher }> | undefined;
 
 function describeFetchError(err: unknown): string {
   if (err instanceof Error) {

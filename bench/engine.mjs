@@ -9,10 +9,10 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import { median, noopRunbook, quietLogger, root, startBench, targetLine } from './lib/support.mjs';
+import { finish, median, noopRunbook, quietLogger, root, size, startBench, targetLine } from './lib/support.mjs';
 
-const STEPS = Number(process.env.BENCH_STEPS ?? 500);
-const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
+const STEPS = size('BENCH_STEPS', 500, 5);
+const REPEAT = size('BENCH_REPEAT', 3, 1);
 const TARGETS = { wall: 1.25, events: 1.1 };
 
 export async function main() {
@@ -61,12 +61,10 @@ export async function main() {
     console.log(
       `${STEPS}-step chain, median of ${REPEAT}: bare ${median(base.map((r) => r.ms)).toFixed(0)} ms, cutover ${median(ours.map((r) => r.ms)).toFixed(0)} ms`,
     );
-    const lines = [
+    return finish([
       targetLine('engine', 'wall_ratio', wall, '<=', TARGETS.wall),
       targetLine('engine', 'history_event_ratio', events, '<=', TARGETS.events),
-    ];
-    for (const line of lines) console.log(line.text);
-    return lines.every((l) => l.pass) ? 0 : 1;
+    ]);
   } finally {
     await bench.stop();
   }

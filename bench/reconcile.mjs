@@ -15,14 +15,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { root, targetLine } from './lib/support.mjs';
+import { finish, infoLine, root, size, targetLine } from './lib/support.mjs';
 
 const require = createRequire(import.meta.url);
 const Database = require('better-sqlite3');
 
-const ROWS = Number(process.env.BENCH_RECONCILE_ROWS ?? 1_000_000);
+const ROWS = size('BENCH_RECONCILE_ROWS', 1_000_000, 4_000);
 const WITH_PG = process.env.BENCH_RECONCILE_PG !== '0';
-const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
+const REPEAT = Math.max(1, size('BENCH_REPEAT', 3, 1));
 const CHILD = path.join(root, 'bench', 'lib', 'reconcile-child.mjs');
 const COLUMNS = ['id', 'name', 'email', 'amount', 'qty', 'status', 'created', 'note'];
 const DDL =
@@ -249,9 +249,9 @@ export async function main() {
     );
 
     lines.push(targetLine('reconcile', 'full_vs_sqlite3_ratio', ours.ms / base.ms, '<=', 1.5));
-    lines.push(targetLine('reconcile', 'peak_rss_mb', ours.maxRssMB, '<=', 200, 1));
-    lines.push(targetLine('reconcile', 'differences_found', found, '=', expectedMismatched + expectedMissing));
-    lines.push(targetLine('reconcile', 'false_differences', falseDifferences, '=', 0));
+    lines.push(targetLine('reconcile', 'peak_rss_mb', ours.maxRssMB, '<=', 200, { digits: 1 }));
+    lines.push(targetLine('reconcile', 'differences_found', found, '=', expectedMismatched + expectedMissing, { exact: true }));
+    lines.push(targetLine('reconcile', 'false_differences', falseDifferences, '=', 0, { exact: true }));
     lines.push(targetLine('reconcile', 'sample_1pct_vs_full_ratio', sampled.ms / ours.ms, '<=', 0.05));
 
     // CSV against SQLite: cutover reads the CSV file itself; the baseline imports it first.
@@ -293,6 +293,7 @@ export async function main() {
           fromCsv.extra_in_target,
         '=',
         0,
+        { exact: true },
       ),
     );
 
@@ -322,7 +323,7 @@ export async function main() {
           info(
             `reconcile: cutover PostgreSQL vs SQLite ${(fromPg.ms / 1000).toFixed(2)} s (peak RSS ${fromPg.maxRssMB.toFixed(0)} MB; mismatched ${fromPg.mismatched}, missing ${fromPg.missing_in_target}, extra ${fromPg.extra_in_target})`,
           );
-          info(`reconcile.postgres_vs_sqlite_rows_per_second = ${perSecond}`);
+          info(infoLine('reconcile', 'postgres_vs_sqlite_rows_per_second', perSecond, 'rows of the source read a second'));
           lines.push(
             targetLine(
               'reconcile',
@@ -332,6 +333,7 @@ export async function main() {
                 fromPg.extra_in_target,
               '=',
               0,
+              { exact: true },
             ),
           );
         } finally {
@@ -342,6 +344,5 @@ export async function main() {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  for (const line of lines) console.log(line.text);
-  return lines.every((l) => l.pass) ? 0 : 1;
+  return finish(lines);
 }

@@ -3,12 +3,12 @@
 // each and their ratio (target at most 1.2: cost grows linearly with the runbook), the largest
 // payload any execution of the large run carried (target under Temporal's 256 KB warning) and
 // the longest history of any one execution (target under Temporal's 10,240-event warning).
-import { median, noopRunbook, startBench, targetLine } from './lib/support.mjs';
+import { finish, median, noopRunbook, size, startBench, targetLine } from './lib/support.mjs';
 
-const CHAINS = Number(process.env.BENCH_CHAINS ?? 100);
-const LENGTH = Number(process.env.BENCH_CHAIN_LENGTH ?? 100);
-const BASE_STEPS = 500;
-const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
+const CHAINS = size('BENCH_CHAINS', 100, 3);
+const LENGTH = size('BENCH_CHAIN_LENGTH', 100, 3);
+const BASE_STEPS = size('BENCH_STEPS', 500, 5);
+const REPEAT = size('BENCH_REPEAT', 3, 1);
 const TARGETS = { perStep: 1.2, payloadBytes: 256 * 1024, events: 10_240 };
 
 export async function main() {
@@ -41,13 +41,11 @@ export async function main() {
     }
     console.log(`  ${executions} executions; longest history ${longest} events; largest payload ${(largest / 1024).toFixed(1)} KB`);
 
-    const lines = [
+    return finish([
       targetLine('scale', 'per_step_ratio', perStep / basePerStep, '<=', TARGETS.perStep),
       targetLine('scale', 'largest_payload_bytes', largest, '<', TARGETS.payloadBytes),
       targetLine('scale', 'longest_history_events', longest, '<', TARGETS.events),
-    ];
-    for (const line of lines) console.log(line.text);
-    return lines.every((l) => l.pass) ? 0 : 1;
+    ]);
   } finally {
     await bench.stop();
   }

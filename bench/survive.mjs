@@ -10,41 +10,44 @@
 // step (or undo) twice (the ledger of idempotency keys), keep a record store that matches the run
 // Temporal returned, and back out in reverse dependency order.
 //
-// The scenarios are the tests' own (test/support/faults.ts): it imports only Node, the Temporal
+// The scenarios are the tests' own (test/support/faults/): it imports only Node, the Temporal
 // client and cutover's build (dist/), so this transpiles it once with TypeScript and imports it.
 //
-// SURVIVE_WORKER_KILLS, SURVIVE_SERVER_KILLS, SURVIVE_FUZZ_RUNS and SURVIVE_SEED change the counts.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// SURVIVE_WORKER_KILLS, SURVIVE_SERVER_KILLS, SURVIVE_FUZZ_RUNS and SURVIVE_SEED change the counts. In smoke mode
+// (bench/lib/support.mjs) only the reference run and 20 fuzzed runbooks: test/faults-*.test.ts kill workers and
+// servers with the same scenarios in every test run.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { benchServer, finish, root, size, targetLine } from './lib/support.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const WORKER_KILLS = Number(process.env.SURVIVE_WORKER_KILLS ?? 20);
+const WORKER_KILLS = size('SURVIVE_WORKER_KILLS', 20, 0);
 const KILLS_PER_RUN = 4;
-const SERVER_KILLS = Number(process.env.SURVIVE_SERVER_KILLS ?? 5);
-const FUZZ_RUNS = Number(process.env.SURVIVE_FUZZ_RUNS ?? 10_000);
-const SEED = Number(process.env.SURVIVE_SEED ?? 20261123);
+const SERVER_KILLS = size('SURVIVE_SERVER_KILLS', 5, 0);
+const FUZZ_RUNS = size('SURVIVE_FUZZ_RUNS', 10_000, 20);
+const SEED = size('SURVIVE_SEED', 20261123, 20261123);
 /** Step rows of one run (30 forward, about 20 back-out): kill moments are spread over them. */
 const ROWS = 50;
 
-/** test/support/faults.ts as a module of the build. */
+/** test/support/faults/ as modules of the build (dist/bench/faults/, ES modules by the package's "type"). */
 async function faultScenarios() {
   const ts = (await import('typescript')).default;
-  const source = readFileSync(path.join(root, 'test', 'support', 'faults.ts'), 'utf8');
-  const { outputText } = ts.transpileModule(source, {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-    fileName: 'faults.ts',
-  });
-  const out = path.join(root, 'dist', 'bench', 'faults.mjs');
-  mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, outputText);
-  return import(pathToFileURL(out).href);
+  const from = path.join(root, 'test', 'support', 'faults');
+  const out = path.join(root, 'dist', 'bench', 'faults');
+  mkdirSync(out, { recursive: true });
+  for (const name of readdirSync(from).filter((file) => file.endsWith('.ts'))) {
+    const { outputText } = ts.transpileModule(readFileSync(path.join(from, name), 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      fileName: name,
+    });
+    writeFileSync(path.join(out, name.replace(/\.ts$/, '.js')), outputText);
+  }
+  return import(pathToFileURL(path.join(out, 'index.js')).href);
 }
 
 export async function main() {
   const f = await faultScenarios();
-  const { findTemporalCli, startDevServer } = await import(pathToFileURL(path.join(root, 'dist', 'cli', 'temporal-server.js')).href);
   const home = mkdtempSync(path.join(tmpdir(), 'cutover-survive-'));
   const reports = [];
   const figures = {
@@ -92,7 +95,7 @@ export async function main() {
 
   try {
     // Worker kills (and the reference run) on a dev server of their own.
-    const server = await startDevServer({ cliPath: findTemporalCli(root), dataDir: path.join(home, 'temporal'), ui: false });
+    const server = await benchServer(path.join(home, 'temporal'));
     try {
       judge(
         'reference',
@@ -124,7 +127,7 @@ export async function main() {
     }
 
     // Server kills: a server this process can SIGKILL and restart on the same file and port.
-    const killable = await f.startKillableServer(path.join(home, 'killable'));
+    const killable = SERVER_KILLS > 0 ? await f.startKillableServer(path.join(home, 'killable')) : undefined;
     try {
       for (let i = 0; i < SERVER_KILLS; i += 1) {
         const kill = f.killServer(killable);
@@ -144,7 +147,7 @@ export async function main() {
         judge('server kill', report);
       }
     } finally {
-      await killable.stop();
+      await killable?.stop();
     }
 
     // The runbook fuzzer, when the checkout has it.
@@ -174,11 +177,6 @@ export async function main() {
     ['crashes_found', figures.crashes_found, '=', 0],
     ['fuzz_runs', figures.fuzz_runs, '>=', FUZZ_RUNS],
   ];
-  let failed = false;
-  for (const [name, value, op, limit] of targets) {
-    const pass = op === '=' ? value === limit : value >= limit;
-    failed ||= !pass;
-    console.log(`survive.${name} = ${value} (target ${op} ${limit}) ${pass ? 'PASS' : 'FAIL'}`);
-  }
-  return failed ? 1 : 0;
+  // Every one of them counts mistakes: judged in smoke mode too.
+  return finish(targets.map(([name, value, op, limit]) => targetLine('survive', name, value, op, limit, { exact: true })));
 }

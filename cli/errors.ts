@@ -4,7 +4,7 @@
  */
 import { StoreError } from '../prisma/store-errors.js';
 
-/** Exit codes, documented in the README. */
+/** Exit codes, documented in docs/exit-codes.md. */
 export const EXIT = {
   ok: 0,
   /** A bug in cutover: the message comes with a stack trace. */

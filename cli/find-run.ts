@@ -3,6 +3,7 @@
  * flight, and the store's last snapshot (said so) when Temporal cannot answer. `status`, `gate` and anything else
  * that shows one run read it through here, so the rule lives in one place.
  */
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { RunDetail } from '../prisma/records.js';
 import type { RecordStore } from '../prisma/record-store.js';
 import { STEP_STATUS, type RunState, type StepState } from '../run/state.js';
@@ -36,7 +37,8 @@ export async function findRun(
   try {
     const session = await connectTemporal(settings, { startEmbedded: false, purpose: 'ask the run' });
     try {
-      const { state } = await readRunState(session.client.workflow.getHandle(runId));
+      const handle = session.client.workflow.getHandle(runId);
+      const state = await endedByTemporal(handle, (await readRunState(handle)).state);
       await whileConnected?.(session, state);
       return { state, source: 'temporal', record };
     } finally {
@@ -56,6 +58,29 @@ export async function findRun(
       note: `live state unavailable (${(err as Error).message.split(';')[0]}); showing what the record store has`,
     };
   }
+}
+
+/**
+ * A run whose workflow Temporal closed without the run ending it (a failure the workflow raised, a bug, a terminate, a
+ * timeout) is shown failed, with Temporal's reason: the state its queries still answer says it is running, and the
+ * record store never heard of the end. The reason is read through the client, so with CUTOVER_PAYLOAD_KEY it is
+ * decrypted like everything else.
+ */
+async function endedByTemporal(handle: WorkflowHandle, state: RunState): Promise<RunState> {
+  if (state.status === 'completed' || state.status === 'backed_out' || state.status === 'failed') return state;
+  const { status, closeTime } = await handle.describe();
+  if (status.name === 'RUNNING' || status.name === 'CONTINUED_AS_NEW' || status.name === 'COMPLETED') return state;
+  const why = await handle.result().then(
+    () => undefined,
+    (err: unknown) => (err instanceof WorkflowFailedError ? (err.cause?.message ?? err.message) : (err as Error).message),
+  );
+  const how = status.name === 'TERMINATED' ? 'terminated' : status.name === 'TIMED_OUT' ? 'timed out' : 'failed';
+  return {
+    ...state,
+    status: 'failed',
+    outcome: `${how} in Temporal${why ? `: ${why}` : ''}`,
+    ...(closeTime ? { endedAt: closeTime.toISOString() } : {}),
+  };
 }
 
 /**

@@ -14,9 +14,14 @@ import type { RunResult, RunState, StepState } from '../run/state.js';
 import type { Runbook } from '../runbook/schema.js';
 import { peopleIn, unmetRequirements } from '../run/transitions.js';
 import { commandName } from './command-name.js';
-import { approveGateUpdate, completeManualStepUpdate } from '../workflows/messages.js';
 import { readRunState, type ReadState } from '../common/read-run-state.js';
 import { waitsForPool } from './task-queues.js';
+import type { PersonRequest } from '../common/person-requests.js';
+import { NoAnswerError, RunBusyError } from './errors.js';
+import { DEFAULT_UPDATE_TIMEOUT_MS, deliverRequest } from './send-request.js';
+
+/** What `--auto-approve` sends in a person's name. */
+type AutoRequest = Extract<PersonRequest, { kind: 'approve' | 'done' }>;
 
 export interface FollowOptions {
   runbook: Runbook;
@@ -36,6 +41,8 @@ export interface FollowOptions {
    * {@link POOL_PROBE_MS} while a pinned step runs, so the lead learns why it stands still.
    */
   unservedPools?: (state: RunState) => Promise<string[]>;
+  /** How long each request `--auto-approve` sends may wait for the run's answer (CUTOVER_UPDATE_TIMEOUT). */
+  requestTimeoutMs?: number;
   /**
    * Read the run and write what changes (default true). False only waits for the result: the console
    * shows the run, and reading its whole state here as well would double what a large run costs to watch.
@@ -127,33 +134,25 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
       const d = state.decisions[votesSeen]!;
       lines.push({ at: d.at, text: `${clock(d.at)}  ${MARK.decision} ${decisionLine(d)}` });
     }
-    // An open gate's deadline, once when 15 and once when 5 minutes are left.
-    for (const id of state.order) {
-      const gate = state.steps[id]!.gate;
-      if (gate?.status !== 'open' || !gate.closesAt) continue;
-      const left = Date.parse(gate.closesAt) - Date.now();
-      const crossed = DEADLINE_WARNINGS.filter((minutes) => left > 0 && left <= minutes * 60_000).map((minutes) => `${id}@${minutes}`);
-      if (crossed.length === 0 || crossed.every((key) => warned.has(key))) continue;
-      for (const key of crossed) warned.add(key);
-      lines.push({
-        at: new Date().toISOString(),
-        text: `${clock(new Date().toISOString())}  ${MARK.warning} gate ${id} closes in ${formatDuration(left)} (${clock(gate.closesAt)}); undecided it means ${gate.onDeadline ?? 'no-go'}`,
-      });
-    }
-    // Once per open gate: the point of no return passed while people still decide.
-    for (const id of state.order) {
-      const gate = state.steps[id]!.gate;
-      const noReturn = gate?.pointOfNoReturn;
-      if (gate?.status !== 'open' || !noReturn || Date.parse(noReturn.at) > Date.now() || warned.has(`${id}@noreturn`)) continue;
-      warned.add(`${id}@noreturn`);
-      lines.push({
-        at: new Date().toISOString(),
-        text: `${clock(new Date().toISOString())}  ${MARK.warning} gate ${id}: past the point of no return (${clock(noReturn.at)}): a go now leaves no room to back out inside the window (ends ${clock(noReturn.windowEnd)})`,
-      });
-    }
+    lines.push(...gateWarnings(state, warned));
     // Oldest first: a decision made between two polls lands in its place.
     lines.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
     for (const line of lines) write(line.text);
+  };
+
+  /**
+   * Sends what `--auto-approve` answers for a person, as `cutover approve` and `cutover done` would (same request,
+   * same deadline, same errors), and writes why when the run did not take it. A request the run did not answer in time,
+   * or had no room for, is asked again when the run next shows it still waiting for it.
+   */
+  const autoSend = async (key: string, request: AutoRequest, what: string): Promise<void> => {
+    answered.add(key);
+    try {
+      await deliverRequest(handle, request, { timeoutMs: options.requestTimeoutMs ?? DEFAULT_UPDATE_TIMEOUT_MS });
+    } catch (err) {
+      if (err instanceof NoAnswerError || err instanceof RunBusyError) answered.delete(key);
+      write(`          could not ${what} as ${request.as}: ${(err as Error).message.split('\n')[0]}`);
+    }
   };
 
   const autoAnswer = async (state: RunState): Promise<void> => {
@@ -166,13 +165,16 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
           const person = peopleIn(runbook, role).find((p) => !voted.has(p));
           const key = `gate:${id}:${role}`;
           if (!person || answered.has(key)) continue;
-          answered.add(key);
           voted.add(person);
-          await handle
-            .executeUpdate(approveGateUpdate, {
-              args: [{ gateId: id, by: person, role, reason: 'auto-approved (--auto-approve)', automatic: true }],
-            })
-            .catch((err: Error) => write(`          could not auto-approve ${id} as ${person}: ${err.message}`));
+          const request = {
+            kind: 'approve',
+            gateId: id,
+            as: person,
+            role,
+            reason: 'auto-approved (--auto-approve)',
+            automatic: true,
+          } as const;
+          await autoSend(key, request, `auto-approve ${id}`);
         }
       }
       const manualForward = step.status === 'waiting' && step.waitingFor === 'manual';
@@ -181,12 +183,8 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
         const key = `manual:${id}:${manualForward ? 'forward' : 'backout'}`;
         const person = peopleIn(runbook, step.owner)[0];
         if (!person || answered.has(key)) continue;
-        answered.add(key);
-        await handle
-          .executeUpdate(completeManualStepUpdate, {
-            args: [{ stepId: id, by: person, reason: 'auto-completed (--auto-approve)', automatic: true }],
-          })
-          .catch((err: Error) => write(`          could not auto-complete ${id} as ${person}: ${err.message}`));
+        const request = { kind: 'done', stepId: id, as: person, reason: 'auto-completed (--auto-approve)', automatic: true } as const;
+        await autoSend(key, request, `auto-complete ${id}`);
       }
     }
   };
@@ -244,6 +242,36 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
   return final;
 }
 
+/** Warnings about open gates, each once: their deadline 15 and 5 minutes ahead, and a point of no return passed. */
+function gateWarnings(state: RunState, warned: Set<string>): Array<{ at: string; text: string }> {
+  const lines: Array<{ at: string; text: string }> = [];
+  // An open gate's deadline, once when 15 and once when 5 minutes are left.
+  for (const id of state.order) {
+    const gate = state.steps[id]!.gate;
+    if (gate?.status !== 'open' || !gate.closesAt) continue;
+    const left = Date.parse(gate.closesAt) - Date.now();
+    const crossed = DEADLINE_WARNINGS.filter((minutes) => left > 0 && left <= minutes * 60_000).map((minutes) => `${id}@${minutes}`);
+    if (crossed.length === 0 || crossed.every((key) => warned.has(key))) continue;
+    for (const key of crossed) warned.add(key);
+    lines.push({
+      at: new Date().toISOString(),
+      text: `${clock(new Date().toISOString())}  ${MARK.warning} gate ${id} closes in ${formatDuration(left)} (${clock(gate.closesAt)}); undecided it means ${gate.onDeadline ?? 'no-go'}`,
+    });
+  }
+  // Once per open gate: the point of no return passed while people still decide.
+  for (const id of state.order) {
+    const gate = state.steps[id]!.gate;
+    const noReturn = gate?.pointOfNoReturn;
+    if (gate?.status !== 'open' || !noReturn || Date.parse(noReturn.at) > Date.now() || warned.has(`${id}@noreturn`)) continue;
+    warned.add(`${id}@noreturn`);
+    lines.push({
+      at: new Date().toISOString(),
+      text: `${clock(new Date().toISOString())}  ${MARK.warning} gate ${id}: past the point of no return (${clock(noReturn.at)}): a go now leaves no room to back out inside the window (ends ${clock(noReturn.windowEnd)})`,
+    });
+  }
+  return lines;
+}
+
 /** One line for a step's new status, with the command to type when a person is needed. */
 export function describeStep(step: StepState, state: RunState): string | undefined {
   const name = `${step.phaseId}/${step.id}`.padEnd(32);
@@ -257,14 +285,14 @@ export function describeStep(step: StepState, state: RunState): string | undefin
       case 'succeeded':
         return `${clock(step.backout.endedAt)}  ${MARK.backout} ${name} undone`;
       case 'resolved':
-        return `${clock(step.backout.endedAt)}  ${MARK.backout} ${name} undo recorded as done by hand`;
+        return `${clock(step.backout.endedAt)}  ${MARK.backout} ${name} back-out recorded as done by hand`;
       case 'manual':
-        return `${clock(step.backout.startedAt)}  ${MARK.waiting} ${name} undo is manual, waiting for ${step.owner}: ${CLI} done ${state.runId} ${step.id} --as <person>`;
+        return `${clock(step.backout.startedAt)}  ${MARK.waiting} ${name} back-out is manual, waiting for ${step.owner}: ${CLI} done ${state.runId} ${step.id} --as <person>`;
       case 'waiting':
         return step.resolution
-          ? `${clock(step.resolution.since)}  ${MARK.failed} ${name} undo FAILED: ${step.resolution.error}${outputLines(step.backout.outputTail)}\n` +
+          ? `${clock(step.resolution.since)}  ${MARK.failed} ${name} back-out FAILED: ${step.resolution.error}${outputLines(step.backout.outputTail)}\n` +
               `          waiting for the lead: ${CLI} resolve ${state.runId} ${step.id} --retry|--done --as <lead> --reason "..."`
-          : `${clock(step.backout.startedAt)}  ${MARK.waiting} ${name} undo is manual, waiting for ${step.owner}: ${CLI} done ${state.runId} ${step.id} --as <person>`;
+          : `${clock(step.backout.startedAt)}  ${MARK.waiting} ${name} back-out is manual, waiting for ${step.owner}: ${CLI} done ${state.runId} ${step.id} --as <person>`;
       default:
         return undefined;
     }

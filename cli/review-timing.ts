@@ -278,7 +278,7 @@ export function formatForecast(f: Forecast): string[] {
     lines.push('', 'outliers (down-weighted in the fit; their rate still counts in the simulation):');
     for (const o of f.outliers) {
       lines.push(
-        `  ${o.stepId}${o.purpose === 'backout' ? ' (undo)' : ''} in ${o.runId}: ${showMs(o.durationMs)} against a typical ${showMs(o.typicalMs)}, weight ${o.weight.toFixed(2)}`,
+        `  ${o.stepId}${o.purpose === 'backout' ? ' (back-out)' : ''} in ${o.runId}: ${showMs(o.durationMs)} against a typical ${showMs(o.typicalMs)}, weight ${o.weight.toFixed(2)}`,
       );
     }
   }

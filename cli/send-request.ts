@@ -4,15 +4,22 @@
  * run's answer printed. A refusal is printed as the run's own sentence and exits 7. A run that does not answer within
  * the deadline (CUTOVER_UPDATE_TIMEOUT) is said so, exit 8: nobody waits forever at a terminal.
  */
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { runSummaryQuery } from '../workflows/messages.js';
-import { answerSentence, requestPurpose, sendPersonRequest, type PersonRequest, type RequestSigner } from '../common/person-requests.js';
+import {
+  answerSentence,
+  requestPurpose,
+  sendPersonRequest,
+  type PersonAnswer,
+  type PersonRequest,
+  type RequestSigner,
+} from '../common/person-requests.js';
 import { findSigningKey, signRequest } from './keys.js';
 import { readRunState } from '../common/read-run-state.js';
 import { EnvironmentError, EXIT, NoAnswerError, RequestRefusedError, RunBusyError, UnknownRunError, UsageError } from './errors.js';
 import type { Output } from './output.js';
 import { readSettings, type Settings } from './settings.js';
-import { connectTemporal, isNoAnswer, isTooBusy, type TemporalSession } from './temporal.js';
+import { connectTemporal, grpcDetail, isNoAnswer, isTooBusy, type TemporalSession } from './temporal.js';
 
 /** How long a person waits for the run to answer, unless CUTOVER_UPDATE_TIMEOUT says otherwise. */
 export const DEFAULT_UPDATE_TIMEOUT_MS = 30_000;
@@ -80,24 +87,48 @@ async function withLiveRun<T>(
       }
       throw err;
     }
-    try {
-      // One deadline for the whole request, every call and retry in it included.
-      return await client.withDeadline(Date.now() + timeoutMs, async () => fn(handle, await looking));
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) {
-        const reason = err.cause?.message ?? err.message;
-        throw new RequestRefusedError(`refused: ${reason}`);
-      }
-      if (isNoAnswer(err)) {
-        throw new NoAnswerError(runId, timeoutMs);
-      }
-      // Temporal takes a limited number of Updates in flight per run (10 by default).
-      if (isTooBusy(err)) throw new RunBusyError(runId, grpcDetail(err));
-      throw err;
-    }
+    return await requestWithin(client, runId, timeoutMs, async () => fn(handle, await looking));
   } finally {
     await session.close();
   }
+}
+
+/**
+ * Runs `send`, a request to run `runId`, under one deadline for the whole of it (every call and retry in it), and turns
+ * what came instead of an answer into the error a person reads: the run's refusal ({@link RequestRefusedError}, exit 7),
+ * no answer in time ({@link NoAnswerError}, exit 8), too many requests in flight ({@link RunBusyError}).
+ */
+export async function requestWithin<T>(
+  client: Pick<Client, 'withDeadline'>,
+  runId: string,
+  timeoutMs: number,
+  send: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await client.withDeadline(Date.now() + timeoutMs, send);
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      const reason = err.cause?.message ?? err.message;
+      throw new RequestRefusedError(`refused: ${reason}`);
+    }
+    if (isNoAnswer(err)) throw new NoAnswerError(runId, timeoutMs);
+    // Temporal takes a limited number of Updates in flight per run (10 by default).
+    if (isTooBusy(err)) throw new RunBusyError(runId, grpcDetail(err));
+    throw err;
+  }
+}
+
+/**
+ * Sends a person's request to the run behind `handle` (common/person-requests.ts builds and signs it) and resolves to
+ * the run's answer, within `timeoutMs`: what `cutover approve|reject|done|backout|resolve`, the console and
+ * `rehearse --auto-approve` send, with the same deadline and the same errors ({@link requestWithin}).
+ */
+export function deliverRequest<K extends PersonRequest['kind']>(
+  handle: WorkflowHandle,
+  request: Extract<PersonRequest, { kind: K }>,
+  options: { timeoutMs: number; sign?: RequestSigner },
+): Promise<PersonAnswer[K]> {
+  return requestWithin(handle.client, handle.workflowId, options.timeoutMs, () => sendPersonRequest(handle, request, options.sign));
 }
 
 /**
@@ -125,15 +156,6 @@ async function refuseIfRecordedEnded(settings: Settings, runId: string, purpose:
     );
   }
   if (!known && unknownIfMissing) throw new UnknownRunError(runId);
-}
-
-/** Temporal's own words in a gRPC error, without the status prefix. */
-function grpcDetail(err: unknown): string {
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const details = (e as { details?: unknown }).details;
-    if (typeof details === 'string' && details) return details;
-  }
-  return (err as Error).message;
 }
 
 /**

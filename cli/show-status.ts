@@ -176,7 +176,7 @@ export function formatStatus(
         `  ${id.padEnd(30)} ${b.status}${took}${b.attempts > 1 ? ` after ${b.attempts} attempts` : ''}${b.error ? `: ${b.error}` : ''}`,
       );
     }
-    if (nothingToUndo.length > 0) lines.push(`  no undo defined: ${nothingToUndo.join(', ')}`);
+    if (nothingToUndo.length > 0) lines.push(`  no back-out action: ${nothingToUndo.join(', ')}`);
   }
   return lines;
 }

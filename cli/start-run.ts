@@ -5,12 +5,13 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
 import type { RecordStore } from '../prisma/record-store.js';
+import type { RunRecord } from '../prisma/records.js';
 import { liveRunProblems } from '../runbook/validate.js';
 import type { EvidenceOverride, RunInput, RunMode, RunResult } from '../run/state.js';
 import { overrideRequest } from '../run/signed-request.js';
 import { RUN_WORKFLOW_TYPE, WORKFLOW_VERSION, WORKFLOW_VERSION_MEMO } from '../workflows/messages.js';
 import { EnvironmentError, EXIT, InvalidRunbookError, LiveEvidenceMissingError, RequestRefusedError, UsageError } from './errors.js';
-import { forecast, runsWorthReading } from '../timing/forecast.js';
+import { backoutForecast, runsWorthReading } from '../timing/forecast.js';
 import { liveEvidence } from '../timing/live-evidence.js';
 import { peopleIn } from '../run/transitions.js';
 import { commandName } from './command-name.js';
@@ -19,12 +20,13 @@ import { followRun } from './follow-run.js';
 import { findSigningKey, fingerprint, publicKeyText, signRequest } from './keys.js';
 import { formatProblem } from '../lib/yaml-document/problems.js';
 import { loadRunbook, type LoadedRunbook } from './load-runbook.js';
-import { connectTemporal, isConnectionLost, type TemporalSession } from './temporal.js';
+import { connectTemporal, grpcDetail, isConnectionLost, isMissingSearchAttribute, type TemporalSession } from './temporal.js';
 import { onStopRequest } from './signals.js';
 import { unservedPools } from './task-queues.js';
 import type { Output } from './output.js';
 import { openRecordStore } from '../prisma/store.js';
 import { readSettings } from './settings.js';
+import { updateTimeoutMs } from './send-request.js';
 
 /** Search attributes that make the stock `temporal workflow list` show runbook and mode. */
 export const SEARCH_ATTRIBUTES = {
@@ -56,10 +58,17 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
     }
   }
   const settings = readSettings();
+  // What --auto-approve sends waits for the run's answer as long as a person's request would; a bad value is said now.
+  const requestTimeoutMs = options.autoApprove ? updateTimeoutMs() : undefined;
   const store = await openRecordStore(settings);
+  let record: RunbookRecord;
   let evidenceOverride: SignOverride | undefined;
   try {
-    if (options.mode === 'live') evidenceOverride = await checkLiveEvidence(store, loaded, options);
+    // The runbook's runs, read once: the evidence a live run needs, then the measured back-out, worked out while
+    // Temporal is reached (and the embedded worker starts).
+    const runs = await store.runbookRuns(loaded.runbook.name);
+    if (options.mode === 'live') evidenceOverride = checkLiveEvidence(runs, loaded, options);
+    record = runbookRecord(store, loaded, runs);
   } catch (err) {
     await store.close();
     throw err;
@@ -74,15 +83,10 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
     // The embedded default hosts the run here; with a cluster, `cutover worker` processes do,
     // and this process only starts and follows it.
     if (session.embedded) await session.startWorker(store);
-    const { runId, handle } = await startRun(
-      session,
-      store,
-      loaded,
-      options.mode,
-      options.startedBy,
-      options.autoApprove,
-      evidenceOverride ? { signOverride: evidenceOverride } : {},
-    );
+    const { runId, handle } = await startRun(session, store, loaded, options.mode, options.startedBy, options.autoApprove, {
+      record,
+      ...(evidenceOverride ? { signOverride: evidenceOverride } : {}),
+    });
     out.line(
       `${options.mode === 'live' ? 'LIVE RUN' : 'rehearsal'} ${runId} of ${loaded.runbook.name} v${loaded.runbook.version} (${loaded.versionHash})`,
     );
@@ -122,6 +126,7 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
     const follow = followRun(handle, {
       runbook: loaded.runbook,
       autoApprove: options.autoApprove,
+      ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
       write: (line) => {
         if (!ui) out.line(line);
       },
@@ -168,6 +173,8 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
     // Whatever ended the command, stop waiting for the run's result before the connection closes.
     stopFollowing.abort();
     await session?.close();
+    // Never left reading the store it is about to close (a command that failed before the run was reserved).
+    await record.backoutP90Ms;
     await store.close();
   }
 }
@@ -180,9 +187,9 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
 /** Signs the lead's evidence override for the run it starts, once the run has its id. */
 type SignOverride = (runId: string) => EvidenceOverride;
 
-async function checkLiveEvidence(store: RecordStore, loaded: LoadedRunbook, options: StartOptions): Promise<SignOverride | undefined> {
+function checkLiveEvidence(runs: readonly RunRecord[], loaded: LoadedRunbook, options: StartOptions): SignOverride | undefined {
   const { runbook } = loaded;
-  const evidence = liveEvidence(runbook, loaded.versionHash, await store.runbookRuns(runbook.name), Date.now());
+  const evidence = liveEvidence(runbook, loaded.versionHash, runs, Date.now());
   if (evidence.ok) {
     options.out.line(
       `evidence: ${evidence.rehearsal!.runId} completed this version ${evidence.rehearsal!.endedAt}; back-out exercised in ${evidence.backout!.runId}`,
@@ -224,19 +231,42 @@ async function checkLiveEvidence(store: RecordStore, loaded: LoadedRunbook, opti
 }
 
 /**
- * The back-out's P90 the forecast measures in the runbook's recorded back-outs (the figure `cutover forecast` keeps
- * free before the window ends), for the run's point of no return; undefined when the runbook has no window or no
- * run of it backed out (the run then uses the planned back-out). Read before the run is reserved, so it learns only
- * from runs before it.
+ * What the record store says about a runbook when a run of it starts, read once per start: its runs (the evidence a
+ * live run needs), and the measured back-out for the run's point of no return. Read before the run is reserved, so it
+ * learns only from runs before it.
  */
-async function measuredBackout(store: RecordStore, loaded: LoadedRunbook): Promise<number | undefined> {
-  if (!loaded.runbook.window) return undefined;
-  const history = await store.runbookRuns(loaded.runbook.name);
+export interface RunbookRecord {
+  /** The runbook's recorded runs, newest first. */
+  runs: RunRecord[];
+  /**
+   * The back-out's P90 the forecast measures in the runbook's recorded back-outs, when the run's point of no return
+   * needs it; worked out in the background (never rejects: a store that cannot say leaves the planned back-out).
+   */
+  backoutP90Ms: Promise<number | undefined>;
+}
+
+/** Reads {@link RunbookRecord}: one query for the runs, and the step timings only when the back-out needs them. */
+export async function readRunbookRecord(store: RecordStore, loaded: LoadedRunbook): Promise<RunbookRecord> {
+  return runbookRecord(store, loaded, await store.runbookRuns(loaded.runbook.name));
+}
+
+/** {@link RunbookRecord} from the runs already read; starts working out the measured back-out. */
+export function runbookRecord(store: RecordStore, loaded: LoadedRunbook, runs: RunRecord[]): RunbookRecord {
+  return { runs, backoutP90Ms: measuredBackout(store, loaded, runs).catch(() => undefined) };
+}
+
+/**
+ * The back-out's P90 as `cutover forecast` measures it (the figure it keeps free before the window ends), for the
+ * run's gates' point of no return; undefined when there is none to give it to (no window, no gate), nothing to undo,
+ * or no run of the runbook backed out: the run then uses the planned back-out. Only the back-out is simulated.
+ */
+async function measuredBackout(store: RecordStore, loaded: LoadedRunbook, history: readonly RunRecord[]): Promise<number | undefined> {
+  const steps = loaded.runbook.phases.flatMap((phase) => phase.steps);
+  if (!loaded.runbook.window || !steps.some((step) => step.gate) || !steps.some((step) => step.backout)) return undefined;
   if (!history.some((run) => run.backoutEndedAt !== null)) return undefined;
   const runs = await store.runTimings(runsWorthReading(history));
-  // Only the back-out figure is used: a few forward nights are enough.
-  const result = forecast({ runbook: loaded.runbook, versionHash: loaded.versionHash, runs, simulations: 200 });
-  return result.backout.source === 'measured' ? result.backout.p90Ms : undefined;
+  const backout = backoutForecast({ runbook: loaded.runbook, versionHash: loaded.versionHash, runs });
+  return backout.source === 'measured' ? backout.p90Ms : undefined;
 }
 
 /** How long following a run survives Temporal being out of reach (an embedded server restarting, a cluster's blip). */
@@ -262,10 +292,10 @@ export async function startRun(
   mode: RunMode,
   startedBy: string,
   autoApprove = false,
-  extra: { signOverride?: SignOverride } = {},
+  extra: { signOverride?: SignOverride; record?: RunbookRecord } = {},
 ) {
   const { runbook } = loaded;
-  const backoutP90Ms = await measuredBackout(store, loaded);
+  const backoutP90Ms = await (extra.record ?? (await readRunbookRecord(store, loaded))).backoutP90Ms;
   const { runId, number } = await store.reserveRun({
     runbookName: runbook.name,
     mode,
@@ -317,8 +347,8 @@ export async function startRun(
       return { runId, number, handle: await start(true) };
     } catch (err) {
       // A cluster without cutover's search attributes refuses them; the memo still carries
-      // runbook and mode (`temporal operator search-attribute create` adds them).
-      if (!/search attribute/i.test((err as Error).message)) throw err;
+      // runbook and mode (`temporal operator search-attribute create` adds them, `cutover doctor` says so).
+      if (!isMissingSearchAttribute(err)) throw err;
       return { runId, number, handle: await start(false) };
     }
   } catch (err) {
@@ -329,7 +359,7 @@ export async function startRun(
       );
     }
     throw new EnvironmentError(
-      `Temporal at ${session.address} refused to start ${runId} (${(err as Error).message.split('\n')[0]}); nothing was recorded`,
+      `Temporal at ${session.address} refused to start ${runId} (${grpcDetail(err).split('\n')[0]}); nothing was recorded`,
     );
   }
 }

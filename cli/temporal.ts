@@ -386,6 +386,7 @@ function guardedRetries(failFastWhenBusy: boolean) {
   };
 }
 
+const INVALID_ARGUMENT = 3;
 const RESOURCE_EXHAUSTED = 8;
 const NOT_FOUND = 5;
 const PERMISSION_DENIED = 7;
@@ -401,6 +402,15 @@ export function grpcCode(err: unknown): number | undefined {
   return undefined;
 }
 
+/** Temporal's own words in a gRPC error (the SDK wraps them in its own, e.g. "Failed to start Workflow"), without the status prefix. */
+export function grpcDetail(err: unknown): string {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const details = (e as { details?: unknown }).details;
+    if (typeof details === 'string' && details) return details;
+  }
+  return (err as Error).message;
+}
+
 /** Whether Temporal was out of reach for a while (server down or restarting, network gone). */
 export function isConnectionLost(err: unknown): boolean {
   const code = grpcCode(err);
@@ -410,6 +420,19 @@ export function isConnectionLost(err: unknown): boolean {
 /** Whether a call (an Update included) ran out of its deadline without an answer: it may still have been applied. */
 export function isNoAnswer(err: unknown): boolean {
   return err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || grpcCode(err) === DEADLINE_EXCEEDED;
+}
+
+/**
+ * Whether Temporal refused a call because its namespace has no mapping for a search attribute the call set (a fresh
+ * cluster, or `temporal server start-dev` without `--search-attribute`). The SDK's own error says only "Failed to start
+ * Workflow": the server's reason is in the gRPC status it carries as its `cause`.
+ */
+export function isMissingSearchAttribute(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-comparison -- gRPC's numeric codes; grpc-js's Status enum is not a dependency
+    if (isGrpcServiceError(e) && e.code === INVALID_ARGUMENT && /search attribute/i.test(e.details || e.message)) return true;
+  }
+  return false;
 }
 
 /** Whether Temporal refused a call because too many requests (Updates) are in flight. */

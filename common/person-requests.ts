@@ -16,11 +16,14 @@ import {
   resolveStepUpdate,
 } from '../workflows/messages.js';
 
-/** A request as a person makes it; `as` is who they say they are (the run checks it, and the signature). */
+/**
+ * A request as a person makes it; `as` is who they say they are (the run checks it, and the signature). `automatic`
+ * marks what `rehearse --auto-approve` casts in their name: only a rehearsal started that way accepts it.
+ */
 export type PersonRequest =
-  | { kind: 'approve'; gateId: string; as: string; role?: string; reason?: string; evidence?: string }
+  | { kind: 'approve'; gateId: string; as: string; role?: string; reason?: string; evidence?: string; automatic?: boolean }
   | { kind: 'reject'; gateId: string; as: string; reason: string; evidence?: string }
-  | { kind: 'done'; stepId: string; as: string; reason?: string }
+  | { kind: 'done'; stepId: string; as: string; reason?: string; automatic?: boolean }
   | { kind: 'backout'; as: string; reason: string }
   | { kind: 'resolve'; stepId: string; action: 'retry' | 'done'; as: string; reason: string };
 
@@ -42,6 +45,7 @@ export type RequestSigner = (kind: SignedKind, fields: object) => RequestSignatu
 /** The Update's argument: the request's fields as the run reads them, with the signature when there is one. */
 export function requestFields(request: PersonRequest): { kind: SignedKind; fields: Record<string, unknown> } {
   const optional = (key: string, value: string | undefined) => (value ? { [key]: value } : {});
+  const automatic = (value: boolean | undefined) => (value === true ? { automatic: true } : {});
   switch (request.kind) {
     case 'approve':
       return {
@@ -52,6 +56,7 @@ export function requestFields(request: PersonRequest): { kind: SignedKind; field
           ...optional('role', request.role),
           ...optional('reason', request.reason),
           ...optional('evidence', request.evidence),
+          ...automatic(request.automatic),
         },
       };
     case 'reject':
@@ -60,7 +65,10 @@ export function requestFields(request: PersonRequest): { kind: SignedKind; field
         fields: { gateId: request.gateId, by: request.as, reason: request.reason, ...optional('evidence', request.evidence) },
       };
     case 'done':
-      return { kind: 'complete_manual', fields: { stepId: request.stepId, by: request.as, ...optional('reason', request.reason) } };
+      return {
+        kind: 'complete_manual',
+        fields: { stepId: request.stepId, by: request.as, ...optional('reason', request.reason), ...automatic(request.automatic) },
+      };
     case 'backout':
       return { kind: 'request_backout', fields: { by: request.as, reason: request.reason } };
     case 'resolve':

@@ -157,7 +157,12 @@ function failuresHtml(r: RunReport): string[] {
     sections.push(
       table(
         ['step', 'attempt', 'when', 'error'],
-        r.failedSteps.map((s) => [e(s.stepId + (s.purpose === 'backout' ? ' (undo)' : '')), String(s.attempt), e(s.at ?? ''), e(s.error)]),
+        r.failedSteps.map((s) => [
+          e(s.stepId + (s.purpose === 'backout' ? ' (back-out)' : '')),
+          String(s.attempt),
+          e(s.at ?? ''),
+          e(s.error),
+        ]),
         'failed-steps',
       ),
     );
@@ -204,7 +209,7 @@ function backoutHtml(r: RunReport): string[] {
     if (r.backout.undos.length > 0) {
       sections.push(
         table(
-          ['step', 'undo', 'took'],
+          ['step', 'back-out', 'took'],
           r.backout.undos.map((u) => [e(u.stepId), e(u.status), e(showMs(u.durationMs))]),
           'undos',
         ),

@@ -146,7 +146,12 @@ function failuresMarkdown(r: RunReport): string[] {
     out.push(
       ...table(
         ['step', 'attempt', 'when', 'error'],
-        r.failedSteps.map((s) => [m(s.stepId + (s.purpose === 'backout' ? ' (undo)' : '')), String(s.attempt), m(s.at ?? ''), m(s.error)]),
+        r.failedSteps.map((s) => [
+          m(s.stepId + (s.purpose === 'backout' ? ' (back-out)' : '')),
+          String(s.attempt),
+          m(s.at ?? ''),
+          m(s.error),
+        ]),
       ),
       '',
     );
@@ -195,7 +200,7 @@ function backoutMarkdown(r: RunReport): string[] {
     if (r.backout.undos.length > 0) {
       out.push(
         ...table(
-          ['step', 'undo', 'took'],
+          ['step', 'back-out', 'took'],
           r.backout.undos.map((u) => [m(u.stepId), m(u.status), showMs(u.durationMs)]),
         ),
         '',

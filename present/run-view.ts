@@ -94,15 +94,15 @@ export function phaseKindWord(kind: string): string {
   return kind === 'go_no_go' ? 'go/no-go' : statusWord(kind);
 }
 
-/** A step's undo in words, as the console shows it in place of the step's own status while it matters. */
+/** A step's back-out in words, as the console shows it in place of the step's own status while it matters. */
 export const BACKOUT_STEP_WORDS: Record<BackoutStepState['status'], string> = {
-  pending: 'undo pending',
+  pending: 'back-out pending',
   running: 'undoing',
-  manual: 'undo is manual',
-  waiting: 'undo waits',
+  manual: 'back-out is manual',
+  waiting: 'back-out waits',
   succeeded: 'backed out',
-  failed: 'undo failed',
-  not_needed: 'nothing to undo',
+  failed: 'back-out failed',
+  not_needed: 'nothing to back out',
   resolved: 'undone by hand',
 };
 
@@ -308,7 +308,7 @@ export function waitingItems(steps: Iterable<StepState>, context: RunContext = {
       items.push({
         stepId: step.id,
         kind: step.resolution.scope === 'backout' ? 'backout_resolution' : 'resolution',
-        what: `${step.resolution.scope === 'backout' ? 'undo of ' : ''}${step.id} ${RESOLUTION_WORDS[step.resolution.kind]}: ${step.resolution.error.split('\n')[0]}; retry or record done`,
+        what: `${step.resolution.scope === 'backout' ? 'back-out of ' : ''}${step.id} ${RESOLUTION_WORDS[step.resolution.kind]}: ${step.resolution.error.split('\n')[0]}; retry or record done`,
         who: lead,
         since: step.resolution.since,
       });
@@ -328,7 +328,7 @@ export function waitingItems(steps: Iterable<StepState>, context: RunContext = {
       items.push({
         stepId: step.id,
         kind: 'backout_manual',
-        what: `undo of ${step.id} is manual; mark it done`,
+        what: `back-out of ${step.id} is manual; mark it done`,
         who: roleWithPeople(step.owner, context),
         ...(step.backout.startedAt ? { since: step.backout.startedAt } : {}),
       });

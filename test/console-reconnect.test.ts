@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, eventually, killStartedCli, PROJECT, runCli, startCli, startWorkerCli } from './support/cli.js';
-import { startKillableServer, type KillableServer } from './support/faults.js';
+import { startKillableServer, type KillableServer } from './support/faults/index.js';
 import { Tmux } from './support/tmux.js';
 
 const BIN = path.join(PROJECT, 'bin', 'cutover.js');

@@ -23,7 +23,7 @@ import {
   storeMismatches,
   type Child,
   type Scene,
-} from './support/faults.js';
+} from './support/faults/index.js';
 import { temporalAddress } from './support/temporal.js';
 
 let s: Scene;

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { killChildren, killPlans, killServer, runThroughFaults, startKillableServer, type KillableServer } from './support/faults.js';
+import { killChildren, killPlans, killServer, runThroughFaults, startKillableServer, type KillableServer } from './support/faults/index.js';
 
 let server: KillableServer;
 beforeAll(async () => {

@@ -24,7 +24,7 @@ import {
   startCutover,
   startWorker,
   type Scene,
-} from './support/faults.js';
+} from './support/faults/index.js';
 import { temporalAddress } from './support/temporal.js';
 
 let s: Scene;

@@ -6,7 +6,7 @@
  * agree with the run Temporal kept. `npm run bench -- survive` does the same with 20 kills.
  */
 import { afterEach, expect, it } from 'vitest';
-import { killChildren, killPlans, killWorker, runThroughFaults } from './support/faults.js';
+import { killChildren, killPlans, killWorker, runThroughFaults } from './support/faults/index.js';
 import { temporalAddress } from './support/temporal.js';
 
 afterEach(killChildren);

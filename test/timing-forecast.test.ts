@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunTiming } from '../prisma/timing-queries.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
-import { forecast, RECENT_BACKOUTS, RECENT_RUNS, runsWorthReading } from '../timing/forecast.js';
+import { backoutForecast, forecast, RECENT_BACKOUTS, RECENT_RUNS, runsWorthReading } from '../timing/forecast.js';
 import type { TimedRun, TimedStep } from '../timing/runs.js';
 
 const MIN = 60_000;
@@ -194,6 +194,24 @@ describe('forecast', () => {
     expect(f.window!.latestSafeGoNoGoMs).toBe(60 * MIN - f.backout.p90Ms);
     expect(f.window!.gate!.stepId).toBe('go');
     expect(f.window!.gate!.pInTime).toBeGreaterThan(0.9);
+  });
+
+  it('gives the back-out alone (what a run starts with) exactly as the whole forecast does, whatever its nights', () => {
+    const runs = [
+      run(0, { a: 10 * MIN, b: 22 * MIN, go: MIN }, { a: 4 * MIN, b: 6 * MIN }),
+      ...FIVE.slice(1, 4),
+      run(4, { a: 10 * MIN, b: 21 * MIN, go: MIN }, { a: 4.4 * MIN, b: 5.5 * MIN }),
+    ];
+    for (const seed of [1, 11]) {
+      const alone = backoutForecast({ runbook: STREAMS, versionHash: 'v1', runs, seed });
+      expect(alone.source).toBe('measured');
+      for (const simulations of [1, 200, 10_000]) {
+        expect(alone).toEqual(forecast({ runbook: STREAMS, versionHash: 'v1', runs, seed, simulations }).backout);
+      }
+    }
+    expect(backoutForecast({ runbook: STREAMS, versionHash: 'v1', runs: FIVE })).toEqual(
+      forecast({ runbook: STREAMS, versionHash: 'v1', runs: FIVE, simulations: 10 }).backout,
+    );
   });
 
   it('cuts a gate at its deadline and takes a window given on the command line', () => {

@@ -403,7 +403,7 @@ export function forecast(input: ForecastInput): Forecast {
   // A stream of its own, so the back-out figure does not depend on how many nights were simulated before it: the run's
   // point of no return (started with a few nights) and `cutover forecast` (10,000) give the same back-out.
   const { graph, stepOf, planned, runs, forward } = model;
-  const backout = forecastBackout(input, graph, stepOf, planned, runs, new SeededRandom(seed ^ 0x5bd1e995), forward);
+  const backout = forecastBackout(input, graph, stepOf, planned, runs, new SeededRandom(seed ^ BACKOUT_SEED_MIX), forward);
   const result: Forecast = {
     runbook: runbook.name,
     versionHash: input.versionHash,
@@ -433,6 +433,29 @@ export function forecast(input: ForecastInput): Forecast {
   const window = input.window ?? (runbook.window ? { lengthMs: durationMs(runbook.window.length), ...startOf(runbook) } : undefined);
   if (window) result.window = windowFigures(window, model, nights, backout.p90Ms);
   return result;
+}
+
+/** Seed of the back-out's own random stream, mixed from the forecast's seed. */
+const BACKOUT_SEED_MIX = 0x5bd1e995;
+
+/**
+ * The back-out's figures alone, the same as `forecast(input).backout` (the back-out draws from a stream of its own,
+ * so the nights simulated going forward do not move it), without simulating those nights: what a run's point of no
+ * return needs when it starts.
+ */
+export function backoutForecast(input: Pick<ForecastInput, 'runbook' | 'versionHash' | 'runs' | 'seed'>): Forecast['backout'] {
+  const { graph, stepOf, planned, runs, forward } = nightModel(input);
+  const seed = input.seed ?? DEFAULT_SEED;
+  const { outliers: _outliers, ...figures } = forecastBackout(
+    input,
+    graph,
+    stepOf,
+    planned,
+    runs,
+    new SeededRandom(seed ^ BACKOUT_SEED_MIX),
+    forward,
+  );
+  return figures;
 }
 
 function startOf(runbook: Runbook): { startMs?: number } {

@@ -13,7 +13,15 @@
  */
 import { describeSummary } from '../reconcile/format.js';
 import { formatDuration } from '../runbook/duration.js';
-import { actualMs, BACKOUT_TRIGGER_WORDS, DECISION_VERB, phaseKindWord, plannedText, RESOLUTION_WORDS, statusWord } from '../present/run-view.js';
+import {
+  actualMs,
+  BACKOUT_TRIGGER_WORDS,
+  DECISION_VERB,
+  phaseKindWord,
+  plannedText,
+  RESOLUTION_WORDS,
+  statusWord,
+} from '../present/run-view.js';
 import type { Decision, RunState, StepState } from '../run/state.js';
 import { unmetRequirements } from '../run/transitions.js';
 import type { RunDetail, RunRecord } from '../prisma/records.js';

@@ -14,11 +14,16 @@ import { payloadCodecs } from '../common/payload-codec.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** Where the workflow code is: a prebuilt bundle when there is one, else the sources. */
-export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
-  // Compiled: dist/worker/create-worker.js -> dist/workflow-bundle.js.
-  const bundle = path.resolve(here, '..', 'workflow-bundle.js');
+/**
+ * Where the workflow code is: a prebuilt bundle when there is one, else the sources. With `encryptedFailures`, the
+ * bundle that takes in the failure converter (see {@link encryptedFailures}): the SDK loads the converter the workflow
+ * code uses only through its bundle, so the plain one would leave the workflow's own failures in plain text.
+ */
+export function workflowSource(encryptedFailures = false): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  // Compiled: dist/worker/create-worker.js -> dist/workflow-bundle.js (both written by scripts/setup.mjs).
+  const bundle = path.resolve(here, '..', encryptedFailures ? 'workflow-bundle-encrypted-failures.js' : 'workflow-bundle.js');
   if (existsSync(bundle)) return { workflowBundle: { codePath: bundle } };
+  // Bundled on start; the SDK takes the failure converter in when the worker's data converter names one.
   const ts = path.resolve(here, '..', 'workflows', 'index.ts');
   return { workflowsPath: existsSync(ts) ? ts : path.resolve(here, '..', 'workflows', 'index.js') };
 }
@@ -88,9 +93,11 @@ function writeWorkerLog(entry: LogEntry, write: (line: string) => void): void {
 }
 
 /**
- * Failure messages and stack traces as payloads, so the codec encrypts them too. The SDK loads
- * the converter with `require`, so only the compiled file (dist/worker/failure-converter.js) can
- * serve; from the TypeScript sources (tests in-process) failure messages stay plain text.
+ * Failure messages and stack traces as payloads, so the codec encrypts them too: activities' failures (converted
+ * here) and the workflow's own (converted in its sandbox, by the converter its bundle took in: see
+ * {@link workflowSource}). The SDK loads the converter with `require`, so only the compiled file
+ * (dist/worker/failure-converter.js) can serve; from the TypeScript sources (tests in-process) failure messages stay
+ * plain text.
  */
 function encryptedFailures(): { failureConverterPath?: string } {
   const compiled = path.resolve(here, 'failure-converter.js');
@@ -128,7 +135,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   return Worker.create({
     ...sharedOptions(options),
     taskQueue: options.taskQueue,
-    ...(options.workflows ?? workflowSource()),
+    ...(options.workflows ?? workflowSource(options.payloadKey !== undefined && encryptedFailures().failureConverterPath !== undefined)),
   });
 }
 

@@ -13,11 +13,48 @@ export const dist = (p) => import(path.join(root, 'dist', p));
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** One line per target, in the form every benchmark ends with. */
-export function targetLine(bench, figure, value, op, limit, digits = 3) {
-  const pass = op === '<=' ? value <= limit : op === '<' ? value < limit : op === '=' ? value === limit : value >= limit;
+/**
+ * Smoke mode (`npm run bench -- NAME --smoke`, or `BENCH_SMOKE=1`): tiny sizes, the whole path of the benchmark run
+ * (the same commands, the same parsing of their output, the same final lines), its speed and statistics not judged.
+ * test/bench-smoke.test.ts runs every benchmark this way.
+ */
+export const SMOKE = process.env.BENCH_SMOKE === '1';
+
+/** A size: the environment variable `name` when set, else `full`, or `smoke` in smoke mode. */
+export function size(name, full, smoke) {
+  const set = process.env[name];
+  if (set === undefined || set === '') return SMOKE ? smoke : full;
+  const value = Number(set);
+  if (!Number.isFinite(value)) throw new Error(`${name}=${set} is not a number`);
+  return value;
+}
+
+/**
+ * One line per target, in the form every benchmark ends with: `NAME.FIGURE = VALUE (target OP LIMIT) PASS|FAIL`.
+ * In smoke mode a figure of speed or statistics ends with SMOKE instead (printed, not judged); one that counts
+ * mistakes (`exact`: differences missed or invented, runs that did not end as expected, crashes) is judged as in a
+ * full run, since its target does not depend on the machine or the sizes.
+ */
+export function targetLine(bench, figure, value, op, limit, { digits = 3, exact = false } = {}) {
+  const met = op === '<=' ? value <= limit : op === '<' ? value < limit : op === '=' ? value === limit : value >= limit;
+  const judged = exact || !SMOKE;
   const shown = Number.isInteger(value) ? String(value) : value.toFixed(digits);
-  return { pass, text: `${bench}.${figure} = ${shown} (target ${op} ${limit}) ${pass ? 'PASS' : 'FAIL'}` };
+  return {
+    pass: judged ? met : true,
+    text: `${bench}.${figure} = ${shown} (target ${op} ${limit}) ${judged ? (met ? 'PASS' : 'FAIL') : 'SMOKE'}`,
+  };
+}
+
+/** A figure printed beside the targets, not judged: `NAME.FIGURE = VALUE (informational: NOTE)`. */
+export function infoLine(bench, figure, value, note, digits = 3) {
+  const shown = Number.isInteger(value) ? String(value) : value.toFixed(digits);
+  return `${bench}.${figure} = ${shown} (informational: ${note})`;
+}
+
+/** Prints the target lines last and gives the exit code: 1 when one failed. */
+export function finish(lines) {
+  for (const line of lines) console.log(line.text);
+  return lines.every((l) => l.pass) ? 0 : 1;
 }
 
 /** A chain runbook, or `chains` parallel chains of `length` no-op steps each. */
@@ -44,9 +81,21 @@ export function noopRunbook(name, chains, length) {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * The Temporal server a benchmark runs on: a dev server of its own in `dataDir`, or the one `BENCH_TEMPORAL_ADDRESS`
+ * names (the smoke test shares the test suite's; its figures then include whatever else that server does). `pid` is
+ * known only for a server of its own.
+ */
+export async function benchServer(dataDir) {
+  const shared = process.env.BENCH_TEMPORAL_ADDRESS;
+  if (shared) return { address: shared, pid: undefined, stop: async () => {} };
+  const { findTemporalCli } = await dist('cli/temporal-cli.js');
+  const { startDevServer } = await dist('cli/temporal-server.js');
+  return startDevServer({ cliPath: findTemporalCli(root), dataDir, ui: false });
+}
+
 /** Starts a dev server, a record store and a cutover worker in a scratch folder. */
 export async function startBench(name, extraWorkers = async () => []) {
-  const { findTemporalCli, startDevServer } = await dist('cli/temporal-server.js');
   const { openRecordStore } = await dist('prisma/store.js');
   const { createWorker, installQuietRuntime } = await dist('worker/create-worker.js');
   const { RUN_WORKFLOW_TYPE } = await dist('workflows/messages.js');
@@ -55,12 +104,12 @@ export async function startBench(name, extraWorkers = async () => []) {
 
   const home = mkdtempSync(path.join(tmpdir(), `cutover-bench-${name}-`));
   installQuietRuntime();
-  const server = await startDevServer({ cliPath: findTemporalCli(root), dataDir: home, ui: false });
+  const server = await benchServer(home);
   const store = await openRecordStore({ databaseUrl: `file:${path.join(home, 'bench.db')}` });
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   const native = await NativeConnection.connect({ address: server.address });
   const queue = `bench-${randomUUID()}`;
-  const cutoverWorker = await createWorker({ connection: native, namespace: 'default', taskQueue: `${queue}-cutover`, store: store });
+  const cutoverWorker = await createWorker({ connection: native, namespace: 'default', taskQueue: `${queue}-cutover`, store });
   const others = await extraWorkers({ native, queue });
   const running = [cutoverWorker.run(), ...others.map((w) => w.run())];
 

@@ -59,7 +59,7 @@ export function detailLines(step: StepState, context: RunContext, critical: bool
   }
   if (step.resolution) {
     lines.push(
-      `${RESOLUTION_WORDS[step.resolution.kind]}${step.resolution.scope === 'backout' ? ' (its undo)' : ''} since ${time(step.resolution.since)}: ${step.resolution.error}`,
+      `${RESOLUTION_WORDS[step.resolution.kind]}${step.resolution.scope === 'backout' ? ' (its back-out)' : ''} since ${time(step.resolution.since)}: ${step.resolution.error}`,
     );
     lines.push('  waiting for the lead: R to retry it or record it done');
   } else if (step.error) {
@@ -73,7 +73,7 @@ export function detailLines(step: StepState, context: RunContext, critical: bool
   for (const c of step.checks) if (c.reconcile) lines.push(`check "${c.name}" compared: ${describeSummary(c.reconcile)}`);
   if (step.backout && step.backout.status !== 'pending') {
     const b = step.backout;
-    lines.push(`undo: ${BACKOUT_STEP_WORDS[b.status]} · attempts ${b.attempts}${b.error ? ` · ${b.error}` : ''}`);
+    lines.push(`back-out: ${BACKOUT_STEP_WORDS[b.status]} · attempts ${b.attempts}${b.error ? ` · ${b.error}` : ''}`);
   }
   const tail = step.backout?.outputTail ?? step.outputTail;
   if (tail?.trim()) {

@@ -3,10 +3,10 @@
  * they have one), as `cutover approve|reject|done|backout|resolve` (common/person-requests.ts). A refusal is the
  * run's own sentence, shown in the console; nothing is retried behind the person's back.
  */
-import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { answerSentence, sendPersonRequest, type PersonRequest } from '../../common/person-requests.js';
-import { signer, updateTimeoutMs } from '../send-request.js';
-import { isNoAnswer, isTooBusy } from '../temporal.js';
+import type { WorkflowHandle } from '@temporalio/client';
+import { answerSentence, type PersonRequest } from '../../common/person-requests.js';
+import { NoAnswerError, RequestRefusedError, RunBusyError } from '../errors.js';
+import { deliverRequest, signer, updateTimeoutMs } from '../send-request.js';
 
 /** A request a person makes from the console. */
 export type ConsoleAction = PersonRequest;
@@ -18,21 +18,25 @@ export interface ActionOutcome {
 }
 
 /** Sends `action` to run `runId` and says how it went; never throws. */
-export async function sendAction(client: Client, handle: WorkflowHandle, action: ConsoleAction): Promise<ActionOutcome> {
+export async function sendAction(handle: WorkflowHandle, action: ConsoleAction): Promise<ActionOutcome> {
   const runId = handle.workflowId;
-  const timeoutMs = updateTimeoutMs();
   try {
+    const timeoutMs = updateTimeoutMs();
     // The key is read (and its passphrase asked of the environment) before anything is sent. For a vote, the evidence
     // is what the console showed the person: a vote on evidence that changed since is refused.
     const sign = signer(runId);
-    const answer = await client.withDeadline(Date.now() + timeoutMs, () => sendPersonRequest(handle, action, sign));
+    const answer = await deliverRequest(handle, action, { timeoutMs, sign });
     return { ok: true, message: answerSentence(action, answer, runId) };
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) return { ok: false, message: `refused: ${err.cause?.message ?? err.message}` };
-    if (isNoAnswer(err)) {
-      return { ok: false, message: `no answer from the run within ${timeoutMs / 1000} s; the request may still apply: watch the screen` };
+    // The same request and errors as `cutover approve`..., in the console's words.
+    if (err instanceof RequestRefusedError) return { ok: false, message: err.message };
+    if (err instanceof NoAnswerError) {
+      return {
+        ok: false,
+        message: `no answer from the run within ${err.timeoutMs / 1000} s; the request may still apply: watch the screen`,
+      };
     }
-    if (isTooBusy(err)) return { ok: false, message: 'the run has too many requests in flight; try again in a moment' };
+    if (err instanceof RunBusyError) return { ok: false, message: 'the run has too many requests in flight; try again in a moment' };
     return { ok: false, message: `could not send: ${String((err as Error)?.message ?? err).split('\n')[0]}` };
   }
 }

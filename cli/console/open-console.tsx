@@ -45,7 +45,7 @@ export function openConsole(options: OpenConsoleOptions): ConsoleHandle {
       source={source}
       send={(action) =>
         client && handle
-          ? sendAction(client, handle, action)
+          ? sendAction(handle, action)
           : Promise.resolve({ ok: false, message: 'the run cannot be reached to send requests' })
       }
       {...(options.runbook ? { runbook: options.runbook } : {})}

@@ -83,23 +83,40 @@ export async function ensureBuild() {
   }
 
   const workflowsIndex = path.join(DIST, 'workflows', 'index.js');
-  const bundleFile = path.join(DIST, 'workflow-bundle.js');
+  // Two bundles of the same workflow code: the second takes in the failure converter that workers with
+  // CUTOVER_PAYLOAD_KEY load (dist/worker/failure-converter.js), so the failures the workflow raises itself are
+  // encrypted like its activities' (the SDK loads a workflow's failure converter only through its bundle).
+  const bundles = [
+    { file: path.join(DIST, 'workflow-bundle.js') },
+    {
+      file: path.join(DIST, 'workflow-bundle-encrypted-failures.js'),
+      failureConverterPath: path.join(DIST, 'worker', 'failure-converter.js'),
+    },
+  ];
   if (fs.existsSync(workflowsIndex)) {
-    say('bundling the workflow code into dist/workflow-bundle.js');
+    say('bundling the workflow code into dist/workflow-bundle.js and dist/workflow-bundle-encrypted-failures.js');
     // Done once here so that starting a worker never runs webpack.
     const worker = createRequire(path.join(ROOT, 'package.json'))('@temporalio/worker');
     const quietLogger = new worker.DefaultLogger('WARN');
-    let bundle;
-    try {
-      bundle = await worker.bundleWorkflowCode({ workflowsPath: workflowsIndex, logger: quietLogger });
-    } catch (error) {
-      throw new SetupError(`bundling the workflow code failed: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    const tmp = `${bundleFile}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, bundle.code);
-    fs.renameSync(tmp, bundleFile);
+    await Promise.all(
+      bundles.map(async ({ file, failureConverterPath }) => {
+        let bundle;
+        try {
+          bundle = await worker.bundleWorkflowCode({
+            workflowsPath: workflowsIndex,
+            logger: quietLogger,
+            ...(failureConverterPath ? { failureConverterPath } : {}),
+          });
+        } catch (error) {
+          throw new SetupError(`bundling the workflow code failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        const tmp = `${file}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, bundle.code);
+        fs.renameSync(tmp, file);
+      }),
+    );
   } else {
-    fs.rmSync(bundleFile, { force: true });
+    for (const { file } of bundles) fs.rmSync(file, { force: true });
     say('workflows/index.ts does not exist yet: skipping the workflow bundle');
   }
   await bundleRequestCommands();
