@@ -221,7 +221,12 @@ describe.each(PROVIDERS)('%s', (provider) => {
 
     it('keep what the run was reserved as, which its start is checked against', async () => {
       const { runId } = await store.reserveRun({ ...reservation('reserved-as'), autoApprove: true });
-      expect(await store.runReservation(runId)).toEqual({ mode: 'rehearsal', versionHash: 'sha256:abc', autoApprove: true, status: 'pending' });
+      expect(await store.runReservation(runId)).toEqual({
+        mode: 'rehearsal',
+        versionHash: 'sha256:abc',
+        autoApprove: true,
+        status: 'pending',
+      });
       const plain = await store.reserveRun(reservation('reserved-as'));
       expect((await store.runReservation(plain.runId)).autoApprove).toBe(false);
       await expect(store.runReservation('reserved-as-99')).rejects.toMatchObject({ name: 'RunNotFoundError' });

@@ -13,7 +13,7 @@ import type { RecordStore } from '../prisma/record-store.js';
 import { openRecordStore } from '../prisma/store.js';
 import { approveGateUpdate } from '../workflows/messages.js';
 import { createPoolWorker } from '../worker/create-worker.js';
-import { lockStore } from './support/faults.js';
+import { lockStore } from './support/faults/index.js';
 import { temporalAddress } from './support/temporal.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
 
