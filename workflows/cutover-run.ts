@@ -42,6 +42,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     keepsGoing: patched(PATCHES.handoverKeepsGoing.id),
     retriesUnstarted: patched(PATCHES.retriesUnstarted.id),
     checksStart: patched(PATCHES.checksStart.id),
+    boundsRequests: patched(PATCHES.boundedRequests.id),
   });
   // People's requests and the queries, before anything else: no request arrives at a run that cannot answer it.
   registerRequests(ctx);

@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 5;
+export const WORKFLOW_VERSION = 6;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -138,6 +138,18 @@ export const PATCHES = {
       "each execution checks its start against the record store's reservation (mode, auto-approve, version, an id used once, a live run's evidence) before it takes the run up",
     introduced: '0000000, 2026-12-07',
     since: 5,
+    stage: 'patched',
+  },
+  /**
+   * Evaluated sixth thing in every execution (cutover-run.ts); read by the request handlers (requests.ts). The caps and
+   * the unknown-target check at the door need no patch (validators do not run in replay) and hold for every execution.
+   */
+  boundedRequests: {
+    id: 'bounded-requests',
+    guards:
+      "a request let in before the run's state was there is refused unlogged when its target does not exist, and one person's logged refusals are rate-limited (run/request-limits.ts)",
+    introduced: '0000000, 2026-12-07',
+    since: 6,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;

@@ -53,6 +53,8 @@ export interface ExecutionPatches {
   retriesUnstarted: boolean;
   /** {@link PATCHES.checksStart} */
   checksStart: boolean;
+  /** {@link PATCHES.boundedRequests} */
+  boundsRequests: boolean;
 }
 
 /** How {@link RunContext.decide} makes a decision. */
