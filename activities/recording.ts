@@ -24,18 +24,22 @@ const CACHED_RUNBOOKS = 16;
 
 /** The recording activities, bound to a store. */
 export function createRecordingActivities(store: ActivityStore) {
-  const cache = new Map<string, { runbook: Runbook; pages: RunbookPage[] }>();
+  const cache = new Map<string, { source: string; runbook: Runbook; pages: RunbookPage[] }>();
 
-  /** The run's runbook, parsed from the source it was reserved with (the CLI validated it). */
+  /**
+   * The run's runbook, parsed from the source the store holds (the CLI validated it). Read again each time: a text
+   * changed in the store is what the workflow's check against the run's version hash must see (and a text put back
+   * what lets a refused run go on); only the parse is cached.
+   */
   async function runbookOf(runId: string): Promise<{ runbook: Runbook; pages: RunbookPage[] }> {
-    const cached = cache.get(runId);
-    if (cached) return cached;
     let source: string;
     try {
       source = await store.runbookSource(runId);
     } catch (err) {
       throw notRecorded(err, runId);
     }
+    const cached = cache.get(runId);
+    if (cached?.source === source) return cached;
     const parsed = parseRunbook(source, `${runId} (runbook as recorded)`);
     if (!parsed.ok) {
       throw ApplicationFailure.create({
@@ -44,7 +48,7 @@ export function createRecordingActivities(store: ActivityStore) {
         message: `the runbook recorded for ${runId} is not valid: ${parsed.problems.slice(0, 3).map(formatProblem).join('; ')}`,
       });
     }
-    const entry = { runbook: parsed.runbook, pages: paginateRunbook(parsed.runbook) };
+    const entry = { source, runbook: parsed.runbook, pages: paginateRunbook(parsed.runbook) };
     cache.set(runId, entry);
     if (cache.size > CACHED_RUNBOOKS) cache.delete(cache.keys().next().value!);
     return entry;

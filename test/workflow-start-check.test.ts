@@ -16,6 +16,8 @@ import { findTemporalCli } from '../cli/temporal-cli.js';
 import type { RecordStore } from '../prisma/record-store.js';
 import { openRecordStore } from '../prisma/store.js';
 import type { RunInput } from '../run/state.js';
+import { hashRunbook } from '../run/version-hash.js';
+import { parseRunbook } from '../runbook/parse.js';
 import { FAILURE_TYPE } from '../run/failures.js';
 import { RUN_WORKFLOW_TYPE } from '../workflows/messages.js';
 import { temporalAddress, temporalNamespace } from './support/temporal.js';
@@ -47,12 +49,19 @@ phases:
       - { id: touch, title: Touch, owner: dba, expected: 1s, action: { kind: shell, command: "echo ran >> touched.log" } }
 `;
 
+/** The runbook's version hash, as the CLI reserves a run with it. */
+function versionOf(name: string): string {
+  const parsed = parseRunbook(RUNBOOK(name), 'runbook.yaml');
+  if (!parsed.ok) throw new Error('test runbook invalid');
+  return hashRunbook(parsed.runbook);
+}
+
 async function reserve(name: string, mode: 'rehearsal' | 'live', autoApprove = false): Promise<string> {
   const { runId } = await store.reserveRun({
     runbookName: name,
     mode,
     runbookVersion: '1',
-    versionHash: 'v1',
+    versionHash: versionOf(name),
     runbookSource: RUNBOOK(name),
     startedBy: 'alice',
     autoApprove,
@@ -83,7 +92,7 @@ async function stockStart(input: RunInput): Promise<void> {
 const input = (runId: string, extra: Partial<RunInput> = {}): RunInput => ({
   runId,
   runNumber: 1,
-  versionHash: 'v1',
+  versionHash: versionOf(runId.replace(/-\d+$/, '')),
   mode: 'rehearsal',
   startedBy: 'mallory',
   baseDir: h.dir,

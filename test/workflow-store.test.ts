@@ -11,11 +11,20 @@ import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordStore } from '../prisma/record-store.js';
 import { openRecordStore } from '../prisma/store.js';
+import { hashRunbook } from '../run/version-hash.js';
+import { parseRunbook } from '../runbook/parse.js';
 import { approveGateUpdate } from '../workflows/messages.js';
 import { createPoolWorker } from '../worker/create-worker.js';
 import { lockStore } from './support/faults/index.js';
 import { temporalAddress } from './support/temporal.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
+
+/** The runbook's version hash, as the CLI reserves a run with it. */
+function versionOf(source: string): string {
+  const parsed = parseRunbook(source, 'runbook.yaml');
+  if (!parsed.ok) throw new Error('test runbook invalid');
+  return hashRunbook(parsed.runbook);
+}
 
 let store: RecordStore;
 let h: Harness;
@@ -57,7 +66,7 @@ describe('the record a run leaves', () => {
       runbookName: 'recorded',
       mode: 'rehearsal',
       runbookVersion: '7',
-      versionHash: 'h',
+      versionHash: versionOf(RUNBOOK('recorded')),
       runbookSource: RUNBOOK('recorded'),
       startedBy: 'alice',
     });
@@ -67,7 +76,7 @@ describe('the record a run leaves', () => {
     expect((await resultOf(handle)).status).toBe('completed');
 
     const run = await store.getRun(runId);
-    expect(run).toMatchObject({ status: 'completed', mode: 'rehearsal', versionHash: 'h' });
+    expect(run).toMatchObject({ status: 'completed', mode: 'rehearsal', versionHash: versionOf(RUNBOOK('recorded')) });
     expect(run.startedAt).toBeTruthy();
     expect(run.endedAt).toBeTruthy();
     const flaky = run.steps.filter((s) => s.stepId === 'flaky');
@@ -112,7 +121,7 @@ phases:
       runbookName: 'late-start',
       mode: 'rehearsal',
       runbookVersion: '1',
-      versionHash: 'h',
+      versionHash: versionOf(source),
       runbookSource: source,
       startedBy: 'alice',
     });

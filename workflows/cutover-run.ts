@@ -25,7 +25,7 @@ import type { Runbook } from '../runbook/schema.js';
 import { failLoudly, recording, sendersRecording } from './activity-calls.js';
 import { orderActivations } from './activation-order.js';
 import { stopOnCancel } from './cancel.js';
-import { handOver, loadRunbook, resume, takeUp } from './hand-over.js';
+import { handOver, loadCheckedRunbook, resume, takeUp } from './hand-over.js';
 import { PATCHES } from './patches.js';
 import { runBackout, runForward } from './phases.js';
 import { decideOverride, refuseStart, registerRequests } from './requests.js';
@@ -43,6 +43,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     retriesUnstarted: patched(PATCHES.retriesUnstarted.id),
     checksStart: patched(PATCHES.checksStart.id),
     boundsRequests: patched(PATCHES.boundedRequests.id),
+    checksRunbook: patched(PATCHES.checksRunbook.id),
   });
   // People's requests and the queries, before anything else: no request arrives at a run that cannot answer it.
   registerRequests(ctx);
@@ -52,7 +53,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   try {
     // The runbook, and the state: fresh, or as the previous execution handed it over. A start the record store did
     // not reserve ends here, before anything is written: the store's run is someone else's (start-check.ts).
-    const { runbook, start } = await failLoudly(() => loadRunbook(ctx));
+    const { runbook, start } = await failLoudly(() => loadCheckedRunbook(ctx));
     if (start?.ok === false && !start.own)
       throw ApplicationFailure.create({ type: FAILURE_TYPE.startRefused, message: `start refused: ${start.why}`, nonRetryable: true });
     const run = takeUp(ctx, runbook);

@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 6;
+export const WORKFLOW_VERSION = 7;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -150,6 +150,15 @@ export const PATCHES = {
       "a request let in before the run's state was there is refused unlogged when its target does not exist, and one person's logged refusals are rate-limited (run/request-limits.ts)",
     introduced: '0000000, 2026-12-07',
     since: 6,
+    stage: 'patched',
+  },
+  /** Evaluated seventh thing in every execution (cutover-run.ts); read as the runbook is read (hand-over.ts). */
+  checksRunbook: {
+    id: 'checks-runbook',
+    guards:
+      "each execution checks the runbook it reads from the record store against the run's version hash (SHA-256; the 16 digits of older runs) and waits, saying why, instead of using another text",
+    introduced: '0000000, 2026-12-07',
+    since: 7,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;

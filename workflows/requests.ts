@@ -62,11 +62,11 @@ const NOT_READY = 'the run is still reading its runbook; try again in a moment';
 export function registerRequests(ctx: RunContext): void {
   const requests = new PersonRequests(ctx);
   setHandler(runSummaryQuery, (): RunSummary => {
-    if (!ctx.state) throw new Error(NOT_READY);
+    if (!ctx.state) throw new Error(ctx.runbookRefused ?? NOT_READY);
     return summarizeRun(ctx.current(), ctx.revision);
   });
   setHandler(runStepsQuery, ({ offset, limit }) => {
-    if (!ctx.state) throw new Error(NOT_READY);
+    if (!ctx.state) throw new Error(ctx.runbookRefused ?? NOT_READY);
     return pageOfSteps(ctx.current(), offset, limit, ctx.revision);
   });
   setHandler(approveGateUpdate, (request) => requests.vote(request, 'approve'), {

@@ -55,6 +55,8 @@ export interface ExecutionPatches {
   checksStart: boolean;
   /** {@link PATCHES.boundedRequests} */
   boundsRequests: boolean;
+  /** {@link PATCHES.checksRunbook} */
+  checksRunbook: boolean;
 }
 
 /** How {@link RunContext.decide} makes a decision. */
@@ -74,6 +76,8 @@ export class RunContext {
   readonly budget: number;
   /** Filled once the runbook is read; until then people's requests wait or are refused politely. */
   runbook: Runbook | undefined;
+  /** Why the runbook the store holds is not used (it is not the run's version), while the run waits for it. */
+  runbookRefused: string | undefined;
   state: RunState | undefined;
   defs = new Map<string, Step>();
   /** Grows with every change a watcher could see. */

@@ -14,6 +14,7 @@ import type { EvidenceOverride, RunInput, RunMode, RunResult, RunState } from '.
 import { readRunState } from '../../common/read-run-state.js';
 import { RUN_WORKFLOW_TYPE, WORKFLOW_VERSION, WORKFLOW_VERSION_MEMO } from '../../workflows/messages.js';
 import { createWorker, installQuietRuntime } from '../../worker/create-worker.js';
+import { hashRunbook } from '../../run/version-hash.js';
 import { MemoryStore } from './memory-store.js';
 import { temporalAddress } from './temporal.js';
 
@@ -90,9 +91,11 @@ export async function startHarness(options: { store?: ActivityStore; withWorker?
       const mode = startOptions.mode ?? 'rehearsal';
       // The workflow reads the runbook from the store, as it does after `cutover rehearse`, and checks its start
       // against the reservation.
+      // The run's version is the runbook's real hash: the workflow checks the text it reads against it.
+      const versionHash = hashRunbook(parsed.runbook);
       if (store instanceof MemoryStore) {
-        store.reserve(runId, yaml, { mode, autoApprove: startOptions.autoApprove === true });
-        if (mode === 'live' && startOptions.rehearsed !== false) store.rehearsed(parsed.runbook.name, 'test');
+        store.reserve(runId, yaml, { mode, versionHash, autoApprove: startOptions.autoApprove === true });
+        if (mode === 'live' && startOptions.rehearsed !== false) store.rehearsed(parsed.runbook.name, versionHash);
       }
       // A real store's reservation names the version the run was reserved for: the start says the same, as the CLI's.
       const reserved =
@@ -100,7 +103,7 @@ export async function startHarness(options: { store?: ActivityStore; withWorker?
       const input: RunInput = {
         runId,
         runNumber: 1,
-        versionHash: reserved?.versionHash ?? 'test',
+        versionHash: reserved?.versionHash ?? versionHash,
         mode,
         startedBy: 'test',
         baseDir: dir,
