@@ -16,24 +16,30 @@ import type { Runbook } from '../runbook/schema.js';
 import { initialRunState } from '../run/transitions.js';
 import type { ActivityStore } from '../prisma/records.js';
 import { updateSenders } from '../common/update-senders.js';
+import { checkStart, type StartClaim, type StartReservation, type StartVerdict } from '../run/start-check.js';
+import { liveEvidence } from '../timing/live-evidence.js';
 
 /** How many parsed runbooks a worker keeps (a worker hosts a few runs at a time). */
 const CACHED_RUNBOOKS = 16;
 
 /** The recording activities, bound to a store. */
 export function createRecordingActivities(store: ActivityStore) {
-  const cache = new Map<string, { runbook: Runbook; pages: RunbookPage[] }>();
+  const cache = new Map<string, { source: string; runbook: Runbook; pages: RunbookPage[] }>();
 
-  /** The run's runbook, parsed from the source it was reserved with (the CLI validated it). */
+  /**
+   * The run's runbook, parsed from the source the store holds (the CLI validated it). Read again each time: a text
+   * changed in the store is what the workflow's check against the run's version hash must see (and a text put back
+   * what lets a refused run go on); only the parse is cached.
+   */
   async function runbookOf(runId: string): Promise<{ runbook: Runbook; pages: RunbookPage[] }> {
-    const cached = cache.get(runId);
-    if (cached) return cached;
     let source: string;
     try {
       source = await store.runbookSource(runId);
     } catch (err) {
       throw notRecorded(err, runId);
     }
+    const cached = cache.get(runId);
+    if (cached?.source === source) return cached;
     const parsed = parseRunbook(source, `${runId} (runbook as recorded)`);
     if (!parsed.ok) {
       throw ApplicationFailure.create({
@@ -42,7 +48,7 @@ export function createRecordingActivities(store: ActivityStore) {
         message: `the runbook recorded for ${runId} is not valid: ${parsed.problems.slice(0, 3).map(formatProblem).join('; ')}`,
       });
     }
-    const entry = { runbook: parsed.runbook, pages: paginateRunbook(parsed.runbook) };
+    const entry = { source, runbook: parsed.runbook, pages: paginateRunbook(parsed.runbook) };
     cache.set(runId, entry);
     if (cache.size > CACHED_RUNBOOKS) cache.delete(cache.keys().next().value!);
     return entry;
@@ -67,9 +73,12 @@ export function createRecordingActivities(store: ActivityStore) {
   }
 
   return {
-    /** Page `page` of the run's runbook (see run/pages.ts). */
-    async loadRunbookPage(runId: string, page: number): Promise<RunbookPage> {
-      const { pages } = await runbookOf(runId);
+    /**
+     * Page `page` of the run's runbook (see run/pages.ts). With `claim` (the first page, asked by an execution from
+     * patch checks-start on), also what the record store says of the run's start (run/start-check.ts).
+     */
+    async loadRunbookPage(runId: string, page: number, claim?: StartClaim): Promise<RunbookPage> {
+      const { runbook, pages } = await runbookOf(runId);
       const found = pages[page];
       if (!found)
         throw ApplicationFailure.create({
@@ -77,7 +86,8 @@ export function createRecordingActivities(store: ActivityStore) {
           nonRetryable: true,
           message: `runbook page ${page} of ${runId} does not exist`,
         });
-      return found;
+      if (!claim) return found;
+      return { ...found, start: await startVerdict(store, runId, runbook, claim) };
     },
     /** Times of finished steps, for an execution that continues a run. */
     async loadStepTimes(runId: string, stepIds: string[]): Promise<StepTimes> {
@@ -132,6 +142,19 @@ export function createRecordingActivities(store: ActivityStore) {
       });
     },
   };
+}
+
+/** What the record store says of a run's start: the reservation it must match, and a live run's evidence. */
+async function startVerdict(store: ActivityStore, runId: string, runbook: Runbook, claim: StartClaim): Promise<StartVerdict> {
+  let reservation: StartReservation;
+  try {
+    reservation = await store.runReservation(runId);
+  } catch (err) {
+    throw notRecorded(err, runId);
+  }
+  // Read only for a fresh live start without an override: the runs a live run's evidence comes from.
+  const runs = claim.fresh && claim.mode === 'live' && !claim.overridden ? await store.runbookRuns(runbook.name) : [];
+  return checkStart(runId, claim, reservation, () => liveEvidence(runbook, claim.versionHash, runs, Date.now()).gaps);
 }
 
 /** A run the store does not know: retrying cannot help, the run was reserved in another store. */

@@ -109,6 +109,14 @@ export async function main() {
     const { runId, handle } = await bench.startRun(
       bench.parse(gatedRunbook(`bench-approval-${randomUUID().slice(0, 6)}`, gates, key)),
       'live',
+      // The run has no rehearsals behind it: the lead's signed override, as `cutover run --live --override-evidence`.
+      {
+        override: (id) => {
+          const override = { by: 'alice', role: 'lead', reason: 'benchmark', missing: ['a completed rehearsal'] };
+          const request = { by: override.by, reason: `${override.reason} (missing: ${override.missing.join('; ')})` };
+          return { ...override, signature: c.signRequest(privateKey, id, 'override', request) };
+        },
+      },
     );
     let state;
     for (let i = 0; i < 600; i += 1) {

@@ -18,7 +18,8 @@ import type { Runbook } from '../runbook/schema.js';
 import { sha256, verifyText } from '../common/signatures.js';
 import { EXIT } from './errors.js';
 import { fingerprint } from './keys.js';
-import { isRunbookVersion, loadRunbook } from './load-runbook.js';
+import { loadRunbook } from './load-runbook.js';
+import { runbookMismatch } from '../run/version-hash.js';
 import type { Output } from './output.js';
 import { readHeadFile } from './decision-head.js';
 import { readDecisionLog, type RunInTemporal } from './read-decision-log.js';
@@ -49,7 +50,7 @@ export async function showDecisions(
     : { runbook: recordedRunbook(run), from: 'the runbook' };
   const problems = options.verify
     ? inLogOrder([
-        ...(auditorRunbook && !isRunbookVersion(auditorRunbook.runbook, run.versionHash)
+        ...(auditorRunbook && runbookMismatch(auditorRunbook.runbook, run.versionHash) !== undefined
           ? [
               {
                 text: `the runbook file ${options.runbook!} is not the version ${runId} ran (${run.versionHash}): give the runbook file the run ran`,

@@ -1,12 +1,12 @@
 /**
  * Reads a runbook file and validates it, or explains every problem with file:line:column.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { formatProblem, type Problem } from '../lib/yaml-document/problems.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
+import { hashRunbook } from '../run/version-hash.js';
 import { InvalidRunbookError, UsageError } from './errors.js';
 
 export interface LoadedRunbook {
@@ -48,31 +48,5 @@ export function loadRunbook(file: string): LoadedRunbook {
   };
 }
 
-/** A short content hash of the validated runbook: same meaning, same hash. */
-export function hashRunbook(runbook: Runbook): string {
-  return runbookDigest(runbook).slice(0, 16);
-}
-
-/** The SHA-256 (hex) of the validated runbook's canonical JSON: {@link hashRunbook} is its start. */
-export function runbookDigest(runbook: Runbook): string {
-  return createHash('sha256').update(canonicalJson(runbook)).digest('hex');
-}
-
-/**
- * Whether `runbook` is the version a run recorded as `versionHash`: its digest, or the start of it (at least 64 bits,
- * the short form runs record).
- */
-export function isRunbookVersion(runbook: Runbook, versionHash: string): boolean {
-  return versionHash.length >= 16 && runbookDigest(runbook).startsWith(versionHash.toLowerCase());
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
+/** The version hash (run/version-hash.ts), here for the tests and benchmarks that import it from the CLI. */
+export { hashRunbook };

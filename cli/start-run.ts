@@ -25,6 +25,7 @@ import { loadLiveModel } from '../timing/live-model-source.js';
 import { openRecordStore } from '../prisma/store.js';
 import { readSettings } from './settings.js';
 import { updateTimeoutMs } from './send-request.js';
+import { shortHash } from '../run/version-hash.js';
 
 /** Search attributes that make the stock `temporal workflow list` show runbook and mode. */
 export const SEARCH_ATTRIBUTES = {
@@ -88,7 +89,7 @@ export async function startAndFollow(options: StartOptions): Promise<number> {
       ...(evidenceOverride ? { signOverride: evidenceOverride } : {}),
     });
     out.line(
-      `${options.mode === 'live' ? 'LIVE RUN' : 'rehearsal'} ${runId} of ${loaded.runbook.name} v${loaded.runbook.version} (${loaded.versionHash})`,
+      `${options.mode === 'live' ? 'LIVE RUN' : 'rehearsal'} ${runId} of ${loaded.runbook.name} v${loaded.runbook.version} (${shortHash(loaded.versionHash)})`,
     );
     out.line(
       `  Temporal ${session.address} namespace ${session.namespace}${session.uiUrl ? `, UI ${session.uiUrl}/namespaces/${session.namespace}/workflows/${runId}` : ''}`,
@@ -255,6 +256,7 @@ export async function startRun(
     versionHash: loaded.versionHash,
     runbookSource: loaded.source,
     startedBy,
+    autoApprove: autoApprove && mode === 'rehearsal',
     ...(runbook.window?.start ? { plannedStart: runbook.window.start } : {}),
   });
   const input: RunInput = {

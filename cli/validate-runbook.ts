@@ -7,6 +7,7 @@ import { runbookJsonSchema } from '../runbook/json-schema.js';
 import { EXIT, InvalidRunbookError } from './errors.js';
 import { loadRunbook } from './load-runbook.js';
 import type { Output } from './output.js';
+import { shortHash } from '../run/version-hash.js';
 
 /** `cutover validate FILE [--json]` */
 export function validateRunbook(file: string, json: boolean, out: Output): number {
@@ -15,7 +16,7 @@ export function validateRunbook(file: string, json: boolean, out: Output): numbe
     for (const warning of loaded.warnings) out.warn(`warning: ${formatProblem(warning)}`);
     const steps = loaded.runbook.phases.reduce((n, p) => n + p.steps.length, 0);
     out.line(
-      `${file}: valid — ${loaded.runbook.name} v${loaded.runbook.version}, ${loaded.runbook.phases.length} phases, ${steps} steps (${loaded.versionHash})`,
+      `${file}: valid — ${loaded.runbook.name} v${loaded.runbook.version}, ${loaded.runbook.phases.length} phases, ${steps} steps (${shortHash(loaded.versionHash)})`,
     );
     return EXIT.ok;
   }

@@ -10,6 +10,7 @@
  */
 import type { Prisma } from '#prisma/sqlite';
 import type { StepTimes } from '../run/checkpoint.js';
+import type { StartReservation } from '../run/start-check.js';
 import type { CheckOutcome, Decision, RunState, RunStatus } from '../run/state.js';
 import { describe, toStoreError, waitingOutLocks, type Db } from './connection.js';
 import type { DatabaseLocation } from './database-url.js';
@@ -121,6 +122,7 @@ export class RecordStore {
         createdAt: new Date(),
         plannedStart: optionalDate(input.plannedStart, 'plannedStart'),
         windowMs: input.windowMs ?? null,
+        autoApprove: input.autoApprove === true,
       },
     });
     return { runId, number };
@@ -374,6 +376,17 @@ export class RecordStore {
       for (const row of rows) times[row.stepId] = [iso(row._min.startedAt), iso(row._max.endedAt), row._max.worker];
     }
     return times;
+  }
+
+  /** What was reserved for a run: its start is checked against it. @throws RunNotFoundError for an unknown run. */
+  async runReservation(runId: string): Promise<StartReservation> {
+    const run = await this.#prisma.run
+      .findUnique({ where: { id: runId }, select: { mode: true, versionHash: true, autoApprove: true, status: true } })
+      .catch((error: unknown) => {
+        throw this.#wrap(error);
+      });
+    if (!run) throw new RunNotFoundError(runId);
+    return run;
   }
 
   /** Everything recorded about a run, or `null` when the id is unknown. */

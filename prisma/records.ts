@@ -4,6 +4,7 @@
  */
 import type { ReconcileResult } from '../reconcile/result.js';
 import type { StepTimes } from '../run/checkpoint.js';
+import type { StartReservation } from '../run/start-check.js';
 import type { BackoutState, CheckOutcome, Decision, RunMode, RunState, RunStatus, StepAttempt } from '../run/state.js';
 
 /** A run's status in the store: the workflow's statuses plus `pending` (reserved, not started yet). */
@@ -25,6 +26,8 @@ export interface ReserveRunInput {
   plannedStart?: string;
   /** Length of the cutover window. */
   windowMs?: number;
+  /** `rehearse --auto-approve`: the run accepts automatic requests (the workflow checks its start against this). */
+  autoApprove?: boolean;
 }
 
 /** Fields of a step attempt that an update may leave out (kept) or set to `null` (cleared). */
@@ -63,6 +66,8 @@ export interface RunRecord {
   backoutStartedAt: string | null;
   backoutEndedAt: string | null;
   temporalRunId: string | null;
+  /** Reserved by `rehearse --auto-approve`; `null` for a run reserved before the store kept it. */
+  autoApprove: boolean | null;
 }
 
 /** A recorded step attempt (times as ISO strings, absent values as `null`). */
@@ -181,4 +186,8 @@ export interface ActivityStore extends DeliveryStore {
   runbookSource(runId: string): Promise<string>;
   /** First start and last end of each step's forward attempts. */
   stepTimes(runId: string, stepIds: readonly string[]): Promise<StepTimes>;
+  /** What was reserved for the run (a run's start is checked against it). @throws RunNotFoundError */
+  runReservation(runId: string): Promise<StartReservation>;
+  /** One runbook's runs, newest first (the evidence a live run needs is read from them). */
+  runbookRuns(runbookName: string): Promise<RunRecord[]>;
 }

@@ -39,6 +39,7 @@ export function summary(run: RunRow): RunRecord {
     backoutStartedAt: iso(run.backoutStartedAt),
     backoutEndedAt: iso(run.backoutEndedAt),
     temporalRunId: run.temporalRunId,
+    autoApprove: run.autoApprove,
   };
 }
 

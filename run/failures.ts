@@ -24,4 +24,6 @@ export const FAILURE_TYPE = {
   checksInterrupted: 'CutoverChecksInterrupted',
   /** The worker's record store does not know the run: CLI and workers use different stores. */
   runNotRecorded: 'CutoverRunNotRecorded',
+  /** The run's start is not the one the record store reserved (another mode, auto-approve or version, an id used before). */
+  startRefused: 'CutoverStartRefused',
 } as const;

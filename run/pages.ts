@@ -5,6 +5,7 @@
  */
 import { ATTENTION_LIMIT, STEP_PAGE_LIMIT, type RunState, type RunSummary, type StepPage, type StepState } from './state.js';
 import type { Runbook, Step } from '../runbook/schema.js';
+import type { StartVerdict } from './start-check.js';
 
 /** Everything of a runbook but its steps. */
 export type RunbookHead = Omit<Runbook, 'phases'> & { phases: Array<Omit<Runbook['phases'][number], 'steps'>> };
@@ -15,6 +16,8 @@ export interface RunbookPage {
   count: number;
   head?: RunbookHead;
   parts: Array<{ phase: number; steps: Step[] }>;
+  /** On the first page, when the workflow asked with its start's claim: the record store's answer (start-check.ts). */
+  start?: StartVerdict;
 }
 
 /** Characters of step JSON per runbook page: a page stays far under Temporal's 256 KB warning. */

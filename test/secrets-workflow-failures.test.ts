@@ -6,7 +6,7 @@
  *
  * Through a real `cutover worker` (the built bundle, as a deployment runs it) against the test run's Temporal server.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,8 @@ import { afterEach, expect, it } from 'vitest';
 import { payloadCodecs } from '../common/payload-codec.js';
 import { openRecordStore } from '../prisma/store.js';
 import type { RunInput } from '../run/state.js';
+import { hashRunbook } from '../run/version-hash.js';
+import { parseRunbook } from '../runbook/parse.js';
 import { RUN_WORKFLOW_TYPE } from '../workflows/messages.js';
 import { cliEnv, killStartedCli, runCli, startWorkerCli } from './support/cli.js';
 import { temporalAddress } from './support/temporal.js';
@@ -48,7 +50,9 @@ phases:
 
   // Reserved in the worker's record store as `cutover run --live` would, then started through the SDK with the key.
   const store = await openRecordStore({ databaseUrl: `file:${path.join(env.CUTOVER_HOME!, 'cutover.db')}` });
-  const versionHash = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  const parsed = parseRunbook(source, 'runbook.yaml');
+  if (!parsed.ok) throw new Error('test runbook invalid');
+  const versionHash = hashRunbook(parsed.runbook);
   let runId: string;
   let number: number;
   try {

@@ -64,6 +64,7 @@ describe.each(PROVIDERS)('%s', (provider) => {
         expect.stringMatching(/_decision_update_id$/),
         expect.stringMatching(/_decision_sent_from$/),
         expect.stringMatching(/_deliveries$/),
+        expect.stringMatching(/_run_auto_approve$/),
       ]);
       expect(store.provider).toBe(provider);
       if (provider === 'sqlite') expect(store.databasePath).toBe(path.join(dir(), provider, 'nested', 'cutover.db'));
@@ -217,6 +218,19 @@ describe.each(PROVIDERS)('%s', (provider) => {
         { runId: 'numbers-a-3', number: 3 },
       ]);
       expect(b1).toEqual({ runId: 'numbers-b-1', number: 1 });
+    });
+
+    it('keep what the run was reserved as, which its start is checked against', async () => {
+      const { runId } = await store.reserveRun({ ...reservation('reserved-as'), autoApprove: true });
+      expect(await store.runReservation(runId)).toEqual({
+        mode: 'rehearsal',
+        versionHash: 'sha256:abc',
+        autoApprove: true,
+        status: 'pending',
+      });
+      const plain = await store.reserveRun(reservation('reserved-as'));
+      expect((await store.runReservation(plain.runId)).autoApprove).toBe(false);
+      await expect(store.runReservation('reserved-as-99')).rejects.toMatchObject({ name: 'RunNotFoundError' });
     });
 
     it('stay distinct when reserved concurrently', async () => {

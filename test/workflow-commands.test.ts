@@ -10,85 +10,30 @@
  * `RECORD_COMMANDS=1 npx vitest run test/workflow-commands.test.ts` rewrites it, for a deliberate change that running
  * executions may see (say why in the commit), and after the histories are recorded anew.
  */
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { HISTORIES } from './support/history-scenarios.js';
+import { traceLine, traceReplays, tracedBundle } from './support/replay-trace.js';
 
 const EXPECTED = path.resolve(import.meta.dirname, 'fixtures/replay-commands.json');
 const HistoryProto = temporal.api.history.v1.History;
 
-type Command = Record<string, Record<string, unknown> | undefined>;
-
-/** One line per command: its kind and what names it (activity type, patch id, update outcome). */
-function describeCommand(command: Command): string {
-  const [kind, body] = Object.entries(command).find(([, v]) => v != null) ?? ['?', {}];
-  const b = body ?? {};
-  switch (kind) {
-    case 'scheduleActivity':
-      return `activity ${String(b.activityType)}`;
-    case 'scheduleLocalActivity':
-      return `local activity ${String(b.activityType)}`;
-    case 'setPatchMarker':
-      return `patch ${String(b.patchId)}${b.deprecated ? ' (deprecated)' : ''}`;
-    case 'updateResponse':
-      return `update ${['accepted', 'completed', 'rejected'].find((k) => b[k] != null) ?? '?'}`;
-    default:
-      return kind;
-  }
-}
-
-/** The commands as they were sent, but for what moves with the code or the test process, hashed. */
-function fingerprint(commands: string): string {
-  const normal = commands
-    // A refused request's stack trace names the workflow's files and lines.
-    .replace(/"stackTrace":"(?:[^"\\]|\\.)*",?/g, '')
-    // The replay worker's task queue is numbered per process.
-    .replace(/fake_replay_queue-\d+/g, 'replay');
-  return createHash('sha256').update(normal).digest('hex').slice(0, 16);
-}
-
 async function traceHistories(): Promise<Record<string, string[]>> {
-  const bundle = await bundleWorkflowCode({
-    workflowsPath: path.resolve(import.meta.dirname, '../workflows/index.ts'),
-    workflowInterceptorModules: [path.resolve(import.meta.dirname, 'support/command-trace.ts')],
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
-  });
   const files = readdirSync(HISTORIES, { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.json'))
     .sort();
-  const traces: Record<string, string[]> = Object.fromEntries(files.map((f) => [f, []]));
-  const histories = files.map((f) => ({
-    workflowId: f,
-    history: HistoryProto.fromObject(JSON.parse(readFileSync(path.join(HISTORIES, f), 'utf8')) as Record<string, unknown>),
-  }));
-  const failures: string[] = [];
-  const replays = Worker.runReplayHistories(
-    {
-      workflowBundle: bundle,
-      sinks: {
-        commandTrace: {
-          activation: {
-            fn: (info, jobs: string[], commands: string, turns: string[]) => {
-              const parsed = JSON.parse(commands) as Command[];
-              traces[info.workflowId]!.push(
-                `${jobs.join(' + ')} -> ${parsed.map(describeCommand).join(', ') || 'nothing'} #${fingerprint(commands)}` +
-                  (turns.length > 0 ? ` | turns: ${turns.join(', ')}` : ''),
-              );
-            },
-            callDuringReplay: true,
-          },
-        },
-      },
-    },
-    histories,
+  const histories = Object.fromEntries(
+    files.map((f) => [f, HistoryProto.fromObject(JSON.parse(readFileSync(path.join(HISTORIES, f), 'utf8')) as Record<string, unknown>)]),
   );
-  for await (const result of replays) if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
-  expect(failures).toEqual([]);
-  return traces;
+  const traces = await traceReplays(await tracedBundle(), histories);
+  expect(
+    Object.entries(traces)
+      .filter(([, t]) => t.error)
+      .map(([f, t]) => `${f}: ${t.error}`),
+  ).toEqual([]);
+  return Object.fromEntries(files.map((f) => [f, traces[f]!.activations.map(traceLine)]));
 }
 
 describe('determinism, command by command', () => {

@@ -3,7 +3,7 @@
  * its budget, and nothing a person or a step was doing is lost or done twice across the hand-over.
  * The budget is set tiny here, so small runbooks hand over many times.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunState } from '../run/state.js';
@@ -77,6 +77,29 @@ describe('continue-as-new', () => {
     for (const id of state.order) expect(state.steps[id]!.endedAt, id).toBeTruthy();
     expect(state.decisions.map((d) => d.kind)).toEqual(['complete_manual', 'approve']);
     expect(h.store.finished.get(handle.workflowId)?.state.steps.x7!.status).toBe('succeeded');
+  });
+
+  it('a long action does not hold independent steps back: they go on once the budget is used, and the run hands over after it', async () => {
+    // `long` runs until the test lets it end; the chain beside it needs many times the budget.
+    const gate = path.join(h.dir, 'long-may-end');
+    const yaml = `${chains('beside', 12)}
+      - { id: long, title: Long, owner: dba, expected: 1m, action: { kind: shell, command: 'while [ ! -f ${gate} ]; do sleep 0.1; done; echo $CUTOVER_IDEMPOTENCY_KEY >> beside.log' } }
+      - { id: after, title: After, owner: dba, expected: 1s, depends_on: [long], action: { kind: shell, command: 'echo $CUTOVER_IDEMPOTENCY_KEY >> beside.log' } }
+`;
+    const handle = await h.start(yaml, { historyBudget: 40 });
+    const chain = Array.from({ length: 12 }, (_, i) => [`x${i}`, `y${i}`]).flat();
+    // Before, the run stopped starting steps once its budget was used, until `long` ended: the chains stalled.
+    const beside = await waitForState(handle, (s) => chain.every((id) => s.steps[id]!.status === 'succeeded'), 60_000);
+    expect(beside.steps.long!.status).toBe('running');
+    expect(beside.execution ?? 1).toBe(1);
+    writeFileSync(gate, '');
+    const result = await resultOf(handle);
+    expect(result.status).toBe('completed');
+    // It handed over once `long` ended (`after` ran in a new execution), and nothing ran twice.
+    expect(result.state.execution).toBeGreaterThan(1);
+    const keys = ledger('beside.log');
+    expect(keys).toHaveLength(26);
+    expect(new Set(keys).size).toBe(26);
   });
 
   it('backs out across hand-overs in reverse order, and a failure waits for the lead across one', async () => {

@@ -3,15 +3,28 @@
  * production: what a finished run leaves behind for review, and a worker whose store does not
  * know the run failing at once instead of stalling.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordStore } from '../prisma/record-store.js';
 import { openRecordStore } from '../prisma/store.js';
+import { hashRunbook } from '../run/version-hash.js';
+import { parseRunbook } from '../runbook/parse.js';
 import { approveGateUpdate } from '../workflows/messages.js';
+import { createPoolWorker } from '../worker/create-worker.js';
+import { lockStore } from './support/faults/index.js';
+import { temporalAddress } from './support/temporal.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
+
+/** The runbook's version hash, as the CLI reserves a run with it. */
+function versionOf(source: string): string {
+  const parsed = parseRunbook(source, 'runbook.yaml');
+  if (!parsed.ok) throw new Error('test runbook invalid');
+  return hashRunbook(parsed.runbook);
+}
 
 let store: RecordStore;
 let h: Harness;
@@ -53,7 +66,7 @@ describe('the record a run leaves', () => {
       runbookName: 'recorded',
       mode: 'rehearsal',
       runbookVersion: '7',
-      versionHash: 'h',
+      versionHash: versionOf(RUNBOOK('recorded')),
       runbookSource: RUNBOOK('recorded'),
       startedBy: 'alice',
     });
@@ -63,7 +76,7 @@ describe('the record a run leaves', () => {
     expect((await resultOf(handle)).status).toBe('completed');
 
     const run = await store.getRun(runId);
-    expect(run).toMatchObject({ status: 'completed', mode: 'rehearsal', versionHash: 'h' });
+    expect(run).toMatchObject({ status: 'completed', mode: 'rehearsal', versionHash: versionOf(RUNBOOK('recorded')) });
     expect(run.startedAt).toBeTruthy();
     expect(run.endedAt).toBeTruthy();
     const flaky = run.steps.filter((s) => s.stepId === 'flaky');
@@ -89,4 +102,52 @@ describe('the record a run leaves', () => {
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     expect((failure as WorkflowFailedError).cause?.message).toContain(`this worker's record store does not know run ${handle.workflowId}`);
   });
+});
+
+describe('a record store that is locked when a step starts', () => {
+  it('the step goes on by itself once the store answers, and runs once', async () => {
+    const source = `
+name: late-start
+version: "1"
+lead: lead
+roles: { lead: [alice], dba: [bob] }
+phases:
+  - id: load
+    kind: migration
+    steps:
+      - { id: far, title: Far, owner: dba, expected: 1s, runs_on: later, action: { kind: shell, command: "echo ran >> far.log" } }
+`;
+    const { runId } = await store.reserveRun({
+      runbookName: 'late-start',
+      mode: 'rehearsal',
+      runbookVersion: '1',
+      versionHash: versionOf(source),
+      runbookSource: source,
+      startedBy: 'alice',
+    });
+    const handle = await h.start(source, { runId });
+    // The step waits for a worker of its pool; the store is locked (a backup, a stuck migration) when one comes.
+    await waitForState(handle, (s) => s.steps.far!.status === 'running');
+    const lock = await lockStore(`file:${store.databasePath}`, 35_000);
+    const native = await NativeConnection.connect({ address: temporalAddress() });
+    const pool = await createPoolWorker({ connection: native, namespace: 'default', taskQueue: h.taskQueue, store, pool: 'later' });
+    const running = pool.run();
+    try {
+      // Before, the step gave up recording its start after a few tries and waited for the lead to resolve it.
+      const settled = await waitForState(handle, (s) => s.status === 'completed' || s.steps.far!.waitingFor === 'resolution', 120_000);
+      expect(settled.steps.far!.resolution?.error).toBeUndefined();
+      const result = await resultOf(handle);
+      expect(result.status).toBe('completed');
+      expect(result.state.steps.far!).toMatchObject({ status: 'succeeded', attempts: 1 });
+      expect(result.state.decisions).toEqual([]);
+      expect(readFileSync(path.join(h.dir, 'far.log'), 'utf8')).toBe('ran\n');
+      const run = await store.getRun(runId);
+      expect(run.steps.filter((s) => s.stepId === 'far').map((s) => [s.attempt, s.status])).toEqual([[1, 'succeeded']]);
+    } finally {
+      await lock.exited;
+      pool.shutdown();
+      await running;
+      await native.close();
+    }
+  }, 180_000);
 });

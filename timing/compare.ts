@@ -9,6 +9,7 @@
 import { durationMs } from '../runbook/duration.js';
 import type { Runbook } from '../runbook/schema.js';
 import { actualCriticalPath, forwardDurations, historyRow, span, type HistoryRow, type TimedRun } from './runs.js';
+import { sameVersion } from '../run/version-hash.js';
 
 /** One run with the runbook it ran. */
 export interface RunWithRunbook {
@@ -166,7 +167,7 @@ export function compareRuns(a: RunWithRunbook, b: RunWithRunbook, topSlower = 10
   return {
     a: headA,
     b: headB,
-    sameVersion: a.run.versionHash === b.run.versionHash,
+    sameVersion: sameVersion(a.run.versionHash, b.run.versionHash),
     totalDeltaMs: delta(headA.durationMs, headB.durationMs),
     phases,
     steps,

@@ -5,6 +5,7 @@
  */
 import { median, type SeededRandom } from './random.js';
 import type { TimedRun } from './runs.js';
+import { sameVersion } from '../run/version-hash.js';
 
 /** A run's weight halves every this many runs back. */
 export const RECENCY_HALF_LIFE_RUNS = 5;
@@ -204,7 +205,7 @@ export function weightedRuns(runs: readonly TimedRun[], versionHash: string): { 
     .filter((run) => run.endedAt !== null)
     .map((run, rank) => ({
       run,
-      weight: 0.5 ** (rank / RECENCY_HALF_LIFE_RUNS) * (run.versionHash === versionHash ? 1 : OTHER_VERSION_WEIGHT),
+      weight: 0.5 ** (rank / RECENCY_HALF_LIFE_RUNS) * (sameVersion(run.versionHash, versionHash) ? 1 : OTHER_VERSION_WEIGHT),
     }));
 }
 

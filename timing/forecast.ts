@@ -48,6 +48,7 @@ import { forecastBackout } from './forecast-backout.js';
 import { SeededRandom, quantileSorted } from './random.js';
 import { backedOut, forwardDurations, type TimedRun } from './runs.js';
 import { compileGraph, plannedLength, type CompiledGraph } from './step-graph.js';
+import { sameVersion } from '../run/version-hash.js';
 
 /**
  * Runs worth reading: the latest {@link RECENT_RUNS} (the next one back would weigh 0.5^6, under 2% of the latest,
@@ -428,7 +429,7 @@ export function forecast(input: ForecastInput): Forecast {
     simulations,
     basis: {
       runs: runs.length,
-      sameVersionRuns: runs.filter((r) => r.run.versionHash === input.versionHash).length,
+      sameVersionRuns: runs.filter((r) => sameVersion(r.run.versionHash, input.versionHash)).length,
       backedOutRuns: backout.runs,
       runIds: runs.map((r) => r.run.id),
       planBias: round3(Math.exp(forward.bias)),

@@ -6,6 +6,7 @@
  */
 import { durationMs, formatDuration } from '../runbook/duration.js';
 import type { Runbook } from '../runbook/schema.js';
+import { sameVersion } from '../run/version-hash.js';
 
 /** How recent the completed rehearsal must be when the runbook does not say. */
 export const DEFAULT_REHEARSAL_WITHIN = '14d';
@@ -47,7 +48,9 @@ export function liveEvidence(
   const within = runbook.evidence?.rehearsal_within ?? DEFAULT_REHEARSAL_WITHIN;
   const withinMs = durationMs(within);
   const rehearsals = runs.filter((run) => run.mode === 'rehearsal');
-  const completed = rehearsals.filter((run) => run.versionHash === versionHash && run.status === 'completed' && run.endedAt !== null);
+  const completed = rehearsals.filter(
+    (run) => sameVersion(run.versionHash, versionHash) && run.status === 'completed' && run.endedAt !== null,
+  );
   const recent = completed.find((run) => nowMs - Date.parse(run.endedAt!) <= withinMs);
   const backedOut = rehearsals.find((run) => run.backoutEndedAt !== null);
   const missing: string[] = [];

@@ -4,8 +4,8 @@
  */
 import { condition } from '@temporalio/workflow';
 import { FAILED_OUTPUT_TAIL_CHARS, type StepState } from '../run/state.js';
-import { requestFor, runActivity } from './activity-calls.js';
-import { sleepUntil, waitForResolution } from './forward-steps.js';
+import { requestFor, runActivity, type ActivityResult } from './activity-calls.js';
+import { MAX_UNSTARTED, sleepUntil, storeAnswers, waitForResolution } from './forward-steps.js';
 import type { RunContext } from './run-context.js';
 
 /** One step's undo, from wherever it is (see forward-steps.ts). */
@@ -33,11 +33,20 @@ export async function runBackoutStep(ctx: RunContext, step: StepState): Promise<
     await ctx.record(step, 'backout', {});
     return;
   }
+  let unstartedTries = 0;
   for (;;) {
     if (step.backout.status === 'running') {
       const attempts: number = step.backout.attempts;
-      const result = await runActivity(ctx.input, d, requestFor(ctx.input, ctx.book, d, step, 'backout', undo, attempts), ctx.activity);
-      const made: number = result.outcome?.attempt ?? attempts + 1;
+      ctx.acting.add(step.id);
+      let result: ActivityResult;
+      try {
+        result = await runActivity(ctx.input, d, requestFor(ctx.input, ctx.book, d, step, 'backout', undo, attempts), ctx.activity);
+      } finally {
+        ctx.acting.delete(step.id);
+      }
+      // An undo whose start the store did not take never ran: it goes again once the store answers (see storeAnswers).
+      const unstarted = !result.ok && result.kind === 'not_started' && ctx.patches.retriesUnstarted;
+      const made: number = result.outcome?.attempt ?? (unstarted ? attempts : attempts + 1);
       if (result.ok) {
         step.backout = {
           ...step.backout,
@@ -51,6 +60,11 @@ export async function runBackoutStep(ctx: RunContext, step: StepState): Promise<
         return;
       }
       step.backout = { ...step.backout, attempts: made, outputTail: result.outcome?.outputTail?.slice(-FAILED_OUTPUT_TAIL_CHARS) };
+      if (unstarted && unstartedTries < MAX_UNSTARTED && (await storeAnswers(ctx, 'backout'))) {
+        unstartedTries += 1;
+        ctx.touch();
+        continue;
+      }
       if (result.kind === 'unknown')
         await ctx.record(step, 'backout', { status: 'failed', endedAt: ctx.now(), error: `outcome unknown: ${result.error}` });
       // A failing back-out never skips silently: it waits until the lead retries it or

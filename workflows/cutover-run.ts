@@ -6,7 +6,7 @@
  * Any size: the runbook is read from the record store in pages (no payload carries it whole),
  * and when this execution's history has used its budget the run continues as new, handing over
  * a compact checkpoint (run/checkpoint.ts). People's waits survive the hand-over; actions
- * that are running finish first (they are never cut off).
+ * that are running finish first (they are never cut off), and steps that do not depend on them go on meanwhile.
  *
  * This file is the story; the parts share one {@link RunContext} and live beside it: the person requests
  * (requests.ts), the steps (phases.ts, forward-steps.ts, gate-step.ts, backout-step.ts, activity-calls.ts), the
@@ -23,19 +23,27 @@ import { backedOutEnding, forwardEnding, simulatedSteps } from '../run/step-rule
 import { stepsInOrder } from '../run/transitions.js';
 import type { Runbook } from '../runbook/schema.js';
 import { failLoudly, recording, sendersRecording } from './activity-calls.js';
+import { orderActivations } from './activation-order.js';
 import { stopOnCancel } from './cancel.js';
-import { handOver, loadRunbook, resume, takeUp } from './hand-over.js';
+import { handOver, loadCheckedRunbook, resume, takeUp } from './hand-over.js';
 import { PATCHES } from './patches.js';
 import { runBackout, runForward } from './phases.js';
-import { decideOverride, registerRequests } from './requests.js';
+import { decideOverride, refuseStart, registerRequests } from './requests.js';
 import { RunContext } from './run-context.js';
 
 /** Runs a runbook; one workflow id per run, one or more executions. */
 export async function cutoverRun(input: RunInput): Promise<RunResult> {
+  // How an Update meets the other jobs of its activation: decided first, before any of them can (activation-order.ts).
+  orderActivations(patched(PATCHES.settledUpdates.id) ? 'settled' : 'as-recorded');
   // Decided once per execution, before anything else (validators cannot record a patch): see the ledger.
   const ctx = new RunContext(input, {
     logsRefusals: patched(PATCHES.logSignedRefusals.id),
     hashesHere: patched(PATCHES.hashInWorkflow.id),
+    keepsGoing: patched(PATCHES.handoverKeepsGoing.id),
+    retriesUnstarted: patched(PATCHES.retriesUnstarted.id),
+    checksStart: patched(PATCHES.checksStart.id),
+    boundsRequests: patched(PATCHES.boundedRequests.id),
+    checksRunbook: patched(PATCHES.checksRunbook.id),
   });
   // People's requests and the queries, before anything else: no request arrives at a run that cannot answer it.
   registerRequests(ctx);
@@ -43,8 +51,12 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   /** Why the run did not start (a refused evidence override), when it did not. */
   let refusedToStart: string | undefined;
   try {
-    // The runbook, and the state: fresh, or as the previous execution handed it over.
-    const run = takeUp(ctx, await failLoudly(() => loadRunbook(ctx)));
+    // The runbook, and the state: fresh, or as the previous execution handed it over. A start the record store did
+    // not reserve ends here, before anything is written: the store's run is someone else's (start-check.ts).
+    const { runbook, start } = await failLoudly(() => loadCheckedRunbook(ctx));
+    if (start?.ok === false && !start.own)
+      throw ApplicationFailure.create({ type: FAILURE_TYPE.startRefused, message: `start refused: ${start.why}`, nonRetryable: true });
+    const run = takeUp(ctx, runbook);
     if (input.checkpoint) await resume(ctx, run, input.checkpoint);
     run.execution = ctx.execution;
     ctx.touch();
@@ -53,8 +65,10 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     if (!input.checkpoint) {
       if (input.mode === 'live') refuseSimulatedLive(ctx.book);
       await failLoudly(() => ctx.activity(() => recording.recordRunStarted(ctx.snapshot('forward'))));
-      // Only runs started with --override-evidence carry it: runs from before it replay unchanged.
-      if (input.evidenceOverride) refusedToStart = await decideOverride(ctx, input.evidenceOverride);
+      // A live run without the evidence it needs (and no override) is refused, logged; only runs started with
+      // --override-evidence carry an override: runs from before either replay unchanged.
+      if (start?.ok === false) refusedToStart = await refuseStart(ctx, start.why);
+      else if (input.evidenceOverride) refusedToStart = await decideOverride(ctx, input.evidenceOverride);
     }
 
     // Forward, unless it did not start or was handed over backing out; then back out if it must.

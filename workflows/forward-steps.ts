@@ -9,7 +9,15 @@ import { FAILED_OUTPUT_TAIL_CHARS, type StepState } from '../run/state.js';
 import { failedChecksError } from '../run/step-rules.js';
 import { durationMs } from '../runbook/duration.js';
 import type { Action } from '../runbook/schema.js';
-import { checkActivities, failureMessage, recording, requestFor, runActivity, workerStopped } from './activity-calls.js';
+import {
+  checkActivities,
+  failureMessage,
+  recording,
+  requestFor,
+  runActivity,
+  workerStopped,
+  type ActivityResult,
+} from './activity-calls.js';
 import { runGateStep } from './gate-step.js';
 import type { RunContext } from './run-context.js';
 
@@ -18,6 +26,12 @@ import type { RunContext } from './run-context.js';
  * reads); after that, a comparison that keeps killing its worker waits for the lead like any step.
  */
 const MAX_LOST_COMPARISONS = 3;
+
+/**
+ * A step whose start the record store did not take (locked, down) never ran: it goes again by itself once the store
+ * answers, this many times; a store that answers the run but never the step's worker ends with the lead.
+ */
+export const MAX_UNSTARTED = 10;
 
 /**
  * One forward step, from wherever it is: a fresh step starts at the top; a step handed over by
@@ -75,20 +89,23 @@ async function runActivityStep(ctx: RunContext, step: StepState, action: Action)
   let lastFailure: { error: string; kind: 'failed' | 'unknown' | 'not_started' } | undefined;
   // A comparison only reads, so one whose worker was lost is simply run again, a few times.
   let lostComparisons = 0;
+  let unstarted = 0;
   for (;;) {
     if (!step.resolution) {
-      const result = await runActivity(
-        ctx.input,
-        d,
-        requestFor(ctx.input, ctx.book, d, step, 'forward', action, step.attempts),
-        ctx.activity,
-      );
+      // Counted as acting while it runs (a hand-over waits for it); inline, so that no await is added on the way.
+      ctx.acting.add(step.id);
+      let result: ActivityResult;
+      try {
+        result = await runActivity(ctx.input, d, requestFor(ctx.input, ctx.book, d, step, 'forward', action, step.attempts), ctx.activity);
+      } finally {
+        ctx.acting.delete(step.id);
+      }
       if (result.outcome) {
         step.attempts = result.outcome.attempt;
         step.checks = result.outcome.checks;
         step.reconcile = result.outcome.reconcile;
         if (result.outcome.worker) step.worker = result.outcome.worker;
-      } else {
+      } else if (result.ok || result.kind !== 'not_started' || !ctx.patches.retriesUnstarted) {
         step.attempts += 1;
       }
       if (result.ok) {
@@ -109,6 +126,16 @@ async function runActivityStep(ctx: RunContext, step: StepState, action: Action)
           ctx.touch();
           continue;
         }
+      }
+      if (
+        ctx.patches.retriesUnstarted &&
+        result.kind === 'not_started' &&
+        unstarted < MAX_UNSTARTED &&
+        (await storeAnswers(ctx, 'forward'))
+      ) {
+        unstarted += 1;
+        ctx.touch();
+        continue;
       }
       if (result.kind === 'failed' && failAutomatically(ctx, step, result.error)) return;
       lastFailure = result;
@@ -150,6 +177,23 @@ async function runActivityStep(ctx: RunContext, step: StepState, action: Action)
     }
     step.status = 'running';
     ctx.touch();
+  }
+}
+
+/**
+ * Waits until the record store answers the run again (a write of its state, retried until it is taken), for a step
+ * whose start the store did not take: nothing ran, so it may simply go again. False when the store does not know the
+ * run (no wait helps), and in executions from before {@link PATCHES.retriesUnstarted}, where such a step waited for
+ * the lead.
+ */
+export async function storeAnswers(ctx: RunContext, stage: 'forward' | 'backout'): Promise<boolean> {
+  if (!ctx.patches.retriesUnstarted) return false;
+  try {
+    await ctx.activity(() => recording.recordRunState(ctx.snapshot(stage)));
+    return true;
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    return false;
   }
 }
 
@@ -221,6 +265,7 @@ async function verifyAfterWait(ctx: RunContext, step: StepState): Promise<boolea
       };
       const acts = checkActivities(ctx.input, d);
       let error: string;
+      ctx.acting.add(step.id);
       try {
         const checked: CheckStepResult = await ctx.activity(() => acts.checkStep(request));
         step.checks = checked.checks;
@@ -234,6 +279,8 @@ async function verifyAfterWait(ctx: RunContext, step: StepState): Promise<boolea
         // The worker stopped while it asked: no answer, so ask again (checks are read-only).
         if (workerStopped(err)) continue;
         error = `checks could not run: ${failureMessage(err)}`;
+      } finally {
+        ctx.acting.delete(step.id);
       }
       step.error = error;
       if (failAutomatically(ctx, step, error)) return false;

@@ -4,10 +4,12 @@
  * (run/checkpoint.ts), with the times of finished steps read back from the store. When an execution has used its
  * history budget it hands over: people's waits carry over, actions that are running finish first.
  */
-import { allHandlersFinished, condition, makeContinueAsNewFunc, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, log, makeContinueAsNewFunc, sleep, workflowInfo } from '@temporalio/workflow';
 import { applyCheckpoint, applyStepTimes } from '../run/checkpoint.js';
 import { assembleRunbook } from '../run/pages.js';
-import type { RunCheckpoint, RunState } from '../run/state.js';
+import type { StartClaim, StartVerdict } from '../run/start-check.js';
+import { runbookMismatch } from '../run/version-hash.js';
+import type { RunCheckpoint, RunInput, RunState } from '../run/state.js';
 import { initialRunState, stepsInOrder } from '../run/transitions.js';
 import type { Runbook } from '../runbook/schema.js';
 import { recording } from './activity-calls.js';
@@ -18,14 +20,61 @@ import type { RunContext } from './run-context.js';
 /** Ids of finished steps whose times are read back from the store in one activity. */
 const TIMES_PER_READ = 2000;
 
-/** Reads the runbook from the record store, page by page (no payload holds a large one). */
-export async function loadRunbook(ctx: RunContext): Promise<Runbook> {
-  const runId = ctx.input.runId;
-  const first = await ctx.activity(() => recording.loadRunbookPage(runId, 0));
+/**
+ * Reads the runbook from the record store, page by page (no payload holds a large one). Executions from patch
+ * checks-start also get the store's verdict on their start with the first page (run/start-check.ts).
+ */
+export async function loadRunbook(ctx: RunContext): Promise<{ runbook: Runbook; start?: StartVerdict }> {
+  const { runId } = ctx.input;
+  const claim = ctx.patches.checksStart ? startClaim(ctx.input) : undefined;
+  const first = await ctx.activity(() => (claim ? recording.loadRunbookPage(runId, 0, claim) : recording.loadRunbookPage(runId, 0)));
   const rest = await Promise.all(
     Array.from({ length: first.count - 1 }, (_, i) => ctx.activity(() => recording.loadRunbookPage(runId, i + 1))),
   );
-  return assembleRunbook([first, ...rest]);
+  return { runbook: assembleRunbook([first, ...rest]), ...(first.start ? { start: first.start } : {}) };
+}
+
+/** The first wait before the runbook is read again after a mismatch; each wait doubles, up to {@link RECHECK_MAX_MS}. */
+const RECHECK_FIRST_MS = 15_000;
+const RECHECK_MAX_MS = 10 * 60_000;
+
+/**
+ * {@link loadRunbook}, and (executions from patch checks-runbook) the runbook checked against the run's version hash
+ * before anything uses it. A runbook that does not match is not used: the run says why in its queries, and reads it
+ * again, waiting longer each time, until the store holds the reserved text again or the lead cancels the run.
+ */
+export function loadCheckedRunbook(ctx: RunContext): Promise<{ runbook: Runbook; start?: StartVerdict }> {
+  // Older executions get loadRunbook's own promise: not an await more, so their commands stay on the same turns.
+  return ctx.patches.checksRunbook ? loadUntilItMatches(ctx) : loadRunbook(ctx);
+}
+
+async function loadUntilItMatches(ctx: RunContext): Promise<{ runbook: Runbook; start?: StartVerdict }> {
+  let wait = RECHECK_FIRST_MS;
+  for (;;) {
+    const loaded = await loadRunbook(ctx);
+    const mismatch = runbookMismatch(loaded.runbook, ctx.input.versionHash);
+    if (mismatch === undefined) {
+      ctx.runbookRefused = undefined;
+      return loaded;
+    }
+    ctx.runbookRefused =
+      `the runbook text the record store holds for ${ctx.input.runId} is not the version this run was started with: it ${mismatch}. ` +
+      'It was changed in the store after the run was reserved; the run does not use it, and goes on once the store holds the reserved text again (or cancel the run)';
+    log.error(ctx.runbookRefused);
+    await sleep(wait);
+    wait = Math.min(wait * 2, RECHECK_MAX_MS);
+  }
+}
+
+/** What this execution's input claims about the run's start. */
+function startClaim(input: RunInput): StartClaim {
+  return {
+    mode: input.mode,
+    versionHash: input.versionHash,
+    autoApprove: input.autoApprove === true,
+    overridden: input.evidenceOverride !== undefined,
+    fresh: input.checkpoint === undefined,
+  };
 }
 
 /**

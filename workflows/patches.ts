@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 2;
+export const WORKFLOW_VERSION = 8;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -106,12 +106,68 @@ export const PATCHES = {
     since: 1,
     stage: 'patched',
   },
+  /** Evaluated first thing in every execution, before the ledger's first entry is needed (cutover-run.ts). */
+  settledUpdates: {
+    id: 'settled-updates',
+    guards:
+      'an Update that shares its activation with other jobs is delivered once they have settled, so the commands do not depend on the order of the jobs (activation-order.ts)',
+    introduced: '89933ae, 2026-12-07',
+    since: 2,
+    stage: 'patched',
+  },
+  /** Evaluated third thing in every execution (cutover-run.ts); read when a hand-over is due (run-context.ts). */
+  handoverKeepsGoing: {
+    id: 'handover-keeps-going',
+    guards:
+      'once the history budget is used, steps keep starting until the actions running at that moment end (up to a ceiling); then the run hands over',
+    introduced: 'b9f7e13, 2026-12-07',
+    since: 3,
+    stage: 'patched',
+  },
+  /** Evaluated fourth thing in every execution (cutover-run.ts); read when a step could not start (forward-steps.ts). */
+  retriesUnstarted: {
+    id: 'retries-unstarted',
+    guards: 'a step whose start the record store did not take goes again by itself once the store answers, instead of waiting for the lead',
+    introduced: '1f65d2f, 2026-12-07',
+    since: 4,
+    stage: 'patched',
+  },
+  /** Evaluated fifth thing in every execution (cutover-run.ts); read as the runbook is read (hand-over.ts). */
+  checksStart: {
+    id: 'checks-start',
+    guards:
+      "each execution checks its start against the record store's reservation (mode, auto-approve, version, an id used once, a live run's evidence) before it takes the run up",
+    introduced: '7240818, 2026-12-07',
+    since: 5,
+    stage: 'patched',
+  },
+  /**
+   * Evaluated sixth thing in every execution (cutover-run.ts); read by the request handlers (requests.ts). The caps and
+   * the unknown-target check at the door need no patch (validators do not run in replay) and hold for every execution.
+   */
+  boundedRequests: {
+    id: 'bounded-requests',
+    guards:
+      "a request let in before the run's state was there is refused unlogged when its target does not exist, and one person's logged refusals are rate-limited (run/request-limits.ts)",
+    introduced: 'dbfbac8, 2026-12-07',
+    since: 6,
+    stage: 'patched',
+  },
+  /** Evaluated seventh thing in every execution (cutover-run.ts); read as the runbook is read (hand-over.ts). */
+  checksRunbook: {
+    id: 'checks-runbook',
+    guards:
+      "each execution checks the runbook it reads from the record store against the run's version hash (SHA-256; the 16 digits of older runs) and waits, saying why, instead of using another text",
+    introduced: '7678c95, 2026-12-07',
+    since: 7,
+    stage: 'patched',
+  },
   /** Evaluated as a signed request's refusal is logged, only then (requests.ts). */
   refusalClaimedKey: {
     id: 'refusal-claimed-key',
     guards: "a refused signed request's entry names the key its signature claimed, and whether it verified",
     introduced: '59465b6, 2026-12-07',
-    since: 2,
+    since: 8,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;

@@ -1,7 +1,8 @@
 /**
  * The two parts of a run: forward, each step as soon as the steps it depends on are done (independent ones in
  * parallel), and the back-out, each undo once the steps that depend on it are undone. Either part stops starting
- * steps when the execution has used its history budget, lets what runs finish, and says so: the run then hands over.
+ * steps when a hand-over is due (the execution has used its history budget and the actions running then have ended:
+ * see {@link RunContext.handOverDue}), lets what runs finish, and says so: the run then hands over.
  */
 import { condition, isCancellation } from '@temporalio/workflow';
 import { BackoutPlan, ForwardPlan, type PlanGraph } from '../run/schedule.js';
@@ -60,12 +61,12 @@ export async function runForward(ctx: RunContext): Promise<PartEnd> {
   const backingOut = () => ctx.run.backout.status !== 'not_requested';
   for (;;) {
     if (backingOut()) break;
-    if (ctx.overBudget()) {
+    if (ctx.handOverDue()) {
       ctx.handingOver = true;
       break;
     }
     while (ready.length > 0) launch(ready.shift()!);
-    await condition(() => ready.length > 0 || inFlight === 0 || backingOut() || ctx.overBudget());
+    await condition(() => ready.length > 0 || inFlight === 0 || backingOut() || ctx.handOverDue());
     if (inFlight === 0 && ready.length === 0) break; // finished, or nothing more can start
   }
   // Actions already running finish before anything is undone or handed over.
@@ -105,13 +106,13 @@ export async function runBackout(ctx: RunContext): Promise<PartEnd> {
     );
   };
   for (;;) {
-    if (ctx.overBudget()) {
+    if (ctx.handOverDue()) {
       ctx.handingOver = true;
       break;
     }
     for (const id of plan.takeReady()) launch(id);
     if (inFlight === 0 && !plan.hasReady()) break;
-    await condition(() => plan.hasReady() || inFlight === 0 || ctx.overBudget());
+    await condition(() => plan.hasReady() || inFlight === 0 || ctx.handOverDue());
   }
   if (ctx.handingOver) {
     // Undos waiting for people carry over; running ones finish first.

@@ -39,6 +39,7 @@ import {
   type ResolveRequest,
   type VoteRequest,
 } from '../run/transitions.js';
+import { mayLogRefusal, refuseMalformedRequest, refuseUnknownTarget, type RequestKind } from '../run/request-limits.js';
 import { verifier } from './activity-calls.js';
 import {
   approveGateUpdate,
@@ -64,22 +65,26 @@ const NOT_READY = 'the run is still reading its runbook; try again in a moment';
 export function registerRequests(ctx: RunContext): void {
   const requests = new PersonRequests(ctx);
   setHandler(runSummaryQuery, (): RunSummary => {
-    if (!ctx.state) throw new Error(NOT_READY);
+    if (!ctx.state) throw new Error(ctx.runbookRefused ?? NOT_READY);
     return summarizeRun(ctx.current(), ctx.revision);
   });
   setHandler(runStepsQuery, ({ offset, limit }) => {
-    if (!ctx.state) throw new Error(NOT_READY);
+    if (!ctx.state) throw new Error(ctx.runbookRefused ?? NOT_READY);
     return pageOfSteps(ctx.current(), offset, limit, ctx.revision);
   });
   setHandler(approveGateUpdate, (request) => requests.vote(request, 'approve'), {
-    validator: requests.validator(requests.voteRule('approve')),
+    validator: requests.validator('vote', requests.voteRule('approve')),
   });
   setHandler(rejectGateUpdate, (request) => requests.vote(request, 'reject'), {
-    validator: requests.validator(requests.voteRule('reject')),
+    validator: requests.validator('vote', requests.voteRule('reject')),
   });
-  setHandler(completeManualStepUpdate, (request) => requests.markDone(request), { validator: requests.validator(requests.manualRule) });
-  setHandler(requestBackoutUpdate, (request) => requests.backOut(request), { validator: requests.validator(requests.backoutRule) });
-  setHandler(resolveStepUpdate, (request) => requests.resolve(request), { validator: requests.validator(requests.resolveRule) });
+  setHandler(completeManualStepUpdate, (request) => requests.markDone(request), {
+    validator: requests.validator('complete_manual', requests.manualRule),
+  });
+  setHandler(requestBackoutUpdate, (request) => requests.backOut(request), {
+    validator: requests.validator('request_backout', requests.backoutRule),
+  });
+  setHandler(resolveStepUpdate, (request) => requests.resolve(request), { validator: requests.validator('resolve', requests.resolveRule) });
 }
 
 /** The five person requests: their rules, validators and handlers. */
@@ -105,16 +110,22 @@ class PersonRequests {
    * its runbook (the moment after a hand-over) is accepted and checked once the state is there,
    * so nobody is turned away for the engine's own housekeeping.
    */
-  validator<R extends Request>(rule: Rule<R>): (request: R) => void {
+  validator<R extends Request>(kind: RequestKind, rule: Rule<R>): (request: R) => void {
     return (request) => {
       const { ctx } = this;
       if (ctx.state?.cancel) refuse('the run was cancelled through Temporal; it takes no more requests');
+      // Oversized or unknown fields, and a target the run does not have, never get further than the door: nothing of
+      // such a request enters the history or the decision log (validators do not run in replay: every execution).
+      refuse(refuseMalformedRequest(kind, request));
       refuse(refuseAutomatic(request, ctx.input));
       if (!ctx.state || !ctx.runbook) return;
+      refuse(refuseUnknownTarget(kind, request, ctx.state));
       // A request signed by a person the runbook knows is let in when its signature's envelope holds (listed key, fresh
       // nonce, time): whether it is allowed is decided in the handler, after its signature is checked, so a refusal is
-      // logged with its reason. Anyone else's is refused here, at the door, and never enters the run's history.
-      if (ctx.patches.logsRefusals && checksSignature(ctx.runbook, request))
+      // logged with its reason, as long as that person's logged refusals are under the rate limit. Anyone else's, and
+      // theirs past the limit, is refused here, at the door, and never enters the run's history.
+      const mayLog = !ctx.patches.boundsRequests || mayLogRefusal(ctx.state, request.by, Date.now());
+      if (ctx.patches.logsRefusals && checksSignature(ctx.runbook, request) && mayLog)
         refuse(refuseSignature(ctx.runbook, ctx.input.mode, ctx.state, request, Date.now()));
       else refuse(rule(request));
     };
@@ -132,6 +143,11 @@ class PersonRequests {
     const refused = (why: string) => ApplicationFailure.create({ type: FAILURE_TYPE.requestRefused, message: why, nonRetryable: true });
     return (async () => {
       if (ctx.state === undefined || ctx.runbook === undefined) await condition(() => ctx.state !== undefined && ctx.runbook !== undefined);
+      // A request let in before the state was there: its target is checked now, and an unknown one is not logged.
+      if (ctx.patches.boundsRequests) {
+        const unknown = refuseUnknownTarget(requestKind(kind), request, ctx.run);
+        if (unknown !== undefined) throw refused(unknown);
+      }
       const signature = checksSignature(ctx.book, request) ? request.signature : undefined;
       const target = (request as { gateId?: string; stepId?: string }).gateId ?? (request as { stepId?: string }).stepId;
       /**
@@ -139,6 +155,8 @@ class PersonRequests {
        * answers with it. `verified`: whether the signature matched that key.
        */
       const logRefusal = async (why: string, verified: boolean): Promise<never> => {
+        // Past the rate limit a person's refusals are answered, not logged: nobody fills the log in their name.
+        if (ctx.patches.boundsRequests && !mayLogRefusal(ctx.run, request.by, Date.parse(ctx.now()))) throw refused(why);
         await ctx.decide({
           kind: 'refused',
           by: request.by,
@@ -346,6 +364,23 @@ function claimedKey(signature: RequestSignature | undefined, verified: boolean):
 }
 
 /**
+ * Logs that the run refused its own start (a live run without the evidence it needs and no override: the record
+ * store's verdict, run/start-check.ts) and returns why it does not start. Nothing has run.
+ */
+export async function refuseStart(ctx: RunContext, why: string): Promise<string> {
+  await ctx.decide({
+    kind: 'refused',
+    by: ctx.input.startedBy,
+    role: 'start',
+    target: OVERRIDE_TARGET,
+    reason: why,
+    at: ctx.now(),
+    automatic: false,
+  });
+  return why;
+}
+
+/**
  * One microtask turn. A vote that waited for its check used to be answered one turn later than the other requests
  * (through `then`); the order of the commands an activation produces follows from such turns, and runs in flight
  * replay that order, so the votes keep it. It can go with the patch that makes an activation's commands independent
@@ -353,6 +388,11 @@ function claimedKey(signature: RequestSignature | undefined, verified: boolean):
  */
 function oneTurn(): Promise<void> {
   return Promise.resolve();
+}
+
+/** The request kind whose field rules a signed kind follows. */
+function requestKind(kind: SignedKind): RequestKind {
+  return kind === 'approve' || kind === 'reject' ? 'vote' : (kind as Exclude<RequestKind, 'vote'>);
 }
 
 /** The Update carrying the request being handled, kept with its decision (its history entry names the sender). */

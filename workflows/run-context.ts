@@ -32,12 +32,31 @@ import { PATCHES } from './patches.js';
  */
 const DECISION_ANSWER_WAIT = '10s';
 
+/**
+ * How far past its budget an execution's history may grow while it waits for an action that was running when the
+ * budget ran out, in budgets: 24,000 events at the default budget, and never more than
+ * {@link HANDOVER_CEILING_BYTES}, well under Temporal's hard limits (51,200 events, 50 MB) with room for what is still
+ * running to finish.
+ */
+const HANDOVER_CEILING = 4;
+const HANDOVER_CEILING_BYTES = 20 * 1024 * 1024;
+
 /** The patches decided once per execution, before anything else (validators cannot record a patch). */
 export interface ExecutionPatches {
   /** {@link PATCHES.logSignedRefusals} */
   logsRefusals: boolean;
   /** {@link PATCHES.hashInWorkflow} */
   hashesHere: boolean;
+  /** {@link PATCHES.handoverKeepsGoing} */
+  keepsGoing: boolean;
+  /** {@link PATCHES.retriesUnstarted} */
+  retriesUnstarted: boolean;
+  /** {@link PATCHES.checksStart} */
+  checksStart: boolean;
+  /** {@link PATCHES.boundedRequests} */
+  boundsRequests: boolean;
+  /** {@link PATCHES.checksRunbook} */
+  checksRunbook: boolean;
 }
 
 /** How {@link RunContext.decide} makes a decision. */
@@ -57,6 +76,8 @@ export class RunContext {
   readonly budget: number;
   /** Filled once the runbook is read; until then people's requests wait or are refused politely. */
   runbook: Runbook | undefined;
+  /** Why the runbook the store holds is not used (it is not the run's version), while the run waits for it. */
+  runbookRefused: string | undefined;
   state: RunState | undefined;
   defs = new Map<string, Step>();
   /** Grows with every change a watcher could see. */
@@ -68,6 +89,13 @@ export class RunContext {
   handingOver = false;
   /** Set once a step settles in this execution: each execution moves the run on before it hands over. */
   progressed = false;
+  /** The steps whose action (or undo, or checks) is running as an activity now. */
+  readonly acting = new Set<string>();
+  /**
+   * The steps that were acting when this execution used its budget: until they end, independent steps keep starting
+   * (executions from {@link PATCHES.handoverKeepsGoing}); see {@link handOverDue}.
+   */
+  private heldBy: ReadonlySet<string> | undefined;
   /** Waits that the back-out (or a cancel) ends: gates, manual steps, timers. */
   readonly waits = new Map<string, CancellationScope>();
   /** What the evidence watcher (evidence-watcher.ts) keeps between changes. */
@@ -147,6 +175,29 @@ export class RunContext {
   /** Whether this execution has used its history budget (and moved the run on). */
   overBudget(): boolean {
     return this.progressed && (workflowInfo().historyLength >= this.budget || workflowInfo().continueAsNewSuggested);
+  }
+
+  /**
+   * Whether this execution must stop starting steps and hand over: once it has used its budget, and (from
+   * {@link PATCHES.handoverKeepsGoing}) once the actions that were running at that moment have ended. A long action
+   * cannot be carried into the next execution (see docs/development.md, "The hand-over"), so the hand-over waits for
+   * it; meanwhile the steps that do not depend on it go on, up to a ceiling well under Temporal's limits. Executions
+   * from before stopped starting anything the moment the budget was used.
+   */
+  handOverDue(): boolean {
+    if (!this.overBudget()) return false;
+    if (!this.patches.keepsGoing) return true;
+    // The first look after the budget ran out decides what the hand-over waits for (deterministic: the same look
+    // happens at the same point of a replay).
+    this.heldBy ??= new Set(this.acting);
+    for (const id of this.heldBy) if (this.acting.has(id)) return this.pastCeiling();
+    return true;
+  }
+
+  /** Whether this execution's history is as long as it may grow while it waits for a long action. */
+  private pastCeiling(): boolean {
+    const info = workflowInfo();
+    return info.historyLength >= this.budget * HANDOVER_CEILING || info.historySize >= HANDOVER_CEILING_BYTES;
   }
 
   /** Starts the back-out, once; people's waits and timers end, actions already running finish. */

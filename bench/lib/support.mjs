@@ -121,7 +121,8 @@ export async function startBench(name, extraWorkers = async () => []) {
   }
 
   /** A run reserved in the store and started as the CLI does; not awaited. */
-  async function startRun({ text, runbook, hash }, mode = 'rehearsal') {
+  /** `override(runId)`: a live run's signed evidence override (the workflow refuses a live start without evidence). */
+  async function startRun({ text, runbook, hash }, mode = 'rehearsal', { override } = {}) {
     const { runId, number } = await store.reserveRun({
       runbookName: runbook.name,
       mode,
@@ -133,7 +134,17 @@ export async function startBench(name, extraWorkers = async () => []) {
     const handle = await client.workflow.start(RUN_WORKFLOW_TYPE, {
       taskQueue: `${queue}-cutover`,
       workflowId: runId,
-      args: [{ runId, runNumber: number, versionHash: hash, mode, startedBy: 'bench', baseDir: home }],
+      args: [
+        {
+          runId,
+          runNumber: number,
+          versionHash: hash,
+          mode,
+          startedBy: 'bench',
+          baseDir: home,
+          ...(override ? { evidenceOverride: override(runId) } : {}),
+        },
+      ],
     });
     return { runId, handle };
   }

@@ -3,7 +3,8 @@
  * store (the store has its own tests against a real database, and the CLI tests use both).
  */
 import type { ActivityStore } from '../../prisma/records.js';
-import type { DeliveryRecord, ReconcileRecord } from '../../prisma/records.js';
+import type { DeliveryRecord, ReconcileRecord, RunRecord } from '../../prisma/records.js';
+import type { StartReservation } from '../../run/start-check.js';
 import type { CheckOutcome, Decision, RunState, StepAttempt } from '../../run/state.js';
 
 export class MemoryStore implements ActivityStore {
@@ -19,9 +20,58 @@ export class MemoryStore implements ActivityStore {
   readonly deliveryRows: DeliveryRecord[] = [];
   /** Who sent each decision's request, by run and Update id. */
   readonly senders = new Map<string, Record<string, string>>();
-  /** What `cutover rehearse` does before it starts the workflow: the run and its runbook recorded. */
-  reserve(runId: string, source: string): void {
+  /** What each run was reserved as (the workflow checks its start against it). */
+  readonly reservations = new Map<string, StartReservation>();
+  /** Each runbook's recorded runs, newest first: the rehearsals a live run's evidence is read from. */
+  readonly runs = new Map<string, RunRecord[]>();
+  /**
+   * What `cutover rehearse` does before it starts the workflow: the run and its runbook recorded, as a run of `mode`
+   * (a rehearsal by default) of version `versionHash`, with or without `autoApprove`.
+   */
+  reserve(runId: string, source: string, reservation: Partial<Omit<StartReservation, 'status'>> = {}): void {
     this.sources.set(runId, source);
+    this.reservations.set(runId, { mode: 'rehearsal', versionHash: 'test', autoApprove: false, ...reservation, status: 'pending' });
+  }
+  /** Records that `runbookName` was rehearsed at `versionHash` to its end, and backed out once: a live run's evidence. */
+  rehearsed(runbookName: string, versionHash: string): void {
+    const at = new Date().toISOString();
+    const run = (id: string, extra: Partial<RunRecord>): RunRecord => ({
+      id,
+      runbookName,
+      number: 0,
+      mode: 'rehearsal',
+      status: 'completed',
+      runbookVersion: '1',
+      versionHash,
+      startedBy: 'test',
+      createdAt: at,
+      startedAt: at,
+      endedAt: at,
+      plannedStart: null,
+      windowMs: null,
+      outcome: null,
+      backoutTrigger: null,
+      backoutReason: null,
+      backoutRequestedBy: null,
+      backoutStartedAt: null,
+      backoutEndedAt: null,
+      temporalRunId: null,
+      autoApprove: false,
+      ...extra,
+    });
+    this.runs.set(runbookName, [
+      run(`${runbookName}-rehearsed`, {}),
+      run(`${runbookName}-backed-out`, { status: 'backed_out', backoutStartedAt: at, backoutEndedAt: at }),
+      ...(this.runs.get(runbookName) ?? []),
+    ]);
+  }
+  async runReservation(runId: string): Promise<StartReservation> {
+    const reservation = this.reservations.get(runId);
+    if (!reservation) throw Object.assign(new Error(`no run ${runId}`), { name: 'RunNotFoundError' });
+    return { ...reservation };
+  }
+  async runbookRuns(runbookName: string): Promise<RunRecord[]> {
+    return this.runs.get(runbookName) ?? [];
   }
   async recordDelivery(record: DeliveryRecord): Promise<void> {
     this.deliveryRows.push(record);
@@ -79,6 +129,8 @@ export class MemoryStore implements ActivityStore {
   }
   async markRunStarted(runId: string, fields: { startedAt: string }): Promise<void> {
     this.startedAt.set(runId, fields.startedAt);
+    const reservation = this.reservations.get(runId);
+    if (reservation?.status === 'pending') reservation.status = 'running';
   }
   async recordStepAttempt(row: StepAttempt): Promise<void> {
     const i = this.attempts.findIndex(
@@ -104,6 +156,8 @@ export class MemoryStore implements ActivityStore {
   }
   async finishRun(runId: string, fields: { status: string; outcome: string; endedAt: string; state: RunState }): Promise<void> {
     this.finished.set(runId, fields);
+    const reservation = this.reservations.get(runId);
+    if (reservation) reservation.status = fields.status;
   }
 
   /** Attempt rows of one run, in the order they were first written. */

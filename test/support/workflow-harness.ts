@@ -14,6 +14,7 @@ import type { EvidenceOverride, RunInput, RunMode, RunResult, RunState } from '.
 import { readRunState } from '../../common/read-run-state.js';
 import { RUN_WORKFLOW_TYPE, WORKFLOW_VERSION, WORKFLOW_VERSION_MEMO } from '../../workflows/messages.js';
 import { createWorker, installQuietRuntime } from '../../worker/create-worker.js';
+import { hashRunbook } from '../../run/version-hash.js';
 import { MemoryStore } from './memory-store.js';
 import { temporalAddress } from './temporal.js';
 
@@ -45,6 +46,11 @@ export interface Harness {
       evidenceOverride?: (runId: string) => EvidenceOverride;
       /** The start's memo; by default what `cutover rehearse` puts there that the workflow reads (its code's version). */
       memo?: Record<string, unknown>;
+      /**
+       * For a live run: whether the runbook has the rehearsal evidence a live run needs in the store (yes, unless
+       * false; a live run without it or an override ends before any step).
+       */
+      rehearsed?: boolean;
     },
   ): Promise<WorkflowHandleWithFirstExecutionRunId>;
   stop(): Promise<void>;
@@ -82,13 +88,23 @@ export async function startHarness(options: { store?: ActivityStore; withWorker?
       if (!parsed.ok)
         throw new Error(`test runbook invalid:\n${parsed.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`).join('\n')}`);
       const runId = startOptions.runId ?? `${parsed.runbook.name}-${randomUUID().slice(0, 8)}`;
-      // The workflow reads the runbook from the store, as it does after `cutover rehearse`.
-      if (store instanceof MemoryStore) store.reserve(runId, yaml);
+      const mode = startOptions.mode ?? 'rehearsal';
+      // The workflow reads the runbook from the store, as it does after `cutover rehearse`, and checks its start
+      // against the reservation.
+      // The run's version is the runbook's real hash: the workflow checks the text it reads against it.
+      const versionHash = hashRunbook(parsed.runbook);
+      if (store instanceof MemoryStore) {
+        store.reserve(runId, yaml, { mode, versionHash, autoApprove: startOptions.autoApprove === true });
+        if (mode === 'live' && startOptions.rehearsed !== false) store.rehearsed(parsed.runbook.name, versionHash);
+      }
+      // A real store's reservation names the version the run was reserved for: the start says the same, as the CLI's.
+      const reserved =
+        store instanceof MemoryStore ? undefined : await (store as ActivityStore).runReservation(runId).catch(() => undefined);
       const input: RunInput = {
         runId,
         runNumber: 1,
-        versionHash: 'test',
-        mode: startOptions.mode ?? 'rehearsal',
+        versionHash: reserved?.versionHash ?? versionHash,
+        mode,
         startedBy: 'test',
         baseDir: dir,
         ...(startOptions.historyBudget ? { historyBudget: startOptions.historyBudget } : {}),

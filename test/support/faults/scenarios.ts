@@ -10,6 +10,7 @@ import { Connection } from '@temporalio/client';
 import type { RecordStore } from '../../../prisma/record-store.js';
 import type * as MessagesModule from '../../../workflows/messages.js';
 import type * as ParseModule from '../../../runbook/parse.js';
+import type * as VersionHashModule from '../../../run/version-hash.js';
 import type * as TemporalCliModule from '../../../cli/temporal-cli.js';
 import type { RunResult } from '../../../run/state.js';
 import { type Child, PROJECT, eventually, fromDist, openRecordStore, startCutover, startProcess } from './processes.js';
@@ -328,11 +329,14 @@ export async function parseRunbook(yaml: string) {
  */
 export async function startRun(s: Scene, store: RecordStore, runbook: FaultRunbook, baseDir = s.dir): Promise<string> {
   const parsed = await parseRunbook(runbook.yaml);
+  // The runbook's real version hash: the workflow checks the text it reads from the store against it.
+  const { hashRunbook } = await fromDist<typeof VersionHashModule>('run/version-hash.js');
+  const versionHash = hashRunbook(parsed);
   const { runId, number } = await store.reserveRun({
     runbookName: parsed.name,
     mode: 'rehearsal',
     runbookVersion: parsed.version,
-    versionHash: 'faults',
+    versionHash,
     runbookSource: runbook.yaml,
     startedBy: PEOPLE.lead,
   });
@@ -341,7 +345,7 @@ export async function startRun(s: Scene, store: RecordStore, runbook: FaultRunbo
   await s.client.workflow.start(messages.RUN_WORKFLOW_TYPE, {
     taskQueue: s.env.CUTOVER_TASK_QUEUE!,
     workflowId: runId,
-    args: [{ runId, runNumber: number, versionHash: 'faults', mode: 'rehearsal', startedBy: PEOPLE.lead, baseDir }],
+    args: [{ runId, runNumber: number, versionHash, mode: 'rehearsal', startedBy: PEOPLE.lead, baseDir }],
     memo: { [messages.WORKFLOW_VERSION_MEMO]: messages.WORKFLOW_VERSION },
   });
   return runId;

@@ -1,0 +1,4 @@
+/** See job-order.ts: an activation's Updates before its other jobs. */
+import { updatesPut } from './job-order.js';
+
+export const interceptors = updatesPut('first');
