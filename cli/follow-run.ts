@@ -113,11 +113,11 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
       const step = state.steps[id]!;
       // A step with nothing to undo changes nothing a person needs to read.
       const backout = step.backout?.status === 'not_needed' ? '' : (step.backout?.status ?? '');
-      const key = `${step.status}|${step.waitingFor ?? ''}|${backout}|${step.resolution?.since ?? ''}`;
+      const key = `${step.status}|${step.waitingFor ?? ''}|${backout}|${step.resolution?.since ?? ''}|${step.heldUntil ?? ''}`;
       if (seen.get(id) === key) continue;
       const before = seen.get(id);
       seen.set(id, key);
-      if (before === undefined && step.status === 'pending') continue;
+      if (before === undefined && step.status === 'pending' && !step.heldUntil) continue;
       const text = describeStep(step, state);
       const at = backout
         ? (step.resolution?.since ?? step.backout?.endedAt ?? step.backout?.startedAt)
@@ -298,6 +298,10 @@ export function describeStep(step: StepState, state: RunState): string | undefin
     }
   }
   switch (step.status) {
+    case 'pending':
+      return step.heldUntil
+        ? `${clock(new Date().toISOString())}  ${STEP_SYMBOL.pending} ${name} held      until ${clock(step.heldUntil)} (${step.heldFor ?? 'not_before'}), ${who}`
+        : undefined;
     case 'running':
       return `${clock(step.startedAt)}  ${STEP_SYMBOL.running} ${name} started   ${who}, planned ${planned}${step.treatment === 'simulate' ? ' (simulated)' : ''}`;
     case 'succeeded':

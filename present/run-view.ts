@@ -276,6 +276,8 @@ export function stepRow(step: StepState, now: number, critical: ReadonlySet<stri
     note = step.gate.votes.map((v) => `${v.by} ${v.decision}d`).join(', ');
   } else if (step.completedBy) {
     note = `by ${step.completedBy}`;
+  } else if (step.heldUntil) {
+    note = `held until ${step.heldUntil.slice(11, 16)} UTC (${step.heldFor ?? 'not_before'})`;
   }
   return {
     id: step.id,

@@ -4,8 +4,8 @@
  * offset from the start of the night: the window's start on the night, the run's own start in a rehearsal (a
  * rehearsal moves the night to its start, as gate deadlines do).
  *
- * The plan (graph.ts), the forecast (timing/forecast.ts) and the live-start check (change-window.ts) ask here, so they
- * agree; the run workflow does not hold steps back yet.
+ * The plan (graph.ts), the forecast (timing/forecast.ts), the live-start check (change-window.ts) and the run
+ * workflow (workflows/fixed-start.ts) ask here, so they agree.
  * Pure and deterministic: the workflow bundle imports it.
  */
 import { durationMs } from './duration.js';

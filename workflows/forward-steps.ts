@@ -18,6 +18,7 @@ import {
   workerStopped,
   type ActivityResult,
 } from './activity-calls.js';
+import { fixedStartHold, holdForFixedStart } from './fixed-start.js';
 import { runGateStep } from './gate-step.js';
 import type { RunContext } from './run-context.js';
 
@@ -40,6 +41,8 @@ export const MAX_UNSTARTED = 10;
  */
 export async function runForwardStep(ctx: RunContext, step: StepState): Promise<void> {
   const d = ctx.def(step.id);
+  const hold = fixedStartHold(ctx, step);
+  if (hold && !(await holdForFixedStart(ctx, step, hold))) return;
   step.startedAt ??= ctx.now();
   if (step.treatment === 'skip') {
     step.status = 'skipped';

@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 8;
+export const WORKFLOW_VERSION = 9;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -168,6 +168,14 @@ export const PATCHES = {
     guards: "a refused signed request's entry names the key its signature claimed, and whether it verified",
     introduced: '59465b6, 2026-12-07',
     since: 8,
+    stage: 'patched',
+  },
+  /** Evaluated only when a ready step is held for its fixed start or an interface freeze (fixed-start.ts). */
+  holdsFixedStarts: {
+    id: 'holds-fixed-starts',
+    guards: 'a ready step waits for its `not_before`, and a switch-on step for the end of an interface freeze, before it starts',
+    introduced: '0000000, 2026-12-07',
+    since: 9,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;
