@@ -174,7 +174,7 @@ export const PATCHES = {
   holdsFixedStarts: {
     id: 'holds-fixed-starts',
     guards: 'a ready step waits for its `not_before`, and a switch-on step for the end of an interface freeze, before it starts',
-    introduced: '0000000, 2026-12-07',
+    introduced: 'ad49f3c, 2026-12-07',
     since: 9,
     stage: 'patched',
   },
