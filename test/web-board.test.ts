@@ -12,6 +12,8 @@ import type { RunQueries } from '../common/run-follower.js';
 import type { RecordStore } from '../prisma/record-store.js';
 import { openRecordStore } from '../prisma/store.js';
 import { parseRunbook } from '../runbook/parse.js';
+import type { Runbook } from '../runbook/schema.js';
+import { hashRunbook } from '../run/version-hash.js';
 import { loadLiveModel } from '../timing/live-model-source.js';
 import { serveStatusPage, type StatusPage } from '../web/server.js';
 import { runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
@@ -65,7 +67,8 @@ describe('the wallboard', () => {
       runbookName: 'board-crm',
       mode: 'rehearsal',
       runbookVersion: '1',
-      versionHash: 'h1',
+      // The real hash: the workflow checks the text it reads from the store against it.
+      versionHash: hashRunbook((parseRunbook(RUNBOOK, 'board.yaml') as { ok: true; runbook: Runbook }).runbook),
       runbookSource: RUNBOOK,
       startedBy: 'alice',
     });
