@@ -5,9 +5,7 @@
 import type { ReconcileSummary } from '../reconcile/result.js';
 import type { CheckOutcome, RunMode, StepAttempt, StepState } from '../run/state.js';
 import type { Action, Check, Connection } from '../runbook/schema.js';
-import type { NotificationChannel } from '../runbook/notifications.js';
-import type { NotificationEvent } from '../notify/event.js';
-import type { PlannedDelivery } from '../notify/plan.js';
+import type { DeliveryInput } from '../notify/deliveries.js';
 
 /** Run one step's action (or its back-out), then its checks; records each attempt itself. */
 export interface StepRequest {
@@ -92,19 +90,7 @@ export interface CheckStepResult {
  * One notification to deliver (issue 20): an event, the channel and recipient it goes to, and what the sender needs
  * to reach them. Built by notify/deliveries.ts from the runbook; the channel keeps its references unresolved.
  */
-export interface DeliveryRequest {
-  event: NotificationEvent;
-  delivery: PlannedDelivery;
-  channel: NotificationChannel;
-  /** The recipient's address, for an e-mail. */
-  email?: string;
-  /** Slack member IDs by person, for mentions. */
-  slackIds?: Record<string, string>;
-  baseDir: string;
-  publicUrl?: string;
-  /** The activity's retry budget ({@link DELIVERY_RETRY}): the last attempt records `gave_up` and returns. */
-  maxAttempts: number;
-}
+export type DeliveryRequest = DeliveryInput;
 
 /** How a delivery ended. Never a throw on the last attempt: a notification never fails a step. */
 export interface DeliveryOutcome {

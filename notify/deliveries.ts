@@ -7,15 +7,18 @@ import type { NotificationChannel } from '../runbook/notifications.js';
 import type { NotificationEvent } from './event.js';
 import { planDeliveries, type PlannedDelivery } from './plan.js';
 
-/** One delivery with what it takes to send it (the shape of activities/types.ts's `DeliveryRequest`). */
+/** One delivery with what it takes to send it: what the delivery activity takes (activities/types.ts's `DeliveryRequest`). */
 export interface DeliveryInput {
   event: NotificationEvent;
   delivery: PlannedDelivery;
   channel: NotificationChannel;
+  /** The recipient's address, for an e-mail. */
   email?: string;
+  /** Slack member IDs by person, for mentions. */
   slackIds?: Record<string, string>;
   baseDir: string;
   publicUrl?: string;
+  /** The activity's retry budget (activities/types.ts's `DELIVERY_RETRY`): the last attempt records `gave_up` and returns. */
   maxAttempts: number;
 }
 

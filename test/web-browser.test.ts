@@ -3,27 +3,18 @@
  * missing): a stakeholder opens the run list, follows a run and reads its steps and decisions,
  * with no script errors and nothing fetched from anywhere but the page itself.
  */
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordStore } from '../prisma/record-store.js';
 import { openRecordStore } from '../prisma/store.js';
+import { launchChromium } from './support/chromium.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { GateState } from '../run/state.js';
 import { applyVote, initialRunState } from '../run/transitions.js';
 import { serveStatusPage, type StatusPage } from '../web/server.js';
-
-/** Chromium from CHROMIUM_PATH or PATH, as scripts/setup.mjs finds it. */
-function chromiumPath(): string {
-  const candidates = process.env.CHROMIUM_PATH
-    ? [process.env.CHROMIUM_PATH]
-    : (process.env.PATH ?? '').split(path.delimiter).flatMap((dir) => [path.join(dir, 'chromium'), path.join(dir, 'chromium-browser')]);
-  const found = candidates.find((file) => existsSync(file));
-  if (!found) throw new Error("Chromium not found: `npm test` installs Debian's chromium, or set CHROMIUM_PATH");
-  return found;
-}
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cutover-browser-'));
 let store: RecordStore;
@@ -133,18 +124,7 @@ phases:
 
   page = await serveStatusPage({ port: 0, store });
   guarded = await serveStatusPage({ port: 0, store, token: TOKEN });
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    // Root in a container needs --no-sandbox; the rest keeps Chromium off the (closed) network.
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
