@@ -80,14 +80,16 @@ describe('continue-as-new', () => {
   });
 
   it('a long action does not hold independent steps back: they go on once the budget is used, and the run hands over after it', async () => {
-    // `long` runs until the test lets it end; the chain beside it needs many times the budget.
+    // `long` runs until the test lets it end; the chains beside it need more than the budget (40 events), and stay
+    // well under the ceiling the run keeps going to (4x the budget): on a loaded machine each step takes more
+    // workflow tasks, and 24 steps reached the ceiling one step short (the run then rightly waits for `long`).
     const gate = path.join(h.dir, 'long-may-end');
-    const yaml = `${chains('beside', 12)}
+    const yaml = `${chains('beside', 8)}
       - { id: long, title: Long, owner: dba, expected: 1m, action: { kind: shell, command: 'while [ ! -f ${gate} ]; do sleep 0.1; done; echo $CUTOVER_IDEMPOTENCY_KEY >> beside.log' } }
       - { id: after, title: After, owner: dba, expected: 1s, depends_on: [long], action: { kind: shell, command: 'echo $CUTOVER_IDEMPOTENCY_KEY >> beside.log' } }
 `;
     const handle = await h.start(yaml, { historyBudget: 40 });
-    const chain = Array.from({ length: 12 }, (_, i) => [`x${i}`, `y${i}`]).flat();
+    const chain = Array.from({ length: 8 }, (_, i) => [`x${i}`, `y${i}`]).flat();
     // Before, the run stopped starting steps once its budget was used, until `long` ended: the chains stalled.
     const beside = await waitForState(handle, (s) => chain.every((id) => s.steps[id]!.status === 'succeeded'), 60_000);
     expect(beside.steps.long!.status).toBe('running');
@@ -98,8 +100,8 @@ describe('continue-as-new', () => {
     // It handed over once `long` ended (`after` ran in a new execution), and nothing ran twice.
     expect(result.state.execution).toBeGreaterThan(1);
     const keys = ledger('beside.log');
-    expect(keys).toHaveLength(26);
-    expect(new Set(keys).size).toBe(26);
+    expect(keys).toHaveLength(18);
+    expect(new Set(keys).size).toBe(18);
   });
 
   it('backs out across hand-overs in reverse order, and a failure waits for the lead across one', async () => {
