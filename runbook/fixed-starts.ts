@@ -5,7 +5,7 @@
  * rehearsal moves the night to its start, as gate deadlines do).
  *
  * The plan (graph.ts), the forecast (timing/forecast.ts), the live-start check (change-window.ts) and the run
- * workflow (workflows/fixed-start.ts) ask here, so they agree.
+ * workflow (workflows/fixed-start.ts, the fixed starts only) ask here, so they agree.
  * Pure and deterministic: the workflow bundle imports it.
  */
 import { durationMs } from './duration.js';

@@ -125,5 +125,5 @@ describe('cutover run --live and the windows', () => {
     const verified = runCli(['decisions', runId, '--verify'], env, dir);
     expect(verified.code, verified.stderr).toBe(0);
     expect(verified.stdout).toContain('every signature matches its key');
-  });
+  }, 240_000);
 });

@@ -29,7 +29,7 @@ phases:
   - id: migrate
     kind: migration
     steps:
-      - { id: slow, title: Slow copy, owner: dba, expected: 1s, action: { kind: shell, command: "sleep 8" } }
+      - { id: slow, title: Slow copy, owner: dba, expected: 1s, action: { kind: shell, command: "sleep 15" } }
       - { id: boom, title: Load <b>orders</b>, owner: dba, expected: 1s, depends_on: [slow], action: { kind: shell, command: "exit 3" } }
 `;
 
@@ -82,11 +82,12 @@ describe('the wallboard', () => {
     try {
       await tab.goto(`${page.url}/board`);
       const tile = tab.locator(`li.tile[data-run="${runId}"]`);
-      await tile.waitFor({ timeout: 10_000 });
-      // Amber for about 5 s: from 1.5 s past its planned 1 s until the 8 s step ends and the next one fails.
-      await tab.locator(`li.tile.rag-amber[data-run="${runId}"]`).waitFor({ timeout: 15_000 });
+      await tile.waitFor({ timeout: 30_000 });
+      // Amber for about 12 s: from 1.5 s past its planned 1 s until the 15 s step ends and the next one fails (long
+      // enough for a page that reloads each second on a loaded machine to see it).
+      await tab.locator(`li.tile.rag-amber[data-run="${runId}"]`).waitFor({ timeout: 30_000 });
       await expect(tile.innerText()).resolves.toMatch(/AMBER[\s\S]*behind plan[\s\S]*P90 finish \d\d:\d\d UTC/);
-      await tab.locator(`li.tile.rag-red[data-run="${runId}"]`).waitFor({ timeout: 20_000 });
+      await tab.locator(`li.tile.rag-red[data-run="${runId}"]`).waitFor({ timeout: 40_000 });
       await expect(tile.innerText()).resolves.toMatch(/RED[\s\S]*boom failed/);
       // Dark and large: a wall screen, not a form.
       const look = await tab.evaluate(
@@ -100,5 +101,5 @@ describe('the wallboard', () => {
       await tab.close();
       await handle.terminate('test over').catch(() => undefined);
     }
-  });
+  }, 180_000);
 });

@@ -1,7 +1,8 @@
 /**
- * A ready step with a fixed start (`not_before`), or a switch-on step that would start inside an interface freeze,
- * waits for its time before it starts (runbook/fixed-starts.ts says when, for the plan, the forecast and the run
- * alike). The night starts at the window's start for a live run that has one, else at the run's own start: a
+ * A ready step with a fixed start (`not_before`) waits for its time before it starts (runbook/fixed-starts.ts says
+ * when, for the plan, the forecast and the run alike). Interface freezes are not held here: a live run whose plan
+ * puts a switch-on step inside one is refused at its start unless the lead signs an override (cli/live-start-check.ts),
+ * and a run the lead took live over a freeze must not then sit out that freeze. The night starts at the window's start for a live run that has one, else at the run's own start: a
  * rehearsal moves the fixed starts with it. A back-out or a hand-over ends the wait without starting the step; the
  * next execution works the time out again from the runbook.
  */
@@ -23,17 +24,18 @@ export function fixedStartHold(ctx: RunContext, step: StepState): { until: numbe
   if (!runbook || step.status !== 'pending') return undefined;
   let rules = rulesOf.get(runbook);
   if (!rules) {
-    rules = startRules(runbook);
+    // The fixed starts only (see above for the freezes).
+    rules = { ...startRules(runbook), freezes: [], frozen: new Set<string>() };
     rulesOf.set(runbook, rules);
   }
-  if (!holdsAny(rules) || (!rules.notBefore.has(step.id) && !rules.frozen.has(step.id))) return undefined;
+  if (!holdsAny(rules) || !rules.notBefore.has(step.id)) return undefined;
   const night = nightStartMs(runbook, ctx.run.mode, ctx.run.startedAt);
   const now = Date.parse(ctx.now());
-  const { startMs, freeze } = earliestStart(rules, step.id, now - night);
+  const { startMs } = earliestStart(rules, step.id, now - night);
   const until = night + startMs;
   // Evaluated only where a step is actually held: runs without fixed starts replay as they were recorded.
   if (until <= now || !patched(PATCHES.holdsFixedStarts.id)) return undefined;
-  return { until, why: freeze ? `interface freeze${freeze.reason ? ` (${freeze.reason})` : ''}` : 'not_before' };
+  return { until, why: 'not_before' };
 }
 
 /**

@@ -170,10 +170,10 @@ export const PATCHES = {
     since: 8,
     stage: 'patched',
   },
-  /** Evaluated only when a ready step is held for its fixed start or an interface freeze (fixed-start.ts). */
+  /** Evaluated only when a ready step is held for its fixed start (fixed-start.ts). */
   holdsFixedStarts: {
     id: 'holds-fixed-starts',
-    guards: 'a ready step waits for its `not_before`, and a switch-on step for the end of an interface freeze, before it starts',
+    guards: 'a ready step waits for its `not_before` before it starts',
     introduced: 'ad49f3c, 2026-12-07',
     since: 9,
     stage: 'patched',
