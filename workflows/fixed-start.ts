@@ -1,10 +1,12 @@
 /**
  * A ready step with a fixed start (`not_before`) waits for its time before it starts (runbook/fixed-starts.ts says
- * when, for the plan, the forecast and the run alike). Interface freezes are not held here: a live run whose plan
- * puts a switch-on step inside one is refused at its start unless the lead signs an override (cli/live-start-check.ts),
- * and a run the lead took live over a freeze must not then sit out that freeze. The night starts at the window's start for a live run that has one, else at the run's own start: a
- * rehearsal moves the fixed starts with it. A back-out or a hand-over ends the wait without starting the step; the
- * next execution works the time out again from the runbook.
+ * when, for the plan, the forecast and the run alike). The night starts at the window's start for a live run that
+ * has one, else at the run's own start: a rehearsal moves the fixed starts with it. A back-out or a hand-over ends
+ * the wait without starting the step; the next execution works the time out again from the runbook.
+ *
+ * Interface freezes are not held here: a live run whose plan puts a switch-on step inside one is refused at its
+ * start unless the lead signs an override (cli/live-start-check.ts), and a run the lead took live over a freeze must
+ * not then sit out that freeze.
  */
 import { condition, patched } from '@temporalio/workflow';
 import type { StepState } from '../run/state.js';
