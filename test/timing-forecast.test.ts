@@ -3,12 +3,13 @@
  * them back.
  */
 import { readFileSync } from 'node:fs';
+import { timedRun } from './support/timed-run.js';
 import { describe, expect, it } from 'vitest';
 import type { RunTiming } from '../prisma/timing-queries.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
 import { backoutForecast, forecast, RECENT_BACKOUTS, RECENT_RUNS, runsWorthReading } from '../timing/forecast.js';
-import type { TimedRun, TimedStep } from '../timing/runs.js';
+import type { TimedRun } from '../timing/runs.js';
 
 const MIN = 60_000;
 
@@ -42,38 +43,15 @@ phases:
 /** A recorded run, `age` runs ago, with these forward durations (and undo durations when it backed out). */
 function run(age: number, durations: Record<string, number>, undo?: Record<string, number>, versionHash = 'v1'): TimedRun {
   const t0 = Date.parse('2026-11-01T00:00:00Z') - age * 86_400_000;
-  const step = (stepId: string, purpose: 'forward' | 'backout', ms: number): TimedStep => ({
-    stepId,
-    phaseId: 'work',
-    purpose,
-    attempts: 1,
-    status: 'succeeded',
-    treatment: 'run',
-    startedAt: new Date(t0).toISOString(),
-    endedAt: new Date(t0 + ms).toISOString(),
-    durationMs: ms,
-    plannedDurationMs: null,
-  });
-  return {
+  return timedRun({
     id: `fc-${100 - age}`,
     number: 100 - age,
-    mode: 'rehearsal',
-    status: undo ? 'backed_out' : 'completed',
-    runbookVersion: '1',
+    t0,
+    durations,
+    ...(undo ? { undo } : {}),
+    trigger: 'gate_rejected',
     versionHash,
-    startedBy: 'alice',
-    createdAt: new Date(t0).toISOString(),
-    startedAt: new Date(t0).toISOString(),
-    endedAt: new Date(t0 + 3_600_000).toISOString(),
-    outcome: null,
-    backoutTrigger: undo ? 'gate_rejected' : null,
-    backoutStartedAt: undo ? new Date(t0).toISOString() : null,
-    backoutEndedAt: undo ? new Date(t0 + 600_000).toISOString() : null,
-    steps: [
-      ...Object.entries(durations).map(([id, ms]) => step(id, 'forward', ms)),
-      ...Object.entries(undo ?? {}).map(([id, ms]) => step(id, 'backout', ms)),
-    ],
-  };
+  });
 }
 
 /** Five rehearsals close to the plan, with a little spread. */

@@ -3,6 +3,7 @@
  * rehearsals (the finish is exact), rehearsals drawn from a known lognormal (the finish follows its quantiles,
  * conditioned on how long the running step has run), a window and its point of no return, and a back-out started now.
  */
+import { timedRun } from './support/timed-run.js';
 import { describe, expect, it } from 'vitest';
 import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
@@ -12,7 +13,7 @@ import { forecast } from '../timing/forecast.js';
 import { liveForecast, liveModel } from '../timing/live-forecast.js';
 import { predictiveQuantile } from '../timing/fit.js';
 import { normalCdf, normalQuantile, SeededRandom } from '../timing/random.js';
-import type { TimedRun, TimedStep } from '../timing/runs.js';
+import type { TimedRun } from '../timing/runs.js';
 
 const MIN = 60_000;
 const T0 = Date.parse('2026-12-05T22:00:00.000Z');
@@ -49,38 +50,7 @@ phases:
 /** A recorded run `age` runs back, with these forward durations (and undos when it backed out). */
 function recorded(age: number, durations: Record<string, number>, undo?: Record<string, number>): TimedRun {
   const t0 = T0 - (age + 1) * 86_400_000;
-  const step = (stepId: string, purpose: 'forward' | 'backout', ms: number): TimedStep => ({
-    stepId,
-    phaseId: 'work',
-    purpose,
-    attempts: 1,
-    status: 'succeeded',
-    treatment: 'run',
-    startedAt: new Date(t0).toISOString(),
-    endedAt: new Date(t0 + ms).toISOString(),
-    durationMs: ms,
-    plannedDurationMs: null,
-  });
-  return {
-    id: `live-${100 - age}`,
-    number: 100 - age,
-    mode: 'rehearsal',
-    status: undo ? 'backed_out' : 'completed',
-    runbookVersion: '1',
-    versionHash: 'v1',
-    startedBy: 'alice',
-    createdAt: new Date(t0).toISOString(),
-    startedAt: new Date(t0).toISOString(),
-    endedAt: new Date(t0 + 3_600_000).toISOString(),
-    outcome: null,
-    backoutTrigger: undo ? 'requested' : null,
-    backoutStartedAt: undo ? new Date(t0).toISOString() : null,
-    backoutEndedAt: undo ? new Date(t0 + 600_000).toISOString() : null,
-    steps: [
-      ...Object.entries(durations).map(([id, ms]) => step(id, 'forward', ms)),
-      ...Object.entries(undo ?? {}).map(([id, ms]) => step(id, 'backout', ms)),
-    ],
-  };
+  return timedRun({ id: `live-${100 - age}`, number: 100 - age, t0, durations, ...(undo ? { undo } : {}) });
 }
 
 /** The run in flight: `done` steps with their [start, end] offsets, `under` steps with their start offset. */
