@@ -5,6 +5,7 @@
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import { STEP_PAGE_LIMIT, type RunState, type RunSummary, type StepState } from '../run/state.js';
+import { deriveRunStatus } from '../run/transitions.js';
 import { runStateQuery, runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
 
 /** A state read before, to skip reading the pages again when nothing changed. */
@@ -52,7 +53,10 @@ export async function readRunState(handle: WorkflowHandle, previous?: ReadState)
       order: steps.map((step) => step.id),
       steps: Object.fromEntries(steps.map((step) => [step.id, step])),
     };
-    // An inconsistent read is marked stale (-1 never matches), so the next one reads again.
+    // An inconsistent read is marked stale (-1 never matches), so the next one reads again. Its
+    // steps were read after its summary: the status is derived again from them, so a step shown
+    // waiting for a person never sits under a run that says it is not waiting.
+    if (!consistent) state.status = deriveRunStatus(state);
     read = { state, revision: consistent ? summary.revision : -1 };
     if (consistent) return read;
   }
