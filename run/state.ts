@@ -193,11 +193,11 @@ export interface StepState {
   /** A `wait` step (or undo) sleeps until then: a run that continues as new sleeps only what is left. */
   waitUntil?: string;
   /**
-   * A ready step held back to its fixed start (`not_before`): it starts then. Worked out again by each execution, so
-   * a hand-over does not carry it.
+   * A ready step held back to its fixed start (`not_before`) or out of an interface freeze: it starts then. Worked
+   * out again by each execution, so a hand-over does not carry it.
    */
   heldUntil?: string;
-  /** Why it is held: `not_before`. */
+  /** Why it is held: `not_before`, or the interface freeze (with its reason). */
   heldFor?: string;
   /** Stable across attempts and workers: actions receive it as CUTOVER_IDEMPOTENCY_KEY. */
   idempotencyKey: string;

@@ -5,7 +5,7 @@
  */
 import { formatDuration } from './duration.js';
 import { plannedSchedule, type GraphRunbook } from './graph.js';
-import type { FixedStartRunbook } from './fixed-starts.js';
+import { FREEZE_GAP_PREFIX, type FixedStartRunbook } from './fixed-starts.js';
 
 /** The part of a runbook the check needs. A full runbook fits. */
 export type WindowRunbook = GraphRunbook &
@@ -39,7 +39,7 @@ export function liveWindowGaps(runbook: WindowRunbook, nowMs: number): string[] 
       const freeze = freezes.find((f) => from < Date.parse(f.end) && Math.max(to, from + 1) > Date.parse(f.start));
       if (freeze)
         gaps.push(
-          `the interface freeze ${minute(Date.parse(freeze.start))} to ${minute(Date.parse(freeze.end))}${freeze.reason ? ` (${freeze.reason})` : ''}: switch-on step ${step.id} is planned from ${minute(from)} to ${minute(to)}`,
+          `${FREEZE_GAP_PREFIX}${minute(Date.parse(freeze.start))} to ${minute(Date.parse(freeze.end))}${freeze.reason ? ` (${freeze.reason})` : ''}: switch-on step ${step.id} is planned from ${minute(from)} to ${minute(to)}`,
         );
     }
   }

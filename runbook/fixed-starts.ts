@@ -5,7 +5,7 @@
  * rehearsal moves the night to its start, as gate deadlines do).
  *
  * The plan (graph.ts), the forecast (timing/forecast.ts), the live-start check (change-window.ts) and the run
- * workflow (workflows/fixed-start.ts, the fixed starts only) ask here, so they agree.
+ * workflow (workflows/fixed-start.ts) ask here, so they agree.
  * Pure and deterministic: the workflow bundle imports it.
  */
 import { durationMs } from './duration.js';
@@ -68,6 +68,17 @@ export function startRules(runbook: FixedStartRunbook): StartRules {
           ...(f.reason !== undefined ? { reason: f.reason } : {}),
         }));
   return { notBefore, freezes, frozen: freezes.length > 0 ? frozen : new Set() };
+}
+
+/** How a live start's window gaps (change-window.ts) name a freeze: the lead's signed override of one lists it so. */
+export const FREEZE_GAP_PREFIX = 'the interface freeze ';
+
+/**
+ * Whether the lead's signed override of a live start (its `missing` list) went live over an interface freeze: such a
+ * run is not then held out of the freezes it was taken into.
+ */
+export function overridesFreezes(missing: readonly string[] | undefined): boolean {
+  return (missing ?? []).some((gap) => gap.startsWith(FREEZE_GAP_PREFIX));
 }
 
 /** Whether anything holds any step back: most runbooks have neither fixed starts nor freezes. */

@@ -80,3 +80,35 @@ phases:
     expect(logLines('held-backout.log')).toEqual(['first', 'undo-first']);
   });
 });
+
+describe('interface freezes in a run', () => {
+  it('holds a switch-on step that is ready inside a freeze until the freeze ends, moved with the rehearsal start', async () => {
+    // The freeze covers the first 6 s of the night; a rehearsal's night starts when it does.
+    const handle = await h.start(`
+name: freeze-held
+version: 1
+${ROLES}
+window: { start: "2027-03-06T22:00:00Z", length: 8h }
+freeze_windows:
+  - { start: "2027-03-06T22:00:00Z", end: "2027-03-06T22:00:06Z", reason: "month-end batch" }
+phases:
+  - id: migrate
+    kind: migration
+    steps:
+      - { id: load, title: Load, owner: dba, expected: 1s, action: { kind: shell, command: "echo load >> freeze.log" } }
+  - id: switch
+    kind: interface_switch_on
+    steps:
+      - { id: sync-on, title: Sync on, owner: dba, expected: 1s, depends_on: [load], action: { kind: shell, command: "echo sync-on >> freeze.log" } }
+`);
+    const waiting = await waitForState(handle, (s) => s.steps['sync-on']?.heldUntil !== undefined);
+    expect(waiting.steps['sync-on']!.heldFor).toBe('interface freeze (month-end batch)');
+    expect(Date.parse(waiting.steps['sync-on']!.heldUntil!) - Date.parse(waiting.startedAt)).toBe(6_000);
+    expect(logLines('freeze.log')).toEqual(['load']);
+
+    const result = await resultOf(handle);
+    expect(result.status).toBe('completed');
+    expect(logLines('freeze.log')).toEqual(['load', 'sync-on']);
+    expect(Date.parse(result.state.steps['sync-on']!.startedAt!) - Date.parse(result.state.startedAt)).toBeGreaterThanOrEqual(6_000);
+  });
+});

@@ -1,16 +1,17 @@
 /**
- * A ready step with a fixed start (`not_before`) waits for its time before it starts (runbook/fixed-starts.ts says
- * when, for the plan, the forecast and the run alike). The night starts at the window's start for a live run that
- * has one, else at the run's own start: a rehearsal moves the fixed starts with it. A back-out or a hand-over ends
- * the wait without starting the step; the next execution works the time out again from the runbook.
+ * A ready step with a fixed start (`not_before`), or a switch-on step that would start inside a declared interface
+ * freeze, waits for its time before it starts (runbook/fixed-starts.ts says when, for the plan, the forecast and the
+ * run alike). The night starts at the window's start for a live run that has one, else at the run's own start: a
+ * rehearsal moves the fixed starts and the freezes with it. A back-out or a hand-over ends the wait without starting
+ * the step; the next execution works the time out again from the runbook.
  *
- * Interface freezes are not held here: a live run whose plan puts a switch-on step inside one is refused at its
- * start unless the lead signs an override (cli/live-start-check.ts), and a run the lead took live over a freeze must
- * not then sit out that freeze.
+ * A live run whose plan put a switch-on step inside a freeze was refused at its start unless the lead signed an
+ * override of it (cli/live-start-check.ts); a run the lead took live over a freeze is not then held out of it. One
+ * that started clear of every freeze and fell behind into one is held.
  */
 import { condition, patched } from '@temporalio/workflow';
 import type { StepState } from '../run/state.js';
-import { earliestStart, holdsAny, nightStartMs, startRules, type StartRules } from '../runbook/fixed-starts.js';
+import { earliestStart, holdsAny, nightStartMs, overridesFreezes, startRules, type StartRules } from '../runbook/fixed-starts.js';
 import { PATCHES } from './patches.js';
 import type { RunContext } from './run-context.js';
 
@@ -26,18 +27,22 @@ export function fixedStartHold(ctx: RunContext, step: StepState): { until: numbe
   if (!runbook || step.status !== 'pending') return undefined;
   let rules = rulesOf.get(runbook);
   if (!rules) {
-    // The fixed starts only (see above for the freezes).
-    rules = { ...startRules(runbook), freezes: [], frozen: new Set<string>() };
+    rules = startRules(runbook);
+    if (ctx.run.mode === 'live' && overridesFreezes(ctx.input.evidenceOverride?.missing))
+      rules = { ...rules, freezes: [], frozen: new Set() };
     rulesOf.set(runbook, rules);
   }
-  if (!holdsAny(rules) || !rules.notBefore.has(step.id)) return undefined;
+  if (!holdsAny(rules) || (!rules.notBefore.has(step.id) && !rules.frozen.has(step.id))) return undefined;
   const night = nightStartMs(runbook, ctx.run.mode, ctx.run.startedAt);
   const now = Date.parse(ctx.now());
-  const { startMs } = earliestStart(rules, step.id, now - night);
-  const until = night + startMs;
-  // Evaluated only where a step is actually held: runs without fixed starts replay as they were recorded.
-  if (until <= now || !patched(PATCHES.holdsFixedStarts.id)) return undefined;
-  return { until, why: 'not_before' };
+  const { startMs, freeze } = earliestStart(rules, step.id, now - night);
+  // Evaluated only where a step is actually held: runs without fixed starts or freezes replay as they were recorded.
+  if (night + startMs <= now || !patched(PATCHES.holdsFixedStarts.id)) return undefined;
+  if (freeze && patched(PATCHES.holdsFreezes.id))
+    return { until: night + startMs, why: `interface freeze${freeze.reason ? ` (${freeze.reason})` : ''}` };
+  // Executions from before freezes were held wait for the fixed start only.
+  const fixed = earliestStart({ ...rules, frozen: new Set() }, step.id, now - night).startMs;
+  return night + fixed > now ? { until: night + fixed, why: 'not_before' } : undefined;
 }
 
 /**

@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 9;
+export const WORKFLOW_VERSION = 10;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -176,6 +176,14 @@ export const PATCHES = {
     guards: 'a ready step waits for its `not_before` before it starts',
     introduced: 'ad49f3c, 2026-12-07',
     since: 9,
+    stage: 'patched',
+  },
+  /** Evaluated where a switch-on step would start inside an interface freeze (fixed-start.ts). */
+  holdsFreezes: {
+    id: 'holds-freezes',
+    guards: 'a ready switch-on step waits out a declared interface freeze, unless the lead signed the live start over one',
+    introduced: '0000000, 2026-12-07',
+    since: 10,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;
