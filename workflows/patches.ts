@@ -182,7 +182,7 @@ export const PATCHES = {
   holdsFreezes: {
     id: 'holds-freezes',
     guards: 'a ready switch-on step waits out a declared interface freeze, unless the lead signed the live start over one',
-    introduced: '0000000, 2026-12-07',
+    introduced: '1dfcd46, 2026-12-07',
     since: 10,
     stage: 'patched',
   },
