@@ -10,6 +10,8 @@ declare module 'vitest' {
     temporalAddress: string;
     /** Namespace tests use on that server. */
     temporalNamespace: string;
+    /** The workflow code bundled once for the whole run (workflow-harness.ts reads it). */
+    workflowBundlePath: string;
   }
 }
 

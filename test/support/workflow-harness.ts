@@ -1,13 +1,15 @@
 /**
- * A real worker on the test run's Temporal server, with the workflow bundle built once per
- * test file, a unique task queue, and helpers to start runbooks written inline as YAML.
+ * A real worker on the test run's Temporal server, with the workflow bundle built once for
+ * the test run, a unique task queue, and helpers to start runbooks written inline as YAML.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
 import type { ActivityStore } from '../../prisma/records.js';
 import { parseRunbook } from '../../runbook/parse.js';
 import type { EvidenceOverride, RunInput, RunMode, RunResult, RunState } from '../../run/state.js';
@@ -20,12 +22,9 @@ import { temporalAddress } from './temporal.js';
 
 let bundle: Promise<{ code: string }> | undefined;
 
-/** The workflow bundle, built once per test file (webpack takes seconds). */
+/** The workflow bundle the test run's global setup built, read once per test file. */
 export function workflowBundle(): Promise<{ code: string }> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: path.resolve(import.meta.dirname, '../../workflows/index.ts'),
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
-  });
+  bundle ??= readFile(inject('workflowBundlePath'), 'utf8').then((code) => ({ code }));
   return bundle;
 }
 
