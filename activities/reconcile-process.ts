@@ -13,6 +13,7 @@ import type { ReconcileConfig } from '../reconcile/config.js';
 import type { ReconcileProgress } from '../reconcile/reconcile.js';
 import type { ReconcileResult } from '../reconcile/result.js';
 import type { ChildMessage, ChildRequest } from './reconcile-child.js';
+import { StderrTail } from './stderr-tail.js';
 
 /** How a reconciliation in its own process ended. */
 export type ReconcileAnswer =
@@ -54,7 +55,7 @@ function childScript(): string {
 export function runReconcileProcess(request: ReconcileRequest): Promise<ReconcileAnswer> {
   return new Promise<ReconcileAnswer>((resolve) => {
     let settled = false;
-    let stderr = '';
+    const stderr = new StderrTail();
     // The child's sort files go in a folder of the parent's making, removed once the child has exited: a child killed
     // at its timeout or on a cancellation cannot remove them itself, and they are a copy of the data compared.
     const scratch = mkdtempSync(path.join(request.tempDir ?? tmpdir(), 'cutover-reconcile-'));
@@ -79,7 +80,7 @@ export function runReconcileProcess(request: ReconcileRequest): Promise<Reconcil
     }
     request.signal?.addEventListener('abort', onAbort, { once: true });
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-2000);
+      stderr.add(chunk);
     });
     child.on('message', (message: ChildMessage) => {
       if (message.type === 'progress') request.onProgress?.(message.progress);
@@ -96,14 +97,10 @@ export function runReconcileProcess(request: ReconcileRequest): Promise<Reconcil
     child.on('close', (code, signal) => {
       // A child that answered has exited on its own; one that did not, crashed (out of memory, killed).
       const why = signal ? `was killed (${signal})` : `exited with code ${code}`;
-      finish({ kind: 'crashed', message: `the comparison process ${why}${stderr.trim() ? `: ${lastLine(stderr)}` : ''}` });
+      const last = stderr.lastLine();
+      finish({ kind: 'crashed', message: `the comparison process ${why}${last ? `: ${last}` : ''}` });
     });
     const message: ChildRequest = { config: request.config, baseDir: request.baseDir, tempDir: scratch, timeoutMs: request.timeoutMs };
     child.send(message);
   });
-}
-
-function lastLine(text: string): string {
-  const lines = text.trim().split('\n');
-  return lines[lines.length - 1]!.slice(0, 300);
 }

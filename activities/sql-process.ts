@@ -22,6 +22,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { StderrTail } from './stderr-tail.js';
 
 /** What the statement gave: an error, a change count, or the first value and the row count. */
 export type SqlAnswer =
@@ -116,7 +117,7 @@ const pgModule = requireHere.resolve('pg');
 export function runSqlStatement(request: SqlRequest): Promise<SqlAnswer> {
   return new Promise<SqlAnswer>((resolve) => {
     let settled = false;
-    let stderr = '';
+    const stderr = new StderrTail();
     const child = spawn(process.execPath, ['-e', CHILD_CODE], {
       // Its own process group, like shell commands: a Ctrl-C meant for the worker does not
       // reach a statement that is left running on purpose.
@@ -163,7 +164,7 @@ export function runSqlStatement(request: SqlRequest): Promise<SqlAnswer> {
     }
     request.signal?.addEventListener('abort', onAbort, { once: true });
     child.stderr?.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString('utf8')).slice(-2000);
+      stderr.add(chunk.toString('utf8'));
     });
     child.on('message', (message: SqlAnswer) => {
       // A blob comes back as a Uint8Array; the comparison saw a Buffer before, and still does.
@@ -175,7 +176,7 @@ export function runSqlStatement(request: SqlRequest): Promise<SqlAnswer> {
     child.on('error', (err) => done({ kind: 'crashed', message: `could not start the query process: ${err.message}` }));
     // 'close', not 'exit': the answer may still be in the pipe when the process has exited.
     child.on('close', (code, signal) => {
-      const last = stderr.trim().split('\n').pop() ?? '';
+      const last = stderr.lastLine();
       done({
         kind: 'crashed',
         message: `the query process ended without an answer (${signal ?? `exit code ${code}`})${last ? `: ${last}` : ''}`,
