@@ -5,6 +5,7 @@
  * its own process it cannot starve the heartbeats of the other steps the worker hosts, and
  * killing it stops it for sure.
  */
+import { rmSync } from 'node:fs';
 import { reconcile, type ReconcileProgress } from '../reconcile/reconcile.js';
 import type { ReconcileConfig } from '../reconcile/config.js';
 import type { ReconcileResult } from '../reconcile/result.js';
@@ -35,10 +36,18 @@ function send(message: ChildMessage): Promise<void> {
   });
 }
 
-// A worker that died (SIGKILL, out of memory) cannot hear the answer: stop reading at once.
-process.once('disconnect', () => process.exit(1));
+/** The folder of the comparison's sort files, once the request named it. */
+let scratch: string | undefined;
+
+// A worker that died (SIGKILL, out of memory) cannot hear the answer, nor remove the folder it made for the sort files
+// (a copy of the data compared): stop reading at once, and remove it here.
+process.once('disconnect', () => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+  process.exit(1);
+});
 
 process.once('message', (request: ChildRequest) => {
+  scratch = request.tempDir;
   let last = 0;
   const onProgress = (progress: ReconcileProgress): void => {
     const now = Date.now();

@@ -1,15 +1,15 @@
 /**
- * A comparison stopped from outside (its timeout, a cancellation) is a killed process: whatever it had written to its
- * sort file (a copy of the data) must not outlive it. The CSV side here is a named pipe the test holds open, so the
+ * A comparison stopped from outside (its timeout, a cancellation, its worker SIGKILLed) is a killed process: whatever
+ * it had written to its sort file (a copy of the data) must not outlive it. The CSV side here is a named pipe the test holds open, so the
  * comparison sits in its loading phase, its sort file made, until the timeout kills it.
  */
-import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, constants, mkdirSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runReconcileProcess } from '../activities/reconcile-process.js';
 import { commandEnvironment } from '../activities/action-context.js';
-import { eventually } from './support/cli.js';
+import { eventually, PROJECT } from './support/cli.js';
 import { config, csvFile, scratch } from './support/reconcile-data.js';
 
 const dir = scratch();
@@ -63,4 +63,40 @@ describe('a comparison in its own process', () => {
       'an empty temporary folder',
     );
   });
+
+  it('leaves no sort file behind when the worker that started it is SIGKILLed', async () => {
+    const temp = path.join(dir, 'tmp-worker-killed');
+    mkdirSync(temp);
+    endlessCsv('killed.csv');
+    csvFile(dir, 'killed-target.csv', 'id,v\n1,a\n');
+    const yaml = `source: { driver: csv, path: killed.csv }\ntarget: { driver: csv, path: killed-target.csv }\nkey: [{ column: id, type: integer }]\nsample: { rows: 1 }\n`;
+    const request = { baseDir: dir, timeoutMs: 600_000, env: { ...commandEnvironment(), TMPDIR: temp }, tempDir: temp };
+    // The worker: a process of its own running the built comparison, as `cutover worker` does.
+    const script = path.join(dir, 'worker.mjs');
+    const built = (file: string) => JSON.stringify(path.join(PROJECT, 'dist', file));
+    writeFileSync(
+      script,
+      [
+        `const { runReconcileProcess } = await import(${built('activities/reconcile-process.js')});`,
+        `const { parseReconcileConfig } = await import(${built('reconcile/parse-config.js')});`,
+        `const { config } = parseReconcileConfig(${JSON.stringify(yaml)}, 'killed.yaml');`,
+        `await runReconcileProcess({ ...${JSON.stringify(request)}, config });`,
+      ].join('\n'),
+    );
+    const worker = spawn(process.execPath, [script], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    const sortFile = (): string[] =>
+      readdirSync(temp, { recursive: true })
+        .map(String)
+        .filter((f) => f.endsWith('sorted.db'));
+    await eventually(sortFile, (files) => files.length === 1, 30_000, 'the sort file');
+    worker.kill('SIGKILL');
+    await exited;
+    await eventually(
+      () => readdirSync(temp),
+      (left) => left.length === 0,
+      20_000,
+      'an empty temporary folder',
+    );
+  }, 90_000);
 });
