@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { durationMs, formatDuration } from '../runbook/duration.js';
 import type { Action } from '../runbook/schema.js';
 import { redact } from '../lib/redact.js';
+import { dataFileRefusal } from '../common/secret-file.js';
 import {
   actionEnvironment,
   actionUser,
@@ -208,6 +209,8 @@ export async function runSqlQuery(action: Extract<Action, { kind: 'sql' }>, ctx:
   if (!connection) return { ok: false, detail: `no connection named ${action.connection} in the runbook` };
   if (connection.driver === 'csv')
     return { ok: false, detail: `connection ${action.connection} is a CSV file, which only reconcile steps read` };
+  const refused = connection.driver === 'sqlite' ? dataFileRefusal(path.resolve(ctx.baseDir, connection.path)) : undefined;
+  if (refused) return { ok: false, detail: `connection ${action.connection}: ${refused}` };
   const target: SqlTarget =
     connection.driver === 'sqlite'
       ? { driver: 'sqlite', file: path.resolve(ctx.baseDir, connection.path), readonly: connection.readonly }

@@ -14,6 +14,7 @@ import type { ConnectionSide, ReconcileConfig, SourceSpec } from '../reconcile/c
 import { describeCounts, describeDrift, describeVerdict, formatDifferences } from '../reconcile/format.js';
 import type { ReconcileResult, ReconcileSummary } from '../reconcile/result.js';
 import { commandEnvironment, waitHeartbeating, type ActionContext, type ActionResult } from './action-context.js';
+import { dataFileRefusal } from '../common/secret-file.js';
 import type { ReconcileHeartbeat } from '../common/step-progress.js';
 import { runReconcileProcess, type ReconcileAnswer } from './reconcile-process.js';
 
@@ -81,6 +82,8 @@ export function configFor(work: ReconcileWork, connections: Record<string, Conne
       ...(spec.table !== undefined ? { table: spec.table } : {}),
       ...(spec.query !== undefined ? { query: spec.query } : {}),
     };
+    const refused = connection.driver === 'postgres' ? undefined : dataFileRefusal(path.resolve(baseDir, connection.path));
+    if (refused) return `the ${role}'s connection ${spec.connection}: ${refused}`;
     switch (connection.driver) {
       case 'sqlite':
         return { driver: 'sqlite', path: path.resolve(baseDir, connection.path), ...relation };

@@ -1,7 +1,8 @@
 /**
  * Reading a `${file:...}` reference, confined to the runbook's folder and the worker's declared secret folders, by
  * real path, never /proc, /sys or /dev: one rule for a step's references (activities/secrets.ts) and a notification
- * channel's (notify/channel-secrets.ts).
+ * channel's (notify/channel-secrets.ts). And the one rule for the data files a step opens (a SQLite database, a CSV
+ * file): never under /proc, /sys or /dev, never one of cutover's own credential files.
  */
 import { closeSync, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -27,6 +28,39 @@ export function cutoverSecretFiles(env: NodeJS.ProcessEnv): Set<string> {
       .filter((v): v is string => !!v)
       .map((file) => path.resolve(file)),
   );
+}
+
+/**
+ * Why a step may not open `file` as data (a SQLite database, a CSV file), or undefined when it may: a comparison's
+ * mismatch examples and a query's errors quote what they read, so `/proc/self/environ` or the worker's TLS key opened
+ * as data would reach the record. Decided on the real path; a file that is not there is left to the open to report.
+ */
+export function dataFileRefusal(file: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  let real: string;
+  try {
+    real = realpathSync(file);
+  } catch {
+    return undefined;
+  }
+  if (NEVER_READ.some((root) => inside(real, root)))
+    return `${file} is under /proc, /sys or /dev (${real}), which a runbook never reads as data on the worker on ${hostname()}`;
+  const own = [
+    ...cutoverSecretFiles(env),
+    ...Object.entries(env)
+      .filter(([name, value]) => /^(TEMPORAL|CUTOVER)_\w+_FILE$/.test(name) && value)
+      .map(([, value]) => path.resolve(value!)),
+  ];
+  for (const secret of own) {
+    let secretReal = secret;
+    try {
+      secretReal = realpathSync(secret);
+    } catch {
+      // Not there: nothing to protect.
+    }
+    if (real === secretReal)
+      return `${file} is one of cutover's own credential files on the worker on ${hostname()}, which a runbook never reads`;
+  }
+  return undefined;
 }
 
 /** Folders no `${file:...}` may read, even when declared: the kernel's views of processes and devices (`/proc/self/environ` is the worker's environment). */
