@@ -405,7 +405,16 @@ export function createApp(deps: WebDeps): express.Express & { hub: LiveHub } {
     const phase = typeof req.query.phase === 'string' && req.query.phase !== '' ? req.query.phase : undefined;
     const events = `/runs/${encodeURIComponent(runId)}/events${phase ? `?phase=${encodeURIComponent(phase)}` : ''}`;
     // A run in flight with a live channel: the page is drawn from what the channel holds, so a hundred page loads
-    // ask Temporal nothing more than the one watcher already does.
+    // ask Temporal nothing more than the one watcher already does. While a channel watches the run and last read it
+    // in flight, not even the store is asked: the run's record (its steps, checks, decisions) is what a page load
+    // would otherwise cost, and a hundred people opening the page at once would queue on it.
+    const held = hub.held(runId);
+    if (held) await held.ready;
+    if (held?.state && !held.state.endedAt && !held.problem) {
+      const view: RunView = { runId, source: 'temporal', state: held.state, record: null, sections: held.sectionsFor(phase ?? ''), events };
+      sendPage(res, 200, renderRunPage(view));
+      return;
+    }
     const record = await deps.store.findRun(runId);
     const channel = record?.endedAt ? undefined : hub.channel(runId);
     if (channel) await channel.ready;
