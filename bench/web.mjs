@@ -365,39 +365,7 @@ export async function main() {
     const baseline = await perViewer(POLLERS);
     console.log(`page loads: ${many.loads.run.length + many.loads.static.length}, of which ${resets} reset by the server and asked again`);
     const live = await reforecast(bench.home);
-    const lines = [
-      targetLine('web', 'queries_per_second_vs_one_viewer_ratio', many.qps / one.qps, '<=', TARGETS.oneViewer),
-      targetLine('web', 'run_page_vs_static_p99_ratio', p99(many.loads.run) / p99(many.loads.static), '<=', TARGETS.runPageVsStatic),
-      targetLine('web', 'server_peak_rss_mb', many.maxRssMb, '<=', TARGETS.rssMb, { digits: 1 }),
-      targetLine('web', 'change_to_screen_ms_p99', p99(many.screen), '<=', TARGETS.changeToScreenMs, { digits: 0 }),
-      targetLine('web', 'reforecast_vs_forecast_ratio', live.ratio, '<=', TARGETS.reforecast),
-    ];
-    console.log(infoLine('web', 'queries_per_second', many.qps, `${VIEWERS} viewers on one live channel`));
-    console.log(
-      infoLine(
-        'web',
-        'queries_vs_poller_per_viewer_ratio',
-        many.qps / ((baseline.qps * VIEWERS) / POLLERS),
-        `ours against one poller per viewer, ${VIEWERS} viewers; ${POLLERS} pollers measured, scaled`,
-      ),
-    );
-    console.log(infoLine('web', 'change_to_event_ms_p99', p99(many.latencies), 'an approval answered until every viewer holds it', 0));
-    console.log(
-      infoLine(
-        'web',
-        'run_page_ms_p99',
-        p99(many.loads.run),
-        `${LOADERS} clients at once, ${many.loads.run.length} loads beside ${VIEWERS} streams`,
-        0,
-      ),
-    );
-    console.log(infoLine('web', 'static_route_ms_p99', p99(many.loads.static), `${STATIC_ROUTE} in the same bursts`, 0));
-    console.log(infoLine('web', 'change_to_screen_from_sent_ms_p99', p99(many.screenFromSent), 'from sending the approval', 0));
-    console.log(
-      infoLine('web', 'reforecast_ms', live.ours.ms, `the live re-forecast of ${live.remaining} steps left of ${FORECAST_STEPS}, wall`, 1),
-    );
-    console.log(infoLine('web', 'forecast_ms', live.forecast.ms, `cutover forecast's answer for the same runbook, wall`, 1));
-    return finish(lines);
+    return finish(figures(one, many, baseline, live));
   } finally {
     await browser?.close();
     await bench.stop();
@@ -487,4 +455,41 @@ async function reforecast(home) {
       `cutover forecast ${result.forecast.ms.toFixed(1)} ms (CPU ${result.forecast.cpu.toFixed(1)} ms); medians of ${REPEAT}`,
   );
   return { ...result, ratio: result.ours.cpu / result.forecast.cpu };
+}
+
+/** Prints the informational figures and gives the target lines (printed last). */
+function figures(one, many, baseline, live) {
+  const lines = [
+    targetLine('web', 'queries_per_second_vs_one_viewer_ratio', many.qps / one.qps, '<=', TARGETS.oneViewer),
+    targetLine('web', 'run_page_vs_static_p99_ratio', p99(many.loads.run) / p99(many.loads.static), '<=', TARGETS.runPageVsStatic),
+    targetLine('web', 'server_peak_rss_mb', many.maxRssMb, '<=', TARGETS.rssMb, { digits: 1 }),
+    targetLine('web', 'change_to_screen_ms_p99', p99(many.screen), '<=', TARGETS.changeToScreenMs, { digits: 0 }),
+    targetLine('web', 'reforecast_vs_forecast_ratio', live.ratio, '<=', TARGETS.reforecast),
+  ];
+  console.log(infoLine('web', 'queries_per_second', many.qps, `${VIEWERS} viewers on one live channel`));
+  console.log(
+    infoLine(
+      'web',
+      'queries_vs_poller_per_viewer_ratio',
+      many.qps / ((baseline.qps * VIEWERS) / POLLERS),
+      `ours against one poller per viewer, ${VIEWERS} viewers; ${POLLERS} pollers measured, scaled`,
+    ),
+  );
+  console.log(infoLine('web', 'change_to_event_ms_p99', p99(many.latencies), 'an approval answered until every viewer holds it', 0));
+  console.log(
+    infoLine(
+      'web',
+      'run_page_ms_p99',
+      p99(many.loads.run),
+      `${LOADERS} clients at once, ${many.loads.run.length} loads beside ${VIEWERS} streams`,
+      0,
+    ),
+  );
+  console.log(infoLine('web', 'static_route_ms_p99', p99(many.loads.static), `${STATIC_ROUTE} in the same bursts`, 0));
+  console.log(infoLine('web', 'change_to_screen_from_sent_ms_p99', p99(many.screenFromSent), 'from sending the approval', 0));
+  console.log(
+    infoLine('web', 'reforecast_ms', live.ours.ms, `the live re-forecast of ${live.remaining} steps left of ${FORECAST_STEPS}, wall`, 1),
+  );
+  console.log(infoLine('web', 'forecast_ms', live.forecast.ms, `cutover forecast's answer for the same runbook, wall`, 1));
+  return lines;
 }
