@@ -57,6 +57,7 @@ const FIGURES: Record<string, { targets: string[]; informational: string[] }> = 
       'run_page_ms_p99',
       'static_route_ms_p99',
       'change_to_screen_from_sent_ms_p99',
+      'change_to_screen_under_load_ms_p99',
       'reforecast_ms',
       'forecast_ms',
     ],
