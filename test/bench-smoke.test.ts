@@ -43,8 +43,24 @@ const FIGURES: Record<string, { targets: string[]; informational: string[] }> = 
   },
   engine: { targets: ['wall_ratio', 'history_event_ratio'], informational: [] },
   web: {
-    targets: ['queries_per_second_vs_one_viewer_ratio'],
-    informational: ['queries_per_second', 'queries_vs_poller_per_viewer_ratio', 'change_to_event_ms_p99'],
+    targets: [
+      'queries_per_second_vs_one_viewer_ratio',
+      'run_page_vs_static_p99_ratio',
+      'server_peak_rss_mb',
+      'change_to_screen_ms_p99',
+      'reforecast_vs_forecast_ratio',
+    ],
+    informational: [
+      'queries_per_second',
+      'queries_vs_poller_per_viewer_ratio',
+      'change_to_event_ms_p99',
+      'run_page_ms_p99',
+      'static_route_ms_p99',
+      'change_to_screen_from_sent_ms_p99',
+      'change_to_screen_under_load_ms_p99',
+      'reforecast_ms',
+      'forecast_ms',
+    ],
   },
   reconcile: {
     targets: [

@@ -1,6 +1,7 @@
 /**
  * Accessibility of every page, checked by axe-core in real Chromium: the list of runs, a run's page (its timeline,
- * steps, decisions and back-out), the wallboard and a runbook's history report no serious or critical violation.
+ * steps, decisions and back-out), the wallboard, a runbook's history and a comparison of two of its runs report no
+ * serious or critical violation.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -37,11 +38,12 @@ let store: RecordStore;
 let page: StatusPage;
 let browser: Browser;
 let runId: string;
+let firstId: string;
 
 beforeAll(async () => {
   store = await openRecordStore({ databaseUrl: `file:${path.join(mkdtempSync(path.join(tmpdir(), 'cutover-a11y-')), 'cutover.db')}` });
   const t0 = Date.parse('2026-11-01T20:00:00.000Z');
-  await recordRun(store, { runbook: BOOK, startMs: t0, durations: { stop: 300_000, copy: 1_500_000 } });
+  firstId = await recordRun(store, { runbook: BOOK, startMs: t0, durations: { stop: 300_000, copy: 1_500_000 } });
   runId = await recordRun(store, {
     runbook: BOOK,
     startMs: t0 + 86_400_000,
@@ -66,7 +68,13 @@ describe('accessibility (axe-core)', () => {
     try {
       const found: string[] = [];
       for (const width of [1280, 375]) {
-        for (const pathname of ['/', `/runs/${runId}`, '/board', '/runbooks/a11y-crm']) {
+        for (const pathname of [
+          '/',
+          `/runs/${runId}`,
+          '/board',
+          '/runbooks/a11y-crm',
+          `/runbooks/a11y-crm/compare?a=${firstId}&b=${runId}`,
+        ]) {
           const tab = await context.newPage();
           await tab.setViewportSize({ width, height: 900 });
           await tab.goto(`${page.url}${pathname}`);

@@ -74,8 +74,12 @@ describe('the runbook history page', () => {
       await tab.goto(`${page.url}/runbooks/hist-crm`);
       const runs = tab.locator('table[aria-labelledby="runs"] tbody tr');
       await expect(runs.count()).resolves.toBe(3);
-      await expect(runs.filter({ hasText: ids[0]! }).innerText()).resolves.toMatch(/completed[\s\S]*35m00s/);
-      await expect(runs.filter({ hasText: ids[2]! }).innerText()).resolves.toMatch(/backed out[\s\S]*3m00s/);
+      await expect(runs.filter({ has: tab.locator(`th > a[href="/runs/${ids[0]!}"]`) }).innerText()).resolves.toMatch(
+        /completed[\s\S]*35m00s/,
+      );
+      await expect(runs.filter({ has: tab.locator(`th > a[href="/runs/${ids[2]!}"]`) }).innerText()).resolves.toMatch(
+        /backed out[\s\S]*3m00s/,
+      );
       // Stacked bars: a segment per phase a run went through (3 + 3 + 2 in the first two phases).
       await expect(tab.locator('svg.history rect[class^="ph-"]').count()).resolves.toBe(2 + 2 + 2 + 2);
       await expect(tab.locator('table[aria-labelledby="forecasts"] tbody tr').count()).resolves.toBe(3);

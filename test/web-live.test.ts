@@ -51,6 +51,8 @@ let browser: Browser;
 let app: ReturnType<typeof createApp>;
 /** Followers made (one per watched run) and the queries they sent to Temporal. */
 const asked = { followers: 0, summaries: 0, pages: 0 };
+/** Runs the page looked up in the record store. */
+let storeReads = 0;
 /** While set, Chromium's event streams are cut at once (a dropped network); the Last-Event-ID each one sent. */
 let cutChromium = false;
 const chromiumStreams = new Set<Socket>();
@@ -74,7 +76,14 @@ beforeAll(async () => {
     };
   };
   app = createApp({
-    store,
+    store: {
+      listRuns: (query) => store.listRuns(query),
+      findRun: (runId) => {
+        storeReads += 1;
+        return store.findRun(runId);
+      },
+      reconcileResults: (runId, options) => store.reconcileResults(runId, options),
+    },
     liveState: async (runId) => (await readRunState(h.client.workflow.getHandle(runId))).state,
     follow,
     pollMs: POLL_MS,
@@ -250,6 +259,25 @@ describe('the live run page', () => {
       expect(new Set(ids.map((s) => s.split(',').slice(0, 1).join()))).toHaveProperty('size', 1);
     } finally {
       for (const v of viewers) v.close();
+      await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'tell', by: 'alice' }] }).catch(() => undefined);
+    }
+  });
+
+  it('draws a page load of a watched run in flight from its channel, asking neither Temporal nor the store', async () => {
+    const handle = await h.start(RUNBOOK('live-loads'));
+    await waitForState(handle, (s) => s.steps.go!.gate?.status === 'open');
+    const viewer = await readStream(`${url}/runs/${handle.workflowId}/events`);
+    try {
+      await viewer.until((e) => e.type === 'snapshot');
+      const before = { store: storeReads, followers: asked.followers };
+      // Twenty people open the page at once: what they get is the channel's, with nothing read per load.
+      const pages = await Promise.all(Array.from({ length: 20 }, () => fetch(`${url}/runs/${handle.workflowId}`).then((r) => r.text())));
+      for (const body of pages) expect(body).toMatch(/gate go: Switch on\?[\s\S]*who may act/);
+      expect(storeReads - before.store).toBe(0);
+      expect(asked.followers - before.followers).toBe(0);
+    } finally {
+      viewer.close();
+      await handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'alice' }] }).catch(() => undefined);
       await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'tell', by: 'alice' }] }).catch(() => undefined);
     }
   });

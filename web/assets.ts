@@ -130,6 +130,12 @@ export const HISTORY_CSS = `
   svg.history .ph-0 { fill: #1f77b4; } svg.history .ph-1 { fill: #ff7f0e; } svg.history .ph-2 { fill: #2ca02c; }
   svg.history .ph-3 { fill: #d62728; } svg.history .ph-4 { fill: #9467bd; } svg.history .ph-5 { fill: #8c564b; }
   svg.history .ph-6 { fill: #e377c2; } svg.history .ph-7 { fill: #7f7f7f; }
+  form.compare { display: flex; flex-wrap: wrap; gap: .25rem 1rem; align-items: end; }
+  form.compare p { margin: .25rem 0; min-width: 0; max-width: 100%; }
+  form.compare label { display: block; font-weight: 600; }
+  form.compare select { max-width: 100%; }
+  td.later { color: #cf222e; } td.sooner { color: #1a7f37; }
+  tr.moved-slower th code, tr.moved-faster th code { font-weight: 700; }
 `;
 
 /** The wallboard's script: fetches the board every `data-refresh` seconds and swaps its content in, with no reload. */

@@ -13,7 +13,16 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler, t
 import type { RunDetail } from '../prisma/records.js';
 import type { RecordStore } from '../prisma/record-store.js';
 import type { RunState } from '../run/state.js';
-import { page, renderErrorPage, renderNotFound, renderRunList, renderRunPage, renderTokenRequired, type RunView } from './pages.js';
+import {
+  capitalised,
+  page,
+  renderErrorPage,
+  renderNotFound,
+  renderRunList,
+  renderRunPage,
+  renderTokenRequired,
+  type RunView,
+} from './pages.js';
 import { requireToken, TokenRequiredError } from './token.js';
 import { reportCsv, reportJson, selectRecords } from '../present/reconcile-report.js';
 import { BOARD_CSS, BOARD_JS, HISTORY_CSS, LIVE_JS, PAGE_CSS } from './assets.js';
@@ -22,6 +31,8 @@ import { parseRunbook } from '../runbook/parse.js';
 import { boardTile, renderBoard, type BoardTile } from './board.js';
 import { LiveHub, runContextOf, streamRun, type LiveDeps } from './live-hub.js';
 import { BadEventIdError } from './run-channel.js';
+import { comparePage, DEFAULT_THRESHOLD_PCT, renderCompareBody } from './compare-page.js';
+import type { RunWithRunbook } from '../timing/compare.js';
 
 /** What the app reads from. */
 export interface WebDeps extends LiveDeps {
@@ -81,6 +92,31 @@ class NoSuchPageError extends Error {
   constructor(method: string, path: string) {
     super(method === 'GET' || method === 'HEAD' ? `there is no page at ${path}` : `the status page is read-only: ${method} is not served`);
     this.name = 'NoSuchPageError';
+  }
+}
+
+/**
+ * Thrown when a run picked for a comparison of a runbook's runs is unknown, or a run of another runbook; the page says
+ * which and links back to the runbook's history, where the form offers its runs.
+ */
+export class CompareRunError extends Error {
+  /** The run asked for. */
+  readonly runId: string;
+  /** The runbook whose runs were to be compared. */
+  readonly runbook: string;
+  /** `unknown` (a 404) or `other-runbook` (a 400). */
+  readonly reason: 'unknown' | 'other-runbook';
+
+  constructor(runbook: string, runId: string, reason: 'unknown' | 'other-runbook', otherRunbook = '') {
+    super(
+      reason === 'unknown'
+        ? `there is no run \`${runId}\` to compare; pick two runs of ${runbook} on its history page`
+        : `run \`${runId}\` is a run of ${otherRunbook}, not of ${runbook}; pick two runs of ${runbook} on its history page`,
+    );
+    this.name = 'CompareRunError';
+    this.runId = runId;
+    this.runbook = runbook;
+    this.reason = reason;
   }
 }
 
@@ -155,6 +191,25 @@ function listQuery(req: Request): { runbookName?: string; limit: number } {
   return { ...(runbook ? { runbookName: runbook } : {}), limit: count };
 }
 
+/** `?a=RUN&b=RUN[&threshold=PCT]` of a comparison of `runbook`'s runs, validated. */
+function compareQuery(req: Request, runbook: string): { a: string; b: string; thresholdPct: number } {
+  const { a, b, threshold } = req.query;
+  if (typeof a !== 'string' || a === '' || typeof b !== 'string' || b === '') {
+    throw new BadQueryError(
+      typeof a !== 'string' || a === '' ? 'a' : 'b',
+      `Pick two runs to compare, as ?a=RUN&b=RUN; the form on /runbooks/${runbook} offers the runs of ${runbook}.`,
+    );
+  }
+  let thresholdPct = DEFAULT_THRESHOLD_PCT;
+  if (threshold !== undefined) {
+    if (typeof threshold !== 'string' || !/^[1-9][0-9]{0,3}$/.test(threshold) || Number(threshold) > 1000) {
+      throw new BadQueryError('threshold', 'The threshold parameter must be a whole percentage from 1 to 1000, such as ?threshold=10.');
+    }
+    thresholdPct = Number(threshold);
+  }
+  return { a, b, thresholdPct };
+}
+
 /** The route's `:id`; Express 5 types a named parameter as a string. */
 function runIdOf(req: Request<{ id: string }>): string {
   return req.params.id;
@@ -171,12 +226,13 @@ function wantsJson(req: Request): boolean {
 /**
  * Headers for every answer. The CSP is the machine-checked form of "no inline script or style, no external assets":
  * the page's own script and stylesheet are files it serves, so even if escaping were ever missed, a browser would run
- * no injected script and fetch nothing from anywhere else.
+ * no injected script and fetch nothing from anywhere else. Forms may go to this page only: the history page's
+ * comparison form is a GET to it, which works without JavaScript.
  */
 const securityHeaders: RequestHandler = (_req, res, next) => {
   res.set({
     'Content-Security-Policy':
-      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
   });
@@ -201,6 +257,17 @@ const handleErrors: ErrorRequestHandler = (error: unknown, req, res, next) => {
     res.set('WWW-Authenticate', 'Bearer realm="cutover"');
     if (wantsJson(req)) res.status(401).json({ error: error.message });
     else sendPage(res, 401, renderTokenRequired(error.message));
+    return;
+  }
+  if (error instanceof CompareRunError) {
+    // Back to the runbook's history, whose form offers the runs that can be compared.
+    const back = { href: `/runbooks/${encodeURIComponent(error.runbook)}`, label: `the history of ${error.runbook}` };
+    const code = error.reason === 'unknown' ? 404 : 400;
+    sendPage(
+      res,
+      code,
+      code === 404 ? renderNotFound(error.message, back) : renderErrorPage('Bad request', `${capitalised(error.message)}.`, back),
+    );
     return;
   }
   if (error instanceof BadQueryError || error instanceof BadEventIdError) {
@@ -290,6 +357,27 @@ export function createApp(deps: WebDeps): express.Express & { hub: LiveHub } {
     sendPage(res, 200, page(`History of ${name}`, renderHistoryBody(runbookHistory(parsed.runbook, versionHash, runs))));
   });
 
+  app.get('/runbooks/:name/compare', async (req: Request<{ name: string }>, res) => {
+    const { name } = req.params;
+    const { runTimings, runbookRuns } = deps.store;
+    if (!runTimings || !runbookRuns) throw new NoSuchPageError('GET', `/runbooks/${name}/compare (this page has no run history)`);
+    const { a, b, thresholdPct } = compareQuery(req, name);
+    const pick = async (runId: string): Promise<RunWithRunbook> => {
+      const detail = await deps.store.findRun(runId);
+      if (!detail) throw new CompareRunError(name, runId, 'unknown');
+      if (detail.runbookName !== name) throw new CompareRunError(name, runId, 'other-runbook', detail.runbookName);
+      const parsed = parseRunbook(detail.runbookSource, `${runId} (recorded runbook)`);
+      if (!parsed.ok)
+        throw new BadQueryError(runId === a ? 'a' : 'b', `The runbook recorded with run ${runId} no longer parses; pick another run.`);
+      const [run] = await runTimings.call(deps.store, [detail]);
+      return { run: run!, runbook: parsed.runbook };
+    };
+    const sides = [await pick(a), await pick(b)] as const;
+    const choices = await runbookRuns.call(deps.store, name);
+    const compared = comparePage(name, sides[0], sides[1], thresholdPct, Date.now());
+    sendPage(res, 200, page(`${a} against ${b}`, renderCompareBody(compared, choices)));
+  });
+
   app.get('/board', async (_req, res) => {
     const now = Date.now();
     const records = await deps.store.listRuns({ limit: MAX_LIST_LIMIT });
@@ -317,7 +405,16 @@ export function createApp(deps: WebDeps): express.Express & { hub: LiveHub } {
     const phase = typeof req.query.phase === 'string' && req.query.phase !== '' ? req.query.phase : undefined;
     const events = `/runs/${encodeURIComponent(runId)}/events${phase ? `?phase=${encodeURIComponent(phase)}` : ''}`;
     // A run in flight with a live channel: the page is drawn from what the channel holds, so a hundred page loads
-    // ask Temporal nothing more than the one watcher already does.
+    // ask Temporal nothing more than the one watcher already does. While a channel watches the run and last read it
+    // in flight, not even the store is asked: the run's record (its steps, checks, decisions) is what a page load
+    // would otherwise cost, and a hundred people opening the page at once would queue on it.
+    const held = hub.held(runId);
+    if (held) await held.ready;
+    if (held?.state && !held.state.endedAt && !held.problem) {
+      const view: RunView = { runId, source: 'temporal', state: held.state, record: null, sections: held.sectionsFor(phase ?? ''), events };
+      sendPage(res, 200, renderRunPage(view));
+      return;
+    }
     const record = await deps.store.findRun(runId);
     const channel = record?.endedAt ? undefined : hub.channel(runId);
     if (channel) await channel.ready;

@@ -9,6 +9,7 @@ import { forecast } from '../timing/forecast.js';
 import { backoutDurationMs, runDurationMs, type TimedRun } from '../timing/runs.js';
 import { html, SafeHtml } from '../present/html.js';
 import { runHref, status, time } from './html-bits.js';
+import { compareForm, compareHref } from './compare-page.js';
 
 /** Forecast points drawn at most (each is a simulation). */
 const FORECAST_POINTS = 10;
@@ -151,13 +152,17 @@ ${
   h.runs.length === 0
     ? html`<p>No runs of it are recorded yet.</p>`
     : html`<div class="scroll" tabindex="0"><table aria-labelledby="runs">
-<thead><tr><th scope="col">Run</th><th scope="col">Mode</th><th scope="col">Status</th><th scope="col">Started</th><th scope="col">Duration</th><th scope="col">Back-out</th><th scope="col">Outcome</th></tr></thead>
+<thead><tr><th scope="col">Run</th><th scope="col">Mode</th><th scope="col">Status</th><th scope="col">Started</th><th scope="col">Duration</th><th scope="col">Back-out</th><th scope="col">Outcome</th><th scope="col">Compare</th></tr></thead>
 <tbody>
 ${h.runs.map(
-  (r) =>
-    html`<tr><th scope="row"><a href="${runHref(r.id)}">${r.id}</a></th><td>${r.mode}</td><td>${status(r.status)}</td><td>${time(r.startedAt)}</td><td class="num">${ms(r.durationMs)}</td><td class="num">${ms(r.backoutMs)}</td><td>${r.outcome ?? ''}</td></tr>
+  (r, i) =>
+    html`<tr><th scope="row"><a href="${runHref(r.id)}">${r.id}</a></th><td>${r.mode}</td><td>${status(r.status)}</td><td>${time(r.startedAt)}</td><td class="num">${ms(r.durationMs)}</td><td class="num">${ms(r.backoutMs)}</td><td>${r.outcome ?? ''}</td><td>${
+      h.runs[i + 1] && html`<a href="${compareHref(h.name, h.runs[i + 1]!.id, r.id)}">against ${h.runs[i + 1]!.id}</a>`
+    }</td></tr>
 `,
 )}</tbody></table></div>
+<h2 id="compare">Compare two runs</h2>
+${compareForm(h.name, h.runs)}
 <h2 id="phases">Duration per phase</h2>
 <div class="scroll" tabindex="0">${new SafeHtml(phaseChart(h))}</div>`
 }

@@ -48,6 +48,11 @@ export class LiveHub {
     return this.#channels.size;
   }
 
+  /** The channel of a run if one watches it now; none is made. */
+  held(runId: string): RunChannel | undefined {
+    return this.#channels.get(runId);
+  }
+
   /** The channel of a run, made on first need; undefined when the page has no Temporal. */
   channel(runId: string): RunChannel | undefined {
     const held = this.#channels.get(runId);

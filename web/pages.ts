@@ -159,27 +159,38 @@ ${SECTION_IDS.slice(3).map((id) => part(id))}`;
 // ---------------------------------------------------------------------------------------------------
 // Errors
 
+/** A way back from an error page besides the list of runs. */
+export interface BackLink {
+  href: string;
+  label: string;
+}
+
+function ways(back: BackLink | undefined): SafeHtml {
+  return html`<p>${back && html`Back to <a href="${back.href}">${back.label}</a>, or s`}${back ? '' : 'S'}ee <a href="/">all runs</a>.</p>`;
+}
+
 /** The 404 page: the sentence, and the way back. */
-export function renderNotFound(sentence: string): string {
+export function renderNotFound(sentence: string, back?: BackLink): string {
   return page(
     'Not found',
     html`<h1>Not found</h1>
-<p>${capitalise(sentence)}.</p>
-<p><a href="/">See all runs</a>.</p>`,
+<p>${capitalised(sentence)}.</p>
+${ways(back)}`,
   );
 }
 
 /** The page for a request that went wrong: a sentence, never details (they go to the server's log). */
-export function renderErrorPage(title: string, sentence: string): string {
+export function renderErrorPage(title: string, sentence: string, back?: BackLink): string {
   return page(
     title,
     html`<h1>${title}</h1>
 <p>${sentence}</p>
-<p><a href="/">See all runs</a>.</p>`,
+${ways(back)}`,
   );
 }
 
-function capitalise(sentence: string): string {
+/** The sentence with a capital first letter. */
+export function capitalised(sentence: string): string {
   return sentence.charAt(0).toUpperCase() + sentence.slice(1);
 }
 

@@ -37,6 +37,8 @@ export interface RecordedRunSpec {
   decisions?: Decision[];
   /** The run's end status (default: completed, or backed_out with `backout`). */
   status?: 'completed' | 'backed_out' | 'failed';
+  /** A run still in flight: its steps are recorded, its end is not. */
+  inFlight?: boolean;
 }
 
 /** Records one run the way a finished run is recorded; returns its id. */
@@ -140,6 +142,7 @@ export async function recordRun(store: RecordStore, spec: RecordedRunSpec): Prom
   }
   state.decisions = spec.decisions ?? [];
   for (const [seq, decision] of state.decisions.entries()) await store.recordDecision(runId, seq, decision);
+  if (spec.inFlight) return runId;
   const status = spec.status ?? (spec.backout ? 'backed_out' : 'completed');
   state.status = status;
   state.endedAt = iso(last);
