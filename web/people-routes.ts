@@ -253,7 +253,7 @@ export function peopleRoutes(settings: PeopleSettings): Router {
       at: at.toISOString(),
       expiresAt: new Date(at.getTime() + SESSION_MS).toISOString(),
     });
-    setSessionCookie(req, res, id);
+    setSessionCookie(req, res, id, origin);
   }
 
   return router;

@@ -115,9 +115,10 @@ export const requireCsrf: RequestHandler = (req, res, next) => {
   next();
 };
 
-/** Sets a new session's cookie. */
-export function setSessionCookie(req: Request, res: Response, id: string): void {
-  res.cookie(SESSION_COOKIE, id, { httpOnly: true, sameSite: 'strict', path: '/', secure: req.secure, maxAge: SESSION_MS });
+/** Sets a new session's cookie: Secure when the page's origin is https (behind a TLS proxy too) or the request came over TLS. */
+export function setSessionCookie(req: Request, res: Response, id: string, origin: string): void {
+  const secure = req.secure || new URL(origin).protocol === 'https:';
+  res.cookie(SESSION_COOKIE, id, { httpOnly: true, sameSite: 'strict', path: '/', secure, maxAge: SESSION_MS });
 }
 
 /** Clears the session cookie. */

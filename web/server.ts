@@ -179,3 +179,7 @@ function closeServer(server: Server): Promise<void> {
     setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
   });
 }
+
+// `cutover web invite|revoke|people` (issue 19) reach the page's people through this entry point.
+export { invitePerson } from './people-routes.js';
+export { insecureOrigin } from './people-session.js';
