@@ -6,7 +6,7 @@
  * refused; a used or expired enrolment link is refused; a vote over plain HTTP beyond loopback is refused; a request
  * from another origin, or without the session's token, does nothing.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,6 +24,7 @@ import { invitePerson } from '../web/people-routes.js';
 import type { ActSettings } from '../web/act.js';
 import { serveStatusPage, type StatusPage } from '../web/server.js';
 import { launchChromium } from './support/chromium.js';
+import { cliEnv, runCli } from './support/cli.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
 
 let h: Harness;
@@ -32,6 +33,7 @@ let server: StatusPage;
 let browser: Browser;
 let settings: ActSettings;
 let origin: string;
+let databaseFile: string;
 
 /** A port nobody listens on now: the page's origin (which WebAuthn binds passkeys to) must be known before it listens. */
 async function freePort(): Promise<number> {
@@ -52,7 +54,8 @@ function actSettings(at: string): ActSettings {
 }
 
 beforeAll(async () => {
-  store = await openRecordStore({ databaseUrl: `file:${path.join(mkdtempSync(path.join(tmpdir(), 'cutover-passkeys-')), 'cutover.db')}` });
+  databaseFile = path.join(mkdtempSync(path.join(tmpdir(), 'cutover-passkeys-')), 'cutover.db');
+  store = await openRecordStore({ databaseUrl: `file:${databaseFile}` });
   h = await startHarness({ store });
   const port = await freePort();
   // http://localhost is a secure context: WebAuthn works there, and the page takes votes there (loopback).
@@ -177,6 +180,16 @@ describe('passkeys on the page', () => {
     ]);
     expect(state.decisions[1]).toMatchObject({ reason: 'counts match', signature: { key: passkey } });
     expect(state.decisions[1]!.signature!.clientDataJSON).toMatch(/^[A-Za-z0-9_-]+$/);
+    // An auditor verifies the log offline, with the runbook file: the passkey-signed vote holds.
+    const runbookFile = path.join(path.dirname(databaseFile), 'passkey-page.yaml');
+    writeFileSync(runbookFile, text);
+    const audit = runCli(
+      ['decisions', runId, '--verify', '--runbook', runbookFile],
+      cliEnv({ CUTOVER_DATABASE_URL: `file:${databaseFile}` }),
+    );
+    expect(audit.code, audit.stdout + audit.stderr).toBe(0);
+    expect(audit.stdout).toMatch(/dana \(business\) approve go: "counts match" \[signed with passkey [0-9a-f:]{23}\]/);
+    expect(audit.stdout).toContain('every signature matches its key');
     const kinds = (await store.webPeople.events('dana')).map((e) => e.kind);
     expect(kinds).toEqual([
       'invited',
