@@ -106,6 +106,7 @@ phases:
     steps:
       - { id: go, title: Go, owner: lead, gate: { approvers: [business], question: "Counts match; switch the CRM on?" } }
       - { id: switch, title: Switch on, owner: lead, depends_on: [go], action: { kind: shell, command: "true" } }
+      - { id: confirm, title: Confirm the first orders arrived, owner: business, depends_on: [switch], action: { kind: manual } }
 `;
 
 describe('passkeys on the page', () => {
@@ -171,13 +172,24 @@ describe('passkeys on the page', () => {
     await expect
       .poll(() => card.locator('output.recorded').textContent(), { timeout: 20_000 })
       .toBe(`Recorded: dana approved go: the gate is approved, ${runId} goes on`);
+    // The manual step that follows is hers too: it shows once it waits, and is marked done the same way.
+    await waitForState(handle, (s) => s.steps.confirm!.status === 'waiting');
+    await page.goto(`${origin}/act`);
+    const manual = page.locator('form.act-request[data-step="confirm"]');
+    await expect(manual.locator('h2').textContent()).resolves.toBe('Confirm the first orders arrived');
+    await manual.locator('button[value=done]').click();
+    await expect
+      .poll(() => manual.locator('output.recorded').textContent(), { timeout: 20_000 })
+      .toBe('Recorded: dana marked confirm done');
     const { state } = await resultOf(handle);
     expect(state.status).toBe('completed');
     expect(state.steps.switch!.status).toBe('succeeded');
     expect(state.decisions.map((d) => [d.kind, d.by, d.claimed?.verified])).toEqual([
       ['refused', 'dana', false],
       ['approve', 'dana', undefined],
+      ['complete_manual', 'dana', undefined],
     ]);
+    expect(state.decisions[2]!.signature!.key).toBe(passkey);
     expect(state.decisions[1]).toMatchObject({ reason: 'counts match', signature: { key: passkey } });
     expect(state.decisions[1]!.signature!.clientDataJSON).toMatch(/^[A-Za-z0-9_-]+$/);
     // An auditor verifies the log offline, with the runbook file: the passkey-signed vote holds.
@@ -201,6 +213,7 @@ describe('passkeys on the page', () => {
       'signed_out',
       'signed_in',
       'refused',
+      'voted',
       'voted',
     ]);
 
