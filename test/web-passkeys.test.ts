@@ -14,6 +14,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forwardSignedRequest } from '../common/forward-request.js';
 import { readRunState } from '../common/read-run-state.js';
+import type { RunQueries } from '../common/run-follower.js';
+import { runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
 import type { RecordStore } from '../prisma/record-store.js';
 import { openRecordStore } from '../prisma/store.js';
 import { parseRunbook } from '../runbook/parse.js';
@@ -62,7 +64,12 @@ beforeAll(async () => {
   origin = `http://localhost:${port}`;
   settings = actSettings(origin);
   const liveState = async (runId: string) => (await readRunState(h.client.workflow.getHandle(runId))).state;
-  server = await serveStatusPage({ port, host: '127.0.0.1', store, liveState, people: settings });
+  // The run page's live channel, as `cutover web` wires it.
+  const follow = (runId: string): RunQueries => {
+    const handle = h.client.workflow.getHandle(runId);
+    return { summary: () => handle.query(runSummaryQuery), page: (offset, limit) => handle.query(runStepsQuery, { offset, limit }) };
+  };
+  server = await serveStatusPage({ port, host: '127.0.0.1', store, liveState, follow, people: settings });
   browser = await launchChromium();
 }, 120_000);
 
@@ -167,11 +174,21 @@ describe('passkeys on the page', () => {
     await expect.poll(() => card.getAttribute('data-refused'), { timeout: 20_000 }).toContain(FORGED_REQUEST_REASON);
     await page.unroute(`${origin}/act/request`);
 
+    // A second person watches the run on their phone: the run page is live.
+    const watcher = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true });
+    const watching = await watcher.newPage();
+    await watching.goto(`${origin}/runs/${runId}`);
+    await expect.poll(() => watching.getAttribute('#live', 'data-state'), { timeout: 20_000 }).toBe('live');
+    expect(await watching.textContent('main')).not.toContain('counts match');
+
     // Two taps: approve, and the passkey (the virtual authenticator answers the prompt).
     await card.locator('button[value=approve]').click();
     await expect
       .poll(() => card.locator('output.recorded').textContent(), { timeout: 20_000 })
       .toBe(`Recorded: dana approved go: the gate is approved, ${runId} goes on`);
+    // The watcher's page shows the vote at once, without a reload.
+    await expect.poll(() => watching.textContent('main'), { timeout: 20_000 }).toContain('counts match');
+    await watcher.close();
     // The manual step that follows is hers too: it shows once it waits, and is marked done the same way.
     await waitForState(handle, (s) => s.steps.confirm!.status === 'waiting');
     await page.goto(`${origin}/act`);
