@@ -251,6 +251,23 @@ describe('passkeys on the page', () => {
     await context.close();
   }, 180_000);
 
+  it('limits sign-in attempts from one address', async () => {
+    const port = await freePort();
+    const at = `http://localhost:${port}`;
+    const page2 = await serveStatusPage({ port, host: '127.0.0.1', store, people: actSettings(at) });
+    try {
+      const ask = () => fetch(`${page2.url}/sign-in/options`, { method: 'POST', headers: { origin: at } });
+      for (let i = 0; i < 20; i += 1) expect((await ask()).status).toBe(200);
+      const limited = await ask();
+      expect(limited.status).toBe(429);
+      expect(((await limited.json()) as { error: string }).error).toBe(
+        'too many sign-in attempts from this address; wait a minute and try again',
+      );
+    } finally {
+      await page2.close();
+    }
+  });
+
   it('refuses votes and sign-ins over plain HTTP beyond loopback', async () => {
     const port = await freePort();
     const plain = `http://192.0.2.10:${port}`;
