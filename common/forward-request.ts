@@ -4,12 +4,12 @@
  * refuse it: the signature covers the fields). Resolves to the run's answer or its refusal in one sentence.
  */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { GateState, StepState } from '../run/state.js';
-import { approveGateUpdate, completeManualStepUpdate, rejectGateUpdate } from '../workflows/messages.js';
+import type { BackoutState, GateState, StepState } from '../run/state.js';
+import { approveGateUpdate, completeManualStepUpdate, rejectGateUpdate, requestBackoutUpdate } from '../workflows/messages.js';
 import { answerSentence, type PersonRequest } from './person-requests.js';
 
 /** The requests a person can sign on the page. */
-export type PageRequestKind = 'approve' | 'reject' | 'complete_manual';
+export type PageRequestKind = 'approve' | 'reject' | 'complete_manual' | 'request_backout';
 
 /** What the run answered: what it recorded in one sentence, or why it refused. */
 export type ForwardOutcome = { recorded: true; sentence: string } | { recorded: false; refused: string };
@@ -25,6 +25,11 @@ export async function forwardSignedRequest(
     if (kind === 'complete_manual') {
       const answer: StepState = await handle.executeUpdate(completeManualStepUpdate, { args: [fields as never] });
       const request: PersonRequest = { kind: 'done', stepId: String(fields.stepId), as };
+      return { recorded: true, sentence: answerSentence(request, answer, handle.workflowId) };
+    }
+    if (kind === 'request_backout') {
+      const answer: BackoutState = await handle.executeUpdate(requestBackoutUpdate, { args: [fields as never] });
+      const request: PersonRequest = { kind: 'backout', as, reason: String(fields.reason ?? '') };
       return { recorded: true, sentence: answerSentence(request, answer, handle.workflowId) };
     }
     const update = kind === 'approve' ? approveGateUpdate : rejectGateUpdate;

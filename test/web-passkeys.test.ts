@@ -251,6 +251,58 @@ describe('passkeys on the page', () => {
     await context.close();
   }, 180_000);
 
+  it('the lead backs a run out from the page, signed with their passkey', async () => {
+    const { context, page } = await phone();
+    const { link } = await invitePerson(settings, 'lena');
+    await page.goto(link);
+    await page.click('#enrol');
+    await page.locator('#runbook-line').waitFor({ state: 'visible', timeout: 20_000 });
+    const passkey = /"(webauthn:[^"]+)"/.exec((await page.textContent('#runbook-line')) ?? '')![1]!;
+    const text = `
+name: passkey-backout
+version: 1
+lead: lead
+roles: { lead: [lena] }
+people:
+  lena: { passkey: "${passkey}" }
+signatures: required
+phases:
+  - id: work
+    kind: migration
+    steps:
+      - { id: copy, title: Copy, owner: lead, action: { kind: shell, command: "true" }, backout: { kind: shell, command: "true" } }
+      - { id: check, title: Check by hand, owner: lead, depends_on: [copy], action: { kind: manual } }
+`;
+    const { runId } = await store.reserveRun({
+      runbookName: 'passkey-backout',
+      mode: 'rehearsal',
+      runbookVersion: '1',
+      versionHash: hashRunbook((parseRunbook(text, 'passkey-backout.yaml') as { ok: true; runbook: Runbook }).runbook),
+      runbookSource: text,
+      startedBy: 'lena',
+    });
+    const handle = await h.start(text, { runId });
+    await waitForState(handle, (s) => s.steps.check!.status === 'waiting');
+    await page.goto(`${origin}/act`);
+    const card = page.locator(`form.act-request[data-kind="backout"][data-run="${runId}"]`);
+    // A back-out needs a reason: without one nothing is sent.
+    await card.locator('button[value=backout]').click();
+    expect(await card.locator('output.recorded').textContent()).toBe('A back-out needs a reason: write it above, then tap Back out.');
+    await card.locator('textarea[name=reason]').fill('orders do not arrive');
+    await card.locator('button[value=backout]').click();
+    await expect
+      .poll(() => card.locator('output.recorded').textContent(), { timeout: 20_000 })
+      .toMatch(new RegExp(`^Recorded: lena requested back-out of ${runId}`));
+    const { state } = await resultOf(handle);
+    expect(state.status).toBe('backed_out');
+    expect(state.decisions.find((d) => d.kind === 'request_backout')).toMatchObject({
+      by: 'lena',
+      reason: 'orders do not arrive',
+      signature: { key: passkey },
+    });
+    await context.close();
+  }, 120_000);
+
   it('limits sign-in attempts from one address', async () => {
     const port = await freePort();
     const at = `http://localhost:${port}`;

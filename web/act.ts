@@ -10,7 +10,7 @@ import type { RunDetail } from '../prisma/records.js';
 import type { RunState } from '../run/state.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
-import { renderActPage, type OpenGate, type OpenManualStep } from './people-pages.js';
+import { renderActPage, type LeadRun, type OpenGate, type OpenManualStep } from './people-pages.js';
 import { insecureOrigin, RefusedRequestError, requireCsrf, sameOrigin, sessionOf, type PeopleSettings } from './people-session.js';
 
 /** What the acting view needs besides the people store. */
@@ -22,7 +22,7 @@ export interface ActSettings extends PeopleSettings {
 /** The runs in flight, with their state and the runbook they run. */
 export type OpenRuns = () => Promise<{ record: RunDetail; state: RunState }[]>;
 
-const KINDS: readonly PageRequestKind[] = ['approve', 'reject', 'complete_manual'];
+const KINDS: readonly PageRequestKind[] = ['approve', 'reject', 'complete_manual', 'request_backout'];
 
 /** Who holds `role` in `runbook`. */
 const holds = (runbook: Runbook, role: string, person: string) => (runbook.roles[role] ?? []).includes(person);
@@ -31,7 +31,15 @@ const holds = (runbook: Runbook, role: string, person: string) => (runbook.roles
 export function openFor(person: string, runs: { record: RunDetail; state: RunState; runbook: Runbook }[]) {
   const gates: OpenGate[] = [];
   const manual: OpenManualStep[] = [];
+  const lead: LeadRun[] = [];
   for (const { record, state, runbook } of runs) {
+    // The lead may back a run out while it goes forward (not once a back-out started or the run ended).
+    if (
+      holds(runbook, runbook.lead, person) &&
+      (state.status === 'running' || state.status === 'waiting') &&
+      state.backout.status === 'not_requested'
+    )
+      lead.push({ runId: record.id, runbookName: record.runbookName });
     for (const step of Object.values(state.steps)) {
       const gate = step.gate;
       if (
@@ -44,7 +52,7 @@ export function openFor(person: string, runs: { record: RunDetail; state: RunSta
         manual.push({ runId: record.id, runbookName: record.runbookName, step });
     }
   }
-  return { gates, manual };
+  return { gates, manual, lead };
 }
 
 const route =
@@ -78,7 +86,7 @@ export function actRoutes(settings: ActSettings, openRuns: OpenRuns): Router {
         const runbook = runbookOf(record);
         return runbook ? [{ record, state, runbook }] : [];
       });
-      const { gates, manual } = openFor(session.person, runs);
+      const { gates, manual, lead } = openFor(session.person, runs);
       const signer = {
         person: session.person,
         passkey: me!.passkey,
@@ -89,7 +97,7 @@ export function actRoutes(settings: ActSettings, openRuns: OpenRuns): Router {
       res
         .set('Cache-Control', 'no-store')
         .type('html')
-        .send(renderActPage(signer, gates, manual));
+        .send(renderActPage(signer, gates, manual, lead));
     }),
   );
 
@@ -105,7 +113,7 @@ export function actRoutes(settings: ActSettings, openRuns: OpenRuns): Router {
       const body = req.body as { run?: unknown; kind?: unknown; fields?: unknown; signature?: unknown };
       const fields = body.fields as Record<string, unknown> | undefined;
       if (typeof body.run !== 'string' || !KINDS.includes(body.kind as PageRequestKind) || !fields || typeof fields !== 'object')
-        throw new RefusedRequestError(400, 'the request names no run, kind (approve, reject, complete_manual) or fields');
+        throw new RefusedRequestError(400, 'the request names no run, kind (approve, reject, complete_manual, request_backout) or fields');
       // Anyone signed in may only send their own requests (the run checks the signature besides).
       if (fields.by !== session.person)
         throw new RefusedRequestError(
@@ -113,7 +121,7 @@ export function actRoutes(settings: ActSettings, openRuns: OpenRuns): Router {
           `you are signed in as ${session.person}, and this request is in the name of ${String(fields.by)}`,
         );
       const kind = body.kind as PageRequestKind;
-      const target = String(fields.gateId ?? fields.stepId ?? '');
+      const target = String(fields.gateId ?? fields.stepId ?? 'the run');
       const outcome = await settings.forward(body.run, kind, { ...fields, signature: body.signature });
       const at = new Date().toISOString();
       if (!outcome.recorded) {

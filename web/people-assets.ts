@@ -126,6 +126,10 @@ export const ACT_JS = `'use strict';
         if (reason) fields.reason = reason;
         if (form.getAttribute('data-evidence')) fields.evidence = form.getAttribute('data-evidence');
         if (kind === 'reject' && !reason) { out.textContent = 'A no-go needs a reason: write it above, then tap Reject.'; return; }
+      } else if (form.getAttribute('data-kind') === 'backout') {
+        kind = 'request_backout';
+        if (!reason) { out.textContent = 'A back-out needs a reason: write it above, then tap Back out.'; return; }
+        fields = { by: person, reason: reason };
       } else {
         kind = 'complete_manual';
         fields = { stepId: form.getAttribute('data-step'), by: person };

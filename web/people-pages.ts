@@ -77,6 +77,12 @@ export interface OpenManualStep {
   step: StepState;
 }
 
+/** A run the person leads, which they may back out. */
+export interface LeadRun {
+  runId: string;
+  runbookName: string;
+}
+
 /** What a signed-in person needs to sign in the browser: who they are and their passkey. */
 export interface Signer {
   person: string;
@@ -119,15 +125,28 @@ function manualCard(m: OpenManualStep): SafeHtml {
 </li>`;
 }
 
+function backoutCard(r: LeadRun): SafeHtml {
+  return html`<li class="card">
+<form class="act-request" data-run="${r.runId}" data-kind="backout">
+<h2>Back out <a href="${runHref(r.runId)}">${r.runId}</a></h2>
+<p class="muted">You lead ${r.runbookName}: running steps finish, then completed steps are undone in reverse order.</p>
+<label>Reason <textarea name="reason" rows="2" maxlength="4000" placeholder="why (needed)"></textarea></label>
+<p class="buttons"><button type="submit" name="decision" value="backout" class="big no">Back out</button></p>
+<output class="recorded" aria-live="polite"></output>
+</form>
+</li>`;
+}
+
 /** The acting view: what `signer.person` may do now, each in two taps (the passkey prompt is the second). */
-export function renderActPage(signer: Signer, gates: OpenGate[], manual: OpenManualStep[]): string {
-  const nothing = gates.length === 0 && manual.length === 0;
+export function renderActPage(signer: Signer, gates: OpenGate[], manual: OpenManualStep[], lead: LeadRun[] = []): string {
+  const nothing = gates.length === 0 && manual.length === 0 && lead.length === 0;
   return actPage(
     `${signer.person}: what you can do now`,
     html`<header class="act-head"><h1>${signer.person}</h1><button type="button" id="sign-out">Sign out</button></header>
 ${nothing ? html`<p>Nothing waits for you right now. This page shows your gates and manual steps when they open; reload to look again.</p>` : ''}
 ${gates.length > 0 ? html`<h2 class="group">Gates waiting for your vote</h2><ul class="cards">${gates.map(gateCard)}</ul>` : ''}
-${manual.length > 0 ? html`<h2 class="group">Your manual steps</h2><ul class="cards">${manual.map(manualCard)}</ul>` : ''}`,
+${manual.length > 0 ? html`<h2 class="group">Your manual steps</h2><ul class="cards">${manual.map(manualCard)}</ul>` : ''}
+${lead.length > 0 ? html`<h2 class="group">Runs you lead</h2><ul class="cards">${lead.map(backoutCard)}</ul>` : ''}`,
     {
       page: 'act',
       person: signer.person,
