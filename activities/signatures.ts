@@ -11,9 +11,18 @@ export function createSignatureActivities() {
     async chainHash(text: string): Promise<string> {
       return sha256(text);
     },
-    /** True when `value` is `key`'s Ed25519 signature of `text`; false for any mismatch or malformed input. */
-    async verifySignature(check: { text: string; key: string; value: string }): Promise<boolean> {
-      return verifyText(check.text, check.key, check.value);
+    /**
+     * True when `value` is `key`'s signature of `text` (Ed25519, or a passkey's WebAuthn assertion with its
+     * authenticator and client data); false for any mismatch or malformed input.
+     */
+    async verifySignature(check: {
+      text: string;
+      key: string;
+      value: string;
+      authenticatorData?: string;
+      clientDataJSON?: string;
+    }): Promise<boolean> {
+      return verifyText(check.text, check.key, check.value, check);
     },
   };
 }

@@ -15,6 +15,7 @@ import type { RunDetail } from '../prisma/records.js';
 import { refusalLine, refusalOf } from '../present/refusal-view.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
+import { isPasskeySignature } from '../run/signed-request.js';
 import { sha256, verifyText } from '../common/signatures.js';
 import { EXIT } from './errors.js';
 import { fingerprint } from './keys.js';
@@ -108,7 +109,11 @@ export async function showDecisions(
         out.line(`${String(d.seq).padStart(3)}  ${d.at}  ${refusalLine(d, refusal)}${from}`);
         continue;
       }
-      const signed = d.signature ? ` [signed ${fingerprint(d.signature.key)}]` : d.automatic ? ' [automatic]' : ' [unsigned]';
+      const signed = d.signature
+        ? ` [${isPasskeySignature(d.signature) ? 'signed with passkey' : 'signed'} ${fingerprint(d.signature.key)}]`
+        : d.automatic
+          ? ' [automatic]'
+          : ' [unsigned]';
       out.line(
         `${String(d.seq).padStart(3)}  ${d.at}  ${d.by} (${d.role}) ${d.kind.replace('_', ' ')}${d.target ? ` ${d.target}` : ''}${d.reason ? `: "${d.reason}"` : ''}${signed}${from}`,
       );

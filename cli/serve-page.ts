@@ -24,6 +24,9 @@ import type { Output } from './output.js';
 import { readSettings } from './settings.js';
 import { openRecordStore } from '../prisma/store.js';
 import { connectTemporal, type TemporalSession } from './temporal.js';
+import { forwardSignedRequest } from '../common/forward-request.js';
+import { isLoopbackHost } from '../web/server.js';
+import { pageOrigin } from './web-people.js';
 
 /** After a failed connection, how long the page answers from the store before trying Temporal again. */
 const RECONNECT_AFTER_MS = 30_000;
@@ -37,6 +40,8 @@ export interface PageOptions {
   tlsCert?: string;
   tlsKey?: string;
   tlsProxy?: boolean;
+  /** Where browsers open the page (passkeys are bound to it): `--origin`, else `CUTOVER_WEB_ORIGIN`. */
+  origin?: string;
 }
 
 /** `cutover web [--port N] [--host H] [--tls-cert FILE --tls-key FILE | --tls-proxy]` */
@@ -111,6 +116,27 @@ export async function servePage(options: PageOptions, out: Output): Promise<numb
     return parsed.ok ? loadLiveModel(store, parsed.runbook, record.versionHash) : undefined;
   };
 
+  // Named sign-in and acting need the origin browsers use (WebAuthn binds passkeys to it): given, or this machine's own.
+  const origin =
+    options.origin !== undefined || process.env.CUTOVER_WEB_ORIGIN !== undefined
+      ? pageOrigin(options.origin)
+      : !tls && options.port !== 0 && isLoopbackHost(options.host ?? '127.0.0.1')
+        ? `http://localhost:${options.port}`
+        : undefined;
+  const people = origin
+    ? {
+        people: store.webPeople,
+        origin,
+        rpId: new URL(origin).hostname,
+        forward: async (runId: string, kind: Parameters<typeof forwardSignedRequest>[1], fields: Record<string, unknown>) => {
+          const temporal = await client();
+          if (!temporal)
+            return { recorded: false as const, refused: 'Temporal is not reachable from the page right now; try again in a moment' };
+          return forwardSignedRequest(temporal.workflow.getHandle(runId), kind, fields);
+        },
+      }
+    : undefined;
+
   let page;
   try {
     page = await serveStatusPage({
@@ -120,6 +146,7 @@ export async function servePage(options: PageOptions, out: Output): Promise<numb
       liveState,
       follow,
       forecastModel,
+      ...(people ? { people } : {}),
     });
   } catch (err) {
     await store.close();
@@ -132,6 +159,11 @@ export async function servePage(options: PageOptions, out: Output): Promise<numb
       ? `status page on ${page.url} (read-only; token required; records in ${store.databasePath}); ` +
           `share it as ${page.url}/?token=<CUTOVER_WEB_TOKEN>, or send Authorization: Bearer <CUTOVER_WEB_TOKEN>; Ctrl-C stops it`
       : `status page on ${page.url} (read-only; no token: open to whoever can reach it on this machine; records in ${store.databasePath}); Ctrl-C stops it`,
+  );
+  out.line(
+    origin
+      ? `people sign in with their passkeys at ${origin}/sign-in and act at ${origin}/act (\`cutover web invite PERSON\` makes an enrolment link)`
+      : 'sign-in with passkeys is off: give --origin (or CUTOVER_WEB_ORIGIN) with the https address browsers open the page at',
   );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());

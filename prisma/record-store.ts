@@ -28,6 +28,7 @@ import type {
 import { detail, iso, optionalDate, stateColumns, stepAttemptColumns, summary, toDate } from './row-mapping.js';
 import { RunNotFoundError } from './store-errors.js';
 import { latestRunbookSource, runbookRuns, runTimings, type RunTiming } from './timing-queries.js';
+import { WebPeopleStore } from './web-people.js';
 
 /** One client per database per process, shared by every `RecordStore` opened on it (see prisma/store.ts). */
 export interface SharedConnection {
@@ -237,6 +238,14 @@ export class RecordStore {
       endedAt: row.endedAt.toISOString(),
       result: JSON.parse(row.resultJson) as ReconcileResult,
     }));
+  }
+
+  /** The page's people, enrolment links, sessions and events (issue 19, prisma/web-people.ts). */
+  get webPeople(): WebPeopleStore {
+    return new WebPeopleStore(
+      () => this.#prisma,
+      (error) => this.#wrap(error),
+    );
   }
 
   /** Appends one notification delivery attempt (attempts are rows of their own: nothing to upsert). */

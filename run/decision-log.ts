@@ -6,7 +6,7 @@
  * come from the caller (Node's crypto in the worker's activity and in `cutover decisions --verify`).
  */
 import type { Decision, RunMode } from './state.js';
-import { canonicalJson, OVERRIDE_TARGET, signedText, type SignedKind } from './signed-request.js';
+import { canonicalJson, listedKeyFor, OVERRIDE_TARGET, signedText, type SignedKind } from './signed-request.js';
 
 /** The text an entry's hash is taken of. */
 export function chainedText(previousHash: string, seq: number, decision: Decision): string {
@@ -17,8 +17,8 @@ export function chainedText(previousHash: string, seq: number, decision: Decisio
 /** What checking a log needs from a crypto library. */
 export interface LogCrypto {
   sha256(text: string): string;
-  /** True when `value` (base64) is `key`'s signature of `text`. */
-  verify(text: string, key: string, value: string): boolean;
+  /** True when `value` is `key`'s signature of `text` (a passkey's: with its assertion's authenticator and client data). */
+  verify(text: string, key: string, value: string, assertion?: { authenticatorData?: string; clientDataJSON?: string }): boolean;
 }
 
 /** A problem with a decision log: the entry it starts at (none: the log as a whole) and the sentence that says it. */
@@ -54,7 +54,7 @@ export function entryName(entry: Decision & { seq: number }): string {
 export function verifyDecisionLog(
   runId: string,
   entries: readonly (Decision & { seq: number })[],
-  keys: Readonly<Record<string, { key?: string }>>,
+  keys: Readonly<Record<string, { key?: string; passkey?: string }>>,
   crypto: LogCrypto,
   rules: LogRules = {},
 ): string[] {
@@ -69,7 +69,7 @@ export function verifyDecisionLog(
 export function checkDecisionLog(
   runId: string,
   entries: readonly (Decision & { seq: number })[],
-  keys: Readonly<Record<string, { key?: string }>>,
+  keys: Readonly<Record<string, { key?: string; passkey?: string }>>,
   crypto: LogCrypto,
   rules: LogRules = {},
 ): LogProblem[] {
@@ -89,10 +89,10 @@ export function checkDecisionLog(
     }
     previous = entry.hash ?? '';
     if (entry.signature) {
-      const listed = keys[entry.by]?.key;
+      const listed = listedKeyFor(keys[entry.by], entry.signature);
       const text = signedText(runId, entry.kind as SignedKind, entry.request ?? {}, entry.signature.at, entry.signature.nonce);
       if (listed !== entry.signature.key) at(`${name} is signed with a key ${keysFrom} does not list for ${entry.by}`);
-      else if (!crypto.verify(text, entry.signature.key, entry.signature.value))
+      else if (!crypto.verify(text, entry.signature.key, entry.signature.value, entry.signature))
         at(`${name} does not match its signature: its request was changed`);
       else if (entry.request?.by !== entry.by) at(`${name} was signed by ${String(entry.request?.by)}, not ${entry.by}`);
       else {

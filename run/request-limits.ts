@@ -14,8 +14,10 @@ export const REQUEST_LIMITS = {
   reason: 4000,
   /** The digest of the evidence a vote was cast on. */
   evidence: 200,
-  /** Each field of a signature (an Ed25519 key, signature and nonce are under 100). */
+  /** Each field of a signature (an Ed25519 key, signature and nonce are under 100; a passkey line about 200). */
   signature: 200,
+  /** A passkey's assertion: its client data JSON (about 300 characters in base64url), authenticator data, credential id. */
+  assertion: 2000,
 } as const;
 
 /** At most this many refusals of one person's requests are logged in any {@link REFUSAL_WINDOW_MS}. */
@@ -47,7 +49,9 @@ const FIELDS: Record<RequestKind, Record<string, number | 'boolean' | 'signature
     signature: 'signature',
   },
 };
-const SIGNATURE_FIELDS = ['key', 'at', 'nonce', 'value'];
+const SIGNATURE_FIELDS = ['key', 'at', 'nonce', 'value', 'authenticatorData', 'clientDataJSON', 'credential'];
+/** The signature fields that carry a passkey's assertion, with the larger cap. */
+const ASSERTION_FIELDS = ['authenticatorData', 'clientDataJSON', 'credential'];
 
 /**
  * Why a request of `kind` is malformed (a field the request does not have, of the wrong type, longer than its cap), or
@@ -83,8 +87,9 @@ function refuseSignatureShape(signature: unknown): string | undefined {
   for (const [field, value] of Object.entries(signature)) {
     if (!SIGNATURE_FIELDS.includes(field))
       return `the request's signature has a field \`${field.slice(0, NAME)}\` it does not take (${SIGNATURE_FIELDS.join(', ')})`;
-    if (typeof value === 'string' && value.length > REQUEST_LIMITS.signature)
-      return `the request's signature \`${field}\` is ${value.length} characters long; it may have at most ${REQUEST_LIMITS.signature}`;
+    const cap = ASSERTION_FIELDS.includes(field) ? REQUEST_LIMITS.assertion : REQUEST_LIMITS.signature;
+    if (typeof value === 'string' && value.length > cap)
+      return `the request's signature \`${field}\` is ${value.length} characters long; it may have at most ${cap}`;
   }
   return undefined;
 }

@@ -9,9 +9,13 @@
  * `signature`. Anyone can rebuild it, so a request can be signed by hand for the stock `temporal`
  * CLI: `openssl pkeyutl -sign -inkey signing-key.pem -rawin -in TEXT_FILE | base64 -w0` (from a
  * file: OpenSSL 3.0 cannot sign Ed25519 from a pipe).
+ *
+ * A passkey signs the same text another way (issue 19): the browser's WebAuthn assertion, whose challenge is
+ * base64url(SHA-256(text)) (`passkeyChallenge` in common/signatures.ts); the signature then carries the assertion's authenticator data
+ * and client data beside its ECDSA P-256 signature, and its key is the passkey line the runbook lists.
  */
 import type { Decision, EvidenceOverride, RunMode, RunState } from './state.js';
-import { PUBLIC_KEY_PATTERN } from '../runbook/public-key.js';
+import { PASSKEY_PATTERN, PUBLIC_KEY_PATTERN } from '../runbook/public-key.js';
 import type { Runbook } from '../runbook/schema.js';
 
 /** What a signed request carries: the signer's public key, when and with which nonce it was signed, the signature. */
@@ -22,8 +26,38 @@ export interface RequestSignature {
   at: string;
   /** 16 random bytes in base64url: a request is accepted once. */
   nonce: string;
-  /** The Ed25519 signature of {@link signedText}, base64. */
+  /** The Ed25519 signature of {@link signedText}, base64; a passkey's: its ECDSA signature (DER) in base64url. */
   value: string;
+  /** A passkey's assertion: the authenticator data it signed, base64url. */
+  authenticatorData?: string;
+  /** A passkey's assertion: the client data JSON it signed (its challenge is {@link signedText}'s hash), base64url. */
+  clientDataJSON?: string;
+  /** A passkey's assertion: the credential id that made it, base64url (kept for the record; the key is what counts). */
+  credential?: string;
+}
+
+/** Whether a signature is a passkey's WebAuthn assertion (its key is a `webauthn:` passkey line). */
+export function isPasskeySignature(signature: Pick<RequestSignature, 'key'>): boolean {
+  return signature.key.startsWith('webauthn:');
+}
+
+/** The key the runbook lists for a person that a signature of this kind must be by: their passkey, or their Ed25519 key. */
+export function listedKeyFor(
+  entry: { key?: string; passkey?: string } | undefined,
+  signature: Pick<RequestSignature, 'key'>,
+): string | undefined {
+  return isPasskeySignature(signature) ? entry?.passkey : entry?.key;
+}
+
+/** What the worker's check of a signature needs: the text, the key, the signature, and a passkey's assertion. */
+export function signatureCheck(
+  text: string,
+  signature: RequestSignature,
+): { text: string; key: string; value: string; authenticatorData?: string; clientDataJSON?: string } {
+  const check = { text, key: signature.key, value: signature.value };
+  // An Ed25519 signature's check stays the three fields it always was.
+  if (!isPasskeySignature(signature)) return check;
+  return { ...check, authenticatorData: signature.authenticatorData, clientDataJSON: signature.clientDataJSON };
 }
 
 /** The decisions a person signs. */
@@ -93,15 +127,20 @@ export function refuseSignature(
       return `this runbook takes only signed requests (\`signatures: required\`), and this one is not signed; run \`cutover keys init\` and list the key under \`people\``;
     return undefined;
   }
-  const listed = runbook.people[request.by]?.key;
+  const entry = runbook.people[request.by];
   // A rehearsal that takes unsigned requests takes one it cannot check as unsigned (see `checksSignature`).
-  if (!listed && !signaturesRequired(runbook, mode)) return undefined;
+  if (!hasListedKey(entry) && !signaturesRequired(runbook, mode)) return undefined;
   const malformed = malformedSignature(signature);
   if (malformed !== undefined) return malformed;
-  if (!listed)
+  if (!hasListedKey(entry))
     return `the runbook lists no public key for ${request.by} under \`people\`, so their signature cannot be checked; add the key \`cutover keys show\` prints`;
+  const listed = listedKeyFor(entry, signature);
+  if (listed === undefined)
+    return isPasskeySignature(signature)
+      ? `signed with a passkey, and the runbook lists no passkey for ${request.by} (only a key); list the passkey their enrolment printed under \`people\`, or sign with the key`
+      : `signed with a key, and the runbook lists only a passkey for ${request.by}; sign from the page with the passkey, or list the key \`cutover keys show\` prints`;
   if (signature.key !== listed)
-    return `signed with the key ${shortKey(signature.key)}, not the one the runbook lists for ${request.by} (${shortKey(listed)})`;
+    return `signed with the ${isPasskeySignature(signature) ? 'passkey' : 'key'} ${shortKey(signature.key)}, not the one the runbook lists for ${request.by} (${shortKey(listed)})`;
   if (state.decisions.some((d) => d.signature?.nonce === signature.nonce))
     return 'this signed request was already used (same nonce); a replay is refused: send a new one';
   const at = Date.parse(signature.at);
@@ -116,18 +155,28 @@ export function refuseSignature(
  * Checked before anything reads its fields, so the sender gets a reason rather than a type error.
  */
 export function malformedSignature(signature: unknown): string | undefined {
-  const expected = '{"key":"ed25519:…","at":"ISO time","nonce":"…","value":"base64"}';
+  const expected =
+    '{"key":"ed25519:…","at":"ISO time","nonce":"…","value":"base64"} (a passkey\'s also "authenticatorData" and "clientDataJSON", base64url)';
   if (signature === null || typeof signature !== 'object' || Array.isArray(signature))
     return `the request's signature is not an object; send ${expected}`;
   const fields = signature as Record<string, unknown>;
   const missing = ['key', 'at', 'nonce', 'value'].filter((field) => typeof fields[field] !== 'string' || fields[field] === '');
   if (missing.length > 0) return `the request's signature has no ${missing.join(', ')} (each a non-empty string); send ${expected}`;
   const { key, at, nonce, value } = fields as Record<'key' | 'at' | 'nonce' | 'value', string>;
-  if (!PUBLIC_KEY_PATTERN.test(key))
-    return `the request's signature key is not \`ed25519:\` and 32 bytes in base64, the form \`cutover keys show\` prints`;
+  const passkey = key.startsWith('webauthn:');
+  if (passkey ? !PASSKEY_PATTERN.test(key) : !PUBLIC_KEY_PATTERN.test(key))
+    return passkey
+      ? `the request's signature key is not a passkey as enrolment prints it (\`webauthn:\`, the relying-party id, \`:\` and the public key in base64url)`
+      : `the request's signature key is not \`ed25519:\` and 32 bytes in base64, the form \`cutover keys show\` prints`;
   if (!Number.isFinite(Date.parse(at))) return `the request's signature time ${JSON.stringify(at)} is not an ISO 8601 time`;
   if (nonce.length > 100) return "the request's signature nonce is longer than 100 characters; 16 random bytes in base64url will do";
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return "the request's signature value is not base64";
+  if (!passkey) return /^[A-Za-z0-9+/]+={0,2}$/.test(value) ? undefined : "the request's signature value is not base64";
+  const base64url = /^[A-Za-z0-9_-]+$/;
+  for (const field of ['value', 'authenticatorData', 'clientDataJSON'] as const)
+    if (typeof fields[field] !== 'string' || !base64url.test(fields[field]))
+      return `the request's passkey signature has no \`${field}\` in base64url (the WebAuthn assertion's ${field === 'value' ? 'signature' : field})`;
+  if (fields.credential !== undefined && (typeof fields.credential !== 'string' || !base64url.test(fields.credential)))
+    return "the request's passkey signature `credential` is not base64url";
   return undefined;
 }
 
@@ -143,7 +192,12 @@ export function signaturesRequired(runbook: Runbook, mode: RunMode): boolean {
  * not checked, not kept.
  */
 export function checksSignature(runbook: Runbook, request: { by: string; signature?: RequestSignature }): boolean {
-  return request.signature !== undefined && runbook.people[request.by]?.key !== undefined;
+  return request.signature !== undefined && hasListedKey(runbook.people[request.by]);
+}
+
+/** Whether the runbook lists a key or a passkey for a person. */
+function hasListedKey(entry: { key?: string; passkey?: string } | undefined): boolean {
+  return entry?.key !== undefined || entry?.passkey !== undefined;
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { comparisonFields, connectionSide, csvSource } from '../reconcile/config.js';
-import { PUBLIC_KEY_PATTERN } from './public-key.js';
+import { PASSKEY_PATTERN, PUBLIC_KEY_PATTERN } from './public-key.js';
 import { DURATION_PATTERN, NOT_BEFORE_PATTERN } from './duration.js';
 import { notificationsSchema, personAddresses } from './notifications.js';
 
@@ -389,6 +389,16 @@ export const runbookSchema = z
               })
               .optional()
               .describe('Their public key, from `cutover keys show`.'),
+            passkey: z
+              .string()
+              .regex(PASSKEY_PATTERN, {
+                message:
+                  'expected a passkey as `cutover web` enrolment prints it: webauthn:, the relying-party id, : and 87 base64url characters',
+              })
+              .optional()
+              .describe(
+                'Their passkey (WebAuthn, ES256) as enrolment on the page prints it; requests signed with it are checked like key ones.',
+              ),
             ...personAddresses,
           })
           .strict(),

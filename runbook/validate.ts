@@ -139,7 +139,7 @@ function checkPeople(c: Checking): void {
   const { runbook, errors, budget } = c;
   const named = new Set(Object.values(runbook.roles).flat());
   for (const [person, entry] of Object.entries(runbook.people)) {
-    if (entry.key !== undefined && !named.has(person)) {
+    if ((entry.key !== undefined || entry.passkey !== undefined) && !named.has(person)) {
       errors.push({
         path: ['people', person],
         target: 'key',
@@ -276,8 +276,7 @@ export function liveRunProblems(runbook: Runbook): DocumentProblem[] {
   // A live run takes only signed requests: everyone who may have to answer needs a key.
   const needKeys = new Map<string, { what: string; path: ProblemPath }>();
   const need = (people: readonly string[], what: string, path: ProblemPath) => {
-    for (const person of people)
-      if (runbook.people[person]?.key === undefined && !needKeys.has(person)) needKeys.set(person, { what, path });
+    for (const person of people) if (!hasKey(runbook.people[person]) && !needKeys.has(person)) needKeys.set(person, { what, path });
   };
   need(runbook.roles[runbook.lead] ?? [], `the lead (${runbook.lead}), who backs out and resolves`, ['lead']);
   for (const at of allSteps(runbook)) {
@@ -297,4 +296,9 @@ export function liveRunProblems(runbook: Runbook): DocumentProblem[] {
     });
   }
   return problems;
+}
+
+/** Whether a person can sign: the runbook lists an Ed25519 key or a passkey for them. */
+function hasKey(entry: { key?: string; passkey?: string } | undefined): boolean {
+  return entry?.key !== undefined || entry?.passkey !== undefined;
 }

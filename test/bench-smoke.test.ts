@@ -27,7 +27,7 @@ const FIGURES: Record<string, { targets: string[]; informational: string[] }> = 
     informational: ['cpu_percent', 'temporal_bytes_per_second', 'queries_per_change', 'bytes_per_change', 'change_to_screen_ms_max'],
   },
   approval: {
-    targets: ['cli_vs_sdk_ratio', 'signed_update_vs_bare_ratio'],
+    targets: ['cli_vs_sdk_ratio', 'page_vote_vs_cli_ratio', 'signed_update_vs_bare_ratio', 'passkey_vs_ed25519_update_ratio'],
     informational: ['cli_vs_stock_ratio', 'sdk_vs_stock_ratio'],
   },
   forecast: {

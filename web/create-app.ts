@@ -33,6 +33,10 @@ import { LiveHub, runContextOf, streamRun, type LiveDeps } from './live-hub.js';
 import { BadEventIdError } from './run-channel.js';
 import { comparePage, DEFAULT_THRESHOLD_PCT, renderCompareBody } from './compare-page.js';
 import type { RunWithRunbook } from '../timing/compare.js';
+import { actRoutes, type ActSettings } from './act.js';
+import { ACT_CSS, ACT_JS, webauthnBrowserBundle } from './people-assets.js';
+import { peopleRoutes } from './people-routes.js';
+import { RefusedRequestError, sessionOf } from './people-session.js';
 
 /** What the app reads from. */
 export interface WebDeps extends LiveDeps {
@@ -52,6 +56,11 @@ export interface WebDeps extends LiveDeps {
   boardLateMs?: number;
   /** How often the wallboard reloads itself, seconds (default 10). */
   boardRefreshS?: number;
+  /**
+   * Named sign-in with passkeys and the acting view (issue 19, web/people-routes.ts, web/act.ts): on when given. A
+   * signed-in person reads the pages without the shared token, which stays for read-only wallboards.
+   */
+  people?: ActSettings;
 }
 
 /** The most runs one request may ask for: a status page lists, it does not export. */
@@ -174,6 +183,17 @@ async function readRun(deps: WebDeps, runId: string): Promise<RunAnswer & { reco
   return { source: 'store', state: record.state, note, record };
 }
 
+/** The runs in flight with the state the page has of each (the acting view lists what waits for a person in them). */
+async function openRuns(deps: WebDeps): Promise<{ record: RunDetail; state: RunState }[]> {
+  const records = await deps.store.listRuns({ limit: MAX_LIST_LIMIT });
+  const open: { record: RunDetail; state: RunState }[] = [];
+  for (const summary of records.filter((r) => !r.endedAt)) {
+    const { state, record } = await readRun(deps, summary.id);
+    if (state && record) open.push({ record, state });
+  }
+  return open;
+}
+
 /** `?runbook=NAME&limit=N`, validated. */
 function listQuery(req: Request): { runbookName?: string; limit: number } {
   const { runbook, limit } = req.query;
@@ -252,6 +272,11 @@ const handleErrors: ErrorRequestHandler = (error: unknown, req, res, next) => {
   }
   let statusCode: number;
   let sentence: string;
+  if (error instanceof RefusedRequestError) {
+    if (req.method === 'GET') sendPage(res, error.status, renderErrorPage('Refused', error.message));
+    else res.status(error.status).json({ error: error.message });
+    return;
+  }
   if (error instanceof TokenRequiredError) {
     // RFC 6750: a 401 names the scheme that would work. Nothing of what was given is echoed.
     res.set('WWW-Authenticate', 'Bearer realm="cutover"');
@@ -316,11 +341,24 @@ export function createApp(deps: WebDeps): express.Express & { hub: LiveHub } {
     res.json({ ok: true });
   });
 
-  if (deps.token !== undefined) app.use(requireToken(deps.token, { secureCookie: deps.secureCookie === true }));
-
   const asset = (type: string, body: string) => (_req: Request, res: Response) => {
     res.type(type).set('Cache-Control', 'no-cache').send(body);
   };
+  // The pages people sign in and act on: open without the shared token (people have their passkeys instead).
+  if (deps.people) {
+    app.get('/assets/page.css', asset('text/css; charset=utf-8', PAGE_CSS + BOARD_CSS + HISTORY_CSS + ACT_CSS));
+    app.get('/assets/webauthn-browser.js', asset('text/javascript; charset=utf-8', webauthnBrowserBundle()));
+    app.get('/assets/act.js', asset('text/javascript; charset=utf-8', ACT_JS));
+    app.use(peopleRoutes(deps.people));
+    app.use(actRoutes(deps.people, () => openRuns(deps)));
+  }
+
+  if (deps.token !== undefined) {
+    const tokenRequired = requireToken(deps.token, { secureCookie: deps.secureCookie === true });
+    // A signed-in person reads the pages too (the session was checked by the people routes above).
+    app.use((req, res, next) => (sessionOf(res) ? next() : tokenRequired(req, res, next)));
+  }
+
   app.get('/assets/page.css', asset('text/css; charset=utf-8', PAGE_CSS + BOARD_CSS + HISTORY_CSS));
   app.get('/assets/live.js', asset('text/javascript; charset=utf-8', LIVE_JS));
   app.get('/assets/board.js', asset('text/javascript; charset=utf-8', BOARD_JS));

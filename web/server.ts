@@ -4,8 +4,9 @@
  */
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { isIP, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { createApp, type WebDeps } from './create-app.js';
+import { isLoopbackHost } from './loopback.js';
 
 /** Options of `serveStatusPage`. */
 export interface StatusPageOptions extends WebDeps {
@@ -104,14 +105,7 @@ export class StatusPageTlsError extends Error {
   }
 }
 
-/** True for addresses only this machine can reach: `localhost`, 127.0.0.0/8, ::1 (bracketed or not). */
-export function isLoopbackHost(host: string): boolean {
-  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  if (bare === 'localhost') return true;
-  if (isIP(bare) === 4) return bare.startsWith('127.');
-  if (isIP(bare) === 6) return bare === '::1' || /^(0{1,4}:){7}0{0,3}1$/.test(bare) || /^::ffff:127\./.test(bare);
-  return false;
-}
+export { isLoopbackHost };
 
 /**
  * Refuses, before anything listens, to serve a page where other machines could read it without a token, or read the
@@ -185,3 +179,7 @@ function closeServer(server: Server): Promise<void> {
     setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
   });
 }
+
+// `cutover web invite|revoke|people` (issue 19) reach the page's people through this entry point.
+export { invitePerson } from './people-routes.js';
+export { insecureOrigin } from './people-session.js';

@@ -40,7 +40,7 @@ function digest(text: string): Buffer {
 }
 
 /** The value of cookie `name` in a Cookie header, or undefined. */
-function cookieValue(header: string | undefined, name: string): string | undefined {
+export function cookieValue(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const at = part.indexOf('=');

@@ -19,6 +19,7 @@ import {
   OVERRIDE_TARGET,
   overrideRequest,
   refuseSignature,
+  signatureCheck,
   signatureFields,
   signedText,
   type RequestSignature,
@@ -177,7 +178,7 @@ class PersonRequests {
         }
         // The sandbox has no crypto: a local activity checks the signature with Node's.
         const text = signedText(ctx.input.runId, kind, request, signature.at, signature.nonce);
-        if (!(await verifier.verifySignature({ text, key: signature.key, value: signature.value }))) {
+        if (!(await verifier.verifySignature(signatureCheck(text, signature)))) {
           // A forged or altered request is worth an entry in the log: who it claimed to be, what for, and why it was refused.
           await logRefusal(FORGED_REQUEST_REASON, false);
         }

@@ -1,0 +1,45 @@
+/**
+ * A person's request, signed on their device, forwarded to the run as it came (issue 19): the page server sends the
+ * fields and signature it was given as the Update of the request's kind, and changes nothing (if it did, the run would
+ * refuse it: the signature covers the fields). Resolves to the run's answer or its refusal in one sentence.
+ */
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { BackoutState, GateState, StepState } from '../run/state.js';
+import { approveGateUpdate, completeManualStepUpdate, rejectGateUpdate, requestBackoutUpdate } from '../workflows/messages.js';
+import { answerSentence, type PersonRequest } from './person-requests.js';
+
+/** The requests a person can sign on the page. */
+export type PageRequestKind = 'approve' | 'reject' | 'complete_manual' | 'request_backout';
+
+/** What the run answered: what it recorded in one sentence, or why it refused. */
+export type ForwardOutcome = { recorded: true; sentence: string } | { recorded: false; refused: string };
+
+/** Sends `fields` (with their signature) to the run behind `handle` as the Update of `kind`. */
+export async function forwardSignedRequest(
+  handle: WorkflowHandle,
+  kind: PageRequestKind,
+  fields: Record<string, unknown>,
+): Promise<ForwardOutcome> {
+  const as = String(fields.by);
+  try {
+    if (kind === 'complete_manual') {
+      const answer: StepState = await handle.executeUpdate(completeManualStepUpdate, { args: [fields as never] });
+      const request: PersonRequest = { kind: 'done', stepId: String(fields.stepId), as };
+      return { recorded: true, sentence: answerSentence(request, answer, handle.workflowId) };
+    }
+    if (kind === 'request_backout') {
+      const answer: BackoutState = await handle.executeUpdate(requestBackoutUpdate, { args: [fields as never] });
+      const request: PersonRequest = { kind: 'backout', as, reason: String(fields.reason ?? '') };
+      return { recorded: true, sentence: answerSentence(request, answer, handle.workflowId) };
+    }
+    const update = kind === 'approve' ? approveGateUpdate : rejectGateUpdate;
+    const answer: GateState = await handle.executeUpdate(update, { args: [fields as never] });
+    const gateId = String(fields.gateId);
+    const request: PersonRequest =
+      kind === 'approve' ? { kind: 'approve', gateId, as } : { kind: 'reject', gateId, as, reason: String(fields.reason ?? '') };
+    return { recorded: true, sentence: answerSentence(request, answer, handle.workflowId) };
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError) return { recorded: false, refused: error.cause?.message ?? error.message };
+    throw error;
+  }
+}

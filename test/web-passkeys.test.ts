@@ -1,0 +1,348 @@
+/**
+ * Passkeys on the page in real Chromium with the DevTools virtual authenticator (CTAP2, internal, resident keys, user
+ * verification on), against a real run on the test Temporal server and a real SQLite record store: a person enrols
+ * from a one-time link, signs out and in, and approves a gate of a run that takes only signed requests from a
+ * phone-sized page; the run goes on. A request the page server alters in flight is refused by the run and logged as
+ * refused; a used or expired enrolment link is refused; a vote over plain HTTP beyond loopback is refused; a request
+ * from another origin, or without the session's token, does nothing.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forwardSignedRequest } from '../common/forward-request.js';
+import { readRunState } from '../common/read-run-state.js';
+import type { RunQueries } from '../common/run-follower.js';
+import { runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
+import type { RecordStore } from '../prisma/record-store.js';
+import { openRecordStore } from '../prisma/store.js';
+import { parseRunbook } from '../runbook/parse.js';
+import type { Runbook } from '../runbook/schema.js';
+import { hashRunbook } from '../run/version-hash.js';
+import { FORGED_REQUEST_REASON } from '../run/signed-request.js';
+import { invitePerson } from '../web/people-routes.js';
+import type { ActSettings } from '../web/act.js';
+import { serveStatusPage, type StatusPage } from '../web/server.js';
+import { launchChromium } from './support/chromium.js';
+import { cliEnv, runCli } from './support/cli.js';
+import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
+
+let h: Harness;
+let store: RecordStore;
+let server: StatusPage;
+let browser: Browser;
+let settings: ActSettings;
+let origin: string;
+let databaseFile: string;
+
+/** A port nobody listens on now: the page's origin (which WebAuthn binds passkeys to) must be known before it listens. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+function actSettings(at: string): ActSettings {
+  return {
+    people: store.webPeople,
+    origin: at,
+    rpId: new URL(at).hostname,
+    forward: (runId, kind, fields) => forwardSignedRequest(h.client.workflow.getHandle(runId), kind, fields),
+  };
+}
+
+beforeAll(async () => {
+  databaseFile = path.join(mkdtempSync(path.join(tmpdir(), 'cutover-passkeys-')), 'cutover.db');
+  store = await openRecordStore({ databaseUrl: `file:${databaseFile}` });
+  h = await startHarness({ store });
+  const port = await freePort();
+  // http://localhost is a secure context: WebAuthn works there, and the page takes votes there (loopback).
+  origin = `http://localhost:${port}`;
+  settings = actSettings(origin);
+  const liveState = async (runId: string) => (await readRunState(h.client.workflow.getHandle(runId))).state;
+  // The run page's live channel, as `cutover web` wires it.
+  const follow = (runId: string): RunQueries => {
+    const handle = h.client.workflow.getHandle(runId);
+    return { summary: () => handle.query(runSummaryQuery), page: (offset, limit) => handle.query(runStepsQuery, { offset, limit }) };
+  };
+  server = await serveStatusPage({ port, host: '127.0.0.1', store, liveState, follow, people: settings });
+  browser = await launchChromium();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await h?.stop();
+  await store?.close();
+});
+
+/** A phone-sized page with a virtual authenticator: a passkey made on it stays on it. */
+async function phone(): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { context, page };
+}
+
+const runbookWith = (passkey: string) => `
+name: passkey-page
+version: 1
+lead: lead
+roles: { lead: [alice], business: [dana] }
+people:
+  dana: { passkey: "${passkey}" }
+signatures: required
+phases:
+  - id: decide
+    kind: go_no_go
+    steps:
+      - { id: go, title: Go, owner: lead, gate: { approvers: [business], question: "Counts match; switch the CRM on?" } }
+      - { id: switch, title: Switch on, owner: lead, depends_on: [go], action: { kind: shell, command: "true" } }
+      - { id: confirm, title: Confirm the first orders arrived, owner: business, depends_on: [switch], action: { kind: manual } }
+`;
+
+describe('passkeys on the page', () => {
+  it('enrol from a link, sign in, approve a gate from a phone: the run checks the passkey and goes on', async () => {
+    const { context, page } = await phone();
+    const { link } = await invitePerson(settings, 'dana');
+    await page.goto(link);
+    await page.click('#enrol');
+    const line = page.locator('#runbook-line');
+    await line.waitFor({ state: 'visible', timeout: 20_000 });
+    const runbookLine = (await line.textContent()) ?? '';
+    expect(runbookLine).toMatch(/^dana: \{ passkey: "webauthn:localhost:B[A-Za-z0-9_-]{86}" \}$/);
+    const passkey = /"(webauthn:[^"]+)"/.exec(runbookLine)![1]!;
+    expect((await store.webPeople.person({ name: 'dana' }))?.passkey).toBe(passkey);
+
+    // The link was used: a second use is refused, and so is an expired one.
+    const again = await page.goto(link);
+    expect(again?.status()).toBe(410);
+    expect(await page.textContent('main')).toContain('this enrolment link was used already');
+    const old = await invitePerson(settings, 'dana', new Date(Date.now() - 25 * 60 * 60 * 1000));
+    const expired = await page.goto(old.link);
+    expect(expired?.status()).toBe(410);
+    expect(await page.textContent('main')).toContain('this enrolment link has expired');
+
+    // The lead lists the line in the runbook; the run takes only signed requests.
+    const text = runbookWith(passkey);
+    const { runId } = await store.reserveRun({
+      runbookName: 'passkey-page',
+      mode: 'rehearsal',
+      runbookVersion: '1',
+      versionHash: hashRunbook((parseRunbook(text, 'passkey-page.yaml') as { ok: true; runbook: Runbook }).runbook),
+      runbookSource: text,
+      startedBy: 'alice',
+    });
+    const handle = await h.start(text, { runId });
+    await waitForState(handle, (s) => s.steps.go!.gate!.evidence !== undefined);
+
+    // Signed in since enrolment; sign out, then in again with the passkey.
+    await page.goto(`${origin}/act`);
+    await page.click('#sign-out');
+    await page.waitForURL(`${origin}/sign-in`);
+    expect((await page.goto(`${origin}/act`))?.url()).toBe(`${origin}/sign-in`);
+    await page.click('#sign-in');
+    await page.waitForURL(`${origin}/act`, { timeout: 20_000 });
+    const card = page.locator('form.act-request[data-gate="go"]');
+    await expect(card.locator('h2').textContent()).resolves.toBe('Counts match; switch the CRM on?');
+    // One column at 375 px: nothing wider than the screen.
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+
+    // A compromised page server changes the reason on the way: the run refuses the request and logs it as refused.
+    await page.route(`${origin}/act/request`, async (route) => {
+      const body = route.request().postDataJSON() as { fields: Record<string, unknown> };
+      body.fields.reason = 'approved by the page';
+      await route.continue({ postData: JSON.stringify(body) });
+    });
+    await card.locator('textarea[name=reason]').fill('counts match');
+    await card.locator('button[value=approve]').click();
+    await expect.poll(() => card.getAttribute('data-refused'), { timeout: 20_000 }).toContain(FORGED_REQUEST_REASON);
+    await page.unroute(`${origin}/act/request`);
+
+    // A second person watches the run on their phone: the run page is live.
+    const watcher = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true });
+    const watching = await watcher.newPage();
+    await watching.goto(`${origin}/runs/${runId}`);
+    await expect.poll(() => watching.getAttribute('#live', 'data-state'), { timeout: 20_000 }).toBe('live');
+    expect(await watching.textContent('main')).not.toContain('counts match');
+
+    // Two taps: approve, and the passkey (the virtual authenticator answers the prompt).
+    await card.locator('button[value=approve]').click();
+    await expect
+      .poll(() => card.locator('output.recorded').textContent(), { timeout: 20_000 })
+      .toBe(`Recorded: dana approved go: the gate is approved, ${runId} goes on`);
+    // The watcher's page shows the vote at once, without a reload.
+    await expect.poll(() => watching.textContent('main'), { timeout: 20_000 }).toContain('counts match');
+    await watcher.close();
+    // The manual step that follows is hers too: it shows once it waits, and is marked done the same way.
+    await waitForState(handle, (s) => s.steps.confirm!.status === 'waiting');
+    await page.goto(`${origin}/act`);
+    const manual = page.locator('form.act-request[data-step="confirm"]');
+    await expect(manual.locator('h2').textContent()).resolves.toBe('Confirm the first orders arrived');
+    await manual.locator('button[value=done]').click();
+    await expect
+      .poll(() => manual.locator('output.recorded').textContent(), { timeout: 20_000 })
+      .toBe('Recorded: dana marked confirm done');
+    const { state } = await resultOf(handle);
+    expect(state.status).toBe('completed');
+    expect(state.steps.switch!.status).toBe('succeeded');
+    expect(state.decisions.map((d) => [d.kind, d.by, d.claimed?.verified])).toEqual([
+      ['refused', 'dana', false],
+      ['approve', 'dana', undefined],
+      ['complete_manual', 'dana', undefined],
+    ]);
+    expect(state.decisions[2]!.signature!.key).toBe(passkey);
+    expect(state.decisions[1]).toMatchObject({ reason: 'counts match', signature: { key: passkey } });
+    expect(state.decisions[1]!.signature!.clientDataJSON).toMatch(/^[A-Za-z0-9_-]+$/);
+    // An auditor verifies the log offline, with the runbook file: the passkey-signed vote holds.
+    const runbookFile = path.join(path.dirname(databaseFile), 'passkey-page.yaml');
+    writeFileSync(runbookFile, text);
+    const audit = runCli(
+      ['decisions', runId, '--verify', '--runbook', runbookFile],
+      cliEnv({ CUTOVER_DATABASE_URL: `file:${databaseFile}` }),
+    );
+    expect(audit.code, audit.stdout + audit.stderr).toBe(0);
+    expect(audit.stdout).toMatch(/dana \(business\) approve go: "counts match" \[signed with passkey [0-9a-f:]{23}\]/);
+    expect(audit.stdout).toContain('every signature matches its key');
+    const kinds = (await store.webPeople.events('dana')).map((e) => e.kind);
+    expect(kinds).toEqual([
+      'invited',
+      'enrolled',
+      'signed_in',
+      'refused',
+      'invited',
+      'refused',
+      'signed_out',
+      'signed_in',
+      'refused',
+      'voted',
+      'voted',
+    ]);
+
+    // The session's cookie is HttpOnly and SameSite=Strict.
+    const cookie = (await context.cookies(origin)).find((c) => c.name === 'cutover_session')!;
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    // With that very cookie, a request from another origin, or without the session's token, does nothing.
+    const headers = { cookie: `cutover_session=${cookie.value}`, 'content-type': 'application/json' };
+    const forged = { run: runId, kind: 'approve', fields: { gateId: 'go', by: 'dana' } };
+    const fromElsewhere = await fetch(`${origin}/sign-out`, { method: 'POST', headers: { ...headers, origin: 'https://evil.example' } });
+    expect(fromElsewhere.status).toBe(403);
+    expect(((await fromElsewhere.json()) as { error: string }).error).toBe(
+      'this request came from https://evil.example, not from the page itself; nothing was done',
+    );
+    const noToken = await fetch(`${origin}/act/request`, { method: 'POST', headers: { ...headers, origin }, body: JSON.stringify(forged) });
+    expect(noToken.status).toBe(403);
+    expect((await store.webPeople.session(await sessionHash(cookie.value), new Date().toISOString()))?.person).toBe('dana');
+    await context.close();
+  }, 180_000);
+
+  it('the lead backs a run out from the page, signed with their passkey', async () => {
+    const { context, page } = await phone();
+    const { link } = await invitePerson(settings, 'lena');
+    await page.goto(link);
+    await page.click('#enrol');
+    await page.locator('#runbook-line').waitFor({ state: 'visible', timeout: 20_000 });
+    const passkey = /"(webauthn:[^"]+)"/.exec((await page.textContent('#runbook-line')) ?? '')![1]!;
+    const text = `
+name: passkey-backout
+version: 1
+lead: lead
+roles: { lead: [lena] }
+people:
+  lena: { passkey: "${passkey}" }
+signatures: required
+phases:
+  - id: work
+    kind: migration
+    steps:
+      - { id: copy, title: Copy, owner: lead, action: { kind: shell, command: "true" }, backout: { kind: shell, command: "true" } }
+      - { id: check, title: Check by hand, owner: lead, depends_on: [copy], action: { kind: manual } }
+`;
+    const { runId } = await store.reserveRun({
+      runbookName: 'passkey-backout',
+      mode: 'rehearsal',
+      runbookVersion: '1',
+      versionHash: hashRunbook((parseRunbook(text, 'passkey-backout.yaml') as { ok: true; runbook: Runbook }).runbook),
+      runbookSource: text,
+      startedBy: 'lena',
+    });
+    const handle = await h.start(text, { runId });
+    await waitForState(handle, (s) => s.steps.check!.status === 'waiting');
+    await page.goto(`${origin}/act`);
+    const card = page.locator(`form.act-request[data-kind="backout"][data-run="${runId}"]`);
+    // A back-out needs a reason: without one nothing is sent.
+    await card.locator('button[value=backout]').click();
+    expect(await card.locator('output.recorded').textContent()).toBe('A back-out needs a reason: write it above, then tap Back out.');
+    await card.locator('textarea[name=reason]').fill('orders do not arrive');
+    await card.locator('button[value=backout]').click();
+    await expect
+      .poll(() => card.locator('output.recorded').textContent(), { timeout: 20_000 })
+      .toMatch(new RegExp(`^Recorded: lena requested back-out of ${runId}`));
+    const { state } = await resultOf(handle);
+    expect(state.status).toBe('backed_out');
+    expect(state.decisions.find((d) => d.kind === 'request_backout')).toMatchObject({
+      by: 'lena',
+      reason: 'orders do not arrive',
+      signature: { key: passkey },
+    });
+    await context.close();
+  }, 120_000);
+
+  it('limits sign-in attempts from one address', async () => {
+    const port = await freePort();
+    const at = `http://localhost:${port}`;
+    const page2 = await serveStatusPage({ port, host: '127.0.0.1', store, people: actSettings(at) });
+    try {
+      const ask = () => fetch(`${page2.url}/sign-in/options`, { method: 'POST', headers: { origin: at } });
+      for (let i = 0; i < 20; i += 1) expect((await ask()).status).toBe(200);
+      const limited = await ask();
+      expect(limited.status).toBe(429);
+      expect(((await limited.json()) as { error: string }).error).toBe(
+        'too many sign-in attempts from this address; wait a minute and try again',
+      );
+    } finally {
+      await page2.close();
+    }
+  });
+
+  it('refuses votes and sign-ins over plain HTTP beyond loopback', async () => {
+    const port = await freePort();
+    const plain = `http://192.0.2.10:${port}`;
+    const page2 = await serveStatusPage({ port, host: '127.0.0.1', store, people: actSettings(plain) });
+    try {
+      for (const url of ['/act/request', '/sign-in/options']) {
+        const answer = await fetch(`${page2.url}${url}`, {
+          method: 'POST',
+          headers: { origin: plain, 'content-type': 'application/json' },
+          body: '{}',
+        });
+        expect(answer.status).toBe(403);
+        expect(((await answer.json()) as { error: string }).error).toMatch(
+          /^this page takes votes and sign-ins over https only, and it is reached over plain HTTP at http:\/\/192\.0\.2\.10:\d+/,
+        );
+      }
+    } finally {
+      await page2.close();
+    }
+  });
+});
+
+async function sessionHash(id: string): Promise<string> {
+  const { secretHash } = await import('../web/people-session.js');
+  return secretHash(id);
+}

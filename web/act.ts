@@ -1,0 +1,142 @@
+/**
+ * The acting view (issue 19): a signed-in person sees what they may do now (their open gates, with the evidence and
+ * its digest, and their manual steps) and does it in two taps; each request is signed on their device with their
+ * passkey (web/people-assets.ts) and forwarded to the run as it came. The run checks the signature against the
+ * passkey its runbook lists, so the page server cannot decide anything in anyone's name.
+ */
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { ForwardOutcome, PageRequestKind } from '../common/forward-request.js';
+import type { RunDetail } from '../prisma/records.js';
+import type { RunState } from '../run/state.js';
+import { parseRunbook } from '../runbook/parse.js';
+import type { Runbook } from '../runbook/schema.js';
+import { renderActPage, type LeadRun, type OpenGate, type OpenManualStep } from './people-pages.js';
+import { insecureOrigin, RefusedRequestError, requireCsrf, sameOrigin, sessionOf, type PeopleSettings } from './people-session.js';
+
+/** What the acting view needs besides the people store. */
+export interface ActSettings extends PeopleSettings {
+  /** Sends a person's signed request to the run as it came, and gives the run's answer. */
+  forward(runId: string, kind: PageRequestKind, fields: Record<string, unknown>): Promise<ForwardOutcome>;
+}
+
+/** The runs in flight, with their state and the runbook they run. */
+export type OpenRuns = () => Promise<{ record: RunDetail; state: RunState }[]>;
+
+const KINDS: readonly PageRequestKind[] = ['approve', 'reject', 'complete_manual', 'request_backout'];
+
+/** Who holds `role` in `runbook`. */
+const holds = (runbook: Runbook, role: string, person: string) => (runbook.roles[role] ?? []).includes(person);
+
+/** The gates `person` may vote on and the manual steps they may mark done, in the runs in flight. */
+export function openFor(person: string, runs: { record: RunDetail; state: RunState; runbook: Runbook }[]) {
+  const gates: OpenGate[] = [];
+  const manual: OpenManualStep[] = [];
+  const lead: LeadRun[] = [];
+  for (const { record, state, runbook } of runs) {
+    // The lead may back a run out while it goes forward (not once a back-out started or the run ended).
+    if (
+      holds(runbook, runbook.lead, person) &&
+      (state.status === 'running' || state.status === 'waiting') &&
+      state.backout.status === 'not_requested'
+    )
+      lead.push({ runId: record.id, runbookName: record.runbookName });
+    for (const step of Object.values(state.steps)) {
+      const gate = step.gate;
+      if (
+        gate?.status === 'open' &&
+        gate.approvers.some((role) => holds(runbook, role, person)) &&
+        !gate.votes.some((v) => v.by === person)
+      )
+        gates.push({ runId: record.id, runbookName: record.runbookName, step, gate });
+      if (step.status === 'waiting' && step.waitingFor === 'manual' && holds(runbook, step.owner, person))
+        manual.push({ runId: record.id, runbookName: record.runbookName, step });
+    }
+  }
+  return { gates, manual, lead };
+}
+
+const route =
+  (work: (req: Request, res: Response) => Promise<void>) =>
+  (req: Request, res: Response, next: NextFunction): void => {
+    work(req, res).catch(next);
+  };
+
+/** `GET /act` (the acting view; sign-in first) and `POST /act/request` (a signed request, forwarded). */
+export function actRoutes(settings: ActSettings, openRuns: OpenRuns): Router {
+  const router = express.Router();
+  const parsed = new Map<string, Runbook | undefined>();
+  const runbookOf = (record: RunDetail) => {
+    if (!parsed.has(record.versionHash)) {
+      const result = parseRunbook(record.runbookSource, `${record.id} (recorded runbook)`);
+      parsed.set(record.versionHash, result.ok ? result.runbook : undefined);
+    }
+    return parsed.get(record.versionHash);
+  };
+
+  router.get(
+    '/act',
+    route(async (_req, res) => {
+      const session = sessionOf(res);
+      if (!session) {
+        res.redirect(303, '/sign-in');
+        return;
+      }
+      const me = await settings.people.person({ name: session.person });
+      const runs = (await openRuns()).flatMap(({ record, state }) => {
+        const runbook = runbookOf(record);
+        return runbook ? [{ record, state, runbook }] : [];
+      });
+      const { gates, manual, lead } = openFor(session.person, runs);
+      const signer = {
+        person: session.person,
+        passkey: me!.passkey,
+        credentialId: me!.credentialId,
+        rpId: settings.rpId,
+        csrf: session.csrf,
+      };
+      res
+        .set('Cache-Control', 'no-store')
+        .type('html')
+        .send(renderActPage(signer, gates, manual, lead));
+    }),
+  );
+
+  router.post(
+    '/act/request',
+    sameOrigin(settings),
+    requireCsrf,
+    express.json({ limit: '64kb' }),
+    route(async (req, res) => {
+      const session = sessionOf(res)!;
+      const insecure = insecureOrigin(settings.origin);
+      if (insecure) throw new RefusedRequestError(403, insecure);
+      const body = req.body as { run?: unknown; kind?: unknown; fields?: unknown; signature?: unknown };
+      const fields = body.fields as Record<string, unknown> | undefined;
+      if (typeof body.run !== 'string' || !KINDS.includes(body.kind as PageRequestKind) || !fields || typeof fields !== 'object')
+        throw new RefusedRequestError(400, 'the request names no run, kind (approve, reject, complete_manual, request_backout) or fields');
+      // Anyone signed in may only send their own requests (the run checks the signature besides).
+      if (fields.by !== session.person)
+        throw new RefusedRequestError(
+          403,
+          `you are signed in as ${session.person}, and this request is in the name of ${String(fields.by)}`,
+        );
+      const kind = body.kind as PageRequestKind;
+      const target = String(fields.gateId ?? fields.stepId ?? 'the run');
+      const outcome = await settings.forward(body.run, kind, { ...fields, signature: body.signature });
+      const at = new Date().toISOString();
+      if (!outcome.recorded) {
+        await settings.people.recordEvent({
+          at,
+          person: session.person,
+          kind: 'refused',
+          detail: `${kind} ${target} on ${body.run}: ${outcome.refused}`,
+        });
+        res.status(409).json({ error: `the run refused it: ${outcome.refused}` });
+        return;
+      }
+      await settings.people.recordEvent({ at, person: session.person, kind: 'voted', detail: `${kind} ${target} on ${body.run}` });
+      res.json({ sentence: outcome.sentence, decision: kind });
+    }),
+  );
+  return router;
+}

@@ -1,0 +1,151 @@
+/**
+ * The acting part's script and styles (issue 19), served as files so the CSP forbids every inline script and style.
+ * The script makes and uses passkeys through @simplewebauthn/browser (served from node_modules as
+ * `/assets/webauthn-browser.js`, its UMD bundle: no CDN) and signs each request on the device: it builds the same
+ * canonical text `cutover approve` signs (run/signed-request.ts `signedText`), asks the passkey to sign its SHA-256 as
+ * the WebAuthn challenge, and sends the request with the assertion. The page server only forwards it to the run.
+ */
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** The browser library's UMD bundle from node_modules, read once. */
+export function webauthnBrowserBundle(): string {
+  const require = createRequire(import.meta.url);
+  const entry = require.resolve('@simplewebauthn/browser');
+  const root = entry.slice(0, entry.lastIndexOf(`${path.sep}script${path.sep}`));
+  return readFileSync(path.join(root, 'dist', 'bundle', 'index.umd.min.js'), 'utf8');
+}
+
+/** The acting pages' styles: large targets, one column at 375 px. */
+export const ACT_CSS = `
+  body.act { max-width: 40rem; }
+  body.act .big { font-size: 1.1rem; min-height: 3rem; min-width: 8rem; padding: .5rem 1rem; border-radius: .5rem; }
+  body.act .go { background: #1a7f37; color: #fff; border: 0; } body.act .no { background: #cf222e; color: #fff; border: 0; }
+  body.act ul.cards { list-style: none; padding: 0; margin: 0; }
+  body.act li.card { border: 1px solid #8886; border-radius: .5rem; padding: .5rem 1rem; margin: .75rem 0; overflow-wrap: anywhere; }
+  body.act li.card h2 { margin: .25rem 0; font-size: 1.1rem; }
+  body.act label { display: block; margin: .5rem 0; } body.act textarea { width: 100%; box-sizing: border-box; font: inherit; }
+  body.act .buttons { display: flex; gap: .75rem; flex-wrap: wrap; }
+  body.act .act-head { display: flex; justify-content: space-between; align-items: center; gap: 1rem; }
+  body.act output.recorded { display: block; font-weight: 600; }
+  body.act pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+`;
+
+/** The acting pages' script: enrolment, sign-in, sign-out, and signing each request with the passkey. */
+export const ACT_JS = `'use strict';
+(function () {
+  var body = document.body;
+  var lib = window.SimpleWebAuthnBrowser;
+  var status = document.getElementById('act-status');
+  function say(text) { if (status) status.textContent = text; }
+  function post(url, data, csrf) {
+    var headers = { 'content-type': 'application/json' };
+    if (csrf) headers['x-csrf-token'] = csrf;
+    return fetch(url, { method: 'POST', headers: headers, body: data === undefined ? '{}' : JSON.stringify(data), credentials: 'same-origin' })
+      .then(function (answer) {
+        return answer.json().then(function (json) {
+          if (!answer.ok) throw new Error(json.error || ('the page answered ' + answer.status));
+          return json;
+        });
+      });
+  }
+  // The same text for the same value anywhere: keys sorted at every level, no spaces (run/signed-request.ts).
+  function canonical(value) {
+    if (value === null || typeof value !== 'object') return value === undefined ? 'null' : JSON.stringify(value);
+    if (Array.isArray(value)) return '[' + value.map(canonical).join(',') + ']';
+    return '{' + Object.keys(value).filter(function (k) { return value[k] !== undefined; }).sort()
+      .map(function (k) { return JSON.stringify(k) + ':' + canonical(value[k]); }).join(',') + '}';
+  }
+  function base64url(bytes) {
+    var text = '';
+    new Uint8Array(bytes).forEach(function (b) { text += String.fromCharCode(b); });
+    return btoa(text).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
+  }
+  var page = body.getAttribute('data-page');
+  if (page === 'enrol') {
+    document.getElementById('enrol').addEventListener('click', function () {
+      var url = location.pathname;
+      say('Making your passkey…');
+      post(url + '/options')
+        .then(function (options) { return lib.startRegistration({ optionsJSON: options }); })
+        .then(function (response) { return post(url, response); })
+        .then(function (done) {
+          var line = document.getElementById('runbook-line');
+          line.textContent = done.runbookLine;
+          line.hidden = false;
+          document.getElementById('to-act').hidden = false;
+          say('Your passkey is made and you are signed in. Give the line above to the cutover lead for the runbook.');
+        })
+        .catch(function (err) { say('Not enrolled: ' + err.message); });
+    });
+  }
+  if (page === 'sign-in') {
+    document.getElementById('sign-in').addEventListener('click', function () {
+      say('Signing in…');
+      post('/sign-in/options')
+        .then(function (options) { return lib.startAuthentication({ optionsJSON: options }); })
+        .then(function (response) { return post('/sign-in', response); })
+        .then(function (done) { say('Signed in as ' + done.person + '.'); location.assign(done.next); })
+        .catch(function (err) { say('Not signed in: ' + err.message); });
+    });
+  }
+  if (page !== 'act') return;
+  var person = body.getAttribute('data-person');
+  var csrf = body.getAttribute('data-csrf');
+  document.getElementById('sign-out').addEventListener('click', function () {
+    post('/sign-out', {}, csrf).then(function () { location.assign('/sign-in'); }, function (err) { say(err.message); });
+  });
+  function randomNonce() { var b = new Uint8Array(16); crypto.getRandomValues(b); return base64url(b); }
+  function sign(run, kind, fields) {
+    var at = new Date().toISOString();
+    var nonce = randomNonce();
+    var text = canonical({ at: at, fields: fields, kind: kind, nonce: nonce, run: run, v: 1 });
+    return crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)).then(function (hash) {
+      return lib.startAuthentication({ optionsJSON: {
+        challenge: base64url(hash), rpId: body.getAttribute('data-rp'), userVerification: 'required', timeout: 120000,
+        allowCredentials: [{ id: body.getAttribute('data-credential'), type: 'public-key' }]
+      } });
+    }).then(function (assertion) {
+      return { key: body.getAttribute('data-passkey'), at: at, nonce: nonce, value: assertion.response.signature,
+        authenticatorData: assertion.response.authenticatorData, clientDataJSON: assertion.response.clientDataJSON,
+        credential: assertion.id };
+    });
+  }
+  Array.prototype.forEach.call(document.querySelectorAll('form.act-request'), function (form) {
+    var out = form.querySelector('output.recorded');
+    form.addEventListener('submit', function (event) {
+      event.preventDefault();
+      var decision = event.submitter ? event.submitter.value : 'approve';
+      var reason = form.elements.reason.value.trim();
+      var run = form.getAttribute('data-run');
+      var kind, fields;
+      if (form.getAttribute('data-kind') === 'vote') {
+        kind = decision;
+        fields = { gateId: form.getAttribute('data-gate'), by: person };
+        if (reason) fields.reason = reason;
+        if (form.getAttribute('data-evidence')) fields.evidence = form.getAttribute('data-evidence');
+        if (kind === 'reject' && !reason) { out.textContent = 'A no-go needs a reason: write it above, then tap Reject.'; return; }
+      } else if (form.getAttribute('data-kind') === 'backout') {
+        kind = 'request_backout';
+        if (!reason) { out.textContent = 'A back-out needs a reason: write it above, then tap Back out.'; return; }
+        fields = { by: person, reason: reason };
+      } else {
+        kind = 'complete_manual';
+        fields = { stepId: form.getAttribute('data-step'), by: person };
+        if (reason) fields.reason = reason;
+      }
+      out.textContent = 'Confirm with your passkey…';
+      Array.prototype.forEach.call(form.querySelectorAll('button'), function (b) { b.disabled = true; });
+      sign(run, kind, fields)
+        .then(function (signature) { out.textContent = 'Sending…'; return post('/act/request', { run: run, kind: kind, fields: fields, signature: signature }, csrf); })
+        .then(function (answer) { out.textContent = 'Recorded: ' + answer.sentence; form.setAttribute('data-recorded', answer.decision || kind); })
+        .catch(function (err) {
+          out.textContent = 'Not recorded: ' + err.message;
+          form.setAttribute('data-refused', err.message);
+          Array.prototype.forEach.call(form.querySelectorAll('button'), function (b) { b.disabled = false; });
+        });
+    });
+  });
+})();
+`;
