@@ -44,6 +44,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     checksStart: patched(PATCHES.checksStart.id),
     boundsRequests: patched(PATCHES.boundedRequests.id),
     checksRunbook: patched(PATCHES.checksRunbook.id),
+    snapshotsGates: patched(PATCHES.gateSnapshots.id),
   });
   // People's requests and the queries, before anything else: no request arrives at a run that cannot answer it.
   registerRequests(ctx);

@@ -5,7 +5,7 @@
  * history budget it hands over: people's waits carry over, actions that are running finish first.
  */
 import { allHandlersFinished, condition, log, makeContinueAsNewFunc, sleep, workflowInfo } from '@temporalio/workflow';
-import { applyCheckpoint, applyStepTimes } from '../run/checkpoint.js';
+import { applyCheckpoint, applyStepTimes, toCheckpoint } from '../run/checkpoint.js';
 import { assembleRunbook } from '../run/pages.js';
 import type { StartClaim, StartVerdict } from '../run/start-check.js';
 import { runbookMismatch } from '../run/version-hash.js';
@@ -107,5 +107,6 @@ export async function handOver(ctx: RunContext, stage: RunCheckpoint['stage']): 
   const continueAsNew = makeContinueAsNewFunc<typeof cutoverRun>({
     memo: { ...workflowInfo().memo, [WORKFLOW_VERSION_MEMO]: WORKFLOW_VERSION },
   });
-  return continueAsNew({ ...ctx.input, checkpoint: ctx.snapshot(stage) });
+  // The checkpoint without the store snapshot's revision: the next execution counts its own.
+  return continueAsNew({ ...ctx.input, checkpoint: toCheckpoint(ctx.current(), stage, ctx.execution) });
 }

@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 9;
+export const WORKFLOW_VERSION = 10;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -176,6 +176,15 @@ export const PATCHES = {
     guards: 'a ready step waits for its `not_before` before it starts',
     introduced: 'ad49f3c, 2026-12-07',
     since: 9,
+    stage: 'patched',
+  },
+  /** Evaluated eighth thing in every execution (cutover-run.ts); read as a snapshot is written (run-context.ts, gate-step.ts). */
+  gateSnapshots: {
+    id: 'gate-snapshots',
+    guards:
+      "the record store's snapshot of the run is written when a gate opens and when it closes, and every snapshot names its execution and revision, so an older one is never written over a newer one",
+    introduced: '0000000, 2026-12-07',
+    since: 10,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;

@@ -57,6 +57,8 @@ export interface ExecutionPatches {
   boundsRequests: boolean;
   /** {@link PATCHES.checksRunbook} */
   checksRunbook: boolean;
+  /** {@link PATCHES.gateSnapshots} */
+  snapshotsGates: boolean;
 }
 
 /** How {@link RunContext.decide} makes a decision. */
@@ -257,9 +259,26 @@ export class RunContext {
     );
   }
 
-  /** The store's copy of the run's state, sent compact: the worker expands it. */
+  /**
+   * The store's copy of the run's state, sent compact: the worker expands it. From {@link PATCHES.gateSnapshots} on it
+   * names its revision, and the store writes it only over an older one (writes that are not awaited can land out of
+   * order).
+   */
   snapshot(stage: RunCheckpoint['stage']): RunCheckpoint {
-    return toCheckpoint(this.current(), stage, this.execution);
+    const checkpoint = toCheckpoint(this.current(), stage, this.execution);
+    return this.patches.snapshotsGates ? { ...checkpoint, revision: this.revision } : checkpoint;
+  }
+
+  /**
+   * Writes the store's snapshot of the run as it is now, without waiting for it (counted in {@link busy}, so the run
+   * neither hands over nor ends before it is written): what `status` and `gate` show while Temporal is away. Only in
+   * executions from {@link PATCHES.gateSnapshots} on.
+   */
+  storeSnapshot(): void {
+    if (!this.patches.snapshotsGates) return;
+    const stage = this.state!.backout.status === 'not_requested' ? 'forward' : 'backout';
+    // A write the store refused for good leaves the older snapshot: the attempts and decisions recorded bring it on.
+    void this.activity(() => recording.recordRunState(this.snapshot(stage))).catch(() => undefined);
   }
 
   /**
