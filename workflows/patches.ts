@@ -183,7 +183,7 @@ export const PATCHES = {
     id: 'gate-snapshots',
     guards:
       "the record store's snapshot of the run is written when a gate opens and when it closes, and every snapshot names its execution and revision, so an older one is never written over a newer one",
-    introduced: '0000000, 2026-12-07',
+    introduced: '2991c4d, 2026-12-07',
     since: 10,
     stage: 'patched',
   },
