@@ -12,6 +12,7 @@ import { ApplicationFailure, condition, currentUpdateInfo, patched, setHandler }
 import { FAILURE_TYPE } from '../run/failures.js';
 import { pageOfSteps, summarizeRun } from '../run/pages.js';
 import type { BackoutState, Decision, EvidenceOverride, GateState, RunSummary, StepState } from '../run/state.js';
+import type { RunChanges } from '../run/step-changes.js';
 import {
   checksSignature,
   FORGED_OVERRIDE_REASON,
@@ -47,6 +48,7 @@ import {
   rejectGateUpdate,
   requestBackoutUpdate,
   resolveStepUpdate,
+  runChangesQuery,
   runStepsQuery,
   runSummaryQuery,
 } from './messages.js';
@@ -66,7 +68,16 @@ export function registerRequests(ctx: RunContext): void {
   const requests = new PersonRequests(ctx);
   setHandler(runSummaryQuery, (): RunSummary => {
     if (!ctx.state) throw new Error(ctx.runbookRefused ?? NOT_READY);
-    return summarizeRun(ctx.current(), ctx.revision);
+    const state = ctx.current();
+    // A watcher reading the run whole starts with the summary: from here, it can be told what changed since.
+    ctx.changes.look(state, ctx.revision);
+    return summarizeRun(state, ctx.revision);
+  });
+  setHandler(runChangesQuery, ({ execution, since }): RunChanges => {
+    if (!ctx.state) throw new Error(ctx.runbookRefused ?? NOT_READY);
+    const state = ctx.current();
+    const steps = execution === ctx.execution ? ctx.changes.changedSince(state, ctx.revision, since) : undefined;
+    return { summary: summarizeRun(state, ctx.revision), execution: ctx.execution, ...(steps ? { steps } : {}) };
   });
   setHandler(runStepsQuery, ({ offset, limit }) => {
     if (!ctx.state) throw new Error(ctx.runbookRefused ?? NOT_READY);

@@ -11,6 +11,7 @@ import { CancellationScope, condition, isCancellation, patched, workflowInfo } f
 import { toCheckpoint } from '../run/checkpoint.js';
 import { chainedText } from '../run/decision-log.js';
 import { sha256Hex } from '../run/digest.js';
+import { StepChangeLog } from '../run/step-changes.js';
 import {
   DEFAULT_HISTORY_BUDGET,
   type BackoutState,
@@ -84,6 +85,8 @@ export class RunContext {
   defs = new Map<string, Step>();
   /** Grows with every change a watcher could see. */
   revision = 0;
+  /** Which steps changed at which revision, as the queries have looked (`runChangesQuery`); touched by queries only. */
+  readonly changes = new StepChangeLog();
   private statusStale = false;
   /** Activities this execution is waiting for: it hands over only when none is left. */
   busy = 0;
