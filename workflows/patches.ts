@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 10;
+export const WORKFLOW_VERSION = 11;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -185,6 +185,15 @@ export const PATCHES = {
       "the record store's snapshot of the run is written when a gate opens and when it closes, and every snapshot names its execution and revision, so an older one is never written over a newer one",
     introduced: '2991c4d, 2026-12-07',
     since: 10,
+    stage: 'patched',
+  },
+  /** Evaluated first thing, only in an execution whose start arrived unencrypted at a worker with the key (cutover-run.ts). */
+  refusesUnencrypted: {
+    id: 'refuses-unencrypted',
+    guards:
+      'a start that arrived unencrypted at a worker with CUTOVER_PAYLOAD_KEY fails before anything, saying to send it through the codec (run/unencrypted.ts)',
+    introduced: '0000000, 2026-12-07',
+    since: 11,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;

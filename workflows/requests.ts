@@ -13,6 +13,7 @@ import { FAILURE_TYPE } from '../run/failures.js';
 import { pageOfSteps, summarizeRun } from '../run/pages.js';
 import type { BackoutState, Decision, EvidenceOverride, GateState, RunSummary, StepState } from '../run/state.js';
 import type { RunChanges } from '../run/step-changes.js';
+import { arrivedUnencrypted, unencryptedRefusal } from '../run/unencrypted.js';
 import {
   checksSignature,
   FORGED_OVERRIDE_REASON,
@@ -124,6 +125,13 @@ class PersonRequests {
   validator<R extends Request>(kind: RequestKind, rule: Rule<R>): (request: R) => void {
     return (request) => {
       const { ctx } = this;
+      // From a client without the key, at a worker with it: refused before anything (validators do not run in replay).
+      if (arrivedUnencrypted(request))
+        throw ApplicationFailure.create({
+          type: FAILURE_TYPE.unencryptedInput,
+          message: unencryptedRefusal('request'),
+          nonRetryable: true,
+        });
       if (ctx.state?.cancel) refuse('the run was cancelled through Temporal; it takes no more requests');
       // Oversized or unknown fields, and a target the run does not have, never get further than the door: nothing of
       // such a request enters the history or the decision log (validators do not run in replay: every execution).
