@@ -192,7 +192,7 @@ export const PATCHES = {
     id: 'refuses-unencrypted',
     guards:
       'a start that arrived unencrypted at a worker with CUTOVER_PAYLOAD_KEY fails before anything, saying to send it through the codec (run/unencrypted.ts)',
-    introduced: '0000000, 2026-12-07',
+    introduced: '930ef05, 2026-12-07',
     since: 11,
     stage: 'patched',
   },
