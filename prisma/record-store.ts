@@ -124,6 +124,7 @@ export class RecordStore {
         plannedStart: optionalDate(input.plannedStart, 'plannedStart'),
         windowMs: input.windowMs ?? null,
         autoApprove: input.autoApprove === true,
+        baseDir: input.baseDir ?? null,
       },
     });
     return { runId, number };
@@ -393,7 +394,7 @@ export class RecordStore {
   /** What was reserved for a run: its start is checked against it. @throws RunNotFoundError for an unknown run. */
   async runReservation(runId: string): Promise<StartReservation> {
     const run = await this.#prisma.run
-      .findUnique({ where: { id: runId }, select: { mode: true, versionHash: true, autoApprove: true, status: true } })
+      .findUnique({ where: { id: runId }, select: { mode: true, versionHash: true, autoApprove: true, status: true, baseDir: true } })
       .catch((error: unknown) => {
         throw this.#wrap(error);
       });

@@ -34,6 +34,8 @@ export interface ReserveRunInput {
   windowMs?: number;
   /** `rehearse --auto-approve`: the run accepts automatic requests (the workflow checks its start against this). */
   autoApprove?: boolean;
+  /** The runbook's folder, absolute (the workflow checks its start's `baseDir` against this). */
+  baseDir?: string;
 }
 
 /** Fields of a step attempt that an update may leave out (kept) or set to `null` (cleared). */

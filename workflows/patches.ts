@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 11;
+export const WORKFLOW_VERSION = 12;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -194,6 +194,15 @@ export const PATCHES = {
       'a start that arrived unencrypted at a worker with CUTOVER_PAYLOAD_KEY fails before anything, saying to send it through the codec (run/unencrypted.ts)',
     introduced: '930ef05, 2026-12-07',
     since: 11,
+    stage: 'patched',
+  },
+  /** Evaluated as each execution reads its runbook's first page, in executions from checks-start on (hand-over.ts). */
+  checksBaseDir: {
+    id: 'checks-base-dir',
+    guards:
+      "an execution's start claim names the runbook's folder, and the record store refuses a start for another folder than it reserved",
+    introduced: '0000000, 2026-12-07',
+    since: 12,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;
