@@ -201,7 +201,7 @@ export const PATCHES = {
     id: 'checks-base-dir',
     guards:
       "an execution's start claim names the runbook's folder, and the record store refuses a start for another folder than it reserved",
-    introduced: '0000000, 2026-12-07',
+    introduced: '5667283, 2026-12-07',
     since: 12,
     stage: 'patched',
   },
