@@ -12,7 +12,7 @@
  * change during a back-out (an undo that ran between two reads changes no count).
  */
 import { STEP_PAGE_LIMIT, type RunState, type RunSummary, type StepPage, type StepState } from '../run/state.js';
-import type { ChangesSince, RunChanges } from '../run/step-changes.js';
+import { changedSteps, type ChangesSince, type RunChanges } from '../run/step-changes.js';
 import { isUnknownQuery } from './read-run-state.js';
 
 /** How the follower asks the run: the summary query and the step pages query (through Temporal, or a test's fake). */
@@ -132,7 +132,7 @@ export class RunFollower {
     if (seen === this.#seen && execution === this.#base?.execution) return undefined;
     const steps = { ...previous.steps };
     const ids = new Set<string>();
-    for (const step of changed) {
+    for (const step of changedSteps(summary, changed)) {
       if (JSON.stringify(steps[step.id]) === JSON.stringify(step)) continue;
       steps[step.id] = step;
       ids.add(step.id);

@@ -17,9 +17,10 @@ export interface RunChanges {
   /** The execution answering: revisions count from the start again in each execution. */
   execution: number;
   /**
-   * The steps that changed since the revision asked about, in runbook order; absent when the run cannot say (the
-   * revision is of another execution, or older than this execution's first look, or the steps are too many for one
-   * answer): the caller then reads the pages.
+   * The steps that changed since the revision asked about, in runbook order, but for those in the summary's
+   * `attention` (they come whole there: a watcher takes both); absent when the run cannot say (the revision is of
+   * another execution, or older than this execution's first look, or the steps are too many for one answer): the
+   * caller then reads the pages.
    */
   steps?: StepState[];
 }
@@ -69,13 +70,13 @@ export class StepChangeLog {
    * The steps of `state` (at `revision`) that changed since revision `since`, or undefined when that is not known
    * here or would not fit one answer.
    */
-  changedSince(state: RunState, revision: number, since: number): StepState[] | undefined {
+  changedSince(state: RunState, revision: number, since: number, besides: ReadonlySet<string> = new Set()): StepState[] | undefined {
     this.look(state, revision);
     if (since < this.#first || since > revision) return undefined;
     const changed: StepState[] = [];
     let chars = 0;
     for (let i = 0; i < state.order.length; i += 1) {
-      if (this.#changedAt[i]! <= since) continue;
+      if (this.#changedAt[i]! <= since || besides.has(state.order[i]!)) continue;
       const step = state.steps[state.order[i]!]!;
       chars += JSON.stringify(step).length;
       if (chars > ANSWER_CHARS) return undefined;
@@ -111,6 +112,11 @@ export class StepChangeLog {
 export function applyChanges(held: RunState, summary: RunSummary, steps: readonly StepState[]): RunState {
   const { totalSteps: _total, counts: _counts, attention: _attention, revision: _revision, ...run } = summary;
   const merged = { ...held.steps };
-  for (const step of steps) merged[step.id] = step;
+  for (const step of changedSteps(summary, steps)) merged[step.id] = step;
   return { ...run, order: held.order, steps: merged };
+}
+
+/** The steps an answer says changed: those of the summary's `attention` (sent there, not twice), then `steps`. */
+export function changedSteps(summary: RunSummary, steps: readonly StepState[]): StepState[] {
+  return [...summary.attention, ...steps];
 }

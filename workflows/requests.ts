@@ -77,8 +77,10 @@ export function registerRequests(ctx: RunContext): void {
   setHandler(runChangesQuery, ({ execution, since }): RunChanges => {
     if (!ctx.state) throw new Error(ctx.runbookRefused ?? NOT_READY);
     const state = ctx.current();
-    const steps = execution === ctx.execution ? ctx.changes.changedSince(state, ctx.revision, since) : undefined;
-    return { summary: summarizeRun(state, ctx.revision), execution: ctx.execution, ...(steps ? { steps } : {}) };
+    const summary = summarizeRun(state, ctx.revision);
+    const attention = new Set(summary.attention.map((step) => step.id));
+    const steps = execution === ctx.execution ? ctx.changes.changedSince(state, ctx.revision, since, attention) : undefined;
+    return { summary, execution: ctx.execution, ...(steps ? { steps } : {}) };
   });
   setHandler(runStepsQuery, ({ offset, limit }) => {
     if (!ctx.state) throw new Error(ctx.runbookRefused ?? NOT_READY);

@@ -10,7 +10,7 @@
  */
 import { isUnknownQuery } from '../../common/read-run-state.js';
 import type { RunState, RunSummary, StepPage, StepState } from '../../run/state.js';
-import type { ChangesSince, RunChanges } from '../../run/step-changes.js';
+import { changedSteps, type ChangesSince, type RunChanges } from '../../run/step-changes.js';
 import { STEP_PAGE_LIMIT } from '../../run/state.js';
 
 /** Where the console reads a run from: the live run through Temporal, and the record store. */
@@ -180,7 +180,7 @@ export class RunPoller {
       steps = await this.#readAll(summary);
     } else {
       steps = [...this.#view.steps];
-      for (const step of changed) this.#put(steps, step, summary.revision);
+      for (const step of changedSteps(summary, changed)) this.#put(steps, step, summary.revision);
       this.#readAt.fill(summary.revision);
     }
     this.#base = { execution, since: summary.revision };
