@@ -232,7 +232,14 @@ export default tseslint.config(
   {
     // Every folder the workflow bundle takes files from (test/workflow-bundle.test.ts checks the bundle's inputs
     // against this list).
-    files: ['workflows/**/*.ts', 'run/**/*.ts', 'runbook/**/*.ts', 'lib/**/*.ts', 'worker/failure-converter.ts'],
+    files: [
+      'workflows/**/*.ts',
+      'run/**/*.ts',
+      'runbook/**/*.ts',
+      'lib/**/*.ts',
+      'worker/failure-converter.ts',
+      'worker/payload-converter.ts',
+    ],
     rules: { 'no-restricted-imports': ['error', workflowForbidden] },
   },
 );

@@ -14,7 +14,7 @@ import { paginateRunbook, type RunbookPage } from '../run/pages.js';
 import type { CheckOutcome, Decision, RunCheckpoint, RunState, StepAttempt } from '../run/state.js';
 import type { Runbook } from '../runbook/schema.js';
 import { initialRunState } from '../run/transitions.js';
-import type { ActivityStore } from '../prisma/records.js';
+import type { ActivityStore, StateRevision } from '../prisma/records.js';
 import { updateSenders } from '../common/update-senders.js';
 import { checkStart, type StartClaim, type StartReservation, type StartVerdict } from '../run/start-check.js';
 import { liveEvidence } from '../timing/live-evidence.js';
@@ -102,7 +102,7 @@ export function createRecordingActivities(store: ActivityStore) {
       } catch (err) {
         throw notRecorded(err, runId);
       }
-      await store.recordRunState(runId, await expand(snapshot));
+      await store.recordRunState(runId, await expand(snapshot), revisionOf(snapshot));
     },
     /** Writes one step history row decided by the workflow (gates, manual steps, timers, skips). */
     async recordStep(row: StepAttempt): Promise<void> {
@@ -129,7 +129,7 @@ export function createRecordingActivities(store: ActivityStore) {
     /** Writes a state snapshot (status, back-out) mid-run. */
     async recordRunState(snapshot: RunCheckpoint | RunState): Promise<void> {
       const state = await expand(snapshot);
-      await store.recordRunState(state.runId, state);
+      await store.recordRunState(state.runId, state, revisionOf(snapshot));
     },
     /** Writes the final state and outcome. */
     async recordRunFinished(snapshot: RunCheckpoint | RunState): Promise<void> {
@@ -142,6 +142,13 @@ export function createRecordingActivities(store: ActivityStore) {
       });
     },
   };
+}
+
+/** Where a snapshot is in the run's life, when it says (workflows from patch gate-snapshots on). */
+function revisionOf(snapshot: RunCheckpoint | RunState): StateRevision | undefined {
+  return 'codes' in snapshot && snapshot.revision !== undefined
+    ? { execution: snapshot.execution, revision: snapshot.revision }
+    : undefined;
 }
 
 /** What the record store says of a run's start: the reservation it must match, and a live run's evidence. */

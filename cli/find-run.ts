@@ -51,7 +51,8 @@ export async function findRun(
     }
     if (!record.state) throw new UnknownRunError(runId);
     return {
-      // The snapshot of a run in flight is from its start (or back-out); the attempts recorded since bring it on.
+      // The snapshot of a run in flight is from its last gate opening or closing (or start, or back-out); the attempts
+      // recorded since bring it on.
       state: withRecordedProgress(record.state, record),
       source: 'store',
       record,

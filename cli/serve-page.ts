@@ -16,7 +16,7 @@ import {
 } from '../web/server.js';
 import { readRunState } from '../common/read-run-state.js';
 import type { RunQueries } from '../common/run-follower.js';
-import { runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
+import { runChangesQuery, runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
 import { parseRunbook } from '../runbook/parse.js';
 import { loadLiveModel } from '../timing/live-model-source.js';
 import { EXIT, UsageError } from './errors.js';
@@ -109,6 +109,7 @@ export async function servePage(options: PageOptions, out: Output): Promise<numb
     return {
       summary: () => ask((t) => t.workflow.getHandle(runId).query(runSummaryQuery)),
       page: (offset, limit) => ask((t) => t.workflow.getHandle(runId).query(runStepsQuery, { offset, limit })),
+      changes: (since) => ask((t) => t.workflow.getHandle(runId).query(runChangesQuery, since)),
     };
   };
   const forecastModel = async (record: { id: string; runbookSource: string; versionHash: string }) => {

@@ -38,7 +38,8 @@ export async function showGate(runId: string, gateId: string, json: boolean, out
     out.json({ run: runId, gate: gateId, ...gate, needs: [...gate.awaiting, ...unmetRequirements(gate)], ...(note ? { note } : {}) });
     return EXIT.ok;
   }
-  // Shown from the record store while Temporal is away: a gate opened since the run's last snapshot shows pending.
+  // Shown from the record store while Temporal is away: the run writes its snapshot as a gate opens and closes (runs from
+  // before patch gate-snapshots only at their start and back-out), but votes since come from the decisions recorded.
   if (note) out.warn(`${note}; the gate may have opened or closed since`);
   const since = gate.openedAt ? ` since ${gate.openedAt}` : '';
   const left = gate.closesAt ? Date.parse(gate.closesAt) - Date.now() : undefined;

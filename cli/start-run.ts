@@ -257,6 +257,7 @@ export async function startRun(
     runbookSource: loaded.source,
     startedBy,
     autoApprove: autoApprove && mode === 'rehearsal',
+    baseDir: loaded.baseDir,
     ...(runbook.window?.start ? { plannedStart: runbook.window.start } : {}),
   });
   const input: RunInput = {

@@ -4,8 +4,10 @@
  * holds no plaintext. AES-256-GCM with a random 12-byte IV per payload; the key id travels in
  * the payload's metadata so a later version can hold several keys and rotate them.
  *
- * Payloads without the `binary/encrypted` encoding pass through decoding unchanged: the stock
- * `temporal` CLI can still send a plain Update, and runs started before the key was set go on.
+ * Payloads without the `binary/encrypted` encoding pass through decoding: runs started before the
+ * key was set go on. A worker's codec marks them (metadata {@link UNENCRYPTED_MARK}), and the run
+ * refuses a start or an Update that arrived so (worker/payload-converter.ts tells the workflow): the
+ * stock `temporal` CLI sends through `cutover codec-server` (`--codec-endpoint`) instead.
  * The memo is encrypted too (the client runs the codec on it); search attributes are not (the
  * server reads them to search), so they stay readable: cutover puts no secrets there.
  */
@@ -14,6 +16,8 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 
 /** The `encoding` metadata of an encrypted payload. */
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
+/** The metadata a worker's codec puts on a payload that arrived unencrypted (see {@link EncryptionCodec}). */
+export const UNENCRYPTED_MARK = 'cutover-unencrypted';
 const ALGORITHM = 'aes-256-gcm';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -65,11 +69,17 @@ export function payloadKeyId(key: Buffer): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
-/** A codec that encrypts with `key` and decrypts what that key wrote. */
+/**
+ * A codec that encrypts with `key` and decrypts what that key wrote. With `markUnencrypted` (a worker's), a payload
+ * that arrived unencrypted is passed on with the metadata {@link UNENCRYPTED_MARK}, for the run to refuse it.
+ */
 export class EncryptionCodec implements PayloadCodec {
   readonly keyId: string;
 
-  constructor(private readonly key: Buffer) {
+  constructor(
+    private readonly key: Buffer,
+    private readonly options: { markUnencrypted?: boolean } = {},
+  ) {
     if (key.length !== 32) throw new PayloadKeyError();
     this.keyId = payloadKeyId(key);
   }
@@ -91,7 +101,10 @@ export class EncryptionCodec implements PayloadCodec {
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
       const encoding = payload.metadata?.encoding;
-      if (!encoding || decoder.decode(encoding) !== ENCRYPTED_ENCODING) return payload;
+      if (!encoding || decoder.decode(encoding) !== ENCRYPTED_ENCODING)
+        return this.options.markUnencrypted
+          ? { ...payload, metadata: { ...payload.metadata, [UNENCRYPTED_MARK]: encoder.encode('1') } }
+          : payload;
       const keyIdBytes = payload.metadata?.['encryption-key-id'];
       const keyId = keyIdBytes ? decoder.decode(keyIdBytes) : 'unknown';
       if (keyId !== this.keyId) throw new PayloadDecryptionError(keyId, this.keyId);
@@ -111,8 +124,8 @@ export class EncryptionCodec implements PayloadCodec {
 }
 
 /** The payload codecs for a data converter: one encryption codec with `key`, or none. */
-export function payloadCodecs(key: Buffer | undefined): PayloadCodec[] {
-  return key ? [new EncryptionCodec(key)] : [];
+export function payloadCodecs(key: Buffer | undefined, options: { markUnencrypted?: boolean } = {}): PayloadCodec[] {
+  return key ? [new EncryptionCodec(key, options)] : [];
 }
 
 /**

@@ -1,21 +1,26 @@
 /**
- * Follows one run in flight for a watcher that keeps its whole state (the status page's one watcher per run): the
- * run's summary on every call, and step pages only when its revision moved, and then only the pages that hold what
- * changed. Every change of a run's state is read through here, so when the summary query learns to answer a delta
- * since a revision, only this module changes.
+ * Follows one run in flight for a watcher that keeps its whole state (the status page's one watcher per run). Once it
+ * holds the whole run, it asks the run what changed since the revision it holds (`runChangesQuery`): the summary and
+ * the steps that changed, in one answer, and nothing else. An answer without steps (a hand-over, too many changes at
+ * once) is followed by a whole read.
  *
- * What it reads when the revision moved: the steps that matter now come whole in the summary; a step that left that
+ * A run on a worker from before that query is followed as before: the run's summary on every call, and step pages
+ * only when its revision moved, and then only the pages that hold what changed. What it reads when the revision moved: the steps that matter now come whole in the summary; a step that left that
  * list (it finished, or was resolved) is read again from its page. A step can also change without ever being in the
  * list (it started and finished between two reads): the summary's counts then disagree with the steps held, and the
  * whole run is read again, as it is at least every {@link FULL_READ_EVERY_MS} while the run changes, and on every
  * change during a back-out (an undo that ran between two reads changes no count).
  */
 import { STEP_PAGE_LIMIT, type RunState, type RunSummary, type StepPage, type StepState } from '../run/state.js';
+import { changedSteps, type ChangesSince, type RunChanges } from '../run/step-changes.js';
+import { isUnknownQuery } from './read-run-state.js';
 
 /** How the follower asks the run: the summary query and the step pages query (through Temporal, or a test's fake). */
 export interface RunQueries {
   summary(): Promise<RunSummary>;
   page(offset: number, limit: number): Promise<StepPage>;
+  /** The summary and the steps changed since (`runChangesQuery`); absent: summaries and pages only. */
+  changes?(since: ChangesSince): Promise<RunChanges>;
 }
 
 /** What changed in one read. */
@@ -40,6 +45,10 @@ export class RunFollower {
   #attention = new Set<string>();
   #index = new Map<string, number>();
   #fullAt = 0;
+  /** Every step held is current at this revision (or newer): the run is asked what changed since. */
+  #base: ChangesSince | undefined;
+  /** The run does not answer `changes` (a worker from before it). */
+  #wholeOnly = false;
 
   constructor(queries: RunQueries, options: { now?: () => number } = {}) {
     this.#queries = queries;
@@ -53,6 +62,14 @@ export class RunFollower {
 
   /** Reads the run once; undefined when nothing changed since the last read. Rejects when the run does not answer. */
   async read(): Promise<FollowedChange | undefined> {
+    if (this.#base && this.#state && this.#queries.changes && !this.#wholeOnly) {
+      const answer = await this.#queries.changes(this.#base).catch((err: unknown) => {
+        if (isUnknownQuery(err, 'runChanges')) return undefined;
+        throw err;
+      });
+      if (answer) return this.#applyChanges(answer);
+      this.#wholeOnly = true;
+    }
     const summary = await this.#queries.summary();
     const seen = `${summary.execution ?? 1}:${summary.revision}`;
     const previous = this.#state;
@@ -100,6 +117,33 @@ export class RunFollower {
     return changed.size > 0 || runChanged ? { state: this.#state, steps: changed, run: runChanged } : undefined;
   }
 
+  /** Puts the steps that changed on those held (or reads the run whole when the answer has none). */
+  async #applyChanges({ summary, execution, steps: changed }: RunChanges): Promise<FollowedChange | undefined> {
+    const previous = this.#state!;
+    const seen = `${summary.execution ?? 1}:${summary.revision}`;
+    const run = runFields(summary);
+    const runChanged = JSON.stringify(run) !== JSON.stringify(runFields(previous));
+    if (!changed || summary.totalSteps !== previous.order.length) {
+      const all = await this.#readAll(summary.totalSteps);
+      this.#hold(summary, all, seen);
+      this.#base = { execution, since: summary.revision };
+      return { state: this.#state!, steps: 'all', run: true };
+    }
+    if (seen === this.#seen && execution === this.#base?.execution) return undefined;
+    const steps = { ...previous.steps };
+    const ids = new Set<string>();
+    for (const step of changedSteps(summary, changed)) {
+      if (JSON.stringify(steps[step.id]) === JSON.stringify(step)) continue;
+      steps[step.id] = step;
+      ids.add(step.id);
+    }
+    this.#state = { ...run, order: previous.order, steps };
+    this.#attention = new Set(summary.attention.map((s) => s.id));
+    this.#seen = seen;
+    this.#base = { execution, since: summary.revision };
+    return ids.size > 0 || runChanged ? { state: this.#state, steps: ids, run: runChanged } : undefined;
+  }
+
   #hold(summary: RunSummary, steps: readonly StepState[], seen: string): void {
     this.#state = {
       ...runFields(summary),
@@ -110,6 +154,8 @@ export class RunFollower {
     this.#attention = new Set(summary.attention.map((s) => s.id));
     this.#seen = seen;
     this.#fullAt = this.#now();
+    // Every step is as current as the summary (a page read later is newer): what changed since, the run can say.
+    this.#base = { execution: summary.execution ?? 1, since: summary.revision };
   }
 
   async #readAll(total: number): Promise<StepState[]> {

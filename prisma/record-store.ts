@@ -22,6 +22,7 @@ import type {
   ReserveRunInput,
   RunDetail,
   RunRecord,
+  StateRevision,
   StepAttemptInput,
   StoredRunStatus,
 } from './records.js';
@@ -124,6 +125,7 @@ export class RecordStore {
         plannedStart: optionalDate(input.plannedStart, 'plannedStart'),
         windowMs: input.windowMs ?? null,
         autoApprove: input.autoApprove === true,
+        baseDir: input.baseDir ?? null,
       },
     });
     return { runId, number };
@@ -315,14 +317,25 @@ export class RecordStore {
 
   /**
    * Stores the workflow's latest state: status, back-out and the JSON snapshot. Once a run has ended
-   * (`finishRun`), a late retry carrying an older, unfinished state is ignored rather than reopening it.
+   * (`finishRun`), a late retry carrying an older, unfinished state is ignored rather than reopening it. A snapshot
+   * that says where it is in the run's life (`at`) is written only over an older one: the workflow does not wait for
+   * every write, so two can land in either order.
    */
-  async recordRunState(runId: string, state: RunState): Promise<void> {
-    const data = stateColumns(state);
+  async recordRunState(runId: string, state: RunState, at?: StateRevision): Promise<void> {
+    const data = { ...stateColumns(state), ...(at ? { stateExecution: at.execution, stateRevision: at.revision } : {}) };
+    const older = at
+      ? {
+          OR: [
+            { stateRevision: null },
+            { stateExecution: { lt: at.execution } },
+            { stateExecution: at.execution, stateRevision: { lte: at.revision } },
+          ],
+        }
+      : {};
     await this.#write(runId, async (prisma) => {
       const terminal = (TERMINAL_STATUSES as readonly string[]).includes(state.status);
       const { count } = await prisma.run.updateMany({
-        where: terminal ? { id: runId } : { id: runId, status: { notIn: [...TERMINAL_STATUSES] } },
+        where: terminal ? { id: runId, ...older } : { id: runId, status: { notIn: [...TERMINAL_STATUSES] }, ...older },
         data,
       });
       if (count > 0) {
@@ -390,7 +403,7 @@ export class RecordStore {
   /** What was reserved for a run: its start is checked against it. @throws RunNotFoundError for an unknown run. */
   async runReservation(runId: string): Promise<StartReservation> {
     const run = await this.#prisma.run
-      .findUnique({ where: { id: runId }, select: { mode: true, versionHash: true, autoApprove: true, status: true } })
+      .findUnique({ where: { id: runId }, select: { mode: true, versionHash: true, autoApprove: true, status: true, baseDir: true } })
       .catch((error: unknown) => {
         throw this.#wrap(error);
       });

@@ -10,6 +10,12 @@ import type { BackoutState, CheckOutcome, Decision, RunMode, RunState, RunStatus
 /** A run's status in the store: the workflow's statuses plus `pending` (reserved, not started yet). */
 export type StoredRunStatus = 'pending' | RunStatus;
 
+/** Where a state snapshot is in its run's life: the execution that wrote it, and that execution's revision. */
+export interface StateRevision {
+  execution: number;
+  revision: number;
+}
+
 /** A step attempt's status: a forward step's (`StepStatus`) or a back-out's (`BackoutStepState`). */
 export type StepAttemptStatus = StepAttempt['status'];
 
@@ -28,6 +34,8 @@ export interface ReserveRunInput {
   windowMs?: number;
   /** `rehearse --auto-approve`: the run accepts automatic requests (the workflow checks its start against this). */
   autoApprove?: boolean;
+  /** The runbook's folder, absolute (the workflow checks its start's `baseDir` against this). */
+  baseDir?: string;
 }
 
 /** Fields of a step attempt that an update may leave out (kept) or set to `null` (cleared). */
@@ -176,7 +184,8 @@ export interface ActivityStore extends DeliveryStore {
   recordDecision(runId: string, seq: number, decision: Decision): Promise<void>;
   /** Who sent each decision's request: the client identity Temporal recorded, by Update id. */
   recordSenders(runId: string, senders: Record<string, string>): Promise<void>;
-  recordRunState(runId: string, state: RunState): Promise<void>;
+  /** The run's state snapshot; with `at`, written only over an older one (or one that does not say). */
+  recordRunState(runId: string, state: RunState, at?: StateRevision): Promise<void>;
   finishRun(runId: string, fields: { status: string; outcome: string; endedAt: string; state: RunState }): Promise<void>;
   /** One reconciliation (or one round of a repeating reconcile check), with its differing rows. */
   recordReconcileResult(record: ReconcileRecord): Promise<void>;

@@ -26,4 +26,9 @@ export const FAILURE_TYPE = {
   runNotRecorded: 'CutoverRunNotRecorded',
   /** The run's start is not the one the record store reserved (another mode, auto-approve or version, an id used before). */
   startRefused: 'CutoverStartRefused',
+  /**
+   * A start or an Update arrived unencrypted at a worker with CUTOVER_PAYLOAD_KEY (run/unencrypted.ts). Its message stays
+   * plain text even there (worker/failure-converter.ts): its sender has no key to read it otherwise.
+   */
+  unencryptedInput: 'CutoverUnencryptedInput',
 } as const;

@@ -14,6 +14,8 @@ export interface StartClaim {
   overridden: boolean;
   /** The first execution of the run; a later one continues it (its reservation is then under way). */
   fresh: boolean;
+  /** The runbook's folder the start names; absent from executions before patch checks-base-dir. */
+  baseDir?: string;
 }
 
 /** What the record store reserved for a run, as much as a start is checked against. */
@@ -27,6 +29,11 @@ export interface StartReservation {
   autoApprove: boolean | null;
   /** `pending` until the run's first execution records it started. */
   status: string;
+  /**
+   * The runbook's folder (where `${file:}`, `cwd` and relative paths resolve); `null` for a run reserved before the store
+   * kept it, which a start is then not checked against.
+   */
+  baseDir: string | null;
 }
 
 /** The record store's answer to a start: fine, or why not. */
@@ -64,6 +71,12 @@ export function checkStart(runId: string, claim: StartClaim, reservation: StartR
       ok: false,
       own: false,
       why: `run ${runId} was reserved ${reservation.autoApprove ? 'with' : 'without'} --auto-approve, and started ${claim.autoApprove ? 'with' : 'without'} it`,
+    };
+  if (claim.baseDir !== undefined && reservation.baseDir !== null && claim.baseDir !== reservation.baseDir)
+    return {
+      ok: false,
+      own: false,
+      why: `run ${runId} was reserved for the runbook in ${reservation.baseDir}, and started for the folder ${claim.baseDir}`,
     };
   if (claim.versionHash !== reservation.versionHash)
     return {

@@ -386,6 +386,11 @@ export interface RunCheckpoint {
   codes: string;
   /** Full progress of the steps that are more than their letter, by id. */
   progress: Record<string, Partial<StepProgress>>;
+  /**
+   * The execution's revision the state is at, on a snapshot for the record store (never on a hand-over): the store
+   * writes a snapshot only over an older one.
+   */
+  revision?: number;
 }
 
 /** A run at a glance: everything but the steps, plus counts and the steps that matter now. */

@@ -286,6 +286,20 @@ describe.each(PROVIDERS)('%s', (provider) => {
       });
     });
 
+    it('a snapshot that names its revision is written only over an older one', async () => {
+      const { runId } = await store.reserveRun(reservation('revisions'));
+      await store.markRunStarted(runId, { startedAt: '2025-03-01T20:00:00.000Z' });
+      // Written without waiting by the workflow: the newer (gate open, revision 7) lands before the older (revision 3).
+      await store.recordRunState(runId, runState(runId, { status: 'waiting' }), { execution: 1, revision: 7 });
+      await store.recordRunState(runId, runState(runId, { status: 'running' }), { execution: 1, revision: 3 });
+      expect((await store.getRun(runId)).state?.status).toBe('waiting');
+      // The next execution counts its revisions from the start again: any of its snapshots is newer.
+      await store.recordRunState(runId, runState(runId, { status: 'running' }), { execution: 2, revision: 1 });
+      expect((await store.getRun(runId)).state?.status).toBe('running');
+      await store.recordRunState(runId, runState(runId, { status: 'waiting' }), { execution: 1, revision: 9 });
+      expect((await store.getRun(runId)).state?.status).toBe('running');
+    });
+
     it('a state recorded before markRunStarted starts the run, and the status is not set back', async () => {
       const { runId } = await store.reserveRun(reservation('state-first'));
       await store.recordRunState(runId, runState(runId, { status: 'waiting' }));

@@ -65,6 +65,8 @@ describe.each(PROVIDERS)('%s', (provider) => {
         expect.stringMatching(/_decision_sent_from$/),
         expect.stringMatching(/_deliveries$/),
         expect.stringMatching(/_run_auto_approve$/),
+        expect.stringMatching(/_run_state_revision$/),
+        expect.stringMatching(/_run_base_dir$/),
         expect.stringMatching(/_web_people$/),
       ]);
       expect(store.provider).toBe(provider);
@@ -222,15 +224,16 @@ describe.each(PROVIDERS)('%s', (provider) => {
     });
 
     it('keep what the run was reserved as, which its start is checked against', async () => {
-      const { runId } = await store.reserveRun({ ...reservation('reserved-as'), autoApprove: true });
+      const { runId } = await store.reserveRun({ ...reservation('reserved-as'), autoApprove: true, baseDir: '/srv/cutover/crm' });
       expect(await store.runReservation(runId)).toEqual({
         mode: 'rehearsal',
         versionHash: 'sha256:abc',
         autoApprove: true,
         status: 'pending',
+        baseDir: '/srv/cutover/crm',
       });
       const plain = await store.reserveRun(reservation('reserved-as'));
-      expect((await store.runReservation(plain.runId)).autoApprove).toBe(false);
+      expect(await store.runReservation(plain.runId)).toMatchObject({ autoApprove: false, baseDir: null });
       await expect(store.runReservation('reserved-as-99')).rejects.toMatchObject({ name: 'RunNotFoundError' });
     });
 

@@ -5,7 +5,7 @@
  * is not the reservation's (another mode, --auto-approve, an ended run's id) fails before it writes anything.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +65,7 @@ async function reserve(name: string, mode: 'rehearsal' | 'live', autoApprove = f
     runbookSource: RUNBOOK(name),
     startedBy: 'alice',
     autoApprove,
+    baseDir: h.dir,
   });
   return runId;
 }
@@ -147,6 +148,17 @@ describe('a start through the stock temporal CLI', () => {
     expect((await failureOf(plain)).message).toBe(`start refused: run ${plain} was reserved without --auto-approve, and started with it`);
     for (const id of [rehearsal, plain])
       expect(await store.getRun(id)).toMatchObject({ status: 'pending', startedAt: null, decisions: [] });
+  });
+
+  it("a start that names another folder than the runbook's is refused, and runs nothing there", async () => {
+    const runId = await reserve('elsewhere', 'rehearsal');
+    const elsewhere = mkdtempSync(path.join(tmpdir(), 'cutover-elsewhere-'));
+    await stockStart(input(runId, { baseDir: elsewhere }));
+    expect((await failureOf(runId)).message).toBe(
+      `start refused: run ${runId} was reserved for the runbook in ${h.dir}, and started for the folder ${elsewhere}`,
+    );
+    expect(existsSync(path.join(elsewhere, 'touched.log'))).toBe(false);
+    expect(await store.getRun(runId)).toMatchObject({ status: 'pending', startedAt: null, decisions: [] });
   });
 
   it('the start the store reserved, with --auto-approve, goes on', async () => {

@@ -99,9 +99,11 @@ function writeWorkerLog(entry: LogEntry, write: (line: string) => void): void {
  * (dist/worker/failure-converter.js) can serve; from the TypeScript sources (tests in-process) failure messages stay
  * plain text.
  */
-function encryptedFailures(): { failureConverterPath?: string } {
+function encryptedFailures(): { failureConverterPath?: string; payloadConverterPath?: string } {
   const compiled = path.resolve(here, 'failure-converter.js');
-  return existsSync(compiled) ? { failureConverterPath: compiled } : {};
+  // And the payload converter that tells the workflow which of its inputs arrived unencrypted (payload-converter.ts).
+  const payloads = path.resolve(here, 'payload-converter.js');
+  return existsSync(compiled) && existsSync(payloads) ? { failureConverterPath: compiled, payloadConverterPath: payloads } : {};
 }
 
 /** The name a worker goes by when it is given none: the SDK's own default, pid@host. */
@@ -125,7 +127,9 @@ function sharedOptions(options: CreateWorkerOptions) {
     // outcome reported as unknown (see actions.ts), never killed half-way.
     shutdownGraceTime: '5s',
     identity,
-    ...(options.payloadKey ? { dataConverter: { payloadCodecs: payloadCodecs(options.payloadKey), ...encryptedFailures() } } : {}),
+    ...(options.payloadKey
+      ? { dataConverter: { payloadCodecs: payloadCodecs(options.payloadKey, { markUnencrypted: true }), ...encryptedFailures() } }
+      : {}),
   };
 }
 

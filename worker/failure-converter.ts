@@ -6,10 +6,26 @@
  * plain text beside the encrypted payloads. Decoding needs no option: the SDK reads encoded
  * attributes wherever they are present.
  *
+ * One kind stays plain: the refusal of an input that arrived unencrypted (run/unencrypted.ts). Its sender has no key,
+ * so an encrypted refusal would read "Encoded failure" to them; it is a fixed sentence that holds nothing of the run.
+ *
  * It serves twice: in the worker's main thread for activity failures, and inside the workflow
  * sandbox, where scripts/setup.mjs bundles it into dist/workflow-bundle-encrypted-failures.js.
  * So it imports nothing of Node (the lint rule of the bundled folders covers this file).
  */
-import { DefaultFailureConverter } from '@temporalio/common';
+import { ApplicationFailure, DefaultFailureConverter, type PayloadConverter, type ProtoFailure } from '@temporalio/common';
+import { FAILURE_TYPE } from '../run/failures.js';
 
-export const failureConverter = new DefaultFailureConverter({ encodeCommonAttributes: true });
+class EncryptingFailureConverter extends DefaultFailureConverter {
+  constructor() {
+    super({ encodeCommonAttributes: true });
+  }
+
+  override errorToFailure(err: unknown, payloadConverter: PayloadConverter): ProtoFailure {
+    if (err instanceof ApplicationFailure && err.type === FAILURE_TYPE.unencryptedInput)
+      return { ...this.errorToFailureInner(err, payloadConverter), stackTrace: '' };
+    return super.errorToFailure(err, payloadConverter);
+  }
+}
+
+export const failureConverter = new EncryptingFailureConverter();

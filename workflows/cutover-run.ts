@@ -19,6 +19,7 @@ import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, 
 import { FAILURE_TYPE } from '../run/failures.js';
 import { summarizeRun } from '../run/pages.js';
 import type { RunInput, RunResult } from '../run/state.js';
+import { arrivedUnencrypted, unencryptedRefusal } from '../run/unencrypted.js';
 import { backedOutEnding, forwardEnding, simulatedSteps } from '../run/step-rules.js';
 import { stepsInOrder } from '../run/transitions.js';
 import type { Runbook } from '../runbook/schema.js';
@@ -33,6 +34,10 @@ import { RunContext } from './run-context.js';
 
 /** Runs a runbook; one workflow id per run, one or more executions. */
 export async function cutoverRun(input: RunInput): Promise<RunResult> {
+  // A start that reached a worker with CUTOVER_PAYLOAD_KEY unencrypted (the stock CLI, an SDK client without the codec)
+  // ends here, before anything. The patch is evaluated only then: runs started before the key replay as they ran.
+  if (arrivedUnencrypted(input) && patched(PATCHES.refusesUnencrypted.id))
+    throw ApplicationFailure.create({ type: FAILURE_TYPE.unencryptedInput, message: unencryptedRefusal('start'), nonRetryable: true });
   // How an Update meets the other jobs of its activation: decided first, before any of them can (activation-order.ts).
   orderActivations(patched(PATCHES.settledUpdates.id) ? 'settled' : 'as-recorded');
   // Decided once per execution, before anything else (validators cannot record a patch): see the ledger.
@@ -44,6 +49,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     checksStart: patched(PATCHES.checksStart.id),
     boundsRequests: patched(PATCHES.boundedRequests.id),
     checksRunbook: patched(PATCHES.checksRunbook.id),
+    snapshotsGates: patched(PATCHES.gateSnapshots.id),
   });
   // People's requests and the queries, before anything else: no request arrives at a run that cannot answer it.
   registerRequests(ctx);

@@ -18,6 +18,7 @@ export async function runGateStep(ctx: RunContext, step: StepState, def: Gate): 
     step.status = 'waiting';
     step.waitingFor = 'approval';
     ctx.touch();
+    ctx.storeSnapshot();
   }
   const byPeople = () => step.gate!.status === 'approved' || step.gate!.status === 'rejected';
   const decided = await ctx.cancellableWait(step.id, async () => {
@@ -73,5 +74,6 @@ export async function runGateStep(ctx: RunContext, step: StepState, def: Gate): 
     ctx.triggerBackout('gate_rejected', verdict.error, verdict.rejectedBy);
   }
   ctx.touch();
+  ctx.storeSnapshot();
   await ctx.record(step, 'forward', {});
 }

@@ -4,8 +4,8 @@
  * (run/checkpoint.ts), with the times of finished steps read back from the store. When an execution has used its
  * history budget it hands over: people's waits carry over, actions that are running finish first.
  */
-import { allHandlersFinished, condition, log, makeContinueAsNewFunc, sleep, workflowInfo } from '@temporalio/workflow';
-import { applyCheckpoint, applyStepTimes } from '../run/checkpoint.js';
+import { allHandlersFinished, condition, log, makeContinueAsNewFunc, patched, sleep, workflowInfo } from '@temporalio/workflow';
+import { applyCheckpoint, applyStepTimes, toCheckpoint } from '../run/checkpoint.js';
 import { assembleRunbook } from '../run/pages.js';
 import type { StartClaim, StartVerdict } from '../run/start-check.js';
 import { runbookMismatch } from '../run/version-hash.js';
@@ -14,7 +14,7 @@ import { initialRunState, stepsInOrder } from '../run/transitions.js';
 import type { Runbook } from '../runbook/schema.js';
 import { recording } from './activity-calls.js';
 import type { cutoverRun } from './cutover-run.js';
-import { WORKFLOW_VERSION, WORKFLOW_VERSION_MEMO } from './patches.js';
+import { PATCHES, WORKFLOW_VERSION, WORKFLOW_VERSION_MEMO } from './patches.js';
 import type { RunContext } from './run-context.js';
 
 /** Ids of finished steps whose times are read back from the store in one activity. */
@@ -26,7 +26,9 @@ const TIMES_PER_READ = 2000;
  */
 export async function loadRunbook(ctx: RunContext): Promise<{ runbook: Runbook; start?: StartVerdict }> {
   const { runId } = ctx.input;
-  const claim = ctx.patches.checksStart ? startClaim(ctx.input) : undefined;
+  // Checked before anything is awaited (an older execution replays its commands in the same order): the runbook's folder
+  // is part of the claim from patch checks-base-dir on.
+  const claim = ctx.patches.checksStart ? startClaim(ctx.input, patched(PATCHES.checksBaseDir.id)) : undefined;
   const first = await ctx.activity(() => (claim ? recording.loadRunbookPage(runId, 0, claim) : recording.loadRunbookPage(runId, 0)));
   const rest = await Promise.all(
     Array.from({ length: first.count - 1 }, (_, i) => ctx.activity(() => recording.loadRunbookPage(runId, i + 1))),
@@ -66,14 +68,15 @@ async function loadUntilItMatches(ctx: RunContext): Promise<{ runbook: Runbook; 
   }
 }
 
-/** What this execution's input claims about the run's start. */
-function startClaim(input: RunInput): StartClaim {
+/** What this execution's input claims about the run's start (with its runbook's folder, when `withBaseDir`). */
+function startClaim(input: RunInput, withBaseDir: boolean): StartClaim {
   return {
     mode: input.mode,
     versionHash: input.versionHash,
     autoApprove: input.autoApprove === true,
     overridden: input.evidenceOverride !== undefined,
     fresh: input.checkpoint === undefined,
+    ...(withBaseDir ? { baseDir: input.baseDir } : {}),
   };
 }
 
@@ -107,5 +110,6 @@ export async function handOver(ctx: RunContext, stage: RunCheckpoint['stage']): 
   const continueAsNew = makeContinueAsNewFunc<typeof cutoverRun>({
     memo: { ...workflowInfo().memo, [WORKFLOW_VERSION_MEMO]: WORKFLOW_VERSION },
   });
-  return continueAsNew({ ...ctx.input, checkpoint: ctx.snapshot(stage) });
+  // The checkpoint without the store snapshot's revision: the next execution counts its own.
+  return continueAsNew({ ...ctx.input, checkpoint: toCheckpoint(ctx.current(), stage, ctx.execution) });
 }

@@ -7,15 +7,23 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { BackoutState, GateState, RunState, RunSummary, StepPage, StepState } from '../run/state.js';
+import type { ChangesSince, RunChanges } from '../run/step-changes.js';
 import type { BackoutRequest, ManualDoneRequest, ResolveRequest, VoteRequest } from '../run/transitions.js';
 
-export type { BackoutRequest, ManualDoneRequest, ResolveRequest, VoteRequest };
+export type { BackoutRequest, ChangesSince, ManualDoneRequest, ResolveRequest, RunChanges, VoteRequest };
 
 /**
  * The run at a glance: its own fields, counts per status and the steps that matter now. Cheap to
  * answer at any runbook size; watchers poll it and read pages only when `revision` moved.
  */
 export const runSummaryQuery = defineQuery<RunSummary>('runSummary');
+
+/**
+ * The summary, and the steps that changed since the revision a watcher holds (of the execution it names): what the
+ * console and the live page read while a run goes on, instead of pages. Answers without steps when it cannot say
+ * which (the watcher then reads the pages); a run on a worker from before it does not know it.
+ */
+export const runChangesQuery = defineQuery<RunChanges, [ChangesSince]>('runChanges');
 
 /** A page of the run's steps in runbook order (at most 500 a page). */
 export const runStepsQuery = defineQuery<StepPage, [{ offset: number; limit: number }]>('runSteps');

@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 10;
+export const WORKFLOW_VERSION = 13;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -184,6 +184,33 @@ export const PATCHES = {
     guards: 'a ready switch-on step waits out a declared interface freeze, unless the lead signed the live start over one',
     introduced: '1dfcd46, 2026-12-07',
     since: 10,
+    stage: 'patched',
+  },
+  /** Evaluated eighth thing in every execution (cutover-run.ts); read as a snapshot is written (run-context.ts, gate-step.ts). */
+  gateSnapshots: {
+    id: 'gate-snapshots',
+    guards:
+      "the record store's snapshot of the run is written when a gate opens and when it closes, and every snapshot names its execution and revision, so an older one is never written over a newer one",
+    introduced: '2991c4d, 2026-12-07',
+    since: 11,
+    stage: 'patched',
+  },
+  /** Evaluated first thing, only in an execution whose start arrived unencrypted at a worker with the key (cutover-run.ts). */
+  refusesUnencrypted: {
+    id: 'refuses-unencrypted',
+    guards:
+      'a start that arrived unencrypted at a worker with CUTOVER_PAYLOAD_KEY fails before anything, saying to send it through the codec (run/unencrypted.ts)',
+    introduced: '930ef05, 2026-12-07',
+    since: 12,
+    stage: 'patched',
+  },
+  /** Evaluated as each execution reads its runbook's first page, in executions from checks-start on (hand-over.ts). */
+  checksBaseDir: {
+    id: 'checks-base-dir',
+    guards:
+      "an execution's start claim names the runbook's folder, and the record store refuses a start for another folder than it reserved",
+    introduced: '5667283, 2026-12-07',
+    since: 13,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;

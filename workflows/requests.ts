@@ -12,6 +12,8 @@ import { ApplicationFailure, condition, currentUpdateInfo, patched, setHandler }
 import { FAILURE_TYPE } from '../run/failures.js';
 import { pageOfSteps, summarizeRun } from '../run/pages.js';
 import type { BackoutState, Decision, EvidenceOverride, GateState, RunSummary, StepState } from '../run/state.js';
+import type { RunChanges } from '../run/step-changes.js';
+import { arrivedUnencrypted, unencryptedRefusal } from '../run/unencrypted.js';
 import {
   checksSignature,
   FORGED_OVERRIDE_REASON,
@@ -48,6 +50,7 @@ import {
   rejectGateUpdate,
   requestBackoutUpdate,
   resolveStepUpdate,
+  runChangesQuery,
   runStepsQuery,
   runSummaryQuery,
 } from './messages.js';
@@ -67,7 +70,18 @@ export function registerRequests(ctx: RunContext): void {
   const requests = new PersonRequests(ctx);
   setHandler(runSummaryQuery, (): RunSummary => {
     if (!ctx.state) throw new Error(ctx.runbookRefused ?? NOT_READY);
-    return summarizeRun(ctx.current(), ctx.revision);
+    const state = ctx.current();
+    // A watcher reading the run whole starts with the summary: from here, it can be told what changed since.
+    ctx.changes.look(state, ctx.revision);
+    return summarizeRun(state, ctx.revision);
+  });
+  setHandler(runChangesQuery, ({ execution, since }): RunChanges => {
+    if (!ctx.state) throw new Error(ctx.runbookRefused ?? NOT_READY);
+    const state = ctx.current();
+    const summary = summarizeRun(state, ctx.revision);
+    const attention = new Set(summary.attention.map((step) => step.id));
+    const steps = execution === ctx.execution ? ctx.changes.changedSince(state, ctx.revision, since, attention) : undefined;
+    return { summary, execution: ctx.execution, ...(steps ? { steps } : {}) };
   });
   setHandler(runStepsQuery, ({ offset, limit }) => {
     if (!ctx.state) throw new Error(ctx.runbookRefused ?? NOT_READY);
@@ -114,6 +128,13 @@ class PersonRequests {
   validator<R extends Request>(kind: RequestKind, rule: Rule<R>): (request: R) => void {
     return (request) => {
       const { ctx } = this;
+      // From a client without the key, at a worker with it: refused before anything (validators do not run in replay).
+      if (arrivedUnencrypted(request))
+        throw ApplicationFailure.create({
+          type: FAILURE_TYPE.unencryptedInput,
+          message: unencryptedRefusal('request'),
+          nonRetryable: true,
+        });
       if (ctx.state?.cancel) refuse('the run was cancelled through Temporal; it takes no more requests');
       // Oversized or unknown fields, and a target the run does not have, never get further than the door: nothing of
       // such a request enters the history or the decision log (validators do not run in replay: every execution).

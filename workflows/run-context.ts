@@ -11,6 +11,7 @@ import { CancellationScope, condition, isCancellation, patched, workflowInfo } f
 import { toCheckpoint } from '../run/checkpoint.js';
 import { chainedText } from '../run/decision-log.js';
 import { sha256Hex } from '../run/digest.js';
+import { StepChangeLog } from '../run/step-changes.js';
 import {
   DEFAULT_HISTORY_BUDGET,
   type BackoutState,
@@ -57,6 +58,8 @@ export interface ExecutionPatches {
   boundsRequests: boolean;
   /** {@link PATCHES.checksRunbook} */
   checksRunbook: boolean;
+  /** {@link PATCHES.gateSnapshots} */
+  snapshotsGates: boolean;
 }
 
 /** How {@link RunContext.decide} makes a decision. */
@@ -82,6 +85,8 @@ export class RunContext {
   defs = new Map<string, Step>();
   /** Grows with every change a watcher could see. */
   revision = 0;
+  /** Which steps changed at which revision, as the queries have looked (`runChangesQuery`); touched by queries only. */
+  readonly changes = new StepChangeLog();
   private statusStale = false;
   /** Activities this execution is waiting for: it hands over only when none is left. */
   busy = 0;
@@ -257,9 +262,26 @@ export class RunContext {
     );
   }
 
-  /** The store's copy of the run's state, sent compact: the worker expands it. */
+  /**
+   * The store's copy of the run's state, sent compact: the worker expands it. From {@link PATCHES.gateSnapshots} on it
+   * names its revision, and the store writes it only over an older one (writes that are not awaited can land out of
+   * order).
+   */
   snapshot(stage: RunCheckpoint['stage']): RunCheckpoint {
-    return toCheckpoint(this.current(), stage, this.execution);
+    const checkpoint = toCheckpoint(this.current(), stage, this.execution);
+    return this.patches.snapshotsGates ? { ...checkpoint, revision: this.revision } : checkpoint;
+  }
+
+  /**
+   * Writes the store's snapshot of the run as it is now, without waiting for it (counted in {@link busy}, so the run
+   * neither hands over nor ends before it is written): what `status` and `gate` show while Temporal is away. Only in
+   * executions from {@link PATCHES.gateSnapshots} on.
+   */
+  storeSnapshot(): void {
+    if (!this.patches.snapshotsGates) return;
+    const stage = this.state!.backout.status === 'not_requested' ? 'forward' : 'backout';
+    // A write the store refused for good leaves the older snapshot: the attempts and decisions recorded bring it on.
+    void this.activity(() => recording.recordRunState(this.snapshot(stage))).catch(() => undefined);
   }
 
   /**

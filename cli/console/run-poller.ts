@@ -8,7 +8,9 @@
  *
  * No React here: `use-run-state.ts` wraps it, tests drive it with a fake source.
  */
+import { isUnknownQuery } from '../../common/read-run-state.js';
 import type { RunState, RunSummary, StepPage, StepState } from '../../run/state.js';
+import { changedSteps, type ChangesSince, type RunChanges } from '../../run/step-changes.js';
 import { STEP_PAGE_LIMIT } from '../../run/state.js';
 
 /** Where the console reads a run from: the live run through Temporal, and the record store. */
@@ -17,6 +19,8 @@ export interface RunSource {
   summary(): Promise<RunSummary>;
   /** Steps `offset`.. in runbook order (`runStepsQuery`). */
   page(offset: number, limit: number): Promise<StepPage>;
+  /** The summary and the steps that changed since (`runChangesQuery`); absent: the poller reads summaries and pages. */
+  changes?(since: ChangesSince): Promise<RunChanges>;
   /** The run as the record store last recorded it; null when it knows nothing of it. */
   recorded(): Promise<RunState | null>;
 }
@@ -64,6 +68,10 @@ export class RunPoller {
   /** Steps that left the summary's attention list and have not been read since. */
   readonly #leavers = new Set<string>();
   #visible = { from: 0, to: 0 };
+  /** Every step held is current at this revision (or newer): the run is asked what changed since (`changes`). */
+  #base: ChangesSince | undefined;
+  /** The run does not answer `changes` (a worker from before it): the summary and pages, as before. */
+  #wholeOnly = false;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #wake: (() => void) | undefined;
@@ -114,6 +122,14 @@ export class RunPoller {
   }
 
   async #read(): Promise<void> {
+    if (this.#base && this.#source.changes && !this.#wholeOnly) {
+      const answer = await this.#source.changes(this.#base).catch((err: unknown) => {
+        if (isUnknownQuery(err, 'runChanges')) return undefined;
+        throw err;
+      });
+      if (answer) return this.#applyChanges(answer);
+      this.#wholeOnly = true;
+    }
     const head = this.#view.head;
     const summary = await this.#source.summary();
     const { attention, ...rest } = summary;
@@ -148,6 +164,26 @@ export class RunPoller {
     } else if (this.#view.connection === 'live') {
       return;
     }
+    this.#set({ head: rest, steps, attention, connection: 'live', changedAt: this.#now() });
+  }
+
+  /**
+   * Puts what changed since {@link #base} on the steps held, all of which are then current at the answer's revision:
+   * nothing else is read. An answer without steps (another execution, too many changes) is followed by a whole read.
+   */
+  async #applyChanges({ summary, execution, steps: changed }: RunChanges): Promise<void> {
+    const { attention, ...rest } = summary;
+    const head = this.#view.head;
+    if (head?.revision === summary.revision && head.execution === summary.execution && changed && this.#view.connection === 'live') return;
+    let steps: (StepState | undefined)[];
+    if (!changed || summary.totalSteps !== this.#readAt.length) {
+      steps = await this.#readAll(summary);
+    } else {
+      steps = [...this.#view.steps];
+      for (const step of changedSteps(summary, changed)) this.#put(steps, step, summary.revision);
+      this.#readAt.fill(summary.revision);
+    }
+    this.#base = { execution, since: summary.revision };
     this.#set({ head: rest, steps, attention, connection: 'live', changedAt: this.#now() });
   }
 
@@ -214,6 +250,8 @@ export class RunPoller {
     this.#index = new Map(steps.map((s, i) => [s!.id, i]));
     this.#readAt = steps.map(() => summary.revision);
     for (const step of summary.attention) this.#put(steps, step, summary.revision);
+    // Every step is as current as the summary (a page read later is newer): what changed since, the run can say.
+    this.#base = { execution: summary.execution ?? 1, since: summary.revision };
     return steps;
   }
 

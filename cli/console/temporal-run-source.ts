@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { RecordStore } from '../../prisma/record-store.js';
 import type { RunState } from '../../run/state.js';
-import { runStepsQuery, runSummaryQuery } from '../../workflows/messages.js';
+import { runChangesQuery, runStepsQuery, runSummaryQuery } from '../../workflows/messages.js';
 import type { RunSource } from './run-poller.js';
 
 /** How long one query may take before the console says it is reconnecting. */
@@ -47,6 +47,7 @@ export function temporalRunSource(
   return {
     summary: () => ask(() => handle.query(runSummaryQuery)),
     page: (offset, limit) => ask(() => handle.query(runStepsQuery, { offset, limit })),
+    changes: (since) => ask(() => handle.query(runChangesQuery, since)),
     recorded: async (): Promise<RunState | null> => {
       if (!store) return null;
       const run = await store.findRun(handle.workflowId);

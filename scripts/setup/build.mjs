@@ -85,12 +85,14 @@ export async function ensureBuild() {
   const workflowsIndex = path.join(DIST, 'workflows', 'index.js');
   // Two bundles of the same workflow code: the second takes in the failure converter that workers with
   // CUTOVER_PAYLOAD_KEY load (dist/worker/failure-converter.js), so the failures the workflow raises itself are
-  // encrypted like its activities' (the SDK loads a workflow's failure converter only through its bundle).
+  // encrypted like its activities' (the SDK loads a workflow's converters only through its bundle), and their payload
+  // converter (dist/worker/payload-converter.js), which tells the workflow what arrived unencrypted.
   const bundles = [
     { file: path.join(DIST, 'workflow-bundle.js') },
     {
       file: path.join(DIST, 'workflow-bundle-encrypted-failures.js'),
       failureConverterPath: path.join(DIST, 'worker', 'failure-converter.js'),
+      payloadConverterPath: path.join(DIST, 'worker', 'payload-converter.js'),
     },
   ];
   if (fs.existsSync(workflowsIndex)) {
@@ -99,13 +101,14 @@ export async function ensureBuild() {
     const worker = createRequire(path.join(ROOT, 'package.json'))('@temporalio/worker');
     const quietLogger = new worker.DefaultLogger('WARN');
     await Promise.all(
-      bundles.map(async ({ file, failureConverterPath }) => {
+      bundles.map(async ({ file, failureConverterPath, payloadConverterPath }) => {
         let bundle;
         try {
           bundle = await worker.bundleWorkflowCode({
             workflowsPath: workflowsIndex,
             logger: quietLogger,
             ...(failureConverterPath ? { failureConverterPath } : {}),
+            ...(payloadConverterPath ? { payloadConverterPath } : {}),
           });
         } catch (error) {
           throw new SetupError(`bundling the workflow code failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -30,7 +30,14 @@ export class MemoryStore implements ActivityStore {
    */
   reserve(runId: string, source: string, reservation: Partial<Omit<StartReservation, 'status'>> = {}): void {
     this.sources.set(runId, source);
-    this.reservations.set(runId, { mode: 'rehearsal', versionHash: 'test', autoApprove: false, ...reservation, status: 'pending' });
+    this.reservations.set(runId, {
+      mode: 'rehearsal',
+      versionHash: 'test',
+      autoApprove: false,
+      baseDir: null,
+      ...reservation,
+      status: 'pending',
+    });
   }
   /** Records that `runbookName` was rehearsed at `versionHash` to its end, and backed out once: a live run's evidence. */
   rehearsed(runbookName: string, versionHash: string): void {

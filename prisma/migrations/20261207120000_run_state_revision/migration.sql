@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Run" ADD COLUMN "stateExecution" INTEGER;
+ALTER TABLE "Run" ADD COLUMN "stateRevision" INTEGER;

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Run" ADD COLUMN     "stateExecution" INTEGER,
+ADD COLUMN     "stateRevision" INTEGER;
