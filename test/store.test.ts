@@ -66,8 +66,8 @@ describe.each(PROVIDERS)('%s', (provider) => {
         expect.stringMatching(/_deliveries$/),
         expect.stringMatching(/_run_auto_approve$/),
         expect.stringMatching(/_run_state_revision$/),
-        expect.stringMatching(/_run_base_dir$/),
         expect.stringMatching(/_web_people$/),
+        expect.stringMatching(/_run_base_dir$/),
       ]);
       expect(store.provider).toBe(provider);
       if (provider === 'sqlite') expect(store.databasePath).toBe(path.join(dir(), provider, 'nested', 'cutover.db'));
