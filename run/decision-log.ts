@@ -38,7 +38,15 @@ export interface LogRules {
 }
 
 /** The decisions a person makes (and signs, where the run takes only signed requests). */
-const PERSON_KINDS: readonly Decision['kind'][] = ['approve', 'reject', 'complete_manual', 'request_backout', 'resolve', 'override'];
+const PERSON_KINDS: readonly Decision['kind'][] = [
+  'approve',
+  'reject',
+  'complete_manual',
+  'request_backout',
+  'resolve',
+  'override',
+  'incident',
+];
 
 /** How a sentence names a log entry: `entry 3 (approve by dana on go)`. */
 export function entryName(entry: Decision & { seq: number }): string {
@@ -125,6 +133,7 @@ function text(value: unknown): string | undefined {
  */
 function shownButNotSigned(entry: Decision): string | undefined {
   const request = entry.request as Record<string, unknown>;
+  if (entry.kind === 'incident') return incidentShownButNotSigned(entry, request);
   const step = text(request.gateId) ?? text(request.stepId);
   const targets: (string | undefined)[] =
     entry.kind === 'approve' || entry.kind === 'reject'
@@ -142,6 +151,21 @@ function shownButNotSigned(entry: Decision): string | undefined {
   // Only votes and manual completions carry `automatic`; the run logs the others as a person's.
   const automatic = ['approve', 'reject', 'complete_manual'].includes(entry.kind) && request.automatic === true;
   if (entry.automatic !== automatic) return `automatic: ${String(entry.automatic)}`;
+  return undefined;
+}
+
+/**
+ * {@link shownButNotSigned} for an incident request: the run names the incident it opened (`INC-4 (open)`), so an
+ * opening's target is checked for its action only; the others name the incident the person signed.
+ */
+function incidentShownButNotSigned(entry: Decision, request: Record<string, unknown>): string | undefined {
+  const action = text(request.action);
+  const match = /^(INC-\d+) \((open|update|resolve)\)$/.exec(entry.target ?? '');
+  if (!match || match[2] !== action || (action !== 'open' && match[1] !== text(request.incidentId)))
+    return `the target ${JSON.stringify(entry.target ?? null)}`;
+  if (text(entry.reason) !== text(action === 'open' ? request.title : request.note))
+    return `the reason ${JSON.stringify(entry.reason ?? null)}`;
+  if (entry.automatic) return 'automatic: true';
   return undefined;
 }
 
