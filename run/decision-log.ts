@@ -6,6 +6,7 @@
  * come from the caller (Node's crypto in the worker's activity and in `cutover decisions --verify`).
  */
 import type { Decision, RunMode } from './state.js';
+import { HYPERCARE_ACTOR } from './hypercare.js';
 import { canonicalJson, OVERRIDE_TARGET, signedText, type SignedKind } from './signed-request.js';
 
 /** The text an entry's hash is taken of. */
@@ -107,7 +108,7 @@ export function checkDecisionLog(
         const shown = shownButNotSigned(entry);
         if (shown) at(`${name} shows ${shown}: its signature does not cover that`);
       }
-    } else if (PERSON_KINDS.includes(entry.kind)) {
+    } else if (PERSON_KINDS.includes(entry.kind) && !byTheRun(entry)) {
       // What `rehearse --auto-approve` sends is unsigned by design, and only a rehearsal takes it.
       if (live && entry.automatic) at(`${name} is marked automatic, and a live run takes no automatic request`);
       else if ((live || rules.signaturesRequired === true) && !entry.automatic)
@@ -117,6 +118,11 @@ export function checkDecisionLog(
     }
   });
   return problems;
+}
+
+/** An incident the run opened itself for a stale KPI: nobody signs it (run/hypercare.ts). */
+function byTheRun(entry: Decision): boolean {
+  return entry.kind === 'incident' && entry.by === HYPERCARE_ACTOR && entry.role === 'kpi' && entry.automatic;
 }
 
 /** Text, or undefined for absent, null or blank: how the log stores an optional field. */

@@ -7,7 +7,7 @@
  * Plain JSON, ISO times; pure: the workflow bundle imports it. Times are passed in (the workflow clock).
  */
 import { durationMs, formatDuration } from '../runbook/duration.js';
-import { mttrTargetsMs, SEVERITIES, type Severity } from '../runbook/hypercare.js';
+import { mttrTargetsMs, SEVERITIES, type Severity } from '../runbook/hypercare-rules.js';
 import type { Runbook } from '../runbook/schema.js';
 import type { RequestSignature } from './signed-request.js';
 import type { GateState } from './state.js';
@@ -15,6 +15,9 @@ import { peopleIn, rolesOf } from './transitions.js';
 
 /** The id the exit gate answers to (`cutover approve RUN hypercare-exit`). */
 export const HYPERCARE_EXIT_ID = 'hypercare-exit';
+
+/** Who the decision log names for what the run does by itself in hypercare (a stale KPI's incident). */
+export const HYPERCARE_ACTOR = 'cutover';
 
 /** Notes an incident keeps (the oldest go first: the decision log keeps them all). */
 export const INCIDENT_NOTES_KEPT = 20;
@@ -389,9 +392,32 @@ export function takeReading(runbook: Runbook, state: HypercareState, reading: Fr
   if (open) return undefined;
   return {
     action: 'open',
-    by: 'cutover',
+    by: HYPERCARE_ACTOR,
     severity: kpi.severity,
     title: `KPI ${kpi.title ?? kpi.id} is stale: ${entry.detail}`,
     owner: kpi.owner ?? runbook.lead,
   };
+}
+
+/** Why a vote on the hypercare exit gate is refused now, or undefined: one sentence. */
+export function refuseExitVote(
+  runbook: Runbook,
+  state: HypercareState | undefined,
+  request: { gateId: string; by: string; role?: string; reason?: string },
+  decision: 'approve' | 'reject',
+): string | undefined {
+  if (request.gateId !== HYPERCARE_EXIT_ID) return `the hypercare exit gate is \`${HYPERCARE_EXIT_ID}\`, not \`${request.gateId}\``;
+  if (!state) return 'the run is not in hypercare, so its exit gate is not open';
+  const gate = state.exit;
+  if (state.status === 'exited' || gate.status === 'approved') return 'the hypercare exit gate was already decided; the run is ending';
+  if (gate.status !== 'open')
+    return `the hypercare exit gate is not open: its criteria do not hold (${(gate.unmetCriteria ?? []).join('; ') || 'not reviewed yet'})`;
+  if (decision === 'reject' && !request.reason?.trim()) return 'a rejection needs a reason (--reason)';
+  const held = rolesOf(runbook, request.by).filter((role) => gate.approvers.includes(role));
+  if (held.length === 0) return `${request.by} may not vote on the hypercare exit: approvers are the roles ${gate.approvers.join(', ')}`;
+  if (request.role !== undefined && !held.includes(request.role))
+    return `${request.by} does not hold the approver role ${request.role} (holds ${held.join(', ')})`;
+  if (decision === 'approve' && gate.votes.some((v) => v.by === request.by && v.decision === 'approve'))
+    return `${request.by} has already approved the hypercare exit`;
+  return undefined;
 }

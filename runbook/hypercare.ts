@@ -10,15 +10,13 @@
 import { z } from 'zod';
 import { DURATION_PATTERN } from './duration.js';
 
+export { SEVERITIES, type Severity } from './hypercare-rules.js';
+
 const duration = z.string().regex(DURATION_PATTERN, { message: 'expected a duration such as 90s, 15m, 1h30m or 2d' });
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, {
   message: 'expected lower-case letters, digits, - and _ (starting with a letter or digit)',
 });
-
-/** The severities of an incident, 1 the worst. */
-export const SEVERITIES = [1, 2, 3, 4] as const;
-export type Severity = (typeof SEVERITIES)[number];
 
 /** MTTR targets per severity: `{ sev1: 1h, sev2: 4h, sev3: 1d }`; a severity without one has no target. */
 export const mttrTargets = z
@@ -147,18 +145,3 @@ export type HypercareConfig = z.output<typeof hypercareSchema>;
 export type Kpi = z.output<typeof kpi>;
 export type HypercareExit = z.output<typeof hypercareExit>;
 export type FreshnessSource = z.output<typeof freshnessSource>;
-
-/** The MTTR target of each severity in milliseconds, where the runbook gives one (per-severity targets only). */
-export function mttrTargetsMs(
-  config: Pick<HypercareConfig, 'mttr'> | undefined,
-  parse: (text: string) => number,
-): Partial<Record<Severity, number>> {
-  const mttr = config?.mttr;
-  if (mttr === undefined || typeof mttr === 'string') return {};
-  const out: Partial<Record<Severity, number>> = {};
-  for (const sev of SEVERITIES) {
-    const text = mttr[`sev${sev}`];
-    if (text !== undefined) out[sev] = parse(text);
-  }
-  return out;
-}

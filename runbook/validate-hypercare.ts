@@ -7,6 +7,9 @@
 import type { DocumentProblem, ProblemPath } from '../lib/yaml-document/problems.js';
 import { hint, need, undefinedRole, type Checking } from './checking.js';
 import type { Runbook } from './schema.js';
+import { hasHypercareStage } from './hypercare-rules.js';
+
+export { hasHypercareStage };
 
 /** Every rule of the `hypercare:` block; nothing when the runbook has none. */
 export function checkHypercare(c: Checking): void {
@@ -90,11 +93,6 @@ function interfaceSteps(runbook: Runbook): Map<string, ProblemPath> {
     phase.steps.forEach((step, k) => out.set(step.id, ['phases', i, 'steps', k, 'id']));
   });
   return out;
-}
-
-/** Whether the run goes on after go-live into hypercare: the runbook's `hypercare` has an `exit`. */
-export function hasHypercareStage(runbook: Pick<Runbook, 'hypercare'>): boolean {
-  return runbook.hypercare?.exit !== undefined;
 }
 
 /**

@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 9;
+export const WORKFLOW_VERSION = 10;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -176,6 +176,15 @@ export const PATCHES = {
     guards: 'a ready step waits for its `not_before` before it starts',
     introduced: 'ad49f3c, 2026-12-07',
     since: 9,
+    stage: 'patched',
+  },
+  /** Evaluated only when a run whose runbook has a hypercare exit completed its forward steps (cutover-run.ts). */
+  hypercareStage: {
+    id: 'hypercare-stage',
+    guards:
+      'a run whose runbook has `hypercare.exit` goes on after go-live into hypercare (incidents, KPI rounds) until its exit gate is approved',
+    introduced: '0000000, 2026-12-07',
+    since: 10,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;
