@@ -183,7 +183,7 @@ export const PATCHES = {
     id: 'hypercare-stage',
     guards:
       'a run whose runbook has `hypercare.exit` goes on after go-live into hypercare (incidents, KPI rounds) until its exit gate is approved',
-    introduced: '0000000, 2026-12-07',
+    introduced: 'c9ebe13, 2026-12-07',
     since: 10,
     stage: 'patched',
   },
