@@ -76,6 +76,8 @@ export interface HypercareState {
   exit: GateState;
   /** Grows with each change people make (the workflow's loop wakes on it). */
   changes: number;
+  /** The MTTR target of each severity that has one, ms (from the runbook, so that readers need not have it). */
+  targetsMs: Partial<Record<Severity, number>>;
 }
 
 /** What people ask of an incident: open one, update it (ETA, a note, the owner), resolve it. */
@@ -110,6 +112,7 @@ export function startHypercare(runbook: Runbook, at: string): HypercareState {
     })),
     exit: { approvers: [...exit.approvers], rule: exit.rule, status: 'pending', votes: [], awaiting: [...exit.approvers] },
     changes: 0,
+    targetsMs: configTimes(runbook).targets,
   };
 }
 
