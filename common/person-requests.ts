@@ -4,12 +4,12 @@
  * the person what the run recorded. `cutover approve|reject|done|backout|resolve` and the console's keys both send
  * requests through here, so a change to a request is one edit.
  */
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { RequestSignature, SignedKind } from '../run/signed-request.js';
 import type { BackoutState, GateState, StepState } from '../run/state.js';
 import { unmetRequirements } from '../run/transitions.js';
 import { formatDuration } from '../runbook/duration.js';
-import { HYPERCARE_EXIT_ID, type Incident, type IncidentRequest } from '../run/hypercare.js';
+import { HANDED_OVER_REASON, HYPERCARE_EXIT_ID, type Incident, type IncidentRequest } from '../run/hypercare.js';
 import {
   approveHypercareExitUpdate,
   changeIncidentUpdate,
@@ -105,6 +105,20 @@ export function signedFields(request: PersonRequest, sign?: RequestSigner): Reco
  * the SDK's `WorkflowUpdateFailedError` (its cause is the run's sentence); callers decide how to show it.
  */
 export async function sendPersonRequest<K extends PersonRequest['kind']>(
+  handle: WorkflowHandle,
+  request: Extract<PersonRequest, { kind: K }>,
+  sign?: RequestSigner,
+): Promise<PersonAnswer[K]> {
+  try {
+    return await sendOnce(handle, request, sign);
+  } catch (err) {
+    // A hypercare request that met the moment the run handed over to its next execution was not applied: once more.
+    if (!(err instanceof WorkflowUpdateFailedError) || err.cause?.message !== HANDED_OVER_REASON) throw err;
+    return await sendOnce(handle, request, sign);
+  }
+}
+
+async function sendOnce<K extends PersonRequest['kind']>(
   handle: WorkflowHandle,
   request: Extract<PersonRequest, { kind: K }>,
   sign?: RequestSigner,

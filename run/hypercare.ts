@@ -19,6 +19,12 @@ export const HYPERCARE_EXIT_ID = 'hypercare-exit';
 /** Who the decision log names for what the run does by itself in hypercare (a stale KPI's incident). */
 export const HYPERCARE_ACTOR = 'cutover';
 
+/**
+ * Why a hypercare request met an execution that had just handed the run over (the request was not applied, nothing
+ * was logged): the sender sends it again, to the next execution (common/person-requests.ts does, once).
+ */
+export const HANDED_OVER_REASON = 'the run moved on to its next execution as this request arrived; nothing was recorded: send it again';
+
 /** Notes an incident keeps (the oldest go first: the decision log keeps them all). */
 export const INCIDENT_NOTES_KEPT = 20;
 

@@ -118,4 +118,10 @@ hypercare:
   const decisions = cli('decisions', runId, '--verify');
   expect(decisions.code, decisions.stdout + decisions.stderr).toBe(0);
   expect(decisions.stdout).toMatch(/olga .*incident INC-1 \(open\)/);
+  const report = cli('report', runId, '--hypercare');
+  expect(report.code, report.stderr).toBe(0);
+  expect(report.stdout).toMatch(/^\| sev2 \| 1 \| 0 \| \S+ \| 4h00m \| within target \| 0 \|$/m);
+  expect(report.stdout).toMatch(/^\| INC-1 \| 2 \| ops \| Orders late \(JIRA-7\) \| \S+ \| olga \| \S+ by olga \| \S+ \|  \|$/m);
+  expect(report.stdout).toMatch(/^\| orders \| bi \| \d+ \| 0 \| \S+ \| \S+ \| fresh \|$/m);
+  expect(report.stdout).toMatch(/^- \S+ alice \(lead\) approved: steady$/m);
 }, 300_000);

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IncidentRequest } from '../run/hypercare.js';
 import type { RunState } from '../run/state.js';
 import { approveHypercareExitUpdate, changeIncidentUpdate, requestBackoutUpdate } from '../workflows/messages.js';
+import { sendPersonRequest, type IncidentChange } from '../common/person-requests.js';
 import { sqliteFile } from './support/reconcile-data.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
 
@@ -148,5 +149,24 @@ describe('hypercare on the run', () => {
       ['approve', 'alice'],
       ['approve', 'ben'],
     ]);
+  });
+});
+
+describe('hypercare across many hand-overs', () => {
+  it('keeps every incident change made while executions hand over', async () => {
+    sqliteFile(h.dir, 'c.db', 'CREATE TABLE orders (loaded_at TEXT)', []);
+    loadedAgo('c.db', 60_000);
+    const handle = await h.start(runbook('hc-many', 'c.db', '{ approvers: [lead], mttr_days: 1 }'), { historyBudget: 40 });
+    await waitForState(handle, inHypercare);
+    // As the CLI sends them: a request that meets the moment of a hand-over is refused unapplied, and sent again.
+    const send = (change: IncidentChange) => sendPersonRequest(handle, { kind: 'incident', as: 'olga', change });
+    for (let i = 0; i < 40; i += 1) {
+      const { id } = await send({ action: 'open', severity: 4, title: `n${i}`, owner: 'ops' });
+      await send({ action: 'resolve', incidentId: id });
+    }
+    const state = await waitForState(handle, (s) => s.hypercare!.incidents.length === 40);
+    expect(state.execution).toBeGreaterThan(2);
+    expect(state.hypercare!.incidents.filter((i) => i.status !== 'resolved').map((i) => i.id)).toEqual([]);
+    await handle.cancel();
   });
 });

@@ -107,5 +107,7 @@ export async function handOver(ctx: RunContext, stage: RunCheckpoint['stage']): 
   const continueAsNew = makeContinueAsNewFunc<typeof cutoverRun>({
     memo: { ...workflowInfo().memo, [WORKFLOW_VERSION_MEMO]: WORKFLOW_VERSION },
   });
-  return continueAsNew({ ...ctx.input, checkpoint: ctx.snapshot(stage) });
+  const checkpoint = ctx.snapshot(stage);
+  ctx.handedOver = true;
+  return continueAsNew({ ...ctx.input, checkpoint });
 }

@@ -26,6 +26,7 @@ import {
   startHypercare,
   takeReading,
   unmetExitCriteria,
+  HANDED_OVER_REASON,
   HYPERCARE_ACTOR,
   HYPERCARE_EXIT_ID,
   type HypercareState,
@@ -85,6 +86,8 @@ export function registerHypercareRequests(ctx: RunContext): void {
     }
     const why = refuseSignature(ctx.book, ctx.input.mode, ctx.run, request, Date.now()) ?? rule();
     if (why) throw refused(why);
+    // Checked last, with nothing awaited before the change: the checkpoint the next execution got does not have it.
+    if (ctx.handedOver) throw refused(HANDED_OVER_REASON);
   };
 
   const incidentRule = (request: IncidentRequest) => () => refuseIncident(ctx.book, ctx.run.hypercare, request);
