@@ -128,7 +128,10 @@ describe('hypercare on the run', () => {
     loadedAgo('b.db', 60_000);
     const handle = await h.start(runbook('hc-exit', 'b.db', '{ approvers: [lead, bi], mttr_days: 1 }'), { historyBudget: 60 });
     await waitForState(handle, (s) => s.hypercare?.exit.status === 'open');
-    await incident(handle, { action: 'open', by: 'ben', severity: 2, title: 'Invoices late', owner: 'bi' });
+    // Sent as the CLI sends them: a request that meets a hand-over is sent again (see the last test).
+    const send = (change: IncidentChange) => sendPersonRequest(handle, { kind: 'incident', as: 'ben', change });
+    const approve = (as: string) => sendPersonRequest(handle, { kind: 'approve', gateId: 'hypercare-exit', as });
+    await send({ action: 'open', severity: 2, title: 'Invoices late', owner: 'bi' });
     await waitForState(handle, (s) => s.hypercare!.exit.status === 'pending');
     expect(await refusal(handle.executeUpdate(approveHypercareExitUpdate, { args: [{ gateId: 'hypercare-exit', by: 'alice' }] }))).toBe(
       'the hypercare exit gate is not open: its criteria do not hold (sev2 incident INC-1 is open (Invoices late))',
@@ -136,10 +139,10 @@ describe('hypercare on the run', () => {
     // Hourly rounds in small: the run hands over to new executions while the incident is open, and keeps it.
     const state = await waitForState(handle, (s) => (s.execution ?? 1) >= 2, 60_000);
     expect(state.hypercare!.incidents[0]).toMatchObject({ id: 'INC-1', status: 'open' });
-    await incident(handle, { action: 'resolve', by: 'ben', incidentId: 'INC-1' });
+    await send({ action: 'resolve', incidentId: 'INC-1' });
     await waitForState(handle, (s) => s.hypercare!.exit.status === 'open');
-    await handle.executeUpdate(approveHypercareExitUpdate, { args: [{ gateId: 'hypercare-exit', by: 'alice' }] });
-    const gate = await handle.executeUpdate(approveHypercareExitUpdate, { args: [{ gateId: 'hypercare-exit', by: 'ben' }] });
+    await approve('alice');
+    const gate = await approve('ben');
     expect(gate.status).toBe('approved');
     const result = await resultOf(handle);
     expect(result.status).toBe('completed');
