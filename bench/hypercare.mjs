@@ -159,7 +159,7 @@ export async function main() {
     }
     console.log(`  ${result.status}: ${result.outcome}`);
     console.log(`  ${executions} executions; longest history ${longest} events; largest payload ${(largest / 1024).toFixed(1)} KB`);
-    console.log(infoLine('hypercare', 'executions', executions, 'executions of the one run (it continues as new)'));
+    console.log(infoLine('hypercare', 'executions', executions, 'executions of the one run, which continues as new'));
     console.log(infoLine('hypercare', 'status_cli_ms', statusCliMs, 'cutover status as a process, start to exit', 0));
     console.log(infoLine('hypercare', 'incident_list_cli_ms', listCliMs, 'cutover incident list as a process', 0));
     console.log(infoLine('hypercare', 'version_cli_ms', versionMs, 'cutover --version as a process: the cost of starting one', 0));
