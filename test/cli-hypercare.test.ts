@@ -121,7 +121,7 @@ hypercare:
   const report = cli('report', runId, '--hypercare');
   expect(report.code, report.stderr).toBe(0);
   expect(report.stdout).toMatch(/^\| sev2 \| 1 \| 0 \| \S+ \| 4h00m \| within target \| 0 \|$/m);
-  expect(report.stdout).toMatch(/^\| INC-1 \| 2 \| ops \| Orders late \(JIRA-7\) \| \S+ \| olga \| \S+ by olga \| \S+ \|  \|$/m);
+  expect(report.stdout).toMatch(/^\| INC-1 \| 2 \| ops \| Orders late \(JIRA-7\) \| \S+ \| olga \| \S+ by olga \| \S+ \| {2}\|$/m);
   expect(report.stdout).toMatch(/^\| orders \| bi \| \d+ \| 0 \| \S+ \| \S+ \| fresh \|$/m);
   expect(report.stdout).toMatch(/^- \S+ alice \(lead\) approved: steady$/m);
 }, 300_000);
