@@ -125,3 +125,38 @@ hypercare:
   expect(report.stdout).toMatch(/^\| orders \| bi \| \d+ \| 0 \| \S+ \| \S+ \| fresh \|$/m);
   expect(report.stdout).toMatch(/^- \S+ alice \(lead\) approved: steady$/m);
 }, 300_000);
+
+it('rehearse --auto-approve goes through hypercare: the exit gate is approved once its criteria hold', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cutover-hc-auto-'));
+  const name = `hc-auto-${Date.now().toString(36)}`;
+  writeFileSync(
+    path.join(dir, 'runbook.yaml'),
+    `name: ${name}
+version: 1
+lead: lead
+roles: { lead: [alice], bi: [ben] }
+phases:
+  - id: switch
+    kind: interface_switch_on
+    steps:
+      - { id: on, title: Switch on, owner: lead, expected: 1s, action: { kind: shell, command: "echo on" } }
+hypercare:
+  owners: { interfaces: { on: lead } }
+  exit: { approvers: [lead, bi] }
+`,
+  );
+  const env = cliEnv({
+    TEMPORAL_ADDRESS: temporalAddress(),
+    CUTOVER_TASK_QUEUE: `hc-${name}`,
+    CUTOVER_KEYS_DIR: path.join(dir, 'no-keys'),
+  });
+  await startWorkerCli([], env, dir);
+  const rehearse = startCli(['rehearse', 'runbook.yaml', '--plain', '--auto-approve', '--as', 'alice'], env, dir);
+  const code = await Promise.race([rehearse.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 120_000))]);
+  expect(code, rehearse.output()).toBe(0);
+  expect(rehearse.output()).toMatch(/COMPLETED/);
+  const status = runCli(['status', `${name}-1`], env, dir);
+  expect(status.stdout).toMatch(/alice \(lead\) approve hypercare-exit: "auto-approved \(--auto-approve\)" \[automatic\]/);
+  expect(status.stdout).toMatch(/ben \(bi\) approve hypercare-exit: "auto-approved \(--auto-approve\)" \[automatic\]/);
+  expect(status.stdout).toMatch(/outcome: went live in \S+; hypercare exited after \S+/);
+}, 200_000);
