@@ -3,9 +3,16 @@
  * the exact MTTR per severity, markers carry the minute they were due, a stale KPI opens one incident for its owner,
  * and the exit gate opens only while its criteria hold. Refusals are one sentence each.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { publicKeyText, signRequest } from '../cli/keys.js';
+import { sha256, verifyText } from '../common/signatures.js';
+import { chainedText, verifyDecisionLog } from '../run/decision-log.js';
+import type { Decision } from '../run/state.js';
 import {
   applyIncident,
+  HYPERCARE_ACTOR,
+  incidentEntry,
   configTimes,
   kpisDue,
   mttrBySeverity,
@@ -149,5 +156,54 @@ describe('KPIs and the exit gate', () => {
     expect(unmetExitCriteria(book, state, now(8 + 7 * 24))).toEqual([]);
     reviewExitGate(state, [], at(8 + 7 * 24));
     expect(state.exit.status).toBe('open');
+  });
+});
+
+describe('incidents in the decision log', () => {
+  it('a signed incident entry verifies offline; one whose reason or target was changed, or the run’s own made to look signed, does not', () => {
+    const olga = generateKeyPairSync('ed25519').privateKey;
+    const keys = { olga: { key: publicKeyText(olga) } };
+    const crypto = { sha256, verify: verifyText };
+    const RUN = 'crm-go-live-4';
+    const open = { action: 'open', by: 'olga', severity: 2, title: 'Orders late', owner: 'ops' } as const;
+    const resolve = { action: 'resolve', by: 'olga', incidentId: 'INC-1', note: 'queue drained' } as const;
+    const entry = (request: IncidentRequest, id: string, at: string): Decision => ({
+      kind: 'incident',
+      by: 'olga',
+      role: 'ops',
+      ...incidentEntry(request, id),
+      at,
+      automatic: false,
+      signature: signRequest(olga, RUN, 'incident', request),
+      request: { ...request },
+    });
+    const stale = { action: 'open', by: HYPERCARE_ACTOR, severity: 3, title: 'KPI orders is stale', owner: 'bi' } as const;
+    const chain = (decisions: Decision[], live = true) => {
+      let previous = '';
+      const entries = decisions.map((d, seq) => {
+        const hash = sha256(chainedText(previous, seq, d));
+        previous = hash;
+        return { ...d, seq, hash };
+      });
+      return verifyDecisionLog(RUN, entries, keys, crypto, live ? { mode: 'live' } : {});
+    };
+    const byTheRun: Decision = {
+      kind: 'incident',
+      by: HYPERCARE_ACTOR,
+      role: 'kpi',
+      ...incidentEntry(stale, 'INC-2'),
+      at: at(3),
+      automatic: true,
+    };
+    expect(chain([entry(open, 'INC-1', at(1)), entry(resolve, 'INC-1', at(2)), byTheRun])).toEqual([]);
+    expect(chain([{ ...entry(open, 'INC-1', at(1)), reason: 'nothing much' }])).toEqual([
+      'entry 0 (incident by olga on INC-1 (open)) shows the reason "nothing much": its signature does not cover that',
+    ]);
+    expect(chain([{ ...entry(resolve, 'INC-1', at(2)), target: 'INC-7 (resolve)' }])).toEqual([
+      'entry 0 (incident by olga on INC-7 (resolve)) shows the target "INC-7 (resolve)": its signature does not cover that',
+    ]);
+    expect(chain([{ ...byTheRun, by: 'olga' }])).toEqual([
+      'entry 0 (incident by olga on INC-2 (open)) is marked automatic, and a live run takes no automatic request',
+    ]);
   });
 });
