@@ -4,6 +4,7 @@
  */
 import type { ActivityStore } from '../prisma/records.js';
 import { createDeliveryActivities } from './deliver-notification.js';
+import { createFreshnessActivities } from './freshness.js';
 import { createRecordingActivities } from './recording.js';
 import { createSignatureActivities } from './signatures.js';
 import { createCheckActivities, createStepActivities } from './steps.js';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCheckActivities(deps),
     ...createRecordingActivities(deps.store),
     ...createSignatureActivities(),
+    ...createFreshnessActivities(deps.fetch ? { fetch: deps.fetch } : {}),
     // Registered with the worker; the workflow does not call it yet (issue 20: events come next).
     ...createDeliveryActivities({ store: deps.store, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
   };

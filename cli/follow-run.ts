@@ -10,6 +10,7 @@ import type { ReconcileSummary } from '../reconcile/result.js';
 import { describeSummary } from '../reconcile/format.js';
 import { formatDuration } from '../runbook/duration.js';
 import { decisionLine, MARK, RESOLUTION_WORDS, statusWord, STEP_SYMBOL } from '../present/run-view.js';
+import { HYPERCARE_EXIT_ID } from '../run/hypercare.js';
 import type { RunResult, RunState, StepState } from '../run/state.js';
 import type { Runbook } from '../runbook/schema.js';
 import { peopleIn, unmetRequirements } from '../run/transitions.js';
@@ -187,6 +188,8 @@ export async function followRun(handle: WorkflowHandle, options: FollowOptions):
         await autoSend(key, request, `auto-complete ${id}`);
       }
     }
+    // The hypercare exit gate, once its criteria hold: approved like any gate (workflows/hypercare.ts).
+    for (const [key, request] of exitApprovals(state, runbook, answered)) await autoSend(key, request, `auto-approve ${HYPERCARE_EXIT_ID}`);
   };
 
   // Each pool is announced when it is found without a worker, and again only after a worker had come meanwhile.
@@ -385,4 +388,23 @@ function outputLines(tail: string | undefined, max = 6): string {
   if (!tail?.trim()) return '';
   const lines = tail.trimEnd().split('\n').slice(-max);
   return lines.map((line) => `\n          │ ${line.slice(0, 200)}`).join('');
+}
+
+/** What `--auto-approve` sends for the open hypercare exit gate: one approval per role it awaits, by key. */
+function exitApprovals(state: RunState, runbook: Runbook, answered: ReadonlySet<string>): [string, AutoRequest][] {
+  const exit = state.hypercare?.exit;
+  if (exit?.status !== 'open') return [];
+  const voted = new Set(exit.votes.map((v) => v.by));
+  const out: [string, AutoRequest][] = [];
+  for (const role of exit.rule === 'any' ? exit.approvers.slice(0, 1) : exit.awaiting) {
+    const person = peopleIn(runbook, role).find((p) => !voted.has(p));
+    const key = `gate:${HYPERCARE_EXIT_ID}:${role}`;
+    if (!person || answered.has(key)) continue;
+    voted.add(person);
+    out.push([
+      key,
+      { kind: 'approve', gateId: HYPERCARE_EXIT_ID, as: person, role, reason: 'auto-approved (--auto-approve)', automatic: true },
+    ]);
+  }
+  return out;
 }

@@ -18,6 +18,7 @@ import * as done from './commands/done.js';
 import * as forecast from './commands/forecast.js';
 import * as gate from './commands/gate.js';
 import * as history from './commands/history.js';
+import * as incident from './commands/incident.js';
 import * as importPlan from './commands/import.js';
 import * as init from './commands/init.js';
 import * as keys from './commands/keys.js';
@@ -53,6 +54,7 @@ const COMMANDS = [
   done,
   backout,
   resolve,
+  incident,
   status,
   list,
   history,

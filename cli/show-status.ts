@@ -22,6 +22,7 @@ import { liveForecast, type LiveForecast } from '../timing/live-forecast.js';
 import { loadLiveModel } from '../timing/live-model-source.js';
 import { progressNotes, type ProgressNotes } from '../common/step-progress.js';
 import { unservedPools, waitsForPool } from './task-queues.js';
+import { hypercareLines, hypercareView } from '../present/hypercare-view.js';
 
 /** `cutover status RUN [--json]` */
 export async function showStatus(runId: string, json: boolean, out: Output): Promise<number> {
@@ -53,6 +54,7 @@ export async function showStatus(runId: string, json: boolean, out: Output): Pro
       ...(unserved.length > 0 ? { unservedPools: unserved } : {}),
       ...(Object.keys(progress).length > 0 ? { progress } : {}),
       ...(forecast ? { forecast } : {}),
+      ...(state.hypercare ? { hypercare: hypercareView(state.hypercare, Date.now()) } : {}),
       state,
     });
     return EXIT.ok;
@@ -173,6 +175,7 @@ export function formatStatus(
     );
   }
   lines.push(...formatReconciliations(state));
+  if (state.hypercare) lines.push(...hypercareLines(hypercareView(state.hypercare, now), now));
   if (state.decisions.length > 0) {
     lines.push('', 'decisions:');
     for (const d of state.decisions) {

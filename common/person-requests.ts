@@ -4,11 +4,16 @@
  * the person what the run recorded. `cutover approve|reject|done|backout|resolve` and the console's keys both send
  * requests through here, so a change to a request is one edit.
  */
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { RequestSignature, SignedKind } from '../run/signed-request.js';
 import type { BackoutState, GateState, StepState } from '../run/state.js';
 import { unmetRequirements } from '../run/transitions.js';
+import { formatDuration } from '../runbook/duration.js';
+import { HANDED_OVER_REASON, HYPERCARE_EXIT_ID, type Incident, type IncidentRequest } from '../run/hypercare.js';
 import {
+  approveHypercareExitUpdate,
+  changeIncidentUpdate,
+  rejectHypercareExitUpdate,
   approveGateUpdate,
   completeManualStepUpdate,
   rejectGateUpdate,
@@ -25,7 +30,13 @@ export type PersonRequest =
   | { kind: 'reject'; gateId: string; as: string; reason: string; evidence?: string }
   | { kind: 'done'; stepId: string; as: string; reason?: string; automatic?: boolean }
   | { kind: 'backout'; as: string; reason: string }
-  | { kind: 'resolve'; stepId: string; action: 'retry' | 'done'; as: string; reason: string };
+  | { kind: 'resolve'; stepId: string; action: 'retry' | 'done'; as: string; reason: string }
+  /** A hypercare incident opened, updated or resolved (run/hypercare.ts). */
+  | { kind: 'incident'; as: string; change: IncidentChange };
+
+/** An incident request without who sends it: that is `as`. */
+export type IncidentChange = DistributiveOmit<IncidentRequest, 'by' | 'signature'>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** What the run answers to each kind of request. */
 export interface PersonAnswer {
@@ -34,6 +45,7 @@ export interface PersonAnswer {
   done: StepState;
   backout: BackoutState;
   resolve: StepState;
+  incident: Incident;
 }
 
 /**
@@ -73,6 +85,11 @@ export function requestFields(request: PersonRequest): { kind: SignedKind; field
       return { kind: 'request_backout', fields: { by: request.as, reason: request.reason } };
     case 'resolve':
       return { kind: 'resolve', fields: { stepId: request.stepId, by: request.as, action: request.action, reason: request.reason } };
+    case 'incident': {
+      // Fields in a fixed order with nothing undefined: what is signed is what is sent.
+      const fields = Object.fromEntries(Object.entries(request.change).filter(([, v]) => v !== undefined));
+      return { kind: 'incident', fields: { ...fields, by: request.as } };
+    }
   }
 }
 
@@ -92,13 +109,35 @@ export async function sendPersonRequest<K extends PersonRequest['kind']>(
   request: Extract<PersonRequest, { kind: K }>,
   sign?: RequestSigner,
 ): Promise<PersonAnswer[K]> {
+  try {
+    return await sendOnce(handle, request, sign);
+  } catch (err) {
+    // A hypercare request that met the moment the run handed over to its next execution was not applied: once more.
+    if (!(err instanceof WorkflowUpdateFailedError) || err.cause?.message !== HANDED_OVER_REASON) throw err;
+    return await sendOnce(handle, request, sign);
+  }
+}
+
+async function sendOnce<K extends PersonRequest['kind']>(
+  handle: WorkflowHandle,
+  request: Extract<PersonRequest, { kind: K }>,
+  sign?: RequestSigner,
+): Promise<PersonAnswer[K]> {
   const args = signedFields(request, sign);
+  const exitGate = 'gateId' in request && request.gateId === HYPERCARE_EXIT_ID;
   // The fields were built for this kind by requestFields; the casts only tell TypeScript which Update takes them.
   switch (request.kind) {
+    // The hypercare exit gate is decided like any gate, through its own Updates (workflows/hypercare.ts).
     case 'approve':
-      return (await handle.executeUpdate(approveGateUpdate, { args: [args as never] })) as PersonAnswer[K];
+      return (await handle.executeUpdate(exitGate ? approveHypercareExitUpdate : approveGateUpdate, {
+        args: [args as never],
+      })) as PersonAnswer[K];
     case 'reject':
-      return (await handle.executeUpdate(rejectGateUpdate, { args: [args as never] })) as PersonAnswer[K];
+      return (await handle.executeUpdate(exitGate ? rejectHypercareExitUpdate : rejectGateUpdate, {
+        args: [args as never],
+      })) as PersonAnswer[K];
+    case 'incident':
+      return (await handle.executeUpdate(changeIncidentUpdate, { args: [args as never] })) as PersonAnswer[K];
     case 'done':
       return (await handle.executeUpdate(completeManualStepUpdate, { args: [args as never] })) as PersonAnswer[K];
     case 'backout':
@@ -115,12 +154,25 @@ export function answerSentence(request: PersonRequest, answer: PersonAnswer[Pers
     case 'approve': {
       const gate = answer as GateState;
       const needs = [...gate.awaiting, ...unmetRequirements(gate)];
+      if (request.gateId === HYPERCARE_EXIT_ID && gate.status === 'approved')
+        return `${request.as} approved ${request.gateId}: hypercare is over, ${runId} ends`;
       return gate.status === 'approved'
         ? `${request.as} approved ${request.gateId}: the gate is approved, ${runId} goes on`
         : `${request.as} approved ${request.gateId}; still waiting for ${needs.join(', ')}`;
     }
     case 'reject':
-      return `${request.as} rejected ${request.gateId}: no-go, ${runId} backs out`;
+      return request.gateId === HYPERCARE_EXIT_ID
+        ? `${request.as} rejected ${request.gateId}: not yet, hypercare goes on (its approvals so far are dropped)`
+        : `${request.as} rejected ${request.gateId}: no-go, ${runId} backs out`;
+    case 'incident': {
+      const incident = answer as Incident;
+      const verb = { open: 'opened', update: 'updated', resolve: 'resolved' }[request.change.action];
+      const took =
+        incident.resolvedAt !== undefined
+          ? ` after ${formatDuration(Date.parse(incident.resolvedAt) - Date.parse(incident.openedAt))}`
+          : '';
+      return `${request.as} ${verb} ${incident.id} (sev${incident.severity}, owner ${incident.owner})${took}: ${incident.title}`;
+    }
     case 'done':
       return `${request.as} marked ${request.stepId} done`;
     case 'backout':
@@ -145,5 +197,7 @@ export function requestPurpose(request: PersonRequest): string {
       return 'back out';
     case 'resolve':
       return `resolve ${request.stepId}`;
+    case 'incident':
+      return request.change.action === 'open' ? 'open an incident' : `${request.change.action} ${request.change.incidentId}`;
   }
 }

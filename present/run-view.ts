@@ -75,6 +75,7 @@ export const DECISION_VERB: Record<Decision['kind'], string> = {
   deadline: 'closed at its deadline',
   refused: 'was refused',
   override: 'went live without the rehearsal evidence',
+  incident: 'changed incident',
 };
 
 /** Why a back-out started, in words. */

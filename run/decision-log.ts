@@ -6,6 +6,7 @@
  * come from the caller (Node's crypto in the worker's activity and in `cutover decisions --verify`).
  */
 import type { Decision, RunMode } from './state.js';
+import { HYPERCARE_ACTOR } from './hypercare.js';
 import { canonicalJson, listedKeyFor, OVERRIDE_TARGET, signedText, type SignedKind } from './signed-request.js';
 
 /** The text an entry's hash is taken of. */
@@ -38,7 +39,15 @@ export interface LogRules {
 }
 
 /** The decisions a person makes (and signs, where the run takes only signed requests). */
-const PERSON_KINDS: readonly Decision['kind'][] = ['approve', 'reject', 'complete_manual', 'request_backout', 'resolve', 'override'];
+const PERSON_KINDS: readonly Decision['kind'][] = [
+  'approve',
+  'reject',
+  'complete_manual',
+  'request_backout',
+  'resolve',
+  'override',
+  'incident',
+];
 
 /** How a sentence names a log entry: `entry 3 (approve by dana on go)`. */
 export function entryName(entry: Decision & { seq: number }): string {
@@ -99,7 +108,7 @@ export function checkDecisionLog(
         const shown = shownButNotSigned(entry);
         if (shown) at(`${name} shows ${shown}: its signature does not cover that`);
       }
-    } else if (PERSON_KINDS.includes(entry.kind)) {
+    } else if (PERSON_KINDS.includes(entry.kind) && !byTheRun(entry)) {
       // What `rehearse --auto-approve` sends is unsigned by design, and only a rehearsal takes it.
       if (live && entry.automatic) at(`${name} is marked automatic, and a live run takes no automatic request`);
       else if ((live || rules.signaturesRequired === true) && !entry.automatic)
@@ -109,6 +118,11 @@ export function checkDecisionLog(
     }
   });
   return problems;
+}
+
+/** An incident the run opened itself for a stale KPI: nobody signs it (run/hypercare.ts). */
+function byTheRun(entry: Decision): boolean {
+  return entry.kind === 'incident' && entry.by === HYPERCARE_ACTOR && entry.role === 'kpi' && entry.automatic;
 }
 
 /** Text, or undefined for absent, null or blank: how the log stores an optional field. */
@@ -125,6 +139,7 @@ function text(value: unknown): string | undefined {
  */
 function shownButNotSigned(entry: Decision): string | undefined {
   const request = entry.request as Record<string, unknown>;
+  if (entry.kind === 'incident') return incidentShownButNotSigned(entry, request);
   const step = text(request.gateId) ?? text(request.stepId);
   const targets: (string | undefined)[] =
     entry.kind === 'approve' || entry.kind === 'reject'
@@ -142,6 +157,21 @@ function shownButNotSigned(entry: Decision): string | undefined {
   // Only votes and manual completions carry `automatic`; the run logs the others as a person's.
   const automatic = ['approve', 'reject', 'complete_manual'].includes(entry.kind) && request.automatic === true;
   if (entry.automatic !== automatic) return `automatic: ${String(entry.automatic)}`;
+  return undefined;
+}
+
+/**
+ * {@link shownButNotSigned} for an incident request: the run names the incident it opened (`INC-4 (open)`), so an
+ * opening's target is checked for its action only; the others name the incident the person signed.
+ */
+function incidentShownButNotSigned(entry: Decision, request: Record<string, unknown>): string | undefined {
+  const action = text(request.action);
+  const match = /^(INC-\d+) \((open|update|resolve)\)$/.exec(entry.target ?? '');
+  if (!match || match[2] !== action || (action !== 'open' && match[1] !== text(request.incidentId)))
+    return `the target ${JSON.stringify(entry.target ?? null)}`;
+  if (text(entry.reason) !== text(action === 'open' ? request.title : request.note))
+    return `the reason ${JSON.stringify(entry.reason ?? null)}`;
+  if (entry.automatic) return 'automatic: true';
   return undefined;
 }
 

@@ -25,10 +25,10 @@ export const LOGGED_REFUSALS_PER_PERSON = 10;
 export const REFUSAL_WINDOW_MS = 60 * 60 * 1000;
 
 /** The five person requests, by the Update that carries them. */
-export type RequestKind = 'vote' | 'complete_manual' | 'request_backout' | 'resolve';
+export type RequestKind = 'vote' | 'complete_manual' | 'request_backout' | 'resolve' | 'incident';
 
 const NAME = REQUEST_LIMITS.name;
-const FIELDS: Record<RequestKind, Record<string, number | 'boolean' | 'signature' | readonly string[]>> = {
+const FIELDS: Record<RequestKind, Record<string, number | 'boolean' | 'integer' | 'signature' | readonly string[]>> = {
   vote: {
     gateId: NAME,
     by: NAME,
@@ -46,6 +46,20 @@ const FIELDS: Record<RequestKind, Record<string, number | 'boolean' | 'signature
     action: ['retry', 'done'],
     reason: REQUEST_LIMITS.reason,
     automatic: 'boolean',
+    signature: 'signature',
+  },
+  // Hypercare incidents (run/hypercare.ts): which fields each action takes is the run's rule; here, their caps.
+  incident: {
+    action: ['open', 'update', 'resolve'],
+    by: NAME,
+    severity: 'integer',
+    title: REQUEST_LIMITS.reason,
+    owner: NAME,
+    step: NAME,
+    external: NAME,
+    incidentId: NAME,
+    eta: NAME,
+    note: REQUEST_LIMITS.reason,
     signature: 'signature',
   },
 };
@@ -67,6 +81,8 @@ export function refuseMalformedRequest(kind: RequestKind, request: unknown): str
     if (value === undefined) continue;
     if (rule === 'boolean') {
       if (typeof value !== 'boolean') return `the request's \`${field}\` is not true or false`;
+    } else if (rule === 'integer') {
+      if (!Number.isInteger(value)) return `the request's \`${field}\` is not a whole number`;
     } else if (rule === 'signature') {
       const why = refuseSignatureShape(value);
       if (why) return why;
@@ -96,7 +112,7 @@ function refuseSignatureShape(signature: unknown): string | undefined {
 
 /** Why the request's target is not one the run has (a vote names a gate, done and resolve a step), or undefined. */
 export function refuseUnknownTarget(kind: RequestKind, request: object, state: Pick<RunState, 'steps'>): string | undefined {
-  if (kind === 'request_backout') return undefined;
+  if (kind === 'request_backout' || kind === 'incident') return undefined;
   const field = kind === 'vote' ? 'gateId' : 'stepId';
   const id = (request as Record<string, unknown>)[field];
   if (typeof id !== 'string' || id === '') return `the request names no ${kind === 'vote' ? 'gate' : 'step'} (\`${field}\`)`;

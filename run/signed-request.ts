@@ -61,7 +61,10 @@ export function signatureCheck(
 }
 
 /** The decisions a person signs. */
-export type SignedKind = Extract<Decision['kind'], 'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve' | 'override'>;
+export type SignedKind = Extract<
+  Decision['kind'],
+  'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve' | 'override' | 'incident'
+>;
 
 /** The target an evidence override shows in the decision log. */
 export const OVERRIDE_TARGET = 'live-evidence';

@@ -9,6 +9,7 @@ import type { ReconcileSummary } from '../reconcile/result.js';
 import type { ActionKind, PhaseKind, Runbook } from '../runbook/schema.js';
 import type { GateEvidence } from './evidence.js';
 import type { RequestSignature } from './signed-request.js';
+import type { HypercareState } from './hypercare.js';
 
 /** `rehearsal` honours each step's `rehearsal:` setting; `live` runs everything. */
 export type RunMode = 'rehearsal' | 'live';
@@ -216,7 +217,18 @@ export interface BackoutState {
 /** One entry of the run's decision log: every human (or automatic) decision, in order. */
 export interface Decision {
   /** `override`: the lead started a live run without the rehearsal evidence it needs (`--override-evidence`). */
-  kind: 'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve' | 'cancel' | 'deadline' | 'refused' | 'override';
+  kind:
+    | 'approve'
+    | 'reject'
+    | 'complete_manual'
+    | 'request_backout'
+    | 'resolve'
+    | 'cancel'
+    | 'deadline'
+    | 'refused'
+    | 'override'
+    /** `incident`: a person opened, updated or resolved a hypercare incident (run/hypercare.ts). */
+    | 'incident';
   by: string;
   role: string;
   target?: string;
@@ -268,6 +280,8 @@ export interface RunState {
   cancel?: { requestedAt: string; running: string[] };
   /** How many executions this run has used so far (it continues as new to keep histories small). */
   execution?: number;
+  /** From go-live until its exit gate is decided, when the runbook's `hypercare` has an `exit` (run/hypercare.ts). */
+  hypercare?: HypercareState;
 }
 
 /** `--override-evidence`: the lead goes live without the rehearsal evidence, for a reason, knowing what is missing. */
@@ -380,7 +394,8 @@ export type StepProgress = Pick<
 export interface RunCheckpoint {
   /** 1 for the execution the run started with, then 2, 3, … */
   execution: number;
-  stage: 'forward' | 'backout';
+  /** `hypercare`: the forward steps completed and the run is in hypercare. */
+  stage: 'forward' | 'backout' | 'hypercare';
   run: Omit<RunState, 'order' | 'steps'>;
   /** One letter per step, in runbook order (see `STATUS_LETTER` in checkpoint.ts). */
   codes: string;

@@ -135,6 +135,8 @@ export function deriveRunStatus(state: RunState): RunStatus {
   if (state.status === 'completed' || state.status === 'backed_out' || state.status === 'failed') {
     return state.status;
   }
+  // In hypercare the steps are done; the run waits for people while its exit gate is open.
+  if (state.hypercare && state.hypercare.status !== 'exited') return state.hypercare.exit.status === 'open' ? 'waiting' : 'running';
   const steps = Object.values(state.steps);
   if (state.backout.status === 'running' || state.backout.status === 'waiting') {
     return steps.some((s) => s.backout?.status === 'waiting' || s.backout?.status === 'manual' || s.resolution) ? 'waiting' : 'backing_out';
@@ -364,6 +366,7 @@ export function refuseBackout(runbook: Runbook, state: RunState, request: Backou
   }
   if (!request.reason?.trim()) return 'a back-out needs a reason (--reason)';
   if (state.backout.status !== 'not_requested') return `the run is already backing out (${state.backout.status})`;
+  if (state.hypercare) return 'the run went live and is in hypercare: there is nothing left to back out; open an incident instead';
   if (state.status === 'completed' || state.status === 'backed_out' || state.status === 'failed') {
     return `the run has already ended (${state.status})`;
   }

@@ -11,6 +11,7 @@ import { comparisonFields, connectionSide, csvSource } from '../reconcile/config
 import { PASSKEY_PATTERN, PUBLIC_KEY_PATTERN } from './public-key.js';
 import { DURATION_PATTERN, NOT_BEFORE_PATTERN } from './duration.js';
 import { notificationsSchema, personAddresses } from './notifications.js';
+import { hypercareSchema } from './hypercare.js';
 
 const duration = z
   .string()
@@ -360,13 +361,11 @@ export const runbookSchema = z
       })
       .strict()
       .default({ policy: 'automatic' }),
-    hypercare: z
-      .object({
-        mttr: duration.describe('Mean time to resolve a step that fails during the run (failure to `cutover resolve`), as a target.'),
-      })
-      .strict()
+    hypercare: hypercareSchema
       .optional()
-      .describe('Targets for hypercare; `cutover report` shows the measured resolve times against them.'),
+      .describe(
+        'After go-live: MTTR targets, KPI freshness, owners, the exit gate and legacy retirement (docs/hypercare.md); `cutover report` shows the measured times against the targets.',
+      ),
     evidence: z
       .object({
         rehearsal_within: duration

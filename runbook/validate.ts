@@ -19,6 +19,7 @@ import { checkCsvSpec } from '../reconcile/check-config.js';
 import { hint, HINT_COMPARISONS, listOf, need, undefinedRole, type Checking } from './checking.js';
 import { allSteps, checkStep, runnables, type StepAt } from './validate-steps.js';
 import { checkNotifications } from './validate-notifications.js';
+import { checkHypercare, postGoLiveOwnerProblems } from './validate-hypercare.js';
 
 /** The outcome of {@link validateRunbook}: errors refuse the runbook, warnings do not. */
 export interface RunbookValidation {
@@ -47,6 +48,7 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
   const stepById = checkIds(c, steps);
   const orderable = checkDependencies(c, steps, stepById);
   for (const at of steps) checkStep(c, at);
+  checkHypercare(c);
   checkPeople(c);
   checkConnections(c);
   checkPhases(c);
@@ -289,6 +291,8 @@ export function liveRunProblems(runbook: Runbook): DocumentProblem[] {
       need(runbook.roles[step.owner] ?? [], `an owner of manual step \`${step.id}\``, [...path, 'owner']);
     }
   }
+  // The run goes on into hypercare: every interface, system and KPI needs its owner after go-live.
+  problems.push(...postGoLiveOwnerProblems(runbook));
   for (const [person, { what, path }] of needKeys) {
     problems.push({
       path,

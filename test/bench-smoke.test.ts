@@ -76,6 +76,10 @@ const FIGURES: Record<string, { targets: string[]; informational: string[] }> = 
     informational: ['postgres_vs_sqlite_rows_per_second'],
   },
   scale: { targets: ['per_step_ratio', 'largest_payload_bytes', 'longest_history_events'], informational: [] },
+  hypercare: {
+    targets: ['incidents_resolved', 'longest_history_events', 'largest_payload_bytes', 'status_ms', 'incident_list_ms'],
+    informational: ['executions', 'status_cli_ms', 'incident_list_cli_ms', 'version_cli_ms'],
+  },
   plans: {
     targets: ['import_vs_exceljs_ratio', 'import_cpu_seconds', 'import_peak_rss_mb', 'export_cpu_seconds'],
     informational: ['rows_per_second'],

@@ -227,7 +227,7 @@ describe('README.md and docs/', () => {
     const where = (page: string) => checked.filter((c) => c.block.page === page).map((c) => c.kind);
     expect(where('docs/reconciliation.md')).toEqual(['reconcile config', 'runbook']);
     expect(where('docs/signatures.md')).toEqual(['runbook']);
-    expect(where('docs/runbook-format.md')).toEqual(['runbook', 'runbook']);
+    expect(where('docs/runbook-format.md')).toEqual(['runbook', 'runbook', 'runbook']);
     // The reconciliation page's runbook: a reconcile action, a reconcile check, and a repeating one in hypercare.
     const inRunbook = checked.find((c) => c.block.page === 'docs/reconciliation.md' && c.kind === 'runbook');
     const kinds =

@@ -227,7 +227,9 @@ function hypercare(
   checks: readonly ReportCheck[],
   attempts: readonly ReportAttempt[],
 ): RunReport['hypercare'] {
-  const target = runbook.hypercare?.mttr ? durationMs(runbook.hypercare.mttr) : null;
+  const mttr = runbook.hypercare?.mttr;
+  // A single duration is the target for failures resolved during the run; per-severity targets are for incidents.
+  const target = typeof mttr === 'string' ? durationMs(mttr) : null;
   const failures = new Map<string, string[]>();
   const note = (key: string, at: string | null) => {
     if (!at) return;

@@ -30,6 +30,10 @@ import { handOver, loadCheckedRunbook, resume, takeUp } from './hand-over.js';
 import { PATCHES } from './patches.js';
 import { runBackout, runForward } from './phases.js';
 import { decideOverride, refuseStart, registerRequests } from './requests.js';
+import { registerHypercareRequests, runHypercare } from './hypercare.js';
+import { hasHypercareStage } from '../runbook/hypercare-rules.js';
+import { formatDuration } from '../runbook/duration.js';
+import type { RunState } from '../run/state.js';
 import { RunContext } from './run-context.js';
 
 /** Runs a runbook; one workflow id per run, one or more executions. */
@@ -53,6 +57,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   });
   // People's requests and the queries, before anything else: no request arrives at a run that cannot answer it.
   registerRequests(ctx);
+  registerHypercareRequests(ctx);
 
   /** Why the run did not start (a refused evidence override), when it did not. */
   let refusedToStart: string | undefined;
@@ -77,15 +82,19 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
       else if (input.evidenceOverride) refusedToStart = await decideOverride(ctx, input.evidenceOverride);
     }
 
-    // Forward, unless it did not start or was handed over backing out; then back out if it must.
-    if (refusedToStart === undefined && input.checkpoint?.stage !== 'backout' && (await runForward(ctx)) === 'handover')
-      return await handOver(ctx, 'forward');
+    // Forward, unless it did not start or was handed over backing out (or in hypercare); then back out if it must.
+    const forward = input.checkpoint?.stage !== 'backout' && input.checkpoint?.stage !== 'hypercare';
+    if (refusedToStart === undefined && forward && (await runForward(ctx)) === 'handover') return await handOver(ctx, 'forward');
     if (refusedToStart !== undefined) {
       run.status = 'failed';
       run.outcome = `did not start: ${refusedToStart}`;
     } else if (run.backout.status !== 'not_requested') {
       if ((await runBackout(ctx)) === 'handover') return await handOver(ctx, 'backout');
       Object.assign(run, backedOutEnding(run));
+    } else if (goesIntoHypercare(ctx)) {
+      // Went live, and the runbook has a hypercare exit: the run goes on until the exit gate is approved.
+      if ((await runHypercare(ctx)) === 'handover') return await handOver(ctx, 'hypercare');
+      Object.assign(run, hypercareEnding(run, ctx.now()));
     } else {
       Object.assign(run, forwardEnding(run, ctx.now()));
     }
@@ -110,6 +119,26 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   });
   // The result is small at any size: the whole state is in the record store and the queries.
   return { status: state.status as RunResult['status'], outcome: state.outcome ?? '', summary: summarizeRun(state, ctx.revision) };
+}
+
+/**
+ * Whether the run goes on into hypercare: it is in hypercare already (handed over), or its forward steps completed and
+ * its runbook has a hypercare exit. The patch is evaluated only there, so runs without one replay unchanged.
+ */
+function goesIntoHypercare(ctx: RunContext): boolean {
+  if (ctx.run.hypercare) return true;
+  if (!hasHypercareStage(ctx.book) || forwardEnding(ctx.run, ctx.now()).status !== 'completed') return false;
+  return patched(PATCHES.hypercareStage.id);
+}
+
+/** How a run that went through hypercare ends: completed, with how long the night and the hypercare took. */
+function hypercareEnding(run: RunState, at: string): { status: 'completed'; outcome: string } {
+  const began = run.hypercare!.startedAt;
+  const night = formatDuration(Date.parse(began) - Date.parse(run.startedAt));
+  return {
+    status: 'completed',
+    outcome: `went live in ${night}; hypercare exited after ${formatDuration(Date.parse(at) - Date.parse(began))}`,
+  };
 }
 
 /** A live run may not pretend: simulate actions are for rehearsals. */

@@ -111,5 +111,7 @@ export async function handOver(ctx: RunContext, stage: RunCheckpoint['stage']): 
     memo: { ...workflowInfo().memo, [WORKFLOW_VERSION_MEMO]: WORKFLOW_VERSION },
   });
   // The checkpoint without the store snapshot's revision: the next execution counts its own.
-  return continueAsNew({ ...ctx.input, checkpoint: toCheckpoint(ctx.current(), stage, ctx.execution) });
+  const checkpoint = toCheckpoint(ctx.current(), stage, ctx.execution);
+  ctx.handedOver = true;
+  return continueAsNew({ ...ctx.input, checkpoint });
 }

@@ -9,8 +9,9 @@ import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { BackoutState, GateState, RunState, RunSummary, StepPage, StepState } from '../run/state.js';
 import type { ChangesSince, RunChanges } from '../run/step-changes.js';
 import type { BackoutRequest, ManualDoneRequest, ResolveRequest, VoteRequest } from '../run/transitions.js';
+import type { Incident, IncidentRequest } from '../run/hypercare.js';
 
-export type { BackoutRequest, ChangesSince, ManualDoneRequest, ResolveRequest, RunChanges, VoteRequest };
+export type { BackoutRequest, ChangesSince, Incident, IncidentRequest, ManualDoneRequest, ResolveRequest, RunChanges, VoteRequest };
 
 /**
  * The run at a glance: its own fields, counts per status and the steps that matter now. Cheap to
@@ -49,6 +50,15 @@ export const requestBackoutUpdate = defineUpdate<BackoutState, [BackoutRequest]>
 
 /** The lead resolves a failed step or back-out: retry it, or record it done by hand. */
 export const resolveStepUpdate = defineUpdate<StepState, [ResolveRequest]>('resolveStep');
+
+/** During hypercare: a person opens, updates or resolves an incident; answers the incident as it is now. */
+export const changeIncidentUpdate = defineUpdate<Incident, [IncidentRequest]>('changeIncident');
+
+/** An approver votes go on the open hypercare exit gate (`gateId: hypercare-exit`); approved, the run ends. */
+export const approveHypercareExitUpdate = defineUpdate<GateState, [VoteRequest]>('approveHypercareExit');
+
+/** An approver says not yet (reason required): the exit gate's approvals are dropped and hypercare goes on. */
+export const rejectHypercareExitUpdate = defineUpdate<GateState, [VoteRequest]>('rejectHypercareExit');
 
 /**
  * The workflow type clients start: one run is one workflow id, over one or more executions

@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 13;
+export const WORKFLOW_VERSION = 14;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -211,6 +211,15 @@ export const PATCHES = {
       "an execution's start claim names the runbook's folder, and the record store refuses a start for another folder than it reserved",
     introduced: '5667283, 2026-12-07',
     since: 13,
+    stage: 'patched',
+  },
+  /** Evaluated only when a run whose runbook has a hypercare exit completed its forward steps (cutover-run.ts). */
+  hypercareStage: {
+    id: 'hypercare-stage',
+    guards:
+      'a run whose runbook has `hypercare.exit` goes on after go-live into hypercare (incidents, KPI rounds) until its exit gate is approved',
+    introduced: 'c9ebe13, 2026-12-07',
+    since: 14,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;

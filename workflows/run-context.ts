@@ -92,6 +92,11 @@ export class RunContext {
   busy = 0;
   /** Set when this execution has used its history budget: nothing new starts, then it hands over. */
   handingOver = false;
+  /**
+   * Set when this execution has taken its hand-over checkpoint: a request whose handler runs after that (an Update of
+   * the same activation) would change a state the next execution never sees, so it is refused (send it again).
+   */
+  handedOver = false;
   /** Set once a step settles in this execution: each execution moves the run on before it hands over. */
   progressed = false;
   /** The steps whose action (or undo, or checks) is running as an activity now. */

@@ -16,9 +16,11 @@ export function register(program: Command, { action, out }: CommandContext): voi
       'md',
     )
     .option('--out <file>', 'write to this file (whole or not at all) instead of stdout')
+    .option('--hypercare', 'the hypercare instead: incidents and MTTR against target, KPI freshness, the exit decision (Markdown)')
     .action(
-      action(async (runId: string, options: { format: 'md' | 'html'; out?: string }) =>
-        (await import('../write-report.js')).writeReport(runId, options, out),
-      ),
+      action(async (runId: string, options: { format: 'md' | 'html'; out?: string; hypercare?: boolean }) => {
+        if (options.hypercare) return (await import('../write-hypercare-report.js')).writeHypercareReport(runId, options, out);
+        return (await import('../write-report.js')).writeReport(runId, options, out);
+      }),
     );
 }

@@ -1,0 +1,118 @@
+/**
+ * What a person sees of a run's hypercare, derived once for `status`, `incident list` and the page: the open
+ * incidents by age (oldest first) with their owner and markers, MTTR per severity against its target, each KPI's
+ * freshness, and the exit gate with what still keeps it shut. Pure.
+ */
+import { mttrBySeverity, type HypercareState, type Incident, type SeverityMttr } from '../run/hypercare.js';
+import { formatDuration } from '../runbook/duration.js';
+
+/** One open incident as listed: its age and the state of its target. */
+export interface OpenIncidentRow {
+  id: string;
+  severity: number;
+  title: string;
+  owner: string;
+  ageMs: number;
+  /** `breached`, `approaching` or `within` its target; `no target` for a severity without one. */
+  target: 'breached' | 'approaching' | 'within' | 'no target';
+  eta?: string;
+  external?: string;
+  kpi?: string;
+}
+
+/** The hypercare at a glance. */
+export interface HypercareView {
+  status: HypercareState['status'];
+  startedAt: string;
+  open: OpenIncidentRow[];
+  /** Open incidents per owner role. */
+  byOwner: Record<string, number>;
+  mttr: SeverityMttr[];
+  kpis: HypercareState['kpis'];
+  exit: { status: string; unmet: string[]; awaiting: string[] };
+}
+
+export function hypercareView(state: HypercareState, nowMs: number): HypercareView {
+  const open = state.incidents
+    .filter((i) => i.status === 'open')
+    .sort((a, b) => Date.parse(a.openedAt) - Date.parse(b.openedAt))
+    .map((i) => openRow(i, state, nowMs));
+  const byOwner: Record<string, number> = {};
+  for (const row of open) byOwner[row.owner] = (byOwner[row.owner] ?? 0) + 1;
+  return {
+    status: state.status,
+    startedAt: state.startedAt,
+    open,
+    byOwner,
+    mttr: mttrBySeverity(state, { targets: state.targetsMs ?? {}, approaching: 0.75 }),
+    kpis: state.kpis,
+    exit: { status: state.exit.status, unmet: state.exit.unmetCriteria ?? [], awaiting: state.exit.awaiting },
+  };
+}
+
+function openRow(incident: Incident, state: HypercareState, nowMs: number): OpenIncidentRow {
+  const hasTarget = state.targetsMs?.[incident.severity] !== undefined;
+  return {
+    id: incident.id,
+    severity: incident.severity,
+    title: incident.title,
+    owner: incident.owner,
+    ageMs: Math.max(0, nowMs - Date.parse(incident.openedAt)),
+    target: !hasTarget ? 'no target' : incident.breachedAt ? 'breached' : incident.approachingAt ? 'approaching' : 'within',
+    ...(incident.eta ? { eta: incident.eta } : {}),
+    ...(incident.external ? { external: incident.external } : {}),
+    ...(incident.kpi ? { kpi: incident.kpi } : {}),
+  };
+}
+
+/** The hypercare as lines under `cutover status`, and as `cutover incident list` prints it. */
+export function hypercareLines(view: HypercareView, nowMs: number, options: { resolved?: readonly Incident[] } = {}): string[] {
+  const lines: string[] = [''];
+  const since = formatDuration(Math.max(0, nowMs - Date.parse(view.startedAt)));
+  lines.push(`hypercare ${view.status === 'exited' ? 'exited' : 'open'} (since ${view.startedAt}, ${since})`);
+  if (view.open.length === 0) lines.push('  no open incidents');
+  else {
+    const owners = Object.entries(view.byOwner)
+      .map(([owner, n]) => `${owner} ${n}`)
+      .join(', ');
+    lines.push(`  open incidents: ${view.open.length} (${owners}), oldest first:`);
+    lines.push(`  ${'ID'.padEnd(8)} ${'SEV'.padEnd(4)} ${'OWNER'.padEnd(14)} ${'AGE'.padStart(8)}  ${'TARGET'.padEnd(11)} TITLE`);
+    for (const row of view.open) {
+      const extra = [row.eta ? `ETA ${row.eta}` : '', row.external ? `ext ${row.external}` : ''].filter(Boolean).join(', ');
+      lines.push(
+        `  ${row.id.padEnd(8)} ${`sev${row.severity}`.padEnd(4)} ${row.owner.padEnd(14)} ${formatDuration(row.ageMs).padStart(8)}  ${row.target.padEnd(11)} ${row.title}${extra ? ` (${extra})` : ''}`,
+      );
+    }
+  }
+  for (const incident of options.resolved ?? []) {
+    lines.push(
+      `  resolved ${incident.id} sev${incident.severity} ${incident.owner}: ${incident.title} — in ${formatDuration(Date.parse(incident.resolvedAt!) - Date.parse(incident.openedAt))} by ${incident.resolvedBy}`,
+    );
+  }
+  const mttr = view.mttr.filter((m) => m.resolved > 0 || m.targetMs !== undefined);
+  if (mttr.length > 0) {
+    lines.push(
+      `  MTTR: ${mttr
+        .map(
+          (m) =>
+            `sev${m.severity} ${m.mttrMs === undefined ? '—' : formatDuration(m.mttrMs)}${m.targetMs === undefined ? '' : ` (target ${formatDuration(m.targetMs)})`}, ${m.resolved} resolved${m.breaches > 0 ? `, ${m.breaches} breached` : ''}`,
+        )
+        .join('; ')}`,
+    );
+  }
+  for (const kpi of view.kpis) {
+    const state = kpi.fresh === undefined ? 'not checked yet' : kpi.fresh ? 'fresh' : 'STALE';
+    lines.push(
+      `  KPI ${kpi.id} (${kpi.owner ?? 'no owner'}): ${state}${kpi.detail ? ` — ${kpi.detail}` : ''}${kpi.checkedAt ? `, checked ${kpi.checkedAt}` : ''}`,
+    );
+  }
+  const exit = view.exit;
+  lines.push(
+    exit.status === 'open'
+      ? `  exit gate hypercare-exit: open, waiting for ${exit.awaiting.join(', ') || 'any approver'} (cutover approve RUN hypercare-exit)`
+      : exit.status === 'pending'
+        ? `  exit gate hypercare-exit: shut — ${exit.unmet.join('; ') || 'not reviewed yet'}`
+        : `  exit gate hypercare-exit: ${exit.status}`,
+  );
+  return lines;
+}
