@@ -65,6 +65,7 @@ describe.each(PROVIDERS)('%s', (provider) => {
         expect.stringMatching(/_decision_sent_from$/),
         expect.stringMatching(/_deliveries$/),
         expect.stringMatching(/_run_auto_approve$/),
+        expect.stringMatching(/_notification_events$/),
       ]);
       expect(store.provider).toBe(provider);
       if (provider === 'sqlite') expect(store.databasePath).toBe(path.join(dir(), provider, 'nested', 'cutover.db'));

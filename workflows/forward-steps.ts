@@ -66,6 +66,7 @@ async function runWaitStep(ctx: RunContext, step: StepState, action: Extract<Act
       step.status = action.kind === 'manual' ? 'waiting' : 'running';
       if (action.kind === 'manual') step.waitingFor = 'manual';
       ctx.touch();
+      if (action.kind === 'manual') ctx.notices?.manualWaiting(step);
     }
     finished = await ctx.cancellableWait(step.id, () =>
       action.kind === 'manual' ? condition(() => step.completedBy !== undefined) : sleepUntil(step, action.duration),
@@ -221,6 +222,7 @@ export async function waitForResolution(
     if (scope === 'forward') {
       step.status = 'waiting';
       step.waitingFor = 'resolution';
+      ctx.notices?.stepFailed(step, error);
     } else {
       step.backout = { ...step.backout!, status: 'waiting', error };
     }

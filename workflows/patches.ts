@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 9;
+export const WORKFLOW_VERSION = 10;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -176,6 +176,15 @@ export const PATCHES = {
     guards: 'a ready step waits for its `not_before` before it starts',
     introduced: 'ad49f3c, 2026-12-07',
     since: 9,
+    stage: 'patched',
+  },
+  /** Evaluated once per execution after the runbook is read, only when it has `notifications:` (cutover-run.ts). */
+  notifies: {
+    id: 'notifies',
+    guards:
+      'a run whose runbook has notifications starts its notifier (a child workflow) and signals it each event: run started and ended, gates, manual steps, failures, the back-out',
+    introduced: '0000000, 2026-12-07',
+    since: 10,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;
