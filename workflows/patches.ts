@@ -183,7 +183,7 @@ export const PATCHES = {
     id: 'notifies',
     guards:
       'a run whose runbook has notifications starts its notifier (a child workflow) and signals it each event: run started and ended, gates, manual steps, failures, the back-out',
-    introduced: '0000000, 2026-12-07',
+    introduced: 'a4cfa1a, 2026-12-07',
     since: 10,
     stage: 'patched',
   },
