@@ -212,4 +212,64 @@ phases:
     await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'backup', by: 'bob' }] });
     expect((await resultOf(handle)).status).toBe('completed');
   }, 120_000);
+
+  it('reminds the approvers 5 minutes before a gate closes (15 was already past), once', async () => {
+    const handle = await h.start(`
+name: notify-deadline
+version: 1
+${PEOPLE}
+notifications:
+  channels:${channels()}
+  routes:
+    - { on: [gate_opened, gate_deadline], via: [hook] }
+phases:
+  - id: decide
+    kind: go_no_go
+    steps:
+      - { id: go, title: Go, owner: lead, gate: { approvers: [approvers], deadline: { after_opening: 5m6s, decides: go } } }
+`);
+    const runId = handle.workflowId;
+    const reminder = await waitFor('the reminder', () => hooksOf(runId).find((m) => m.body.event.kind === 'gate_deadline'));
+    expect(reminder.body.event.id).toBe('gate_deadline:go:5m');
+    expect(reminder.body.message.title).toBe(`[REHEARSAL] ${runId}: Gate go closes in 5 minutes and then decides go by itself`);
+    expect(reminder.body.people).toEqual(['ben']);
+    await handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'ben' }] });
+    await resultOf(handle);
+    expect(hooksOf(runId).map((m) => m.body.event.id)).toEqual(['gate_opened:go', 'gate_deadline:go:5m']);
+  }, 120_000);
+
+  it('a run that hands over (continue-as-new) while messages are under way: each event once, none lost', async () => {
+    const chain = Array.from({ length: 8 }, (_, i) =>
+      i === 4
+        ? `      - { id: s${i}, title: Step ${i}, owner: dba, expected: 1m, depends_on: [s${i - 1}], action: { kind: manual } }`
+        : `      - { id: s${i}, title: Step ${i}, owner: dba, expected: 1s, ${i > 0 ? `depends_on: [s${i - 1}], ` : ''}action: { kind: shell, command: "true" } }`,
+    ).join('\n');
+    const handle = await h.start(
+      `
+name: notify-handover
+version: 1
+${PEOPLE}
+notifications:
+  channels:${channels()}
+  routes:
+    - { to: [lead], via: [hook] }
+    - { on: [manual_step_waiting], via: [hook] }
+phases:
+  - id: p
+    kind: migration
+    steps:
+${chain}
+`,
+      { historyBudget: 30 },
+    );
+    const runId = handle.workflowId;
+    await waitFor('the manual step message', () => hooksOf(runId).some((m) => m.body.event.id === 'manual_step_waiting:s4'));
+    await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 's4', by: 'bob' }] });
+    const result = await resultOf(handle);
+    expect(result.status).toBe('completed');
+    expect(result.state.execution).toBeGreaterThan(1);
+    await waitFor('the run_ended message', () => hooksOf(runId).some((m) => m.body.event.kind === 'run_ended'));
+    const received = hook.received.filter((m) => m.body.event.runId === runId);
+    expect(received.map((m) => m.body.event.id)).toEqual(['run_started', 'manual_step_waiting:s4', 'run_ended']);
+  }, 180_000);
 });
