@@ -72,12 +72,18 @@ function whereTo(d: Pick<DeliveryView, 'channel' | 'recipient'>): string {
  * what to do: `the gate_opened:go message to ben on mail gave up after 1 attempt: channel mail: …; fix the channel
  * (cutover notify test RUNBOOK checks it)`.
  */
-export function failedDeliveryLines(views: readonly EventView[]): string[] {
+export function failedDeliveryLines(views: readonly EventView[], options: { withReasons?: boolean } = {}): string[] {
   const lines: string[] = [];
   for (const event of views) {
     for (const d of event.deliveries) {
       if (d.status !== 'gave_up' && d.status !== 'retrying') continue;
       const tries = `${d.attempts} attempt${d.attempts === 1 ? '' : 's'}`;
+      if (options.withReasons === false) {
+        lines.push(
+          `the ${event.id} message ${whereTo(d)} ${d.status === 'gave_up' ? `gave up after ${tries}` : `is being retried (${tries} so far)`}`,
+        );
+        continue;
+      }
       lines.push(
         d.status === 'gave_up'
           ? `the ${event.id} message ${whereTo(d)} gave up after ${tries}: ${d.reason ?? 'no reason recorded'}; fix the channel (\`cutover notify test RUNBOOK\` checks it)`

@@ -9,6 +9,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { openRecordStore } from '../prisma/store.js';
+import { serveStatusPage } from '../web/server.js';
 import { cliEnv, eventually, killStartedCli, runCli, startCli, startWorkerCli } from './support/cli.js';
 import { startHookReceiver, type HookReceiver } from './support/notify-receivers.js';
 import { temporalAddress, temporalNamespace } from './support/temporal.js';
@@ -118,4 +120,17 @@ phases:
     /^ {2}the manual_step_waiting:backup message to bob on mail gave up after 1 attempt: channel mail: .*CLI_EVENTS_UNSET_PASSWORD.* is not set.*; fix the channel \(`cutover notify test RUNBOOK` checks it\)$/,
   );
   expect(lines.slice(at + 2).filter((l) => l.trim() !== '')).toEqual([]);
+
+  // The run's page: the failed message in one sentence, without the reason (it names the worker's variables).
+  const store = await openRecordStore({ databaseUrl: shared.CUTOVER_DATABASE_URL });
+  const page = await serveStatusPage({ port: 0, store });
+  try {
+    const html = await (await fetch(`${page.url}/runs/${runId}`)).text();
+    expect(html).toContain('<h2>Messages that did not reach people</h2>');
+    expect(html).toContain('<li>the manual_step_waiting:backup message to bob on mail gave up after 1 attempt</li>');
+    expect(html).not.toContain('CLI_EVENTS_UNSET_PASSWORD');
+  } finally {
+    await page.close();
+    await store.close();
+  }
 }, 300_000);
