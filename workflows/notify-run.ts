@@ -60,8 +60,15 @@ const recording = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry
 /** A notifier that has heard nothing for this long ends (its run was terminated without telling it). */
 const IDLE_LIMIT = '30 days';
 
-/** The history length at which a notifier hands over to a new execution of itself. */
-const HISTORY_LIMIT = 8000;
+/**
+ * The history at which a notifier hands over to a new execution of itself: about 10 events per message (a signal,
+ * an activity, their workflow tasks), so some 2,000 messages an execution. Not at `continueAsNewSuggested` (4,000
+ * events): the hand-over waits for the deliveries under way, and every such pause is a delay for the messages that
+ * arrive meanwhile (measured with `npm run bench -- notify`). Well under Temporal's limits (51,200 events, 50 MB),
+ * as the run's own ceiling (run-context.ts).
+ */
+const HISTORY_LIMIT = 20_000;
+const HISTORY_BYTES_LIMIT = 20 * 1024 * 1024;
 
 /**
  * The longest one attempt may take, from the channel's own timeout: an attempt whose worker died is retried this
@@ -91,7 +98,7 @@ export async function cutoverNotify(input: NotifierInput): Promise<{ events: num
     queued.push(...notices);
     if (notices.some((n) => n.event.kind === 'run_ended')) ended = true;
   });
-  const handOverDue = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= HISTORY_LIMIT;
+  const handOverDue = () => workflowInfo().historyLength >= HISTORY_LIMIT || workflowInfo().historySize >= HISTORY_BYTES_LIMIT;
   for (;;) {
     const woke = await condition(() => queued.length > 0 || (ended && inFlight === 0) || handOverDue(), IDLE_LIMIT);
     if (!woke && inFlight === 0) break;
@@ -113,13 +120,13 @@ export async function cutoverNotify(input: NotifierInput): Promise<{ events: num
       deliveries: deliveries.map((d) => ({ channel: d.delivery.channel, recipient: d.delivery.recipient })),
     }));
     inFlight += 1;
-    void recording
-      .recordEvents(records)
-      .catch(() => undefined)
-      .then(() => Promise.all(batch.flatMap((notice) => notice.deliveries.map(deliver))))
-      .finally(() => {
-        inFlight -= 1;
-      });
+    // The record and the messages at once: a message waits for no write of the store.
+    void Promise.all([
+      recording.recordEvents(records).catch(() => undefined),
+      ...batch.flatMap((notice) => notice.deliveries.map(deliver)),
+    ]).finally(() => {
+      inFlight -= 1;
+    });
   }
   await condition(allHandlersFinished);
   return { events: seq };
