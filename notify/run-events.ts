@@ -163,6 +163,24 @@ export function backoutFinished(facts: RunFacts): NotificationEvent {
   return event(facts, 'backout_finished', 'backout_finished', `Back-out of ${facts.runId} finished`);
 }
 
+/** The run's facts a comms step's message may name: `{run}`, `{runbook}`, `{mode}`, `{elapsed}`, `{done}`, `{total}`. */
+export function fillMessage(template: string, facts: RunFacts, progress: { done: number; total: number }): string {
+  const values: Record<string, string> = {
+    run: facts.runId,
+    runbook: facts.runbook.name,
+    mode: facts.mode,
+    elapsed: formatDuration(Math.max(0, Date.parse(facts.at) - Date.parse(facts.startedAt))),
+    done: String(progress.done),
+    total: String(progress.total),
+  };
+  return template.replace(/\{([a-z_]+)\}/g, (whole, name: string) => values[name] ?? whole);
+}
+
+/** A comms step's message (or, with `undo`, its undo's). News for its audience. */
+export function comms(facts: RunFacts, step: StepFacts, text: string, undo = false): NotificationEvent {
+  return event(facts, 'comms', `comms:${step.id}${undo ? ':undo' : ''}`, text, { step: stepRef(step) });
+}
+
 /** An error's first line, at most 300 characters: a message is read on a phone. */
 function oneLine(text: string): string {
   const first = text.split('\n')[0]!.trim();

@@ -272,4 +272,40 @@ ${chain}
     const received = hook.received.filter((m) => m.body.event.runId === runId);
     expect(received.map((m) => m.body.event.id)).toEqual(['run_started', 'manual_step_waiting:s4', 'run_ended']);
   }, 180_000);
+
+  it('a comms step sends its message with the run facts to its audience, and a comms undo in the back-out', async () => {
+    const handle = await h.start(`
+name: notify-comms
+version: 1
+${PEOPLE}
+notifications:
+  channels:${channels()}
+phases:
+  - id: tell
+    kind: preparation
+    steps:
+      - id: announce
+        title: Announce the freeze
+        owner: lead
+        action: { kind: notify, message: 'Freeze starts: {done} of {total} steps done in {run}', to: [sponsors], via: [mail] }
+        backout: { kind: notify, message: '{run} is rolling back', to: [sponsors, dba], via: [mail, hook] }
+      - { id: fail, title: Fail, owner: dba, expected: 1s, depends_on: [announce], action: { kind: shell, command: 'exit 1' } }
+`);
+    const runId = handle.workflowId;
+    expect((await resultOf(handle)).status).toBe('backed_out');
+    await waitFor('the three mails and the hook message', () => mailsOf(runId).length === 3 && hooksOf(runId).length === 1);
+    const mails = mailsOf(runId);
+    expect(mails[0]).toMatchObject({
+      to: ['sam@example.com'],
+      subject: `[REHEARSAL] ${runId}: Freeze starts: 0 of 2 steps done in ${runId}`,
+    });
+    expect(
+      mails
+        .slice(1)
+        .map((m) => m.to[0])
+        .sort(),
+    ).toEqual(['bob@example.com', 'sam@example.com']);
+    expect(mails.slice(1).every((m) => m.subject === `[REHEARSAL] ${runId}: ${runId} is rolling back`)).toBe(true);
+    expect(hooksOf(runId)[0]!.body).toMatchObject({ event: { id: 'comms:announce:undo', kind: 'comms' }, people: ['sam', 'bob'] });
+  }, 120_000);
 });

@@ -26,6 +26,14 @@ export async function runBackoutStep(ctx: RunContext, step: StepState): Promise<
     await ctx.record(step, 'backout', {});
     return;
   }
+  if (undo.kind === 'notify' && step.treatment !== 'simulate') {
+    // A comms undo (tell them the change is being rolled back): sent, and done.
+    ctx.notices?.comms(step, undo, true);
+    step.backout = { ...step.backout, status: 'succeeded', attempts: 1, endedAt: ctx.now() };
+    ctx.touch();
+    await ctx.record(step, 'backout', {});
+    return;
+  }
   if (undo.kind === 'wait' && step.treatment !== 'simulate') {
     await sleepUntil(step, undo.duration);
     step.waitUntil = undefined;

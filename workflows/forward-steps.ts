@@ -53,9 +53,20 @@ export async function runForwardStep(ctx: RunContext, step: StepState): Promise<
   }
   if (d.gate && step.treatment === 'run') return runGateStep(ctx, step, d.gate);
   const action = d.action;
+  if (action?.kind === 'notify' && step.treatment === 'run') return runCommsStep(ctx, step, action);
   if ((action?.kind === 'manual' || action?.kind === 'wait') && step.treatment === 'run') return runWaitStep(ctx, step, action);
   // Everything else is an activity: shell, http, sql, simulate, and simulated treatment.
   return runActivityStep(ctx, step, d.action!);
+}
+
+/** A comms step: its message goes to the run's notifier, and the step is done (it never waits for a receiver). */
+async function runCommsStep(ctx: RunContext, step: StepState, action: Extract<Action, { kind: 'notify' }>): Promise<void> {
+  ctx.notices?.comms(step, action);
+  step.status = 'succeeded';
+  step.endedAt = ctx.now();
+  step.attempts = 1;
+  ctx.touch();
+  await ctx.record(step, 'forward', {});
 }
 
 /** A manual step (a person marks it done) or a wait (a durable timer runs out); then its checks, if any. */

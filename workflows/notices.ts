@@ -11,9 +11,11 @@ import { CancellationScope, getExternalWorkflowHandle, log, ParentClosePolicy, s
 import { DELIVERY_RETRY } from '../activities/types.js';
 import type { NotificationEvent } from '../notify/event.js';
 import { deliveryInputs } from '../notify/deliveries.js';
+import { planComms, type PlannedDelivery } from '../notify/plan.js';
+import { isDone } from '../run/transitions.js';
 import * as events from '../notify/run-events.js';
 import type { StepState } from '../run/state.js';
-import type { Gate } from '../runbook/schema.js';
+import type { Action, Gate } from '../runbook/schema.js';
 import { cutoverNotify, noticesSignal, notifierId } from './notify-run.js';
 import type { RunContext } from './run-context.js';
 
@@ -47,10 +49,14 @@ export class RunNotices {
     );
   }
 
-  /** Routes `event` and hands it to the notifier; returns at once. */
-  emit(event: NotificationEvent): void {
+  /** Routes `event` (or sends it as `planned`) and hands it to the notifier; returns at once. */
+  emit(event: NotificationEvent, planned?: PlannedDelivery[]): void {
     const ctx = this.ctx;
-    const deliveries = deliveryInputs(ctx.book, event, { baseDir: ctx.input.baseDir, maxAttempts: DELIVERY_RETRY.maximumAttempts });
+    const deliveries = deliveryInputs(ctx.book, event, {
+      baseDir: ctx.input.baseDir,
+      maxAttempts: DELIVERY_RETRY.maximumAttempts,
+      ...(planned ? { deliveries: planned } : {}),
+    });
     const handle = getExternalWorkflowHandle(notifierId(ctx.input.runId));
     this.sending += 1;
     this.tail = this.tail
@@ -116,6 +122,15 @@ export class RunNotices {
 
   backoutHalted(step: StepState, error: string): void {
     this.emit(events.backoutHalted(this.facts(), step, Math.max(1, step.backout?.attempts ?? 1), error));
+  }
+
+  /** A comms step's message, with the run's facts, to its audience on its channels. */
+  comms(step: StepState, action: Extract<Action, { kind: 'notify' }>, undo = false): void {
+    const facts = this.facts();
+    const run = this.ctx.run;
+    const progress = { done: run.order.filter((id) => isDone(run.steps[id]!)).length, total: run.order.length };
+    const event = events.comms(facts, step, events.fillMessage(action.message, facts, progress), undo);
+    this.emit(event, planComms(this.ctx.book, event, action.to, action.via));
   }
 
   backoutFinished(): void {
