@@ -5,10 +5,12 @@
  * receiver that is down for a while loses nothing and gets nothing twice; a misconfigured channel fails only its own
  * deliveries, each with its reason in the store.
  */
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { notifierId } from '../workflows/notify-run.js';
 import { approveGateUpdate, completeManualStepUpdate, requestBackoutUpdate } from '../workflows/messages.js';
 import { NOTIFY_FIXTURES, startHookReceiver, startSmtp, type HookReceiver, type Mail } from './support/notify-receivers.js';
-import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
+import { resultOf, startHarness, waitForState, workflowBundle, type Harness } from './support/workflow-harness.js';
 
 const SECRET = 'notify-run-hook-secret-0123';
 const SMTP_PASSWORD = 'notify-run-smtp-42';
@@ -142,6 +144,19 @@ phases:
     const deliveries = await h.store.deliveries({ runId });
     expect(deliveries.filter((d) => d.status !== 'sent')).toEqual([]);
     expect(deliveries).toHaveLength(received.length + mails.length);
+
+    // Both the run and its notifier replay their histories command for command (the events are deterministic).
+    const notifier = h.client.workflow.getHandle(notifierId(runId));
+    await notifier.result();
+    const histories = [
+      { workflowId: runId, history: await handle.fetchHistory() },
+      { workflowId: notifierId(runId), history: await notifier.fetchHistory() },
+    ];
+    const failures: string[] = [];
+    for await (const replay of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+      if (replay.error) failures.push(`${replay.workflowId}: ${replay.error.message}`);
+    }
+    expect(failures).toEqual([]);
   }, 180_000);
 
   it('a receiver down for a while, then up: nothing lost, nothing twice, the retries in the store', async () => {
