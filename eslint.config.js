@@ -244,7 +244,17 @@ export default tseslint.config(
   {
     // Every folder the workflow bundle takes files from (test/workflow-bundle.test.ts checks the bundle's inputs
     // against this list).
-    files: ['workflows/**/*.ts', 'run/**/*.ts', 'runbook/**/*.ts', 'lib/**/*.ts', 'worker/failure-converter.ts'],
+    files: [
+      'workflows/**/*.ts',
+      'run/**/*.ts',
+      'runbook/**/*.ts',
+      'lib/**/*.ts',
+      'worker/failure-converter.ts',
+      'notify/event.ts',
+      'notify/plan.ts',
+      'notify/deliveries.ts',
+      'notify/run-events.ts',
+    ],
     rules: { 'no-restricted-imports': ['error', workflowForbidden] },
   },
 );

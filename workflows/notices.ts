@@ -8,9 +8,8 @@
  * Deterministic: the workflow clock, its timers and its own commands.
  */
 import { CancellationScope, getExternalWorkflowHandle, log, ParentClosePolicy, sleep, startChild } from '@temporalio/workflow';
-import { DELIVERY_RETRY } from '../activities/types.js';
 import type { NotificationEvent } from '../notify/event.js';
-import { deliveryInputs } from '../notify/deliveries.js';
+import { DELIVERY_RETRY, deliveryInputs } from '../notify/deliveries.js';
 import { planComms, type PlannedDelivery } from '../notify/plan.js';
 import { isDone } from '../run/transitions.js';
 import * as events from '../notify/run-events.js';

@@ -18,7 +18,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
-import { DELIVERY_RETRY, type DeliveryRequest } from '../activities/types.js';
+import type { DeliveryRequest } from '../activities/types.js';
+import { DELIVERY_RETRY } from '../notify/deliveries.js';
 import type { NotificationEvent } from '../notify/event.js';
 import { parseDuration } from '../runbook/duration.js';
 
