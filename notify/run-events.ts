@@ -139,6 +139,17 @@ export function stepFailed(facts: RunFacts, step: StepFacts, attempt: number, er
   });
 }
 
+/** A step still runs (or waits) past its planned duration. News, for whoever the routes name. */
+export function stepLate(facts: RunFacts, step: StepFacts, plannedMs: number): NotificationEvent {
+  return event(
+    facts,
+    'step_late',
+    `step_late:${step.id}`,
+    `Step ${step.id} (${step.title}) runs later than planned: ${formatDuration(plannedMs)} planned, not done yet`,
+    { step: stepRef(step) },
+  );
+}
+
 /** The back-out started. News. */
 export function backoutStarted(facts: RunFacts, reason: string): NotificationEvent {
   return event(facts, 'backout_started', 'backout_started', `Back-out started: ${oneLine(reason)}`);

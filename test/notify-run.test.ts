@@ -323,4 +323,31 @@ phases:
     expect(mails.slice(1).every((m) => m.subject === `[REHEARSAL] ${runId}: ${runId} is rolling back`)).toBe(true);
     expect(hooksOf(runId)[0]!.body).toMatchObject({ event: { id: 'comms:announce:undo', kind: 'comms' }, people: ['sam', 'bob'] });
   }, 120_000);
+
+  it('a step running past its plan is told of when a route asks for step_late; one on time is not', async () => {
+    const handle = await h.start(`
+name: notify-late
+version: 1
+${PEOPLE}
+notifications:
+  channels:${channels()}
+  routes:
+    - { on: [step_late], to: [lead], via: [hook] }
+phases:
+  - id: p
+    kind: migration
+    steps:
+      - { id: quick, title: Quick, owner: dba, expected: 1m, action: { kind: shell, command: "true" } }
+      - { id: slow, title: Slow, owner: dba, expected: 1s, depends_on: [quick], action: { kind: shell, command: "sleep 4" } }
+`);
+    const runId = handle.workflowId;
+    const late = await waitFor('the step_late message', () => hooksOf(runId).find((m) => m.body.event.kind === 'step_late'));
+    // Told while the step still ran, not after.
+    expect((await waitForState(handle, () => true)).steps.slow!.status).toBe('running');
+    expect(late.body.event.id).toBe('step_late:slow');
+    expect(late.body.message.title).toBe(`[REHEARSAL] ${runId}: Step slow (Slow) runs later than planned: 1s planned, not done yet`);
+    expect(late.body.people).toEqual(['ana']);
+    expect((await resultOf(handle)).status).toBe('completed');
+    expect(hooksOf(runId).map((m) => m.body.event.id)).toEqual(['step_late:slow']);
+  }, 120_000);
 });

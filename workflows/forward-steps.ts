@@ -54,9 +54,14 @@ export async function runForwardStep(ctx: RunContext, step: StepState): Promise<
   if (d.gate && step.treatment === 'run') return runGateStep(ctx, step, d.gate);
   const action = d.action;
   if (action?.kind === 'notify' && step.treatment === 'run') return runCommsStep(ctx, step, action);
-  if ((action?.kind === 'manual' || action?.kind === 'wait') && step.treatment === 'run') return runWaitStep(ctx, step, action);
-  // Everything else is an activity: shell, http, sql, simulate, and simulated treatment.
-  return runActivityStep(ctx, step, d.action!);
+  // A step running past its plan is told of, when a route asks (only then is there a timer: see watchLate).
+  const stopLate = ctx.notices?.watchLate(step);
+  const running =
+    (action?.kind === 'manual' || action?.kind === 'wait') && step.treatment === 'run'
+      ? runWaitStep(ctx, step, action)
+      : // Everything else is an activity: shell, http, sql, simulate, and simulated treatment.
+        runActivityStep(ctx, step, d.action!);
+  return stopLate ? running.finally(stopLate) : running;
 }
 
 /** A comms step: its message goes to the run's notifier, and the step is done (it never waits for a receiver). */

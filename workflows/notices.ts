@@ -107,6 +107,29 @@ export class RunNotices {
     return () => scope.cancel();
   }
 
+  /**
+   * Tells of a step still running past its planned duration, when a route asks for `step_late` by name (a timer per
+   * step is worth it only then); returns what stops the timer, or undefined when there is none.
+   */
+  watchLate(step: StepState): (() => void) | undefined {
+    if (!this.routesLate || step.plannedDurationMs <= 0 || !step.startedAt) return undefined;
+    const due = Date.parse(step.startedAt) + step.plannedDurationMs;
+    // Already past in a new execution: the one before it set the timer, and told it if it was due.
+    if (due <= Date.now()) return undefined;
+    const scope = new CancellationScope();
+    void scope
+      .run(async () => {
+        await sleep(due - Date.now());
+        if (step.endedAt === undefined) this.emit(events.stepLate(this.facts(), step, step.plannedDurationMs));
+      })
+      .catch(() => undefined);
+    return () => scope.cancel();
+  }
+
+  private get routesLate(): boolean {
+    return this.ctx.book.notifications?.routes.some((route) => route.on?.includes('step_late')) === true;
+  }
+
   manualWaiting(step: StepState, undo = false): void {
     this.emit(events.manualStepWaiting(this.facts(), step, undo));
   }
