@@ -115,7 +115,19 @@ const MAY_IMPORT = {
   plans: ['lib', 'reconcile', 'runbook', 'run', 'timing', 'prisma/records.ts'],
   prisma: ['lib', 'reconcile', 'runbook', 'run', 'timing'],
   // Workflow code: the model, and activity *types* (their modules are never bundled: `import type` only).
-  workflows: ['lib', 'reconcile', 'runbook', 'run', 'activities/index.ts', 'activities/types.ts'],
+  workflows: [
+    'lib',
+    'reconcile',
+    'runbook',
+    'run',
+    'activities/index.ts',
+    'activities/types.ts',
+    // The pure parts of notifications: the events, their routes and what each delivery needs.
+    'notify/event.ts',
+    'notify/plan.ts',
+    'notify/deliveries.ts',
+    'notify/run-events.ts',
+  ],
   common: ['lib', 'reconcile', 'runbook', 'run', 'workflows/messages.ts'],
   // Notifications (issue 20): events, rendering per channel and sending; the delivery activity and the CLI use it.
   notify: ['lib', 'runbook', 'run', 'common'],
@@ -239,6 +251,10 @@ export default tseslint.config(
       'lib/**/*.ts',
       'worker/failure-converter.ts',
       'worker/payload-converter.ts',
+      'notify/event.ts',
+      'notify/plan.ts',
+      'notify/deliveries.ts',
+      'notify/run-events.ts',
     ],
     rules: { 'no-restricted-imports': ['error', workflowForbidden] },
   },

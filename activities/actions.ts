@@ -53,7 +53,8 @@ export async function performAction(action: Action, ctx: ActionContext): Promise
       return runReconcile(action, ctx);
     case 'manual':
     case 'wait':
-      // The workflow handles these itself (an Update, a durable timer).
+    case 'notify':
+      // The workflow handles these itself (an Update, a durable timer, a signal to the run's notifier).
       throw new UnsupportedActionError(action.kind);
     default:
       throw new UnsupportedActionError((action as { kind: string }).kind);

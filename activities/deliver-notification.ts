@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { DeliveryStatus, DeliveryStore } from '../prisma/records.js';
+import type { DeliveryStatus, DeliveryStore, EventRecord } from '../prisma/records.js';
 import { DeliveryError, sendNotification } from '../notify/send.js';
 import { idempotencyKey } from '../notify/plan.js';
 import type { DeliveryOutcome, DeliveryRequest } from './types.js';
@@ -19,7 +19,13 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 /** The delivery activity, with its store and (for tests) its fetch. */
 export function createDeliveryActivities(deps: { store: DeliveryStore; fetch?: typeof fetch; env?: NodeJS.ProcessEnv }) {
+  const env = deps.env ?? process.env;
   return {
+    /** Records a run's events (once each: a retried write leaves an event as it was). */
+    async recordEvents(records: EventRecord[]): Promise<void> {
+      await deps.store.recordEvents(records);
+    },
+
     async deliverNotification(request: DeliveryRequest): Promise<DeliveryOutcome> {
       const attempt = Context.current().info.attempt;
       const key = idempotencyKey(request.event, request.delivery, sha256);
@@ -54,7 +60,8 @@ export function createDeliveryActivities(deps: { store: DeliveryStore; fetch?: t
             baseDir: request.baseDir,
             ...(request.email ? { email: request.email } : {}),
             ...(request.slackIds ? { slackIds: request.slackIds } : {}),
-            ...(request.publicUrl ? { publicUrl: request.publicUrl } : {}),
+            // The runbook's public_url, else the worker's own (the workflow cannot read the worker's environment).
+            ...((request.publicUrl ?? env.CUTOVER_PUBLIC_URL) ? { publicUrl: request.publicUrl ?? env.CUTOVER_PUBLIC_URL } : {}),
           },
           { ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.env ? { env: deps.env } : {}) },
         );

@@ -102,13 +102,5 @@ export interface DeliveryOutcome {
   alreadySent?: true;
 }
 
-/**
- * The delivery activity's retry policy: backoff from 2 s to 5 min, 12 attempts (about 20 minutes of a receiver
- * being down). Temporal schedules the retries, so they survive a worker restart.
- */
-export const DELIVERY_RETRY = {
-  initialInterval: '2s',
-  backoffCoefficient: 2,
-  maximumInterval: '5m',
-  maximumAttempts: 12,
-} as const;
+/** The delivery activity's retry policy (notify/deliveries.ts, where the workflow takes it from too). */
+export { DELIVERY_RETRY } from '../notify/deliveries.js';

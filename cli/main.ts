@@ -13,6 +13,7 @@ import * as compare from './commands/compare.js';
 import { commandContext } from './commands/context.js';
 import * as decisions from './commands/decisions.js';
 import * as doctor from './commands/doctor.js';
+import * as events from './commands/events.js';
 import * as exportPlan from './commands/export.js';
 import * as done from './commands/done.js';
 import * as forecast from './commands/forecast.js';
@@ -56,6 +57,7 @@ const COMMANDS = [
   resolve,
   incident,
   status,
+  events,
   list,
   history,
   compare,

@@ -23,6 +23,7 @@ import { loadLiveModel } from '../timing/live-model-source.js';
 import { progressNotes, type ProgressNotes } from '../common/step-progress.js';
 import { unservedPools, waitsForPool } from './task-queues.js';
 import { hypercareLines, hypercareView } from '../present/hypercare-view.js';
+import { eventViews, failedDeliveryLines } from '../present/delivery-view.js';
 
 /** `cutover status RUN [--json]` */
 export async function showStatus(runId: string, json: boolean, out: Output): Promise<number> {
@@ -33,6 +34,7 @@ export async function showStatus(runId: string, json: boolean, out: Output): Pro
   let progress: ProgressNotes = {};
   let found: FoundRun;
   let forecast: LiveForecast | undefined;
+  let failedDeliveries: string[];
   try {
     found = await findRun(runId, settings, store, async (session, live) => {
       const handle = session.client.workflow.getHandle(runId);
@@ -42,6 +44,11 @@ export async function showStatus(runId: string, json: boolean, out: Output): Pro
       if (Object.values(live.steps).some((step) => step.status === 'running')) progress = await progressNotes(session.client, handle);
     });
     forecast = await reforecast(store, found);
+    // Messages that did not reach people: extra information, never worth failing the state for.
+    failedDeliveries = await store
+      .deliveries({ runId })
+      .then(async (rows) => (rows.length === 0 ? [] : failedDeliveryLines(eventViews(await store.events(runId), rows))))
+      .catch(() => []);
   } finally {
     await store.close();
   }
@@ -55,6 +62,7 @@ export async function showStatus(runId: string, json: boolean, out: Output): Pro
       ...(Object.keys(progress).length > 0 ? { progress } : {}),
       ...(forecast ? { forecast } : {}),
       ...(state.hypercare ? { hypercare: hypercareView(state.hypercare, Date.now()) } : {}),
+      ...(failedDeliveries.length > 0 ? { failedDeliveries } : {}),
       state,
     });
     return EXIT.ok;
@@ -63,6 +71,13 @@ export async function showStatus(runId: string, json: boolean, out: Output): Pro
   for (const line of formatStatus(state, Date.now(), { unservedPools: unserved, progress, ...(forecast ? { forecast } : {}) }))
     out.line(line);
   if (storeWait) out.line(formatRecordStoreWait(storeWait));
+  if (failedDeliveries.length > 0) {
+    out.line('');
+    out.line(
+      `notifications: ${failedDeliveries.length} message${failedDeliveries.length === 1 ? '' : 's'} did not reach people (\`cutover events ${runId}\` shows all):`,
+    );
+    for (const line of failedDeliveries) out.line(`  ${line}`);
+  }
   return EXIT.ok;
 }
 

@@ -22,6 +22,17 @@ export interface DeliveryInput {
   maxAttempts: number;
 }
 
+/**
+ * The delivery activity's retry policy: backoff from 2 s to 5 min, 12 attempts (about 20 minutes of a receiver
+ * being down). Temporal schedules the retries, so they survive a worker restart.
+ */
+export const DELIVERY_RETRY = {
+  initialInterval: '2s',
+  backoffCoefficient: 2,
+  maximumInterval: '5m',
+  maximumAttempts: 12,
+} as const;
+
 /** Slack member IDs of everyone who has one under `people`. */
 function slackIds(runbook: Runbook): Record<string, string> {
   return Object.fromEntries(Object.entries(runbook.people).flatMap(([person, entry]) => (entry.slack ? [[person, entry.slack]] : [])));

@@ -62,6 +62,17 @@ export function planDeliveries(runbook: Runbook, event: NotificationEvent): Plan
 }
 
 /**
+ * The deliveries of a comms step's event: to its `to`, on its `via` (default every channel), whatever the routes say;
+ * a rehearsal's audience and channels still apply.
+ */
+export function planComms(runbook: Runbook, event: NotificationEvent, to: readonly string[], via?: readonly string[]): PlannedDelivery[] {
+  const notifications = runbook.notifications;
+  if (!notifications) return [];
+  const channels = [...(via ?? Object.keys(notifications.channels))];
+  return planDeliveries({ ...runbook, notifications: { ...notifications, routes: [{ to: [...to], via: channels }] } }, event);
+}
+
+/**
  * The idempotency key of one delivery: the same for the same event and recipient however often it is sent (after a
  * retry or a worker restart), different for anything else. Receivers drop a message whose key they have seen.
  * `hash` is SHA-256 in hex (passed in, so this stays pure).

@@ -18,6 +18,7 @@ import type { ReconcileResult } from '../reconcile/result.js';
 import type {
   DeliveryRecord,
   DeliveryStatus,
+  EventRecord,
   ReconcileRecord,
   ReserveRunInput,
   RunDetail,
@@ -255,6 +256,41 @@ export class RecordStore {
     await this.#write(record.runId, (prisma) =>
       prisma.delivery.create({ data: { ...record, reason: record.reason ?? null, at: toDate(record.at, 'delivery.at') } }),
     );
+  }
+
+  /** Writes each event once: one recorded before (a retried activity) stays as it was. */
+  async recordEvents(records: EventRecord[]): Promise<void> {
+    for (const record of records) {
+      const data = {
+        runId: record.runId,
+        eventId: record.eventId,
+        seq: record.seq,
+        kind: record.kind,
+        at: toDate(record.at, 'event.at'),
+        summary: record.summary,
+        eventJson: JSON.stringify({ event: record.event, deliveries: record.deliveries }),
+      };
+      await this.#write(record.runId, (prisma) =>
+        prisma.notificationEvent.upsert({
+          where: { runId_eventId: { runId: record.runId, eventId: record.eventId } },
+          create: data,
+          update: {},
+        }),
+      );
+    }
+  }
+
+  /** A run's events in the order its notifier took them. */
+  async events(runId: string): Promise<EventRecord[]> {
+    const rows = await this.#prisma.notificationEvent
+      .findMany({ where: { runId }, orderBy: [{ seq: 'asc' }, { id: 'asc' }] })
+      .catch((error: unknown) => {
+        throw this.#wrap(error);
+      });
+    return rows.map((row) => {
+      const body = JSON.parse(row.eventJson) as Pick<EventRecord, 'event' | 'deliveries'>;
+      return { runId, eventId: row.eventId, seq: row.seq, kind: row.kind, at: row.at.toISOString(), summary: row.summary, ...body };
+    });
   }
 
   /** Delivery attempts in the order they were made, of a run or of one idempotency key. */

@@ -168,8 +168,26 @@ export interface DeliveryRecord {
   at: string;
 }
 
-/** The record of notification deliveries. */
+/** One event of a run that people were told of (the `NotificationEvent` table). */
+export interface EventRecord {
+  runId: string;
+  eventId: string;
+  /** The order the run's notifier took it in. */
+  seq: number;
+  kind: string;
+  at: string;
+  summary: string;
+  /** The event (notify/event.ts's `NotificationEvent`) and the deliveries it was routed to, as the notifier had them. */
+  event: Record<string, unknown>;
+  deliveries: Array<{ channel: string; recipient: string }>;
+}
+
+/** The record of notification events and deliveries. */
 export interface DeliveryStore {
+  /** Writes events once each (an event recorded again, after a retry, stays as it was). */
+  recordEvents(records: EventRecord[]): Promise<void>;
+  /** A run's events in the order its notifier took them. */
+  events(runId: string): Promise<EventRecord[]>;
   /** Appends one attempt. */
   recordDelivery(record: DeliveryRecord): Promise<void>;
   /** Attempts in the order they were made: of a run, or of one idempotency key. */

@@ -28,12 +28,13 @@ export const NOTIFICATION_EVENT_KINDS = [
   'backout_halted',
   'backout_finished',
   'point_of_no_return',
+  'comms',
   'test',
 ] as const;
 
 const routableKinds = NOTIFICATION_EVENT_KINDS.filter((kind) => kind !== 'test') as [string, ...string[]];
 
-const channelName = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, {
+export const channelName = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, {
   message: 'expected lower-case letters, digits, - and _ (starting with a letter or digit)',
 });
 

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { comparisonFields, connectionSide, csvSource } from '../reconcile/config.js';
 import { PASSKEY_PATTERN, PUBLIC_KEY_PATTERN } from './public-key.js';
 import { DURATION_PATTERN, NOT_BEFORE_PATTERN } from './duration.js';
-import { notificationsSchema, personAddresses } from './notifications.js';
+import { channelName, notificationsSchema, personAddresses } from './notifications.js';
 import { hypercareSchema } from './hypercare.js';
 
 const duration = z
@@ -92,6 +92,18 @@ export const manualAction = z
   })
   .strict();
 export const waitAction = z.object({ kind: z.literal('wait'), duration }).strict();
+/** A comms step: a message with the run's facts to an audience, sent the moment the step starts (docs/notifications.md). */
+export const notifyAction = z
+  .object({
+    kind: z.literal('notify'),
+    message: z
+      .string()
+      .min(1)
+      .describe("What it says; {run}, {runbook}, {mode}, {elapsed}, {done} and {total} (steps) are replaced with the run's facts."),
+    to: z.array(z.string().min(1)).min(1).describe('Roles or people (as named in `roles` and `people`).'),
+    via: z.array(channelName).min(1).optional().describe('Channels under `notifications.channels`; default: every channel.'),
+  })
+  .strict();
 export const simulateAction = z.object({ kind: z.literal('simulate'), ...simulateFields }).strict();
 /**
  * Compares the records of two systems (a migration sample, or old and new side by side in
@@ -123,6 +135,7 @@ export const action = z.discriminatedUnion('kind', [
   waitAction,
   simulateAction,
   reconcileAction,
+  notifyAction,
 ]);
 
 const checkName = z.string().min(1).describe('Shown in the console and recorded with the result.');

@@ -10,6 +10,7 @@ import { findReferences } from './secret-refs.js';
 
 /** Every rule of the `notifications:` block; nothing when the runbook has none. */
 export function checkNotifications(c: Checking): void {
+  checkCommsSteps(c);
   const notifications = c.runbook.notifications;
   if (!notifications) return;
   const channelNames = Object.keys(notifications.channels);
@@ -38,6 +39,36 @@ export function checkNotifications(c: Checking): void {
     const problem = urlProblem(notifications.public_url);
     if (problem) c.errors.push({ path: ['notifications', 'public_url'], message: problem });
   }
+}
+
+/** Comms steps (`kind: notify`, as an action or an undo): an audience that exists, channels that exist. */
+function checkCommsSteps(c: Checking): void {
+  const notifications = c.runbook.notifications;
+  c.runbook.phases.forEach((phase, i) =>
+    phase.steps.forEach((step, j) => {
+      for (const field of ['action', 'backout'] as const) {
+        const action = step[field];
+        if (action?.kind !== 'notify') continue;
+        const path: ProblemPath = ['phases', i, 'steps', j, field];
+        if (!notifications) {
+          c.errors.push({
+            path: [...path, 'kind'],
+            message: `step \`${step.id}\` sends a message, but the runbook has no \`notifications:\` channels to send it on; add them (docs/notifications.md)`,
+          });
+          continue;
+        }
+        checkAudience(c, action.to, [...path, 'to']);
+        const names = Object.keys(notifications.channels);
+        action.via?.forEach((name, k) => {
+          if (!notifications.channels[name])
+            c.errors.push({
+              path: [...path, 'via', k],
+              message: `unknown channel \`${name}\`` + hint(name, names, '; name one under `notifications.channels`', c.budget),
+            });
+        });
+      }
+    }),
+  );
 }
 
 /** The people a list of roles and people names (people named by role are expanded). */

@@ -42,6 +42,7 @@ const FIGURES: Record<string, { targets: string[]; informational: string[] }> = 
     informational: [],
   },
   engine: { targets: ['wall_ratio', 'history_event_ratio'], informational: [] },
+  notify: { targets: ['p99_event_to_delivery_ms', 'lost', 'duplicates'], informational: ['p50_event_to_delivery_ms'] },
   web: {
     targets: [
       'queries_per_second_vs_one_viewer_ratio',

@@ -137,3 +137,28 @@ describe('notifications configuration', () => {
     ]);
   });
 });
+
+describe('comms steps (`kind: notify`)', () => {
+  const comms = (action: string) =>
+    [...HEAD.slice(0, 10), `      - { id: tell, title: Tell them, owner: lead, action: ${action} }`].join('\n');
+
+  it('locates an unknown channel and an unknown audience at their lines', () => {
+    const text = `${comms("{ kind: notify, message: 'Go-live at {elapsed}', to: [sponsers], via: [mal] }")}
+notifications:
+  channels:
+    mail: { kind: email, host: smtp.example.com, from: 'Cutover <cutover@example.com>' }
+`;
+    expect(problemsOf(text)).toEqual([
+      expect.stringMatching(/^runbook\.yaml:11:\d+ phases\[0\]\.steps\[0\]\.action\.to\[0\]: .*`sponsers`/),
+      'runbook.yaml:11:131 phases[0].steps[0].action.via[0]: unknown channel `mal`; did you mean `mail`?',
+    ]);
+  });
+
+  it('refuses a comms step in a runbook without channels, saying what to add', () => {
+    expect(problemsOf(`${comms("{ kind: notify, message: 'Hello', to: [lead] }")}\n`)).toEqual([
+      expect.stringMatching(
+        /^runbook\.yaml:11:\d+ phases\[0\]\.steps\[0\]\.action\.kind: step `tell` sends a message, but the runbook has no `notifications:` channels to send it on; add them/,
+      ),
+    ]);
+  });
+});

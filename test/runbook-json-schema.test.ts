@@ -47,7 +47,7 @@ describe('runbookJsonSchema', () => {
 
   it('lists the action kinds', () => {
     const kinds = step.properties.action.oneOf.map((option: any) => option.properties.kind.const);
-    expect(kinds).toEqual(['shell', 'http', 'sql', 'manual', 'wait', 'simulate', 'reconcile']);
+    expect(kinds).toEqual(['shell', 'http', 'sql', 'manual', 'wait', 'simulate', 'reconcile', 'notify']);
   });
 });
 

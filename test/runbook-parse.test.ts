@@ -214,7 +214,7 @@ describe('schema problems', () => {
   it('names an unknown action kind and lists the known ones', () => {
     const text = GOOD.replace('kind: http', 'kind: shel');
     expect(problemsOf(text)).toEqual([
-      'runbook.yaml:17:25 phases[0].steps[0].action.kind: unknown action kind `shel`; expected one of shell, http, sql, manual, wait, simulate, reconcile',
+      'runbook.yaml:17:25 phases[0].steps[0].action.kind: unknown action kind `shel`; expected one of shell, http, sql, manual, wait, simulate, reconcile, notify',
     ]);
   });
 
@@ -228,7 +228,7 @@ describe('schema problems', () => {
   it('asks for the kind of an action that has none', () => {
     const text = GOOD.replace("{ kind: http, url: 'http://localhost/health' }", "{ url: 'http://localhost/health' }");
     expect(problemsOf(text)).toEqual([
-      'runbook.yaml:17:17 phases[0].steps[0].action.kind: missing required field `kind`; add it to this action with one of shell, http, sql, manual, wait, simulate, reconcile',
+      'runbook.yaml:17:17 phases[0].steps[0].action.kind: missing required field `kind`; add it to this action with one of shell, http, sql, manual, wait, simulate, reconcile, notify',
     ]);
   });
 
@@ -384,7 +384,7 @@ describe('broken, hostile and huge files', () => {
     const step = '      - { id: a, title: A, owner: lead, expected: 1m, action: { kind: { shell: 1 } } }\n';
     expect(problemsOf(`${HEAD}phases:\n  - id: p\n    kind: [preparation]\n    steps:\n${step}`)).toEqual([
       'runbook.yaml:8:11 phases[0].kind: unknown phase kind a list; expected one of preparation, data_freeze, migration, reconciliation, interface_switch_on, go_no_go, hypercare',
-      'runbook.yaml:10:71 phases[0].steps[0].action.kind: unknown action kind a mapping; expected one of shell, http, sql, manual, wait, simulate, reconcile',
+      'runbook.yaml:10:71 phases[0].steps[0].action.kind: unknown action kind a mapping; expected one of shell, http, sql, manual, wait, simulate, reconcile, notify',
     ]);
   });
 });

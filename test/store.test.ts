@@ -65,6 +65,7 @@ describe.each(PROVIDERS)('%s', (provider) => {
         expect.stringMatching(/_decision_sent_from$/),
         expect.stringMatching(/_deliveries$/),
         expect.stringMatching(/_run_auto_approve$/),
+        expect.stringMatching(/_notification_events$/),
         expect.stringMatching(/_run_state_revision$/),
         expect.stringMatching(/_web_people$/),
         expect.stringMatching(/_run_base_dir$/),

@@ -9,6 +9,7 @@
  *
  * Nothing here changes a run: people change runs through the CLI, whose Updates check who they are.
  */
+import { eventViews, failedDeliveryLines } from '../present/delivery-view.js';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { RunDetail } from '../prisma/records.js';
 import type { RecordStore } from '../prisma/record-store.js';
@@ -42,7 +43,7 @@ import { RefusedRequestError, sessionOf } from './people-session.js';
 export interface WebDeps extends LiveDeps {
   /** The record store: run history, and the last recorded state of runs in flight. */
   store: Pick<RecordStore, 'listRuns' | 'findRun' | 'reconcileResults'> &
-    Partial<Pick<RecordStore, 'runbookRuns' | 'runTimings' | 'latestRunbookSource'>>;
+    Partial<Pick<RecordStore, 'runbookRuns' | 'runTimings' | 'latestRunbookSource' | 'events' | 'deliveries'>>;
   /** Live state of a run in flight from Temporal, or undefined when Temporal does not know it / is unreachable. */
   liveState?: (runId: string) => Promise<RunState | undefined>;
   /**
@@ -149,6 +150,22 @@ export interface RunAnswer {
   state: RunState | null;
   /** Set when `state` may be stale: the store's snapshot of a run that has not ended. */
   note?: string;
+}
+
+/**
+ * The run's notification messages that did not reach people, one sentence each without the reason (it names hosts,
+ * ports and variables stakeholders need not see; `cutover events` has it). None when the store cannot say.
+ */
+async function failedDeliveriesOf(deps: WebDeps, runId: string): Promise<string[]> {
+  const { events, deliveries } = deps.store;
+  if (!events || !deliveries) return [];
+  try {
+    const rows = await deliveries.call(deps.store, { runId });
+    if (rows.length === 0) return [];
+    return failedDeliveryLines(eventViews(await events.call(deps.store, runId), rows), { withReasons: false });
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -454,11 +471,13 @@ export function createApp(deps: WebDeps): express.Express & { hub: LiveHub } {
       return;
     }
     const record = await deps.store.findRun(runId);
+    const failedDeliveries = record ? await failedDeliveriesOf(deps, runId) : [];
     const channel = record?.endedAt ? undefined : hub.channel(runId);
     if (channel) await channel.ready;
     if (channel?.state) {
       const view: RunView = { runId, source: 'temporal', state: channel.state, record, sections: channel.sectionsFor(phase ?? ''), events };
       if (channel.problem) view.note = channel.problem;
+      if (failedDeliveries.length > 0) view.failedDeliveries = failedDeliveries;
       sendPage(res, 200, renderRunPage(view));
       return;
     }
@@ -468,6 +487,7 @@ export function createApp(deps: WebDeps): express.Express & { hub: LiveHub } {
     if (context) view.context = context;
     if (phase) view.phase = phase;
     if (answer.note) view.note = answer.note;
+    if (failedDeliveries.length > 0) view.failedDeliveries = failedDeliveries;
     sendPage(res, 200, renderRunPage(view));
   });
 

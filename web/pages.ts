@@ -105,6 +105,8 @@ export interface RunView {
   phase?: string;
   /** Where the page's events come from, while the run is in flight. */
   events?: string;
+  /** Notification messages that did not reach people, one sentence each (present/delivery-view.ts, without reasons). */
+  failedDeliveries?: string[];
 }
 
 /**
@@ -146,9 +148,15 @@ ${summary}
   const live =
     view.events &&
     html`<div id="live" data-live="${view.events}"><p id="live-status" class="live-status" role="status">This page updates itself with JavaScript; without it, reload for the latest.</p></div>`;
+  const failed =
+    view.failedDeliveries?.length &&
+    html`<section id="notifications"><h2>Messages that did not reach people</h2>
+<ul>${view.failedDeliveries.map((line) => html`<li>${line}</li>`)}</ul>
+<p class="muted">Why each failed: <code>cutover events ${view.runId}</code>.</p></section>`;
   const body = html`${part('head')}
 ${live}
 ${note}
+${failed || ''}
 ${part('waiting')}
 ${part('forecast')}
 ${summary}

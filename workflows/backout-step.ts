@@ -20,8 +20,17 @@ export async function runBackoutStep(ctx: RunContext, step: StepState): Promise<
     if (step.backout.status === 'running') {
       step.backout = { ...step.backout, status: 'manual', attempts: 1 };
       ctx.touch();
+      ctx.notices?.manualWaiting(step, true);
     }
     await condition(() => step.backout!.status === 'succeeded');
+    await ctx.record(step, 'backout', {});
+    return;
+  }
+  if (undo.kind === 'notify' && step.treatment !== 'simulate') {
+    // A comms undo (tell them the change is being rolled back): sent, and done.
+    ctx.notices?.comms(step, undo, true);
+    step.backout = { ...step.backout, status: 'succeeded', attempts: 1, endedAt: ctx.now() };
+    ctx.touch();
     await ctx.record(step, 'backout', {});
     return;
   }
@@ -72,6 +81,7 @@ export async function runBackoutStep(ctx: RunContext, step: StepState): Promise<
       step.resolution = { scope: 'backout', error: result.error, kind: result.kind, since: ctx.now() };
       step.backout = { ...step.backout, status: 'waiting', error: result.error };
       ctx.touch();
+      ctx.notices?.backoutHalted(step, result.error);
     }
     const decision = await waitForResolution(ctx, step, 'backout', step.backout.error ?? 'failed', step.resolution?.kind ?? 'failed');
     if (decision === 'done') {

@@ -27,6 +27,7 @@ import { failLoudly, recording, sendersRecording } from './activity-calls.js';
 import { orderActivations } from './activation-order.js';
 import { stopOnCancel } from './cancel.js';
 import { handOver, loadCheckedRunbook, resume, takeUp } from './hand-over.js';
+import { RunNotices } from './notices.js';
 import { PATCHES } from './patches.js';
 import { runBackout, runForward } from './phases.js';
 import { decideOverride, refuseStart, registerRequests } from './requests.js';
@@ -68,6 +69,8 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     if (start?.ok === false && !start.own)
       throw ApplicationFailure.create({ type: FAILURE_TYPE.startRefused, message: `start refused: ${start.why}`, nonRetryable: true });
     const run = takeUp(ctx, runbook);
+    // Runs whose runbook says whom to tell; evaluated only for them, so every other run replays unchanged.
+    if (runbook.notifications && patched(PATCHES.notifies.id)) ctx.notices = new RunNotices(ctx);
     if (input.checkpoint) await resume(ctx, run, input.checkpoint);
     run.execution = ctx.execution;
     ctx.touch();
@@ -76,6 +79,7 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     if (!input.checkpoint) {
       if (input.mode === 'live') refuseSimulatedLive(ctx.book);
       await failLoudly(() => ctx.activity(() => recording.recordRunStarted(ctx.snapshot('forward'))));
+      ctx.notices?.runStarted();
       // A live run without the evidence it needs (and no override) is refused, logged; only runs started with
       // --override-evidence carry an override: runs from before either replay unchanged.
       if (start?.ok === false) refusedToStart = await refuseStart(ctx, start.why);
@@ -110,7 +114,9 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
   ctx.revision += 1;
   await CancellationScope.nonCancellable(async () => {
     await ctx.activity(() => recording.recordRunFinished(ctx.snapshot(state.backout.status === 'not_requested' ? 'forward' : 'backout')));
-    await condition(() => ctx.busy === 0 && allHandlersFinished());
+    ctx.notices?.runEnded();
+    // The notifier has every event before the run returns (it delivers them after, on its own).
+    await condition(() => ctx.busy === 0 && allHandlersFinished() && !ctx.notices?.sending);
     if (state.decisions.some((d) => d.updateId !== undefined) && patched(PATCHES.recordSenders.id)) {
       await sendersRecording.recordSenders(input.runId).catch(() => undefined);
       // A request that arrived meanwhile (refused: the run has ended) is answered before the run returns.

@@ -53,9 +53,25 @@ export async function runForwardStep(ctx: RunContext, step: StepState): Promise<
   }
   if (d.gate && step.treatment === 'run') return runGateStep(ctx, step, d.gate);
   const action = d.action;
-  if ((action?.kind === 'manual' || action?.kind === 'wait') && step.treatment === 'run') return runWaitStep(ctx, step, action);
-  // Everything else is an activity: shell, http, sql, simulate, and simulated treatment.
-  return runActivityStep(ctx, step, d.action!);
+  if (action?.kind === 'notify' && step.treatment === 'run') return runCommsStep(ctx, step, action);
+  // A step running past its plan is told of, when a route asks (only then is there a timer: see watchLate).
+  const stopLate = ctx.notices?.watchLate(step);
+  const running =
+    (action?.kind === 'manual' || action?.kind === 'wait') && step.treatment === 'run'
+      ? runWaitStep(ctx, step, action)
+      : // Everything else is an activity: shell, http, sql, simulate, and simulated treatment.
+        runActivityStep(ctx, step, d.action!);
+  return stopLate ? running.finally(stopLate) : running;
+}
+
+/** A comms step: its message goes to the run's notifier, and the step is done (it never waits for a receiver). */
+async function runCommsStep(ctx: RunContext, step: StepState, action: Extract<Action, { kind: 'notify' }>): Promise<void> {
+  ctx.notices?.comms(step, action);
+  step.status = 'succeeded';
+  step.endedAt = ctx.now();
+  step.attempts = 1;
+  ctx.touch();
+  await ctx.record(step, 'forward', {});
 }
 
 /** A manual step (a person marks it done) or a wait (a durable timer runs out); then its checks, if any. */
@@ -66,6 +82,7 @@ async function runWaitStep(ctx: RunContext, step: StepState, action: Extract<Act
       step.status = action.kind === 'manual' ? 'waiting' : 'running';
       if (action.kind === 'manual') step.waitingFor = 'manual';
       ctx.touch();
+      if (action.kind === 'manual') ctx.notices?.manualWaiting(step);
     }
     finished = await ctx.cancellableWait(step.id, () =>
       action.kind === 'manual' ? condition(() => step.completedBy !== undefined) : sleepUntil(step, action.duration),
@@ -221,6 +238,7 @@ export async function waitForResolution(
     if (scope === 'forward') {
       step.status = 'waiting';
       step.waitingFor = 'resolution';
+      ctx.notices?.stepFailed(step, error);
     } else {
       step.backout = { ...step.backout!, status: 'waiting', error };
     }

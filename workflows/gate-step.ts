@@ -19,9 +19,13 @@ export async function runGateStep(ctx: RunContext, step: StepState, def: Gate): 
     step.waitingFor = 'approval';
     ctx.touch();
     ctx.storeSnapshot();
+    ctx.notices?.gateOpened(step, def);
   }
+  let stopWarnings: (() => void) | undefined;
   const byPeople = () => step.gate!.status === 'approved' || step.gate!.status === 'rejected';
   const decided = await ctx.cancellableWait(step.id, async () => {
+    // Reminders before the deadline, in the wait's scope (a back-out ends them with it).
+    stopWarnings = ctx.notices?.warnBeforeDeadline(step, def);
     const closesAt = step.gate!.closesAt;
     const deadlineMs = closesAt === undefined ? undefined : Date.parse(closesAt);
     // Checked before anything is awaited: a run from before evidence replays its commands in the same order.
@@ -63,6 +67,7 @@ export async function runGateStep(ctx: RunContext, step: StepState, def: Gate): 
     step.gate = gate;
     await ctx.decide(decision);
   });
+  stopWarnings?.();
   step.waitingFor = undefined;
   step.endedAt = ctx.now();
   step.attempts = 1;

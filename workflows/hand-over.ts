@@ -106,7 +106,8 @@ export async function resume(ctx: RunContext, run: RunState, checkpoint: RunChec
  */
 export async function handOver(ctx: RunContext, stage: RunCheckpoint['stage']): Promise<never> {
   // Requests already accepted are answered here; new ones go to the next execution.
-  await condition(() => ctx.busy === 0 && allHandlersFinished());
+  // Events told are with the notifier (it delivers them whatever this execution does).
+  await condition(() => ctx.busy === 0 && allHandlersFinished() && !ctx.notices?.sending);
   const continueAsNew = makeContinueAsNewFunc<typeof cutoverRun>({
     memo: { ...workflowInfo().memo, [WORKFLOW_VERSION_MEMO]: WORKFLOW_VERSION },
   });

@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 14;
+export const WORKFLOW_VERSION = 15;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -220,6 +220,15 @@ export const PATCHES = {
       'a run whose runbook has `hypercare.exit` goes on after go-live into hypercare (incidents, KPI rounds) until its exit gate is approved',
     introduced: 'c9ebe13, 2026-12-07',
     since: 14,
+    stage: 'patched',
+  },
+  /** Evaluated once per execution after the runbook is read, only when it has `notifications:` (cutover-run.ts). */
+  notifies: {
+    id: 'notifies',
+    guards:
+      'a run whose runbook has notifications starts its notifier (a child workflow) and signals it each event: run started and ended, gates, manual steps, failures, the back-out',
+    introduced: 'a4cfa1a, 2026-12-07',
+    since: 15,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;

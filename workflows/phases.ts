@@ -86,6 +86,7 @@ export async function runBackout(ctx: RunContext): Promise<PartEnd> {
     ctx.run.backout = { ...ctx.run.backout, status: 'running', startedAt: ctx.now() };
     markForBackout(ctx.run, (id) => Boolean(ctx.def(id).backout));
     ctx.touch();
+    ctx.notices?.backoutStarted();
     await ctx.activity(() => recording.recordRunState(ctx.snapshot('backout')));
   }
   const plan = new BackoutPlan(graphOf(ctx), stepsToUndo(ctx.run), (id) => isUndone(ctx.stepOf(id)));
@@ -123,5 +124,6 @@ export async function runBackout(ctx: RunContext): Promise<PartEnd> {
   if (stepError !== undefined) throw stepError;
   ctx.run.backout = { ...ctx.run.backout, status: 'completed', endedAt: ctx.now() };
   ctx.touch();
+  ctx.notices?.backoutFinished();
   return 'done';
 }

@@ -24,6 +24,7 @@ import {
 import { deriveRunStatus, logDecision } from '../run/transitions.js';
 import type { Runbook, Step } from '../runbook/schema.js';
 import { recording, verifier } from './activity-calls.js';
+import type { RunNotices } from './notices.js';
 import { PATCHES } from './patches.js';
 
 /**
@@ -117,6 +118,8 @@ export class RunContext {
     /** Whether this execution's watcher has started. */
     watching: false,
   };
+  /** How the run tells people, when its runbook has `notifications:` (from {@link PATCHES.notifies}). */
+  notices: RunNotices | undefined;
   /** The decision log's hashes still being computed by a local activity (executions before {@link PATCHES.hashInWorkflow}). */
   private chainTail: Promise<void> = Promise.resolve();
 

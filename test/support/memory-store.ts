@@ -3,7 +3,7 @@
  * store (the store has its own tests against a real database, and the CLI tests use both).
  */
 import type { ActivityStore } from '../../prisma/records.js';
-import type { DeliveryRecord, ReconcileRecord, RunRecord } from '../../prisma/records.js';
+import type { DeliveryRecord, EventRecord, ReconcileRecord, RunRecord } from '../../prisma/records.js';
 import type { StartReservation } from '../../run/start-check.js';
 import type { CheckOutcome, Decision, RunState, StepAttempt } from '../../run/state.js';
 
@@ -18,6 +18,7 @@ export class MemoryStore implements ActivityStore {
   readonly sources = new Map<string, string>();
   readonly reconciliations: ReconcileRecord[] = [];
   readonly deliveryRows: DeliveryRecord[] = [];
+  readonly eventRows: EventRecord[] = [];
   /** Who sent each decision's request, by run and Update id. */
   readonly senders = new Map<string, Record<string, string>>();
   /** What each run was reserved as (the workflow checks its start against it). */
@@ -79,6 +80,14 @@ export class MemoryStore implements ActivityStore {
   }
   async runbookRuns(runbookName: string): Promise<RunRecord[]> {
     return this.runs.get(runbookName) ?? [];
+  }
+  async recordEvents(records: EventRecord[]): Promise<void> {
+    for (const record of records) {
+      if (!this.eventRows.some((r) => r.runId === record.runId && r.eventId === record.eventId)) this.eventRows.push(record);
+    }
+  }
+  async events(runId: string): Promise<EventRecord[]> {
+    return this.eventRows.filter((r) => r.runId === runId).sort((a, b) => a.seq - b.seq);
   }
   async recordDelivery(record: DeliveryRecord): Promise<void> {
     this.deliveryRows.push(record);

@@ -1,0 +1,199 @@
+/**
+ * The events a run tells people of, built from its state at the moment they happen: a run started or ended, a gate
+ * opened or near its deadline, a manual step (or undo) waiting for its owner, a failure waiting for the lead, the
+ * back-out started, halted or finished. Each event's id is a deterministic key in its run (`gate_opened:go-live`,
+ * `step_failed:load:2`): the same moment told again (a replay) has the same id, and with the recipient it is the
+ * deliveries' idempotency key. Pure, free of Node: the workflow builds them.
+ */
+import { formatDuration } from '../runbook/duration.js';
+import type { NotificationEventKind } from '../runbook/notifications.js';
+import type { Runbook } from '../runbook/schema.js';
+import type { NotificationEvent } from './event.js';
+
+/** What every event of a run shares. */
+export interface RunFacts {
+  runId: string;
+  runbook: Runbook;
+  mode: 'rehearsal' | 'live';
+  /** When the run started, ISO 8601. */
+  startedAt: string;
+  /** Now, on the workflow clock. */
+  at: string;
+}
+
+/** The step an event is about. */
+export interface StepFacts {
+  id: string;
+  title: string;
+  owner: string;
+}
+
+/** How many minutes before a gate's deadline its approvers are reminded. */
+export const DEADLINE_WARNINGS_MINUTES = [15, 5] as const;
+
+/** Names as the roles among them and the people they come to (the roles' holders and the people named). */
+function whoIs(runbook: Runbook, names: readonly string[]): { people: string[]; roles: string[] } {
+  const people = new Set<string>();
+  for (const name of names) for (const person of runbook.roles[name] ?? [name]) people.add(person);
+  return { people: [...people], roles: names.filter((name) => runbook.roles[name] !== undefined) };
+}
+
+function event(
+  facts: RunFacts,
+  kind: NotificationEventKind,
+  id: string,
+  summary: string,
+  more: Partial<Pick<NotificationEvent, 'step' | 'action' | 'by'>> & { extra?: NotificationEvent['facts'] } = {},
+): NotificationEvent {
+  const elapsedMs = Date.parse(facts.at) - Date.parse(facts.startedAt);
+  const { extra, ...rest } = more;
+  return {
+    id,
+    kind,
+    runId: facts.runId,
+    runbook: facts.runbook.name,
+    mode: facts.mode,
+    at: facts.at,
+    summary,
+    ...rest,
+    facts: [...(Number.isFinite(elapsedMs) ? [{ label: 'Elapsed', value: formatDuration(Math.max(0, elapsedMs)) }] : []), ...(extra ?? [])],
+  };
+}
+
+const stepRef = (step: StepFacts) => ({ id: step.id, title: step.title });
+
+/** The run started. News. */
+export function runStarted(facts: RunFacts, startedBy: string): NotificationEvent {
+  return event(
+    facts,
+    'run_started',
+    'run_started',
+    `${facts.mode === 'live' ? 'Live run' : 'Rehearsal'} ${facts.runId} of ${facts.runbook.name} started`,
+    {
+      extra: [{ label: 'Started by', value: startedBy }],
+    },
+  );
+}
+
+/** The run ended, with its status and outcome. News. */
+export function runEnded(facts: RunFacts, status: string, outcome: string | undefined): NotificationEvent {
+  return event(facts, 'run_ended', 'run_ended', `Run ${facts.runId} ended: ${status.replace(/_/g, ' ')}${outcome ? ` (${outcome})` : ''}`);
+}
+
+/** A gate opened: its approvers must vote, by its deadline if it has one. */
+export function gateOpened(
+  facts: RunFacts,
+  step: StepFacts,
+  approvers: readonly string[],
+  question?: string,
+  closesAt?: string,
+): NotificationEvent {
+  return event(facts, 'gate_opened', `gate_opened:${step.id}`, `Gate ${step.id} opened${question ? `: ${question}` : ` (${step.title})`}`, {
+    step: stepRef(step),
+    action: { ...whoIs(facts.runbook, approvers), what: 'approve or reject the gate' },
+    ...(closesAt ? { by: closesAt } : {}),
+  });
+}
+
+/** A gate's deadline is `minutes` away and it is still open. */
+export function gateDeadline(
+  facts: RunFacts,
+  step: StepFacts,
+  approvers: readonly string[],
+  minutes: number,
+  closesAt: string,
+  decides: string,
+): NotificationEvent {
+  return event(
+    facts,
+    'gate_deadline',
+    `gate_deadline:${step.id}:${minutes}m`,
+    `Gate ${step.id} closes in ${minutes} minutes and then decides ${decides} by itself`,
+    {
+      step: stepRef(step),
+      action: { ...whoIs(facts.runbook, approvers), what: 'approve or reject the gate' },
+      by: closesAt,
+    },
+  );
+}
+
+/** A manual step (or, with `undo`, a manual undo in the back-out) waits for its owner. */
+export function manualStepWaiting(facts: RunFacts, step: StepFacts, undo = false): NotificationEvent {
+  return event(
+    facts,
+    'manual_step_waiting',
+    `manual_step_waiting:${step.id}${undo ? ':undo' : ''}`,
+    undo ? `The undo of ${step.id} (${step.title}) waits to be done by hand` : `Manual step ${step.id} (${step.title}) waits for its owner`,
+    {
+      step: stepRef(step),
+      action: { ...whoIs(facts.runbook, [step.owner]), what: undo ? 'undo it by hand, then mark it done' : 'do it, then mark it done' },
+    },
+  );
+}
+
+/** A step failed (attempt `attempt`) and waits for the lead to retry it, mark it done or back out. */
+export function stepFailed(facts: RunFacts, step: StepFacts, attempt: number, error: string): NotificationEvent {
+  return event(facts, 'step_failed', `step_failed:${step.id}:${attempt}`, `Step ${step.id} (${step.title}) failed: ${oneLine(error)}`, {
+    step: stepRef(step),
+    action: { ...whoIs(facts.runbook, [facts.runbook.lead]), what: 'retry it, mark it done or back out' },
+  });
+}
+
+/** A step still runs (or waits) past its planned duration. News, for whoever the routes name. */
+export function stepLate(facts: RunFacts, step: StepFacts, plannedMs: number): NotificationEvent {
+  return event(
+    facts,
+    'step_late',
+    `step_late:${step.id}`,
+    `Step ${step.id} (${step.title}) runs later than planned: ${formatDuration(plannedMs)} planned, not done yet`,
+    { step: stepRef(step) },
+  );
+}
+
+/** The back-out started. News. */
+export function backoutStarted(facts: RunFacts, reason: string): NotificationEvent {
+  return event(facts, 'backout_started', 'backout_started', `Back-out started: ${oneLine(reason)}`);
+}
+
+/** An undo failed (attempt `attempt`): the back-out waits for the lead. */
+export function backoutHalted(facts: RunFacts, step: StepFacts, attempt: number, error: string): NotificationEvent {
+  return event(
+    facts,
+    'backout_halted',
+    `backout_halted:${step.id}:${attempt}`,
+    `Back-out halted: the undo of ${step.id} failed: ${oneLine(error)}`,
+    {
+      step: stepRef(step),
+      action: { ...whoIs(facts.runbook, [facts.runbook.lead]), what: 'retry the undo or mark it done by hand' },
+    },
+  );
+}
+
+/** The back-out finished. News. */
+export function backoutFinished(facts: RunFacts): NotificationEvent {
+  return event(facts, 'backout_finished', 'backout_finished', `Back-out of ${facts.runId} finished`);
+}
+
+/** The run's facts a comms step's message may name: `{run}`, `{runbook}`, `{mode}`, `{elapsed}`, `{done}`, `{total}`. */
+export function fillMessage(template: string, facts: RunFacts, progress: { done: number; total: number }): string {
+  const values: Record<string, string> = {
+    run: facts.runId,
+    runbook: facts.runbook.name,
+    mode: facts.mode,
+    elapsed: formatDuration(Math.max(0, Date.parse(facts.at) - Date.parse(facts.startedAt))),
+    done: String(progress.done),
+    total: String(progress.total),
+  };
+  return template.replace(/\{([a-z_]+)\}/g, (whole, name: string) => values[name] ?? whole);
+}
+
+/** A comms step's message (or, with `undo`, its undo's). News for its audience. */
+export function comms(facts: RunFacts, step: StepFacts, text: string, undo = false): NotificationEvent {
+  return event(facts, 'comms', `comms:${step.id}${undo ? ':undo' : ''}`, text, { step: stepRef(step) });
+}
+
+/** An error's first line, at most 300 characters: a message is read on a phone. */
+function oneLine(text: string): string {
+  const first = text.split('\n')[0]!.trim();
+  return first.length > 300 ? `${first.slice(0, 299)}…` : first;
+}

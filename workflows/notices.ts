@@ -1,0 +1,161 @@
+/**
+ * How a run tells people (runs whose runbook has `notifications:`, from patch {@link PATCHES.notifies}): each moment
+ * becomes an event (notify/run-events.ts) routed by the runbook, and goes to the run's notifier (notify-run.ts) as a
+ * signal that nothing awaits. Every call here is synchronous: a step never waits for, is delayed by, or fails with a
+ * notification. The only wait is at the end and at a hand-over, for the signals themselves to leave (a handful of
+ * milliseconds, never a receiver).
+ *
+ * Deterministic: the workflow clock, its timers and its own commands.
+ */
+import { CancellationScope, getExternalWorkflowHandle, log, ParentClosePolicy, sleep, startChild } from '@temporalio/workflow';
+import type { NotificationEvent } from '../notify/event.js';
+import { DELIVERY_RETRY, deliveryInputs } from '../notify/deliveries.js';
+import { planComms, type PlannedDelivery } from '../notify/plan.js';
+import { isDone } from '../run/transitions.js';
+import * as events from '../notify/run-events.js';
+import type { StepState } from '../run/state.js';
+import type { Action, Gate } from '../runbook/schema.js';
+import { cutoverNotify, noticesSignal, notifierId } from './notify-run.js';
+import type { RunContext } from './run-context.js';
+
+/** The run's side of its notifier: builds the events, routes them, and signals them in order. */
+export class RunNotices {
+  /** Signals not yet sent: the run neither hands over nor ends before they are out. */
+  sending = 0;
+  /** Resolves true once the notifier runs (started here, or by an earlier execution of the run). */
+  private readonly started: Promise<boolean>;
+  /** The signals in the order the events happened: each goes once the one before it went. */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly ctx: RunContext) {
+    const id = notifierId(ctx.input.runId);
+    this.started = CancellationScope.nonCancellable(() =>
+      startChild(cutoverNotify, {
+        workflowId: id,
+        args: [{ runId: ctx.input.runId }],
+        // It outlives the run: the last messages go out after the run returned, and a hand-over leaves it running.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      }),
+    ).then(
+      () => true,
+      (err: unknown) => {
+        // Started by an earlier execution of the run (by name: the class is not among the workflow package's exports).
+        if ((err as Error).name === 'WorkflowExecutionAlreadyStartedError') return true;
+        // No notifier, no messages: the run goes on (a notification never harms it), and says so in the worker's log.
+        log.error(`run ${ctx.input.runId}: its notifier did not start, so no messages go out: ${(err as Error).message}`);
+        return false;
+      },
+    );
+  }
+
+  /** Routes `event` (or sends it as `planned`) and hands it to the notifier; returns at once. */
+  emit(event: NotificationEvent, planned?: PlannedDelivery[]): void {
+    const ctx = this.ctx;
+    const deliveries = deliveryInputs(ctx.book, event, {
+      baseDir: ctx.input.baseDir,
+      maxAttempts: DELIVERY_RETRY.maximumAttempts,
+      ...(planned ? { deliveries: planned } : {}),
+    });
+    const handle = getExternalWorkflowHandle(notifierId(ctx.input.runId));
+    this.sending += 1;
+    this.tail = this.tail
+      .then(() => this.started)
+      .then((up) => (up ? CancellationScope.nonCancellable(() => handle.signal(noticesSignal, [{ event, deliveries }])) : undefined))
+      .catch((err: unknown) => log.warn(`run ${ctx.input.runId}: event ${event.id} did not reach the notifier: ${(err as Error).message}`))
+      .finally(() => {
+        this.sending -= 1;
+      });
+  }
+
+  private facts(): events.RunFacts {
+    const ctx = this.ctx;
+    return { runId: ctx.input.runId, runbook: ctx.book, mode: ctx.input.mode, startedAt: ctx.run.startedAt, at: ctx.now() };
+  }
+
+  runStarted(): void {
+    this.emit(events.runStarted(this.facts(), this.ctx.input.startedBy));
+  }
+
+  runEnded(): void {
+    const run = this.ctx.current();
+    this.emit(events.runEnded(this.facts(), run.status, run.outcome));
+  }
+
+  gateOpened(step: StepState, def: Gate): void {
+    this.emit(events.gateOpened(this.facts(), step, def.approvers, def.question, step.gate?.closesAt));
+  }
+
+  /**
+   * Reminds a gate's approvers 15 and 5 minutes before its deadline while it is open (the reminders already past are
+   * skipped: a new execution does not repeat them). Timers in a scope of the gate's wait: returns what stops them.
+   */
+  warnBeforeDeadline(step: StepState, def: Gate): () => void {
+    const closesAt = step.gate?.closesAt;
+    if (!closesAt) return () => undefined;
+    const scope = new CancellationScope();
+    void scope
+      .run(async () => {
+        for (const minutes of events.DEADLINE_WARNINGS_MINUTES) {
+          const at = Date.parse(closesAt) - minutes * 60_000;
+          if (at <= Date.now()) continue;
+          await sleep(at - Date.now());
+          if (step.gate?.status !== 'open') return;
+          this.emit(events.gateDeadline(this.facts(), step, def.approvers, minutes, closesAt, step.gate.onDeadline ?? 'no-go'));
+        }
+      })
+      .catch(() => undefined);
+    return () => scope.cancel();
+  }
+
+  /**
+   * Tells of a step still running past its planned duration, when a route asks for `step_late` by name (a timer per
+   * step is worth it only then); returns what stops the timer, or undefined when there is none.
+   */
+  watchLate(step: StepState): (() => void) | undefined {
+    if (!this.routesLate || step.plannedDurationMs <= 0 || !step.startedAt) return undefined;
+    const due = Date.parse(step.startedAt) + step.plannedDurationMs;
+    // Already past in a new execution: the one before it set the timer, and told it if it was due.
+    if (due <= Date.now()) return undefined;
+    const scope = new CancellationScope();
+    void scope
+      .run(async () => {
+        await sleep(due - Date.now());
+        if (step.endedAt === undefined) this.emit(events.stepLate(this.facts(), step, step.plannedDurationMs));
+      })
+      .catch(() => undefined);
+    return () => scope.cancel();
+  }
+
+  private get routesLate(): boolean {
+    return this.ctx.book.notifications?.routes.some((route) => route.on?.includes('step_late')) === true;
+  }
+
+  manualWaiting(step: StepState, undo = false): void {
+    this.emit(events.manualStepWaiting(this.facts(), step, undo));
+  }
+
+  stepFailed(step: StepState, error: string): void {
+    this.emit(events.stepFailed(this.facts(), step, Math.max(1, step.attempts), error));
+  }
+
+  backoutStarted(): void {
+    this.emit(events.backoutStarted(this.facts(), this.ctx.run.backout.reason ?? 'requested'));
+  }
+
+  backoutHalted(step: StepState, error: string): void {
+    this.emit(events.backoutHalted(this.facts(), step, Math.max(1, step.backout?.attempts ?? 1), error));
+  }
+
+  /** A comms step's message, with the run's facts, to its audience on its channels. */
+  comms(step: StepState, action: Extract<Action, { kind: 'notify' }>, undo = false): void {
+    const facts = this.facts();
+    const run = this.ctx.run;
+    const progress = { done: run.order.filter((id) => isDone(run.steps[id]!)).length, total: run.order.length };
+    const event = events.comms(facts, step, events.fillMessage(action.message, facts, progress), undo);
+    this.emit(event, planComms(this.ctx.book, event, action.to, action.via));
+  }
+
+  backoutFinished(): void {
+    this.emit(events.backoutFinished(this.facts()));
+  }
+}
