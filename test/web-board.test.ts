@@ -12,13 +12,11 @@ import type { RunQueries } from '../common/run-follower.js';
 import type { RecordStore } from '../prisma/record-store.js';
 import { openRecordStore } from '../prisma/store.js';
 import { parseRunbook } from '../runbook/parse.js';
-import type { Runbook } from '../runbook/schema.js';
-import { hashRunbook } from '../run/version-hash.js';
 import { loadLiveModel } from '../timing/live-model-source.js';
 import { serveStatusPage, type StatusPage } from '../web/server.js';
 import { runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
 import { launchChromium } from './support/chromium.js';
-import { startHarness, waitForState, type Harness } from './support/workflow-harness.js';
+import { startHarness, startReserved, waitForState, type Harness } from './support/workflow-harness.js';
 
 const RUNBOOK = `
 name: board-crm
@@ -63,16 +61,7 @@ afterAll(async () => {
 
 describe('the wallboard', () => {
   it('turns a run amber as it falls behind, then red when a step fails, without anyone touching it', async () => {
-    const { runId } = await store.reserveRun({
-      runbookName: 'board-crm',
-      mode: 'rehearsal',
-      runbookVersion: '1',
-      // The real hash: the workflow checks the text it reads from the store against it.
-      versionHash: hashRunbook((parseRunbook(RUNBOOK, 'board.yaml') as { ok: true; runbook: Runbook }).runbook),
-      runbookSource: RUNBOOK,
-      startedBy: 'alice',
-    });
-    const handle = await h.start(RUNBOOK, { runId });
+    const { runId, handle } = await startReserved(h, store, RUNBOOK);
     await waitForState(handle, (s) => s.steps.slow!.status === 'running');
     // The run's own page carries the live forecast, and who owns what.
     const runPage = await (await fetch(`${page.url}/runs/${runId}`)).text();

@@ -18,16 +18,13 @@ import type { RunQueries } from '../common/run-follower.js';
 import { runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
 import type { RecordStore } from '../prisma/record-store.js';
 import { openRecordStore } from '../prisma/store.js';
-import { parseRunbook } from '../runbook/parse.js';
-import type { Runbook } from '../runbook/schema.js';
-import { hashRunbook } from '../run/version-hash.js';
 import { FORGED_REQUEST_REASON } from '../run/signed-request.js';
 import { invitePerson } from '../web/people-routes.js';
 import type { ActSettings } from '../web/act.js';
 import { serveStatusPage, type StatusPage } from '../web/server.js';
 import { launchChromium } from './support/chromium.js';
 import { cliEnv, runCli } from './support/cli.js';
-import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
+import { resultOf, startHarness, startReserved, waitForState, type Harness } from './support/workflow-harness.js';
 
 let h: Harness;
 let store: RecordStore;
@@ -140,15 +137,7 @@ describe('passkeys on the page', () => {
 
     // The lead lists the line in the runbook; the run takes only signed requests.
     const text = runbookWith(passkey);
-    const { runId } = await store.reserveRun({
-      runbookName: 'passkey-page',
-      mode: 'rehearsal',
-      runbookVersion: '1',
-      versionHash: hashRunbook((parseRunbook(text, 'passkey-page.yaml') as { ok: true; runbook: Runbook }).runbook),
-      runbookSource: text,
-      startedBy: 'alice',
-    });
-    const handle = await h.start(text, { runId });
+    const { runId, handle } = await startReserved(h, store, text);
     await waitForState(handle, (s) => s.steps.go!.gate!.evidence !== undefined);
 
     // Signed in since enrolment; sign out, then in again with the passkey.
@@ -273,15 +262,7 @@ phases:
       - { id: copy, title: Copy, owner: lead, action: { kind: shell, command: "true" }, backout: { kind: shell, command: "true" } }
       - { id: check, title: Check by hand, owner: lead, depends_on: [copy], action: { kind: manual } }
 `;
-    const { runId } = await store.reserveRun({
-      runbookName: 'passkey-backout',
-      mode: 'rehearsal',
-      runbookVersion: '1',
-      versionHash: hashRunbook((parseRunbook(text, 'passkey-backout.yaml') as { ok: true; runbook: Runbook }).runbook),
-      runbookSource: text,
-      startedBy: 'lena',
-    });
-    const handle = await h.start(text, { runId });
+    const { runId, handle } = await startReserved(h, store, text, 'lena');
     await waitForState(handle, (s) => s.steps.check!.status === 'waiting');
     await page.goto(`${origin}/act`);
     const card = page.locator(`form.act-request[data-kind="backout"][data-run="${runId}"]`);

@@ -12,13 +12,10 @@ import { readRunState } from '../common/read-run-state.js';
 import type { RunQueries } from '../common/run-follower.js';
 import type { RecordStore } from '../prisma/record-store.js';
 import { openRecordStore } from '../prisma/store.js';
-import { parseRunbook } from '../runbook/parse.js';
-import type { Runbook } from '../runbook/schema.js';
-import { hashRunbook } from '../run/version-hash.js';
 import { serveStatusPage, type StatusPage } from '../web/server.js';
 import { runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
 import { launchChromium, readStream } from './support/chromium.js';
-import { startHarness, waitForState, type Harness } from './support/workflow-harness.js';
+import { startHarness, startReserved, waitForState, type Harness } from './support/workflow-harness.js';
 
 const RUNBOOK = `
 name: vanish-crm
@@ -71,16 +68,7 @@ afterAll(async () => {
 
 describe('a run that vanished from Temporal', () => {
   it('is said in a sentence on the open page, and answered from the record store after', async () => {
-    const { runId } = await store.reserveRun({
-      runbookName: 'vanish-crm',
-      mode: 'rehearsal',
-      runbookVersion: '1',
-      // The real hash: the workflow checks the text it reads from the store against it.
-      versionHash: hashRunbook((parseRunbook(RUNBOOK, 'vanish.yaml') as { ok: true; runbook: Runbook }).runbook),
-      runbookSource: RUNBOOK,
-      startedBy: 'alice',
-    });
-    const handle = await h.start(RUNBOOK, { runId });
+    const { runId, handle } = await startReserved(h, store, RUNBOOK);
     await waitForState(handle, (s) => s.steps.go!.gate?.status === 'open');
     const tab = await browser.newPage();
     const problems: string[] = [];

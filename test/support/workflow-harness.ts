@@ -11,6 +11,7 @@ import { Client, Connection, type WorkflowHandle, type WorkflowHandleWithFirstEx
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { ActivityStore } from '../../prisma/records.js';
+import type { RecordStore } from '../../prisma/record-store.js';
 import { parseRunbook } from '../../runbook/parse.js';
 import type { EvidenceOverride, RunInput, RunMode, RunResult, RunState } from '../../run/state.js';
 import { readRunState } from '../../common/read-run-state.js';
@@ -147,4 +148,27 @@ export async function waitForState(handle: WorkflowHandle, predicate: (state: Ru
 export async function resultOf(handle: WorkflowHandle): Promise<RunResult & { state: RunState }> {
   const result = (await handle.result()) as RunResult;
   return { ...result, state: result.state ?? (await readRunState(handle)).state };
+}
+
+/**
+ * Reserves a rehearsal of `yaml` in a real record store, under the runbook's own name and with its real version hash
+ * (the workflow checks the text it reads from the store against it), and starts it on the harness.
+ */
+export async function startReserved(
+  h: Harness,
+  store: Pick<RecordStore, 'reserveRun'>,
+  yaml: string,
+  startedBy = 'alice',
+): Promise<{ runId: string; handle: WorkflowHandle }> {
+  const parsed = parseRunbook(yaml, 'runbook.yaml');
+  if (!parsed.ok) throw new Error(`test runbook invalid: ${parsed.problems.map((p) => `${p.line}:${p.column} ${p.message}`).join('; ')}`);
+  const { runId } = await store.reserveRun({
+    runbookName: parsed.runbook.name,
+    mode: 'rehearsal',
+    runbookVersion: String(parsed.runbook.version),
+    versionHash: hashRunbook(parsed.runbook),
+    runbookSource: yaml,
+    startedBy,
+  });
+  return { runId, handle: await h.start(yaml, { runId }) };
 }
