@@ -68,7 +68,9 @@ export function boardTile(
   let why = inFlight ? 'on plan' : 'done';
   if (RED_RUN.has(status) || backingOut || (inFlight && failedStep)) {
     rag = 'red';
-    why = backingOut ? 'backing out' : failedStep && inFlight ? `${failedStep.id} failed` : runStatusLabel(status as RunState['status']);
+    // A run backing out says why, as long as the step that failed is known: the wall is read by people who were not told.
+    if (backingOut) why = failedStep ? `backing out: ${failedStep.id} failed` : 'backing out';
+    else why = failedStep && inFlight ? `${failedStep.id} failed` : runStatusLabel(status as RunState['status']);
   } else if (inFlight && (late > threshold || missesWindow)) {
     rag = 'amber';
     why = late > threshold ? `${formatDuration(late)} behind plan` : 'likely to miss the window';
