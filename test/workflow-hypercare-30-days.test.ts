@@ -13,6 +13,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Incident, IncidentRequest } from '../run/hypercare.js';
 import { hypercareView } from '../present/hypercare-view.js';
 import { approveHypercareExitUpdate, changeIncidentUpdate } from '../workflows/messages.js';
+import { startHookReceiver, type HookReceiver } from './support/notify-receivers.js';
 import { startTimeSkipping } from './support/time-skipping.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
 
@@ -23,12 +24,15 @@ const DAY = 24 * HOUR;
 let env: TestWorkflowEnvironment;
 let h: Harness;
 let kpiServer: http.Server;
+let hook: HookReceiver;
+const SECRET = 'hypercare-30-days-hook-secret';
+process.env.HC30_HOOK_SECRET = SECRET;
 /** When hypercare began (server time), once the run went live. */
 let start = Number.NaN;
 
 beforeAll(async () => {
   env = await startTimeSkipping();
-  h = await startHarness({ address: env.address });
+  [h, hook] = await Promise.all([startHarness({ address: env.address }), startHookReceiver(SECRET)]);
   // The KPI report: loaded an hour ago, except from day 10 to day 12, when its load stops at day 10.
   kpiServer = http.createServer((_req, res) => {
     void env.currentTimeMs().then((now) => {
@@ -42,6 +46,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   kpiServer?.close();
+  await hook?.close();
   await h?.stop();
   await env?.teardown();
 });
@@ -51,6 +56,11 @@ name: hc-30-days
 version: 1
 lead: lead
 roles: { lead: [alice], bi: [ben], ops: [olga] }
+notifications:
+  channels:
+    hook: { kind: webhook, url: '${hook.url}', secret: '\${env:HC30_HOOK_SECRET}' }
+  routes:
+    - { on: [incident_approaching, incident_breached], via: [hook] }
 phases:
   - id: go
     kind: interface_switch_on
@@ -78,7 +88,7 @@ async function until(at: number): Promise<void> {
 const minutes = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms / MINUTE));
 
 it('runs 30 days of hourly KPI rounds and keeps MTTR, breaches, the stale KPI and the exit gate right', async () => {
-  const handle: WorkflowHandle = await h.start(runbook((kpiServer.address() as AddressInfo).port));
+  const handle: WorkflowHandle = await h.start(runbook((kpiServer.address() as AddressInfo).port), { historyBudget: 500 });
   let state = await waitForState(handle, (s) => s.hypercare?.kpis[0]?.fresh === true);
   start = Date.parse(state.hypercare!.startedAt);
   expect(state.hypercare!.exit.unmetCriteria).toEqual([
@@ -93,7 +103,7 @@ it('runs 30 days of hourly KPI rounds and keeps MTTR, breaches, the stale KPI an
     await until(at + after);
     return change({ action: 'resolve', by: 'olga', incidentId: id });
   };
-  await incident(2 * DAY, 45 * MINUTE, 1, 'Orders stuck in the queue');
+  await incident(2 * DAY, 40 * MINUTE, 1, 'Orders stuck in the queue');
   await incident(5 * DAY, 2 * HOUR, 3, 'Label printer offline');
   await incident(6 * DAY, 4 * HOUR, 3, 'Slow search');
 
@@ -119,6 +129,15 @@ it('runs 30 days of hourly KPI rounds and keeps MTTR, breaches, the stale KPI an
   expect(Date.parse(marked.approachingAt!) - opened).toBe(3 * HOUR);
   expect(Date.parse(marked.breachedAt!) - opened).toBe(4 * HOUR);
   await change({ action: 'resolve', by: 'olga', incidentId: sev2.id });
+  // Both markers went to the incident's owner as events, each at the minute it fell due; none for the others.
+  const told = hook.kept().map((m) => {
+    const event = m.body.event as typeof m.body.event & { at: string };
+    return [event.id, m.body.people, Date.parse(event.at) - opened];
+  });
+  expect(told).toEqual([
+    [`incident_approaching:${sev2.id}`, ['olga'], 3 * HOUR],
+    [`incident_breached:${sev2.id}`, ['olga'], 4 * HOUR],
+  ]);
 
   // Day 27: hypercare is old enough, nothing is open, the KPI is fresh, but the breach is still inside the 7 days.
   await until(27 * DAY);
@@ -142,10 +161,10 @@ it('runs 30 days of hourly KPI rounds and keeps MTTR, breaches, the stale KPI an
   expect(hc.kpis[0]!.rounds).toBeGreaterThanOrEqual(30 * 24);
   expect(hc.kpis[0]!.rounds).toBeLessThanOrEqual(30 * 24 + 1);
   expect(state.execution).toBeGreaterThan(1);
-  // MTTR per severity, to the minute: sev1 45m; sev2 5h; sev3 (2h + 4h) / 2; the KPI's sev4 open about a day.
+  // MTTR per severity, to the minute: sev1 40m; sev2 5h; sev3 (2h + 4h) / 2; the KPI's sev4 open about a day.
   const mttr = hypercareView(hc, Date.parse(hc.exit.openedAt!)).mttr.map((m) => [m.severity, minutes(m.mttrMs), m.breaches]);
   expect(mttr.slice(0, 3)).toEqual([
-    [1, 45, 0],
+    [1, 40, 0],
     [2, 300, 1],
     [3, 180, 0],
   ]);
