@@ -235,7 +235,7 @@ export const PATCHES = {
   hypercareNotices: {
     id: 'hypercare-notices',
     guards: "a run in hypercare that tells people sends each open incident's approaching and breach markers as events to its notifier",
-    introduced: '0000000, 2026-12-07',
+    introduced: '8e4e53d, 2026-12-07',
     since: 16,
     stage: 'patched',
   },
