@@ -12,7 +12,7 @@ import type { WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/clie
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Incident, IncidentRequest } from '../run/hypercare.js';
 import { hypercareView } from '../present/hypercare-view.js';
-import { approveHypercareExitUpdate, changeIncidentUpdate } from '../workflows/messages.js';
+import { approveHypercareExitUpdate, changeIncidentUpdate, requestBackoutUpdate } from '../workflows/messages.js';
 import { startHookReceiver, type HookReceiver } from './support/notify-receivers.js';
 import { startTimeSkipping } from './support/time-skipping.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
@@ -103,7 +103,26 @@ it('runs 30 days of hourly KPI rounds and keeps MTTR, breaches, the stale KPI an
     await until(at + after);
     return change({ action: 'resolve', by: 'olga', incidentId: id });
   };
-  await incident(2 * DAY, 40 * MINUTE, 1, 'Orders stuck in the queue');
+  // Bad input, one sentence each, and nothing logged: a severity out of range, an incident the run does not have, a
+  // back-out after go-live, an incident already resolved.
+  const refusal = (promise: Promise<unknown>) =>
+    promise.then(
+      () => 'accepted',
+      (err: WorkflowUpdateFailedError) => err.cause?.message,
+    );
+  expect(await refusal(change({ action: 'open', by: 'olga', severity: 7, title: 'x', owner: 'ops' }))).toBe(
+    'severity 7 is not one of 1, 2, 3, 4 (1 is the worst)',
+  );
+  expect(await refusal(change({ action: 'resolve', by: 'olga', incidentId: 'INC-42' }))).toBe(
+    'there is no incident INC-42 in this run; `cutover incident list RUN` shows them',
+  );
+  expect(await refusal(handle.executeUpdate(requestBackoutUpdate, { args: [{ by: 'alice', reason: 'why not' }] }))).toBe(
+    'the run went live and is in hypercare: there is nothing left to back out; open an incident instead',
+  );
+  const first = await incident(2 * DAY, 40 * MINUTE, 1, 'Orders stuck in the queue');
+  expect(await refusal(change({ action: 'resolve', by: 'alice', incidentId: first.id }))).toBe(
+    `incident ${first.id} was already resolved at ${first.resolvedAt} by olga`,
+  );
   await incident(5 * DAY, 2 * HOUR, 3, 'Label printer offline');
   await incident(6 * DAY, 4 * HOUR, 3, 'Slow search');
 
@@ -117,6 +136,7 @@ it('runs 30 days of hourly KPI rounds and keeps MTTR, breaches, the stale KPI an
   expect(staleAfter).toBeLessThanOrEqual(HOUR + MINUTE);
   expect(state.hypercare!.incidents).toHaveLength(4); // one incident for the whole stale day, not one an hour
   expect(state.hypercare!.kpis[0]!.staleRounds).toBeGreaterThanOrEqual(23);
+  expect(state.backout.status).toBe('not_requested'); // a stale KPI is an incident, never a back-out
   await change({ action: 'resolve', by: 'ben', incidentId: 'INC-4', note: 'loader restarted' });
 
   // Day 20: a sev2 that outlives its 4h target. Approaching at 3h, breached at 4h, each to the minute it fell due.
@@ -144,9 +164,7 @@ it('runs 30 days of hourly KPI rounds and keeps MTTR, breaches, the stale KPI an
   state = await waitForState(handle, () => true);
   expect(state.hypercare!.exit.status).toBe('pending');
   expect(state.hypercare!.exit.unmetCriteria).toEqual(['sev2 MTTR over the last 7 days is 5h00m, over its 4h00m target']);
-  const early = await handle
-    .executeUpdate(approveHypercareExitUpdate, { args: [{ gateId: 'hypercare-exit', by: 'alice' }] })
-    .catch((err: WorkflowUpdateFailedError) => err.cause?.message);
+  const early = await refusal(handle.executeUpdate(approveHypercareExitUpdate, { args: [{ gateId: 'hypercare-exit', by: 'alice' }] }));
   expect(early).toMatch(/^the hypercare exit gate is not open: its criteria do not hold \(sev2 MTTR/);
 
   // The breach leaves the window 7 days after it was resolved (day 27 + 5h): the next hourly round opens the gate.
@@ -174,4 +192,16 @@ it('runs 30 days of hourly KPI rounds and keeps MTTR, breaches, the stale KPI an
   const result = await resultOf(handle);
   expect(result.status).toBe('completed');
   expect(result.outcome).toMatch(/; hypercare exited after 720h00m$/);
+  // Every incident change is in the decision log, the stale KPI's as the run's own, then the exit vote.
+  expect(result.state.decisions.map((d) => [d.by, d.target])).toEqual([
+    ...['INC-1', 'INC-2', 'INC-3'].flatMap((id) => [
+      ['olga', `${id} (open)`],
+      ['olga', `${id} (resolve)`],
+    ]),
+    ['cutover', 'INC-4 (open)'],
+    ['ben', 'INC-4 (resolve)'],
+    ['olga', 'INC-5 (open)'],
+    ['olga', 'INC-5 (resolve)'],
+    ['alice', 'hypercare-exit'],
+  ]);
 });
