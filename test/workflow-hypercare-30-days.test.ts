@@ -88,6 +88,7 @@ async function until(at: number): Promise<void> {
 const minutes = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms / MINUTE));
 
 it('runs 30 days of hourly KPI rounds and keeps MTTR, breaches, the stale KPI and the exit gate right', async () => {
+  // A small history budget: the 30 days run across many executions (continue-as-new), which keep everything.
   const handle: WorkflowHandle = await h.start(runbook((kpiServer.address() as AddressInfo).port), { historyBudget: 500 });
   let state = await waitForState(handle, (s) => s.hypercare?.kpis[0]?.fresh === true);
   start = Date.parse(state.hypercare!.startedAt);
@@ -178,7 +179,7 @@ it('runs 30 days of hourly KPI rounds and keeps MTTR, breaches, the stale KPI an
   // Every hour of the 30 days checked; the run handed over to new executions on the way, keeping everything.
   expect(hc.kpis[0]!.rounds).toBeGreaterThanOrEqual(30 * 24);
   expect(hc.kpis[0]!.rounds).toBeLessThanOrEqual(30 * 24 + 1);
-  expect(state.execution).toBeGreaterThan(1);
+  expect(state.execution).toBeGreaterThan(5);
   // MTTR per severity, to the minute: sev1 40m; sev2 5h; sev3 (2h + 4h) / 2; the KPI's sev4 open about a day.
   const mttr = hypercareView(hc, Date.parse(hc.exit.openedAt!)).mttr.map((m) => [m.severity, minutes(m.mttrMs), m.breaches]);
   expect(mttr.slice(0, 3)).toEqual([
