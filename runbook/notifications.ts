@@ -29,6 +29,8 @@ export const NOTIFICATION_EVENT_KINDS = [
   'backout_finished',
   'point_of_no_return',
   'comms',
+  'incident_approaching',
+  'incident_breached',
   'test',
 ] as const;
 

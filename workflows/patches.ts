@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 15;
+export const WORKFLOW_VERSION = 16;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -229,6 +229,14 @@ export const PATCHES = {
       'a run whose runbook has notifications starts its notifier (a child workflow) and signals it each event: run started and ended, gates, manual steps, failures, the back-out',
     introduced: 'a4cfa1a, 2026-12-07',
     since: 15,
+    stage: 'patched',
+  },
+  /** Evaluated once per execution as hypercare begins or goes on, only in runs that tell people (hypercare.ts). */
+  hypercareNotices: {
+    id: 'hypercare-notices',
+    guards: "a run in hypercare that tells people sends each open incident's approaching and breach markers as events to its notifier",
+    introduced: '8e4e53d, 2026-12-07',
+    since: 16,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;
