@@ -240,49 +240,74 @@ describe('passkeys on the page', () => {
     await context.close();
   }, 180_000);
 
-  it('the lead backs a run out from the page, signed with their passkey', async () => {
+  it('the lead resolves failed steps from the page (retry, done by hand, back out), signed with their passkey', async () => {
     const { context, page } = await phone();
     const { link } = await invitePerson(settings, 'lena');
     await page.goto(link);
     await page.click('#enrol');
     await page.locator('#runbook-line').waitFor({ state: 'visible', timeout: 20_000 });
     const passkey = /"(webauthn:[^"]+)"/.exec((await page.textContent('#runbook-line')) ?? '')![1]!;
+    const marker = path.join(path.dirname(databaseFile), 'copy-failed-once');
     const text = `
-name: passkey-backout
+name: passkey-resolve
 version: 1
 lead: lead
 roles: { lead: [lena] }
 people:
   lena: { passkey: "${passkey}" }
 signatures: required
+backout: { policy: manual }
 phases:
   - id: work
     kind: migration
     steps:
-      - { id: copy, title: Copy, owner: lead, action: { kind: shell, command: "true" }, backout: { kind: shell, command: "true" } }
-      - { id: check, title: Check by hand, owner: lead, depends_on: [copy], action: { kind: manual } }
+      - { id: copy, title: Copy, owner: lead, action: { kind: shell, command: "test -f ${marker} || { touch ${marker}; echo mount gone >&2; exit 3; }" }, backout: { kind: shell, command: "true" } }
+      - { id: load, title: Load, owner: lead, depends_on: [copy], action: { kind: shell, command: "exit 4" } }
+      - { id: verify, title: Verify, owner: lead, depends_on: [load], action: { kind: shell, command: "exit 5" } }
 `;
     const { runId, handle } = await startReserved(h, store, text, 'lena');
-    await waitForState(handle, (s) => s.steps.check!.status === 'waiting');
+    await waitForState(handle, (s) => s.steps.copy!.resolution !== undefined);
     await page.goto(`${origin}/act`);
-    const card = page.locator(`form.act-request[data-kind="backout"][data-run="${runId}"]`);
-    // A back-out needs a reason: without one nothing is sent.
-    await card.locator('button[value=backout]').click();
-    expect(await card.locator('output.recorded').textContent()).toBe('A back-out needs a reason: write it above, then tap Back out.');
-    await card.locator('textarea[name=reason]').fill('orders do not arrive');
-    await card.locator('button[value=backout]').click();
+    const failure = (step: string) => page.locator(`form.act-request[data-kind="resolve"][data-step="${step}"]`);
+    const copy = failure('copy');
+    await expect(copy.locator('h2').textContent()).resolves.toBe('Copy failed');
+    expect(await copy.locator('pre.error').textContent()).toContain('mount gone');
+    // A resolution needs a reason, as `cutover resolve --reason` does: without one nothing is sent.
+    await copy.locator('button[value=retry]').click();
+    expect(await copy.locator('output.recorded').textContent()).toBe(
+      'Resolving a failure needs a reason: write it above, then tap your choice.',
+    );
+    // Two taps: Retry, and the passkey.
+    await copy.locator('textarea[name=reason]').fill('the mount is back');
+    await copy.locator('button[value=retry]').click();
+    await expect.poll(() => copy.locator('output.recorded').textContent(), { timeout: 20_000 }).toBe('Recorded: lena retries copy');
+    // The next failure shows up on the open page by itself; this one is done by hand.
+    const load = failure('load');
+    await load.waitFor({ timeout: 20_000 });
+    await load.locator('textarea[name=reason]').fill('loaded with the vendor tool');
+    await load.locator('button[value=done]').click();
     await expect
-      .poll(() => card.locator('output.recorded').textContent(), { timeout: 20_000 })
+      .poll(() => load.locator('output.recorded').textContent(), { timeout: 20_000 })
+      .toBe('Recorded: lena recorded load as done by hand');
+    // The third is backed out, from its own card.
+    const verify = failure('verify');
+    await verify.waitFor({ timeout: 20_000 });
+    await verify.locator('textarea[name=reason]').fill('verify keeps failing');
+    await verify.locator('button[value=backout]').click();
+    await expect
+      .poll(() => verify.locator('output.recorded').textContent(), { timeout: 20_000 })
       .toMatch(new RegExp(`^Recorded: lena requested back-out of ${runId}`));
     const { state } = await resultOf(handle);
     expect(state.status).toBe('backed_out');
-    expect(state.decisions.find((d) => d.kind === 'request_backout')).toMatchObject({
-      by: 'lena',
-      reason: 'orders do not arrive',
-      signature: { key: passkey },
-    });
+    expect(state.steps.copy!.status).toBe('succeeded');
+    // The decision log holds each as `cutover resolve` / `backout` would have recorded it, with the passkey's signature.
+    expect(state.decisions.map((d) => [d.kind, d.by, d.target, d.reason, d.signature?.key])).toEqual([
+      ['resolve', 'lena', 'copy: retry', 'the mount is back', passkey],
+      ['resolve', 'lena', 'load: done', 'loaded with the vendor tool', passkey],
+      ['request_backout', 'lena', undefined, 'verify keeps failing', passkey],
+    ]);
     await context.close();
-  }, 120_000);
+  }, 150_000);
 
   it('limits sign-in attempts from one address', async () => {
     const port = await freePort();

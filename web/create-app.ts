@@ -367,7 +367,15 @@ export function createApp(deps: WebDeps): express.Express & { hub: LiveHub } {
     app.get('/assets/webauthn-browser.js', asset('text/javascript; charset=utf-8', webauthnBrowserBundle()));
     app.get('/assets/act.js', asset('text/javascript; charset=utf-8', ACT_JS));
     app.use(peopleRoutes(deps.people));
-    app.use(actRoutes(deps.people, () => openRuns(deps)));
+    app.use(
+      actRoutes(deps.people, () => openRuns(deps), {
+        hub,
+        inFlight: async () =>
+          (await deps.store.listRuns({ limit: MAX_LIST_LIMIT })).filter((r) => !r.endedAt && r.startedAt).map((r) => r.id),
+        findRun: (runId) => deps.store.findRun(runId),
+        ...(deps.retryMs !== undefined ? { retryMs: deps.retryMs } : {}),
+      }),
+    );
   }
 
   if (deps.token !== undefined) {
