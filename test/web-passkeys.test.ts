@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forwardSignedRequest } from '../common/forward-request.js';
 import { readRunState } from '../common/read-run-state.js';
 import type { RunQueries } from '../common/run-follower.js';
-import { runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
+import { signedFields } from '../common/person-requests.js';
+import { approveGateUpdate, runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
 import type { RecordStore } from '../prisma/record-store.js';
 import { openRecordStore } from '../prisma/store.js';
 import { FORGED_REQUEST_REASON } from '../run/signed-request.js';
@@ -23,6 +24,7 @@ import { invitePerson } from '../web/people-routes.js';
 import type { ActSettings } from '../web/act.js';
 import { serveStatusPage, type StatusPage } from '../web/server.js';
 import { launchChromium } from './support/chromium.js';
+import { newPasskey, passkeySign } from './support/passkey.js';
 import { cliEnv, runCli } from './support/cli.js';
 import { resultOf, startHarness, startReserved, waitForState, type Harness } from './support/workflow-harness.js';
 
@@ -96,19 +98,23 @@ async function phone(): Promise<{ context: BrowserContext; page: Page }> {
   return { context, page };
 }
 
+/** Erin's passkey, a software one: she votes from elsewhere. */
+const erin = newPasskey('localhost');
+
 const runbookWith = (passkey: string) => `
 name: passkey-page
 version: 1
 lead: lead
-roles: { lead: [alice], business: [dana] }
+roles: { lead: [alice], business: [dana], it: [erin] }
 people:
   dana: { passkey: "${passkey}" }
+  erin: { passkey: "${erin.line}" }
 signatures: required
 phases:
   - id: decide
     kind: go_no_go
     steps:
-      - { id: go, title: Go, owner: lead, gate: { approvers: [business], question: "Counts match; switch the CRM on?" } }
+      - { id: go, title: Go, owner: lead, gate: { approvers: [business, it], question: "Counts match; switch the CRM on?" } }
       - { id: switch, title: Switch on, owner: lead, depends_on: [go], action: { kind: shell, command: "true" } }
       - { id: confirm, title: Confirm the first orders arrived, owner: business, depends_on: [switch], action: { kind: manual } }
 `;
@@ -135,11 +141,6 @@ describe('passkeys on the page', () => {
     expect(expired?.status()).toBe(410);
     expect(await page.textContent('main')).toContain('this enrolment link has expired');
 
-    // The lead lists the line in the runbook; the run takes only signed requests.
-    const text = runbookWith(passkey);
-    const { runId, handle } = await startReserved(h, store, text);
-    await waitForState(handle, (s) => s.steps.go!.gate!.evidence !== undefined);
-
     // Signed in since enrolment; sign out, then in again with the passkey.
     await page.goto(`${origin}/act`);
     await page.click('#sign-out');
@@ -147,8 +148,17 @@ describe('passkeys on the page', () => {
     expect((await page.goto(`${origin}/act`))?.url()).toBe(`${origin}/sign-in`);
     await page.click('#sign-in');
     await page.waitForURL(`${origin}/act`, { timeout: 20_000 });
+    await expect.poll(() => page.getAttribute('#act-live', 'data-state'), { timeout: 20_000 }).toBe('live');
+    expect(await page.isVisible('#act-nothing')).toBe(true);
+
+    // The lead lists the line in the runbook and starts the run while her page is open: it takes only signed requests.
+    const text = runbookWith(passkey);
+    const { runId, handle } = await startReserved(h, store, text);
+    // The gate shows up on the open page, without a reload, with its evidence once assembled.
     const card = page.locator('form.act-request[data-gate="go"]');
+    await expect.poll(() => card.textContent(), { timeout: 20_000 }).toContain('Evidence:');
     await expect(card.locator('h2').textContent()).resolves.toBe('Counts match; switch the CRM on?');
+    expect(await page.isVisible('#act-nothing')).toBe(false);
     // One column at 375 px: nothing wider than the screen.
     expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
 
@@ -170,6 +180,18 @@ describe('passkeys on the page', () => {
     await expect.poll(() => watching.getAttribute('#live', 'data-state'), { timeout: 20_000 }).toBe('live');
     expect(await watching.textContent('main')).not.toContain('counts match');
 
+    // Erin (it) votes from elsewhere: Dana's open page shows it, and that the gate now waits for her role only.
+    const { state: gateNow } = await readRunState(handle);
+    const erinVote = signedFields(
+      { kind: 'approve', gateId: 'go', as: 'erin', evidence: gateNow.steps.go!.gate!.evidence!.digest },
+      (kind, fields) => passkeySign(erin, runId, kind, fields, { origin }),
+    );
+    await handle.executeUpdate(approveGateUpdate, { args: [erinVote as never] });
+    await expect
+      .poll(() => card.locator('p.votes').textContent(), { timeout: 20_000 })
+      .toBe('Votes so far: erin (it) approved; still waiting for business');
+    expect(await card.locator('textarea[name=reason]').inputValue()).toBe('counts match');
+
     // Two taps: approve, and the passkey (the virtual authenticator answers the prompt).
     await card.locator('button[value=approve]').click();
     await expect
@@ -179,10 +201,8 @@ describe('passkeys on the page', () => {
     await expect.poll(() => watching.textContent('main'), { timeout: 20_000 }).toContain('counts match');
     await watcher.close();
     // The manual step that follows is hers too: it shows once it waits, and is marked done the same way.
-    await waitForState(handle, (s) => s.steps.confirm!.status === 'waiting');
-    await page.goto(`${origin}/act`);
     const manual = page.locator('form.act-request[data-step="confirm"]');
-    await expect(manual.locator('h2').textContent()).resolves.toBe('Confirm the first orders arrived');
+    await expect.poll(() => manual.locator('h2').textContent(), { timeout: 20_000 }).toBe('Confirm the first orders arrived');
     await manual.locator('button[value=done]').click();
     await expect
       .poll(() => manual.locator('output.recorded').textContent(), { timeout: 20_000 })
@@ -192,12 +212,13 @@ describe('passkeys on the page', () => {
     expect(state.steps.switch!.status).toBe('succeeded');
     expect(state.decisions.map((d) => [d.kind, d.by, d.claimed?.verified])).toEqual([
       ['refused', 'dana', false],
+      ['approve', 'erin', undefined],
       ['approve', 'dana', undefined],
       ['complete_manual', 'dana', undefined],
     ]);
-    expect(state.decisions[2]!.signature!.key).toBe(passkey);
-    expect(state.decisions[1]).toMatchObject({ reason: 'counts match', signature: { key: passkey } });
-    expect(state.decisions[1]!.signature!.clientDataJSON).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(state.decisions[3]!.signature!.key).toBe(passkey);
+    expect(state.decisions[2]).toMatchObject({ reason: 'counts match', signature: { key: passkey } });
+    expect(state.decisions[2]!.signature!.clientDataJSON).toMatch(/^[A-Za-z0-9_-]+$/);
     // An auditor verifies the log offline, with the runbook file: the passkey-signed vote holds.
     const runbookFile = path.join(path.dirname(databaseFile), 'passkey-page.yaml');
     writeFileSync(runbookFile, text);
