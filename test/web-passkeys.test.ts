@@ -7,6 +7,7 @@
  * from another origin, or without the session's token, does nothing.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -192,6 +193,31 @@ describe('passkeys on the page', () => {
       .toBe('Votes so far: erin (it) approved; still waiting for business');
     expect(await card.locator('textarea[name=reason]').inputValue()).toBe('counts match');
 
+    // A hostile page on another origin of the same site (so the SameSite=Strict cookie goes along) posts a vote in
+    // her name from her own browser, as a form and as a script: the page refuses both at the door, nothing is recorded.
+    const decided = (await readRunState(handle)).state.decisions.length;
+    const hostile = await hostilePage(origin, { run: runId, kind: 'approve', fields: { gateId: 'go', by: 'dana' } });
+    try {
+      const tab = await context.newPage();
+      const posted = tab.waitForResponse((r) => r.url() === `${origin}/act/request`);
+      await tab.goto(`${hostile.url}/form`);
+      // Sent with her session's cookie: the browser's own defence does not stop this one, the page has to.
+      expect((await (await posted).request().allHeaders()).cookie).toContain('cutover_session=');
+      await tab.waitForURL(`${origin}/act/request`);
+      const refusal = `this request came from ${hostile.url}, not from the page itself; nothing was done`;
+      expect(await tab.textContent('main p')).toBe(refusal);
+      const fetched = tab.waitForResponse((r) => r.url() === `${origin}/act/request`);
+      await tab.goto(`${hostile.url}/fetch`);
+      const answer = await fetched;
+      expect(answer.status()).toBe(403);
+      await tab.close();
+    } finally {
+      await hostile.close();
+    }
+    const after = (await readRunState(handle)).state;
+    expect(after.decisions.length).toBe(decided);
+    expect(after.steps.go!.gate!.status).toBe('open');
+
     // Two taps: approve, and the passkey (the virtual authenticator answers the prompt).
     await card.locator('button[value=approve]').click();
     await expect
@@ -347,27 +373,56 @@ phases:
     }
   });
 
-  it('refuses votes and sign-ins over plain HTTP beyond loopback', async () => {
+  it('refuses votes and sign-ins over plain HTTP beyond loopback, in a browser that reaches it by name', async () => {
     const port = await freePort();
-    const plain = `http://192.0.2.10:${port}`;
+    const plain = `http://cutover.test:${port}`;
     const page2 = await serveStatusPage({ port, host: '127.0.0.1', store, people: actSettings(plain) });
+    // The browser finds cutover.test at this machine: a host name that is not loopback, over plain HTTP.
+    const far = await launchChromium(['--host-resolver-rules=MAP cutover.test 127.0.0.1']);
+    const refusal =
+      /^this page takes votes and sign-ins over https only, and it is reached over plain HTTP at http:\/\/cutover\.test:\d+: serve it/;
     try {
-      for (const url of ['/act/request', '/sign-in/options']) {
-        const answer = await fetch(`${page2.url}${url}`, {
-          method: 'POST',
-          headers: { origin: plain, 'content-type': 'application/json' },
-          body: '{}',
-        });
-        expect(answer.status).toBe(403);
-        expect(((await answer.json()) as { error: string }).error).toMatch(
-          /^this page takes votes and sign-ins over https only, and it is reached over plain HTTP at http:\/\/192\.0\.2\.10:\d+/,
-        );
-      }
+      const page = await far.newPage();
+      await page.goto(`${plain}/sign-in`);
+      expect(await page.evaluate('window.isSecureContext')).toBe(false);
+      await page.click('#sign-in');
+      await expect.poll(() => page.textContent('#act-status'), { timeout: 20_000 }).toMatch(/^Not signed in: this page takes votes/);
+      expect((await page.textContent('#act-status'))!.replace(/^Not signed in: /, '')).toMatch(refusal);
+      // A vote sent from the page itself (its own origin) is refused the same way, before anything else is looked at.
+      const vote = await page.evaluate<{ status: number; error: string }>(
+        `fetch('/act/request', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+          .then((r) => r.json().then((body) => ({ status: r.status, error: body.error })))`,
+      );
+      expect(vote.status).toBe(403);
+      expect(vote.error).toMatch(refusal);
     } finally {
+      await far.close();
       await page2.close();
     }
   });
 });
+
+/**
+ * Another origin on this machine (a loopback port of its own) with two pages that post `request` to the page's vote
+ * endpoint from the visitor's browser: `/form` submits a form by itself, `/fetch` sends it from a script with the
+ * browser's cookies.
+ */
+async function hostilePage(target: string, request: object): Promise<{ url: string; close(): Promise<void> }> {
+  const endpoint = `${target}/act/request`;
+  const pages: Record<string, string> = {
+    '/form': `<form method="post" action="${endpoint}"><input name="request" value='${JSON.stringify(request)}'></form>
+<script>document.forms[0].submit()</script>`,
+    '/fetch': `<script>fetch(${JSON.stringify(endpoint)}, { method: 'POST', mode: 'no-cors', credentials: 'include',
+  headers: { 'content-type': 'text/plain' }, body: ${JSON.stringify(JSON.stringify(request))} })</script>`,
+  };
+  const server = createHttpServer((req, res) => {
+    res.writeHead(pages[req.url ?? ''] ? 200 : 404, { 'content-type': 'text/html' }).end(pages[req.url ?? ''] ?? '');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  // localhost, as the page: another origin (the port) of the same site, so the browser sends the SameSite cookie.
+  return { url: `http://localhost:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
 
 async function sessionHash(id: string): Promise<string> {
   const { secretHash } = await import('../web/people-session.js');

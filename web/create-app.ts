@@ -290,7 +290,9 @@ const handleErrors: ErrorRequestHandler = (error: unknown, req, res, next) => {
   let statusCode: number;
   let sentence: string;
   if (error instanceof RefusedRequestError) {
-    if (req.method === 'GET') sendPage(res, error.status, renderErrorPage('Refused', error.message));
+    // A page the browser navigates to (a GET, or a form posted from anywhere) shows the sentence as a page.
+    if (req.method === 'GET' || req.get('sec-fetch-mode') === 'navigate')
+      sendPage(res, error.status, renderErrorPage('Refused', error.message));
     else res.status(error.status).json({ error: error.message });
     return;
   }

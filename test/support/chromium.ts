@@ -16,8 +16,11 @@ export function chromiumPath(): string {
   return found;
 }
 
-/** A headless Chromium; root in a container needs --no-sandbox, the rest keeps it off the (closed) network. */
-export function launchChromium(): Promise<Browser> {
+/**
+ * A headless Chromium; root in a container needs --no-sandbox, the rest keeps it off the (closed) network. `extraArgs`
+ * add switches (`--host-resolver-rules` to reach this machine by another name).
+ */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath(),
     args: [
@@ -27,6 +30,7 @@ export function launchChromium(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
+      ...extraArgs,
     ],
   });
 }
