@@ -11,7 +11,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forwardSignedRequest } from '../common/forward-request.js';
 import { readRunState } from '../common/read-run-state.js';
@@ -24,7 +24,7 @@ import { FORGED_REQUEST_REASON } from '../run/signed-request.js';
 import { invitePerson } from '../web/people-routes.js';
 import type { ActSettings } from '../web/act.js';
 import { serveStatusPage, type StatusPage } from '../web/server.js';
-import { launchChromium } from './support/chromium.js';
+import { launchChromium, passkeyPhone } from './support/chromium.js';
 import { newPasskey, passkeySign } from './support/passkey.js';
 import { cliEnv, runCli } from './support/cli.js';
 import { resultOf, startHarness, startReserved, waitForState, type Harness } from './support/workflow-harness.js';
@@ -81,23 +81,7 @@ afterAll(async () => {
 });
 
 /** A phone-sized page with a virtual authenticator: a passkey made on it stays on it. */
-async function phone(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
-  const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return { context, page };
-}
+const phone = () => passkeyPhone(browser);
 
 /** Erin's passkey, a software one: she votes from elsewhere. */
 const erin = newPasskey('localhost');
