@@ -278,7 +278,7 @@ describe('passkeys on the page', () => {
     await page.click('#enrol');
     await page.locator('#runbook-line').waitFor({ state: 'visible', timeout: 20_000 });
     const passkey = /"(webauthn:[^"]+)"/.exec((await page.textContent('#runbook-line')) ?? '')![1]!;
-    const marker = path.join(path.dirname(databaseFile), 'copy-failed-once');
+    const [once, twice] = ['copy-failed-once', 'copy-failed-twice'].map((f) => path.join(path.dirname(databaseFile), f));
     const text = `
 name: passkey-resolve
 version: 1
@@ -292,7 +292,7 @@ phases:
   - id: work
     kind: migration
     steps:
-      - { id: copy, title: Copy, owner: lead, action: { kind: shell, command: "test -f ${marker} || { touch ${marker}; echo mount gone >&2; exit 3; }" }, backout: { kind: shell, command: "true" } }
+      - { id: copy, title: Copy, owner: lead, action: { kind: shell, command: "test -f ${twice} || { if test -f ${once}; then touch ${twice}; else touch ${once}; fi; echo mount gone >&2; exit 3; }" }, backout: { kind: shell, command: "true" } }
       - { id: load, title: Load, owner: lead, depends_on: [copy], action: { kind: shell, command: "exit 4" } }
       - { id: verify, title: Verify, owner: lead, depends_on: [load], action: { kind: shell, command: "exit 5" } }
 `;
@@ -300,7 +300,7 @@ phases:
     await waitForState(handle, (s) => s.steps.copy!.resolution !== undefined);
     await page.goto(`${origin}/act`);
     const failure = (step: string) => page.locator(`form.act-request[data-kind="resolve"][data-step="${step}"]`);
-    const copy = failure('copy');
+    const copy = failure('copy').first();
     await expect(copy.locator('h2').textContent()).resolves.toBe('Copy failed');
     expect(await copy.locator('pre.error').textContent()).toContain('mount gone');
     // A resolution needs a reason, as `cutover resolve --reason` does: without one nothing is sent.
@@ -312,6 +312,13 @@ phases:
     await copy.locator('textarea[name=reason]').fill('the mount is back');
     await copy.locator('button[value=retry]').click();
     await expect.poll(() => copy.locator('output.recorded').textContent(), { timeout: 20_000 }).toBe('Recorded: lena retries copy');
+    // It fails again: a new card beside the one that says what was recorded, and this retry goes through.
+    const copyAgain = failure('copy').nth(1);
+    await copyAgain.waitFor({ timeout: 20_000 });
+    expect(await copy.locator('output.recorded').textContent()).toBe('Recorded: lena retries copy');
+    await copyAgain.locator('textarea[name=reason]').fill('remounted read-write');
+    await copyAgain.locator('button[value=retry]').click();
+    await expect.poll(() => copyAgain.getAttribute('data-recorded'), { timeout: 20_000 }).toBe('resolve');
     // The next failure shows up on the open page by itself; this one is done by hand.
     const load = failure('load');
     await load.waitFor({ timeout: 20_000 });
@@ -334,6 +341,7 @@ phases:
     // The decision log holds each as `cutover resolve` / `backout` would have recorded it, with the passkey's signature.
     expect(state.decisions.map((d) => [d.kind, d.by, d.target, d.reason, d.signature?.key])).toEqual([
       ['resolve', 'lena', 'copy: retry', 'the mount is back', passkey],
+      ['resolve', 'lena', 'copy: retry', 'remounted read-write', passkey],
       ['resolve', 'lena', 'load: done', 'loaded with the vendor tool', passkey],
       ['request_backout', 'lena', undefined, 'verify keeps failing', passkey],
     ]);

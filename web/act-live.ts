@@ -59,16 +59,28 @@ interface Watched {
 /** One SSE event. */
 const frame = (type: string, data: unknown) => `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
 
-/** Streams `who`'s cards on `res` until the browser leaves or the session ends. */
-export async function streamAct(req: Request, res: Response, live: ActLive, who: ActViewer): Promise<void> {
+/** Starts an event stream on `res`. */
+function openStream(res: Response, retryMs: number): void {
   res.status(200).set({
     'Content-Type': 'text/event-stream; charset=utf-8',
     'Cache-Control': 'no-cache, no-transform',
     Connection: 'keep-alive',
+    // A buffering proxy (nginx) would hold the events back.
     'X-Accel-Buffering': 'no',
   });
   res.flushHeaders();
-  res.write(`retry: ${live.retryMs ?? 1_000}\n\n`);
+  res.write(`retry: ${retryMs}\n\n`);
+}
+
+/** A stream that only says, in one sentence, why it ends (the page then stops asking). */
+export function endStream(res: Response, sentence: string): void {
+  openStream(res, 1_000);
+  res.end(frame('end', { sentence }));
+}
+
+/** Streams `who`'s cards on `res` until the browser leaves or the session ends. */
+export async function streamAct(req: Request, res: Response, live: ActLive, who: ActViewer): Promise<void> {
+  openStream(res, live.retryMs ?? 1_000);
   const watched = new Map<string, Watched>();
   let lastSent = '';
   let pending = false;

@@ -10,7 +10,7 @@ import type { RunDetail } from '../prisma/records.js';
 import type { RunState } from '../run/state.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
-import { streamAct, type ActLive, type RunForPerson } from './act-live.js';
+import { endStream, streamAct, type ActLive, type RunForPerson } from './act-live.js';
 import { actCards, renderActPage, type OpenForPerson } from './people-pages.js';
 import { insecureOrigin, RefusedRequestError, requireCsrf, sameOrigin, sessionOf, type PeopleSettings } from './people-session.js';
 
@@ -116,7 +116,10 @@ export function actRoutes(settings: ActSettings, openRuns: OpenRuns, live?: ActL
     route(async (req, res) => {
       const session = sessionOf(res);
       if (!session) throw new RefusedRequestError(401, 'you are not signed in (or your session ended); sign in with your passkey again');
-      if (!live) throw new RefusedRequestError(404, 'this page has no live updates (it has no Temporal); reload to look again');
+      if (!live) {
+        endStream(res, 'Live updates are not available here (the page has no Temporal); reload to look again.');
+        return;
+      }
       const person = session.person;
       const cardsFor = (runs: readonly RunForPerson[]) => actCards(openFor(person, runs));
       await streamAct(req, res, live, { person, idHash: session.idHash, people: settings.people, runbookOf, cardsFor });

@@ -370,13 +370,18 @@ export function createApp(deps: WebDeps): express.Express & { hub: LiveHub } {
     app.get('/assets/act.js', asset('text/javascript; charset=utf-8', ACT_JS));
     app.use(peopleRoutes(deps.people));
     app.use(
-      actRoutes(deps.people, () => openRuns(deps), {
-        hub,
-        inFlight: async () =>
-          (await deps.store.listRuns({ limit: MAX_LIST_LIMIT })).filter((r) => !r.endedAt && r.startedAt).map((r) => r.id),
-        findRun: (runId) => deps.store.findRun(runId),
-        ...(deps.retryMs !== undefined ? { retryMs: deps.retryMs } : {}),
-      }),
+      // Live only with Temporal to follow the runs through (the run page's channels).
+      actRoutes(
+        deps.people,
+        () => openRuns(deps),
+        deps.follow && {
+          hub,
+          inFlight: async () =>
+            (await deps.store.listRuns({ limit: MAX_LIST_LIMIT })).filter((r) => !r.endedAt && r.startedAt).map((r) => r.id),
+          findRun: (runId) => deps.store.findRun(runId),
+          ...(deps.retryMs !== undefined ? { retryMs: deps.retryMs } : {}),
+        },
+      ),
     );
   }
 

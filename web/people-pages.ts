@@ -191,10 +191,13 @@ function card(key: string, body: SafeHtml): ActCard {
   return { key, html: html`<li class="card" data-key="${key}" data-version="${version}">${body}</li>`.value };
 }
 
-/** The cards of what a person may do now: failures first (the run waits on them), then gates, manual steps, runs led. */
+/**
+ * The cards of what a person may do now: failures first (the run waits on them), then gates, manual steps, runs led.
+ * A failure's key has its time: a retry that fails again is a new card beside the one that says what was recorded.
+ */
 export function actCards(open: OpenForPerson): ActCard[] {
   return [
-    ...open.failures.map((f) => card(`resolve:${f.runId}:${f.step.id}:${f.resolution.scope}`, failureCard(f))),
+    ...open.failures.map((f) => card(`resolve:${f.runId}:${f.step.id}:${f.resolution.scope}:${f.resolution.since}`, failureCard(f))),
     ...open.gates.map((g) => card(`gate:${g.runId}:${g.step.id}`, gateCard(g))),
     ...open.manual.map((m) => card(`manual:${m.runId}:${m.step.id}`, manualCard(m))),
     ...open.lead.map((r) => card(`backout:${r.runId}`, backoutCard(r))),
