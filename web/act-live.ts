@@ -113,11 +113,16 @@ export async function streamAct(req: Request, res: Response, live: ActLive, who:
     res.end();
   };
 
+  // Runs nothing in can be for this person (no role of theirs, or a recorded runbook that does not parse): not followed.
+  const passedOver = new Set<string>();
   const join = async (runId: string) => {
     const record = await live.findRun(runId);
     const runbook = record ? who.runbookOf(record) : undefined;
+    if (record && !runbook) passedOver.add(runId);
+    if (runbook && !Object.values(runbook.roles).some((people) => people.includes(who.person))) passedOver.add(runId);
+    if (!record || !runbook || passedOver.has(runId)) return;
     const channel = live.hub.channel(runId);
-    if (!record || !runbook || !channel) return;
+    if (!channel) return;
     await channel.ready;
     if (closed || watched.has(runId)) return;
     const entry: Watched = { record, runbook, channel, leave: () => undefined };
@@ -149,7 +154,7 @@ export async function streamAct(req: Request, res: Response, live: ActLive, who:
           w.leave();
           watched.delete(runId);
         }
-      await Promise.all([...ids].filter((id) => !watched.has(id)).map(join));
+      await Promise.all([...ids].filter((id) => !watched.has(id) && !passedOver.has(id)).map(join));
       soon();
     } catch (error) {
       console.error(`status page: the acting view of ${who.person}: ${(error as Error)?.message ?? String(error)}`);
