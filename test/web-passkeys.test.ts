@@ -267,7 +267,13 @@ describe('passkeys on the page', () => {
     );
     const noToken = await fetch(`${origin}/act/request`, { method: 'POST', headers: { ...headers, origin }, body: JSON.stringify(forged) });
     expect(noToken.status).toBe(403);
-    expect((await store.webPeople.session(await sessionHash(cookie.value), new Date().toISOString()))?.person).toBe('dana');
+    const idHash = await sessionHash(cookie.value);
+    expect((await store.webPeople.session(idHash, new Date().toISOString()))?.person).toBe('dana');
+    // Her session ends (as at sign-out elsewhere or `cutover web revoke`): the open page stops its live updates and says so.
+    await store.webPeople.endSession(idHash, new Date().toISOString());
+    await expect
+      .poll(() => page.textContent('#act-live'), { timeout: 20_000 })
+      .toBe('Your session ended; sign in with your passkey again.');
     await context.close();
   }, 180_000);
 

@@ -212,8 +212,10 @@ export const ACT_JS = `'use strict';
     liveNote.setAttribute('data-state', 'ended');
   });
   stream.onerror = function () {
-    liveNote.textContent = 'Reconnecting for live updates…';
-    liveNote.setAttribute('data-state', 'reconnecting');
+    // Closed for good when the page refused the stream (the session ended): reconnecting would not help.
+    var closed = stream.readyState === EventSource.CLOSED;
+    liveNote.textContent = closed ? 'Live updates stopped; reload the page (you may need to sign in again).' : 'Reconnecting for live updates…';
+    liveNote.setAttribute('data-state', closed ? 'ended' : 'reconnecting');
   };
 })();
 `;
