@@ -3,8 +3,9 @@
  * incidents by age (oldest first) with their owner and markers, MTTR per severity against its target, each KPI's
  * freshness, and the exit gate with what still keeps it shut. Pure.
  */
-import { mttrBySeverity, type HypercareState, type Incident, type SeverityMttr } from '../run/hypercare.js';
+import { HYPERCARE_EXIT_ID, mttrBySeverity, type HypercareState, type Incident, type SeverityMttr } from '../run/hypercare.js';
 import { formatDuration } from '../runbook/duration.js';
+import { roleWithPeople, type RunContext, type WaitingItem } from './run-view.js';
 
 /** One open incident as listed: its age and the state of its target. */
 export interface OpenIncidentRow {
@@ -115,4 +116,21 @@ export function hypercareLines(view: HypercareView, nowMs: number, options: { re
         : `  exit gate hypercare-exit: ${exit.status}`,
   );
   return lines;
+}
+
+/**
+ * The open exit gate as something that waits for people, pinned with the run's gates (the console's `a` and `r` act on
+ * it); undefined while it is shut or decided.
+ */
+export function exitWaitingItem(state: HypercareState | undefined, context: RunContext = {}): WaitingItem | undefined {
+  const gate = state?.exit;
+  if (!gate || state.status !== 'open' || gate.status !== 'open') return undefined;
+  const needs = gate.rule === 'all' ? gate.awaiting : gate.approvers;
+  return {
+    stepId: HYPERCARE_EXIT_ID,
+    kind: 'gate',
+    what: `gate ${HYPERCARE_EXIT_ID}: end hypercare? its criteria hold (reject: not yet, hypercare goes on)`,
+    who: `${gate.rule === 'all' ? 'each of' : 'one of'} ${needs.map((r) => roleWithPeople(r, context)).join(', ')}`,
+    ...(gate.openedAt ? { since: gate.openedAt } : {}),
+  };
 }

@@ -424,6 +424,33 @@ describe('the console screen', () => {
     expect(frame()).toContain('exit gate shut: sev2 incident INC-2 is open (x)');
   });
 
+  it('pins the open hypercare exit gate with who may decide it; a and r send what cutover approve|reject RUN hypercare-exit send', async () => {
+    const state = gateOpen(fresh('live'));
+    Object.assign(state.steps.go!, { status: 'succeeded', endedAt: at(20), gate: { ...state.steps.go!.gate!, status: 'approved' } });
+    const book = { ...runbook, hypercare: hypercareBook };
+    const hc = startHypercare(book, at(20));
+    takeReading(book, hc, { kpiId: 'orders', latest: at(20), at: at(30) });
+    reviewExitGate(hc, unmetExitCriteria(book, hc, Date.parse(at(30))), at(30));
+    Object.assign(state, { status: 'waiting', hypercare: hc });
+    const { frame, stdin, onAction } = screen(viewOf(state), Date.parse(at(40)), undefined, 120);
+    expect(frame()).toContain('WAITING FOR PEOPLE (1)');
+    expect(frame()).toContain(
+      '⏸ gate hypercare-exit: end hypercare? its criteria hold (reject: not yet, hypercare goes on)\n  each of lead (alice) · waiting 10m00s',
+    );
+    expect(frame()).toContain('a approve · r reject');
+    await type(stdin, 'a');
+    expect(await shows('approve gate hypercare-exit: end hypercare?')).toContain('who are you [dana]:');
+    await type(stdin, '\x7f', '\x7f', '\x7f', '\x7f', 'alice', '\r', 'two quiet weeks', '\r');
+    await shows('sent');
+    expect(onAction).toHaveBeenLastCalledWith({ kind: 'approve', gateId: 'hypercare-exit', as: 'alice', reason: 'two quiet weeks' });
+    // A rejection means "not yet": it needs a reason, as `cutover reject` does.
+    await type(stdin, 'r', '\r', '\r');
+    await shows('a reason is required');
+    await type(stdin, 'month-end close first', '\r');
+    await until(() => onAction.mock.calls.length === 2);
+    expect(onAction).toHaveBeenLastCalledWith({ kind: 'reject', gateId: 'hypercare-exit', as: 'dana', reason: 'month-end close first' });
+  });
+
   it('says when it is reconnecting, and keeps showing what it last read', () => {
     const { frame } = screen(viewOf(gateOpen(fresh()), 1, 'reconnecting', 'connect ECONNREFUSED 127.0.0.1:7233'));
     expect(frame()).toContain('⟳ reconnecting to Temporal, showing what was last read: connect ECONNREFUSED');

@@ -8,6 +8,7 @@ import { Box, Text, type Key } from 'ink';
 import { useMemo, useRef, useState, type MutableRefObject } from 'react';
 import { backoutProgress, runHeader, waitingItems, type RunContext } from '../../present/run-view.js';
 import type { StepState } from '../../run/state.js';
+import { exitWaitingItem } from '../../present/hypercare-view.js';
 import { forecastLine, forecastWords } from '../../present/live-forecast.js';
 import type { LiveForecast } from '../../timing/live-forecast.js';
 import type { ActionOutcome, ConsoleAction } from './actions.js';
@@ -77,7 +78,11 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
   const current = follow && !ended && followed ? (indexOf.get(followed.id) ?? selected) : selected;
   const step = steps[current];
 
-  const waiting = useMemo(() => waitingItems(view.attention, context), [view.attention, context]);
+  const exitGate = head?.hypercare;
+  const waiting = useMemo(() => {
+    const exit = exitWaitingItem(exitGate, context);
+    return [...waitingItems(view.attention, context), ...(exit ? [exit] : [])];
+  }, [view.attention, exitGate, context]);
   const backout = head ? backoutProgress(head, stepsWithUndo(steps)) : undefined;
   const maxWaiting = height >= 40 ? 6 : height >= 30 ? 4 : 2;
   const panel = waitingPanelHeight(waiting.length, backout !== undefined, maxWaiting);
@@ -169,7 +174,7 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
     onKey: listKey,
   });
   const footer = footerKeys({
-    gateOpen: allowed.canAct && allowed.gateOpen,
+    gateOpen: allowed.canAct && (allowed.gateOpen || allowed.exitGateOpen),
     manual: allowed.canAct && allowed.manual,
     resolvable: allowed.canAct && allowed.resolvable,
     canBackout: allowed.canBackout,

@@ -3,6 +3,7 @@
  * that asks who you are and why, and builds the request from the answers, or the sentence saying why the key does
  * nothing here. Pure.
  */
+import { HYPERCARE_EXIT_ID } from '../../run/hypercare.js';
 import type { RunSummary, StepState } from '../../run/state.js';
 import type { ConsoleAction } from './actions.js';
 
@@ -39,6 +40,8 @@ export interface FormState {
 export interface Allowed {
   canAct: boolean;
   gateOpen: boolean;
+  /** The hypercare exit gate is open: `a` and `r` decide it when the selected step is no open gate. */
+  exitGateOpen: boolean;
   manual: boolean;
   resolvable: boolean;
   canBackout: boolean;
@@ -52,6 +55,7 @@ export function allowedOn(step: StepState | undefined, head: RunHead | undefined
     canAct,
     ended,
     gateOpen: step?.gate?.status === 'open' && step.status === 'waiting',
+    exitGateOpen: !ended && head?.hypercare?.status === 'open' && head.hypercare.exit.status === 'open',
     manual:
       (step?.status === 'waiting' && step.waitingFor === 'manual') ||
       step?.backout?.status === 'manual' ||
@@ -85,32 +89,13 @@ export function requestForm(
   const who = whoField(identity);
   const { canAct } = allowed;
   if (input === 'a' || input === 'r') {
-    if (!canAct || !allowed.gateOpen) return `${input}: ${step.id} is not an open gate`;
     const approve = input === 'a';
-    return {
-      title: `${approve ? 'approve' : 'reject'} gate ${step.id}: ${step.gate?.question ?? step.title}`,
-      fields: [
-        who,
-        {
-          label: approve ? 'why (optional)' : 'why',
-          hint: 'recorded in the decision log',
-          ...(approve ? {} : { check: required('a reason') }),
-        },
-      ],
-      build: ([as, reason]) => {
-        // The evidence is what the console showed the person: a vote on evidence that changed since is refused.
-        const evidence = step.gate?.evidence?.digest;
-        return approve
-          ? {
-              kind: 'approve',
-              gateId: step.id,
-              as: as!.trim(),
-              ...(reason?.trim() ? { reason: reason.trim() } : {}),
-              ...(evidence ? { evidence } : {}),
-            }
-          : { kind: 'reject', gateId: step.id, as: as!.trim(), reason: reason!.trim(), ...(evidence ? { evidence } : {}) };
-      },
-    };
+    if (canAct && allowed.gateOpen)
+      // The evidence is what the console showed the person: a vote on evidence that changed since is refused.
+      return gateForm(approve, step.id, step.gate?.question ?? step.title, who, step.gate?.evidence?.digest);
+    // After go-live no step waits: the keys decide the exit gate, as `cutover approve|reject RUN hypercare-exit` does.
+    if (canAct && allowed.exitGateOpen) return gateForm(approve, HYPERCARE_EXIT_ID, 'end hypercare?', who, undefined);
+    return `${input}: ${step.id} is not an open gate`;
   }
   if (input === 'd') {
     if (!canAct || !allowed.manual) return `d: ${step.id} is not a manual step waiting to be done`;
@@ -158,6 +143,31 @@ export function requestForm(
     };
   }
   return undefined;
+}
+
+/** The vote on gate `gateId`: who, and why (required for a rejection). */
+function gateForm(approve: boolean, gateId: string, question: string, who: Field, evidence: string | undefined): Form {
+  return {
+    title: `${approve ? 'approve' : 'reject'} gate ${gateId}: ${question}`,
+    fields: [
+      who,
+      {
+        label: approve ? 'why (optional)' : 'why',
+        hint: 'recorded in the decision log',
+        ...(approve ? {} : { check: required('a reason') }),
+      },
+    ],
+    build: ([as, reason]) =>
+      approve
+        ? {
+            kind: 'approve',
+            gateId,
+            as: as!.trim(),
+            ...(reason?.trim() ? { reason: reason.trim() } : {}),
+            ...(evidence ? { evidence } : {}),
+          }
+        : { kind: 'reject', gateId, as: as!.trim(), reason: reason!.trim(), ...(evidence ? { evidence } : {}) },
+  };
 }
 
 /** `approve go-no-go`, `done announce-freeze`, `backout`: what a request in flight is called on screen. */
