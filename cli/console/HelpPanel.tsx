@@ -5,7 +5,7 @@ export const HELP: ReadonlyArray<readonly [string, string]> = [
   ['↑ ↓  j k', 'move (PgUp PgDn, g G: a page, the ends)'],
   ['f', 'follow the running steps again after moving'],
   ['Enter', 'open the step: output, checks, attempts, comparison; Esc back'],
-  ['a  r', 'approve / reject the selected gate (who you are, why)'],
+  ['a  r', 'approve / reject the selected gate, or the open hypercare exit (who you are, why)'],
   ['d', 'mark the selected manual step (or manual back-out) done'],
   ['R', 'resolve the selected failure: retry it, or record it done by hand'],
   ['b', 'request back-out (type the runbook name to confirm; reason required)'],
