@@ -30,10 +30,21 @@ export function durationMs(text: string): number {
   return ms;
 }
 
-/** Formats milliseconds compactly for people: `1h05m`, `2m30s`, `850ms`. */
+/**
+ * Formats milliseconds compactly for people: `850ms`, `2m30s`, `1h05m`; from a day on, days and what is left to the
+ * minute (`30d`, `1d 4h`, `2d 3h15m`): "720h00m" of a month's hypercare reads as nothing to a person.
+ */
 export function formatDuration(ms: number): string {
   if (Math.round(ms) < 1000) return `${Math.round(ms)}ms`;
   const totalSeconds = Math.round(ms / 1000);
+  if (totalSeconds >= 86_400) {
+    const totalMinutes = Math.floor(totalSeconds / 60);
+    const d = Math.floor(totalMinutes / 1440);
+    const h = Math.floor((totalMinutes % 1440) / 60);
+    const m = totalMinutes % 60;
+    if (m > 0) return `${d}d ${h}h${String(m).padStart(2, '0')}m`;
+    return h > 0 ? `${d}d ${h}h` : `${d}d`;
+  }
   const h = Math.floor(totalSeconds / 3600);
   const m = Math.floor((totalSeconds % 3600) / 60);
   const s = totalSeconds % 60;

@@ -45,7 +45,12 @@ describe('formatDuration', () => {
     expect(formatDuration(45_000)).toBe('45s');
     expect(formatDuration(150_000)).toBe('2m30s');
     expect(formatDuration(3_900_000)).toBe('1h05m');
-    expect(formatDuration(2 * 86_400_000)).toBe('48h00m');
+    expect(formatDuration(86_399_000)).toBe('23h59m');
+    expect(formatDuration(86_400_000)).toBe('1d');
+    expect(formatDuration(30 * 86_400_000)).toBe('30d');
+    expect(formatDuration(28 * 3_600_000)).toBe('1d 4h');
+    expect(formatDuration(2 * 86_400_000 + 3 * 3_600_000 + 15 * 60_000 + 40_000)).toBe('2d 3h15m');
+    expect(formatDuration(86_400_000 + 5 * 60_000)).toBe('1d 0h05m');
   });
 
   it('round-trips through parseDuration at its own precision', () => {

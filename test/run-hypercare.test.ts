@@ -140,7 +140,7 @@ describe('KPIs and the exit gate', () => {
     expect(stale).toMatchObject({ action: 'open', severity: 3, owner: 'bi' });
     const inc = openKpiIncident(state, 'orders', stale!, at(2));
     expect(takeReading(book, state, { kpiId: 'orders', latest: at(-26), at: at(3) })).toBeUndefined();
-    expect(unmetExitCriteria(book, state, now(3))).toEqual([`KPI orders is stale: data from ${at(-26)}, 29h00m old (SLA 24h)`]);
+    expect(unmetExitCriteria(book, state, now(3))).toEqual([`KPI orders is stale: data from ${at(-26)}, 1d 5h old (SLA 24h)`]);
     reviewExitGate(state, unmetExitCriteria(book, state, now(3)), at(3));
     expect(state.exit.status).toBe('pending');
 

@@ -271,7 +271,7 @@ describe('hypercare on the run page, in Chromium', () => {
     expect(await rows('mttr')).toEqual([
       ['sev1', '2', '0', '1h00m', '1h00m', 'within target', '0'],
       ['sev2', '0', '2', '—', '4h00m', '—', '1'],
-      ['sev3', '0', '1', '—', '24h00m', '—', '0'],
+      ['sev3', '0', '1', '—', '1d', '—', '0'],
     ]);
     expect(await rows('kpis')).toEqual([
       ['Orders loaded', 'bi', expect.stringMatching(/ UTC$/), '24h', 'fresh', expect.stringMatching(/ UTC \(1 checks, 0 stale\)$/)],

@@ -192,7 +192,7 @@ it('runs 30 days of hourly KPI rounds and keeps MTTR, breaches, the stale KPI an
   await handle.executeUpdate(approveHypercareExitUpdate, { args: [{ gateId: 'hypercare-exit', by: 'alice' }] });
   const result = await resultOf(handle);
   expect(result.status).toBe('completed');
-  expect(result.outcome).toMatch(/; hypercare exited after 720h00m$/);
+  expect(result.outcome).toMatch(/; hypercare exited after 30d$/);
   // Every incident change is in the decision log, the stale KPI's as the run's own, then the exit vote.
   expect(result.state.decisions.map((d) => [d.by, d.target])).toEqual([
     ...['INC-1', 'INC-2', 'INC-3'].flatMap((id) => [
