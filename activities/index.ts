@@ -5,6 +5,7 @@
 import type { ActivityStore } from '../prisma/records.js';
 import { createDeliveryActivities } from './deliver-notification.js';
 import { createFreshnessActivities } from './freshness.js';
+import { createParallelRunActivities } from './parallel-run.js';
 import { createRecordingActivities } from './recording.js';
 import { createSignatureActivities } from './signatures.js';
 import { createCheckActivities, createStepActivities } from './steps.js';
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRecordingActivities(deps.store),
     ...createSignatureActivities(),
     ...createFreshnessActivities(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...createParallelRunActivities(),
     // Registered with the worker; the workflow does not call it yet (issue 20: events come next).
     ...createDeliveryActivities({ store: deps.store, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
   };

@@ -1,8 +1,9 @@
 /**
  * `cutover report RUN --hypercare`: what the hypercare of a run came to, as Markdown: every incident with its time to
  * resolve and whether it breached, MTTR per severity against its target, each KPI's freshness (checks, stale rounds,
- * the latest reading), and the exit decision with the votes cast on it. Pure: from the run's state.
+ * the latest reading), the parallel run's drift per round (the rounds the run kept), and the exit decision with the votes cast on it. Pure: from the run's state.
  */
+import { differing } from '../run/hypercare-drift.js';
 import { mttrBySeverity } from '../run/hypercare.js';
 import type { RunState } from '../run/state.js';
 import { formatDuration } from '../runbook/duration.js';
@@ -58,6 +59,30 @@ export function hypercareReportMarkdown(state: RunState, generatedAt: string): s
         `| ${k.id} | ${k.owner ?? '—'} | ${k.rounds} | ${k.staleRounds} | ${k.lastDataAt ?? '—'} | ${k.checkedAt ?? '—'} | ${now} |`,
       );
     }
+  }
+  if (hc.reconciles && hc.reconciles.length > 0) {
+    lines.push('', '## Parallel-run drift', '');
+    for (const r of hc.reconciles) {
+      const kept = r.last.length < r.rounds ? ` (the last ${r.last.length} shown)` : '';
+      lines.push(
+        `### ${cell(r.title ?? r.id)}`,
+        '',
+        `Owner ${r.owner ?? '—'}; ${r.rounds} rounds, ${r.driftRounds} with drift${kept}.`,
+        '',
+        '| round | at | differing | missing | extra | mismatched |',
+        '|---|---|---|---|---|---|',
+      );
+      for (const round of r.last) {
+        const n = differing(round);
+        lines.push(
+          n === undefined
+            ? `| ${round.round} | ${round.at} | could not compare: ${cell(round.error ?? '')} | | | |`
+            : `| ${round.round} | ${round.at} | ${n} | ${round.missing} | ${round.extra} | ${round.mismatched} |`,
+        );
+      }
+      lines.push('');
+    }
+    lines.pop();
   }
   lines.push('', '## Exit decision', '');
   const exit = hc.exit;

@@ -9,6 +9,7 @@
 import { durationMs, formatDuration } from '../runbook/duration.js';
 import { mttrTargetsMs, SEVERITIES, type Severity } from '../runbook/hypercare-rules.js';
 import type { Runbook } from '../runbook/schema.js';
+import { startReconciles, unmetDrift, type ReconcileRounds } from './hypercare-drift.js';
 import type { RequestSignature } from './signed-request.js';
 import type { GateState } from './state.js';
 import { peopleIn, rolesOf } from './transitions.js';
@@ -80,6 +81,8 @@ export interface HypercareState {
   status: 'open' | 'exited';
   incidents: Incident[];
   kpis: KpiState[];
+  /** The parallel-run reconciliations' rounds (absent in runs whose runbook has none, and in older runs). */
+  reconciles?: ReconcileRounds[];
   /** The exit gate: `pending` while its criteria do not hold, `open` while they do, `approved` ends the run. */
   exit: GateState;
   /** Grows with each change people make (the workflow's loop wakes on it). */
@@ -119,6 +122,8 @@ export function startHypercare(runbook: Runbook, at: string): HypercareState {
       rounds: 0,
       staleRounds: 0,
     })),
+    // `?.`: the runbook of a run started before `reconcile` existed has no such key.
+    ...((config.reconcile?.length ?? 0) > 0 ? { reconciles: startReconciles(runbook) } : {}),
     exit: { approvers: [...exit.approvers], rule: exit.rule, status: 'pending', votes: [], awaiting: [...exit.approvers] },
     changes: 0,
     targetsMs: configTimes(runbook).targets,
@@ -287,16 +292,8 @@ export function mttrBySeverity(state: HypercareState, times: HypercareConfigTime
   });
 }
 
-/**
- * The exit criteria that do not hold at `nowMs`, one sentence each; empty when the gate may open. `driftRounds`: per
- * repeating reconcile check, its rounds' mismatch counts, latest last (none: the runbook has no such check).
- */
-export function unmetExitCriteria(
-  runbook: Runbook,
-  state: HypercareState,
-  nowMs: number,
-  driftRounds: Record<string, number[]> = {},
-): string[] {
+/** The exit criteria that do not hold at `nowMs`, one sentence each; empty when the gate may open. */
+export function unmetExitCriteria(runbook: Runbook, state: HypercareState, nowMs: number): string[] {
   const exit = runbook.hypercare!.exit!;
   const unmet: string[] = [];
   if (exit.earliest !== undefined) {
@@ -317,11 +314,7 @@ export function unmetExitCriteria(
     if (kpi.fresh === undefined) unmet.push(`KPI ${kpi.id} has not been checked yet`);
     else if (!kpi.fresh) unmet.push(`KPI ${kpi.id} is stale: ${kpi.detail ?? 'older than its SLA'}`);
   }
-  for (const [check, rounds] of Object.entries(driftRounds)) {
-    const last = rounds.slice(-exit.drift_rounds);
-    if (last.length < exit.drift_rounds || last.some((n) => n > 0))
-      unmet.push(`reconcile ${check} has not found 0 differences in each of its last ${exit.drift_rounds} rounds`);
-  }
+  unmet.push(...unmetDrift(runbook, state));
   return unmet;
 }
 

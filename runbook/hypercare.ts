@@ -8,6 +8,7 @@
  * `hypercare:`) a run ends as it always did. Rules that need the whole runbook are in validate-hypercare.ts.
  */
 import { z } from 'zod';
+import { comparisonFields, connectionSide } from '../reconcile/config.js';
 import { DURATION_PATTERN } from './duration.js';
 
 export { SEVERITIES, type Severity } from './hypercare-rules.js';
@@ -71,6 +72,23 @@ export const kpi = z
   })
   .strict();
 
+/**
+ * A parallel-run reconciliation the hypercare loop compares on its `repeat` while old and new both run: each round's
+ * differences feed the exit gate's `drift_rounds` criterion.
+ */
+export const hypercareReconcile = z
+  .object({
+    id: id.describe('Unique among the hypercare reconciliations.'),
+    title: z.string().min(1).optional(),
+    owner: id.optional().describe('The role that owns the parallel run after go-live.'),
+    source: connectionSide.describe('The old system: a connection, and for a database a `table` or `query`.'),
+    target: connectionSide.describe('The new system: a connection, and for a database a `table` or `query`.'),
+    ...comparisonFields,
+    repeat: duration.describe('Compare again this long after the previous round.'),
+    timeout: duration.optional().describe('Stop one comparison after this long (default 1h).'),
+  })
+  .strict();
+
 /** The machine criteria of the hypercare exit gate, and who decides it. */
 export const hypercareExit = z
   .object({
@@ -111,6 +129,10 @@ export const hypercareSchema = z
       .default(0.75)
       .describe('An open incident is approaching its breach at this share of its target (default 0.75).'),
     kpis: z.array(kpi).default([]).describe('KPI reports whose freshness is checked on their `repeat` during hypercare.'),
+    reconcile: z
+      .array(hypercareReconcile)
+      .default([])
+      .describe('Parallel-run reconciliations compared on their `repeat` during hypercare; their drift feeds `exit.drift_rounds`.'),
     owners: z
       .object({
         interfaces: z
@@ -143,5 +165,6 @@ export const hypercareSchema = z
 
 export type HypercareConfig = z.output<typeof hypercareSchema>;
 export type Kpi = z.output<typeof kpi>;
+export type HypercareReconcile = z.output<typeof hypercareReconcile>;
 export type HypercareExit = z.output<typeof hypercareExit>;
 export type FreshnessSource = z.output<typeof freshnessSource>;

@@ -46,6 +46,27 @@ export function checkHypercare(c: Checking): void {
         });
     }
   });
+  const reconcileIds = new Set<string>();
+  hypercare.reconcile.forEach((rec, i) => {
+    const path: ProblemPath = ['hypercare', 'reconcile', i];
+    if (reconcileIds.has(rec.id))
+      c.errors.push({
+        path: [...path, 'id'],
+        message: `duplicate reconcile id \`${rec.id}\`: give each parallel-run reconciliation its own id`,
+      });
+    reconcileIds.add(rec.id);
+    if (rec.owner !== undefined) role(rec.owner, [...path, 'owner'], `the owner of reconciliation \`${rec.id}\`,`);
+    for (const side of ['source', 'target'] as const) {
+      const name = rec[side].connection;
+      if (!Object.hasOwn(c.runbook.connections, name))
+        c.errors.push({
+          path: [...path, side, 'connection'],
+          message:
+            `connection \`${name}\` is not defined in \`connections\`` +
+            hint(name, Object.keys(c.runbook.connections), '; add it under `connections` with its driver', c.budget),
+        });
+    }
+  });
   const interfaces = interfaceSteps(c.runbook);
   for (const [stepId, owner] of Object.entries(hypercare.owners?.interfaces ?? {})) {
     const path: ProblemPath = ['hypercare', 'owners', 'interfaces', stepId];

@@ -33,6 +33,7 @@ import {
   type Incident,
   type IncidentRequest,
 } from '../run/hypercare.js';
+import { nextReconcileAt, reconcilesDue, startReconciles, takeDriftRound } from '../run/hypercare-drift.js';
 import { refuseMalformedRequest, type RequestKind } from '../run/request-limits.js';
 import {
   checksSignature,
@@ -167,11 +168,16 @@ export async function runHypercare(ctx: RunContext): Promise<'exited' | 'handove
   const times = configTimes(ctx.book);
   // Runs that tell people also send each marker as an event; evaluated only for them, so every other run replays as it was.
   const notices = ctx.notices && patched(PATCHES.hypercareNotices.id) ? ctx.notices : undefined;
+  // Only runbooks with `hypercare.reconcile` evaluate it, so every other run replays as it was. A run started before
+  // the key existed carries a runbook without it (not even the default), hence the `?.`.
+  const drift = (ctx.book.hypercare!.reconcile?.length ?? 0) > 0 && patched(PATCHES.hypercareDrift.id);
+  if (drift) hypercare.reconciles ??= startReconciles(ctx.book);
   ctx.touch();
   for (;;) {
     // Each round moves the run on: an execution hands over only once it did something.
     ctx.progressed = true;
     await kpiRounds(ctx, hypercare);
+    if (drift) await driftRounds(ctx, hypercare);
     const unmarked = notices ? markersDue(hypercare) : undefined;
     for (const incident of raiseMarkers(hypercare, times, Date.parse(ctx.now()))) {
       log.warn(
@@ -192,7 +198,11 @@ export async function runHypercare(ctx: RunContext): Promise<'exited' | 'handove
     }
     if (ctx.handOverDue()) return 'handover';
     const seen = hypercare.changes;
-    const wakes = [nextKpiAt(ctx.book, hypercare), nextMarkerAt(hypercare, times)].filter((t): t is number => t !== undefined);
+    const wakes = [
+      nextKpiAt(ctx.book, hypercare),
+      nextMarkerAt(hypercare, times),
+      drift ? nextReconcileAt(ctx.book, hypercare) : undefined,
+    ].filter((t): t is number => t !== undefined);
     const waitMs = wakes.length === 0 ? undefined : Math.min(...wakes) - Date.parse(ctx.now());
     if (waitMs === undefined) await condition(() => hypercare.changes !== seen);
     else if (waitMs > 0) await condition(() => hypercare.changes !== seen, waitMs);
@@ -226,6 +236,35 @@ async function kpiRounds(ctx: RunContext, hypercare: HypercareState): Promise<vo
     const incident = openKpiIncident(hypercare, reading.kpiId, request, at);
     // Logged like a person's incident, as the run's own (automatic: nobody signed it).
     await ctx.decide({ kind: 'incident', by: HYPERCARE_ACTOR, role: 'kpi', ...incidentEntry(request, incident.id), at, automatic: true });
+  }
+}
+
+/** A comparison is slow work: a round may take up to its timeout, and one that cannot run is an answer, not a retry loop. */
+const parallelRun = proxyActivities<Activities>({ startToCloseTimeout: '2h', retry: { maximumAttempts: 2 } });
+
+/** Compares the parallel-run reconciliations that are due, in parallel, and keeps each round's drift. */
+async function driftRounds(ctx: RunContext, hypercare: HypercareState): Promise<void> {
+  const due = reconcilesDue(ctx.book, hypercare, Date.parse(ctx.now()));
+  if (due.length === 0) return;
+  const config = ctx.book.hypercare!.reconcile;
+  const readings = await Promise.all(
+    due.map((id) =>
+      ctx.activity(() =>
+        parallelRun
+          .compareParallelRun({
+            runId: ctx.input.runId,
+            reconcile: config.find((r) => r.id === id)!,
+            connections: ctx.book.connections,
+            baseDir: ctx.input.baseDir,
+          })
+          .catch((err: unknown) => ({ reconcileId: id, error: err instanceof Error ? err.message : String(err) })),
+      ),
+    ),
+  );
+  const at = ctx.now();
+  for (const reading of readings) {
+    takeDriftRound(ctx.book, hypercare, { ...reading, at });
+    ctx.touch();
   }
 }
 

@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 16;
+export const WORKFLOW_VERSION = 17;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -237,6 +237,14 @@ export const PATCHES = {
     guards: "a run in hypercare that tells people sends each open incident's approaching and breach markers as events to its notifier",
     introduced: '8e4e53d, 2026-12-07',
     since: 16,
+    stage: 'patched',
+  },
+  /** Evaluated once per execution in hypercare, only in runs whose runbook has `hypercare.reconcile` (hypercare.ts). */
+  hypercareDrift: {
+    id: 'hypercare-drift',
+    guards: "a run in hypercare compares each `hypercare.reconcile` on its repeat and keeps its rounds' drift for the exit gate",
+    introduced: '0000000, 2026-12-07',
+    since: 17,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;
