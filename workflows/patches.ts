@@ -243,7 +243,7 @@ export const PATCHES = {
   hypercareDrift: {
     id: 'hypercare-drift',
     guards: "a run in hypercare compares each `hypercare.reconcile` on its repeat and keeps its rounds' drift for the exit gate",
-    introduced: '0000000, 2026-12-07',
+    introduced: 'fe143ff, 2026-12-07',
     since: 17,
     stage: 'patched',
   },
