@@ -64,13 +64,13 @@ export function startReconciles(runbook: Runbook): ReconcileRounds[] {
 
 /** The reconciliations due at `nowMs`: never compared, or compared `repeat` ago. */
 export function reconcilesDue(runbook: Runbook, state: HypercareState, nowMs: number): string[] {
-  return runbook.hypercare!.reconcile.filter((r) => dueAt(r.id, r.repeat, state) <= nowMs).map((r) => r.id);
+  return (runbook.hypercare!.reconcile ?? []).filter((r) => dueAt(r.id, r.repeat, state) <= nowMs).map((r) => r.id);
 }
 
 /** The next time a reconciliation is due, ms, or undefined without any. */
 export function nextReconcileAt(runbook: Runbook, state: HypercareState): number | undefined {
   let next: number | undefined;
-  for (const r of runbook.hypercare!.reconcile) {
+  for (const r of runbook.hypercare!.reconcile ?? []) {
     const due = dueAt(r.id, r.repeat, state);
     if (next === undefined || due < next) next = due;
   }

@@ -122,7 +122,6 @@ export function startHypercare(runbook: Runbook, at: string): HypercareState {
       rounds: 0,
       staleRounds: 0,
     })),
-    // `?.`: the runbook of a run started before `reconcile` existed has no such key.
     ...((config.reconcile?.length ?? 0) > 0 ? { reconciles: startReconciles(runbook) } : {}),
     exit: { approvers: [...exit.approvers], rule: exit.rule, status: 'pending', votes: [], awaiting: [...exit.approvers] },
     changes: 0,

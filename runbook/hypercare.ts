@@ -129,9 +129,10 @@ export const hypercareSchema = z
       .default(0.75)
       .describe('An open incident is approaching its breach at this share of its target (default 0.75).'),
     kpis: z.array(kpi).default([]).describe('KPI reports whose freshness is checked on their `repeat` during hypercare.'),
+    // No default: an absent key leaves the parsed runbook, and so its version hash, as it was before the key existed.
     reconcile: z
       .array(hypercareReconcile)
-      .default([])
+      .optional()
       .describe('Parallel-run reconciliations compared on their `repeat` during hypercare; their drift feeds `exit.drift_rounds`.'),
     owners: z
       .object({

@@ -47,7 +47,7 @@ export function checkHypercare(c: Checking): void {
     }
   });
   const reconcileIds = new Set<string>();
-  hypercare.reconcile.forEach((rec, i) => {
+  (hypercare.reconcile ?? []).forEach((rec, i) => {
     const path: ProblemPath = ['hypercare', 'reconcile', i];
     if (reconcileIds.has(rec.id))
       c.errors.push({

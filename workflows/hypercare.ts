@@ -168,8 +168,7 @@ export async function runHypercare(ctx: RunContext): Promise<'exited' | 'handove
   const times = configTimes(ctx.book);
   // Runs that tell people also send each marker as an event; evaluated only for them, so every other run replays as it was.
   const notices = ctx.notices && patched(PATCHES.hypercareNotices.id) ? ctx.notices : undefined;
-  // Only runbooks with `hypercare.reconcile` evaluate it, so every other run replays as it was. A run started before
-  // the key existed carries a runbook without it (not even the default), hence the `?.`.
+  // Only runbooks with `hypercare.reconcile` evaluate it, so every other run replays as it was.
   const drift = (ctx.book.hypercare!.reconcile?.length ?? 0) > 0 && patched(PATCHES.hypercareDrift.id);
   if (drift) hypercare.reconciles ??= startReconciles(ctx.book);
   ctx.touch();
@@ -246,7 +245,7 @@ const parallelRun = proxyActivities<Activities>({ startToCloseTimeout: '2h', ret
 async function driftRounds(ctx: RunContext, hypercare: HypercareState): Promise<void> {
   const due = reconcilesDue(ctx.book, hypercare, Date.parse(ctx.now()));
   if (due.length === 0) return;
-  const config = ctx.book.hypercare!.reconcile;
+  const config = ctx.book.hypercare!.reconcile ?? [];
   const readings = await Promise.all(
     due.map((id) =>
       ctx.activity(() =>
