@@ -96,6 +96,18 @@ describe('the hypercare block', () => {
     ]);
   });
 
+  it('locates a parallel-run reconciliation with an unknown connection or owner', () => {
+    const text = withHypercare(`
+      hypercare:
+        reconcile:
+          - { id: orders, owner: bl, source: { connection: crn, table: orders }, target: { connection: crm, table: orders }, key: id, repeat: 1h }
+    `);
+    expect(problemsOf(text)).toEqual([
+      'runbook.yaml:20:28 hypercare.reconcile[0].owner: the owner of reconciliation `orders`, role `bl` is not defined in `roles`; did you mean `bi`?',
+      'runbook.yaml:20:54 hypercare.reconcile[0].source.connection: connection `crn` is not defined in `connections`; did you mean `crm`?',
+    ]);
+  });
+
   it('refuses an owner for a step that is not an interface, and a system that is not a connection', () => {
     const text = withHypercare(`
       hypercare:
