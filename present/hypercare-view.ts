@@ -4,6 +4,7 @@
  * freshness, and the exit gate with what still keeps it shut. Pure.
  */
 import { HYPERCARE_EXIT_ID, mttrBySeverity, type HypercareState, type Incident, type SeverityMttr } from '../run/hypercare.js';
+import { differing, type ReconcileRounds } from '../run/hypercare-drift.js';
 import { formatDuration } from '../runbook/duration.js';
 import { roleWithPeople, type RunContext, type WaitingItem } from './run-view.js';
 
@@ -30,6 +31,8 @@ export interface HypercareView {
   byOwner: Record<string, number>;
   mttr: SeverityMttr[];
   kpis: HypercareState['kpis'];
+  /** The parallel-run reconciliations: rounds, rounds with drift, the latest round. */
+  drift: (Omit<ReconcileRounds, 'last'> & { latest?: ReconcileRounds['last'][number] })[];
   exit: { status: string; unmet: string[]; awaiting: string[] };
 }
 
@@ -47,6 +50,10 @@ export function hypercareView(state: HypercareState, nowMs: number): HypercareVi
     byOwner,
     mttr: mttrBySeverity(state, { targets: state.targetsMs ?? {}, approaching: 0.75 }),
     kpis: state.kpis,
+    drift: (state.reconciles ?? []).map(({ last, ...counts }) => ({
+      ...counts,
+      ...(last.length > 0 ? { latest: last[last.length - 1] } : {}),
+    })),
     exit: { status: state.exit.status, unmet: state.exit.unmetCriteria ?? [], awaiting: state.exit.awaiting },
   };
 }
@@ -106,6 +113,13 @@ export function hypercareLines(view: HypercareView, nowMs: number, options: { re
     lines.push(
       `  KPI ${kpi.id} (${kpi.owner ?? 'no owner'}): ${state}${kpi.detail ? ` — ${kpi.detail}` : ''}${kpi.checkedAt ? `, checked ${kpi.checkedAt}` : ''}`,
     );
+  }
+  for (const run of view.drift) {
+    const n = run.latest ? differing(run.latest) : undefined;
+    const latest = !run.latest
+      ? 'not compared yet'
+      : `last round ${run.latest.round}: ${n === undefined ? `could not compare (${run.latest.error})` : n === 0 ? 'no drift' : `${n} rows differ`}`;
+    lines.push(`  parallel run ${run.id} (${run.owner ?? 'no owner'}): ${run.rounds} rounds, ${run.driftRounds} with drift; ${latest}`);
   }
   const exit = view.exit;
   lines.push(

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { hypercareReportMarkdown } from '../present/hypercare-report.js';
+import { hypercareLines, hypercareView } from '../present/hypercare-view.js';
 import { approveHypercareExitUpdate } from '../workflows/messages.js';
 import { sqliteFile } from './support/reconcile-data.js';
 import { startTimeSkipping } from './support/time-skipping.js';
@@ -76,6 +77,10 @@ it('keeps the exit gate shut while old and new differ, and opens it after 3 clea
   await env.sleep(2 * HOUR);
   state = await rounds(4);
   expect(state.hypercare!.exit.status).toBe('pending'); // rounds 3 and 4 clean, round 2 still in the last 3
+  // `cutover status` and `incident list` say how the parallel run goes.
+  expect(hypercareLines(hypercareView(state.hypercare!, Date.now()), Date.now())).toContain(
+    '  parallel run orders (ops): 4 rounds, 2 with drift; last round 4: no drift',
+  );
   await env.sleep(HOUR);
   state = await waitForState(handle, (s) => s.hypercare?.exit.status === 'open', 60_000);
   const hc = state.hypercare!;
