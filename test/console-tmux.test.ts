@@ -1,7 +1,7 @@
 /**
  * The console in a real terminal (tmux) against real runs on the test Temporal server, through the
- * built `cutover` command: an approver approves a gate from the console and the run finishes, a
- * second terminal attached to the run sees the approval, and `b` backs a run out.
+ * built `cutover` command: an approver approves a gate from the console, the lead then the hypercare exit, and the
+ * run finishes, a second terminal attached to the run sees the approval, and `b` backs a run out.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,6 +50,9 @@ phases:
     kind: interface_switch_on
     steps:
       - { id: start, title: Start the interface, owner: lead, expected: 1s, action: { kind: simulate, duration: 1s } }
+hypercare:
+  owners: { interfaces: { start: lead } }
+  exit: { approvers: [lead] }
 `,
     );
     await startWorkerCli([], env);
@@ -72,6 +75,11 @@ phases:
     const seen = await tmux.waitFor('watch', / go +lead \(alice\) +succeeded/, 30_000);
     expect(seen).not.toContain('gate go:');
 
+    // After go-live the run stays in hypercare: its exit gate is pinned like the go gate, and `a` decides it here too.
+    const exit = await tmux.waitFor('lead', /⏸ gate hypercare-exit: end hypercare\?/, 60_000);
+    expect(exit).toContain('each of lead (alice)');
+    tmux.burst('lead', 'a', 'Enter', 'Enter');
+    await tmux.waitFor('lead', /alice approved hypercare-exit: hypercare is over/, 30_000);
     const done = await tmux.waitFor('lead', /COMPLETED/, 60_000);
     expect(done).toMatch(/start +lead \(alice\) +succeeded/);
     expect(done).not.toContain('WAITING FOR PEOPLE');
