@@ -52,6 +52,7 @@ const VERB: Partial<Record<NotificationEventKind, (run: string, step: string) =>
   gate_opened: (run, step) => `cutover approve ${run} ${step} --as YOU   (or: cutover reject ${run} ${step} --as YOU --reason ...)`,
   gate_deadline: (run, step) => `cutover approve ${run} ${step} --as YOU   (or: cutover reject ${run} ${step} --as YOU --reason ...)`,
   manual_step_waiting: (run, step) => `cutover done ${run} ${step} --as YOU`,
+  escalated: (run, step) => `cutover ack ${run} ${step} --as YOU`,
   step_failed: (run, step) => `cutover resolve ${run} ${step} --retry|--done --as YOU --reason ...`,
   backout_halted: (run, step) => `cutover resolve ${run} ${step} --retry|--done --as YOU --reason ...`,
 };

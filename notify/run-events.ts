@@ -174,6 +174,32 @@ export function backoutFinished(facts: RunFacts): NotificationEvent {
   return event(facts, 'backout_finished', 'backout_finished', `Back-out of ${facts.runId} finished`);
 }
 
+/**
+ * Nobody acknowledged a wait within `ackWithinMs` (times `after`): it escalates to `people` (the deputies of the roles
+ * that must act) or to the lead's role. Whoever it reaches must acknowledge it and see it done.
+ */
+export function escalated(
+  facts: RunFacts,
+  step: StepFacts,
+  to: 'deputy' | 'lead',
+  people: readonly string[],
+  roles: readonly string[],
+  waitedMs: number,
+): NotificationEvent {
+  const who = to === 'lead' ? whoIs(facts.runbook, [facts.runbook.lead]) : { people: [...people], roles: [] };
+  return event(
+    facts,
+    'escalated',
+    `escalated:${step.id}:${to}`,
+    `Nobody acknowledged ${step.id} (${step.title}) in ${formatDuration(waitedMs)}: escalated to ${to === 'lead' ? 'the lead' : `the deputies of ${roles.join(', ')}`}`,
+    {
+      step: stepRef(step),
+      action: { ...who, what: 'acknowledge it (cutover ack) and see that it is done' },
+      extra: [{ label: 'Waiting for', value: roles.join(', ') }],
+    },
+  );
+}
+
 /** The run's facts a comms step's message may name: `{run}`, `{runbook}`, `{mode}`, `{elapsed}`, `{done}`, `{total}`. */
 export function fillMessage(template: string, facts: RunFacts, progress: { done: number; total: number }): string {
   const values: Record<string, string> = {

@@ -7,15 +7,19 @@
  *
  * Deterministic: the workflow clock, its timers and its own commands.
  */
-import { CancellationScope, getExternalWorkflowHandle, log, ParentClosePolicy, sleep, startChild } from '@temporalio/workflow';
+import { CancellationScope, getExternalWorkflowHandle, log, ParentClosePolicy, patched, sleep, startChild } from '@temporalio/workflow';
 import type { NotificationEvent } from '../notify/event.js';
 import { DELIVERY_RETRY, deliveryInputs } from '../notify/deliveries.js';
 import { planComms, type PlannedDelivery } from '../notify/plan.js';
 import { isDone } from '../run/transitions.js';
 import * as events from '../notify/run-events.js';
-import type { StepState } from '../run/state.js';
-import type { Action, Gate } from '../runbook/schema.js';
+import { ackWithinMs, deputiesOf, ESCALATIONS, rolesActing, waitingOnPeople } from '../run/acknowledge.js';
+import type { StepState, WaitingFor } from '../run/state.js';
+import { nightStartMs } from '../runbook/fixed-starts.js';
+import { rolesOnDuty } from '../runbook/rota.js';
+import type { Action, Gate, Runbook } from '../runbook/schema.js';
 import { cutoverNotify, noticesSignal, notifierId } from './notify-run.js';
+import { PATCHES } from './patches.js';
 import type { RunContext } from './run-context.js';
 
 /** The run's side of its notifier: builds the events, routes them, and signals them in order. */
@@ -51,7 +55,7 @@ export class RunNotices {
   /** Routes `event` (or sends it as `planned`) and hands it to the notifier; returns at once. */
   emit(event: NotificationEvent, planned?: PlannedDelivery[]): void {
     const ctx = this.ctx;
-    const deliveries = deliveryInputs(ctx.book, event, {
+    const deliveries = deliveryInputs(this.onDuty(), event, {
       baseDir: ctx.input.baseDir,
       maxAttempts: DELIVERY_RETRY.maximumAttempts,
       ...(planned ? { deliveries: planned } : {}),
@@ -67,9 +71,19 @@ export class RunNotices {
       });
   }
 
+  /**
+   * The runbook with each role held by whoever the rota has on duty now (the runbook itself without a rota): the
+   * people an event names and reaches are those on duty when it happens. T is the night's start as fixed starts count it.
+   */
+  private onDuty(): Runbook {
+    const book = this.ctx.book;
+    if (!book.rota) return book;
+    return rolesOnDuty(book, Date.now(), nightStartMs(book, this.ctx.input.mode, this.ctx.run.startedAt));
+  }
+
   private facts(): events.RunFacts {
     const ctx = this.ctx;
-    return { runId: ctx.input.runId, runbook: ctx.book, mode: ctx.input.mode, startedAt: ctx.run.startedAt, at: ctx.now() };
+    return { runId: ctx.input.runId, runbook: this.onDuty(), mode: ctx.input.mode, startedAt: ctx.run.startedAt, at: ctx.now() };
   }
 
   runStarted(): void {
@@ -126,6 +140,35 @@ export class RunNotices {
     return () => scope.cancel();
   }
 
+  /**
+   * Escalates a wait nobody acknowledges (from patch {@link PATCHES.escalates}): `ack_within` after it began, to the
+   * deputies of the roles that must act (when they have any), twice that after, to the lead; nothing once someone
+   * acknowledged it or it stopped waiting. Timers counted from `since`, so a new execution taking up the wait sets only
+   * those still ahead (the one before told the rest). Returns what stops them, or undefined when there are none.
+   */
+  watchAcknowledgement(step: StepState, waiting: WaitingFor, since: string | undefined): (() => void) | undefined {
+    const book = this.ctx.book;
+    const within = ackWithinMs(book, this.ctx.def(step.id));
+    if (within === undefined || since === undefined || !patched(PATCHES.escalates.id)) return undefined;
+    const roles = rolesActing(book, step, waiting);
+    const deputies = deputiesOf(book, roles);
+    const acknowledged = () => step.acks?.some((ack) => ack.for === waiting) === true;
+    const scope = new CancellationScope();
+    void scope
+      .run(async () => {
+        for (const { to, after } of ESCALATIONS) {
+          if (to === 'deputy' && deputies.length === 0) continue;
+          const at = Date.parse(since) + after * within;
+          if (at <= Date.now()) continue;
+          await sleep(at - Date.now());
+          if (waitingOnPeople(step) !== waiting || acknowledged()) return;
+          this.emit(events.escalated(this.facts(), step, to, deputies, roles, after * within));
+        }
+      })
+      .catch(() => undefined);
+    return () => scope.cancel();
+  }
+
   private get routesLate(): boolean {
     return this.ctx.book.notifications?.routes.some((route) => route.on?.includes('step_late')) === true;
   }
@@ -152,7 +195,7 @@ export class RunNotices {
     const run = this.ctx.run;
     const progress = { done: run.order.filter((id) => isDone(run.steps[id]!)).length, total: run.order.length };
     const event = events.comms(facts, step, events.fillMessage(action.message, facts, progress), undo);
-    this.emit(event, planComms(this.ctx.book, event, action.to, action.via));
+    this.emit(event, planComms(this.onDuty(), event, action.to, action.via));
   }
 
   backoutFinished(): void {

@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 15;
+export const WORKFLOW_VERSION = 16;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -229,6 +229,18 @@ export const PATCHES = {
       'a run whose runbook has notifications starts its notifier (a child workflow) and signals it each event: run started and ended, gates, manual steps, failures, the back-out',
     introduced: 'a4cfa1a, 2026-12-07',
     since: 15,
+    stage: 'patched',
+  },
+  /**
+   * Evaluated when a manual step or gate starts waiting (or a new execution takes up the wait), only when the runbook
+   * gives it an `ack_within` and has notifications (notices.ts).
+   */
+  escalates: {
+    id: 'escalates',
+    guards:
+      'a manual step or gate nobody acknowledges within its `ack_within` escalates: a timer tells the deputies of the roles that must act, then the lead',
+    introduced: '0000000, 2026-12-07',
+    since: 16,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;

@@ -48,6 +48,7 @@ export function WaitingPanel({ items, backout, max, now, width }: WaitingPanelPr
           <Text wrap="truncate">
             {'  '}
             <Text bold>{item.who}</Text>
+            {item.onIt ? <Text color="green"> · {item.onIt}</Text> : null}
             {item.closes ? (
               <Text color="red">
                 {' '}
