@@ -239,7 +239,7 @@ export const PATCHES = {
     id: 'escalates',
     guards:
       'a manual step or gate nobody acknowledges within its `ack_within` escalates: a timer tells the deputies of the roles that must act, then the lead',
-    introduced: '0000000, 2026-12-07',
+    introduced: '5f26600, 2026-12-07',
     since: 16,
     stage: 'patched',
   },
