@@ -28,6 +28,9 @@ export interface StepFacts {
   owner: string;
 }
 
+/** How many minutes before a gate's point of no return its approvers and the lead are told. */
+export const NO_RETURN_WARNING_MINUTES = 15;
+
 /** How many minutes before a gate's deadline its approvers are reminded. */
 export const DEADLINE_WARNINGS_MINUTES = [15, 5] as const;
 
@@ -172,6 +175,31 @@ export function backoutHalted(facts: RunFacts, step: StepFacts, attempt: number,
 /** The back-out finished. News. */
 export function backoutFinished(facts: RunFacts): NotificationEvent {
   return event(facts, 'backout_finished', 'backout_finished', `Back-out of ${facts.runId} finished`);
+}
+
+/**
+ * A gate still open {@link NO_RETURN_WARNING_MINUTES} minutes before its point of no return: after that, a go leaves
+ * no room to back out inside the window. Its approvers must decide, the lead must know.
+ */
+export function pointOfNoReturn(
+  facts: RunFacts,
+  step: StepFacts,
+  approvers: readonly string[],
+  at: string,
+  windowEnd: string,
+): NotificationEvent {
+  return event(
+    facts,
+    'point_of_no_return',
+    `point_of_no_return:${step.id}`,
+    `Gate ${step.id} reaches its point of no return in ${NO_RETURN_WARNING_MINUTES} minutes: a later go leaves no room to back out before the window ends`,
+    {
+      step: stepRef(step),
+      action: { ...whoIs(facts.runbook, [...approvers, facts.runbook.lead]), what: 'approve or reject the gate' },
+      by: at,
+      extra: [{ label: 'Window ends', value: windowEnd }],
+    },
+  );
 }
 
 /**

@@ -3,13 +3,13 @@
  * their durable timers) and a real webhook receiver that verifies each request's HMAC. A manual step nobody
  * acknowledges escalates to its role's deputy, then to the lead; one acknowledged in time does not escalate; the
  * run refuses an acknowledgement of a step that waits for nobody, a second one by the same person and one by someone
- * not asked; the rota decides which lead is told.
+ * not asked; the rota decides which lead is told; a gate still open 15 minutes before its point of no return is told.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { notifierId } from '../workflows/notify-run.js';
-import { acknowledgeStepUpdate, completeManualStepUpdate } from '../workflows/messages.js';
+import { acknowledgeStepUpdate, approveGateUpdate, completeManualStepUpdate } from '../workflows/messages.js';
 import { startHookReceiver, type HookReceiver } from './support/notify-receivers.js';
 import { resultOf, startHarness, waitForState, workflowBundle, type Harness } from './support/workflow-harness.js';
 
@@ -47,7 +47,7 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('acknowledgements and escalation', () => {
-  it('an unacknowledged manual step escalates to the deputy, then the lead; an acknowledged one does not', async () => {
+  it('an unacknowledged manual step escalates to the deputy, then the lead on duty; an acknowledged one does not; the point of no return is told', async () => {
     const handle = await h.start(`
 name: notify-ack
 version: 1
@@ -59,11 +59,13 @@ people: { dan: {}, oda: {} }
 rota:
   - { role: lead, person: lea, from: T-1h, to: T+3s }
   - { role: lead, person: leo, from: T+3s, to: T+1d }
+# Nothing to undo: the gate's point of no return is the window's end, 15 minutes after its warning at T+5s.
+window: { length: 15m5s }
 notifications:
   channels:
     hook: { kind: webhook, url: '${hook.url}', secret: '\${env:NOTIFY_ESCALATION_SECRET}' }
   routes:
-    - { on: [escalated, manual_step_waiting], via: [hook] }
+    - { on: [escalated, manual_step_waiting, point_of_no_return], via: [hook] }
     - { on: [run_started], to: [lead], via: [hook] }
 phases:
   - id: prep
@@ -71,6 +73,7 @@ phases:
     steps:
       - { id: quiet, title: Nobody answers, owner: dba, ack_within: 2s, action: { kind: manual } }
       - { id: heard, title: Answered, owner: ops, ack_within: 1s, action: { kind: manual } }
+      - { id: go, title: Go, owner: lead, gate: { approvers: [ops] } }
 `);
     const runId = handle.workflowId;
     await waitForState(handle, (s) => s.steps.heard!.waitingFor === 'manual' && s.steps.quiet!.waitingFor === 'manual');
@@ -86,6 +89,14 @@ phases:
 
     const escalations = () => hook.kept().filter((m) => m.body.event.runId === runId && m.body.event.kind === 'escalated');
     await waitFor('the escalation to the lead', () => escalations().some((m) => m.body.event.id === 'escalated:quiet:lead'));
+    // The gate is still open 15 minutes before its point of no return: its approvers and the lead on duty are told.
+    const noReturn = await waitFor('the point of no return warning', () =>
+      hook.kept().find((m) => m.body.event.runId === runId && m.body.event.id === 'point_of_no_return:go'),
+    );
+    expect(noReturn.body.people).toEqual(['olu', 'leo']);
+    // A gate is acknowledged like a step, by its approvers.
+    expect((await handle.executeUpdate(acknowledgeStepUpdate, { args: [{ stepId: 'go', by: 'olu' }] })).acks).toHaveLength(1);
+    await handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'olu' }] });
     await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'quiet', by: 'ana' }] });
     await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'heard', by: 'olu' }] });
     // A step that is done waits for nobody: acknowledging it is refused with a sentence.
@@ -93,7 +104,10 @@ phases:
       /^step `quiet` is not waiting for a person \(it is (succeeded|running)\)/,
     );
     const { state } = await resultOf(handle);
-    expect(state.decisions.filter((d) => d.kind === 'acknowledge').map((d) => [d.by, d.target])).toEqual([['olu', 'heard']]);
+    expect(state.decisions.filter((d) => d.kind === 'acknowledge').map((d) => [d.by, d.target])).toEqual([
+      ['olu', 'heard'],
+      ['olu', 'go'],
+    ]);
     await h.client.workflow.getHandle(notifierId(runId)).result();
 
     // The deputy first, then the lead on duty by then (the rota's second shift), each once; nothing for the step

@@ -169,8 +169,35 @@ export class RunNotices {
     return () => scope.cancel();
   }
 
+  /**
+   * Tells a gate's approvers and the lead that its point of no return (the latest go that leaves room to back out
+   * inside the window) is {@link events.NO_RETURN_WARNING_MINUTES} minutes away while it is still open (from patch
+   * {@link PATCHES.warnsNoReturn}); only when a route names `point_of_no_return`, and not when that moment had passed
+   * as the gate opened (a new execution does not repeat it). Returns what stops the timer, or undefined.
+   */
+  warnBeforeNoReturn(step: StepState, def: Gate): (() => void) | undefined {
+    const noReturn = step.gate?.pointOfNoReturn;
+    if (!noReturn || !this.routesNamed('point_of_no_return')) return undefined;
+    const at = Date.parse(noReturn.at) - events.NO_RETURN_WARNING_MINUTES * 60_000;
+    if (at <= Date.now() || !patched(PATCHES.warnsNoReturn.id)) return undefined;
+    const scope = new CancellationScope();
+    void scope
+      .run(async () => {
+        await sleep(at - Date.now());
+        if (step.gate?.status === 'open')
+          this.emit(events.pointOfNoReturn(this.facts(), step, def.approvers, noReturn.at, noReturn.windowEnd));
+      })
+      .catch(() => undefined);
+    return () => scope.cancel();
+  }
+
   private get routesLate(): boolean {
-    return this.ctx.book.notifications?.routes.some((route) => route.on?.includes('step_late')) === true;
+    return this.routesNamed('step_late');
+  }
+
+  /** Whether a route names `kind` in its `on` (a timer for such an event is worth it only then). */
+  private routesNamed(kind: string): boolean {
+    return this.ctx.book.notifications?.routes.some((route) => route.on?.includes(kind)) === true;
   }
 
   manualWaiting(step: StepState, undo = false): void {

@@ -243,6 +243,14 @@ export const PATCHES = {
     since: 16,
     stage: 'patched',
   },
+  /** Evaluated when a gate with a point of no return opens, only when a route names `point_of_no_return` (notices.ts). */
+  warnsNoReturn: {
+    id: 'warns-no-return',
+    guards: "a gate still open 15 minutes before its point of no return tells its approvers and the lead (a timer in the gate's wait)",
+    introduced: '0000000, 2026-12-07',
+    since: 16,
+    stage: 'patched',
+  },
 } as const satisfies Record<string, PatchEntry>;
 
 /** The workflow types cutover no longer starts, kept so that the runs they started finish (workflows/legacy/). */
