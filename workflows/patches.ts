@@ -247,7 +247,7 @@ export const PATCHES = {
   warnsNoReturn: {
     id: 'warns-no-return',
     guards: "a gate still open 15 minutes before its point of no return tells its approvers and the lead (a timer in the gate's wait)",
-    introduced: '0000000, 2026-12-07',
+    introduced: 'e6ae7fa, 2026-12-07',
     since: 16,
     stage: 'patched',
   },
