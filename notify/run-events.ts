@@ -31,6 +31,9 @@ export interface StepFacts {
 /** How many minutes before a gate's point of no return its approvers and the lead are told. */
 export const NO_RETURN_WARNING_MINUTES = 15;
 
+/** How many minutes before a manual step is expected to be ready its owner is told. */
+export const READY_SOON_MINUTES = 15;
+
 /** How many minutes before a gate's deadline its approvers are reminded. */
 export const DEADLINE_WARNINGS_MINUTES = [15, 5] as const;
 
@@ -175,6 +178,22 @@ export function backoutHalted(facts: RunFacts, step: StepFacts, attempt: number,
 /** The back-out finished. News. */
 export function backoutFinished(facts: RunFacts): NotificationEvent {
   return event(facts, 'backout_finished', 'backout_finished', `Back-out of ${facts.runId} finished`);
+}
+
+/** A manual step is expected to be ready at `readyAt` (its dependencies as they run, and as planned): its owner gets ready. */
+export function stepReadySoon(facts: RunFacts, step: StepFacts, readyAt: string): NotificationEvent {
+  const minutes = Math.max(1, Math.round((Date.parse(readyAt) - Date.parse(facts.at)) / 60_000));
+  return event(
+    facts,
+    'step_ready_soon',
+    `step_ready_soon:${step.id}`,
+    `Manual step ${step.id} (${step.title}) is expected to be ready in about ${minutes} minutes`,
+    {
+      step: stepRef(step),
+      action: { ...whoIs(facts.runbook, [step.owner]), what: 'be ready to do it when it is (the run tells you then)' },
+      by: readyAt,
+    },
+  );
 }
 
 /**

@@ -3,7 +3,8 @@
  * their durable timers) and a real webhook receiver that verifies each request's HMAC. A manual step nobody
  * acknowledges escalates to its role's deputy, then to the lead; one acknowledged in time does not escalate; the
  * run refuses an acknowledgement of a step that waits for nobody, a second one by the same person and one by someone
- * not asked; the rota decides which lead is told; a gate still open 15 minutes before its point of no return is told.
+ * not asked; the rota decides which lead is told; a gate still open 15 minutes before its point of no return is told,
+ * and so is the owner of a manual step 15 minutes before it is expected to be ready.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
@@ -47,7 +48,7 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('acknowledgements and escalation', () => {
-  it('an unacknowledged manual step escalates to the deputy, then the lead on duty; an acknowledged one does not; the point of no return is told', async () => {
+  it('an unacknowledged manual step escalates to the deputy, then the lead on duty; an acknowledged one does not; the point of no return and a step ready soon are told', async () => {
     const handle = await h.start(`
 name: notify-ack
 version: 1
@@ -65,7 +66,7 @@ notifications:
   channels:
     hook: { kind: webhook, url: '${hook.url}', secret: '\${env:NOTIFY_ESCALATION_SECRET}' }
   routes:
-    - { on: [escalated, manual_step_waiting, point_of_no_return], via: [hook] }
+    - { on: [escalated, manual_step_waiting, point_of_no_return, step_ready_soon], via: [hook] }
     - { on: [run_started], to: [lead], via: [hook] }
 phases:
   - id: prep
@@ -74,6 +75,9 @@ phases:
       - { id: quiet, title: Nobody answers, owner: dba, ack_within: 2s, action: { kind: manual } }
       - { id: heard, title: Answered, owner: ops, ack_within: 1s, action: { kind: manual } }
       - { id: go, title: Go, owner: lead, gate: { approvers: [ops] } }
+      # switch is expected ready when prep's 15m3s are over: its owner hears 15 minutes before, at T+3s.
+      - { id: prep, title: Prepare, owner: ops, expected: 15m3s, action: { kind: manual } }
+      - { id: switch, title: Switch, owner: dba, depends_on: [prep], action: { kind: manual } }
 `);
     const runId = handle.workflowId;
     await waitForState(handle, (s) => s.steps.heard!.waitingFor === 'manual' && s.steps.quiet!.waitingFor === 'manual');
@@ -97,6 +101,14 @@ phases:
     // A gate is acknowledged like a step, by its approvers.
     expect((await handle.executeUpdate(acknowledgeStepUpdate, { args: [{ stepId: 'go', by: 'olu' }] })).acks).toHaveLength(1);
     await handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'olu' }] });
+    const readySoon = await waitFor('the ready-soon message', () =>
+      hook.kept().find((m) => m.body.event.runId === runId && m.body.event.id === 'step_ready_soon:switch'),
+    );
+    expect(readySoon.body.people).toEqual(['ana']);
+    expect(readySoon.body.message.title).toMatch(/Manual step switch \(Switch\) is expected to be ready in about 15 minutes$/);
+    await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'prep', by: 'olu' }] });
+    await waitForState(handle, (s) => s.steps.switch!.waitingFor === 'manual');
+    await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'switch', by: 'ana' }] });
     await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'quiet', by: 'ana' }] });
     await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'heard', by: 'olu' }] });
     // A step that is done waits for nobody: acknowledging it is refused with a sentence.

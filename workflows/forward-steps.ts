@@ -43,7 +43,10 @@ export async function runForwardStep(ctx: RunContext, step: StepState): Promise<
   const d = ctx.def(step.id);
   const hold = fixedStartHold(ctx, step);
   if (hold && !(await holdForFixedStart(ctx, step, hold))) return;
+  const fresh = step.startedAt === undefined;
   step.startedAt ??= ctx.now();
+  // The owners of manual steps this one leads to are told ahead, when a route asks (see watchReadySoon).
+  if (fresh && step.treatment !== 'skip') ctx.notices?.watchReadySoon(step);
   if (step.treatment === 'skip') {
     step.status = 'skipped';
     step.endedAt = step.startedAt;

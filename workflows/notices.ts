@@ -22,6 +22,16 @@ import { cutoverNotify, noticesSignal, notifierId } from './notify-run.js';
 import { PATCHES } from './patches.js';
 import type { RunContext } from './run-context.js';
 
+/** A manual step expected ready sooner than this gets no `step_ready_soon`: its waiting message is about to come. */
+const READY_SOON_MIN_MS = 2 * 60_000;
+
+/** Step id -> the ids of the steps that depend on it. */
+function dependentsOf(steps: readonly StepState[]): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const step of steps) for (const dep of step.dependsOn) map.set(dep, [...(map.get(dep) ?? []), step.id]);
+  return map;
+}
+
 /** The run's side of its notifier: builds the events, routes them, and signals them in order. */
 export class RunNotices {
   /** Signals not yet sent: the run neither hands over nor ends before they are out. */
@@ -190,6 +200,37 @@ export class RunNotices {
       .catch(() => undefined);
     return () => scope.cancel();
   }
+
+  /**
+   * Tells the owners of the manual steps that `started` leads to, {@link events.READY_SOON_MINUTES} minutes before
+   * each is expected to be ready (from patch {@link PATCHES.warnsReadySoon}), when a route names `step_ready_soon`.
+   * Expected: once all its dependencies started, the latest of their ends, as they ran (started) and as planned
+   * (`expected`); a step expected within {@link READY_SOON_MIN_MS} gets no warning (its waiting message comes next).
+   * The timer goes with the run's execution: one handed over to a new execution is not set again.
+   */
+  watchReadySoon(started: StepState): void {
+    if (!this.routesNamed('step_ready_soon')) return;
+    const run = this.ctx.run;
+    this.dependents ??= dependentsOf(run.order.map((id) => run.steps[id]!));
+    for (const id of this.dependents.get(started.id) ?? []) {
+      const step = run.steps[id]!;
+      if (step.kind !== 'manual' || step.treatment !== 'run' || step.status !== 'pending') continue;
+      const deps = step.dependsOn.map((dep) => run.steps[dep]);
+      if (deps.some((dep) => dep?.startedAt === undefined)) continue;
+      const readyMs = Math.max(
+        ...deps.map((dep) => (dep!.endedAt ? Date.parse(dep!.endedAt) : Date.parse(dep!.startedAt!) + dep!.plannedDurationMs)),
+      );
+      if (readyMs - Date.now() < READY_SOON_MIN_MS || !patched(PATCHES.warnsReadySoon.id)) continue;
+      const at = Math.max(Date.now(), readyMs - events.READY_SOON_MINUTES * 60_000);
+      void CancellationScope.nonCancellable(async () => {
+        if (at > Date.now()) await sleep(at - Date.now());
+        if (step.status === 'pending') this.emit(events.stepReadySoon(this.facts(), step, new Date(readyMs).toISOString()));
+      }).catch(() => undefined);
+    }
+  }
+
+  /** Step id -> the steps that depend on it, built once, when a route first asks for `step_ready_soon`. */
+  private dependents: Map<string, string[]> | undefined;
 
   private get routesLate(): boolean {
     return this.routesNamed('step_late');

@@ -251,6 +251,14 @@ export const PATCHES = {
     since: 16,
     stage: 'patched',
   },
+  /** Evaluated when a step starts and a manual step it leads to is expected ready later, only when a route names `step_ready_soon` (notices.ts). */
+  warnsReadySoon: {
+    id: 'warns-ready-soon',
+    guards: 'the owner of a manual step is told 15 minutes before it is expected to be ready (a timer set when its last dependency starts)',
+    introduced: '0000000, 2026-12-07',
+    since: 16,
+    stage: 'patched',
+  },
 } as const satisfies Record<string, PatchEntry>;
 
 /** The workflow types cutover no longer starts, kept so that the runs they started finish (workflows/legacy/). */
