@@ -255,7 +255,7 @@ export const PATCHES = {
   warnsReadySoon: {
     id: 'warns-ready-soon',
     guards: 'the owner of a manual step is told 15 minutes before it is expected to be ready (a timer set when its last dependency starts)',
-    introduced: '0000000, 2026-12-07',
+    introduced: '775f477, 2026-12-07',
     since: 16,
     stage: 'patched',
   },
