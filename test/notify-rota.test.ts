@@ -1,7 +1,10 @@
 /** Deputies, `ack_within` and the rota as the runbook writes them (located refusals), and who is on duty when. Pure. */
 import { describe, expect, it } from 'vitest';
 import { dutyNow, onItText } from '../present/duty-view.js';
+import { initialRunState } from '../run/transitions.js';
+import { parseRunbook } from '../runbook/parse.js';
 import { onDuty } from '../runbook/rota.js';
+import { runSections } from '../web/run-sections.js';
 import { problemsOf } from './support/runbook-text.js';
 
 /** Lines 1-13; the block under test from line 14. */
@@ -66,5 +69,33 @@ rota:
     const acks = [{ by: 'ana', at: '2026-12-05T22:14:00Z', for: 'manual' as const }];
     expect(onItText({ status: 'waiting', waitingFor: 'manual', acks })).toBe('on it: ana since 22:14 UTC');
     expect(onItText({ status: 'succeeded', acks })).toBeUndefined();
+  });
+
+  it('the run page shows who is on a waiting step and who is on duty now and next', () => {
+    const parsed = parseRunbook(
+      `${HEAD.replace(/ +- \{ id: load.*\n/, '')}rota:\n  - { role: dba, person: ana, from: T-2h, to: T+6h }\n  - { role: dba, person: cy, from: T+6h, to: T+12h }\n`,
+      'runbook.yaml',
+    );
+    if (!parsed.ok) throw new Error(parsed.problems.map((p) => p.message).join('; '));
+    const start = '2026-12-05T22:00:00.000Z';
+    const state = initialRunState(
+      { runId: 'demo-1', runbook: parsed.runbook, versionHash: 'h', mode: 'rehearsal', startedBy: 'lea' },
+      start,
+    );
+    Object.assign(state.steps.backup!, {
+      status: 'waiting',
+      waitingFor: 'manual',
+      startedAt: start,
+      acks: [{ by: 'cy', at: '2026-12-05T22:03:00.000Z', for: 'manual' }],
+    });
+    const { waiting } = runSections({
+      state,
+      now: Date.parse('2026-12-05T23:00:00Z'),
+      context: { roles: parsed.runbook.roles, lead: 'lead', rota: { shifts: parsed.runbook.rota! } },
+    });
+    expect(waiting).toContain('On duty: dba: ana on duty; next cy from 04:00 UTC');
+    expect(waiting).toMatch(
+      /manual step backup: Back up; mark it done<\/strong><br>who may act: dba \(ana, cy\) · <strong class="on-it">on it: cy since 22:03 UTC<\/strong>/,
+    );
   });
 });
