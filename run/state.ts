@@ -382,6 +382,7 @@ export type StepProgress = Pick<
   | 'checks'
   | 'gate'
   | 'completedBy'
+  | 'acks'
   | 'resolution'
   | 'backout'
   | 'waitUntil'
