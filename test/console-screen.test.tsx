@@ -84,14 +84,20 @@ function gateOpen(state: RunState): RunState {
   return state;
 }
 
-function screen(view: RunView, now = Date.parse(at(20)), send?: (a: ConsoleAction) => Promise<ActionOutcome>, width = 80) {
+function screen(
+  view: RunView,
+  now = Date.parse(at(20)),
+  send?: (a: ConsoleAction) => Promise<ActionOutcome>,
+  width = 80,
+  runContext: RunContext = context,
+) {
   const onAction = vi.fn(send ?? (async () => ({ ok: true, message: 'sent' })));
   const onQuit = vi.fn();
   const onVisible = vi.fn();
   const ui = render(
     <ConsoleScreen
       view={view}
-      context={context}
+      context={runContext}
       now={now}
       width={width}
       height={24}
@@ -318,6 +324,20 @@ describe('the console screen', () => {
     stdin.write('told them\r');
     await until(() => onAction.mock.calls.length === 2);
     expect(onAction).toHaveBeenLastCalledWith({ kind: 'done', stepId: 'announce', as: 'erin', reason: 'told them' });
+  });
+
+  it('shows who is on a waiting step, and who the rota has on duty now and next', () => {
+    const state = fresh();
+    const acks = [{ by: 'erin', at: at(2), for: 'manual' as const }];
+    Object.assign(state.steps.announce!, { status: 'waiting', waitingFor: 'manual', attempts: 1, startedAt: at(1), acks });
+    const shifts = [
+      { role: 'comms', person: 'erin', from: 'T', to: 'T+1h' },
+      { role: 'comms', person: 'fay', from: 'T+1h', to: 'T+2h' },
+    ];
+    const { frame } = screen(viewOf(state), Date.parse(at(3)), undefined, 120, { ...context, rota: { shifts } });
+    expect(frame()).toContain('ON DUTY comms: erin on duty; next fay from 23:00 UTC');
+    expect(frame()).toContain('comms (erin) · on it: erin since 22:02 UTC');
+    expect(frame().split('\n').length).toBeLessThanOrEqual(24);
   });
 
   it('backs out only after the runbook name is typed, with a reason', async () => {

@@ -46,6 +46,7 @@ export function ConsoleApp({ source, send, runbook, identity, poll, onQuit, onIn
       roles: runbook.roles,
       lead: runbook.lead,
       texts: runbookTexts(runbook),
+      ...(runbook.rota ? { rota: { shifts: runbook.rota, ...(runbook.window?.start ? { windowStart: runbook.window.start } : {}) } } : {}),
       ...(window ? { window: { end: window.windowEnd, pointOfNoReturn: window.at, backoutMs: window.backoutMs } } : {}),
     };
   }, [runbook, head?.mode, head?.startedAt]);

@@ -23,6 +23,7 @@ import { StepList } from './StepList.js';
 import { useKeyQueue } from './use-key-queue.js';
 import { useRunShape, useStepWindow } from './use-step-window.js';
 import { WaitingPanel, waitingPanelHeight } from './WaitingPanel.js';
+import { dutyNow } from '../../present/duty-view.js';
 
 export interface ConsoleScreenProps {
   view: RunView;
@@ -79,7 +80,8 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
   const waiting = useMemo(() => waitingItems(view.attention, context), [view.attention, context]);
   const backout = head ? backoutProgress(head, stepsWithUndo(steps)) : undefined;
   const maxWaiting = height >= 40 ? 6 : height >= 30 ? 4 : 2;
-  const panel = waitingPanelHeight(waiting.length, backout !== undefined, maxWaiting);
+  const duty = head && !ended ? dutyNow(context.rota, head, now) : [];
+  const panel = waitingPanelHeight(waiting.length, backout !== undefined, maxWaiting, duty.length);
   const bottom = form || mode === 'find' ? 3 : 2;
   const showForecast = forecast !== undefined && head?.endedAt === undefined;
   const rows = Math.max(3, height - 1 - (showForecast ? 4 : 3) - panel - 1 - bottom);
@@ -191,7 +193,7 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
         {...(showForecast ? { forecast: { line: forecastLine(forecast, now), tone: forecastWords(forecast, now).tone } } : {})}
         width={width}
       />
-      <WaitingPanel items={waiting} {...(backout ? { backout } : {})} max={maxWaiting} now={now} width={width} />
+      <WaitingPanel items={waiting} {...(backout ? { backout } : {})} max={maxWaiting} now={now} width={width} duty={duty} />
       {mode === 'details' && step ? (
         <StepDetails step={step} context={context} critical={plan.critical.has(step.id)} now={now} width={width} rows={rows + 1} />
       ) : mode === 'help' ? (
