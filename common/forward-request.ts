@@ -5,11 +5,17 @@
  */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { BackoutState, GateState, StepState } from '../run/state.js';
-import { approveGateUpdate, completeManualStepUpdate, rejectGateUpdate, requestBackoutUpdate } from '../workflows/messages.js';
+import {
+  approveGateUpdate,
+  completeManualStepUpdate,
+  rejectGateUpdate,
+  requestBackoutUpdate,
+  resolveStepUpdate,
+} from '../workflows/messages.js';
 import { answerSentence, type PersonRequest } from './person-requests.js';
 
 /** The requests a person can sign on the page. */
-export type PageRequestKind = 'approve' | 'reject' | 'complete_manual' | 'request_backout';
+export type PageRequestKind = 'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve';
 
 /** What the run answered: what it recorded in one sentence, or why it refused. */
 export type ForwardOutcome = { recorded: true; sentence: string } | { recorded: false; refused: string };
@@ -30,6 +36,12 @@ export async function forwardSignedRequest(
     if (kind === 'request_backout') {
       const answer: BackoutState = await handle.executeUpdate(requestBackoutUpdate, { args: [fields as never] });
       const request: PersonRequest = { kind: 'backout', as, reason: String(fields.reason ?? '') };
+      return { recorded: true, sentence: answerSentence(request, answer, handle.workflowId) };
+    }
+    if (kind === 'resolve') {
+      const answer: StepState = await handle.executeUpdate(resolveStepUpdate, { args: [fields as never] });
+      const action = fields.action === 'retry' ? 'retry' : 'done';
+      const request: PersonRequest = { kind: 'resolve', stepId: String(fields.stepId), action, as, reason: String(fields.reason ?? '') };
       return { recorded: true, sentence: answerSentence(request, answer, handle.workflowId) };
     }
     const update = kind === 'approve' ? approveGateUpdate : rejectGateUpdate;

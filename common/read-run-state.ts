@@ -112,9 +112,13 @@ const CONSISTENT_READS = 3;
 /** How many times (200 ms apart) a run that is reading its runbook is asked again. */
 const STARTING_READS = 25;
 
-/** The run is reading its runbook (it answers in a moment). */
+/**
+ * The run is reading its runbook (it answers in a moment). Temporal's server says it in the error; its time-skipping
+ * test server in the error's cause (a ServiceError "Failed to query Workflow").
+ */
 function isStarting(err: unknown): boolean {
-  return /still reading its runbook/.test(String((err as Error)?.message ?? err));
+  const cause = (err as Error)?.cause as Error | undefined;
+  return /still reading its runbook/.test(`${String((err as Error)?.message ?? err)} ${String(cause?.message ?? '')}`);
 }
 
 /** A workflow that does not know the query `name`: one started by the first workflow version, or a worker from before it. */

@@ -247,6 +247,46 @@ export function escalated(
   );
 }
 
+/** The incident a hypercare marker is about. */
+export interface IncidentFacts {
+  id: string;
+  severity: number;
+  title: string;
+  owner: string;
+  openedAt: string;
+}
+
+/**
+ * An open incident is approaching its MTTR target (`approaching`) or has passed it (`breached`): its owner must resolve
+ * it. The event is at the minute the marker fell due, not when the run looked.
+ */
+export function incidentMarker(
+  facts: RunFacts,
+  incident: IncidentFacts,
+  marker: 'approaching' | 'breached',
+  dueAt: string,
+  targetMs: number,
+): NotificationEvent {
+  const target = formatDuration(targetMs);
+  const breachAt = new Date(Date.parse(incident.openedAt) + targetMs).toISOString();
+  return event(
+    { ...facts, at: dueAt },
+    marker === 'breached' ? 'incident_breached' : 'incident_approaching',
+    `incident_${marker}:${incident.id}`,
+    marker === 'breached'
+      ? `Incident ${incident.id} (sev${incident.severity}) breached its ${target} MTTR target: ${oneLine(incident.title)}`
+      : `Incident ${incident.id} (sev${incident.severity}) is approaching its ${target} MTTR target: ${oneLine(incident.title)}`,
+    {
+      action: { ...whoIs(facts.runbook, [incident.owner]), what: 'resolve the incident' },
+      ...(marker === 'approaching' ? { by: breachAt } : {}),
+      extra: [
+        { label: 'Opened', value: incident.openedAt },
+        { label: 'Resolve with', value: `cutover incident resolve ${facts.runId} ${incident.id} --as YOU` },
+      ],
+    },
+  );
+}
+
 /** The run's facts a comms step's message may name: `{run}`, `{runbook}`, `{mode}`, `{elapsed}`, `{done}`, `{total}`. */
 export function fillMessage(template: string, facts: RunFacts, progress: { done: number; total: number }): string {
   const values: Record<string, string> = {

@@ -205,6 +205,7 @@ body { font: 9pt system-ui, sans-serif; margin: 0; color: #1b1f24; }
 h1 { font-size: 15pt; margin: 0 0 2mm; }
 .facts { margin: 0 0 3mm; }
 .facts span { margin-right: 6mm; }
+.after { margin-top: 3mm; }
 .chart svg { width: 100%; height: auto; max-height: 185mm; display: block; }
 .chart svg text { font-size: 9px; }
 .lane0 { fill: #f4f6f8; } .lane1 { fill: #ffffff; }
@@ -221,6 +222,28 @@ h1 { font-size: 15pt; margin: 0 0 2mm; }
 table { border-collapse: collapse; margin-top: 3mm; width: 100%; font-size: 8pt; }
 th, td { border-bottom: 1px solid #d0d7de; padding: 1mm 2mm; text-align: left; vertical-align: top; }
 .keys span { margin-right: 5mm; }`;
+
+/**
+ * What the plan says of the time after go-live: how hypercare ends (its exit gate's approvers and machine criteria), and
+ * the legacy retirement milestones with their dates and owners, earliest first. Empty without `hypercare:`.
+ */
+export function afterGoLive(runbook: Runbook): { exit?: string; retirement: { date: string; title: string; id: string; owner: string }[] } {
+  const hc = runbook.hypercare;
+  if (!hc) return { retirement: [] };
+  const exit = hc.exit;
+  const criteria = exit && [
+    ...(exit.no_open.length > 0 ? [`no open ${exit.no_open.map((s) => `sev${s}`).join('/')}`] : []),
+    `MTTR within target over ${exit.mttr_days} days`,
+    ...(hc.kpis.length > 0 ? [`${hc.kpis.length === 1 ? 'its KPI' : `all ${hc.kpis.length} KPIs`} fresh`] : []),
+    ...(exit.earliest ? [`no earlier than ${exit.earliest} after go-live`] : []),
+  ];
+  return {
+    ...(exit && criteria
+      ? { exit: `hypercare until ${exit.approvers.join(exit.rule === 'any' ? ' or ' : ' and ')} approve its exit: ${criteria.join(', ')}` }
+      : {}),
+    retirement: [...hc.retirement].sort((a, b) => a.date.localeCompare(b.date)),
+  };
+}
 
 /** The page as HTML, printable on one A3 landscape page. */
 export function planHtml(runbook: Runbook): string {
@@ -250,8 +273,19 @@ export function planHtml(runbook: Runbook): string {
 <div class="chart">${planSvg(model)}</div>
 <p class="keys"><span>lanes: ${model.laneBy === 'stream' ? 'streams' : 'phases'}</span><span>◆ red: go/no-go</span><span>◆ brown: legacy retirement</span><span>◆ black: milestone</span><span>▼ fixed start</span><span>green: change window</span><span>pink: interface freeze</span><span>grey lines: dependencies between lanes</span></p>
 <table><thead><tr><th>phase</th><th>kind</th><th>steps</th><th>planned</th><th>owners (people)</th></tr></thead><tbody>${rows}</tbody></table>
-</body></html>
+${afterHtml(runbook)}</body></html>
 `;
+}
+
+/** After go-live as one line of facts: the hypercare exit, then each retirement milestone. */
+function afterHtml(runbook: Runbook): string {
+  const after = afterGoLive(runbook);
+  if (!after.exit && after.retirement.length === 0) return '';
+  const facts = [
+    ...(after.exit ? [after.exit] : []),
+    ...after.retirement.map((m) => `${m.date} legacy retirement: ${m.title} (${m.owner})`),
+  ];
+  return `<p class="facts after"><strong>After go-live</strong> ${facts.map((f) => `<span>${esc(f)}</span>`).join('')}</p>\n`;
 }
 
 /** The same facts as Markdown: the window, the phases, the milestones and gates, the dependencies between lanes. */
@@ -286,6 +320,12 @@ export function planMarkdown(runbook: Runbook): string {
               : 'fixed start';
       lines.push(`| ${clock(i.startMs)} | ${what}: ${cell(i.step.title)} (\`${i.step.id}\`) | ${i.step.owner} |`);
     }
+  }
+  const after = afterGoLive(runbook);
+  if (after.exit) lines.push('', `After go-live: ${cell(after.exit)}.`);
+  if (after.retirement.length > 0) {
+    lines.push('', '| date | legacy retirement | owner |', '| --- | --- | --- |');
+    for (const m of after.retirement) lines.push(`| ${m.date} | ${cell(m.title)} (\`${m.id}\`) | ${m.owner} |`);
   }
   if (model.crossings.length > 0) {
     lines.push('', `| dependency between ${model.laneBy === 'stream' ? 'streams' : 'phases'} | |`, '| --- | --- |');

@@ -59,6 +59,8 @@ export interface KpiState {
   id: string;
   title?: string;
   owner?: string;
+  /** How old its data may be (`24h`); absent in runs that went live before it was kept here. */
+  sla?: string;
   /** The latest data time the last check found. */
   lastDataAt?: string;
   checkedAt?: string;
@@ -113,6 +115,7 @@ export function startHypercare(runbook: Runbook, at: string): HypercareState {
       id: kpi.id,
       ...(kpi.title ? { title: kpi.title } : {}),
       ...(kpi.owner ? { owner: kpi.owner } : {}),
+      sla: kpi.sla,
       rounds: 0,
       staleRounds: 0,
     })),

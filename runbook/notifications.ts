@@ -30,6 +30,8 @@ export const NOTIFICATION_EVENT_KINDS = [
   'point_of_no_return',
   'comms',
   'escalated',
+  'incident_approaching',
+  'incident_breached',
   'test',
 ] as const;
 

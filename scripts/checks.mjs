@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * The static checks `npm test` runs before the tests: the type check, the lint and the format check, side by side
+ * The static checks `npm test` runs beside the tests: the type check, the lint and the format check, side by side
  * (each is one process on one core; in a row they took 80 s of a 2-core machine's time). Each one's output is held
- * and printed when it ends, so the three do not interleave; the exit code is non-zero when any of them failed.
+ * and printed when it ends, so the three do not interleave. Run on its own (`node scripts/checks.mjs`), the exit
+ * code is non-zero when any of them failed.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -31,9 +32,15 @@ function run({ name, command, args }) {
   });
 }
 
-const results = await Promise.all(CHECKS.map(run));
-for (const r of results) {
-  if (!r.ok) process.stdout.write(r.text);
-  console.log(`checks: ${r.name} ${r.ok ? 'passed' : 'FAILED'} (${r.seconds.toFixed(0)} s)`);
+/** Runs the three checks side by side; resolves to one line per check (and the output of any that failed). */
+export async function runChecks() {
+  const results = await Promise.all(CHECKS.map(run));
+  const report = results.map((r) => `${r.ok ? '' : r.text}checks: ${r.name} ${r.ok ? 'passed' : 'FAILED'} (${r.seconds.toFixed(0)} s)\n`);
+  return { ok: results.every((r) => r.ok), report: report.join('') };
 }
-process.exitCode = results.every((r) => r.ok) ? 0 : 1;
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { ok, report } = await runChecks();
+  process.stdout.write(report);
+  process.exitCode = ok ? 0 : 1;
+}

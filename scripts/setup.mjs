@@ -5,9 +5,10 @@
 //
 // Plain Node with built-ins only: on a fresh clone it runs before node_modules exists.
 //
-// Usage: node scripts/setup.mjs [--quiet] [--build]
+// Usage: node scripts/setup.mjs [--quiet] [--build] [--test]
 //   --quiet  hide the "already set up" lines (work done and failures are always printed)
 //   --build  rebuild dist/ even when it looks up to date
+//   --test   also what the tests need: Chromium and Temporal's time-skipping test server (Java, from Maven Central)
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -32,6 +33,7 @@ import {
   sayDone,
   sha256,
 } from './setup/common.mjs';
+import { ensureJavaTestServer } from './setup/java-test-server.mjs';
 import { ensureTemporalCli } from './setup/temporal-cli.mjs';
 
 // a. Node version ---------------------------------------------------------------------------------------------------
@@ -276,7 +278,10 @@ async function main() {
     ensureTemporalCli();
     ensurePrismaClients();
     await ensureBuild();
-    if (FOR_TESTS) ensureBrowser();
+    if (FOR_TESTS) {
+      ensureBrowser();
+      ensureJavaTestServer();
+    }
   });
 }
 

@@ -373,12 +373,15 @@ phases:
 
     const bad = await doctor(
       ['--json'],
-      cliEnv({
-        TEMPORAL_ADDRESS: 'https://temporal.example.com',
-        CUTOVER_PAYLOAD_KEY: 'short',
-        TEMPORAL_TLS_CERT: '/etc/c.pem',
-        CUTOVER_UPDATE_TIMEOUT: 'soon',
-      }),
+      cliEnv(
+        {
+          TEMPORAL_ADDRESS: 'https://temporal.example.com',
+          CUTOVER_PAYLOAD_KEY: 'short',
+          TEMPORAL_TLS_CERT: '/etc/c.pem',
+          CUTOVER_UPDATE_TIMEOUT: 'soon',
+        },
+        { noStore: true },
+      ),
     );
     expect(bad.code).toBe(6);
     const settings = bad.checks.filter((c) => c.check === 'settings');
@@ -396,7 +399,7 @@ phases:
 
 describe('cutover doctor on the embedded default', () => {
   it('no embedded server running is a warning, not a failure: rehearse starts it', async () => {
-    const result = await doctor(['--json'], cliEnv());
+    const result = await doctor(['--json'], cliEnv({}, { noStore: true }));
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.checks.map((c) => [c.check, c.status])).toEqual([
       ['settings', 'ok'],
@@ -412,7 +415,7 @@ describe('cutover doctor on the embedded default', () => {
   });
 
   it('a SQLite store with a migration that failed half-way: FAIL, and the file is left as it was', async () => {
-    const env = cliEnv();
+    const env = cliEnv({}, { noStore: true });
     const file = path.join(env.CUTOVER_HOME!, 'cutover.db');
     const db = new Database(file);
     db.exec(

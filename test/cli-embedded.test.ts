@@ -29,7 +29,9 @@ describe('the sample rehearsal on the embedded default', () => {
     expect(output).toMatch(/dana \(business-owner\) approved go-no-go/);
     expect(output).toMatch(/erin \(comms\) marked done announce-freeze/);
     expect(output).toMatch(/migrate\/rebuild-search-index\s+simulated/);
-    expect(output).toMatch(/sample-crm-1 COMPLETED: completed in/);
+    // The sample goes on into hypercare after go-live; its exit gate is approved once the customers report is fresh.
+    expect(output).toMatch(/alice \(cutover-lead\) approved hypercare-exit: auto-approved/);
+    expect(output).toMatch(/sample-crm-1 COMPLETED: went live in \S+; hypercare exited after \S+/);
 
     // The embedded server stopped with the command; the record store still has everything.
     const status = runCli(['status', 'sample-crm-1', '--json'], env);
@@ -48,11 +50,12 @@ describe('the sample rehearsal on the embedded default', () => {
     expect(orders).toMatchObject({ mismatched: 0, sampled: true, within_limits: true });
     expect(orders.matched).toBeGreaterThan(80);
     expect(orders.matched).toBeLessThan(160);
-    expect(state.decisions).toHaveLength(3);
+    expect(state.decisions).toHaveLength(5);
     const list = runCli(['list'], env);
     expect(list.stdout).toMatch(/sample-crm-1\s+rehearsal\s+completed/);
     const human = runCli(['status', 'sample-crm-1'], env);
     expect(human.stdout).toMatch(/reconcile-sample\s+business-owner\s+succeeded/);
+    expect(human.stdout).toMatch(/KPI customers-report \(business-owner\): fresh/);
   });
 });
 

@@ -13,6 +13,15 @@ import type { RunContext } from '../present/run-view.js';
 import { summarizeRun } from '../run/pages.js';
 import type { RunState } from '../run/state.js';
 import { initialRunState } from '../run/transitions.js';
+import {
+  applyIncident,
+  configTimes,
+  raiseMarkers,
+  reviewExitGate,
+  startHypercare,
+  takeReading,
+  unmetExitCriteria,
+} from '../run/hypercare.js';
 
 const parsed = parseRunbook(
   `
@@ -38,6 +47,24 @@ phases:
 );
 if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
 const runbook = parsed.runbook;
+const withHypercare = parseRunbook(
+  `
+name: h
+version: 1
+lead: lead
+roles: { lead: [alice], dba: [bob], comms: [erin] }
+connections: { kpi: { driver: sqlite, path: kpi.db } }
+phases: [{ id: go, kind: interface_switch_on, steps: [{ id: on, title: On, owner: dba, action: { kind: shell, command: "true" } }] }]
+hypercare:
+  mttr: { sev1: 1h, sev2: 4h }
+  kpis: [{ id: orders, owner: dba, sla: 24h, repeat: 1h, source: { kind: sql, connection: kpi, query: "SELECT 1" } }]
+  owners: { interfaces: { on: dba }, systems: { kpi: dba } }
+  exit: { approvers: [lead] }
+`,
+  'h.yaml',
+);
+if (!withHypercare.ok) throw new Error(JSON.stringify(withHypercare.problems));
+const hypercareBook = withHypercare.runbook.hypercare;
 const start = '2026-12-05T22:00:00.000Z';
 const at = (minutes: number) => new Date(Date.parse(start) + minutes * 60_000).toISOString();
 const context: RunContext = {
@@ -395,6 +422,26 @@ describe('the console screen', () => {
     await type(stdin, 'q');
     await until(() => onQuit.mock.calls.length > 0);
     expect(onAction).not.toHaveBeenCalled();
+  });
+
+  it('shows hypercare after go-live: open incidents by owner with the oldest, MTTR against target, KPIs, the exit gate', () => {
+    const state = gateOpen(fresh('live'));
+    Object.assign(state.steps.go!, { status: 'succeeded', endedAt: at(20), gate: { ...state.steps.go!.gate!, status: 'approved' } });
+    const book = { ...runbook, hypercare: hypercareBook };
+    const hc = startHypercare(book, at(20));
+    const open = (severity: number, owner: string, minute: number) =>
+      applyIncident(hc, { action: 'open', by: 'bob', severity, title: 'x', owner }, at(minute));
+    applyIncident(hc, { action: 'resolve', by: 'bob', incidentId: open(1, 'dba', 21).id }, at(51));
+    open(2, 'dba', 25);
+    open(3, 'comms', 40);
+    takeReading(book, hc, { kpiId: 'orders', latest: at(0), at: at(30) });
+    raiseMarkers(hc, configTimes(book), Date.parse(at(30 + 4 * 60)));
+    reviewExitGate(hc, unmetExitCriteria(book, hc, Date.parse(at(30 + 4 * 60))), at(30 + 4 * 60));
+    Object.assign(state, { status: 'waiting', hypercare: hc });
+    const { frame } = screen(viewOf(state), Date.parse(at(30 + 4 * 60)), undefined, 120);
+    expect(frame()).toContain('HYPERCARE for 4h10m · 2 open (dba 1, comms 1); oldest INC-2 sev2 4h05m breached');
+    expect(frame()).toContain('MTTR sev1 30m00s/1h00m · KPIs orders fresh');
+    expect(frame()).toContain('exit gate shut: sev2 incident INC-2 is open (x)');
   });
 
   it('says when it is reconnecting, and keeps showing what it last read', () => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planHtml, planMarkdown } from '../present/plan-page.js';
 import { parseRunbook } from '../runbook/parse.js';
 import { cliEnv, runCli } from './support/cli.js';
 import { bigPlanRunbook } from './support/plan-runbook.js';
@@ -75,6 +76,38 @@ describe('cutover plan', () => {
     expect(result.stdout).toContain('| decide | go_no_go | 1 | 2026-12-06 01:25Z to 2026-12-06 01:25Z | cutover-lead (lead-person) |');
     expect(result.stdout).toContain(
       '| 2026-12-06 01:45Z | legacy retirement: Legacy CRM retired (read-only archive) (`legacy-retired`) | dba |',
+    );
+  });
+
+  it('says how hypercare ends and when the legacy tools retire, earliest first', () => {
+    const parsed = parseRunbook(
+      `
+name: erp
+version: 1
+lead: lead
+roles: { lead: [alice], dba: [bob], ops: [olga] }
+phases:
+  - id: go
+    kind: interface_switch_on
+    steps: [{ id: sync-on, title: Sync on, owner: ops, expected: 1m, action: { kind: shell, command: "true" } }]
+hypercare:
+  mttr: { sev1: 1h }
+  owners: { interfaces: { sync-on: ops } }
+  exit: { approvers: [lead, ops], mttr_days: 14, earliest: 21d }
+  retirement:
+    - { id: legacy-off, title: Legacy ERP switched off, date: 2027-03-31, owner: dba }
+    - { id: legacy-ro, title: Legacy ERP read-only, date: 2027-01-15, owner: ops }
+`,
+      'erp.yaml',
+    );
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    const exit =
+      'hypercare until lead and ops approve its exit: no open sev1/sev2, MTTR within target over 14 days, no earlier than 21d after go-live';
+    expect(planMarkdown(parsed.runbook)).toContain(
+      `After go-live: ${exit}.\n\n| date | legacy retirement | owner |\n| --- | --- | --- |\n| 2027-01-15 | Legacy ERP read-only (\`legacy-ro\`) | ops |\n| 2027-03-31 | Legacy ERP switched off (\`legacy-off\`) | dba |\n`,
+    );
+    expect(planHtml(parsed.runbook)).toContain(
+      `<p class="facts after"><strong>After go-live</strong> <span>${exit}</span><span>2027-01-15 legacy retirement: Legacy ERP read-only (ops)</span><span>2027-03-31 legacy retirement: Legacy ERP switched off (dba)</span></p>`,
     );
   });
 

@@ -3,10 +3,8 @@
  * steps, decisions and back-out), the wallboard, a runbook's history and a comparison of two of its runs report no
  * serious or critical violation.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordStore } from '../prisma/record-store.js';
@@ -14,6 +12,7 @@ import { openRecordStore } from '../prisma/store.js';
 import { serveStatusPage, type StatusPage } from '../web/server.js';
 import { launchChromium } from './support/chromium.js';
 import { recordRun, timingRunbook } from './support/timing-data.js';
+import { migratedStore } from './support/store-template.js';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -41,7 +40,7 @@ let runId: string;
 let firstId: string;
 
 beforeAll(async () => {
-  store = await openRecordStore({ databaseUrl: `file:${path.join(mkdtempSync(path.join(tmpdir(), 'cutover-a11y-')), 'cutover.db')}` });
+  store = await openRecordStore({ databaseUrl: migratedStore('cutover-a11y-') });
   const t0 = Date.parse('2026-11-01T20:00:00.000Z');
   firstId = await recordRun(store, { runbook: BOOK, startMs: t0, durations: { stop: 300_000, copy: 1_500_000 } });
   runId = await recordRun(store, {

@@ -1,6 +1,6 @@
 /**
  * What a wallboard tile says of a run that went red: the command centre's wall is read by people who were not told,
- * so a run backing out after a failure names the step that failed. Pure unit test on the tile.
+ * so a run backing out after a failure, or backed out, names the step that failed. Pure unit test on the tile.
  */
 import { expect, it } from 'vitest';
 import { parseRunbook } from '../runbook/parse.js';
@@ -28,7 +28,7 @@ function runAt(start: string) {
   return initialRunState({ runId: 'wall-1', runbook: parsed.runbook, versionHash: 'h', mode: 'rehearsal', startedBy: 'alice' }, start);
 }
 
-it('names the failed step while the run waits on it, and while it backs out because of it', () => {
+it('names the failed step while the run waits on it, while it backs out because of it, and once it has backed out', () => {
   const start = '2026-12-05T22:00:00.000Z';
   const state = runAt(start);
   state.steps.copy = { ...state.steps.copy!, status: 'succeeded', startedAt: start, endedAt: '2026-12-05T22:01:00.000Z' };
@@ -41,6 +41,13 @@ it('names the failed step while the run waits on it, and while it backs out beca
   state.backout = { ...state.backout, status: 'running' };
   state.status = 'backing_out';
   expect(boardTile({ ...record, status: 'backing_out' }, state, now)).toMatchObject({ rag: 'red', why: 'backing out: boom failed' });
+
+  // Backed out in seconds, before the wall's next reload: the ended tile still says why.
+  state.backout = { ...state.backout, status: 'completed', endedAt: '2026-12-05T22:01:20.000Z' };
+  state.status = 'backed_out';
+  state.endedAt = '2026-12-05T22:01:20.000Z';
+  const ended = boardTile({ ...record, status: 'backed_out' }, state, now + 20_000);
+  expect(ended).toMatchObject({ rag: 'red', why: 'backed out: boom failed', inFlight: false });
 });
 
 it('says only that a run backs out when no step failed (the lead asked for it)', () => {

@@ -3,9 +3,6 @@
  * run's tile is green on plan, turns amber as it falls behind, then red when a step fails, with nobody touching the
  * page (it reloads itself); ended runs show as the latest of their runbook; dark, and readable on a phone.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunQueries } from '../common/run-follower.js';
@@ -17,6 +14,7 @@ import { serveStatusPage, type StatusPage } from '../web/server.js';
 import { runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
 import { launchChromium } from './support/chromium.js';
 import { startHarness, startReserved, waitForState, type Harness } from './support/workflow-harness.js';
+import { migratedStore } from './support/store-template.js';
 
 const RUNBOOK = `
 name: board-crm
@@ -37,7 +35,7 @@ let page: StatusPage;
 let browser: Browser;
 
 beforeAll(async () => {
-  store = await openRecordStore({ databaseUrl: `file:${path.join(mkdtempSync(path.join(tmpdir(), 'cutover-board-')), 'cutover.db')}` });
+  store = await openRecordStore({ databaseUrl: migratedStore('cutover-board-') });
   h = await startHarness({ store });
   const follow = (runId: string): RunQueries => {
     const handle = h.client.workflow.getHandle(runId);

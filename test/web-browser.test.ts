@@ -14,6 +14,16 @@ import { launchChromium } from './support/chromium.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { GateState } from '../run/state.js';
 import { applyVote, initialRunState } from '../run/transitions.js';
+import {
+  applyIncident,
+  configTimes,
+  openKpiIncident,
+  raiseMarkers,
+  reviewExitGate,
+  startHypercare,
+  takeReading,
+  unmetExitCriteria,
+} from '../run/hypercare.js';
 import { serveStatusPage, type StatusPage } from '../web/server.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cutover-browser-'));
@@ -122,6 +132,7 @@ phases:
   state.endedAt = '2026-12-05T22:54:00.000Z';
   await store.finishRun(runId, { status: 'completed', outcome: state.outcome, endedAt: state.endedAt, state });
 
+  await recordHypercareRun();
   page = await serveStatusPage({ port: 0, store });
   guarded = await serveStatusPage({ port: 0, store, token: TOKEN });
   browser = await launchChromium();
@@ -169,6 +180,105 @@ describe('the status page in Chromium', () => {
     await tab.screenshot({ path: shot, fullPage: true });
     expect(statSync(shot).size).toBeGreaterThan(10_000);
     expect(problems).toEqual([]);
+  });
+});
+
+/**
+ * A run that went live five hours ago and is in hypercare, as its last snapshot in the store: incidents opened and
+ * resolved through the run's own rules, one breached and one approaching its target, a stale KPI with its incident.
+ */
+async function recordHypercareRun(): Promise<void> {
+  const source = `
+name: erp-go-live
+version: 1
+lead: lead
+roles: { lead: [alice], ops: [olga], bi: [ben] }
+connections:
+  kpi: { driver: sqlite, path: kpi.db }
+phases:
+  - id: go
+    kind: interface_switch_on
+    steps:
+      - { id: sync-on, title: Sync on, owner: ops, expected: 1m, action: { kind: shell, command: "true" } }
+hypercare:
+  mttr: { sev1: 1h, sev2: 4h, sev3: 1d }
+  kpis:
+    - { id: orders, title: Orders loaded, owner: bi, sla: 24h, repeat: 1h, source: { kind: sql, connection: kpi, query: "SELECT 1" } }
+    - { id: invoices, owner: ops, sla: 2h, repeat: 1h, severity: 2, source: { kind: sql, connection: kpi, query: "SELECT 1" } }
+  owners: { interfaces: { sync-on: ops }, systems: { kpi: bi } }
+  exit: { approvers: [lead] }
+`;
+  const parsed = parseRunbook(source, 'erp.yaml');
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  const { runId, number } = await store.reserveRun({
+    runbookName: 'erp-go-live',
+    mode: 'live',
+    runbookVersion: '1',
+    versionHash: 'def456',
+    runbookSource: source,
+    startedBy: 'alice',
+  });
+  const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+  const H = 3_600_000;
+  await store.markRunStarted(runId, { startedAt: ago(6 * H) });
+  const state = initialRunState(
+    { runId, runNumber: number, runbook: parsed.runbook, versionHash: 'def456', mode: 'live', startedBy: 'alice', baseDir: dir },
+    ago(6 * H),
+  );
+  state.steps['sync-on'] = { ...state.steps['sync-on']!, status: 'succeeded', attempts: 1, startedAt: ago(6 * H), endedAt: ago(5 * H) };
+  const hc = startHypercare(parsed.runbook, ago(5 * H));
+  const times = configTimes(parsed.runbook);
+  const open = (severity: number, title: string, owner: string, at: number) =>
+    applyIncident(hc, { action: 'open', by: 'olga', severity, title, owner }, ago(at));
+  const resolve = (id: string, at: number) => applyIncident(hc, { action: 'resolve', by: 'olga', incidentId: id }, ago(at));
+  resolve(open(1, 'Orders stuck', 'ops', 5 * H).id, 4.5 * H); // 30m against 1h
+  resolve(open(1, 'Labels missing', 'ops', 4 * H).id, 2.5 * H); // 1h30m: sev1 MTTR 1h00m, within its 1h
+  open(2, 'Invoices late', 'ops', 4.5 * H); // past its 4h target
+  open(3, 'Slow search', 'ben', 19 * 60_000); // 19m of a day
+  takeReading(parsed.runbook, hc, { kpiId: 'orders', latest: ago(2 * H), at: ago(10 * 60_000) });
+  const stale = takeReading(parsed.runbook, hc, { kpiId: 'invoices', latest: ago(3 * H), at: ago(10 * 60_000) });
+  if (stale) openKpiIncident(hc, 'invoices', stale, ago(10 * 60_000));
+  raiseMarkers(hc, times, Date.now());
+  reviewExitGate(hc, unmetExitCriteria(parsed.runbook, hc, Date.now()), ago(0));
+  state.hypercare = hc;
+  state.status = 'waiting';
+  await store.recordRunState(runId, state);
+}
+
+describe('hypercare on the run page, in Chromium', () => {
+  it('shows open incidents by age and owner with their target, MTTR per severity against target, and the KPI pack', async () => {
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await tab.goto(`${page.url}/runs/erp-go-live-1`);
+    const section = tab.locator('#sec-hypercare');
+    await expect(section.getByRole('heading', { name: 'Hypercare' }).isVisible()).resolves.toBe(true);
+    const rows = async (table: string) =>
+      (await section.locator(`table.${table} tbody tr`).allInnerTexts()).map((row) => row.split('\t').map((cell) => cell.trim()));
+    // Oldest first, each with its owner, age and target state; how many each owner holds.
+    expect(await rows('incidents')).toEqual([
+      ['INC-3', 'sev2', 'Invoices late', 'ops', expect.stringMatching(/^4h30m$/), 'breached', ''],
+      ['INC-4', 'sev3', 'Slow search', 'ben', expect.stringMatching(/^19m0\ds$/), 'within target', ''],
+      [
+        'INC-5',
+        'sev2',
+        expect.stringMatching(/^KPI invoices is stale: data from .*, 2h50m old \(SLA 2h\)$/),
+        'ops',
+        expect.stringMatching(/^10m0\ds$/),
+        'within target',
+        '',
+      ],
+    ]);
+    await expect(section.innerText()).resolves.toContain('3 open: ops 2, ben 1. Oldest first.');
+    expect(await rows('mttr')).toEqual([
+      ['sev1', '2', '0', '1h00m', '1h00m', 'within target', '0'],
+      ['sev2', '0', '2', '—', '4h00m', '—', '1'],
+      ['sev3', '0', '1', '—', '24h00m', '—', '0'],
+    ]);
+    expect(await rows('kpis')).toEqual([
+      ['Orders loaded', 'bi', expect.stringMatching(/ UTC$/), '24h', 'fresh', expect.stringMatching(/ UTC \(1 checks, 0 stale\)$/)],
+      ['invoices', 'ops', expect.stringMatching(/ UTC$/), '2h', 'stale (INC-5)', expect.stringMatching(/ UTC \(1 checks, 1 stale\)$/)],
+    ]);
+    // The exit gate stays shut while a sev2 is open, and says why.
+    await expect(section.locator('ul.unmet').innerText()).resolves.toContain('sev2 incident INC-3 is open (Invoices late)');
   });
 });
 

@@ -4,9 +4,6 @@
  * with the difference, the steps slower or faster beyond the threshold and both totals; a run in flight counts until
  * now; an unknown run, a run of another runbook or a missing or malformed parameter gets a sentence, never a trace.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordStore } from '../prisma/record-store.js';
@@ -14,6 +11,7 @@ import { openRecordStore } from '../prisma/store.js';
 import { serveStatusPage, type StatusPage } from '../web/server.js';
 import { launchChromium } from './support/chromium.js';
 import { recordRun, timingRunbook } from './support/timing-data.js';
+import { migratedStore } from './support/store-template.js';
 
 const BOOK = timingRunbook(`
 name: cmp-crm
@@ -54,7 +52,7 @@ let live: string;
 let other: string;
 
 beforeAll(async () => {
-  store = await openRecordStore({ databaseUrl: `file:${path.join(mkdtempSync(path.join(tmpdir(), 'cutover-cmp-')), 'cutover.db')}` });
+  store = await openRecordStore({ databaseUrl: migratedStore('cutover-cmp-') });
   const t0 = Date.parse('2026-11-01T20:00:00.000Z');
   first = await recordRun(store, { runbook: BOOK, startMs: t0, durations: { stop: 5 * MIN, copy: 20 * MIN, index: 10 * MIN } });
   // The copy takes 30 minutes more (+150%), the index 2 minutes less (-20%), the freeze the same.

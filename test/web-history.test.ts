@@ -3,9 +3,6 @@
  * duration and outcome, time per phase as stacked bars, back-out durations, the forecast's P50/P90 after each run, and
  * the steps that vary most; a hostile runbook text stays text; it reads on a 375 px phone in Chromium.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordStore } from '../prisma/record-store.js';
@@ -13,6 +10,7 @@ import { openRecordStore } from '../prisma/store.js';
 import { serveStatusPage, type StatusPage } from '../web/server.js';
 import { launchChromium } from './support/chromium.js';
 import { recordRun, timingRunbook } from './support/timing-data.js';
+import { migratedStore } from './support/store-template.js';
 
 const BOOK = timingRunbook(`
 name: hist-crm
@@ -38,7 +36,7 @@ let browser: Browser;
 const ids: string[] = [];
 
 beforeAll(async () => {
-  store = await openRecordStore({ databaseUrl: `file:${path.join(mkdtempSync(path.join(tmpdir(), 'cutover-hist-')), 'cutover.db')}` });
+  store = await openRecordStore({ databaseUrl: migratedStore('cutover-hist-') });
   const t0 = Date.parse('2026-11-01T20:00:00.000Z');
   // The copy varies a lot, the index hardly; the third run backs out.
   ids.push(await recordRun(store, { runbook: BOOK, startMs: t0, durations: { stop: 5 * MIN, copy: 20 * MIN, index: 10 * MIN } }));

@@ -4,11 +4,8 @@
  * missed; twenty viewers cost Temporal no more queries than one; hostile titles show as text; a phone's width needs
  * no sideways scrolling.
  */
-import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +17,7 @@ import { createApp } from '../web/create-app.js';
 import { approveGateUpdate, completeManualStepUpdate, runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
 import { launchChromium, readStream } from './support/chromium.js';
 import { startHarness, waitForState, type Harness } from './support/workflow-harness.js';
+import { migratedStore } from './support/store-template.js';
 
 const HOSTILE = 'Stop <script>alert("pwned")</script> writes';
 const RUNBOOK = (name: string) => `
@@ -60,7 +58,7 @@ const lastEventIds: string[] = [];
 
 beforeAll(async () => {
   h = await startHarness();
-  store = await openRecordStore({ databaseUrl: `file:${path.join(mkdtempSync(path.join(tmpdir(), 'cutover-live-')), 'cutover.db')}` });
+  store = await openRecordStore({ databaseUrl: migratedStore('cutover-live-') });
   const follow = (runId: string): RunQueries => {
     asked.followers += 1;
     const handle = h.client.workflow.getHandle(runId);

@@ -7,22 +7,25 @@
  * from another origin, or without the session's token, does nothing.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forwardSignedRequest } from '../common/forward-request.js';
 import { readRunState } from '../common/read-run-state.js';
 import type { RunQueries } from '../common/run-follower.js';
-import { runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
+import { signedFields } from '../common/person-requests.js';
+import { approveGateUpdate, runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
 import type { RecordStore } from '../prisma/record-store.js';
 import { openRecordStore } from '../prisma/store.js';
 import { FORGED_REQUEST_REASON } from '../run/signed-request.js';
 import { invitePerson } from '../web/people-routes.js';
 import type { ActSettings } from '../web/act.js';
 import { serveStatusPage, type StatusPage } from '../web/server.js';
-import { launchChromium } from './support/chromium.js';
+import { launchChromium, passkeyPhone } from './support/chromium.js';
+import { newPasskey, passkeySign } from './support/passkey.js';
 import { cliEnv, runCli } from './support/cli.js';
 import { resultOf, startHarness, startReserved, waitForState, type Harness } from './support/workflow-harness.js';
 
@@ -78,37 +81,25 @@ afterAll(async () => {
 });
 
 /** A phone-sized page with a virtual authenticator: a passkey made on it stays on it. */
-async function phone(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
-  const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return { context, page };
-}
+const phone = () => passkeyPhone(browser);
+
+/** Erin's passkey, a software one: she votes from elsewhere. */
+const erin = newPasskey('localhost');
 
 const runbookWith = (passkey: string) => `
 name: passkey-page
 version: 1
 lead: lead
-roles: { lead: [alice], business: [dana] }
+roles: { lead: [alice], business: [dana], it: [erin] }
 people:
   dana: { passkey: "${passkey}" }
+  erin: { passkey: "${erin.line}" }
 signatures: required
 phases:
   - id: decide
     kind: go_no_go
     steps:
-      - { id: go, title: Go, owner: lead, gate: { approvers: [business], question: "Counts match; switch the CRM on?" } }
+      - { id: go, title: Go, owner: lead, gate: { approvers: [business, it], question: "Counts match; switch the CRM on?" } }
       - { id: switch, title: Switch on, owner: lead, depends_on: [go], action: { kind: shell, command: "true" } }
       - { id: confirm, title: Confirm the first orders arrived, owner: business, depends_on: [switch], action: { kind: manual } }
 `;
@@ -135,11 +126,6 @@ describe('passkeys on the page', () => {
     expect(expired?.status()).toBe(410);
     expect(await page.textContent('main')).toContain('this enrolment link has expired');
 
-    // The lead lists the line in the runbook; the run takes only signed requests.
-    const text = runbookWith(passkey);
-    const { runId, handle } = await startReserved(h, store, text);
-    await waitForState(handle, (s) => s.steps.go!.gate!.evidence !== undefined);
-
     // Signed in since enrolment; sign out, then in again with the passkey.
     await page.goto(`${origin}/act`);
     await page.click('#sign-out');
@@ -147,8 +133,17 @@ describe('passkeys on the page', () => {
     expect((await page.goto(`${origin}/act`))?.url()).toBe(`${origin}/sign-in`);
     await page.click('#sign-in');
     await page.waitForURL(`${origin}/act`, { timeout: 20_000 });
+    await expect.poll(() => page.getAttribute('#act-live', 'data-state'), { timeout: 20_000 }).toBe('live');
+    expect(await page.isVisible('#act-nothing')).toBe(true);
+
+    // The lead lists the line in the runbook and starts the run while her page is open: it takes only signed requests.
+    const text = runbookWith(passkey);
+    const { runId, handle } = await startReserved(h, store, text);
+    // The gate shows up on the open page, without a reload, with its evidence once assembled.
     const card = page.locator('form.act-request[data-gate="go"]');
+    await expect.poll(() => card.textContent(), { timeout: 20_000 }).toContain('Evidence:');
     await expect(card.locator('h2').textContent()).resolves.toBe('Counts match; switch the CRM on?');
+    expect(await page.isVisible('#act-nothing')).toBe(false);
     // One column at 375 px: nothing wider than the screen.
     expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
 
@@ -170,6 +165,43 @@ describe('passkeys on the page', () => {
     await expect.poll(() => watching.getAttribute('#live', 'data-state'), { timeout: 20_000 }).toBe('live');
     expect(await watching.textContent('main')).not.toContain('counts match');
 
+    // Erin (it) votes from elsewhere: Dana's open page shows it, and that the gate now waits for her role only.
+    const { state: gateNow } = await readRunState(handle);
+    const erinVote = signedFields(
+      { kind: 'approve', gateId: 'go', as: 'erin', evidence: gateNow.steps.go!.gate!.evidence!.digest },
+      (kind, fields) => passkeySign(erin, runId, kind, fields, { origin }),
+    );
+    await handle.executeUpdate(approveGateUpdate, { args: [erinVote as never] });
+    await expect
+      .poll(() => card.locator('p.votes').textContent(), { timeout: 20_000 })
+      .toBe('Votes so far: erin (it) approved; still waiting for business');
+    expect(await card.locator('textarea[name=reason]').inputValue()).toBe('counts match');
+
+    // A hostile page on another origin of the same site (so the SameSite=Strict cookie goes along) posts a vote in
+    // her name from her own browser, as a form and as a script: the page refuses both at the door, nothing is recorded.
+    const decided = (await readRunState(handle)).state.decisions.length;
+    const hostile = await hostilePage(origin, { run: runId, kind: 'approve', fields: { gateId: 'go', by: 'dana' } });
+    try {
+      const tab = await context.newPage();
+      const posted = tab.waitForResponse((r) => r.url() === `${origin}/act/request`);
+      await tab.goto(`${hostile.url}/form`);
+      // Sent with her session's cookie: the browser's own defence does not stop this one, the page has to.
+      expect((await (await posted).request().allHeaders()).cookie).toContain('cutover_session=');
+      await tab.waitForURL(`${origin}/act/request`);
+      const refusal = `this request came from ${hostile.url}, not from the page itself; nothing was done`;
+      expect(await tab.textContent('main p')).toBe(refusal);
+      const fetched = tab.waitForResponse((r) => r.url() === `${origin}/act/request`);
+      await tab.goto(`${hostile.url}/fetch`);
+      const answer = await fetched;
+      expect(answer.status()).toBe(403);
+      await tab.close();
+    } finally {
+      await hostile.close();
+    }
+    const after = (await readRunState(handle)).state;
+    expect(after.decisions.length).toBe(decided);
+    expect(after.steps.go!.gate!.status).toBe('open');
+
     // Two taps: approve, and the passkey (the virtual authenticator answers the prompt).
     await card.locator('button[value=approve]').click();
     await expect
@@ -179,10 +211,8 @@ describe('passkeys on the page', () => {
     await expect.poll(() => watching.textContent('main'), { timeout: 20_000 }).toContain('counts match');
     await watcher.close();
     // The manual step that follows is hers too: it shows once it waits, and is marked done the same way.
-    await waitForState(handle, (s) => s.steps.confirm!.status === 'waiting');
-    await page.goto(`${origin}/act`);
     const manual = page.locator('form.act-request[data-step="confirm"]');
-    await expect(manual.locator('h2').textContent()).resolves.toBe('Confirm the first orders arrived');
+    await expect.poll(() => manual.locator('h2').textContent(), { timeout: 20_000 }).toBe('Confirm the first orders arrived');
     await manual.locator('button[value=done]').click();
     await expect
       .poll(() => manual.locator('output.recorded').textContent(), { timeout: 20_000 })
@@ -192,12 +222,13 @@ describe('passkeys on the page', () => {
     expect(state.steps.switch!.status).toBe('succeeded');
     expect(state.decisions.map((d) => [d.kind, d.by, d.claimed?.verified])).toEqual([
       ['refused', 'dana', false],
+      ['approve', 'erin', undefined],
       ['approve', 'dana', undefined],
       ['complete_manual', 'dana', undefined],
     ]);
-    expect(state.decisions[2]!.signature!.key).toBe(passkey);
-    expect(state.decisions[1]).toMatchObject({ reason: 'counts match', signature: { key: passkey } });
-    expect(state.decisions[1]!.signature!.clientDataJSON).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(state.decisions[3]!.signature!.key).toBe(passkey);
+    expect(state.decisions[2]).toMatchObject({ reason: 'counts match', signature: { key: passkey } });
+    expect(state.decisions[2]!.signature!.clientDataJSON).toMatch(/^[A-Za-z0-9_-]+$/);
     // An auditor verifies the log offline, with the runbook file: the passkey-signed vote holds.
     const runbookFile = path.join(path.dirname(databaseFile), 'passkey-page.yaml');
     writeFileSync(runbookFile, text);
@@ -236,53 +267,92 @@ describe('passkeys on the page', () => {
     );
     const noToken = await fetch(`${origin}/act/request`, { method: 'POST', headers: { ...headers, origin }, body: JSON.stringify(forged) });
     expect(noToken.status).toBe(403);
-    expect((await store.webPeople.session(await sessionHash(cookie.value), new Date().toISOString()))?.person).toBe('dana');
+    const idHash = await sessionHash(cookie.value);
+    expect((await store.webPeople.session(idHash, new Date().toISOString()))?.person).toBe('dana');
+    // Her session ends (as at sign-out elsewhere or `cutover web revoke`): the open page stops its live updates and says so.
+    await store.webPeople.endSession(idHash, new Date().toISOString());
+    await expect
+      .poll(() => page.textContent('#act-live'), { timeout: 20_000 })
+      .toBe('Your session ended; sign in with your passkey again.');
     await context.close();
   }, 180_000);
 
-  it('the lead backs a run out from the page, signed with their passkey', async () => {
+  it('the lead resolves failed steps from the page (retry, done by hand, back out), signed with their passkey', async () => {
     const { context, page } = await phone();
     const { link } = await invitePerson(settings, 'lena');
     await page.goto(link);
     await page.click('#enrol');
     await page.locator('#runbook-line').waitFor({ state: 'visible', timeout: 20_000 });
     const passkey = /"(webauthn:[^"]+)"/.exec((await page.textContent('#runbook-line')) ?? '')![1]!;
+    const [once, twice] = ['copy-failed-once', 'copy-failed-twice'].map((f) => path.join(path.dirname(databaseFile), f));
     const text = `
-name: passkey-backout
+name: passkey-resolve
 version: 1
 lead: lead
 roles: { lead: [lena] }
 people:
   lena: { passkey: "${passkey}" }
 signatures: required
+backout: { policy: manual }
 phases:
   - id: work
     kind: migration
     steps:
-      - { id: copy, title: Copy, owner: lead, action: { kind: shell, command: "true" }, backout: { kind: shell, command: "true" } }
-      - { id: check, title: Check by hand, owner: lead, depends_on: [copy], action: { kind: manual } }
+      - { id: copy, title: Copy, owner: lead, action: { kind: shell, command: "test -f ${twice} || { if test -f ${once}; then touch ${twice}; else touch ${once}; fi; echo mount gone >&2; exit 3; }" }, backout: { kind: shell, command: "true" } }
+      - { id: load, title: Load, owner: lead, depends_on: [copy], action: { kind: shell, command: "exit 4" } }
+      - { id: verify, title: Verify, owner: lead, depends_on: [load], action: { kind: shell, command: "exit 5" } }
 `;
     const { runId, handle } = await startReserved(h, store, text, 'lena');
-    await waitForState(handle, (s) => s.steps.check!.status === 'waiting');
+    await waitForState(handle, (s) => s.steps.copy!.resolution !== undefined);
     await page.goto(`${origin}/act`);
-    const card = page.locator(`form.act-request[data-kind="backout"][data-run="${runId}"]`);
-    // A back-out needs a reason: without one nothing is sent.
-    await card.locator('button[value=backout]').click();
-    expect(await card.locator('output.recorded').textContent()).toBe('A back-out needs a reason: write it above, then tap Back out.');
-    await card.locator('textarea[name=reason]').fill('orders do not arrive');
-    await card.locator('button[value=backout]').click();
+    const failure = (step: string) => page.locator(`form.act-request[data-kind="resolve"][data-step="${step}"]`);
+    const copy = failure('copy').first();
+    await expect(copy.locator('h2').textContent()).resolves.toBe('Copy failed');
+    expect(await copy.locator('pre.error').textContent()).toContain('mount gone');
+    // A resolution needs a reason, as `cutover resolve --reason` does: without one nothing is sent.
+    await copy.locator('button[value=retry]').click();
+    expect(await copy.locator('output.recorded').textContent()).toBe(
+      'Resolving a failure needs a reason: write it above, then tap your choice.',
+    );
+    // Two taps: Retry, and the passkey.
+    await copy.locator('textarea[name=reason]').fill('the mount is back');
+    await copy.locator('button[value=retry]').click();
+    await expect.poll(() => copy.locator('output.recorded').textContent(), { timeout: 20_000 }).toBe('Recorded: lena retries copy');
+    // It fails again: a new card beside the one that says what was recorded, and this retry goes through.
+    const copyAgain = failure('copy').nth(1);
+    await copyAgain.waitFor({ timeout: 20_000 });
+    expect(await copy.locator('output.recorded').textContent()).toBe('Recorded: lena retries copy');
+    await copyAgain.locator('textarea[name=reason]').fill('remounted read-write');
+    await copyAgain.locator('button[value=retry]').click();
+    await expect.poll(() => copyAgain.getAttribute('data-recorded'), { timeout: 20_000 }).toBe('resolve');
+    // The next failure shows up on the open page by itself; this one is done by hand.
+    const load = failure('load');
+    await load.waitFor({ timeout: 20_000 });
+    await load.locator('textarea[name=reason]').fill('loaded with the vendor tool');
+    await load.locator('button[value=done]').click();
     await expect
-      .poll(() => card.locator('output.recorded').textContent(), { timeout: 20_000 })
+      .poll(() => load.locator('output.recorded').textContent(), { timeout: 20_000 })
+      .toBe('Recorded: lena recorded load as done by hand');
+    // The third is backed out, from its own card.
+    const verify = failure('verify');
+    await verify.waitFor({ timeout: 20_000 });
+    await verify.locator('textarea[name=reason]').fill('verify keeps failing');
+    await verify.locator('button[value=backout]').click();
+    await expect
+      .poll(() => verify.locator('output.recorded').textContent(), { timeout: 20_000 })
       .toMatch(new RegExp(`^Recorded: lena requested back-out of ${runId}`));
     const { state } = await resultOf(handle);
     expect(state.status).toBe('backed_out');
-    expect(state.decisions.find((d) => d.kind === 'request_backout')).toMatchObject({
-      by: 'lena',
-      reason: 'orders do not arrive',
-      signature: { key: passkey },
-    });
+    expect(state.steps.copy!.status).toBe('succeeded');
+    // The decision log holds each as `cutover resolve` / `backout` would have recorded it, with the passkey's signature.
+    expect(state.decisions.map((d) => [d.kind, d.by, d.target, d.reason, d.signature?.key])).toEqual([
+      ['resolve', 'lena', 'copy: retry', 'the mount is back', passkey],
+      ['resolve', 'lena', 'copy: retry', 'remounted read-write', passkey],
+      ['resolve', 'lena', 'load: done', 'loaded with the vendor tool', passkey],
+      ['request_backout', 'lena', undefined, 'verify keeps failing', passkey],
+    ]);
     await context.close();
-  }, 120_000);
+  }, 150_000);
 
   it('limits sign-in attempts from one address', async () => {
     const port = await freePort();
@@ -301,27 +371,56 @@ phases:
     }
   });
 
-  it('refuses votes and sign-ins over plain HTTP beyond loopback', async () => {
+  it('refuses votes and sign-ins over plain HTTP beyond loopback, in a browser that reaches it by name', async () => {
     const port = await freePort();
-    const plain = `http://192.0.2.10:${port}`;
+    const plain = `http://cutover.test:${port}`;
     const page2 = await serveStatusPage({ port, host: '127.0.0.1', store, people: actSettings(plain) });
+    // The browser finds cutover.test at this machine: a host name that is not loopback, over plain HTTP.
+    const far = await launchChromium(['--host-resolver-rules=MAP cutover.test 127.0.0.1']);
+    const refusal =
+      /^this page takes votes and sign-ins over https only, and it is reached over plain HTTP at http:\/\/cutover\.test:\d+: serve it/;
     try {
-      for (const url of ['/act/request', '/sign-in/options']) {
-        const answer = await fetch(`${page2.url}${url}`, {
-          method: 'POST',
-          headers: { origin: plain, 'content-type': 'application/json' },
-          body: '{}',
-        });
-        expect(answer.status).toBe(403);
-        expect(((await answer.json()) as { error: string }).error).toMatch(
-          /^this page takes votes and sign-ins over https only, and it is reached over plain HTTP at http:\/\/192\.0\.2\.10:\d+/,
-        );
-      }
+      const page = await far.newPage();
+      await page.goto(`${plain}/sign-in`);
+      expect(await page.evaluate('window.isSecureContext')).toBe(false);
+      await page.click('#sign-in');
+      await expect.poll(() => page.textContent('#act-status'), { timeout: 20_000 }).toMatch(/^Not signed in: this page takes votes/);
+      expect((await page.textContent('#act-status'))!.replace(/^Not signed in: /, '')).toMatch(refusal);
+      // A vote sent from the page itself (its own origin) is refused the same way, before anything else is looked at.
+      const vote = await page.evaluate<{ status: number; error: string }>(
+        `fetch('/act/request', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+          .then((r) => r.json().then((body) => ({ status: r.status, error: body.error })))`,
+      );
+      expect(vote.status).toBe(403);
+      expect(vote.error).toMatch(refusal);
     } finally {
+      await far.close();
       await page2.close();
     }
   });
 });
+
+/**
+ * Another origin on this machine (a loopback port of its own) with two pages that post `request` to the page's vote
+ * endpoint from the visitor's browser: `/form` submits a form by itself, `/fetch` sends it from a script with the
+ * browser's cookies.
+ */
+async function hostilePage(target: string, request: object): Promise<{ url: string; close(): Promise<void> }> {
+  const endpoint = `${target}/act/request`;
+  const pages: Record<string, string> = {
+    '/form': `<form method="post" action="${endpoint}"><input name="request" value='${JSON.stringify(request)}'></form>
+<script>document.forms[0].submit()</script>`,
+    '/fetch': `<script>fetch(${JSON.stringify(endpoint)}, { method: 'POST', mode: 'no-cors', credentials: 'include',
+  headers: { 'content-type': 'text/plain' }, body: ${JSON.stringify(JSON.stringify(request))} })</script>`,
+  };
+  const server = createHttpServer((req, res) => {
+    res.writeHead(pages[req.url ?? ''] ? 200 : 404, { 'content-type': 'text/html' }).end(pages[req.url ?? ''] ?? '');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  // localhost, as the page: another origin (the port) of the same site, so the browser sends the SameSite cookie.
+  return { url: `http://localhost:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
 
 async function sessionHash(id: string): Promise<string> {
   const { secretHash } = await import('../web/people-session.js');

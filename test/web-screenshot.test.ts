@@ -5,8 +5,7 @@
  * writes the picture: only with CUTOVER_WRITE_SCREENSHOTS=1 does it write docs/images/run-page.png, so an ordinary
  * test run leaves the tree as it was.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +20,7 @@ import { launchChromium } from './support/chromium.js';
 import { PROJECT } from './support/cli.js';
 import { recordRun, timingRunbook } from './support/timing-data.js';
 import { startHarness, waitForState, type Harness } from './support/workflow-harness.js';
+import { migratedStore } from './support/store-template.js';
 
 const BOOK = timingRunbook(`
 name: crm-go-live
@@ -57,7 +57,7 @@ let page: StatusPage;
 let browser: Browser;
 
 beforeAll(async () => {
-  store = await openRecordStore({ databaseUrl: `file:${path.join(mkdtempSync(path.join(tmpdir(), 'cutover-shot-')), 'cutover.db')}` });
+  store = await openRecordStore({ databaseUrl: migratedStore('cutover-shot-') });
   // Two earlier rehearsals of the same version: the live forecast learns from them.
   const t0 = Date.parse('2026-11-20T20:00:00.000Z');
   const durations = { 'stop-writes': 1_200, export: 2_500, 'load-customers': 2_200, 'load-orders': 2_900, go: 4_000, tell: 3_000 };

@@ -3,9 +3,6 @@
  * run on the test Temporal server recorded in a real SQLite store: the open page says so in a sentence and stops
  * reconnecting; a reload, the JSON and the event stream answer from the record store with a note, never a stack trace.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRunState } from '../common/read-run-state.js';
@@ -16,6 +13,7 @@ import { serveStatusPage, type StatusPage } from '../web/server.js';
 import { runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
 import { launchChromium, readStream } from './support/chromium.js';
 import { startHarness, startReserved, waitForState, type Harness } from './support/workflow-harness.js';
+import { migratedStore } from './support/store-template.js';
 
 const RUNBOOK = `
 name: vanish-crm
@@ -40,7 +38,7 @@ let page: StatusPage;
 let browser: Browser;
 
 beforeAll(async () => {
-  store = await openRecordStore({ databaseUrl: `file:${path.join(mkdtempSync(path.join(tmpdir(), 'cutover-vanish-')), 'cutover.db')}` });
+  store = await openRecordStore({ databaseUrl: migratedStore('cutover-vanish-') });
   h = await startHarness({ store });
   const follow = (runId: string): RunQueries => {
     const handle = h.client.workflow.getHandle(runId);

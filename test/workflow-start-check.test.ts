@@ -22,6 +22,7 @@ import { FAILURE_TYPE } from '../run/failures.js';
 import { RUN_WORKFLOW_TYPE } from '../workflows/messages.js';
 import { temporalAddress, temporalNamespace } from './support/temporal.js';
 import { resultOf, startHarness, type Harness } from './support/workflow-harness.js';
+import { migratedStore } from './support/store-template.js';
 
 const run = promisify(execFile);
 const temporal = findTemporalCli(fileURLToPath(new URL('..', import.meta.url)));
@@ -29,7 +30,7 @@ const temporal = findTemporalCli(fileURLToPath(new URL('..', import.meta.url)));
 let store: RecordStore;
 let h: Harness;
 beforeAll(async () => {
-  store = await openRecordStore({ databaseUrl: `file:${path.join(mkdtempSync(path.join(tmpdir(), 'cutover-start-')), 'cutover.db')}` });
+  store = await openRecordStore({ databaseUrl: migratedStore('cutover-start-') });
   h = await startHarness({ store });
 });
 afterAll(async () => {

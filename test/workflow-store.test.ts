@@ -3,8 +3,7 @@
  * production: what a finished run leaves behind for review, and a worker whose store does not
  * know the run failing at once instead of stalling.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -18,6 +17,7 @@ import { createPoolWorker } from '../worker/create-worker.js';
 import { lockStore } from './support/faults/index.js';
 import { temporalAddress } from './support/temporal.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
+import { migratedStore } from './support/store-template.js';
 
 /** The runbook's version hash, as the CLI reserves a run with it. */
 function versionOf(source: string): string {
@@ -29,7 +29,7 @@ function versionOf(source: string): string {
 let store: RecordStore;
 let h: Harness;
 beforeAll(async () => {
-  store = await openRecordStore({ databaseUrl: `file:${path.join(mkdtempSync(path.join(tmpdir(), 'cutover-wfs-')), 'cutover.db')}` });
+  store = await openRecordStore({ databaseUrl: migratedStore('cutover-wfs-') });
   h = await startHarness({ store });
 });
 afterAll(async () => {

@@ -10,7 +10,8 @@ import type { RunDetail } from '../prisma/records.js';
 import type { RunState } from '../run/state.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
-import { renderActPage, type LeadRun, type OpenGate, type OpenManualStep } from './people-pages.js';
+import { endStream, streamAct, type ActLive, type RunForPerson } from './act-live.js';
+import { actCards, renderActPage, type OpenForPerson } from './people-pages.js';
 import { insecureOrigin, RefusedRequestError, requireCsrf, sameOrigin, sessionOf, type PeopleSettings } from './people-session.js';
 
 /** What the acting view needs besides the people store. */
@@ -22,25 +23,34 @@ export interface ActSettings extends PeopleSettings {
 /** The runs in flight, with their state and the runbook they run. */
 export type OpenRuns = () => Promise<{ record: RunDetail; state: RunState }[]>;
 
-const KINDS: readonly PageRequestKind[] = ['approve', 'reject', 'complete_manual', 'request_backout'];
+const KINDS: readonly PageRequestKind[] = ['approve', 'reject', 'complete_manual', 'request_backout', 'resolve'];
 
 /** Who holds `role` in `runbook`. */
 const holds = (runbook: Runbook, role: string, person: string) => (runbook.roles[role] ?? []).includes(person);
 
-/** The gates `person` may vote on and the manual steps they may mark done, in the runs in flight. */
-export function openFor(person: string, runs: { record: RunDetail; state: RunState; runbook: Runbook }[]) {
-  const gates: OpenGate[] = [];
-  const manual: OpenManualStep[] = [];
-  const lead: LeadRun[] = [];
+/**
+ * What `person` may do now in the runs in flight: the gates they may vote on, the manual steps they may mark done,
+ * and for the lead the failures waiting to be resolved and the runs they may back out.
+ */
+export function openFor(person: string, runs: readonly RunForPerson[]): OpenForPerson {
+  const open: OpenForPerson = { gates: [], manual: [], failures: [], lead: [] };
+  const { gates, manual, failures, lead } = open;
   for (const { record, state, runbook } of runs) {
+    const leads = holds(runbook, runbook.lead, person);
+    const goingForward = (state.status === 'running' || state.status === 'waiting') && state.backout.status === 'not_requested';
     // The lead may back a run out while it goes forward (not once a back-out started or the run ended).
-    if (
-      holds(runbook, runbook.lead, person) &&
-      (state.status === 'running' || state.status === 'waiting') &&
-      state.backout.status === 'not_requested'
-    )
-      lead.push({ runId: record.id, runbookName: record.runbookName });
+    if (leads && goingForward) lead.push({ runId: record.id, runbookName: record.runbookName });
     for (const step of Object.values(state.steps)) {
+      // A failure waits for the lead (as `cutover resolve` would answer it): retry, done by hand, or back out.
+      const resolution = step.resolution;
+      if (leads && resolution && !resolution.decided)
+        failures.push({
+          runId: record.id,
+          runbookName: record.runbookName,
+          step,
+          resolution,
+          canBackOut: resolution.scope === 'forward' && state.backout.status === 'not_requested',
+        });
       const gate = step.gate;
       if (
         gate?.status === 'open' &&
@@ -52,7 +62,7 @@ export function openFor(person: string, runs: { record: RunDetail; state: RunSta
         manual.push({ runId: record.id, runbookName: record.runbookName, step });
     }
   }
-  return { gates, manual, lead };
+  return open;
 }
 
 const route =
@@ -61,8 +71,11 @@ const route =
     work(req, res).catch(next);
   };
 
-/** `GET /act` (the acting view; sign-in first) and `POST /act/request` (a signed request, forwarded). */
-export function actRoutes(settings: ActSettings, openRuns: OpenRuns): Router {
+/**
+ * `GET /act` (the acting view; sign-in first), `GET /act/events` (its cards as the runs move, with `live`) and
+ * `POST /act/request` (a signed request, forwarded).
+ */
+export function actRoutes(settings: ActSettings, openRuns: OpenRuns, live?: ActLive): Router {
   const router = express.Router();
   const parsed = new Map<string, Runbook | undefined>();
   const runbookOf = (record: RunDetail) => {
@@ -86,7 +99,7 @@ export function actRoutes(settings: ActSettings, openRuns: OpenRuns): Router {
         const runbook = runbookOf(record);
         return runbook ? [{ record, state, runbook }] : [];
       });
-      const { gates, manual, lead } = openFor(session.person, runs);
+      const cards = actCards(openFor(session.person, runs));
       const signer = {
         person: session.person,
         passkey: me!.passkey,
@@ -94,10 +107,22 @@ export function actRoutes(settings: ActSettings, openRuns: OpenRuns): Router {
         rpId: settings.rpId,
         csrf: session.csrf,
       };
-      res
-        .set('Cache-Control', 'no-store')
-        .type('html')
-        .send(renderActPage(signer, gates, manual, lead));
+      res.set('Cache-Control', 'no-store').type('html').send(renderActPage(signer, cards));
+    }),
+  );
+
+  router.get(
+    '/act/events',
+    route(async (req, res) => {
+      const session = sessionOf(res);
+      if (!session) throw new RefusedRequestError(401, 'you are not signed in (or your session ended); sign in with your passkey again');
+      if (!live) {
+        endStream(res, 'Live updates are not available here (the page has no Temporal); reload to look again.');
+        return;
+      }
+      const person = session.person;
+      const cardsFor = (runs: readonly RunForPerson[]) => actCards(openFor(person, runs));
+      await streamAct(req, res, live, { person, idHash: session.idHash, people: settings.people, runbookOf, cardsFor });
     }),
   );
 

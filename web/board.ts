@@ -68,9 +68,12 @@ export function boardTile(
   let why = inFlight ? 'on plan' : 'done';
   if (RED_RUN.has(status) || backingOut || (inFlight && failedStep)) {
     rag = 'red';
-    // A run backing out says why, as long as the step that failed is known: the wall is read by people who were not told.
+    // A red run says why, as long as the step that failed is known, while it backs out and after: the wall is read by
+    // people who were not told, and a run that backed out in a few seconds is seen only once it has.
     if (backingOut) why = failedStep ? `backing out: ${failedStep.id} failed` : 'backing out';
-    else why = failedStep && inFlight ? `${failedStep.id} failed` : runStatusLabel(status as RunState['status']);
+    else if (failedStep && (inFlight || status === 'failed')) why = `${failedStep.id} failed`;
+    else if (failedStep && status === 'backed_out') why = `backed out: ${failedStep.id} failed`;
+    else why = runStatusLabel(status as RunState['status']);
   } else if (inFlight && (late > threshold || missesWindow)) {
     rag = 'amber';
     why = late > threshold ? `${formatDuration(late)} behind plan` : 'likely to miss the window';

@@ -290,7 +290,9 @@ const handleErrors: ErrorRequestHandler = (error: unknown, req, res, next) => {
   let statusCode: number;
   let sentence: string;
   if (error instanceof RefusedRequestError) {
-    if (req.method === 'GET') sendPage(res, error.status, renderErrorPage('Refused', error.message));
+    // A page the browser navigates to (a GET, or a form posted from anywhere) shows the sentence as a page.
+    if (req.method === 'GET' || req.get('sec-fetch-mode') === 'navigate')
+      sendPage(res, error.status, renderErrorPage('Refused', error.message));
     else res.status(error.status).json({ error: error.message });
     return;
   }
@@ -367,7 +369,20 @@ export function createApp(deps: WebDeps): express.Express & { hub: LiveHub } {
     app.get('/assets/webauthn-browser.js', asset('text/javascript; charset=utf-8', webauthnBrowserBundle()));
     app.get('/assets/act.js', asset('text/javascript; charset=utf-8', ACT_JS));
     app.use(peopleRoutes(deps.people));
-    app.use(actRoutes(deps.people, () => openRuns(deps)));
+    app.use(
+      // Live only with Temporal to follow the runs through (the run page's channels).
+      actRoutes(
+        deps.people,
+        () => openRuns(deps),
+        deps.follow && {
+          hub,
+          inFlight: async () =>
+            (await deps.store.listRuns({ limit: MAX_LIST_LIMIT })).filter((r) => !r.endedAt && r.startedAt).map((r) => r.id),
+          findRun: (runId) => deps.store.findRun(runId),
+          ...(deps.retryMs !== undefined ? { retryMs: deps.retryMs } : {}),
+        },
+      ),
+    );
   }
 
   if (deps.token !== undefined) {

@@ -112,40 +112,110 @@ export const ACT_JS = `'use strict';
         credential: assertion.id };
     });
   }
-  Array.prototype.forEach.call(document.querySelectorAll('form.act-request'), function (form) {
+  function buttons(form, disabled) {
+    Array.prototype.forEach.call(form.querySelectorAll('button'), function (b) { b.disabled = disabled; });
+  }
+  // One listener for every card, those the live stream adds later too.
+  document.addEventListener('submit', function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains('act-request')) return;
+    event.preventDefault();
     var out = form.querySelector('output.recorded');
-    form.addEventListener('submit', function (event) {
-      event.preventDefault();
-      var decision = event.submitter ? event.submitter.value : 'approve';
-      var reason = form.elements.reason.value.trim();
-      var run = form.getAttribute('data-run');
-      var kind, fields;
-      if (form.getAttribute('data-kind') === 'vote') {
-        kind = decision;
-        fields = { gateId: form.getAttribute('data-gate'), by: person };
-        if (reason) fields.reason = reason;
-        if (form.getAttribute('data-evidence')) fields.evidence = form.getAttribute('data-evidence');
-        if (kind === 'reject' && !reason) { out.textContent = 'A no-go needs a reason: write it above, then tap Reject.'; return; }
-      } else if (form.getAttribute('data-kind') === 'backout') {
-        kind = 'request_backout';
-        if (!reason) { out.textContent = 'A back-out needs a reason: write it above, then tap Back out.'; return; }
-        fields = { by: person, reason: reason };
-      } else {
-        kind = 'complete_manual';
-        fields = { stepId: form.getAttribute('data-step'), by: person };
-        if (reason) fields.reason = reason;
-      }
-      out.textContent = 'Confirm with your passkey…';
-      Array.prototype.forEach.call(form.querySelectorAll('button'), function (b) { b.disabled = true; });
-      sign(run, kind, fields)
-        .then(function (signature) { out.textContent = 'Sending…'; return post('/act/request', { run: run, kind: kind, fields: fields, signature: signature }, csrf); })
-        .then(function (answer) { out.textContent = 'Recorded: ' + answer.sentence; form.setAttribute('data-recorded', answer.decision || kind); })
-        .catch(function (err) {
-          out.textContent = 'Not recorded: ' + err.message;
-          form.setAttribute('data-refused', err.message);
-          Array.prototype.forEach.call(form.querySelectorAll('button'), function (b) { b.disabled = false; });
-        });
-    });
+    var decision = event.submitter ? event.submitter.value : 'approve';
+    var reason = form.elements.reason.value.trim();
+    var run = form.getAttribute('data-run');
+    var what = form.getAttribute('data-kind');
+    var kind, fields;
+    if (what === 'vote') {
+      kind = decision;
+      fields = { gateId: form.getAttribute('data-gate'), by: person };
+      if (reason) fields.reason = reason;
+      if (form.getAttribute('data-evidence')) fields.evidence = form.getAttribute('data-evidence');
+      if (kind === 'reject' && !reason) { out.textContent = 'A no-go needs a reason: write it above, then tap Reject.'; return; }
+    } else if (what === 'backout' || (what === 'resolve' && decision === 'backout')) {
+      kind = 'request_backout';
+      if (!reason) { out.textContent = 'A back-out needs a reason: write it above, then tap Back out.'; return; }
+      fields = { by: person, reason: reason };
+    } else if (what === 'resolve') {
+      // The fields cutover resolve signs: retry, or done by hand.
+      kind = 'resolve';
+      if (!reason) { out.textContent = 'Resolving a failure needs a reason: write it above, then tap your choice.'; return; }
+      fields = { stepId: form.getAttribute('data-step'), by: person, action: decision === 'retry' ? 'retry' : 'done', reason: reason };
+    } else {
+      kind = 'complete_manual';
+      fields = { stepId: form.getAttribute('data-step'), by: person };
+      if (reason) fields.reason = reason;
+    }
+    out.textContent = 'Confirm with your passkey…';
+    form.setAttribute('data-busy', '1');
+    buttons(form, true);
+    sign(run, kind, fields)
+      .then(function (signature) { out.textContent = 'Sending…'; return post('/act/request', { run: run, kind: kind, fields: fields, signature: signature }, csrf); })
+      .then(function (answer) {
+        out.textContent = 'Recorded: ' + answer.sentence;
+        form.removeAttribute('data-busy');
+        form.setAttribute('data-recorded', answer.decision || kind);
+      })
+      .catch(function (err) {
+        out.textContent = 'Not recorded: ' + err.message;
+        form.removeAttribute('data-busy');
+        form.setAttribute('data-refused', err.message);
+        buttons(form, false);
+      });
   });
+  // Live: the cards as the runs move. A card is replaced only when it changed and nobody is using it (a reason typed
+  // is carried over); a card being signed, or showing what the run recorded, stays until the page is reloaded.
+  var list = document.getElementById('act-cards');
+  var nothing = document.getElementById('act-nothing');
+  var liveNote = document.getElementById('act-live');
+  function inUse(item) {
+    var form = item.querySelector('form');
+    return form && (form.hasAttribute('data-busy') || form.hasAttribute('data-recorded'));
+  }
+  function merge(cards) {
+    var keep = {};
+    var before = null;
+    cards.forEach(function (c) { keep[c.key] = true; });
+    Array.prototype.forEach.call(list.children, function (item) {
+      if (!keep[item.getAttribute('data-key')] && !inUse(item)) item.setAttribute('data-gone', '1');
+    });
+    Array.prototype.forEach.call(list.querySelectorAll('li[data-gone]'), function (item) { item.remove(); });
+    cards.slice().reverse().forEach(function (c) {
+      var holder = document.createElement('ul');
+      holder.innerHTML = c.html;
+      var fresh = holder.firstElementChild;
+      var old = null;
+      Array.prototype.forEach.call(list.children, function (item) { if (item.getAttribute('data-key') === c.key) old = item; });
+      if (old && (old.getAttribute('data-version') === fresh.getAttribute('data-version') || inUse(old))) { before = old; return; }
+      if (old) {
+        var typed = old.querySelector('textarea');
+        var into = fresh.querySelector('textarea');
+        if (typed && into) into.value = typed.value;
+        old.replaceWith(fresh);
+      } else {
+        list.insertBefore(fresh, before || null);
+      }
+      before = fresh;
+    });
+    nothing.hidden = list.children.length > 0;
+  }
+  if (!window.EventSource) return;
+  var stream = new EventSource('/act/events');
+  stream.addEventListener('cards', function (event) {
+    merge(JSON.parse(event.data).cards);
+    liveNote.textContent = 'Live: this page changes as the runs move.';
+    liveNote.setAttribute('data-state', 'live');
+  });
+  stream.addEventListener('end', function (event) {
+    stream.close();
+    liveNote.textContent = JSON.parse(event.data).sentence;
+    liveNote.setAttribute('data-state', 'ended');
+  });
+  stream.onerror = function () {
+    // Closed for good when the page refused the stream (the session ended): reconnecting would not help.
+    var closed = stream.readyState === EventSource.CLOSED;
+    liveNote.textContent = closed ? 'Live updates stopped; reload the page (you may need to sign in again).' : 'Reconnecting for live updates…';
+    liveNote.setAttribute('data-state', closed ? 'ended' : 'reconnecting');
+  };
 })();
 `;

@@ -1,13 +1,15 @@
 /**
  * The pages of the acting part (issue 19), phone first: enrolment, sign-in, and the acting view (a person's open gates
- * with the evidence and its digest, their manual steps, approve / reject with a reason, done). No inline script or
+ * with the evidence and its digest, their manual steps, approve / reject with a reason, done; for the lead, failed
+ * steps to resolve and runs to back out). No inline script or
  * style: the scripts are files (the WebAuthn browser library from node_modules, and web/people-assets.ts), and
  * what they need is in data attributes.
  */
-import { html, type SafeHtml } from '../present/html.js';
+import { createHash } from 'node:crypto';
+import { html, SafeHtml } from '../present/html.js';
 import { formatDuration } from '../runbook/duration.js';
 import { summarizeEvidence } from '../run/evidence.js';
-import type { GateState, StepState } from '../run/state.js';
+import type { GateState, PendingResolution, StepState } from '../run/state.js';
 import { runHref } from './html-bits.js';
 
 /** A page of the acting part: the stylesheet, the WebAuthn library and the page's script. */
@@ -77,10 +79,34 @@ export interface OpenManualStep {
   step: StepState;
 }
 
+/** A failed step (or its undo) waiting for the lead: retry, done by hand, or (going forward) back out. */
+export interface OpenFailure {
+  runId: string;
+  runbookName: string;
+  step: StepState;
+  resolution: PendingResolution;
+  /** The run still goes forward, so the lead may back it out instead. */
+  canBackOut: boolean;
+}
+
 /** A run the person leads, which they may back out. */
 export interface LeadRun {
   runId: string;
   runbookName: string;
+}
+
+/** Everything a person may do now. */
+export interface OpenForPerson {
+  gates: OpenGate[];
+  manual: OpenManualStep[];
+  failures: OpenFailure[];
+  lead: LeadRun[];
+}
+
+/** One card of the acting view: its key (what it is about) and its markup (`data-version` tells a changed card). */
+export interface ActCard {
+  key: string;
+  html: string;
 }
 
 /** What a signed-in person needs to sign in the browser: who they are and their passkey. */
@@ -92,61 +118,104 @@ export interface Signer {
   csrf: string;
 }
 
+const where = (what: string, id: string, runId: string, runbookName: string) =>
+  html`<p class="muted">${what} <code>${id}</code> of <a href="${runHref(runId)}">${runId}</a> (${runbookName})</p>`;
+
+function votesLine(gate: GateState): SafeHtml | '' {
+  if (gate.votes.length === 0) return '';
+  const votes = gate.votes.map((v) => `${v.by} (${v.role}) ${v.decision === 'approve' ? 'approved' : 'rejected'}`).join(', ');
+  const waiting = gate.awaiting.length > 0 ? `; still waiting for ${gate.awaiting.join(', ')}` : '';
+  return html`<p class="votes">Votes so far: ${votes}${waiting}</p>`;
+}
+
 function gateCard(g: OpenGate): SafeHtml {
   const evidence = g.gate.evidence;
   const question = g.gate.question ?? g.step.title;
-  return html`<li class="card">
-<form class="act-request" data-run="${g.runId}" data-kind="vote" data-gate="${g.step.id}" data-evidence="${evidence?.digest ?? ''}">
+  return html`<form class="act-request" data-run="${g.runId}" data-kind="vote" data-gate="${g.step.id}" data-evidence="${evidence?.digest ?? ''}">
 <h2>${question}</h2>
-<p class="muted">Gate <code>${g.step.id}</code> of <a href="${runHref(g.runId)}">${g.runId}</a> (${g.runbookName})</p>
+${where('Gate', g.step.id, g.runId, g.runbookName)}
 ${
   evidence
     ? html`<p>Evidence: ${summarizeEvidence(evidence, formatDuration)}</p>
 <p class="muted">Digest <code class="digest">${evidence.digest.slice(0, 12)}</code> · <a href="${runHref(g.runId)}">details</a></p>`
     : html`<p class="note">No evidence is assembled for this gate yet.</p>`
 }
+${votesLine(g.gate)}
 <label>Reason <textarea name="reason" rows="2" maxlength="4000" placeholder="why (needed to reject)"></textarea></label>
 <p class="buttons"><button type="submit" name="decision" value="approve" class="big go">Approve</button>
 <button type="submit" name="decision" value="reject" class="big no">Reject</button></p>
 <output class="recorded" aria-live="polite"></output>
-</form>
-</li>`;
+</form>`;
 }
 
 function manualCard(m: OpenManualStep): SafeHtml {
-  return html`<li class="card">
-<form class="act-request" data-run="${m.runId}" data-kind="done" data-step="${m.step.id}">
+  return html`<form class="act-request" data-run="${m.runId}" data-kind="done" data-step="${m.step.id}">
 <h2>${m.step.title}</h2>
-<p class="muted">Manual step <code>${m.step.id}</code> of <a href="${runHref(m.runId)}">${m.runId}</a> (${m.runbookName})</p>
+${where('Manual step', m.step.id, m.runId, m.runbookName)}
 <label>Note <textarea name="reason" rows="2" maxlength="4000" placeholder="optional"></textarea></label>
 <p class="buttons"><button type="submit" name="decision" value="done" class="big go">Mark done</button></p>
 <output class="recorded" aria-live="polite"></output>
-</form>
-</li>`;
+</form>`;
+}
+
+function failureCard(f: OpenFailure): SafeHtml {
+  const undo = f.resolution.scope === 'backout';
+  const unknown =
+    f.resolution.kind === 'unknown' ? html`<p class="note">The worker stopped during it: nobody knows whether it applied.</p>` : '';
+  return html`<form class="act-request" data-run="${f.runId}" data-kind="resolve" data-step="${f.step.id}">
+<h2>${undo ? `The undo of ${f.step.title} failed` : `${f.step.title} failed`}</h2>
+${where(undo ? 'Undo of step' : 'Step', f.step.id, f.runId, f.runbookName)}
+<pre class="error">${f.resolution.error}</pre>
+${unknown}
+<label>Reason <textarea name="reason" rows="2" maxlength="4000" placeholder="why (needed)"></textarea></label>
+<p class="buttons"><button type="submit" name="decision" value="retry" class="big go">Retry</button>
+<button type="submit" name="decision" value="done" class="big">Done by hand</button>
+${f.canBackOut ? html`<button type="submit" name="decision" value="backout" class="big no">Back out</button>` : ''}</p>
+<output class="recorded" aria-live="polite"></output>
+</form>`;
 }
 
 function backoutCard(r: LeadRun): SafeHtml {
-  return html`<li class="card">
-<form class="act-request" data-run="${r.runId}" data-kind="backout">
+  return html`<form class="act-request" data-run="${r.runId}" data-kind="backout">
 <h2>Back out <a href="${runHref(r.runId)}">${r.runId}</a></h2>
 <p class="muted">You lead ${r.runbookName}: running steps finish, then completed steps are undone in reverse order.</p>
 <label>Reason <textarea name="reason" rows="2" maxlength="4000" placeholder="why (needed)"></textarea></label>
 <p class="buttons"><button type="submit" name="decision" value="backout" class="big no">Back out</button></p>
 <output class="recorded" aria-live="polite"></output>
-</form>
-</li>`;
+</form>`;
 }
 
-/** The acting view: what `signer.person` may do now, each in two taps (the passkey prompt is the second). */
-export function renderActPage(signer: Signer, gates: OpenGate[], manual: OpenManualStep[], lead: LeadRun[] = []): string {
-  const nothing = gates.length === 0 && manual.length === 0 && lead.length === 0;
+/** A card's list item: keyed, with a short digest of its markup so a live page replaces only cards that changed. */
+function card(key: string, body: SafeHtml): ActCard {
+  const version = createHash('sha256').update(body.value).digest('base64url').slice(0, 12);
+  return { key, html: html`<li class="card" data-key="${key}" data-version="${version}">${body}</li>`.value };
+}
+
+/**
+ * The cards of what a person may do now: failures first (the run waits on them), then gates, manual steps, runs led.
+ * A failure's key has its time: a retry that fails again is a new card beside the one that says what was recorded.
+ */
+export function actCards(open: OpenForPerson): ActCard[] {
+  return [
+    ...open.failures.map((f) => card(`resolve:${f.runId}:${f.step.id}:${f.resolution.scope}:${f.resolution.since}`, failureCard(f))),
+    ...open.gates.map((g) => card(`gate:${g.runId}:${g.step.id}`, gateCard(g))),
+    ...open.manual.map((m) => card(`manual:${m.runId}:${m.step.id}`, manualCard(m))),
+    ...open.lead.map((r) => card(`backout:${r.runId}`, backoutCard(r))),
+  ];
+}
+
+/**
+ * The acting view: what `signer.person` may do now, each in two taps (the passkey prompt is the second). The page
+ * follows `/act/events` and adds, changes and removes cards as the runs move (web/act-live.ts).
+ */
+export function renderActPage(signer: Signer, cards: ActCard[]): string {
+  const list = new SafeHtml(cards.map((c) => c.html).join('\n'));
   return actPage(
     `${signer.person}: what you can do now`,
     html`<header class="act-head"><h1>${signer.person}</h1><button type="button" id="sign-out">Sign out</button></header>
-${nothing ? html`<p>Nothing waits for you right now. This page shows your gates and manual steps when they open; reload to look again.</p>` : ''}
-${gates.length > 0 ? html`<h2 class="group">Gates waiting for your vote</h2><ul class="cards">${gates.map(gateCard)}</ul>` : ''}
-${manual.length > 0 ? html`<h2 class="group">Your manual steps</h2><ul class="cards">${manual.map(manualCard)}</ul>` : ''}
-${lead.length > 0 ? html`<h2 class="group">Runs you lead</h2><ul class="cards">${lead.map(backoutCard)}</ul>` : ''}`,
+<p id="act-nothing"${cards.length > 0 ? ' hidden' : ''}>Nothing waits for you right now. Your gates, manual steps and the failures you resolve show here when they open.</p>
+<ul class="cards" id="act-cards">${list}</ul>
+<p id="act-live" class="muted" data-state="connecting">Connecting for live updates…</p>`,
     {
       page: 'act',
       person: signer.person,

@@ -1,7 +1,7 @@
 /**
  * The parts of a run's page that change while it runs, each rendered on its own so the live page sends only the parts
  * that changed (web/run-channel.ts): the head (status, clock against plan and window, outcome), what waits for
- * people (pinned on top: who may act, deadlines), the live re-forecast, the timeline, the steps by phase with owners,
+ * people (pinned on top: who may act, deadlines), the live re-forecast, hypercare (incidents, MTTR, KPIs), the timeline, the steps by phase with owners,
  * planned and actual, checks and reconciliations, the decisions and the back-out. The first paint is the same HTML,
  * so the page reads the same without JavaScript. Pure; every value goes through the `html` tag.
  */
@@ -29,9 +29,10 @@ import type { Decision, RunState, StepState } from '../run/state.js';
 import { unmetRequirements } from '../run/transitions.js';
 import { html, SafeHtml } from '../present/html.js';
 import { between, runHref, status, time } from './html-bits.js';
+import { hypercareSection } from './hypercare-section.js';
 
 /** The parts of the run page that change, in page order; each is the content of `<section id="sec-ID">`. */
-export const SECTION_IDS = ['head', 'waiting', 'forecast', 'timeline', 'steps', 'decisions', 'backout'] as const;
+export const SECTION_IDS = ['head', 'waiting', 'forecast', 'hypercare', 'timeline', 'steps', 'decisions', 'backout'] as const;
 export type SectionId = (typeof SECTION_IDS)[number];
 
 /** What the parts are drawn from. */
@@ -54,6 +55,7 @@ export function runSections(input: SectionInput): Record<SectionId, string> {
     head: headSection(state, now, input.context).value,
     waiting: waitingSection(state, input.context, now).value,
     forecast: forecastSection(input.forecast, now).value,
+    hypercare: hypercareSection(state, now).value,
     timeline: timelineSection(input).value,
     steps: stepsTable(state, input.context).value,
     decisions: decisionLog(state.decisions).value,

@@ -8,7 +8,7 @@
  *
  * Deterministic: the workflow clock, timers through `condition`, activities for the checks.
  */
-import { ApplicationFailure, condition, currentUpdateInfo, log, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, currentUpdateInfo, log, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import { FAILURE_TYPE } from '../run/failures.js';
 import {
@@ -46,6 +46,7 @@ import type { GateState } from '../run/state.js';
 import { applyVote, decisionRole, refuseAutomatic, voteRole, type VoteRequest } from '../run/transitions.js';
 import { verifier } from './activity-calls.js';
 import { approveHypercareExitUpdate, changeIncidentUpdate, rejectHypercareExitUpdate } from './messages.js';
+import { PATCHES } from './patches.js';
 import type { RunContext } from './run-context.js';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -164,15 +165,23 @@ export async function runHypercare(ctx: RunContext): Promise<'exited' | 'handove
   }
   const hypercare: HypercareState = run.hypercare;
   const times = configTimes(ctx.book);
+  // Runs that tell people also send each marker as an event; evaluated only for them, so every other run replays as it was.
+  const notices = ctx.notices && patched(PATCHES.hypercareNotices.id) ? ctx.notices : undefined;
   ctx.touch();
   for (;;) {
     // Each round moves the run on: an execution hands over only once it did something.
     ctx.progressed = true;
     await kpiRounds(ctx, hypercare);
+    const unmarked = notices ? markersDue(hypercare) : undefined;
     for (const incident of raiseMarkers(hypercare, times, Date.parse(ctx.now()))) {
       log.warn(
         `${incident.id} (sev${incident.severity}) ${incident.breachedAt ? 'breached its MTTR target' : 'is approaching its MTTR target'}`,
       );
+      const targetMs = times.targets[incident.severity]!;
+      if (notices && unmarked?.has(`${incident.id}:approaching`) && incident.approachingAt)
+        notices.incidentMarker(incident, 'approaching', incident.approachingAt, targetMs);
+      if (notices && unmarked?.has(`${incident.id}:breached`) && incident.breachedAt)
+        notices.incidentMarker(incident, 'breached', incident.breachedAt, targetMs);
       ctx.touch();
     }
     if (reviewExitGate(hypercare, unmetExitCriteria(ctx.book, hypercare, Date.parse(ctx.now())), ctx.now())) ctx.touch();
@@ -218,6 +227,17 @@ async function kpiRounds(ctx: RunContext, hypercare: HypercareState): Promise<vo
     // Logged like a person's incident, as the run's own (automatic: nobody signed it).
     await ctx.decide({ kind: 'incident', by: HYPERCARE_ACTOR, role: 'kpi', ...incidentEntry(request, incident.id), at, automatic: true });
   }
+}
+
+/** The markers not yet raised on open incidents, as `INC-1:approaching` and `INC-1:breached`. */
+function markersDue(hypercare: HypercareState): Set<string> {
+  const due = new Set<string>();
+  for (const incident of hypercare.incidents) {
+    if (incident.status !== 'open') continue;
+    if (incident.approachingAt === undefined) due.add(`${incident.id}:approaching`);
+    if (incident.breachedAt === undefined) due.add(`${incident.id}:breached`);
+  }
+  return due;
 }
 
 /** The Update carrying the request being handled, kept with its decision. */

@@ -266,6 +266,11 @@ export class RunNotices {
     this.emit(event, planComms(this.onDuty(), event, action.to, action.via));
   }
 
+  /** An open incident's MTTR marker, at the minute it fell due, to its owner. */
+  incidentMarker(incident: events.IncidentFacts, marker: 'approaching' | 'breached', dueAt: string, targetMs: number): void {
+    this.emit(events.incidentMarker(this.facts(), incident, marker, dueAt, targetMs));
+  }
+
   backoutFinished(): void {
     this.emit(events.backoutFinished(this.facts()));
   }

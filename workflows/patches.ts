@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 16;
+export const WORKFLOW_VERSION = 17;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -231,6 +231,14 @@ export const PATCHES = {
     since: 15,
     stage: 'patched',
   },
+  /** Evaluated once per execution as hypercare begins or goes on, only in runs that tell people (hypercare.ts). */
+  hypercareNotices: {
+    id: 'hypercare-notices',
+    guards: "a run in hypercare that tells people sends each open incident's approaching and breach markers as events to its notifier",
+    introduced: '8e4e53d, 2026-12-07',
+    since: 16,
+    stage: 'patched',
+  },
   /**
    * Evaluated when a manual step or gate starts waiting (or a new execution takes up the wait), only when the runbook
    * gives it an `ack_within` and has notifications (notices.ts).
@@ -240,7 +248,7 @@ export const PATCHES = {
     guards:
       'a manual step or gate nobody acknowledges within its `ack_within` escalates: a timer tells the deputies of the roles that must act, then the lead',
     introduced: '5f26600, 2026-12-07',
-    since: 16,
+    since: 17,
     stage: 'patched',
   },
   /** Evaluated when a gate with a point of no return opens, only when a route names `point_of_no_return` (notices.ts). */
@@ -248,7 +256,7 @@ export const PATCHES = {
     id: 'warns-no-return',
     guards: "a gate still open 15 minutes before its point of no return tells its approvers and the lead (a timer in the gate's wait)",
     introduced: 'e6ae7fa, 2026-12-07',
-    since: 16,
+    since: 17,
     stage: 'patched',
   },
   /** Evaluated when a step starts and a manual step it leads to is expected ready later, only when a route names `step_ready_soon` (notices.ts). */
@@ -256,7 +264,7 @@ export const PATCHES = {
     id: 'warns-ready-soon',
     guards: 'the owner of a manual step is told 15 minutes before it is expected to be ready (a timer set when its last dependency starts)',
     introduced: '775f477, 2026-12-07',
-    since: 16,
+    since: 17,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;

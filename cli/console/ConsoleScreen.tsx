@@ -1,5 +1,5 @@
 /**
- * The console: one run on one screen. Header (mode, clock, window), what waits for people, back-out
+ * The console: one run on one screen. Header (mode, clock, window), hypercare after go-live, what waits for people, back-out
  * progress, the steps by phase, one line for the last answer, and the keys that make sense for the
  * selected step. Pure: the run comes in as props, requests go out through `onAction`; it keeps only
  * what the person is doing (selection, a prompt, a request in flight).
@@ -13,6 +13,7 @@ import type { LiveForecast } from '../../timing/live-forecast.js';
 import type { ActionOutcome, ConsoleAction } from './actions.js';
 import { Header } from './Header.js';
 import { HelpPanel } from './HelpPanel.js';
+import { HypercarePanel, hypercarePanelHeight } from './HypercarePanel.js';
 import { FormPrompt } from './FormPrompt.js';
 import { keyText, Prompt } from './Prompt.js';
 import { allowedOn, requestForm, requestLabel, type Form, type FormState } from './request-forms.js';
@@ -84,7 +85,8 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
   const panel = waitingPanelHeight(waiting.length, backout !== undefined, maxWaiting, duty.length);
   const bottom = form || mode === 'find' ? 3 : 2;
   const showForecast = forecast !== undefined && head?.endedAt === undefined;
-  const rows = Math.max(3, height - 1 - (showForecast ? 4 : 3) - panel - 1 - bottom);
+  const hypercareRows = hypercarePanelHeight(head?.hypercare);
+  const rows = Math.max(3, height - 1 - (showForecast ? 4 : 3) - panel - hypercareRows - 1 - bottom);
   const { top, selectedItem } = useStepWindow(shape, current, rows, steps.length, onVisible);
 
   // A key that moves the selection changes what the next key acts on: the keys after it wait for that render.
@@ -193,6 +195,7 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
         {...(showForecast ? { forecast: { line: forecastLine(forecast, now), tone: forecastWords(forecast, now).tone } } : {})}
         width={width}
       />
+      {head.hypercare && <HypercarePanel hypercare={head.hypercare} runId={head.runId} now={now} width={width} />}
       <WaitingPanel items={waiting} {...(backout ? { backout } : {})} max={maxWaiting} now={now} width={width} duty={duty} />
       {mode === 'details' && step ? (
         <StepDetails step={step} context={context} critical={plan.critical.has(step.id)} now={now} width={width} rows={rows + 1} />

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** Chromium from CHROMIUM_PATH or PATH. */
 export function chromiumPath(): string {
@@ -16,8 +16,11 @@ export function chromiumPath(): string {
   return found;
 }
 
-/** A headless Chromium; root in a container needs --no-sandbox, the rest keeps it off the (closed) network. */
-export function launchChromium(): Promise<Browser> {
+/**
+ * A headless Chromium; root in a container needs --no-sandbox, the rest keeps it off the (closed) network. `extraArgs`
+ * add switches (`--host-resolver-rules` to reach this machine by another name).
+ */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath(),
     args: [
@@ -27,8 +30,31 @@ export function launchChromium(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
+      ...extraArgs,
     ],
   });
+}
+
+/**
+ * A phone-sized page (375 px, touch) with the DevTools virtual authenticator: CTAP2, built in, resident keys, user
+ * verification on and answered at once. A passkey made on it stays in its context.
+ */
+export async function passkeyPhone(browser: Browser): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { context, page };
 }
 
 /** One event of a stream. */

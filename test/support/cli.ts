@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { migratedStoreAt } from './store-template.js';
 
 export const PROJECT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(PROJECT, 'bin', 'cutover.js');
@@ -18,9 +19,14 @@ export interface CliResult {
   pid?: number;
 }
 
-/** A fresh data folder and record store for one test's CLI calls, against `temporalAddress`. */
-export function cliEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+/**
+ * A fresh data folder and record store for one test's CLI calls, against `temporalAddress`. The store is a copy of the
+ * run's migrated empty one (store-template.ts): what the first command would have created, without its Prisma run.
+ * `{ noStore: true }` leaves the folder empty, for tests of what cutover does before its store exists.
+ */
+export function cliEnv(extra: Record<string, string | undefined> = {}, options: { noStore?: boolean } = {}): Record<string, string> {
   const home = mkdtempSync(path.join(tmpdir(), 'cutover-cli-'));
+  if (!options.noStore) migratedStoreAt(path.join(home, 'cutover.db'));
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !k.startsWith('TEMPORAL_') && !k.startsWith('CUTOVER_')) env[k] = v;

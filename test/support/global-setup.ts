@@ -2,7 +2,8 @@
  * Starts ONE Temporal dev server for the whole test run (headless, its state in a temporary folder) and hands its
  * address to the tests; stops it at the end. With `TEMPORAL_ADDRESS` set, the tests use that server instead, as the
  * product would. Meanwhile it bundles the workflow code once for every test file's workers (webpack takes two
- * seconds of CPU a time, and a file runs in a process of its own).
+ * seconds of CPU a time, and a file runs in a process of its own), and migrates one empty record store that tests copy
+ * (store-template.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,8 +13,10 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { findTemporalCli } from '../../cli/temporal-cli.js';
 import { startDevServer } from '../../cli/temporal-server.js';
-// Brings in the ProvidedContext keys.
+import { openRecordStore } from '../../prisma/store.js';
+// Bring in the ProvidedContext keys.
 import './temporal.js';
+import './store-template.js';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -22,6 +25,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   project.provide('temporalNamespace', namespace);
   const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-test-bundle-'));
   const bundled = bundleWorkflows(path.join(bundleDir, 'workflow-bundle.js'));
+  project.provide('storeTemplatePath', await migrateTemplate(path.join(bundleDir, 'store-template.db')));
   const external = process.env['TEMPORAL_ADDRESS'];
   if (external) {
     project.provide('temporalAddress', external);
@@ -47,5 +51,14 @@ async function bundleWorkflows(file: string): Promise<string> {
     logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
   });
   fs.writeFileSync(file, code);
+  return file;
+}
+
+/** Opens (creates and migrates) an empty SQLite record store at `file` and closes it, leaving one self-contained file. */
+async function migrateTemplate(file: string): Promise<string> {
+  const store = await openRecordStore({ databaseUrl: `file:${file}`, projectRoot });
+  await store.close();
+  for (const side of ['-wal', '-shm', '-journal'])
+    if (fs.existsSync(file + side) && fs.statSync(file + side).size > 0) throw new Error(`the store template left ${file}${side} behind`);
   return file;
 }

@@ -56,9 +56,12 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-/** Starts a worker for this test file. */
-export async function startHarness(options: { store?: ActivityStore; withWorker?: boolean } = {}): Promise<Harness> {
-  const address = temporalAddress();
+/**
+ * Starts a worker for this test file, on the test run's shared server or on `address` (a time-skipping test server
+ * of the file's own, test/support/time-skipping.ts).
+ */
+export async function startHarness(options: { store?: ActivityStore; withWorker?: boolean; address?: string } = {}): Promise<Harness> {
+  const address = options.address ?? temporalAddress();
   const client = new Client({ connection: await Connection.connect({ address }) });
   const store = (options.store ?? new MemoryStore()) as MemoryStore;
   const taskQueue = `test-${randomUUID()}`;

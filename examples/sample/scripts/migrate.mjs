@@ -30,6 +30,9 @@ if (what === 'customers') {
 if (what === 'customers' && process.env.SAMPLE_CORRUPT === '1') {
   crm.exec(`UPDATE customers SET country = 'XX' WHERE id = 70`);
 }
+// When each table was last loaded: the customers report's data time, whose freshness hypercare checks.
+crm.exec(`CREATE TABLE IF NOT EXISTS loads (what TEXT PRIMARY KEY, loaded_at TEXT NOT NULL)`);
+crm.prepare(`INSERT OR REPLACE INTO loads VALUES (?, ?)`).run(what, new Date().toISOString());
 const { n } = crm.prepare(`SELECT COUNT(*) AS n FROM ${what}`).get();
 crm.close();
 console.log(`migrated ${n} ${what}`);
