@@ -25,7 +25,7 @@ import { loadLiveModel } from '../timing/live-model-source.js';
 import { progressNotes, type ProgressNotes } from '../common/step-progress.js';
 import { unservedPools, waitsForPool } from './task-queues.js';
 import { hypercareLines, hypercareView } from '../present/hypercare-view.js';
-import { eventViews, failedDeliveryLines } from '../present/delivery-view.js';
+import { undeliveredLines } from '../present/delivery-view.js';
 
 /** `cutover status RUN [--json]` */
 export async function showStatus(runId: string, json: boolean, out: Output): Promise<number> {
@@ -46,11 +46,7 @@ export async function showStatus(runId: string, json: boolean, out: Output): Pro
       if (Object.values(live.steps).some((step) => step.status === 'running')) progress = await progressNotes(session.client, handle);
     });
     forecast = await reforecast(store, found);
-    // Messages that did not reach people: extra information, never worth failing the state for.
-    failedDeliveries = await store
-      .deliveries({ runId })
-      .then(async (rows) => (rows.length === 0 ? [] : failedDeliveryLines(eventViews(await store.events(runId), rows))))
-      .catch(() => []);
+    failedDeliveries = await undeliveredLines(store, runId);
   } finally {
     await store.close();
   }

@@ -7,6 +7,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup } from 'ink-testing-library';
 import type { ActionOutcome, ConsoleAction } from '../cli/console/actions.js';
 import { ConsoleScreen } from '../cli/console/ConsoleScreen.js';
+import { useUndelivered } from '../cli/console/use-undelivered.js';
+import { Text } from 'ink';
 import type { RunView } from '../cli/console/run-poller.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { RunContext } from '../present/run-view.js';
@@ -117,6 +119,7 @@ function screen(
   send?: (a: ConsoleAction) => Promise<ActionOutcome>,
   width = 80,
   runContext: RunContext = context,
+  undelivered: readonly string[] = [],
 ) {
   const onAction = vi.fn(send ?? (async () => ({ ok: true, message: 'sent' })));
   const onQuit = vi.fn();
@@ -132,6 +135,7 @@ function screen(
       onAction={onAction}
       onVisible={onVisible}
       onQuit={onQuit}
+      undelivered={undelivered}
     />,
   );
   lastFrame = ui.lastFrame;
@@ -442,6 +446,35 @@ describe('the console screen', () => {
     expect(frame()).toContain('HYPERCARE for 4h10m · 2 open (dba 1, comms 1); oldest INC-2 sev2 4h05m breached');
     expect(frame()).toContain('MTTR sev1 30m00s/1h00m · KPIs orders fresh');
     expect(frame()).toContain('exit gate shut: sev2 incident INC-2 is open (x)');
+  });
+
+  it('says under the header when messages did not reach people, and still fits 80x24 with the gate pinned', () => {
+    const failed = ['the gate_opened:go message to dana on mail gave up after 5 attempts', 'the run_started message on hook gave up'];
+    const narrow = screen(viewOf(gateOpen(fresh())), undefined, undefined, 80, context, failed)
+      .frame()
+      .split('\n');
+    expect(narrow.length).toBeLessThanOrEqual(23);
+    for (const line of narrow) expect(line.length).toBeLessThanOrEqual(80);
+    expect(narrow.join('\n')).toContain('gate go');
+    cleanup();
+    const wide = screen(viewOf(gateOpen(fresh())), undefined, undefined, 160, context, failed).frame();
+    expect(wide).toContain(
+      '! not delivered (2, cutover events crm-night-7): the gate_opened:go message to dana on mail gave up after 5 attempts; …',
+    );
+  });
+
+  it('reads the messages that did not reach people when it opens and again as they change', async () => {
+    let failed: string[] = [];
+    const read = vi.fn(async () => failed);
+    const Probe = () => <Text>{`undelivered: ${useUndelivered(read, 20).join(' | ') || 'none'}`}</Text>;
+    const ui = render(<Probe />);
+    lastFrame = ui.lastFrame;
+    await shows('undelivered: none');
+    failed = ['the go message on hook gave up after 5 attempts'];
+    await shows('undelivered: the go message on hook gave up after 5 attempts');
+    failed = [];
+    await shows('undelivered: none');
+    expect(read.mock.calls.length).toBeGreaterThanOrEqual(3);
   });
 
   it('says when it is reconnecting, and keeps showing what it last read', () => {

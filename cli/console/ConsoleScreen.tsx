@@ -40,11 +40,25 @@ export interface ConsoleScreenProps {
   onQuit: () => void;
   /** The live re-forecast of the run, when the runbook's recorded runs could be read. */
   forecast?: LiveForecast;
+  /** One sentence per notification message that did not reach people (present/delivery-view.ts). */
+  undelivered?: readonly string[];
 }
 
 type Mode = 'list' | 'details' | 'help' | 'find';
 
-export function ConsoleScreen({ view, context, now, width, height, identity, onAction, onVisible, onQuit, forecast }: ConsoleScreenProps) {
+export function ConsoleScreen({
+  view,
+  context,
+  now,
+  width,
+  height,
+  identity,
+  onAction,
+  onVisible,
+  onQuit,
+  forecast,
+  undelivered = [],
+}: ConsoleScreenProps) {
   const { head, steps } = view;
   const [selected, setSelected] = useState(0);
   const [follow, setFollow] = useState(true);
@@ -86,7 +100,8 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
   const bottom = form || mode === 'find' ? 3 : 2;
   const showForecast = forecast !== undefined && head?.endedAt === undefined;
   const hypercareRows = hypercarePanelHeight(head?.hypercare);
-  const rows = Math.max(3, height - 1 - (showForecast ? 4 : 3) - panel - hypercareRows - 1 - bottom);
+  const undeliveredRows = undelivered.length > 0 ? 1 : 0;
+  const rows = Math.max(3, height - 1 - (showForecast ? 4 : 3) - panel - hypercareRows - undeliveredRows - 1 - bottom);
   const { top, selectedItem } = useStepWindow(shape, current, rows, steps.length, onVisible);
 
   // A key that moves the selection changes what the next key acts on: the keys after it wait for that render.
@@ -195,6 +210,11 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
         {...(showForecast ? { forecast: { line: forecastLine(forecast, now), tone: forecastWords(forecast, now).tone } } : {})}
         width={width}
       />
+      {undelivered.length > 0 && (
+        <Text color="red" wrap="truncate">
+          {undeliveredLine(undelivered, head.runId)}
+        </Text>
+      )}
       {head.hypercare && <HypercarePanel hypercare={head.hypercare} runId={head.runId} now={now} width={width} />}
       <WaitingPanel items={waiting} {...(backout ? { backout } : {})} max={maxWaiting} now={now} width={width} duty={duty} />
       {mode === 'details' && step ? (
@@ -290,4 +310,9 @@ function stepsWithUndo(steps: readonly (StepState | undefined)[]): StepState[] {
 /** A waiting gate's window, when the console was not given the runbook's. */
 function waitingGateWindow(attention: readonly StepState[]): { at: string; windowEnd: string } | undefined {
   return attention.find((s) => s.gate?.pointOfNoReturn)?.gate?.pointOfNoReturn;
+}
+
+/** `! not delivered (2, cutover events RUN): the gate_opened:go message to ben on mail gave up after 5 attempts; …` */
+export function undeliveredLine(lines: readonly string[], runId: string): string {
+  return `! not delivered (${lines.length}, cutover events ${runId}): ${lines[0]}${lines.length > 1 ? '; …' : ''}`;
 }
