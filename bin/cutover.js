@@ -12,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const main = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const bundle = fileURLToPath(new URL('../dist/cli/requests.cjs', import.meta.url));
-const REQUEST_COMMANDS = new Set(['approve', 'reject', 'done', 'backout', 'resolve']);
+const REQUEST_COMMANDS = new Set(['approve', 'reject', 'done', 'ack', 'backout', 'resolve']);
 
 if (!existsSync(main)) {
   console.error('cutover is not built yet: run `npm run build` (or `npm start`)');

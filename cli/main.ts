@@ -16,6 +16,7 @@ import * as doctor from './commands/doctor.js';
 import * as events from './commands/events.js';
 import * as exportPlan from './commands/export.js';
 import * as done from './commands/done.js';
+import * as ack from './commands/ack.js';
 import * as forecast from './commands/forecast.js';
 import * as gate from './commands/gate.js';
 import * as history from './commands/history.js';
@@ -53,6 +54,7 @@ const COMMANDS = [
   reject,
   gate,
   done,
+  ack,
   backout,
   resolve,
   incident,

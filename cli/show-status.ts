@@ -3,6 +3,8 @@
  * Temporal about a run in flight and the record store about a finished one, so finished runs can be reviewed with
  * Temporal gone.
  */
+import { dutyNow, onItText } from '../present/duty-view.js';
+import type { RotaShift } from '../runbook/rota.js';
 import { refusalLine, refusalOf } from '../present/refusal-view.js';
 import { describeSummary } from '../reconcile/format.js';
 import { formatDuration } from '../runbook/duration.js';
@@ -23,7 +25,7 @@ import { loadLiveModel } from '../timing/live-model-source.js';
 import { progressNotes, type ProgressNotes } from '../common/step-progress.js';
 import { unservedPools, waitsForPool } from './task-queues.js';
 import { hypercareLines, hypercareView } from '../present/hypercare-view.js';
-import { eventViews, failedDeliveryLines } from '../present/delivery-view.js';
+import { undeliveredLines } from '../present/delivery-view.js';
 
 /** `cutover status RUN [--json]` */
 export async function showStatus(runId: string, json: boolean, out: Output): Promise<number> {
@@ -44,11 +46,7 @@ export async function showStatus(runId: string, json: boolean, out: Output): Pro
       if (Object.values(live.steps).some((step) => step.status === 'running')) progress = await progressNotes(session.client, handle);
     });
     forecast = await reforecast(store, found);
-    // Messages that did not reach people: extra information, never worth failing the state for.
-    failedDeliveries = await store
-      .deliveries({ runId })
-      .then(async (rows) => (rows.length === 0 ? [] : failedDeliveryLines(eventViews(await store.events(runId), rows))))
-      .catch(() => []);
+    failedDeliveries = await undeliveredLines(store, runId);
   } finally {
     await store.close();
   }
@@ -71,6 +69,12 @@ export async function showStatus(runId: string, json: boolean, out: Output): Pro
   for (const line of formatStatus(state, Date.now(), { unservedPools: unserved, progress, ...(forecast ? { forecast } : {}) }))
     out.line(line);
   if (storeWait) out.line(formatRecordStoreWait(storeWait));
+  const duty = state.endedAt ? [] : dutyNow(rotaOf(found), state, Date.now());
+  if (duty.length > 0) {
+    out.line('');
+    out.line('on duty:');
+    for (const line of duty) out.line(`  ${line}`);
+  }
   if (failedDeliveries.length > 0) {
     out.line('');
     out.line(
@@ -91,6 +95,15 @@ async function reforecast(store: RecordStore, found: FoundRun): Promise<LiveFore
   if (!parsed.ok) return undefined;
   const model = await loadLiveModel(store, parsed.runbook, found.record.versionHash);
   return liveForecast(model, found.state, Date.now());
+}
+
+/** The rota of the runbook the run was started with, and its window's start; none when it has none. */
+function rotaOf(found: FoundRun): { shifts: RotaShift[]; windowStart?: string } | undefined {
+  if (!found.record) return undefined;
+  const parsed = parseRunbook(found.record.runbookSource, `${found.record.id} (recorded runbook)`);
+  if (!parsed.ok || !parsed.runbook.rota) return undefined;
+  const windowStart = parsed.runbook.window?.start;
+  return { shifts: parsed.runbook.rota, ...(windowStart ? { windowStart } : {}) };
 }
 
 /** A run held up because its record store does not answer: its recording keeps failing and retrying. */
@@ -289,6 +302,8 @@ function noteFor(
   } else if (step.completedBy) {
     notes.push(`by ${step.completedBy}`);
   }
+  const onIt = onItText(step);
+  if (onIt) notes.push(onIt);
   if (step.attempts > 1) notes.push(`${step.attempts} attempts`);
   if (showWorker && step.worker) notes.push(`on ${step.worker}`);
   const over = overPlanMs(step, now);

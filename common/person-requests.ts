@@ -1,5 +1,5 @@
 /**
- * The five things a person asks of a run (approve, reject, done, back-out, resolve), in one place: the Update each
+ * The things a person asks of a run (approve, reject, done, ack, back-out, resolve, incidents), in one place: the Update each
  * becomes, the fields it carries (signed with the person's key when a signer is given), and the sentence that tells
  * the person what the run recorded. `cutover approve|reject|done|backout|resolve` and the console's keys both send
  * requests through here, so a change to a request is one edit.
@@ -11,6 +11,7 @@ import { unmetRequirements } from '../run/transitions.js';
 import { formatDuration } from '../runbook/duration.js';
 import { HANDED_OVER_REASON, HYPERCARE_EXIT_ID, type Incident, type IncidentRequest } from '../run/hypercare.js';
 import {
+  acknowledgeStepUpdate,
   approveHypercareExitUpdate,
   changeIncidentUpdate,
   rejectHypercareExitUpdate,
@@ -29,6 +30,8 @@ export type PersonRequest =
   | { kind: 'approve'; gateId: string; as: string; role?: string; reason?: string; evidence?: string; automatic?: boolean }
   | { kind: 'reject'; gateId: string; as: string; reason: string; evidence?: string }
   | { kind: 'done'; stepId: string; as: string; reason?: string; automatic?: boolean }
+  /** "I am on it": a step or gate that waits for people, acknowledged (run/acknowledge.ts). */
+  | { kind: 'ack'; stepId: string; as: string }
   | { kind: 'backout'; as: string; reason: string }
   | { kind: 'resolve'; stepId: string; action: 'retry' | 'done'; as: string; reason: string }
   /** A hypercare incident opened, updated or resolved (run/hypercare.ts). */
@@ -43,6 +46,7 @@ export interface PersonAnswer {
   approve: GateState;
   reject: GateState;
   done: StepState;
+  ack: StepState;
   backout: BackoutState;
   resolve: StepState;
   incident: Incident;
@@ -81,6 +85,8 @@ export function requestFields(request: PersonRequest): { kind: SignedKind; field
         kind: 'complete_manual',
         fields: { stepId: request.stepId, by: request.as, ...optional('reason', request.reason), ...automatic(request.automatic) },
       };
+    case 'ack':
+      return { kind: 'acknowledge', fields: { stepId: request.stepId, by: request.as } };
     case 'backout':
       return { kind: 'request_backout', fields: { by: request.as, reason: request.reason } };
     case 'resolve':
@@ -140,6 +146,8 @@ async function sendOnce<K extends PersonRequest['kind']>(
       return (await handle.executeUpdate(changeIncidentUpdate, { args: [args as never] })) as PersonAnswer[K];
     case 'done':
       return (await handle.executeUpdate(completeManualStepUpdate, { args: [args as never] })) as PersonAnswer[K];
+    case 'ack':
+      return (await handle.executeUpdate(acknowledgeStepUpdate, { args: [args as never] })) as PersonAnswer[K];
     case 'backout':
       return (await handle.executeUpdate(requestBackoutUpdate, { args: [args as never] })) as PersonAnswer[K];
     case 'resolve':
@@ -175,6 +183,11 @@ export function answerSentence(request: PersonRequest, answer: PersonAnswer[Pers
     }
     case 'done':
       return `${request.as} marked ${request.stepId} done`;
+    case 'ack': {
+      const step = answer as StepState;
+      const others = (step.acks ?? []).filter((ack) => ack.by !== request.as).map((ack) => ack.by);
+      return `${request.as} acknowledged ${request.stepId}: the run shows them on it and does not escalate it${others.length ? ` (also on it: ${others.join(', ')})` : ''}`;
+    }
     case 'backout':
       return `${request.as} requested back-out of ${runId}: running steps finish, then completed steps are undone in reverse order`;
     case 'resolve':
@@ -193,6 +206,8 @@ export function requestPurpose(request: PersonRequest): string {
       return `reject ${request.gateId}`;
     case 'done':
       return `mark ${request.stepId} done`;
+    case 'ack':
+      return `acknowledge ${request.stepId}`;
     case 'backout':
       return 'back out';
     case 'resolve':

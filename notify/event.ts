@@ -52,6 +52,8 @@ const VERB: Partial<Record<NotificationEventKind, (run: string, step: string) =>
   gate_opened: (run, step) => `cutover approve ${run} ${step} --as YOU   (or: cutover reject ${run} ${step} --as YOU --reason ...)`,
   gate_deadline: (run, step) => `cutover approve ${run} ${step} --as YOU   (or: cutover reject ${run} ${step} --as YOU --reason ...)`,
   manual_step_waiting: (run, step) => `cutover done ${run} ${step} --as YOU`,
+  escalated: (run, step) => `cutover ack ${run} ${step} --as YOU`,
+  point_of_no_return: (run, step) => `cutover approve ${run} ${step} --as YOU   (or: cutover reject ${run} ${step} --as YOU --reason ...)`,
   step_failed: (run, step) => `cutover resolve ${run} ${step} --retry|--done --as YOU --reason ...`,
   backout_halted: (run, step) => `cutover resolve ${run} ${step} --retry|--done --as YOU --reason ...`,
 };

@@ -28,6 +28,12 @@ export interface StepFacts {
   owner: string;
 }
 
+/** How many minutes before a gate's point of no return its approvers and the lead are told. */
+export const NO_RETURN_WARNING_MINUTES = 15;
+
+/** How many minutes before a manual step is expected to be ready its owner is told. */
+export const READY_SOON_MINUTES = 15;
+
 /** How many minutes before a gate's deadline its approvers are reminded. */
 export const DEADLINE_WARNINGS_MINUTES = [15, 5] as const;
 
@@ -172,6 +178,73 @@ export function backoutHalted(facts: RunFacts, step: StepFacts, attempt: number,
 /** The back-out finished. News. */
 export function backoutFinished(facts: RunFacts): NotificationEvent {
   return event(facts, 'backout_finished', 'backout_finished', `Back-out of ${facts.runId} finished`);
+}
+
+/** A manual step is expected to be ready at `readyAt` (its dependencies as they run, and as planned): its owner gets ready. */
+export function stepReadySoon(facts: RunFacts, step: StepFacts, readyAt: string): NotificationEvent {
+  const minutes = Math.max(1, Math.round((Date.parse(readyAt) - Date.parse(facts.at)) / 60_000));
+  return event(
+    facts,
+    'step_ready_soon',
+    `step_ready_soon:${step.id}`,
+    `Manual step ${step.id} (${step.title}) is expected to be ready in about ${minutes} minutes`,
+    {
+      step: stepRef(step),
+      action: { ...whoIs(facts.runbook, [step.owner]), what: 'be ready to do it when it is (the run tells you then)' },
+      by: readyAt,
+    },
+  );
+}
+
+/**
+ * A gate still open {@link NO_RETURN_WARNING_MINUTES} minutes before its point of no return: after that, a go leaves
+ * no room to back out inside the window. Its approvers must decide, the lead must know.
+ */
+export function pointOfNoReturn(
+  facts: RunFacts,
+  step: StepFacts,
+  approvers: readonly string[],
+  at: string,
+  windowEnd: string,
+): NotificationEvent {
+  return event(
+    facts,
+    'point_of_no_return',
+    `point_of_no_return:${step.id}`,
+    `Gate ${step.id} reaches its point of no return in ${NO_RETURN_WARNING_MINUTES} minutes: a later go leaves no room to back out before the window ends`,
+    {
+      step: stepRef(step),
+      action: { ...whoIs(facts.runbook, [...approvers, facts.runbook.lead]), what: 'approve or reject the gate' },
+      by: at,
+      extra: [{ label: 'Window ends', value: windowEnd }],
+    },
+  );
+}
+
+/**
+ * Nobody acknowledged a wait within `ackWithinMs` (times `after`): it escalates to `people` (the deputies of the roles
+ * that must act) or to the lead's role. Whoever it reaches must acknowledge it and see it done.
+ */
+export function escalated(
+  facts: RunFacts,
+  step: StepFacts,
+  to: 'deputy' | 'lead',
+  people: readonly string[],
+  roles: readonly string[],
+  waitedMs: number,
+): NotificationEvent {
+  const who = to === 'lead' ? whoIs(facts.runbook, [facts.runbook.lead]) : { people: [...people], roles: [] };
+  return event(
+    facts,
+    'escalated',
+    `escalated:${step.id}:${to}`,
+    `Nobody acknowledged ${step.id} (${step.title}) in ${formatDuration(waitedMs)}: escalated to ${to === 'lead' ? 'the lead' : `the deputies of ${roles.join(', ')}`}`,
+    {
+      step: stepRef(step),
+      action: { ...who, what: 'acknowledge it (cutover ack) and see that it is done' },
+      extra: [{ label: 'Waiting for', value: roles.join(', ') }],
+    },
+  );
 }
 
 /** The incident a hypercare marker is about. */

@@ -1,7 +1,8 @@
 /**
  * What a person sees of a run's notifications, derived once from the record store's events and delivery attempts:
  * each event with where each of its messages got to (sent, retrying, gave up, not tried yet), and one sentence per
- * delivery that failed. `cutover events`, `cutover status` and the page render it. Pure.
+ * delivery that failed. `cutover events`, `cutover status`, the console and the page render it. Pure, but for
+ * {@link undeliveredLines}, which reads the two record lists from a store it is given.
  */
 import type { DeliveryRecord, EventRecord } from '../prisma/records.js';
 
@@ -109,4 +110,23 @@ export function eventLines(views: readonly EventView[]): string[] {
     if (event.deliveries.length === 0) lines.push('          (no route sends this event)');
   }
   return lines;
+}
+
+/** What {@link undeliveredLines} reads of the record store. */
+export interface DeliveryRecords {
+  deliveries(query: { runId: string }): Promise<DeliveryRecord[]>;
+  events(runId: string): Promise<EventRecord[]>;
+}
+
+/**
+ * The run's messages that did not reach people ({@link failedDeliveryLines}), read from the store: `cutover status`,
+ * the console and the page say so. None when the store cannot say: extra information is never worth failing a screen.
+ */
+export async function undeliveredLines(store: DeliveryRecords, runId: string, options: { withReasons?: boolean } = {}): Promise<string[]> {
+  try {
+    const rows = await store.deliveries({ runId });
+    return rows.length === 0 ? [] : failedDeliveryLines(eventViews(await store.events(runId), rows), options);
+  } catch {
+    return [];
+  }
 }

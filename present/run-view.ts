@@ -7,6 +7,8 @@
  * Pure module (no Node, no clocks): the workflow bundle could import it, and tests need no server.
  */
 import { formatDuration } from '../runbook/duration.js';
+import { onItText } from './duty-view.js';
+import type { RotaShift } from '../runbook/rota.js';
 import type {
   BackoutState,
   BackoutStepState,
@@ -76,6 +78,7 @@ export const DECISION_VERB: Record<Decision['kind'], string> = {
   refused: 'was refused',
   override: 'went live without the rehearsal evidence',
   incident: 'changed incident',
+  acknowledge: 'acknowledged',
 };
 
 /** Why a back-out started, in words. */
@@ -185,6 +188,8 @@ export interface RunContext {
   window?: { end: string; pointOfNoReturn: string; backoutMs: number };
   /** What the runbook says that the run state does not carry: its description, phase titles, step notes and instructions. */
   texts?: RunbookTexts;
+  /** The rota's shifts and the window's start (T in a live run), for who is on duty now and next. */
+  rota?: { shifts: readonly RotaShift[]; windowStart?: string };
 }
 
 /** The runbook's words for people, which the run state does not carry (see {@link runbookTexts}). */
@@ -314,13 +319,17 @@ export interface WaitingItem {
   since?: string;
   /** For a gate: when it closes, and what it decides then. */
   closes?: { at: string; then: 'no-go' | 'go' };
+  /** Who acknowledged it (`on it: ana since 03:12 UTC`). */
+  onIt?: string;
 }
 
 /** What waits for people now, in runbook order. Reads only the steps given (the console passes those a summary says matter). */
 export function waitingItems(steps: Iterable<StepState>, context: RunContext = {}): WaitingItem[] {
   const items: WaitingItem[] = [];
+  const byId = new Map<string, StepState>();
   const lead = context.lead ? roleWithPeople(context.lead, context) : 'the lead';
   for (const step of steps) {
+    byId.set(step.id, step);
     if (step.gate?.status === 'open' && step.status === 'waiting') {
       const needs = step.gate.rule === 'all' ? step.gate.awaiting : step.gate.approvers;
       const extra = unmetRequirements(step.gate);
@@ -366,7 +375,12 @@ export function waitingItems(steps: Iterable<StepState>, context: RunContext = {
       });
     }
   }
-  return items;
+  // Who is on each (acknowledged while it waits), beside who may act.
+  return items.map((item) => {
+    const step = byId.get(item.stepId);
+    const onIt = step ? onItText(step) : undefined;
+    return onIt ? { ...item, onIt } : item;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ const PROGRESS_FIELDS = [
   'checks',
   'gate',
   'completedBy',
+  'acks',
   'resolution',
   'backout',
   'waitUntil',
@@ -48,6 +49,7 @@ export function isPlain(step: StepState): boolean {
     step.error !== undefined ||
     step.outputTail !== undefined ||
     step.completedBy !== undefined ||
+    step.acks !== undefined ||
     step.resolution !== undefined ||
     step.backout !== undefined ||
     step.waitingFor !== undefined ||

@@ -47,6 +47,7 @@ const PERSON_KINDS: readonly Decision['kind'][] = [
   'resolve',
   'override',
   'incident',
+  'acknowledge',
 ];
 
 /** How a sentence names a log entry: `entry 3 (approve by dana on go)`. */
@@ -146,11 +147,13 @@ function shownButNotSigned(entry: Decision): string | undefined {
       ? [text(request.gateId)]
       : entry.kind === 'complete_manual'
         ? [step, `${step} (back-out)`]
-        : entry.kind === 'resolve'
-          ? [`${step}: ${String(request.action)}`, `${step}: ${String(request.action)} (back-out)`]
-          : entry.kind === 'override'
-            ? [OVERRIDE_TARGET]
-            : [undefined];
+        : entry.kind === 'acknowledge'
+          ? [step]
+          : entry.kind === 'resolve'
+            ? [`${step}: ${String(request.action)}`, `${step}: ${String(request.action)} (back-out)`]
+            : entry.kind === 'override'
+              ? [OVERRIDE_TARGET]
+              : [undefined];
   if (!targets.includes(text(entry.target))) return `the target ${JSON.stringify(entry.target ?? null)}`;
   if (text(entry.reason) !== text(request.reason)) return `the reason ${JSON.stringify(entry.reason ?? null)}`;
   if (text(entry.evidence) !== text(request.evidence)) return `the evidence ${JSON.stringify(entry.evidence ?? null)}`;

@@ -25,7 +25,7 @@ export const LOGGED_REFUSALS_PER_PERSON = 10;
 export const REFUSAL_WINDOW_MS = 60 * 60 * 1000;
 
 /** The five person requests, by the Update that carries them. */
-export type RequestKind = 'vote' | 'complete_manual' | 'request_backout' | 'resolve' | 'incident';
+export type RequestKind = 'vote' | 'complete_manual' | 'request_backout' | 'resolve' | 'incident' | 'acknowledge';
 
 const NAME = REQUEST_LIMITS.name;
 const FIELDS: Record<RequestKind, Record<string, number | 'boolean' | 'integer' | 'signature' | readonly string[]>> = {
@@ -38,6 +38,7 @@ const FIELDS: Record<RequestKind, Record<string, number | 'boolean' | 'integer' 
     automatic: 'boolean',
     signature: 'signature',
   },
+  acknowledge: { stepId: NAME, by: NAME, signature: 'signature' },
   complete_manual: { stepId: NAME, by: NAME, reason: REQUEST_LIMITS.reason, automatic: 'boolean', signature: 'signature' },
   request_backout: { by: NAME, reason: REQUEST_LIMITS.reason, automatic: 'boolean', signature: 'signature' },
   resolve: {

@@ -63,7 +63,7 @@ export function signatureCheck(
 /** The decisions a person signs. */
 export type SignedKind = Extract<
   Decision['kind'],
-  'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve' | 'override' | 'incident'
+  'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve' | 'override' | 'incident' | 'acknowledge'
 >;
 
 /** The target an evidence override shows in the decision log. */

@@ -10,6 +10,7 @@ import type { ActionKind, PhaseKind, Runbook } from '../runbook/schema.js';
 import type { GateEvidence } from './evidence.js';
 import type { RequestSignature } from './signed-request.js';
 import type { HypercareState } from './hypercare.js';
+import type { Acknowledgement } from './acknowledge.js';
 
 /** `rehearsal` honours each step's `rehearsal:` setting; `live` runs everything. */
 export type RunMode = 'rehearsal' | 'live';
@@ -189,6 +190,8 @@ export interface StepState {
   gate?: GateState;
   /** Who marked a manual step done, or resolved a failure by hand. */
   completedBy?: string;
+  /** Who said they are on it while it waited for people (`cutover ack`), in order. */
+  acks?: Acknowledgement[];
   resolution?: PendingResolution;
   backout?: BackoutStepState;
   /** A `wait` step (or undo) sleeps until then: a run that continues as new sleeps only what is left. */
@@ -228,7 +231,9 @@ export interface Decision {
     | 'refused'
     | 'override'
     /** `incident`: a person opened, updated or resolved a hypercare incident (run/hypercare.ts). */
-    | 'incident';
+    | 'incident'
+    /** `acknowledge`: a person said they are on a step or gate that waits for people (run/acknowledge.ts). */
+    | 'acknowledge';
   by: string;
   role: string;
   target?: string;
@@ -377,6 +382,7 @@ export type StepProgress = Pick<
   | 'checks'
   | 'gate'
   | 'completedBy'
+  | 'acks'
   | 'resolution'
   | 'backout'
   | 'waitUntil'

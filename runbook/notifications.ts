@@ -29,6 +29,7 @@ export const NOTIFICATION_EVENT_KINDS = [
   'backout_finished',
   'point_of_no_return',
   'comms',
+  'escalated',
   'incident_approaching',
   'incident_breached',
   'test',
@@ -145,6 +146,13 @@ export const notificationsSchema = z
       .string()
       .optional()
       .describe("The status page's address for links in messages; default: CUTOVER_PUBLIC_URL on the worker."),
+    ack_within: z
+      .string()
+      .regex(DURATION_PATTERN, { message: 'expected a duration such as 10m' })
+      .optional()
+      .describe(
+        'Every manual step and gate not acknowledged this long after it started waiting escalates (a step may set its own `ack_within`).',
+      ),
   })
   .strict();
 

@@ -12,6 +12,7 @@ import { PASSKEY_PATTERN, PUBLIC_KEY_PATTERN } from './public-key.js';
 import { DURATION_PATTERN, NOT_BEFORE_PATTERN } from './duration.js';
 import { channelName, notificationsSchema, personAddresses } from './notifications.js';
 import { hypercareSchema } from './hypercare.js';
+import { rotaShift } from './rota-schema.js';
 
 const duration = z
   .string()
@@ -288,6 +289,11 @@ export const step = z
         'Worker pool that must run this step, its checks and its back-out (served by `cutover worker --pool NAME` on the machine that holds the system); default: any worker.',
       ),
     notes: z.string().optional(),
+    ack_within: duration
+      .optional()
+      .describe(
+        'A manual step or gate not acknowledged (`cutover ack`) this long after it started waiting escalates: to the deputies of its role, then after as long again to the lead (default `notifications.ack_within`).',
+      ),
   })
   .strict();
 
@@ -426,6 +432,20 @@ export const runbookSchema = z
     phases: z.array(phase).min(1, { message: 'a runbook needs at least one phase' }),
     // Issue 20: channels, routes and the rehearsal audience (runbook/notifications.ts).
     notifications: notificationsSchema.optional().describe('Who is told what, on which channels (docs/notifications.md).'),
+    // Issue 20: who stands in for a role, and who is on duty when (runbook/rota.ts).
+    deputies: z
+      .record(id, z.array(z.string().min(1)).min(1))
+      // Optional, not defaulted: a runbook without it keeps its version hash.
+      .optional()
+      .describe(
+        'Role name -> the people who stand in for its holders: told first when a step or gate of the role is not acknowledged in time.',
+      ),
+    rota: z
+      .array(rotaShift)
+      .optional()
+      .describe(
+        "Shifts per role relative to the window (T is its start; a rehearsal's own start): who is on duty is who is notified for the role.",
+      ),
   })
   .strict();
 

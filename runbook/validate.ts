@@ -19,6 +19,7 @@ import { checkCsvSpec } from '../reconcile/check-config.js';
 import { hint, HINT_COMPARISONS, listOf, need, undefinedRole, type Checking } from './checking.js';
 import { allSteps, checkStep, runnables, type StepAt } from './validate-steps.js';
 import { checkNotifications } from './validate-notifications.js';
+import { checkAcknowledgements } from './validate-rota.js';
 import { checkHypercare, postGoLiveOwnerProblems } from './validate-hypercare.js';
 
 /** The outcome of {@link validateRunbook}: errors refuse the runbook, warnings do not. */
@@ -56,6 +57,7 @@ export function validateRunbook(runbook: Runbook): RunbookValidation {
   checkWindow(c, orderable);
   checkFixedStarts(c, steps);
   checkNotifications(c);
+  checkAcknowledgements(c);
   return { errors: c.errors, warnings: c.warnings };
 }
 

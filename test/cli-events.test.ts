@@ -3,7 +3,8 @@
  * webhook (a real receiver here, verifying the HMAC and timestamp) and a misconfigured e-mail channel. The worker is
  * SIGKILLed while the receiver holds a message unanswered; a new worker sends it again with the same idempotency key,
  * so the receiver keeps it once. `cutover events` lists the events and where each message got to, `--follow` ends
- * with the run, and `cutover status` says in one sentence which message failed and why.
+ * with the run, and `cutover status` says in one sentence which message failed and why. `cutover ack` puts the step's
+ * owner on it, as `status` shows.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,6 +81,11 @@ phases:
   expect(sent[0]!.key).toBe(sent[1]!.key);
   expect(sent.every((m) => m.verified)).toBe(true);
 
+  // bob says he is on it (issue 20): the run answers, and `status` shows him on the step.
+  const ack = runCli(['ack', runId, 'backup', '--as', 'bob'], lead, dir);
+  expect(ack.stdout).toContain('bob acknowledged backup: the run shows them on it and does not escalate it');
+  expect(ack.code).toBe(0);
+  expect(runCli(['status', runId], lead, dir).stdout).toMatch(/backup .* on it: bob since \d\d:\d\d UTC/);
   expect(runCli(['done', runId, 'backup', '--as', 'bob'], lead, dir).code).toBe(0);
   expect(await rehearsal.exited).toBe(0);
   await eventually(ofRun, (r) => r.some((m) => m.body.event.id === 'run_ended'), 90_000, 'the run_ended message');

@@ -7,6 +7,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup } from 'ink-testing-library';
 import type { ActionOutcome, ConsoleAction } from '../cli/console/actions.js';
 import { ConsoleScreen } from '../cli/console/ConsoleScreen.js';
+import { useUndelivered } from '../cli/console/use-undelivered.js';
+import { Text } from 'ink';
 import type { RunView } from '../cli/console/run-poller.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { RunContext } from '../present/run-view.js';
@@ -111,14 +113,21 @@ function gateOpen(state: RunState): RunState {
   return state;
 }
 
-function screen(view: RunView, now = Date.parse(at(20)), send?: (a: ConsoleAction) => Promise<ActionOutcome>, width = 80) {
+function screen(
+  view: RunView,
+  now = Date.parse(at(20)),
+  send?: (a: ConsoleAction) => Promise<ActionOutcome>,
+  width = 80,
+  runContext: RunContext = context,
+  undelivered: readonly string[] = [],
+) {
   const onAction = vi.fn(send ?? (async () => ({ ok: true, message: 'sent' })));
   const onQuit = vi.fn();
   const onVisible = vi.fn();
   const ui = render(
     <ConsoleScreen
       view={view}
-      context={context}
+      context={runContext}
       now={now}
       width={width}
       height={24}
@@ -126,6 +135,7 @@ function screen(view: RunView, now = Date.parse(at(20)), send?: (a: ConsoleActio
       onAction={onAction}
       onVisible={onVisible}
       onQuit={onQuit}
+      undelivered={undelivered}
     />,
   );
   lastFrame = ui.lastFrame;
@@ -347,6 +357,20 @@ describe('the console screen', () => {
     expect(onAction).toHaveBeenLastCalledWith({ kind: 'done', stepId: 'announce', as: 'erin', reason: 'told them' });
   });
 
+  it('shows who is on a waiting step, and who the rota has on duty now and next', () => {
+    const state = fresh();
+    const acks = [{ by: 'erin', at: at(2), for: 'manual' as const }];
+    Object.assign(state.steps.announce!, { status: 'waiting', waitingFor: 'manual', attempts: 1, startedAt: at(1), acks });
+    const shifts = [
+      { role: 'comms', person: 'erin', from: 'T', to: 'T+1h' },
+      { role: 'comms', person: 'fay', from: 'T+1h', to: 'T+2h' },
+    ];
+    const { frame } = screen(viewOf(state), Date.parse(at(3)), undefined, 120, { ...context, rota: { shifts } });
+    expect(frame()).toContain('ON DUTY comms: erin on duty; next fay from 23:00 UTC');
+    expect(frame()).toContain('comms (erin) · on it: erin since 22:02 UTC');
+    expect(frame().split('\n').length).toBeLessThanOrEqual(24);
+  });
+
   it('backs out only after the runbook name is typed, with a reason', async () => {
     const state = fresh();
     Object.assign(state.steps.freeze!, { status: 'running', attempts: 1, startedAt: at(0) });
@@ -449,6 +473,35 @@ describe('the console screen', () => {
     await type(stdin, 'month-end close first', '\r');
     await until(() => onAction.mock.calls.length === 2);
     expect(onAction).toHaveBeenLastCalledWith({ kind: 'reject', gateId: 'hypercare-exit', as: 'dana', reason: 'month-end close first' });
+  });
+
+  it('says under the header when messages did not reach people, and still fits 80x24 with the gate pinned', () => {
+    const failed = ['the gate_opened:go message to dana on mail gave up after 5 attempts', 'the run_started message on hook gave up'];
+    const narrow = screen(viewOf(gateOpen(fresh())), undefined, undefined, 80, context, failed)
+      .frame()
+      .split('\n');
+    expect(narrow.length).toBeLessThanOrEqual(23);
+    for (const line of narrow) expect(line.length).toBeLessThanOrEqual(80);
+    expect(narrow.join('\n')).toContain('gate go');
+    cleanup();
+    const wide = screen(viewOf(gateOpen(fresh())), undefined, undefined, 160, context, failed).frame();
+    expect(wide).toContain(
+      '! not delivered (2, cutover events crm-night-7): the gate_opened:go message to dana on mail gave up after 5 attempts; …',
+    );
+  });
+
+  it('reads the messages that did not reach people when it opens and again as they change', async () => {
+    let failed: string[] = [];
+    const read = vi.fn(async () => failed);
+    const Probe = () => <Text>{`undelivered: ${useUndelivered(read, 20).join(' | ') || 'none'}`}</Text>;
+    const ui = render(<Probe />);
+    lastFrame = ui.lastFrame;
+    await shows('undelivered: none');
+    failed = ['the go message on hook gave up after 5 attempts'];
+    await shows('undelivered: the go message on hook gave up after 5 attempts');
+    failed = [];
+    await shows('undelivered: none');
+    expect(read.mock.calls.length).toBeGreaterThanOrEqual(3);
   });
 
   it('says when it is reconnecting, and keeps showing what it last read', () => {

@@ -74,6 +74,19 @@ describe('checkpoint', () => {
     expect(next.steps[plain!]).toEqual(state.steps[plain!]);
   });
 
+  it('carries who acknowledged a step to the next execution (else it would escalate after a hand-over)', () => {
+    const runbook = bigRunbook(8);
+    const state = initialRunState(input(runbook), 'a');
+    const [waiting, done] = state.order;
+    const acks = [{ by: 'alice', at: 'x', for: 'manual' as const }];
+    Object.assign(state.steps[waiting!]!, { status: 'waiting', waitingFor: 'manual', startedAt: 'x', acks });
+    Object.assign(state.steps[done!]!, { status: 'succeeded', attempts: 1, startedAt: 'x', endedAt: 'y', acks });
+    const next = initialRunState(input(runbook), 'later');
+    applyCheckpoint(next, toCheckpoint(state, 'forward', 1));
+    expect(next.steps[waiting!]!.acks).toEqual(acks);
+    expect(next.steps[done!]!.acks).toEqual(acks);
+  });
+
   it('refuses a checkpoint of another runbook', () => {
     const checkpoint = toCheckpoint(initialRunState(input(bigRunbook(8)), 'a'), 'forward', 1);
     expect(() => applyCheckpoint(initialRunState(input(bigRunbook(12)), 'a'), checkpoint)).toThrow(/8 steps, the runbook 12/);

@@ -272,7 +272,7 @@ describe('schema problems', () => {
       .replace('owner: dba', 'owner: 7')
       .replace('lead: lead\n', 'lead: lead\ncolour: blue\n');
     expect(problemsOf(text)).toEqual([
-      'runbook.yaml:4:1 colour: unknown field `colour`; remove it or use one of name, version, description, lead, roles, window, change_window, freeze_windows, backout, hypercare, evidence, connections, people, signatures, phases, notifications',
+      'runbook.yaml:4:1 colour: unknown field `colour`; remove it or use one of name, version, description, lead, roles, window, change_window, freeze_windows, backout, hypercare, evidence, connections, people, signatures, phases, notifications, deputies, rota',
       'runbook.yaml:14:16 phases[0].steps[0].owner: `owner` must be a string, not the number `7`; put it in quotes to make it a string',
       'runbook.yaml:22:11 phases[1].kind: unknown phase kind `go-no-go`; expected one of preparation, data_freeze, migration, reconciliation, interface_switch_on, go_no_go, hypercare; did you mean `go_no_go`?',
     ]);

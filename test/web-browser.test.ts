@@ -218,7 +218,10 @@ hypercare:
     runbookSource: source,
     startedBy: 'alice',
   });
-  const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+  // One clock for the whole history: read afresh per call, a loaded machine's milliseconds between an incident's
+  // opening and its resolution put a 1h00m MTTR over its 1h target.
+  const now = Date.now();
+  const ago = (ms: number) => new Date(now - ms).toISOString();
   const H = 3_600_000;
   await store.markRunStarted(runId, { startedAt: ago(6 * H) });
   const state = initialRunState(

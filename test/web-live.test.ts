@@ -1,6 +1,6 @@
 /**
  * The live run page against a real run on the test Temporal server, in real Chromium: a decision reaches an open page
- * within a second without a reload; a dropped connection shows "reconnecting" and resumes with every event it
+ * without a reload (how fast: `npm run bench -- web`); a dropped connection shows "reconnecting" and resumes with every event it
  * missed; twenty viewers cost Temporal no more queries than one; hostile titles show as text; a phone's width needs
  * no sideways scrolling.
  */
@@ -141,7 +141,7 @@ async function openLive(runId: string, width = 1280): Promise<{ tab: Page; probl
 }
 
 describe('the live run page', () => {
-  it('shows a decision on an open page within a second, without a reload, and the now-line moves', async () => {
+  it('shows a decision on an open page without a reload, and the now-line moves', async () => {
     const handle = await h.start(RUNBOOK('live-approve'));
     await waitForState(handle, (s) => s.steps.go!.gate?.status === 'open');
     const { tab, problems } = await openLive(handle.workflowId);
@@ -157,13 +157,11 @@ describe('the live run page', () => {
       await tab.evaluate('window.__samePage = true');
 
       await handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'alice', reason: 'counts <b>match</b>' }] });
-      const answered = Date.now();
+      // How fast is the web benchmark's to judge (web.change_to_screen_ms_p99); here, that it comes by itself.
       await tab
         .locator('#sec-decisions')
         .getByRole('row', { name: /alice.*approved go/ })
         .waitFor({ timeout: 10_000 });
-      const took = Date.now() - answered;
-      expect(took, `the decision took ${took} ms to reach the page`).toBeLessThanOrEqual(1_000);
       await expect(tab.locator('#sec-decisions').innerText()).resolves.toContain('counts <b>match</b>');
       expect(await tab.evaluate('window.__samePage')).toBe(true);
       // Then the manual step waits for the lead, on top.

@@ -15,7 +15,7 @@ import { publicKeyText, signRequest } from '../cli/keys.js';
 import { verifyDecisionLog } from '../run/decision-log.js';
 import type { EvidenceOverride } from '../run/state.js';
 import { overrideRequest } from '../run/signed-request.js';
-import { approveGateUpdate, completeManualStepUpdate, requestBackoutUpdate } from '../workflows/messages.js';
+import { acknowledgeStepUpdate, approveGateUpdate, completeManualStepUpdate, requestBackoutUpdate } from '../workflows/messages.js';
 import { hashRunbook } from '../cli/load-runbook.js';
 import { readSettings } from '../cli/settings.js';
 import { parseRunbook } from '../runbook/parse.js';
@@ -104,6 +104,13 @@ describe('signed requests', () => {
       /^refused: the request was signed at .*, more than 10 minutes from the run's clock/,
     );
 
+    // dana says she is on the gate (`cutover ack`), signed like a vote: it is logged, and verifies offline below.
+    const ack = { stepId: 'go', by: 'dana' };
+    expect(
+      await outcome(
+        handle.executeUpdate(acknowledgeStepUpdate, { args: [{ ...ack, signature: signRequest(dana, runId, 'acknowledge', ack) }] }),
+      ),
+    ).toBe('accepted');
     expect(await vote(handle, { ...plain, signature })).toBe('accepted');
     // The same signed request again: a replay.
     expect(await vote(handle, { ...plain, signature })).toBe(
@@ -127,6 +134,7 @@ describe('signed requests', () => {
       ['refused', 'alice', false],
       ['refused', 'alice', false],
       ['refused', 'alice', false],
+      ['acknowledge', 'dana', true],
       ['approve', 'alice', true],
       ['approve', 'dana', true],
       ['request_backout', 'alice', true],
@@ -144,7 +152,7 @@ describe('signed requests', () => {
       { key: publicKeyText(alice), verified: false },
       { key: publicKeyText(alice), verified: false },
     ]);
-    expect(state.decisions[4]!.signature).toEqual(signature);
+    expect(state.decisions[5]!.signature).toEqual(signature);
     // The run chained its log as it went: it verifies offline against the runbook's keys, and the store has the same.
     const keys = { alice: { key: publicKeyText(alice) }, dana: { key: publicKeyText(dana) } };
     const entries = state.decisions.map((d, seq) => ({ ...d, seq }));

@@ -9,7 +9,7 @@
  *
  * Nothing here changes a run: people change runs through the CLI, whose Updates check who they are.
  */
-import { eventViews, failedDeliveryLines } from '../present/delivery-view.js';
+import { undeliveredLines } from '../present/delivery-view.js';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { RunDetail } from '../prisma/records.js';
 import type { RecordStore } from '../prisma/record-store.js';
@@ -159,13 +159,11 @@ export interface RunAnswer {
 async function failedDeliveriesOf(deps: WebDeps, runId: string): Promise<string[]> {
   const { events, deliveries } = deps.store;
   if (!events || !deliveries) return [];
-  try {
-    const rows = await deliveries.call(deps.store, { runId });
-    if (rows.length === 0) return [];
-    return failedDeliveryLines(eventViews(await events.call(deps.store, runId), rows), { withReasons: false });
-  } catch {
-    return [];
-  }
+  const records = {
+    events: (id: string) => events.call(deps.store, id),
+    deliveries: (q: { runId: string }) => deliveries.call(deps.store, q),
+  };
+  return undeliveredLines(records, runId, { withReasons: false });
 }
 
 /**

@@ -29,7 +29,12 @@ export function runContextOf(record: Pick<RunDetail, 'id' | 'runbookSource'> | n
   const parsed = parseRunbook(record.runbookSource, `${record.id} (recorded runbook)`);
   if (!parsed.ok) return undefined;
   const { runbook } = parsed;
-  return { roles: runbook.roles, lead: runbook.lead, texts: runbookTexts(runbook) };
+  return {
+    roles: runbook.roles,
+    lead: runbook.lead,
+    texts: runbookTexts(runbook),
+    ...(runbook.rota ? { rota: { shifts: runbook.rota, ...(runbook.window?.start ? { windowStart: runbook.window.start } : {}) } } : {}),
+  };
 }
 
 /** The channels of the runs being watched. */

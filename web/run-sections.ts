@@ -21,6 +21,7 @@ import {
   waitingItems,
   type RunContext,
 } from '../present/run-view.js';
+import { dutyNow } from '../present/duty-view.js';
 import { forecastWords } from '../present/live-forecast.js';
 import { timelineFromState, timelineSvg } from '../present/timeline-svg.js';
 import type { LiveForecast } from '../timing/live-forecast.js';
@@ -52,7 +53,7 @@ export function runSections(input: SectionInput): Record<SectionId, string> {
   const { state, now } = input;
   return {
     head: headSection(state, now, input.context).value,
-    waiting: waitingSection(state, input.context).value,
+    waiting: waitingSection(state, input.context, now).value,
     forecast: forecastSection(input.forecast, now).value,
     hypercare: hypercareSection(state, now).value,
     timeline: timelineSection(input).value,
@@ -69,20 +70,22 @@ function headSection(state: RunState, now: number, context: RunContext = {}): Sa
 ${state.outcome && html`<p class="outcome"><strong>Outcome:</strong> ${state.outcome}</p>`}`;
 }
 
-function waitingSection(state: RunState, context: RunContext = {}): SafeHtml {
+function waitingSection(state: RunState, context: RunContext = {}, now = Date.now()): SafeHtml {
   if (state.endedAt) return html``;
+  const duty = dutyNow(context.rota, state, now);
+  const onDuty = duty.length > 0 ? html`<p class="on-duty">On duty: ${duty.join(' · ')}</p>` : html``;
   const items = waitingItems(
     state.order.flatMap((id) => (state.steps[id] ? [state.steps[id]] : [])),
     context,
   );
   if (items.length === 0)
     return html`<h2 id="waiting">Waiting for people</h2>
-<p class="muted">Nobody is being waited for.</p>`;
+${onDuty}<p class="muted">Nobody is being waited for.</p>`;
   return html`<h2 id="waiting">Waiting for people</h2>
-<ul class="waiting">
+${onDuty}<ul class="waiting">
 ${items.map(
   (item) =>
-    html`<li><strong>${item.what}</strong><br>who may act: ${item.who}${item.since && html` · since ${time(item.since)}`}${item.closes && html` · <span class="deadline">closes ${time(item.closes.at)} as ${item.closes.then}</span>`}</li>
+    html`<li><strong>${item.what}</strong><br>who may act: ${item.who}${item.onIt && html` · <strong class="on-it">${item.onIt}</strong>`}${item.since && html` · since ${time(item.since)}`}${item.closes && html` · <span class="deadline">closes ${time(item.closes.at)} as ${item.closes.then}</span>`}</li>
 `,
 )}</ul>`;
 }

@@ -43,7 +43,10 @@ export async function runForwardStep(ctx: RunContext, step: StepState): Promise<
   const d = ctx.def(step.id);
   const hold = fixedStartHold(ctx, step);
   if (hold && !(await holdForFixedStart(ctx, step, hold))) return;
+  const fresh = step.startedAt === undefined;
   step.startedAt ??= ctx.now();
+  // The owners of manual steps this one leads to are told ahead, when a route asks (see watchReadySoon).
+  if (fresh && step.treatment !== 'skip') ctx.notices?.watchReadySoon(step);
   if (step.treatment === 'skip') {
     step.status = 'skipped';
     step.endedAt = step.startedAt;
@@ -84,9 +87,13 @@ async function runWaitStep(ctx: RunContext, step: StepState, action: Extract<Act
       ctx.touch();
       if (action.kind === 'manual') ctx.notices?.manualWaiting(step);
     }
-    finished = await ctx.cancellableWait(step.id, () =>
-      action.kind === 'manual' ? condition(() => step.completedBy !== undefined) : sleepUntil(step, action.duration),
-    );
+    finished = await ctx.cancellableWait(step.id, () => {
+      if (action.kind !== 'manual') return sleepUntil(step, action.duration);
+      const done = condition(() => step.completedBy !== undefined);
+      // Escalation timers only when the runbook asks for them (`ack_within`): no turn is added otherwise.
+      const stopEscalation = ctx.notices?.watchAcknowledgement(step, 'manual', step.startedAt);
+      return stopEscalation ? done.finally(stopEscalation) : done;
+    });
     step.waitingFor = undefined;
     step.waitUntil = undefined;
     step.attempts = 1;

@@ -22,10 +22,14 @@ export async function runGateStep(ctx: RunContext, step: StepState, def: Gate): 
     ctx.notices?.gateOpened(step, def);
   }
   let stopWarnings: (() => void) | undefined;
+  let stopEscalation: (() => void) | undefined;
+  let stopNoReturn: (() => void) | undefined;
   const byPeople = () => step.gate!.status === 'approved' || step.gate!.status === 'rejected';
   const decided = await ctx.cancellableWait(step.id, async () => {
     // Reminders before the deadline, in the wait's scope (a back-out ends them with it).
     stopWarnings = ctx.notices?.warnBeforeDeadline(step, def);
+    stopEscalation = ctx.notices?.watchAcknowledgement(step, 'approval', step.gate!.openedAt ?? step.startedAt);
+    stopNoReturn = ctx.notices?.warnBeforeNoReturn(step, def);
     const closesAt = step.gate!.closesAt;
     const deadlineMs = closesAt === undefined ? undefined : Date.parse(closesAt);
     // Checked before anything is awaited: a run from before evidence replays its commands in the same order.
@@ -68,6 +72,8 @@ export async function runGateStep(ctx: RunContext, step: StepState, def: Gate): 
     await ctx.decide(decision);
   });
   stopWarnings?.();
+  stopEscalation?.();
+  stopNoReturn?.();
   step.waitingFor = undefined;
   step.endedAt = ctx.now();
   step.attempts = 1;

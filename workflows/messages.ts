@@ -10,8 +10,19 @@ import type { BackoutState, GateState, RunState, RunSummary, StepPage, StepState
 import type { ChangesSince, RunChanges } from '../run/step-changes.js';
 import type { BackoutRequest, ManualDoneRequest, ResolveRequest, VoteRequest } from '../run/transitions.js';
 import type { Incident, IncidentRequest } from '../run/hypercare.js';
+import type { AcknowledgeRequest } from '../run/acknowledge.js';
 
-export type { BackoutRequest, ChangesSince, Incident, IncidentRequest, ManualDoneRequest, ResolveRequest, RunChanges, VoteRequest };
+export type {
+  AcknowledgeRequest,
+  BackoutRequest,
+  ChangesSince,
+  Incident,
+  IncidentRequest,
+  ManualDoneRequest,
+  ResolveRequest,
+  RunChanges,
+  VoteRequest,
+};
 
 /**
  * The run at a glance: its own fields, counts per status and the steps that matter now. Cheap to
@@ -44,6 +55,12 @@ export const rejectGateUpdate = defineUpdate<GateState, [VoteRequest]>('rejectGa
 
 /** The step's owner marks a manual step (or a manual back-out) done. */
 export const completeManualStepUpdate = defineUpdate<StepState, [ManualDoneRequest]>('completeManualStep');
+
+/**
+ * A person says they are on a step or gate that waits for people (`cutover ack`): the run keeps who and when, shows it,
+ * and does not escalate it. Answers the step.
+ */
+export const acknowledgeStepUpdate = defineUpdate<StepState, [AcknowledgeRequest]>('acknowledgeStep');
 
 /** The lead backs the run out, with a reason. */
 export const requestBackoutUpdate = defineUpdate<BackoutState, [BackoutRequest]>('requestBackout');

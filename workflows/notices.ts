@@ -7,16 +7,30 @@
  *
  * Deterministic: the workflow clock, its timers and its own commands.
  */
-import { CancellationScope, getExternalWorkflowHandle, log, ParentClosePolicy, sleep, startChild } from '@temporalio/workflow';
+import { CancellationScope, getExternalWorkflowHandle, log, ParentClosePolicy, patched, sleep, startChild } from '@temporalio/workflow';
 import type { NotificationEvent } from '../notify/event.js';
 import { DELIVERY_RETRY, deliveryInputs } from '../notify/deliveries.js';
 import { planComms, type PlannedDelivery } from '../notify/plan.js';
 import { isDone } from '../run/transitions.js';
 import * as events from '../notify/run-events.js';
-import type { StepState } from '../run/state.js';
-import type { Action, Gate } from '../runbook/schema.js';
+import { ackWithinMs, deputiesOf, ESCALATIONS, rolesActing, waitingOnPeople } from '../run/acknowledge.js';
+import type { StepState, WaitingFor } from '../run/state.js';
+import { nightStartMs } from '../runbook/fixed-starts.js';
+import { rolesOnDuty } from '../runbook/rota.js';
+import type { Action, Gate, Runbook } from '../runbook/schema.js';
 import { cutoverNotify, noticesSignal, notifierId } from './notify-run.js';
+import { PATCHES } from './patches.js';
 import type { RunContext } from './run-context.js';
+
+/** A manual step expected ready sooner than this gets no `step_ready_soon`: its waiting message is about to come. */
+const READY_SOON_MIN_MS = 2 * 60_000;
+
+/** Step id -> the ids of the steps that depend on it. */
+function dependentsOf(steps: readonly StepState[]): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const step of steps) for (const dep of step.dependsOn) map.set(dep, [...(map.get(dep) ?? []), step.id]);
+  return map;
+}
 
 /** The run's side of its notifier: builds the events, routes them, and signals them in order. */
 export class RunNotices {
@@ -51,7 +65,7 @@ export class RunNotices {
   /** Routes `event` (or sends it as `planned`) and hands it to the notifier; returns at once. */
   emit(event: NotificationEvent, planned?: PlannedDelivery[]): void {
     const ctx = this.ctx;
-    const deliveries = deliveryInputs(ctx.book, event, {
+    const deliveries = deliveryInputs(this.onDuty(), event, {
       baseDir: ctx.input.baseDir,
       maxAttempts: DELIVERY_RETRY.maximumAttempts,
       ...(planned ? { deliveries: planned } : {}),
@@ -67,9 +81,19 @@ export class RunNotices {
       });
   }
 
+  /**
+   * The runbook with each role held by whoever the rota has on duty now (the runbook itself without a rota): the
+   * people an event names and reaches are those on duty when it happens. T is the night's start as fixed starts count it.
+   */
+  private onDuty(): Runbook {
+    const book = this.ctx.book;
+    if (!book.rota) return book;
+    return rolesOnDuty(book, Date.now(), nightStartMs(book, this.ctx.input.mode, this.ctx.run.startedAt));
+  }
+
   private facts(): events.RunFacts {
     const ctx = this.ctx;
-    return { runId: ctx.input.runId, runbook: ctx.book, mode: ctx.input.mode, startedAt: ctx.run.startedAt, at: ctx.now() };
+    return { runId: ctx.input.runId, runbook: this.onDuty(), mode: ctx.input.mode, startedAt: ctx.run.startedAt, at: ctx.now() };
   }
 
   runStarted(): void {
@@ -126,8 +150,95 @@ export class RunNotices {
     return () => scope.cancel();
   }
 
+  /**
+   * Escalates a wait nobody acknowledges (from patch {@link PATCHES.escalates}): `ack_within` after it began, to the
+   * deputies of the roles that must act (when they have any), twice that after, to the lead; nothing once someone
+   * acknowledged it or it stopped waiting. Timers counted from `since`, so a new execution taking up the wait sets only
+   * those still ahead (the one before told the rest). Returns what stops them, or undefined when there are none.
+   */
+  watchAcknowledgement(step: StepState, waiting: WaitingFor, since: string | undefined): (() => void) | undefined {
+    const book = this.ctx.book;
+    const within = ackWithinMs(book, this.ctx.def(step.id));
+    if (within === undefined || since === undefined || !patched(PATCHES.escalates.id)) return undefined;
+    const roles = rolesActing(book, step, waiting);
+    const deputies = deputiesOf(book, roles);
+    const acknowledged = () => step.acks?.some((ack) => ack.for === waiting) === true;
+    const scope = new CancellationScope();
+    void scope
+      .run(async () => {
+        for (const { to, after } of ESCALATIONS) {
+          if (to === 'deputy' && deputies.length === 0) continue;
+          const at = Date.parse(since) + after * within;
+          if (at <= Date.now()) continue;
+          await sleep(at - Date.now());
+          if (waitingOnPeople(step) !== waiting || acknowledged()) return;
+          this.emit(events.escalated(this.facts(), step, to, deputies, roles, after * within));
+        }
+      })
+      .catch(() => undefined);
+    return () => scope.cancel();
+  }
+
+  /**
+   * Tells a gate's approvers and the lead that its point of no return (the latest go that leaves room to back out
+   * inside the window) is {@link events.NO_RETURN_WARNING_MINUTES} minutes away while it is still open (from patch
+   * {@link PATCHES.warnsNoReturn}); only when a route names `point_of_no_return`, and not when that moment had passed
+   * as the gate opened (a new execution does not repeat it). Returns what stops the timer, or undefined.
+   */
+  warnBeforeNoReturn(step: StepState, def: Gate): (() => void) | undefined {
+    const noReturn = step.gate?.pointOfNoReturn;
+    if (!noReturn || !this.routesNamed('point_of_no_return')) return undefined;
+    const at = Date.parse(noReturn.at) - events.NO_RETURN_WARNING_MINUTES * 60_000;
+    if (at <= Date.now() || !patched(PATCHES.warnsNoReturn.id)) return undefined;
+    const scope = new CancellationScope();
+    void scope
+      .run(async () => {
+        await sleep(at - Date.now());
+        if (step.gate?.status === 'open')
+          this.emit(events.pointOfNoReturn(this.facts(), step, def.approvers, noReturn.at, noReturn.windowEnd));
+      })
+      .catch(() => undefined);
+    return () => scope.cancel();
+  }
+
+  /**
+   * Tells the owners of the manual steps that `started` leads to, {@link events.READY_SOON_MINUTES} minutes before
+   * each is expected to be ready (from patch {@link PATCHES.warnsReadySoon}), when a route names `step_ready_soon`.
+   * Expected: once all its dependencies started, the latest of their ends, as they ran (started) and as planned
+   * (`expected`); a step expected within {@link READY_SOON_MIN_MS} gets no warning (its waiting message comes next).
+   * The timer goes with the run's execution: one handed over to a new execution is not set again.
+   */
+  watchReadySoon(started: StepState): void {
+    if (!this.routesNamed('step_ready_soon')) return;
+    const run = this.ctx.run;
+    this.dependents ??= dependentsOf(run.order.map((id) => run.steps[id]!));
+    for (const id of this.dependents.get(started.id) ?? []) {
+      const step = run.steps[id]!;
+      if (step.kind !== 'manual' || step.treatment !== 'run' || step.status !== 'pending') continue;
+      const deps = step.dependsOn.map((dep) => run.steps[dep]);
+      if (deps.some((dep) => dep?.startedAt === undefined)) continue;
+      const readyMs = Math.max(
+        ...deps.map((dep) => (dep!.endedAt ? Date.parse(dep!.endedAt) : Date.parse(dep!.startedAt!) + dep!.plannedDurationMs)),
+      );
+      if (readyMs - Date.now() < READY_SOON_MIN_MS || !patched(PATCHES.warnsReadySoon.id)) continue;
+      const at = Math.max(Date.now(), readyMs - events.READY_SOON_MINUTES * 60_000);
+      void CancellationScope.nonCancellable(async () => {
+        if (at > Date.now()) await sleep(at - Date.now());
+        if (step.status === 'pending') this.emit(events.stepReadySoon(this.facts(), step, new Date(readyMs).toISOString()));
+      }).catch(() => undefined);
+    }
+  }
+
+  /** Step id -> the steps that depend on it, built once, when a route first asks for `step_ready_soon`. */
+  private dependents: Map<string, string[]> | undefined;
+
   private get routesLate(): boolean {
-    return this.ctx.book.notifications?.routes.some((route) => route.on?.includes('step_late')) === true;
+    return this.routesNamed('step_late');
+  }
+
+  /** Whether a route names `kind` in its `on` (a timer for such an event is worth it only then). */
+  private routesNamed(kind: string): boolean {
+    return this.ctx.book.notifications?.routes.some((route) => route.on?.includes(kind)) === true;
   }
 
   manualWaiting(step: StepState, undo = false): void {
@@ -152,7 +263,7 @@ export class RunNotices {
     const run = this.ctx.run;
     const progress = { done: run.order.filter((id) => isDone(run.steps[id]!)).length, total: run.order.length };
     const event = events.comms(facts, step, events.fillMessage(action.message, facts, progress), undo);
-    this.emit(event, planComms(this.ctx.book, event, action.to, action.via));
+    this.emit(event, planComms(this.onDuty(), event, action.to, action.via));
   }
 
   /** An open incident's MTTR marker, at the minute it fell due, to its owner. */

@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 17;
+export const WORKFLOW_VERSION = 18;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -239,12 +239,40 @@ export const PATCHES = {
     since: 16,
     stage: 'patched',
   },
+  /**
+   * Evaluated when a manual step or gate starts waiting (or a new execution takes up the wait), only when the runbook
+   * gives it an `ack_within` and has notifications (notices.ts).
+   */
+  escalates: {
+    id: 'escalates',
+    guards:
+      'a manual step or gate nobody acknowledges within its `ack_within` escalates: a timer tells the deputies of the roles that must act, then the lead',
+    introduced: '5f26600, 2026-12-07',
+    since: 17,
+    stage: 'patched',
+  },
+  /** Evaluated when a gate with a point of no return opens, only when a route names `point_of_no_return` (notices.ts). */
+  warnsNoReturn: {
+    id: 'warns-no-return',
+    guards: "a gate still open 15 minutes before its point of no return tells its approvers and the lead (a timer in the gate's wait)",
+    introduced: 'e6ae7fa, 2026-12-07',
+    since: 17,
+    stage: 'patched',
+  },
+  /** Evaluated when a step starts and a manual step it leads to is expected ready later, only when a route names `step_ready_soon` (notices.ts). */
+  warnsReadySoon: {
+    id: 'warns-ready-soon',
+    guards: 'the owner of a manual step is told 15 minutes before it is expected to be ready (a timer set when its last dependency starts)',
+    introduced: '775f477, 2026-12-07',
+    since: 17,
+    stage: 'patched',
+  },
   /** Evaluated once per execution in hypercare, only in runs whose runbook has `hypercare.reconcile` (hypercare.ts). */
   hypercareDrift: {
     id: 'hypercare-drift',
     guards: "a run in hypercare compares each `hypercare.reconcile` on its repeat and keeps its rounds' drift for the exit gate",
     introduced: 'fe143ff, 2026-12-07',
-    since: 17,
+    since: 18,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;

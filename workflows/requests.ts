@@ -42,9 +42,11 @@ import {
   type ResolveRequest,
   type VoteRequest,
 } from '../run/transitions.js';
+import { refuseAcknowledge, waitingOnPeople, type AcknowledgeRequest } from '../run/acknowledge.js';
 import { mayLogRefusal, refuseMalformedRequest, refuseUnknownTarget, type RequestKind } from '../run/request-limits.js';
 import { verifier } from './activity-calls.js';
 import {
+  acknowledgeStepUpdate,
   approveGateUpdate,
   completeManualStepUpdate,
   rejectGateUpdate,
@@ -100,6 +102,9 @@ export function registerRequests(ctx: RunContext): void {
     validator: requests.validator('request_backout', requests.backoutRule),
   });
   setHandler(resolveStepUpdate, (request) => requests.resolve(request), { validator: requests.validator('resolve', requests.resolveRule) });
+  setHandler(acknowledgeStepUpdate, (request) => requests.acknowledge(request), {
+    validator: requests.validator('acknowledge', requests.acknowledgeRule),
+  });
 }
 
 /** The five person requests: their rules, validators and handlers. */
@@ -119,6 +124,7 @@ class PersonRequests {
   readonly manualRule = this.signed((request: ManualDoneRequest) => refuseManualDone(this.ctx.book, this.ctx.run, request));
   readonly backoutRule = this.signed((request: BackoutRequest) => refuseBackout(this.ctx.book, this.ctx.run, request));
   readonly resolveRule = this.signed((request: ResolveRequest) => refuseResolve(this.ctx.book, this.ctx.run, request));
+  readonly acknowledgeRule = this.signed((request: AcknowledgeRequest) => refuseAcknowledge(this.ctx.book, this.ctx.run, request));
 
   /**
    * The validator of a request with `rule`. A request that arrives while a new execution is still reading
@@ -273,6 +279,28 @@ class PersonRequests {
       automatic: request.automatic === true,
       ...signatureFields(ctx.book, request),
       ...(reason ? { reason } : {}),
+      ...sentBy(),
+    });
+    return step;
+  }
+
+  /** A person acknowledges a wait: kept with the step (which ends its escalation) and in the decision log. */
+  async acknowledge(request: AcknowledgeRequest): Promise<StepState> {
+    const { ctx } = this;
+    const at = ctx.now();
+    const checking = this.recheck(this.acknowledgeRule, request, 'acknowledge');
+    if (checking) await checking;
+    const step = ctx.stepOf(request.stepId);
+    // Kept before anything is awaited: a second acknowledgement by the same person in the same moment is refused.
+    step.acks = [...(step.acks ?? []), { by: request.by, at, for: waitingOnPeople(step)! }];
+    await ctx.decide({
+      kind: 'acknowledge',
+      by: request.by,
+      role: decisionRole(ctx.book, request.by, [step.owner, ctx.book.lead]),
+      target: step.id,
+      at,
+      automatic: false,
+      ...signatureFields(ctx.book, request),
       ...sentBy(),
     });
     return step;

@@ -16,6 +16,7 @@ import { useLiveForecast } from './use-live-forecast.js';
 import type { LiveModel } from '../../timing/live-forecast.js';
 import { useRunState } from './use-run-state.js';
 import { useTerminalSize } from './use-terminal-size.js';
+import { useUndelivered } from './use-undelivered.js';
 
 export interface ConsoleAppProps {
   source: RunSource;
@@ -29,9 +30,11 @@ export interface ConsoleAppProps {
   onInterrupt: () => void;
   /** The runbook's fitted night (from its recorded runs), for the live re-forecast in the header. */
   forecastModel?: LiveModel;
+  /** Reads the run's messages that did not reach people (present/delivery-view.ts), when the record store is at hand. */
+  undelivered?: () => Promise<string[]>;
 }
 
-export function ConsoleApp({ source, send, runbook, identity, poll, onQuit, onInterrupt, forecastModel }: ConsoleAppProps) {
+export function ConsoleApp({ source, send, runbook, identity, poll, onQuit, onInterrupt, forecastModel, undelivered }: ConsoleAppProps) {
   const { view, setVisible } = useRunState(source, poll);
   const { width, height } = useTerminalSize();
   const moving = view.attention.some((s) => s.status === 'running' || s.backout?.status === 'running');
@@ -39,6 +42,7 @@ export function ConsoleApp({ source, send, runbook, identity, poll, onQuit, onIn
   const now = useClock(moving ? 250 : 1000, view.head?.endedAt === undefined);
   const head = view.head;
   const forecast = useLiveForecast(forecastModel, view, now);
+  const undeliveredLines = useUndelivered(undelivered);
   const context = useMemo<RunContext>(() => {
     if (!runbook) return {};
     const window = head ? pointOfNoReturn(runbook, head.mode, head.startedAt) : undefined;
@@ -46,6 +50,7 @@ export function ConsoleApp({ source, send, runbook, identity, poll, onQuit, onIn
       roles: runbook.roles,
       lead: runbook.lead,
       texts: runbookTexts(runbook),
+      ...(runbook.rota ? { rota: { shifts: runbook.rota, ...(runbook.window?.start ? { windowStart: runbook.window.start } : {}) } } : {}),
       ...(window ? { window: { end: window.windowEnd, pointOfNoReturn: window.at, backoutMs: window.backoutMs } } : {}),
     };
   }, [runbook, head?.mode, head?.startedAt]);
@@ -65,6 +70,7 @@ export function ConsoleApp({ source, send, runbook, identity, poll, onQuit, onIn
       onVisible={onVisible}
       onQuit={onQuit}
       {...(forecast ? { forecast } : {})}
+      undelivered={undeliveredLines}
     />
   );
 }

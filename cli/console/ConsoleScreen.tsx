@@ -17,7 +17,7 @@ import { HelpPanel } from './HelpPanel.js';
 import { HypercarePanel, hypercarePanelHeight } from './HypercarePanel.js';
 import { FormPrompt } from './FormPrompt.js';
 import { keyText, Prompt } from './Prompt.js';
-import { allowedOn, requestForm, requestLabel, type Form, type FormState } from './request-forms.js';
+import { allowedOn, requestForm, requestLabel, type Allowed, type Form, type FormState } from './request-forms.js';
 import type { RunView } from './run-poller.js';
 import { StepDetails } from './StepDetails.js';
 import { StatusLine, Connecting } from './StatusLine.js';
@@ -25,6 +25,7 @@ import { StepList } from './StepList.js';
 import { useKeyQueue } from './use-key-queue.js';
 import { useRunShape, useStepWindow } from './use-step-window.js';
 import { WaitingPanel, waitingPanelHeight } from './WaitingPanel.js';
+import { dutyNow } from '../../present/duty-view.js';
 
 export interface ConsoleScreenProps {
   view: RunView;
@@ -40,31 +41,37 @@ export interface ConsoleScreenProps {
   onQuit: () => void;
   /** The live re-forecast of the run, when the runbook's recorded runs could be read. */
   forecast?: LiveForecast;
+  /** One sentence per notification message that did not reach people (present/delivery-view.ts). */
+  undelivered?: readonly string[];
 }
 
 type Mode = 'list' | 'details' | 'help' | 'find';
 
-export function ConsoleScreen({ view, context, now, width, height, identity, onAction, onVisible, onQuit, forecast }: ConsoleScreenProps) {
+export function ConsoleScreen({
+  view,
+  context,
+  now,
+  width,
+  height,
+  identity,
+  onAction,
+  onVisible,
+  onQuit,
+  forecast,
+  undelivered = [],
+}: ConsoleScreenProps) {
   const { head, steps } = view;
   const [selected, setSelected] = useState(0);
   const [follow, setFollow] = useState(true);
   // Keys typed while a prompt is opening, or between a form's fields: the next prompt takes them (see Prompt.tsx).
   const pending = useRef('');
-  const [mode, setModeState] = useState<Mode>('list');
-  // Like the form below: keys arrive before React renders, so the handlers read the mode from the ref.
-  const modeRef = useRef<Mode>('list');
+  // Keys typed ahead arrive before React renders: the refs say at once that a prompt, not the list, has them.
+  const [mode, modeRef, setModeState] = useRefState<Mode>('list');
   const setMode = (next: Mode) => {
-    modeRef.current = next;
     if (next === 'find') pending.current = '';
     setModeState(next);
   };
-  const [form, setFormState] = useState<FormState | undefined>();
-  // Keys typed ahead arrive before React renders: the ref says at once that a prompt, not the list, has them.
-  const formRef = useRef<FormState | undefined>(undefined);
-  const setForm = (next: FormState | undefined) => {
-    formRef.current = next;
-    setFormState(next);
-  };
+  const [form, formRef, setForm] = useRefState<FormState | undefined>(undefined);
   const [busy, setBusy] = useState<string | undefined>();
   const [message, setMessage] = useState<ActionOutcome | undefined>();
   const [lastFind, setLastFind] = useState('');
@@ -85,11 +92,12 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
   }, [view.attention, exitGate, context]);
   const backout = head ? backoutProgress(head, stepsWithUndo(steps)) : undefined;
   const maxWaiting = height >= 40 ? 6 : height >= 30 ? 4 : 2;
-  const panel = waitingPanelHeight(waiting.length, backout !== undefined, maxWaiting);
-  const bottom = form || mode === 'find' ? 3 : 2;
+  const duty = head && !ended ? dutyNow(context.rota, head, now) : [];
+  const panel = waitingPanelHeight(waiting.length, backout !== undefined, maxWaiting, duty.length);
   const showForecast = forecast !== undefined && head?.endedAt === undefined;
-  const hypercareRows = hypercarePanelHeight(head?.hypercare);
-  const rows = Math.max(3, height - 1 - (showForecast ? 4 : 3) - panel - hypercareRows - 1 - bottom);
+  // Under the header (a line more with the forecast), the panels and the red line, above the prompt and the footer.
+  const above = (showForecast ? 4 : 3) + panel + hypercarePanelHeight(head?.hypercare) + (undelivered.length > 0 ? 1 : 0);
+  const rows = Math.max(3, height - 1 - above - 1 - (form || mode === 'find' ? 3 : 2));
   const { top, selectedItem } = useStepWindow(shape, current, rows, steps.length, onVisible);
 
   // A key that moves the selection changes what the next key acts on: the keys after it wait for that render.
@@ -129,14 +137,10 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
   };
 
   const find = (text: string, from: number) => {
-    const q = text.trim().toLowerCase();
-    if (!q) return;
-    for (let k = 1; k <= steps.length; k += 1) {
-      const i = (from + k) % steps.length;
-      const s = steps[i];
-      if (s && (s.id.toLowerCase().includes(q) || s.title.toLowerCase().includes(q))) return move(i);
-    }
-    setMessage({ ok: false, message: `no step matches "${text.trim()}"` });
+    if (!text.trim()) return;
+    const found = findStep(steps, text, from);
+    if (found === undefined) setMessage({ ok: false, message: `no step matches "${text.trim()}"` });
+    else move(found);
   };
 
   const listKey = (input: string, key: Key) => {
@@ -173,14 +177,7 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
     listening: () => !formRef.current && modeRef.current !== 'find',
     onKey: listKey,
   });
-  const footer = footerKeys({
-    gateOpen: allowed.canAct && (allowed.gateOpen || allowed.exitGateOpen),
-    manual: allowed.canAct && allowed.manual,
-    resolvable: allowed.canAct && allowed.resolvable,
-    canBackout: allowed.canBackout,
-    follow,
-    ended,
-  });
+  const footer = footerKeys(allowed, follow);
 
   if (!head) {
     return (
@@ -198,8 +195,13 @@ export function ConsoleScreen({ view, context, now, width, height, identity, onA
         {...(showForecast ? { forecast: { line: forecastLine(forecast, now), tone: forecastWords(forecast, now).tone } } : {})}
         width={width}
       />
+      {undelivered.length > 0 && (
+        <Text color="red" wrap="truncate">
+          {undeliveredLine(undelivered, head.runId)}
+        </Text>
+      )}
       {head.hypercare && <HypercarePanel hypercare={head.hypercare} runId={head.runId} now={now} width={width} />}
-      <WaitingPanel items={waiting} {...(backout ? { backout } : {})} max={maxWaiting} now={now} width={width} />
+      <WaitingPanel items={waiting} {...(backout ? { backout } : {})} max={maxWaiting} now={now} width={width} duty={duty} />
       {mode === 'details' && step ? (
         <StepDetails step={step} context={context} critical={plan.critical.has(step.id)} now={now} width={width} rows={rows + 1} />
       ) : mode === 'help' ? (
@@ -266,22 +268,15 @@ function FindPrompt(props: { initial: string; pending: MutableRefObject<string>;
   );
 }
 
-/** The keys that make sense now, the ones that act first. */
-export function footerKeys(s: {
-  gateOpen: boolean;
-  manual: boolean;
-  resolvable: boolean;
-  canBackout: boolean;
-  follow: boolean;
-  ended: boolean;
-}): string {
+/** The keys that make sense now on what is selected (`allowed`), the ones that act first. */
+export function footerKeys(allowed: Allowed, follow: boolean): string {
   const keys: string[] = [];
-  if (s.gateOpen) keys.push('a approve', 'r reject');
-  if (s.manual) keys.push('d done');
-  if (s.resolvable) keys.push('R resolve');
-  if (s.canBackout) keys.push('b back-out');
+  if (allowed.canAct && (allowed.gateOpen || allowed.exitGateOpen)) keys.push('a approve', 'r reject');
+  if (allowed.canAct && allowed.manual) keys.push('d done');
+  if (allowed.canAct && allowed.resolvable) keys.push('R resolve');
+  if (allowed.canBackout) keys.push('b back-out');
   keys.push('↑↓ move', 'Enter open');
-  if (!s.follow && !s.ended) keys.push('f follow');
+  if (!follow && !allowed.ended) keys.push('f follow');
   keys.push('/ find', '? help', 'q leave');
   return keys.join(' · ');
 }
@@ -293,4 +288,31 @@ function stepsWithUndo(steps: readonly (StepState | undefined)[]): StepState[] {
 /** A waiting gate's window, when the console was not given the runbook's. */
 function waitingGateWindow(attention: readonly StepState[]): { at: string; windowEnd: string } | undefined {
   return attention.find((s) => s.gate?.pointOfNoReturn)?.gate?.pointOfNoReturn;
+}
+
+/** `! not delivered (2, cutover events RUN): the gate_opened:go message to ben on mail gave up after 5 attempts; …` */
+export function undeliveredLine(lines: readonly string[], runId: string): string {
+  return `! not delivered (${lines.length}, cutover events ${runId}): ${lines[0]}${lines.length > 1 ? '; …' : ''}`;
+}
+
+/** State the screen renders from and key handlers read at once through the ref (keys arrive before React renders). */
+function useRefState<T>(initial: T): [T, MutableRefObject<T>, (next: T) => void] {
+  const [value, setValue] = useState<T>(initial);
+  const ref = useRef<T>(initial);
+  const set = (next: T) => {
+    ref.current = next;
+    setValue(next);
+  };
+  return [value, ref, set];
+}
+
+/** The next step after `from` (wrapping round) whose id or title contains `text`, ignoring case. */
+function findStep(steps: readonly (StepState | undefined)[], text: string, from: number): number | undefined {
+  const q = text.trim().toLowerCase();
+  for (let k = 1; k <= steps.length; k += 1) {
+    const i = (from + k) % steps.length;
+    const s = steps[i];
+    if (s && (s.id.toLowerCase().includes(q) || s.title.toLowerCase().includes(q))) return i;
+  }
+  return undefined;
 }

@@ -13,16 +13,23 @@ export interface WaitingPanelProps {
   max: number;
   now: number;
   width: number;
+  /** Who the rota has on duty now and next, one line a role (`dba: ana on duty; next cy from 04:00 UTC`). */
+  duty?: readonly string[];
 }
 
 /** How many lines the panel takes for these props. */
-export function waitingPanelHeight(items: number, backout: boolean, max: number): number {
-  return (items > 0 ? 1 + 2 * Math.min(items, max) + (items > max ? 1 : 0) : 0) + (backout ? 1 : 0);
+export function waitingPanelHeight(items: number, backout: boolean, max: number, duty = 0): number {
+  return (items > 0 ? 1 + 2 * Math.min(items, max) + (items > max ? 1 : 0) : 0) + (backout ? 1 : 0) + (duty > 0 ? 1 : 0);
 }
 
-export function WaitingPanel({ items, backout, max, now, width }: WaitingPanelProps) {
+export function WaitingPanel({ items, backout, max, now, width, duty = [] }: WaitingPanelProps) {
   return (
     <Box flexDirection="column" width={width}>
+      {duty.length > 0 ? (
+        <Text wrap="truncate">
+          <Text bold>ON DUTY</Text> {duty.join(' · ')}
+        </Text>
+      ) : null}
       {backout ? (
         <Text color="red" wrap="truncate">
           <Text bold inverse>
@@ -48,6 +55,7 @@ export function WaitingPanel({ items, backout, max, now, width }: WaitingPanelPr
           <Text wrap="truncate">
             {'  '}
             <Text bold>{item.who}</Text>
+            {item.onIt ? <Text color="green"> · {item.onIt}</Text> : null}
             {item.closes ? (
               <Text color="red">
                 {' '}

@@ -5,6 +5,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { render } from 'ink';
 import type { RecordStore } from '../../prisma/record-store.js';
+import { undeliveredLines } from '../../present/delivery-view.js';
 import type { Runbook } from '../../runbook/schema.js';
 import type { LiveModel } from '../../timing/live-forecast.js';
 import { sendAction } from './actions.js';
@@ -41,6 +42,9 @@ export function wantsConsole(plain: boolean, env: NodeJS.ProcessEnv = process.en
 export function openConsole(options: OpenConsoleOptions): ConsoleHandle {
   const { client, handle } = options;
   const source = options.source ?? temporalRunSource(client!, handle!, options.store);
+  const store = options.store;
+  // Made once: the console reads it again every few seconds.
+  const undelivered = store && handle ? () => undeliveredLines(store, handle.workflowId, { withReasons: false }) : undefined;
   let leave!: () => void;
   const closed = new Promise<void>((resolve) => (leave = resolve));
   const instance = render(
@@ -54,6 +58,7 @@ export function openConsole(options: OpenConsoleOptions): ConsoleHandle {
       {...(options.runbook ? { runbook: options.runbook } : {})}
       {...(options.identity ? { identity: options.identity } : {})}
       {...(options.forecastModel ? { forecastModel: options.forecastModel } : {})}
+      {...(undelivered ? { undelivered } : {})}
       onQuit={() => leave()}
       onInterrupt={options.onInterrupt}
     />,

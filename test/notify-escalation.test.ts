@@ -1,0 +1,144 @@
+/**
+ * Acknowledgements, escalation and the rota (issue 20), on one rehearsal: real Temporal (the run, its notifier and
+ * their durable timers) and a real webhook receiver that verifies each request's HMAC. A manual step nobody
+ * acknowledges escalates to its role's deputy, then to the lead; one acknowledged in time does not escalate; the
+ * run refuses an acknowledgement of a step that waits for nobody, a second one by the same person and one by someone
+ * not asked; the rota decides which lead is told; a gate still open 15 minutes before its point of no return is told,
+ * and so is the owner of a manual step 15 minutes before it is expected to be ready.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { notifierId } from '../workflows/notify-run.js';
+import { acknowledgeStepUpdate, approveGateUpdate, completeManualStepUpdate } from '../workflows/messages.js';
+import { startHookReceiver, type HookReceiver } from './support/notify-receivers.js';
+import { resultOf, startHarness, waitForState, workflowBundle, type Harness } from './support/workflow-harness.js';
+
+const SECRET = 'notify-escalation-secret-0123';
+process.env.NOTIFY_ESCALATION_SECRET = SECRET;
+
+let h: Harness;
+let hook: HookReceiver;
+
+beforeAll(async () => {
+  [h, hook] = await Promise.all([startHarness(), startHookReceiver(SECRET)]);
+}, 120_000);
+afterAll(async () => {
+  await Promise.all([h?.stop(), hook?.close()]);
+});
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The run's update refused with the run's sentence. */
+async function refusal(promise: Promise<unknown>): Promise<string> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+  return (err as WorkflowUpdateFailedError).cause?.message ?? '';
+}
+
+describe('acknowledgements and escalation', () => {
+  it('an unacknowledged manual step escalates to the deputy, then the lead on duty; an acknowledged one does not; the point of no return and a step ready soon are told', async () => {
+    const handle = await h.start(`
+name: notify-ack
+version: 1
+lead: lead
+roles: { lead: [lea, leo], dba: [ana], ops: [olu] }
+deputies: { dba: [dan], ops: [oda] }
+people: { dan: {}, oda: {} }
+# T is the rehearsal's start: lea leads the first seconds, leo from then on.
+rota:
+  - { role: lead, person: lea, from: T-1h, to: T+3s }
+  - { role: lead, person: leo, from: T+3s, to: T+1d }
+# Nothing to undo: the gate's point of no return is the window's end, 15 minutes after its warning at T+5s.
+window: { length: 15m5s }
+notifications:
+  channels:
+    hook: { kind: webhook, url: '${hook.url}', secret: '\${env:NOTIFY_ESCALATION_SECRET}' }
+  routes:
+    - { on: [escalated, manual_step_waiting, point_of_no_return, step_ready_soon], via: [hook] }
+    - { on: [run_started], to: [lead], via: [hook] }
+phases:
+  - id: prep
+    kind: preparation
+    steps:
+      - { id: quiet, title: Nobody answers, owner: dba, ack_within: 2s, action: { kind: manual } }
+      - { id: heard, title: Answered, owner: ops, ack_within: 1s, action: { kind: manual } }
+      - { id: go, title: Go, owner: lead, gate: { approvers: [ops] } }
+      # switch is expected ready when prep's 15m3s are over: its owner hears 15 minutes before, at T+3s.
+      - { id: prep, title: Prepare, owner: ops, expected: 15m3s, action: { kind: manual } }
+      - { id: switch, title: Switch, owner: dba, depends_on: [prep], action: { kind: manual } }
+`);
+    const runId = handle.workflowId;
+    await waitForState(handle, (s) => s.steps.heard!.waitingFor === 'manual' && s.steps.quiet!.waitingFor === 'manual');
+    const acked = await handle.executeUpdate(acknowledgeStepUpdate, { args: [{ stepId: 'heard', by: 'olu' }] });
+    expect(acked.acks).toEqual([{ by: 'olu', at: expect.any(String), for: 'manual' }]);
+    // One acknowledgement per person per wait; none for someone who is not among those who may act.
+    expect(await refusal(handle.executeUpdate(acknowledgeStepUpdate, { args: [{ stepId: 'heard', by: 'olu' }] }))).toMatch(
+      /^olu already acknowledged `heard` at /,
+    );
+    expect(await refusal(handle.executeUpdate(acknowledgeStepUpdate, { args: [{ stepId: 'heard', by: 'ana' }] }))).toBe(
+      'ana may not acknowledge `heard`: it waits for ops, their deputies or the lead',
+    );
+
+    const escalations = () => hook.kept().filter((m) => m.body.event.runId === runId && m.body.event.kind === 'escalated');
+    await waitFor('the escalation to the lead', () => escalations().some((m) => m.body.event.id === 'escalated:quiet:lead'));
+    // The gate is still open 15 minutes before its point of no return: its approvers and the lead on duty are told.
+    const noReturn = await waitFor('the point of no return warning', () =>
+      hook.kept().find((m) => m.body.event.runId === runId && m.body.event.id === 'point_of_no_return:go'),
+    );
+    expect(noReturn.body.people).toEqual(['olu', 'leo']);
+    // A gate is acknowledged like a step, by its approvers.
+    expect((await handle.executeUpdate(acknowledgeStepUpdate, { args: [{ stepId: 'go', by: 'olu' }] })).acks).toHaveLength(1);
+    await handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'olu' }] });
+    const readySoon = await waitFor('the ready-soon message', () =>
+      hook.kept().find((m) => m.body.event.runId === runId && m.body.event.id === 'step_ready_soon:switch'),
+    );
+    expect(readySoon.body.people).toEqual(['ana']);
+    expect(readySoon.body.message.title).toMatch(/Manual step switch \(Switch\) is expected to be ready in about 15 minutes$/);
+    await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'prep', by: 'olu' }] });
+    await waitForState(handle, (s) => s.steps.switch!.waitingFor === 'manual');
+    await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'switch', by: 'ana' }] });
+    await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'quiet', by: 'ana' }] });
+    await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'heard', by: 'olu' }] });
+    // A step that is done waits for nobody: acknowledging it is refused with a sentence.
+    expect(await refusal(handle.executeUpdate(acknowledgeStepUpdate, { args: [{ stepId: 'quiet', by: 'ana' }] }))).toMatch(
+      /^step `quiet` is not waiting for a person \(it is (succeeded|running)\)/,
+    );
+    const { state } = await resultOf(handle);
+    expect(state.decisions.filter((d) => d.kind === 'acknowledge').map((d) => [d.by, d.target])).toEqual([
+      ['olu', 'heard'],
+      ['olu', 'go'],
+    ]);
+    await h.client.workflow.getHandle(notifierId(runId)).result();
+
+    // The deputy first, then the lead on duty by then (the rota's second shift), each once; nothing for the step
+    // acknowledged in time. The run's start went to the lead on duty then.
+    const received = escalations();
+    expect(received.every((m) => m.verified)).toBe(true);
+    expect(received.map((m) => [m.body.event.id, m.body.people])).toEqual([
+      ['escalated:quiet:deputy', ['dan']],
+      ['escalated:quiet:lead', ['leo']],
+    ]);
+    const started = hook.kept().filter((m) => m.body.event.runId === runId && m.body.event.kind === 'run_started');
+    expect(started.map((m) => m.body.people)).toEqual([['lea']]);
+    expect(received[0]!.body.message.command).toBe(`cutover ack ${runId} quiet --as YOU`);
+    expect((await h.store.events(runId)).map((e) => e.eventId)).toContain('escalated:quiet:deputy');
+
+    // The run replays its history (the escalation timers and the acknowledgement) command for command.
+    const replays = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, [
+      { workflowId: runId, history: await handle.fetchHistory() },
+    ]);
+    for await (const replay of replays) expect(replay.error?.message).toBeUndefined();
+  }, 120_000);
+});
