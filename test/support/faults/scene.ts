@@ -184,7 +184,18 @@ export async function resolveIfNeeded(
 export async function resultOf(s: Scene, runId: string): Promise<RunResult & { state: RunState }> {
   const handle: WorkflowHandle = s.client.workflow.getHandle(runId);
   const result = (await handle.result()) as RunResult;
-  return { ...result, state: result.state ?? (await (await readRunState())(handle)).state };
+  if (result.state) return { ...result, state: result.state };
+  // A closed run's query is answered by a worker replaying its history: on a loaded machine the first may time out
+  // ("query timed out before a worker could process it"); ask again until a generous deadline.
+  const read = await readRunState();
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    try {
+      return { ...result, state: (await read(handle)).state };
+    } catch (err) {
+      if (Date.now() > deadline || !/DEADLINE_EXCEEDED|timed out/i.test(`${String(err)} ${String((err as Error).cause)}`)) throw err;
+    }
+  }
 }
 
 /** Writes the runbook into the scene's folder; returns the run id its first run gets. */
