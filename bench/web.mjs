@@ -15,13 +15,12 @@
 // (with the streams, before the page loads; printed beside it with them);
 // a re-forecast <= 0.5x the forecast's CPU time. See bench/README.md.
 import { fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { get } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { dist, finish, infoLine, median, size, SMOKE, startBench, targetLine } from './lib/support.mjs';
 import { recordRehearsals, timingRunbook } from './lib/timing-store.mjs';
+import { launchChromium } from './lib/chromium.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const VIEWERS = size('BENCH_VIEWERS', 300, 3);
@@ -120,26 +119,6 @@ async function startPage(bench) {
         child.send({ type: 'stop' });
       }),
   };
-}
-
-/** Chromium from CHROMIUM_PATH or PATH (Debian's), headless, kept off the network, as the page's tests launch it. */
-function launchChromium() {
-  const candidates = process.env.CHROMIUM_PATH
-    ? [process.env.CHROMIUM_PATH]
-    : (process.env.PATH ?? '').split(path.delimiter).flatMap((dir) => [path.join(dir, 'chromium'), path.join(dir, 'chromium-browser')]);
-  const executablePath = candidates.find((file) => existsSync(file));
-  if (!executablePath) throw new Error("Chromium not found: install Debian's chromium, or set CHROMIUM_PATH");
-  return chromium.launch({
-    executablePath,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
 }
 
 /**

@@ -2,11 +2,12 @@
  * `cutover report RUN` from runs recorded in a real SQLite store, through the built CLI; the HTML is opened in a
  * real Chromium (parsed and laid out as a reader's browser does, printed to PDF) and read back from its DOM.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decision } from '../run/state.js';
 import { openRecordStore } from '../prisma/store.js';
@@ -122,17 +123,7 @@ beforeAll(async () => {
   } finally {
     await store.close();
   }
-  browser = await chromium.launch({
-    executablePath: ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p)) ?? process.env.CHROMIUM_PATH!,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

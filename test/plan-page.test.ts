@@ -3,10 +3,11 @@
  * for a 120-step runbook (and the chart shows its lanes, the go/no-go, the point of no return, the freeze); the
  * Markdown says the same facts as tables. Through the built CLI.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planHtml, planMarkdown } from '../present/plan-page.js';
 import { parseRunbook } from '../runbook/parse.js';
@@ -17,9 +18,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'cutover-plan-'));
 let browser: Browser;
 
 beforeAll(async () => {
-  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (!existsSync(executablePath)) throw new Error(`Chromium not found at ${executablePath}; set CHROMIUM_PATH`);
-  browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

@@ -11,7 +11,7 @@ import type { RunDetail } from '../prisma/records.js';
 import type { WebPeopleStore } from '../prisma/web-people.js';
 import type { RunState } from '../run/state.js';
 import type { Runbook } from '../runbook/schema.js';
-import type { LiveHub } from './live-hub.js';
+import { openStream, type LiveHub } from './live-hub.js';
 import type { ActCard } from './people-pages.js';
 import type { RunChannel } from './run-channel.js';
 
@@ -58,19 +58,6 @@ interface Watched {
 
 /** One SSE event. */
 const frame = (type: string, data: unknown) => `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
-
-/** Starts an event stream on `res`. */
-function openStream(res: Response, retryMs: number): void {
-  res.status(200).set({
-    'Content-Type': 'text/event-stream; charset=utf-8',
-    'Cache-Control': 'no-cache, no-transform',
-    Connection: 'keep-alive',
-    // A buffering proxy (nginx) would hold the events back.
-    'X-Accel-Buffering': 'no',
-  });
-  res.flushHeaders();
-  res.write(`retry: ${retryMs}\n\n`);
-}
 
 /** A stream that only says, in one sentence, why it ends (the page then stops asking). */
 export function endStream(res: Response, sentence: string): void {

@@ -87,8 +87,8 @@ export class LiveHub {
 /** How often an idle stream sends a comment, so proxies do not close it. */
 const KEEP_ALIVE_MS = 15_000;
 
-/** Starts an event stream on `res`. */
-function openStream(res: Response, retryMs: number): void {
+/** Starts an event stream on `res` (the run page's and the acting view's). */
+export function openStream(res: Response, retryMs: number): void {
   res.status(200).set({
     'Content-Type': 'text/event-stream; charset=utf-8',
     'Cache-Control': 'no-cache, no-transform',

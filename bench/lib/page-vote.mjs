@@ -2,20 +2,9 @@
 // headless Chromium at 375 px with the DevTools virtual authenticator (CTAP2, internal, user verification on), the
 // person enrolled from a one-time link; then each vote is a tap on Approve, the passkey's assertion, the request
 // forwarded to the run, and "Recorded" on the page.
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium, passkeyPhone } from './chromium.mjs';
 import { dist } from './support.mjs';
-
-function chromiumPath() {
-  const candidates = process.env.CHROMIUM_PATH
-    ? [process.env.CHROMIUM_PATH]
-    : (process.env.PATH ?? '').split(path.delimiter).flatMap((dir) => [path.join(dir, 'chromium'), path.join(dir, 'chromium-browser')]);
-  const found = candidates.find((file) => existsSync(file));
-  if (!found) throw new Error("Chromium not found: install Debian's chromium, or set CHROMIUM_PATH");
-  return found;
-}
 
 async function freePort() {
   const probe = createServer();
@@ -42,31 +31,8 @@ export async function startPageVoter(bench, person) {
   };
   const liveState = async (runId) => (await readRunState(bench.client.workflow.getHandle(runId))).state;
   const server = await serveStatusPage({ port, host: '127.0.0.1', store, liveState, people });
-  const browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-  const context = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
-  const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
+  const browser = await launchChromium();
+  const { page } = await passkeyPhone(browser);
   const { link } = await invitePerson(people, person);
   await page.goto(link);
   await page.click('#enrol');

@@ -1,61 +1,9 @@
 /**
- * Debian's Chromium for the page's real-browser tests (found as scripts/setup.mjs finds it), launched headless and
- * kept off the network, and an EventSource-like reader of a page's event stream for the tests that count viewers.
+ * Debian's Chromium for the page's real-browser tests, launched headless and kept off the network, and a phone with a
+ * passkey (one implementation with the benchmarks: bench/lib/chromium.mjs); and an EventSource-like reader of a page's
+ * event stream for the tests that count viewers.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-
-/** Chromium from CHROMIUM_PATH or PATH. */
-export function chromiumPath(): string {
-  const candidates = process.env.CHROMIUM_PATH
-    ? [process.env.CHROMIUM_PATH]
-    : (process.env.PATH ?? '').split(path.delimiter).flatMap((dir) => [path.join(dir, 'chromium'), path.join(dir, 'chromium-browser')]);
-  const found = candidates.find((file) => existsSync(file));
-  if (!found) throw new Error("Chromium not found: `npm test` installs Debian's chromium, or set CHROMIUM_PATH");
-  return found;
-}
-
-/**
- * A headless Chromium; root in a container needs --no-sandbox, the rest keeps it off the (closed) network. `extraArgs`
- * add switches (`--host-resolver-rules` to reach this machine by another name).
- */
-export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
-  return chromium.launch({
-    executablePath: chromiumPath(),
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      ...extraArgs,
-    ],
-  });
-}
-
-/**
- * A phone-sized page (375 px, touch) with the DevTools virtual authenticator: CTAP2, built in, resident keys, user
- * verification on and answered at once. A passkey made on it stays in its context.
- */
-export async function passkeyPhone(browser: Browser): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
-  const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return { context, page };
-}
+export { chromiumPath, launchChromium, passkeyPhone } from '../../bench/lib/chromium.mjs';
 
 /** One event of a stream. */
 export interface StreamEvent {
