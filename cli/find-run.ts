@@ -6,10 +6,11 @@
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { RunDetail } from '../prisma/records.js';
 import type { RecordStore } from '../prisma/record-store.js';
+import { openRecordStore } from '../prisma/store.js';
 import { STEP_STATUS, type RunState, type StepState } from '../run/state.js';
 import { CutoverError, UnknownRunError } from './errors.js';
 import { readRunState } from '../common/read-run-state.js';
-import type { Settings } from './settings.js';
+import { readSettings, type Settings } from './settings.js';
 import { connectTemporal, type TemporalSession } from './temporal.js';
 
 export interface FoundRun {
@@ -82,6 +83,17 @@ async function endedByTemporal(handle: WorkflowHandle, state: RunState): Promise
     outcome: `${how} in Temporal${why ? `: ${why}` : ''}`,
     ...(closeTime ? { endedAt: closeTime.toISOString() } : {}),
   };
+}
+
+/** Run `runId` as {@link findRun} reads it, with this process's settings and a record store opened for the read. */
+export async function readRun(runId: string): Promise<FoundRun> {
+  const settings = readSettings();
+  const store = await openRecordStore(settings);
+  try {
+    return await findRun(runId, settings, store);
+  } finally {
+    await store.close();
+  }
 }
 
 /**

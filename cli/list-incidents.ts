@@ -1,20 +1,11 @@
 /** `cutover incident list RUN [--json]`: a run's hypercare incidents, from the run in flight or the record store. */
-import { openRecordStore } from '../prisma/store.js';
 import { hypercareLines, hypercareView } from '../present/hypercare-view.js';
 import { EXIT, RequestRefusedError } from './errors.js';
-import { findRun } from './find-run.js';
+import { readRun } from './find-run.js';
 import type { Output } from './output.js';
-import { readSettings } from './settings.js';
 
 export async function listIncidents(runId: string, json: boolean, out: Output): Promise<number> {
-  const settings = readSettings();
-  const store = await openRecordStore(settings);
-  let found;
-  try {
-    found = await findRun(runId, settings, store);
-  } finally {
-    await store.close();
-  }
+  const found = await readRun(runId);
   const hypercare = found.state.hypercare;
   if (!hypercare)
     throw new RequestRefusedError(

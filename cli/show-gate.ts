@@ -10,20 +10,7 @@ import { summarizeEvidence } from '../run/evidence.js';
 import { unmetRequirements } from '../run/transitions.js';
 import { EXIT, UsageError } from './errors.js';
 import type { Output } from './output.js';
-import { findRun, type FoundRun } from './find-run.js';
-import { readSettings } from './settings.js';
-import { openRecordStore } from '../prisma/store.js';
-
-/** The run's state, from where it is true (see find-run.ts). */
-async function readRun(runId: string): Promise<FoundRun> {
-  const settings = readSettings();
-  const store = await openRecordStore(settings);
-  try {
-    return await findRun(runId, settings, store);
-  } finally {
-    await store.close();
-  }
-}
+import { readRun } from './find-run.js';
 
 /** `cutover gate RUN GATE [--json]` */
 export async function showGate(runId: string, gateId: string, json: boolean, out: Output): Promise<number> {

@@ -1,22 +1,13 @@
 /** `cutover report RUN --hypercare [--out FILE]`: the hypercare of a run, from the record store or the run in flight. */
-import { openRecordStore } from '../prisma/store.js';
 import { hypercareReportMarkdown } from '../present/hypercare-report.js';
 import { RequestRefusedError, UsageError } from './errors.js';
-import { findRun } from './find-run.js';
+import { readRun } from './find-run.js';
 import type { Output } from './output.js';
 import { deliverReport } from './report-file.js';
-import { readSettings } from './settings.js';
 
 export async function writeHypercareReport(runId: string, options: { format: 'md' | 'html'; out?: string }, out: Output): Promise<number> {
   if (options.format !== 'md') throw new UsageError('--hypercare writes Markdown only; leave out --format html');
-  const settings = readSettings();
-  const store = await openRecordStore(settings);
-  let found;
-  try {
-    found = await findRun(runId, settings, store);
-  } finally {
-    await store.close();
-  }
+  const found = await readRun(runId);
   if (!found.state.hypercare)
     throw new RequestRefusedError(
       `run ${runId} had no hypercare: a run has one from go-live on when its runbook's \`hypercare\` has an \`exit\``,
