@@ -142,3 +142,67 @@ phases:
     for await (const replay of replays) expect(replay.error?.message).toBeUndefined();
   }, 120_000);
 });
+
+describe('the rota decides who may act', () => {
+  it('a person of a role with a rota acts only on duty; the lead, deputies and rota-less roles keep their rights', async () => {
+    const handle = await h.start(`
+name: rota-acts
+version: 1
+lead: lead
+roles: { lead: [lea], dba: [ana, cy, dev, lea], ops: [olu], app: [ari] }
+deputies: { dba: [dev] }
+people: { ron: {} }
+# ana and ron are on duty all through the rehearsal; cy and olu come on a day later.
+rota:
+  - { role: dba, person: ana, from: T-1h, to: T+1d }
+  - { role: dba, person: cy, from: T+1d, to: T+2d }
+  - { role: ops, person: ron, from: T-1h, to: T+1d }
+  - { role: ops, person: olu, from: T+1d, to: T+2d }
+phases:
+  - id: prep
+    kind: preparation
+    steps:
+      - { id: load, title: Load, owner: dba, action: { kind: manual } }
+      - { id: go, title: Go, owner: lead, gate: { approvers: [ops, app] } }
+      - { id: check, title: Check, owner: app, action: { kind: manual } }
+`);
+    const runId = handle.workflowId;
+    await waitForState(handle, (s) => s.steps.load!.waitingFor === 'manual' && s.steps.go!.gate?.status === 'open');
+    const offDuty = (who: string, role: string, onDuty: string) =>
+      new RegExp(
+        `^${who} is not on duty for ${role} now: the rota has ${onDuty} \\(until \\d\\d:\\d\\d UTC\\); they, a deputy of ${role} or the lead may act$`,
+      );
+    // Off duty: refused with who is on duty now, whatever they ask.
+    expect(await refusal(handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'load', by: 'cy' }] }))).toMatch(
+      offDuty('cy', 'dba', 'ana'),
+    );
+    expect(await refusal(handle.executeUpdate(acknowledgeStepUpdate, { args: [{ stepId: 'load', by: 'cy' }] }))).toMatch(
+      offDuty('cy', 'dba', 'ana'),
+    );
+    expect(await refusal(handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'olu' }] }))).toMatch(
+      offDuty('olu', 'ops', 'ron'),
+    );
+    // On duty (ron holds ops only through the rota), a deputy, a role without a rota, and the lead: accepted.
+    await handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'ron' }] });
+    await handle.executeUpdate(acknowledgeStepUpdate, { args: [{ stepId: 'load', by: 'dev' }] });
+    await handle.executeUpdate(approveGateUpdate, { args: [{ gateId: 'go', by: 'ari' }] });
+    await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'load', by: 'lea' }] });
+    await waitForState(handle, (s) => s.steps.check!.waitingFor === 'manual');
+    await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'check', by: 'ari' }] });
+    const { state, status } = await resultOf(handle);
+    expect(status).toBe('completed');
+    expect(state.decisions.filter((d) => d.kind !== 'refused').map((d) => [d.kind, d.by, d.role, d.target])).toEqual([
+      ['approve', 'ron', 'ops', 'go'],
+      ['acknowledge', 'dev', 'dba', 'load'],
+      ['approve', 'ari', 'app', 'go'],
+      ['complete_manual', 'lea', 'dba', 'load'],
+      ['complete_manual', 'ari', 'app', 'check'],
+    ]);
+    // The refusals never entered the run (validators), and the run replays its history command for command.
+    expect(state.decisions.some((d) => d.kind === 'refused')).toBe(false);
+    const replays = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, [
+      { workflowId: runId, history: await handle.fetchHistory() },
+    ]);
+    for await (const replay of replays) expect(replay.error?.message).toBeUndefined();
+  }, 120_000);
+});

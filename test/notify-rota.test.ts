@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { dutyNow, onItText } from '../present/duty-view.js';
 import { initialRunState } from '../run/transitions.js';
 import { parseRunbook } from '../runbook/parse.js';
+import { actingRunbook, refuseOffDuty } from '../run/duty.js';
 import { onDuty } from '../runbook/rota.js';
 import { runSections } from '../web/run-sections.js';
 import { problemsOf } from './support/runbook-text.js';
@@ -63,6 +64,28 @@ rota:
     expect(dutyNow({ shifts: rota, windowStart: '2026-12-05T22:00:00Z' }, rehearsal, Date.parse('2026-12-05T23:00:00Z'))).toEqual([
       'dba: nobody on duty',
     ]);
+  });
+
+  it('lets whoever is on duty act for a role; between shifts, the people `roles` names', () => {
+    const T = Date.parse('2026-12-05T22:00:00Z');
+    const parsed = parseRunbook(
+      `${HEAD.replace(/ +- \{ id: load.*\n/, '')}deputies: { dba: [dan] }\nrota:\n  - { role: dba, person: ana, from: T-2h, to: T+6h }\n  - { role: dba, person: dan, from: T+6h, to: T+12h }\n`,
+      'runbook.yaml',
+    );
+    if (!parsed.ok) throw new Error(parsed.problems.map((p) => p.message).join('; '));
+    const book = parsed.runbook;
+    expect(refuseOffDuty(book, ['dba'], 'cy', T + 3_600_000, T)).toBe(
+      'cy is not on duty for dba now: the rota has ana (until 04:00 UTC); they, a deputy of dba or the lead may act',
+    );
+    expect(refuseOffDuty(book, ['dba'], 'ana', T + 3_600_000, T)).toBeUndefined();
+    // dan is on the rota later, and a deputy of dba: off shift, he acknowledges as a deputy, but does not act for dba.
+    expect(refuseOffDuty(book, ['dba'], 'dan', T + 3_600_000, T, ['dan'])).toBeUndefined();
+    expect(refuseOffDuty(book, ['dba'], 'dan', T + 3_600_000, T)).toMatch(/^dan is not on duty for dba now: the rota has ana/);
+    expect(actingRunbook(book, T + 7 * 3_600_000, T).roles.dba).toEqual(['dan']);
+    // Between shifts nobody is on duty: the people `roles` names act, and the rota's others wait.
+    expect(actingRunbook(book, T + 13 * 3_600_000, T).roles.dba).toEqual(['ana', 'cy']);
+    expect(refuseOffDuty(book, ['dba'], 'cy', T + 13 * 3_600_000, T)).toBeUndefined();
+    expect(refuseOffDuty(book, ['lead'], 'cy', T, T)).toBeUndefined();
   });
 
   it('shows who is on a waiting step, and nobody once it stopped waiting', () => {

@@ -71,6 +71,9 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     const run = takeUp(ctx, runbook);
     // Runs whose runbook says whom to tell; evaluated only for them, so every other run replays unchanged.
     if (runbook.notifications && patched(PATCHES.notifies.id)) ctx.notices = new RunNotices(ctx);
+    // Runs whose runbook has a rota: whoever is on duty acts for a role (evaluated only for them, before any request is
+    // checked against the runbook: the validators look at ctx.runbook, set on the same turn).
+    if (runbook.rota && runbook.rota.length > 0 && patched(PATCHES.rotaActs.id)) ctx.dutyActs = true;
     if (input.checkpoint) await resume(ctx, run, input.checkpoint);
     run.execution = ctx.execution;
     ctx.touch();

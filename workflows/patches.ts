@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 18;
+export const WORKFLOW_VERSION = 19;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -273,6 +273,15 @@ export const PATCHES = {
     guards: "a run in hypercare compares each `hypercare.reconcile` on its repeat and keeps its rounds' drift for the exit gate",
     introduced: 'fe143ff, 2026-12-07',
     since: 18,
+    stage: 'patched',
+  },
+  /** Evaluated once per execution after the runbook is read, only when it has a `rota` (cutover-run.ts; run/duty.ts). */
+  rotaActs: {
+    id: 'rota-acts',
+    guards:
+      "who is on duty decides who may act: a vote, a manual step's done or an acknowledgement from a person of a role with a rota who is off duty is refused (the lead and the role's deputies keep their rights)",
+    introduced: '0000000, 2026-12-07',
+    since: 19,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;

@@ -42,7 +42,10 @@ import {
   type ResolveRequest,
   type VoteRequest,
 } from '../run/transitions.js';
-import { refuseAcknowledge, waitingOnPeople, type AcknowledgeRequest } from '../run/acknowledge.js';
+import { deputiesOf, refuseAcknowledge, rolesActing, waitingOnPeople, type AcknowledgeRequest } from '../run/acknowledge.js';
+import { actingRunbook, refuseOffDuty, withRotaPeople } from '../run/duty.js';
+import { nightStartMs } from '../runbook/fixed-starts.js';
+import type { Runbook } from '../runbook/schema.js';
 import { mayLogRefusal, refuseMalformedRequest, refuseUnknownTarget, type RequestKind } from '../run/request-limits.js';
 import { verifier } from './activity-calls.js';
 import {
@@ -59,7 +62,8 @@ import {
 import { PATCHES } from './patches.js';
 import type { RunContext } from './run-context.js';
 
-type Rule<R> = (request: R) => string | undefined;
+/** A request's rule: why it is refused, or undefined. `atMs`: when it arrived (the workflow's clock), as handlers pass it. */
+type Rule<R> = (request: R, atMs?: number) => string | undefined;
 type Request = { by: string; signature?: RequestSignature; automatic?: boolean };
 
 const NOT_READY = 'the run is still reading its runbook; try again in a moment';
@@ -115,16 +119,57 @@ class PersonRequests {
 
   /** A rule, after the signature rule: who signed, with which key, when, and whether the nonce is fresh. */
   private signed<R extends Request>(rule: Rule<R>): Rule<R> {
-    return (request) => refuseSignature(this.ctx.book, this.ctx.input.mode, this.ctx.run, request, Date.now()) ?? rule(request);
+    return (request, atMs) => refuseSignature(this.ctx.book, this.ctx.input.mode, this.ctx.run, request, Date.now()) ?? rule(request, atMs);
   }
 
   voteRule(decision: 'approve' | 'reject'): Rule<VoteRequest> {
-    return this.signed((request: VoteRequest) => refuseVote(this.ctx.book, this.ctx.run, request, decision, Date.now()));
+    return this.signed((request: VoteRequest, atMs = Date.now()) => {
+      const gate = this.stepAt(request.gateId)?.gate;
+      return (
+        refuseVote(this.everyone(), this.ctx.run, request, decision, Date.now()) ??
+        this.offDuty(request.role ? [request.role] : gate?.approvers, request.by, atMs)
+      );
+    });
   }
-  readonly manualRule = this.signed((request: ManualDoneRequest) => refuseManualDone(this.ctx.book, this.ctx.run, request));
+  readonly manualRule = this.signed(
+    (request: ManualDoneRequest, atMs = Date.now()) =>
+      refuseManualDone(this.everyone(), this.ctx.run, request) ?? this.offDuty([this.stepAt(request.stepId)!.owner], request.by, atMs),
+  );
   readonly backoutRule = this.signed((request: BackoutRequest) => refuseBackout(this.ctx.book, this.ctx.run, request));
   readonly resolveRule = this.signed((request: ResolveRequest) => refuseResolve(this.ctx.book, this.ctx.run, request));
-  readonly acknowledgeRule = this.signed((request: AcknowledgeRequest) => refuseAcknowledge(this.ctx.book, this.ctx.run, request));
+  readonly acknowledgeRule = this.signed((request: AcknowledgeRequest, atMs = Date.now()) => {
+    const why = refuseAcknowledge(this.ctx.book, this.ctx.run, request);
+    if (why !== undefined || !this.ctx.dutyActs) return why;
+    const step = this.stepAt(request.stepId)!;
+    const roles = rolesActing(this.ctx.book, step, waitingOnPeople(step)!);
+    // A deputy and the lead acknowledge as such at any hour (run/acknowledge.ts): the rota does not take that away.
+    const keeps = [...deputiesOf(this.ctx.book, roles), ...(this.ctx.book.roles[this.ctx.book.lead] ?? [])];
+    return this.offDuty(roles, request.by, atMs, keeps);
+  });
+
+  // ---- the rota: who is on duty decides who may act (from patch rota-acts, runs whose runbook has a rota) ------------
+
+  private stepAt(id: string): StepState | undefined {
+    return Object.hasOwn(this.ctx.run.steps, id) ? this.ctx.run.steps[id] : undefined;
+  }
+
+  /** The runbook with everyone who may act for a role at some hour (its rota's people too): the requests' own rules read it. */
+  private everyone(): Runbook {
+    return this.ctx.dutyActs ? withRotaPeople(this.ctx.book) : this.ctx.book;
+  }
+
+  /** The runbook as it stands for acting at `atMs` (see run/duty.ts): whose role a decision is logged under. */
+  bookAt(atMs: number): Runbook {
+    const { ctx } = this;
+    return ctx.dutyActs ? actingRunbook(ctx.book, atMs, nightStartMs(ctx.book, ctx.input.mode, ctx.run.startedAt)) : ctx.book;
+  }
+
+  /** Why `by` may not act for `roles` at `atMs` because the rota has someone else on duty, or undefined. */
+  private offDuty(roles: readonly string[] | undefined, by: string, atMs: number, keeps?: readonly string[]): string | undefined {
+    const { ctx } = this;
+    if (!ctx.dutyActs || !roles) return undefined;
+    return refuseOffDuty(ctx.book, roles, by, atMs, nightStartMs(ctx.book, ctx.input.mode, ctx.run.startedAt), keeps);
+  }
 
   /**
    * The validator of a request with `rule`. A request that arrives while a new execution is still reading
@@ -165,7 +210,7 @@ class PersonRequests {
    * that its first changes happen before the next request's validator looks (that is what refuses a second `done`
    * sent in the same moment).
    */
-  private recheck<R extends Request>(rule: Rule<R>, request: R, kind: SignedKind): Promise<void> | undefined {
+  private recheck<R extends Request>(rule: Rule<R>, request: R, kind: SignedKind, at: string): Promise<void> | undefined {
     const { ctx } = this;
     if (ctx.state && ctx.runbook && !request.signature) return undefined;
     const refused = (why: string) => ApplicationFailure.create({ type: FAILURE_TYPE.requestRefused, message: why, nonRetryable: true });
@@ -200,7 +245,7 @@ class PersonRequests {
       };
       if (signature) {
         if (!ctx.patches.logsRefusals) {
-          const before = rule(request);
+          const before = rule(request, Date.parse(at));
           if (before !== undefined) throw refused(before);
         }
         // The sandbox has no crypto: a local activity checks the signature with Node's.
@@ -211,7 +256,7 @@ class PersonRequests {
         }
       }
       // Checked again: another request may have changed the run (or used this nonce) meanwhile.
-      const why = rule(request);
+      const why = rule(request, Date.parse(at));
       if (why !== undefined) {
         if (signature && ctx.patches.logsRefusals) await logRefusal(why, true);
         throw refused(why);
@@ -227,10 +272,10 @@ class PersonRequests {
   async vote(request: VoteRequest, decision: 'approve' | 'reject'): Promise<GateState> {
     const { ctx } = this;
     const at = ctx.now();
-    const checking = this.recheck(this.voteRule(decision), request, decision);
+    const checking = this.recheck(this.voteRule(decision), request, decision, at);
     if (checking) await checking;
     const step = ctx.stepOf(request.gateId);
-    const role = voteRole(ctx.book, step.gate!, request);
+    const role = voteRole(this.bookAt(Date.parse(at)), step.gate!, request);
     const reason = request.reason?.trim() || undefined;
     step.gate = applyVote(step.gate!, {
       by: request.by,
@@ -261,7 +306,7 @@ class PersonRequests {
   async markDone(request: ManualDoneRequest): Promise<StepState> {
     const { ctx } = this;
     const at = ctx.now();
-    const checking = this.recheck(this.manualRule, request, 'complete_manual');
+    const checking = this.recheck(this.manualRule, request, 'complete_manual', at);
     if (checking) await checking;
     const step = ctx.stepOf(request.stepId);
     const forward = step.status === 'waiting' && step.waitingFor === 'manual';
@@ -273,7 +318,7 @@ class PersonRequests {
     await ctx.decide({
       kind: 'complete_manual',
       by: request.by,
-      role: decisionRole(ctx.book, request.by, [step.owner]),
+      role: decisionRole(this.bookAt(Date.parse(at)), request.by, [step.owner]),
       target: forward ? step.id : `${step.id} (back-out)`,
       at,
       automatic: request.automatic === true,
@@ -288,7 +333,7 @@ class PersonRequests {
   async acknowledge(request: AcknowledgeRequest): Promise<StepState> {
     const { ctx } = this;
     const at = ctx.now();
-    const checking = this.recheck(this.acknowledgeRule, request, 'acknowledge');
+    const checking = this.recheck(this.acknowledgeRule, request, 'acknowledge', at);
     if (checking) await checking;
     const step = ctx.stepOf(request.stepId);
     // Kept before anything is awaited: a second acknowledgement by the same person in the same moment is refused.
@@ -296,7 +341,7 @@ class PersonRequests {
     await ctx.decide({
       kind: 'acknowledge',
       by: request.by,
-      role: decisionRole(ctx.book, request.by, [step.owner, ctx.book.lead]),
+      role: decisionRole(this.bookAt(Date.parse(at)), request.by, [step.owner, ctx.book.lead]),
       target: step.id,
       at,
       automatic: false,
@@ -310,7 +355,7 @@ class PersonRequests {
   async backOut(request: BackoutRequest): Promise<BackoutState> {
     const { ctx } = this;
     const at = ctx.now();
-    const checking = this.recheck(this.backoutRule, request, 'request_backout');
+    const checking = this.recheck(this.backoutRule, request, 'request_backout', at);
     if (checking) await checking;
     await ctx.decide(
       {
@@ -332,7 +377,7 @@ class PersonRequests {
   async resolve(request: ResolveRequest): Promise<StepState> {
     const { ctx } = this;
     const at = ctx.now();
-    const checking = this.recheck(this.resolveRule, request, 'resolve');
+    const checking = this.recheck(this.resolveRule, request, 'resolve', at);
     if (checking) await checking;
     const step = ctx.stepOf(request.stepId);
     const scope = step.resolution?.scope;

@@ -120,6 +120,8 @@ export class RunContext {
   };
   /** How the run tells people, when its runbook has `notifications:` (from {@link PATCHES.notifies}). */
   notices: RunNotices | undefined;
+  /** Who is on duty decides who may act, in runs whose runbook has a `rota` (from {@link PATCHES.rotaActs}; run/duty.ts). */
+  dutyActs = false;
   /** The decision log's hashes still being computed by a local activity (executions before {@link PATCHES.hashInWorkflow}). */
   private chainTail: Promise<void> = Promise.resolve();
 
