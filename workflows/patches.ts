@@ -280,7 +280,7 @@ export const PATCHES = {
     id: 'rota-acts',
     guards:
       "who is on duty decides who may act: a vote, a manual step's done or an acknowledgement from a person of a role with a rota who is off duty is refused (the lead and the role's deputies keep their rights)",
-    introduced: '0000000, 2026-12-07',
+    introduced: 'b5624c5, 2026-12-07',
     since: 19,
     stage: 'patched',
   },
