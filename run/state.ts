@@ -412,6 +412,19 @@ export interface RunCheckpoint {
    * writes a snapshot only over an older one.
    */
   revision?: number;
+  /** What the run's notices had under way, on a hand-over (from patch carries-notices; workflows/notices.ts). */
+  notices?: NoticesCarry;
+}
+
+/**
+ * The timers of a run's notices that a hand-over would lose, carried to the next execution so that each message is
+ * told once: the ready-soon warnings still to come, and the escalations already told.
+ */
+export interface NoticesCarry {
+  /** A manual step whose owner is told when `at` (ms since the epoch) comes that it is expected ready at `readyAt`. */
+  readySoon: Array<{ stepId: string; at: number; readyAt: string }>;
+  /** The escalations told, as `STEP:WAITING:TO` (`load:manual:deputy`). */
+  escalated: string[];
 }
 
 /** A run at a glance: everything but the steps, plus counts and the steps that matter now. */

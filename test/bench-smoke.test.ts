@@ -41,7 +41,7 @@ const FIGURES: Record<string, { targets: string[]; informational: string[] }> = 
     ],
     informational: [],
   },
-  engine: { targets: ['wall_ratio', 'history_event_ratio'], informational: [] },
+  engine: { targets: ['wall_ratio', 'history_event_ratio', 'notify_wall_ratio'], informational: [] },
   notify: { targets: ['p99_event_to_delivery_ms', 'lost', 'duplicates'], informational: ['p50_event_to_delivery_ms'] },
   web: {
     targets: [

@@ -4,11 +4,13 @@
  * acknowledges escalates to its role's deputy, then to the lead; one acknowledged in time does not escalate; the
  * run refuses an acknowledgement of a step that waits for nobody, a second one by the same person and one by someone
  * not asked; the rota decides which lead is told; a gate still open 15 minutes before its point of no return is told,
- * and so is the owner of a manual step 15 minutes before it is expected to be ready.
+ * and so is the owner of a manual step 15 minutes before it is expected to be ready. The rota decides who may act;
+ * a hand-over (continue-as-new) neither loses nor repeats an escalation or a ready-soon warning.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
+import { sendPersonRequest } from '../common/person-requests.js';
 import { notifierId } from '../workflows/notify-run.js';
 import { acknowledgeStepUpdate, approveGateUpdate, completeManualStepUpdate } from '../workflows/messages.js';
 import { startHookReceiver, type HookReceiver } from './support/notify-receivers.js';
@@ -200,6 +202,65 @@ phases:
     ]);
     // The refusals never entered the run (validators), and the run replays its history command for command.
     expect(state.decisions.some((d) => d.kind === 'refused')).toBe(false);
+    const replays = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, [
+      { workflowId: runId, history: await handle.fetchHistory() },
+    ]);
+    for await (const replay of replays) expect(replay.error?.message).toBeUndefined();
+  }, 120_000);
+});
+
+describe('timers across a hand-over', () => {
+  it('an escalation and a ready-soon warning set before a hand-over (continue-as-new) are told after it, each once; a done met by the hand-over is sent again, not lost', async () => {
+    // Only manual steps: nothing settles (so nothing hands over) until the test marks `trigger` done; by then the
+    // history is past its budget, and the run hands over at once.
+    const handle = await h.start(
+      `
+name: notify-handover-timers
+version: 1
+lead: lead
+roles: { lead: [lea], dba: [ana], ops: [olu] }
+deputies: { dba: [dan] }
+people: { dan: {} }
+notifications:
+  channels:
+    hook: { kind: webhook, url: '${hook.url}', secret: '\${env:NOTIFY_ESCALATION_SECRET}' }
+  routes:
+    - { on: [escalated, step_ready_soon], via: [hook] }
+phases:
+  - id: prep
+    kind: preparation
+    steps:
+      # The deputy hears at T+3s (before the hand-over), the lead at T+6s (after it).
+      - { id: quiet, title: Nobody answers, owner: dba, ack_within: 3s, action: { kind: manual } }
+      - { id: trigger, title: Hand over, owner: ops, action: { kind: manual } }
+      # switch is expected ready when prep's 15m9s are over: its owner hears at T+9s, after the hand-over.
+      - { id: prep, title: Prepare, owner: ops, expected: 15m9s, action: { kind: manual } }
+      - { id: switch, title: Switch, owner: dba, depends_on: [prep], action: { kind: manual } }
+`,
+      { historyBudget: 10 },
+    );
+    const runId = handle.workflowId;
+    const told = () => hook.kept().filter((m) => m.body.event.runId === runId);
+    await waitFor('the escalation to the deputy', () => told().some((m) => m.body.event.id === 'escalated:quiet:deputy'));
+    await sendPersonRequest(handle, { kind: 'done', stepId: 'trigger', as: 'olu' });
+    await waitForState(handle, (s) => (s.execution ?? 1) > 1);
+    await waitFor('the ready-soon warning', () => told().some((m) => m.body.event.id === 'step_ready_soon:switch'));
+    await waitFor('the escalation to the lead', () => told().some((m) => m.body.event.id === 'escalated:quiet:lead'));
+    await sendPersonRequest(handle, { kind: 'done', stepId: 'quiet', as: 'ana' });
+    await sendPersonRequest(handle, { kind: 'done', stepId: 'prep', as: 'olu' });
+    await waitForState(handle, (s) => s.steps.switch!.waitingFor === 'manual');
+    await sendPersonRequest(handle, { kind: 'done', stepId: 'switch', as: 'ana' });
+    const { state, status } = await resultOf(handle);
+    expect(status).toBe('completed');
+    expect(state.execution).toBeGreaterThan(1);
+    await h.client.workflow.getHandle(notifierId(runId)).result();
+    // Each once, to whom it is for, nothing lost with the execution that set its timer.
+    expect(told().map((m) => [m.body.event.id, m.body.people])).toEqual([
+      ['escalated:quiet:deputy', ['dan']],
+      ['escalated:quiet:lead', ['lea']],
+      ['step_ready_soon:switch', ['ana']],
+    ]);
+    // The last execution, handed what the ones before had under way, replays command for command.
     const replays = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, [
       { workflowId: runId, history: await handle.fetchHistory() },
     ]);

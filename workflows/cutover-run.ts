@@ -75,6 +75,8 @@ export async function cutoverRun(input: RunInput): Promise<RunResult> {
     // checked against the runbook: the validators look at ctx.runbook, set on the same turn).
     if (runbook.rota && runbook.rota.length > 0 && patched(PATCHES.rotaActs.id)) ctx.dutyActs = true;
     if (input.checkpoint) await resume(ctx, run, input.checkpoint);
+    // What the execution before had under way for people (its ready-soon warnings), with the state now there.
+    if (input.checkpoint?.notices) ctx.notices?.takeUp();
     run.execution = ctx.execution;
     ctx.touch();
 

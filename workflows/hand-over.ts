@@ -113,6 +113,10 @@ export async function handOver(ctx: RunContext, stage: RunCheckpoint['stage']): 
   });
   // The checkpoint without the store snapshot's revision: the next execution counts its own.
   const checkpoint = toCheckpoint(ctx.current(), stage, ctx.execution);
+  // With it, what the run's notices have under way: their timers end with this execution (notices.ts).
+  const notices = ctx.notices && patched(PATCHES.carriesNotices.id) ? ctx.notices.carry() : undefined;
   ctx.handedOver = true;
-  return continueAsNew({ ...ctx.input, checkpoint });
+  // A request handled from here on in this activation is refused, to be sent again to the next execution (requests.ts).
+  ctx.refusesHandedOver = patched(PATCHES.refusesHandedOver.id);
+  return continueAsNew({ ...ctx.input, checkpoint: notices ? { ...checkpoint, notices } : checkpoint });
 }

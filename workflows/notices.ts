@@ -14,7 +14,7 @@ import { planComms, type PlannedDelivery } from '../notify/plan.js';
 import { isDone } from '../run/transitions.js';
 import * as events from '../notify/run-events.js';
 import { ackWithinMs, deputiesOf, ESCALATIONS, rolesActing, waitingOnPeople } from '../run/acknowledge.js';
-import type { StepState, WaitingFor } from '../run/state.js';
+import type { NoticesCarry, StepState, WaitingFor } from '../run/state.js';
 import { nightStartMs } from '../runbook/fixed-starts.js';
 import { rolesOnDuty } from '../runbook/rota.js';
 import type { Action, Gate, Runbook } from '../runbook/schema.js';
@@ -42,6 +42,8 @@ export class RunNotices {
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly ctx: RunContext) {
+    this.carried = ctx.input.checkpoint?.notices;
+    this.escalatedKeys = new Set(this.carried?.escalated ?? []);
     const id = notifierId(ctx.input.runId);
     this.started = CancellationScope.nonCancellable(() =>
       startChild(cutoverNotify, {
@@ -168,10 +170,15 @@ export class RunNotices {
       .run(async () => {
         for (const { to, after } of ESCALATIONS) {
           if (to === 'deputy' && deputies.length === 0) continue;
+          const key = `${step.id}:${waiting}:${to}`;
+          if (this.escalatedKeys.has(key)) continue;
           const at = Date.parse(since) + after * within;
-          if (at <= Date.now()) continue;
-          await sleep(at - Date.now());
+          // Handed what the execution before told (patch carries-notices), one that fell due while the run handed over
+          // is told now; executions from before skipped it (the one before was taken to have told it).
+          if (at <= Date.now() && !this.carried) continue;
+          if (at > Date.now()) await sleep(at - Date.now());
           if (waitingOnPeople(step) !== waiting || acknowledged()) return;
+          this.escalatedKeys.add(key);
           this.emit(events.escalated(this.facts(), step, to, deputies, roles, after * within));
         }
       })
@@ -221,13 +228,46 @@ export class RunNotices {
         ...deps.map((dep) => (dep!.endedAt ? Date.parse(dep!.endedAt) : Date.parse(dep!.startedAt!) + dep!.plannedDurationMs)),
       );
       if (readyMs - Date.now() < READY_SOON_MIN_MS || !patched(PATCHES.warnsReadySoon.id)) continue;
-      const at = Math.max(Date.now(), readyMs - events.READY_SOON_MINUTES * 60_000);
-      void CancellationScope.nonCancellable(async () => {
-        if (at > Date.now()) await sleep(at - Date.now());
-        if (step.status === 'pending') this.emit(events.stepReadySoon(this.facts(), step, new Date(readyMs).toISOString()));
-      }).catch(() => undefined);
+      this.warnReadySoon(step, Math.max(Date.now(), readyMs - events.READY_SOON_MINUTES * 60_000), new Date(readyMs).toISOString());
     }
   }
+
+  /** Tells the owner of `step` at `at` that it is expected ready at `readyAt`, if it has not started; kept for a hand-over. */
+  private warnReadySoon(step: StepState, at: number, readyAt: string): void {
+    this.readySoonDue.set(step.id, { at, readyAt });
+    void CancellationScope.nonCancellable(async () => {
+      if (at > Date.now()) await sleep(at - Date.now());
+      this.readySoonDue.delete(step.id);
+      if (step.status === 'pending') this.emit(events.stepReadySoon(this.facts(), step, readyAt));
+    }).catch(() => undefined);
+  }
+
+  /**
+   * What a hand-over carries to the next execution (from patch {@link PATCHES.carriesNotices}): the ready-soon warnings
+   * still to come (their timers go with this execution) and the escalations told (so none is told twice).
+   */
+  carry(): NoticesCarry {
+    const run = this.ctx.run;
+    return {
+      readySoon: [...this.readySoonDue].filter(([id]) => run.steps[id]?.status === 'pending').map(([stepId, due]) => ({ stepId, ...due })),
+      escalated: [...this.escalatedKeys],
+    };
+  }
+
+  /** In an execution handed what the one before had under way: its ready-soon warnings, set again (once the state is there). */
+  takeUp(): void {
+    for (const { stepId, at, readyAt } of this.carried?.readySoon ?? []) {
+      const step = this.ctx.run.steps[stepId];
+      if (step?.status === 'pending') this.warnReadySoon(step, at, readyAt);
+    }
+  }
+
+  /** What the execution before this one handed over, when it did (patch carries-notices). */
+  private readonly carried: NoticesCarry | undefined;
+  /** The escalations told, this execution's and those before (see {@link carry}). */
+  private readonly escalatedKeys: Set<string>;
+  /** The ready-soon warnings whose timer is set and not yet run out, by step id. */
+  private readonly readySoonDue = new Map<string, { at: number; readyAt: string }>();
 
   /** Step id -> the steps that depend on it, built once, when a route first asks for `step_ready_soon`. */
   private dependents: Map<string, string[]> | undefined;

@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 19;
+export const WORKFLOW_VERSION = 20;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -282,6 +282,24 @@ export const PATCHES = {
       "who is on duty decides who may act: a vote, a manual step's done or an acknowledgement from a person of a role with a rota who is off duty is refused (the lead and the role's deputies keep their rights)",
     introduced: 'b5624c5, 2026-12-07',
     since: 19,
+    stage: 'patched',
+  },
+  /** Evaluated at a hand-over, only in runs that tell people (hand-over.ts; notices.ts). */
+  carriesNotices: {
+    id: 'carries-notices',
+    guards:
+      'a hand-over carries the ready-soon warnings still to come and the escalations told; the next execution sets the warnings again and tells an escalation that fell due meanwhile',
+    introduced: '0000000, 2026-12-07',
+    since: 20,
+    stage: 'patched',
+  },
+  /** Evaluated at a hand-over, as the checkpoint is taken (hand-over.ts; requests.ts). */
+  refusesHandedOver: {
+    id: 'refuses-handed-over',
+    guards:
+      'a vote, done, acknowledgement, back-out or resolve handled after the hand-over checkpoint is refused (sent again to the next execution), not answered as done and lost',
+    introduced: '0000000, 2026-12-07',
+    since: 20,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;

@@ -10,6 +10,7 @@
  */
 import { ApplicationFailure, condition, currentUpdateInfo, patched, setHandler } from '@temporalio/workflow';
 import { FAILURE_TYPE } from '../run/failures.js';
+import { HANDED_OVER_REASON } from '../run/hypercare.js';
 import { pageOfSteps, summarizeRun } from '../run/pages.js';
 import type { BackoutState, Decision, EvidenceOverride, GateState, RunSummary, StepState } from '../run/state.js';
 import type { RunChanges } from '../run/step-changes.js';
@@ -264,6 +265,16 @@ class PersonRequests {
     })();
   }
 
+  /**
+   * Refuses a request whose handler runs after this execution took its hand-over checkpoint (executions from patch
+   * refuses-handed-over): what it changed would not reach the next execution, yet it was answered as done. Checked with
+   * nothing awaited before the change; the client sends it again (common/person-requests.ts).
+   */
+  private refuseHandedOver(): void {
+    if (this.ctx.handedOver && this.ctx.refusesHandedOver)
+      throw ApplicationFailure.create({ type: FAILURE_TYPE.requestRefused, message: HANDED_OVER_REASON, nonRetryable: true });
+  }
+
   // ---- the handlers ------------------------------------------------------------------------------------------------
   // Each takes its time when the request arrives, before a signature check: the workflow time of the activation that
   // resolves a local activity is not the same when the run is replayed (a query on an ended run).
@@ -274,6 +285,7 @@ class PersonRequests {
     const at = ctx.now();
     const checking = this.recheck(this.voteRule(decision), request, decision, at);
     if (checking) await checking;
+    this.refuseHandedOver();
     const step = ctx.stepOf(request.gateId);
     const role = voteRole(this.bookAt(Date.parse(at)), step.gate!, request);
     const reason = request.reason?.trim() || undefined;
@@ -308,6 +320,7 @@ class PersonRequests {
     const at = ctx.now();
     const checking = this.recheck(this.manualRule, request, 'complete_manual', at);
     if (checking) await checking;
+    this.refuseHandedOver();
     const step = ctx.stepOf(request.stepId);
     const forward = step.status === 'waiting' && step.waitingFor === 'manual';
     // Both changes happen before anything is awaited, so a second `done` in the same moment
@@ -335,6 +348,7 @@ class PersonRequests {
     const at = ctx.now();
     const checking = this.recheck(this.acknowledgeRule, request, 'acknowledge', at);
     if (checking) await checking;
+    this.refuseHandedOver();
     const step = ctx.stepOf(request.stepId);
     // Kept before anything is awaited: a second acknowledgement by the same person in the same moment is refused.
     step.acks = [...(step.acks ?? []), { by: request.by, at, for: waitingOnPeople(step)! }];
@@ -357,6 +371,7 @@ class PersonRequests {
     const at = ctx.now();
     const checking = this.recheck(this.backoutRule, request, 'request_backout', at);
     if (checking) await checking;
+    this.refuseHandedOver();
     await ctx.decide(
       {
         kind: 'request_backout',
@@ -379,6 +394,7 @@ class PersonRequests {
     const at = ctx.now();
     const checking = this.recheck(this.resolveRule, request, 'resolve', at);
     if (checking) await checking;
+    this.refuseHandedOver();
     const step = ctx.stepOf(request.stepId);
     const scope = step.resolution?.scope;
     const entry: Decision = {

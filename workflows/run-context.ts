@@ -98,6 +98,8 @@ export class RunContext {
    * the same activation) would change a state the next execution never sees, so it is refused (send it again).
    */
   handedOver = false;
+  /** Whether a person's request handled after {@link handedOver} is refused (from {@link PATCHES.refusesHandedOver}). */
+  refusesHandedOver = false;
   /** Set once a step settles in this execution: each execution moves the run on before it hands over. */
   progressed = false;
   /** The steps whose action (or undo, or checks) is running as an activity now. */
