@@ -289,7 +289,7 @@ export const PATCHES = {
     id: 'carries-notices',
     guards:
       'a hand-over carries the ready-soon warnings still to come and the escalations told; the next execution sets the warnings again and tells an escalation that fell due meanwhile',
-    introduced: '0000000, 2026-12-07',
+    introduced: '9303ac5, 2026-12-07',
     since: 20,
     stage: 'patched',
   },
@@ -298,7 +298,7 @@ export const PATCHES = {
     id: 'refuses-handed-over',
     guards:
       'a vote, done, acknowledgement, back-out or resolve handled after the hand-over checkpoint is refused (sent again to the next execution), not answered as done and lost',
-    introduced: '0000000, 2026-12-07',
+    introduced: '9303ac5, 2026-12-07',
     since: 20,
     stage: 'patched',
   },
