@@ -118,7 +118,7 @@ export async function sendPersonRequest<K extends PersonRequest['kind']>(
   try {
     return await sendOnce(handle, request, sign);
   } catch (err) {
-    // A hypercare request that met the moment the run handed over to its next execution was not applied: once more.
+    // A request that met the moment the run handed over to its next execution was not applied: once more.
     if (!(err instanceof WorkflowUpdateFailedError) || err.cause?.message !== HANDED_OVER_REASON) throw err;
     return await sendOnce(handle, request, sign);
   }
