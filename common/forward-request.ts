@@ -4,9 +4,12 @@
  * refuse it: the signature covers the fields). Resolves to the run's answer or its refusal in one sentence.
  */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { HANDED_OVER_REASON, type Incident, type IncidentRequest } from '../run/hypercare.js';
 import type { BackoutState, GateState, StepState } from '../run/state.js';
 import {
+  acknowledgeStepUpdate,
   approveGateUpdate,
+  changeIncidentUpdate,
   completeManualStepUpdate,
   rejectGateUpdate,
   requestBackoutUpdate,
@@ -15,7 +18,7 @@ import {
 import { answerSentence, type PersonRequest } from './person-requests.js';
 
 /** The requests a person can sign on the page. */
-export type PageRequestKind = 'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve';
+export type PageRequestKind = 'approve' | 'reject' | 'complete_manual' | 'request_backout' | 'resolve' | 'acknowledge' | 'incident';
 
 /** What the run answered: what it recorded in one sentence, or why it refused. */
 export type ForwardOutcome = { recorded: true; sentence: string } | { recorded: false; refused: string };
@@ -31,6 +34,17 @@ export async function forwardSignedRequest(
     if (kind === 'complete_manual') {
       const answer: StepState = await handle.executeUpdate(completeManualStepUpdate, { args: [fields as never] });
       const request: PersonRequest = { kind: 'done', stepId: String(fields.stepId), as };
+      return { recorded: true, sentence: answerSentence(request, answer, handle.workflowId) };
+    }
+    if (kind === 'acknowledge') {
+      const answer: StepState = await handle.executeUpdate(acknowledgeStepUpdate, { args: [fields as never] });
+      const request: PersonRequest = { kind: 'ack', stepId: String(fields.stepId), as };
+      return { recorded: true, sentence: answerSentence(request, answer, handle.workflowId) };
+    }
+    if (kind === 'incident') {
+      const answer = await changeIncident(handle, fields);
+      const { by: _by, signature: _signature, ...change } = fields as unknown as IncidentRequest;
+      const request: PersonRequest = { kind: 'incident', as, change };
       return { recorded: true, sentence: answerSentence(request, answer, handle.workflowId) };
     }
     if (kind === 'request_backout') {
@@ -53,5 +67,18 @@ export async function forwardSignedRequest(
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError) return { recorded: false, refused: error.cause?.message ?? error.message };
     throw error;
+  }
+}
+
+/**
+ * An incident request, sent once more when it met the moment the run handed over to its next execution (nothing was
+ * recorded, so its nonce is unused and its signature still good), as `cutover incident` does.
+ */
+async function changeIncident(handle: WorkflowHandle, fields: Record<string, unknown>): Promise<Incident> {
+  try {
+    return await handle.executeUpdate(changeIncidentUpdate, { args: [fields as never] });
+  } catch (error) {
+    if (!(error instanceof WorkflowUpdateFailedError) || error.cause?.message !== HANDED_OVER_REASON) throw error;
+    return await handle.executeUpdate(changeIncidentUpdate, { args: [fields as never] });
   }
 }

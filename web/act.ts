@@ -7,11 +7,14 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { ForwardOutcome, PageRequestKind } from '../common/forward-request.js';
 import type { RunDetail } from '../prisma/records.js';
-import type { RunState } from '../run/state.js';
+import type { RunState, StepState } from '../run/state.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
+import { refuseAcknowledge } from '../run/acknowledge.js';
+import { onItText } from '../present/duty-view.js';
+import { careRunsFor } from './act-incidents.js';
 import { endStream, streamAct, type ActLive, type RunForPerson } from './act-live.js';
-import { actCards, renderActPage, type OpenForPerson } from './people-pages.js';
+import { actCards, renderActPage, type AckState, type OpenForPerson } from './people-pages.js';
 import { insecureOrigin, RefusedRequestError, requireCsrf, sameOrigin, sessionOf, type PeopleSettings } from './people-session.js';
 
 /** What the acting view needs besides the people store. */
@@ -23,17 +26,18 @@ export interface ActSettings extends PeopleSettings {
 /** The runs in flight, with their state and the runbook they run. */
 export type OpenRuns = () => Promise<{ record: RunDetail; state: RunState }[]>;
 
-const KINDS: readonly PageRequestKind[] = ['approve', 'reject', 'complete_manual', 'request_backout', 'resolve'];
+const KINDS: readonly PageRequestKind[] = ['approve', 'reject', 'complete_manual', 'request_backout', 'resolve', 'acknowledge', 'incident'];
 
 /** Who holds `role` in `runbook`. */
 const holds = (runbook: Runbook, role: string, person: string) => (runbook.roles[role] ?? []).includes(person);
 
 /**
- * What `person` may do now in the runs in flight: the gates they may vote on, the manual steps they may mark done,
- * and for the lead the failures waiting to be resolved and the runs they may back out.
+ * What `person` may do now in the runs in flight: the gates they may vote on, the manual steps they may mark done (each
+ * with who is on it, and whether they may acknowledge it), the incidents of runs in hypercare, and for the lead the
+ * failures waiting to be resolved and the runs they may back out.
  */
-export function openFor(person: string, runs: readonly RunForPerson[]): OpenForPerson {
-  const open: OpenForPerson = { gates: [], manual: [], failures: [], lead: [] };
+export function openFor(person: string, runs: readonly RunForPerson[], now = Date.now()): OpenForPerson {
+  const open: OpenForPerson = { gates: [], manual: [], failures: [], lead: [], care: careRunsFor(person, runs, now) };
   const { gates, manual, failures, lead } = open;
   for (const { record, state, runbook } of runs) {
     const leads = holds(runbook, runbook.lead, person);
@@ -57,12 +61,18 @@ export function openFor(person: string, runs: readonly RunForPerson[]): OpenForP
         gate.approvers.some((role) => holds(runbook, role, person)) &&
         !gate.votes.some((v) => v.by === person)
       )
-        gates.push({ runId: record.id, runbookName: record.runbookName, step, gate });
+        gates.push({ runId: record.id, runbookName: record.runbookName, step, gate, ...ackOf(runbook, state, step, person) });
       if (step.status === 'waiting' && step.waitingFor === 'manual' && holds(runbook, step.owner, person))
-        manual.push({ runId: record.id, runbookName: record.runbookName, step });
+        manual.push({ runId: record.id, runbookName: record.runbookName, step, ...ackOf(runbook, state, step, person) });
     }
   }
   return open;
+}
+
+/** Who is on a step's wait, and whether `person` may acknowledge it now (as `cutover ack` would be answered). */
+function ackOf(runbook: Runbook, state: RunState, step: StepState, person: string): AckState {
+  const onIt = onItText(step);
+  return { ...(onIt ? { onIt } : {}), mayAck: refuseAcknowledge(runbook, state, { stepId: step.id, by: person }) === undefined };
 }
 
 const route =
@@ -138,7 +148,7 @@ export function actRoutes(settings: ActSettings, openRuns: OpenRuns, live?: ActL
       const body = req.body as { run?: unknown; kind?: unknown; fields?: unknown; signature?: unknown };
       const fields = body.fields as Record<string, unknown> | undefined;
       if (typeof body.run !== 'string' || !KINDS.includes(body.kind as PageRequestKind) || !fields || typeof fields !== 'object')
-        throw new RefusedRequestError(400, 'the request names no run, kind (approve, reject, complete_manual, request_backout) or fields');
+        throw new RefusedRequestError(400, `the request names no run, kind (${KINDS.join(', ')}) or fields`);
       // Anyone signed in may only send their own requests (the run checks the signature besides).
       if (fields.by !== session.person)
         throw new RefusedRequestError(
@@ -146,7 +156,7 @@ export function actRoutes(settings: ActSettings, openRuns: OpenRuns, live?: ActL
           `you are signed in as ${session.person}, and this request is in the name of ${String(fields.by)}`,
         );
       const kind = body.kind as PageRequestKind;
-      const target = String(fields.gateId ?? fields.stepId ?? 'the run');
+      const target = String(fields.gateId ?? fields.stepId ?? fields.incidentId ?? (kind === 'incident' ? 'a new incident' : 'the run'));
       const outcome = await settings.forward(body.run, kind, { ...fields, signature: body.signature });
       const at = new Date().toISOString();
       if (!outcome.recorded) {

@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 18;
+export const WORKFLOW_VERSION = 19;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -273,6 +273,15 @@ export const PATCHES = {
     guards: "a run in hypercare compares each `hypercare.reconcile` on its repeat and keeps its rounds' drift for the exit gate",
     introduced: 'fe143ff, 2026-12-07',
     since: 18,
+    stage: 'patched',
+  },
+  /** Evaluated as a hypercare request (an incident, an exit vote) signed with a passkey is checked, only then (hypercare.ts). */
+  passkeyHypercare: {
+    id: 'passkey-hypercare',
+    guards:
+      "a hypercare request signed with a passkey (an incident or exit vote from the page) is checked with its WebAuthn assertion's authenticator and client data; before, the check got only the key and the signature and refused each as forged",
+    introduced: '0000000, 2026-12-07',
+    since: 19,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;
