@@ -280,7 +280,7 @@ export const PATCHES = {
     id: 'passkey-hypercare',
     guards:
       "a hypercare request signed with a passkey (an incident or exit vote from the page) is checked with its WebAuthn assertion's authenticator and client data; before, the check got only the key and the signature and refused each as forged",
-    introduced: '0000000, 2026-12-07',
+    introduced: 'ef84406, 2026-12-07',
     since: 19,
     stage: 'patched',
   },
