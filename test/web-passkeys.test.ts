@@ -394,6 +394,11 @@ hypercare:
     expect(await manual.locator('button[value=ack]').count()).toBe(0);
     expect(await recorded(manual).textContent()).toMatch(/^Recorded: hugo acknowledged confirm/);
     expect(await (await fetch(`${origin}/runs/${runId}`)).text()).toMatch(/on it: hugo since \d\d:\d\d UTC/);
+    // As the lead, his page lists who is on what in the run.
+    await expect
+      .poll(() => page.locator('div.waits li[data-step="confirm"] .on-it').textContent(), { timeout: 20_000 })
+      .toMatch(/^on it: hugo since \d\d:\d\d UTC$/);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
     await manual.locator('button[value=done]').click();
     await expect.poll(() => recorded(manual).textContent(), { timeout: 20_000 }).toBe('Recorded: hugo marked confirm done');
 
@@ -440,7 +445,7 @@ hypercare:
     await inc1.locator('button[value=resolve]').click();
     await expect
       .poll(() => recorded(inc1).textContent(), { timeout: 20_000 })
-      .toMatch(/^Recorded: hugo resolved INC-1 \(sev2, owner ops\) after \d+s: Invoices late$/);
+      .toMatch(/^Recorded: hugo resolved INC-1 \(sev2, owner ops\) after [\dhms]+: Invoices late$/);
 
     // Olga opens one from elsewhere; it shows up on Hugo's open page. His page then stops following the run, Olga
     // resolves it, and his tap on the stale card is refused in one sentence.

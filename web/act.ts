@@ -12,6 +12,7 @@ import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
 import { refuseAcknowledge } from '../run/acknowledge.js';
 import { onItText } from '../present/duty-view.js';
+import { waitingItems } from '../present/run-view.js';
 import { careRunsFor } from './act-incidents.js';
 import { endStream, streamAct, type ActLive, type RunForPerson } from './act-live.js';
 import { actCards, renderActPage, type AckState, type OpenForPerson } from './people-pages.js';
@@ -37,13 +38,21 @@ const holds = (runbook: Runbook, role: string, person: string) => (runbook.roles
  * failures waiting to be resolved and the runs they may back out.
  */
 export function openFor(person: string, runs: readonly RunForPerson[], now = Date.now()): OpenForPerson {
-  const open: OpenForPerson = { gates: [], manual: [], failures: [], lead: [], care: careRunsFor(person, runs, now) };
-  const { gates, manual, failures, lead } = open;
+  const open: OpenForPerson = { gates: [], manual: [], failures: [], lead: [], waits: [], care: careRunsFor(person, runs, now) };
+  const { gates, manual, failures, lead, waits } = open;
   for (const { record, state, runbook } of runs) {
     const leads = holds(runbook, runbook.lead, person);
     const goingForward = (state.status === 'running' || state.status === 'waiting') && state.backout.status === 'not_requested';
     // The lead may back a run out while it goes forward (not once a back-out started or the run ended).
     if (leads && goingForward) lead.push({ runId: record.id, runbookName: record.runbookName });
+    // The lead sees who is on what: every wait of their run, with who acknowledged it.
+    const items = leads
+      ? waitingItems(
+          state.order.flatMap((id) => state.steps[id] ?? []),
+          { roles: runbook.roles, lead: runbook.lead },
+        )
+      : [];
+    if (items.length > 0) waits.push({ runId: record.id, runbookName: record.runbookName, items });
     for (const step of Object.values(state.steps)) {
       // A failure waits for the lead (as `cutover resolve` would answer it): retry, done by hand, or back out.
       const resolution = step.resolution;

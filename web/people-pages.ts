@@ -10,6 +10,7 @@ import { html, SafeHtml } from '../present/html.js';
 import { formatDuration } from '../runbook/duration.js';
 import { summarizeEvidence } from '../run/evidence.js';
 import type { GateState, PendingResolution, StepState } from '../run/state.js';
+import type { WaitingItem } from '../present/run-view.js';
 import { careCards, type CareRun } from './act-incidents.js';
 import { runHref } from './html-bits.js';
 
@@ -104,12 +105,21 @@ export interface LeadRun {
   runbookName: string;
 }
 
+/** What waits for people in a run the person leads, with who is on each (the lead's view of who is on what). */
+export interface LeadWaits {
+  runId: string;
+  runbookName: string;
+  items: WaitingItem[];
+}
+
 /** Everything a person may do now. */
 export interface OpenForPerson {
   gates: OpenGate[];
   manual: OpenManualStep[];
   failures: OpenFailure[];
   lead: LeadRun[];
+  /** For the lead: what waits for people in their runs, and who is on it. */
+  waits: LeadWaits[];
   /** The runs in hypercare they hold a role in: open incidents to update or resolve, and new ones to open. */
   care: CareRun[];
 }
@@ -198,6 +208,17 @@ ${f.canBackOut ? html`<button type="submit" name="decision" value="backout" clas
 </form>`;
 }
 
+function waitsCard(w: LeadWaits): SafeHtml {
+  return html`<div class="waits">
+<h2>Waiting in <a href="${runHref(w.runId)}">${w.runId}</a></h2>
+<p class="muted">You lead ${w.runbookName}: who is on what.</p>
+<ul>${w.items.map(
+    (item) =>
+      html`<li data-step="${item.stepId}"><strong>${item.what}</strong><br>who may act: ${item.who} · ${item.onIt ? html`<strong class="on-it">${item.onIt}</strong>` : 'nobody acknowledged it yet'}</li>`,
+  )}</ul>
+</div>`;
+}
+
 function backoutCard(r: LeadRun): SafeHtml {
   return html`<form class="act-request" data-run="${r.runId}" data-kind="backout">
 <h2>Back out <a href="${runHref(r.runId)}">${r.runId}</a></h2>
@@ -229,6 +250,7 @@ export function actCards(open: OpenForPerson): ActCard[] {
     ...open.gates.map((g) => card(`gate:${g.runId}:${g.step.id}`, gateCard(g))),
     ...open.manual.map((m) => card(`manual:${m.runId}:${m.step.id}`, manualCard(m))),
     ...open.care.flatMap((run) => careCards(run).map((c) => card(c.key, c.body))),
+    ...open.waits.map((w) => card(`waits:${w.runId}`, waitsCard(w))),
     ...open.lead.map((r) => card(`backout:${r.runId}`, backoutCard(r))),
   ];
 }
