@@ -417,6 +417,7 @@ hypercare:
       .poll(() => recorded(opening).textContent(), { timeout: 20_000 })
       .toBe('Not recorded: the run refused it: severity 5 is not one of 1, 2, 3, 4 (1 is the worst)');
     await opening.locator('select[name=severity]').selectOption('2');
+    await opening.locator('input[name=step]').fill('confirm');
     await opening.locator('input[name=external]').fill('JIRA-7');
     await opening.locator('button[value=open]').click();
     await expect
@@ -475,7 +476,13 @@ hypercare:
       ['incident', 'olga', 'INC-2 (open)', 'Footer typo', olga.line],
       ['incident', 'olga', 'INC-2 (resolve)', undefined, olga.line],
     ]);
-    expect(state.hypercare!.incidents[0]).toMatchObject({ owner: 'ops', external: 'JIRA-7', status: 'resolved', resolvedBy: 'hugo' });
+    expect(state.hypercare!.incidents[0]).toMatchObject({
+      owner: 'ops',
+      step: 'confirm',
+      external: 'JIRA-7',
+      status: 'resolved',
+      resolvedBy: 'hugo',
+    });
     expect(state.hypercare!.incidents[0]!.eta).toMatch(/^2030-01-02T\d\d:30:00\.000Z$/);
     await handle.terminate('the test is over; its hypercare exit is not what it checks');
     await context.close();

@@ -27,8 +27,6 @@ export interface CareRun {
   runbookName: string;
   /** The runbook's roles: who may own an incident. */
   roles: string[];
-  /** The run's steps, for an incident about one. */
-  steps: string[];
   incidents: OpenIncidentCard[];
 }
 
@@ -44,7 +42,6 @@ export function careRunsFor(person: string, runs: readonly RunForPerson[], now: 
       runId: record.id,
       runbookName: record.runbookName,
       roles: Object.keys(runbook.roles),
-      steps: state.order,
       incidents: hypercareView(hypercare, now).open.map((row) => {
         const incident = byId.get(row.id)!;
         const note = incident.notes[incident.notes.length - 1];
@@ -95,7 +92,7 @@ function openIncidentCard(run: CareRun): SafeHtml {
 <label>Severity <select name="severity"><option value="1">sev1 (worst)</option><option value="2">sev2</option><option value="3" selected>sev3</option><option value="4">sev4</option></select></label>
 <label>Title <input name="title" maxlength="4000" autocomplete="off"></label>
 <label>Owner <select name="owner">${options(run.roles)}</select></label>
-<label>Step (optional) <select name="step"><option value="">none</option>${options(run.steps)}</select></label>
+<label>Step id (optional) <input name="step" maxlength="200" autocomplete="off"></label>
 <label>External id (optional) <input name="external" maxlength="200" autocomplete="off"></label>
 <p class="buttons"><button type="submit" name="decision" value="open" class="big no">Open incident</button></p>
 <output class="recorded" aria-live="polite"></output>

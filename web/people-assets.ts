@@ -139,7 +139,7 @@ export const ACT_JS = `'use strict';
       var title = form.elements.title.value.trim();
       if (!title) { out.textContent = 'An incident needs a title: write it above, then tap Open incident.'; return; }
       fields = { action: 'open', severity: Number(form.elements.severity.value), title: title, owner: form.elements.owner.value, by: person };
-      if (form.elements.step.value) fields.step = form.elements.step.value;
+      if (form.elements.step.value.trim()) fields.step = form.elements.step.value.trim();
       if (form.elements.external.value.trim()) fields.external = form.elements.external.value.trim();
     } else if (what === 'incident') {
       kind = 'incident';
