@@ -437,7 +437,7 @@ hypercare:
     await expect
       .poll(() => recorded(inc1).textContent(), { timeout: 20_000 })
       .toBe('Recorded: hugo updated INC-1 (sev2, owner ops): Invoices late');
-    await expect.poll(() => inc1.locator('p.note').textContent(), { timeout: 20_000 }).toBe('Last note (hugo): paged the vendor');
+    await expect.poll(() => inc1.locator('p.last-note').textContent(), { timeout: 20_000 }).toBe('Last note (hugo): paged the vendor');
     expect(await inc1.locator('p.facts').textContent()).toMatch(
       /^Owner ops · open for [\dhm]*\d+s · within target · ETA 2030-01-02 \d\d:30:00 UTC · JIRA-7$/,
     );

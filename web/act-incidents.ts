@@ -75,8 +75,8 @@ function incidentCard(run: CareRun, i: OpenIncidentCard): SafeHtml {
 <h2><span class="sev sev${i.severity}">sev${i.severity}</span> ${i.title}</h2>
 <p class="muted">Incident <code>${i.id}</code> of <a href="${runHref(run.runId)}">${run.runId}</a> (${run.runbookName})</p>
 <p class="facts">Owner <strong>${i.owner}</strong> · open for ${ageSpan(i.openedAt, i.ageMs)}${target && html` · <span class="target-${i.target.replace(' ', '-')}">${target}</span>`}${i.eta && html` · ETA ${time(i.eta)}`}${i.external && html` · ${i.external}`}</p>
-${i.lastNote && html`<p class="note">Last note (${i.lastNote.by}): ${i.lastNote.text}</p>`}
-<label>ETA <input type="datetime-local" name="eta"></label>
+${i.lastNote && html`<p class="last-note">Last note (${i.lastNote.by}): ${i.lastNote.text}</p>`}
+<label>ETA (your local time) <input type="datetime-local" name="eta"></label>
 <label>Owner <select name="owner"><option value="">keep ${i.owner}</option>${options(run.roles.filter((r) => r !== i.owner))}</select></label>
 <label>Note <textarea name="reason" rows="2" maxlength="4000" placeholder="what happened since (optional to resolve)"></textarea></label>
 <p class="buttons"><button type="submit" name="decision" value="update" class="big">Update</button>
