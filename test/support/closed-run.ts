@@ -6,7 +6,7 @@
  * history's outline in the message, because it happens rarely and only the history shows why.
  */
 import type { WorkflowHandle } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
 
 const TIMED_OUT = /DEADLINE_EXCEEDED|timed out/i;
 const NONDETERMINISM = /nondeterminism/i;
@@ -29,7 +29,7 @@ export async function readClosedRun<T>(handle: WorkflowHandle, read: () => Promi
 export function outline(history: temporal.api.history.v1.IHistory): string {
   return (history.events ?? [])
     .map((event) => {
-      const type = String(event.eventType ?? '').replace(/^EVENT_TYPE_/, '');
+      const type = (temporal.api.enums.v1.EventType[event.eventType ?? 0] ?? String(event.eventType)).replace(/^EVENT_TYPE_/, '');
       return `${String(event.eventId)} ${type} ${what(event)}`.trimEnd();
     })
     .join('\n');
@@ -38,7 +38,7 @@ export function outline(history: temporal.api.history.v1.IHistory): string {
 function what(event: temporal.api.history.v1.IHistoryEvent): string {
   const marker = event.markerRecordedEventAttributes;
   if (marker) {
-    const patch = marker.details?.patch_data?.payloads?.[0]?.data;
+    const patch = marker.details?.['patch-data']?.payloads?.[0]?.data;
     return `${marker.markerName ?? ''}${patch ? ` ${Buffer.from(patch).toString()}` : ''}`;
   }
   const accepted = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name;
