@@ -4,14 +4,16 @@
  * refuse it: the signature covers the fields). Resolves to the run's answer or its refusal in one sentence.
  */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { HANDED_OVER_REASON, type Incident, type IncidentRequest } from '../run/hypercare.js';
+import { HANDED_OVER_REASON, HYPERCARE_EXIT_ID, type Incident, type IncidentRequest } from '../run/hypercare.js';
 import type { BackoutState, GateState, StepState } from '../run/state.js';
 import {
   acknowledgeStepUpdate,
   approveGateUpdate,
+  approveHypercareExitUpdate,
   changeIncidentUpdate,
   completeManualStepUpdate,
   rejectGateUpdate,
+  rejectHypercareExitUpdate,
   requestBackoutUpdate,
   resolveStepUpdate,
 } from '../workflows/messages.js';
@@ -58,7 +60,10 @@ export async function forwardSignedRequest(
       const request: PersonRequest = { kind: 'resolve', stepId: String(fields.stepId), action, as, reason: String(fields.reason ?? '') };
       return { recorded: true, sentence: answerSentence(request, answer, handle.workflowId) };
     }
-    const update = kind === 'approve' ? approveGateUpdate : rejectGateUpdate;
+    // The hypercare exit gate is decided through its own Updates, as `cutover approve RUN hypercare-exit` sends it.
+    const exit = fields.gateId === HYPERCARE_EXIT_ID;
+    const update =
+      kind === 'approve' ? (exit ? approveHypercareExitUpdate : approveGateUpdate) : exit ? rejectHypercareExitUpdate : rejectGateUpdate;
     const answer: GateState = await handle.executeUpdate(update, { args: [fields as never] });
     const gateId = String(fields.gateId);
     const request: PersonRequest =

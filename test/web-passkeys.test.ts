@@ -484,7 +484,29 @@ hypercare:
       resolvedBy: 'hugo',
     });
     expect(state.hypercare!.incidents[0]!.eta).toMatch(/^2030-01-02T\d\d:30:00\.000Z$/);
-    await handle.terminate('the test is over; its hypercare exit is not what it checks');
+
+    // Both resolved: the exit's criteria hold, and the lead ends hypercare from the page, signed like any vote.
+    await page.unroute(`${origin}/act/events`);
+    await page.reload();
+    const exit = page.locator('form.act-request[data-gate="hypercare-exit"]');
+    await expect
+      .poll(() => exit.locator('h2').textContent(), { timeout: 30_000 })
+      .toBe('Leave hypercare: is the new system in steady state?');
+    expect(await exit.locator('button[value=reject]').textContent()).toBe('Not yet');
+    await exit.locator('textarea[name=reason]').fill('steady for a week');
+    await exit.locator('button[value=approve]').click();
+    await expect
+      .poll(() => recorded(exit).textContent(), { timeout: 20_000 })
+      .toBe(`Recorded: hugo approved hypercare-exit: hypercare is over, ${runId} ends`);
+    const ended = await resultOf(handle);
+    expect(ended.state.status).toBe('completed');
+    expect(ended.state.decisions.at(-1)).toMatchObject({
+      kind: 'approve',
+      by: 'hugo',
+      target: 'hypercare-exit',
+      reason: 'steady for a week',
+      signature: { key: passkey },
+    });
     await context.close();
   }, 150_000);
 

@@ -11,6 +11,7 @@ import type { RunState, StepState } from '../run/state.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
 import { refuseAcknowledge } from '../run/acknowledge.js';
+import { HYPERCARE_EXIT_ID, refuseExitVote } from '../run/hypercare.js';
 import { onItText } from '../present/duty-view.js';
 import { waitingItems } from '../present/run-view.js';
 import { careRunsFor } from './act-incidents.js';
@@ -70,10 +71,31 @@ export function openFor(person: string, runs: readonly RunForPerson[], now = Dat
         gate.approvers.some((role) => holds(runbook, role, person)) &&
         !gate.votes.some((v) => v.by === person)
       )
-        gates.push({ runId: record.id, runbookName: record.runbookName, step, gate, ...ackOf(runbook, state, step, person) });
+        gates.push({
+          runId: record.id,
+          runbookName: record.runbookName,
+          gateId: step.id,
+          title: step.title,
+          gate,
+          ...ackOf(runbook, state, step, person),
+        });
       if (step.status === 'waiting' && step.waitingFor === 'manual' && holds(runbook, step.owner, person))
         manual.push({ runId: record.id, runbookName: record.runbookName, step, ...ackOf(runbook, state, step, person) });
     }
+    // The hypercare exit gate, once its criteria hold, for its approvers who have not approved it yet.
+    const exit = state.hypercare?.exit;
+    if (
+      exit?.status === 'open' &&
+      refuseExitVote(runbook, state.hypercare, { gateId: HYPERCARE_EXIT_ID, by: person }, 'approve') === undefined
+    )
+      gates.push({
+        runId: record.id,
+        runbookName: record.runbookName,
+        gateId: HYPERCARE_EXIT_ID,
+        title: 'Leave hypercare: is the new system in steady state?',
+        gate: exit,
+        mayAck: false,
+      });
   }
   return open;
 }

@@ -13,6 +13,7 @@ import type { GateState, PendingResolution, StepState } from '../run/state.js';
 import type { WaitingItem } from '../present/run-view.js';
 import { careCards, type CareRun } from './act-incidents.js';
 import { runHref } from './html-bits.js';
+import { HYPERCARE_EXIT_ID } from '../run/hypercare.js';
 
 /** A page of the acting part: the stylesheet, the WebAuthn library and the page's script. */
 function actPage(title: string, body: SafeHtml, data: Record<string, string> = {}): string {
@@ -78,7 +79,10 @@ export interface AckState {
 export interface OpenGate extends AckState {
   runId: string;
   runbookName: string;
-  step: StepState;
+  /** The gate's step, or `hypercare-exit` for the hypercare exit gate (which has none). */
+  gateId: string;
+  /** What the card asks when the gate has no question of its own. */
+  title: string;
   gate: GateState;
 }
 
@@ -159,21 +163,24 @@ const ackButton = (a: AckState): SafeHtml | '' =>
 
 function gateCard(g: OpenGate): SafeHtml {
   const evidence = g.gate.evidence;
-  const question = g.gate.question ?? g.step.title;
-  return html`<form class="act-request" data-run="${g.runId}" data-kind="vote" data-gate="${g.step.id}" data-evidence="${evidence?.digest ?? ''}">
+  const question = g.gate.question ?? g.title;
+  const exit = g.gateId === HYPERCARE_EXIT_ID;
+  return html`<form class="act-request" data-run="${g.runId}" data-kind="vote" data-gate="${g.gateId}" data-evidence="${evidence?.digest ?? ''}">
 <h2>${question}</h2>
-${where('Gate', g.step.id, g.runId, g.runbookName)}
+${where('Gate', g.gateId, g.runId, g.runbookName)}
 ${
-  evidence
-    ? html`<p>Evidence: ${summarizeEvidence(evidence, formatDuration)}</p>
+  exit
+    ? html`<p>The exit's criteria hold: approving ends hypercare and the run; not yet drops the approvals so far (a reason is needed). <a href="${runHref(g.runId)}">Details</a></p>`
+    : evidence
+      ? html`<p>Evidence: ${summarizeEvidence(evidence, formatDuration)}</p>
 <p class="muted">Digest <code class="digest">${evidence.digest.slice(0, 12)}</code> · <a href="${runHref(g.runId)}">details</a></p>`
-    : html`<p class="note">No evidence is assembled for this gate yet.</p>`
+      : html`<p class="note">No evidence is assembled for this gate yet.</p>`
 }
 ${votesLine(g.gate)}
 ${onItLine(g)}
 <label>Reason <textarea name="reason" rows="2" maxlength="4000" placeholder="why (needed to reject)"></textarea></label>
 <p class="buttons"><button type="submit" name="decision" value="approve" class="big go">Approve</button>
-<button type="submit" name="decision" value="reject" class="big no">Reject</button>
+<button type="submit" name="decision" value="reject" class="big no">${exit ? 'Not yet' : 'Reject'}</button>
 ${ackButton(g)}</p>
 <output class="recorded" aria-live="polite"></output>
 </form>`;
@@ -247,7 +254,7 @@ function card(key: string, body: SafeHtml): ActCard {
 export function actCards(open: OpenForPerson): ActCard[] {
   return [
     ...open.failures.map((f) => card(`resolve:${f.runId}:${f.step.id}:${f.resolution.scope}:${f.resolution.since}`, failureCard(f))),
-    ...open.gates.map((g) => card(`gate:${g.runId}:${g.step.id}`, gateCard(g))),
+    ...open.gates.map((g) => card(`gate:${g.runId}:${g.gateId}`, gateCard(g))),
     ...open.manual.map((m) => card(`manual:${m.runId}:${m.step.id}`, manualCard(m))),
     ...open.care.flatMap((run) => careCards(run).map((c) => card(c.key, c.body))),
     ...open.waits.map((w) => card(`waits:${w.runId}`, waitsCard(w))),
