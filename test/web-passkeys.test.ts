@@ -251,7 +251,7 @@ describe('passkeys on the page', () => {
       'signed_in',
       'refused',
       'voted',
-      'voted',
+      'acted',
     ]);
 
     // The session's cookie is HttpOnly and SameSite=Strict.

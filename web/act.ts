@@ -200,7 +200,9 @@ export function actRoutes(settings: ActSettings, openRuns: OpenRuns, live?: ActL
         res.status(409).json({ error: `the run refused it: ${outcome.refused}` });
         return;
       }
-      await settings.people.recordEvent({ at, person: session.person, kind: 'voted', detail: `${kind} ${target} on ${body.run}` });
+      // A vote is `voted`; done, acknowledgements, back-outs, resolutions and incidents are `acted`.
+      const logged = kind === 'approve' || kind === 'reject' ? 'voted' : 'acted';
+      await settings.people.recordEvent({ at, person: session.person, kind: logged, detail: `${kind} ${target} on ${body.run}` });
       res.json({ sentence: outcome.sentence, decision: kind });
     }),
   );
