@@ -18,7 +18,7 @@ import { readRunState } from '../../common/read-run-state.js';
 import { RUN_WORKFLOW_TYPE, WORKFLOW_VERSION, WORKFLOW_VERSION_MEMO } from '../../workflows/messages.js';
 import { createWorker, installQuietRuntime } from '../../worker/create-worker.js';
 import { hashRunbook } from '../../run/version-hash.js';
-import { readClosedRun } from './closed-run.js';
+import { readClosedRun } from './faults/closed-run.js';
 import { MemoryStore } from './memory-store.js';
 import { temporalAddress } from './temporal.js';
 

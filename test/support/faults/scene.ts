@@ -12,7 +12,7 @@ import type { RunResult, RunState, StepState } from '../../../run/state.js';
 import { type Child, STACK_TRACE, cutover, eventually, readRunState, startCutover } from './processes.js';
 import { type FaultRunbook, PEOPLE, type Role } from './runbook.js';
 import { ledger } from './oracles.js';
-import { readClosedRun } from '../closed-run.js';
+import { readClosedRun } from './closed-run.js';
 
 // ---------------------------------------------------------------------------------------------
 // A deployment: a Temporal server, a record store, workers and the people

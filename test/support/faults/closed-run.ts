@@ -6,7 +6,9 @@
  * history's outline in the message, because it happens rarely and only the history shows why.
  */
 import type { WorkflowHandle } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import type { temporal } from '@temporalio/proto';
+// A CommonJS module: Node's ES module loader (the survive benchmark imports this file) gives it only as the default.
+import proto from '@temporalio/proto';
 
 const TIMED_OUT = /DEADLINE_EXCEEDED|timed out/i;
 const NONDETERMINISM = /nondeterminism/i;
@@ -29,7 +31,7 @@ export async function readClosedRun<T>(handle: WorkflowHandle, read: () => Promi
 export function outline(history: temporal.api.history.v1.IHistory): string {
   return (history.events ?? [])
     .map((event) => {
-      const type = (temporal.api.enums.v1.EventType[event.eventType ?? 0] ?? String(event.eventType)).replace(/^EVENT_TYPE_/, '');
+      const type = (proto.temporal.api.enums.v1.EventType[event.eventType ?? 0] ?? String(event.eventType)).replace(/^EVENT_TYPE_/, '');
       return `${String(event.eventId)} ${type} ${what(event)}`.trimEnd();
     })
     .join('\n');
