@@ -6,6 +6,7 @@
 import { HYPERCARE_EXIT_ID, mttrBySeverity, type HypercareState, type Incident, type SeverityMttr } from '../run/hypercare.js';
 import { differing, type ReconcileRounds } from '../run/hypercare-drift.js';
 import { formatDuration } from '../runbook/duration.js';
+import type { Runbook } from '../runbook/schema.js';
 import { roleWithPeople, type RunContext, type WaitingItem } from './run-view.js';
 
 /** One open incident as listed: its age and the state of its target. */
@@ -31,12 +32,55 @@ export interface HypercareView {
   byOwner: Record<string, number>;
   mttr: SeverityMttr[];
   kpis: HypercareState['kpis'];
-  /** The parallel-run reconciliations: rounds, rounds with drift, the latest round. */
-  drift: (Omit<ReconcileRounds, 'last'> & { latest?: ReconcileRounds['last'][number] })[];
+  /** The parallel-run reconciliations: rounds, rounds with drift, the latest round, and how its rounds stand for the exit. */
+  drift: DriftRow[];
   exit: { status: string; unmet: string[]; awaiting: string[] };
 }
 
-export function hypercareView(state: HypercareState, nowMs: number): HypercareView {
+/** One parallel-run reconciliation as listed. */
+export type DriftRow = Omit<ReconcileRounds, 'last'> & {
+  latest?: ReconcileRounds['last'][number];
+  /** Its latest rounds that found 0 differences, in a row (the exit's `drift_rounds` counts these). */
+  atZero: number;
+  /** The rounds in a row at 0 the exit gate needs (`hypercare.exit.drift_rounds`), when the reader has the runbook. */
+  needed?: number;
+};
+
+/** What the view reads from the runbook when the reader has it: the exit's `drift_rounds`. */
+export interface HypercareViewOptions {
+  driftRounds?: number;
+}
+
+/** The context entry of a runbook that compares a parallel run in hypercare: the rounds at 0 its exit needs. */
+export function driftContext(runbook: Pick<Runbook, 'hypercare'>): { driftRounds?: number } {
+  const hypercare = runbook.hypercare;
+  return (hypercare?.reconcile?.length ?? 0) > 0 && hypercare?.exit ? { driftRounds: hypercare.exit.drift_rounds } : {};
+}
+
+/** The latest rounds of `last` that found 0 differences, in a row. */
+export function roundsAtZero(last: ReconcileRounds['last']): number {
+  let n = 0;
+  for (let i = last.length - 1; i >= 0 && differing(last[i]!) === 0; i -= 1) n += 1;
+  return n;
+}
+
+/**
+ * The parallel run in a few words, for the console's line and the page's row title: `orders (dba): round 4 no drift;
+ * 3/3 rounds at 0 for the exit (met)`, or without the runbook at hand `…; 3 rounds at 0 in a row`.
+ */
+export function driftSentence(row: DriftRow): string {
+  const n = row.latest ? differing(row.latest) : undefined;
+  const latest = !row.latest
+    ? 'not compared yet'
+    : `round ${row.latest.round} ${n === undefined ? `could not compare (${row.latest.error})` : n === 0 ? 'no drift' : `${n} ${n === 1 ? 'row differs' : 'rows differ'}`}`;
+  const streak =
+    row.needed === undefined
+      ? `${row.atZero} ${row.atZero === 1 ? 'round' : 'rounds'} at 0 in a row`
+      : `${row.atZero}/${row.needed} rounds at 0 for the exit${row.atZero >= row.needed ? ' (met)' : ''}`;
+  return `${row.id}${row.owner ? ` (${row.owner})` : ''}: ${latest}; ${streak}`;
+}
+
+export function hypercareView(state: HypercareState, nowMs: number, options: HypercareViewOptions = {}): HypercareView {
   const open = state.incidents
     .filter((i) => i.status === 'open')
     .sort((a, b) => Date.parse(a.openedAt) - Date.parse(b.openedAt))
@@ -53,6 +97,8 @@ export function hypercareView(state: HypercareState, nowMs: number): HypercareVi
     drift: (state.reconciles ?? []).map(({ last, ...counts }) => ({
       ...counts,
       ...(last.length > 0 ? { latest: last[last.length - 1] } : {}),
+      atZero: roundsAtZero(last),
+      ...(options.driftRounds !== undefined ? { needed: options.driftRounds } : {}),
     })),
     exit: { status: state.exit.status, unmet: state.exit.unmetCriteria ?? [], awaiting: state.exit.awaiting },
   };

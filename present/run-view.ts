@@ -190,6 +190,8 @@ export interface RunContext {
   texts?: RunbookTexts;
   /** The rota's shifts and the window's start (T in a live run), for who is on duty now and next. */
   rota?: { shifts: readonly RotaShift[]; windowStart?: string };
+  /** The hypercare exit's `drift_rounds`, when the runbook compares a parallel run: its rounds at 0 against it. */
+  driftRounds?: number;
 }
 
 /** The runbook's words for people, which the run state does not carry (see {@link runbookTexts}). */

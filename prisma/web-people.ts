@@ -6,7 +6,7 @@
 import type { Db } from './connection.js';
 
 /** What happened at the page's door. */
-export type WebEventKind = 'invited' | 'enrolled' | 'signed_in' | 'refused' | 'signed_out' | 'revoked' | 'voted';
+export type WebEventKind = 'invited' | 'enrolled' | 'signed_in' | 'refused' | 'signed_out' | 'revoked' | 'voted' | 'acted';
 
 /** One event of {@link WebEventKind}. */
 export interface WebEventRecord {

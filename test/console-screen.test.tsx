@@ -24,6 +24,7 @@ import {
   takeReading,
   unmetExitCriteria,
 } from '../run/hypercare.js';
+import { takeDriftRound } from '../run/hypercare-drift.js';
 
 const parsed = parseRunbook(
   `
@@ -446,6 +447,25 @@ describe('the console screen', () => {
     expect(frame()).toContain('HYPERCARE for 4h10m · 2 open (dba 1, comms 1); oldest INC-2 sev2 4h05m breached');
     expect(frame()).toContain('MTTR sev1 30m00s/1h00m · KPIs orders fresh');
     expect(frame()).toContain('exit gate shut: sev2 incident INC-2 is open (x)');
+  });
+
+  it('shows the parallel run in hypercare: the last round, and its rounds at 0 in a row against the exit', () => {
+    const state = gateOpen(fresh('live'));
+    Object.assign(state.steps.go!, { status: 'succeeded', endedAt: at(20), gate: { ...state.steps.go!.gate!, status: 'approved' } });
+    const reconcile = { id: 'orders', owner: 'dba', source: { connection: 'kpi', table: 'a' }, target: { connection: 'kpi', table: 'b' } };
+    const book = { ...runbook, hypercare: { ...hypercareBook!, reconcile: [reconcile as never] } };
+    const hc = startHypercare(book, at(20));
+    takeDriftRound(book, hc, { reconcileId: 'orders', missing: 2, mismatched: 1, at: at(80) });
+    Object.assign(state, { status: 'waiting', hypercare: hc });
+    const needs = { ...context, driftRounds: 3 };
+    const drifting = screen(viewOf(state), Date.parse(at(90)), undefined, 120, needs);
+    expect(drifting.frame()).toContain('PARALLEL RUN orders (dba): round 1 3 rows differ; 0/3 rounds at 0 for the exit');
+    drifting.unmount();
+    for (const minute of [140, 200, 260]) takeDriftRound(book, hc, { reconcileId: 'orders', at: at(minute) });
+    const { frame } = screen(viewOf(state), Date.parse(at(270)), undefined, 80, needs);
+    expect(frame()).toContain('PARALLEL RUN orders (dba): round 4 no drift; 3/3 rounds at 0 for the exit (met)');
+    // Still within 24 rows with the extra line.
+    expect(frame().split('\n').length).toBeLessThanOrEqual(24);
   });
 
   it('pins the open hypercare exit gate with who may decide it; a and r send what cutover approve|reject RUN hypercare-exit send', async () => {

@@ -24,6 +24,7 @@ import {
   takeReading,
   unmetExitCriteria,
 } from '../run/hypercare.js';
+import { takeDriftRound } from '../run/hypercare-drift.js';
 import { serveStatusPage, type StatusPage } from '../web/server.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cutover-browser-'));
@@ -205,6 +206,8 @@ hypercare:
   kpis:
     - { id: orders, title: Orders loaded, owner: bi, sla: 24h, repeat: 1h, source: { kind: sql, connection: kpi, query: "SELECT 1" } }
     - { id: invoices, owner: ops, sla: 2h, repeat: 1h, severity: 2, source: { kind: sql, connection: kpi, query: "SELECT 1" } }
+  reconcile:
+    - { id: orders, title: Orders old vs new, owner: ops, source: { connection: kpi, table: legacy_orders }, target: { connection: kpi, table: orders }, key: id, repeat: 1h }
   owners: { interfaces: { sync-on: ops }, systems: { kpi: bi } }
   exit: { approvers: [lead] }
 `;
@@ -241,6 +244,10 @@ hypercare:
   takeReading(parsed.runbook, hc, { kpiId: 'orders', latest: ago(2 * H), at: ago(10 * 60_000) });
   const stale = takeReading(parsed.runbook, hc, { kpiId: 'invoices', latest: ago(3 * H), at: ago(10 * 60_000) });
   if (stale) openKpiIncident(hc, 'invoices', stale, ago(10 * 60_000));
+  // The parallel run: the first round found drift, the two since none.
+  takeDriftRound(parsed.runbook, hc, { reconcileId: 'orders', missing: 2, mismatched: 1, at: ago(3 * H) });
+  takeDriftRound(parsed.runbook, hc, { reconcileId: 'orders', at: ago(2 * H) });
+  takeDriftRound(parsed.runbook, hc, { reconcileId: 'orders', at: ago(H) });
   raiseMarkers(hc, times, Date.now());
   reviewExitGate(hc, unmetExitCriteria(parsed.runbook, hc, Date.now()), ago(0));
   state.hypercare = hc;
@@ -249,7 +256,7 @@ hypercare:
 }
 
 describe('hypercare on the run page, in Chromium', () => {
-  it('shows open incidents by age and owner with their target, MTTR per severity against target, and the KPI pack', async () => {
+  it('shows open incidents by age and owner with their target, MTTR per severity against target, the parallel run and the KPI pack', async () => {
     const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await tab.goto(`${page.url}/runs/erp-go-live-1`);
     const section = tab.locator('#sec-hypercare');
@@ -279,6 +286,10 @@ describe('hypercare on the run page, in Chromium', () => {
     expect(await rows('kpis')).toEqual([
       ['Orders loaded', 'bi', expect.stringMatching(/ UTC$/), '24h', 'fresh', expect.stringMatching(/ UTC \(1 checks, 0 stale\)$/)],
       ['invoices', 'ops', expect.stringMatching(/ UTC$/), '2h', 'stale (INC-5)', expect.stringMatching(/ UTC \(1 checks, 1 stale\)$/)],
+    ]);
+    // The parallel run: its last round, its rounds at 0 in a row against the exit's drift_rounds (3 by default).
+    expect(await rows('drift')).toEqual([
+      ['Orders old vs new', 'ops', expect.stringMatching(/^round 3: no drift \(.* UTC\)$/), '2', '3', '3', '1'],
     ]);
     // The exit gate stays shut while a sev2 is open, and says why.
     await expect(section.locator('ul.unmet').innerText()).resolves.toContain('sev2 incident INC-3 is open (Invoices late)');

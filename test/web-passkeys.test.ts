@@ -11,12 +11,12 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forwardSignedRequest } from '../common/forward-request.js';
 import { readRunState } from '../common/read-run-state.js';
 import type { RunQueries } from '../common/run-follower.js';
-import { signedFields } from '../common/person-requests.js';
+import { sendPersonRequest, signedFields, type IncidentChange } from '../common/person-requests.js';
 import { approveGateUpdate, runStepsQuery, runSummaryQuery } from '../workflows/messages.js';
 import type { RecordStore } from '../prisma/record-store.js';
 import { openRecordStore } from '../prisma/store.js';
@@ -251,7 +251,7 @@ describe('passkeys on the page', () => {
       'signed_in',
       'refused',
       'voted',
-      'voted',
+      'acted',
     ]);
 
     // The session's cookie is HttpOnly and SameSite=Strict.
@@ -351,6 +351,162 @@ phases:
       ['resolve', 'lena', 'load: done', 'loaded with the vendor tool', passkey],
       ['request_backout', 'lena', undefined, 'verify keeps failing', passkey],
     ]);
+    await context.close();
+  }, 150_000);
+
+  it('acknowledges a manual step, then opens, updates and resolves hypercare incidents from the page, signed with the passkey', async () => {
+    const { context, page } = await phone();
+    const { link } = await invitePerson(settings, 'hugo');
+    await page.goto(link);
+    await page.click('#enrol');
+    await page.locator('#runbook-line').waitFor({ state: 'visible', timeout: 20_000 });
+    const passkey = /"(webauthn:[^"]+)"/.exec((await page.textContent('#runbook-line')) ?? '')![1]!;
+    const olga = newPasskey('localhost');
+    const text = `
+name: passkey-care
+version: 1
+lead: lead
+roles: { lead: [hugo], ops: [olga] }
+people:
+  hugo: { passkey: "${passkey}" }
+  olga: { passkey: "${olga.line}" }
+signatures: required
+phases:
+  - id: go
+    kind: migration
+    steps:
+      - { id: confirm, title: Confirm the first orders arrived, owner: lead, action: { kind: manual } }
+hypercare:
+  mttr: { sev1: 1h, sev2: 4h }
+  exit: { approvers: [lead] }
+`;
+    const { runId, handle } = await startReserved(h, store, text, 'hugo');
+    await page.goto(`${origin}/act`);
+    const recorded = (form: Locator) => form.locator('output.recorded');
+
+    // "I am on it": acknowledged with the passkey; the card then says who is on it, and so does the run page.
+    const manual = page.locator('form.act-request[data-step="confirm"]');
+    await manual.locator('button[value=ack]').click();
+    await expect
+      .poll(() => recorded(manual).textContent(), { timeout: 20_000 })
+      .toBe('Recorded: hugo acknowledged confirm: the run shows them on it and does not escalate it');
+    await expect.poll(() => manual.locator('p.on-it').textContent(), { timeout: 20_000 }).toMatch(/^On it: hugo since \d\d:\d\d UTC$/);
+    expect(await manual.locator('button[value=ack]').count()).toBe(0);
+    expect(await recorded(manual).textContent()).toMatch(/^Recorded: hugo acknowledged confirm/);
+    expect(await (await fetch(`${origin}/runs/${runId}`)).text()).toMatch(/on it: hugo since \d\d:\d\d UTC/);
+    // As the lead, his page lists who is on what in the run.
+    await expect
+      .poll(() => page.locator('div.waits li[data-step="confirm"] .on-it').textContent(), { timeout: 20_000 })
+      .toMatch(/^on it: hugo since \d\d:\d\d UTC$/);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+    await manual.locator('button[value=done]').click();
+    await expect.poll(() => recorded(manual).textContent(), { timeout: 20_000 }).toBe('Recorded: hugo marked confirm done');
+
+    // The run went live and is in hypercare: the page offers to open an incident. A severity the run does not know
+    // (sent as a changed page would) is refused in one sentence, and nothing is recorded.
+    const opening = page.locator('form.act-request[data-kind="incident-open"]');
+    await opening.waitFor({ timeout: 20_000 });
+    await page.evaluate(`(() => {
+      const select = document.querySelector('form[data-kind="incident-open"] select[name=severity]');
+      select.add(new Option('sev5', '5'));
+      select.value = '5';
+    })()`);
+    await opening.locator('input[name=title]').fill('Invoices late');
+    await opening.locator('button[value=open]').click();
+    await expect
+      .poll(() => recorded(opening).textContent(), { timeout: 20_000 })
+      .toBe('Not recorded: the run refused it: severity 5 is not one of 1, 2, 3, 4 (1 is the worst)');
+    await opening.locator('select[name=severity]').selectOption('2');
+    await opening.locator('input[name=step]').fill('confirm');
+    await opening.locator('input[name=external]').fill('JIRA-7');
+    await opening.locator('button[value=open]').click();
+    await expect
+      .poll(() => recorded(opening).textContent(), { timeout: 20_000 })
+      .toBe('Recorded: hugo opened INC-1 (sev2, owner lead): Invoices late');
+    // The open incident shows up with its severity, owner, age and target; one column at 375 px.
+    const inc1 = page.locator('form.act-request[data-incident="INC-1"]');
+    await expect.poll(() => inc1.locator('h2').textContent(), { timeout: 20_000 }).toBe('sev2 Invoices late');
+    expect(await inc1.locator('p.facts').textContent()).toMatch(/^Owner lead · open for [\dhm]*\d+s · within target · JIRA-7$/);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+
+    // Updated: an ETA, a note, another owner; the card then shows them.
+    await inc1.locator('input[name=eta]').fill('2030-01-02T10:30');
+    await inc1.locator('select[name=owner]').selectOption('ops');
+    await inc1.locator('textarea[name=reason]').fill('paged the vendor');
+    await inc1.locator('button[value=update]').click();
+    await expect
+      .poll(() => recorded(inc1).textContent(), { timeout: 20_000 })
+      .toBe('Recorded: hugo updated INC-1 (sev2, owner ops): Invoices late');
+    await expect.poll(() => inc1.locator('p.last-note').textContent(), { timeout: 20_000 }).toBe('Last note (hugo): paged the vendor');
+    expect(await inc1.locator('p.facts').textContent()).toMatch(
+      /^Owner ops · open for [\dhm]*\d+s · within target · ETA 2030-01-02 \d\d:30:00 UTC · JIRA-7$/,
+    );
+    // Resolved by the lead.
+    await inc1.locator('textarea[name=reason]').fill('the vendor fixed the feed');
+    await inc1.locator('button[value=resolve]').click();
+    await expect
+      .poll(() => recorded(inc1).textContent(), { timeout: 20_000 })
+      .toMatch(/^Recorded: hugo resolved INC-1 \(sev2, owner ops\) after [\dhms]+: Invoices late$/);
+
+    // Olga opens one from elsewhere; it shows up on Hugo's open page. His page then stops following the run, Olga
+    // resolves it, and his tap on the stale card is refused in one sentence.
+    const sendAsOlga = (change: IncidentChange) =>
+      sendPersonRequest(handle, { kind: 'incident', as: 'olga', change }, (kind, fields) =>
+        passkeySign(olga, runId, kind, fields, { origin }),
+      );
+    await sendAsOlga({ action: 'open', severity: 4, title: 'Footer typo', owner: 'ops' });
+    const inc2 = page.locator('form.act-request[data-incident="INC-2"]');
+    await expect.poll(() => inc2.locator('h2').textContent(), { timeout: 20_000 }).toBe('sev4 Footer typo');
+    await page.route(`${origin}/act/events`, (route) => route.abort());
+    await page.reload();
+    await sendAsOlga({ action: 'resolve', incidentId: 'INC-2' });
+    await inc2.locator('button[value=resolve]').click();
+    await expect
+      .poll(() => recorded(inc2).textContent(), { timeout: 20_000 })
+      .toMatch(/^Not recorded: the run refused it: incident INC-2 was already resolved at \S+ by olga$/);
+
+    // Each is in the decision log, signed with the passkey that made it.
+    const { state } = await readRunState(handle);
+    expect(state.decisions.map((d) => [d.kind, d.by, d.target, d.reason, d.signature?.key])).toEqual([
+      ['acknowledge', 'hugo', 'confirm', undefined, passkey],
+      ['complete_manual', 'hugo', 'confirm', undefined, passkey],
+      ['incident', 'hugo', 'INC-1 (open)', 'Invoices late', passkey],
+      ['incident', 'hugo', 'INC-1 (update)', 'paged the vendor', passkey],
+      ['incident', 'hugo', 'INC-1 (resolve)', 'the vendor fixed the feed', passkey],
+      ['incident', 'olga', 'INC-2 (open)', 'Footer typo', olga.line],
+      ['incident', 'olga', 'INC-2 (resolve)', undefined, olga.line],
+    ]);
+    expect(state.hypercare!.incidents[0]).toMatchObject({
+      owner: 'ops',
+      step: 'confirm',
+      external: 'JIRA-7',
+      status: 'resolved',
+      resolvedBy: 'hugo',
+    });
+    expect(state.hypercare!.incidents[0]!.eta).toMatch(/^2030-01-02T\d\d:30:00\.000Z$/);
+
+    // Both resolved: the exit's criteria hold, and the lead ends hypercare from the page, signed like any vote.
+    await page.unroute(`${origin}/act/events`);
+    await page.reload();
+    const exit = page.locator('form.act-request[data-gate="hypercare-exit"]');
+    await expect
+      .poll(() => exit.locator('h2').textContent(), { timeout: 30_000 })
+      .toBe('Leave hypercare: is the new system in steady state?');
+    expect(await exit.locator('button[value=reject]').textContent()).toBe('Not yet');
+    await exit.locator('textarea[name=reason]').fill('steady for a week');
+    await exit.locator('button[value=approve]').click();
+    await expect
+      .poll(() => recorded(exit).textContent(), { timeout: 20_000 })
+      .toBe(`Recorded: hugo approved hypercare-exit: hypercare is over, ${runId} ends`);
+    const ended = await resultOf(handle);
+    expect(ended.state.status).toBe('completed');
+    expect(ended.state.decisions.at(-1)).toMatchObject({
+      kind: 'approve',
+      by: 'hugo',
+      target: 'hypercare-exit',
+      reason: 'steady for a week',
+      signature: { key: passkey },
+    });
     await context.close();
   }, 150_000);
 

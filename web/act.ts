@@ -7,11 +7,16 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { ForwardOutcome, PageRequestKind } from '../common/forward-request.js';
 import type { RunDetail } from '../prisma/records.js';
-import type { RunState } from '../run/state.js';
+import type { RunState, StepState } from '../run/state.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
+import { refuseAcknowledge } from '../run/acknowledge.js';
+import { HYPERCARE_EXIT_ID, refuseExitVote } from '../run/hypercare.js';
+import { onItText } from '../present/duty-view.js';
+import { waitingItems } from '../present/run-view.js';
+import { careRunsFor } from './act-incidents.js';
 import { endStream, streamAct, type ActLive, type RunForPerson } from './act-live.js';
-import { actCards, renderActPage, type OpenForPerson } from './people-pages.js';
+import { actCards, renderActPage, type AckState, type OpenForPerson } from './people-pages.js';
 import { insecureOrigin, RefusedRequestError, requireCsrf, sameOrigin, sessionOf, type PeopleSettings } from './people-session.js';
 
 /** What the acting view needs besides the people store. */
@@ -23,23 +28,32 @@ export interface ActSettings extends PeopleSettings {
 /** The runs in flight, with their state and the runbook they run. */
 export type OpenRuns = () => Promise<{ record: RunDetail; state: RunState }[]>;
 
-const KINDS: readonly PageRequestKind[] = ['approve', 'reject', 'complete_manual', 'request_backout', 'resolve'];
+const KINDS: readonly PageRequestKind[] = ['approve', 'reject', 'complete_manual', 'request_backout', 'resolve', 'acknowledge', 'incident'];
 
 /** Who holds `role` in `runbook`. */
 const holds = (runbook: Runbook, role: string, person: string) => (runbook.roles[role] ?? []).includes(person);
 
 /**
- * What `person` may do now in the runs in flight: the gates they may vote on, the manual steps they may mark done,
- * and for the lead the failures waiting to be resolved and the runs they may back out.
+ * What `person` may do now in the runs in flight: the gates they may vote on, the manual steps they may mark done (each
+ * with who is on it, and whether they may acknowledge it), the incidents of runs in hypercare, and for the lead the
+ * failures waiting to be resolved and the runs they may back out.
  */
-export function openFor(person: string, runs: readonly RunForPerson[]): OpenForPerson {
-  const open: OpenForPerson = { gates: [], manual: [], failures: [], lead: [] };
-  const { gates, manual, failures, lead } = open;
+export function openFor(person: string, runs: readonly RunForPerson[], now = Date.now()): OpenForPerson {
+  const open: OpenForPerson = { gates: [], manual: [], failures: [], lead: [], waits: [], care: careRunsFor(person, runs, now) };
+  const { gates, manual, failures, lead, waits } = open;
   for (const { record, state, runbook } of runs) {
     const leads = holds(runbook, runbook.lead, person);
     const goingForward = (state.status === 'running' || state.status === 'waiting') && state.backout.status === 'not_requested';
     // The lead may back a run out while it goes forward (not once a back-out started or the run ended).
     if (leads && goingForward) lead.push({ runId: record.id, runbookName: record.runbookName });
+    // The lead sees who is on what: every wait of their run, with who acknowledged it.
+    const items = leads
+      ? waitingItems(
+          state.order.flatMap((id) => state.steps[id] ?? []),
+          { roles: runbook.roles, lead: runbook.lead },
+        )
+      : [];
+    if (items.length > 0) waits.push({ runId: record.id, runbookName: record.runbookName, items });
     for (const step of Object.values(state.steps)) {
       // A failure waits for the lead (as `cutover resolve` would answer it): retry, done by hand, or back out.
       const resolution = step.resolution;
@@ -57,12 +71,39 @@ export function openFor(person: string, runs: readonly RunForPerson[]): OpenForP
         gate.approvers.some((role) => holds(runbook, role, person)) &&
         !gate.votes.some((v) => v.by === person)
       )
-        gates.push({ runId: record.id, runbookName: record.runbookName, step, gate });
+        gates.push({
+          runId: record.id,
+          runbookName: record.runbookName,
+          gateId: step.id,
+          title: step.title,
+          gate,
+          ...ackOf(runbook, state, step, person),
+        });
       if (step.status === 'waiting' && step.waitingFor === 'manual' && holds(runbook, step.owner, person))
-        manual.push({ runId: record.id, runbookName: record.runbookName, step });
+        manual.push({ runId: record.id, runbookName: record.runbookName, step, ...ackOf(runbook, state, step, person) });
     }
+    // The hypercare exit gate, once its criteria hold, for its approvers who have not approved it yet.
+    const exit = state.hypercare?.exit;
+    if (
+      exit?.status === 'open' &&
+      refuseExitVote(runbook, state.hypercare, { gateId: HYPERCARE_EXIT_ID, by: person }, 'approve') === undefined
+    )
+      gates.push({
+        runId: record.id,
+        runbookName: record.runbookName,
+        gateId: HYPERCARE_EXIT_ID,
+        title: 'Leave hypercare: is the new system in steady state?',
+        gate: exit,
+        mayAck: false,
+      });
   }
   return open;
+}
+
+/** Who is on a step's wait, and whether `person` may acknowledge it now (as `cutover ack` would be answered). */
+function ackOf(runbook: Runbook, state: RunState, step: StepState, person: string): AckState {
+  const onIt = onItText(step);
+  return { ...(onIt ? { onIt } : {}), mayAck: refuseAcknowledge(runbook, state, { stepId: step.id, by: person }) === undefined };
 }
 
 const route =
@@ -138,7 +179,7 @@ export function actRoutes(settings: ActSettings, openRuns: OpenRuns, live?: ActL
       const body = req.body as { run?: unknown; kind?: unknown; fields?: unknown; signature?: unknown };
       const fields = body.fields as Record<string, unknown> | undefined;
       if (typeof body.run !== 'string' || !KINDS.includes(body.kind as PageRequestKind) || !fields || typeof fields !== 'object')
-        throw new RefusedRequestError(400, 'the request names no run, kind (approve, reject, complete_manual, request_backout) or fields');
+        throw new RefusedRequestError(400, `the request names no run, kind (${KINDS.join(', ')}) or fields`);
       // Anyone signed in may only send their own requests (the run checks the signature besides).
       if (fields.by !== session.person)
         throw new RefusedRequestError(
@@ -146,7 +187,7 @@ export function actRoutes(settings: ActSettings, openRuns: OpenRuns, live?: ActL
           `you are signed in as ${session.person}, and this request is in the name of ${String(fields.by)}`,
         );
       const kind = body.kind as PageRequestKind;
-      const target = String(fields.gateId ?? fields.stepId ?? 'the run');
+      const target = String(fields.gateId ?? fields.stepId ?? fields.incidentId ?? (kind === 'incident' ? 'a new incident' : 'the run'));
       const outcome = await settings.forward(body.run, kind, { ...fields, signature: body.signature });
       const at = new Date().toISOString();
       if (!outcome.recorded) {
@@ -159,7 +200,9 @@ export function actRoutes(settings: ActSettings, openRuns: OpenRuns, live?: ActL
         res.status(409).json({ error: `the run refused it: ${outcome.refused}` });
         return;
       }
-      await settings.people.recordEvent({ at, person: session.person, kind: 'voted', detail: `${kind} ${target} on ${body.run}` });
+      // A vote is `voted`; done, acknowledgements, back-outs, resolutions and incidents are `acted`.
+      const logged = kind === 'approve' || kind === 'reject' ? 'voted' : 'acted';
+      await settings.people.recordEvent({ at, person: session.person, kind: logged, detail: `${kind} ${target} on ${body.run}` });
       res.json({ sentence: outcome.sentence, decision: kind });
     }),
   );

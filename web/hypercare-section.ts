@@ -1,10 +1,12 @@
 /**
  * The hypercare part of a run's page, once the run went live and is in hypercare: the exit gate and what keeps it
  * shut, the open incidents oldest first with their owner, age and target state (and how many each owner has), MTTR
- * per severity against its target, and the KPI pack (owner, last refresh, SLA state). Drawn from the same view as
+ * per severity against its target, the parallel run (each reconciliation's last round, and its rounds at 0 in a row
+ * against the exit's `drift_rounds`), and the KPI pack (owner, last refresh, SLA state). Drawn from the same view as
  * `cutover status` and `cutover incident list` (present/hypercare-view.ts). Pure; every value goes through `html`.
  */
-import { hypercareView } from '../present/hypercare-view.js';
+import { differing } from '../run/hypercare-drift.js';
+import { driftSentence, hypercareView, type DriftRow } from '../present/hypercare-view.js';
 import { html, type SafeHtml } from '../present/html.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { RunState } from '../run/state.js';
@@ -12,10 +14,34 @@ import { status, time } from './html-bits.js';
 
 const TARGET_WORDS = { breached: 'breached', approaching: 'approaching', within: 'within target', 'no target': 'no target' } as const;
 
-/** The section's HTML, or nothing for a run that is not in hypercare. */
-export function hypercareSection(state: RunState, now: number): SafeHtml {
+/** The last round of a parallel run, in a cell: no drift, how many rows differed, or why it could not compare. */
+function lastRound(row: DriftRow): SafeHtml | string {
+  if (!row.latest) return 'not compared yet';
+  const n = differing(row.latest);
+  const what =
+    n === undefined ? `could not compare: ${row.latest.error}` : n === 0 ? 'no drift' : `${n} ${n === 1 ? 'row differs' : 'rows differ'}`;
+  return html`round ${row.latest.round}: ${n === 0 ? what : html`<strong>${what}</strong>`} <span class="muted">(${time(row.latest.at)})</span>`;
+}
+
+/** The parallel run: each reconciliation's last round, and its rounds at 0 in a row against the exit criterion. */
+function driftTable(rows: readonly DriftRow[]): SafeHtml | '' {
+  if (rows.length === 0) return '';
+  return html`<h3 id="drift">Parallel run</h3>
+<div class="scroll" tabindex="0"><table aria-labelledby="drift" class="drift">
+<thead><tr><th scope="col">Reconciliation</th><th scope="col">Owner</th><th scope="col">Last round</th><th scope="col">At 0 in a row</th><th scope="col">Exit needs</th><th scope="col">Rounds</th><th scope="col">With drift</th></tr></thead>
+<tbody>
+${rows.map(
+  (row) =>
+    html`<tr title="${driftSentence(row)}"><th scope="row">${row.title ?? row.id}</th><td>${row.owner ?? 'no owner'}</td><td>${lastRound(row)}</td><td class="num">${row.atZero}</td><td class="num">${row.needed === undefined ? '—' : html`${row.needed}${row.atZero >= row.needed ? ' (met)' : ''}`}</td><td class="num">${row.rounds}</td><td class="num">${row.driftRounds}</td></tr>
+`,
+)}</tbody>
+</table></div>`;
+}
+
+/** The section's HTML, or nothing for a run that is not in hypercare. `driftRounds`: the exit's, from the runbook. */
+export function hypercareSection(state: RunState, now: number, driftRounds?: number): SafeHtml {
   if (!state.hypercare) return html``;
-  const view = hypercareView(state.hypercare, now);
+  const view = hypercareView(state.hypercare, now, driftRounds === undefined ? {} : { driftRounds });
   const owners = Object.entries(view.byOwner).map(([owner, n]) => `${owner} ${n}`);
   const mttr = view.mttr.filter((m) => m.resolved > 0 || m.open > 0 || m.targetMs !== undefined);
   const exit = view.exit;
@@ -51,6 +77,7 @@ ${mttr.map((m) => {
 })}</tbody>
 </table></div>`
 }
+${driftTable(view.drift)}
 ${
   view.kpis.length > 0 &&
   html`<h3 id="kpis">KPI pack</h3>

@@ -5,6 +5,7 @@
 import type { Request, Response } from 'express';
 import type { RunQueries } from '../common/run-follower.js';
 import type { RunDetail } from '../prisma/records.js';
+import { driftContext } from '../present/hypercare-view.js';
 import { runbookTexts, type RunContext } from '../present/run-view.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { LiveModel } from '../timing/live-forecast.js';
@@ -32,6 +33,7 @@ export function runContextOf(record: Pick<RunDetail, 'id' | 'runbookSource'> | n
   return {
     roles: runbook.roles,
     lead: runbook.lead,
+    ...driftContext(runbook),
     texts: runbookTexts(runbook),
     ...(runbook.rota ? { rota: { shifts: runbook.rota, ...(runbook.window?.start ? { windowStart: runbook.window.start } : {}) } } : {}),
   };

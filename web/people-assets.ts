@@ -25,7 +25,9 @@ export const ACT_CSS = `
   body.act ul.cards { list-style: none; padding: 0; margin: 0; }
   body.act li.card { border: 1px solid #8886; border-radius: .5rem; padding: .5rem 1rem; margin: .75rem 0; overflow-wrap: anywhere; }
   body.act li.card h2 { margin: .25rem 0; font-size: 1.1rem; }
-  body.act label { display: block; margin: .5rem 0; } body.act textarea { width: 100%; box-sizing: border-box; font: inherit; }
+  body.act label { display: block; margin: .5rem 0; }
+  body.act textarea, body.act input, body.act select { display: block; width: 100%; box-sizing: border-box; font: inherit; min-height: 2.5rem; }
+  body.act .sev1, body.act .sev2 { color: #cf222e; } body.act .target-breached { color: #cf222e; font-weight: 600; }
   body.act .buttons { display: flex; gap: .75rem; flex-wrap: wrap; }
   body.act .act-head { display: flex; justify-content: space-between; align-items: center; gap: 1rem; }
   body.act output.recorded { display: block; font-weight: 600; }
@@ -122,11 +124,41 @@ export const ACT_JS = `'use strict';
     event.preventDefault();
     var out = form.querySelector('output.recorded');
     var decision = event.submitter ? event.submitter.value : 'approve';
-    var reason = form.elements.reason.value.trim();
+    var reason = form.elements.reason ? form.elements.reason.value.trim() : '';
     var run = form.getAttribute('data-run');
     var what = form.getAttribute('data-kind');
     var kind, fields;
-    if (what === 'vote') {
+    // Used again after it is recorded: an acknowledgement leaves the vote or the step to do, an incident card stays.
+    var again = decision === 'ack' || what === 'incident-open' || (what === 'incident' && decision === 'update');
+    if (decision === 'ack') {
+      kind = 'acknowledge';
+      fields = { stepId: form.getAttribute('data-gate') || form.getAttribute('data-step'), by: person };
+    } else if (what === 'incident-open') {
+      // The fields cutover incident open signs; the run says which are wrong.
+      kind = 'incident';
+      var title = form.elements.title.value.trim();
+      if (!title) { out.textContent = 'An incident needs a title: write it above, then tap Open incident.'; return; }
+      fields = { action: 'open', severity: Number(form.elements.severity.value), title: title, owner: form.elements.owner.value, by: person };
+      if (form.elements.step.value.trim()) fields.step = form.elements.step.value.trim();
+      if (form.elements.external.value.trim()) fields.external = form.elements.external.value.trim();
+    } else if (what === 'incident') {
+      kind = 'incident';
+      fields = { action: decision === 'resolve' ? 'resolve' : 'update', incidentId: form.getAttribute('data-incident'), by: person };
+      if (reason) fields.note = reason;
+      if (decision !== 'resolve') {
+        var eta = form.elements.eta.value;
+        if (eta) {
+          var when = new Date(eta);
+          if (isNaN(when.getTime())) { out.textContent = 'The ETA is not a time: pick a date and time, then tap Update.'; return; }
+          fields.eta = when.toISOString();
+        }
+        if (form.elements.owner.value) fields.owner = form.elements.owner.value;
+        if (!fields.eta && !fields.note && !fields.owner) {
+          out.textContent = 'An update needs an ETA, a note or another owner: fill one in above, then tap Update.';
+          return;
+        }
+      }
+    } else if (what === 'vote') {
       kind = decision;
       fields = { gateId: form.getAttribute('data-gate'), by: person };
       if (reason) fields.reason = reason;
@@ -154,7 +186,12 @@ export const ACT_JS = `'use strict';
       .then(function (answer) {
         out.textContent = 'Recorded: ' + answer.sentence;
         form.removeAttribute('data-busy');
-        form.setAttribute('data-recorded', answer.decision || kind);
+        if (!again) { form.setAttribute('data-recorded', answer.decision || kind); return; }
+        // The live stream replaces the card with what the run now says (who is on it, the incident's new state); the
+        // sentence goes along.
+        form.setAttribute('data-sent', kind);
+        if (what !== 'vote' && what !== 'done') form.reset();
+        buttons(form, false);
       })
       .catch(function (err) {
         out.textContent = 'Not recorded: ' + err.message;
@@ -172,6 +209,32 @@ export const ACT_JS = `'use strict';
     var form = item.querySelector('form');
     return form && (form.hasAttribute('data-busy') || form.hasAttribute('data-recorded'));
   }
+  // What the person typed or chose in a card, and what the run last answered, carried into its new version.
+  function carryOver(old, fresh) {
+    Array.prototype.forEach.call(old.querySelectorAll('[name]'), function (field) {
+      var into = fresh.querySelector('[name="' + field.name + '"]');
+      if (into && field.tagName !== 'BUTTON' && field.value !== field.defaultValue) into.value = field.value;
+    });
+    var was = old.querySelector('form[data-sent]');
+    var form = fresh.querySelector('form');
+    if (was && form) {
+      form.setAttribute('data-sent', was.getAttribute('data-sent'));
+      form.querySelector('output.recorded').textContent = was.querySelector('output.recorded').textContent;
+    }
+  }
+  // An incident's age, kept current between changes of the run (the server leaves it out of a card's version).
+  function age(ms) {
+    var s = Math.max(0, Math.round(ms / 1000)), m = Math.floor(s / 60), h = Math.floor(m / 60), d = Math.floor(h / 24);
+    var pad = function (n) { return (n < 10 ? '0' : '') + n; };
+    if (d > 0) return d + 'd' + (h % 24 || m % 60 ? ' ' + (h % 24) + 'h' : '') + (m % 60 ? pad(m % 60) + 'm' : '');
+    if (h > 0) return h + 'h' + pad(m % 60) + 'm';
+    return m > 0 ? m + 'm' + pad(s % 60) + 's' : s + 's';
+  }
+  setInterval(function () {
+    Array.prototype.forEach.call(document.querySelectorAll('.age[data-since]'), function (span) {
+      span.textContent = age(Date.now() - Date.parse(span.getAttribute('data-since')));
+    });
+  }, 15000);
   function merge(cards) {
     var keep = {};
     var before = null;
@@ -188,9 +251,7 @@ export const ACT_JS = `'use strict';
       Array.prototype.forEach.call(list.children, function (item) { if (item.getAttribute('data-key') === c.key) old = item; });
       if (old && (old.getAttribute('data-version') === fresh.getAttribute('data-version') || inUse(old))) { before = old; return; }
       if (old) {
-        var typed = old.querySelector('textarea');
-        var into = fresh.querySelector('textarea');
-        if (typed && into) into.value = typed.value;
+        carryOver(old, fresh);
         old.replaceWith(fresh);
       } else {
         list.insertBefore(fresh, before || null);

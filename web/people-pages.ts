@@ -10,7 +10,10 @@ import { html, SafeHtml } from '../present/html.js';
 import { formatDuration } from '../runbook/duration.js';
 import { summarizeEvidence } from '../run/evidence.js';
 import type { GateState, PendingResolution, StepState } from '../run/state.js';
+import type { WaitingItem } from '../present/run-view.js';
+import { careCards, type CareRun } from './act-incidents.js';
 import { runHref } from './html-bits.js';
+import { HYPERCARE_EXIT_ID } from '../run/hypercare.js';
 
 /** A page of the acting part: the stylesheet, the WebAuthn library and the page's script. */
 function actPage(title: string, body: SafeHtml, data: Record<string, string> = {}): string {
@@ -64,16 +67,27 @@ export function renderRefusedPage(title: string, sentence: string): string {
   return actPage(title, html`<h1>${title}</h1><p class="note">${sentence}</p>`, { page: 'refused' });
 }
 
+/** Who is on a wait, and whether the person may say they are (issue 20: `cutover ack`). */
+export interface AckState {
+  /** `on it: ana since 03:12 UTC`, when someone acknowledged the wait. */
+  onIt?: string;
+  /** The person may acknowledge it now (they have not yet). */
+  mayAck: boolean;
+}
+
 /** A gate a person may vote on now. */
-export interface OpenGate {
+export interface OpenGate extends AckState {
   runId: string;
   runbookName: string;
-  step: StepState;
+  /** The gate's step, or `hypercare-exit` for the hypercare exit gate (which has none). */
+  gateId: string;
+  /** What the card asks when the gate has no question of its own. */
+  title: string;
   gate: GateState;
 }
 
 /** A manual step a person may mark done now. */
-export interface OpenManualStep {
+export interface OpenManualStep extends AckState {
   runId: string;
   runbookName: string;
   step: StepState;
@@ -95,12 +109,23 @@ export interface LeadRun {
   runbookName: string;
 }
 
+/** What waits for people in a run the person leads, with who is on each (the lead's view of who is on what). */
+export interface LeadWaits {
+  runId: string;
+  runbookName: string;
+  items: WaitingItem[];
+}
+
 /** Everything a person may do now. */
 export interface OpenForPerson {
   gates: OpenGate[];
   manual: OpenManualStep[];
   failures: OpenFailure[];
   lead: LeadRun[];
+  /** For the lead: what waits for people in their runs, and who is on it. */
+  waits: LeadWaits[];
+  /** The runs in hypercare they hold a role in: open incidents to update or resolve, and new ones to open. */
+  care: CareRun[];
 }
 
 /** One card of the acting view: its key (what it is about) and its markup (`data-version` tells a changed card). */
@@ -128,22 +153,35 @@ function votesLine(gate: GateState): SafeHtml | '' {
   return html`<p class="votes">Votes so far: ${votes}${waiting}</p>`;
 }
 
+/** Who is on the wait, and the button that says "I am on it" when the person may. */
+function onItLine(a: AckState): SafeHtml | '' {
+  return a.onIt ? html`<p class="on-it">${a.onIt[0]!.toUpperCase()}${a.onIt.slice(1)}</p>` : '';
+}
+
+const ackButton = (a: AckState): SafeHtml | '' =>
+  a.mayAck ? html`<button type="submit" name="decision" value="ack" class="big">Acknowledge</button>` : '';
+
 function gateCard(g: OpenGate): SafeHtml {
   const evidence = g.gate.evidence;
-  const question = g.gate.question ?? g.step.title;
-  return html`<form class="act-request" data-run="${g.runId}" data-kind="vote" data-gate="${g.step.id}" data-evidence="${evidence?.digest ?? ''}">
+  const question = g.gate.question ?? g.title;
+  const exit = g.gateId === HYPERCARE_EXIT_ID;
+  return html`<form class="act-request" data-run="${g.runId}" data-kind="vote" data-gate="${g.gateId}" data-evidence="${evidence?.digest ?? ''}">
 <h2>${question}</h2>
-${where('Gate', g.step.id, g.runId, g.runbookName)}
+${where('Gate', g.gateId, g.runId, g.runbookName)}
 ${
-  evidence
-    ? html`<p>Evidence: ${summarizeEvidence(evidence, formatDuration)}</p>
+  exit
+    ? html`<p>The exit's criteria hold: approving ends hypercare and the run; not yet drops the approvals so far (a reason is needed). <a href="${runHref(g.runId)}">Details</a></p>`
+    : evidence
+      ? html`<p>Evidence: ${summarizeEvidence(evidence, formatDuration)}</p>
 <p class="muted">Digest <code class="digest">${evidence.digest.slice(0, 12)}</code> · <a href="${runHref(g.runId)}">details</a></p>`
-    : html`<p class="note">No evidence is assembled for this gate yet.</p>`
+      : html`<p class="note">No evidence is assembled for this gate yet.</p>`
 }
 ${votesLine(g.gate)}
+${onItLine(g)}
 <label>Reason <textarea name="reason" rows="2" maxlength="4000" placeholder="why (needed to reject)"></textarea></label>
 <p class="buttons"><button type="submit" name="decision" value="approve" class="big go">Approve</button>
-<button type="submit" name="decision" value="reject" class="big no">Reject</button></p>
+<button type="submit" name="decision" value="reject" class="big no">${exit ? 'Not yet' : 'Reject'}</button>
+${ackButton(g)}</p>
 <output class="recorded" aria-live="polite"></output>
 </form>`;
 }
@@ -152,8 +190,10 @@ function manualCard(m: OpenManualStep): SafeHtml {
   return html`<form class="act-request" data-run="${m.runId}" data-kind="done" data-step="${m.step.id}">
 <h2>${m.step.title}</h2>
 ${where('Manual step', m.step.id, m.runId, m.runbookName)}
+${onItLine(m)}
 <label>Note <textarea name="reason" rows="2" maxlength="4000" placeholder="optional"></textarea></label>
-<p class="buttons"><button type="submit" name="decision" value="done" class="big go">Mark done</button></p>
+<p class="buttons"><button type="submit" name="decision" value="done" class="big go">Mark done</button>
+${ackButton(m)}</p>
 <output class="recorded" aria-live="polite"></output>
 </form>`;
 }
@@ -175,6 +215,17 @@ ${f.canBackOut ? html`<button type="submit" name="decision" value="backout" clas
 </form>`;
 }
 
+function waitsCard(w: LeadWaits): SafeHtml {
+  return html`<div class="waits">
+<h2>Waiting in <a href="${runHref(w.runId)}">${w.runId}</a></h2>
+<p class="muted">You lead ${w.runbookName}: who is on what.</p>
+<ul>${w.items.map(
+    (item) =>
+      html`<li data-step="${item.stepId}"><strong>${item.what}</strong><br>who may act: ${item.who} · ${item.onIt ? html`<strong class="on-it">${item.onIt}</strong>` : 'nobody acknowledged it yet'}</li>`,
+  )}</ul>
+</div>`;
+}
+
 function backoutCard(r: LeadRun): SafeHtml {
   return html`<form class="act-request" data-run="${r.runId}" data-kind="backout">
 <h2>Back out <a href="${runHref(r.runId)}">${r.runId}</a></h2>
@@ -185,21 +236,28 @@ function backoutCard(r: LeadRun): SafeHtml {
 </form>`;
 }
 
-/** A card's list item: keyed, with a short digest of its markup so a live page replaces only cards that changed. */
+/**
+ * A card's list item: keyed, with a short digest of its markup so a live page replaces only cards that changed. An
+ * incident's age is left out of the digest: the page keeps it current, and a card is not replaced for a clock's sake.
+ */
 function card(key: string, body: SafeHtml): ActCard {
-  const version = createHash('sha256').update(body.value).digest('base64url').slice(0, 12);
+  const stable = body.value.replace(/<span class="age" data-since="[^"]*">[^<]*<\/span>/g, '');
+  const version = createHash('sha256').update(stable).digest('base64url').slice(0, 12);
   return { key, html: html`<li class="card" data-key="${key}" data-version="${version}">${body}</li>`.value };
 }
 
 /**
- * The cards of what a person may do now: failures first (the run waits on them), then gates, manual steps, runs led.
+ * The cards of what a person may do now: failures first (the run waits on them), then gates, manual steps, the open
+ * incidents of runs in hypercare (and the card that opens one), runs led.
  * A failure's key has its time: a retry that fails again is a new card beside the one that says what was recorded.
  */
 export function actCards(open: OpenForPerson): ActCard[] {
   return [
     ...open.failures.map((f) => card(`resolve:${f.runId}:${f.step.id}:${f.resolution.scope}:${f.resolution.since}`, failureCard(f))),
-    ...open.gates.map((g) => card(`gate:${g.runId}:${g.step.id}`, gateCard(g))),
+    ...open.gates.map((g) => card(`gate:${g.runId}:${g.gateId}`, gateCard(g))),
     ...open.manual.map((m) => card(`manual:${m.runId}:${m.step.id}`, manualCard(m))),
+    ...open.care.flatMap((run) => careCards(run).map((c) => card(c.key, c.body))),
+    ...open.waits.map((w) => card(`waits:${w.runId}`, waitsCard(w))),
     ...open.lead.map((r) => card(`backout:${r.runId}`, backoutCard(r))),
   ];
 }
@@ -213,7 +271,7 @@ export function renderActPage(signer: Signer, cards: ActCard[]): string {
   return actPage(
     `${signer.person}: what you can do now`,
     html`<header class="act-head"><h1>${signer.person}</h1><button type="button" id="sign-out">Sign out</button></header>
-<p id="act-nothing"${cards.length > 0 ? ' hidden' : ''}>Nothing waits for you right now. Your gates, manual steps and the failures you resolve show here when they open.</p>
+<p id="act-nothing"${cards.length > 0 ? ' hidden' : ''}>Nothing waits for you right now. Your gates, manual steps, the failures you resolve and hypercare incidents show here when they open.</p>
 <ul class="cards" id="act-cards">${list}</ul>
 <p id="act-live" class="muted" data-state="connecting">Connecting for live updates…</p>`,
     {

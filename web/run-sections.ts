@@ -55,7 +55,7 @@ export function runSections(input: SectionInput): Record<SectionId, string> {
     head: headSection(state, now, input.context).value,
     waiting: waitingSection(state, input.context, now).value,
     forecast: forecastSection(input.forecast, now).value,
-    hypercare: hypercareSection(state, now).value,
+    hypercare: hypercareSection(state, now, input.context?.driftRounds).value,
     timeline: timelineSection(input).value,
     steps: stepsTable(state, input.context).value,
     decisions: decisionLog(state.decisions).value,

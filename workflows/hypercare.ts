@@ -38,7 +38,9 @@ import { refuseMalformedRequest, type RequestKind } from '../run/request-limits.
 import {
   checksSignature,
   FORGED_REQUEST_REASON,
+  isPasskeySignature,
   refuseSignature,
+  signatureCheck,
   signatureFields,
   signedText,
   type SignedKind,
@@ -73,7 +75,13 @@ export function registerHypercareRequests(ctx: RunContext): void {
     const signature = checksSignature(ctx.book, request) ? request.signature : undefined;
     if (signature) {
       const text = signedText(ctx.input.runId, kind, request, signature.at, signature.nonce);
-      if (!(await verifier.verifySignature({ text, key: signature.key, value: signature.value }))) {
+      // A passkey's assertion is checked with its authenticator and client data (a request from the page); evaluated only
+      // for passkey signatures, so runs whose incidents were signed with keys replay as they were.
+      const check =
+        isPasskeySignature(signature) && patched(PATCHES.passkeyHypercare.id)
+          ? signatureCheck(text, signature)
+          : { text, key: signature.key, value: signature.value };
+      if (!(await verifier.verifySignature(check))) {
         await ctx.decide({
           kind: 'refused',
           by: request.by,

@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 20;
+export const WORKFLOW_VERSION = 21;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -275,13 +275,22 @@ export const PATCHES = {
     since: 18,
     stage: 'patched',
   },
+  /** Evaluated as a hypercare request (an incident, an exit vote) signed with a passkey is checked, only then (hypercare.ts). */
+  passkeyHypercare: {
+    id: 'passkey-hypercare',
+    guards:
+      "a hypercare request signed with a passkey (an incident or exit vote from the page) is checked with its WebAuthn assertion's authenticator and client data; before, the check got only the key and the signature and refused each as forged",
+    introduced: 'ef84406, 2026-12-07',
+    since: 19,
+    stage: 'patched',
+  },
   /** Evaluated once per execution after the runbook is read, only when it has a `rota` (cutover-run.ts; run/duty.ts). */
   rotaActs: {
     id: 'rota-acts',
     guards:
       "who is on duty decides who may act: a vote, a manual step's done or an acknowledgement from a person of a role with a rota who is off duty is refused (the lead and the role's deputies keep their rights)",
     introduced: 'b5624c5, 2026-12-07',
-    since: 19,
+    since: 20,
     stage: 'patched',
   },
   /** Evaluated at a hand-over, only in runs that tell people (hand-over.ts; notices.ts). */
@@ -290,7 +299,7 @@ export const PATCHES = {
     guards:
       'a hand-over carries the ready-soon warnings still to come and the escalations told; the next execution sets the warnings again and tells an escalation that fell due meanwhile',
     introduced: '9303ac5, 2026-12-07',
-    since: 20,
+    since: 21,
     stage: 'patched',
   },
   /** Evaluated at a hand-over, as the checkpoint is taken (hand-over.ts; requests.ts). */
@@ -299,7 +308,7 @@ export const PATCHES = {
     guards:
       'a vote, done, acknowledgement, back-out or resolve handled after the hand-over checkpoint is refused (sent again to the next execution), not answered as done and lost',
     introduced: '9303ac5, 2026-12-07',
-    since: 20,
+    since: 21,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;

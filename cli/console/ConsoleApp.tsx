@@ -5,6 +5,7 @@
  */
 import { useInput } from 'ink';
 import { useCallback, useMemo } from 'react';
+import { driftContext } from '../../present/hypercare-view.js';
 import { runbookTexts, type RunContext } from '../../present/run-view.js';
 import type { Runbook } from '../../runbook/schema.js';
 import { pointOfNoReturn } from '../../run/transitions.js';
@@ -49,6 +50,7 @@ export function ConsoleApp({ source, send, runbook, identity, poll, onQuit, onIn
     return {
       roles: runbook.roles,
       lead: runbook.lead,
+      ...driftContext(runbook),
       texts: runbookTexts(runbook),
       ...(runbook.rota ? { rota: { shifts: runbook.rota, ...(runbook.window?.start ? { windowStart: runbook.window.start } : {}) } } : {}),
       ...(window ? { window: { end: window.windowEnd, pointOfNoReturn: window.at, backoutMs: window.backoutMs } } : {}),

@@ -200,7 +200,7 @@ export function ConsoleScreen({
           {undeliveredLine(undelivered, head.runId)}
         </Text>
       )}
-      {head.hypercare && <HypercarePanel hypercare={head.hypercare} runId={head.runId} now={now} width={width} />}
+      {head.hypercare && <HypercarePanel head={head} context={context} now={now} width={width} />}
       <WaitingPanel items={waiting} {...(backout ? { backout } : {})} max={maxWaiting} now={now} width={width} duty={duty} />
       {mode === 'details' && step ? (
         <StepDetails step={step} context={context} critical={plan.critical.has(step.id)} now={now} width={width} rows={rows + 1} />

@@ -5,17 +5,33 @@
  * Pure.
  */
 import { Box, Text } from 'ink';
-import { hypercareView } from '../../present/hypercare-view.js';
+import { driftSentence, hypercareView } from '../../present/hypercare-view.js';
+import type { RunContext } from '../../present/run-view.js';
 import type { HypercareState } from '../../run/hypercare.js';
 import { formatDuration } from '../../runbook/duration.js';
 
-/** Lines the panel takes: none outside hypercare. */
+/** Lines the panel takes: none outside hypercare; one more while a parallel run is compared. */
 export function hypercarePanelHeight(hypercare: HypercareState | undefined): number {
-  return hypercare ? 3 : 0;
+  if (!hypercare) return 0;
+  return (hypercare.reconciles?.length ?? 0) > 0 ? 4 : 3;
 }
 
-export function HypercarePanel({ hypercare, runId, now, width }: { hypercare: HypercareState; runId: string; now: number; width: number }) {
-  const view = hypercareView(hypercare, now);
+export function HypercarePanel({
+  head,
+  context,
+  now,
+  width,
+}: {
+  head: { runId: string; hypercare?: HypercareState | undefined };
+  /** The exit's `drift_rounds` comes from the runbook when the console has it. */
+  context: Pick<RunContext, 'driftRounds'>;
+  now: number;
+  width: number;
+}) {
+  const { hypercare, runId } = head;
+  if (!hypercare) return null;
+  const driftRounds = context.driftRounds;
+  const view = hypercareView(hypercare, now, driftRounds === undefined ? {} : { driftRounds });
   const oldest = view.open[0];
   const owners = Object.entries(view.byOwner)
     .map(([owner, n]) => `${owner} ${n}`)
@@ -36,12 +52,19 @@ export function HypercarePanel({ hypercare, runId, now, width }: { hypercare: Hy
         ? `exit gate shut: ${exit.unmet.join('; ') || 'not reviewed yet'}`
         : `exit gate ${exit.status}`;
   const breached = view.open.some((row) => row.target === 'breached');
+  // The parallel run: each reconciliation's last round and its rounds at 0 against the exit's; red while it drifts.
+  const drifting = view.drift.some((row) => row.latest !== undefined && row.atZero === 0);
   return (
     <Box flexDirection="column" width={width}>
       <Text wrap="truncate" color={breached ? 'red' : undefined}>
         {`HYPERCARE ${view.status === 'exited' ? 'exited' : `for ${formatDuration(Math.max(0, now - Date.parse(view.startedAt)))}`} · ${incidents}`}
       </Text>
       <Text wrap="truncate">{`MTTR ${mttr.join(', ') || 'none resolved yet'} · KPIs ${kpis.join(', ') || 'none'}`}</Text>
+      {view.drift.length > 0 && (
+        <Text wrap="truncate" color={drifting ? 'red' : undefined}>
+          {`PARALLEL RUN ${view.drift.map(driftSentence).join(' · ')}`}
+        </Text>
+      )}
       <Text wrap="truncate" color={exit.status === 'open' ? 'yellow' : undefined}>
         {gate}
       </Text>

@@ -18,6 +18,7 @@ import { readRunState } from '../../common/read-run-state.js';
 import { RUN_WORKFLOW_TYPE, WORKFLOW_VERSION, WORKFLOW_VERSION_MEMO } from '../../workflows/messages.js';
 import { createWorker, installQuietRuntime } from '../../worker/create-worker.js';
 import { hashRunbook } from '../../run/version-hash.js';
+import { readClosedRun } from './faults/closed-run.js';
 import { MemoryStore } from './memory-store.js';
 import { temporalAddress } from './temporal.js';
 
@@ -150,7 +151,8 @@ export async function waitForState(handle: WorkflowHandle, predicate: (state: Ru
 /** The run's result, with its whole final state (read through the queries, as the CLI does). */
 export async function resultOf(handle: WorkflowHandle): Promise<RunResult & { state: RunState }> {
   const result = (await handle.result()) as RunResult;
-  return { ...result, state: result.state ?? (await readRunState(handle)).state };
+  if (result.state) return { ...result, state: result.state };
+  return { ...result, state: (await readClosedRun(handle, () => readRunState(handle))).state };
 }
 
 /**

@@ -12,6 +12,7 @@ import type { RunResult, RunState, StepState } from '../../../run/state.js';
 import { type Child, STACK_TRACE, cutover, eventually, readRunState, startCutover } from './processes.js';
 import { type FaultRunbook, PEOPLE, type Role } from './runbook.js';
 import { ledger } from './oracles.js';
+import { readClosedRun } from './closed-run.js';
 
 // ---------------------------------------------------------------------------------------------
 // A deployment: a Temporal server, a record store, workers and the people
@@ -185,17 +186,8 @@ export async function resultOf(s: Scene, runId: string): Promise<RunResult & { s
   const handle: WorkflowHandle = s.client.workflow.getHandle(runId);
   const result = (await handle.result()) as RunResult;
   if (result.state) return { ...result, state: result.state };
-  // A closed run's query is answered by a worker replaying its history: on a loaded machine the first may time out
-  // ("query timed out before a worker could process it"); ask again until a generous deadline.
   const read = await readRunState();
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    try {
-      return { ...result, state: (await read(handle)).state };
-    } catch (err) {
-      if (Date.now() > deadline || !/DEADLINE_EXCEEDED|timed out/i.test(`${String(err)} ${String((err as Error).cause)}`)) throw err;
-    }
-  }
+  return { ...result, state: (await readClosedRun(handle, () => read(handle))).state };
 }
 
 /** Writes the runbook into the scene's folder; returns the run id its first run gets. */
