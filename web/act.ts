@@ -11,7 +11,9 @@ import type { RunState, StepState } from '../run/state.js';
 import { parseRunbook } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/schema.js';
 import { refuseAcknowledge } from '../run/acknowledge.js';
+import { refuseOffDuty, withRotaPeople } from '../run/duty.js';
 import { HYPERCARE_EXIT_ID, refuseExitVote } from '../run/hypercare.js';
+import { nightStartMs } from '../runbook/fixed-starts.js';
 import { onItText } from '../present/duty-view.js';
 import { waitingItems } from '../present/run-view.js';
 import { careRunsFor } from './act-incidents.js';
@@ -43,6 +45,11 @@ export function openFor(person: string, runs: readonly RunForPerson[], now = Dat
   const { gates, manual, failures, lead, waits } = open;
   for (const { record, state, runbook } of runs) {
     const leads = holds(runbook, runbook.lead, person);
+    // With a rota, whoever is on duty acts for a role (run/duty.ts): the cards offer only what the run would take now.
+    const everyone = withRotaPeople(runbook);
+    const night = nightStartMs(runbook, state.mode, state.startedAt);
+    const mayActFor = (roles: readonly string[]) =>
+      roles.some((role) => holds(everyone, role, person)) && refuseOffDuty(runbook, roles, person, now, night) === undefined;
     const goingForward = (state.status === 'running' || state.status === 'waiting') && state.backout.status === 'not_requested';
     // The lead may back a run out while it goes forward (not once a back-out started or the run ended).
     if (leads && goingForward) lead.push({ runId: record.id, runbookName: record.runbookName });
@@ -66,11 +73,7 @@ export function openFor(person: string, runs: readonly RunForPerson[], now = Dat
           canBackOut: resolution.scope === 'forward' && state.backout.status === 'not_requested',
         });
       const gate = step.gate;
-      if (
-        gate?.status === 'open' &&
-        gate.approvers.some((role) => holds(runbook, role, person)) &&
-        !gate.votes.some((v) => v.by === person)
-      )
+      if (gate?.status === 'open' && mayActFor(gate.approvers) && !gate.votes.some((v) => v.by === person))
         gates.push({
           runId: record.id,
           runbookName: record.runbookName,
@@ -79,7 +82,7 @@ export function openFor(person: string, runs: readonly RunForPerson[], now = Dat
           gate,
           ...ackOf(runbook, state, step, person),
         });
-      if (step.status === 'waiting' && step.waitingFor === 'manual' && holds(runbook, step.owner, person))
+      if (step.status === 'waiting' && step.waitingFor === 'manual' && mayActFor([step.owner]))
         manual.push({ runId: record.id, runbookName: record.runbookName, step, ...ackOf(runbook, state, step, person) });
     }
     // The hypercare exit gate, once its criteria hold, for its approvers who have not approved it yet.
