@@ -115,45 +115,52 @@ export async function sendPersonRequest<K extends PersonRequest['kind']>(
   request: Extract<PersonRequest, { kind: K }>,
   sign?: RequestSigner,
 ): Promise<PersonAnswer[K]> {
+  const gateId = 'gateId' in request ? request.gateId : undefined;
+  return (await sendFields(handle, request.kind, gateId, signedFields(request, sign))) as PersonAnswer[K];
+}
+
+/**
+ * Sends `fields` (built and signed for a request of `kind`) as that kind's Update, as they are: the page forwards what
+ * a person signed on their device through here, the CLI and the console what they built. A request that met the moment
+ * the run handed over to its next execution was not applied (its nonce is unused, its signature still good): it is sent
+ * once more.
+ */
+export async function sendFields(
+  handle: WorkflowHandle,
+  kind: PersonRequest['kind'],
+  gateId: string | undefined,
+  fields: Record<string, unknown>,
+): Promise<PersonAnswer[PersonRequest['kind']]> {
+  // The casts only tell TypeScript which Update takes the fields: they were built for this kind.
+  const once = () =>
+    handle.executeUpdate<PersonAnswer[typeof kind], [never]>(updateFor(kind, gateId) as never, { args: [fields as never] });
   try {
-    return await sendOnce(handle, request, sign);
+    return await once();
   } catch (err) {
-    // A request that met the moment the run handed over to its next execution was not applied: once more.
     if (!(err instanceof WorkflowUpdateFailedError) || err.cause?.message !== HANDED_OVER_REASON) throw err;
-    return await sendOnce(handle, request, sign);
+    return await once();
   }
 }
 
-async function sendOnce<K extends PersonRequest['kind']>(
-  handle: WorkflowHandle,
-  request: Extract<PersonRequest, { kind: K }>,
-  sign?: RequestSigner,
-): Promise<PersonAnswer[K]> {
-  const args = signedFields(request, sign);
-  const exitGate = 'gateId' in request && request.gateId === HYPERCARE_EXIT_ID;
-  // The fields were built for this kind by requestFields; the casts only tell TypeScript which Update takes them.
-  switch (request.kind) {
-    // The hypercare exit gate is decided like any gate, through its own Updates (workflows/hypercare.ts).
+/** The Update a request of `kind` becomes. The hypercare exit gate is decided like any gate, through its own (workflows/hypercare.ts). */
+function updateFor(kind: PersonRequest['kind'], gateId: string | undefined) {
+  const exitGate = gateId === HYPERCARE_EXIT_ID;
+  switch (kind) {
     case 'approve':
-      return (await handle.executeUpdate(exitGate ? approveHypercareExitUpdate : approveGateUpdate, {
-        args: [args as never],
-      })) as PersonAnswer[K];
+      return exitGate ? approveHypercareExitUpdate : approveGateUpdate;
     case 'reject':
-      return (await handle.executeUpdate(exitGate ? rejectHypercareExitUpdate : rejectGateUpdate, {
-        args: [args as never],
-      })) as PersonAnswer[K];
+      return exitGate ? rejectHypercareExitUpdate : rejectGateUpdate;
     case 'incident':
-      return (await handle.executeUpdate(changeIncidentUpdate, { args: [args as never] })) as PersonAnswer[K];
+      return changeIncidentUpdate;
     case 'done':
-      return (await handle.executeUpdate(completeManualStepUpdate, { args: [args as never] })) as PersonAnswer[K];
+      return completeManualStepUpdate;
     case 'ack':
-      return (await handle.executeUpdate(acknowledgeStepUpdate, { args: [args as never] })) as PersonAnswer[K];
+      return acknowledgeStepUpdate;
     case 'backout':
-      return (await handle.executeUpdate(requestBackoutUpdate, { args: [args as never] })) as PersonAnswer[K];
+      return requestBackoutUpdate;
     case 'resolve':
-      return (await handle.executeUpdate(resolveStepUpdate, { args: [args as never] })) as PersonAnswer[K];
+      return resolveStepUpdate;
   }
-  throw new Error(`unknown request kind ${(request as { kind: string }).kind}`);
 }
 
 /** What the run recorded, in one sentence for the person who asked (`runId` names the run). */
