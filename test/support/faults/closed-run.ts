@@ -27,7 +27,7 @@ export async function readClosedRun<T>(handle: WorkflowHandle, read: () => Promi
   }
 }
 
-/** One line per event: id, type, and what names it (marker and patch id, Update, activity, timer). */
+/** One line per event: id, type, and what names it (marker and patch id, Update, activity, a failed task's reason). */
 export function outline(history: temporal.api.history.v1.IHistory): string {
   return (history.events ?? [])
     .map((event) => {
