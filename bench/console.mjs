@@ -168,13 +168,15 @@ export async function main() {
     while (Date.now() - started < FOLLOW_MS) await new Promise((r) => setTimeout(r, 100));
     const seconds = (Date.now() - started) / 1000;
     const cpu = { console: cpuSeconds(pid) - cpuBefore.console, bare: cpuSeconds(bare.pid) - cpuBefore.bare };
-    // Both write their figures once a second: wait for ones written after the window.
+    // Both write their figures once a second: wait for ones written after the window, in which the bare loop has an
+    // answer to a query sent after each approval (on a loaded machine the last one may still be in flight at the end).
     const after = await waitFor(
       () => {
         const both = { console: read(statsFile), bare: read(bareFile) };
-        return both.console?.at >= started + FOLLOW_MS && both.bare?.at >= started + FOLLOW_MS ? both : undefined;
+        const seenAll = approvals.every(({ appliedAt }) => both.bare?.answers.some(([sent]) => sent >= appliedAt));
+        return both.console?.at >= started + FOLLOW_MS && both.bare?.at >= started + FOLLOW_MS && seenAll ? both : undefined;
       },
-      5_000,
+      20_000,
       'the last figures',
     );
     // The run's changes over the window: how far its revision moved.
