@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findProjectRoot } from '../prisma/paths.js';
 import type { ReconcileConfig } from '../reconcile/config.js';
 import type { ReconcileProgress } from '../reconcile/reconcile.js';
 import type { ReconcileResult } from '../reconcile/result.js';
@@ -48,7 +49,8 @@ export interface ReconcileRequest {
 function childScript(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const beside = path.join(here, 'reconcile-child.js');
-  return existsSync(beside) ? beside : path.join(here, '..', 'dist', 'activities', 'reconcile-child.js');
+  // Bundled into dist/cli/commands.cjs, "here" is dist/cli/: the child is then found from the project's root.
+  return existsSync(beside) ? beside : path.join(findProjectRoot(here), 'dist', 'activities', 'reconcile-child.js');
 }
 
 /** Runs the comparison in its own process; resolves with how it ended. */

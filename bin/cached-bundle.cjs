@@ -7,6 +7,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
 const Module = require('node:module');
+const { pathToFileURL } = require('node:url');
 
 /**
  * The bundle's exports; `cacheFile` is read, and written when it is missing or stale. With `warmOnExit`, the first
@@ -20,6 +21,11 @@ function loadCachedBundle(file, cacheFile, { warmOnExit = true } = {}) {
   } catch {
     cachedData = undefined;
   }
+  // A function compiled from a code cache cannot run `import()` (Node 20 loses its loader: "A dynamic import
+  // callback was not specified"), so the bundles' few imports of what stays outside them (the Prisma clients, the
+  // native SQLite module, the console's modules) go through this function, which lives outside the cache.
+  globalThis.__cutoverImport ??= (specifier) =>
+    import(specifier.startsWith('.') ? pathToFileURL(path.resolve(path.dirname(file), specifier)).href : specifier);
   const script = new vm.Script(Module.wrap(source), {
     filename: file,
     cachedData,

@@ -1,5 +1,5 @@
-// Setup step e: the compiled build in dist/, the pre-bundled workflow code, and the bundle of the request commands
-// with its V8 code cache. Skipped when every source is older than the stamp and none was added or removed.
+// Setup step e: the compiled build in dist/, the pre-bundled workflow code, and the bundles of the commands with
+// their V8 code caches. Skipped when every source is older than the stamp and none was added or removed.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -122,57 +122,96 @@ export async function ensureBuild() {
     for (const { file } of bundles) fs.rmSync(file, { force: true });
     say('workflows/index.ts does not exist yet: skipping the workflow bundle');
   }
-  await bundleRequestCommands();
+  await bundleCommands();
   fs.writeFileSync(BUILD_STAMP, `${JSON.stringify({ builtAt: startedAt.toISOString(), files: sources })}\n`);
   fs.utimesSync(BUILD_STAMP, startedAt, startedAt);
 }
 
-/** The request commands' bundle and its V8 code cache (bin/cutover.js loads them; see there why). */
-const REQUESTS_BUNDLE = path.join(DIST, 'cli', 'requests.cjs');
-const REQUESTS_CACHE = path.join(DIST, 'cli', 'requests.cjs.cache');
-
 /**
- * Bundles dist/cli/main.js with the request commands (approve, reject, done, backout, resolve) and the Temporal
- * client they use into one CommonJS file, then compiles it once to a V8 code cache. Every other command's module
- * stays outside (its `import()` is left as it is) and is never reached through this file: bin/cutover.js sends only
- * the request commands here. An approver's `cutover approve` then reads two files instead of some three hundred
- * and compiles nothing, which is most of what separated it from the stock `temporal` CLI.
+ * The command bundles and their V8 code caches (bin/cutover.js picks one per command; see there why):
+ * - `requests.cjs`: the request commands an approver types on the night (approve, reject, done, ack, backout,
+ *   resolve) with the Temporal client they use, and nothing else, so that their answer is as quick as can be;
+ * - `commands.cjs`: every other command that neither draws the console nor hosts a worker (status, list, gate,
+ *   decisions, doctor, web, reconcile...), which otherwise read and compile some five hundred files at each start.
+ * Modules left outside a bundle keep their `import()` and load from dist/ as usual.
  */
-async function bundleRequestCommands() {
-  say('bundling the request commands into dist/cli/requests.cjs');
+const COMMAND_BUNDLES = [
+  {
+    file: path.join(DIST, 'cli', 'requests.cjs'),
+    what: 'the request commands',
+    // Every other command's module stays outside: this bundle is reached only by the request commands.
+    outside: (specifier) => specifier !== '../send-request.js',
+  },
+  {
+    file: path.join(DIST, 'cli', 'commands.cjs'),
+    what: 'the other commands',
+    // The console (Ink, whose layout engine loads with a top-level await) and the worker (a native bridge and a
+    // bundler) cannot live in a CommonJS bundle; bin/cutover.js sends the commands that reach them to dist/.
+    outside: (specifier) => /console\/open-console|attach-console|host-worker|start-run|create-worker|@temporalio\/worker/.test(specifier),
+  },
+];
+
+/** Our compiled modules (dist/, no dependency), as an esbuild filter. */
+const OWN_MODULE = new RegExp(`^${DIST.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[\\\\/].*\\.js$`);
+
+async function bundleCommands() {
+  say('bundling the commands into dist/cli/requests.cjs and dist/cli/commands.cjs');
   const esbuild = createRequire(path.join(ROOT, 'package.json'))('esbuild');
-  const keepOutside = {
-    name: 'keep-other-commands-outside',
-    setup(build) {
-      build.onResolve({ filter: /.*/ }, (args) =>
-        args.kind === 'dynamic-import' && args.path !== '../send-request.js' ? { path: args.path, external: true } : undefined,
-      );
-    },
-  };
-  try {
-    await esbuild.build({
-      entryPoints: [path.join(DIST, 'cli', 'main.js')],
-      outfile: REQUESTS_BUNDLE,
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      logLevel: 'error',
-      plugins: [keepOutside],
-      // The sources find the project from their own location; the bundle sits in dist/cli/ like main.js does.
-      banner: { js: "const __cutoverModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
-      define: { 'import.meta.url': '__cutoverModuleUrl' },
-    });
-  } catch (error) {
-    throw new SetupError(`bundling the request commands failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+  for (const { file, what, outside } of COMMAND_BUNDLES) {
+    const keepOutside = {
+      name: 'keep-outside',
+      setup(build) {
+        build.onResolve({ filter: /.*/ }, (args) =>
+          args.kind === 'dynamic-import' && outside(args.path) ? { path: args.path, external: true } : undefined,
+        );
+        // Our own modules' imports of a package or of a computed path stay outside the bundle: they go through
+        // bin/cached-bundle.cjs's __cutoverImport (see there why), as do the outside modules below.
+        build.onLoad({ filter: OWN_MODULE }, (args) => ({
+          contents: fs.readFileSync(args.path, 'utf8').replace(/\bimport\((?!\s*['"]\.)/g, '__cutoverImport('),
+          loader: 'js',
+          resolveDir: path.dirname(args.path),
+        }));
+      },
+    };
+    let built;
+    try {
+      built = await esbuild.build({
+        entryPoints: [path.join(DIST, 'cli', 'main.js')],
+        outfile: file,
+        metafile: true,
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        target: 'node20',
+        logLevel: 'error',
+        plugins: [keepOutside],
+        // Native modules, and the generated Prisma clients that find their engine files beside themselves.
+        external: ['better-sqlite3', '#prisma/*', '@swc/*'],
+        // The sources find the project from their own location; the bundles sit in dist/cli/ like main.js does.
+        banner: { js: "const __cutoverModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+        define: { 'import.meta.url': '__cutoverModuleUrl' },
+      });
+    } catch (error) {
+      throw new SetupError(`bundling ${what} failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    }
+    // The `import()`s esbuild left, of the modules kept outside (the console, the worker): through the same door.
+    const outsideModules = Object.values(built.metafile.outputs).flatMap((output) =>
+      output.imports.filter((entry) => entry.kind === 'dynamic-import' && entry.external).map((entry) => entry.path),
+    );
+    let code = fs.readFileSync(file, 'utf8');
+    for (const specifier of new Set(outsideModules)) {
+      code = code.replaceAll(`import(${JSON.stringify(specifier)})`, `__cutoverImport(${JSON.stringify(specifier)})`);
+    }
+    fs.writeFileSync(file, code);
+    const cache = `${file}.cache`;
+    fs.rmSync(cache, { force: true });
+    fs.rmSync(`${cache}.warm`, { force: true });
+    // Loading the bundle once (it runs no command by itself) writes its code cache; the first command rewrites it.
+    const loader = path.join(ROOT, 'bin', 'cached-bundle.cjs');
+    const cached = run(process.execPath, [
+      '-e',
+      `require(${JSON.stringify(loader)}).loadCachedBundle(${JSON.stringify(file)}, ${JSON.stringify(cache)}, { warmOnExit: false })`,
+    ]);
+    if (!cached.ok) throw new SetupError(`compiling ${what} failed: ${cached.output.split('\n')[0]}`);
   }
-  fs.rmSync(REQUESTS_CACHE, { force: true });
-  fs.rmSync(`${REQUESTS_CACHE}.warm`, { force: true });
-  // Loading the bundle once (it runs no command by itself) writes its code cache; the first command rewrites it.
-  const loader = path.join(ROOT, 'bin', 'cached-bundle.cjs');
-  const cached = run(process.execPath, [
-    '-e',
-    `require(${JSON.stringify(loader)}).loadCachedBundle(${JSON.stringify(REQUESTS_BUNDLE)}, ${JSON.stringify(REQUESTS_CACHE)}, { warmOnExit: false })`,
-  ]);
-  if (!cached.ok) throw new SetupError(`compiling the request commands failed: ${cached.output.split('\n')[0]}`);
 }
