@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import SlowestFirst from './test/support/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -18,5 +19,7 @@ export default defineConfig({
     // Three files at a time on two cores: most of a file's time is waiting (on Temporal, timers, child processes),
     // 900 s of CPU in a 750 s run at two; the third uses the waits. The tests wait on conditions, never on idleness.
     maxWorkers: 3,
+    // The slowest files first, also on a fresh clone that has no timings yet (test/support/sequencer.ts).
+    sequence: { sequencer: SlowestFirst },
   },
 });
