@@ -15,6 +15,7 @@ import { serveStatusPage } from '../web/server.js';
 import { cliEnv, eventually, killStartedCli, runCli, startCli, startWorkerCli } from './support/cli.js';
 import { startHookReceiver, type HookReceiver } from './support/notify-receivers.js';
 import { temporalAddress, temporalNamespace } from './support/temporal.js';
+import { migratedStoreAt } from './support/store-template.js';
 
 const SECRET = 'cli-events-hook-secret-0123';
 let hook: HookReceiver;
@@ -55,7 +56,7 @@ phases:
     TEMPORAL_ADDRESS: temporalAddress(),
     TEMPORAL_NAMESPACE: temporalNamespace(),
     CUTOVER_TASK_QUEUE: name,
-    CUTOVER_DATABASE_URL: `file:${path.join(dir, 'cutover.db')}`,
+    CUTOVER_DATABASE_URL: migratedStoreAt(path.join(dir, 'cutover.db')),
     CLI_EVENTS_HOOK_SECRET: SECRET,
   };
   const runId = `${name}-1`;

@@ -14,6 +14,7 @@ import type { RunState } from '../run/state.js';
 import { cliEnv, eventually, killStartedCli, runCli, startCli, startWorkerCli } from './support/cli.js';
 import { temporalAddress } from './support/temporal.js';
 import { recordRun, timingRunbook } from './support/timing-data.js';
+import { migratedStoreAt } from './support/store-template.js';
 import { openRecordStore } from '../prisma/store.js';
 import { publicKeyText } from '../cli/keys.js';
 
@@ -117,6 +118,7 @@ describe('a live run approved from the CLI', () => {
       CUTOVER_TASK_QUEUE: `signed-${name}`,
       CUTOVER_HOME: mkdtempSync(path.join(tmpdir(), 'cutover-home-')),
     };
+    migratedStoreAt(path.join(cluster.CUTOVER_HOME, 'cutover.db'));
     const alice = keyEnv(cluster);
     const bob = keyEnv(cluster);
     expect(runCli(['keys', 'init'], alice).code).toBe(0);

@@ -14,6 +14,7 @@ import { formatDuration } from '../runbook/duration.js';
 import { cliEnv, eventually, killStartedCli, runCli, startCli, startWorkerCli } from './support/cli.js';
 import { temporalAddress } from './support/temporal.js';
 import { recordRun, timingRunbook } from './support/timing-data.js';
+import { migratedStoreAt } from './support/store-template.js';
 
 const DAY = 86_400_000;
 const name = `live-gate-${Date.now().toString(36)}`;
@@ -45,7 +46,7 @@ beforeAll(async () => {
     CUTOVER_KEYS_DIR: path.join(dir, 'keys'),
     TEMPORAL_ADDRESS: temporalAddress(),
     CUTOVER_TASK_QUEUE: `q-${name}`,
-    CUTOVER_DATABASE_URL: `file:${path.join(dir, 'store.db')}`,
+    CUTOVER_DATABASE_URL: migratedStoreAt(path.join(dir, 'store.db')),
   });
   await startWorkerCli([], env, dir);
 }, 120_000);

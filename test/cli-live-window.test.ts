@@ -14,6 +14,7 @@ import { openRecordStore } from '../prisma/store.js';
 import { cliEnv, killStartedCli, runCli, startWorkerCli } from './support/cli.js';
 import { temporalAddress } from './support/temporal.js';
 import { recordRun, timingRunbook } from './support/timing-data.js';
+import { migratedStoreAt } from './support/store-template.js';
 
 const DAY = 86_400_000;
 const MIN = 60_000;
@@ -59,7 +60,7 @@ beforeAll(async () => {
     CUTOVER_KEYS_DIR: path.join(dir, 'keys'),
     TEMPORAL_ADDRESS: temporalAddress(),
     CUTOVER_TASK_QUEUE: `q-${name}`,
-    CUTOVER_DATABASE_URL: `file:${path.join(dir, 'store.db')}`,
+    CUTOVER_DATABASE_URL: migratedStoreAt(path.join(dir, 'store.db')),
   });
   // The evidence a live run needs: a rehearsed back-out and a completed rehearsal of this version.
   const store = await openRecordStore({ databaseUrl: env.CUTOVER_DATABASE_URL });

@@ -55,7 +55,7 @@ ${chain('b')}
       - { id: simulated, title: Simulated in rehearsals, owner: dba, expected: 1s, runs_on: nowhere, rehearsal: simulate, action: { kind: shell, command: "exit 1" } }
 `,
   );
-  const databaseUrl = postgres.url('cutover');
+  const databaseUrl = await postgres.migratedUrl('cutover');
   const shared = {
     TEMPORAL_ADDRESS: temporalAddress(),
     TEMPORAL_NAMESPACE: temporalNamespace(),

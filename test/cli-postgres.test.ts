@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openRecordStore } from '../prisma/store.js';
 import { cliEnv, killStartedCli, runCli, startWorkerCli } from './support/cli.js';
 import { startPostgres, type TestPostgres } from './support/postgres.js';
 import { temporalAddress, temporalNamespace } from './support/temporal.js';
@@ -19,6 +18,9 @@ let postgres: TestPostgres;
 
 beforeAll(async () => {
   postgres = await startPostgres({ password: PASSWORD });
+  // The store every command here uses, already migrated: this file is not about the first open, which
+  // cli-doctor.test.ts (a command creating and migrating a database on this server) and store.test.ts cover.
+  await postgres.migratedUrl('cutover');
 }, 60_000);
 
 afterAll(async () => {
@@ -91,9 +93,7 @@ describe('configuration errors, exit 6', () => {
   });
 
   it('a database migrated by a newer cutover (a migration this one does not have)', async () => {
-    const url = postgres.url('from_the_future');
-    const store = await openRecordStore({ databaseUrl: url });
-    await store.close();
+    const url = await postgres.migratedUrl('from_the_future');
     await asSuperuser('from_the_future', (client) =>
       client.query(
         `INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, applied_steps_count) VALUES ('x', 'x', now(), '29990101000000_future', 1)`,

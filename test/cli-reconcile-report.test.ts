@@ -12,9 +12,10 @@ import { reportCsv } from '../present/reconcile-report.js';
 import { openRecordStore } from '../prisma/store.js';
 import type { ReconcileResult } from '../reconcile/result.js';
 import { cliEnv, runCli } from './support/cli.js';
+import { migratedStoreAt } from './support/store-template.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cutover-report-'));
-const env = cliEnv({ CUTOVER_DATABASE_URL: `file:${path.join(dir, 'cutover.db')}` });
+const env = cliEnv({ CUTOVER_DATABASE_URL: migratedStoreAt(path.join(dir, 'cutover.db')) });
 let runId: string;
 
 function result(overrides: Partial<ReconcileResult>): ReconcileResult {

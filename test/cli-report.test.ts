@@ -13,6 +13,7 @@ import type { Decision } from '../run/state.js';
 import { openRecordStore } from '../prisma/store.js';
 import { cliEnv, runCli } from './support/cli.js';
 import { recordRun, timingRunbook } from './support/timing-data.js';
+import { migratedStoreAt } from './support/store-template.js';
 
 const MIN = 60_000;
 const EVIL = `Load <script>alert("pwned")</script> & 'co'`;
@@ -58,7 +59,7 @@ const t1 = Date.parse('2026-11-12T20:00:00Z');
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'cutover-report-'));
-  env = cliEnv({ CUTOVER_DATABASE_URL: `file:${path.join(dir, 'store.db')}` });
+  env = cliEnv({ CUTOVER_DATABASE_URL: migratedStoreAt(path.join(dir, 'store.db')) });
   const store = await openRecordStore({ databaseUrl: env.CUTOVER_DATABASE_URL });
   try {
     const runbook = timingRunbook(RUNBOOK);

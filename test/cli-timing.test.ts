@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRecordStore } from '../prisma/store.js';
 import { cliEnv, runCli } from './support/cli.js';
 import { recordRun, timingRunbook } from './support/timing-data.js';
+import { migratedStoreAt } from './support/store-template.js';
 
 const MIN = 60_000;
 const V1 = `name: crm-move
@@ -40,7 +41,7 @@ const ids: string[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'cutover-timing-'));
-  env = cliEnv({ CUTOVER_DATABASE_URL: `file:${path.join(dir, 'store.db')}` });
+  env = cliEnv({ CUTOVER_DATABASE_URL: migratedStoreAt(path.join(dir, 'store.db')) });
   const store = await openRecordStore({ databaseUrl: env.CUTOVER_DATABASE_URL });
   try {
     const v1 = timingRunbook(V1);

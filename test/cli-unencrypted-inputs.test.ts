@@ -22,6 +22,7 @@ import { parseRunbook } from '../runbook/parse.js';
 import { RUN_WORKFLOW_TYPE } from '../workflows/messages.js';
 import { cliEnv, eventually, killStartedCli, PROJECT, startCli, startWorkerCli } from './support/cli.js';
 import { temporalAddress, temporalNamespace } from './support/temporal.js';
+import { migratedStoreAt } from './support/store-template.js';
 
 afterEach(killStartedCli);
 let store: RecordStore | undefined;
@@ -64,7 +65,7 @@ phases:
       - { id: go, title: Go, owner: lead, depends_on: [copy], gate: { approvers: [lead] } }
 `;
     writeFileSync(path.join(dir, 'runbook.yaml'), source);
-    const databaseUrl = `file:${path.join(dir, 'cutover.db')}`;
+    const databaseUrl = migratedStoreAt(path.join(dir, 'cutover.db'));
     const env = cliEnv({
       TEMPORAL_ADDRESS: temporalAddress(),
       TEMPORAL_NAMESPACE: temporalNamespace(),

@@ -23,8 +23,13 @@ import {
   storeMismatches,
   type Child,
   type Scene,
+  useStoreTemplate,
 } from './support/faults/index.js';
 import { temporalAddress } from './support/temporal.js';
+import { storeTemplatePath } from './support/store-template.js';
+
+// Every scene starts with a migrated store: no scenario here is about migrating.
+useStoreTemplate(storeTemplatePath());
 
 let s: Scene;
 let store: RecordStore;

@@ -23,7 +23,12 @@ import {
   startKillableServer,
   startWorker,
   type KillableServer,
+  useStoreTemplate,
 } from './support/faults/index.js';
+import { storeTemplatePath } from './support/store-template.js';
+
+// Every scene starts with a migrated store: no scenario here is about migrating.
+useStoreTemplate(storeTemplatePath());
 
 let server: KillableServer;
 beforeAll(async () => {

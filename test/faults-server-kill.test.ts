@@ -7,7 +7,19 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { killChildren, killPlans, killServer, runThroughFaults, startKillableServer, type KillableServer } from './support/faults/index.js';
+import {
+  killChildren,
+  killPlans,
+  killServer,
+  runThroughFaults,
+  startKillableServer,
+  type KillableServer,
+  useStoreTemplate,
+} from './support/faults/index.js';
+import { storeTemplatePath } from './support/store-template.js';
+
+// Every scene starts with a migrated store: no scenario here is about migrating.
+useStoreTemplate(storeTemplatePath());
 
 let server: KillableServer;
 beforeAll(async () => {

@@ -24,8 +24,13 @@ import {
   startCutover,
   startWorker,
   type Scene,
+  useStoreTemplate,
 } from './support/faults/index.js';
 import { temporalAddress } from './support/temporal.js';
+import { migratedStoreAt, storeTemplatePath } from './support/store-template.js';
+
+// Every scene starts with a migrated store: no scenario here is about migrating.
+useStoreTemplate(storeTemplatePath());
 
 let s: Scene;
 beforeAll(async () => {
@@ -145,7 +150,7 @@ it('a run whose record store is locked for 30 s waits, says so, and loses nothin
 }, 300_000);
 
 it("a store call meeting another process's lock gives the thread back at once, for the worker's queries (regression)", async () => {
-  const url = `file:${path.join(s.dir, 'idle.db')}`;
+  const url = migratedStoreAt(path.join(s.dir, 'idle.db'));
   const store = await openRecordStore(url);
   // better-sqlite3 is synchronous: time SQLite spends waiting for a lock inside a statement is time the whole thread
   // answers no query. Each statement the store runs is timed, and those refused for the lock are kept.
@@ -196,7 +201,7 @@ it("a store call meeting another process's lock gives the thread back at once, f
 }, 60_000);
 
 it("a store call waiting for another process's lock leaves its process responsive (regression)", async () => {
-  const store = await openRecordStore(`file:${path.join(s.dir, 'responsive.db')}`);
+  const store = await openRecordStore(migratedStoreAt(path.join(s.dir, 'responsive.db')));
   try {
     const { runId } = await store.reserveRun({
       runbookName: 'responsive',

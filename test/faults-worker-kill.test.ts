@@ -6,8 +6,12 @@
  * agree with the run Temporal kept. `npm run bench -- survive` does the same with 20 kills.
  */
 import { afterEach, expect, it } from 'vitest';
-import { killChildren, killPlans, killWorker, runThroughFaults } from './support/faults/index.js';
+import { killChildren, killPlans, killWorker, runThroughFaults, useStoreTemplate } from './support/faults/index.js';
 import { temporalAddress } from './support/temporal.js';
+import { storeTemplatePath } from './support/store-template.js';
+
+// Every scene starts with a migrated store: no scenario here is about migrating.
+useStoreTemplate(storeTemplatePath());
 
 afterEach(killChildren);
 

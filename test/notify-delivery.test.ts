@@ -23,6 +23,7 @@ import { openRecordStore } from '../prisma/store.js';
 import { parseRunbook } from '../runbook/parse.js';
 import { installQuietRuntime } from '../worker/create-worker.js';
 import { temporalAddress } from './support/temporal.js';
+import { migratedStoreAt } from './support/store-template.js';
 
 const HOOK_SECRET = 'hook-secret-0123456789';
 const SMTP_PASSWORD = 'smtp-password-42';
@@ -74,7 +75,7 @@ const taskQueue = `notify-${randomUUID()}`;
 const dir = mkdtempSync(path.join(tmpdir(), 'cutover-notify-'));
 
 beforeAll(async () => {
-  store = await openRecordStore({ databaseUrl: `file:${path.join(dir, 'cutover.db')}` });
+  store = await openRecordStore({ databaseUrl: migratedStoreAt(path.join(dir, 'cutover.db')) });
   installQuietRuntime();
   native = await NativeConnection.connect({ address: temporalAddress() });
   worker = await Worker.create({

@@ -12,10 +12,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { openRecordStore } from '../prisma/store.js';
 import { cliEnv, runCli } from './support/cli.js';
 import { recordRun, timingRunbook } from './support/timing-data.js';
+import { migratedStoreAt } from './support/store-template.js';
 
 const MIN = 60_000;
 const dir = mkdtempSync(path.join(tmpdir(), 'cutover-export-'));
-const env = cliEnv({ CUTOVER_DATABASE_URL: `file:${path.join(dir, 'store.db')}` });
+const env = cliEnv({ CUTOVER_DATABASE_URL: migratedStoreAt(path.join(dir, 'store.db')) });
 const RUNBOOK = `name: exp
 version: 1
 lead: lead

@@ -1,8 +1,8 @@
 /**
  * The record store against real databases through Prisma, the same suite for each provider: a fresh
  * SQLite file, and a fresh database on a real PostgreSQL server started by this file
- * (test/support/postgres.ts). `openRecordStore` creates each and applies the committed migrations the way a
- * new clone would.
+ * (test/support/postgres.ts), each with the committed migrations applied (copies of the test run's migrated
+ * databases: store.test.ts is where `openRecordStore` applies them the way a new clone would).
  * This file: what runs record (step attempts, checks, decisions, reconciliations, state) and reading it back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,14 +13,14 @@ import type { RecordStore } from '../prisma/record-store.js';
 import { RunNotFoundError } from '../prisma/store-errors.js';
 import { openRecordStore } from '../prisma/store.js';
 
-const { freshUrl } = useStoreDatabases();
+const { migratedUrl } = useStoreDatabases();
 
 describe.each(PROVIDERS)('%s', (provider) => {
   let databaseUrl: string;
   let store: RecordStore;
 
   beforeAll(async () => {
-    databaseUrl = freshUrl(provider, 'cutover');
+    databaseUrl = await migratedUrl(provider, 'cutover');
     store = await openRecordStore({ databaseUrl });
   }, 60_000);
 

@@ -26,6 +26,7 @@ import {
 } from '../run/hypercare.js';
 import { takeDriftRound } from '../run/hypercare-drift.js';
 import { serveStatusPage, type StatusPage } from '../web/server.js';
+import { migratedStoreAt } from './support/store-template.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cutover-browser-'));
 let store: RecordStore;
@@ -36,7 +37,7 @@ const TOKEN = 'c0ffee-0123456789abcdef-token';
 let browser: Browser;
 
 beforeAll(async () => {
-  store = await openRecordStore({ databaseUrl: `file:${path.join(dir, 'cutover.db')}` });
+  store = await openRecordStore({ databaseUrl: migratedStoreAt(path.join(dir, 'cutover.db')) });
   const source = `
 name: crm-go-live
 version: "r7"

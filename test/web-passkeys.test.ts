@@ -28,6 +28,7 @@ import { launchChromium, passkeyPhone } from './support/chromium.js';
 import { newPasskey, passkeySign } from './support/passkey.js';
 import { cliEnv, runCli } from './support/cli.js';
 import { resultOf, startHarness, startReserved, waitForState, type Harness } from './support/workflow-harness.js';
+import { migratedStoreAt } from './support/store-template.js';
 
 let h: Harness;
 let store: RecordStore;
@@ -57,7 +58,7 @@ function actSettings(at: string): ActSettings {
 
 beforeAll(async () => {
   databaseFile = path.join(mkdtempSync(path.join(tmpdir(), 'cutover-passkeys-')), 'cutover.db');
-  store = await openRecordStore({ databaseUrl: `file:${databaseFile}` });
+  store = await openRecordStore({ databaseUrl: migratedStoreAt(databaseFile) });
   h = await startHarness({ store });
   const port = await freePort();
   // http://localhost is a secure context: WebAuthn works there, and the page takes votes there (loopback).

@@ -12,6 +12,7 @@ import type { RecordStore } from '../prisma/record-store.js';
 import { openRecordStore } from '../prisma/store.js';
 import { createApp } from '../web/create-app.js';
 import { isLoopbackHost, OpenStatusPageError, serveStatusPage, type StatusPage } from '../web/server.js';
+import { migratedStoreAt } from './support/store-template.js';
 
 const TOKEN = 'tok-3f9a1c0b7e5d2468aa';
 
@@ -22,7 +23,7 @@ let runId: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'cutover-web-token-'));
-  store = await openRecordStore({ databaseUrl: `file:${path.join(dir, 'cutover.db')}` });
+  store = await openRecordStore({ databaseUrl: migratedStoreAt(path.join(dir, 'cutover.db')) });
   runId = (
     await store.reserveRun({
       runbookName: 'crm-go-live',

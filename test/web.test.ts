@@ -17,6 +17,7 @@ import { initialRunState } from '../run/transitions.js';
 import { MAX_LIST_LIMIT } from '../web/create-app.js';
 import { escapeHtml } from '../present/html.js';
 import { serveStatusPage, type StatusPage } from '../web/server.js';
+import { migratedStoreAt } from './support/store-template.js';
 
 const SCRIPT_TITLE = 'Stop writes <script>alert("pwned")</script>';
 
@@ -170,7 +171,7 @@ let reservedId: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'cutover-web-'));
-  store = await openRecordStore({ databaseUrl: `file:${path.join(dir, 'cutover.db')}` });
+  store = await openRecordStore({ databaseUrl: migratedStoreAt(path.join(dir, 'cutover.db')) });
   finishedId = await finishedRun();
   backedOutId = await backedOutRun();
   otherId = (await startRun('other-book', 8000)).runId;

@@ -15,12 +15,13 @@ import { parseRunbook } from '../runbook/parse.js';
 import { approveGateUpdate } from '../workflows/messages.js';
 import { cliEnv, runCli, type CliResult } from './support/cli.js';
 import { startHarness, waitForState, type Harness } from './support/workflow-harness.js';
+import { migratedStoreAt } from './support/store-template.js';
 
 let store: RecordStore;
 let h: Harness;
 let databaseUrl: string;
 beforeAll(async () => {
-  databaseUrl = `file:${path.join(mkdtempSync(path.join(tmpdir(), 'cutover-gate-snap-')), 'cutover.db')}`;
+  databaseUrl = migratedStoreAt(path.join(mkdtempSync(path.join(tmpdir(), 'cutover-gate-snap-')), 'cutover.db'));
   store = await openRecordStore({ databaseUrl });
   h = await startHarness({ store });
 });

@@ -15,12 +15,13 @@ import { parseRunbook } from '../runbook/parse.js';
 import { completeManualStepUpdate, runSummaryQuery } from '../workflows/messages.js';
 import { rawSql } from './support/store-fixtures.js';
 import { resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
+import { migratedStoreAt } from './support/store-template.js';
 
 let store: RecordStore;
 let url: string;
 let h: Harness;
 beforeAll(async () => {
-  url = `file:${path.join(mkdtempSync(path.join(tmpdir(), 'cutover-hash-')), 'cutover.db')}`;
+  url = migratedStoreAt(path.join(mkdtempSync(path.join(tmpdir(), 'cutover-hash-')), 'cutover.db'));
   store = await openRecordStore({ databaseUrl: url });
   h = await startHarness({ store });
 });

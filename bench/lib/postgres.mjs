@@ -33,31 +33,53 @@ export async function freePort() {
   });
 }
 
+// What initdb writes for `-A trust --auth-host=scram-sha-256`: the socket in the server's own
+// folder trusted, TCP with a password.
+const PASSWORD_HBA = `local all all trust
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+local replication all trust
+host replication all 127.0.0.1/32 scram-sha-256
+host replication all ::1/128 scram-sha-256
+`;
+
 /**
  * Starts a fresh PostgreSQL and resolves once it takes connections. Without `password`, every user
  * is trusted; with one, connections over TCP need a password (scram-sha-256), `password` for
- * `postgres`. See postgres.d.mts for what it answers.
+ * `postgres`. With `seed` (the data folder of a trusting cluster that was stopped cleanly, see
+ * `stop({ keepData: true })`), a copy of it instead of a new initdb: the same server, with whatever
+ * databases the seed holds. See postgres.d.mts for what it answers.
  */
 export async function startPostgres(options = {}) {
   const who = account();
   const dir = mkdtempSync(path.join(tmpdir(), 'cutover-pg-'));
   const data = path.join(dir, 'data');
   if (who) chownSync(dir, who.uid, who.gid);
-  const auth = ['-A', 'trust'];
-  if (options.password !== undefined) {
-    const pwfile = path.join(dir, 'pwfile');
-    writeFileSync(pwfile, `${options.password}\n`);
-    if (who) chownSync(pwfile, who.uid, who.gid);
-    auth.push('--auth-host=scram-sha-256', `--pwfile=${pwfile}`);
-  }
-  const init = spawnSync(path.join(BIN, 'initdb'), [...auth, '--no-sync', '-U', 'postgres', '-D', data], {
-    encoding: 'utf8',
-    ...(who ?? {}),
-    env: { ...process.env, LC_ALL: 'C.UTF-8' },
-  });
-  if (init.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`initdb failed: ${init.stderr || init.error}`);
+  if (options.seed) {
+    // cp keeps the owner and the 0700 mode PostgreSQL insists on.
+    const copy = spawnSync('cp', ['-a', options.seed, data], { encoding: 'utf8' });
+    if (copy.status !== 0) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`copying the PostgreSQL seed ${options.seed} failed: ${copy.stderr || copy.error}`);
+    }
+    if (options.password !== undefined) writeFileSync(path.join(data, 'pg_hba.conf'), PASSWORD_HBA);
+  } else {
+    const auth = ['-A', 'trust'];
+    if (options.password !== undefined) {
+      const pwfile = path.join(dir, 'pwfile');
+      writeFileSync(pwfile, `${options.password}\n`);
+      if (who) chownSync(pwfile, who.uid, who.gid);
+      auth.push('--auth-host=scram-sha-256', `--pwfile=${pwfile}`);
+    }
+    const init = spawnSync(path.join(BIN, 'initdb'), [...auth, '--no-sync', '-U', 'postgres', '-D', data], {
+      encoding: 'utf8',
+      ...(who ?? {}),
+      env: { ...process.env, LC_ALL: 'C.UTF-8' },
+    });
+    if (init.status !== 0) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`initdb failed: ${init.stderr || init.error}`);
+    }
   }
   const port = await freePort();
   const server = spawn(
@@ -73,6 +95,17 @@ export async function startPostgres(options = {}) {
     if (running()) server.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   };
+  const stop = async ({ keepData = false } = {}) => {
+    if (running()) {
+      // SIGINT: "fast shutdown", which ends open sessions instead of waiting for them.
+      server.kill('SIGINT');
+      let timer;
+      await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+      clearTimeout(timer);
+    }
+    if (keepData && running()) throw new Error(`PostgreSQL did not stop within 10 s, so its data folder ${data} is not a clean copy`);
+    if (!keepData) kill();
+  };
   try {
     await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`PostgreSQL did not start within 30 s:\n${log}`)), 30_000);
@@ -87,6 +120,17 @@ export async function startPostgres(options = {}) {
       };
       check();
     });
+    if (options.seed && options.password !== undefined) {
+      // The seed trusts everyone: give `postgres` its password over the socket, which stays trusted.
+      const { default: pg } = await import('pg');
+      const client = new pg.Client({ host: dir, port, user: 'postgres', database: 'postgres' });
+      await client.connect();
+      try {
+        await client.query(`ALTER ROLE postgres PASSWORD ${client.escapeLiteral(options.password)}`);
+      } finally {
+        await client.end();
+      }
+    }
   } catch (err) {
     kill();
     throw err;
@@ -106,13 +150,8 @@ export async function startPostgres(options = {}) {
     kill,
     /** What the server wrote to its log so far. */
     log: () => log,
-    async stop() {
-      if (running()) {
-        // SIGINT: "fast shutdown", which ends open sessions instead of waiting for them.
-        server.kill('SIGINT');
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-      }
-      kill();
-    },
+    /** The server's data folder. */
+    dataDir: data,
+    stop,
   };
 }

@@ -2,8 +2,9 @@
  * Starts ONE Temporal dev server for the whole test run (headless, its state in a temporary folder) and hands its
  * address to the tests; stops it at the end. With `TEMPORAL_ADDRESS` set, the tests use that server instead, as the
  * product would. Meanwhile it bundles the workflow code once for every test file's workers (webpack takes two
- * seconds of CPU a time, and a file runs in a process of its own), and migrates one empty record store that tests copy
- * (store-template.ts).
+ * seconds of CPU a time, and a file runs in a process of its own), migrates one empty record store that tests copy
+ * (store-template.ts), and makes the PostgreSQL data folder each file's server starts from, with a migrated record
+ * store database in it (postgres.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,9 +15,11 @@ import type { TestProject } from 'vitest/node';
 import { findTemporalCli } from '../../cli/temporal-cli.js';
 import { startDevServer } from '../../cli/temporal-server.js';
 import { openRecordStore } from '../../prisma/store.js';
+import { startPostgres } from '../../bench/lib/postgres.mjs';
 // Bring in the ProvidedContext keys.
 import './temporal.js';
 import './store-template.js';
+import { MIGRATED_DATABASE } from './postgres.js';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -25,23 +28,51 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   project.provide('temporalNamespace', namespace);
   const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-test-bundle-'));
   const bundled = bundleWorkflows(path.join(bundleDir, 'workflow-bundle.js'));
+  const seeded = seedPostgres();
   project.provide('storeTemplatePath', await migrateTemplate(path.join(bundleDir, 'store-template.db')));
   const external = process.env['TEMPORAL_ADDRESS'];
   if (external) {
+    const [bundlePath, seed] = await Promise.all([bundled, seeded]);
     project.provide('temporalAddress', external);
-    project.provide('workflowBundlePath', await bundled);
-    return async () => fs.rmSync(bundleDir, { recursive: true, force: true });
+    project.provide('workflowBundlePath', bundlePath);
+    project.provide('postgresSeedDir', seed?.dir ?? '');
+    return async () => {
+      fs.rmSync(bundleDir, { recursive: true, force: true });
+      if (seed) fs.rmSync(seed.remove, { recursive: true, force: true });
+    };
   }
   const cliPath = findTemporalCli(projectRoot);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-test-temporal-'));
-  const [server, bundlePath] = await Promise.all([startDevServer({ cliPath, dataDir, namespace, ui: false }), bundled]);
+  const [server, bundlePath, seed] = await Promise.all([startDevServer({ cliPath, dataDir, namespace, ui: false }), bundled, seeded]);
   project.provide('temporalAddress', server.address);
   project.provide('workflowBundlePath', bundlePath);
+  project.provide('postgresSeedDir', seed?.dir ?? '');
   return async () => {
     await server.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
     fs.rmSync(bundleDir, { recursive: true, force: true });
+    if (seed) fs.rmSync(seed.remove, { recursive: true, force: true });
   };
+}
+
+/**
+ * Runs initdb once, opens (creates and migrates) an empty record store database in it and stops the server cleanly:
+ * the data folder every test file's PostgreSQL starts from. Answers nothing when that fails (no PostgreSQL here,
+ * say): the files then run initdb and migrate on their own, and fail there if they must.
+ */
+async function seedPostgres(): Promise<{ dir: string; remove: string } | undefined> {
+  let server: Awaited<ReturnType<typeof startPostgres>> | undefined;
+  try {
+    server = await startPostgres();
+    const store = await openRecordStore({ databaseUrl: server.url(MIGRATED_DATABASE), projectRoot });
+    await store.close();
+    await server.stop({ keepData: true });
+    return { dir: server.dataDir, remove: path.dirname(server.dataDir) };
+  } catch (error) {
+    console.warn(`No PostgreSQL seed for the tests (each file will run initdb and migrate): ${String(error)}`);
+    server?.kill();
+    return undefined;
+  }
 }
 
 /** Bundles the workflow code from source (not dist/: a test run sees the code as it is) into `file`. */

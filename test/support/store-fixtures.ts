@@ -2,7 +2,7 @@
  * What the record store's tests share (store.test.ts, store-records.test.ts): a real SQLite folder and PostgreSQL
  * server per file, fresh databases of each provider, raw SQL behind Prisma's back, and the records they write.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { ReserveRunInput, StepAttemptInput } from '../../prisma/records.js';
 import type { RunState } from '../../run/state.js';
 import { startPostgres, type TestPostgres } from './postgres.js';
+import { migratedStoreAt } from './store-template.js';
 
 const require = createRequire(import.meta.url);
 
@@ -41,9 +42,15 @@ export async function rawSql(url: string, statements: string[]): Promise<void> {
 
 /**
  * A folder and a real PostgreSQL server for the file's tests (started before them, stopped after), and a URL for a
- * fresh database of either provider (SQLite: a file in a folder that does not exist yet).
+ * fresh database of either provider (SQLite: a file in a folder that does not exist yet), or for a new database with
+ * every committed migration applied (copied from the test run's migrated ones, see store-template.ts and postgres.ts)
+ * for tests that are not about migrating.
  */
-export function useStoreDatabases(): { freshUrl(provider: Provider, name: string): string; dir(): string } {
+export function useStoreDatabases(): {
+  freshUrl(provider: Provider, name: string): string;
+  migratedUrl(provider: Provider, name: string): Promise<string>;
+  dir(): string;
+} {
   let dir: string;
   let postgres: TestPostgres;
   beforeAll(async () => {
@@ -58,6 +65,11 @@ export function useStoreDatabases(): { freshUrl(provider: Provider, name: string
     dir: () => dir,
     freshUrl: (provider, name) =>
       provider === 'sqlite' ? `file:${path.join(dir, provider, 'nested', `${name}.db`)}` : postgres.url(name.replace(/\W/g, '_')),
+    migratedUrl: async (provider, name) => {
+      if (provider === 'postgresql') return postgres.migratedUrl(name.replace(/\W/g, '_'));
+      mkdirSync(path.join(dir, 'migrated'), { recursive: true });
+      return migratedStoreAt(path.join(dir, 'migrated', `${name}.db`));
+    },
   };
 }
 

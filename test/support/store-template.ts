@@ -19,6 +19,11 @@ declare module 'vitest' {
   }
 }
 
+/** The migrated empty store itself (copy it, never open it). */
+export function storeTemplatePath(): string {
+  return inject('storeTemplatePath');
+}
+
 /** Copies the migrated empty store to `file` (a SQLite path that must not exist yet); answers its `file:` URL. */
 export function migratedStoreAt(file: string): string {
   copyFileSync(inject('storeTemplatePath'), file);
