@@ -22,8 +22,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import { dist, finish, infoLine, median, quietLogger, root, size, startBench, targetLine } from './lib/support.mjs';
+import { Worker } from '@temporalio/worker';
+import { bareWorkflowBundle, dist, finish, infoLine, median, root, size, SMOKE, startBench, targetLine } from './lib/support.mjs';
 import { startPageVoter } from './lib/page-vote.mjs';
 
 const run = promisify(execFile);
@@ -114,7 +114,7 @@ export async function main() {
     await Worker.create({
       connection: native,
       taskQueue: `${queue}-bare`,
-      workflowBundle: await bundleWorkflowCode({ workflowsPath: path.join(root, 'bench', 'bare-workflow.js'), logger: quietLogger() }),
+      workflowBundle: await bareWorkflowBundle(),
       activities: { async noop() {} },
     }),
   ]);
@@ -148,7 +148,8 @@ export async function main() {
     const voter = await startPageVoter(bench, 'bob');
     stops.push(() => voter.close());
 
-    const warmUps = 1;
+    // No warm-up in smoke mode: its figures are not judged.
+    const warmUps = SMOKE ? 0 : 1;
     const gates = 2 * VOTES + 4 * (CLI_VOTES + warmUps) + 2;
     const { runId, handle } = await bench.startRun(
       bench.parse(gatedRunbook(`bench-approval-${randomUUID().slice(0, 6)}`, gates, key, passkey.line, voter.passkey)),

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { bareCompare, bareForecast, bareHistory } from './lib/bare-timing.mjs';
 import { calibrate } from './lib/forecast-truth.mjs';
-import { dist, finish, median, root, SMOKE, size, targetLine } from './lib/support.mjs';
+import { dist, finish, median, root, SMOKE, size, sqliteStore, targetLine } from './lib/support.mjs';
 import { recordRehearsals, timingRunbook } from './lib/timing-store.mjs';
 
 const run = promisify(execFile);
@@ -77,7 +77,7 @@ export async function main() {
   // 2. Speed, on a store of RUNS rehearsals of a STEPS-step runbook.
   const home = mkdtempSync(path.join(tmpdir(), 'cutover-bench-forecast-'));
   const file = path.join(home, 'bench.db');
-  const databaseUrl = `file:${file}`;
+  const databaseUrl = sqliteStore(file);
   try {
     started = performance.now();
     const runbook = timingRunbook(STEPS);

@@ -18,7 +18,7 @@ import { fork } from 'node:child_process';
 import { get } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dist, finish, infoLine, median, size, SMOKE, startBench, targetLine } from './lib/support.mjs';
+import { dist, finish, infoLine, median, size, SMOKE, sqliteStore, startBench, targetLine } from './lib/support.mjs';
 import { recordRehearsals, timingRunbook } from './lib/timing-store.mjs';
 import { launchChromium } from './lib/chromium.mjs';
 
@@ -379,7 +379,7 @@ async function reforecast(home) {
     ...(await dist('timing/live-model-source.js')),
     ...(await dist('cli/review-timing.js')),
   };
-  const databaseUrl = `file:${path.join(home, 'reforecast.db')}`;
+  const databaseUrl = sqliteStore(path.join(home, 'reforecast.db'));
   const book = timingRunbook(FORECAST_STEPS, 'web-reforecast');
   await recordRehearsals(c, databaseUrl, book, FORECAST_RUNS, 20261207);
   const parsed = c.parseRunbook(book.text, 'bench.yaml');

@@ -1,7 +1,8 @@
 // What the benchmarks share: a Temporal dev server of their own, a record store, a cutover
 // worker, and a run "through cutover" (reserved in the store, started as the CLI starts it).
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +58,43 @@ export function finish(lines) {
   return lines.every((l) => l.pass) ? 0 : 1;
 }
 
+/**
+ * A SQLite record store at `file`, as a `file:` URL. In smoke mode with `BENCH_STORE_TEMPLATE` set (the smoke test
+ * passes the test run's migrated empty store, test/support/store-template.ts), a copy of that template, so opening it
+ * does not run `prisma migrate deploy` (over a second of CPU, and never part of what a benchmark measures); otherwise
+ * the file is left to `openRecordStore` to create and migrate, as before.
+ */
+export function sqliteStore(file) {
+  const template = process.env.BENCH_STORE_TEMPLATE;
+  if (SMOKE && template && !existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    copyFileSync(template, file);
+  }
+  return `file:${file}`;
+}
+
+/**
+ * bench/bare-workflow.js bundled for a Worker's `workflowBundle` (the baselines of `engine` and `approval`), built
+ * once and kept in dist/bench/ beside a hash of its source and the SDK's version: webpack takes over a second of CPU
+ * a time, and the bundle is not part of what the benchmarks measure.
+ */
+export async function bareWorkflowBundle() {
+  const { bundleWorkflowCode } = await import('@temporalio/worker');
+  const source = path.join(root, 'bench', 'bare-workflow.js');
+  const sdk = createRequire(path.join(root, 'package.json'))('@temporalio/worker/package.json').version;
+  const hash = createHash('sha256').update(readFileSync(source)).update(`\0${sdk}`).digest('hex').slice(0, 16);
+  const file = path.join(root, 'dist', 'bench', `bare-workflow-${hash}.js`);
+  if (!existsSync(file)) {
+    const { code } = await bundleWorkflowCode({ workflowsPath: source, logger: quietLogger() });
+    mkdirSync(path.dirname(file), { recursive: true });
+    // Two benchmarks may build it at once: each writes its own file and renames it into place.
+    const partial = `${file}.${process.pid}.tmp`;
+    writeFileSync(partial, code);
+    renameSync(partial, file);
+  }
+  return { codePath: file };
+}
+
 /** A chain runbook, or `chains` parallel chains of `length` no-op steps each. */
 export function noopRunbook(name, chains, length) {
   const lines = [
@@ -105,7 +143,8 @@ export async function startBench(name, extraWorkers = async () => []) {
   const home = mkdtempSync(path.join(tmpdir(), `cutover-bench-${name}-`));
   installQuietRuntime();
   const server = await benchServer(home);
-  const store = await openRecordStore({ databaseUrl: `file:${path.join(home, 'bench.db')}` });
+  const databaseUrl = sqliteStore(path.join(home, 'bench.db'));
+  const store = await openRecordStore({ databaseUrl });
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   const native = await NativeConnection.connect({ address: server.address });
   const queue = `bench-${randomUUID()}`;
@@ -175,7 +214,7 @@ export async function startBench(name, extraWorkers = async () => []) {
     client,
     queue,
     address: server.address,
-    databaseUrl: `file:${path.join(home, 'bench.db')}`,
+    databaseUrl,
     parse,
     startRun,
     throughCutover,
