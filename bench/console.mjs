@@ -30,9 +30,8 @@ const CHAINS = SMOKE ? 3 : 20;
 const CHAIN_LENGTH = SMOKE ? 5 : 49;
 const GATES = SMOKE ? 3 : 20;
 const STEP_SECONDS = size('BENCH_STEP_SECONDS', 3, 1);
-const FOLLOW_MS = size('BENCH_FOLLOW_SECONDS', 60, 4) * 1000;
-/** In smoke mode two approvals in the window (at 1.5 s and 3 s), as many as before in a shorter one. */
-const APPROVE_EVERY_MS = SMOKE ? 1_500 : 5_000;
+const FOLLOW_MS = size('BENCH_FOLLOW_SECONDS', 60, 6) * 1000;
+const APPROVE_EVERY_MS = SMOKE ? 2_000 : 5_000;
 /** The console's poll interval (cli/console/run-poller.ts), which the bare loop keeps too. */
 const POLL_MS = 300;
 /** Limits: see bench/README.md for how they were chosen. */
