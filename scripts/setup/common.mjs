@@ -36,6 +36,7 @@ export const SOURCE_DIRS = [
   'present',
   'plans',
   'common',
+  'notify',
   'workflows',
   'activities',
   'worker',
