@@ -76,6 +76,12 @@ function installedTreeMatchesLock(lockFile) {
 
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
+// better-sqlite3 compiles SQLite from source in its install script, most of a fresh clone's npm ci (80 s here), and
+// its build asks for -O3. -O2 is how SQLite's own build and the distributions' packages compile it, and takes 22 s
+// less here; later flags win, so this applies only to C files (the binding's C++ keeps its flags). A CFLAGS of the
+// user's own is left alone.
+const INSTALL_ENV = process.env.CFLAGS === undefined ? { ...process.env, CFLAGS: '-O2' } : process.env;
+
 async function installDependencies(lockFile, hash) {
   // npm ci also refuses a lock that lacks platform packages the registry does not have: this workplace's npm
   // registry has no darwin/win32 builds of @swc/core, so npm never writes them into the lock. A silent dry run (under a
@@ -83,7 +89,7 @@ async function installDependencies(lockFile, hash) {
   const probe = run(NPM, ['ci', '--dry-run', '--ignore-scripts', '--no-audit', '--no-fund']);
   if (probe.missing) throw new SetupError('npm was not found on PATH: install Node with npm and rerun.');
   if (probe.ok || !/package\.json and package-lock\.json .*in sync/.test(probe.output)) {
-    const ci = run(NPM, ['ci', '--no-audit', '--no-fund'], { inherit: true });
+    const ci = run(NPM, ['ci', '--no-audit', '--no-fund'], { inherit: true, env: INSTALL_ENV });
     if (!ci.ok) throw new SetupError(`npm ci failed (exit ${ci.status}): see its output above.`);
     return;
   }
@@ -92,7 +98,7 @@ async function installDependencies(lockFile, hash) {
   // the locked one and the committed lock is put back; any other change means package.json really is ahead of it.
   say('npm ci refuses this lock (platform packages missing from the registry): installing the locked tree with npm install');
   const before = fs.readFileSync(lockFile);
-  const install = run(NPM, ['install', '--no-audit', '--no-fund'], { inherit: true });
+  const install = run(NPM, ['install', '--no-audit', '--no-fund'], { inherit: true, env: INSTALL_ENV });
   const after = fs.readFileSync(lockFile);
   if (!after.equals(before)) {
     fs.writeFileSync(lockFile, before);
