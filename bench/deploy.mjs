@@ -87,7 +87,8 @@ export async function main() {
     lastResorts.push(postgres.kill);
     const server = await benchServer(path.join(home, 'temporal'));
     cleanups.push(() => server.stop());
-    const connection = await Connection.connect({ address: server.address });
+    const { CLIENT_CHANNEL_ARGS } = await dist('common/temporal-channel.js');
+    const connection = await Connection.connect({ address: server.address, channelArgs: CLIENT_CHANNEL_ARGS });
     cleanups.push(() => connection.close());
     const client = new Client({ connection });
 

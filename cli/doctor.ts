@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { payloadCodecs } from '../common/payload-codec.js';
+import { CLIENT_CHANNEL_ARGS } from '../common/temporal-channel.js';
 import { inspectStore, type StoreInspection } from '../prisma/inspect.js';
 import { parseDatabaseUrl, type DatabaseLocation } from '../prisma/database-url.js';
 import { findProjectRoot } from '../prisma/paths.js';
@@ -168,6 +169,7 @@ async function temporalChecks(settings: Settings, badAddress: boolean): Promise<
       address,
       ...(tls !== undefined ? { tls } : {}),
       ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
+      channelArgs: CLIENT_CHANNEL_ARGS,
       connectTimeout: CALL_TIMEOUT_MS,
       // No retries: doctor asks once and reports; a retry the SDK scheduled would fire after the close.
       interceptors: [],

@@ -16,6 +16,7 @@ import {
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { ActivityStore } from '../prisma/records.js';
 import { payloadCodecs } from '../common/payload-codec.js';
+import { CLIENT_CHANNEL_ARGS } from '../common/temporal-channel.js';
 import { EnvironmentError, InterruptedError } from './errors.js';
 import { projectRoot } from './project-root.js';
 import { loadTls, type Settings } from './settings.js';
@@ -156,6 +157,7 @@ export async function connectTemporal(settings: Settings, options: ConnectOption
   try {
     connection = await Connection.connect({
       ...connectionOptions,
+      channelArgs: CLIENT_CHANNEL_ARGS,
       connectTimeout: '10s',
       interceptors: [makeGrpcRetryInterceptor(retries.options)],
     });

@@ -145,7 +145,8 @@ export async function startBench(name, extraWorkers = async () => []) {
   const server = await benchServer(home);
   const databaseUrl = sqliteStore(path.join(home, 'bench.db'));
   const store = await openRecordStore({ databaseUrl });
-  const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  const { CLIENT_CHANNEL_ARGS } = await dist('common/temporal-channel.js');
+  const client = new Client({ connection: await Connection.connect({ address: server.address, channelArgs: CLIENT_CHANNEL_ARGS }) });
   const native = await NativeConnection.connect({ address: server.address });
   const queue = `bench-${randomUUID()}`;
   const cutoverWorker = await createWorker({ connection: native, namespace: 'default', taskQueue: `${queue}-cutover`, store });
