@@ -29,12 +29,13 @@ afterAll(async () => {
   await Promise.all([h?.stop(), hook?.close()]);
 });
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000, seen?: () => string[]): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${seen ? `; the receiver had: ${seen().join(', ') || 'nothing'}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -96,7 +97,12 @@ phases:
     );
 
     const escalations = () => hook.kept().filter((m) => m.body.event.runId === runId && m.body.event.kind === 'escalated');
-    await waitFor('the escalation to the lead', () => escalations().some((m) => m.body.event.id === 'escalated:quiet:lead'));
+    const told = () =>
+      hook
+        .kept()
+        .filter((m) => m.body.event.runId === runId)
+        .map((m) => m.body.event.id);
+    await waitFor('the escalation to the lead', () => escalations().some((m) => m.body.event.id === 'escalated:quiet:lead'), 60_000, told);
     // The gate is still open 15 minutes before its point of no return: its approvers and the lead on duty are told.
     const noReturn = await waitFor('the point of no return warning', () =>
       hook.kept().find((m) => m.body.event.runId === runId && m.body.event.id === 'point_of_no_return:go'),
