@@ -165,6 +165,7 @@ export class RunNotices {
     const roles = rolesActing(book, step, waiting);
     const deputies = deputiesOf(book, roles);
     const acknowledged = () => step.acks?.some((ack) => ack.for === waiting) === true;
+    const began = Date.now();
     const scope = new CancellationScope();
     void scope
       .run(async () => {
@@ -174,8 +175,10 @@ export class RunNotices {
           if (this.escalatedKeys.has(key)) continue;
           const at = Date.parse(since) + after * within;
           // Handed what the execution before told (patch carries-notices), one that fell due while the run handed over
-          // is told now; executions from before skipped it (the one before was taken to have told it).
-          if (at <= Date.now() && !this.carried) continue;
+          // is told now; executions from before skipped it (the one before was taken to have told it). A moment that
+          // passed while this loop waited for the one before (its timer handled late: no worker, or a busy one) is
+          // this execution's own and is told now (patch tells-late-escalations); before, it was skipped too.
+          if (at <= Date.now() && !this.carried && (at <= began || !patched(PATCHES.tellsLateEscalations.id))) continue;
           if (at > Date.now()) await sleep(at - Date.now());
           if (waitingOnPeople(step) !== waiting || acknowledged()) return;
           this.escalatedKeys.add(key);

@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 21;
+export const WORKFLOW_VERSION = 22;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -309,6 +309,15 @@ export const PATCHES = {
       'a vote, done, acknowledgement, back-out or resolve handled after the hand-over checkpoint is refused (sent again to the next execution), not answered as done and lost',
     introduced: '9303ac5, 2026-12-07',
     since: 21,
+    stage: 'patched',
+  },
+  /** Evaluated in an escalation's timer loop, only when a moment passed while it waited for the one before (notices.ts). */
+  tellsLateEscalations: {
+    id: 'tells-late-escalations',
+    guards:
+      'an escalation whose moment passed while the one before it waited for its timer (handled late: no worker polled, or a busy one) is told at once, not skipped as if an earlier execution had told it',
+    introduced: 'e28d792, 2026-12-07',
+    since: 22,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;
