@@ -316,7 +316,7 @@ export const PATCHES = {
     id: 'tells-late-escalations',
     guards:
       'an escalation whose moment passed while the one before it waited for its timer (handled late: no worker polled, or a busy one) is told at once, not skipped as if an earlier execution had told it',
-    introduced: 'e28d792, 2026-12-07',
+    introduced: '71e85a2, 2026-12-07',
     since: 22,
     stage: 'patched',
   },
