@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { completeManualStepUpdate } from '../workflows/messages.js';
 import { createWorker, installQuietRuntime } from '../worker/create-worker.js';
-import { startHookReceiver, type HookReceiver } from './support/notify-receivers.js';
+import { startHookReceiver, type HookReceiver, waitFor } from './support/notify-receivers.js';
 import { temporalAddress } from './support/temporal.js';
 import { resultOf, startHarness, waitForState, workflowBundle, type Harness } from './support/workflow-harness.js';
 
@@ -52,16 +52,6 @@ async function startWorker(): Promise<{ stop(): Promise<void> }> {
   };
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false, seen: () => string[], timeoutMs = 45_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the receiver had: ${seen().join(', ') || 'nothing'}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('escalation timers handled late', () => {
   it('a worker away while both moments pass: when one polls again, the deputy and then the lead are told, each once', async () => {
     const name = `late-${randomUUID().slice(0, 8)}`;
@@ -97,7 +87,7 @@ phases:
           .kept()
           .filter((m) => m.body.event.runId === runId)
           .map((m) => m.body.event.id);
-      await waitFor('the escalation to the lead', () => told().includes('escalated:quiet:lead'), told);
+      await waitFor('the escalation to the lead', () => told().includes('escalated:quiet:lead'), 45_000, told);
       expect(told().filter((id) => id.startsWith('escalated:'))).toEqual(['escalated:quiet:deputy', 'escalated:quiet:lead']);
       await handle.executeUpdate(completeManualStepUpdate, { args: [{ stepId: 'quiet', by: 'ana' }] });
       expect((await resultOf(handle)).status).toBe('completed');

@@ -13,7 +13,7 @@ import { Worker } from '@temporalio/worker';
 import { sendPersonRequest } from '../common/person-requests.js';
 import { notifierId } from '../workflows/notify-run.js';
 import { acknowledgeStepUpdate, approveGateUpdate, completeManualStepUpdate } from '../workflows/messages.js';
-import { startHookReceiver, type HookReceiver } from './support/notify-receivers.js';
+import { startHookReceiver, type HookReceiver, waitFor } from './support/notify-receivers.js';
 import { resultOf, startHarness, waitForState, workflowBundle, type Harness } from './support/workflow-harness.js';
 
 const SECRET = 'notify-escalation-secret-0123';
@@ -28,17 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([h?.stop(), hook?.close()]);
 });
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000, seen?: () => string[]): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${seen ? `; the receiver had: ${seen().join(', ') || 'nothing'}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The run's update refused with the run's sentence. */
 async function refusal(promise: Promise<unknown>): Promise<string> {

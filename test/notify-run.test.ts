@@ -9,7 +9,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifierId } from '../workflows/notify-run.js';
 import { approveGateUpdate, completeManualStepUpdate, requestBackoutUpdate } from '../workflows/messages.js';
-import { NOTIFY_FIXTURES, startHookReceiver, startSmtp, type HookReceiver, type Mail } from './support/notify-receivers.js';
+import { NOTIFY_FIXTURES, startHookReceiver, startSmtp, type HookReceiver, type Mail, waitFor } from './support/notify-receivers.js';
 import { resultOf, startHarness, waitForState, workflowBundle, type Harness } from './support/workflow-harness.js';
 
 const SECRET = 'notify-run-hook-secret-0123';
@@ -27,16 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([h?.stop(), hook?.close(), smtp?.close()]);
 });
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function channels(mailPassword = '${env:NOTIFY_RUN_SMTP_PASSWORD}'): string {
   return `

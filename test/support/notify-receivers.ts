@@ -140,3 +140,18 @@ export async function startSmtp(user: string, password: string): Promise<{ port:
     close: () => new Promise<void>((resolve) => smtp.close(() => resolve())),
   };
 }
+
+/**
+ * Polls `probe` until it answers something (not undefined or false), or fails after `timeoutMs` naming `what` and,
+ * when given, what the receiver had by then (`seen`).
+ */
+export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000, seen?: () => string[]): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${seen ? `; the receiver had: ${seen().join(', ') || 'nothing'}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
