@@ -2,7 +2,8 @@
  * The three scenarios: workers SIGKILLed at seeded moments, the Temporal server SIGKILLed and restarted, the record store locked.
  * Part of the fault scenarios (index.ts says what they are and why they import the way they do).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -133,6 +134,9 @@ export async function runThroughFaults(
     const log = await people;
     const followerExit = await follower.exited;
     const detail = await store.findRun(runId);
+    const storeProblems = storeMismatches(detail, result);
+    // A disagreement is rare and only the history shows why: it is kept (the scene's folder goes with the scene).
+    if (storeProblems.length > 0) storeProblems.push(await keepHistory(s, runId));
     return {
       runId,
       faults,
@@ -140,7 +144,7 @@ export async function runThroughFaults(
       outcome: outcomeOf(result.state),
       expected: expectedOutcome(runbook),
       repeated: repeatedKeys(s.dir),
-      storeProblems: storeMismatches(detail, result),
+      storeProblems,
       orderProblems: detail ? backoutOrderViolations(runbook, detail) : ['no run in the store'],
       people: log,
       followerExit,
@@ -153,6 +157,18 @@ export async function runThroughFaults(
     if (deployment) await sigkill(deployment.worker);
     await store.close();
     await s.close();
+  }
+}
+
+/** Writes the run's history (its latest execution's events, as JSON) beside the system's temporary files; says where. */
+async function keepHistory(s: Scene, runId: string): Promise<string> {
+  try {
+    const history = await s.client.workflow.getHandle(runId).fetchHistory();
+    const file = path.join(tmpdir(), `cutover-faults-${runId}-${Date.now()}.history.json`);
+    writeFileSync(file, JSON.stringify(history));
+    return `the run's history is kept in ${file}`;
+  } catch (err) {
+    return `the run's history could not be kept (${(err as Error).message})`;
   }
 }
 
