@@ -101,7 +101,24 @@ export function gateOpened(
   });
 }
 
-/** A gate's deadline is `minutes` away and it is still open. */
+/**
+ * What a gate's `minutes` reminder says when its timer is handled at `now` (ms), on time or late: nothing when the
+ * next, more urgent reminder (`next` minutes) is due by then too (that one is told instead), else how many whole
+ * minutes are truly left, rounded up and never more than its own.
+ */
+export function deadlineReminder(
+  closesMs: number,
+  minutes: number,
+  next: number | undefined,
+  now: number,
+): { overtaken: boolean; left: number } {
+  return {
+    overtaken: next !== undefined && closesMs - next * 60_000 <= now,
+    left: Math.min(minutes, Math.max(1, Math.ceil((closesMs - now) / 60_000))),
+  };
+}
+
+/** A gate is still open with its `minutes` reminder due (its key); `left` says how many minutes truly remain. */
 export function gateDeadline(
   facts: RunFacts,
   step: StepFacts,
@@ -109,12 +126,13 @@ export function gateDeadline(
   minutes: number,
   closesAt: string,
   decides: string,
+  left: number = minutes,
 ): NotificationEvent {
   return event(
     facts,
     'gate_deadline',
     `gate_deadline:${step.id}:${minutes}m`,
-    `Gate ${step.id} closes in ${minutes} minutes and then decides ${decides} by itself`,
+    `Gate ${step.id} closes in ${left === 1 ? '1 minute' : `${left} minutes`} and then decides ${decides} by itself`,
     {
       step: stepRef(step),
       action: { ...whoIs(facts.runbook, approvers), what: 'approve or reject the gate' },

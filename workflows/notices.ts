@@ -112,21 +112,31 @@ export class RunNotices {
   }
 
   /**
-   * Reminds a gate's approvers 15 and 5 minutes before its deadline while it is open (the reminders already past are
-   * skipped: a new execution does not repeat them). Timers in a scope of the gate's wait: returns what stops them.
+   * Reminds a gate's approvers 15 and 5 minutes before its deadline while it is open, saying how long is truly left.
+   * A reminder already past when this execution took the gate up is not repeated (the execution before told it). One
+   * whose moment passed while the timer before it waited (handled late: no worker polled, or a busy one) is told when
+   * the run moves again, and of several only the most urgent (patch tells-late-deadlines); before, the late timer's
+   * reminder went out with its own minutes ("closes in 15 minutes" with 4 left) and the more urgent one was skipped.
+   * Timers in a scope of the gate's wait: returns what stops them.
    */
   warnBeforeDeadline(step: StepState, def: Gate): () => void {
     const closesAt = step.gate?.closesAt;
     if (!closesAt) return () => undefined;
+    const closes = Date.parse(closesAt);
+    const began = Date.now();
     const scope = new CancellationScope();
     void scope
       .run(async () => {
-        for (const minutes of events.DEADLINE_WARNINGS_MINUTES) {
-          const at = Date.parse(closesAt) - minutes * 60_000;
-          if (at <= Date.now()) continue;
-          await sleep(at - Date.now());
+        const warnings = events.DEADLINE_WARNINGS_MINUTES;
+        for (const [i, minutes] of warnings.entries()) {
+          const at = closes - minutes * 60_000;
+          if (at <= began) continue;
+          if (at > Date.now()) await sleep(at - Date.now());
+          else if (!patched(PATCHES.tellsLateDeadlines.id)) continue;
           if (step.gate?.status !== 'open') return;
-          this.emit(events.gateDeadline(this.facts(), step, def.approvers, minutes, closesAt, step.gate.onDeadline ?? 'no-go'));
+          const { overtaken, left } = events.deadlineReminder(closes, minutes, warnings[i + 1], Date.now());
+          if (overtaken && patched(PATCHES.tellsLateDeadlines.id)) continue;
+          this.emit(events.gateDeadline(this.facts(), step, def.approvers, minutes, closesAt, step.gate.onDeadline ?? 'no-go', left));
         }
       })
       .catch(() => undefined);

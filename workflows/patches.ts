@@ -16,7 +16,7 @@
  * added, deprecated or removed (any change an execution in flight could notice), and note the new number in the
  * ledger entry.
  */
-export const WORKFLOW_VERSION = 22;
+export const WORKFLOW_VERSION = 23;
 
 /** The memo entry that carries {@link WORKFLOW_VERSION}. */
 export const WORKFLOW_VERSION_MEMO = 'workflowVersion';
@@ -318,6 +318,15 @@ export const PATCHES = {
       'an escalation whose moment passed while the one before it waited for its timer (handled late: no worker polled, or a busy one) is told at once, not skipped as if an earlier execution had told it',
     introduced: '71e85a2, 2026-12-07',
     since: 22,
+    stage: 'patched',
+  },
+  /** Evaluated in a gate's deadline reminders, only when a reminder's moment passed while the timer before it waited (notices.ts). */
+  tellsLateDeadlines: {
+    id: 'tells-late-deadlines',
+    guards:
+      'a deadline reminder whose moment passed while the one before it waited for its timer is told at once, and of several passed only the most urgent, instead of the late one with its own minutes and the urgent one skipped',
+    introduced: 'PENDING, 2026-12-07',
+    since: 23,
     stage: 'patched',
   },
 } as const satisfies Record<string, PatchEntry>;
