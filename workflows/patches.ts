@@ -325,7 +325,7 @@ export const PATCHES = {
     id: 'tells-late-deadlines',
     guards:
       'a deadline reminder whose moment passed while the one before it waited for its timer is told at once, and of several passed only the most urgent, instead of the late one with its own minutes and the urgent one skipped',
-    introduced: 'PENDING, 2026-12-07',
+    introduced: '2f3036f, 2026-12-07',
     since: 23,
     stage: 'patched',
   },
