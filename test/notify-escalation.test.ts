@@ -9,12 +9,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
 import { sendPersonRequest } from '../common/person-requests.js';
 import { notifierId } from '../workflows/notify-run.js';
 import { acknowledgeStepUpdate, approveGateUpdate, completeManualStepUpdate } from '../workflows/messages.js';
 import { startHookReceiver, type HookReceiver, waitFor } from './support/notify-receivers.js';
-import { resultOf, startHarness, waitForState, workflowBundle, type Harness } from './support/workflow-harness.js';
+import { replayErrors, resultOf, startHarness, waitForState, type Harness } from './support/workflow-harness.js';
 
 const SECRET = 'notify-escalation-secret-0123';
 process.env.NOTIFY_ESCALATION_SECRET = SECRET;
@@ -135,10 +134,7 @@ phases:
     expect((await h.store.events(runId)).map((e) => e.eventId)).toContain('escalated:quiet:deputy');
 
     // The run replays its history (the escalation timers and the acknowledgement) command for command.
-    const replays = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, [
-      { workflowId: runId, history: await handle.fetchHistory() },
-    ]);
-    for await (const replay of replays) expect(replay.error?.message).toBeUndefined();
+    expect(await replayErrors(handle)).toEqual([]);
   }, 120_000);
 });
 
@@ -165,7 +161,6 @@ phases:
       - { id: go, title: Go, owner: lead, gate: { approvers: [ops, app] } }
       - { id: check, title: Check, owner: app, action: { kind: manual } }
 `);
-    const runId = handle.workflowId;
     await waitForState(handle, (s) => s.steps.load!.waitingFor === 'manual' && s.steps.go!.gate?.status === 'open');
     const offDuty = (who: string, role: string, onDuty: string) =>
       new RegExp(
@@ -199,10 +194,7 @@ phases:
     ]);
     // The refusals never entered the run (validators), and the run replays its history command for command.
     expect(state.decisions.some((d) => d.kind === 'refused')).toBe(false);
-    const replays = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, [
-      { workflowId: runId, history: await handle.fetchHistory() },
-    ]);
-    for await (const replay of replays) expect(replay.error?.message).toBeUndefined();
+    expect(await replayErrors(handle)).toEqual([]);
   }, 120_000);
 });
 
@@ -258,9 +250,6 @@ phases:
       ['step_ready_soon:switch', ['ana']],
     ]);
     // The last execution, handed what the ones before had under way, replays command for command.
-    const replays = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, [
-      { workflowId: runId, history: await handle.fetchHistory() },
-    ]);
-    for await (const replay of replays) expect(replay.error?.message).toBeUndefined();
+    expect(await replayErrors(handle)).toEqual([]);
   }, 120_000);
 });

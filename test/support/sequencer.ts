@@ -13,6 +13,7 @@ const SLOWEST_FIRST = [
   'cli-workers',
   'cli-doctor',
   'cli-errors',
+  'notify-late-timers',
   'web-passkeys',
   'cli-pools',
   'cli-server-lifetime',

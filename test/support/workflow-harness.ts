@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { ActivityStore } from '../../prisma/records.js';
 import type { RecordStore } from '../../prisma/record-store.js';
@@ -55,6 +55,64 @@ export interface Harness {
     },
   ): Promise<WorkflowHandleWithFirstExecutionRunId>;
   stop(): Promise<void>;
+}
+
+/**
+ * What goes wrong when the run's history (its latest execution) is replayed on today's workflow code: nothing, when it
+ * replays command for command.
+ */
+export async function replayErrors(handle: WorkflowHandle): Promise<string[]> {
+  const errors: string[] = [];
+  const replays = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, [
+    { workflowId: handle.workflowId, history: await handle.fetchHistory() },
+  ]);
+  for await (const replay of replays) if (replay.error) errors.push(replay.error.message);
+  return errors;
+}
+
+/** A worker of the product that a test takes away and brings back: {@link replaceableWorker}. */
+export interface ReplaceableWorker {
+  /** Starts a worker on the harness's queue and store (none may be running). */
+  start(): Promise<void>;
+  /** Shuts the running worker down and waits for it (nothing when none runs). */
+  stop(): Promise<void>;
+  /** Stops it and closes the connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Workers for a harness started `withWorker: false`, one at a time, for tests of what a run does while no worker
+ * polls (a restart, a rolling upgrade): on the test run's shared server, or on `address`.
+ */
+export async function replaceableWorker(h: Harness, address: string = temporalAddress()): Promise<ReplaceableWorker> {
+  installQuietRuntime();
+  const connection = await NativeConnection.connect({ address });
+  let current: { worker: Worker; running: Promise<void> } | undefined;
+  const stop = async () => {
+    if (!current) return;
+    const { worker, running } = current;
+    current = undefined;
+    worker.shutdown();
+    await running;
+  };
+  return {
+    async start() {
+      if (current) throw new Error('a worker is running already: stop() it first');
+      const worker = await createWorker({
+        connection,
+        namespace: 'default',
+        taskQueue: h.taskQueue,
+        store: h.store,
+        workflows: { workflowBundle: await workflowBundle() },
+      });
+      current = { worker, running: worker.run() };
+    },
+    stop,
+    async close() {
+      await stop();
+      await connection.close();
+    },
+  };
 }
 
 /**
