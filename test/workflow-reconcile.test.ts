@@ -112,8 +112,13 @@ phases:
         title: A change reaches only the new system
         owner: dba
         expected: 3s
-        action: { kind: shell, command: "sleep 2.5; ${sqlScript('change.cjs', 'h-new.db', 'UPDATE accounts SET balance = balance + 50 WHERE id <= 3')}" }
+        action: { kind: shell, command: "until [ -e agreed-twice ]; do sleep 0.1; done; ${sqlScript('change.cjs', 'h-new.db', 'UPDATE accounts SET balance = balance + 50 WHERE id <= 3')}" }
 `);
+    // The change lands once two rounds agreed, however long they took (not after a fixed sleep: on a loaded machine a
+    // round can take longer than its second).
+    const recorded = () => h.store.reconcileResults(handle.workflowId, { stepId: 'watch', check: 'accounts agree' });
+    await eventually(recorded, (rows) => rows.length >= 2, 60_000, 'two rounds of the comparison');
+    writeFileSync(path.join(h.dir, 'agreed-twice'), '');
     const result = await resultOf(handle);
     expect(result.status).toBe('backed_out');
     const check = result.state.steps.watch!.checks[0]!;
@@ -124,7 +129,7 @@ phases:
     expect(result.state.backout.reason).toContain(`round ${round} of the comparison every 1s for 1m:`);
     expect(result.state.backout.reason).toContain('drift +3 since round');
     // Every round is in the store: the ones that agreed, then the one that did not.
-    const rounds = await h.store.reconcileResults(handle.workflowId, { stepId: 'watch', check: 'accounts agree' });
+    const rounds = await recorded();
     expect(rounds.map((r) => r.round)).toEqual(Array.from({ length: round }, (_, i) => i + 1));
     expect(rounds.map((r) => r.result.within_limits)).toEqual([...Array<boolean>(round - 1).fill(true), false]);
   });
