@@ -70,13 +70,13 @@ export async function showDecisions(
             signaturesRequired: keys.runbook?.signatures === 'required',
           },
         ),
-        ...(temporal?.decisions ? compareWithRunCopy(run.decisions, temporal.decisions) : []),
+        ...(temporal.decisions ? compareWithRunCopy(run.decisions, temporal.decisions) : []),
         ...(head ? compareWithHead({ id: runId, mode: run.mode, versionHash: run.versionHash }, run.decisions, head) : []),
       ])
     : [];
-  const anchored = temporal?.decisions !== undefined;
+  const anchored = temporal.decisions !== undefined;
   const senderOf = (d: { seq: number; updateId?: string }) =>
-    (d.updateId ? temporal?.senders.get(d.updateId) : undefined) ?? run.senders[d.seq];
+    (d.updateId ? temporal.senders.get(d.updateId) : undefined) ?? run.senders[d.seq];
   if (options.json) {
     out.json({
       run: runId,
@@ -118,7 +118,8 @@ export async function showDecisions(
         `${String(d.seq).padStart(3)}  ${d.at}  ${d.by} (${d.role}) ${d.kind.replace('_', ' ')}${d.target ? ` ${d.target}` : ''}${d.reason ? `: "${d.reason}"` : ''}${signed}${from}`,
       );
     }
-    if (options.verify) printVerdict(run, problems, { anchored, fromFile: auditorRunbook !== undefined, head }, out);
+    if (options.verify)
+      printVerdict(run, problems, { anchored, unread: temporal.unread, fromFile: auditorRunbook !== undefined, head }, out);
   }
   return problems.length === 0 ? EXIT.ok : EXIT.logBroken;
 }
@@ -130,13 +131,13 @@ function recordedRunbook(run: RunDetail): Runbook | undefined {
 }
 
 /** Where the store's record of the run disagrees with what the run itself holds in Temporal. */
-function disagreesWithTemporal(run: RunDetail, temporal: RunInTemporal | undefined): LogProblem[] {
+function disagreesWithTemporal(run: RunDetail, temporal: RunInTemporal): LogProblem[] {
   const problems: LogProblem[] = [];
-  if (temporal?.versionHash !== undefined && temporal.versionHash !== run.versionHash)
+  if (temporal.versionHash !== undefined && temporal.versionHash !== run.versionHash)
     problems.push({
       text: `the record store says ${run.id} ran version ${run.versionHash}, but the run in Temporal ran ${temporal.versionHash}: the store's run was changed`,
     });
-  if (temporal?.mode !== undefined && temporal.mode !== run.mode)
+  if (temporal.mode !== undefined && temporal.mode !== run.mode)
     problems.push({
       text: `the record store says ${run.id} was a ${run.mode} run, but the run in Temporal is a ${temporal.mode} run: the store's run was changed`,
     });
@@ -147,7 +148,7 @@ function disagreesWithTemporal(run: RunDetail, temporal: RunInTemporal | undefin
 function printVerdict(
   run: RunDetail,
   problems: readonly LogProblem[],
-  against: { anchored: boolean; fromFile: boolean; head: ReturnType<typeof readHeadFile> | undefined },
+  against: { anchored: boolean; unread?: string; fromFile: boolean; head: ReturnType<typeof readHeadFile> | undefined },
   out: Output,
 ): void {
   if (problems.length > 0) {
@@ -177,7 +178,7 @@ function printVerdict(
   }
   if (!against.anchored && !against.head) {
     out.line(
-      'not compared with the run in Temporal (unreachable, or past its retention) nor with an exported head (--head): removing the last unsigned entries would not show',
+      `not compared with the run in Temporal (${against.unread ?? 'it has no copy of the log'}) nor with an exported head (--head): removing the last unsigned entries would not show`,
     );
   }
 }
@@ -200,7 +201,7 @@ export async function exportDecisionHead(runId: string, options: { out?: string 
         signaturesRequired: runbook?.signatures === 'required',
       },
     ),
-    ...(temporal?.decisions ? compareWithRunCopy(run.decisions, temporal.decisions) : []),
+    ...(temporal.decisions ? compareWithRunCopy(run.decisions, temporal.decisions) : []),
   ]);
   if (problems.length > 0) {
     out.warn(`cutover: the head of ${runId}'s decision log was not exported: ${problems[0]!.text}`);
@@ -210,9 +211,9 @@ export async function exportDecisionHead(runId: string, options: { out?: string 
   const code = deliverReport(`${JSON.stringify(head, null, 2)}\n`, options.out, out);
   out.warn(
     `${runId}: ${head.entries} entries${head.head ? `, head ${head.head.slice(0, 16)}` : ''}` +
-      (temporal?.decisions
+      (temporal.decisions
         ? ", the run's own log in Temporal"
-        : ', not compared with the run in Temporal (unreachable, or past its retention)') +
+        : `, not compared with the run in Temporal (${temporal.unread ?? 'it has no copy of the log'})`) +
       (run.endedAt ? '' : '; the run is still going: export again when it has ended') +
       '; keep it where whoever writes the record store cannot reach, and check with `cutover decisions RUN --verify --head FILE`',
   );

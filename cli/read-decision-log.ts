@@ -9,7 +9,7 @@ import { UnknownRunError } from './errors.js';
 import { runSummaryQuery } from '../workflows/messages.js';
 import type { Settings } from './settings.js';
 import { openRecordStore } from '../prisma/store.js';
-import { connectTemporal, type TemporalSession } from './temporal.js';
+import { connectTemporal, grpcDetail, isNoAnswer, type TemporalSession } from './temporal.js';
 
 /** How long `decisions` waits for the record store to catch up with a run in flight. */
 const CATCH_UP_MS = 10_000;
@@ -21,6 +21,8 @@ const READ_MS = 10_000;
 export interface RunInTemporal {
   /** The run's own copy of its log: the live state of a run in flight, the result of one that completed. */
   decisions?: Decision[];
+  /** Why there is no copy of the run's own, when there is none: what an auditor is told the log was not compared with. */
+  unread?: string;
   /** The version and mode the run itself holds (its state), where Temporal answered with it. */
   versionHash?: string;
   mode?: RunMode;
@@ -29,13 +31,23 @@ export interface RunInTemporal {
 }
 
 /**
- * What Temporal still has of run `runId` (for the namespace's retention), or undefined when it cannot say
- * (unreachable, run gone). `withSenders` also reads the histories of all its executions for who sent each request.
+ * What Temporal still has of run `runId` (for the namespace's retention), and when it has no copy of the run's log,
+ * why not: no server to ask, one that did not answer, the run gone from it, or a run that ended without a result.
+ * `withSenders` also reads the histories of all its executions for who sent each request.
  */
-export async function readRunInTemporal(settings: Settings, runId: string, withSenders: boolean): Promise<RunInTemporal | undefined> {
-  let session: TemporalSession | undefined;
+export async function readRunInTemporal(settings: Settings, runId: string, withSenders: boolean): Promise<RunInTemporal> {
+  const unread = (why: string): RunInTemporal => ({ unread: why, senders: new Map() });
+  let session: TemporalSession;
   try {
     session = await connectTemporal(settings, { startEmbedded: false, purpose: 'read the run' });
+  } catch (err) {
+    return unread(
+      settings.temporalAddress === undefined && /embedded Temporal server is not running/.test((err as Error).message)
+        ? 'no Temporal server to ask: the embedded one is not running here, and TEMPORAL_ADDRESS is not set'
+        : `Temporal could not be reached: ${(err as Error).message.split('; ')[0]}`,
+    );
+  }
+  try {
     const { client } = session;
     const handle = client.workflow.getHandle(runId);
     return await client.withDeadline(Date.now() + READ_MS, async () => {
@@ -49,23 +61,30 @@ export async function readRunInTemporal(settings: Settings, runId: string, withS
       // A run hands over to new executions as its history grows: a request may be in any of them.
       const senders = withSenders ? await updateSenders(client, runId, latest) : new Map<string, string>();
       return {
-        ...(state?.decisions ? { decisions: state.decisions } : {}),
+        ...(state?.decisions
+          ? { decisions: state.decisions }
+          : {
+              unread: `the run is ${status.name.toLowerCase().replace('_', ' ')} in Temporal, which keeps its log only for a run in flight or completed`,
+            }),
         ...(state?.versionHash ? { versionHash: state.versionHash } : {}),
         ...(state?.mode ? { mode: state.mode } : {}),
         senders,
       };
     });
-  } catch {
-    return undefined;
+  } catch (err) {
+    if ((err as Error).name === 'WorkflowNotFoundError')
+      return unread(`Temporal has no run ${runId}: past the namespace's retention, or deleted`);
+    if (isNoAnswer(err)) return unread(`Temporal did not answer within ${READ_MS / 1000} s`);
+    return unread(`Temporal could not be read: ${grpcDetail(err).split('\n')[0]}`);
   } finally {
-    await session?.close();
+    await session.close();
   }
 }
 
 /** A run's log from the store, and what Temporal has of it. */
 export interface DecisionLogRead {
   run: RunDetail;
-  temporal: RunInTemporal | undefined;
+  temporal: RunInTemporal;
 }
 
 /**
@@ -78,7 +97,7 @@ export interface DecisionLogRead {
 export async function readDecisionLog(settings: Settings, runId: string, options: { anchor: boolean }): Promise<DecisionLogRead> {
   const store = await openRecordStore(settings);
   let run: RunDetail | null;
-  let temporal: RunInTemporal | undefined;
+  let temporal!: RunInTemporal;
   try {
     run = await store.findRun(runId);
     if (!run) throw new UnknownRunError(runId);
@@ -89,7 +108,7 @@ export async function readDecisionLog(settings: Settings, runId: string, options
     // compares the stored log with.
     temporal = await readRunInTemporal(settings, runId, withSenders);
     if (!run.endedAt) {
-      const expected = temporal?.decisions?.length;
+      const expected = temporal.decisions?.length;
       const until = Date.now() + CATCH_UP_MS;
       while (expected !== undefined && run && run.decisions.length < expected && Date.now() < until) {
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -106,7 +125,7 @@ export async function readDecisionLog(settings: Settings, runId: string, options
     await store.close();
   }
   // A run still in flight may hash its last entry a moment after the store caught up: compare with a fresh copy.
-  if (options.anchor && temporal?.decisions && !run.endedAt) {
+  if (options.anchor && temporal.decisions && !run.endedAt) {
     const fresh = await readRunInTemporal(settings, runId, false);
     if (fresh?.decisions) temporal = { ...temporal, decisions: fresh.decisions };
   }

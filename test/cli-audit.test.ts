@@ -20,6 +20,7 @@ import { chainedText } from '../run/decision-log.js';
 import type { Decision } from '../run/state.js';
 import { parseRunbook } from '../runbook/parse.js';
 import { cliEnv, runCli } from './support/cli.js';
+import { temporalAddress } from './support/temporal.js';
 import { runState } from './support/store-fixtures.js';
 
 const alice = generateKeyPairSync('ed25519').privateKey;
@@ -141,6 +142,21 @@ describe('decisions --verify against a store writer, Temporal gone', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/\nverified: 2 entries, chain intact \(head [0-9a-f]{16}\), every signature matches its key\n/);
     expect(result.stdout).not.toContain('give --runbook FILE');
+    // Why it was not compared with the run's own copy: here, there was nobody to ask.
+    expect(result.stdout).toContain(
+      '\nnot compared with the run in Temporal (no Temporal server to ask: the embedded one is not running here, and TEMPORAL_ADDRESS is not set) nor with an exported head (--head)',
+    );
+  });
+
+  it('against a Temporal that answers but no longer has the run, says so (not "unreachable")', async () => {
+    const reachable = { ...env, TEMPORAL_ADDRESS: temporalAddress() };
+    const { runId } = await recordLiveRun(reachable);
+    const result = verify(reachable, runId, '--runbook', 'runbook.yaml');
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      `\nnot compared with the run in Temporal (Temporal has no run ${runId}: past the namespace's retention, or deleted) nor with an exported head (--head)`,
+    );
   });
 
   it('a key swapped in the store and the entry re-signed: passes with the store’s keys, fails with the runbook file’s', async () => {
