@@ -359,7 +359,9 @@ describe('decisions on a run that does not answer', () => {
       );
       expect(approve.output()).not.toMatch(/\n\s+at /);
       waiting.abort();
-      await Promise.all(inFlight);
+      // Aborted, the ten end at once; a test that timed out here (fresh-60) said nothing of where it waited.
+      const ended = await Promise.race([Promise.all(inFlight).then(() => true), new Promise((r) => setTimeout(() => r(false), 30_000))]);
+      expect(ended, 'the ten Updates in flight had not ended 30 s after they were aborted').toBe(true);
     } finally {
       waiting.abort();
       await connection.close();

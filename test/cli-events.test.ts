@@ -84,7 +84,9 @@ phases:
 
   // bob says he is on it (issue 20): the run answers, and `status` shows him on the step.
   const ack = runCli(['ack', runId, 'backup', '--as', 'bob'], lead, dir);
-  expect(ack.stdout).toContain('bob acknowledged backup: the run shows them on it and does not escalate it');
+  expect(ack.stdout, `exit ${ack.code}: ${ack.stderr}`).toContain(
+    'bob acknowledged backup: the run shows them on it and does not escalate it',
+  );
   expect(ack.code).toBe(0);
   expect(runCli(['status', runId], lead, dir).stdout).toMatch(/backup .* on it: bob since \d\d:\d\d UTC/);
   expect(runCli(['done', runId, 'backup', '--as', 'bob'], lead, dir).code).toBe(0);
