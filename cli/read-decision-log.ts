@@ -37,6 +37,9 @@ export interface RunInTemporal {
  */
 export async function readRunInTemporal(settings: Settings, runId: string, withSenders: boolean): Promise<RunInTemporal> {
   const unread = (why: string): RunInTemporal => ({ unread: why, senders: new Map() });
+  // Who was being waited for when the deadline passed: the server itself, or (for a run in flight, whose state only
+  // a worker can tell) a worker that Temporal handed the query to.
+  let waitingFor = 'Temporal' as 'Temporal' | 'a worker';
   let session: TemporalSession;
   try {
     session = await connectTemporal(settings, { startEmbedded: false, purpose: 'read the run' });
@@ -53,8 +56,11 @@ export async function readRunInTemporal(settings: Settings, runId: string, withS
     return await client.withDeadline(Date.now() + READ_MS, async () => {
       const { status, runId: latest } = await handle.describe();
       let state: Pick<RunState, 'decisions' | 'versionHash' | 'mode'> | undefined;
-      if (status.name === 'RUNNING') state = await handle.query(runSummaryQuery);
-      else if (status.name === 'COMPLETED') {
+      if (status.name === 'RUNNING') {
+        waitingFor = 'a worker';
+        state = await handle.query(runSummaryQuery);
+        waitingFor = 'Temporal';
+      } else if (status.name === 'COMPLETED') {
         const result = (await handle.result()) as RunResult;
         state = result.summary ?? result.state;
       }
@@ -74,7 +80,12 @@ export async function readRunInTemporal(settings: Settings, runId: string, withS
   } catch (err) {
     if ((err as Error).name === 'WorkflowNotFoundError')
       return unread(`Temporal has no run ${runId}: past the namespace's retention, or deleted`);
-    if (isNoAnswer(err)) return unread(`Temporal did not answer within ${READ_MS / 1000} s`);
+    if (isNoAnswer(err))
+      return unread(
+        waitingFor === 'a worker'
+          ? `the run is in flight, and no worker answered Temporal's query of its log within ${READ_MS / 1000} s: is a \`cutover worker\` running for its task queue?`
+          : `Temporal did not answer within ${READ_MS / 1000} s`,
+      );
     return unread(`Temporal could not be read: ${grpcDetail(err).split('\n')[0]}`);
   } finally {
     await session.close();

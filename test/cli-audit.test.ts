@@ -9,6 +9,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import Database from 'better-sqlite3';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { sha256 } from '../common/signatures.js';
@@ -17,6 +18,7 @@ import { hashRunbook } from '../cli/load-runbook.js';
 import { readSettings } from '../cli/settings.js';
 import { openRecordStore } from '../prisma/store.js';
 import { chainedText } from '../run/decision-log.js';
+import { RUN_WORKFLOW_TYPE } from '../workflows/messages.js';
 import type { Decision } from '../run/state.js';
 import { parseRunbook } from '../runbook/parse.js';
 import { cliEnv, runCli } from './support/cli.js';
@@ -157,6 +159,39 @@ describe('decisions --verify against a store writer, Temporal gone', () => {
     expect(result.stdout).toContain(
       `\nnot compared with the run in Temporal (Temporal has no run ${runId}: past the namespace's retention, or deleted) nor with an exported head (--head)`,
     );
+  });
+
+  it('a run in flight whose workers are all down: says no worker answered, not that Temporal did not', async () => {
+    const reachable = { ...env, TEMPORAL_ADDRESS: temporalAddress() };
+    const store = await openRecordStore(readSettings(reachable));
+    let runId: string;
+    try {
+      ({ runId } = await store.reserveRun({
+        runbookName: 'crm-audit',
+        mode: 'live',
+        runbookVersion: '1',
+        versionHash: VERSION,
+        runbookSource: TEXT,
+        startedBy: 'alice',
+      }));
+      await store.recordDecision(runId, 0, chain([vote(runId, alice, 'alice', 'lead', 'approve', 'counts match')])[0]!);
+    } finally {
+      await store.close();
+    }
+    // The run is in flight in Temporal, on a task queue no worker polls: Temporal answers, the query waits for a worker.
+    const client = new Client({ connection: await Connection.connect({ address: temporalAddress() }) });
+    const handle = await client.workflow.start(RUN_WORKFLOW_TYPE, { taskQueue: `nobody-${runId}`, workflowId: runId, args: [] });
+    try {
+      const result = verify(reachable, runId, '--runbook', 'runbook.yaml');
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(
+        "\nnot compared with the run in Temporal (the run is in flight, and no worker answered Temporal's query of its log within 10 s: is a `cutover worker` running for its task queue?) nor with an exported head (--head)",
+      );
+    } finally {
+      await handle.terminate('test over');
+      await client.connection.close();
+    }
   });
 
   it('a key swapped in the store and the entry re-signed: passes with the store’s keys, fails with the runbook file’s', async () => {
