@@ -4,7 +4,8 @@
  * product would. Meanwhile it bundles the workflow code once for every test file's workers (webpack takes two
  * seconds of CPU a time, and a file runs in a process of its own), migrates one empty record store that tests copy
  * (store-template.ts), and makes the PostgreSQL data folder each file's server starts from, with a migrated record
- * store database in it (postgres.ts).
+ * store database in it (postgres.ts). Everything the run writes to the temporary folder goes in one of its own
+ * (run-temp-dir.ts), removed at the end unless a file failed.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,11 +20,13 @@ import { startPostgres } from '../../bench/lib/postgres.mjs';
 // Bring in the ProvidedContext keys.
 import './temporal.js';
 import './store-template.js';
+import { releaseRunTempDir, useRunTempDir } from './run-temp-dir.js';
 import { MIGRATED_DATABASE } from './postgres.js';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const runDir = useRunTempDir();
   const namespace = process.env['TEMPORAL_NAMESPACE'] || 'default';
   project.provide('temporalNamespace', namespace);
   const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-test-bundle-'));
@@ -31,27 +34,27 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const seeded = seedPostgres();
   project.provide('storeTemplatePath', await migrateTemplate(path.join(bundleDir, 'store-template.db')));
   const external = process.env['TEMPORAL_ADDRESS'];
+  let server: Awaited<ReturnType<typeof startDevServer>> | undefined;
   if (external) {
     const [bundlePath, seed] = await Promise.all([bundled, seeded]);
     project.provide('temporalAddress', external);
     project.provide('workflowBundlePath', bundlePath);
     project.provide('postgresSeedDir', seed?.dir ?? '');
-    return async () => {
-      fs.rmSync(bundleDir, { recursive: true, force: true });
-      if (seed) fs.rmSync(seed.remove, { recursive: true, force: true });
-    };
+  } else {
+    const cliPath = findTemporalCli(projectRoot);
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-test-temporal-'));
+    const [started, bundlePath, seed] = await Promise.all([startDevServer({ cliPath, dataDir, namespace, ui: false }), bundled, seeded]);
+    server = started;
+    project.provide('temporalAddress', started.address);
+    project.provide('workflowBundlePath', bundlePath);
+    project.provide('postgresSeedDir', seed?.dir ?? '');
   }
-  const cliPath = findTemporalCli(projectRoot);
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-test-temporal-'));
-  const [server, bundlePath, seed] = await Promise.all([startDevServer({ cliPath, dataDir, namespace, ui: false }), bundled, seeded]);
-  project.provide('temporalAddress', server.address);
-  project.provide('workflowBundlePath', bundlePath);
-  project.provide('postgresSeedDir', seed?.dir ?? '');
   return async () => {
-    await server.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    fs.rmSync(bundleDir, { recursive: true, force: true });
-    if (seed) fs.rmSync(seed.remove, { recursive: true, force: true });
+    await server?.stop();
+    const { state } = project.vitest;
+    const failed = state.getFiles().some((file) => file.result?.state === 'fail') || state.getUnhandledErrors().length > 0;
+    const kept = releaseRunTempDir(runDir, failed);
+    if (kept) console.log(`\n${kept}`);
   };
 }
 
