@@ -77,8 +77,11 @@ function chain(entries: Decision[]): Decision[] {
   });
 }
 
-/** A live run that ended backed out on dana's signed no-go, recorded in a fresh store; its id and log. */
-async function recordLiveRun(env: Record<string, string>): Promise<{ runId: string; log: Decision[] }> {
+/**
+ * A live run that ended backed out on dana's signed no-go, recorded in a fresh store; its id and log. `inFlight`: the
+ * same votes, and the run not ended yet.
+ */
+async function recordLiveRun(env: Record<string, string>, { inFlight = false } = {}): Promise<{ runId: string; log: Decision[] }> {
   const store = await openRecordStore(readSettings(env));
   try {
     const { runId } = await store.reserveRun({
@@ -94,6 +97,7 @@ async function recordLiveRun(env: Record<string, string>): Promise<{ runId: stri
       vote(runId, dana, 'dana', 'business', 'reject', 'order totals look off'),
     ]);
     for (const [seq, entry] of log.entries()) await store.recordDecision(runId, seq, entry);
+    if (inFlight) return { runId, log };
     await store.finishRun(runId, {
       status: 'backed_out',
       outcome: 'no-go at go',
@@ -163,21 +167,7 @@ describe('decisions --verify against a store writer, Temporal gone', () => {
 
   it('a run in flight whose workers are all down: says no worker answered, not that Temporal did not', async () => {
     const reachable = { ...env, TEMPORAL_ADDRESS: temporalAddress() };
-    const store = await openRecordStore(readSettings(reachable));
-    let runId: string;
-    try {
-      ({ runId } = await store.reserveRun({
-        runbookName: 'crm-audit',
-        mode: 'live',
-        runbookVersion: '1',
-        versionHash: VERSION,
-        runbookSource: TEXT,
-        startedBy: 'alice',
-      }));
-      await store.recordDecision(runId, 0, chain([vote(runId, alice, 'alice', 'lead', 'approve', 'counts match')])[0]!);
-    } finally {
-      await store.close();
-    }
+    const { runId } = await recordLiveRun(reachable, { inFlight: true });
     // The run is in flight in Temporal, on a task queue no worker polls: Temporal answers, the query waits for a worker.
     const client = new Client({ connection: await Connection.connect({ address: temporalAddress() }) });
     const handle = await client.workflow.start(RUN_WORKFLOW_TYPE, { taskQueue: `nobody-${runId}`, workflowId: runId, args: [] });
