@@ -173,7 +173,7 @@ export function signer(runId: string): RequestSigner {
  * The digest of the evidence gate `gateId` shows now, to vote on: the person decides on what
  * `cutover gate` shows them, and a vote on evidence that changed since is refused by the run.
  */
-async function currentEvidence(handle: WorkflowHandle, gateId: string): Promise<string | undefined> {
+export async function currentEvidence(handle: WorkflowHandle, gateId: string): Promise<string | undefined> {
   // A run answers queries through its worker: with none polling, the vote itself says what is wrong
   // (no answer in time, or too many requests in flight), so the look is given up after a moment.
   let timer: NodeJS.Timeout | undefined;
@@ -183,12 +183,15 @@ async function currentEvidence(handle: WorkflowHandle, gateId: string): Promise<
     timer.unref();
   });
   // An open gate is among the steps the run's summary lists as needing attention: one small query, not every page.
-  const looked = handle.query(runSummaryQuery).then(
-    async (summary) =>
+  // Any refusal on the way (Temporal buffers one query per run while a task is in hand, and refuses the next with
+  // "consistent query buffer is full") leaves the vote without the evidence, never the vote unsent.
+  const looked = (async () => {
+    const summary = await handle.query(runSummaryQuery);
+    return (
       summary.attention.find((step) => step.id === gateId)?.gate?.evidence?.digest ??
-      (await readRunState(handle)).state.steps[gateId]?.gate?.evidence?.digest,
-    () => undefined,
-  );
+      (await readRunState(handle)).state.steps[gateId]?.gate?.evidence?.digest
+    );
+  })().catch(() => undefined);
   try {
     return await Promise.race([looked, gaveUp]);
   } finally {
