@@ -183,15 +183,25 @@ export async function currentEvidence(handle: WorkflowHandle, gateId: string): P
     timer.unref();
   });
   // An open gate is among the steps the run's summary lists as needing attention: one small query, not every page.
-  // Any refusal on the way (Temporal buffers one query per run while a task is in hand, and refuses the next with
-  // "consistent query buffer is full") leaves the vote without the evidence, never the vote unsent.
+  // Temporal buffers one query per run while a workflow task is in hand and refuses the next ("consistent query buffer
+  // is full"): that clears as soon as the task is done, so the look asks again. A signed vote must name its evidence.
+  // Any other refusal, or one that lasts, leaves the vote without the evidence (the run then says what to look at),
+  // never the vote unsent.
+  const until = Date.now() + EVIDENCE_LOOK_MS;
   const looked = (async () => {
-    const summary = await handle.query(runSummaryQuery);
-    return (
-      summary.attention.find((step) => step.id === gateId)?.gate?.evidence?.digest ??
-      (await readRunState(handle)).state.steps[gateId]?.gate?.evidence?.digest
-    );
-  })().catch(() => undefined);
+    for (;;) {
+      try {
+        const summary = await handle.query(runSummaryQuery);
+        return (
+          summary.attention.find((step) => step.id === gateId)?.gate?.evidence?.digest ??
+          (await readRunState(handle)).state.steps[gateId]?.gate?.evidence?.digest
+        );
+      } catch (err) {
+        if (!isTooBusy(err) || Date.now() + LOOK_AGAIN_MS >= until) return undefined;
+        await new Promise((resolve) => setTimeout(resolve, LOOK_AGAIN_MS));
+      }
+    }
+  })();
   try {
     return await Promise.race([looked, gaveUp]);
   } finally {
@@ -201,6 +211,9 @@ export async function currentEvidence(handle: WorkflowHandle, gateId: string): P
 
 /** How long a vote waits to read the gate's evidence before it is sent without it. */
 const EVIDENCE_LOOK_MS = 5_000;
+
+/** How long the look waits before it asks again after Temporal refused a query for a full buffer. */
+const LOOK_AGAIN_MS = 200;
 
 /**
  * `cutover approve|reject|done|backout|resolve`: sends `request` to run `runId` and prints what the run recorded. A
